@@ -1,0 +1,187 @@
+/* ratchet.h — the public API of ratchet, a library for verified recursive self-improvement.
+ *
+ * A *problem* is a space of candidates (for example matrix multiplication schemes) with a proxy
+ * score for the search and an independent verifier. A *run* searches a problem with an
+ * evolutionary loop (islands of MAP-Elites grids fed by proposers) and records every candidate in
+ * a *store*, one SQLite file, that survives a crash and can be resumed. Nothing enters a run's
+ * archive until the problem's verifier has accepted its stored text.
+ *
+ * Conventions:
+ * - Functions return int: 0 on success, a negative RT_E* code on failure.
+ * - Handles are opaque; each has a create/destroy pair and destroy(NULL) is a no-op.
+ * - Functions that fail before a handle exists write a one-line message to an rt_error.
+ *   Handles keep their last error message (rt_run_errmsg, rt_store_errmsg).
+ * - Strings returned through `char **` are owned by the caller and released with free().
+ *   `const char *` results are owned by the handle and live as long as it does.
+ */
+#ifndef RATCHET_H
+#define RATCHET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define RT_VERSION "0.1.0"
+
+enum {
+    RT_OK = 0,
+    RT_EUSAGE = -1,   /* bad argument or malformed input */
+    RT_EINVALID = -2, /* input was well formed but did not verify */
+    RT_ENOMEM = -3,
+    RT_EIO = -4,      /* a file could not be read or written */
+    RT_ESTORE = -5,   /* a store is corrupt, foreign, or of another problem */
+    RT_EFULL = -6,    /* the disk (or file-size limit) is full */
+    RT_ETOOBIG = -7,  /* input over a documented cap */
+    RT_EBUSY = -8,    /* another process holds the store */
+    RT_EINTERNAL = -9 /* a bug in ratchet */
+};
+
+typedef struct rt_error {
+    int code;
+    char msg[512];
+} rt_error;
+
+/* ---- problems ---------------------------------------------------------------------------- */
+
+typedef struct rt_problem rt_problem;
+
+/* Number of built-in problems and their names and one-line summaries (i < rt_problem_count()). */
+size_t rt_problem_count(void);
+const char *rt_problem_name_at(size_t i);
+const char *rt_problem_summary_at(size_t i);
+/* Help text for a problem's parameters (one "  --key VALUE  text" line each), or NULL. */
+const char *rt_problem_params_help(const char *name);
+
+/* Creates a problem instance. params is a list of nparams key/value pairs such as
+ * {"shape","3x3x3"},{"field","gf2"}; unknown keys and bad values fail with RT_EUSAGE. */
+int rt_problem_open(rt_problem **out, const char *name, const char *const *keys,
+                    const char *const *values, size_t nparams, rt_error *err);
+void rt_problem_close(rt_problem *problem);
+const char *rt_problem_name(const rt_problem *problem);
+/* Canonical parameter string, e.g. "shape=3x3x3 field=gf2". */
+const char *rt_problem_params(const rt_problem *problem);
+
+/* The outcome of an independent verification. */
+typedef struct rt_verdict {
+    int valid;             /* 1: verified; 0: checked and failed */
+    double score;          /* verified score, higher is better (valid only) */
+    double score2;         /* verified tie-break, higher is better (valid only) */
+    double metric;         /* the problem's natural figure (for matmul: the rank) */
+    char metric_name[32];  /* its name, e.g. "rank" */
+    char summary[256];     /* one line: what was checked */
+    char reason[512];      /* one line: why it failed (invalid only) */
+} rt_verdict;
+
+/* Verifies a candidate given as text in any format the problem reads (for matmul: .exp or JSON).
+ * Returns 0 when the text was checked (then out->valid says the verdict), RT_EUSAGE when the text
+ * is malformed (err says where), RT_ETOOBIG over the size caps. */
+int rt_problem_verify_text(const rt_problem *problem, const char *text, size_t len,
+                           rt_verdict *out, rt_error *err);
+
+/* Converts candidate text (any format the problem reads) to the named output format
+ * ("exp" or "json" for matmul). *out is caller-owned. */
+int rt_problem_convert(const rt_problem *problem, const char *text, size_t len,
+                       const char *format, char **out, rt_error *err);
+
+/* ---- runs -------------------------------------------------------------------------------- */
+
+typedef struct rt_run rt_run;
+
+typedef struct rt_progress {
+    double elapsed;           /* seconds, over all sessions of the run */
+    long long evaluations;    /* candidates proposed, over all sessions */
+    long long admitted;       /* verified and admitted to the archive */
+    double evals_per_second;  /* in this session */
+    int has_best;
+    double best_metric;       /* the problem's figure for the best verified candidate */
+    const char *metric_name;
+} rt_progress;
+
+typedef void (*rt_progress_fn)(const rt_progress *progress, void *user);
+
+typedef struct rt_run_options {
+    uint64_t seed;          /* random seed (new runs) */
+    int islands;            /* number of islands (new runs); default 4 */
+    int threads;            /* worker threads; the result does not depend on it */
+    double seconds;         /* budget for this session in seconds; 0 = none */
+    long long evaluations;  /* budget for this session in evaluations; 0 = none */
+    int has_target;         /* stop once the best verified metric reaches target */
+    double target;
+    rt_progress_fn progress; /* called about every progress_interval seconds, and at the end */
+    void *progress_user;
+    double progress_interval;
+} rt_run_options;
+
+void rt_run_options_init(rt_run_options *options);
+
+/* Creates a new run in a new store file (RT_EUSAGE if the path exists). The problem is copied
+ * (its name and parameters), not retained. */
+int rt_run_create(rt_run **out, const char *store_path, const rt_problem *problem,
+                  const rt_run_options *options, rt_error *err);
+/* Reopens a run from its store. If problem is not NULL, it must match the store's problem and
+ * parameters (RT_ESTORE otherwise). Only the budget, threads, target and progress fields of
+ * options are used; the seed and islands are the store's. */
+int rt_run_resume(rt_run **out, const char *store_path, const rt_problem *problem,
+                  const rt_run_options *options, rt_error *err);
+/* Runs the loop until a budget or the target is reached, or rt_run_stop() is called (from a
+ * signal handler, for instance). Everything admitted is committed before it returns. */
+int rt_run_execute(rt_run *run);
+/* Asks a running rt_run_execute to stop at the next step; safe from a signal handler. */
+void rt_run_stop(rt_run *run);
+const char *rt_run_errmsg(const rt_run *run);
+void rt_run_close(rt_run *run);
+
+/* ---- stores (read-only views) ------------------------------------------------------------ */
+
+typedef struct rt_store rt_store;
+
+typedef struct rt_island_summary {
+    int island;
+    long long admitted;     /* candidates admitted on this island */
+    int cells;              /* occupied MAP-Elites cells */
+    int has_best;
+    double best_metric;
+} rt_island_summary;
+
+typedef struct rt_summary {
+    char problem[64];
+    char params[256];
+    uint64_t seed;
+    int sessions;              /* how many times the run was started or resumed */
+    double elapsed;            /* seconds over all sessions */
+    long long evaluations;     /* candidates proposed */
+    long long duplicates;      /* children dropped as already seen */
+    long long stored;          /* candidate rows in the store */
+    long long valid;           /* rows that verified */
+    long long invalid;         /* rows that failed verification */
+    long long admitted;        /* rows admitted to the archive */
+    int has_best;
+    double best_metric;
+    char metric_name[32];
+    char best_hash[65];
+    char best_summary[256];
+    int nislands;
+    rt_island_summary islands[64];
+} rt_summary;
+
+int rt_store_open(rt_store **out, const char *path, rt_error *err);
+void rt_store_close(rt_store *store);
+const char *rt_store_errmsg(const rt_store *store);
+int rt_store_summary(rt_store *store, rt_summary *out);
+/* The best verified candidate's canonical text (caller frees *text). RT_EUSAGE if none. */
+int rt_store_best(rt_store *store, char **text);
+/* Opens the problem the store's run was made for (caller closes it). */
+int rt_store_problem(rt_store *store, rt_problem **out);
+
+/* Re-checks a store: SQLite's integrity check, every hash against its text, and every admitted
+ * candidate re-verified from its stored text. Returns 0 when all hold, RT_EINVALID with the first
+ * failure in the store's error message otherwise. *checked receives the number re-verified. */
+int rt_store_check(rt_store *store, long long *checked);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

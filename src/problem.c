@@ -1,0 +1,169 @@
+/* problem.c — the registry of built-in problems and the public rt_problem_* functions.
+ * A new problem adds one line to `registry` below. */
+#include "problem.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const rt_problem_class *const registry[] = {
+    &rt_problem_matmul,
+};
+
+#define NREGISTRY (sizeof registry / sizeof registry[0])
+
+int rt_score_cmp(rt_score a, rt_score b)
+{
+    if (a.primary != b.primary)
+        return a.primary > b.primary ? 1 : -1;
+    if (a.secondary != b.secondary)
+        return a.secondary > b.secondary ? 1 : -1;
+    return 0;
+}
+
+const rt_problem_class *rt_problem_class_find(const char *name)
+{
+    for (size_t i = 0; i < NREGISTRY; i++)
+        if (name && strcmp(registry[i]->name, name) == 0)
+            return registry[i];
+    return NULL;
+}
+
+size_t rt_problem_count(void) { return NREGISTRY; }
+
+const char *rt_problem_name_at(size_t i) { return i < NREGISTRY ? registry[i]->name : NULL; }
+
+const char *rt_problem_summary_at(size_t i)
+{
+    return i < NREGISTRY ? registry[i]->summary : NULL;
+}
+
+const char *rt_problem_params_help(const char *name)
+{
+    const rt_problem_class *cls = rt_problem_class_find(name);
+    return cls ? cls->params_help : NULL;
+}
+
+static int open_class(rt_problem **out, const rt_problem_class *cls, const char *const *keys,
+                      const char *const *values, size_t n, char *err, size_t errlen)
+{
+    rt_problem *pb = calloc(1, sizeof *pb);
+    if (!pb)
+        return rt_fail(err, errlen, RT_ENOMEM, "out of memory");
+    pb->cls = cls;
+    int rc = cls->create(&pb->state, keys, values, n, err, errlen);
+    if (rc) {
+        free(pb);
+        return rc;
+    }
+    *out = pb;
+    return 0;
+}
+
+int rt_problem_open(rt_problem **out, const char *name, const char *const *keys,
+                    const char *const *values, size_t nparams, rt_error *err)
+{
+    *out = NULL;
+    err->code = 0;
+    err->msg[0] = '\0';
+    const rt_problem_class *cls = rt_problem_class_find(name);
+    if (!cls) {
+        err->code = rt_fail(err->msg, sizeof err->msg, RT_EUSAGE, "unknown problem '%s'",
+                            name ? name : "");
+        return err->code;
+    }
+    err->code = open_class(out, cls, keys, values, nparams, err->msg, sizeof err->msg);
+    return err->code;
+}
+
+#define MAX_CANON_PARAMS 16
+
+/* Splits a canonical parameter string and opens cls with it. */
+static int open_with_params(rt_problem **out, const rt_problem_class *cls, const char *params,
+                            char *err, size_t errlen)
+{
+    char copy[512];
+    if (strlen(params) >= sizeof copy)
+        return rt_fail(err, errlen, RT_ESTORE, "parameters too long");
+    memcpy(copy, params, strlen(params) + 1);
+    const char *keys[MAX_CANON_PARAMS], *values[MAX_CANON_PARAMS];
+    size_t n = 0;
+    char *s = copy;
+    while (*s) {
+        while (*s == ' ')
+            s++;
+        if (!*s)
+            break;
+        if (n == MAX_CANON_PARAMS)
+            return rt_fail(err, errlen, RT_ESTORE, "too many parameters in '%s'", params);
+        char *word = s;
+        while (*s && *s != ' ')
+            s++;
+        if (*s)
+            *s++ = '\0';
+        char *eq = strchr(word, '=');
+        if (!eq)
+            return rt_fail(err, errlen, RT_ESTORE, "bad parameter '%s'", word);
+        *eq = '\0';
+        keys[n] = word;
+        values[n] = eq + 1;
+        n++;
+    }
+    return open_class(out, cls, keys, values, n, err, errlen);
+}
+
+int rt_problem_open_canonical(rt_problem **out, const char *name, const char *params,
+                              char *err, size_t errlen)
+{
+    *out = NULL;
+    const rt_problem_class *cls = rt_problem_class_find(name);
+    if (!cls)
+        return rt_fail(err, errlen, RT_ESTORE, "problem '%s' is not known to this ratchet",
+                       name);
+    return open_with_params(out, cls, params, err, errlen);
+}
+
+int rt_problem_reopen(const rt_problem *src, rt_problem **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    return open_with_params(out, src->cls, rt_problem_params(src), err, errlen);
+}
+
+void rt_problem_close(rt_problem *problem)
+{
+    if (!problem)
+        return;
+    problem->cls->destroy(problem->state);
+    free(problem);
+}
+
+const char *rt_problem_name(const rt_problem *problem) { return problem->cls->name; }
+
+const char *rt_problem_params(const rt_problem *problem)
+{
+    return problem->cls->params(problem->state);
+}
+
+int rt_problem_verify_text(const rt_problem *problem, const char *text, size_t len,
+                           rt_verdict *out, rt_error *err)
+{
+    err->msg[0] = '\0';
+    err->code = problem->cls->verify(problem->state, text, len, out, err->msg, sizeof err->msg);
+    return err->code;
+}
+
+int rt_problem_convert(const rt_problem *problem, const char *text, size_t len,
+                       const char *format, char **out, rt_error *err)
+{
+    rt_buf b;
+    rt_buf_init(&b, 0);
+    err->msg[0] = '\0';
+    err->code = problem->cls->convert(problem->state, text, len, format, &b, err->msg,
+                                      sizeof err->msg);
+    if (err->code) {
+        rt_buf_free(&b);
+        *out = NULL;
+        return err->code;
+    }
+    *out = rt_buf_take(&b);
+    return 0;
+}

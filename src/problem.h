@@ -1,0 +1,102 @@
+/* problem.h — what a problem is, for the engine: the interface every built-in problem implements.
+ *
+ * A problem class is a table of functions (rt_problem_class). Adding a problem is one new file in
+ * src/problems/ defining such a table, plus one line in the registry in problem.c.
+ *
+ * Genomes are the problem's in-memory form of a candidate (for matmul a packed scheme); the engine
+ * treats them as opaque pointers. The store keeps only canonical *text*, and everything the gate
+ * decides is decided from that text: verify() never sees a genome.
+ *
+ * Ownership: genomes returned by seed/clone/decode belong to the caller and are released with
+ * free_genome. Problem state belongs to the rt_problem that created it.
+ */
+#ifndef RT_PROBLEM_H
+#define RT_PROBLEM_H
+
+#include <stddef.h>
+
+#include "ratchet.h"
+#include "rng.h"
+#include "util.h"
+
+/* Proxy or verified score: higher is better, compared primary first, then secondary. */
+typedef struct rt_score {
+    double primary;
+    double secondary;
+} rt_score;
+
+/* -1, 0 or 1 as a is worse than, equal to or better than b. */
+int rt_score_cmp(rt_score a, rt_score b);
+
+/* A mutation operator: changes the genome in place. Returns 0, or -1 when it could not apply
+ * (the engine then drops the child). An operator may do a great deal of work internally (a walk
+ * of many flips); the engine pays per-candidate costs only for its end point. */
+typedef struct rt_operator {
+    const char *name;
+    double weight; /* default selection weight */
+    int (*apply)(const void *state, void *genome, rt_rng *rng, long long *work);
+} rt_operator;
+
+#define RT_MAX_FEATURES 2
+
+typedef struct rt_problem_class {
+    const char *name;
+    const char *summary;
+    const char *params_help; /* "  --key VALUE   text\n" lines */
+
+    /* Parses parameters into a new state; RT_EUSAGE with a message naming the bad key or value. */
+    int (*create)(void **state, const char *const *keys, const char *const *values,
+                  size_t nparams, char *err, size_t errlen);
+    void (*destroy)(void *state);
+    /* Canonical parameter string ("shape=3x3x3 field=gf2"), owned by state. */
+    const char *(*params)(const void *state);
+
+    void *(*seed)(const void *state);
+    void *(*clone)(const void *state, const void *genome);
+    void (*free_genome)(void *genome);
+
+    /* Canonical text of a genome: equal genomes (as the problem defines equality) give equal
+     * text, so its hash identifies the candidate. */
+    int (*encode)(const void *state, const void *genome, rt_buf *out);
+    /* Text in any accepted format back to a genome (for resuming). */
+    int (*decode)(const void *state, const char *text, size_t len, void **genome, char *err,
+                  size_t errlen);
+
+    /* The proxy: what the search believes of a genome. */
+    void (*score)(const void *state, const void *genome, rt_score *out);
+    /* MAP-Elites descriptors: RT_MAX_FEATURES integer coordinates. */
+    void (*features)(const void *state, const void *genome, int *coords);
+
+    /* The independent check, from text alone. Returns 0 when checked (out->valid says how),
+     * RT_EUSAGE/RT_ETOOBIG when the text is malformed. */
+    int (*verify)(const void *state, const char *text, size_t len, rt_verdict *out, char *err,
+                  size_t errlen);
+    /* Converts text in any accepted format to the named format. */
+    int (*convert)(const void *state, const char *text, size_t len, const char *format,
+                   rt_buf *out, char *err, size_t errlen);
+
+    const rt_operator *operators;
+    size_t noperators;
+
+    int metric_lower_is_better; /* direction of rt_verdict.metric (matmul: rank, so 1) */
+} rt_problem_class;
+
+/* An instance: class plus state. The public rt_problem handle. */
+struct rt_problem {
+    const rt_problem_class *cls;
+    void *state;
+};
+
+const rt_problem_class *rt_problem_class_find(const char *name);
+
+/* Creates an instance from the canonical parameter string stored in a run
+ * ("shape=3x3x3 field=gf2"). */
+int rt_problem_open_canonical(rt_problem **out, const char *name, const char *params,
+                              char *err, size_t errlen);
+
+/* A second instance of the same class with the same canonical parameters. */
+int rt_problem_reopen(const rt_problem *src, rt_problem **out, char *err, size_t errlen);
+
+extern const rt_problem_class rt_problem_matmul;
+
+#endif

@@ -1,0 +1,320 @@
+/* matmul.c — the matmul problem: discover schemes for multiplying an n x m matrix by an m x p
+ * matrix with few multiplications, over the integers or GF(2).
+ *
+ * Search: packed schemes and flip-graph walks (matmul_search.c), starting from the standard
+ * algorithm. Gate: the canonical .exp text, parsed and checked against the Brent equations by
+ * matmul_plain.c, which shares no code with the search.
+ *
+ * Score: rank (fewer products is better), ties broken by the number of nonzero coefficients
+ * (fewer is better: a sparser scheme needs fewer additions). Features for MAP-Elites: the rank and
+ * the mean number of nonzero coefficients per product in half units, so that the archive keeps
+ * dense and sparse schemes of each rank apart: flips from a sparse scheme and from a dense one
+ * reach different parts of the flip graph.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../problem.h"
+#include "matmul_plain.h"
+#include "matmul_search.h"
+
+typedef struct matmul_state {
+    int n, m, p;
+    enum mm_field field;
+    long long walk_flips; /* flips in one operator application */
+    char params[128];
+} matmul_state;
+
+#define MATMUL_DEFAULT_WALK 20000
+
+static int parse_shape(const char *v, int *n, int *m, int *p)
+{
+    int dims[3];
+    const char *s = v;
+    for (int i = 0; i < 3; i++) {
+        if (*s < '0' || *s > '9')
+            return -1;
+        long d = 0;
+        while (*s >= '0' && *s <= '9') {
+            d = d * 10 + (*s - '0');
+            if (d > 1000)
+                return -1;
+            s++;
+        }
+        dims[i] = (int)d;
+        if (i < 2) {
+            if (*s != 'x' && *s != 'X')
+                return -1;
+            s++;
+        }
+    }
+    if (*s)
+        return -1;
+    *n = dims[0];
+    *m = dims[1];
+    *p = dims[2];
+    return 0;
+}
+
+static int matmul_create(void **out, const char *const *keys, const char *const *values,
+                         size_t nparams, char *err, size_t errlen)
+{
+    matmul_state *st = calloc(1, sizeof *st);
+    if (!st)
+        return rt_fail(err, errlen, RT_ENOMEM, "out of memory");
+    st->field = MM_Z;
+    st->walk_flips = MATMUL_DEFAULT_WALK;
+    int have_shape = 0, rc = 0;
+    for (size_t i = 0; i < nparams; i++) {
+        const char *k = keys[i], *v = values[i];
+        if (strcmp(k, "shape") == 0) {
+            if (parse_shape(v, &st->n, &st->m, &st->p)) {
+                rc = rt_fail(err, errlen, RT_EUSAGE,
+                             "bad --shape '%s': expected NxMxP, for example 3x3x3", v);
+                goto fail;
+            }
+            if (st->n < 1 || st->m < 1 || st->p < 1 || st->n > MM_MAX_DIM ||
+                st->m > MM_MAX_DIM || st->p > MM_MAX_DIM) {
+                rc = rt_fail(err, errlen, RT_EUSAGE,
+                             "bad --shape '%s': each dimension must be between 1 and %d", v,
+                             MM_MAX_DIM);
+                goto fail;
+            }
+            have_shape = 1;
+        } else if (strcmp(k, "field") == 0) {
+            if (strcmp(v, "z") == 0 || strcmp(v, "Z") == 0)
+                st->field = MM_Z;
+            else if (strcmp(v, "gf2") == 0 || strcmp(v, "GF2") == 0)
+                st->field = MM_GF2;
+            else {
+                rc = rt_fail(err, errlen, RT_EUSAGE, "bad --field '%s': expected gf2 or z", v);
+                goto fail;
+            }
+        } else if (strcmp(k, "walk") == 0) {
+            long w;
+            if (rt_parse_long(v, 1, 1000000000L, &w)) {
+                rc = rt_fail(err, errlen, RT_EUSAGE,
+                             "bad --walk '%s': expected flips per step, 1 to 1000000000", v);
+                goto fail;
+            }
+            st->walk_flips = w;
+        } else {
+            rc = rt_fail(err, errlen, RT_EUSAGE,
+                         "matmul has no parameter --%s (it takes --shape, --field, --walk)", k);
+            goto fail;
+        }
+    }
+    if (!have_shape) {
+        rc = rt_fail(err, errlen, RT_EUSAGE, "matmul needs --shape NxMxP, for example 3x3x3");
+        goto fail;
+    }
+    snprintf(st->params, sizeof st->params, "shape=%dx%dx%d field=%s walk=%lld", st->n, st->m,
+             st->p, st->field == MM_GF2 ? "gf2" : "z", st->walk_flips);
+    *out = st;
+    return 0;
+fail:
+    free(st);
+    return rc;
+}
+
+static void matmul_destroy(void *state) { free(state); }
+
+static const char *matmul_params(const void *state)
+{
+    return ((const matmul_state *)state)->params;
+}
+
+static void *matmul_seed(const void *state)
+{
+    const matmul_state *st = state;
+    mm_scheme *s = malloc(sizeof *s);
+    if (!s)
+        return NULL;
+    if (mm_scheme_standard(s, st->n, st->m, st->p, st->field)) {
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+static void *matmul_clone(const void *state, const void *genome)
+{
+    (void)state;
+    mm_scheme *s = malloc(sizeof *s);
+    if (!s)
+        return NULL;
+    if (mm_scheme_copy(s, genome)) {
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+static void matmul_free_genome(void *genome)
+{
+    mm_scheme_free(genome);
+    free(genome);
+}
+
+static int matmul_encode(const void *state, const void *genome, rt_buf *out)
+{
+    (void)state;
+    mm_scheme tmp;
+    mm_plain plain = {0};
+    int rc = mm_scheme_copy(&tmp, genome);
+    if (rc)
+        return rc;
+    mm_scheme_canonicalize(&tmp);
+    rc = mm_scheme_to_plain(&tmp, &plain);
+    if (!rc)
+        rc = mm_print_exp(&plain, out);
+    mm_plain_free(&plain);
+    mm_scheme_free(&tmp);
+    return rc;
+}
+
+static int matmul_decode(const void *state, const char *text, size_t len, void **genome,
+                         char *err, size_t errlen)
+{
+    const matmul_state *st = state;
+    mm_plain plain = {0};
+    int rc = mm_parse_any(text, len, st->n, st->m, st->p, &plain, err, errlen);
+    if (rc)
+        return rc;
+    mm_scheme *s = malloc(sizeof *s);
+    if (!s) {
+        mm_plain_free(&plain);
+        return rt_fail(err, errlen, RT_ENOMEM, "out of memory");
+    }
+    rc = mm_scheme_from_plain(s, &plain, st->field, err, errlen);
+    mm_plain_free(&plain);
+    if (rc) {
+        free(s);
+        return rc;
+    }
+    *genome = s;
+    return 0;
+}
+
+static void matmul_score(const void *state, const void *genome, rt_score *out)
+{
+    (void)state;
+    const mm_scheme *s = genome;
+    out->primary = -(double)s->rank;
+    out->secondary = -(double)mm_scheme_nnz(s);
+}
+
+static void matmul_features(const void *state, const void *genome, int *coords)
+{
+    (void)state;
+    const mm_scheme *s = genome;
+    coords[0] = s->rank;
+    coords[1] = s->rank ? (int)(2 * mm_scheme_nnz(s) / s->rank) : 0;
+}
+
+static int matmul_verify(const void *state, const char *text, size_t len, rt_verdict *out,
+                         char *err, size_t errlen)
+{
+    const matmul_state *st = state;
+    mm_plain plain = {0};
+    mm_check check;
+    memset(out, 0, sizeof *out);
+    snprintf(out->metric_name, sizeof out->metric_name, "rank");
+    int rc = mm_parse_any(text, len, st->n, st->m, st->p, &plain, err, errlen);
+    if (rc)
+        return rc;
+    rc = mm_verify(&plain, st->field, &check);
+    if (rc) {
+        mm_plain_free(&plain);
+        return rt_fail(err, errlen, rc, "out of memory verifying");
+    }
+    const char *field = st->field == MM_GF2 ? "GF(2)" : "the integers";
+    if (check.valid) {
+        out->valid = 1;
+        out->score = -(double)check.rank;
+        out->score2 = -(double)check.nnz;
+        out->metric = check.rank;
+        snprintf(out->summary, sizeof out->summary,
+                 "rank %d for <%d,%d,%d> over %s: all %ld Brent equations hold (%ld nonzero "
+                 "coefficients)",
+                 check.rank, st->n, st->m, st->p, field, check.equations, check.nnz);
+    } else {
+        out->valid = 0;
+        out->metric = check.rank;
+        mm_check_describe(&plain, &check, out->reason, sizeof out->reason);
+        snprintf(out->summary, sizeof out->summary, "not a scheme for <%d,%d,%d> over %s",
+                 st->n, st->m, st->p, field);
+    }
+    mm_plain_free(&plain);
+    return 0;
+}
+
+static int matmul_convert(const void *state, const char *text, size_t len, const char *format,
+                          rt_buf *out, char *err, size_t errlen)
+{
+    const matmul_state *st = state;
+    mm_plain plain = {0};
+    if (strcmp(format, "exp") != 0 && strcmp(format, "json") != 0)
+        return rt_fail(err, errlen, RT_EUSAGE, "unknown format '%s': expected exp or json",
+                       format);
+    int rc = mm_parse_any(text, len, st->n, st->m, st->p, &plain, err, errlen);
+    if (rc)
+        return rc;
+    rc = strcmp(format, "exp") == 0 ? mm_print_exp(&plain, out)
+                                    : mm_print_json(&plain, st->field, out);
+    mm_plain_free(&plain);
+    if (rc)
+        return rt_fail(err, errlen, rc, "out of memory converting");
+    return 0;
+}
+
+/* ---- operators --------------------------------------------------------------------------- */
+
+static int op_walk(const void *state, void *genome, rt_rng *rng, long long *work)
+{
+    const matmul_state *st = state;
+    mm_walk_stats ws = {0};
+    mm_walk(genome, rng, st->walk_flips, &ws);
+    *work += ws.flips;
+    return ws.flips > 0 ? 0 : -1;
+}
+
+static int op_plus(const void *state, void *genome, rt_rng *rng, long long *work)
+{
+    const matmul_state *st = state;
+    if (mm_plus(genome, rng))
+        return -1;
+    mm_walk_stats ws = {0};
+    mm_walk(genome, rng, st->walk_flips, &ws);
+    *work += ws.flips + 1;
+    return 0;
+}
+
+static const rt_operator matmul_operators[] = {
+    {"walk", 0.9, op_walk},
+    {"plus", 0.1, op_plus},
+};
+
+const rt_problem_class rt_problem_matmul = {
+    .name = "matmul",
+    .summary = "schemes for multiplying matrices with few multiplications (flip graphs)",
+    .params_help = "  --shape NxMxP    the product of an NxM and an MxP matrix, each 1..8 (required)\n"
+                   "  --field F        gf2 or z (the integers; default)\n"
+                   "  --walk N         flips in one step of the search (default 20000)\n",
+    .create = matmul_create,
+    .destroy = matmul_destroy,
+    .params = matmul_params,
+    .seed = matmul_seed,
+    .clone = matmul_clone,
+    .free_genome = matmul_free_genome,
+    .encode = matmul_encode,
+    .decode = matmul_decode,
+    .score = matmul_score,
+    .features = matmul_features,
+    .verify = matmul_verify,
+    .convert = matmul_convert,
+    .operators = matmul_operators,
+    .noperators = sizeof matmul_operators / sizeof matmul_operators[0],
+    .metric_lower_is_better = 1,
+};

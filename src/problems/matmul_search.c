@@ -1,0 +1,442 @@
+/* matmul_search.c — packed schemes, flips, reductions and plus transitions.
+ *
+ * Everything here is bookkeeping for the search: nothing it computes is trusted. The engine
+ * prints a scheme to text and the gate verifies that text with matmul_plain.c.
+ */
+#include "matmul_search.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- factor arithmetic ------------------------------------------------------------------- */
+
+static inline int vec_zero(mm_vec a) { return !(a.p | a.n); }
+static inline int vec_eq(mm_vec a, mm_vec b) { return a.p == b.p && a.n == b.n; }
+static inline mm_vec vec_neg(mm_vec a) { return (mm_vec){a.n, a.p}; }
+
+/* +1 if a == b, -1 if a == -b (nonzero, over Z), 0 otherwise. */
+static inline int vec_match(mm_vec a, mm_vec b)
+{
+    if (a.p == b.p && a.n == b.n)
+        return 1;
+    if (a.p == b.n && a.n == b.p && (a.p | a.n))
+        return -1;
+    return 0;
+}
+
+/* out = a + sign*b. Returns 0, or -1 if a coefficient would leave {-1,0,1} (over Z). */
+static inline int vec_add(enum mm_field field, mm_vec a, mm_vec b, int sign, mm_vec *out)
+{
+    if (field == MM_GF2) {
+        out->p = a.p ^ b.p;
+        out->n = 0;
+        return 0;
+    }
+    if (sign < 0)
+        b = vec_neg(b);
+    if ((a.p & b.p) | (a.n & b.n))
+        return -1;
+    uint64_t cancel = (a.p & b.n) | (a.n & b.p);
+    out->p = (a.p | b.p) & ~cancel;
+    out->n = (a.n | b.n) & ~cancel;
+    return 0;
+}
+
+static inline int vec_popcount(mm_vec a) { return __builtin_popcountll(a.p | a.n); }
+
+/* ---- scheme storage ---------------------------------------------------------------------- */
+
+static int scheme_alloc(mm_scheme *s, int n, int m, int p, enum mm_field field, int cap)
+{
+    s->n = n;
+    s->m = m;
+    s->p = p;
+    s->field = field;
+    s->rank = 0;
+    s->cap = cap < 4 ? 4 : cap;
+    s->prod = calloc((size_t)s->cap, sizeof *s->prod);
+    return s->prod ? 0 : RT_ENOMEM;
+}
+
+static int scheme_reserve(mm_scheme *s, int need)
+{
+    if (need <= s->cap)
+        return 0;
+    int cap = s->cap * 2;
+    while (cap < need)
+        cap *= 2;
+    mm_prod *np = realloc(s->prod, (size_t)cap * sizeof *np);
+    if (!np)
+        return RT_ENOMEM;
+    s->prod = np;
+    s->cap = cap;
+    return 0;
+}
+
+int mm_scheme_standard(mm_scheme *s, int n, int m, int p, enum mm_field field)
+{
+    if (n < 1 || m < 1 || p < 1 || n > MM_MAX_DIM || m > MM_MAX_DIM || p > MM_MAX_DIM)
+        return RT_EUSAGE;
+    int rc = scheme_alloc(s, n, m, p, field, n * m * p + 8);
+    if (rc)
+        return rc;
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < m; j++)
+            for (int k = 0; k < p; k++) {
+                mm_prod *t = &s->prod[s->rank++];
+                t->f[0] = (mm_vec){1ULL << (i * m + j), 0};
+                t->f[1] = (mm_vec){1ULL << (j * p + k), 0};
+                t->f[2] = (mm_vec){1ULL << (k * n + i), 0};
+            }
+    return 0;
+}
+
+int mm_scheme_copy(mm_scheme *dst, const mm_scheme *src)
+{
+    int rc = scheme_alloc(dst, src->n, src->m, src->p, src->field, src->cap);
+    if (rc)
+        return rc;
+    memcpy(dst->prod, src->prod, (size_t)src->rank * sizeof *src->prod);
+    dst->rank = src->rank;
+    return 0;
+}
+
+void mm_scheme_free(mm_scheme *s)
+{
+    if (!s)
+        return;
+    free(s->prod);
+    s->prod = NULL;
+    s->rank = s->cap = 0;
+}
+
+/* Removes product t by moving the last product into its slot. */
+static inline void scheme_remove(mm_scheme *s, int t)
+{
+    s->prod[t] = s->prod[--s->rank];
+}
+
+long mm_scheme_nnz(const mm_scheme *s)
+{
+    long nnz = 0;
+    for (int t = 0; t < s->rank; t++)
+        for (int q = 0; q < 3; q++)
+            nnz += vec_popcount(s->prod[t].f[q]);
+    return nnz;
+}
+
+/* ---- conversion -------------------------------------------------------------------------- */
+
+int mm_scheme_from_plain(mm_scheme *s, const mm_plain *plain, enum mm_field field, char *err,
+                         size_t errlen)
+{
+    int w[3] = {plain->n * plain->m, plain->m * plain->p, plain->p * plain->n};
+    int width = w[0] + w[1] + w[2];
+    int rc = scheme_alloc(s, plain->n, plain->m, plain->p, field, plain->rank + 8);
+    if (rc)
+        return rc;
+    for (int t = 0; t < plain->rank; t++) {
+        const int64_t *row = plain->coef + (size_t)t * (size_t)width;
+        mm_prod *pr = &s->prod[s->rank];
+        int off = 0;
+        for (int q = 0; q < 3; q++) {
+            mm_vec v = {0, 0};
+            for (int e = 0; e < w[q]; e++) {
+                int64_t c = row[off + e];
+                if (field == MM_GF2) {
+                    if (c & 1)
+                        v.p |= 1ULL << e;
+                } else if (c == 1) {
+                    v.p |= 1ULL << e;
+                } else if (c == -1) {
+                    v.n |= 1ULL << e;
+                } else if (c != 0) {
+                    mm_scheme_free(s);
+                    return rt_fail(err, errlen, RT_EUSAGE,
+                                   "product %d has coefficient %lld; the integer search keeps "
+                                   "coefficients in {-1,0,1}",
+                                   t + 1, (long long)c);
+                }
+            }
+            pr->f[q] = v;
+            off += w[q];
+        }
+        s->rank++;
+    }
+    mm_scheme_reduce_all(s);
+    return 0;
+}
+
+int mm_scheme_to_plain(const mm_scheme *s, mm_plain *out)
+{
+    int rc = mm_plain_init(out, s->n, s->m, s->p, s->rank);
+    if (rc)
+        return rc;
+    int w[3] = {s->n * s->m, s->m * s->p, s->p * s->n};
+    int width = w[0] + w[1] + w[2];
+    for (int t = 0; t < s->rank; t++) {
+        int64_t *row = out->coef + (size_t)t * (size_t)width;
+        int off = 0;
+        for (int q = 0; q < 3; q++) {
+            mm_vec v = s->prod[t].f[q];
+            for (int e = 0; e < w[q]; e++)
+                row[off + e] = ((v.p >> e) & 1) ? 1 : ((v.n >> e) & 1) ? -1 : 0;
+            off += w[q];
+        }
+    }
+    return 0;
+}
+
+/* ---- canonical form ---------------------------------------------------------------------- */
+
+/* Makes the lowest nonzero coefficient of v positive; returns the sign applied (+1/-1). */
+static int normalize_sign(mm_vec *v)
+{
+    uint64_t any = v->p | v->n;
+    if (!any)
+        return 1;
+    uint64_t low = any & (~any + 1);
+    if (v->n & low) {
+        *v = vec_neg(*v);
+        return -1;
+    }
+    return 1;
+}
+
+static int cmp_word(uint64_t a, uint64_t b) { return a < b ? -1 : a > b; }
+
+static int cmp_prod(const void *x, const void *y)
+{
+    const mm_prod *a = x, *b = y;
+    for (int q = 0; q < 3; q++) {
+        int c = cmp_word(a->f[q].p, b->f[q].p);
+        if (!c)
+            c = cmp_word(a->f[q].n, b->f[q].n);
+        if (c)
+            return c;
+    }
+    return 0;
+}
+
+void mm_scheme_canonicalize(mm_scheme *s)
+{
+    if (s->field == MM_Z) {
+        for (int t = 0; t < s->rank; t++) {
+            mm_prod *pr = &s->prod[t];
+            int sign = normalize_sign(&pr->f[0]) * normalize_sign(&pr->f[1]);
+            if (sign < 0)
+                pr->f[2] = vec_neg(pr->f[2]);
+        }
+    }
+    qsort(s->prod, (size_t)s->rank, sizeof *s->prod, cmp_prod);
+}
+
+/* ---- reductions -------------------------------------------------------------------------- */
+
+/* If products a and b agree (up to sign) in two positions, merges b into a and removes b (and a
+ * too if the merged factor is zero). Returns the number of products removed (0, 1 or 2);
+ * *a_index is updated if a moved. */
+static int try_merge(mm_scheme *s, int *a_index, int b)
+{
+    int a = *a_index;
+    mm_prod *pa = &s->prod[a], *pb = &s->prod[b];
+    for (int keep1 = 0; keep1 < 3; keep1++) {
+        int keep2 = (keep1 + 1) % 3, other = (keep1 + 2) % 3;
+        int s1 = vec_match(pa->f[keep1], pb->f[keep1]);
+        if (!s1)
+            continue;
+        int s2 = vec_match(pa->f[keep2], pb->f[keep2]);
+        if (!s2)
+            continue;
+        mm_vec merged;
+        if (vec_add(s->field, pa->f[other], pb->f[other], s1 * s2, &merged))
+            continue;
+        pa->f[other] = merged;
+        int removed = 1;
+        /* remove b; if a was the last product it moves into b's slot */
+        if (a == s->rank - 1)
+            a = b;
+        scheme_remove(s, b);
+        if (vec_zero(merged)) {
+            scheme_remove(s, a);
+            removed = 2;
+            a = -1;
+        }
+        *a_index = a;
+        return removed;
+    }
+    return 0;
+}
+
+/* Merges product t with any product it can merge with, repeatedly (a merge changes t, which may
+ * enable another). Returns products removed; *t_index follows t (-1 if it vanished). */
+static int reduce_product(mm_scheme *s, int *t_index)
+{
+    int removed = 0;
+    int again = 1;
+    while (again && *t_index >= 0) {
+        again = 0;
+        for (int q = 0; q < s->rank; q++) {
+            if (q == *t_index)
+                continue;
+            int r = try_merge(s, t_index, q);
+            if (r) {
+                removed += r;
+                again = 1;
+                break;
+            }
+        }
+    }
+    return removed;
+}
+
+int mm_scheme_reduce_all(mm_scheme *s)
+{
+    int removed = 0;
+    for (int t = s->rank - 1; t >= 0; t--)
+        if (vec_zero(s->prod[t].f[0]) || vec_zero(s->prod[t].f[1]) || vec_zero(s->prod[t].f[2])) {
+            scheme_remove(s, t);
+            removed++;
+        }
+    int changed = 1;
+    while (changed) {
+        changed = 0;
+        for (int t = 0; t < s->rank; t++) {
+            int ti = t;
+            int r = reduce_product(s, &ti);
+            if (r) {
+                removed += r;
+                changed = 1;
+                break;
+            }
+        }
+    }
+    return removed;
+}
+
+/* ---- walks ------------------------------------------------------------------------------- */
+
+/* After a product changed, removes it if a factor is zero or merges it where it can. Returns the
+ * number of products removed. idx may be updated. */
+static int settle(mm_scheme *s, int *idx, int changed_pos)
+{
+    if (vec_zero(s->prod[*idx].f[changed_pos])) {
+        scheme_remove(s, *idx);
+        *idx = -1;
+        return 1;
+    }
+    return reduce_product(s, idx);
+}
+
+/* Index of the product equal to *v in all three factors, or -1. */
+static int find_prod(const mm_scheme *s, const mm_prod *v)
+{
+    for (int t = 0; t < s->rank; t++)
+        if (vec_eq(s->prod[t].f[0], v->f[0]) && vec_eq(s->prod[t].f[1], v->f[1]) &&
+            vec_eq(s->prod[t].f[2], v->f[2]))
+            return t;
+    return -1;
+}
+
+void mm_walk(mm_scheme *s, rt_rng *rng, long long flips, mm_walk_stats *stats)
+{
+    long long done = 0, attempts = 0, reductions = 0, misses = 0;
+    const enum mm_field field = s->field;
+    while (done < flips && s->rank >= 2) {
+        attempts++;
+        int a = (int)rt_rng_below(rng, (uint32_t)s->rank);
+        int x = (int)rt_rng_below(rng, 3);
+        mm_vec xa = s->prod[a].f[x];
+        /* pick a partner uniformly among the products sharing factor x with a */
+        int b = -1, sigma = 0, seen = 0;
+        for (int t = 0; t < s->rank; t++) {
+            if (t == a)
+                continue;
+            int m = vec_match(s->prod[t].f[x], xa);
+            if (m && rt_rng_below(rng, (uint32_t)++seen) == 0) {
+                b = t;
+                sigma = m;
+            }
+        }
+        if (b < 0) {
+            /* no partner: give up on a scheme that shows no flips after many tries */
+            if (++misses > 64LL * s->rank + 1024)
+                break;
+            continue;
+        }
+        misses = 0;
+        int y = (x + 1) % 3, z = (x + 2) % 3;
+        if (rt_rng_below(rng, 2)) {
+            int tmp = y;
+            y = z;
+            z = tmp;
+        }
+        int eps = (field == MM_Z && rt_rng_below(rng, 2)) ? -1 : 1;
+        mm_vec ny, nz;
+        /* a: y += eps*sigma*y_b ; b: z -= eps*z_a */
+        if (vec_add(field, s->prod[a].f[y], s->prod[b].f[y], eps * sigma, &ny) ||
+            vec_add(field, s->prod[b].f[z], s->prod[a].f[z], -eps, &nz))
+            continue;
+        s->prod[a].f[y] = ny;
+        s->prod[b].f[z] = nz;
+        done++;
+        /* settle the two changed products; a removal moves the last product into the gap, so
+         * after one b is found again by value (a product equal in all three factors to another
+         * would have merged with it, so the value identifies it) */
+        mm_prod b_val = s->prod[b];
+        int ia = a, ib = b;
+        int r = settle(s, &ia, y);
+        reductions += r;
+        if (r)
+            ib = find_prod(s, &b_val);
+        if (ib >= 0)
+            reductions += settle(s, &ib, z);
+    }
+    if (stats) {
+        stats->flips += done;
+        stats->attempts += attempts;
+        stats->reductions += reductions;
+    }
+}
+
+/* ---- plus transitions -------------------------------------------------------------------- */
+
+int mm_plus(mm_scheme *s, rt_rng *rng)
+{
+    if (s->rank < 2 || scheme_reserve(s, s->rank + 1))
+        return -1;
+    for (int tries = 0; tries < 64; tries++) {
+        int i = (int)rt_rng_below(rng, (uint32_t)s->rank);
+        int j = (int)rt_rng_below(rng, (uint32_t)(s->rank - 1));
+        if (j >= i)
+            j++;
+        mm_prod *ps = &s->prod[i], *pt = &s->prod[j];
+        if (vec_match(ps->f[0], pt->f[0]) || vec_match(ps->f[1], pt->f[1]) ||
+            vec_match(ps->f[2], pt->f[2]))
+            continue;
+        /* roles: a = position ra, b = rb, c = rc, a random rotation of (A,B,C) */
+        int ra = (int)rt_rng_below(rng, 3), rb = (ra + 1) % 3, rc = (ra + 2) % 3;
+        mm_vec a_minus, b_minus, c_plus;
+        if (vec_add(s->field, ps->f[ra], pt->f[ra], -1, &a_minus) ||
+            vec_add(s->field, ps->f[rb], pt->f[rb], -1, &b_minus) ||
+            vec_add(s->field, ps->f[rc], pt->f[rc], 1, &c_plus))
+            continue;
+        mm_prod s_old = *ps, t_old = *pt;
+        mm_prod p1, p2, p3;
+        p1.f[ra] = a_minus;
+        p1.f[rb] = s_old.f[rb];
+        p1.f[rc] = s_old.f[rc];
+        p2.f[ra] = t_old.f[ra];
+        p2.f[rb] = b_minus;
+        p2.f[rc] = s_old.f[rc];
+        p3.f[ra] = t_old.f[ra];
+        p3.f[rb] = t_old.f[rb];
+        p3.f[rc] = c_plus;
+        s->prod[i] = p1;
+        s->prod[j] = p2;
+        s->prod[s->rank++] = p3;
+        mm_scheme_reduce_all(s);
+        return 0;
+    }
+    return -1;
+}

@@ -1,0 +1,58 @@
+/* builtin.c — the builtin proposer: applies one of the problem's own operators, chosen at random
+ * in proportion to its weight. */
+#include <stdlib.h>
+
+#include "../proposer.h"
+
+typedef struct builtin_state {
+    double total;
+} builtin_state;
+
+static int builtin_create(void **state, const rt_problem *problem, char *err, size_t errlen)
+{
+    builtin_state *st = calloc(1, sizeof *st);
+    if (!st)
+        return rt_fail(err, errlen, RT_ENOMEM, "out of memory");
+    for (size_t i = 0; i < problem->cls->noperators; i++)
+        st->total += problem->cls->operators[i].weight;
+    if (problem->cls->noperators == 0 || !(st->total > 0)) {
+        free(st);
+        return rt_fail(err, errlen, RT_EUSAGE, "problem %s has no operators",
+                       problem->cls->name);
+    }
+    *state = st;
+    return 0;
+}
+
+static void builtin_destroy(void *state) { free(state); }
+
+static int builtin_propose(void *state, const rt_problem *problem, const void *parent,
+                           rt_rng *rng, rt_proposal *out)
+{
+    const builtin_state *st = state;
+    const rt_problem_class *cls = problem->cls;
+    double r = rt_rng_unit(rng) * st->total;
+    size_t k = 0;
+    while (k + 1 < cls->noperators && r >= cls->operators[k].weight) {
+        r -= cls->operators[k].weight;
+        k++;
+    }
+    const rt_operator *op = &cls->operators[k];
+    out->op = op->name;
+    out->work = 0;
+    out->child = cls->clone(problem->state, parent);
+    if (!out->child)
+        return RT_ENOMEM;
+    if (op->apply(problem->state, out->child, rng, &out->work) != 0) {
+        cls->free_genome(out->child);
+        out->child = NULL;
+    }
+    return 0;
+}
+
+const rt_proposer_class rt_proposer_builtin = {
+    .name = "builtin",
+    .create = builtin_create,
+    .destroy = builtin_destroy,
+    .propose = builtin_propose,
+};

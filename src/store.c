@@ -1,0 +1,856 @@
+/* store.c — the run store on SQLite, and the public read-only rt_store view. */
+#include "store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define RT_APP_ID 0x52544348 /* "RTCH" in PRAGMA application_id */
+#define RT_SCHEMA_VERSION 1
+
+struct rt_db {
+    sqlite3 *sql;
+    char path[4096];
+    int lock_fd; /* flock held by a writer; closed only after sqlite3_close */
+    sqlite3_stmt *ins_cand;
+    sqlite3_stmt *ins_event;
+    char errmsg[512];
+};
+
+static const char *schema_sql =
+    "PRAGMA application_id = 1381253960;" /* RT_APP_ID */
+    "PRAGMA user_version = 1;"
+    "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+    "CREATE TABLE candidates("
+    "  id INTEGER PRIMARY KEY,"
+    "  hash TEXT NOT NULL UNIQUE,"
+    "  text TEXT NOT NULL,"
+    "  parent TEXT,"
+    "  operator TEXT NOT NULL,"
+    "  island INTEGER NOT NULL,"
+    "  generation INTEGER NOT NULL,"
+    "  proxy REAL, proxy2 REAL,"
+    "  valid INTEGER NOT NULL,"
+    "  score REAL, score2 REAL, metric REAL,"
+    "  reason TEXT,"
+    "  admitted INTEGER NOT NULL,"
+    "  time REAL NOT NULL);"
+    "CREATE INDEX candidates_best ON candidates(admitted, score DESC, score2 DESC, id);"
+    "CREATE TABLE events(id INTEGER PRIMARY KEY, time REAL NOT NULL, kind TEXT NOT NULL,"
+    "  detail TEXT);"
+    "CREATE TABLE checkpoint(id INTEGER PRIMARY KEY CHECK (id = 1), generation INTEGER NOT NULL,"
+    "  evaluations INTEGER NOT NULL, duplicates INTEGER NOT NULL, failed INTEGER NOT NULL,"
+    "  elapsed REAL NOT NULL, sessions INTEGER NOT NULL, rng TEXT NOT NULL);"
+    "CREATE TABLE archive(island INTEGER NOT NULL, cand_id INTEGER NOT NULL"
+    "  REFERENCES candidates(id), migrated INTEGER NOT NULL);";
+
+static int db_fail(rt_db *db, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static int db_fail(rt_db *db, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(db->errmsg, sizeof db->errmsg, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+/* Maps an SQLite failure to a ratchet code and a one-line message naming the store. */
+static int sql_fail(rt_db *db, int src, const char *what)
+{
+    int code = RT_EIO;
+    int sys = sqlite3_system_errno(db->sql);
+    switch (src & 0xff) {
+    case SQLITE_FULL:
+        code = RT_EFULL;
+        break;
+    case SQLITE_NOMEM:
+        code = RT_ENOMEM;
+        break;
+    case SQLITE_NOTADB:
+    case SQLITE_CORRUPT:
+        code = RT_ESTORE;
+        break;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        code = RT_EBUSY;
+        break;
+    case SQLITE_IOERR:
+        if (sys == EFBIG || sys == ENOSPC || sys == EDQUOT)
+            code = RT_EFULL;
+        break;
+    default:
+        break;
+    }
+    if (code == RT_EFULL)
+        return db_fail(db, code, "store %s: cannot %s: %s (disk full or file size limit)",
+                       db->path, what, sys ? strerror(sys) : "no space");
+    if (sys && (src & 0xff) == SQLITE_IOERR)
+        return db_fail(db, code, "store %s: cannot %s: %s", db->path, what, strerror(sys));
+    return db_fail(db, code, "store %s: cannot %s: %s", db->path, what,
+                   sqlite3_errstr(src));
+}
+
+static int exec(rt_db *db, const char *sql, const char *what)
+{
+    int rc = sqlite3_exec(db->sql, sql, NULL, NULL, NULL);
+    return rc == SQLITE_OK ? 0 : sql_fail(db, rc, what);
+}
+
+static void db_release(rt_db *db)
+{
+    if (!db)
+        return;
+    sqlite3_finalize(db->ins_cand);
+    sqlite3_finalize(db->ins_event);
+    if (db->sql)
+        sqlite3_close_v2(db->sql);
+    if (db->lock_fd >= 0)
+        close(db->lock_fd);
+    free(db);
+}
+
+void rt_db_close(rt_db *db) { db_release(db); }
+
+const char *rt_db_errmsg(const rt_db *db) { return db->errmsg; }
+
+static int meta_put(rt_db *db, const char *key, const char *value)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db->sql, "INSERT OR REPLACE INTO meta(key,value) VALUES(?,?)",
+                                -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_DONE)
+            rc = SQLITE_OK;
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_OK ? 0 : sql_fail(db, rc, "write the run's configuration");
+}
+
+static int meta_get(rt_db *db, const char *key, char *value, size_t len)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db->sql, "SELECT value FROM meta WHERE key=?", -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return sql_fail(db, rc, "read the run's configuration");
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        sqlite3_finalize(st);
+        if (rc == SQLITE_DONE)
+            return db_fail(db, RT_ESTORE, "store %s: configuration has no '%s'", db->path, key);
+        return sql_fail(db, rc, "read the run's configuration");
+    }
+    const unsigned char *v = sqlite3_column_text(st, 0);
+    snprintf(value, len, "%s", v ? (const char *)v : "");
+    sqlite3_finalize(st);
+    return 0;
+}
+
+static int prepare_writes(rt_db *db)
+{
+    int rc = sqlite3_prepare_v2(
+        db->sql,
+        "INSERT INTO candidates(hash,text,parent,operator,island,generation,proxy,proxy2,valid,"
+        "score,score2,metric,reason,admitted,time) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        -1, &db->ins_cand, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_prepare_v2(db->sql, "INSERT INTO events(time,kind,detail) VALUES(?,?,?)",
+                                -1, &db->ins_event, NULL);
+    return rc == SQLITE_OK ? 0 : sql_fail(db, rc, "prepare statements");
+}
+
+static rt_db *db_new(const char *path)
+{
+    rt_db *db = calloc(1, sizeof *db);
+    if (!db)
+        return NULL;
+    db->lock_fd = -1;
+    size_t n = strlen(path);
+    if (n >= sizeof db->path)
+        n = sizeof db->path - 1;
+    memcpy(db->path, path, n);
+    db->path[n] = '\0';
+    return db;
+}
+
+/* Opens the SQLite connection and checks the file is a ratchet store of a known version. */
+static int db_connect(rt_db *db, int writable)
+{
+    int flags = writable ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY;
+    int rc = sqlite3_open_v2(db->path, &db->sql, flags, NULL);
+    if (rc != SQLITE_OK)
+        return sql_fail(db, rc, "open it");
+    sqlite3_extended_result_codes(db->sql, 1);
+    sqlite3_busy_timeout(db->sql, 10000);
+    sqlite3_stmt *st = NULL;
+    rc = sqlite3_prepare_v2(db->sql, "PRAGMA application_id", -1, &st, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        sqlite3_finalize(st);
+        if ((rc & 0xff) == SQLITE_NOTADB)
+            return db_fail(db, RT_ESTORE, "%s is not a ratchet store (not an SQLite database)",
+                           db->path);
+        return sql_fail(db, rc, "read it");
+    }
+    int app = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    if (app != RT_APP_ID)
+        return db_fail(db, RT_ESTORE, "%s is not a ratchet store (an SQLite file of another kind)",
+                       db->path);
+    int version = 0;
+    rc = sqlite3_prepare_v2(db->sql, "PRAGMA user_version", -1, &st, NULL);
+    if (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+        version = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    if (version != RT_SCHEMA_VERSION)
+        return db_fail(db, RT_ESTORE, "%s is a ratchet store of format %d; this ratchet reads %d",
+                       db->path, version, RT_SCHEMA_VERSION);
+    char fmt[64];
+    rc = meta_get(db, "format", fmt, sizeof fmt);
+    if (rc)
+        return rc == RT_ESTORE ? db_fail(db, RT_ESTORE, "%s is not a ratchet store (no format)",
+                                         db->path)
+                               : rc;
+    if (strcmp(fmt, RT_STORE_FORMAT) != 0)
+        return db_fail(db, RT_ESTORE, "%s has format '%s', not '%s'", db->path, fmt,
+                       RT_STORE_FORMAT);
+    if (writable) {
+        rc = exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", "set up journaling");
+        if (rc)
+            return rc;
+        return prepare_writes(db);
+    }
+    return 0;
+}
+
+int rt_db_open(rt_db **out, const char *path, int writable, char *err, size_t errlen)
+{
+    *out = NULL;
+    struct stat stbuf;
+    if (stat(path, &stbuf) != 0)
+        return rt_fail(err, errlen, errno == ENOENT ? RT_EUSAGE : RT_EIO, "cannot open store %s: %s",
+                       path, strerror(errno));
+    if (!S_ISREG(stbuf.st_mode))
+        return rt_fail(err, errlen, RT_EUSAGE, "cannot open store %s: not a regular file", path);
+    rt_db *db = db_new(path);
+    if (!db)
+        return rt_fail(err, errlen, RT_ENOMEM, "out of memory");
+    int rc;
+    if (writable) {
+        /* flock and SQLite's POSIX locks are independent; this descriptor stays open until after
+         * sqlite3_close so closing it cannot drop SQLite's locks */
+        db->lock_fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (db->lock_fd < 0) {
+            rc = rt_fail(err, errlen, RT_EIO, "cannot open store %s: %s", path, strerror(errno));
+            goto fail;
+        }
+        if (flock(db->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+            rc = rt_fail(err, errlen, RT_EBUSY, "store %s is in use by another ratchet run", path);
+            goto fail;
+        }
+    }
+    rc = db_connect(db, writable);
+    if (rc) {
+        rt_fail(err, errlen, rc, "%s", db->errmsg);
+        goto fail;
+    }
+    *out = db;
+    return 0;
+fail:
+    db_release(db);
+    return rc;
+}
+
+int rt_db_create(rt_db **out, const char *path, const rt_run_config *cfg, char *err, size_t errlen)
+{
+    *out = NULL;
+    struct stat stbuf;
+    if (stat(path, &stbuf) == 0)
+        return rt_fail(err, errlen, RT_EUSAGE,
+                       "store %s already exists (use --resume to continue it)", path);
+    char tmp[4096];
+    if (strlen(path) > sizeof tmp - 32)
+        return rt_fail(err, errlen, RT_EUSAGE, "store path too long");
+    snprintf(tmp, sizeof tmp, "%s.tmp-%ld", path, (long)getpid());
+    unlink(tmp);
+    rt_db *db = db_new(tmp);
+    if (!db)
+        return rt_fail(err, errlen, RT_ENOMEM, "out of memory");
+    int rc = sqlite3_open_v2(tmp, &db->sql, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+    if (rc != SQLITE_OK) {
+        rc = sql_fail(db, rc, "create it");
+        goto fail;
+    }
+    sqlite3_extended_result_codes(db->sql, 1);
+    char seed[32], islands[16];
+    snprintf(seed, sizeof seed, "%" PRIu64, cfg->seed);
+    snprintf(islands, sizeof islands, "%d", cfg->islands);
+    if ((rc = exec(db, "PRAGMA journal_mode=DELETE; PRAGMA synchronous=FULL; BEGIN;",
+                   "create it")) ||
+        (rc = exec(db, schema_sql, "create its tables")) ||
+        (rc = meta_put(db, "format", RT_STORE_FORMAT)) ||
+        (rc = meta_put(db, "problem", cfg->problem)) ||
+        (rc = meta_put(db, "params", cfg->params)) || (rc = meta_put(db, "seed", seed)) ||
+        (rc = meta_put(db, "islands", islands)) ||
+        (rc = meta_put(db, "proposer", cfg->proposer)) ||
+        (rc = meta_put(db, "ratchet_version", RT_VERSION)) ||
+        (rc = exec(db, "COMMIT", "create it")))
+        goto fail;
+    sqlite3_close_v2(db->sql);
+    db->sql = NULL;
+    if (rename(tmp, path) != 0) {
+        rc = db_fail(db, RT_EIO, "cannot create store %s: %s", path, strerror(errno));
+        goto fail;
+    }
+    db_release(db);
+    return rt_db_open(out, path, 1, err, errlen);
+fail:
+    rt_fail(err, errlen, rc, "%s", db->errmsg);
+    if (db->sql)
+        sqlite3_close_v2(db->sql);
+    db->sql = NULL;
+    unlink(tmp);
+    db_release(db);
+    return rc;
+}
+
+int rt_db_config(rt_db *db, rt_run_config *cfg)
+{
+    char buf[64];
+    int rc;
+    memset(cfg, 0, sizeof *cfg);
+    if ((rc = meta_get(db, "problem", cfg->problem, sizeof cfg->problem)) ||
+        (rc = meta_get(db, "params", cfg->params, sizeof cfg->params)) ||
+        (rc = meta_get(db, "proposer", cfg->proposer, sizeof cfg->proposer)))
+        return rc;
+    if ((rc = meta_get(db, "seed", buf, sizeof buf)))
+        return rc;
+    char *end = NULL;
+    cfg->seed = strtoull(buf, &end, 10);
+    if (!end || *end)
+        return db_fail(db, RT_ESTORE, "store %s: bad seed '%s'", db->path, buf);
+    if ((rc = meta_get(db, "islands", buf, sizeof buf)))
+        return rc;
+    long v;
+    if (rt_parse_long(buf, 1, 64, &v))
+        return db_fail(db, RT_ESTORE, "store %s: bad island count '%s'", db->path, buf);
+    cfg->islands = (int)v;
+    return 0;
+}
+
+int rt_db_begin(rt_db *db) { return exec(db, "BEGIN IMMEDIATE", "begin a transaction"); }
+
+int rt_db_commit(rt_db *db) { return exec(db, "COMMIT", "commit"); }
+
+int rt_db_rollback(rt_db *db)
+{
+    if (sqlite3_get_autocommit(db->sql))
+        return 0;
+    return exec(db, "ROLLBACK", "roll back");
+}
+
+static void bind_score(sqlite3_stmt *st, int col, int valid, double v)
+{
+    if (valid)
+        sqlite3_bind_double(st, col, v);
+    else
+        sqlite3_bind_null(st, col);
+}
+
+int rt_db_insert(rt_db *db, const rt_cand_row *r, long long *id)
+{
+    sqlite3_stmt *st = db->ins_cand;
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    sqlite3_bind_text(st, 1, r->hash, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, r->text, (int)r->len, SQLITE_STATIC);
+    if (r->parent)
+        sqlite3_bind_text(st, 3, r->parent, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, r->op, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 5, r->island);
+    sqlite3_bind_int64(st, 6, r->generation);
+    sqlite3_bind_double(st, 7, r->proxy.primary);
+    sqlite3_bind_double(st, 8, r->proxy.secondary);
+    sqlite3_bind_int(st, 9, r->valid);
+    bind_score(st, 10, r->valid, r->verified.primary);
+    bind_score(st, 11, r->valid, r->verified.secondary);
+    bind_score(st, 12, r->valid, r->metric);
+    if (r->reason && *r->reason)
+        sqlite3_bind_text(st, 13, r->reason, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 14, r->admitted);
+    sqlite3_bind_double(st, 15, r->time);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return sql_fail(db, rc, "store a candidate");
+    if (id)
+        *id = sqlite3_last_insert_rowid(db->sql);
+    return 0;
+}
+
+int rt_db_event(rt_db *db, double time, const char *kind, const char *detail)
+{
+    sqlite3_stmt *st = db->ins_event;
+    sqlite3_reset(st);
+    sqlite3_bind_double(st, 1, time);
+    sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
+    if (detail)
+        sqlite3_bind_text(st, 3, detail, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, 3);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : sql_fail(db, rc, "store an event");
+}
+
+int rt_db_save_checkpoint(rt_db *db, const rt_checkpoint *cp, const rt_archive_row *rows,
+                          size_t nrows)
+{
+    char rng[64 * 66];
+    size_t off = 0;
+    rng[0] = '\0';
+    for (int i = 0; i < cp->nislands && i < 64; i++)
+        off += (size_t)snprintf(rng + off, sizeof rng - off, "%s%s", i ? "," : "", cp->rng[i]);
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db->sql,
+                                "INSERT OR REPLACE INTO checkpoint(id,generation,evaluations,"
+                                "duplicates,failed,elapsed,sessions,rng) VALUES(1,?,?,?,?,?,?,?)",
+                                -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return sql_fail(db, rc, "save a checkpoint");
+    sqlite3_bind_int64(st, 1, cp->generation);
+    sqlite3_bind_int64(st, 2, cp->evaluations);
+    sqlite3_bind_int64(st, 3, cp->duplicates);
+    sqlite3_bind_int64(st, 4, cp->failed);
+    sqlite3_bind_double(st, 5, cp->elapsed);
+    sqlite3_bind_int(st, 6, cp->sessions);
+    sqlite3_bind_text(st, 7, rng, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return sql_fail(db, rc, "save a checkpoint");
+    if ((rc = exec(db, "DELETE FROM archive", "save the archive")))
+        return rc;
+    rc = sqlite3_prepare_v2(db->sql, "INSERT INTO archive(island,cand_id,migrated) VALUES(?,?,?)",
+                            -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return sql_fail(db, rc, "save the archive");
+    for (size_t i = 0; i < nrows; i++) {
+        sqlite3_reset(st);
+        sqlite3_bind_int(st, 1, rows[i].island);
+        sqlite3_bind_int64(st, 2, rows[i].cand_id);
+        sqlite3_bind_int(st, 3, rows[i].migrated);
+        rc = sqlite3_step(st);
+        if (rc != SQLITE_DONE) {
+            sqlite3_finalize(st);
+            return sql_fail(db, rc, "save the archive");
+        }
+    }
+    sqlite3_finalize(st);
+    return 0;
+}
+
+int rt_db_load_checkpoint(rt_db *db, rt_checkpoint *cp, rt_archive_row **rows, size_t *nrows)
+{
+    *rows = NULL;
+    *nrows = 0;
+    memset(cp, 0, sizeof *cp);
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db->sql,
+                                "SELECT generation,evaluations,duplicates,failed,elapsed,sessions,"
+                                "rng FROM checkpoint WHERE id=1",
+                                -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return sql_fail(db, rc, "read the checkpoint");
+    rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        sqlite3_finalize(st);
+        if (rc == SQLITE_DONE)
+            return db_fail(db, RT_ESTORE, "store %s has no checkpoint to resume from", db->path);
+        return sql_fail(db, rc, "read the checkpoint");
+    }
+    cp->generation = sqlite3_column_int64(st, 0);
+    cp->evaluations = sqlite3_column_int64(st, 1);
+    cp->duplicates = sqlite3_column_int64(st, 2);
+    cp->failed = sqlite3_column_int64(st, 3);
+    cp->elapsed = sqlite3_column_double(st, 4);
+    cp->sessions = sqlite3_column_int(st, 5);
+    const char *rng = (const char *)sqlite3_column_text(st, 6);
+    int n = 0;
+    while (rng && *rng && n < 64) {
+        const char *comma = strchr(rng, ',');
+        size_t len = comma ? (size_t)(comma - rng) : strlen(rng);
+        if (len != 64)
+            break;
+        memcpy(cp->rng[n], rng, 64);
+        cp->rng[n][64] = '\0';
+        n++;
+        rng = comma ? comma + 1 : rng + len;
+    }
+    cp->nislands = n;
+    sqlite3_finalize(st);
+
+    rc = sqlite3_prepare_v2(db->sql, "SELECT island,cand_id,migrated FROM archive ORDER BY rowid",
+                            -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return sql_fail(db, rc, "read the archive");
+    size_t cap = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (*nrows == cap) {
+            cap = cap ? 2 * cap : 64;
+            rt_archive_row *nr = realloc(*rows, cap * sizeof *nr);
+            if (!nr) {
+                sqlite3_finalize(st);
+                return db_fail(db, RT_ENOMEM, "out of memory");
+            }
+            *rows = nr;
+        }
+        rt_archive_row *r = &(*rows)[(*nrows)++];
+        r->island = sqlite3_column_int(st, 0);
+        r->cand_id = sqlite3_column_int64(st, 1);
+        r->migrated = sqlite3_column_int(st, 2);
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return sql_fail(db, rc, "read the archive");
+    return 0;
+}
+
+int rt_db_candidate(rt_db *db, long long id, char **text, size_t *len, char hash[65],
+                    rt_score *verified)
+{
+    *text = NULL;
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db->sql,
+                                "SELECT text,hash,score,score2 FROM candidates WHERE id=?", -1,
+                                &st, NULL);
+    if (rc != SQLITE_OK)
+        return sql_fail(db, rc, "read a candidate");
+    sqlite3_bind_int64(st, 1, id);
+    rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        sqlite3_finalize(st);
+        if (rc == SQLITE_DONE)
+            return db_fail(db, RT_ESTORE, "store %s: candidate %lld is missing", db->path, id);
+        return sql_fail(db, rc, "read a candidate");
+    }
+    int n = sqlite3_column_bytes(st, 0);
+    const char *t = (const char *)sqlite3_column_text(st, 0);
+    const char *h = (const char *)sqlite3_column_text(st, 1);
+    *text = malloc((size_t)n + 1);
+    if (!*text) {
+        sqlite3_finalize(st);
+        return db_fail(db, RT_ENOMEM, "out of memory");
+    }
+    if (n)
+        memcpy(*text, t, (size_t)n);
+    (*text)[n] = '\0';
+    *len = (size_t)n;
+    snprintf(hash, 65, "%s", h ? h : "");
+    verified->primary = sqlite3_column_double(st, 2);
+    verified->secondary = sqlite3_column_double(st, 3);
+    sqlite3_finalize(st);
+    return 0;
+}
+
+int rt_db_each_hash(rt_db *db, void (*fn)(const char *hash, void *user), void *user)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db->sql, "SELECT hash FROM candidates", -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return sql_fail(db, rc, "read hashes");
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        fn((const char *)sqlite3_column_text(st, 0), user);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : sql_fail(db, rc, "read hashes");
+}
+
+int rt_db_best(rt_db *db, long long *id)
+{
+    *id = 0;
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db->sql,
+                                "SELECT id FROM candidates WHERE admitted=1 AND valid=1 "
+                                "ORDER BY score DESC, score2 DESC, id LIMIT 1",
+                                -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return sql_fail(db, rc, "find the best candidate");
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *id = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return (rc == SQLITE_ROW || rc == SQLITE_DONE) ? 0 : sql_fail(db, rc, "find the best candidate");
+}
+
+/* Runs a query returning one integer. */
+static int query_ll(rt_db *db, const char *sql, long long *out)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db->sql, sql, -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return sql_fail(db, rc, "read the store");
+    rc = sqlite3_step(st);
+    *out = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_finalize(st);
+    return (rc == SQLITE_ROW || rc == SQLITE_DONE) ? 0 : sql_fail(db, rc, "read the store");
+}
+
+int rt_db_summary(rt_db *db, rt_summary *out)
+{
+    memset(out, 0, sizeof *out);
+    rt_run_config cfg;
+    int rc = rt_db_config(db, &cfg);
+    if (rc)
+        return rc;
+    snprintf(out->problem, sizeof out->problem, "%s", cfg.problem);
+    snprintf(out->params, sizeof out->params, "%s", cfg.params);
+    out->seed = cfg.seed;
+    rt_checkpoint cp;
+    rt_archive_row *rows = NULL;
+    size_t nrows = 0;
+    rc = rt_db_load_checkpoint(db, &cp, &rows, &nrows);
+    if (rc == 0) {
+        out->sessions = cp.sessions;
+        out->elapsed = cp.elapsed;
+        out->evaluations = cp.evaluations;
+        out->duplicates = cp.duplicates;
+    } else if (rc != RT_ESTORE) {
+        return rc;
+    }
+    if ((rc = query_ll(db, "SELECT count(*) FROM candidates", &out->stored)) ||
+        (rc = query_ll(db, "SELECT count(*) FROM candidates WHERE valid=1", &out->valid)) ||
+        (rc = query_ll(db, "SELECT count(*) FROM candidates WHERE valid=0", &out->invalid)) ||
+        (rc = query_ll(db, "SELECT count(*) FROM candidates WHERE admitted=1", &out->admitted))) {
+        free(rows);
+        return rc;
+    }
+    snprintf(out->metric_name, sizeof out->metric_name, "score");
+    long long best = 0;
+    if ((rc = rt_db_best(db, &best))) {
+        free(rows);
+        return rc;
+    }
+    sqlite3_stmt *st = NULL;
+    if (best) {
+        rc = sqlite3_prepare_v2(db->sql, "SELECT metric,hash FROM candidates WHERE id=?", -1, &st,
+                                NULL);
+        if (rc == SQLITE_OK) {
+            sqlite3_bind_int64(st, 1, best);
+            if (sqlite3_step(st) == SQLITE_ROW) {
+                out->has_best = 1;
+                out->best_metric = sqlite3_column_double(st, 0);
+                snprintf(out->best_hash, sizeof out->best_hash, "%s",
+                         (const char *)sqlite3_column_text(st, 1));
+            }
+        }
+        sqlite3_finalize(st);
+    }
+    out->nislands = cfg.islands > 64 ? 64 : cfg.islands;
+    for (int i = 0; i < out->nislands; i++) {
+        rt_island_summary *is = &out->islands[i];
+        is->island = i;
+        rc = sqlite3_prepare_v2(db->sql,
+                                "SELECT count(*) FROM candidates WHERE admitted=1 AND island=?",
+                                -1, &st, NULL);
+        if (rc == SQLITE_OK) {
+            sqlite3_bind_int(st, 1, i);
+            if (sqlite3_step(st) == SQLITE_ROW)
+                is->admitted = sqlite3_column_int64(st, 0);
+        }
+        sqlite3_finalize(st);
+        rc = sqlite3_prepare_v2(db->sql,
+                                "SELECT c.metric FROM archive a JOIN candidates c ON c.id=a.cand_id"
+                                " WHERE a.island=? ORDER BY c.score DESC, c.score2 DESC LIMIT 1",
+                                -1, &st, NULL);
+        if (rc == SQLITE_OK) {
+            sqlite3_bind_int(st, 1, i);
+            if (sqlite3_step(st) == SQLITE_ROW) {
+                is->has_best = 1;
+                is->best_metric = sqlite3_column_double(st, 0);
+            }
+        }
+        sqlite3_finalize(st);
+    }
+    for (size_t r = 0; r < nrows; r++)
+        if (rows[r].island >= 0 && rows[r].island < out->nislands)
+            out->islands[rows[r].island].cells++;
+    free(rows);
+    return 0;
+}
+
+int rt_db_check(rt_db *db, const rt_problem *problem, long long *checked)
+{
+    *checked = 0;
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db->sql, "PRAGMA integrity_check", -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return sql_fail(db, rc, "check integrity");
+    rc = sqlite3_step(st);
+    const char *res = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : NULL;
+    if (!res || strcmp(res, "ok") != 0) {
+        rc = db_fail(db, RT_EINVALID, "store %s fails SQLite's integrity check: %s", db->path,
+                     res ? res : sqlite3_errmsg(db->sql));
+        sqlite3_finalize(st);
+        return rc;
+    }
+    sqlite3_finalize(st);
+    rc = sqlite3_prepare_v2(db->sql,
+                            "SELECT id,hash,text,valid,admitted,score,score2 FROM candidates "
+                            "ORDER BY id",
+                            -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return sql_fail(db, rc, "read candidates");
+    int out = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        long long id = sqlite3_column_int64(st, 0);
+        const char *hash = (const char *)sqlite3_column_text(st, 1);
+        const char *text = (const char *)sqlite3_column_text(st, 2);
+        size_t len = (size_t)sqlite3_column_bytes(st, 2);
+        char hex[65];
+        rt_sha256_hex(text ? text : "", len, hex);
+        if (!hash || strcmp(hex, hash) != 0) {
+            out = db_fail(db, RT_EINVALID, "candidate %lld: stored hash does not match its text",
+                          id);
+            break;
+        }
+        if (!sqlite3_column_int(st, 4))
+            continue;
+        rt_verdict v;
+        char err[512];
+        int vr = problem->cls->verify(problem->state, text ? text : "", len, &v, err, sizeof err);
+        if (vr || !v.valid) {
+            out = db_fail(db, RT_EINVALID, "admitted candidate %lld does not verify: %s", id,
+                          vr ? err : v.reason);
+            break;
+        }
+        if (!sqlite3_column_int(st, 3) || v.score != sqlite3_column_double(st, 5) ||
+            v.score2 != sqlite3_column_double(st, 6)) {
+            out = db_fail(db, RT_EINVALID,
+                          "admitted candidate %lld: stored verdict differs from re-verification",
+                          id);
+            break;
+        }
+        (*checked)++;
+    }
+    sqlite3_finalize(st);
+    if (out)
+        return out;
+    return rc == SQLITE_DONE ? 0 : sql_fail(db, rc, "read candidates");
+}
+
+/* ---- the public read-only view ----------------------------------------------------------- */
+
+struct rt_store {
+    rt_db *db;
+    char errmsg[512];
+};
+
+int rt_store_open(rt_store **out, const char *path, rt_error *err)
+{
+    *out = NULL;
+    err->msg[0] = '\0';
+    rt_store *s = calloc(1, sizeof *s);
+    if (!s) {
+        err->code = rt_fail(err->msg, sizeof err->msg, RT_ENOMEM, "out of memory");
+        return err->code;
+    }
+    err->code = rt_db_open(&s->db, path, 0, err->msg, sizeof err->msg);
+    if (err->code) {
+        free(s);
+        return err->code;
+    }
+    *out = s;
+    return 0;
+}
+
+void rt_store_close(rt_store *store)
+{
+    if (!store)
+        return;
+    rt_db_close(store->db);
+    free(store);
+}
+
+const char *rt_store_errmsg(const rt_store *store) { return store->db->errmsg; }
+
+int rt_store_problem(rt_store *store, rt_problem **out)
+{
+    rt_run_config cfg;
+    int rc = rt_db_config(store->db, &cfg);
+    if (rc)
+        return rc;
+    return rt_problem_open_canonical(out, cfg.problem, cfg.params, store->db->errmsg,
+                                     sizeof store->db->errmsg);
+}
+
+int rt_store_summary(rt_store *store, rt_summary *out)
+{
+    int rc = rt_db_summary(store->db, out);
+    if (rc || !out->has_best)
+        return rc;
+    rt_problem *pb = NULL;
+    rc = rt_store_problem(store, &pb);
+    if (rc)
+        return rc;
+    long long id;
+    char *text = NULL;
+    size_t len;
+    char hash[65];
+    rt_score sc;
+    rc = rt_db_best(store->db, &id);
+    if (!rc && id)
+        rc = rt_db_candidate(store->db, id, &text, &len, hash, &sc);
+    if (!rc && text) {
+        rt_verdict v;
+        char err[256];
+        if (pb->cls->verify(pb->state, text, len, &v, err, sizeof err) == 0) {
+            snprintf(out->metric_name, sizeof out->metric_name, "%s", v.metric_name);
+            const char *what = v.valid ? v.summary : v.reason;
+            size_t n = strnlen(what, sizeof out->best_summary - 1);
+            memcpy(out->best_summary, what, n);
+            out->best_summary[n] = '\0';
+        }
+    }
+    free(text);
+    rt_problem_close(pb);
+    return rc;
+}
+
+int rt_store_best(rt_store *store, char **text)
+{
+    *text = NULL;
+    long long id;
+    int rc = rt_db_best(store->db, &id);
+    if (rc)
+        return rc;
+    if (!id)
+        return db_fail(store->db, RT_EUSAGE, "store %s has no verified candidate yet",
+                       store->db->path);
+    size_t len;
+    char hash[65];
+    rt_score sc;
+    return rt_db_candidate(store->db, id, text, &len, hash, &sc);
+}
+
+int rt_store_check(rt_store *store, long long *checked)
+{
+    rt_problem *pb = NULL;
+    int rc = rt_store_problem(store, &pb);
+    if (rc)
+        return rc;
+    rc = rt_db_check(store->db, pb, checked);
+    rt_problem_close(pb);
+    return rc;
+}

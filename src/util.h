@@ -1,0 +1,53 @@
+/* util.h — small shared helpers: capped growable buffers, error text, clocks.
+ *
+ * Ownership: an rt_buf owns its bytes; rt_buf_free releases them. Every buffer has a cap
+ * (cap_bytes); an append that would pass it fails with RT_ETOOBIG and leaves the buffer as it was.
+ */
+#ifndef RT_UTIL_H
+#define RT_UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ratchet.h"
+
+typedef struct rt_buf {
+    char *data;       /* NUL-terminated when len > 0 or after rt_buf_cstr */
+    size_t len;
+    size_t alloc;
+    size_t cap_bytes; /* 0 means RT_BUF_DEFAULT_CAP */
+} rt_buf;
+
+#define RT_BUF_DEFAULT_CAP ((size_t)64 << 20)
+
+void rt_buf_init(rt_buf *b, size_t cap_bytes);
+void rt_buf_free(rt_buf *b);
+void rt_buf_reset(rt_buf *b);
+int rt_buf_append(rt_buf *b, const void *data, size_t len);
+int rt_buf_puts(rt_buf *b, const char *s);
+int rt_buf_printf(rt_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Returns a NUL-terminated view (an empty string for an empty buffer). */
+const char *rt_buf_cstr(rt_buf *b);
+/* Moves the bytes out: the caller owns the returned string (free()); the buffer is left empty. */
+char *rt_buf_take(rt_buf *b);
+
+/* Formats into err (errlen bytes, always NUL-terminated) and returns code. err may be NULL. */
+int rt_fail(char *err, size_t errlen, int code, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* Monotonic seconds, for budgets and rates. */
+double rt_now(void);
+
+/* Reads a whole file of at most max_bytes into a fresh NUL-terminated string (caller frees).
+ * Returns 0, RT_EIO (unreadable; err names the path and the reason) or RT_ETOOBIG. */
+int rt_read_file(const char *path, size_t max_bytes, char **out, size_t *len, char *err, size_t errlen);
+
+/* SHA-256 of data as 64 lowercase hex digits plus NUL into hex[65]. */
+void rt_sha256_hex(const void *data, size_t len, char hex[65]);
+
+/* Parses a whole decimal integer in [lo, hi]; returns 0 or RT_EUSAGE. */
+int rt_parse_long(const char *s, long lo, long hi, long *out);
+/* Parses a whole finite decimal number in [lo, hi]; returns 0 or RT_EUSAGE. */
+int rt_parse_double(const char *s, double lo, double hi, double *out);
+
+#endif

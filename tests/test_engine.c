@@ -1,0 +1,275 @@
+/* test_engine.c — the gate, the archive and the loop, through the library.
+ *
+ * The gate test runs the real engine with a sabotaging operator that often breaks the scheme
+ * while the proxy claims an improvement (a deleted product means a lower rank): nothing broken may
+ * reach the archive, every rejection is stored with a reason, and the store audits clean. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "archive.h"
+#include "problem.h"
+#include "problems/matmul_search.h"
+#include "ratchet.h"
+
+static char tmpdir[256];
+
+static int setup_dir(void **state)
+{
+    (void)state;
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/rt-engine-XXXXXX");
+    return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int teardown_dir(void **state)
+{
+    (void)state;
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+/* Walks a little, then breaks the scheme two times in three. */
+static int op_sabotage(const void *st, void *genome, rt_rng *rng, long long *work)
+{
+    (void)st;
+    mm_scheme *s = genome;
+    mm_walk(s, rng, 200, NULL);
+    *work += 200;
+    uint32_t what = rt_rng_below(rng, 3);
+    if (what == 0 && s->rank > 1) {
+        uint32_t victim = rt_rng_below(rng, (uint32_t)s->rank);
+        s->rank--;
+        s->prod[victim] = s->prod[s->rank];
+    } else if (what == 1) {
+        mm_prod *p = &s->prod[rt_rng_below(rng, (uint32_t)s->rank)];
+        p->f[0].p ^= 1ULL << rt_rng_below(rng, (uint32_t)(s->n * s->m));
+        p->f[0].n &= ~p->f[0].p;
+    }
+    return 0;
+}
+
+static const rt_operator sabotage_ops[] = {{"sabotage", 1.0, op_sabotage}};
+
+static long long query(const char *path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    long long v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return v;
+}
+
+static void gate_keeps_invalid_candidates_out(void **state)
+{
+    (void)state;
+    rt_problem_class sabotaged = rt_problem_matmul; /* same verifier, same name: the store reads
+                                                        back as an ordinary matmul run */
+    sabotaged.operators = sabotage_ops;
+    sabotaged.noperators = 1;
+    rt_problem *pb = NULL;
+    rt_error err;
+    const char *keys[] = {"shape", "field"}, *values[] = {"3x3x3", "z"};
+    assert_int_equal(rt_problem_open(&pb, "matmul", keys, values, 2, &err), 0);
+    pb->cls = &sabotaged;
+
+    char path[512];
+    snprintf(path, sizeof path, "%s/gate.db", tmpdir);
+    rt_run_options opt;
+    rt_run_options_init(&opt);
+    opt.evaluations = 400;
+    opt.seed = 5;
+    rt_run *run = NULL;
+    assert_int_equal(rt_run_create(&run, path, pb, &opt, &err), 0);
+    assert_int_equal(rt_run_execute(run), 0);
+    rt_run_close(run);
+    pb->cls = &rt_problem_matmul;
+    rt_problem_close(pb);
+
+    long long invalid = query(path, "SELECT count(*) FROM candidates WHERE valid=0");
+    long long admitted_invalid =
+        query(path, "SELECT count(*) FROM candidates WHERE admitted=1 AND valid=0");
+    long long no_reason =
+        query(path, "SELECT count(*) FROM candidates WHERE valid=0 AND "
+                    "(reason IS NULL OR reason NOT LIKE '%equation%')");
+    long long overclaims = query(path, "SELECT count(*) FROM candidates WHERE valid=0 AND "
+                                       "proxy > (SELECT max(score) FROM candidates WHERE valid=1)");
+    long long admitted = query(path, "SELECT count(*) FROM candidates WHERE admitted=1");
+    assert_true(invalid > 50);         /* the sabotage happened */
+    assert_true(overclaims > 0);       /* and the proxy claimed ranks nothing valid reached */
+    assert_int_equal(admitted_invalid, 0);
+    assert_int_equal(no_reason, 0);    /* each rejection names a failing equation */
+    assert_true(admitted > 1);
+
+    /* the store audits clean: every admitted candidate re-verifies from its text */
+    rt_store *st = NULL;
+    assert_int_equal(rt_store_open(&st, path, &err), 0);
+    long long checked = 0;
+    assert_int_equal(rt_store_check(st, &checked), 0);
+    assert_int_equal(checked, admitted);
+    rt_summary sum;
+    assert_int_equal(rt_store_summary(st, &sum), 0);
+    assert_true(sum.has_best);
+    /* the best is a real scheme: its text verifies */
+    char *text = NULL;
+    assert_int_equal(rt_store_best(st, &text), 0);
+    rt_problem *check = NULL;
+    assert_int_equal(rt_problem_open(&check, "matmul", keys, values, 2, &err), 0);
+    rt_verdict v;
+    assert_int_equal(rt_problem_verify_text(check, text, strlen(text), &v, &err), 0);
+    assert_true(v.valid);
+    assert_true(v.metric == sum.best_metric);
+    free(text);
+    rt_problem_close(check);
+    rt_store_close(st);
+}
+
+/* Moves one coefficient of the newest admitted candidate's text from a11 to a12 (valid .exp,
+ * wrong scheme); with fix_hash the stored hash is recomputed to match. */
+static int tamper(const char *path, int fix_hash)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_open(path, &db) != SQLITE_OK)
+        return -1;
+    int rc = sqlite3_prepare_v2(db,
+                                "SELECT id, text FROM candidates WHERE admitted=1 AND "
+                                "text LIKE '%(a11)*%' ORDER BY id DESC LIMIT 1",
+                                -1, &st, NULL);
+    if (rc != SQLITE_OK || sqlite3_step(st) != SQLITE_ROW) {
+        sqlite3_finalize(st);
+        sqlite3_close(db);
+        return -1;
+    }
+    long long id = sqlite3_column_int64(st, 0);
+    char *text = strdup((const char *)sqlite3_column_text(st, 1));
+    sqlite3_finalize(st);
+    char *at = strstr(text, "(a11)*");
+    at[3] = '2';
+    char hash[65];
+    rt_sha256_hex(text, strlen(text), hash);
+    rc = sqlite3_prepare_v2(db,
+                            fix_hash ? "UPDATE candidates SET text=?, hash=? WHERE id=?"
+                                     : "UPDATE candidates SET text=? WHERE id=?",
+                            -1, &st, NULL);
+    sqlite3_bind_text(st, 1, text, -1, SQLITE_TRANSIENT);
+    if (fix_hash)
+        sqlite3_bind_text(st, 2, hash, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, fix_hash ? 3 : 2, id);
+    rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    free(text);
+    return rc;
+}
+
+/* Tampering with a stored admitted candidate is caught by the store check. */
+static void store_check_catches_tampering(void **state)
+{
+    (void)state;
+    rt_problem *pb = NULL;
+    rt_error err;
+    const char *keys[] = {"shape", "field"}, *values[] = {"2x2x3", "gf2"};
+    assert_int_equal(rt_problem_open(&pb, "matmul", keys, values, 2, &err), 0);
+    char path[512];
+    snprintf(path, sizeof path, "%s/tamper.db", tmpdir);
+    rt_run_options opt;
+    rt_run_options_init(&opt);
+    opt.evaluations = 40;
+    rt_run *run = NULL;
+    assert_int_equal(rt_run_create(&run, path, pb, &opt, &err), 0);
+    assert_int_equal(rt_run_execute(run), 0);
+    rt_run_close(run);
+    rt_problem_close(pb);
+
+    /* (a) a changed byte in an admitted candidate's text: its hash no longer matches */
+    assert_int_equal(tamper(path, 0), 0);
+    rt_store *st = NULL;
+    long long checked = 0;
+    assert_int_equal(rt_store_open(&st, path, &err), 0);
+    assert_int_equal(rt_store_check(st, &checked), RT_EINVALID);
+    assert_non_null(strstr(rt_store_errmsg(st), "hash"));
+    rt_store_close(st);
+    /* (b) the same with the hash recomputed: only re-verification can notice, and does */
+    assert_int_equal(tamper(path, 1), 0);
+    assert_int_equal(rt_store_open(&st, path, &err), 0);
+    assert_int_equal(rt_store_check(st, &checked), RT_EINVALID);
+    assert_non_null(strstr(rt_store_errmsg(st), "does not verify"));
+    rt_store_close(st);
+}
+
+/* ---- archive ----------------------------------------------------------------------------- */
+
+static void *genome_for(const rt_problem *pb)
+{
+    return pb->cls->seed(pb->state);
+}
+
+static void archive_cells_ties_and_dedupe(void **state)
+{
+    (void)state;
+    rt_problem *pb = NULL;
+    rt_error err;
+    const char *keys[] = {"shape"}, *values[] = {"2x2x2"};
+    assert_int_equal(rt_problem_open(&pb, "matmul", keys, values, 1, &err), 0);
+    rt_archive a;
+    assert_int_equal(rt_archive_init(&a, pb, 2), 0);
+    int c1[2] = {8, 6}, c2[2] = {7, 6};
+    void *g = genome_for(pb);
+    assert_int_equal(rt_archive_offer(&a, 0, g, (rt_score){-8, -24}, c1, "h1", 1), 1);
+    /* same hash again: refused, even into another cell */
+    void *g2 = genome_for(pb);
+    assert_int_equal(rt_archive_offer(&a, 0, g2, (rt_score){-7, -20}, c2, "h1", 2), 0);
+    /* worse in the same cell: refused; equal: replaces (plateau moves) */
+    assert_int_equal(rt_archive_offer(&a, 0, g2, (rt_score){-8, -30}, c1, "h2", 2), 0);
+    assert_int_equal(rt_archive_offer(&a, 0, g2, (rt_score){-8, -24}, c1, "h3", 3), 1);
+    assert_int_equal(a.islands[0].ncells, 1);
+    assert_string_equal(a.islands[0].cells[0].hash, "h3");
+    void *g3 = genome_for(pb);
+    assert_int_equal(rt_archive_offer(&a, 0, g3, (rt_score){-7, -20}, c2, "h4", 4), 1);
+    assert_int_equal(a.islands[0].ncells, 2);
+    assert_string_equal(rt_archive_best(&a)->hash, "h4");
+
+    /* migration moves the best once */
+    assert_int_equal(rt_archive_migrate(&a), 1);
+    assert_int_equal(a.islands[1].ncells, 1);
+    assert_string_equal(a.islands[1].cells[0].hash, "h4");
+    assert_int_equal(rt_archive_migrate(&a), 0);
+    assert_int_equal(a.islands[0].ncells, 2);
+
+    /* selection with p_best = 1 always gives the best; with 0 it reaches every cell */
+    rt_rng rng;
+    rt_rng_seed(&rng, 1, 0);
+    assert_string_equal(rt_archive_select(&a, 0, &rng, 1.0)->hash, "h4");
+    int seen3 = 0, seen4 = 0;
+    for (int i = 0; i < 200; i++) {
+        const char *h = rt_archive_select(&a, 0, &rng, 0.0)->hash;
+        seen3 += strcmp(h, "h3") == 0;
+        seen4 += strcmp(h, "h4") == 0;
+    }
+    assert_true(seen3 > 0 && seen4 > 0);
+    rt_archive_free(&a);
+    rt_problem_close(pb);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(gate_keeps_invalid_candidates_out),
+        cmocka_unit_test(store_check_catches_tampering),
+        cmocka_unit_test(archive_cells_ties_and_dedupe),
+    };
+    return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
+}
