@@ -316,16 +316,50 @@ int mm_scheme_reduce_all(mm_scheme *s)
 
 /* ---- walks ------------------------------------------------------------------------------- */
 
-/* After a product changed, removes it if a factor is zero or merges it where it can. Returns the
- * number of products removed. idx may be updated. */
-static int settle(mm_scheme *s, int *idx, int changed_pos)
+/* Merges product *idx, whose factor at position c just changed, with a product that now agrees
+ * with it (up to sign) at c and one other position; repeats while merges change it. Only pairs
+ * that include the changed position can have become mergeable. Removes the product if the
+ * changed factor is zero. Returns products removed; *idx follows it (-1 if it vanished). */
+static int settle(mm_scheme *s, int *idx, int c)
 {
-    if (vec_zero(s->prod[*idx].f[changed_pos])) {
-        scheme_remove(s, *idx);
-        *idx = -1;
-        return 1;
+    int removed = 0;
+    for (;;) {
+        int a = *idx;
+        mm_prod *pa = &s->prod[a];
+        if (vec_zero(pa->f[c])) {
+            scheme_remove(s, a);
+            *idx = -1;
+            return removed + 1;
+        }
+        int merged = 0;
+        for (int q = 0; q < s->rank && !merged; q++) {
+            if (q == a)
+                continue;
+            int m = vec_match(s->prod[q].f[c], pa->f[c]);
+            if (!m)
+                continue;
+            for (int k = 1; k <= 2; k++) {
+                int o = (c + k) % 3, third = (c + 3 - k) % 3;
+                int m2 = vec_match(s->prod[q].f[o], pa->f[o]);
+                if (!m2)
+                    continue;
+                mm_vec sum;
+                if (vec_add(s->field, pa->f[third], s->prod[q].f[third], m * m2, &sum))
+                    continue;
+                pa->f[third] = sum;
+                if (a == s->rank - 1)
+                    a = q; /* a moves into q's slot when q is removed */
+                scheme_remove(s, q);
+                removed++;
+                *idx = a;
+                c = third;
+                merged = 1;
+                break;
+            }
+        }
+        if (!merged)
+            return removed;
     }
-    return reduce_product(s, idx);
 }
 
 /* Index of the product equal to *v in all three factors, or -1. */
@@ -342,29 +376,37 @@ void mm_walk(mm_scheme *s, rt_rng *rng, long long flips, mm_walk_stats *stats)
 {
     long long done = 0, attempts = 0, reductions = 0, misses = 0;
     const enum mm_field field = s->field;
+    int *partners = malloc((size_t)(s->rank > 0 ? s->rank : 1) * sizeof *partners);
+    if (!partners)
+        return;
     while (done < flips && s->rank >= 2) {
         attempts++;
         int a = (int)rt_rng_below(rng, (uint32_t)s->rank);
         int x = (int)rt_rng_below(rng, 3);
         mm_vec xa = s->prod[a].f[x];
-        /* pick a partner uniformly among the products sharing factor x with a */
-        int b = -1, sigma = 0, seen = 0;
-        for (int t = 0; t < s->rank; t++) {
-            if (t == a)
-                continue;
-            int m = vec_match(s->prod[t].f[x], xa);
-            if (m && rt_rng_below(rng, (uint32_t)++seen) == 0) {
-                b = t;
-                sigma = m;
-            }
+        /* the products sharing factor x with a, up to sign */
+        int k = 0;
+        if (field == MM_GF2) {
+            for (int t = 0; t < s->rank; t++)
+                if (s->prod[t].f[x].p == xa.p)
+                    partners[k++] = t;
+        } else {
+            for (int t = 0; t < s->rank; t++)
+                if (vec_match(s->prod[t].f[x], xa))
+                    partners[k++] = t;
         }
-        if (b < 0) {
-            /* no partner: give up on a scheme that shows no flips after many tries */
+        if (k < 2) { /* a itself is always among them */
+            /* give up on a scheme that shows no flips after many tries */
             if (++misses > 64LL * s->rank + 1024)
                 break;
             continue;
         }
         misses = 0;
+        /* uniform over the partners other than a: if the draw hits a, take the last entry
+         * instead (which is not a, since a appears once and was not last then) */
+        int j = (int)rt_rng_below(rng, (uint32_t)(k - 1));
+        int b = partners[j] == a ? partners[k - 1] : partners[j];
+        int sigma = vec_match(s->prod[b].f[x], xa);
         int y = (x + 1) % 3, z = (x + 2) % 3;
         if (rt_rng_below(rng, 2)) {
             int tmp = y;
@@ -392,6 +434,7 @@ void mm_walk(mm_scheme *s, rt_rng *rng, long long flips, mm_walk_stats *stats)
         if (ib >= 0)
             reductions += settle(s, &ib, z);
     }
+    free(partners);
     if (stats) {
         stats->flips += done;
         stats->attempts += attempts;
