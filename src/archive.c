@@ -2,6 +2,7 @@
  * searched linearly (a few hundred cells at most per island), paid once per candidate. */
 #include "archive.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -79,7 +80,7 @@ int rt_archive_offer(rt_archive *a, int island, void *genome, rt_score score,
     memcpy(e->coords, coords, sizeof e->coords);
     e->score = score;
     e->genome = genome;
-    memcpy(e->hash, hash, 65);
+    snprintf(e->hash, sizeof e->hash, "%s", hash);
     e->cand_id = cand_id;
     e->migrated = 0;
     update_best(is, c); /* a replaced best cell was replaced by an equal or better elite */

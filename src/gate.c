@@ -12,7 +12,7 @@ void rt_gate_init(rt_gate *g, const rt_problem *problem)
 
 int rt_gate_check(rt_gate *g, const char *text, size_t len, rt_score proxy, rt_verdict *out)
 {
-    char err[512] = "";
+    char err[400] = "";
     g->checked++;
     int rc = g->problem->cls->verify(g->problem->state, text, len, out, err, sizeof err);
     if (rc) {

@@ -500,10 +500,10 @@ static int grow_rows(mm_plain *s, int width, int *cap, int want)
     return 0;
 }
 
-/* Parses .exp text; see the header. *out is overwritten (not freed first); on failure it is left
- * empty (coef NULL, rank 0). */
-int mm_parse_exp(const char *text, size_t len, int n, int m, int p, mm_plain *out, char *err,
-                 size_t errlen)
+/* Common start of both parsers: empties *out and checks the shape and the size of the text.
+ * where prefixes the error message ("line 1" or "JSON"). */
+static int parse_begin(const char *text, size_t len, int n, int m, int p, mm_plain *out,
+                       const char *where, char *err, size_t errlen)
 {
     out->n = n;
     out->m = m;
@@ -513,13 +513,24 @@ int mm_parse_exp(const char *text, size_t len, int n, int m, int p, mm_plain *ou
     if (err && errlen)
         err[0] = '\0';
     if (!shape_ok(n, m, p))
-        return rt_fail(err, errlen, RT_EUSAGE, "line 1: shape %dx%dx%d is outside 1..%d", n, m, p,
-                       MM_MAX_DIM);
+        return rt_fail(err, errlen, RT_EUSAGE, "%s: shape %dx%dx%d is outside 1..%d", where, n,
+                       m, p, MM_MAX_DIM);
     if (!text && len)
-        return rt_fail(err, errlen, RT_EUSAGE, "line 1: no text");
+        return rt_fail(err, errlen, RT_EUSAGE, "%s: no text", where);
     if (len > MM_MAX_TEXT)
-        return rt_fail(err, errlen, RT_ETOOBIG, "line 1: the text has %zu bytes, over the cap of %zu",
-                       len, MM_MAX_TEXT);
+        return rt_fail(err, errlen, RT_ETOOBIG, "%s: the text has %zu bytes, over the cap of %zu",
+                       where, len, MM_MAX_TEXT);
+    return 0;
+}
+
+/* Parses .exp text; see the header. *out is overwritten (not freed first); on failure it is left
+ * empty (coef NULL, rank 0). */
+int mm_parse_exp(const char *text, size_t len, int n, int m, int p, mm_plain *out, char *err,
+                 size_t errlen)
+{
+    int rc0 = parse_begin(text, len, n, m, p, out, "line 1", err, errlen);
+    if (rc0)
+        return rc0;
 
     int rc = 0;
     int cap = 0;
@@ -654,21 +665,9 @@ static int json_matrix(const json_t *mat, int rows, int cols, int64_t *dst, long
 int mm_parse_json(const char *text, size_t len, int n, int m, int p, mm_plain *out, char *err,
                   size_t errlen)
 {
-    out->n = n;
-    out->m = m;
-    out->p = p;
-    out->rank = 0;
-    out->coef = NULL;
-    if (err && errlen)
-        err[0] = '\0';
-    if (!shape_ok(n, m, p))
-        return rt_fail(err, errlen, RT_EUSAGE, "JSON: shape %dx%dx%d is outside 1..%d", n, m, p,
-                       MM_MAX_DIM);
-    if (!text && len)
-        return rt_fail(err, errlen, RT_EUSAGE, "JSON: no text");
-    if (len > MM_MAX_TEXT)
-        return rt_fail(err, errlen, RT_ETOOBIG, "JSON: the text has %zu bytes, over the cap of %zu",
-                       len, MM_MAX_TEXT);
+    int rc0 = parse_begin(text, len, n, m, p, out, "JSON", err, errlen);
+    if (rc0)
+        return rc0;
     if (!json_depth_ok(text, len, JSON_MAX_DEPTH))
         return rt_fail(err, errlen, RT_EUSAGE, "JSON: arrays and objects nest more than %d deep",
                        JSON_MAX_DEPTH);
