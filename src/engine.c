@@ -243,11 +243,13 @@ static void report(rt_run *r)
     r->opt.progress(&p, r->opt.progress_user);
 }
 
-/* Dedupes, verifies, stores and offers one child. Takes ownership of child. */
+/* Dedupes, verifies, stores and offers one child (or the seed, which has no parent and is not
+ * counted as an evaluation). Takes ownership of child. */
 static int process(rt_run *r, int island, const char *parent_hash, const char *op, void *child)
 {
     const rt_problem_class *cls = r->problem->cls;
-    r->evaluations++;
+    if (parent_hash)
+        r->evaluations++;
     if (!child) {
         r->failed++;
         return 0;
@@ -371,7 +373,14 @@ static int generation(rt_run *r)
 {
     job jobs[64];
     memset(jobs, 0, sizeof jobs);
-    for (int i = 0; i < r->nislands; i++) {
+    /* under an evaluation budget the last generation is cut short, islands in order */
+    int nprop = r->nislands;
+    if (r->opt.evaluations > 0) {
+        long long left = r->opt.evaluations - (r->evaluations - r->evals_at_start);
+        if (left < nprop)
+            nprop = (int)left;
+    }
+    for (int i = 0; i < nprop; i++) {
         const rt_elite *e = rt_archive_select(&r->archive, i, &r->rng[i], r->policy.p_best);
         if (e) {
             jobs[i].parent = e->genome;
@@ -575,6 +584,8 @@ int rt_run_create(rt_run **out, const char *store_path, const rt_problem *proble
         rt_db_rollback(r->db);
         goto fail;
     }
+    if ((rc = rt_db_publish(&r->db, r->errmsg, sizeof r->errmsg)))
+        goto fail;
     *out = r;
     return 0;
 fail:

@@ -8,8 +8,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <libgen.h>
+#include <signal.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #define RT_APP_ID 0x52544348 /* "RTCH" in PRAGMA application_id */
@@ -17,7 +22,8 @@
 
 struct rt_db {
     sqlite3 *sql;
-    char path[4096];
+    char path[4096]; /* the store's path, as the user named it (for messages) */
+    char tmp[4096];  /* while being created: the temporary file SQLite writes; else "" */
     int lock_fd; /* flock held by a writer; closed only after sqlite3_close */
     sqlite3_stmt *ins_cand;
     sqlite3_stmt *ins_event;
@@ -62,14 +68,60 @@ static int db_fail(rt_db *db, int code, const char *fmt, ...)
     return code;
 }
 
+/* Largest size among the store's files (the database, its WAL or journal, a temporary). */
+static off_t store_bytes(const rt_db *db)
+{
+    static const char *const suffixes[] = {"", "-wal", "-journal"};
+    off_t most = 0;
+    char name[4200];
+    for (int k = 0; k < 2; k++) {
+        const char *base = k ? db->tmp : db->path;
+        if (!*base)
+            continue;
+        for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
+            struct stat st;
+            snprintf(name, sizeof name, "%s%s", base, suffixes[i]);
+            if (stat(name, &st) == 0 && st.st_size > most)
+                most = st.st_size;
+        }
+    }
+    return most;
+}
+
+/* After a failed write: says whether a file-size limit or a full disk explains it. SQLite does
+ * not always pass the system's errno on (a failed WAL write at commit reports errno 0). */
+static const char *full_reason(const rt_db *db, char *buf, size_t len)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_FSIZE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+        store_bytes(db) + 65536 >= (off_t)rl.rlim_cur) {
+        snprintf(buf, len, "file size limit of %llu bytes reached",
+                 (unsigned long long)rl.rlim_cur);
+        return buf;
+    }
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", db->path);
+    struct statvfs sv;
+    if (statvfs(dirname(dir), &sv) == 0 && (unsigned long long)sv.f_bavail * sv.f_frsize < (1u << 20)) {
+        snprintf(buf, len, "disk full");
+        return buf;
+    }
+    return NULL;
+}
+
 /* Maps an SQLite failure to a ratchet code and a one-line message naming the store. */
 static int sql_fail(rt_db *db, int src, const char *what)
 {
     int code = RT_EIO;
     int sys = sqlite3_system_errno(db->sql);
+    char why[128];
+    const char *full = NULL;
     switch (src & 0xff) {
     case SQLITE_FULL:
         code = RT_EFULL;
+        full = full_reason(db, why, sizeof why);
+        if (!full)
+            full = "disk full";
         break;
     case SQLITE_NOMEM:
         code = RT_ENOMEM;
@@ -83,19 +135,22 @@ static int sql_fail(rt_db *db, int src, const char *what)
         code = RT_EBUSY;
         break;
     case SQLITE_IOERR:
-        if (sys == EFBIG || sys == ENOSPC || sys == EDQUOT)
+        if (sys == EFBIG || sys == ENOSPC || sys == EDQUOT || sys == 0)
+            full = full_reason(db, why, sizeof why);
+        if (!full && (sys == ENOSPC || sys == EDQUOT))
+            full = "disk full";
+        if (full)
             code = RT_EFULL;
         break;
     default:
         break;
     }
-    if (code == RT_EFULL)
-        return db_fail(db, code, "store %s: cannot %s: %s (disk full or file size limit)",
-                       db->path, what, sys ? strerror(sys) : "no space");
+    if (full)
+        return db_fail(db, code, "store %s: cannot %s: %s; the store is intact", db->path, what,
+                       full);
     if (sys && (src & 0xff) == SQLITE_IOERR)
         return db_fail(db, code, "store %s: cannot %s: %s", db->path, what, strerror(sys));
-    return db_fail(db, code, "store %s: cannot %s: %s", db->path, what,
-                   sqlite3_errstr(src));
+    return db_fail(db, code, "store %s: cannot %s: %s", db->path, what, sqlite3_errstr(src));
 }
 
 static int exec(rt_db *db, const char *sql, const char *what)
@@ -112,6 +167,12 @@ static void db_release(rt_db *db)
     sqlite3_finalize(db->ins_event);
     if (db->sql)
         sqlite3_close_v2(db->sql);
+    if (db->tmp[0]) { /* created but never published: abandon it */
+        char journal[4200];
+        snprintf(journal, sizeof journal, "%s-journal", db->tmp);
+        unlink(db->tmp);
+        unlink(journal);
+    }
     if (db->lock_fd >= 0)
         close(db->lock_fd);
     free(db);
@@ -273,6 +334,35 @@ fail:
     return rc;
 }
 
+/* Removes PATH.tmp-PID files (and their journals) left by runs killed while creating PATH. */
+static void remove_stale_temporaries(const char *path)
+{
+    char dirbuf[4096], basebuf[4096];
+    snprintf(dirbuf, sizeof dirbuf, "%s", path);
+    snprintf(basebuf, sizeof basebuf, "%s", path);
+    const char *dir = dirname(dirbuf), *base = basename(basebuf);
+    size_t blen = strlen(base);
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (strncmp(e->d_name, base, blen) != 0 || strncmp(e->d_name + blen, ".tmp-", 5) != 0)
+            continue;
+        const char *digits = e->d_name + blen + 5;
+        char *end = NULL;
+        long pid = strtol(digits, &end, 10);
+        if (end == digits || pid <= 0 || (*end && strcmp(end, "-journal") != 0))
+            continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue; /* its creator may still be at work */
+        char full[8192];
+        snprintf(full, sizeof full, "%s/%s", dir, e->d_name);
+        unlink(full);
+    }
+    closedir(d);
+}
+
 int rt_db_create(rt_db **out, const char *path, const rt_run_config *cfg, char *err, size_t errlen)
 {
     *out = NULL;
@@ -280,15 +370,15 @@ int rt_db_create(rt_db **out, const char *path, const rt_run_config *cfg, char *
     if (stat(path, &stbuf) == 0)
         return rt_fail(err, errlen, RT_EUSAGE,
                        "store %s already exists (use --resume to continue it)", path);
-    char tmp[4096];
-    if (strlen(path) > sizeof tmp - 32)
+    if (strlen(path) > 4000)
         return rt_fail(err, errlen, RT_EUSAGE, "store path too long");
-    snprintf(tmp, sizeof tmp, "%s.tmp-%ld", path, (long)getpid());
-    unlink(tmp);
-    rt_db *db = db_new(tmp);
+    remove_stale_temporaries(path);
+    rt_db *db = db_new(path);
     if (!db)
         return rt_fail(err, errlen, RT_ENOMEM, "out of memory");
-    int rc = sqlite3_open_v2(tmp, &db->sql, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+    snprintf(db->tmp, sizeof db->tmp, "%s.tmp-%ld", path, (long)getpid());
+    unlink(db->tmp);
+    int rc = sqlite3_open_v2(db->tmp, &db->sql, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
     if (rc != SQLITE_OK) {
         rc = sql_fail(db, rc, "create it");
         goto fail;
@@ -306,24 +396,45 @@ int rt_db_create(rt_db **out, const char *path, const rt_run_config *cfg, char *
         (rc = meta_put(db, "islands", islands)) ||
         (rc = meta_put(db, "proposer", cfg->proposer)) ||
         (rc = meta_put(db, "ratchet_version", RT_VERSION)) ||
-        (rc = exec(db, "COMMIT", "create it")))
+        (rc = exec(db, "COMMIT", "create it")) || (rc = prepare_writes(db)))
         goto fail;
-    sqlite3_close_v2(db->sql);
-    db->sql = NULL;
-    if (rename(tmp, path) != 0) {
-        rc = db_fail(db, RT_EIO, "cannot create store %s: %s", path, strerror(errno));
-        goto fail;
-    }
-    db_release(db);
-    return rt_db_open(out, path, 1, err, errlen);
+    *out = db;
+    return 0;
 fail:
     rt_fail(err, errlen, rc, "%s", db->errmsg);
-    if (db->sql)
-        sqlite3_close_v2(db->sql);
-    db->sql = NULL;
-    unlink(tmp);
     db_release(db);
     return rc;
+}
+
+int rt_db_publish(rt_db **dbp, char *err, size_t errlen)
+{
+    rt_db *db = *dbp;
+    if (!db->tmp[0])
+        return 0;
+    char path[4096];
+    snprintf(path, sizeof path, "%s", db->path);
+    sqlite3_finalize(db->ins_cand);
+    sqlite3_finalize(db->ins_event);
+    db->ins_cand = db->ins_event = NULL;
+    sqlite3_close_v2(db->sql);
+    db->sql = NULL;
+    /* link() refuses to replace: a store that appeared meanwhile is never overwritten */
+    if (link(db->tmp, path) != 0) {
+        int e = errno;
+        int rc = e == EEXIST ? rt_fail(err, errlen, RT_EUSAGE,
+                                       "store %s already exists (use --resume to continue it)",
+                                       path)
+                             : rt_fail(err, errlen, RT_EIO, "cannot create store %s: %s", path,
+                                       strerror(e));
+        db_release(db); /* removes the temporary */
+        *dbp = NULL;
+        return rc;
+    }
+    unlink(db->tmp);
+    db->tmp[0] = '\0';
+    db_release(db);
+    *dbp = NULL;
+    return rt_db_open(dbp, path, 1, err, errlen);
 }
 
 int rt_db_config(rt_db *db, rt_run_config *cfg)

@@ -66,9 +66,14 @@ typedef struct rt_archive_row {
     int migrated;
 } rt_archive_row;
 
-/* Creates a new store atomically (written to a temporary file, then renamed), then opens it.
- * RT_EUSAGE if path exists. */
+/* Creates a new store under a temporary name (PATH.tmp-PID) with its configuration; the caller
+ * writes the first checkpoint and then calls rt_db_publish, so that a store only ever appears at
+ * PATH complete. Closing an unpublished store removes the temporary. Stale temporaries of killed
+ * runs are removed. RT_EUSAGE if path exists. */
 int rt_db_create(rt_db **out, const char *path, const rt_run_config *cfg, char *err, size_t errlen);
+/* Moves a created store to its path (never replacing a file there) and reopens it for the run
+ * (WAL, exclusive lock). On failure *db is closed and NULL. */
+int rt_db_publish(rt_db **db, char *err, size_t errlen);
 /* Opens an existing store for writing (a run). Fails with RT_ESTORE on a file that is not a
  * ratchet store, RT_EBUSY if another process has it open for writing, RT_EIO if unreadable. */
 int rt_db_open(rt_db **out, const char *path, int writable, char *err, size_t errlen);
