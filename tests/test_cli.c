@@ -571,6 +571,34 @@ static void test_resume_mismatch(void **state)
     json_decref(st);
 }
 
+/* A store whose run is of a problem this ratchet does not know (say, made by a newer one) is
+ * refused with one line by resume, status and best alike. */
+static void test_store_of_unknown_problem(void **state)
+{
+    (void)state;
+    char store[256];
+    path_in(store, sizeof store, "other-problem.db");
+    make_run(store, "4");
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(store, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "UPDATE meta SET value='sorting' WHERE key='problem'", NULL,
+                                  NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+    const char *names[] = {"sorting", NULL};
+    proc_result r;
+    run_tool(&r, "run", "--resume", store, "--evaluations", "4", "--quiet", NULL);
+    assert_usage_error(&r, names);
+    proc_free(&r);
+    run_tool(&r, "run", "matmul", "--shape", "3x3x3", "--field", "gf2", "--resume", store,
+             "--evaluations", "4", "--quiet", NULL);
+    assert_usage_error(&r, names);
+    proc_free(&r);
+    run_tool(&r, "best", store, NULL);
+    assert_usage_error(&r, names);
+    proc_free(&r);
+}
+
 /* run --store on an existing file: exit 2 and the file unchanged. */
 static void test_store_exists(void **state)
 {
@@ -1084,6 +1112,7 @@ int main(void)
         cmocka_unit_test(test_main_flow),
         cmocka_unit_test(test_determinism),
         cmocka_unit_test(test_resume_continues),
+        cmocka_unit_test(test_store_of_unknown_problem),
         cmocka_unit_test(test_full_disk),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
