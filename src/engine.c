@@ -619,10 +619,10 @@ int rt_run_resume(rt_run **out, const char *store_path, const rt_problem *proble
                       cfg.problem, cfg.params, problem->cls->name, rt_problem_params(problem));
         goto fail;
     }
-    rc = rt_problem_open_canonical(&r->problem, cfg.problem, cfg.params, r->errmsg,
-                                   sizeof r->errmsg);
+    char reason[400];
+    rc = rt_problem_open_canonical(&r->problem, cfg.problem, cfg.params, reason, sizeof reason);
     if (rc) {
-        rc = run_fail(r, RT_ESTORE, "store %s: %s", store_path, r->errmsg);
+        rc = run_fail(r, RT_ESTORE, "store %s: %s", store_path, reason);
         goto fail;
     }
     if ((rc = run_setup(r, cfg.islands, cfg.proposer)))
