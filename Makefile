@@ -42,7 +42,10 @@ $(BUILD)/ratchet: $(BUILD)/tool/ratchet.o $(BUILD)/libratchet.a
 $(BUILD)/tests/%: tests/%.c $(BUILD)/libratchet.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(shell pkg-config --cflags cmocka) $< $(BUILD)/libratchet.a \
-	    $(LIBS) $(shell pkg-config --libs cmocka) -o $@
+	    $(LIBS) $(shell pkg-config --libs cmocka) $(TEST_LDFLAGS) -o $@
+
+# allocation failure on demand: ratchet's own allocations go through the test's wrappers
+$(BUILD)/tests/test_alloc: TEST_LDFLAGS = -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc
 
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libratchet.a
 	@mkdir -p $(dir $@)
