@@ -39,9 +39,9 @@ $(BUILD)/libratchet.a: $(LIB_OBJ)
 $(BUILD)/ratchet: $(BUILD)/tool/ratchet.o $(BUILD)/libratchet.a
 	$(CC) $(CFLAGS_ALL) $^ $(LIBS) -o $@
 
-$(BUILD)/tests/%: tests/%.c $(BUILD)/libratchet.a
+$(BUILD)/tests/%: tests/%.c tests/testutil.c tests/testutil.h $(BUILD)/libratchet.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) $(shell pkg-config --cflags cmocka) $< $(BUILD)/libratchet.a \
+	$(CC) $(CFLAGS_ALL) $(shell pkg-config --cflags cmocka) $< tests/testutil.c $(BUILD)/libratchet.a \
 	    $(LIBS) $(shell pkg-config --libs cmocka) $(TEST_LDFLAGS) -o $@
 
 # allocation failure on demand: ratchet's own allocations go through the test's wrappers

@@ -21,6 +21,7 @@
 
 #include "problems/matmul_plain.h"
 #include "ratchet.h"
+#include "testutil.h"
 
 void *__real_malloc(size_t size);
 void *__real_calloc(size_t n, size_t size);
@@ -205,8 +206,7 @@ static void run_survives_allocation_failures(void **state)
 static int setup(void **state)
 {
     (void)state;
-    snprintf(dir, sizeof dir, "/tmp/rt-alloc-XXXXXX");
-    return mkdtemp(dir) ? 0 : -1;
+    return tu_tempdir(dir, sizeof dir, "alloc");
 }
 
 static int teardown(void **state)

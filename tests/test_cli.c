@@ -32,6 +32,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "testutil.h"
+
 #define OUT_CAP ((size_t)4 << 20) /* bytes kept of each output stream */
 #define DEFAULT_TIMEOUT 60.0      /* seconds a child may run unless a test says otherwise */
 #define MAX_ARGS 32
@@ -55,13 +57,6 @@ typedef struct proc_opts {
     rlim_t fsize_limit;     /* RLIMIT_FSIZE in bytes; 0: none */
     double timeout;         /* seconds; 0: DEFAULT_TIMEOUT */
 } proc_opts;
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void proc_free(proc_result *r)
 {
@@ -136,10 +131,10 @@ static void proc_run(const char *const *args, const proc_opts *po, proc_result *
     res->err = calloc(1, 1);
     assert_non_null(res->out);
     assert_non_null(res->err);
-    double deadline = now_s() + (po && po->timeout > 0 ? po->timeout : DEFAULT_TIMEOUT);
+    double deadline = tu_now() + (po && po->timeout > 0 ? po->timeout : DEFAULT_TIMEOUT);
     int open_out = 1, open_err = 1, status = 0, reaped = 0;
     while (!reaped) {
-        double left = deadline - now_s();
+        double left = deadline - tu_now();
         if (left <= 0) {
             kill(pid, SIGKILL);
             waitpid(pid, &status, 0);
@@ -351,38 +346,19 @@ static const char strassen_broken[] = "(a11+2*a22)*(b11+b22)*(c11+c22)\n"
 
 /* ---- setup ------------------------------------------------------------------------------- */
 
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    remove(path);
-    return 0;
-}
-
 static int group_setup(void **state)
 {
     (void)state;
-    g_tool = getenv("RATCHET");
-    if (!g_tool || !*g_tool)
-        g_tool = "build/ratchet";
-    if (access(g_tool, X_OK) != 0) {
-        fprintf(stderr, "test_cli: cannot run %s (set RATCHET or run make)\n", g_tool);
+    g_tool = tu_tool();
+    if (!g_tool)
         return -1;
-    }
-    snprintf(g_dir, sizeof g_dir, "/tmp/ratchet-cli-XXXXXX");
-    if (!mkdtemp(g_dir)) {
-        fprintf(stderr, "test_cli: mkdtemp: %s\n", strerror(errno));
-        return -1;
-    }
-    return 0;
+    return tu_tempdir(g_dir, sizeof g_dir, "cli");
 }
 
 static int group_teardown(void **state)
 {
     (void)state;
-    if (g_dir[0])
-        nftw(g_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    tu_rmtree(g_dir);
     return 0;
 }
 

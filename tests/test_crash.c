@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "ratchet.h"
+#include "testutil.h"
 
 #define CHILD_TIMEOUT 60.0 /* seconds a child that should finish by itself may take */
 
@@ -35,13 +36,6 @@ static char g_dir[64];
 static const char *g_tool;
 
 /* ---- helpers ----------------------------------------------------------------------------- */
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void sleep_s(double s)
 {
@@ -122,7 +116,7 @@ static void show_log(const char *log)
  * it had to be killed. */
 static int wait_for(pid_t pid, double timeout)
 {
-    double deadline = now_s() + timeout;
+    double deadline = tu_now() + timeout;
     int status = 0;
     for (;;) {
         pid_t w = waitpid(pid, &status, WNOHANG);
@@ -130,7 +124,7 @@ static int wait_for(pid_t pid, double timeout)
             return status;
         if (w < 0 && errno != EINTR)
             fail_msg("waitpid: %s", strerror(errno));
-        if (now_s() >= deadline) {
+        if (tu_now() >= deadline) {
             kill(pid, SIGKILL);
             waitpid(pid, &status, 0);
             return -1;
@@ -178,38 +172,19 @@ static void check_store(const char *path, rt_summary *sum, long long *checked)
     assert_non_null(strstr(sum->params, "field=gf2"));
 }
 
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    remove(path);
-    return 0;
-}
-
 static int group_setup(void **state)
 {
     (void)state;
-    g_tool = getenv("RATCHET");
-    if (!g_tool || !*g_tool)
-        g_tool = "build/ratchet";
-    if (access(g_tool, X_OK) != 0) {
-        fprintf(stderr, "test_crash: cannot run %s (set RATCHET or run make)\n", g_tool);
+    g_tool = tu_tool();
+    if (!g_tool)
         return -1;
-    }
-    snprintf(g_dir, sizeof g_dir, "/tmp/ratchet-crash-XXXXXX");
-    if (!mkdtemp(g_dir)) {
-        fprintf(stderr, "test_crash: mkdtemp: %s\n", strerror(errno));
-        return -1;
-    }
-    return 0;
+    return tu_tempdir(g_dir, sizeof g_dir, "crash");
 }
 
 static int group_teardown(void **state)
 {
     (void)state;
-    if (g_dir[0])
-        nftw(g_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    tu_rmtree(g_dir);
     return 0;
 }
 
@@ -249,13 +224,13 @@ static void test_kill_loop(void **state)
     int created = 0, has_best = 0, checks = 0, progressed = 0;
     double best = 0;
     long long evaluations = 0, sessions = 0;
-    double t0 = now_s();
+    double t0 = tu_now();
     for (long round = 0; round < rounds; round++) {
         double delay = 0.050 + (double)(rng_next() % 1151) / 1000.0;
         pid_t pid = spawn(created ? resume_args : create_args, log);
-        double until = now_s() + delay;
+        double until = tu_now() + delay;
         int status = 0;
-        while (now_s() < until) {
+        while (tu_now() < until) {
             pid_t w = waitpid(pid, &status, WNOHANG);
             if (w == pid) {
                 show_log(log);
@@ -322,7 +297,7 @@ static void test_kill_loop(void **state)
     assert_true(checked >= 1);
     print_message("crash test: %d checks (%d after new commits) in %.1f s; final: rank %g after "
                   "%lld evaluations in %d sessions, %lld admitted candidates re-verified\n",
-                  checks, progressed, now_s() - t0, sum.best_metric, sum.evaluations, sum.sessions, checked);
+                  checks, progressed, tu_now() - t0, sum.best_metric, sum.evaluations, sum.sessions, checked);
 }
 
 /* A kill just after the store file appears, before the run's first checkpoint: the store that
@@ -338,8 +313,8 @@ static void test_kill_at_creation(void **state)
         const char *args[] = {"run",       "matmul", "--shape", "4x4x4", "--field", "gf2",
                               "--seconds", "30",     "--store", store,   "--quiet", NULL};
         pid_t pid = spawn(args, log);
-        double deadline = now_s() + CHILD_TIMEOUT;
-        while (!exists(store) && now_s() < deadline) {
+        double deadline = tu_now() + CHILD_TIMEOUT;
+        while (!exists(store) && tu_now() < deadline) {
             int status;
             if (waitpid(pid, &status, WNOHANG) == pid) {
                 show_log(log);

@@ -19,22 +19,21 @@
 #include "problem.h"
 #include "problems/matmul_search.h"
 #include "ratchet.h"
+#include "testutil.h"
 
 static char tmpdir[256];
 
 static int setup_dir(void **state)
 {
     (void)state;
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/rt-engine-XXXXXX");
-    return mkdtemp(tmpdir) ? 0 : -1;
+    return tu_tempdir(tmpdir, sizeof tmpdir, "engine");
 }
 
 static int teardown_dir(void **state)
 {
     (void)state;
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
+    tu_rmtree(tmpdir);
+    return 0;
 }
 
 /* Walks a little, then breaks the scheme two times in three. */

@@ -1,0 +1,17 @@
+/* testutil.h — what several test programs need: a scratch folder, the tool's path, a clock. */
+#ifndef RT_TESTUTIL_H
+#define RT_TESTUTIL_H
+
+#include <stddef.h>
+
+/* Makes a fresh folder /tmp/ratchet-NAME-?????? into buf; returns 0 or -1 (message on stderr). */
+int tu_tempdir(char *buf, size_t len, const char *name);
+/* Removes a folder and everything below it. */
+void tu_rmtree(const char *dir);
+/* The ratchet tool to test: $RATCHET, else build/ratchet; NULL (message on stderr) if it cannot
+ * be run. */
+const char *tu_tool(void);
+/* Monotonic seconds. */
+double tu_now(void);
+
+#endif
