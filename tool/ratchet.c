@@ -128,6 +128,14 @@ static int is_flag(const char *name, const char *const *flags)
     return 0;
 }
 
+/* A JSON number: an integer when the value is one (ranks print as 23, not 23.0). */
+static json_t *json_number(double v)
+{
+    if (v == (double)(json_int_t)v && v > -9e15 && v < 9e15)
+        return json_integer((json_int_t)v);
+    return json_real(v);
+}
+
 /* ---- help -------------------------------------------------------------------------------- */
 
 static void print_problems(FILE *f)
@@ -495,7 +503,7 @@ static int cmd_status(int argc, char **argv)
         json_object_set_new(o, "admitted", json_integer(s.admitted));
         if (s.has_best) {
             json_t *b = json_object();
-            json_object_set_new(b, s.metric_name, json_real(s.best_metric));
+            json_object_set_new(b, s.metric_name, json_number(s.best_metric));
             json_object_set_new(b, "hash", json_string(s.best_hash));
             json_object_set_new(b, "verified", json_string(s.best_summary));
             json_object_set_new(o, "best", b);
@@ -509,7 +517,7 @@ static int cmd_status(int argc, char **argv)
             json_object_set_new(is, "admitted", json_integer(s.islands[i].admitted));
             json_object_set_new(is, "cells", json_integer(s.islands[i].cells));
             json_object_set_new(is, "best", s.islands[i].has_best
-                                                ? json_real(s.islands[i].best_metric)
+                                                ? json_number(s.islands[i].best_metric)
                                                 : json_null());
             json_array_append_new(arr, is);
         }
@@ -727,7 +735,7 @@ static int cmd_verify(int argc, char **argv)
         json_object_set_new(o, "valid", json_boolean(v.valid));
         json_object_set_new(o, "file", json_string(path));
         if (v.valid)
-            json_object_set_new(o, v.metric_name, json_real(v.metric));
+            json_object_set_new(o, v.metric_name, json_number(v.metric));
         json_object_set_new(o, "summary", json_string(v.summary));
         if (!v.valid)
             json_object_set_new(o, "reason", json_string(v.reason));
