@@ -223,32 +223,6 @@ static void write_file(const char *path, const void *data, size_t len)
     assert_int_equal(fclose(f), 0);
 }
 
-/* Whole file; *len its size; NULL when it cannot be read. Caller frees. */
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    size_t cap = 4096, n = 0;
-    char *buf = malloc(cap + 1);
-    assert_non_null(buf);
-    for (;;) {
-        if (n == cap) {
-            cap *= 2;
-            buf = realloc(buf, cap + 1);
-            assert_non_null(buf);
-        }
-        size_t got = fread(buf + n, 1, cap - n, f);
-        if (got == 0)
-            break;
-        n += got;
-    }
-    fclose(f);
-    buf[n] = '\0';
-    *len = n;
-    return buf;
-}
-
 /* Asserts s is exactly one non-empty line ending in a newline. */
 static void assert_one_line(const char *s)
 {
@@ -324,24 +298,8 @@ static void make_run(const char *store, const char *evaluations)
     proc_free(&r);
 }
 
-/* Strassen's algorithm in the .exp form: cki carries C's entry (i,k), so C11, C12, C21, C22 are
- * written c11, c21, c12, c22. */
-static const char strassen[] = "(a11+a22)*(b11+b22)*(c11+c22)\n"
-                               "(a21+a22)*(b11)*(c12-c22)\n"
-                               "(a11)*(b12-b22)*(c21+c22)\n"
-                               "(a22)*(b21-b11)*(c11+c12)\n"
-                               "(a11+a12)*(b22)*(-c11+c21)\n"
-                               "(a21-a11)*(b11+b12)*(c22)\n"
-                               "(a12-a22)*(b21+b22)*(c11)\n";
-
-/* The same with a22's coefficient in the first product changed from 1 to 2 (0 over GF(2)). */
-static const char strassen_broken[] = "(a11+2*a22)*(b11+b22)*(c11+c22)\n"
-                                      "(a21+a22)*(b11)*(c12-c22)\n"
-                                      "(a11)*(b12-b22)*(c21+c22)\n"
-                                      "(a22)*(b21-b11)*(c11+c12)\n"
-                                      "(a11+a12)*(b22)*(-c11+c21)\n"
-                                      "(a21-a11)*(b11+b12)*(c22)\n"
-                                      "(a12-a22)*(b21+b22)*(c11)\n";
+#define STRASSEN "tests/data/strassen-222.exp"
+#define STRASSEN_BROKEN "tests/data/strassen-222-broken.exp"
 
 /* ---- setup ------------------------------------------------------------------------------- */
 
@@ -470,7 +428,7 @@ static void test_bad_stores(void **state)
     const char *paths[] = {missing, random_file, other, empty, dir};
     for (size_t p = 0; p < sizeof paths / sizeof paths[0]; p++) {
         size_t before_len = 0;
-        char *before = slurp(paths[p], &before_len);
+        char *before = tu_slurp(paths[p], &before_len);
         const char *cmds[][8] = {
             {"status", paths[p], NULL},
             {"status", paths[p], "--json", NULL},
@@ -488,7 +446,7 @@ static void test_bad_stores(void **state)
             assert_false(exists(missing));
         } else if (p != 4) {
             size_t after_len = 0;
-            char *after = slurp(paths[p], &after_len);
+            char *after = tu_slurp(paths[p], &after_len);
             assert_non_null(after);
             assert_int_equal(after_len, before_len);
             assert_memory_equal(after, before, before_len);
@@ -587,7 +545,7 @@ static void test_store_exists(void **state)
     const char *paths[] = {plain, store};
     for (size_t p = 0; p < 2; p++) {
         size_t before_len = 0, after_len = 0;
-        char *before = slurp(paths[p], &before_len);
+        char *before = tu_slurp(paths[p], &before_len);
         assert_non_null(before);
         proc_result r;
         run_tool(&r, "run", "matmul", "--shape", "2x2x2", "--store", paths[p], "--evaluations",
@@ -595,7 +553,7 @@ static void test_store_exists(void **state)
         const char *names[] = {paths[p], NULL};
         assert_usage_error(&r, names);
         proc_free(&r);
-        char *after = slurp(paths[p], &after_len);
+        char *after = tu_slurp(paths[p], &after_len);
         assert_non_null(after);
         assert_int_equal(after_len, before_len);
         assert_memory_equal(after, before, before_len);
@@ -612,11 +570,7 @@ static void test_store_exists(void **state)
 static void test_verify_strassen(void **state)
 {
     (void)state;
-    char good[256], bad[256];
-    path_in(good, sizeof good, "strassen.exp");
-    path_in(bad, sizeof bad, "strassen-broken.exp");
-    write_file(good, strassen, sizeof strassen - 1);
-    write_file(bad, strassen_broken, sizeof strassen_broken - 1);
+    const char *good = STRASSEN, *bad = STRASSEN_BROKEN;
     const char *fields[] = {"z", "gf2"};
     for (size_t f = 0; f < 2; f++) {
         proc_result r;
@@ -687,12 +641,9 @@ static void test_verify_bad_input(void **state)
 static void test_json_outputs(void **state)
 {
     (void)state;
-    char good[256], bad[256], store[256];
-    path_in(good, sizeof good, "strassen-json.exp");
-    path_in(bad, sizeof bad, "strassen-json-broken.exp");
+    const char *good = STRASSEN, *bad = STRASSEN_BROKEN;
+    char store[256];
     path_in(store, sizeof store, "json.db");
-    write_file(good, strassen, sizeof strassen - 1);
-    write_file(bad, strassen_broken, sizeof strassen_broken - 1);
 
     proc_result r;
     run_tool(&r, "verify", good, "--shape", "2x2x2", "--field", "z", "--json", NULL);

@@ -11,6 +11,8 @@ void tu_rmtree(const char *dir);
 /* The ratchet tool to test: $RATCHET, else build/ratchet; NULL (message on stderr) if it cannot
  * be run. */
 const char *tu_tool(void);
+/* The whole file as a NUL-terminated string (caller frees), *len its size; NULL if unreadable. */
+char *tu_slurp(const char *path, size_t *len);
 /* Monotonic seconds. */
 double tu_now(void);
 
