@@ -55,7 +55,7 @@ static void update_best(rt_island *is, int c)
 }
 
 int rt_archive_offer(rt_archive *a, int island, void *genome, rt_score score,
-                     const int *coords, const char *hash, long long cand_id)
+                     const int *coords, const char *hash, long long cand_id, rt_elite **slot)
 {
     rt_island *is = &a->islands[island];
     if (holds_hash(is, hash))
@@ -84,6 +84,8 @@ int rt_archive_offer(rt_archive *a, int island, void *genome, rt_score score,
     e->cand_id = cand_id;
     e->migrated = 0;
     update_best(is, c); /* a replaced best cell was replaced by an equal or better elite */
+    if (slot)
+        *slot = e;
     return 1;
 }
 
@@ -121,7 +123,9 @@ int rt_archive_migrate(rt_archive *a)
             free(src);
             return RT_ENOMEM;
         }
-        int rc = rt_archive_offer(a, to, copy, e->score, e->coords, e->hash, e->cand_id);
+        rt_elite *arrived = NULL;
+        int rc = rt_archive_offer(a, to, copy, e->score, e->coords, e->hash, e->cand_id,
+                                  &arrived);
         if (rc != 1)
             a->problem->cls->free_genome(copy);
         if (rc < 0) {
@@ -129,10 +133,7 @@ int rt_archive_migrate(rt_archive *a)
             return rc;
         }
         if (rc == 1) {
-            /* an elite that arrived by migration is not sent on again */
-            rt_island *dst = &a->islands[to];
-            int c = find_cell(dst, e->coords);
-            dst->cells[c].migrated = 1;
+            arrived->migrated = 1; /* an elite that arrived by migration is not sent on again */
             moved++;
         }
     }

@@ -41,9 +41,10 @@ int rt_archive_init(rt_archive *a, const rt_problem *problem, int nislands);
 void rt_archive_free(rt_archive *a);
 
 /* Offers a verified candidate to an island. Returns 1 if admitted (genome now owned by the
- * archive), 0 if not, RT_ENOMEM. */
+ * archive; *slot, if slot is not NULL, is its cell until the island next changes), 0 if not,
+ * RT_ENOMEM. */
 int rt_archive_offer(rt_archive *a, int island, void *genome, rt_score score,
-                     const int *coords, const char *hash, long long cand_id);
+                     const int *coords, const char *hash, long long cand_id, rt_elite **slot);
 
 /* Picks a parent on an island: the island's best elite with probability p_best, otherwise an
  * elite chosen uniformly over occupied cells. NULL when the island is empty. */

@@ -282,16 +282,10 @@ static int process(rt_run *r, int island, const char *parent_hash, const char *o
     rt_elite *slot = NULL;
     int admitted = 0;
     if (ok) {
-        admitted = rt_archive_offer(&r->archive, island, child, verified, coords, hash, 0);
+        admitted = rt_archive_offer(&r->archive, island, child, verified, coords, hash, 0, &slot);
         if (admitted < 0) {
             cls->free_genome(child);
             return run_fail(r, admitted, "out of memory");
-        }
-        if (admitted) {
-            rt_island *is = &r->archive.islands[island];
-            for (int c = 0; c < is->ncells; c++)
-                if (is->cells[c].genome == child)
-                    slot = &is->cells[c];
         }
     }
     if (!admitted)
@@ -574,7 +568,8 @@ int rt_run_create(rt_run **out, const char *store_path, const rt_problem *proble
             rc = run_fail(r, RT_ENOMEM, "out of memory");
             break;
         }
-        if (rt_archive_offer(&r->archive, i, c, e0->score, e0->coords, e0->hash, e0->cand_id) != 1)
+        if (rt_archive_offer(&r->archive, i, c, e0->score, e0->coords, e0->hash, e0->cand_id,
+                             NULL) != 1)
             cls->free_genome(c);
     }
     cls->free_genome(seed);
@@ -683,8 +678,9 @@ int rt_run_resume(rt_run **out, const char *store_path, const rt_problem *proble
         int coords[RT_MAX_FEATURES] = {0};
         cls->features(r->problem->state, g, coords);
         rt_score verified = {v.score, v.score2};
+        rt_elite *slot = NULL;
         int a = rt_archive_offer(&r->archive, rows[k].island, g, verified, coords, hash,
-                                 rows[k].cand_id);
+                                 rows[k].cand_id, &slot);
         if (a != 1) {
             cls->free_genome(g);
             if (a < 0) {
@@ -693,10 +689,7 @@ int rt_run_resume(rt_run **out, const char *store_path, const rt_problem *proble
             }
             continue;
         }
-        rt_island *is = &r->archive.islands[rows[k].island];
-        for (int c = 0; c < is->ncells; c++)
-            if (is->cells[c].genome == g)
-                is->cells[c].migrated = rows[k].migrated;
+        slot->migrated = rows[k].migrated;
         if (!r->has_best || rt_score_cmp(verified, r->best) > 0) {
             r->has_best = 1;
             r->best = verified;

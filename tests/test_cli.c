@@ -695,58 +695,24 @@ static void test_json_outputs(void **state)
 
 /* ---- published schemes ------------------------------------------------------------------- */
 
-typedef struct scheme_name {
-    int n, m, p, rank;
-    const char *field;
-} scheme_name;
-
-/* Reads NMP-RANK-modF[suffix].exp; returns 0 or -1. */
-static int parse_scheme_name(const char *name, scheme_name *s)
-{
-    size_t len = strlen(name);
-    if (len < 12 || strcmp(name + len - 4, ".exp") != 0 || name[3] != '-')
-        return -1;
-    for (int i = 0; i < 3; i++)
-        if (name[i] < '1' || name[i] > '8')
-            return -1;
-    s->n = name[0] - '0';
-    s->m = name[1] - '0';
-    s->p = name[2] - '0';
-    char *end = NULL;
-    errno = 0;
-    long rank = strtol(name + 4, &end, 10);
-    if (errno || end == name + 4 || rank < 1 || rank > 512 || strncmp(end, "-mod", 4) != 0)
-        return -1;
-    s->rank = (int)rank;
-    if (end[4] == '0')
-        s->field = "z";
-    else if (end[4] == '2')
-        s->field = "gf2";
-    else
-        return -1;
-    return 0;
-}
-
 static void test_published_schemes(void **state)
 {
     (void)state;
-    const char *dirname = getenv("RT_SCHEMES_DIR");
-    if (!dirname || !*dirname)
-        dirname = "../shared/data/schemes";
+    const char *dirname = tu_schemes_dir();
     DIR *d = opendir(dirname);
     if (!d)
         skip();
     int checked = 0;
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
-        scheme_name s;
-        if (parse_scheme_name(e->d_name, &s))
+        tu_scheme_name s;
+        if (tu_scheme_name_parse(e->d_name, &s))
             continue;
         char path[1024], shape[16];
         snprintf(path, sizeof path, "%s/%s", dirname, e->d_name);
         snprintf(shape, sizeof shape, "%dx%dx%d", s.n, s.m, s.p);
         proc_result r;
-        run_tool(&r, "verify", path, "--shape", shape, "--field", s.field, NULL);
+        run_tool(&r, "verify", path, "--shape", shape, "--field", s.gf2 ? "gf2" : "z", NULL);
         if (r.status != 0)
             show(e->d_name, &r);
         assert_int_equal(r.status, 0);
@@ -757,10 +723,6 @@ static void test_published_schemes(void **state)
         long printed = strtol(at + 5, &end, 10);
         if (end == at + 5)
             fail_msg("%s: no number after 'rank' in [%s]", e->d_name, r.out);
-        /* 366-85-mod2.exp holds 86 products, as upstream does: the name is off, not the tool
-         * (see tests/test_matmul_plain.c) */
-        if (strcmp(e->d_name, "366-85-mod2.exp") == 0)
-            s.rank = 86;
         if (printed != s.rank)
             fail_msg("%s: printed rank %ld, file name says %d", e->d_name, printed, s.rank);
         proc_free(&r);

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "ratchet.h"
+#include "rng.h"
 #include "testutil.h"
 
 #define CHILD_TIMEOUT 60.0 /* seconds a child that should finish by itself may take */
@@ -43,16 +44,7 @@ static void sleep_s(double s)
         ;
 }
 
-static uint64_t g_rng;
-
-/* splitmix64 */
-static uint64_t rng_next(void)
-{
-    uint64_t z = (g_rng += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
+static rt_rng g_rng; /* the kill times */
 
 static void path_in(char *buf, size_t len, const char *name)
 {
@@ -209,7 +201,7 @@ static void test_kill_loop(void **state)
         if (errno || *end || rounds < 1 || rounds > 10000)
             fail_msg("RT_CRASH_ROUNDS='%s' is not a number from 1 to 10000", env);
     }
-    g_rng = seed;
+    rt_rng_seed(&g_rng, seed, 0);
     print_message("crash test: seed %llu (RT_CRASH_SEED=%llu replays it), %ld kills\n",
                   (unsigned long long)seed, (unsigned long long)seed, rounds);
 
@@ -225,7 +217,7 @@ static void test_kill_loop(void **state)
     long long evaluations = 0, sessions = 0;
     double t0 = tu_now();
     for (long round = 0; round < rounds; round++) {
-        double delay = 0.050 + (double)(rng_next() % 1151) / 1000.0;
+        double delay = 0.050 + (double)(rt_rng_next(&g_rng) % 1151) / 1000.0;
         pid_t pid = spawn(created ? resume_args : create_args, log);
         double until = tu_now() + delay;
         int status = 0;

@@ -227,17 +227,17 @@ static void archive_cells_ties_and_dedupe(void **state)
     assert_int_equal(rt_archive_init(&a, pb, 2), 0);
     int c1[2] = {8, 6}, c2[2] = {7, 6};
     void *g = genome_for(pb);
-    assert_int_equal(rt_archive_offer(&a, 0, g, (rt_score){-8, -24}, c1, "h1", 1), 1);
+    assert_int_equal(rt_archive_offer(&a, 0, g, (rt_score){-8, -24}, c1, "h1", 1, NULL), 1);
     /* same hash again: refused, even into another cell */
     void *g2 = genome_for(pb);
-    assert_int_equal(rt_archive_offer(&a, 0, g2, (rt_score){-7, -20}, c2, "h1", 2), 0);
+    assert_int_equal(rt_archive_offer(&a, 0, g2, (rt_score){-7, -20}, c2, "h1", 2, NULL), 0);
     /* worse in the same cell: refused; equal: replaces (plateau moves) */
-    assert_int_equal(rt_archive_offer(&a, 0, g2, (rt_score){-8, -30}, c1, "h2", 2), 0);
-    assert_int_equal(rt_archive_offer(&a, 0, g2, (rt_score){-8, -24}, c1, "h3", 3), 1);
+    assert_int_equal(rt_archive_offer(&a, 0, g2, (rt_score){-8, -30}, c1, "h2", 2, NULL), 0);
+    assert_int_equal(rt_archive_offer(&a, 0, g2, (rt_score){-8, -24}, c1, "h3", 3, NULL), 1);
     assert_int_equal(a.islands[0].ncells, 1);
     assert_string_equal(a.islands[0].cells[0].hash, "h3");
     void *g3 = genome_for(pb);
-    assert_int_equal(rt_archive_offer(&a, 0, g3, (rt_score){-7, -20}, c2, "h4", 4), 1);
+    assert_int_equal(rt_archive_offer(&a, 0, g3, (rt_score){-7, -20}, c2, "h4", 4, NULL), 1);
     assert_int_equal(a.islands[0].ncells, 2);
     assert_string_equal(rt_archive_best(&a)->hash, "h4");
 

@@ -156,6 +156,49 @@ static void plain_round_trip_and_range(void **state)
     mm_scheme_free(&s);
 }
 
+/* reduce_all merges products equal in two factors (up to sign) and drops zero products,
+ * whichever two positions agree. */
+static void reduce_all_merges_every_pair_of_positions(void **state)
+{
+    (void)state;
+    for (int f = 0; f < 2; f++) {
+        enum mm_field field = f ? MM_GF2 : MM_Z;
+        for (int differ = 0; differ < 3; differ++) {
+            mm_scheme s;
+            assert_int_equal(mm_scheme_standard(&s, 2, 2, 2, field), 0);
+            assert_true(s.cap >= s.rank + 2);
+            /* split product 0 in two along one position: x = (x - e) + e, where e has two
+             * terms (so neither part equals a factor of another standard product); the tensor is
+             * unchanged and the rank goes up by one */
+            mm_prod extra = s.prod[0];
+            mm_vec x = s.prod[0].f[differ];
+            mm_vec e = {0, 0};
+            for (int b = 0; __builtin_popcountll(e.p) < 2; b++)
+                if (!((x.p >> b) & 1))
+                    e.p |= 1ULL << b;
+            extra.f[differ] = e;
+            if (field == MM_GF2)
+                s.prod[0].f[differ] = (mm_vec){x.p ^ e.p, 0};
+            else
+                s.prod[0].f[differ] = (mm_vec){x.p, e.p}; /* x - e */
+            if (field == MM_Z && differ == 1) { /* and move a sign: -a * -b * c is the same */
+                extra.f[0] = (mm_vec){extra.f[0].n, extra.f[0].p};
+                extra.f[1] = (mm_vec){extra.f[1].n, extra.f[1].p};
+            }
+            s.prod[s.rank++] = extra;
+            /* and a product with a zero factor, which computes nothing */
+            mm_prod zero = s.prod[1];
+            zero.f[2] = (mm_vec){0, 0};
+            s.prod[s.rank++] = zero;
+            assert_int_equal(s.rank, 10);
+            assert_int_equal(mm_scheme_reduce_all(&s), 2);
+            assert_int_equal(s.rank, 8);
+            assert_int_equal(verified_rank(&s), 8);
+            mm_scheme_free(&s);
+        }
+    }
+}
+
 /* The walk finds reductions: from the standard algorithm a seeded search reaches Strassen's 7
  * for 2x2 and 23 for 3x3 (over GF(2)). Deterministic for the seed. */
 static void walks_reduce_rank(void **state)
@@ -187,6 +230,7 @@ int main(void)
         cmocka_unit_test(moves_keep_schemes_valid),
         cmocka_unit_test(canonical_form_identifies_scheme),
         cmocka_unit_test(plain_round_trip_and_range),
+        cmocka_unit_test(reduce_all_merges_every_pair_of_positions),
         cmocka_unit_test(walks_reduce_rank),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -47,6 +47,63 @@ const char *tu_tool(void)
     return tool;
 }
 
+const char *tu_schemes_dir(void)
+{
+    const char *dir = getenv("RT_SCHEMES_DIR");
+    return dir && *dir ? dir : "../shared/data/schemes";
+}
+
+/* Files whose product count differs from the rank in their name. 366-85-mod2.exp holds 86
+ * products, all nonzero, and verifies over GF(2) with 86; the same 86 lines are in the upstream
+ * repository (jakobmoosbauer/flips, solutions/366-85-mod2.exp), so the name, not the reader, is
+ * off. Listed here so that a change to the data shows up. */
+static const struct {
+    const char *name;
+    int rank;
+} rank_exceptions[] = {{"366-85-mod2.exp", 86}};
+
+/* Reads a decimal number in [lo, hi] at *cursor and moves past it. */
+static int name_number(const char **cursor, long lo, long hi, long *out)
+{
+    char *end = NULL;
+    errno = 0;
+    long v = strtol(*cursor, &end, 10);
+    if (errno || end == *cursor || v < lo || v > hi)
+        return -1;
+    *cursor = end;
+    *out = v;
+    return 0;
+}
+
+int tu_scheme_name_parse(const char *name, tu_scheme_name *out)
+{
+    if (strlen(name) < 4 || name[3] != '-')
+        return -1;
+    for (int i = 0; i < 3; i++)
+        if (name[i] < '1' || name[i] > '8')
+            return -1;
+    const char *cur = name + 4;
+    long rank, field;
+    if (name_number(&cur, 1, 4096, &rank) || strncmp(cur, "-mod", 4) != 0)
+        return -1;
+    cur += 4;
+    if (name_number(&cur, 0, 2, &field) || (field != 0 && field != 2))
+        return -1;
+    while (*cur >= 'a' && *cur <= 'z')
+        cur++;
+    if (strcmp(cur, ".exp") != 0)
+        return -1;
+    out->n = name[0] - '0';
+    out->m = name[1] - '0';
+    out->p = name[2] - '0';
+    out->rank = (int)rank;
+    out->gf2 = field == 2;
+    for (size_t i = 0; i < sizeof rank_exceptions / sizeof rank_exceptions[0]; i++)
+        if (strcmp(name, rank_exceptions[i].name) == 0)
+            out->rank = rank_exceptions[i].rank;
+    return 0;
+}
+
 double tu_now(void)
 {
     struct timespec ts;

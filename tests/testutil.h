@@ -13,6 +13,20 @@ void tu_rmtree(const char *dir);
 const char *tu_tool(void);
 /* The whole file as a NUL-terminated string (caller frees), *len its size; NULL if unreadable. */
 char *tu_slurp(const char *path, size_t *len);
+/* The folder of published schemes: $RT_SCHEMES_DIR, else ../shared/data/schemes. */
+const char *tu_schemes_dir(void);
+
+/* What a published scheme's file name NMP-RANK-modF[suffix].exp says: the shape, the field
+ * (gf2 for mod2, the integers for mod0) and the number of products the file holds. */
+typedef struct tu_scheme_name {
+    int n, m, p;
+    int rank;
+    int gf2;
+} tu_scheme_name;
+
+/* Reads a file name; returns 0, or -1 when it is not one of a published scheme. */
+int tu_scheme_name_parse(const char *name, tu_scheme_name *out);
+
 /* Monotonic seconds. */
 double tu_now(void);
 

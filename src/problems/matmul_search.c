@@ -231,90 +231,7 @@ void mm_scheme_canonicalize(mm_scheme *s)
     qsort(s->prod, (size_t)s->rank, sizeof *s->prod, cmp_prod);
 }
 
-/* ---- reductions -------------------------------------------------------------------------- */
-
-/* If products a and b agree (up to sign) in two positions, merges b into a and removes b (and a
- * too if the merged factor is zero). Returns the number of products removed (0, 1 or 2);
- * *a_index is updated if a moved. */
-static int try_merge(mm_scheme *s, int *a_index, int b)
-{
-    int a = *a_index;
-    mm_prod *pa = &s->prod[a], *pb = &s->prod[b];
-    for (int keep1 = 0; keep1 < 3; keep1++) {
-        int keep2 = (keep1 + 1) % 3, other = (keep1 + 2) % 3;
-        int s1 = vec_match(pa->f[keep1], pb->f[keep1]);
-        if (!s1)
-            continue;
-        int s2 = vec_match(pa->f[keep2], pb->f[keep2]);
-        if (!s2)
-            continue;
-        mm_vec merged;
-        if (vec_add(s->field, pa->f[other], pb->f[other], s1 * s2, &merged))
-            continue;
-        pa->f[other] = merged;
-        int removed = 1;
-        /* remove b; if a was the last product it moves into b's slot */
-        if (a == s->rank - 1)
-            a = b;
-        scheme_remove(s, b);
-        if (vec_zero(merged)) {
-            scheme_remove(s, a);
-            removed = 2;
-            a = -1;
-        }
-        *a_index = a;
-        return removed;
-    }
-    return 0;
-}
-
-/* Merges product t with any product it can merge with, repeatedly (a merge changes t, which may
- * enable another). Returns products removed; *t_index follows t (-1 if it vanished). */
-static int reduce_product(mm_scheme *s, int *t_index)
-{
-    int removed = 0;
-    int again = 1;
-    while (again && *t_index >= 0) {
-        again = 0;
-        for (int q = 0; q < s->rank; q++) {
-            if (q == *t_index)
-                continue;
-            int r = try_merge(s, t_index, q);
-            if (r) {
-                removed += r;
-                again = 1;
-                break;
-            }
-        }
-    }
-    return removed;
-}
-
-int mm_scheme_reduce_all(mm_scheme *s)
-{
-    int removed = 0;
-    for (int t = s->rank - 1; t >= 0; t--)
-        if (vec_zero(s->prod[t].f[0]) || vec_zero(s->prod[t].f[1]) || vec_zero(s->prod[t].f[2])) {
-            scheme_remove(s, t);
-            removed++;
-        }
-    int changed = 1;
-    while (changed) {
-        changed = 0;
-        for (int t = 0; t < s->rank; t++) {
-            int ti = t;
-            int r = reduce_product(s, &ti);
-            if (r) {
-                removed += r;
-                changed = 1;
-                break;
-            }
-        }
-    }
-    return removed;
-}
-
-/* ---- walks ------------------------------------------------------------------------------- */
+/* ---- reductions and walks ---------------------------------------------------------------- */
 
 /* Merges product *idx, whose factor at position c just changed, with a product that now agrees
  * with it (up to sign) at c and one other position; repeats while merges change it. Only pairs
@@ -360,6 +277,29 @@ static int settle(mm_scheme *s, int *idx, int c)
         if (!merged)
             return removed;
     }
+}
+
+int mm_scheme_reduce_all(mm_scheme *s)
+{
+    int removed = 0;
+    for (int t = s->rank - 1; t >= 0; t--)
+        if (vec_zero(s->prod[t].f[0]) || vec_zero(s->prod[t].f[1]) || vec_zero(s->prod[t].f[2])) {
+            scheme_remove(s, t);
+            removed++;
+        }
+    /* settling each product at positions 0 and 1 looks at every pair of positions */
+    int changed = 1;
+    while (changed) {
+        changed = 0;
+        for (int t = 0; t < s->rank && !changed; t++)
+            for (int c = 0; c < 2 && !changed; c++) {
+                int ti = t;
+                int r = settle(s, &ti, c);
+                removed += r;
+                changed = r > 0;
+            }
+    }
+    return removed;
 }
 
 /* Index of the product equal to *v in all three factors, or -1. */
