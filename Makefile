@@ -36,7 +36,8 @@ $(BUILD)/%.o: %.c $(wildcard include/*.h src/*.h src/problems/*.h)
 $(BUILD)/libratchet.a: $(LIB_OBJ)
 	ar rcs $@ $^
 
-$(BUILD)/ratchet: $(BUILD)/tool/ratchet.o $(BUILD)/libratchet.a
+TOOL_SRC := $(wildcard tool/*.c)
+$(BUILD)/ratchet: $(TOOL_SRC:%.c=$(BUILD)/%.o) $(BUILD)/libratchet.a
 	$(CC) $(CFLAGS_ALL) $^ $(LIBS) -o $@
 
 $(BUILD)/tests/%: tests/%.c tests/testutil.c tests/testutil.h $(BUILD)/libratchet.a

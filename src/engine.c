@@ -17,22 +17,9 @@
 
 #include "archive.h"
 #include "gate.h"
+#include "policy.h"
 #include "proposer.h"
 #include "store.h"
-
-/* Knobs of the loop. A later policy file will set them; these defaults are documented in
- * docs/engine.md. */
-typedef struct rt_policy {
-    double p_best;          /* a parent is its island's best elite with this probability */
-    int migrate_every;      /* generations between migrations */
-    double commit_interval; /* seconds between checkpoints */
-} rt_policy;
-
-static const rt_policy default_policy = {
-    .p_best = 0.5,
-    .migrate_every = 25,
-    .commit_interval = 0.5,
-};
 
 /* ---- set of seen hashes (64-bit prefixes; the store's UNIQUE column is the authority) ---- */
 
@@ -160,7 +147,7 @@ static rt_run *run_new(const rt_run_options *opt)
         r->opt.threads = 1;
     if (r->opt.progress_interval <= 0)
         r->opt.progress_interval = 0.25;
-    r->policy = default_policy;
+    rt_policy_defaults(&r->policy);
     rt_buf_init(&r->text, 0);
     snprintf(r->metric_name, sizeof r->metric_name, "score");
     return r;
@@ -493,6 +480,8 @@ static void add_seen(const char *hash, void *user)
 static int run_setup(rt_run *r, int nislands, const char *proposer)
 {
     r->nislands = nislands;
+    if (r->problem->cls->configure)
+        r->problem->cls->configure(r->problem->state, &r->policy);
     r->rng = calloc((size_t)nislands, sizeof *r->rng);
     if (!r->rng)
         return run_fail(r, RT_ENOMEM, "out of memory");

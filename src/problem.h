@@ -15,6 +15,7 @@
 
 #include <stddef.h>
 
+#include "policy.h"
 #include "ratchet.h"
 #include "rng.h"
 #include "util.h"
@@ -77,6 +78,10 @@ typedef struct rt_problem_class {
 
     const rt_operator *operators;
     size_t noperators;
+
+    /* Optional: reads the problem's section of the run's policy (called once the run's policy
+     * is known, before the first proposal). NULL when the problem has no knobs there. */
+    void (*configure)(void *state, const rt_policy *policy);
 
     int metric_lower_is_better; /* direction of rt_verdict.metric (matmul: rank, so 1) */
 } rt_problem_class;

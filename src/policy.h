@@ -1,0 +1,28 @@
+/* policy.h — every knob the engine, the problems' searches and the proposers read, in one
+ * structure, so that a policy can be saved, loaded, compared and evolved as a whole.
+ *
+ * Sections: the engine's loop; then one sub-structure per module that has knobs (matmul's walk,
+ * ...). A module reads only its own section. Defaults come from rt_policy_defaults() and are
+ * documented, with the reason for each, in docs/policy.md.
+ */
+#ifndef RT_POLICY_H
+#define RT_POLICY_H
+
+/* Knobs of matmul's flip-graph search (src/problems/matmul*.c). */
+typedef struct rt_matmul_policy {
+    long long walk_flips; /* flips in one application of the walk operator */
+} rt_matmul_policy;
+
+typedef struct rt_policy {
+    /* engine */
+    double p_best;          /* a parent is its island's best elite with this probability */
+    int migrate_every;      /* generations between migrations */
+    double commit_interval; /* seconds between checkpoints */
+
+    rt_matmul_policy matmul;
+} rt_policy;
+
+/* Fills p with the shipped defaults. */
+void rt_policy_defaults(rt_policy *p);
+
+#endif
