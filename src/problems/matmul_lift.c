@@ -417,6 +417,57 @@ done:
     return ok;
 }
 
+/* Turns a rational lift into an integer one where the rationals come only from how the three
+ * factors of a product share a scalar: each factor is written as (content / lcm of denominators)
+ * times a primitive integer vector, and when the product of the three scalars is an integer it
+ * is moved into the C factor. Writes the integer coefficients into xi. Returns 1 when every
+ * product allows it, 0 otherwise. The result still reduces to the GF(2) scheme modulo 2 (every
+ * content and denominator involved is odd); the caller checks it exactly. */
+static int rational_to_integer(const lift_sys *s, const int64_t *x, int bits, int64_t *xi)
+{
+    int64_t maxden = 0;
+    for (int t = 0; t < s->rank; t++) {
+        const int64_t *row = x + (size_t)t * (size_t)s->width;
+        int64_t *dst = xi + (size_t)t * (size_t)s->width;
+        int64_t num = 1, den = 1;
+        int off = 0;
+        for (int q = 0; q < 3; q++) {
+            int64_t l = scale_factor(row + off, s->w[q], bits, dst + off, &maxden);
+            if (!l)
+                return 0;
+            int64_t c = 0;
+            for (int e = 0; e < s->w[q]; e++)
+                c = gcd64(c, dst[off + e]);
+            if (c == 0)
+                return 0;
+            for (int e = 0; e < s->w[q]; e++)
+                dst[off + e] /= c;
+            /* scalar c / l; num and den stay below 2^36 * 2^12 per factor, reduced each time */
+            int64_t g1 = gcd64(c, den), g2 = gcd64(l, num);
+            __int128 nn = (__int128)(num / g2) * (c / g1), dd = (__int128)(den / g1) * (l / g2);
+            if (nn > MM_MAX_COEF || nn < -MM_MAX_COEF || dd > MM_MAX_COEF)
+                return 0;
+            num = (int64_t)nn;
+            den = (int64_t)dd;
+            off += s->w[q];
+        }
+        if (den < 0) {
+            den = -den;
+            num = -num;
+        }
+        if (den != 1)
+            return 0;
+        int64_t *cf = dst + s->w[0] + s->w[1];
+        for (int e = 0; e < s->w[2]; e++) {
+            __int128 v = (__int128)cf[e] * num;
+            if (v > MM_MAX_COEF || v < -MM_MAX_COEF)
+                return 0;
+            cf[e] = (int64_t)v;
+        }
+    }
+    return 1;
+}
+
 /* Fills s from the GF(2) scheme: keeps products whose three factors are nonzero mod 2. */
 static int sys_init(lift_sys *s, const mm_plain *g, char *why, size_t len)
 {
@@ -599,6 +650,31 @@ int mm_lift_ex(const mm_plain *gf2, const mm_lift_options *o, mm_plain *out, mm_
         }
         if (stop > best_stop)
             best_stop = stop;
+        if (stop == o->bits) {
+            int64_t *xi = malloc(((size_t)s.nvar + 1) * sizeof *xi);
+            if (!xi) {
+                rc = rt_fail(why, len, RT_ENOMEM, "out of memory");
+                goto done;
+            }
+            int got = rational_to_integer(&s, x, o->bits, xi) ? check_integer(&s, gf2, xi, out) : 0;
+            if (got == 1)
+                memcpy(x, xi, (size_t)s.nvar * sizeof *x);
+            free(xi);
+            if (got == 1) {
+                rc = 0;
+                info->bits = o->bits;
+                for (int v = 0; v < s.nvar; v++) {
+                    int64_t a = x[v] < 0 ? -x[v] : x[v];
+                    if (a > info->max_coef)
+                        info->max_coef = a;
+                }
+                goto done;
+            }
+            if (got < 0) {
+                rc = rt_fail(why, len, got, "out of memory");
+                goto done;
+            }
+        }
         if (stop == o->bits && !rational) {
             int q = check_rational(&s, x, o->bits, &maxden);
             if (q < 0) {
