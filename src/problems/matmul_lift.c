@@ -25,10 +25,13 @@
  */
 #include "matmul_lift.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../rng.h"
+#include "matmul_codegen.h"
+#include "matmul_search.h"
 
 #define LIFT_DEFAULT_BITS 40
 #define LIFT_DEFAULT_TRIES 8
@@ -714,4 +717,130 @@ done:
 int mm_lift(const mm_plain *gf2, mm_plain *out, char *why, size_t len)
 {
     return mm_lift_ex(gf2, NULL, out, NULL, why, len);
+}
+
+/* ---- conversions and the search's encoder --------------------------------------------------- */
+
+int mm_lift_convert(const char *text, size_t len, int n, int m, int p, enum mm_field field,
+                    const char *format, rt_buf *out, char *err, size_t errlen)
+{
+    mm_plain plain = {0}, lifted = {0};
+    int is_lift = strcmp(format, "lift") == 0;
+    if (!is_lift && strcmp(format, "c") != 0)
+        return rt_fail(err, errlen, RT_EUSAGE, "unknown format '%s'", format);
+    int rc = mm_parse_any(text, len, n, m, p, &plain, err, errlen);
+    if (rc)
+        return rc;
+    if (is_lift) {
+        rc = mm_lift(&plain, &lifted, err, errlen);
+        if (!rc && mm_print_exp(&lifted, out))
+            rc = rt_fail(err, errlen, RT_ENOMEM, "out of memory writing the lift");
+    } else if (mm_print_c(&plain, field, NULL, out)) {
+        rc = rt_fail(err, errlen, RT_ENOMEM, "out of memory writing C");
+    }
+    mm_plain_free(&lifted);
+    mm_plain_free(&plain);
+    return rc;
+}
+
+/* The per-thread cache of mm_lift_encode: the last GF(2) scheme (canonical products) and the
+ * outcome, at most one scheme and one text per thread, freed when the thread exits. */
+typedef struct lift_cache {
+    mm_prod *prod;
+    int rank, cap;
+    int n, m, p;
+    int rc;
+    rt_buf text;
+} lift_cache;
+
+static pthread_key_t cache_key;
+static pthread_once_t cache_once = PTHREAD_ONCE_INIT;
+static int cache_key_ok;
+
+static void cache_destroy(void *v)
+{
+    lift_cache *c = v;
+    free(c->prod);
+    rt_buf_free(&c->text);
+    free(c);
+}
+
+static void cache_key_make(void)
+{
+    cache_key_ok = pthread_key_create(&cache_key, cache_destroy) == 0;
+}
+
+/* This thread's cache, created on first use; NULL when it cannot be (then nothing is cached). */
+static lift_cache *cache_get(void)
+{
+    pthread_once(&cache_once, cache_key_make);
+    if (!cache_key_ok)
+        return NULL;
+    lift_cache *c = pthread_getspecific(cache_key);
+    if (c)
+        return c;
+    c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    rt_buf_init(&c->text, MM_MAX_TEXT);
+    if (pthread_setspecific(cache_key, c)) {
+        free(c);
+        return NULL;
+    }
+    return c;
+}
+
+int mm_lift_encode(const mm_scheme *s, rt_buf *out)
+{
+    mm_scheme tmp;
+    mm_plain plain = {0}, lifted = {0};
+    int rc = mm_scheme_copy(&tmp, s);
+    if (rc)
+        return rc;
+    mm_scheme_canonicalize(&tmp);
+    lift_cache *c = cache_get();
+    if (c && c->prod && c->rank == tmp.rank && c->n == tmp.n && c->m == tmp.m && c->p == tmp.p &&
+        memcmp(c->prod, tmp.prod, (size_t)tmp.rank * sizeof *tmp.prod) == 0) {
+        mm_scheme_free(&tmp);
+        if (c->rc)
+            return c->rc;
+        return rt_buf_append(out, c->text.data, c->text.len);
+    }
+    rc = mm_scheme_to_plain(&tmp, &plain);
+    if (!rc) {
+        char why[512];
+        rc = mm_lift(&plain, &lifted, why, sizeof why);
+        if (rc == RT_EUSAGE || rc == RT_ETOOBIG)
+            rc = RT_EINVALID;
+    }
+    if (c && (rc == 0 || rc == RT_EINVALID)) {
+        /* remember the outcome; a failure to cache only costs a second lift later */
+        if (c->cap < tmp.rank) {
+            mm_prod *np = realloc(c->prod, (size_t)tmp.rank * sizeof *np);
+            if (np) {
+                c->prod = np;
+                c->cap = tmp.rank;
+            }
+        }
+        if (c->prod && c->cap >= tmp.rank) {
+            rt_buf_reset(&c->text);
+            int crc = rc == 0 ? mm_print_exp(&lifted, &c->text) : 0;
+            if (crc == 0) {
+                memcpy(c->prod, tmp.prod, (size_t)tmp.rank * sizeof *tmp.prod);
+                c->rank = tmp.rank;
+                c->n = tmp.n;
+                c->m = tmp.m;
+                c->p = tmp.p;
+                c->rc = rc;
+            } else {
+                c->rank = -1;
+            }
+        }
+    }
+    if (rc == 0)
+        rc = mm_print_exp(&lifted, out);
+    mm_plain_free(&lifted);
+    mm_plain_free(&plain);
+    mm_scheme_free(&tmp);
+    return rc;
 }

@@ -60,4 +60,18 @@ int mm_lift_ex(const mm_plain *gf2, const mm_lift_options *o, mm_plain *out, mm_
 /* mm_lift_ex with the default options. */
 int mm_lift(const mm_plain *gf2, mm_plain *out, char *why, size_t len);
 
+/* The conversions the matmul problem offers on top of exp and json: "lift" (the text read as a
+ * GF(2) scheme, written as its integer lift in .exp) and "c" (a C function, matmul_codegen.h,
+ * over `field`). Returns 0; RT_EINVALID with the reason when there is no lift; RT_EUSAGE for
+ * another format or malformed text; RT_ENOMEM. */
+int mm_lift_convert(const char *text, size_t len, int n, int m, int p, enum mm_field field,
+                    const char *format, rt_buf *out, char *err, size_t errlen);
+
+struct mm_scheme;
+/* For searches that walk over GF(2) and admit integer schemes: lifts the GF(2) scheme s (in
+ * canonical order, so equal schemes give equal text) and appends the lift's .exp text.
+ * Returns 0, RT_EINVALID when no lift was found, RT_ENOMEM. Keeps the last result per thread,
+ * so that checking a child and then encoding it lifts once. */
+int mm_lift_encode(const struct mm_scheme *s, rt_buf *out);
+
 #endif
