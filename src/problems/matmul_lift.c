@@ -54,20 +54,37 @@ typedef struct lift_sys {
     int vwords;   /* words per Jacobian row */
     int ewords;   /* words per right-hand side (over the nonzero rows) */
     int npiv;     /* rank of J */
+    int natural;  /* columns in variable order (else odd coefficients first) */
     unsigned char *x0;  /* nvar: the GF(2) scheme, 0 or 1 */
     unsigned char *tgt; /* neq: the matrix multiplication tensor, 0 or 1 */
     int *row_of;        /* neq: compact row index, or -1 for a zero row */
-    int *piv_col;       /* npiv */
+    int *col_of;        /* nvar: the variable's column; odd coefficients come first */
+    int *piv_col;       /* npiv: the pivot's variable */
     int *piv_row;       /* npiv */
     uint64_t *masks;    /* npiv rows of ewords: rows updated by each pivot */
     uint64_t *free_rows; /* ewords: the rows without a pivot */
 } lift_sys;
+
+/* Frees what sys_build made, so that it can run again in another column order. */
+static void sys_clear(lift_sys *s)
+{
+    free(s->row_of);
+    free(s->col_of);
+    free(s->piv_col);
+    free(s->piv_row);
+    free(s->masks);
+    free(s->free_rows);
+    s->row_of = s->col_of = s->piv_col = s->piv_row = NULL;
+    s->masks = s->free_rows = NULL;
+    s->npiv = 0;
+}
 
 static void sys_free(lift_sys *s)
 {
     free(s->x0);
     free(s->tgt);
     free(s->row_of);
+    free(s->col_of);
     free(s->piv_col);
     free(s->piv_row);
     free(s->masks);
@@ -114,7 +131,8 @@ static void jacobian_walk(lift_sys *s, uint64_t *mat, int mode)
                             s->row_of[eq] = 0;
                         } else {
                             uint64_t *row = mat + (size_t)s->row_of[eq] * (size_t)s->vwords;
-                            row[var >> 6] |= 1ULL << (var & 63);
+                            int col = s->col_of[var];
+                            row[col >> 6] |= 1ULL << (col & 63);
                         }
                     }
             }
@@ -126,6 +144,8 @@ static void jacobian_walk(lift_sys *s, uint64_t *mat, int mode)
 static int sys_build(lift_sys *s, char *why, size_t len)
 {
     uint64_t *mat = NULL;
+    unsigned char *is_piv = NULL;
+    int *var_of = NULL;
     int rc = 0;
     s->row_of = malloc((size_t)s->neq * sizeof *s->row_of);
     if (!s->row_of)
@@ -137,21 +157,38 @@ static int sys_build(lift_sys *s, char *why, size_t len)
     for (int e = 0; e < s->neq; e++)
         if (s->row_of[e] >= 0)
             s->row_of[e] = s->nrows++;
+    /* Columns: the odd coefficients first, so that they become pivots (set by the equations)
+     * and the free variables, held at their starting values, are mostly the even ones, which
+     * stay 0: the sparse lift a search over {-1,0,1} would have found. */
+    s->col_of = malloc(((size_t)s->nvar + 1) * sizeof *s->col_of);
+    var_of = malloc(((size_t)s->nvar + 1) * sizeof *var_of);
+    if (!s->col_of || !var_of) {
+        rc = rt_fail(why, len, RT_ENOMEM, "out of memory");
+        goto done;
+    }
+    int ncol = 0;
+    for (int pass = 1; pass >= 0; pass--)
+        for (int v = 0; v < s->nvar; v++)
+            if (s->natural ? pass == 1 : s->x0[v] == pass) {
+                s->col_of[v] = ncol;
+                var_of[ncol++] = v;
+            }
     s->vwords = (s->nvar + 63) / 64;
     s->ewords = (s->nrows + 63) / 64;
     int maxpiv = s->nvar < s->nrows ? s->nvar : s->nrows;
     double bytes = 8.0 * ((double)s->nrows * s->vwords + (double)maxpiv * s->ewords);
-    if (bytes > (double)MM_LIFT_MAX_BYTES)
-        return rt_fail(why, len, RT_ETOOBIG,
-                       "the linear system (%d equations, %d unknowns) needs %.0f MiB, over the "
-                       "%zu MiB cap", s->nrows, s->nvar, bytes / 1048576.0,
-                       MM_LIFT_MAX_BYTES >> 20);
+    if (bytes > (double)MM_LIFT_MAX_BYTES) {
+        rc = rt_fail(why, len, RT_ETOOBIG,
+                     "the linear system (%d equations, %d unknowns) needs %.0f MiB, over the "
+                     "%zu MiB cap", s->nrows, s->nvar, bytes / 1048576.0, MM_LIFT_MAX_BYTES >> 20);
+        goto done;
+    }
     mat = calloc((size_t)s->nrows * (size_t)s->vwords + 1, sizeof *mat);
     s->masks = calloc((size_t)maxpiv * (size_t)s->ewords + 1, sizeof *s->masks);
     s->piv_col = malloc(((size_t)maxpiv + 1) * sizeof *s->piv_col);
     s->piv_row = malloc(((size_t)maxpiv + 1) * sizeof *s->piv_row);
     s->free_rows = calloc((size_t)s->ewords + 1, sizeof *s->free_rows);
-    unsigned char *is_piv = calloc((size_t)s->nrows + 1, 1);
+    is_piv = calloc((size_t)s->nrows + 1, 1);
     if (!mat || !s->masks || !s->piv_col || !s->piv_row || !s->free_rows || !is_piv) {
         rc = rt_fail(why, len, RT_ENOMEM, "out of memory");
         goto done;
@@ -182,7 +219,7 @@ static int sys_build(lift_sys *s, char *why, size_t len)
                 row[q] ^= prow[q];
             mask[j >> 6] |= 1ULL << (j & 63);
         }
-        s->piv_col[s->npiv] = c;
+        s->piv_col[s->npiv] = var_of[c];
         s->piv_row[s->npiv] = pr;
         s->npiv++;
     }
@@ -192,6 +229,7 @@ static int sys_build(lift_sys *s, char *why, size_t len)
 done:
     free(mat);
     free(is_piv);
+    free(var_of);
     return rc;
 }
 
@@ -620,10 +658,20 @@ int mm_lift_ex(const mm_plain *gf2, const mm_lift_options *o, mm_plain *out, mm_
     rt_rng_seed(&rng, o->seed, 0x6c696674 /* "lift" */);
     int best_stop = 0, rational = 0;
     int64_t maxden = 0;
+    /* the last quarter of the tries (at least one when there are two) in natural column order */
+    int switch_at = o->tries > 1 ? o->tries - (o->tries + 3) / 4 : o->tries;
     for (int attempt = 0; attempt < o->tries; attempt++) {
         int stop = 0;
         info->tries = attempt + 1;
-        rc = lift_try(&s, gf2, &rng, attempt == 0, o->bits, x, resid, rhs, d, out, &stop);
+        if (attempt == switch_at) {
+            sys_clear(&s);
+            s.natural = 1;
+            rc = sys_build(&s, why, len);
+            if (rc)
+                goto done;
+        }
+        rc = lift_try(&s, gf2, &rng, attempt == 0 || attempt == switch_at, o->bits, x, resid,
+                      rhs, d, out, &stop);
         if (rc == 1) {
             rc = 0;
             info->bits = 0;
