@@ -201,6 +201,39 @@ static void test_tool(void **state)
     assert_int_equal(WEXITSTATUS(status), 2);
 }
 
+/* A run with --lift 1 walks over GF(2) and stores integer lifts: its best scheme verifies over
+ * the integers, and the store says lift=1. Two threads, so the per-thread lift cache is used
+ * and freed by worker threads (the sanitizer build checks for leaks). */
+static void test_lift_run(void **state)
+{
+    (void)state;
+    const char *tool = tu_tool();
+    if (!tool) {
+        skip();
+        return;
+    }
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd,
+             "'%s' run matmul --shape 2x2x3 --field z --lift 1 --walk 2000 --evaluations 60 "
+             "--seed 5 --threads 2 --quiet --store '%s/lift.db' >/dev/null 2>&1 && "
+             "'%s' best '%s/lift.db' > '%s/best.exp' && "
+             "'%s' verify '%s/best.exp' --shape 2x2x3 --field z > '%s/verdict.txt' && "
+             "'%s' status '%s/lift.db' | grep -q 'lift=1'",
+             tool, g_dir, tool, g_dir, g_dir, tool, g_dir, g_dir, tool, g_dir);
+    assert_int_equal(system(cmd), 0);
+    char path[1024];
+    snprintf(path, sizeof path, "%s/verdict.txt", g_dir);
+    size_t len;
+    char *verdict = tu_slurp(path, &len);
+    assert_non_null(verdict);
+    assert_non_null(strstr(verdict, "over the integers"));
+    free(verdict);
+    snprintf(cmd, sizeof cmd, "'%s' run matmul --shape 2x2x2 --field gf2 --lift 1 --quiet "
+                              "--evaluations 1 --store '%s/bad.db' 2>/dev/null", tool, g_dir);
+    int status = system(cmd);
+    assert_int_equal(WEXITSTATUS(status), 2);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -221,6 +254,7 @@ int main(void)
         cmocka_unit_test(test_published),
         cmocka_unit_test(test_driver_catches_wrong_code),
         cmocka_unit_test(test_tool),
+        cmocka_unit_test(test_lift_run),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
