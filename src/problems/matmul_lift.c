@@ -34,14 +34,17 @@
 #include "matmul_search.h"
 
 #define LIFT_DEFAULT_BITS 40
-#define LIFT_DEFAULT_TRIES 8
-#define LIFT_MAX_TRIES 1000
+#define LIFT_DEFAULT_TRIES 64
+#define LIFT_DEFAULT_ORDERS 4
+#define LIFT_MAX_ORDERS 64
+#define LIFT_MAX_TRIES 100000
 #define LIFT_QCHECK_BOUND ((int64_t)1 << 36) /* |scaled coefficient| in the rational check */
 
 void mm_lift_options_init(mm_lift_options *o)
 {
     o->bits = LIFT_DEFAULT_BITS;
     o->tries = LIFT_DEFAULT_TRIES;
+    o->orders = LIFT_DEFAULT_ORDERS;
     o->seed = 1;
 }
 
@@ -55,7 +58,11 @@ typedef struct lift_sys {
     int ewords;   /* words per right-hand side (over the nonzero rows) */
     int npiv;     /* rank of J */
     int natural;  /* columns in variable order (else odd coefficients first) */
+    uint64_t shuffle; /* nonzero: columns shuffled within each kind, with this seed */
     unsigned char *x0;  /* nvar: the GF(2) scheme, 0 or 1 */
+    unsigned char *kind; /* nvar: 2 odd, 1 odd and a product's sign gauge, 0 even */
+    int *guess;          /* nguess: free odd variables that are not gauge: their signs are tried */
+    int nguess;
     unsigned char *tgt; /* neq: the matrix multiplication tensor, 0 or 1 */
     int *row_of;        /* neq: compact row index, or -1 for a zero row */
     int *col_of;        /* nvar: the variable's column; odd coefficients come first */
@@ -74,6 +81,9 @@ static void sys_clear(lift_sys *s)
     free(s->piv_row);
     free(s->masks);
     free(s->free_rows);
+    free(s->guess);
+    s->guess = NULL;
+    s->nguess = 0;
     s->row_of = s->col_of = s->piv_col = s->piv_row = NULL;
     s->masks = s->free_rows = NULL;
     s->npiv = 0;
@@ -81,6 +91,8 @@ static void sys_clear(lift_sys *s)
 
 static void sys_free(lift_sys *s)
 {
+    free(s->kind);
+    free(s->guess);
     free(s->x0);
     free(s->tgt);
     free(s->row_of);
@@ -167,12 +179,29 @@ static int sys_build(lift_sys *s, char *why, size_t len)
         goto done;
     }
     int ncol = 0;
-    for (int pass = 1; pass >= 0; pass--)
+    for (int pass = 2; pass >= 0; pass--)
         for (int v = 0; v < s->nvar; v++)
-            if (s->natural ? pass == 1 : s->x0[v] == pass) {
-                s->col_of[v] = ncol;
+            if (s->natural ? pass == 2 : s->kind[v] == pass) {
                 var_of[ncol++] = v;
             }
+    if (s->shuffle) {
+        rt_rng r;
+        rt_rng_seed(&r, s->shuffle, 0x636f6c73 /* "cols" */);
+        for (int lo = 0; lo < ncol;) {
+            int hi = lo;
+            while (hi < ncol && s->kind[var_of[hi]] == s->kind[var_of[lo]])
+                hi++;
+            for (int i = hi - 1; i > lo; i--) {
+                int j = lo + (int)rt_rng_below(&r, (uint32_t)(i - lo + 1));
+                int tmp = var_of[i];
+                var_of[i] = var_of[j];
+                var_of[j] = tmp;
+            }
+            lo = hi;
+        }
+    }
+    for (int c = 0; c < ncol; c++)
+        s->col_of[var_of[c]] = c;
     s->vwords = (s->nvar + 63) / 64;
     s->ewords = (s->nrows + 63) / 64;
     int maxpiv = s->nvar < s->nrows ? s->nvar : s->nrows;
@@ -226,6 +255,24 @@ static int sys_build(lift_sys *s, char *why, size_t len)
     for (int i = 0; i < s->nrows; i++)
         if (!is_piv[i])
             s->free_rows[i >> 6] |= 1ULL << (i & 63);
+    /* the free odd variables other than the sign gauges: their signs are what tries vary */
+    s->guess = malloc(((size_t)s->nvar + 1) * sizeof *s->guess);
+    if (!s->guess) {
+        rc = rt_fail(why, len, RT_ENOMEM, "out of memory");
+        goto done;
+    }
+    memset(is_piv, 0, (size_t)s->nrows + 1);
+    unsigned char *pivvar = calloc((size_t)s->nvar + 1, 1);
+    if (!pivvar) {
+        rc = rt_fail(why, len, RT_ENOMEM, "out of memory");
+        goto done;
+    }
+    for (int k = 0; k < s->npiv; k++)
+        pivvar[s->piv_col[k]] = 1;
+    for (int v = 0; v < s->nvar; v++)
+        if (s->x0[v] && !pivvar[v] && (s->natural || s->kind[v] == 2))
+            s->guess[s->nguess++] = v;
+    free(pivvar);
 done:
     free(mat);
     free(is_piv);
@@ -539,6 +586,25 @@ static int sys_init(lift_sys *s, const mm_plain *g, char *why, size_t len)
             memset(dst, 0, (size_t)s->width);
     }
     s->nvar = s->rank * s->width;
+    /* kinds: the first odd entry of each product's A and B factors is a sign gauge (the
+     * product is unchanged when both factors change sign), so it may stay +1 */
+    s->kind = calloc((size_t)s->nvar + 1, 1);
+    if (!s->kind)
+        return rt_fail(why, len, RT_ENOMEM, "out of memory");
+    for (int t = 0; t < s->rank; t++) {
+        int off = 0;
+        for (int q = 0; q < 3; q++) {
+            int gauge_done = q == 2;
+            for (int e = 0; e < s->w[q]; e++) {
+                size_t v = (size_t)t * (size_t)s->width + (size_t)(off + e);
+                if (!s->x0[v])
+                    continue;
+                s->kind[v] = gauge_done ? 2 : 1;
+                gauge_done = 1;
+            }
+            off += s->w[q];
+        }
+    }
     int n = g->n, m = g->m, p = g->p;
     for (int a = 0; a < s->w[0]; a++)
         for (int b = 0; b < s->w[1]; b++)
@@ -551,13 +617,17 @@ static int sys_init(lift_sys *s, const mm_plain *g, char *why, size_t len)
 
 /* One attempt from a sign pattern. Returns 1 (lifted: *out set), 0 (stopped: *stop_bit is the
  * precision that failed, or `bits` when no integer form was found), RT_ENOMEM. */
-static int lift_try(const lift_sys *s, const mm_plain *g, rt_rng *rng, int first, int bits,
+static int lift_try(const lift_sys *s, const mm_plain *g, rt_rng *rng, long pattern, int bits,
                     int64_t *x, uint64_t *resid, uint64_t *rhs, unsigned char *d, mm_plain *out,
                     int *stop_bit)
 {
-    for (int v = 0; v < s->nvar; v++) {
-        int neg = !first && (rt_rng_next(rng) >> 63);
-        x[v] = s->x0[v] ? (neg ? -1 : 1) : 0;
+    /* pattern >= 0: bit i is the sign of guess i (all of them enumerated in turn when there are
+     * few); pattern < 0: random signs */
+    for (int v = 0; v < s->nvar; v++)
+        x[v] = s->x0[v];
+    for (int i = 0; i < s->nguess; i++) {
+        int neg = pattern < 0 ? (int)(rt_rng_next(rng) >> 63) : i < 62 && ((pattern >> i) & 1);
+        x[s->guess[i]] = neg ? -1 : 1;
     }
     for (int k = 1; k < bits; k++) {
         residual(s, x, resid);
@@ -624,9 +694,11 @@ int mm_lift_ex(const mm_plain *gf2, const mm_lift_options *o, mm_plain *out, mm_
     if (!info)
         info = &dummy;
     memset(info, 0, sizeof *info);
-    if (o->bits < 2 || o->bits > MM_LIFT_MAX_BITS || o->tries < 1 || o->tries > LIFT_MAX_TRIES)
-        return rt_fail(why, len, RT_EUSAGE, "lift options out of range (bits 2..%d, tries 1..%d)",
-                       MM_LIFT_MAX_BITS, LIFT_MAX_TRIES);
+    if (o->bits < 2 || o->bits > MM_LIFT_MAX_BITS || o->tries < 1 || o->tries > LIFT_MAX_TRIES ||
+        o->orders < 1 || o->orders > LIFT_MAX_ORDERS)
+        return rt_fail(why, len, RT_EUSAGE,
+                       "lift options out of range (bits 2..%d, tries 1..%d, orders 1..%d)",
+                       MM_LIFT_MAX_BITS, LIFT_MAX_TRIES, LIFT_MAX_ORDERS);
 
     mm_check chk;
     rc = mm_verify(gf2, MM_GF2, &chk);
@@ -645,6 +717,7 @@ int mm_lift_ex(const mm_plain *gf2, const mm_lift_options *o, mm_plain *out, mm_
     info->variables = s.nvar;
     info->equations = s.nrows;
     info->jacobian_rank = s.npiv;
+    info->free_odd = s.nguess;
 
     x = malloc(((size_t)s.nvar + 1) * sizeof *x);
     resid = malloc((size_t)s.neq * sizeof *resid);
@@ -658,20 +731,34 @@ int mm_lift_ex(const mm_plain *gf2, const mm_lift_options *o, mm_plain *out, mm_
     rt_rng_seed(&rng, o->seed, 0x6c696674 /* "lift" */);
     int best_stop = 0, rational = 0;
     int64_t maxden = 0;
-    /* the last quarter of the tries (at least one when there are two) in natural column order */
-    int switch_at = o->tries > 1 ? o->tries - (o->tries + 3) / 4 : o->tries;
+    /* The tries are shared among column orders: odd coefficients first, then the natural
+     * order, then odd-first orders shuffled within each kind; the first order gets the
+     * remainder. In each order the sign patterns of the guessed variables are enumerated when
+     * they all fit in its tries, else the all-plus pattern comes first and then random ones. */
+    int orders = o->orders < o->tries ? o->orders : o->tries;
+    int per_order = o->tries / orders, next_switch = per_order + o->tries % orders;
+    int order = 0, phase_start = 0;
     for (int attempt = 0; attempt < o->tries; attempt++) {
         int stop = 0;
-        info->tries = attempt + 1;
-        if (attempt == switch_at) {
+        if (attempt == next_switch) {
+            order++;
+            phase_start = attempt;
+            next_switch = attempt + per_order;
             sys_clear(&s);
-            s.natural = 1;
+            s.natural = order == 1;
+            s.shuffle = order >= 2 ? rt_rng_next(&rng) | 1 : 0;
             rc = sys_build(&s, why, len);
             if (rc)
                 goto done;
         }
-        rc = lift_try(&s, gf2, &rng, attempt == 0 || attempt == switch_at, o->bits, x, resid,
-                      rhs, d, out, &stop);
+        long idx = attempt - phase_start, phase_len = next_switch - phase_start;
+        if (s.nguess < 30 && idx >= ((long)1 << s.nguess))
+            continue; /* every pattern of this order tried */
+        long pattern = s.nguess < 30 && ((long)1 << s.nguess) <= phase_len ? idx
+                       : idx == 0                                          ? 0
+                                                                           : -1;
+        info->tries++;
+        rc = lift_try(&s, gf2, &rng, pattern, o->bits, x, resid, rhs, d, out, &stop);
         if (rc == 1) {
             rc = 0;
             info->bits = 0;
@@ -741,17 +828,17 @@ int mm_lift_ex(const mm_plain *gf2, const mm_lift_options *o, mm_plain *out, mm_
         rc = rt_fail(why, len, RT_EINVALID,
                      "no integer lift found in %d tries, but a lift over the rationals holds "
                      "(odd denominators up to %lld), which the .exp format cannot write",
-                     o->tries, (long long)maxden);
+                     info->tries, (long long)maxden);
     else if (best_stop >= o->bits)
         rc = rt_fail(why, len, RT_EINVALID,
                      "no lift found in %d tries: the scheme lifts 2-adically to %d bits, but the "
                      "coefficients are neither small integers nor small rationals; this does not "
-                     "prove that no lift exists", o->tries, o->bits);
+                     "prove that no lift exists", info->tries, o->bits);
     else
         rc = rt_fail(why, len, RT_EINVALID,
                      "no lift found in %d tries: the scheme lifts modulo 4, but every try stopped "
                      "by modulo 2^%d (the free coefficients chosen earlier admit no further "
-                     "step); this does not prove that no lift exists", o->tries, best_stop);
+                     "step); this does not prove that no lift exists", info->tries, best_stop);
 done:
     info->seconds = rt_now() - t0;
     free(x);
@@ -857,7 +944,11 @@ int mm_lift_encode(const mm_scheme *s, rt_buf *out)
     rc = mm_scheme_to_plain(&tmp, &plain);
     if (!rc) {
         char why[512];
-        rc = mm_lift(&plain, &lifted, why, sizeof why);
+        mm_lift_options o; /* cheaper than the defaults: this runs once per child */
+        mm_lift_options_init(&o);
+        o.tries = 16;
+        o.orders = 2;
+        rc = mm_lift_ex(&plain, &o, &lifted, NULL, why, sizeof why);
         if (rc == RT_EUSAGE || rc == RT_ETOOBIG)
             rc = RT_EINVALID;
     }

@@ -29,17 +29,19 @@
 
 typedef struct mm_lift_options {
     int bits;       /* 2-adic precision to reach before giving up on integers (default 40) */
-    int tries;      /* sign patterns to start from: the first all +1, then random (default 8) */
+    int tries;      /* sign patterns tried in all, over all column orders (default 64) */
+    int orders;     /* column orders that share the tries (default 4; each costs an elimination) */
     uint64_t seed;  /* for the random sign patterns */
 } mm_lift_options;
 
 typedef struct mm_lift_info {
     int proof;          /* failure: 1 when no lift exists (obstruction modulo 4) */
-    int tries;          /* sign patterns tried */
+    int tries;          /* sign patterns tried (patterns already covered are skipped) */
     int bits;           /* precision reached on the successful (or last) try */
     int variables;      /* coefficients: rank * (nm + mp + pn) */
     int equations;      /* Brent equations that involve any coefficient */
     int jacobian_rank;  /* rank of J over GF(2) */
+    int free_odd;       /* odd coefficients that are free variables (their signs are guessed) */
     int rational;       /* failure: 1 when a lift with rational (odd-denominator) coefficients
                            was found and checked, but none with integer coefficients */
     int64_t max_coef;   /* success: largest |coefficient| of the lift */
