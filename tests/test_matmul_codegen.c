@@ -199,6 +199,21 @@ static void test_tool(void **state)
                               "2>/dev/null", tool);
     status = system(cmd);
     assert_int_equal(WEXITSTATUS(status), 2);
+    static const char *const bad_args[] = {
+        "", "tests/data/strassen-222.exp", "--shape 2x2x2", "x.exp y.exp --shape 2x2x2",
+        "tests/data/strassen-222.exp --shape", "tests/data/strassen-222.exp --shape 2x2x2 --bogus",
+        "tests/data/strassen-222.exp --shape 2x2x2 --format cobol", "/nonexistent --shape 2x2x2",
+    };
+    for (size_t i = 0; i < sizeof bad_args / sizeof bad_args[0]; i++) {
+        snprintf(cmd, sizeof cmd, "'%s' lift %s >/dev/null 2>&1", tool, bad_args[i]);
+        status = system(cmd);
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 2)
+            fail_msg("ratchet lift %s: exit %d, expected 2", bad_args[i], WEXITSTATUS(status));
+    }
+    snprintf(cmd, sizeof cmd, "'%s' run matmul --shape 8x8x8 --lift 1 --evaluations 1 --quiet "
+                              "--store '%s/big.db' >/dev/null 2>&1", tool, g_dir);
+    status = system(cmd);
+    assert_int_equal(WEXITSTATUS(status), 2);
 }
 
 /* A run with --lift 1 walks over GF(2) and stores integer lifts: its best scheme verifies over

@@ -122,6 +122,12 @@ static int matmul_create(void **out, const char *const *keys, const char *const 
         rc = rt_fail(err, errlen, RT_EUSAGE, "--lift 1 needs --field z (it lifts GF(2) schemes)");
         goto fail;
     }
+    if (st->lift && !mm_lift_fits(st->n, st->m, st->p, st->n * st->m * st->p)) {
+        rc = rt_fail(err, errlen, RT_EUSAGE, "--lift 1: shape %dx%dx%d is too large to lift (the "
+                     "linear system would pass %zu MiB)", st->n, st->m, st->p,
+                     MM_LIFT_MAX_BYTES >> 20);
+        goto fail;
+    }
     snprintf(st->params, sizeof st->params, "shape=%dx%dx%d field=%s walk=%lld%s", st->n, st->m,
              st->p, st->field == MM_GF2 ? "gf2" : "z", st->walk_flips, st->lift ? " lift=1" : "");
     *out = st;

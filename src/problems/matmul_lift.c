@@ -849,6 +849,15 @@ done:
     return rc;
 }
 
+int mm_lift_fits(int n, int m, int p, int rank)
+{
+    double rows = (double)(n * m) * (double)(m * p) * (double)(p * n);
+    double vars = (double)rank * (double)(n * m + m * p + p * n);
+    double piv = vars < rows ? vars : rows;
+    double bytes = 8.0 * (rows * ((vars + 63) / 64) + piv * ((rows + 63) / 64));
+    return bytes <= (double)MM_LIFT_MAX_BYTES;
+}
+
 int mm_lift(const mm_plain *gf2, mm_plain *out, char *why, size_t len)
 {
     return mm_lift_ex(gf2, NULL, out, NULL, why, len);

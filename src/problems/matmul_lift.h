@@ -59,6 +59,10 @@ void mm_lift_options_init(mm_lift_options *o);
 int mm_lift_ex(const mm_plain *gf2, const mm_lift_options *o, mm_plain *out, mm_lift_info *info,
                char *why, size_t len);
 
+/* 1 if lifting a scheme of this shape and rank stays within MM_LIFT_MAX_BYTES (counting every
+ * equation, the worst case), else 0. */
+int mm_lift_fits(int n, int m, int p, int rank);
+
 /* mm_lift_ex with the default options. */
 int mm_lift(const mm_plain *gf2, mm_plain *out, char *why, size_t len);
 
