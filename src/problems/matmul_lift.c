@@ -155,9 +155,9 @@ static void jacobian_walk(lift_sys *s, uint64_t *mat, int mode)
 /* Builds and eliminates the Jacobian. Returns 0, RT_ETOOBIG or RT_ENOMEM. */
 static int sys_build(lift_sys *s, char *why, size_t len)
 {
-    uint64_t *mat = NULL;
+    uint64_t *mat = NULL, *cw = NULL;
     unsigned char *is_piv = NULL;
-    int *var_of = NULL;
+    int *var_of = NULL, *act = NULL;
     int rc = 0;
     s->row_of = malloc((size_t)s->neq * sizeof *s->row_of);
     if (!s->row_of)
@@ -224,33 +224,59 @@ static int sys_build(lift_sys *s, char *why, size_t len)
     }
     jacobian_walk(s, mat, 1);
 
+    /* Columns are taken 64 at a time: cw[i] holds word `word` of row act[i], for the rows
+     * whose word is nonzero (no other row can change in this block), so that finding the rows
+     * with a 1 in a column reads one short contiguous array instead of one word per row. */
     size_t vw = (size_t)s->vwords;
+    cw = malloc(((size_t)s->nrows + 1) * sizeof *cw);
+    act = malloc(((size_t)s->nrows + 1) * sizeof *act);
+    if (!cw || !act) {
+        rc = rt_fail(why, len, RT_ENOMEM, "out of memory");
+        goto done;
+    }
     s->npiv = 0;
-    for (int c = 0; c < s->nvar && s->npiv < maxpiv; c++) {
-        size_t word = (size_t)c >> 6;
-        uint64_t bit = 1ULL << (c & 63);
-        int pr = -1;
-        for (int i = 0; i < s->nrows; i++)
-            if (!is_piv[i] && (mat[(size_t)i * vw + word] & bit)) {
-                pr = i;
-                break;
-            }
-        if (pr < 0)
-            continue;
-        is_piv[pr] = 1;
-        uint64_t *mask = s->masks + (size_t)s->npiv * (size_t)s->ewords;
-        const uint64_t *prow = mat + (size_t)pr * vw;
+    for (size_t word = 0; word < vw && s->npiv < maxpiv; word++) {
+        /* only rows with a 1 in this block can change in it: list them once */
+        int nact = 0;
         for (int j = 0; j < s->nrows; j++) {
-            uint64_t *row = mat + (size_t)j * vw;
-            if (j == pr || !(row[word] & bit))
-                continue;
-            for (size_t q = word; q < vw; q++)
-                row[q] ^= prow[q];
-            mask[j >> 6] |= 1ULL << (j & 63);
+            uint64_t v = mat[(size_t)j * vw + word];
+            if (v) {
+                cw[nact] = v;
+                act[nact++] = j;
+            }
         }
-        s->piv_col[s->npiv] = var_of[c];
-        s->piv_row[s->npiv] = pr;
-        s->npiv++;
+        for (int b = 0; b < 64 && s->npiv < maxpiv; b++) {
+            int c = (int)word * 64 + b;
+            if (c >= s->nvar)
+                break;
+            uint64_t bit = 1ULL << b;
+            int pa = -1;
+            for (int i = 0; i < nact; i++)
+                if ((cw[i] & bit) && !is_piv[act[i]]) {
+                    pa = i;
+                    break;
+                }
+            if (pa < 0)
+                continue;
+            int pr = act[pa];
+            is_piv[pr] = 1;
+            uint64_t *mask = s->masks + (size_t)s->npiv * (size_t)s->ewords;
+            const uint64_t *prow = mat + (size_t)pr * vw;
+            uint64_t pw = cw[pa];
+            for (int i = 0; i < nact; i++) {
+                if (!(cw[i] & bit) || i == pa)
+                    continue;
+                int j = act[i];
+                uint64_t *row = mat + (size_t)j * vw;
+                for (size_t q = word + 1; q < vw; q++)
+                    row[q] ^= prow[q];
+                cw[i] ^= pw;
+                mask[j >> 6] |= 1ULL << (j & 63);
+            }
+            s->piv_col[s->npiv] = var_of[c];
+            s->piv_row[s->npiv] = pr;
+            s->npiv++;
+        }
     }
     for (int i = 0; i < s->nrows; i++)
         if (!is_piv[i])
@@ -275,6 +301,8 @@ static int sys_build(lift_sys *s, char *why, size_t len)
     free(pivvar);
 done:
     free(mat);
+    free(cw);
+    free(act);
     free(is_piv);
     free(var_of);
     return rc;
