@@ -22,9 +22,9 @@
 
 typedef struct matmul_state {
     int n, m, p;
-    enum mm_field field;
+    enum mm_field field;  /* the search's field: GF(2) with --lift 1 */
     long long walk_flips; /* flips in one operator application */
-    int lift;             /* 1: walk over GF(2), admit integer lifts (field z only) */
+    int lift;             /* --lift 1: the search walks over GF(2), the gate checks lifts over Z */
     char params[128];
 } matmul_state;
 
@@ -128,8 +128,11 @@ static int matmul_create(void **out, const char *const *keys, const char *const 
                      MM_LIFT_MAX_BYTES >> 20);
         goto fail;
     }
+    if (st->lift)
+        st->field = MM_GF2; /* the search's field; the gate's stays z (gate_field) */
     snprintf(st->params, sizeof st->params, "shape=%dx%dx%d field=%s walk=%lld%s", st->n, st->m,
-             st->p, st->field == MM_GF2 ? "gf2" : "z", st->walk_flips, st->lift ? " lift=1" : "");
+             st->p, st->lift || st->field == MM_Z ? "z" : "gf2", st->walk_flips,
+             st->lift ? " lift=1" : "");
     *out = st;
     return 0;
 fail:
@@ -138,6 +141,12 @@ fail:
 }
 
 static void matmul_destroy(void *state) { free(state); }
+
+/* The field the gate checks: the integers with --lift 1, else the search's. */
+static enum mm_field gate_field(const matmul_state *st)
+{
+    return st->lift ? MM_Z : st->field;
+}
 
 static const char *matmul_params(const void *state)
 {
@@ -150,7 +159,7 @@ static void *matmul_seed(const void *state)
     mm_scheme *s = malloc(sizeof *s);
     if (!s)
         return NULL;
-    if (mm_scheme_standard(s, st->n, st->m, st->p, st->lift ? MM_GF2 : st->field)) {
+    if (mm_scheme_standard(s, st->n, st->m, st->p, st->field)) {
         free(s);
         return NULL;
     }
@@ -208,7 +217,7 @@ static int matmul_decode(const void *state, const char *text, size_t len, void *
         mm_plain_free(&plain);
         return rt_fail(err, errlen, RT_ENOMEM, "out of memory");
     }
-    rc = mm_scheme_from_plain(s, &plain, st->lift ? MM_GF2 : st->field, err, errlen);
+    rc = mm_scheme_from_plain(s, &plain, st->field, err, errlen);
     mm_plain_free(&plain);
     if (rc) {
         free(s);
@@ -245,12 +254,12 @@ static int matmul_verify(const void *state, const char *text, size_t len, rt_ver
     int rc = mm_parse_any(text, len, st->n, st->m, st->p, &plain, err, errlen);
     if (rc)
         return rc;
-    rc = mm_verify(&plain, st->field, &check);
+    rc = mm_verify(&plain, gate_field(st), &check);
     if (rc) {
         mm_plain_free(&plain);
         return rt_fail(err, errlen, rc, "out of memory verifying");
     }
-    const char *field = st->field == MM_GF2 ? "GF(2)" : "the integers";
+    const char *field = gate_field(st) == MM_GF2 ? "GF(2)" : "the integers";
     if (check.valid) {
         out->valid = 1;
         out->score = -(double)check.rank;
@@ -277,7 +286,8 @@ static int matmul_convert(const void *state, const char *text, size_t len, const
     const matmul_state *st = state;
     mm_plain plain = {0};
     if (strcmp(format, "c") == 0 || strcmp(format, "lift") == 0)
-        return mm_lift_convert(text, len, st->n, st->m, st->p, st->field, format, out, err, errlen);
+        return mm_lift_convert(text, len, st->n, st->m, st->p, gate_field(st), format, out, err,
+                               errlen);
     if (strcmp(format, "exp") != 0 && strcmp(format, "json") != 0)
         return rt_fail(err, errlen, RT_EUSAGE,
                        "unknown format '%s': expected exp, json, c or lift", format);
@@ -285,7 +295,7 @@ static int matmul_convert(const void *state, const char *text, size_t len, const
     if (rc)
         return rc;
     rc = strcmp(format, "exp") == 0 ? mm_print_exp(&plain, out)
-                                    : mm_print_json(&plain, st->field, out);
+                                    : mm_print_json(&plain, gate_field(st), out);
     mm_plain_free(&plain);
     if (rc)
         return rt_fail(err, errlen, rc, "out of memory converting");
