@@ -79,6 +79,11 @@ fuzz:
 	    tests/fuzz/fuzz_matmul_parse.c src/problems/matmul_plain.c src/util.c \
 	    $(shell pkg-config --cflags --libs jansson libcrypto) -o build/fuzz/fuzz_matmul_parse
 	build/fuzz/fuzz_matmul_parse -max_total_time=$(FUZZ_TIME) -max_len=4096
+	clang -std=c17 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude -Isrc \
+	    tests/fuzz/fuzz_program_parse.c src/problems/program_eval.c src/problems/program_text.c \
+	    src/config.c src/util.c src/rng.c \
+	    $(shell pkg-config --cflags --libs jansson libcrypto inih) -o build/fuzz/fuzz_program_parse
+	build/fuzz/fuzz_program_parse -max_total_time=$(FUZZ_TIME) -max_len=4096
 
 clean:
 	rm -rf build build-san examples/circle_packing/cp_check
