@@ -166,14 +166,14 @@ void rt_sandbox_result_free(rt_sandbox_result *res)
 /* Steps a child reports a failure of (message kind MSG_FAIL). */
 enum {
     STEP_FDS = 1, STEP_SESSION, STEP_USERNS, STEP_CLONE, STEP_RLIMIT, STEP_IDS, STEP_CAPS,
-    STEP_NNP, STEP_SECCOMP, STEP_CHDIR, STEP_EXEC
+    STEP_NNP, STEP_SECCOMP, STEP_CHDIR, STEP_EXEC, STEP_NETNS
 };
 
 static const char *step_name(int step)
 {
     switch (step) {
     case STEP_FDS: return "setting up descriptors";
-    case STEP_SESSION: return "creating the session";
+    case STEP_SESSION: return "creating the process group";
     case STEP_USERNS: return "mapping the user namespace";
     case STEP_CLONE: return "starting the command";
     case STEP_RLIMIT: return "setting limits";
@@ -183,6 +183,7 @@ static const char *step_name(int step)
     case STEP_SECCOMP: return "installing the seccomp filter";
     case STEP_CHDIR: return "entering the working directory";
     case STEP_EXEC: return "exec";
+    case STEP_NETNS: return "joining the network namespace";
     }
     return "setup";
 }
@@ -210,6 +211,7 @@ typedef struct sbx_prep {
     struct sock_filter filter[24];
     unsigned short filter_len;
     int fd_in, fd_out, fd_err, fd_status; /* the child's ends */
+    int fd_netns;        /* the shared empty network namespace to join, or -1 */
 } sbx_prep;
 
 /* ---- the children (async-signal-safe code only) ------------------------------------------ */
@@ -334,8 +336,10 @@ static __attribute__((noreturn)) void child_exec(const sbx_prep *p, unsigned hav
 static __attribute__((noreturn)) void child_init(const sbx_prep *p)
 {
     /* the four descriptors to 0..3, whatever numbers they had, then nothing else open */
-    int tmp[4] = {p->fd_in, p->fd_out, p->fd_err, p->fd_status};
-    for (int i = 0; i < 4; i++) {
+    int tmp[5] = {p->fd_in, p->fd_out, p->fd_err, p->fd_status, p->fd_netns};
+    for (int i = 0; i < 5; i++) {
+        if (tmp[i] < 0)
+            continue;
         tmp[i] = fcntl(tmp[i], F_DUPFD, 10);
         if (tmp[i] < 0)
             _exit(125);
@@ -343,11 +347,15 @@ static __attribute__((noreturn)) void child_init(const sbx_prep *p)
     for (int i = 0; i < 4; i++)
         if (dup2(tmp[i], i) != i)
             _exit(125);
+    if (tmp[4] >= 0 && setns(tmp[4], CLONE_NEWNET) != 0)
+        child_fail(STEP_NETNS, 125);
     if (syscall(SYS_close_range, 4u, ~0u, 0u) != 0) {
         for (int fd = 4; fd < 1024; fd++)
             close(fd);
     }
-    if (setsid() < 0)
+    /* a process group of its own (not a session: setsid() would also create a scheduler
+     * autogroup, which costs milliseconds) */
+    if (setpgid(0, 0) != 0)
         child_fail(STEP_SESSION, 125);
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     unsigned have = p->mode & (RT_SANDBOX_C_PIDNS | RT_SANDBOX_C_NETNS | RT_SANDBOX_C_USERNS |
@@ -587,7 +595,7 @@ static void set_rlimit(struct rlimit *rl, int *set, double value, double unit, d
 
 /* Builds the fallback filter: native system calls only; socket() only for AF_UNIX; setsid,
  * setpgid and io_uring denied. Returns 1 when a filter was built (0 on other architectures). */
-static int build_filter(sbx_prep *p)
+static int build_filter(sbx_prep *p, int allow_net)
 {
 #ifdef SBX_AUDIT_ARCH
     struct sock_filter f[] = {
@@ -602,7 +610,7 @@ static int build_filter(sbx_prep *p)
         BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_setsid, 4, 0),
         BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_setpgid, 3, 0),
         BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_io_uring_setup, 3, 0),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_socket, 3, 0),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_socket, allow_net ? 0 : 3, 0),
         BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
         BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
         BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
@@ -618,6 +626,7 @@ static int build_filter(sbx_prep *p)
     return 1;
 #else
     (void)p;
+    (void)allow_net;
     return 0;
 #endif
 }
@@ -626,6 +635,45 @@ static int build_filter(sbx_prep *p)
 
 /* Set once a namespace clone failed for lack of permission: later runs use the fallback. */
 static int ns_unavailable;
+
+/* One empty network namespace (only a loopback, down) shared by every run when the caller is
+ * root: making and tearing down a namespace per run costs several milliseconds. Kept open for the
+ * life of the process. -2: not made yet; -1: could not be made (each run then makes its own). */
+static pthread_mutex_t netns_lock = PTHREAD_MUTEX_INITIALIZER;
+static int netns_fd = -2;
+
+static int shared_netns(void)
+{
+    pthread_mutex_lock(&netns_lock);
+    if (netns_fd == -2) {
+        netns_fd = -1;
+        int hold[2];
+        if (pipe2(hold, O_CLOEXEC) == 0) {
+            long pid = raw_clone(SIGCHLD | CLONE_NEWNET);
+            if (pid == 0) {
+                /* holds the namespace until the parent has opened it (async-signal-safe only) */
+                char c;
+                close(hold[1]);
+                while (read(hold[0], &c, 1) < 0 && errno == EINTR) {
+                }
+                _exit(0);
+            }
+            close(hold[0]);
+            if (pid > 0) {
+                char path[64];
+                snprintf(path, sizeof path, "/proc/%ld/ns/net", pid);
+                netns_fd = open(path, O_RDONLY | O_CLOEXEC);
+            }
+            close(hold[1]);
+            if (pid > 0)
+                while (waitpid((pid_t)pid, NULL, 0) < 0 && errno == EINTR) {
+                }
+        }
+    }
+    int fd = netns_fd;
+    pthread_mutex_unlock(&netns_lock);
+    return fd;
+}
 
 static int rm_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
 {
@@ -858,13 +906,14 @@ static int make_workdir(const rt_sandbox_spec *spec, sbx_prep *p, char *err, siz
 
 /* Starts INIT with the namespaces of p->mode; falls back to no namespaces when the kernel refuses.
  * Returns the pid, or -1 with errno. */
-static long start_init(sbx_prep *p)
+static long start_init(sbx_prep *p, int allow_net)
 {
     if (p->mode & RT_SANDBOX_C_PIDNS) {
-        unsigned long flags = SIGCHLD | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWNS | CLONE_NEWIPC |
-                              CLONE_NEWUTS;
+        unsigned long flags = SIGCHLD | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS;
         if (p->mode & RT_SANDBOX_C_USERNS)
             flags |= CLONE_NEWUSER;
+        if ((p->mode & RT_SANDBOX_C_NETNS) && p->fd_netns < 0)
+            flags |= CLONE_NEWNET;
         long pid = raw_clone(flags);
         if (pid == 0)
             child_init(p);
@@ -874,10 +923,11 @@ static long start_init(sbx_prep *p)
             errno != ENOSYS)
             return -1;
         __atomic_store_n(&ns_unavailable, 1, __ATOMIC_RELAXED);
+        p->fd_netns = -1;
         p->mode &= ~(unsigned)(RT_SANDBOX_C_PIDNS | RT_SANDBOX_C_NETNS | RT_SANDBOX_C_USERNS |
                                RT_SANDBOX_C_ROFS);
     }
-    if (build_filter(p))
+    if (build_filter(p, allow_net))
         p->mode |= RT_SANDBOX_C_SECCOMP;
     long pid = raw_clone(SIGCHLD);
     if (pid == 0)
@@ -972,6 +1022,9 @@ int rt_sandbox_run(const rt_sandbox_spec *spec, rt_sandbox_result *res, char *er
         p.run_id = SBX_UID_BASE + __atomic_fetch_add(&uid_counter, 1u, __ATOMIC_RELAXED) % SBX_UID_SPAN;
     }
 
+    if (spec->flags & RT_SANDBOX_ALLOW_NETWORK)
+        p.mode &= ~(unsigned)RT_SANDBOX_C_NETNS;
+    p.fd_netns = (p.mode & RT_SANDBOX_C_NETNS) && root ? shared_netns() : -1;
     if ((rc = make_workdir(spec, &p, err, errlen)) != 0)
         goto fail;
     if ((rc = build_prep(spec, &p, err, errlen)) != 0)
@@ -1003,7 +1056,7 @@ int rt_sandbox_run(const rt_sandbox_spec *spec, rt_sandbox_result *res, char *er
     mask_set = 1;
 
     double start = ts_now();
-    pid = start_init(&p);
+    pid = start_init(&p, (spec->flags & RT_SANDBOX_ALLOW_NETWORK) != 0);
     if (pid < 0) {
         int e = errno;
         rc = 0;

@@ -72,7 +72,9 @@ typedef struct rt_sandbox_file {
 
 enum {
     RT_SANDBOX_NO_NAMESPACES = 1 << 0, /* use the fallback (process group + seccomp) only; tests */
-    RT_SANDBOX_KEEP_WORKDIR = 1 << 1   /* do not remove the working directory (debugging) */
+    RT_SANDBOX_KEEP_WORKDIR = 1 << 1,  /* do not remove the working directory (debugging) */
+    RT_SANDBOX_ALLOW_NETWORK = 1 << 2  /* keep the caller's network (for a proposer command that
+                                        * calls a model's API); all else is still contained */
 };
 
 /* What to run. argv[0] is resolved before the child starts: a name without '/' is a placed file

@@ -307,6 +307,14 @@ static void network(int flags)
     c = accept4(ls, NULL, NULL, SOCK_CLOEXEC);
     assert_true(c < 0); /* nothing reached the port */
     rt_sandbox_result_free(&r);
+
+    /* RT_SANDBOX_ALLOW_NETWORK keeps the network (a proposer command calling a model) */
+    run_sh(script, &l, flags | RT_SANDBOX_ALLOW_NETWORK, NULL, 0, &r);
+    assert_string_equal(r.stdout_data, "connected\n");
+    c = accept4(ls, NULL, NULL, SOCK_CLOEXEC);
+    assert_true(c >= 0);
+    close(c);
+    rt_sandbox_result_free(&r);
     close(ls);
 }
 
