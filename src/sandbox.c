@@ -17,7 +17,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
+#include <dirent.h>
 #include <limits.h>
 #include <math.h>
 #include <poll.h>
@@ -212,6 +212,7 @@ typedef struct sbx_prep {
     unsigned short filter_len;
     int fd_in, fd_out, fd_err, fd_status; /* the child's ends */
     int fd_netns;        /* the shared empty network namespace to join, or -1 */
+    char shm_opts[64];   /* mount options of the private /dev/shm */
 } sbx_prep;
 
 /* ---- the children (async-signal-safe code only) ------------------------------------------ */
@@ -287,7 +288,7 @@ static int child_caps(unsigned keep)
 }
 
 /* The command's process: limits, identity, filter, then exec. Never returns. */
-static __attribute__((noreturn)) void child_exec(const sbx_prep *p, unsigned have)
+static __attribute__((noreturn)) void child_exec(const sbx_prep *p)
 {
     if (fcntl(SBX_STATUS_FD, F_SETFD, FD_CLOEXEC) != 0)
         child_fail(STEP_FDS, 126);
@@ -308,12 +309,9 @@ static __attribute__((noreturn)) void child_exec(const sbx_prep *p, unsigned hav
         if (syscall(SYS_setresuid, u, u, u) != 0)
             child_fail(STEP_IDS, 126);
         /* The caller's evaluator may sit in root-only folders: the run may read and search
-         * everything (CAP_DAC_READ_SEARCH); with every mount read-only it may also execute what
-         * root could (CAP_DAC_OVERRIDE), as it still cannot write anything outside its folder. */
-        unsigned keep = 1u << CAP_DAC_READ_SEARCH;
-        if (have & RT_SANDBOX_C_ROFS)
-            keep |= 1u << CAP_DAC_OVERRIDE;
-        if (child_caps(keep) != 0)
+         * everything (CAP_DAC_READ_SEARCH), never write past permissions (no CAP_DAC_OVERRIDE:
+         * device nodes stay writable on a read-only mount). */
+        if (child_caps(1u << CAP_DAC_READ_SEARCH) != 0)
             child_fail(STEP_CAPS, 126);
     }
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
@@ -371,6 +369,9 @@ static __attribute__((noreturn)) void child_init(const sbx_prep *p)
     /* a /proc of the new PID namespace: the run sees its own processes only (best effort) */
     if (p->mode & RT_SANDBOX_C_PIDNS)
         mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+    /* a small private /dev/shm of its own (POSIX semaphores, Python's multiprocessing) */
+    if (have & RT_SANDBOX_C_ROFS)
+        mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, p->shm_opts);
     child_send(MSG_CONTAIN, (int)have, 0);
     /* without a PID namespace, orphans of the run are reparented here (not to the system's
      * init), so that this process can reap every one of them before it exits */
@@ -386,7 +387,7 @@ static __attribute__((noreturn)) void child_init(const sbx_prep *p)
             setpgid(0, 0);
             prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
         }
-        child_exec(p, have);
+        child_exec(p);
     }
     if (!ns) {
         /* the command's own group (set here too, so that it exists before the caller hears of
@@ -675,27 +676,73 @@ static int shared_netns(void)
     return fd;
 }
 
-static int rm_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+#define SBX_RM_DEPTH 64 /* folders nested deeper are moved up to the top, then removed */
+
+/* Removes everything inside the folder dirfd; entries deeper than SBX_RM_DEPTH are renamed into
+ * top (the working directory) to be removed on a later pass (they count as left). Symlinks are removed, never
+ * followed; folders the run made unreadable or unwritable are opened up first (as the caller
+ * owns them when it is not root). Returns the number of entries still present. */
+static int rm_inside(int dirfd, int top, int depth, unsigned *moved)
 {
-    (void)st;
-    (void)ftw;
-    if (type == FTW_DP || type == FTW_D || type == FTW_DNR)
-        rmdir(path);
-    else
-        unlink(path);
-    return 0;
+    int left = 0;
+    int fd = dup(dirfd);
+    if (fd < 0)
+        return 1;
+    DIR *d = fdopendir(fd);
+    if (!d) {
+        close(fd);
+        return 1;
+    }
+    rewinddir(d); /* the duplicate shares dirfd's offset, left at the end by an earlier pass */
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        const char *name = e->d_name;
+        if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+            continue;
+        if (unlinkat(dirfd, name, 0) == 0)
+            continue;
+        if (errno != EISDIR && errno != EPERM && errno != EACCES) {
+            left++;
+            continue;
+        }
+        if (depth >= SBX_RM_DEPTH) {
+            char up[64];
+            snprintf(up, sizeof up, ".rt-deep-%u", (*moved)++);
+            renameat(dirfd, name, top, up);
+            left++; /* moved or not, it is still there: another pass */
+            continue;
+        }
+        int sub = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (sub < 0 && errno == EACCES && fchmodat(dirfd, name, 0700, 0) == 0)
+            sub = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (sub < 0) {
+            left++;
+            continue;
+        }
+        fchmod(sub, 0700);
+        left += rm_inside(sub, top, depth + 1, moved);
+        close(sub);
+        if (unlinkat(dirfd, name, AT_REMOVEDIR) != 0)
+            left++;
+    }
+    closedir(d);
+    return left;
 }
 
-/* Removes the working directory and everything in it (no symlink is followed). */
+/* Removes the working directory and everything in it (no symlink is followed, no depth limit). */
 static void remove_tree(const char *dir)
 {
-    /* the child may have left folders without permissions; as root they are removed anyway,
-     * otherwise make them searchable first */
-    if (geteuid() != 0) {
-        chmod(dir, 0700);
+    int top = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (top < 0 && errno == EACCES && chmod(dir, 0700) == 0)
+        top = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (top >= 0) {
+        unsigned moved = 0;
+        for (int pass = 0; pass < 4096 && rm_inside(top, top, 0, &moved) > 0; pass++) {
+        }
+        close(top);
     }
-    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
-    rmdir(dir);
+    if (rmdir(dir) != 0 && errno != ENOENT)
+        fprintf(stderr, "ratchet: sandbox: could not remove %s: %s\n", dir, strerror(errno));
 }
 
 static void close_fd(int *fd)
@@ -799,6 +846,8 @@ static int build_prep(const rt_sandbox_spec *spec, sbx_prep *p, char *err, size_
         }
         p->ro_paths[p->nro++] = rt_buf_take(&b);
     }
+    snprintf(p->shm_opts, sizeof p->shm_opts, "size=%ldm,mode=1777",
+             l->file_mib > 0 ? l->file_mib : RT_SANDBOX_DEFAULT_FILE_MIB);
     snprintf(p->uid_map, sizeof p->uid_map, "%u %u 1", (unsigned)geteuid(), (unsigned)geteuid());
     snprintf(p->gid_map, sizeof p->gid_map, "%u %u 1", (unsigned)getegid(), (unsigned)getegid());
 
@@ -1019,7 +1068,10 @@ int rt_sandbox_run(const rt_sandbox_spec *spec, rt_sandbox_result *res, char *er
                  (root ? 0u : (unsigned)RT_SANDBOX_C_USERNS);
     if (root) {
         p.mode |= RT_SANDBOX_C_UID;
-        p.run_id = SBX_UID_BASE + __atomic_fetch_add(&uid_counter, 1u, __ATOMIC_RELAXED) % SBX_UID_SPAN;
+        /* spread by process so that two ratchet processes rarely share a uid */
+        unsigned k = (unsigned)getpid() * 2654435761u +
+                     __atomic_fetch_add(&uid_counter, 1u, __ATOMIC_RELAXED);
+        p.run_id = SBX_UID_BASE + k % SBX_UID_SPAN;
     }
 
     if (spec->flags & RT_SANDBOX_ALLOW_NETWORK)

@@ -149,6 +149,25 @@ static void test_workdir(void **state)
     rt_sandbox_result_free(&r);
 }
 
+/* What the run leaves in its folder, however nested or locked, is removed. */
+static void test_workdir_cleanup(void **state)
+{
+    (void)state;
+    rt_sandbox_result r;
+    run_sh("pwd; i=0; while [ $i -lt 150 ]; do mkdir d && cd d || exit 1; i=$((i+1)); done; "
+           "echo x > f; ln -s / root-link; mkdir -p " "locked/in && touch locked/in/f && chmod 000 locked/in locked",
+           NULL, 0, NULL, 0, &r);
+    assert_int_equal(r.outcome, RT_SANDBOX_EXITED);
+    assert_int_equal(r.exit_code, 0);
+    char *nl = strchr(r.stdout_data, '\n');
+    assert_non_null(nl);
+    *nl = '\0';
+    struct stat st;
+    assert_int_not_equal(stat(r.stdout_data, &st), 0);
+    assert_int_equal(stat("/bin/sh", &st), 0); /* the symlink to / was not followed */
+    rt_sandbox_result_free(&r);
+}
+
 static void test_spawn_failure(void **state)
 {
     (void)state;
@@ -490,6 +509,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_basic),
         cmocka_unit_test(test_workdir),
+        cmocka_unit_test(test_workdir_cleanup),
         cmocka_unit_test(test_spawn_failure),
         cmocka_unit_test(test_infinite_loop),
         cmocka_unit_test(test_fork_bomb),
