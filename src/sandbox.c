@@ -758,6 +758,13 @@ static double ts_now(void)
     return rt_now();
 }
 
+/* A signal's description (strsignal is not thread-safe). */
+static const char *signal_name(int sig)
+{
+    const char *d = sigdescr_np(sig);
+    return d ? d : "unknown signal";
+}
+
 static int looks_like_oom(const char *text, size_t len)
 {
     static const char *const needles[] = {
@@ -914,6 +921,9 @@ static int check_spec(const rt_sandbox_spec *spec, char *err, size_t errlen)
         return rt_fail(err, errlen, RT_EUSAGE, "sandbox: bad time limit");
     if (l->memory_mib > (1L << 30) || l->file_mib > (1L << 30))
         return rt_fail(err, errlen, RT_EUSAGE, "sandbox: memory or file limit too large");
+    if (l->output_cap > RT_SANDBOX_MAX_OUTPUT_CAP)
+        return rt_fail(err, errlen, RT_EUSAGE, "sandbox: output cap over %zu bytes",
+                       (size_t)RT_SANDBOX_MAX_OUTPUT_CAP);
     return 0;
 }
 
@@ -1050,8 +1060,8 @@ int rt_sandbox_run(const rt_sandbox_spec *spec, rt_sandbox_result *res, char *er
     int pidfd = -1;
     long pid = -1;
     rt_buf out, errb;
-    rt_buf_init(&out, 0);
-    rt_buf_init(&errb, 0);
+    rt_buf_init(&out, RT_SANDBOX_MAX_OUTPUT_CAP);
+    rt_buf_init(&errb, RT_SANDBOX_MAX_OUTPUT_CAP);
     sigset_t pipe_set, old_set;
     int mask_set = 0, pipe_was_pending = 0;
     const rt_sandbox_limits *l = &spec->limits;
@@ -1255,7 +1265,7 @@ int rt_sandbox_run(const rt_sandbox_spec *spec, rt_sandbox_result *res, char *er
         res->outcome = RT_SANDBOX_SIGNALED;
         res->signal = WIFSIGNALED(init_status) ? WTERMSIG(init_status) : 0;
         snprintf(res->reason, sizeof res->reason, "the sandbox's init ended without a report (%s)",
-                 WIFSIGNALED(init_status) ? strsignal(WTERMSIG(init_status)) : "exited");
+                 WIFSIGNALED(init_status) ? signal_name(WTERMSIG(init_status)) : "exited");
     } else if (WIFEXITED(status)) {
         res->outcome = RT_SANDBOX_EXITED;
         res->exit_code = WEXITSTATUS(status);
@@ -1268,7 +1278,7 @@ int rt_sandbox_run(const rt_sandbox_spec *spec, rt_sandbox_result *res, char *er
             res->outcome = RT_SANDBOX_CPU;
         snprintf(res->reason, sizeof res->reason, "%s: %s",
                  res->outcome == RT_SANDBOX_CPU ? "CPU-time limit" : "killed by a signal",
-                 strsignal(res->signal));
+                 signal_name(res->signal));
     } else {
         res->outcome = RT_SANDBOX_SIGNALED;
         snprintf(res->reason, sizeof res->reason, "ended with wait status %d", status);

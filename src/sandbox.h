@@ -55,6 +55,7 @@ typedef struct rt_sandbox_limits {
 #define RT_SANDBOX_DEFAULT_OPEN_FILES 256L
 #define RT_SANDBOX_DEFAULT_PROCESSES 64L
 #define RT_SANDBOX_DEFAULT_OUTPUT_CAP ((size_t)1 << 20)
+#define RT_SANDBOX_MAX_OUTPUT_CAP ((size_t)256 << 20) /* largest output_cap accepted */
 #define RT_SANDBOX_MAX_FILES 64     /* files placed in the working directory */
 #define RT_SANDBOX_MAX_ARGS 256     /* argv entries */
 #define RT_SANDBOX_MAX_ENV 128      /* extra environment entries */
