@@ -290,6 +290,16 @@ static int child_caps(unsigned keep)
 /* The command's process: limits, identity, filter, then exec. Never returns. */
 static __attribute__((noreturn)) void child_exec(const sbx_prep *p)
 {
+    /* the command starts with default signals: no blocked signal (the caller's thread blocks
+     * SIGPIPE during a run) and no ignored one (ignoring survives exec) */
+    struct sigaction dfl;
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    for (int sig = 1; sig < NSIG; sig++)
+        sigaction(sig, &dfl, NULL); /* fails harmlessly for SIGKILL, SIGSTOP, reserved ones */
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
     if (fcntl(SBX_STATUS_FD, F_SETFD, FD_CLOEXEC) != 0)
         child_fail(STEP_FDS, 126);
     if ((p->set_cpu && setrlimit(RLIMIT_CPU, &p->rl_cpu) != 0) ||
