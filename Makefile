@@ -63,8 +63,9 @@ test: deps-test $(BUILD)/ratchet examples $(TEST_BIN)
 demo: all
 	@scripts/demo.sh $(BUILD)/ratchet
 
-bench: all $(BUILD)/bench/bench_matmul
+bench: all $(BUILD)/bench/bench_matmul $(BUILD)/bench/bench_sandbox
 	@$(BUILD)/bench/bench_matmul
+	@$(BUILD)/bench/bench_sandbox
 
 # The tests under AddressSanitizer and UndefinedBehaviorSanitizer, in a build tree of their own.
 sanitize: deps-test
