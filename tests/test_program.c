@@ -439,6 +439,93 @@ static void command_proposer_with_a_scripted_program(void **state)
     rt_problem_close(pb2);
 }
 
+/* ---- configuration files through the tool ----------------------------------------------- */
+
+static void write_file(const char *path, const char *text, int mode)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+    assert_int_equal(chmod(path, (mode_t)mode), 0);
+}
+
+/* Runs a shell command line; returns its exit status, its output (both streams) in out. */
+static int sh(const char *cmd, char *out, size_t outlen)
+{
+    char full[4096];
+    snprintf(full, sizeof full, "%s 2>&1", cmd);
+    FILE *p = popen(full, "r");
+    assert_non_null(p);
+    size_t n = fread(out, 1, outlen - 1, p);
+    out[n] = '\0';
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* ratchet.ini next to the program is read, its relative paths are taken from its folder, and
+ * flags override it; a bad entry is named by file and line. */
+static void config_file_next_to_the_program(void **state)
+{
+    (void)state;
+    const char *tool = tu_tool();
+    assert_non_null(tool);
+    char path[512], ini[512], cmd[2048], out[8192];
+    size_t len = 0;
+    char *tiny = tu_slurp(DATA "tiny.txt", &len);
+    char *eval = tu_slurp(DATA "evaluate.sh", &len);
+    assert_non_null(tiny);
+    assert_non_null(eval);
+    snprintf(path, sizeof path, "%s/prog.txt", tmpdir);
+    write_file(path, tiny, 0644);
+    snprintf(path, sizeof path, "%s/ev.sh", tmpdir);
+    write_file(path, eval, 0755);
+    free(tiny);
+    free(eval);
+    snprintf(ini, sizeof ini, "%s/ratchet.ini", tmpdir);
+    write_file(ini, "; test\nevaluator = ev.sh\neval-timeout = 30\nevaluations = 2\n", 0644);
+    snprintf(cmd, sizeof cmd, "%s run program --initial %s/prog.txt --eval-timeout 7 "
+             "--store %s/flag.db --quiet && %s status %s/flag.db --json", tool, tmpdir, tmpdir,
+             tool, tmpdir);
+    assert_int_equal(sh(cmd, out, sizeof out), 0);
+    assert_non_null(strstr(out, "eval-timeout=7 "));
+    snprintf(path, sizeof path, "evaluator=%s/ev.sh ", tmpdir);
+    assert_non_null(strstr(out, path));
+    assert_non_null(strstr(out, "\"evaluations\": 2"));
+    snprintf(cmd, sizeof cmd, "%s run program --initial %s/prog.txt --store %s/file.db --quiet "
+             "&& %s status %s/file.db --json", tool, tmpdir, tmpdir, tool, tmpdir);
+    assert_int_equal(sh(cmd, out, sizeof out), 0);
+    assert_non_null(strstr(out, "eval-timeout=30 "));
+    write_file(ini, "evaluator = ev.sh\n\nbogus = 1\n", 0644);
+    snprintf(cmd, sizeof cmd, "%s run program --initial %s/prog.txt --store %s/bad.db --quiet",
+             tool, tmpdir, tmpdir);
+    assert_int_equal(sh(cmd, out, sizeof out), 2);
+    assert_non_null(strstr(out, "ratchet.ini:3: unknown key 'bogus'"));
+    write_file(ini, "evaluator = ev.sh\n[other]\nseconds = 1\n", 0644);
+    assert_int_equal(sh(cmd, out, sizeof out), 2);
+    assert_non_null(strstr(out, "ratchet.ini:3: unknown section [other]"));
+}
+
+/* A child that differs from a program already seen only in whitespace is dropped before it is
+ * evaluated. */
+static void whitespace_variants_are_duplicates(void **state)
+{
+    (void)state;
+    rt_problem *pb = open_program(DATA "tiny.txt", DATA "evaluate.sh", NULL, NULL,
+                                  DATA "respace.sh");
+    assert_non_null(pb);
+    char path[512];
+    rt_run *run = make_run("respace", pb, "command", 6, path, sizeof path);
+    assert_int_equal(rt_run_execute(run), 0);
+    rt_run_close(run);
+    rt_problem_close(pb);
+    sqlite3 *db = open_db(path);
+    assert_int_equal(query_ll(db, "SELECT duplicates FROM checkpoint"), 6);
+    assert_int_equal(query_ll(db, "SELECT count(*) FROM candidates"), 1);
+    assert_int_equal(query_ll(db, "SELECT count(*) FROM evaluations"), 1);
+    sqlite3_close(db);
+}
+
 /* ---- the circle-packing example's exact checker ------------------------------------------ */
 
 static int check_packing(const char *body, char *out, size_t outlen)
@@ -518,6 +605,8 @@ int main(void)
         cmocka_unit_test(tiny_program_improves_and_is_verified),
         cmocka_unit_test(no_verifier_requires_a_reproducible_score),
         cmocka_unit_test(command_proposer_with_a_scripted_program),
+        cmocka_unit_test(whitespace_variants_are_duplicates),
+        cmocka_unit_test(config_file_next_to_the_program),
         cmocka_unit_test(circle_packing_checker_is_exact),
     };
     return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
