@@ -506,6 +506,43 @@ static void config_file_next_to_the_program(void **state)
     assert_non_null(strstr(out, "ratchet.ini:3: unknown section [other]"));
 }
 
+/* The cascade: stage 2 runs only for candidates whose stage-1 score is within the threshold of
+ * the best stage-1 score so far. */
+static void cascade_stops_weak_candidates_early(void **state)
+{
+    (void)state;
+    const char *keys[] = {"initial", "evaluator", "cascade", "cascade-threshold"};
+    const char *values[] = {DATA "tiny.txt", DATA "evaluate.sh", "2", "0.9"};
+    rt_problem *pb = NULL;
+    rt_error err;
+    assert_int_equal(rt_problem_open(&pb, "program", keys, values, 4, &err), 0);
+    static const struct {
+        int x, pass;
+    } seq[] = {{50, 1}, {10, 0}, {47, 1}, {44, 0}, {60, 1}, {54, 1}, {53, 0}};
+    for (size_t i = 0; i < sizeof seq / sizeof seq[0]; i++) {
+        char text[200];
+        snprintf(text, sizeof text,
+                 "A tiny program for tests/test_program.c: the evaluator's score is x.\n"
+                 "EVOLVE-BLOCK-START\nx = %d # ratchet: int 0 100\nEVOLVE-BLOCK-END\nthe end\n",
+                 seq[i].x);
+        rt_program_genome *g = rt_program_genome_new(text, strlen(text));
+        rt_evaluation ev;
+        assert_int_equal(pb->cls->evaluate(pb->state, g, &ev), 0);
+        if (ev.failed != !seq[i].pass)
+            fprintf(stderr, "x=%d: failed %d (%s)\n", seq[i].x, ev.failed, ev.reason);
+        assert_int_equal(ev.failed, !seq[i].pass);
+        if (seq[i].pass) {
+            assert_non_null(strstr(g->artifacts, "at stage 2")); /* stage 2 ran */
+            assert_true(g->score == seq[i].x);
+        } else {
+            assert_non_null(strstr(ev.reason, "cascade: stage 1 scored"));
+            assert_null(strstr(g->artifacts, "at stage 2"));
+        }
+        pb->cls->free_genome(g);
+    }
+    rt_problem_close(pb);
+}
+
 /* A child that differs from a program already seen only in whitespace is dropped before it is
  * evaluated. */
 static void whitespace_variants_are_duplicates(void **state)
@@ -605,6 +642,7 @@ int main(void)
         cmocka_unit_test(tiny_program_improves_and_is_verified),
         cmocka_unit_test(no_verifier_requires_a_reproducible_score),
         cmocka_unit_test(command_proposer_with_a_scripted_program),
+        cmocka_unit_test(cascade_stops_weak_candidates_early),
         cmocka_unit_test(whitespace_variants_are_duplicates),
         cmocka_unit_test(config_file_next_to_the_program),
         cmocka_unit_test(circle_packing_checker_is_exact),

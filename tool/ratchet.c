@@ -198,8 +198,10 @@ static void help_run(FILE *f)
         if (help)
             fprintf(f, "\n%s options:\n%s", rt_problem_name_at(i), help);
     }
-    fprintf(f, "\nExample:\n  ratchet run matmul --shape 3x3x3 --field gf2 --seconds 60 --seed 1 "
-               "--store runs/m333.db\n");
+    fprintf(f, "\nExamples:\n  ratchet run matmul --shape 3x3x3 --field gf2 --seconds 60 --seed 1 "
+               "--store runs/m333.db\n"
+               "  ratchet run program --initial examples/circle_packing/pack.c --seconds 600 "
+               "--store runs/cp.db\n");
 }
 
 static void help_status(FILE *f)
