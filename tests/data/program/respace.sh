@@ -1,9 +1,7 @@
 #!/bin/sh
-# A scripted proposer for tests/test_program.c: replies with the parent program re-spaced (a
-# whole-program reply that differs only in whitespace), which must be dropped as a duplicate
-# before it is evaluated.
-exec /usr/bin/python3 -c '
-import json, sys
-p = json.load(sys.stdin)["parent"]["program"]
-sys.stdout.write(p.replace("x = ", "x  =\t").replace(" # ratchet", "   # ratchet"))
-'
+# A scripted proposer for tests/test_program.c: replies with a SEARCH/REPLACE block that only
+# re-spaces the parent's x line, so the child differs from its parent in whitespace alone and
+# must be dropped as a duplicate before it is evaluated.
+prompt=$(cat)
+x=$(printf '%s' "$prompt" | grep -o 'x = [0-9]* # ratchet' | head -n 1 | sed 's/[^0-9]//g')
+printf '<<<<<<< SEARCH\nx = %s # ratchet: int 0 100\n=======\nx  =\t%s   # ratchet: int 0 100\n>>>>>>> REPLACE\n' "$x" "$x"
