@@ -1055,14 +1055,15 @@ static void stop_tree(long pid, int ns, int *status_fd, sbx_reports *rep)
     }
 }
 
-int rt_sandbox_run(const rt_sandbox_spec *spec, rt_sandbox_result *res, char *err, size_t errlen)
+/* One attempt at the run, with namespaces unless flags say RT_SANDBOX_NO_NAMESPACES (or an
+ * earlier attempt found them unusable). *ns_broken is set when the namespaces were granted but
+ * could not be set up (e.g. a security module refusing the id maps): the caller then retries
+ * without. Returns as rt_sandbox_run. */
+static int run_attempt(const rt_sandbox_spec *spec, int flags, rt_sandbox_result *res,
+                       int *ns_broken, char *err, size_t errlen)
 {
-    if (!res)
-        return rt_fail(err, errlen, RT_EUSAGE, "sandbox: no result");
-    memset(res, 0, sizeof *res);
-    int rc = check_spec(spec, err, errlen);
-    if (rc != 0)
-        return rc;
+    int rc = 0;
+    *ns_broken = 0;
 
     sbx_prep p;
     memset(&p, 0, sizeof p);
@@ -1078,10 +1079,8 @@ int rt_sandbox_run(const rt_sandbox_spec *spec, rt_sandbox_result *res, char *er
     double wall = l->wall_seconds > 0 ? l->wall_seconds : RT_SANDBOX_DEFAULT_WALL;
     size_t cap = l->output_cap ? l->output_cap : RT_SANDBOX_DEFAULT_OUTPUT_CAP;
 
-    pool_enter();
-
     int root = geteuid() == 0;
-    if ((spec->flags & RT_SANDBOX_NO_NAMESPACES) || __atomic_load_n(&ns_unavailable, __ATOMIC_RELAXED))
+    if ((flags & RT_SANDBOX_NO_NAMESPACES) || __atomic_load_n(&ns_unavailable, __ATOMIC_RELAXED))
         p.mode = RT_SANDBOX_C_PGROUP;
     else
         p.mode = RT_SANDBOX_C_PGROUP | RT_SANDBOX_C_PIDNS | RT_SANDBOX_C_NETNS | RT_SANDBOX_C_ROFS |
@@ -1253,6 +1252,8 @@ int rt_sandbox_run(const rt_sandbox_spec *spec, rt_sandbox_result *res, char *er
     unsigned contained = rep.contained;
     int have_status = rep.have_status, status = rep.status;
     int fail_step = rep.fail_step, fail_errno = rep.fail_errno;
+    if ((contained & RT_SANDBOX_C_PIDNS) && (fail_step == STEP_USERNS || fail_step == STEP_NETNS))
+        *ns_broken = 1;
     res->containment = contained;
     res->exit_code = -1;
     res->stdout_truncated = out_seen > out.len;
@@ -1338,6 +1339,26 @@ fail:
     prep_free(&p);
     rt_buf_free(&out);
     rt_buf_free(&errb);
+    return rc;
+}
+
+int rt_sandbox_run(const rt_sandbox_spec *spec, rt_sandbox_result *res, char *err, size_t errlen)
+{
+    if (!res)
+        return rt_fail(err, errlen, RT_EUSAGE, "sandbox: no result");
+    memset(res, 0, sizeof *res);
+    int rc = check_spec(spec, err, errlen);
+    if (rc != 0)
+        return rc;
+    pool_enter();
+    int ns_broken = 0;
+    rc = run_attempt(spec, spec->flags, res, &ns_broken, err, errlen);
+    if (rc == 0 && ns_broken) {
+        /* namespaces granted but unusable here: the fallback from now on */
+        __atomic_store_n(&ns_unavailable, 1, __ATOMIC_RELAXED);
+        rt_sandbox_result_free(res);
+        rc = run_attempt(spec, spec->flags | RT_SANDBOX_NO_NAMESPACES, res, &ns_broken, err, errlen);
+    }
     pool_leave();
     return rc;
 }
