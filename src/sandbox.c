@@ -213,6 +213,7 @@ typedef struct sbx_prep {
     int fd_in, fd_out, fd_err, fd_status; /* the child's ends */
     int fd_netns;        /* the shared empty network namespace to join, or -1 */
     char shm_opts[64];   /* mount options of the private /dev/shm */
+    int root_stays;      /* the caller is root and the run keeps uid 0: drop every capability */
 } sbx_prep;
 
 /* ---- the children (async-signal-safe code only) ------------------------------------------ */
@@ -307,6 +308,18 @@ static __attribute__((noreturn)) void child_exec(const sbx_prep *p)
         (p->set_nofile && setrlimit(RLIMIT_NOFILE, &p->rl_nofile) != 0) ||
         (p->set_nproc && setrlimit(RLIMIT_NPROC, &p->rl_nproc) != 0))
         child_fail(STEP_RLIMIT, 126);
+    /* no capability can come back through an exec: empty the bounding set (all but the one the
+     * run keeps); fails harmlessly where the process may not (an unprivileged caller's fallback) */
+    for (int cap = 0; cap < 64; cap++)
+        if (!((p->mode & RT_SANDBOX_C_UID) && cap == CAP_DAC_READ_SEARCH))
+            prctl(PR_CAPBSET_DROP, cap, 0, 0, 0);
+    if (p->root_stays) {
+        /* uid 0 of a user namespace that maps nothing else: it keeps the uid, not the powers
+         * (which would let it remount the read-only mounts of its namespace) */
+        prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+        if (child_caps(0) != 0)
+            child_fail(STEP_CAPS, 126);
+    }
     if (p->mode & RT_SANDBOX_C_UID) {
         gid_t g = (gid_t)p->run_id;
         uid_t u = (uid_t)p->run_id;
@@ -646,6 +659,8 @@ static int build_filter(sbx_prep *p, int allow_net)
 
 /* Set once a namespace clone failed for lack of permission: later runs use the fallback. */
 static int ns_unavailable;
+/* Set once root could not hand a file to a run's uid (no such uid in this user namespace). */
+static int uid_unavailable;
 
 /* One empty network namespace (only a loopback, down) shared by every run when the caller is
  * root: making and tearing down a namespace per run costs several milliseconds. Kept open for the
@@ -954,9 +969,18 @@ static int make_workdir(const rt_sandbox_spec *spec, sbx_prep *p, char *err, siz
     }
     if (p->mode & RT_SANDBOX_C_UID) {
         /* root-owned, group of the run, sticky: the run may add files but not remove ours */
-        if (chown(p->workdir, 0, (gid_t)p->run_id) != 0 || chmod(p->workdir, 01770) != 0)
+        if (chown(p->workdir, 0, (gid_t)p->run_id) != 0) {
+            if (errno != EINVAL)
+                return rt_fail(err, errlen, RT_EIO, "sandbox: cannot set up %s: %s", p->workdir,
+                               strerror(errno));
+            /* root of a user namespace that maps no other uid (a rootless container): the run
+             * keeps the caller's uid, for this and every later run */
+            __atomic_store_n(&uid_unavailable, 1, __ATOMIC_RELAXED);
+            p->mode &= ~(unsigned)RT_SANDBOX_C_UID;
+        } else if (chmod(p->workdir, 01770) != 0) {
             return rt_fail(err, errlen, RT_EIO, "sandbox: cannot set up %s: %s", p->workdir,
                            strerror(errno));
+        }
     }
     for (size_t i = 0; i < spec->nfiles; i++) {
         int rc = place_file(p->workdir, &spec->files[i], err, errlen);
@@ -1041,17 +1065,17 @@ static void read_reports(int *fd, sbx_reports *rep)
 }
 
 /* Kills the run's tree: with a PID namespace, its PID 1 (the kernel does the rest); without, the
- * command's group, INIT staying to reap it. */
-static void stop_tree(long pid, int ns, int *status_fd, sbx_reports *rep)
+ * command's group, INIT staying alive to reap it. The command's group is known from INIT's
+ * MSG_PID; until it arrives nothing is killed here (INIT sends it right after starting the
+ * command), and the caller's loop calls again when it does. */
+static void stop_tree(long pid, int ns, int *status_fd, sbx_reports *rep, int *group_killed)
 {
     read_reports(status_fd, rep); /* the command's pid may have just arrived */
-    long epid = rep->epid;
     if (ns) {
         kill((pid_t)pid, SIGKILL);
-    } else if (epid > 1) {
-        kill(-(pid_t)epid, SIGKILL);
-    } else {
-        kill(-(pid_t)pid, SIGKILL); /* the command has no group yet: take INIT with it */
+    } else if (rep->epid > 1 && !*group_killed) {
+        kill(-(pid_t)rep->epid, SIGKILL);
+        *group_killed = 1;
     }
 }
 
@@ -1085,7 +1109,7 @@ static int run_attempt(const rt_sandbox_spec *spec, int flags, rt_sandbox_result
     else
         p.mode = RT_SANDBOX_C_PGROUP | RT_SANDBOX_C_PIDNS | RT_SANDBOX_C_NETNS | RT_SANDBOX_C_ROFS |
                  (root ? 0u : (unsigned)RT_SANDBOX_C_USERNS);
-    if (root) {
+    if (root && !__atomic_load_n(&uid_unavailable, __ATOMIC_RELAXED)) {
         p.mode |= RT_SANDBOX_C_UID;
         /* spread by process so that two ratchet processes rarely share a uid */
         unsigned k = (unsigned)getpid() * 2654435761u +
@@ -1102,6 +1126,7 @@ static int run_attempt(const rt_sandbox_spec *spec, int flags, rt_sandbox_result
         goto fail;
     if ((rc = resolve_exe(spec, &p, err, errlen)) != 0)
         goto fail;
+    p.root_stays = root && !(p.mode & RT_SANDBOX_C_UID);
     for (int i = 0; i < 4; i++)
         if (pipe2(fds + 2 * i, O_CLOEXEC) != 0) {
             rc = rt_fail(err, errlen, RT_EIO, "sandbox: pipe: %s", strerror(errno));
@@ -1148,6 +1173,7 @@ static int run_attempt(const rt_sandbox_spec *spec, int flags, rt_sandbox_result
     int ns = (p.mode & RT_SANDBOX_C_PIDNS) != 0;
     double stopped_at = -1; /* when the tree was told to die */
     int escalated = 0;
+    int group_killed = 0; /* the command's group (no namespace) was sent SIGKILL */
     sbx_reports rep;
     memset(&rep, 0, sizeof rep);
     rep.contained = p.mode;
@@ -1157,11 +1183,15 @@ static int run_attempt(const rt_sandbox_spec *spec, int flags, rt_sandbox_result
         double now = ts_now();
         if (!killed && stopped_at < 0 && now >= deadline) {
             killed = RT_SANDBOX_TIMEOUT;
-            stop_tree(pid, ns, &fds[6], &rep);
+            stop_tree(pid, ns, &fds[6], &rep, &group_killed);
             stopped_at = now;
         }
+        if (stopped_at >= 0 && !ns && !group_killed)
+            stop_tree(pid, ns, &fds[6], &rep, &group_killed); /* its pid came late */
         if (stopped_at >= 0 && !escalated && now >= stopped_at + 2.0) {
             /* INIT did not finish reaping in time: kill it as well */
+            if (!ns && rep.epid > 1)
+                kill(-(pid_t)rep.epid, SIGKILL);
             kill(-(pid_t)pid, SIGKILL);
             kill((pid_t)pid, SIGKILL);
             escalated = 1;
@@ -1182,7 +1212,7 @@ static int run_attempt(const rt_sandbox_spec *spec, int flags, rt_sandbox_result
         int pr = poll(pf, (nfds_t)n, ms > 1e6 ? 1000000 : (int)ms);
         if (pr < 0 && errno != EINTR && stopped_at < 0) {
             killed = RT_SANDBOX_TIMEOUT; /* cannot watch it: stop it */
-            stop_tree(pid, ns, &fds[6], &rep);
+            stop_tree(pid, ns, &fds[6], &rep, &group_killed);
             stopped_at = ts_now();
         }
         if (pr <= 0 && pidfd >= 0)
@@ -1190,13 +1220,13 @@ static int run_attempt(const rt_sandbox_spec *spec, int flags, rt_sandbox_result
         if (i_out >= 0 && pf[i_out].revents && pump_output(&fds[2], &out, cap, &out_seen) &&
             stopped_at < 0) {
             killed = RT_SANDBOX_OUTPUT_CAP;
-            stop_tree(pid, ns, &fds[6], &rep);
+            stop_tree(pid, ns, &fds[6], &rep, &group_killed);
             stopped_at = ts_now();
         }
         if (i_err >= 0 && pf[i_err].revents && pump_output(&fds[4], &errb, cap, &err_seen) &&
             stopped_at < 0) {
             killed = RT_SANDBOX_OUTPUT_CAP;
-            stop_tree(pid, ns, &fds[6], &rep);
+            stop_tree(pid, ns, &fds[6], &rep, &group_killed);
             stopped_at = ts_now();
         }
         if (i_in >= 0 && pf[i_in].revents) {
@@ -1218,7 +1248,7 @@ static int run_attempt(const rt_sandbox_spec *spec, int flags, rt_sandbox_result
             /* the command is gone: without a namespace, its group goes now (no grace: a
              * background grandchild may hold the pipes open for ever) */
             if (!had_status && rep.have_status && !ns && stopped_at < 0) {
-                stop_tree(pid, ns, &fds[6], &rep);
+                stop_tree(pid, ns, &fds[6], &rep, &group_killed);
                 stopped_at = ts_now();
             }
         }
@@ -1234,6 +1264,14 @@ static int run_attempt(const rt_sandbox_spec *spec, int flags, rt_sandbox_result
     /* INIT is gone; with a namespace so is every process of it, without one INIT reaped them all
      * (unless it had to be killed). Not reaped yet, so its pid cannot have been reused. */
     kill(-(pid_t)pid, SIGKILL);
+    if (escalated && !ns && rep.epid > 1) {
+        /* INIT was killed before it reaped everything: the orphans went to the system's init;
+         * kill the command's group until it is empty (bounded) */
+        for (int i = 0; i < 1000 && kill(-(pid_t)rep.epid, SIGKILL) == 0; i++) {
+            struct timespec ms = {0, 1000000};
+            nanosleep(&ms, NULL);
+        }
+    }
     int init_status = 0;
     struct rusage ru;
     memset(&ru, 0, sizeof ru);
