@@ -997,10 +997,47 @@ static int make_workdir(const rt_sandbox_spec *spec, sbx_prep *p, char *err, siz
     return 0;
 }
 
+/* Tasks (threads included) the caller's uid runs now, all over the system: what RLIMIT_NPROC
+ * counts for a run that shares the caller's uid and has no user namespace of its own. */
+static long count_user_tasks(void)
+{
+    DIR *d = opendir("/proc");
+    if (!d)
+        return 0;
+    uid_t me = getuid();
+    long n = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] < '1' || e->d_name[0] > '9')
+            continue;
+        char path[300];
+        struct stat st;
+        snprintf(path, sizeof path, "/proc/%s/task", e->d_name);
+        if (stat(path, &st) == 0 && st.st_uid == me)
+            n += st.st_nlink > 2 ? (long)st.st_nlink - 2 : 1;
+    }
+    closedir(d);
+    return n;
+}
+
+/* For a run that shares the caller's uid and has no user namespace of its own (the process limit
+ * counts every task of that uid): its limit comes on top of what the uid runs now. */
+static void add_user_tasks(sbx_prep *p)
+{
+    if (!p->set_nproc)
+        return;
+    rlim_t now = (rlim_t)count_user_tasks();
+    p->rl_nproc.rlim_cur += now;
+    p->rl_nproc.rlim_max += now;
+}
+
 /* Starts INIT with the namespaces of p->mode; falls back to no namespaces when the kernel refuses.
  * Returns the pid, or -1 with errno. */
 static long start_init(sbx_prep *p, int allow_net)
 {
+    int had_userns = (p->mode & RT_SANDBOX_C_USERNS) != 0;
+    if (!(p->mode & (RT_SANDBOX_C_UID | RT_SANDBOX_C_USERNS)))
+        add_user_tasks(p);
     if (p->mode & RT_SANDBOX_C_PIDNS) {
         unsigned long flags = SIGCHLD | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS;
         if (p->mode & RT_SANDBOX_C_USERNS)
@@ -1022,6 +1059,8 @@ static long start_init(sbx_prep *p, int allow_net)
     }
     if (build_filter(p, allow_net))
         p->mode |= RT_SANDBOX_C_SECCOMP;
+    if (had_userns)
+        add_user_tasks(p);
     long pid = raw_clone(SIGCHLD);
     if (pid == 0)
         child_init(p);
