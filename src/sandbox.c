@@ -213,6 +213,7 @@ typedef struct sbx_prep {
     int fd_in, fd_out, fd_err, fd_status; /* the child's ends */
     int fd_netns;        /* the shared empty network namespace to join, or -1 */
     char shm_opts[64];   /* mount options of the private /dev/shm */
+    int root_stays;      /* the caller is root and the run keeps uid 0: drop every capability */
 } sbx_prep;
 
 /* ---- the children (async-signal-safe code only) ------------------------------------------ */
@@ -307,6 +308,18 @@ static __attribute__((noreturn)) void child_exec(const sbx_prep *p)
         (p->set_nofile && setrlimit(RLIMIT_NOFILE, &p->rl_nofile) != 0) ||
         (p->set_nproc && setrlimit(RLIMIT_NPROC, &p->rl_nproc) != 0))
         child_fail(STEP_RLIMIT, 126);
+    /* no capability can come back through an exec: empty the bounding set (all but the one the
+     * run keeps); fails harmlessly where the process may not (an unprivileged caller's fallback) */
+    for (int cap = 0; cap < 64; cap++)
+        if (!((p->mode & RT_SANDBOX_C_UID) && cap == CAP_DAC_READ_SEARCH))
+            prctl(PR_CAPBSET_DROP, cap, 0, 0, 0);
+    if (p->root_stays) {
+        /* uid 0 of a user namespace that maps nothing else: it keeps the uid, not the powers
+         * (which would let it remount the read-only mounts of its namespace) */
+        prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+        if (child_caps(0) != 0)
+            child_fail(STEP_CAPS, 126);
+    }
     if (p->mode & RT_SANDBOX_C_UID) {
         gid_t g = (gid_t)p->run_id;
         uid_t u = (uid_t)p->run_id;
@@ -646,6 +659,8 @@ static int build_filter(sbx_prep *p, int allow_net)
 
 /* Set once a namespace clone failed for lack of permission: later runs use the fallback. */
 static int ns_unavailable;
+/* Set once root could not hand a file to a run's uid (no such uid in this user namespace). */
+static int uid_unavailable;
 
 /* One empty network namespace (only a loopback, down) shared by every run when the caller is
  * root: making and tearing down a namespace per run costs several milliseconds. Kept open for the
@@ -954,9 +969,18 @@ static int make_workdir(const rt_sandbox_spec *spec, sbx_prep *p, char *err, siz
     }
     if (p->mode & RT_SANDBOX_C_UID) {
         /* root-owned, group of the run, sticky: the run may add files but not remove ours */
-        if (chown(p->workdir, 0, (gid_t)p->run_id) != 0 || chmod(p->workdir, 01770) != 0)
+        if (chown(p->workdir, 0, (gid_t)p->run_id) != 0) {
+            if (errno != EINVAL)
+                return rt_fail(err, errlen, RT_EIO, "sandbox: cannot set up %s: %s", p->workdir,
+                               strerror(errno));
+            /* root of a user namespace that maps no other uid (a rootless container): the run
+             * keeps the caller's uid, for this and every later run */
+            __atomic_store_n(&uid_unavailable, 1, __ATOMIC_RELAXED);
+            p->mode &= ~(unsigned)RT_SANDBOX_C_UID;
+        } else if (chmod(p->workdir, 01770) != 0) {
             return rt_fail(err, errlen, RT_EIO, "sandbox: cannot set up %s: %s", p->workdir,
                            strerror(errno));
+        }
     }
     for (size_t i = 0; i < spec->nfiles; i++) {
         int rc = place_file(p->workdir, &spec->files[i], err, errlen);
@@ -973,10 +997,47 @@ static int make_workdir(const rt_sandbox_spec *spec, sbx_prep *p, char *err, siz
     return 0;
 }
 
+/* Tasks (threads included) the caller's uid runs now, all over the system: what RLIMIT_NPROC
+ * counts for a run that shares the caller's uid and has no user namespace of its own. */
+static long count_user_tasks(void)
+{
+    DIR *d = opendir("/proc");
+    if (!d)
+        return 0;
+    uid_t me = getuid();
+    long n = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] < '1' || e->d_name[0] > '9')
+            continue;
+        char path[300];
+        struct stat st;
+        snprintf(path, sizeof path, "/proc/%s/task", e->d_name);
+        if (stat(path, &st) == 0 && st.st_uid == me)
+            n += st.st_nlink > 2 ? (long)st.st_nlink - 2 : 1;
+    }
+    closedir(d);
+    return n;
+}
+
+/* For a run that shares the caller's uid and has no user namespace of its own (the process limit
+ * counts every task of that uid): its limit comes on top of what the uid runs now. */
+static void add_user_tasks(sbx_prep *p)
+{
+    if (!p->set_nproc)
+        return;
+    rlim_t now = (rlim_t)count_user_tasks();
+    p->rl_nproc.rlim_cur += now;
+    p->rl_nproc.rlim_max += now;
+}
+
 /* Starts INIT with the namespaces of p->mode; falls back to no namespaces when the kernel refuses.
  * Returns the pid, or -1 with errno. */
 static long start_init(sbx_prep *p, int allow_net)
 {
+    int had_userns = (p->mode & RT_SANDBOX_C_USERNS) != 0;
+    if (!(p->mode & (RT_SANDBOX_C_UID | RT_SANDBOX_C_USERNS)))
+        add_user_tasks(p);
     if (p->mode & RT_SANDBOX_C_PIDNS) {
         unsigned long flags = SIGCHLD | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS;
         if (p->mode & RT_SANDBOX_C_USERNS)
@@ -998,6 +1059,8 @@ static long start_init(sbx_prep *p, int allow_net)
     }
     if (build_filter(p, allow_net))
         p->mode |= RT_SANDBOX_C_SECCOMP;
+    if (had_userns)
+        add_user_tasks(p);
     long pid = raw_clone(SIGCHLD);
     if (pid == 0)
         child_init(p);
@@ -1041,28 +1104,29 @@ static void read_reports(int *fd, sbx_reports *rep)
 }
 
 /* Kills the run's tree: with a PID namespace, its PID 1 (the kernel does the rest); without, the
- * command's group, INIT staying to reap it. */
-static void stop_tree(long pid, int ns, int *status_fd, sbx_reports *rep)
+ * command's group, INIT staying alive to reap it. The command's group is known from INIT's
+ * MSG_PID; until it arrives nothing is killed here (INIT sends it right after starting the
+ * command), and the caller's loop calls again when it does. */
+static void stop_tree(long pid, int ns, int *status_fd, sbx_reports *rep, int *group_killed)
 {
     read_reports(status_fd, rep); /* the command's pid may have just arrived */
-    long epid = rep->epid;
     if (ns) {
         kill((pid_t)pid, SIGKILL);
-    } else if (epid > 1) {
-        kill(-(pid_t)epid, SIGKILL);
-    } else {
-        kill(-(pid_t)pid, SIGKILL); /* the command has no group yet: take INIT with it */
+    } else if (rep->epid > 1 && !*group_killed) {
+        kill(-(pid_t)rep->epid, SIGKILL);
+        *group_killed = 1;
     }
 }
 
-int rt_sandbox_run(const rt_sandbox_spec *spec, rt_sandbox_result *res, char *err, size_t errlen)
+/* One attempt at the run, with namespaces unless flags say RT_SANDBOX_NO_NAMESPACES (or an
+ * earlier attempt found them unusable). *ns_broken is set when the namespaces were granted but
+ * could not be set up (e.g. a security module refusing the id maps): the caller then retries
+ * without. Returns as rt_sandbox_run. */
+static int run_attempt(const rt_sandbox_spec *spec, int flags, rt_sandbox_result *res,
+                       int *ns_broken, char *err, size_t errlen)
 {
-    if (!res)
-        return rt_fail(err, errlen, RT_EUSAGE, "sandbox: no result");
-    memset(res, 0, sizeof *res);
-    int rc = check_spec(spec, err, errlen);
-    if (rc != 0)
-        return rc;
+    int rc = 0;
+    *ns_broken = 0;
 
     sbx_prep p;
     memset(&p, 0, sizeof p);
@@ -1078,15 +1142,13 @@ int rt_sandbox_run(const rt_sandbox_spec *spec, rt_sandbox_result *res, char *er
     double wall = l->wall_seconds > 0 ? l->wall_seconds : RT_SANDBOX_DEFAULT_WALL;
     size_t cap = l->output_cap ? l->output_cap : RT_SANDBOX_DEFAULT_OUTPUT_CAP;
 
-    pool_enter();
-
     int root = geteuid() == 0;
-    if ((spec->flags & RT_SANDBOX_NO_NAMESPACES) || __atomic_load_n(&ns_unavailable, __ATOMIC_RELAXED))
+    if ((flags & RT_SANDBOX_NO_NAMESPACES) || __atomic_load_n(&ns_unavailable, __ATOMIC_RELAXED))
         p.mode = RT_SANDBOX_C_PGROUP;
     else
         p.mode = RT_SANDBOX_C_PGROUP | RT_SANDBOX_C_PIDNS | RT_SANDBOX_C_NETNS | RT_SANDBOX_C_ROFS |
                  (root ? 0u : (unsigned)RT_SANDBOX_C_USERNS);
-    if (root) {
+    if (root && !__atomic_load_n(&uid_unavailable, __ATOMIC_RELAXED)) {
         p.mode |= RT_SANDBOX_C_UID;
         /* spread by process so that two ratchet processes rarely share a uid */
         unsigned k = (unsigned)getpid() * 2654435761u +
@@ -1103,6 +1165,7 @@ int rt_sandbox_run(const rt_sandbox_spec *spec, rt_sandbox_result *res, char *er
         goto fail;
     if ((rc = resolve_exe(spec, &p, err, errlen)) != 0)
         goto fail;
+    p.root_stays = root && !(p.mode & RT_SANDBOX_C_UID);
     for (int i = 0; i < 4; i++)
         if (pipe2(fds + 2 * i, O_CLOEXEC) != 0) {
             rc = rt_fail(err, errlen, RT_EIO, "sandbox: pipe: %s", strerror(errno));
@@ -1149,6 +1212,7 @@ int rt_sandbox_run(const rt_sandbox_spec *spec, rt_sandbox_result *res, char *er
     int ns = (p.mode & RT_SANDBOX_C_PIDNS) != 0;
     double stopped_at = -1; /* when the tree was told to die */
     int escalated = 0;
+    int group_killed = 0; /* the command's group (no namespace) was sent SIGKILL */
     sbx_reports rep;
     memset(&rep, 0, sizeof rep);
     rep.contained = p.mode;
@@ -1158,11 +1222,15 @@ int rt_sandbox_run(const rt_sandbox_spec *spec, rt_sandbox_result *res, char *er
         double now = ts_now();
         if (!killed && stopped_at < 0 && now >= deadline) {
             killed = RT_SANDBOX_TIMEOUT;
-            stop_tree(pid, ns, &fds[6], &rep);
+            stop_tree(pid, ns, &fds[6], &rep, &group_killed);
             stopped_at = now;
         }
+        if (stopped_at >= 0 && !ns && !group_killed)
+            stop_tree(pid, ns, &fds[6], &rep, &group_killed); /* its pid came late */
         if (stopped_at >= 0 && !escalated && now >= stopped_at + 2.0) {
             /* INIT did not finish reaping in time: kill it as well */
+            if (!ns && rep.epid > 1)
+                kill(-(pid_t)rep.epid, SIGKILL);
             kill(-(pid_t)pid, SIGKILL);
             kill((pid_t)pid, SIGKILL);
             escalated = 1;
@@ -1183,7 +1251,7 @@ int rt_sandbox_run(const rt_sandbox_spec *spec, rt_sandbox_result *res, char *er
         int pr = poll(pf, (nfds_t)n, ms > 1e6 ? 1000000 : (int)ms);
         if (pr < 0 && errno != EINTR && stopped_at < 0) {
             killed = RT_SANDBOX_TIMEOUT; /* cannot watch it: stop it */
-            stop_tree(pid, ns, &fds[6], &rep);
+            stop_tree(pid, ns, &fds[6], &rep, &group_killed);
             stopped_at = ts_now();
         }
         if (pr <= 0 && pidfd >= 0)
@@ -1191,13 +1259,13 @@ int rt_sandbox_run(const rt_sandbox_spec *spec, rt_sandbox_result *res, char *er
         if (i_out >= 0 && pf[i_out].revents && pump_output(&fds[2], &out, cap, &out_seen) &&
             stopped_at < 0) {
             killed = RT_SANDBOX_OUTPUT_CAP;
-            stop_tree(pid, ns, &fds[6], &rep);
+            stop_tree(pid, ns, &fds[6], &rep, &group_killed);
             stopped_at = ts_now();
         }
         if (i_err >= 0 && pf[i_err].revents && pump_output(&fds[4], &errb, cap, &err_seen) &&
             stopped_at < 0) {
             killed = RT_SANDBOX_OUTPUT_CAP;
-            stop_tree(pid, ns, &fds[6], &rep);
+            stop_tree(pid, ns, &fds[6], &rep, &group_killed);
             stopped_at = ts_now();
         }
         if (i_in >= 0 && pf[i_in].revents) {
@@ -1219,7 +1287,7 @@ int rt_sandbox_run(const rt_sandbox_spec *spec, rt_sandbox_result *res, char *er
             /* the command is gone: without a namespace, its group goes now (no grace: a
              * background grandchild may hold the pipes open for ever) */
             if (!had_status && rep.have_status && !ns && stopped_at < 0) {
-                stop_tree(pid, ns, &fds[6], &rep);
+                stop_tree(pid, ns, &fds[6], &rep, &group_killed);
                 stopped_at = ts_now();
             }
         }
@@ -1235,6 +1303,14 @@ int rt_sandbox_run(const rt_sandbox_spec *spec, rt_sandbox_result *res, char *er
     /* INIT is gone; with a namespace so is every process of it, without one INIT reaped them all
      * (unless it had to be killed). Not reaped yet, so its pid cannot have been reused. */
     kill(-(pid_t)pid, SIGKILL);
+    if (escalated && !ns && rep.epid > 1) {
+        /* INIT was killed before it reaped everything: the orphans went to the system's init;
+         * kill the command's group until it is empty (bounded) */
+        for (int i = 0; i < 1000 && kill(-(pid_t)rep.epid, SIGKILL) == 0; i++) {
+            struct timespec ms = {0, 1000000};
+            nanosleep(&ms, NULL);
+        }
+    }
     int init_status = 0;
     struct rusage ru;
     memset(&ru, 0, sizeof ru);
@@ -1253,6 +1329,8 @@ int rt_sandbox_run(const rt_sandbox_spec *spec, rt_sandbox_result *res, char *er
     unsigned contained = rep.contained;
     int have_status = rep.have_status, status = rep.status;
     int fail_step = rep.fail_step, fail_errno = rep.fail_errno;
+    if ((contained & RT_SANDBOX_C_PIDNS) && (fail_step == STEP_USERNS || fail_step == STEP_NETNS))
+        *ns_broken = 1;
     res->containment = contained;
     res->exit_code = -1;
     res->stdout_truncated = out_seen > out.len;
@@ -1338,6 +1416,26 @@ fail:
     prep_free(&p);
     rt_buf_free(&out);
     rt_buf_free(&errb);
+    return rc;
+}
+
+int rt_sandbox_run(const rt_sandbox_spec *spec, rt_sandbox_result *res, char *err, size_t errlen)
+{
+    if (!res)
+        return rt_fail(err, errlen, RT_EUSAGE, "sandbox: no result");
+    memset(res, 0, sizeof *res);
+    int rc = check_spec(spec, err, errlen);
+    if (rc != 0)
+        return rc;
+    pool_enter();
+    int ns_broken = 0;
+    rc = run_attempt(spec, spec->flags, res, &ns_broken, err, errlen);
+    if (rc == 0 && ns_broken) {
+        /* namespaces granted but unusable here: the fallback from now on */
+        __atomic_store_n(&ns_unavailable, 1, __ATOMIC_RELAXED);
+        rt_sandbox_result_free(res);
+        rc = run_attempt(spec, spec->flags | RT_SANDBOX_NO_NAMESPACES, res, &ns_broken, err, errlen);
+    }
     pool_leave();
     return rc;
 }

@@ -47,7 +47,7 @@ typedef struct rt_sandbox_limits {
     long memory_mib;     /* [2048] RLIMIT_AS of each process */
     long file_mib;       /* [256] RLIMIT_FSIZE: the largest file the child may write */
     long open_files;     /* [256] RLIMIT_NOFILE */
-    long processes;      /* [64] RLIMIT_NPROC: processes (threads included) of the run */
+    long processes;      /* [256] RLIMIT_NPROC: processes (threads included) of the run */
     size_t output_cap;   /* [1 MiB] bytes kept of stdout and of stderr, each; more kills the run */
 } rt_sandbox_limits;
 
@@ -55,7 +55,7 @@ typedef struct rt_sandbox_limits {
 #define RT_SANDBOX_DEFAULT_MEMORY_MIB 2048L
 #define RT_SANDBOX_DEFAULT_FILE_MIB 256L
 #define RT_SANDBOX_DEFAULT_OPEN_FILES 256L
-#define RT_SANDBOX_DEFAULT_PROCESSES 64L
+#define RT_SANDBOX_DEFAULT_PROCESSES 256L
 #define RT_SANDBOX_DEFAULT_OUTPUT_CAP ((size_t)1 << 20)
 #define RT_SANDBOX_MAX_OUTPUT_CAP ((size_t)256 << 20) /* largest output_cap accepted */
 #define RT_SANDBOX_MAX_FILES 64     /* files placed in the working directory */
