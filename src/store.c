@@ -227,9 +227,24 @@ static const char *evaluations_sql =
     "CREATE TABLE IF NOT EXISTS evaluations(cand_id INTEGER PRIMARY KEY"
     "  REFERENCES candidates(id), metrics TEXT, artifacts TEXT);";
 
+/* Whether the store has the evaluations table (a read: no write unless a migration is due). */
+static int has_evaluations(rt_db *db)
+{
+    sqlite3_stmt *st = NULL;
+    int found = 0;
+    if (sqlite3_prepare_v2(db->sql,
+                           "SELECT 1 FROM sqlite_master WHERE type='table' AND name='evaluations'",
+                           -1, &st, NULL) == SQLITE_OK)
+        found = sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_finalize(st);
+    return found;
+}
+
 static int prepare_writes(rt_db *db)
 {
-    int rc = sqlite3_exec(db->sql, evaluations_sql, NULL, NULL, NULL);
+    int rc = SQLITE_OK;
+    if (!has_evaluations(db)) /* migration of a store made before the table */
+        rc = sqlite3_exec(db->sql, evaluations_sql, NULL, NULL, NULL);
     if (rc == SQLITE_OK)
         rc = sqlite3_prepare_v2(db->sql,
                                 "INSERT INTO evaluations(cand_id,metrics,artifacts) VALUES(?,?,?)",
@@ -405,6 +420,7 @@ int rt_db_create(rt_db **out, const char *path, const rt_run_config *cfg, char *
     if ((rc = exec(db, "PRAGMA journal_mode=DELETE; PRAGMA synchronous=FULL; BEGIN;",
                    "create it")) ||
         (rc = exec(db, schema_sql, "create its tables")) ||
+        (rc = exec(db, evaluations_sql, "create its tables")) ||
         (rc = meta_put(db, "format", RT_STORE_FORMAT)) ||
         (rc = meta_put(db, "problem", cfg->problem)) ||
         (rc = meta_put(db, "params", cfg->params)) || (rc = meta_put(db, "seed", seed)) ||
