@@ -2,7 +2,7 @@
 # WERROR=1 turns warnings into errors (CI sets it).
 
 CC ?= cc
-PKGS := sqlite3 jansson libcrypto
+PKGS := sqlite3 jansson libcrypto inih
 BUILD ?= build
 
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wconversion
@@ -19,9 +19,14 @@ LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps deps-test test demo bench sanitize fuzz clean
+.PHONY: all deps deps-test test demo bench sanitize fuzz clean examples
 
-all: deps $(BUILD)/ratchet
+all: deps $(BUILD)/ratchet examples
+
+# the examples' compiled parts (examples/*/README.md); the exact circle-packing checker uses GMP
+examples: examples/circle_packing/cp_check
+examples/circle_packing/cp_check: examples/circle_packing/cp_check.c
+	$(CC) -std=c17 -O2 $(WARN) $< -lgmp -o $@
 
 deps:
 	@scripts/deps.sh build
@@ -52,14 +57,15 @@ $(BUILD)/bench/%: bench/%.c $(BUILD)/libratchet.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $< $(BUILD)/libratchet.a $(LIBS) -o $@
 
-test: deps-test $(BUILD)/ratchet $(TEST_BIN)
+test: deps-test $(BUILD)/ratchet examples $(TEST_BIN)
 	@RATCHET=$(BUILD)/ratchet tests/run.sh $(TEST_BIN)
 
 demo: all
 	@scripts/demo.sh $(BUILD)/ratchet
 
-bench: all $(BUILD)/bench/bench_matmul
+bench: all $(BUILD)/bench/bench_matmul $(BUILD)/bench/bench_sandbox
 	@$(BUILD)/bench/bench_matmul
+	@$(BUILD)/bench/bench_sandbox
 
 # The tests under AddressSanitizer and UndefinedBehaviorSanitizer, in a build tree of their own.
 sanitize: deps-test
@@ -74,6 +80,11 @@ fuzz:
 	    tests/fuzz/fuzz_matmul_parse.c src/problems/matmul_plain.c src/util.c \
 	    $(shell pkg-config --cflags --libs jansson libcrypto) -o build/fuzz/fuzz_matmul_parse
 	build/fuzz/fuzz_matmul_parse -max_total_time=$(FUZZ_TIME) -max_len=4096
+	clang -std=c17 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude -Isrc \
+	    tests/fuzz/fuzz_program_parse.c src/problems/program_eval.c src/problems/program_text.c \
+	    src/config.c src/util.c src/rng.c \
+	    $(shell pkg-config --cflags --libs jansson libcrypto inih) -o build/fuzz/fuzz_program_parse
+	build/fuzz/fuzz_program_parse -max_total_time=$(FUZZ_TIME) -max_len=4096
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san examples/circle_packing/cp_check
