@@ -2,7 +2,7 @@
 # WERROR=1 turns warnings into errors (CI sets it).
 
 CC ?= cc
-PKGS := sqlite3 jansson libcrypto
+PKGS := sqlite3 jansson libcrypto libcurl
 BUILD ?= build
 
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wconversion
@@ -42,11 +42,16 @@ $(BUILD)/ratchet: $(TOOL_SRC:%.c=$(BUILD)/%.o) $(BUILD)/libratchet.a
 
 $(BUILD)/tests/%: tests/%.c tests/testutil.c tests/testutil.h $(BUILD)/libratchet.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) $(shell pkg-config --cflags cmocka) $< tests/testutil.c $(BUILD)/libratchet.a \
+	$(CC) $(CFLAGS_ALL) $(shell pkg-config --cflags cmocka) $< tests/testutil.c $(TEST_EXTRA) $(BUILD)/libratchet.a \
 	    $(LIBS) $(shell pkg-config --libs cmocka) $(TEST_LDFLAGS) -o $@
 
 # allocation failure on demand: ratchet's own allocations go through the test's wrappers
 $(BUILD)/tests/test_alloc: TEST_LDFLAGS = -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc
+
+# the LLM tests talk to a scripted chat completions server on 127.0.0.1
+LLM_TESTS := $(filter $(BUILD)/tests/test_llm%,$(TEST_BIN))
+$(LLM_TESTS): TEST_EXTRA = tests/llm_server.c
+$(LLM_TESTS): tests/llm_server.c tests/llm_server.h
 
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libratchet.a
 	@mkdir -p $(dir $@)
