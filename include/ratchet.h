@@ -113,6 +113,8 @@ typedef struct rt_run_options {
     rt_progress_fn progress; /* called about every progress_interval seconds, and at the end */
     void *progress_user;
     double progress_interval;
+    const char *proposer;   /* what makes children (new runs): "builtin" (default when NULL),
+                               "command", ...; the store remembers it for resumes */
 } rt_run_options;
 
 void rt_run_options_init(rt_run_options *options);

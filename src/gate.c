@@ -13,8 +13,13 @@ void rt_gate_init(rt_gate *g, const rt_problem *problem)
 int rt_gate_check(rt_gate *g, const char *text, size_t len, rt_score proxy, rt_verdict *out)
 {
     char err[400] = "";
-    g->checked++;
     int rc = g->problem->cls->verify(g->problem->state, text, len, out, err, sizeof err);
+    return rt_gate_account(g, rc, err, proxy, out);
+}
+
+int rt_gate_account(rt_gate *g, int rc, const char *err, rt_score proxy, rt_verdict *out)
+{
+    g->checked++;
     if (rc) {
         out->valid = 0;
         snprintf(out->reason, sizeof out->reason, "malformed: %s", err);

@@ -24,4 +24,8 @@ void rt_gate_init(rt_gate *g, const rt_problem *problem);
  * not (out->reason says why, also for malformed text). */
 int rt_gate_check(rt_gate *g, const char *text, size_t len, rt_score proxy, rt_verdict *out);
 
+/* The same decision and counting for a verification that already ran elsewhere (a worker
+ * thread): rc and err are what the problem's verify() returned and wrote, out its verdict. */
+int rt_gate_account(rt_gate *g, int rc, const char *err, rt_score proxy, rt_verdict *out);
+
 #endif
