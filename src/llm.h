@@ -72,8 +72,8 @@ typedef enum rt_llm_mode { RT_LLM_DIFF = 0, RT_LLM_FULL = 1 } rt_llm_mode;
  *   new text, a line `>>>>>>> REPLACE`); *start and *span cover from the first block's opening line to
  *   the end of the last block's closing line, so that prose and code fences around them are
  *   dropped. Every block must be complete and its SEARCH text non-empty.
- * RT_LLM_FULL: the body of the longest fenced code block (``` lines); without a fence, the whole
- *   content with surrounding blank lines trimmed.
+ * RT_LLM_FULL: the body of the longest fenced code block (``` lines); a reply without one has
+ *   no usable edit (prose is never taken for a program).
  * Returns 0, or RT_EINVALID with err saying why nothing usable was found (the caller counts the
  * reply as RT_LLM_NO_EDIT). *nblocks receives the number of blocks (DIFF) or 1 (FULL). */
 int rt_llm_extract_edit(const char *content, size_t len, rt_llm_mode mode, size_t *start,
@@ -184,7 +184,7 @@ int rt_llm_prompt_build(const rt_llm_templates *t, const rt_llm_context *ctx, rt
 
 /* ---- the model bandit -------------------------------------------------------------------- */
 
-/* UCB1 over models, value per token: each model's index is
+/* UCB1 over models, value per unit of cost (tokens, or money when every model has a price): each model's index is
  *   (mean reward + c * sqrt(ln N / n)) / (mean tokens of the model / mean tokens of all)
  * where a request's reward is 1 when its child verified better than its parent and 0 otherwise.
  * Models not yet tried are tried first, in order. */

@@ -226,21 +226,8 @@ static int extract_full(const char *s, size_t len, size_t *start, size_t *span, 
     }
     if (inside && !found)
         return rt_fail(err, errlen, RT_EINVALID, "code block is not closed (reply cut short?)");
-    if (!found) {
-        /* no fence: the whole content, blank lines around it trimmed */
-        best_start = 0;
-        best_len = len;
-        while (best_len && (s[best_start] == '\n' || s[best_start] == '\r' ||
-                            s[best_start] == ' ' || s[best_start] == '\t')) {
-            best_start++;
-            best_len--;
-        }
-        while (best_len && (s[best_start + best_len - 1] == '\n' ||
-                            s[best_start + best_len - 1] == '\r'))
-            best_len--;
-        if (best_len && best_start + best_len < len)
-            best_len++; /* keep one final newline */
-    }
+    if (!found)
+        return rt_fail(err, errlen, RT_EINVALID, "no fenced code block in the reply");
     size_t i = 0;
     while (i < best_len && (s[best_start + i] == ' ' || s[best_start + i] == '\n' ||
                             s[best_start + i] == '\r' || s[best_start + i] == '\t'))

@@ -241,6 +241,11 @@ static void *serve(void *arg)
     if (load_reply(s->dir, name, &r) == 0) {
         if (r.delay > 0)
             sleep_s(r.delay);
+        /* no longer "being answered" once the reply goes out: the client may send its next
+         * request as soon as it has read this one */
+        pthread_mutex_lock(&s->mu);
+        s->in_flight--;
+        pthread_mutex_unlock(&s->mu);
         size_t blen = strlen(r.body);
         char head[512];
         int n = snprintf(head, sizeof head,
@@ -258,10 +263,11 @@ static void *serve(void *arg)
             send_all(c->fd, r.body, send_n);
         }
         free(r.body);
+    } else {
+        pthread_mutex_lock(&s->mu);
+        s->in_flight--;
+        pthread_mutex_unlock(&s->mu);
     }
-    pthread_mutex_lock(&s->mu);
-    s->in_flight--;
-    pthread_mutex_unlock(&s->mu);
 done:
     shutdown(c->fd, SHUT_RDWR);
     close(c->fd);

@@ -381,6 +381,16 @@ static int pending_add(llm_state *st, const llm_pending *p)
     return 0;
 }
 
+/* What a request cost the bandit: its money when every model has a price (so that a dearer
+ * model is charged for it), else its tokens. */
+static double bandit_cost(const llm_state *st, const rt_llm_row *row)
+{
+    for (int m = 0; m < st->nmodels; m++)
+        if (!st->models[m].priced)
+            return (double)(row->tokens_in + row->tokens_out);
+    return row->cost;
+}
+
 static int llm_propose(void *state, const rt_problem *problem, const rt_propose_ctx *ctx,
                        rt_rng *rng, rt_proposal *out)
 {
@@ -563,8 +573,7 @@ release:
                      p.error[0] ? ": " : "", p.error);
             history_add(st, st->models[model].name, mode_name, line);
             /* a request that made nothing taught the bandit something too */
-            rt_llm_bandit_update(&st->bandit, model, 0,
-                                 (double)(p.row.tokens_in + p.row.tokens_out));
+            rt_llm_bandit_update(&st->bandit, model, 0, bandit_cost(st, &p.row));
         }
         if (st->budget_tokens > 0 && st->tokens_in + st->tokens_out >= st->budget_tokens) {
             st->spent = 1;
@@ -623,7 +632,7 @@ static void llm_feedback(void *state, long long tag, const rt_proposal_outcome *
             snprintf(line, sizeof line, "rejected: %.280s", o->reason ? o->reason : "invalid");
         history_add(st, st->models[p->model].name, p->mode, line);
         rt_llm_bandit_update(&st->bandit, p->model, p->row.improved ? 1.0 : 0.0,
-                             (double)(p->row.tokens_in + p->row.tokens_out));
+                             bandit_cost(st, &p->row));
         break;
     }
     pthread_mutex_unlock(&st->mu);
