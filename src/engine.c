@@ -731,6 +731,9 @@ static int run_setup(rt_run *r, int nislands, const char *proposer)
     r->pcls = rt_proposer_find(proposer);
     if (!r->pcls)
         return run_fail(r, RT_EUSAGE, "unknown proposer '%s'", proposer);
+    if (r->opt.nproposer_params && !r->pcls->configure)
+        return run_fail(r, RT_EUSAGE, "proposer %s takes no options (%s given)", proposer,
+                        r->opt.proposer_keys[0]);
     int rc = r->pcls->create(&r->pstate, r->problem, r->errmsg, sizeof r->errmsg);
     if (!rc && r->pcls->configure)
         rc = r->pcls->configure(r->pstate, r->opt.proposer_keys, r->opt.proposer_values,

@@ -300,6 +300,53 @@ static void test_key_sent_never_stored(void **state)
     unsetenv("RATCHET_TEST_LLM_KEY");
 }
 
+/* The tool end to end: `ratchet run ... --proposer llm` against the server, then `ratchet
+ * status` showing the spend. */
+static void test_tool_run_and_status(void **state)
+{
+    fixture *f = *state;
+    const char *tool = tu_tool();
+    assert_non_null(tool);
+    const char *script[] = {"mm_good_diff"};
+    llm_server_script(f->server, script, 1, "no_edit");
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd,
+             "%s run matmul --shape 2x2x2 --islands 1 --evaluations 3 --quiet --store %s "
+             "--proposer llm --llm-url %s --model coder-a --llm-price coder-a=2,6 "
+             "--llm-key-env RATCHET_TEST_CLI_KEY 2>&1",
+             tool, f->store, llm_server_url(f->server));
+    setenv("RATCHET_TEST_CLI_KEY", "sk-cli-9999", 1);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    char out[4096];
+    size_t n = fread(out, 1, sizeof out - 1, p);
+    out[n] = '\0';
+    int rc = pclose(p);
+    unsetenv("RATCHET_TEST_CLI_KEY");
+    if (rc != 0)
+        fail_msg("ratchet run failed (%d): %s", rc, out);
+    assert_non_null(strstr(out, "best verified rank 7"));
+    assert_null(strstr(out, "sk-cli-9999"));
+    snprintf(cmd, sizeof cmd, "%s status %s 2>&1", tool, f->store);
+    p = popen(cmd, "r");
+    assert_non_null(p);
+    n = fread(out, 1, sizeof out - 1, p);
+    out[n] = '\0';
+    assert_int_equal(pclose(p), 0);
+    /* 420+180 tokens at 2 and 6 per million, then two no_edit replies of 90+20 */
+    assert_non_null(strstr(out, "llm          3 requests (0 retries, 2 without a usable edit), "
+                                "1 improved"));
+    assert_non_null(strstr(out, "llm spend    600 tokens in, 220 out, cost 0.0025"));
+    assert_non_null(strstr(out, "model coder-a"));
+    snprintf(cmd, sizeof cmd, "%s status --json %s 2>&1", tool, f->store);
+    p = popen(cmd, "r");
+    assert_non_null(p);
+    n = fread(out, 1, sizeof out - 1, p);
+    out[n] = '\0';
+    assert_int_equal(pclose(p), 0);
+    assert_non_null(strstr(out, "\"tokens_in\": 600"));
+}
+
 static int fresh_store(void **state)
 {
     fixture *f = *state;
@@ -322,6 +369,7 @@ int main(void)
         cmocka_unit_test_setup(test_money_budget_and_models, fresh_store),
         cmocka_unit_test_setup(test_bad_options, fresh_store),
         cmocka_unit_test_setup(test_key_sent_never_stored, fresh_store),
+        cmocka_unit_test_setup(test_tool_run_and_status, fresh_store),
     };
     return cmocka_run_group_tests_name("llm proposer runs on loopback", tests, setup, teardown);
 }
