@@ -510,9 +510,16 @@ static int llm_propose(void *state, const rt_problem *problem, const rt_propose_
             outcome = RT_LLM_NO_EDIT;
             snprintf(p.error, sizeof p.error, "%s", why);
         } else {
-            if (used == RT_LLM_DIFF)
+            if (used == RT_LLM_DIFF) {
                 erc = rt_edit_apply(ctx->parent.text, ctx->parent.len, c + start, span, &edited,
                                     why, sizeof why);
+                /* a REPLACE text may add EVOLVE-BLOCK markers: the applier lets it through,
+                 * the rewrite check does not (everything outside the old regions is kept) */
+                if (!erc)
+                    erc = rt_edit_check_rewrite(ctx->parent.text, ctx->parent.len,
+                                                rt_buf_cstr(&edited), edited.len, why,
+                                                sizeof why);
+            }
             else if (!(erc = rt_edit_check_rewrite(ctx->parent.text, ctx->parent.len, c + start,
                                                    span, why, sizeof why)))
                 erc = rt_buf_append(&edited, c + start, span);
