@@ -59,6 +59,7 @@ $(BUILD)/bench/%: bench/%.c $(BUILD)/libratchet.a
 
 test: deps-test $(BUILD)/ratchet $(TEST_BIN)
 	@RATCHET=$(BUILD)/ratchet tests/run.sh $(TEST_BIN)
+	@scripts/fuzz.sh $(FUZZ_SHORT) $(LLM_FUZZERS)
 
 demo: all
 	@scripts/demo.sh $(BUILD)/ratchet
@@ -72,6 +73,21 @@ sanitize: deps-test
 	    EXTRA_CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
 
 FUZZ_TIME ?= 60
+FUZZ_SHORT ?= 2
+FUZZ_FLAGS := -std=c17 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude -Isrc
+FUZZ_LIBS = $(shell pkg-config --cflags --libs jansson libcrypto) -lm
+LLM_FUZZERS := build/fuzz/fuzz_llm_reply build/fuzz/fuzz_edit_apply
+
+build/fuzz/fuzz_llm_reply: tests/fuzz/fuzz_llm_reply.c src/llm_reply.c src/util.c src/llm.h
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_FLAGS) tests/fuzz/fuzz_llm_reply.c src/llm_reply.c src/util.c $(FUZZ_LIBS) -o $@
+
+build/fuzz/fuzz_edit_apply: tests/fuzz/fuzz_edit_apply.c src/problems/program_text.c \
+                            src/problems/program_text.h src/llm_reply.c src/util.c src/rng.c
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_FLAGS) tests/fuzz/fuzz_edit_apply.c src/problems/program_text.c src/llm_reply.c \
+	    src/util.c src/rng.c $(FUZZ_LIBS) -o $@
+
 fuzz:
 	@scripts/deps.sh fuzz
 	@mkdir -p build/fuzz
@@ -79,6 +95,7 @@ fuzz:
 	    tests/fuzz/fuzz_matmul_parse.c src/problems/matmul_plain.c src/util.c \
 	    $(shell pkg-config --cflags --libs jansson libcrypto) -o build/fuzz/fuzz_matmul_parse
 	build/fuzz/fuzz_matmul_parse -max_total_time=$(FUZZ_TIME) -max_len=4096
+	@scripts/fuzz.sh $(FUZZ_TIME) $(LLM_FUZZERS)
 
 clean:
 	rm -rf build build-san
