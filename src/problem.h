@@ -44,6 +44,7 @@ typedef struct rt_operator {
 typedef struct rt_evaluation {
     int failed;            /* 1: no usable score (crash, time-out, malformed output, ...) */
     char reason[400];      /* one line, when failed */
+    const char *metrics;   /* JSON object text owned by the genome, or NULL */
     const char *artifacts; /* JSON object text owned by the genome (stderr tail, ...), or NULL;
                               stored with the candidate whether or not it failed */
 } rt_evaluation;

@@ -24,7 +24,7 @@ typedef struct rt_db rt_db;
 /* What a run is: written once at creation. */
 typedef struct rt_run_config {
     char problem[64];
-    char params[256];
+    char params[2048]; /* long enough for a program run's paths and command */
     uint64_t seed;
     int islands;
     char proposer[32];
