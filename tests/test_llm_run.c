@@ -347,6 +347,70 @@ static void test_tool_run_and_status(void **state)
     assert_non_null(strstr(out, "\"tokens_in\": 600"));
 }
 
+/* Runs the tool with a command line (printf-style) and returns its output (exit code in *rc). */
+static char *tool_output(int *rc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static char *tool_output(int *rc, const char *fmt, ...)
+{
+    char cmd[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    char *out = calloc(1, 65536);
+    assert_non_null(out);
+    size_t n = fread(out, 1, 65535, p);
+    out[n] = '\0';
+    *rc = pclose(p);
+    return out;
+}
+
+/* The program problem end to end: the tool evolves a shell program with scripted replies; the
+ * improvements are checked by the program's own verifier, and the edits that must not apply
+ * (absent SEARCH text, a protected line outside the EVOLVE block, new EVOLVE markers) and the
+ * rewrite the verifier refuses are stored as such. */
+static void test_program_run_improves(void **state)
+{
+    fixture *f = *state;
+    const char *tool = tu_tool();
+    assert_non_null(tool);
+    const char *script[] = {"prog_diff_no_match", "prog_outside_region", "prog_markers",
+                            "prog_good_diff", "prog_cheat_full", "prog_good_full"};
+    llm_server_script(f->server, script, 6, "no_edit");
+    int rc;
+    char *out = tool_output(
+        &rc,
+        "%s run program --initial " DATA "/prog/count.sh --evaluator " DATA "/prog/evaluate "
+        "--verifier " DATA "/prog/verify --islands 1 --evaluations 6 --quiet --store %s "
+        "--proposer llm --llm-url %s --model coder --llm-language sh 2>&1",
+        tool, f->store, llm_server_url(f->server));
+    if (rc != 0)
+        fail_msg("ratchet run failed (%d): %s", rc, out);
+    free(out);
+    assert_int_equal(query(f->store, "SELECT count(*) FROM llm_requests"), 6);
+    assert_int_equal(query(f->store, "SELECT count(*) FROM llm_requests WHERE "
+                                     "outcome='not-applied'"), 3);
+    assert_int_equal(query(f->store, "SELECT count(*) FROM llm_requests WHERE improved=1"), 2);
+    assert_int_equal(query(f->store, "SELECT count(*) FROM llm_requests WHERE made=1 AND "
+                                     "valid=0"), 1);
+    assert_int_equal(query(f->store, "SELECT max(score) FROM candidates WHERE valid=1 AND "
+                                     "admitted=1"), 42);
+    assert_int_equal(query(f->store, "SELECT count(*) FROM candidates WHERE valid=0 AND "
+                                     "operator='llm-full'"), 1);
+    /* the protected line and the markers were never changed in any stored candidate */
+    assert_int_equal(query(f->store, "SELECT count(*) FROM candidates WHERE text LIKE "
+                                     "'%echo 99%' OR text LIKE '%echo 100%'"), 0);
+    assert_int_equal(query(f->store, "SELECT count(*) FROM candidates WHERE valid=1 AND "
+                                     "score=42 AND text LIKE '%n=$((m * 10 + 2))%'"), 1);
+    out = tool_output(&rc, "%s status %s 2>&1", tool, f->store);
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(out, "llm          6 requests (0 retries, 3 without a usable edit), "
+                                "2 improved"));
+    free(out);
+}
+
 static int fresh_store(void **state)
 {
     fixture *f = *state;
@@ -370,6 +434,7 @@ int main(void)
         cmocka_unit_test_setup(test_bad_options, fresh_store),
         cmocka_unit_test_setup(test_key_sent_never_stored, fresh_store),
         cmocka_unit_test_setup(test_tool_run_and_status, fresh_store),
+        cmocka_unit_test_setup(test_program_run_improves, fresh_store),
     };
     return cmocka_run_group_tests_name("llm proposer runs on loopback", tests, setup, teardown);
 }
