@@ -18,7 +18,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
-#include <grp.h>
 #include <limits.h>
 #include <math.h>
 #include <poll.h>
@@ -189,10 +188,10 @@ static const char *step_name(int step)
 }
 
 /* One message on the status pipe; small enough to be written atomically. */
-enum { MSG_FAIL = 1, MSG_CONTAIN = 2, MSG_STATUS = 3 };
+enum { MSG_FAIL = 1, MSG_CONTAIN = 2, MSG_STATUS = 3, MSG_PID = 4 };
 typedef struct sbx_msg {
     int kind;
-    int a; /* MSG_FAIL: step; MSG_CONTAIN: bits; MSG_STATUS: wait status */
+    int a; /* MSG_FAIL: step; MSG_CONTAIN: bits; MSG_STATUS: wait status; MSG_PID: pid */
     int b; /* MSG_FAIL: errno */
 } sbx_msg;
 
@@ -269,19 +268,19 @@ static int child_mounts(const sbx_prep *p)
     return 0;
 }
 
-static int child_caps(void)
+/* Keeps only the capabilities in keep (bits of the first 32), as ambient ones so that they survive
+ * the exec of an ordinary program under a non-zero uid. */
+static int child_caps(unsigned keep)
 {
     struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
     struct __user_cap_data_struct data[2];
     memset(data, 0, sizeof data);
-    unsigned keep = (1u << CAP_DAC_OVERRIDE) | (1u << CAP_DAC_READ_SEARCH);
     data[0].effective = data[0].permitted = data[0].inheritable = keep;
     if (syscall(SYS_capset, &hdr, data) != 0)
         return -1;
-    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, CAP_DAC_OVERRIDE, 0, 0) != 0)
-        return -1;
-    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, CAP_DAC_READ_SEARCH, 0, 0) != 0)
-        return -1;
+    for (unsigned cap = 0; cap < 32; cap++)
+        if ((keep & (1u << cap)) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) != 0)
+            return -1;
     return 0;
 }
 
@@ -298,15 +297,21 @@ static __attribute__((noreturn)) void child_exec(const sbx_prep *p, unsigned hav
     if (p->mode & RT_SANDBOX_C_UID) {
         gid_t g = (gid_t)p->run_id;
         uid_t u = (uid_t)p->run_id;
-        if (setgroups(0, NULL) != 0 || setresgid(g, g, g) != 0)
+        /* raw system calls: glibc's wrappers would try to change the ids of the caller's other
+         * threads too (they do not exist in this process, and it would wait for them forever) */
+        if (syscall(SYS_setgroups, 0, NULL) != 0 || syscall(SYS_setresgid, g, g, g) != 0)
             child_fail(STEP_IDS, 126);
-        if ((have & RT_SANDBOX_C_ROFS) && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0)
+        if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0)
             child_fail(STEP_CAPS, 126);
-        if (setresuid(u, u, u) != 0)
+        if (syscall(SYS_setresuid, u, u, u) != 0)
             child_fail(STEP_IDS, 126);
-        /* With every mount read-only, DAC overrides only let the run read and execute the
-         * caller's files (which may sit in root-only folders); it cannot write them. */
-        if ((have & RT_SANDBOX_C_ROFS) && child_caps() != 0)
+        /* The caller's evaluator may sit in root-only folders: the run may read and search
+         * everything (CAP_DAC_READ_SEARCH); with every mount read-only it may also execute what
+         * root could (CAP_DAC_OVERRIDE), as it still cannot write anything outside its folder. */
+        unsigned keep = 1u << CAP_DAC_READ_SEARCH;
+        if (have & RT_SANDBOX_C_ROFS)
+            keep |= 1u << CAP_DAC_OVERRIDE;
+        if (child_caps(keep) != 0)
             child_fail(STEP_CAPS, 126);
     }
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
@@ -355,29 +360,54 @@ static __attribute__((noreturn)) void child_init(const sbx_prep *p)
     }
     if ((p->mode & RT_SANDBOX_C_ROFS) && child_mounts(p) == 0)
         have |= RT_SANDBOX_C_ROFS;
+    /* a /proc of the new PID namespace: the run sees its own processes only (best effort) */
+    if (p->mode & RT_SANDBOX_C_PIDNS)
+        mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
     child_send(MSG_CONTAIN, (int)have, 0);
+    /* without a PID namespace, orphans of the run are reparented here (not to the system's
+     * init), so that this process can reap every one of them before it exits */
+    int ns = (p->mode & RT_SANDBOX_C_PIDNS) != 0;
+    if (!ns)
+        prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 
     long pid = raw_clone(SIGCHLD);
     if (pid < 0)
         child_fail(STEP_CLONE, 125);
-    if (pid == 0)
+    if (pid == 0) {
+        if (!ns) {
+            setpgid(0, 0);
+            prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+        }
         child_exec(p, have);
+    }
+    if (!ns) {
+        /* the command's own group (set here too, so that it exists before the caller hears of
+         * it); the seccomp filter keeps every descendant in it */
+        setpgid((pid_t)pid, (pid_t)pid);
+        child_send(MSG_PID, (int)pid, 0);
+    }
     close(0);
     close(1);
     close(2);
-    /* reap everything until the command itself is gone */
+    /* With a PID namespace: reap until the command is gone, report, exit; the kernel then kills
+     * the rest of the namespace. Without: report when the command is gone, then reap until no
+     * descendant is left (the caller kills the command's group when it hears the report). */
+    int reported = 0;
     for (;;) {
         int st = 0;
         pid_t got = waitpid(-1, &st, __WALL);
+        if (got < 0 && errno == EINTR)
+            continue;
         if (got < 0) {
-            if (errno == EINTR)
-                continue;
-            child_send(MSG_STATUS, (int)(0x7f00), ECHILD);
+            if (!reported)
+                child_send(MSG_STATUS, 0x7f00, ECHILD);
             _exit(0);
         }
         if (got == (pid_t)pid) {
             child_send(MSG_STATUS, st, 0);
-            _exit(0);
+            reported = 1;
+            if (ns)
+                _exit(0);
         }
     }
 }
@@ -855,6 +885,57 @@ static long start_init(sbx_prep *p)
     return pid;
 }
 
+/* What the children reported on the status pipe. */
+typedef struct sbx_reports {
+    unsigned contained;
+    int have_status, status;
+    int fail_step, fail_errno;
+    long epid; /* the command's pid (and group) when there is no PID namespace */
+} sbx_reports;
+
+/* Reads every whole message available on *fd; closes it at end of file. */
+static void read_reports(int *fd, sbx_reports *rep)
+{
+    while (*fd >= 0) {
+        sbx_msg m;
+        ssize_t got = read(*fd, &m, sizeof m);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got == 0 || (got < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
+            close_fd(fd);
+            return;
+        }
+        if (got != (ssize_t)sizeof m)
+            return;
+        if (m.kind == MSG_CONTAIN)
+            rep->contained = (unsigned)m.a;
+        else if (m.kind == MSG_PID && m.a > 1)
+            rep->epid = m.a;
+        else if (m.kind == MSG_STATUS && !rep->have_status) {
+            rep->have_status = 1;
+            rep->status = m.a;
+        } else if (m.kind == MSG_FAIL && !rep->fail_step) {
+            rep->fail_step = m.a;
+            rep->fail_errno = m.b;
+        }
+    }
+}
+
+/* Kills the run's tree: with a PID namespace, its PID 1 (the kernel does the rest); without, the
+ * command's group, INIT staying to reap it. */
+static void stop_tree(long pid, int ns, int *status_fd, sbx_reports *rep)
+{
+    read_reports(status_fd, rep); /* the command's pid may have just arrived */
+    long epid = rep->epid;
+    if (ns) {
+        kill((pid_t)pid, SIGKILL);
+    } else if (epid > 1) {
+        kill(-(pid_t)epid, SIGKILL);
+    } else {
+        kill(-(pid_t)pid, SIGKILL); /* the command has no group yet: take INIT with it */
+    }
+}
+
 int rt_sandbox_run(const rt_sandbox_spec *spec, rt_sandbox_result *res, char *err, size_t errlen)
 {
     if (!res)
@@ -939,38 +1020,60 @@ int rt_sandbox_run(const rt_sandbox_spec *spec, rt_sandbox_result *res, char *er
 
     double deadline = start + wall;
     size_t out_seen = 0, err_seen = 0, in_off = 0;
-    int killed = 0; /* RT_SANDBOX_TIMEOUT or RT_SANDBOX_OUTPUT_CAP once ratchet killed the tree */
+    int killed = 0;      /* RT_SANDBOX_TIMEOUT or RT_SANDBOX_OUTPUT_CAP once ratchet stopped the run */
+    int ns = (p.mode & RT_SANDBOX_C_PIDNS) != 0;
+    double stopped_at = -1; /* when the tree was told to die */
+    int escalated = 0;
+    sbx_reports rep;
+    memset(&rep, 0, sizeof rep);
+    rep.contained = p.mode;
     if (!spec->stdin_len)
         close_fd(&fds[1]);
     for (;;) {
-        struct pollfd pf[4];
-        int n = 0, i_out = -1, i_err = -1, i_in = -1, i_pid = -1;
+        double now = ts_now();
+        if (!killed && stopped_at < 0 && now >= deadline) {
+            killed = RT_SANDBOX_TIMEOUT;
+            stop_tree(pid, ns, &fds[6], &rep);
+            stopped_at = now;
+        }
+        if (stopped_at >= 0 && !escalated && now >= stopped_at + 2.0) {
+            /* INIT did not finish reaping in time: kill it as well */
+            kill(-(pid_t)pid, SIGKILL);
+            kill((pid_t)pid, SIGKILL);
+            escalated = 1;
+        }
+        struct pollfd pf[5];
+        int n = 0, i_out = -1, i_err = -1, i_in = -1, i_st = -1, i_pid = -1;
         if (fds[2] >= 0) { i_out = n; pf[n++] = (struct pollfd){fds[2], POLLIN, 0}; }
         if (fds[4] >= 0) { i_err = n; pf[n++] = (struct pollfd){fds[4], POLLIN, 0}; }
         if (fds[1] >= 0) { i_in = n; pf[n++] = (struct pollfd){fds[1], POLLOUT, 0}; }
+        if (fds[6] >= 0) { i_st = n; pf[n++] = (struct pollfd){fds[6], POLLIN, 0}; }
         if (pidfd >= 0) { i_pid = n; pf[n++] = (struct pollfd){pidfd, POLLIN, 0}; }
-        double left = deadline - ts_now();
-        if (left <= 0) {
-            killed = RT_SANDBOX_TIMEOUT;
-            break;
-        }
-        double ms = ceil(left * 1000.0);
+        double until = stopped_at < 0 ? deadline : (escalated ? now + 1.0 : stopped_at + 2.0);
+        double ms = ceil((until - now) * 1000.0);
+        if (ms < 1)
+            ms = 1;
         if (pidfd < 0 && ms > 10)
             ms = 10;
         int pr = poll(pf, (nfds_t)n, ms > 1e6 ? 1000000 : (int)ms);
-        if (pr < 0 && errno != EINTR) {
+        if (pr < 0 && errno != EINTR && stopped_at < 0) {
             killed = RT_SANDBOX_TIMEOUT; /* cannot watch it: stop it */
-            break;
+            stop_tree(pid, ns, &fds[6], &rep);
+            stopped_at = ts_now();
         }
         if (pr <= 0 && pidfd >= 0)
             continue;
-        if (i_out >= 0 && pf[i_out].revents && pump_output(&fds[2], &out, cap, &out_seen)) {
+        if (i_out >= 0 && pf[i_out].revents && pump_output(&fds[2], &out, cap, &out_seen) &&
+            stopped_at < 0) {
             killed = RT_SANDBOX_OUTPUT_CAP;
-            break;
+            stop_tree(pid, ns, &fds[6], &rep);
+            stopped_at = ts_now();
         }
-        if (i_err >= 0 && pf[i_err].revents && pump_output(&fds[4], &errb, cap, &err_seen)) {
+        if (i_err >= 0 && pf[i_err].revents && pump_output(&fds[4], &errb, cap, &err_seen) &&
+            stopped_at < 0) {
             killed = RT_SANDBOX_OUTPUT_CAP;
-            break;
+            stop_tree(pid, ns, &fds[6], &rep);
+            stopped_at = ts_now();
         }
         if (i_in >= 0 && pf[i_in].revents) {
             if (pf[i_in].revents & (POLLERR | POLLHUP)) {
@@ -985,6 +1088,16 @@ int rt_sandbox_run(const rt_sandbox_spec *spec, rt_sandbox_result *res, char *er
                     close_fd(&fds[1]);
             }
         }
+        if (i_st >= 0 && pf[i_st].revents) {
+            int had_status = rep.have_status;
+            read_reports(&fds[6], &rep);
+            /* the command is gone: without a namespace, its group goes now (no grace: a
+             * background grandchild may hold the pipes open for ever) */
+            if (!had_status && rep.have_status && !ns && stopped_at < 0) {
+                stop_tree(pid, ns, &fds[6], &rep);
+                stopped_at = ts_now();
+            }
+        }
         if (i_pid >= 0 && (pf[i_pid].revents & POLLIN))
             break;
         if (pidfd < 0) {
@@ -994,10 +1107,9 @@ int rt_sandbox_run(const rt_sandbox_spec *spec, rt_sandbox_result *res, char *er
                 break;
         }
     }
-    /* the whole tree goes, whatever happened; INIT is not reaped yet, so its pid (and group id)
-     * cannot have been reused */
+    /* INIT is gone; with a namespace so is every process of it, without one INIT reaped them all
+     * (unless it had to be killed). Not reaped yet, so its pid cannot have been reused. */
     kill(-(pid_t)pid, SIGKILL);
-    kill((pid_t)pid, SIGKILL);
     int init_status = 0;
     struct rusage ru;
     memset(&ru, 0, sizeof ru);
@@ -1007,32 +1119,15 @@ int rt_sandbox_run(const rt_sandbox_spec *spec, rt_sandbox_result *res, char *er
     res->cpu_seconds = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
                        (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
     res->max_rss_kib = ru.ru_maxrss;
-    /* what is left in the pipes; every writer is dead or killed, so this ends */
+    /* what is left in the pipes; every writer is dead, so this ends */
     if (fds[2] >= 0 && pump_output(&fds[2], &out, cap, &out_seen) && !killed)
         killed = RT_SANDBOX_OUTPUT_CAP;
     if (fds[4] >= 0 && pump_output(&fds[4], &errb, cap, &err_seen) && !killed)
         killed = RT_SANDBOX_OUTPUT_CAP;
-
-    /* the children's reports */
-    unsigned contained = p.mode;
-    int have_status = 0, status = 0, fail_step = 0, fail_errno = 0;
-    for (;;) {
-        sbx_msg m;
-        ssize_t got = read(fds[6], &m, sizeof m);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got != (ssize_t)sizeof m)
-            break;
-        if (m.kind == MSG_CONTAIN)
-            contained = (unsigned)m.a;
-        else if (m.kind == MSG_STATUS) {
-            have_status = 1;
-            status = m.a;
-        } else if (m.kind == MSG_FAIL && !fail_step) {
-            fail_step = m.a;
-            fail_errno = m.b;
-        }
-    }
+    read_reports(&fds[6], &rep);
+    unsigned contained = rep.contained;
+    int have_status = rep.have_status, status = rep.status;
+    int fail_step = rep.fail_step, fail_errno = rep.fail_errno;
     res->containment = contained;
     res->exit_code = -1;
     res->stdout_truncated = out_seen > out.len;

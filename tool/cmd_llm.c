@@ -24,10 +24,6 @@ static const struct {
 
 int llm_run_option(const char *name, const char *value, rt_run_options *opt)
 {
-    if (strcmp(name, "proposer") == 0) {
-        opt->proposer = value;
-        return 1;
-    }
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
         if (strcmp(name, map[i].flag) != 0)
             continue;
@@ -48,8 +44,8 @@ int llm_run_option(const char *name, const char *value, rt_run_options *opt)
 void llm_run_help(FILE *f)
 {
     fprintf(f,
-            "Proposers (--proposer NAME; default builtin):\n"
-            "  --proposer llm         edits from language models on an OpenAI-compatible server\n"
+            "The llm proposer (--proposer llm: edits from language models on any\n"
+            "OpenAI-compatible chat completions server; docs/llm.md):\n"
             "  --llm-url URL          the server, e.g. http://127.0.0.1:8080/v1 (required)\n"
             "  --model NAME[,NAME]    model(s); several: a bandit picks one per request\n"
             "  --llm-key-env VAR      send the API key held in environment variable VAR\n"

@@ -7,7 +7,7 @@
 
 #include "ratchet.h"
 
-/* Takes a `run` option that belongs to the proposers (--proposer, --model, --llm-*); returns 1
+/* Takes a `run` option that belongs to the llm proposer (--model, --llm-*); returns 1
  * when it did (value stored in opt, which keeps pointers into argv), 0 when the option is not
  * one of them, -1 after printing a usage error (too many options). */
 int llm_run_option(const char *name, const char *value, rt_run_options *opt);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cmd_llm.h"
+#include "config_args.h"
 #include "ratchet.h"
 
 #define EXIT_FAIL 1
@@ -186,6 +187,10 @@ static void help_run(FILE *f)
             "  --seed N           random seed (default 1); one seed gives one run\n"
             "  --islands N        number of islands (default 4)\n"
             "  --threads N        worker threads (default: the number of cores)\n"
+            "  --jobs N           evaluations in parallel (program): N threads, at least N islands\n"
+            "  --proposer NAME    what makes children: builtin (default), command or llm\n"
+            "  --config FILE      options from FILE (key = value); flags override it; for\n"
+            "                     program, ratchet.ini next to --initial is read by default\n"
             "  --quiet            no progress line\n"
             "\n");
     llm_run_help(f);
@@ -211,7 +216,7 @@ static void help_best(FILE *f)
 {
     fprintf(f, "usage: ratchet best STORE [--format FORMAT] [--json]\n\n"
                "Prints the run's best verified candidate on standard output.\n"
-               "  --format FORMAT   exp (default) or json for matmul\n"
+               "  --format FORMAT   exp (default) or json for matmul; text for program\n"
                "  --json           same as --format json\n");
 }
 
@@ -264,7 +269,21 @@ static int default_store(const char *problem, char *buf, size_t len)
     return 0;
 }
 
+static int cmd_run_args(int argc, char **argv);
+
+/* `ratchet run`: the command line, preceded by a configuration file's entries if there is one. */
 static int cmd_run(int argc, char **argv)
+{
+    int n;
+    char **args;
+    if (config_args_expand(argc, argv, &n, &args))
+        return EXIT_USAGE;
+    int rc = cmd_run_args(n, args);
+    config_args_free(argv, args, n);
+    return rc;
+}
+
+static int cmd_run_args(int argc, char **argv)
 {
     static const char *const flags[] = {"quiet", "help", NULL};
     const char *problem_name = NULL, *store = NULL, *resume = NULL;
@@ -272,7 +291,7 @@ static int cmd_run(int argc, char **argv)
     rt_run_options_init(&opt);
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     opt.threads = ncpu > 0 ? (int)ncpu : 1;
-    int quiet = 0, has_budget = 0, rc;
+    int quiet = 0, has_budget = 0, jobs = 0, islands_given = 0, rc;
     opt_list params = {.n = 0};
     for (int i = 1; i < argc; i++) {
         const char *name, *value;
@@ -331,6 +350,19 @@ static int cmd_run(int argc, char **argv)
                 return EXIT_USAGE;
             }
             opt.islands = (int)v;
+            islands_given = 1;
+        } else if (strcmp(name, "config") == 0) {
+            /* read by cmd_run */
+        } else if (strcmp(name, "proposer") == 0) {
+            opt.proposer = value;
+        } else if (strcmp(name, "jobs") == 0) {
+            long long v;
+            if (parse_ll(value, 1, 64, &v)) {
+                usage_error("run: bad --jobs '%s': expected 1 to 64", value);
+                return EXIT_USAGE;
+            }
+            opt.threads = (int)v;
+            jobs = (int)v;
         } else if (strcmp(name, "threads") == 0) {
             long long v;
             if (parse_ll(value, 1, 64, &v)) {
@@ -353,6 +385,8 @@ static int cmd_run(int argc, char **argv)
     }
     if (!has_budget && !opt.has_target)
         opt.seconds = 60;
+    if (jobs > opt.islands && !islands_given)
+        opt.islands = jobs; /* one evaluation in flight per island: --jobs N needs N islands */
     if (!resume && !problem_name) {
         usage_error("run: name a problem (for example: ratchet run matmul --shape 3x3x3) or "
                     "give --resume STORE");
@@ -568,7 +602,7 @@ static int cmd_status(int argc, char **argv)
 static int cmd_best(int argc, char **argv)
 {
     static const char *const flags[] = {"json", "format", NULL};
-    const char *path, *format = "exp";
+    const char *path, *format = NULL;
     int json = 0;
     int rc = open_store_arg(argc, argv, "best", help_best, flags, &path, &json, &format);
     if (rc)
@@ -593,6 +627,8 @@ static int cmd_best(int argc, char **argv)
         return exit_for(rc);
     }
     rt_store_close(st);
+    if (!format) /* each problem's natural format */
+        format = strcmp(rt_problem_name(pb), "matmul") == 0 ? "exp" : "text";
     rc = rt_problem_convert(pb, text, strlen(text), format, &out, &err);
     free(text);
     rt_problem_close(pb);
