@@ -274,6 +274,8 @@ int rt_llm_complete(const rt_llm_client_opts *opts, const rt_llm_request *req, r
     }
     out->latency = rt_now() - t0;
 done:
+    for (struct curl_slist *h = headers; h; h = h->next) /* the copy of the key, too */
+        explicit_bzero(h->data, strlen(h->data));
     curl_slist_free_all(headers);
     explicit_bzero(auth, sizeof auth);
     free(payload);
