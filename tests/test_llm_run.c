@@ -206,6 +206,25 @@ static void test_token_budget_ends_run(void **state)
                      330);
     assert_int_equal(query(f->store, "SELECT count(*) FROM events WHERE kind='stop' AND detail "
                                      "LIKE 'llm token budget spent%'"), 1);
+
+    /* resuming needs the proposer's options again (they are not stored) and gets a new
+     * session's budget; the rows of both sessions are kept */
+    rt_run_options o;
+    rt_run_options_init(&o);
+    o.seconds = 60;
+    rt_run *run = NULL;
+    rt_error err;
+    assert_int_equal(rt_run_resume(&run, f->store, NULL, &o, &err), RT_EUSAGE);
+    assert_non_null(strstr(err.msg, "--llm-url"));
+    o.proposer_keys = keys;
+    o.proposer_values = values;
+    o.nproposer_params = 4;
+    assert_int_equal(rt_run_resume(&run, f->store, NULL, &o, &err), 0);
+    assert_int_equal(rt_run_execute(run), 0);
+    rt_run_close(run);
+    assert_int_equal(query(f->store, "SELECT count(*) FROM llm_requests"), 6);
+    assert_int_equal(query(f->store, "SELECT count(*) FROM events WHERE kind='stop' AND detail "
+                                     "LIKE 'llm token budget spent%'"), 2);
 }
 
 static void test_money_budget_and_models(void **state)

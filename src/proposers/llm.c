@@ -487,9 +487,11 @@ static int llm_propose(void *state, const rt_problem *problem, const rt_propose_
         if (res.error[0])
             snprintf(p.error, sizeof p.error, "%s", res.error);
     }
-    /* tokens: the server's count, else an estimate of four bytes a token */
+    /* tokens: the server's count, else an estimate of four bytes a token for a prompt that
+     * reached a server (an answer came, or it timed out working on it) */
+    int reached = res.http_status != 0 || res.outcome == RT_LLM_TIMEOUT;
     long long tin = res.reply.tokens_in >= 0 ? res.reply.tokens_in
-                    : res.attempts ? (long long)(prompt.len / 4) : 0;
+                    : reached ? (long long)(prompt.len / 4) : 0;
     long long tout = res.reply.tokens_out >= 0 ? res.reply.tokens_out
                      : (long long)(res.reply.len / 4);
 
