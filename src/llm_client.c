@@ -140,6 +140,7 @@ int rt_llm_complete(const rt_llm_client_opts *opts, const rt_llm_request *req, r
 {
     memset(out, 0, sizeof *out);
     out->outcome = RT_LLM_CONNECT;
+    out->reply.tokens_in = out->reply.tokens_out = -1; /* "not reported" until a reply says */
     char url[2048];
     size_t ulen = strlen(opts->url);
     while (ulen && opts->url[ulen - 1] == '/')

@@ -184,6 +184,7 @@ static void test_slow_reply_times_out(void **state)
     double took = tu_now() - t0;
     assert_int_equal(res.outcome, RT_LLM_TIMEOUT);
     assert_int_equal(res.attempts, 1);
+    assert_int_equal(res.reply.tokens_in, -1); /* no usage came: the caller estimates */
     assert_true(took < 2.5);
     rt_llm_result_free(&res);
 }
