@@ -89,7 +89,8 @@ typedef struct rt_llm_client_opts {
     int max_retries;          /* further attempts after the first */
     double backoff_base;      /* seconds before the first retry (doubled each time, jittered) */
     double backoff_max;       /* cap on one wait, including a server's Retry-After */
-    const volatile int *stop; /* when not NULL and set, no further attempt or wait starts */
+    const volatile int *stop; /* when not NULL and set: the attempt under way is abandoned
+                                 (within about a second) and no further attempt or wait starts */
 } rt_llm_client_opts;
 
 typedef struct rt_llm_request {

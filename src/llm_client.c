@@ -11,6 +11,7 @@
 #include <jansson.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,6 +118,19 @@ done:
     return text;
 }
 
+/* curl's progress callback: a non-zero return aborts the transfer, so that a stopped run does
+ * not wait for a slow model to finish (curl calls it at least about once a second). */
+static int on_progress(void *user, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+    (void)dltotal;
+    (void)dlnow;
+    (void)ultotal;
+    (void)ulnow;
+    const volatile int *stop = user;
+    return stop && *stop;
+}
+
 static int retryable_curl(CURLcode c)
 {
     switch (c) {
@@ -215,6 +229,11 @@ int rt_llm_complete(const rt_llm_client_opts *opts, const rt_llm_request *req, r
         curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
         curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
         curl_easy_setopt(curl, CURLOPT_USERAGENT, "ratchet/" RT_VERSION);
+        if (opts->stop) {
+            curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, on_progress);
+            curl_easy_setopt(curl, CURLOPT_XFERINFODATA, (void *)(uintptr_t)opts->stop);
+            curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+        }
         out->attempts++;
         CURLcode c = curl_easy_perform(curl);
         long status = 0;
@@ -255,6 +274,9 @@ int rt_llm_complete(const rt_llm_client_opts *opts, const rt_llm_request *req, r
             out->outcome = RT_LLM_TIMEOUT;
             snprintf(out->error, sizeof out->error, "no complete reply within %g s",
                      opts->timeout);
+        } else if (c == CURLE_ABORTED_BY_CALLBACK) {
+            out->outcome = RT_LLM_CONNECT;
+            snprintf(out->error, sizeof out->error, "stopped");
         } else if (c != CURLE_OK) {
             out->outcome = RT_LLM_CONNECT;
             snprintf(out->error, sizeof out->error, "%s", curl_easy_strerror(c));

@@ -10,6 +10,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -246,17 +247,75 @@ static void test_empty_and_truncated(void **state)
     rt_llm_result_free(&res);
 }
 
+typedef struct stopper {
+    volatile int *flag;
+    double after;
+} stopper;
+
+/* Raises the flag after a delay (a thread standing in for Ctrl-C). */
+static void *raise_stop(void *arg)
+{
+    stopper *s = arg;
+    double t0 = tu_now();
+    while (tu_now() - t0 < s->after)
+        usleep(10000);
+    *s->flag = 1;
+    return NULL;
+}
+
+/* The run stops while a slow reply is awaited: the attempt is abandoned within a second. */
+static void test_stop_abandons_slow_reply(void **state)
+{
+    llm_server *s = *state;
+    volatile int stop = 0;
+    rt_llm_client_opts o = client_opts(s);
+    o.stop = &stop;
+    o.timeout = 30;
+    const char *script[] = {"slow"};
+    llm_server_script(s, script, 1, "hello");
+    stopper st = {&stop, 0.2};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, raise_stop, &st), 0);
+    rt_rng rng;
+    rt_rng_seed(&rng, 7, 0);
+    rt_llm_result res;
+    double t0 = tu_now();
+    assert_int_equal(rt_llm_complete(&o, &request, &rng, &res), 0);
+    double took = tu_now() - t0;
+    pthread_join(t, NULL);
+    assert_int_equal(res.outcome, RT_LLM_CONNECT);
+    assert_string_equal(res.error, "stopped");
+    assert_int_equal(res.attempts, 1);
+    assert_true(took < 1.9); /* the reply would take 2 s */
+    rt_llm_result_free(&res);
+}
+
+/* The run stops while the client waits to retry: no further attempt is made. */
 static void test_stop_flag_ends_retries(void **state)
 {
     llm_server *s = *state;
-    volatile int stop = 1;
+    volatile int stop = 0;
     rt_llm_client_opts o = client_opts(s);
     o.stop = &stop;
     o.max_retries = 5;
+    o.backoff_base = 1.0; /* the first wait is 0.5 to 1 s */
     const char *script[] = {"error_500", "error_500"};
-    rt_llm_result res = run_script(s, script, 2, "hello", o);
+    llm_server_script(s, script, 2, "hello");
+    int before = llm_server_requests(s);
+    stopper st = {&stop, 0.2};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, raise_stop, &st), 0);
+    rt_rng rng;
+    rt_rng_seed(&rng, 7, 0);
+    rt_llm_result res;
+    double t0 = tu_now();
+    assert_int_equal(rt_llm_complete(&o, &request, &rng, &res), 0);
+    double took = tu_now() - t0;
+    pthread_join(t, NULL);
     assert_int_equal(res.outcome, RT_LLM_HTTP);
     assert_int_equal(res.attempts, 1);
+    assert_int_equal(llm_server_requests(s) - before, 1);
+    assert_true(took < 0.45);
     rt_llm_result_free(&res);
 }
 
@@ -466,6 +525,7 @@ int main(void)
         cmocka_unit_test(test_closed_mid_reply_retried),
         cmocka_unit_test(test_empty_and_truncated),
         cmocka_unit_test(test_stop_flag_ends_retries),
+        cmocka_unit_test(test_stop_abandons_slow_reply),
         cmocka_unit_test(test_refused_connection),
         cmocka_unit_test(test_parse_reply),
         cmocka_unit_test(test_extract_diff),
