@@ -5,6 +5,7 @@
 
 static const rt_proposer_class *const registry[] = {
     &rt_proposer_builtin,
+    &rt_proposer_command,
     &rt_proposer_llm,
 };
 

@@ -729,7 +729,17 @@ static int program_verify(const void *state, const char *text, size_t len, rt_ve
     if (rc == RT_ENOMEM)
         return rt_fail(err, errlen, rc, "out of memory");
     if (rc || run_failed(&res, own ? "verifier" : "re-run evaluator", why, sizeof why)) {
-        snprintf(out->reason, sizeof out->reason, "%s", why);
+        /* the reason carries the end of stderr (one line, printable bytes) */
+        char tail[160] = "";
+        size_t from = res.stderr_len > sizeof tail - 1 ? res.stderr_len - (sizeof tail - 1) : 0;
+        size_t k = 0;
+        for (size_t i = from; i < res.stderr_len; i++) {
+            unsigned char c = (unsigned char)res.stderr_data[i];
+            tail[k++] = c >= 32 && c < 127 ? (char)c : ' ';
+        }
+        tail[k] = '\0';
+        snprintf(out->reason, sizeof out->reason, "%.300s%s%s", why, k ? "; stderr: " : "",
+                 tail);
         rt_sandbox_result_free(&res);
         return 0;
     }
@@ -878,3 +888,39 @@ const rt_problem_class rt_problem_program = {
     .annotations = program_annotations,
     .dedupe_text = program_dedupe_text,
 };
+
+int rt_program_apply_reply(const char *parent, size_t plen, const char *reply, size_t rlen,
+                           rt_program_genome **child, char *reason, size_t reasonlen)
+{
+    *child = NULL;
+    size_t blank = 0;
+    while (blank < rlen && isspace((unsigned char)reply[blank]))
+        blank++;
+    if (blank == rlen)
+        return rt_fail(reason, reasonlen, RT_EINVALID, "empty reply");
+    rt_buf out;
+    rt_buf_init(&out, RT_PROGRAM_MAX_TEXT);
+    char why[300];
+    int rc;
+    if (rt_edit_has_blocks(reply, rlen)) {
+        rc = rt_edit_apply(parent, plen, reply, rlen, &out, why, sizeof why);
+    } else {
+        rc = rlen > RT_PROGRAM_MAX_TEXT
+                 ? rt_fail(why, sizeof why, RT_ETOOBIG, "program over the cap of %zu bytes",
+                           RT_PROGRAM_MAX_TEXT)
+                 : rt_edit_check_rewrite(parent, plen, reply, rlen, why, sizeof why);
+        if (!rc)
+            rc = rt_buf_append(&out, reply, rlen);
+    }
+    if (rc == RT_ENOMEM) {
+        rt_buf_free(&out);
+        return rt_fail(reason, reasonlen, RT_ENOMEM, "out of memory");
+    }
+    if (rc) {
+        rt_buf_free(&out);
+        return rt_fail(reason, reasonlen, RT_EINVALID, "%s", why);
+    }
+    *child = rt_program_genome_new(out.data ? out.data : "", out.len);
+    rt_buf_free(&out);
+    return *child ? 0 : rt_fail(reason, reasonlen, RT_ENOMEM, "out of memory");
+}
