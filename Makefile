@@ -2,7 +2,7 @@
 # WERROR=1 turns warnings into errors (CI sets it).
 
 CC ?= cc
-PKGS := sqlite3 jansson libcrypto inih
+PKGS := sqlite3 jansson libcrypto inih libcurl
 BUILD ?= build
 
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wconversion
@@ -47,11 +47,16 @@ $(BUILD)/ratchet: $(TOOL_SRC:%.c=$(BUILD)/%.o) $(BUILD)/libratchet.a
 
 $(BUILD)/tests/%: tests/%.c tests/testutil.c tests/testutil.h $(BUILD)/libratchet.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) $(shell pkg-config --cflags cmocka) $< tests/testutil.c $(BUILD)/libratchet.a \
+	$(CC) $(CFLAGS_ALL) $(shell pkg-config --cflags cmocka) $< tests/testutil.c $(TEST_EXTRA) $(BUILD)/libratchet.a \
 	    $(LIBS) $(shell pkg-config --libs cmocka) $(TEST_LDFLAGS) -o $@
 
 # allocation failure on demand: ratchet's own allocations go through the test's wrappers
 $(BUILD)/tests/test_alloc: TEST_LDFLAGS = -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc
+
+# the LLM tests talk to a scripted chat completions server on 127.0.0.1
+LLM_TESTS := $(filter $(BUILD)/tests/test_llm%,$(TEST_BIN))
+$(LLM_TESTS): TEST_EXTRA = tests/llm_server.c
+$(LLM_TESTS): tests/llm_server.c tests/llm_server.h
 
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libratchet.a
 	@mkdir -p $(dir $@)
@@ -59,6 +64,7 @@ $(BUILD)/bench/%: bench/%.c $(BUILD)/libratchet.a
 
 test: deps-test $(BUILD)/ratchet examples $(TEST_BIN)
 	@RATCHET=$(BUILD)/ratchet tests/run.sh $(TEST_BIN)
+	@scripts/fuzz.sh $(FUZZ_SHORT) $(LLM_FUZZERS)
 
 demo: all
 	@scripts/demo.sh $(BUILD)/ratchet
@@ -73,6 +79,21 @@ sanitize: deps-test
 	    EXTRA_CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
 
 FUZZ_TIME ?= 60
+FUZZ_SHORT ?= 2
+FUZZ_FLAGS := -std=c17 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude -Isrc
+FUZZ_LIBS = $(shell pkg-config --cflags --libs jansson libcrypto) -lm
+LLM_FUZZERS := build/fuzz/fuzz_llm_reply build/fuzz/fuzz_edit_apply
+
+build/fuzz/fuzz_llm_reply: tests/fuzz/fuzz_llm_reply.c src/llm_reply.c src/util.c src/llm.h
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_FLAGS) tests/fuzz/fuzz_llm_reply.c src/llm_reply.c src/util.c $(FUZZ_LIBS) -o $@
+
+build/fuzz/fuzz_edit_apply: tests/fuzz/fuzz_edit_apply.c src/problems/program_text.c \
+                            src/problems/program_text.h src/llm_reply.c src/util.c src/rng.c
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_FLAGS) tests/fuzz/fuzz_edit_apply.c src/problems/program_text.c src/llm_reply.c \
+	    src/util.c src/rng.c $(FUZZ_LIBS) -o $@
+
 fuzz:
 	@scripts/deps.sh fuzz
 	@mkdir -p build/fuzz
@@ -85,6 +106,7 @@ fuzz:
 	    src/config.c src/util.c src/rng.c \
 	    $(shell pkg-config --cflags --libs jansson libcrypto inih) -o build/fuzz/fuzz_program_parse
 	build/fuzz/fuzz_program_parse -max_total_time=$(FUZZ_TIME) -max_len=4096
+	@scripts/fuzz.sh $(FUZZ_TIME) $(LLM_FUZZERS)
 
 clean:
 	rm -rf build build-san examples/circle_packing/cp_check

@@ -115,6 +115,12 @@ typedef struct rt_run_options {
     double progress_interval;
     const char *proposer;   /* what makes children (new runs): "builtin" (default when NULL),
                                "command", ...; the store remembers it for resumes */
+    /* The proposer's own options as key/value pairs (llm: "url", "model", "key-env", ...; see
+     * docs/llm.md), borrowed for the call; given again on every resume (never stored, since
+     * they may name secrets). */
+    const char *const *proposer_keys;
+    const char *const *proposer_values;
+    size_t nproposer_params;
 } rt_run_options;
 
 void rt_run_options_init(rt_run_options *options);
@@ -177,6 +183,27 @@ int rt_store_summary(rt_store *store, rt_summary *out);
 int rt_store_best(rt_store *store, char **text);
 /* Opens the problem the store's run was made for (caller closes it). */
 int rt_store_problem(rt_store *store, rt_problem **out);
+
+/* What a run's language model requests cost (the llm proposer; all zero for other runs). */
+typedef struct rt_llm_model_spend {
+    char model[128];
+    long long requests, tokens_in, tokens_out, improved;
+    double cost;
+} rt_llm_model_spend;
+
+typedef struct rt_llm_spend {
+    long long requests;     /* requests made (each counted once, however many retries) */
+    long long tokens_in, tokens_out;
+    double cost;            /* from the prices given to the run, in the user's unit */
+    long long retries;
+    long long failed;       /* requests with no usable reply (timeouts, errors, no edit, ...) */
+    long long improved;     /* children that verified better than their parent */
+    double latency;         /* seconds summed over requests */
+    int nmodels;
+    rt_llm_model_spend models[16];
+} rt_llm_spend;
+
+int rt_store_llm_spend(rt_store *store, rt_llm_spend *out);
 
 /* Re-checks a store: SQLite's integrity check, every hash against its text, and every admitted
  * candidate re-verified from its stored text. Returns 0 when all hold, RT_EINVALID with the first

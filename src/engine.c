@@ -117,6 +117,8 @@ struct rt_run {
     double t_session;
     long long evals_at_start;
     volatile int stop;
+    rt_proposal_outcome last; /* what process() made of the last child, for feedback() */
+    char last_reason[512];
     int hashset_failed;
     char errmsg[512];
 };
@@ -212,7 +214,9 @@ static int checkpoint(rt_run *r, int reopen)
         for (int c = 0; c < is->ncells; c++)
             rows[n++] = (rt_archive_row){i, is->cells[c].cand_id, is->cells[c].migrated};
     }
-    int rc = rt_db_save_checkpoint(r->db, &cp, rows, n);
+    int rc = r->pcls && r->pcls->account ? r->pcls->account(r->pstate, r->db) : 0;
+    if (!rc)
+        rc = rt_db_save_checkpoint(r->db, &cp, rows, n);
     free(rows);
     if (!rc)
         rc = rt_db_commit(r->db);
@@ -341,7 +345,9 @@ static int process(rt_run *r, int island, const char *parent_hash, const char *o
         cls->free_genome(child);
         return run_fail(r, RT_ENOMEM, "out of memory");
     }
+    r->last.made = 1;
     if (!fresh) {
+        r->last.duplicate = 1;
         r->duplicates++;
         cls->free_genome(child);
         return 0;
@@ -398,6 +404,13 @@ static int process(rt_run *r, int island, const char *parent_hash, const char *o
         .metrics = metrics,
         .artifacts = artifacts,
     };
+    r->last.valid = v.valid;
+    r->last.admitted = admitted;
+    r->last.verified = verified;
+    if (!v.valid) {
+        snprintf(r->last_reason, sizeof r->last_reason, "%s", v.reason);
+        r->last.reason = r->last_reason;
+    }
     long long id = 0;
     rc = rt_db_insert(r->db, &row, &id);
     if (!admitted)
@@ -583,8 +596,12 @@ static int generation(rt_run *r)
                 continue;
             }
         }
+        memset(&r->last, 0, sizeof r->last);
+        r->last.parent = j->parent->score;
         rc = process(r, i, j->parent_hash, j->prop.op ? j->prop.op : "?", j->prop.child,
                      &j->pre);
+        if (!rc && j->prop.tag && r->pcls->feedback)
+            r->pcls->feedback(r->pstate, j->prop.tag, &r->last);
     }
 done:
     for (int i = 0; i < r->nislands; i++) {
@@ -633,6 +650,12 @@ int rt_run_execute(rt_run *r)
         }
         if (target_reached(r)) {
             why = "target reached";
+            break;
+        }
+        char spent[128];
+        if (r->pcls->spent && r->pcls->spent(r->pstate, spent, sizeof spent)) {
+            snprintf(r->last_reason, sizeof r->last_reason, "%s", spent);
+            why = r->last_reason;
             break;
         }
         if ((rc = generation(r)))
@@ -712,7 +735,15 @@ static int run_setup(rt_run *r, int nislands, const char *proposer)
     r->pcls = rt_proposer_find(proposer);
     if (!r->pcls)
         return run_fail(r, RT_EUSAGE, "unknown proposer '%s'", proposer);
-    return r->pcls->create(&r->pstate, r->problem, r->errmsg, sizeof r->errmsg);
+    if (r->opt.nproposer_params && !r->pcls->configure)
+        return run_fail(r, RT_EUSAGE, "proposer %s takes no options (%s given)", proposer,
+                        r->opt.proposer_keys[0]);
+    int rc = r->pcls->create(&r->pstate, r->problem, r->errmsg, sizeof r->errmsg);
+    if (!rc && r->pcls->configure)
+        rc = r->pcls->configure(r->pstate, r->opt.proposer_keys, r->opt.proposer_values,
+                                r->opt.nproposer_params, &r->policy, &r->stop, r->errmsg,
+                                sizeof r->errmsg);
+    return rc;
 }
 
 static void set_err(rt_error *err, int code, const char *msg)

@@ -13,6 +13,24 @@ typedef struct rt_matmul_policy {
     long long walk_flips; /* flips in one application of the walk operator */
 } rt_matmul_policy;
 
+/* Knobs of the llm proposer (src/proposers/llm.c); docs/llm.md says why each default. */
+typedef struct rt_llm_policy {
+    char template_set[64]; /* prompt template set: the folder prompts/<template_set>/ */
+    double p_full;         /* a request asks for a full rewrite (else SEARCH/REPLACE) */
+    int max_in_flight;     /* requests open at once, over all islands */
+    double timeout;        /* seconds for one attempt of a request */
+    double connect_timeout;
+    int max_retries;       /* further attempts on connection errors, 5xx, 429 */
+    double backoff_base;   /* seconds before the first retry, doubled each time */
+    double backoff_max;    /* cap on one wait (Retry-After included) */
+    double temperature;
+    long max_tokens;       /* completion tokens asked for; 0: the server's default */
+    int inspirations;      /* programs shown besides the parent (the best, the most different) */
+    int history;           /* recent attempts shown with their outcomes */
+    long context_cap;      /* bytes of metrics/artifacts text kept per section */
+    double bandit_c;       /* exploration constant of the model bandit */
+} rt_llm_policy;
+
 typedef struct rt_policy {
     /* engine */
     double p_best;          /* a parent is its island's best elite with this probability */
@@ -20,6 +38,7 @@ typedef struct rt_policy {
     double commit_interval; /* seconds between checkpoints */
 
     rt_matmul_policy matmul;
+    rt_llm_policy llm;
 } rt_policy;
 
 /* Fills p with the shipped defaults. */

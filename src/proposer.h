@@ -22,7 +22,21 @@ typedef struct rt_proposal {
     const char *op;     /* name of what made it (static string) */
     long long work;     /* problem-specific units of work done (matmul: flips) */
     char reason[256];   /* when child is NULL: why (stored on the failure row; may be empty) */
+    long long tag;      /* non-zero: the engine reports what became of it through feedback() */
 } rt_proposal;
+
+/* What became of a tagged proposal, told to the proposer that made it. */
+typedef struct rt_proposal_outcome {
+    int made;           /* a child was made (else the rest is zero) */
+    int duplicate;      /* dropped as already seen */
+    int valid;          /* verified */
+    int admitted;       /* entered the archive */
+    rt_score parent;    /* the parent's verified score */
+    rt_score verified;  /* the child's, valid only */
+    const char *reason; /* why it failed (evaluation or verification), or NULL */
+} rt_proposal_outcome;
+
+typedef struct rt_db rt_db;
 
 /* One archived candidate as a proposer sees it. text, metrics and artifacts are filled only for
  * proposers that ask for context (rt_proposer_class.context); otherwise NULL. */
@@ -58,11 +72,27 @@ typedef struct rt_proposer_class {
      * with out->reason saying why) or a negative code on a failure that should stop the run. */
     int (*propose)(void *state, const rt_problem *problem, const rt_propose_ctx *ctx,
                    rt_rng *rng, rt_proposal *out);
+
+    /* ---- optional hooks (NULL when unused); all but propose run on the engine's thread ---- */
+
+    /* Reads the proposer's own options (rt_run_options.proposer_keys/values, e.g. "url") and
+     * its policy section, once after create, on new runs and resumes alike. stop is the run's
+     * stop flag, for waits inside propose(). RT_EUSAGE with a message naming the bad option. */
+    int (*configure)(void *state, const char *const *keys, const char *const *values, size_t n,
+                     const rt_policy *policy, const volatile int *stop, char *err,
+                     size_t errlen);
+    /* What became of a proposal with a non-zero tag, in island order after it was judged. */
+    void (*feedback)(void *state, long long tag, const rt_proposal_outcome *outcome);
+    /* Writes the proposer's accounting into the store's open transaction, at each checkpoint. */
+    int (*account)(void *state, rt_db *db);
+    /* Returns 1 when the proposer can make no more children (a budget is spent); why says so. */
+    int (*spent)(void *state, char *why, size_t len);
 } rt_proposer_class;
 
 const rt_proposer_class *rt_proposer_find(const char *name);
 
 extern const rt_proposer_class rt_proposer_builtin;
 extern const rt_proposer_class rt_proposer_command;
+extern const rt_proposer_class rt_proposer_llm;
 
 #endif

@@ -1068,3 +1068,104 @@ int rt_store_check(rt_store *store, long long *checked)
     rt_problem_close(pb);
     return rc;
 }
+
+/* ---- language model requests (the llm proposer) -------------------------------------------
+ * A table of its own, created when the first request is stored (CREATE TABLE IF NOT EXISTS), so
+ * that stores without it read as "no requests" and user_version does not change. */
+
+static const char *llm_table_sql =
+    "CREATE TABLE IF NOT EXISTS llm_requests(id INTEGER PRIMARY KEY, at REAL NOT NULL,"
+    "  island INTEGER NOT NULL, generation INTEGER NOT NULL, model TEXT NOT NULL,"
+    "  mode TEXT NOT NULL, tokens_in INTEGER NOT NULL, tokens_out INTEGER NOT NULL,"
+    "  cost REAL NOT NULL, latency REAL NOT NULL, attempts INTEGER NOT NULL,"
+    "  retries INTEGER NOT NULL, http_status INTEGER NOT NULL, outcome TEXT NOT NULL,"
+    "  error TEXT, parent TEXT, made INTEGER NOT NULL, duplicate INTEGER NOT NULL,"
+    "  valid INTEGER NOT NULL, admitted INTEGER NOT NULL, improved INTEGER NOT NULL,"
+    "  parent_score REAL, child_score REAL);";
+
+int rt_db_llm_insert(rt_db *db, const rt_llm_row *r)
+{
+    int rc = sqlite3_exec(db->sql, llm_table_sql, NULL, NULL, NULL);
+    if (rc != SQLITE_OK)
+        return sql_fail(db, rc, "create the llm_requests table");
+    sqlite3_stmt *st = NULL;
+    rc = sqlite3_prepare_v2(
+        db->sql,
+        "INSERT INTO llm_requests(at,island,generation,model,mode,tokens_in,tokens_out,cost,"
+        "latency,attempts,retries,http_status,outcome,error,parent,made,duplicate,valid,admitted,"
+        "improved,parent_score,child_score) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return sql_fail(db, rc, "store a model request");
+    sqlite3_bind_double(st, 1, r->at);
+    sqlite3_bind_int(st, 2, r->island);
+    sqlite3_bind_int64(st, 3, r->generation);
+    sqlite3_bind_text(st, 4, r->model, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, r->mode, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 6, r->tokens_in);
+    sqlite3_bind_int64(st, 7, r->tokens_out);
+    sqlite3_bind_double(st, 8, r->cost);
+    sqlite3_bind_double(st, 9, r->latency);
+    sqlite3_bind_int(st, 10, r->attempts);
+    sqlite3_bind_int(st, 11, r->retries);
+    sqlite3_bind_int(st, 12, r->http_status);
+    sqlite3_bind_text(st, 13, r->outcome, -1, SQLITE_STATIC);
+    if (r->error && *r->error)
+        sqlite3_bind_text(st, 14, r->error, -1, SQLITE_STATIC);
+    if (r->parent)
+        sqlite3_bind_text(st, 15, r->parent, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 16, r->made);
+    sqlite3_bind_int(st, 17, r->duplicate);
+    sqlite3_bind_int(st, 18, r->valid);
+    sqlite3_bind_int(st, 19, r->admitted);
+    sqlite3_bind_int(st, 20, r->improved);
+    sqlite3_bind_double(st, 21, r->parent_score);
+    if (r->valid)
+        sqlite3_bind_double(st, 22, r->child_score);
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : sql_fail(db, rc, "store a model request");
+}
+
+int rt_store_llm_spend(rt_store *store, rt_llm_spend *out)
+{
+    memset(out, 0, sizeof *out);
+    rt_db *db = store->db;
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(
+        db->sql,
+        "SELECT model, count(*), sum(tokens_in), sum(tokens_out), sum(cost), sum(retries),"
+        " sum(outcome <> 'ok'), sum(improved), sum(latency) FROM llm_requests GROUP BY model"
+        " ORDER BY model",
+        -1, &st, NULL);
+    if (rc != SQLITE_OK) /* a store without model requests */
+        return (rc & 0xff) == SQLITE_ERROR ? 0 : sql_fail(db, rc, "read model requests");
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        long long n = sqlite3_column_int64(st, 1);
+        out->requests += n;
+        out->tokens_in += sqlite3_column_int64(st, 2);
+        out->tokens_out += sqlite3_column_int64(st, 3);
+        out->cost += sqlite3_column_double(st, 4);
+        out->retries += sqlite3_column_int64(st, 5);
+        out->failed += sqlite3_column_int64(st, 6);
+        out->improved += sqlite3_column_int64(st, 7);
+        out->latency += sqlite3_column_double(st, 8);
+        if (out->nmodels < (int)(sizeof out->models / sizeof out->models[0])) {
+            rt_llm_model_spend *m = &out->models[out->nmodels++];
+            const unsigned char *name = sqlite3_column_text(st, 0);
+            snprintf(m->model, sizeof m->model, "%s", name ? (const char *)name : "?");
+            m->requests = n;
+            m->tokens_in = sqlite3_column_int64(st, 2);
+            m->tokens_out = sqlite3_column_int64(st, 3);
+            m->cost = sqlite3_column_double(st, 4);
+            m->improved = sqlite3_column_int64(st, 7);
+        }
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        int code = sql_fail(db, rc, "read model requests");
+        snprintf(store->errmsg, sizeof store->errmsg, "%s", db->errmsg);
+        return code;
+    }
+    return 0;
+}

@@ -114,6 +114,26 @@ int rt_db_each_hash(rt_db *db, void (*fn)(const char *hash, void *user), void *u
 /* The best admitted candidate by verified score: id, or 0 when there is none. */
 int rt_db_best(rt_db *db, long long *id);
 
+/* One request of the llm proposer (table llm_requests, created on first use). */
+typedef struct rt_llm_row {
+    double at;              /* Unix time the request was sent */
+    int island;
+    long long generation;
+    const char *model;
+    const char *mode;       /* "diff" or "full" */
+    long long tokens_in, tokens_out;
+    double cost;            /* in the user's money unit, from the configured prices */
+    double latency;         /* seconds, retries and waits included */
+    int attempts, retries, http_status;
+    const char *outcome;    /* rt_llm_outcome_name() */
+    const char *error;      /* one line, or NULL */
+    const char *parent;     /* parent's hash */
+    int made, duplicate, valid, admitted, improved;
+    double parent_score, child_score;
+} rt_llm_row;
+
+int rt_db_llm_insert(rt_db *db, const rt_llm_row *row);
+
 /* Fills the public summary. */
 int rt_db_summary(rt_db *db, rt_summary *out);
 

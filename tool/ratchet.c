@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cmd_llm.h"
 #include "config_args.h"
 #include "ratchet.h"
 
@@ -190,11 +191,13 @@ static void help_run(FILE *f)
             "  --islands N        number of islands (default 4)\n"
             "  --threads N        worker threads (default: the number of cores)\n"
             "  --jobs N           evaluations in parallel (program): N threads, at least N islands\n"
-            "  --proposer NAME    what makes children: builtin (default) or command\n"
+            "  --proposer NAME    what makes children: builtin (default), command or llm\n"
             "  --config FILE      options from FILE (key = value); flags override it; for\n"
             "                     program, ratchet.ini next to --initial is read by default\n"
             "  --quiet            no progress line\n"
             "\n");
+    llm_run_help(f);
+    fputc('\n', f);
     print_problems(f);
     for (size_t i = 0; i < rt_problem_count(); i++) {
         const char *help = rt_problem_params_help(rt_problem_name_at(i));
@@ -294,7 +297,7 @@ static int cmd_run_args(int argc, char **argv)
     rt_run_options_init(&opt);
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     opt.threads = ncpu > 0 ? (int)ncpu : 1;
-    int quiet = 0, has_budget = 0, jobs = 0, islands_given = 0;
+    int quiet = 0, has_budget = 0, jobs = 0, islands_given = 0, rc;
     opt_list params = {.n = 0};
     for (int i = 1; i < argc; i++) {
         const char *name, *value;
@@ -373,6 +376,9 @@ static int cmd_run_args(int argc, char **argv)
                 return EXIT_USAGE;
             }
             opt.threads = (int)v;
+        } else if ((rc = llm_run_option(name, value, &opt)) != 0) {
+            if (rc < 0)
+                return EXIT_USAGE;
         } else {
             if (params.n == MAX_PARAMS) {
                 usage_error("run: too many options");
@@ -409,7 +415,6 @@ static int cmd_run_args(int argc, char **argv)
     }
     char path[4096];
     rt_run *run = NULL;
-    int rc;
     if (resume) {
         rc = rt_run_resume(&run, resume, problem, &opt, &err);
         snprintf(path, sizeof path, "%s", resume);
@@ -526,7 +531,6 @@ static int cmd_status(int argc, char **argv)
         rt_store_close(st);
         return exit_for(rc);
     }
-    rt_store_close(st);
     if (json) {
         json_t *o = json_object();
         json_object_set_new(o, "store", json_string(path));
@@ -562,6 +566,12 @@ static int cmd_status(int argc, char **argv)
             json_array_append_new(arr, is);
         }
         json_object_set_new(o, "islands", arr);
+        rc = llm_status(st, stdout, o);
+        rt_store_close(st);
+        if (rc) {
+            json_decref(o);
+            return exit_for(rc);
+        }
         char *text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
         json_decref(o);
         if (!text)
@@ -590,7 +600,9 @@ static int cmd_status(int argc, char **argv)
             printf(", best %s %g", s.metric_name, s.islands[i].best_metric);
         printf("\n");
     }
-    return 0;
+    rc = llm_status(st, stdout, NULL);
+    rt_store_close(st);
+    return rc ? exit_for(rc) : 0;
 }
 
 static int cmd_best(int argc, char **argv)

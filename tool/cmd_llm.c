@@ -1,0 +1,111 @@
+/* cmd_llm.c — the llm proposer's options of `ratchet run` and its spend in `ratchet status`.
+ * Options map to the proposer's keys (docs/llm.md): --llm-url -> url, --model -> model, ... */
+#include "cmd_llm.h"
+
+#include <string.h>
+
+#define MAX_PROPOSER_OPTS 64
+
+static const char *keys[MAX_PROPOSER_OPTS];
+static const char *values[MAX_PROPOSER_OPTS];
+
+/* tool option -> proposer key */
+static const struct {
+    const char *flag, *key;
+} map[] = {
+    {"model", "model"},           {"llm-url", "url"},
+    {"llm-key-env", "key-env"},   {"llm-budget-tokens", "budget-tokens"},
+    {"llm-budget-money", "budget-money"}, {"llm-price", "price"},
+    {"llm-prompts", "prompts"},   {"llm-template", "template"},
+    {"llm-language", "language"}, {"llm-timeout", "timeout"},
+    {"llm-max-in-flight", "max-in-flight"}, {"llm-p-full", "p-full"},
+    {"llm-retries", "retries"},   {"llm-backoff", "backoff"},
+};
+
+int llm_run_option(const char *name, const char *value, rt_run_options *opt)
+{
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
+        if (strcmp(name, map[i].flag) != 0)
+            continue;
+        if (opt->nproposer_params == MAX_PROPOSER_OPTS) {
+            fprintf(stderr, "ratchet: run: too many proposer options\n");
+            return -1;
+        }
+        keys[opt->nproposer_params] = map[i].key;
+        values[opt->nproposer_params] = value;
+        opt->nproposer_params++;
+        opt->proposer_keys = keys;
+        opt->proposer_values = values;
+        return 1;
+    }
+    return 0;
+}
+
+void llm_run_help(FILE *f)
+{
+    fprintf(f,
+            "The llm proposer (--proposer llm: edits from language models on any\n"
+            "OpenAI-compatible chat completions server; docs/llm.md):\n"
+            "  --llm-url URL          the server, e.g. http://127.0.0.1:8080/v1 (required)\n"
+            "  --model NAME[,NAME]    model(s); several: a bandit picks one per request\n"
+            "  --llm-key-env VAR      send the API key held in environment variable VAR\n"
+            "  --llm-budget-tokens N  stop the run once N tokens (in + out) are spent\n"
+            "  --llm-budget-money X   stop the run once X is spent (needs --llm-price)\n"
+            "  --llm-price M=IN,OUT   price of model M per million tokens in and out\n"
+            "  --llm-prompts DIR      prompt template folder (default: the shipped prompts/)\n"
+            "  --llm-template NAME    template set DIR/NAME/ (default: default)\n"
+            "  --llm-language NAME    language named on code fences (c, python, ...)\n"
+            "  --llm-timeout S        seconds per request attempt (default 300)\n"
+            "  --llm-max-in-flight N  requests open at once (default 4)\n"
+            "  --llm-p-full P         share of requests asking for full rewrites (default 0.25)\n"
+            "  --llm-retries N        retries on connection errors, 5xx and 429 (default 4)\n"
+            "  --llm-backoff S        first retry wait, doubled each time (default 1)\n"
+            "  Proposer options are not stored: give them again with --resume.\n");
+}
+
+int llm_status(rt_store *st, FILE *out, json_t *obj)
+{
+    rt_llm_spend sp;
+    int rc = rt_store_llm_spend(st, &sp);
+    if (rc) {
+        fprintf(stderr, "ratchet: status: %s\n", rt_store_errmsg(st));
+        return rc;
+    }
+    if (!sp.requests)
+        return 0;
+    if (obj) {
+        json_t *o = json_object();
+        json_object_set_new(o, "requests", json_integer(sp.requests));
+        json_object_set_new(o, "tokens_in", json_integer(sp.tokens_in));
+        json_object_set_new(o, "tokens_out", json_integer(sp.tokens_out));
+        json_object_set_new(o, "cost", json_real(sp.cost));
+        json_object_set_new(o, "retries", json_integer(sp.retries));
+        json_object_set_new(o, "failed", json_integer(sp.failed));
+        json_object_set_new(o, "improved", json_integer(sp.improved));
+        json_object_set_new(o, "latency", json_real(sp.latency));
+        json_t *models = json_array();
+        for (int i = 0; i < sp.nmodels; i++) {
+            const rt_llm_model_spend *m = &sp.models[i];
+            json_array_append_new(
+                models, json_pack("{s:s, s:I, s:I, s:I, s:I, s:f}", "model", m->model,
+                                  "requests", (json_int_t)m->requests, "tokens_in",
+                                  (json_int_t)m->tokens_in, "tokens_out",
+                                  (json_int_t)m->tokens_out, "improved",
+                                  (json_int_t)m->improved, "cost", m->cost));
+        }
+        json_object_set_new(o, "models", models);
+        json_object_set_new(obj, "llm", o);
+        return 0;
+    }
+    fprintf(out, "llm          %lld requests (%lld retries, %lld without a usable edit), "
+                 "%lld improved\n",
+            sp.requests, sp.retries, sp.failed, sp.improved);
+    fprintf(out, "llm spend    %lld tokens in, %lld out, cost %.4f, mean latency %.2f s\n",
+            sp.tokens_in, sp.tokens_out, sp.cost, sp.latency / (double)sp.requests);
+    for (int i = 0; i < sp.nmodels; i++) {
+        const rt_llm_model_spend *m = &sp.models[i];
+        fprintf(out, "  model %-20s %lld requests, %lld+%lld tokens, cost %.4f, %lld improved\n",
+                m->model, m->requests, m->tokens_in, m->tokens_out, m->cost, m->improved);
+    }
+    return 0;
+}
