@@ -7,6 +7,7 @@
 
 static const rt_problem_class *const registry[] = {
     &rt_problem_matmul,
+    &rt_problem_noisy,
 };
 
 #define NREGISTRY (sizeof registry / sizeof registry[0])
@@ -18,6 +19,15 @@ int rt_score_cmp(rt_score a, rt_score b)
     if (a.secondary != b.secondary)
         return a.secondary > b.secondary ? 1 : -1;
     return 0;
+}
+
+const rt_operator *rt_problem_operators(const rt_problem *problem, size_t *n)
+{
+    const rt_problem_class *cls = problem->cls;
+    if (cls->operators_for)
+        return cls->operators_for(problem->state, n);
+    *n = cls->noperators;
+    return cls->operators;
 }
 
 const rt_problem_class *rt_problem_class_find(const char *name)
