@@ -24,8 +24,11 @@ int rt_score_cmp(rt_score a, rt_score b)
 const rt_operator *rt_problem_operators(const rt_problem *problem, size_t *n)
 {
     const rt_problem_class *cls = problem->cls;
-    if (cls->operators_for)
-        return cls->operators_for(problem->state, n);
+    if (cls->operators_for) {
+        const rt_operator *ops = cls->operators_for(problem->state, n);
+        if (ops)
+            return ops;
+    }
     *n = cls->noperators;
     return cls->operators;
 }

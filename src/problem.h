@@ -91,7 +91,7 @@ typedef struct rt_problem_class {
     int metric_lower_is_better; /* direction of rt_verdict.metric (matmul: rank, so 1) */
 
     /* Optional: the operators for this instance (for example matmul's sampled proxy adds moves
-     * that may break a scheme). NULL: the class's table above. */
+     * that may break a scheme). NULL, or a NULL result: the class's table above. */
     const rt_operator *(*operators_for)(const void *state, size_t *n);
     /* 1 when verify() is noisy (two calls on the same text may score differently): the engine
      * then uses noise-aware acceptance, and the gate and the audit compare validity only. */

@@ -122,6 +122,9 @@ static int parse(const char *text, size_t len, noisy_genome *g, char *err, size_
         return rt_fail(err, errlen, RT_EUSAGE, "not a noisy candidate (expected \"x A B C D\")");
     const char *s = buf + 2;
     for (int i = 0; i < NOISY_DIM; i++) {
+        if (!(*s == '-' || (*s >= '0' && *s <= '9')))
+            return rt_fail(err, errlen, RT_EUSAGE, "coordinate %d is not an integer in -%d..%d",
+                           i + 1, NOISY_RANGE, NOISY_RANGE);
         char *end = NULL;
         long v = strtol(s, &end, 10);
         if (end == s || v < -NOISY_RANGE || v > NOISY_RANGE || (*end != ' ' && *end != '\n' &&
