@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -403,6 +404,34 @@ static void trust_proxy_admits_invalid(void **state)
     assert_true(d.false_passes > 0);
 }
 
+/* The tool: `ratchet audit` exits 0 on the clean store, 1 naming the failure on a tampered one,
+ * 2 on a file that is not a store. */
+static void tool_audit_exit_codes(void **state)
+{
+    (void)state;
+    const char *tool = tu_tool();
+    assert_non_null(tool);
+    char cmd[2048], out[600];
+    snprintf(out, sizeof out, "%s/audit.txt", tmpdir);
+    snprintf(cmd, sizeof cmd, "'%s' audit '%s' > '%s'", tool, clean, out);
+    int st = system(cmd);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    const char *p = copy_clean("cli");
+    sql(p, "DELETE FROM candidates WHERE id=5");
+    snprintf(cmd, sizeof cmd, "'%s' audit '%s' > '%s'", tool, p, out);
+    st = system(cmd);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 1);
+    size_t len = 0;
+    char *text = tu_slurp(out, &len);
+    assert_non_null(text);
+    assert_non_null(strstr(text, "FAIL         row 6: the chain is broken"));
+    assert_non_null(strstr(text, "audit        FAILED"));
+    free(text);
+    snprintf(cmd, sizeof cmd, "'%s' audit '%s' 2> /dev/null", tool, out);
+    st = system(cmd);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -416,6 +445,7 @@ int main(void)
         cmocka_unit_test(proxy_changed_and_rechained),
         cmocka_unit_test(gate_catches_mismatch),
         cmocka_unit_test(trust_proxy_admits_invalid),
+        cmocka_unit_test(tool_audit_exit_codes),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "ratchet.h"
+#include "rng.h"
 #include "testutil.h"
 
 static char tmpdir[256];
@@ -151,6 +152,59 @@ static void certificate_checks_out(void **state)
     print_message("checker accepted %d published schemes\n", checked);
 }
 
+/* The checker is a parser of untrusted files: mutated schemes must give exit 0, 1 or 2, never a
+ * crash. (It was compiled by certificate_checks_out.) */
+static void checker_survives_mutations(void **state)
+{
+    (void)state;
+    char dir[512], path[600], cmd[2048];
+    snprintf(dir, sizeof dir, "%s/cert", tmpdir);
+    snprintf(path, sizeof path, "%s/scheme.exp", dir);
+    size_t len = 0;
+    char *scheme = tu_slurp(path, &len);
+    assert_non_null(scheme);
+    assert_true(len > 10);
+    rt_rng rng;
+    rt_rng_seed(&rng, 1234, 0);
+    static const char alphabet[] = "abc0123456789()*+- \n#\t29";
+    char *buf = malloc(len + 64);
+    assert_non_null(buf);
+    int seen[3] = {0, 0, 0};
+    for (int k = 0; k < 200; k++) {
+        memcpy(buf, scheme, len);
+        size_t n = len;
+        int edits = 1 + (int)rt_rng_below(&rng, 4);
+        for (int e = 0; e < edits; e++) {
+            size_t at = rt_rng_below(&rng, (uint32_t)n);
+            int what = (int)rt_rng_below(&rng, 3);
+            if (what == 0)
+                buf[at] = k % 4 ? alphabet[rt_rng_below(&rng, sizeof alphabet - 1)]
+                                : (char)rt_rng_below(&rng, 256);
+            else if (what == 1 && n > 1) {
+                memmove(buf + at, buf + at + 1, n - at - 1);
+                n--;
+            } else {
+                n = at; /* cut */
+            }
+        }
+        snprintf(path, sizeof path, "%s/mutant.exp", dir);
+        FILE *f = fopen(path, "wb");
+        assert_non_null(f);
+        assert_int_equal(fwrite(buf, 1, n, f), n);
+        assert_int_equal(fclose(f), 0);
+        snprintf(cmd, sizeof cmd, "cd '%s' && ./check_scheme 3 3 3 z mutant.exp >/dev/null 2>&1",
+                 dir);
+        int rc = shell(cmd);
+        if (rc < 0 || rc > 2)
+            fail_msg("the checker exited %d on a mutant (kept in %s)", rc, path);
+        seen[rc]++;
+    }
+    free(buf);
+    free(scheme);
+    print_message("mutants: %d valid, %d invalid, %d malformed\n", seen[0], seen[1], seen[2]);
+    assert_true(seen[1] > 0 && seen[2] > 0);
+}
+
 /* The tool's side: `ratchet best STORE --certificate DIR`. */
 static void tool_writes_certificate(void **state)
 {
@@ -175,6 +229,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(certificate_checks_out),
+        cmocka_unit_test(checker_survives_mutations),
         cmocka_unit_test(tool_writes_certificate),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
