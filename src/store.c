@@ -518,10 +518,11 @@ int rt_db_commit(rt_db *db) { return exec(db, "COMMIT", "commit"); }
 
 int rt_db_rollback(rt_db *db)
 {
-    if (sqlite3_get_autocommit(db->sql))
-        return 0;
-    int rc = exec(db, "ROLLBACK", "roll back");
-    if (!rc) /* rows of the abandoned transaction are gone: so are their links */
+    int rc = 0;
+    if (!sqlite3_get_autocommit(db->sql))
+        rc = exec(db, "ROLLBACK", "roll back");
+    if (!rc) /* rows of the abandoned transaction (or of a failed commit) are gone: so are their
+                links */
         rc = load_last_link(db);
     return rc;
 }

@@ -430,6 +430,21 @@ static void tool_audit_exit_codes(void **state)
     snprintf(cmd, sizeof cmd, "'%s' audit '%s' 2> /dev/null", tool, out);
     st = system(cmd);
     assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 2);
+
+    /* a head recorded elsewhere pins the store */
+    rt_audit a;
+    assert_int_equal(audit(clean, NULL, &a), 0);
+    snprintf(cmd, sizeof cmd, "'%s' audit '%s' --expect-head %s > /dev/null", tool, clean, a.head);
+    st = system(cmd);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    a.head[0] = a.head[0] == '0' ? '1' : '0';
+    snprintf(cmd, sizeof cmd, "'%s' audit '%s' --expect-head %s > '%s'", tool, clean, a.head, out);
+    st = system(cmd);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 1);
+    text = tu_slurp(out, &len);
+    assert_non_null(text);
+    assert_non_null(strstr(text, "not the expected"));
+    free(text);
 }
 
 int main(void)

@@ -18,12 +18,14 @@ static void help_audit(FILE *f)
                "checkpoint's account of the chain, and every admitted candidate decoded,\n"
                "re-scored and re-verified from its stored text.\n"
                "Exit 0 when all hold, 1 naming each failure, 2 when the store cannot be read.\n"
-               "  --json   print one JSON object\n");
+               "  --json              print one JSON object\n"
+               "  --expect-head HEX   also fail unless the chain head is HEX (a head recorded\n"
+               "                      earlier, elsewhere: pins the whole store)\n");
 }
 
 int cmd_audit(int argc, char **argv)
 {
-    const char *path = NULL;
+    const char *path = NULL, *expect_head = NULL;
     int json = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0) {
@@ -32,6 +34,15 @@ int cmd_audit(int argc, char **argv)
         }
         if (strcmp(argv[i], "--json") == 0) {
             json = 1;
+            continue;
+        }
+        if (strcmp(argv[i], "--expect-head") == 0) {
+            if (i + 1 >= argc || strlen(argv[i + 1]) != 64 ||
+                strspn(argv[i + 1], "0123456789abcdef") != 64) {
+                fprintf(stderr, "ratchet: audit: --expect-head needs 64 lowercase hex digits\n");
+                return 2;
+            }
+            expect_head = argv[++i];
             continue;
         }
         if (strncmp(argv[i], "--", 2) == 0 || path) {
@@ -59,6 +70,14 @@ int cmd_audit(int argc, char **argv)
         return rc == RT_EINTERNAL ? 1 : 2;
     }
     rt_store_close(st);
+    if (expect_head && strcmp(expect_head, a.head) != 0) {
+        if (a.nlisted < RT_AUDIT_MAX_FAILURES)
+            snprintf(a.failures[a.nlisted++], sizeof a.failures[0],
+                     "the chain head is %.16s..., not the expected %.16s... (the store was "
+                     "rewritten or has grown since)",
+                     a.head, expect_head);
+        a.nfailures++;
+    }
     if (json) {
         json_t *o = json_object();
         json_object_set_new(o, "store", json_string(path));
