@@ -2,7 +2,7 @@
 # WERROR=1 turns warnings into errors (CI sets it).
 
 CC ?= cc
-PKGS := sqlite3 jansson libcrypto
+PKGS := sqlite3 jansson libcrypto inih
 BUILD ?= build
 
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wconversion
@@ -19,9 +19,14 @@ LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps deps-test test demo bench bench-drift sanitize fuzz clean
+.PHONY: all deps deps-test test demo bench bench-drift sanitize fuzz clean examples
 
-all: deps $(BUILD)/ratchet
+all: deps $(BUILD)/ratchet examples
+
+# the examples' compiled parts (examples/*/README.md); the exact circle-packing checker uses GMP
+examples: examples/circle_packing/cp_check
+examples/circle_packing/cp_check: examples/circle_packing/cp_check.c
+	$(CC) -std=c17 -O2 $(WARN) $< -lgmp -o $@
 
 deps:
 	@scripts/deps.sh build
@@ -58,7 +63,7 @@ $(BUILD)/bench/%: bench/%.c $(BUILD)/libratchet.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $< $(BUILD)/libratchet.a $(LIBS) -o $@
 
-test: deps-test $(BUILD)/ratchet $(TEST_BIN)
+test: deps-test $(BUILD)/ratchet examples $(TEST_BIN)
 	@RATCHET=$(BUILD)/ratchet tests/run.sh $(TEST_BIN)
 
 demo: all
@@ -86,4 +91,4 @@ fuzz:
 	build/fuzz/fuzz_matmul_parse -max_total_time=$(FUZZ_TIME) -max_len=4096
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san examples/circle_packing/cp_check

@@ -117,6 +117,8 @@ typedef struct rt_run_options {
                                the verifier's (which still runs and is recorded). Recorded in the
                                store as a "trust-proxy" event per session; `status` and `audit`
                                report it. For this session only; a resume without it is gated. */
+    const char *proposer;   /* what makes children (new runs): "builtin" (default when NULL),
+                               "command", ...; the store remembers it for resumes */
 } rt_run_options;
 
 void rt_run_options_init(rt_run_options *options);
@@ -152,7 +154,7 @@ typedef struct rt_island_summary {
 
 typedef struct rt_summary {
     char problem[64];
-    char params[256];
+    char params[2048];
     uint64_t seed;
     int sessions;              /* how many times the run was started or resumed */
     double elapsed;            /* seconds over all sessions */
@@ -251,6 +253,22 @@ int rt_store_certificate(rt_store *store, const char *dir);
  * candidate re-verified from its stored text. Returns 0 when all hold, RT_EINVALID with the first
  * failure in the store's error message otherwise. *checked receives the number re-verified. */
 int rt_store_check(rt_store *store, long long *checked);
+
+/* ---- configuration files ----------------------------------------------------------------- */
+
+/* Called for each `key = value` entry of a configuration file, in file order; returns 0 to go on
+ * or a negative RT_E* code to stop (it may fill the rt_error passed to the reader itself; if it
+ * does not, the reader names the file, line and key). */
+typedef int (*rt_config_fn)(const char *key, const char *value, int line, void *user);
+
+/* Reads a configuration file: INI syntax with `key = value` lines, comments starting with ';'
+ * or '#', and at most a [ratchet] section. Returns 0; RT_EIO when it cannot be read; RT_EUSAGE
+ * (err: "FILE:LINE: what") for a malformed line, another section, a line over 199 bytes, a
+ * continuation line or a NUL byte; RT_ETOOBIG over 64 KiB; or the callback's code. */
+int rt_config_read(const char *path, rt_config_fn fn, void *user, rt_error *err);
+/* The same on text in memory (name is used in messages). */
+int rt_config_parse(const char *text, size_t len, const char *name, rt_config_fn fn, void *user,
+                    rt_error *err);
 
 #ifdef __cplusplus
 }

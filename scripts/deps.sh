@@ -3,7 +3,7 @@
 # usage: scripts/deps.sh build|test|fuzz
 # As root, installs what is missing with apt-get; otherwise prints the exact command and fails.
 set -u
-build="gcc make pkg-config libsqlite3-dev libjansson-dev libssl-dev"
+build="gcc make pkg-config libsqlite3-dev libjansson-dev libssl-dev libgmp-dev libinih-dev"
 case "${1:-build}" in
     build) pkgs="$build" ;;
     test) pkgs="$build libcmocka-dev" ;;

@@ -82,6 +82,20 @@ static int hashset_add(hashset *h, uint64_t k)
     return 1;
 }
 
+/* Says whether key is present (read-only: safe from several threads while nobody adds). */
+static int hashset_has(const hashset *h, uint64_t k)
+{
+    if (!h->cap)
+        return 0;
+    size_t j = (size_t)(k * 0x9e3779b97f4a7c15ULL) & (h->cap - 1);
+    while (h->slots[j]) {
+        if (h->slots[j] == k)
+            return 1;
+        j = (j + 1) & (h->cap - 1);
+    }
+    return 0;
+}
+
 /* ---- the run ----------------------------------------------------------------------------- */
 
 struct rt_run {
@@ -114,7 +128,6 @@ struct rt_run {
 
     double t_session;
     long long evals_at_start;
-    rt_buf text;
     volatile int stop;
     int hashset_failed;
     char errmsg[512];
@@ -161,7 +174,6 @@ static rt_run *run_new(const rt_run_options *opt)
     if (r->opt.progress_interval <= 0)
         r->opt.progress_interval = 0.25;
     rt_policy_defaults(&r->policy);
-    rt_buf_init(&r->text, 0);
     snprintf(r->metric_name, sizeof r->metric_name, "score");
     return r;
 }
@@ -178,7 +190,6 @@ void rt_run_close(rt_run *r)
     rt_db_close(r->db);
     free(r->rng);
     free(r->seen.slots);
-    rt_buf_free(&r->text);
     free(r);
 }
 
@@ -304,15 +315,15 @@ static int noise_floor(rt_run *r, const rt_elite *inc, double *mean, double *spr
     return 0;
 }
 
-/* Decides whether a verified child of a noisy problem (v, its text in r->text) may be offered
+/* Decides whether a verified child of a noisy problem (v, its text) may be offered
  * to its cell. With an incumbent in the cell, its first score must beat the incumbent's mean by
  * noise_margin spreads; then every winner (also one for an empty cell) is re-evaluated
  * noise_confirm times afresh, and the mean of those fresh scores — not the lucky first draw —
  * must still beat the incumbent's mean by noise_margin standard errors (spread/sqrt(confirm)).
  * On success v->score becomes that mean. Returns 1 to offer, 0 to keep out (note says why), or a
  * negative code. */
-static int noise_admit(rt_run *r, int island, const int *coords, rt_verdict *v, char *note,
-                       size_t notelen)
+static int noise_admit(rt_run *r, int island, const int *coords, const char *text, size_t len,
+                       rt_verdict *v, char *note, size_t notelen)
 {
     const rt_elite *inc = rt_archive_cell(&r->archive, island, coords);
     double inc_mean = 0, spread = 0;
@@ -337,7 +348,7 @@ static int noise_admit(rt_run *r, int island, const int *coords, rt_verdict *v, 
         return 1;
     }
     double mean = 0, child_spread = 0;
-    rc = reevaluate(r, r->text.data, r->text.len, n, &mean, &child_spread);
+    rc = reevaluate(r, text, len, n, &mean, &child_spread);
     if (rc < 0)
         return rc;
     double need = inc ? inc_mean + r->policy.noise_margin * spread / sqrt((double)n) : -INFINITY;
@@ -358,26 +369,101 @@ static int noise_admit(rt_run *r, int island, const int *coords, rt_verdict *v, 
     return 1;
 }
 
-/* Dedupes, verifies, stores and offers one child (or the seed, which has no parent and is not
- * counted as an evaluation). Takes ownership of child. */
-static int process(rt_run *r, int island, const char *parent_hash, const char *op, void *child)
+/* What is known of a child before process() judges it. For problems with an expensive
+ * evaluation (rt_problem_class.evaluate) the worker threads fill it in parallel: canonical text,
+ * hash, duplicate key, the evaluation, and the gate's verification of the text. */
+typedef struct prepared {
+    int has_text;
+    rt_buf text;
+    char hash[65];
+    uint64_t key;       /* duplicate key (hash of the problem's dedupe text, or of the text) */
+    int seen;           /* the key was seen in an earlier generation: nothing else was done */
+    int evaluated;
+    rt_evaluation ev;
+    int verified;       /* verify() already ran: vrc, verr and verdict hold its result */
+    int vrc;
+    char verr[400];
+    rt_verdict verdict;
+} prepared;
+
+static void prepared_init(prepared *p)
+{
+    memset(p, 0, sizeof *p);
+    rt_buf_init(&p->text, 0);
+}
+
+/* Encodes the child and computes its hash and duplicate key. Thread-safe (reads the run). */
+static int prepare_text(const rt_run *r, const void *child, prepared *p)
 {
     const rt_problem_class *cls = r->problem->cls;
+    rt_buf_reset(&p->text);
+    int rc = cls->encode(r->problem->state, child, &p->text);
+    if (rc)
+        return rc;
+    rt_sha256_hex(p->text.data, p->text.len, p->hash);
+    p->key = hash_key(p->hash);
+    if (cls->dedupe_text) {
+        rt_buf norm;
+        rt_buf_init(&norm, 0);
+        rc = cls->dedupe_text(r->problem->state, p->text.data, p->text.len, &norm);
+        if (!rc) {
+            char h[65];
+            rt_sha256_hex(norm.data, norm.len, h);
+            p->key = hash_key(h);
+        }
+        rt_buf_free(&norm);
+        if (rc)
+            return rc;
+    }
+    p->has_text = 1;
+    return 0;
+}
+
+/* The expensive part, for problems with evaluate(): runs on worker threads. Skips children
+ * seen in earlier generations; verifies (the gate's check, counted later by process()) only
+ * what evaluated without failure. Returns 0 or a negative code (out of memory). */
+static int prepare_eval(const rt_run *r, void *child, prepared *p, int check_seen)
+{
+    const rt_problem_class *cls = r->problem->cls;
+    int rc = p->has_text ? 0 : prepare_text(r, child, p);
+    if (rc)
+        return rc;
+    if (check_seen && hashset_has(&r->seen, p->key)) {
+        p->seen = 1;
+        return 0;
+    }
+    rc = cls->evaluate(r->problem->state, child, &p->ev);
+    if (rc)
+        return rc;
+    p->evaluated = 1;
+    if (p->ev.failed)
+        return 0;
+    p->vrc = cls->verify(r->problem->state, p->text.data, p->text.len, &p->verdict, p->verr,
+                         sizeof p->verr);
+    p->verified = 1;
+    return 0;
+}
+
+/* Dedupes, verifies, stores and offers one child (or the seed, which has no parent and is not
+ * counted as an evaluation). Takes ownership of child; p may carry work already done on a
+ * worker thread (it is reset before returning). */
+static int process(rt_run *r, int island, const char *parent_hash, const char *op, void *child,
+                   prepared *p)
+{
+    const rt_problem_class *cls = r->problem->cls;
+    int rc = 0;
     if (parent_hash)
         r->evaluations++;
     if (!child) {
         r->failed++;
         return 0;
     }
-    rt_buf_reset(&r->text);
-    int rc = cls->encode(r->problem->state, child, &r->text);
-    if (rc) {
+    if (!p->has_text && (rc = prepare_text(r, child, p))) {
         cls->free_genome(child);
         return run_fail(r, rc, "cannot encode a candidate (out of memory?)");
     }
-    char hash[65];
-    rt_sha256_hex(r->text.data, r->text.len, hash);
-    int fresh = hashset_add(&r->seen, hash_key(hash));
+    const char *hash = p->hash;
+    int fresh = hashset_add(&r->seen, p->key);
     if (fresh < 0) {
         cls->free_genome(child);
         return run_fail(r, RT_ENOMEM, "out of memory");
@@ -387,32 +473,50 @@ static int process(rt_run *r, int island, const char *parent_hash, const char *o
         cls->free_genome(child);
         return 0;
     }
-    rt_score proxy;
-    int coords[RT_MAX_FEATURES] = {0};
-    cls->score(r->problem->state, child, &proxy);
-    if (proxy.primary <= RT_PROXY_REJECT) {
-        r->proxy_rejected++;
+    if (cls->evaluate && !p->evaluated && (rc = prepare_eval(r, child, p, 0))) {
         cls->free_genome(child);
-        return 0;
+        return run_fail(r, rc, "cannot evaluate a candidate (out of memory?)");
     }
-    cls->features(r->problem->state, child, coords);
+    rt_score proxy = {0, 0};
+    int coords[RT_MAX_FEATURES] = {0};
     rt_verdict v;
-    int ok = rt_gate_check(&r->gate, r->text.data, r->text.len, proxy, &v);
-    if (ok < 0) {
-        cls->free_genome(child);
-        return run_fail(r, ok, "out of memory");
+    memset(&v, 0, sizeof v);
+    int ok = 0;
+    int proxy_failed = 0;
+    if (p->evaluated && p->ev.failed) {
+        /* a failed evaluation is stored with its reason; it never reaches the gate */
+        snprintf(v.reason, sizeof v.reason, "evaluation failed: %s", p->ev.reason);
+        proxy_failed = 1;
+    } else {
+        cls->score(r->problem->state, child, &proxy);
+        if (proxy.primary <= RT_PROXY_REJECT) {
+            r->proxy_rejected++;
+            cls->free_genome(child);
+            return 0;
+        }
+        cls->features(r->problem->state, child, coords);
+        if (p->verified)
+            ok = rt_gate_account(&r->gate, p->text.data, p->text.len, p->vrc, p->verr, proxy,
+                                 &p->verdict);
+        else
+            ok = rt_gate_check(&r->gate, p->text.data, p->text.len, proxy, &p->verdict);
+        if (ok < 0) {
+            cls->free_genome(child);
+            return run_fail(r, ok, "out of memory");
+        }
+        v = p->verdict;
     }
     rt_score verified = {v.score, v.score2};
     rt_score admit_score = verified;
     char note[512] = "";
     int trusted = 0;
-    if (r->opt.trust_proxy) {
+    if (r->opt.trust_proxy && !proxy_failed) {
         /* the ablation: the proxy's word is enough */
         trusted = 1;
         admit_score = proxy;
         ok = 1;
     } else if (ok && cls->noisy && r->policy.noise_samples > 0) {
-        ok = noise_admit(r, island, coords, &v, note, sizeof note);
+        ok = noise_admit(r, island, coords, p->text.data, p->text.len, &v, note, sizeof note);
         if (ok < 0) {
             cls->free_genome(child);
             return ok;
@@ -429,12 +533,13 @@ static int process(rt_run *r, int island, const char *parent_hash, const char *o
             return run_fail(r, admitted, "out of memory");
         }
     }
-    if (!admitted)
-        cls->free_genome(child);
+    const char *metrics = NULL, *artifacts = NULL;
+    if (cls->annotations)
+        cls->annotations(r->problem->state, child, &metrics, &artifacts);
     rt_cand_row row = {
         .hash = hash,
-        .text = r->text.data,
-        .len = r->text.len,
+        .text = p->text.data,
+        .len = p->text.len,
         .parent = parent_hash,
         .op = op,
         .island = island,
@@ -447,9 +552,13 @@ static int process(rt_run *r, int island, const char *parent_hash, const char *o
         .admitted = admitted,
         .time = run_elapsed(r),
         .trusted = trusted && admitted,
+        .metrics = metrics,
+        .artifacts = artifacts,
     };
     long long id = 0;
     rc = rt_db_insert(r->db, &row, &id);
+    if (!admitted)
+        cls->free_genome(child); /* after the insert: metrics and artifacts live in the genome */
     if (rc)
         return db_error(r, rc);
     if (slot)
@@ -476,10 +585,16 @@ static int process(rt_run *r, int island, const char *parent_hash, const char *o
 
 /* ---- one generation ---------------------------------------------------------------------- */
 
+#define MAX_INSPIRATIONS 8
+
 typedef struct job {
-    const void *parent;
+    const rt_elite *parent;
     char parent_hash[65];
+    rt_propose_ctx ctx;
+    rt_candidate_view views[1 + MAX_INSPIRATIONS]; /* parent, then inspirations */
+    rt_buf texts[1 + MAX_INSPIRATIONS];
     rt_proposal prop;
+    prepared pre;
     int rc;
 } job;
 
@@ -499,7 +614,10 @@ static void run_jobs(generation_ctx *g)
         job *j = &g->jobs[i];
         if (!j->parent)
             continue;
-        j->rc = r->pcls->propose(r->pstate, r->problem, j->parent, &r->rng[i], &j->prop);
+        j->rc = r->pcls->propose(r->pstate, r->problem, &j->ctx, &r->rng[i], &j->prop);
+        /* expensive evaluations run here, in parallel; the verdicts are counted in order */
+        if (!j->rc && j->prop.child && r->problem->cls->evaluate)
+            j->rc = prepare_eval(r, j->prop.child, &j->pre, 1);
     }
 }
 
@@ -509,10 +627,74 @@ static void *worker(void *arg)
     return NULL;
 }
 
+/* Fills one view of an elite for a proposer that asked for context. */
+static int fill_view(rt_run *r, const rt_elite *e, rt_candidate_view *v, rt_buf *text)
+{
+    const rt_problem_class *cls = r->problem->cls;
+    memset(v, 0, sizeof *v);
+    v->genome = e->genome;
+    v->hash = e->hash;
+    v->score = e->score;
+    if (!r->pcls->context)
+        return 0;
+    rt_buf_reset(text);
+    int rc = cls->encode(r->problem->state, e->genome, text);
+    if (rc)
+        return rc;
+    v->text = rt_buf_cstr(text);
+    v->len = text->len;
+    if (cls->annotations)
+        cls->annotations(r->problem->state, e->genome, &v->metrics, &v->artifacts);
+    return 0;
+}
+
+/* The proposer's context for island i: the parent, and for proposers that want them, the run's
+ * best elite and elites drawn at random with the island's generator. */
+static int make_context(rt_run *r, int i, job *j)
+{
+    j->ctx.island = i;
+    j->ctx.generation = r->generation;
+    int rc = fill_view(r, j->parent, &j->views[0], &j->texts[0]);
+    j->ctx.parent = j->views[0];
+    j->ctx.inspirations = &j->views[1];
+    j->ctx.ninspirations = 0;
+    int want = r->pcls->inspirations < MAX_INSPIRATIONS ? r->pcls->inspirations
+                                                       : MAX_INSPIRATIONS;
+    const rt_elite *best = rt_archive_best(&r->archive);
+    for (int k = 0; !rc && k < want; k++) {
+        const rt_elite *e = NULL;
+        if (k == 0 && best && best != j->parent) {
+            e = best;
+        } else {
+            int isl = (int)(rt_rng_next(&r->rng[i]) % (uint64_t)r->nislands);
+            e = rt_archive_select(&r->archive, isl, &r->rng[i], 0.0);
+        }
+        if (!e || e == j->parent)
+            continue;
+        int dup = 0;
+        for (size_t m = 0; m < j->ctx.ninspirations; m++)
+            dup |= j->views[1 + m].genome == e->genome;
+        if (dup)
+            continue;
+        size_t slot = 1 + j->ctx.ninspirations;
+        rc = fill_view(r, e, &j->views[slot], &j->texts[slot]);
+        if (!rc)
+            j->ctx.ninspirations++;
+    }
+    return rc;
+}
+
 static int generation(rt_run *r)
 {
-    job jobs[64];
-    memset(jobs, 0, sizeof jobs);
+    job *jobs = calloc((size_t)r->nislands, sizeof *jobs);
+    if (!jobs)
+        return run_fail(r, RT_ENOMEM, "out of memory");
+    for (int i = 0; i < r->nislands; i++) {
+        prepared_init(&jobs[i].pre);
+        for (int k = 0; k <= MAX_INSPIRATIONS; k++)
+            rt_buf_init(&jobs[i].texts[k], 0);
+    }
+    int rc = 0;
     /* under an evaluation budget the last generation is cut short, islands in order */
     int nprop = r->nislands;
     if (r->opt.evaluations > 0) {
@@ -523,10 +705,14 @@ static int generation(rt_run *r)
     for (int i = 0; i < nprop; i++) {
         const rt_elite *e = rt_archive_select(&r->archive, i, &r->rng[i], r->policy.p_best);
         if (e) {
-            jobs[i].parent = e->genome;
+            jobs[i].parent = e;
             memcpy(jobs[i].parent_hash, e->hash, 65);
+            if (!rc && make_context(r, i, &jobs[i]))
+                rc = run_fail(r, RT_ENOMEM, "out of memory");
         }
     }
+    if (rc)
+        goto done;
     generation_ctx g = {.run = r, .jobs = jobs};
     atomic_init(&g.next, 0);
     int nthreads = r->opt.threads < r->nislands ? r->opt.threads : r->nislands;
@@ -539,20 +725,35 @@ static int generation(rt_run *r)
     for (int t = 0; t < started; t++)
         pthread_join(tids[t], NULL);
 
-    int rc = 0;
     for (int i = 0; i < r->nislands; i++) {
-        if (!jobs[i].parent)
+        job *j = &jobs[i];
+        if (!j->parent)
             continue;
-        if (!rc && jobs[i].rc)
-            rc = run_fail(r, jobs[i].rc, "proposer %s failed (out of memory?)", r->pcls->name);
+        if (!rc && j->rc)
+            rc = run_fail(r, j->rc, "proposer %s failed (out of memory?)", r->pcls->name);
         if (rc) {
-            if (jobs[i].prop.child)
-                r->problem->cls->free_genome(jobs[i].prop.child);
+            if (j->prop.child)
+                r->problem->cls->free_genome(j->prop.child);
             continue;
         }
-        rc = process(r, i, jobs[i].parent_hash, jobs[i].prop.op ? jobs[i].prop.op : "?",
-                     jobs[i].prop.child);
+        if (!j->prop.child && j->prop.reason[0]) {
+            char detail[400];
+            snprintf(detail, sizeof detail, "island %d: %s", i, j->prop.reason);
+            if ((rc = rt_db_event(r->db, run_elapsed(r), "rejected", detail))) {
+                rc = db_error(r, rc);
+                continue;
+            }
+        }
+        rc = process(r, i, j->parent_hash, j->prop.op ? j->prop.op : "?", j->prop.child,
+                     &j->pre);
     }
+done:
+    for (int i = 0; i < r->nislands; i++) {
+        rt_buf_free(&jobs[i].pre.text);
+        for (int k = 0; k <= MAX_INSPIRATIONS; k++)
+            rt_buf_free(&jobs[i].texts[k]);
+    }
+    free(jobs);
     return rc;
 }
 
@@ -640,6 +841,25 @@ static void add_seen(const char *hash, void *user)
         r->hashset_failed = 1;
 }
 
+static void add_seen_text(const char *text, size_t len, void *user)
+{
+    rt_run *r = user;
+    char hash[65];
+    rt_sha256_hex(text, len, hash);
+    uint64_t key = hash_key(hash);
+    rt_buf norm;
+    rt_buf_init(&norm, 0);
+    if (r->problem->cls->dedupe_text(r->problem->state, text, len, &norm) == 0) {
+        rt_sha256_hex(norm.data, norm.len, hash);
+        key = hash_key(hash);
+    } else {
+        r->hashset_failed = 1;
+    }
+    rt_buf_free(&norm);
+    if (hashset_add(&r->seen, key) < 0)
+        r->hashset_failed = 1;
+}
+
 /* Common setup once problem and config are known. */
 static int run_setup(rt_run *r, int nislands, const char *proposer)
 {
@@ -654,7 +874,7 @@ static int run_setup(rt_run *r, int nislands, const char *proposer)
     rt_gate_init(&r->gate, r->problem);
     r->pcls = rt_proposer_find(proposer);
     if (!r->pcls)
-        return run_fail(r, RT_ESTORE, "unknown proposer '%s'", proposer);
+        return run_fail(r, RT_EUSAGE, "unknown proposer '%s'", proposer);
     return r->pcls->create(&r->pstate, r->problem, r->errmsg, sizeof r->errmsg);
 }
 
@@ -681,7 +901,7 @@ int rt_run_create(rt_run **out, const char *store_path, const rt_problem *proble
     rc = rt_problem_reopen(problem, &r->problem, r->errmsg, sizeof r->errmsg);
     if (rc)
         goto fail;
-    if ((rc = run_setup(r, options->islands, "builtin")))
+    if ((rc = run_setup(r, options->islands, options->proposer ? options->proposer : "builtin")))
         goto fail;
     rt_run_config cfg;
     memset(&cfg, 0, sizeof cfg);
@@ -711,9 +931,12 @@ int rt_run_create(rt_run **out, const char *store_path, const rt_problem *proble
     }
     rt_db_event(r->db, 0, "start", rt_problem_params(r->problem));
     void *copy = cls->clone(r->problem->state, seed);
-    rc = copy ? process(r, 0, NULL, "seed", copy) : run_fail(r, RT_ENOMEM, "out of memory");
+    prepared pre;
+    prepared_init(&pre);
+    rc = copy ? process(r, 0, NULL, "seed", copy, &pre) : run_fail(r, RT_ENOMEM, "out of memory");
+    rt_buf_free(&pre.text);
     if (!rc && !r->has_best)
-        rc = run_fail(r, RT_EINTERNAL, "the initial candidate failed verification");
+        rc = run_fail(r, RT_EINVALID, "the initial candidate failed: %s", pre.verdict.valid ? "not admitted" : (pre.evaluated && pre.ev.failed) ? pre.ev.reason : pre.verdict.reason);
     for (int i = 1; !rc && i < r->nislands; i++) {
         const rt_elite *e0 = &r->archive.islands[0].cells[0];
         void *c = cls->clone(r->problem->state, seed);
@@ -854,7 +1077,9 @@ int rt_run_resume(rt_run **out, const char *store_path, const rt_problem *proble
             snprintf(r->metric_name, sizeof r->metric_name, "%s", v.metric_name);
         }
     }
-    if ((rc = rt_db_each_hash(r->db, add_seen, r))) {
+    rc = r->problem->cls->dedupe_text ? rt_db_each_text(r->db, add_seen_text, r)
+                                      : rt_db_each_hash(r->db, add_seen, r);
+    if (rc) {
         rc = db_error(r, rc);
         goto fail;
     }

@@ -29,8 +29,12 @@ int rt_gate_check(rt_gate *g, const char *text, size_t len, rt_score proxy, rt_v
 
 /* The round-trip check alone (the audit uses it too): 0 when text decodes and re-encodes to
  * itself and the decoded candidate's proxy score equals proxy (not compared for noisy
- * problems); RT_EINVALID with why filled otherwise; RT_ENOMEM. */
+ * problems, nor for those whose proxy is an external evaluation); RT_EINVALID with why filled otherwise; RT_ENOMEM. */
 int rt_gate_roundtrip(const rt_problem *problem, const char *text, size_t len, rt_score proxy,
                       char *why, size_t whylen);
+/* The same decision and counting for a verification that already ran elsewhere (a worker
+ * thread): rc and err are what the problem's verify() returned and wrote, out its verdict. */
+int rt_gate_account(rt_gate *g, const char *text, size_t len, int rc, const char *err,
+                    rt_score proxy, rt_verdict *out);
 
 #endif

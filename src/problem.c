@@ -8,6 +8,7 @@
 static const rt_problem_class *const registry[] = {
     &rt_problem_matmul,
     &rt_problem_noisy,
+    &rt_problem_program,
 };
 
 #define NREGISTRY (sizeof registry / sizeof registry[0])
@@ -90,11 +91,42 @@ int rt_problem_open(rt_problem **out, const char *name, const char *const *keys,
 
 #define MAX_CANON_PARAMS 16
 
+static int hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Undoes the %XX escapes a problem's canonical string uses for spaces and '%' in values (a
+ * program's command line, paths with spaces), in place. Returns 0, or -1 on a bad escape. */
+static int percent_decode(char *s)
+{
+    char *w = s;
+    for (char *r = s; *r; r++) {
+        if (*r != '%') {
+            *w++ = *r;
+            continue;
+        }
+        int hi = hex_digit(r[1]), lo = hi < 0 ? -1 : hex_digit(r[2]);
+        if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
+            return -1;
+        *w++ = (char)(hi * 16 + lo);
+        r += 2;
+    }
+    *w = '\0';
+    return 0;
+}
+
 /* Splits a canonical parameter string and opens cls with it. */
 static int open_with_params(rt_problem **out, const rt_problem_class *cls, const char *params,
                             char *err, size_t errlen)
 {
-    char copy[512];
+    char copy[2048];
     if (strlen(params) >= sizeof copy)
         return rt_fail(err, errlen, RT_ESTORE, "parameters too long");
     memcpy(copy, params, strlen(params) + 1);
@@ -117,6 +149,8 @@ static int open_with_params(rt_problem **out, const rt_problem_class *cls, const
         if (!eq)
             return rt_fail(err, errlen, RT_ESTORE, "bad parameter '%s'", word);
         *eq = '\0';
+        if (percent_decode(eq + 1))
+            return rt_fail(err, errlen, RT_ESTORE, "bad escape in parameter '%s'", word);
         keys[n] = word;
         values[n] = eq + 1;
         n++;

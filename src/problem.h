@@ -45,6 +45,15 @@ typedef struct rt_operator {
 
 #define RT_MAX_FEATURES 2
 
+/* The outcome of an expensive evaluation (rt_problem_class.evaluate). */
+typedef struct rt_evaluation {
+    int failed;            /* 1: no usable score (crash, time-out, malformed output, ...) */
+    char reason[400];      /* one line, when failed */
+    const char *metrics;   /* JSON object text owned by the genome, or NULL */
+    const char *artifacts; /* JSON object text owned by the genome (stderr tail, ...), or NULL;
+                              stored with the candidate whether or not it failed */
+} rt_evaluation;
+
 typedef struct rt_problem_class {
     const char *name;
     const char *summary;
@@ -100,6 +109,23 @@ typedef struct rt_problem_class {
      * exists): files an outsider can check without ratchet. NULL: the problem has none. */
     int (*certificate)(const void *state, const char *text, size_t len, const char *dir,
                        char *err, size_t errlen);
+    /* ---- optional, for problems whose proxy is expensive (an external evaluator) ---- */
+
+    /* Evaluates a genome once, from a worker thread, concurrently with other genomes (state is
+     * shared: read-only or under the problem's own lock). Caches the result in the genome, so
+     * that score() and features() afterwards only read it. Returns 0 and sets out->failed when
+     * the evaluation failed (out->reason says why); the engine then stores the candidate as
+     * invalid without verifying it. A negative return stops the run (out of memory).
+     * When set, the engine also runs the gate's verify() on worker threads. NULL: score() is
+     * cheap and everything runs on the engine's thread. */
+    int (*evaluate)(const void *state, void *genome, rt_evaluation *out);
+    /* The JSON texts a genome's evaluation left (metrics, artifacts), owned by the genome;
+     * either may be NULL. For proposers that write programs (rt_candidate_view). */
+    void (*annotations)(const void *state, const void *genome, const char **metrics,
+                        const char **artifacts);
+    /* Text whose hash identifies a candidate for duplicate detection when that is coarser
+     * than the canonical text (program: whitespace runs collapsed). NULL: the canonical text. */
+    int (*dedupe_text)(const void *state, const char *text, size_t len, rt_buf *out);
 } rt_problem_class;
 
 /* The instance's operators (operators_for, or the class's table). */
@@ -123,5 +149,6 @@ int rt_problem_reopen(const rt_problem *src, rt_problem **out, char *err, size_t
 
 extern const rt_problem_class rt_problem_matmul;
 extern const rt_problem_class rt_problem_noisy;
+extern const rt_problem_class rt_problem_program;
 
 #endif

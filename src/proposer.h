@@ -1,13 +1,16 @@
 /* proposer.h — what makes children: the interface every proposer implements.
  *
- * A proposer turns a parent genome into a child genome. `builtin` applies the problem's own
- * operators; later proposers (a language model, an external command) implement the same table.
- * Adding a proposer is one file in src/proposers/ plus one line in the registry in proposer.c.
+ * A proposer turns a parent into a child genome. `builtin` applies the problem's own operators;
+ * `command` (and `llm`) write programs from a prompt that needs more than the parent's genome:
+ * its text, its evaluation's metrics and artifacts, and a few inspiration programs from the
+ * archive. The engine hands all of that over in an rt_propose_ctx. Adding a proposer is one file
+ * in src/proposers/ plus one line in the registry in proposer.c.
  *
  * propose() is called from worker threads, one call per island at a time: it may read its state
  * but must not change it without its own locking.
  *
- * Ownership: the parent is borrowed and not modified; the child belongs to the caller.
+ * Ownership: everything in the context (parent, inspirations, their texts) is borrowed for the
+ * duration of the call and not modified; the child belongs to the caller.
  */
 #ifndef RT_PROPOSER_H
 #define RT_PROPOSER_H
@@ -18,20 +21,48 @@ typedef struct rt_proposal {
     void *child;        /* NULL when the proposer could not make one */
     const char *op;     /* name of what made it (static string) */
     long long work;     /* problem-specific units of work done (matmul: flips) */
+    char reason[256];   /* when child is NULL: why (stored on the failure row; may be empty) */
 } rt_proposal;
+
+/* One archived candidate as a proposer sees it. text, metrics and artifacts are filled only for
+ * proposers that ask for context (rt_proposer_class.context); otherwise NULL. */
+typedef struct rt_candidate_view {
+    const void *genome;
+    const char *hash;      /* 64 hex digits */
+    rt_score score;        /* verified */
+    const char *text;      /* canonical text (NUL-terminated), len bytes */
+    size_t len;
+    const char *metrics;   /* JSON object text from the problem's evaluation, or NULL */
+    const char *artifacts; /* JSON object text (e.g. stderr tails, verifier reasons), or NULL */
+} rt_candidate_view;
+
+/* What a proposer knows when it makes one child. */
+typedef struct rt_propose_ctx {
+    rt_candidate_view parent;
+    const rt_candidate_view *inspirations; /* other elites: the best of the run first, then
+                                              others chosen at random; may be empty */
+    size_t ninspirations;
+    int island;
+    long long generation;
+} rt_propose_ctx;
 
 typedef struct rt_proposer_class {
     const char *name;
+    /* How many inspiration programs it wants (0: none), and whether it needs the texts,
+     * metrics and artifacts of the context filled (costs an encode per view). */
+    int inspirations;
+    int context;
     int (*create)(void **state, const rt_problem *problem, char *err, size_t errlen);
     void (*destroy)(void *state);
-    /* Makes a child of parent; returns 0 (out->child may still be NULL if nothing applied) or a
-     * negative code on a failure that should stop the run. */
-    int (*propose)(void *state, const rt_problem *problem, const void *parent, rt_rng *rng,
-                   rt_proposal *out);
+    /* Makes a child of ctx->parent; returns 0 (out->child may still be NULL if nothing applied,
+     * with out->reason saying why) or a negative code on a failure that should stop the run. */
+    int (*propose)(void *state, const rt_problem *problem, const rt_propose_ctx *ctx,
+                   rt_rng *rng, rt_proposal *out);
 } rt_proposer_class;
 
 const rt_proposer_class *rt_proposer_find(const char *name);
 
 extern const rt_proposer_class rt_proposer_builtin;
+extern const rt_proposer_class rt_proposer_command;
 
 #endif

@@ -28,6 +28,7 @@ struct rt_db {
     char last_link[65]; /* a writer: the chain link of the last row inserted, "" before any */
     sqlite3_stmt *ins_cand;
     sqlite3_stmt *ins_event;
+    sqlite3_stmt *ins_eval;
     char errmsg[512];
 };
 
@@ -171,6 +172,7 @@ static void db_release(rt_db *db)
         return;
     sqlite3_finalize(db->ins_cand);
     sqlite3_finalize(db->ins_event);
+    sqlite3_finalize(db->ins_eval);
     if (db->sql)
         sqlite3_close_v2(db->sql);
     if (db->tmp[0]) { /* created but never published: abandon it */
@@ -224,9 +226,22 @@ static int meta_get(rt_db *db, const char *key, char *value, size_t len)
     return 0;
 }
 
+/* Metrics and artifacts of external evaluations (the program problem): a table of its own,
+ * created on every writable open, so stores made before it gain it without a change of
+ * user_version and readers that do not know it are unaffected. */
+static const char *evaluations_sql =
+    "CREATE TABLE IF NOT EXISTS evaluations(cand_id INTEGER PRIMARY KEY"
+    "  REFERENCES candidates(id), metrics TEXT, artifacts TEXT);";
+
 static int prepare_writes(rt_db *db)
 {
-    int rc = sqlite3_prepare_v2(
+    int rc = sqlite3_exec(db->sql, evaluations_sql, NULL, NULL, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_prepare_v2(db->sql,
+                                "INSERT INTO evaluations(cand_id,metrics,artifacts) VALUES(?,?,?)",
+                                -1, &db->ins_eval, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_prepare_v2(
         db->sql,
         "INSERT INTO candidates(hash,text,parent,operator,island,generation,proxy,proxy2,valid,"
         "score,score2,metric,reason,admitted,time,trusted,prev,link)"
@@ -466,7 +481,8 @@ int rt_db_publish(rt_db **dbp, char *err, size_t errlen)
     snprintf(path, sizeof path, "%s", db->path);
     sqlite3_finalize(db->ins_cand);
     sqlite3_finalize(db->ins_event);
-    db->ins_cand = db->ins_event = NULL;
+    sqlite3_finalize(db->ins_eval);
+    db->ins_cand = db->ins_event = db->ins_eval = NULL;
     sqlite3_close_v2(db->sql);
     db->sql = NULL;
     /* link() refuses to replace: a store that appeared meanwhile is never overwritten */
@@ -570,8 +586,23 @@ int rt_db_insert(rt_db *db, const rt_cand_row *r, long long *id)
     if (rc != SQLITE_DONE)
         return sql_fail(db, rc, "store a candidate");
     memcpy(db->last_link, link, sizeof link);
+    long long rowid = sqlite3_last_insert_rowid(db->sql);
     if (id)
-        *id = sqlite3_last_insert_rowid(db->sql);
+        *id = rowid;
+    if (r->metrics || r->artifacts) {
+        st = db->ins_eval;
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+        sqlite3_bind_int64(st, 1, rowid);
+        if (r->metrics)
+            sqlite3_bind_text(st, 2, r->metrics, -1, SQLITE_STATIC);
+        if (r->artifacts)
+            sqlite3_bind_text(st, 3, r->artifacts, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+        sqlite3_reset(st);
+        if (rc != SQLITE_DONE)
+            return sql_fail(db, rc, "store a candidate's evaluation");
+    }
     return 0;
 }
 
@@ -743,6 +774,62 @@ int rt_db_candidate(rt_db *db, long long id, char **text, size_t *len, char hash
     verified->secondary = sqlite3_column_double(st, 3);
     sqlite3_finalize(st);
     return 0;
+}
+
+int rt_db_each_text(rt_db *db, void (*fn)(const char *text, size_t len, void *user), void *user)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db->sql, "SELECT text FROM candidates", -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return sql_fail(db, rc, "read candidates");
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *t = (const char *)sqlite3_column_text(st, 0);
+        fn(t ? t : "", (size_t)sqlite3_column_bytes(st, 0), user);
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : sql_fail(db, rc, "read candidates");
+}
+
+static char *column_dup(sqlite3_stmt *st, int col, int *nomem)
+{
+    const unsigned char *t = sqlite3_column_text(st, col);
+    if (!t)
+        return NULL;
+    size_t n = (size_t)sqlite3_column_bytes(st, col);
+    char *out = malloc(n + 1);
+    if (!out) {
+        *nomem = 1;
+        return NULL;
+    }
+    memcpy(out, t, n);
+    out[n] = '\0';
+    return out;
+}
+
+int rt_db_evaluation(rt_db *db, long long id, char **metrics, char **artifacts)
+{
+    *metrics = *artifacts = NULL;
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db->sql,
+                                "SELECT metrics,artifacts FROM evaluations WHERE cand_id=?", -1,
+                                &st, NULL);
+    if (rc != SQLITE_OK) /* a store from before the table: nothing stored */
+        return (rc & 0xff) == SQLITE_ERROR ? 0 : sql_fail(db, rc, "read an evaluation");
+    sqlite3_bind_int64(st, 1, id);
+    rc = sqlite3_step(st);
+    int nomem = 0;
+    if (rc == SQLITE_ROW) {
+        *metrics = column_dup(st, 0, &nomem);
+        *artifacts = column_dup(st, 1, &nomem);
+    }
+    sqlite3_finalize(st);
+    if (nomem) {
+        free(*metrics);
+        free(*artifacts);
+        *metrics = *artifacts = NULL;
+        return db_fail(db, RT_ENOMEM, "out of memory");
+    }
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : sql_fail(db, rc, "read an evaluation");
 }
 
 int rt_db_each_hash(rt_db *db, void (*fn)(const char *hash, void *user), void *user)

@@ -24,7 +24,7 @@ typedef struct rt_db rt_db;
 /* What a run is: written once at creation. */
 typedef struct rt_run_config {
     char problem[64];
-    char params[256];
+    char params[2048]; /* long enough for a program run's paths and command */
     uint64_t seed;
     int islands;
     char proposer[32];
@@ -47,6 +47,8 @@ typedef struct rt_cand_row {
     int admitted;         /* entered the archive */
     double time;          /* seconds since the run began (all sessions) */
     int trusted;          /* admitted on the proxy alone (--trust-proxy), not on the verdict */
+    const char *metrics;  /* JSON text of an external evaluation's metrics, or NULL */
+    const char *artifacts; /* JSON text of its artifacts (stderr tail, ...), or NULL */
 } rt_cand_row;
 
 /* The engine's state at a checkpoint. */
@@ -104,6 +106,12 @@ int rt_db_load_checkpoint(rt_db *db, rt_checkpoint *cp, rt_archive_row **rows, s
 /* Text, hash and verified score of a candidate by id (*text caller-owned). */
 int rt_db_candidate(rt_db *db, long long id, char **text, size_t *len, char hash[65],
                     rt_score *verified);
+
+/* Calls fn for every stored candidate's text (for duplicate keys coarser than the hash). */
+int rt_db_each_text(rt_db *db, void (*fn)(const char *text, size_t len, void *user), void *user);
+
+/* Metrics and artifacts stored for a candidate (JSON texts, caller-owned; NULL when none). */
+int rt_db_evaluation(rt_db *db, long long id, char **metrics, char **artifacts);
 
 /* Calls fn for every stored hash (for the engine's duplicate filter). */
 int rt_db_each_hash(rt_db *db, void (*fn)(const char *hash, void *user), void *user);

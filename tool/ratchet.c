@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "config_args.h"
 #include "ratchet.h"
 
 #define EXIT_FAIL 1
@@ -191,6 +192,10 @@ static void help_run(FILE *f)
             "  --seed N           random seed (default 1); one seed gives one run\n"
             "  --islands N        number of islands (default 4)\n"
             "  --threads N        worker threads (default: the number of cores)\n"
+            "  --jobs N           evaluations in parallel (program): N threads, at least N islands\n"
+            "  --proposer NAME    what makes children: builtin (default) or command\n"
+            "  --config FILE      options from FILE (key = value); flags override it; for\n"
+            "                     program, ratchet.ini next to --initial is read by default\n"
             "  --quiet            no progress line\n"
             "  --trust-proxy      ABLATION ONLY: admit candidates on the proxy's word alone\n"
             "                     (verdicts are recorded, not enforced; status warns)\n"
@@ -216,7 +221,7 @@ static void help_best(FILE *f)
 {
     fprintf(f, "usage: ratchet best STORE [--format FORMAT] [--json] [--certificate DIR]\n\n"
                "Prints the run's best verified candidate on standard output.\n"
-               "  --format FORMAT    exp (default) or json for matmul\n"
+               "  --format FORMAT    exp (default) or json for matmul; text for program\n"
                "  --json             same as --format json\n"
                "  --certificate DIR  instead, write what an outsider needs to check it without\n"
                "                     ratchet into DIR (matmul: scheme.exp, check_scheme.c,\n"
@@ -272,7 +277,21 @@ static int default_store(const char *problem, char *buf, size_t len)
     return 0;
 }
 
+static int cmd_run_args(int argc, char **argv);
+
+/* `ratchet run`: the command line, preceded by a configuration file's entries if there is one. */
 static int cmd_run(int argc, char **argv)
+{
+    int n;
+    char **args;
+    if (config_args_expand(argc, argv, &n, &args))
+        return EXIT_USAGE;
+    int rc = cmd_run_args(n, args);
+    config_args_free(argv, args, n);
+    return rc;
+}
+
+static int cmd_run_args(int argc, char **argv)
 {
     static const char *const flags[] = {"quiet", "help", "trust-proxy", NULL};
     const char *problem_name = NULL, *store = NULL, *resume = NULL;
@@ -280,7 +299,7 @@ static int cmd_run(int argc, char **argv)
     rt_run_options_init(&opt);
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     opt.threads = ncpu > 0 ? (int)ncpu : 1;
-    int quiet = 0, has_budget = 0;
+    int quiet = 0, has_budget = 0, jobs = 0, islands_given = 0;
     opt_list params = {.n = 0};
     for (int i = 1; i < argc; i++) {
         const char *name, *value;
@@ -341,6 +360,19 @@ static int cmd_run(int argc, char **argv)
                 return EXIT_USAGE;
             }
             opt.islands = (int)v;
+            islands_given = 1;
+        } else if (strcmp(name, "config") == 0) {
+            /* read by cmd_run */
+        } else if (strcmp(name, "proposer") == 0) {
+            opt.proposer = value;
+        } else if (strcmp(name, "jobs") == 0) {
+            long long v;
+            if (parse_ll(value, 1, 64, &v)) {
+                usage_error("run: bad --jobs '%s': expected 1 to 64", value);
+                return EXIT_USAGE;
+            }
+            opt.threads = (int)v;
+            jobs = (int)v;
         } else if (strcmp(name, "threads") == 0) {
             long long v;
             if (parse_ll(value, 1, 64, &v)) {
@@ -360,6 +392,8 @@ static int cmd_run(int argc, char **argv)
     }
     if (!has_budget && !opt.has_target)
         opt.seconds = 60;
+    if (jobs > opt.islands && !islands_given)
+        opt.islands = jobs; /* one evaluation in flight per island: --jobs N needs N islands */
     if (!resume && !problem_name) {
         usage_error("run: name a problem (for example: ratchet run matmul --shape 3x3x3) or "
                     "give --resume STORE");
@@ -580,7 +614,7 @@ static int cmd_status(int argc, char **argv)
 static int cmd_best(int argc, char **argv)
 {
     static const char *const flags[] = {"json", "format", NULL};
-    const char *path, *format = "exp", *cert_dir = NULL;
+    const char *path, *format = NULL, *cert_dir = NULL;
     int json = 0;
     /* --certificate DIR is taken out here; open_store_arg reads the rest */
     char *rest[256];
@@ -643,6 +677,8 @@ static int cmd_best(int argc, char **argv)
         return exit_for(rc);
     }
     rt_store_close(st);
+    if (!format) /* each problem's natural format */
+        format = strcmp(rt_problem_name(pb), "matmul") == 0 ? "exp" : "text";
     rc = rt_problem_convert(pb, text, strlen(text), format, &out, &err);
     free(text);
     rt_problem_close(pb);

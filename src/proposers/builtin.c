@@ -28,9 +28,10 @@ static int builtin_create(void **state, const rt_problem *problem, char *err, si
 
 static void builtin_destroy(void *state) { free(state); }
 
-static int builtin_propose(void *state, const rt_problem *problem, const void *parent,
+static int builtin_propose(void *state, const rt_problem *problem, const rt_propose_ctx *ctx,
                            rt_rng *rng, rt_proposal *out)
 {
+    const void *parent = ctx->parent.genome;
     const builtin_state *st = state;
     const rt_problem_class *cls = problem->cls;
     size_t nops = 0;

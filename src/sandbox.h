@@ -1,0 +1,154 @@
+/* sandbox.h — runs one untrusted command (an evaluator, a verifier, a proposer command) to
+ * completion under limits, in a fresh temporary working directory, and hands back what it printed.
+ *
+ * What is contained, and how (docs/sandbox.md has the details and the reasons):
+ * - a fresh working directory per run (mkdtemp under $TMPDIR or /tmp), removed afterwards, even
+ *   when the child left unreadable or deep trees in it;
+ * - the whole process tree: the child is PID 1 of a new PID namespace where the kernel allows it
+ *   (root, or unprivileged user namespaces), so killing it kills every descendant, including those
+ *   that called setsid(); without namespaces, its own process group plus a seccomp filter that
+ *   denies setsid()/setpgid() so that nothing leaves the group;
+ * - no network: a new network namespace (only a down loopback), else a seccomp filter denying
+ *   socket() for every family but AF_UNIX;
+ * - files: with a mount namespace every mount is read-only except the working directory, and the
+ *   files placed read-only in it are bind-mounted read-only; as root the child also runs under a
+ *   uid of its own (never 0), so it cannot write the program, evaluator or verifier;
+ * - rlimits: CPU seconds, address space, file size, open files, processes (per-run uid, so the
+ *   process count is the run's own);
+ * - a wall-clock deadline (CLOCK_MONOTONIC) after which the whole tree is SIGKILLed;
+ * - stdout and stderr each captured up to output_cap bytes; passing the cap kills the tree;
+ * - descriptors: every pipe is pipe2(O_CLOEXEC), the child closes everything above 2 with
+ *   close_range before exec;
+ * - never blocked by a stray grandchild holding a pipe: reading stops when the direct child is
+ *   gone and its tree has been killed.
+ * result->containment says which of these mechanisms were in force for that run.
+ *
+ * Threads: rt_sandbox_run may be called from any number of threads at once. Everything the child
+ * needs is prepared before fork; after fork the child makes only async-signal-safe calls. At most
+ * rt_sandbox_jobs() runs are in flight at once (a process-wide counting semaphore; default: the
+ * number of online CPUs); further callers wait their turn. The engine's worker threads can simply
+ * call rt_sandbox_run; --jobs N maps to rt_sandbox_set_jobs(N).
+ *
+ * Ownership: the spec and everything it points to stay the caller's. The result owns its stdout
+ * and stderr buffers; release them with rt_sandbox_result_free (safe on a zeroed or freed result).
+ */
+#ifndef RT_SANDBOX_H
+#define RT_SANDBOX_H
+
+#include <stddef.h>
+
+/* Limits of one run. A field left 0 takes the default in brackets; a negative value means "no
+ * limit" (not allowed for wall_seconds and output_cap). */
+typedef struct rt_sandbox_limits {
+    double wall_seconds; /* [10] wall-clock deadline; the whole tree is killed at it */
+    double cpu_seconds;  /* [wall_seconds] RLIMIT_CPU, soft; hard one second above */
+    long memory_mib;     /* [2048] RLIMIT_AS of each process */
+    long file_mib;       /* [256] RLIMIT_FSIZE: the largest file the child may write */
+    long open_files;     /* [256] RLIMIT_NOFILE */
+    long processes;      /* [64] RLIMIT_NPROC: processes (threads included) of the run */
+    size_t output_cap;   /* [1 MiB] bytes kept of stdout and of stderr, each; more kills the run */
+} rt_sandbox_limits;
+
+#define RT_SANDBOX_DEFAULT_WALL 10.0
+#define RT_SANDBOX_DEFAULT_MEMORY_MIB 2048L
+#define RT_SANDBOX_DEFAULT_FILE_MIB 256L
+#define RT_SANDBOX_DEFAULT_OPEN_FILES 256L
+#define RT_SANDBOX_DEFAULT_PROCESSES 64L
+#define RT_SANDBOX_DEFAULT_OUTPUT_CAP ((size_t)1 << 20)
+#define RT_SANDBOX_MAX_FILES 64     /* files placed in the working directory */
+#define RT_SANDBOX_MAX_ARGS 256     /* argv entries */
+#define RT_SANDBOX_MAX_ENV 128      /* extra environment entries */
+
+/* A file placed in the fresh working directory before the child starts: a copy of src, or the
+ * bytes data[0..len) when src is NULL. name is a plain file name (no '/', not "." or ".."). */
+typedef struct rt_sandbox_file {
+    const char *name;
+    const char *src;  /* path to copy from, or NULL */
+    const char *data; /* used when src is NULL */
+    size_t len;
+    int writable;     /* 0: read-only to the child (it can neither write, replace nor remove it) */
+    int executable;   /* 1: mode r-x */
+} rt_sandbox_file;
+
+enum {
+    RT_SANDBOX_NO_NAMESPACES = 1 << 0, /* use the fallback (process group + seccomp) only; tests */
+    RT_SANDBOX_KEEP_WORKDIR = 1 << 1   /* do not remove the working directory (debugging) */
+};
+
+/* What to run. argv[0] is resolved before the child starts: a name without '/' is a placed file
+ * of that name if there is one, else searched in $PATH; a path with '/' is taken relative to the
+ * caller's working directory. The other arguments are passed as given; the child's working
+ * directory is the fresh one, so a placed file is named by its plain name.
+ * Environment of the child: PATH (the caller's, else /usr/local/bin:/usr/bin:/bin), HOME and
+ * TMPDIR set to the working directory, LANG=C.UTF-8, then env (KEY=VALUE strings). */
+typedef struct rt_sandbox_spec {
+    const char *const *argv; /* NULL-terminated, at least argv[0] */
+    const char *const *env;  /* NULL-terminated extra KEY=VALUE entries, or NULL */
+    const rt_sandbox_file *files;
+    size_t nfiles;
+    const char *stdin_data;  /* bytes written to the child's stdin (then closed); NULL: empty */
+    size_t stdin_len;
+    rt_sandbox_limits limits;
+    int flags;               /* RT_SANDBOX_* flags above */
+} rt_sandbox_spec;
+
+typedef enum rt_sandbox_outcome {
+    RT_SANDBOX_EXITED = 0,   /* exited by itself; see exit_code */
+    RT_SANDBOX_SIGNALED,     /* killed by a signal it got (not by ratchet); see signal */
+    RT_SANDBOX_TIMEOUT,      /* passed the wall-clock deadline; the tree was killed */
+    RT_SANDBOX_CPU,          /* passed the CPU-time limit */
+    RT_SANDBOX_OUTPUT_CAP,   /* printed more than output_cap bytes; the tree was killed */
+    RT_SANDBOX_MEMORY,       /* failed for lack of memory under memory_mib (status and stderr) */
+    RT_SANDBOX_SPAWN_FAILED  /* could not be started (exec failed, setup failed); see reason */
+} rt_sandbox_outcome;
+
+/* Containment actually in force for a run (bits of result->containment). */
+enum {
+    RT_SANDBOX_C_PIDNS = 1 << 0,   /* PID namespace: the whole tree dies with the child */
+    RT_SANDBOX_C_NETNS = 1 << 1,   /* network namespace: no network */
+    RT_SANDBOX_C_USERNS = 1 << 2,  /* user namespace (unprivileged caller) */
+    RT_SANDBOX_C_ROFS = 1 << 3,    /* every mount read-only but the working directory */
+    RT_SANDBOX_C_UID = 1 << 4,     /* ran under a uid of its own (caller was root) */
+    RT_SANDBOX_C_SECCOMP = 1 << 5, /* seccomp: no sockets but AF_UNIX, no setsid/setpgid */
+    RT_SANDBOX_C_PGROUP = 1 << 6   /* own process group, killed as a group */
+};
+
+typedef struct rt_sandbox_result {
+    rt_sandbox_outcome outcome;
+    int exit_code;        /* RT_SANDBOX_EXITED: the exit status (0..255); else -1 */
+    int signal;           /* the terminating signal when there was one (also SIGKILL after a
+                           * timeout or the output cap); else 0 */
+    double wall_seconds;  /* from start to the end of the tree */
+    double cpu_seconds;   /* user + system CPU of the child and its reaped descendants */
+    long max_rss_kib;     /* largest resident set of the child or a descendant */
+    char *stdout_data;    /* NUL-terminated, at most output_cap bytes; owned by the result */
+    size_t stdout_len;
+    char *stderr_data;
+    size_t stderr_len;
+    int stdout_truncated; /* 1 when more was printed than was kept */
+    int stderr_truncated;
+    unsigned containment; /* RT_SANDBOX_C_* bits */
+    char reason[256];     /* one line: what happened ("exit 0", "killed at the 2 s deadline") */
+} rt_sandbox_result;
+
+/* Runs spec to completion (or to a limit) and fills *res. Returns 0 whenever *res describes the
+ * run, whatever the outcome (a command that cannot be executed is outcome SPAWN_FAILED, return 0);
+ * returns RT_EUSAGE for a malformed spec (err says what), RT_EIO when the working directory cannot
+ * be made or the placed files cannot be copied, RT_ENOMEM. On failure *res is zeroed (no buffers to
+ * free). Waits for a free slot of the pool first. */
+int rt_sandbox_run(const rt_sandbox_spec *spec, rt_sandbox_result *res, char *err, size_t errlen);
+
+/* Releases the result's buffers and zeroes it. NULL is a no-op. */
+void rt_sandbox_result_free(rt_sandbox_result *res);
+
+/* The pool: at most n runs at once (n >= 1; n <= 0 restores the default, the number of online
+ * CPUs). Takes effect for runs that start afterwards. */
+void rt_sandbox_set_jobs(int n);
+int rt_sandbox_jobs(void);
+
+/* Names of an outcome ("exited", "timeout", ...) and of containment bits ("pidns,netns,rofs,uid")
+ * into buf; both return their first argument's text / buf. */
+const char *rt_sandbox_outcome_name(rt_sandbox_outcome o);
+const char *rt_sandbox_containment_str(unsigned containment, char *buf, size_t len);
+
+#endif
