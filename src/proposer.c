@@ -5,6 +5,7 @@
 
 static const rt_proposer_class *const registry[] = {
     &rt_proposer_builtin,
+    &rt_proposer_command,
 };
 
 const rt_proposer_class *rt_proposer_find(const char *name)

@@ -878,3 +878,39 @@ const rt_problem_class rt_problem_program = {
     .annotations = program_annotations,
     .dedupe_text = program_dedupe_text,
 };
+
+int rt_program_apply_reply(const char *parent, size_t plen, const char *reply, size_t rlen,
+                           rt_program_genome **child, char *reason, size_t reasonlen)
+{
+    *child = NULL;
+    size_t blank = 0;
+    while (blank < rlen && isspace((unsigned char)reply[blank]))
+        blank++;
+    if (blank == rlen)
+        return rt_fail(reason, reasonlen, RT_EINVALID, "empty reply");
+    rt_buf out;
+    rt_buf_init(&out, RT_PROGRAM_MAX_TEXT);
+    char why[300];
+    int rc;
+    if (rt_edit_has_blocks(reply, rlen)) {
+        rc = rt_edit_apply(parent, plen, reply, rlen, &out, why, sizeof why);
+    } else {
+        rc = rlen > RT_PROGRAM_MAX_TEXT
+                 ? rt_fail(why, sizeof why, RT_ETOOBIG, "program over the cap of %zu bytes",
+                           RT_PROGRAM_MAX_TEXT)
+                 : rt_edit_check_rewrite(parent, plen, reply, rlen, why, sizeof why);
+        if (!rc)
+            rc = rt_buf_append(&out, reply, rlen);
+    }
+    if (rc == RT_ENOMEM) {
+        rt_buf_free(&out);
+        return rt_fail(reason, reasonlen, RT_ENOMEM, "out of memory");
+    }
+    if (rc) {
+        rt_buf_free(&out);
+        return rt_fail(reason, reasonlen, RT_EINVALID, "%s", why);
+    }
+    *child = rt_program_genome_new(out.data ? out.data : "", out.len);
+    rt_buf_free(&out);
+    return *child ? 0 : rt_fail(reason, reasonlen, RT_ENOMEM, "out of memory");
+}

@@ -41,3 +41,11 @@ typedef struct rt_program_info {
 int rt_program_info_get(const rt_problem *problem, rt_program_info *info);
 
 #endif
+
+/* Makes a child program from a proposer's reply to a parent: SEARCH/REPLACE blocks when the
+ * reply has any (applied strictly, program_text.h), otherwise the reply is the whole new program
+ * and must keep every byte outside the editable regions. Returns 0 with *child set (a fresh,
+ * unevaluated genome), RT_EINVALID with reason when the reply cannot be used (empty, a block
+ * that does not apply, a rewrite that touches fixed text, over the size cap), RT_ENOMEM. */
+int rt_program_apply_reply(const char *parent, size_t plen, const char *reply, size_t rlen,
+                           rt_program_genome **child, char *reason, size_t reasonlen);

@@ -210,6 +210,12 @@ int rt_edit_apply(const char *text, size_t len, const char *reply, size_t rlen, 
     for (size_t b = 0; b < nblocks; b++) {
         const edit_block *eb = &blocks[b];
         size_t hits = 0, where = 0, outside = 0;
+        if (contains(eb->replace, eb->rlen, "EVOLVE-BLOCK-START") ||
+            contains(eb->replace, eb->rlen, "EVOLVE-BLOCK-END")) {
+            rc = rt_fail(err, errlen, RT_EINVALID,
+                         "block %zu: the new text contains an EVOLVE-BLOCK marker", b + 1);
+            goto fail_quiet;
+        }
         for (size_t i = 0; i + eb->slen <= cur.len; i++) {
             if ((i > 0 && cur.data[i - 1] != '\n') ||
                 memcmp(cur.data + i, eb->search, eb->slen) != 0)
@@ -265,6 +271,9 @@ int rt_edit_apply(const char *text, size_t len, const char *reply, size_t rlen, 
     }
     if (cur.len == 0 && (rc = rt_buf_append(&cur, "", 0)))
         goto fail;
+    /* the result must keep every byte outside the regions (a check of this very code) */
+    if ((rc = rt_edit_check_rewrite(text, len, cur.data, cur.len, err, errlen)))
+        goto fail_quiet;
     rt_buf_free(out);
     *out = cur;
     rt_buf_free(&nxt);
