@@ -3,43 +3,24 @@
  * program a certificate ships is the same file the tests compile and run. */
 #include "matmul_cert.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "../cert.h"
 #include "../util.h"
 
 const char mm_checker_source[] =
 #include "check_matmul.inc"
     ;
 
-static int write_file(const char *dir, const char *name, const char *data, size_t len, char *err,
-                      size_t errlen)
-{
-    char path[4200];
-    int k = snprintf(path, sizeof path, "%s/%s", dir, name);
-    if (k < 0 || (size_t)k >= sizeof path)
-        return rt_fail(err, errlen, RT_EUSAGE, "certificate folder path too long");
-    FILE *f = fopen(path, "wb");
-    if (!f)
-        return rt_fail(err, errlen, RT_EIO, "cannot write %s: %s", path, strerror(errno));
-    size_t put = fwrite(data, 1, len, f);
-    int bad = put != len;
-    if (fclose(f) != 0)
-        bad = 1;
-    if (bad)
-        return rt_fail(err, errlen, RT_EIO, "cannot write %s: %s", path, strerror(errno));
-    return 0;
-}
-
 int mm_certificate_write(int n, int m, int p, int gf2, const char *text, size_t len,
                          const char *summary, const char *dir, char *err, size_t errlen)
 {
     char hash[65];
     rt_sha256_hex(text, len, hash);
-    int rc = write_file(dir, "scheme.exp", text, len, err, errlen);
+    int rc = rt_cert_write(dir, "scheme.exp", text, len, err, errlen);
     if (!rc)
-        rc = write_file(dir, "check_scheme.c", mm_checker_source, strlen(mm_checker_source), err,
+        rc = rt_cert_write(dir, "check_scheme.c", mm_checker_source, strlen(mm_checker_source), err,
                         errlen);
     if (rc)
         return rc;
@@ -67,7 +48,7 @@ int mm_certificate_write(int n, int m, int p, int gf2, const char *text, size_t 
     if (rc)
         rc = rt_fail(err, errlen, RT_ENOMEM, "out of memory");
     else
-        rc = write_file(dir, "README.txt", readme.data, readme.len, err, errlen);
+        rc = rt_cert_write(dir, "README.txt", readme.data, readme.len, err, errlen);
     rt_buf_free(&readme);
     return rc;
 }
