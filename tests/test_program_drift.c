@@ -5,7 +5,9 @@
  * command proposer that games the tolerance: its child prints every radius 4e-10 larger, so the
  * evaluator passes an overlapping packing and scores it higher. Gated, the verifier rejects it
  * and nothing invalid is admitted; with --trust-proxy it is admitted, becomes the run's own best,
- * and the audit fails naming it. A certificate of the gated run's best holds the program, the
+ * and the audit fails naming it. Likewise a child printing NaN coordinates, which a naive
+ * evaluator (tests/data/naive-evaluate) scores 13 because every comparison with NaN is false.
+ * A certificate of the gated run's best holds the program, the
  * verifier and the verifier's output, and the verifier run by hand agrees.
  */
 #include <setjmp.h>
@@ -50,16 +52,24 @@ static int shell(const char *cmd)
     return st != -1 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-static void run_gamed(const char *name, int trust)
+/* One run of two evaluations: the seed and the proposer's one child. evaluator is a path, or
+ * NULL for the example's own. */
+static void run_with(const char *name, const char *evaluator, const char *by, int trust)
 {
-    char cmd[32768];
+    char cmd[32768], eval[4200];
+    snprintf(eval, sizeof eval, "%s/evaluate", example);
     snprintf(cmd, sizeof cmd,
-             "cd '%s' && '%s' run program --initial '%s/pack.c' --evaluator '%s/evaluate' "
+             "cd '%s' && '%s' run program --initial '%s/pack.c' --evaluator '%s' "
              "--verifier '%s/verify' --proposer command --command '%s' --evaluations 2 "
              "--store %s.db --quiet %s > %s.log 2>&1",
-             tmpdir, tool, example, example, example, proposer, name,
+             tmpdir, tool, example, evaluator ? evaluator : eval, example, by, name,
              trust ? "--trust-proxy" : "", name);
     assert_int_equal(shell(cmd), 0);
+}
+
+static void run_gamed(const char *name, int trust)
+{
+    run_with(name, NULL, proposer, trust);
 }
 
 static void drift_of(const char *name, rt_drift *d, rt_audit *a)
@@ -98,6 +108,33 @@ static void gamed_evaluator_caught(void **state)
     assert_non_null(strstr(a.failures[0], "verifier: invalid"));
 }
 
+/* NaN coordinates pass a naive evaluator's every comparison; the exact verifier reads them as
+ * what they are, not numbers. */
+static void nan_coordinates_caught(void **state)
+{
+    (void)state;
+    char naive[4096], by[4096];
+    assert_non_null(realpath("tests/data/naive-evaluate", naive));
+    assert_non_null(realpath("tests/data/nan-proposer.sh", by));
+    rt_drift d;
+    rt_audit a;
+    run_with("nan-gated", naive, by, 0);
+    drift_of("nan-gated", &d, &a);
+    assert_int_equal(d.false_passes, 1);
+    assert_int_equal(d.invalid_admitted, 0);
+    assert_true(d.claimed_best_valid);
+    assert_true(d.claimed_best_proxy < 3); /* the real packing's 2.49..., not the NaN one's 13 */
+    assert_int_equal(a.nfailures, 0);
+
+    run_with("nan-trusted", naive, by, 1);
+    drift_of("nan-trusted", &d, &a);
+    assert_int_equal(d.invalid_admitted, 1);
+    assert_false(d.claimed_best_valid);
+    assert_true(d.claimed_best_proxy == 13); /* 26 radii of 0.5 in a unit square */
+    assert_int_equal(a.nfailures, 1);
+    assert_non_null(strstr(a.failures[0], "verifier: invalid"));
+}
+
 static void program_certificate(void **state)
 {
     (void)state;
@@ -128,6 +165,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(gamed_evaluator_caught),
+        cmocka_unit_test(nan_coordinates_caught),
         cmocka_unit_test(program_certificate),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
