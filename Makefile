@@ -69,8 +69,9 @@ test: deps-test $(BUILD)/ratchet examples $(TEST_BIN)
 demo: all
 	@scripts/demo.sh $(BUILD)/ratchet
 
-bench: all $(BUILD)/bench/bench_matmul
+bench: all $(BUILD)/bench/bench_matmul $(BUILD)/bench/bench_sandbox
 	@$(BUILD)/bench/bench_matmul
+	@$(BUILD)/bench/bench_sandbox
 
 # the --trust-proxy ablation (docs/verification.md)
 bench-drift: all $(BUILD)/bench/bench_drift
@@ -89,6 +90,11 @@ fuzz:
 	    tests/fuzz/fuzz_matmul_parse.c src/problems/matmul_plain.c src/util.c \
 	    $(shell pkg-config --cflags --libs jansson libcrypto) -o build/fuzz/fuzz_matmul_parse
 	build/fuzz/fuzz_matmul_parse -max_total_time=$(FUZZ_TIME) -max_len=4096
+	clang -std=c17 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude -Isrc \
+	    tests/fuzz/fuzz_program_parse.c src/problems/program_eval.c src/problems/program_text.c \
+	    src/config.c src/util.c src/rng.c \
+	    $(shell pkg-config --cflags --libs jansson libcrypto inih) -o build/fuzz/fuzz_program_parse
+	build/fuzz/fuzz_program_parse -max_total_time=$(FUZZ_TIME) -max_len=4096
 
 clean:
 	rm -rf build build-san examples/circle_packing/cp_check

@@ -26,6 +26,7 @@
 #include "gate.h"
 #include "policy.h"
 #include "proposer.h"
+#include "sandbox.h"
 #include "store.h"
 
 /* ---- set of seen hashes (64-bit prefixes; the store's UNIQUE column is the authority) ---- */
@@ -768,6 +769,9 @@ static int target_reached(const rt_run *r)
 
 int rt_run_execute(rt_run *r)
 {
+    /* problems that run external evaluations: one sandbox slot per worker thread (--jobs) */
+    if (r->problem->cls->evaluate)
+        rt_sandbox_set_jobs(r->opt.threads);
     r->t_session = rt_now();
     r->evals_at_start = r->evaluations;
     double last_commit = r->t_session, last_report = r->t_session;

@@ -17,7 +17,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
+#include <dirent.h>
 #include <limits.h>
 #include <math.h>
 #include <poll.h>
@@ -166,14 +166,14 @@ void rt_sandbox_result_free(rt_sandbox_result *res)
 /* Steps a child reports a failure of (message kind MSG_FAIL). */
 enum {
     STEP_FDS = 1, STEP_SESSION, STEP_USERNS, STEP_CLONE, STEP_RLIMIT, STEP_IDS, STEP_CAPS,
-    STEP_NNP, STEP_SECCOMP, STEP_CHDIR, STEP_EXEC
+    STEP_NNP, STEP_SECCOMP, STEP_CHDIR, STEP_EXEC, STEP_NETNS
 };
 
 static const char *step_name(int step)
 {
     switch (step) {
     case STEP_FDS: return "setting up descriptors";
-    case STEP_SESSION: return "creating the session";
+    case STEP_SESSION: return "creating the process group";
     case STEP_USERNS: return "mapping the user namespace";
     case STEP_CLONE: return "starting the command";
     case STEP_RLIMIT: return "setting limits";
@@ -183,6 +183,7 @@ static const char *step_name(int step)
     case STEP_SECCOMP: return "installing the seccomp filter";
     case STEP_CHDIR: return "entering the working directory";
     case STEP_EXEC: return "exec";
+    case STEP_NETNS: return "joining the network namespace";
     }
     return "setup";
 }
@@ -210,6 +211,8 @@ typedef struct sbx_prep {
     struct sock_filter filter[24];
     unsigned short filter_len;
     int fd_in, fd_out, fd_err, fd_status; /* the child's ends */
+    int fd_netns;        /* the shared empty network namespace to join, or -1 */
+    char shm_opts[64];   /* mount options of the private /dev/shm */
 } sbx_prep;
 
 /* ---- the children (async-signal-safe code only) ------------------------------------------ */
@@ -285,8 +288,18 @@ static int child_caps(unsigned keep)
 }
 
 /* The command's process: limits, identity, filter, then exec. Never returns. */
-static __attribute__((noreturn)) void child_exec(const sbx_prep *p, unsigned have)
+static __attribute__((noreturn)) void child_exec(const sbx_prep *p)
 {
+    /* the command starts with default signals: no blocked signal (the caller's thread blocks
+     * SIGPIPE during a run) and no ignored one (ignoring survives exec) */
+    struct sigaction dfl;
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    for (int sig = 1; sig < NSIG; sig++)
+        sigaction(sig, &dfl, NULL); /* fails harmlessly for SIGKILL, SIGSTOP, reserved ones */
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
     if (fcntl(SBX_STATUS_FD, F_SETFD, FD_CLOEXEC) != 0)
         child_fail(STEP_FDS, 126);
     if ((p->set_cpu && setrlimit(RLIMIT_CPU, &p->rl_cpu) != 0) ||
@@ -306,12 +319,9 @@ static __attribute__((noreturn)) void child_exec(const sbx_prep *p, unsigned hav
         if (syscall(SYS_setresuid, u, u, u) != 0)
             child_fail(STEP_IDS, 126);
         /* The caller's evaluator may sit in root-only folders: the run may read and search
-         * everything (CAP_DAC_READ_SEARCH); with every mount read-only it may also execute what
-         * root could (CAP_DAC_OVERRIDE), as it still cannot write anything outside its folder. */
-        unsigned keep = 1u << CAP_DAC_READ_SEARCH;
-        if (have & RT_SANDBOX_C_ROFS)
-            keep |= 1u << CAP_DAC_OVERRIDE;
-        if (child_caps(keep) != 0)
+         * everything (CAP_DAC_READ_SEARCH), never write past permissions (no CAP_DAC_OVERRIDE:
+         * device nodes stay writable on a read-only mount). */
+        if (child_caps(1u << CAP_DAC_READ_SEARCH) != 0)
             child_fail(STEP_CAPS, 126);
     }
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
@@ -334,8 +344,10 @@ static __attribute__((noreturn)) void child_exec(const sbx_prep *p, unsigned hav
 static __attribute__((noreturn)) void child_init(const sbx_prep *p)
 {
     /* the four descriptors to 0..3, whatever numbers they had, then nothing else open */
-    int tmp[4] = {p->fd_in, p->fd_out, p->fd_err, p->fd_status};
-    for (int i = 0; i < 4; i++) {
+    int tmp[5] = {p->fd_in, p->fd_out, p->fd_err, p->fd_status, p->fd_netns};
+    for (int i = 0; i < 5; i++) {
+        if (tmp[i] < 0)
+            continue;
         tmp[i] = fcntl(tmp[i], F_DUPFD, 10);
         if (tmp[i] < 0)
             _exit(125);
@@ -343,11 +355,15 @@ static __attribute__((noreturn)) void child_init(const sbx_prep *p)
     for (int i = 0; i < 4; i++)
         if (dup2(tmp[i], i) != i)
             _exit(125);
+    if (tmp[4] >= 0 && setns(tmp[4], CLONE_NEWNET) != 0)
+        child_fail(STEP_NETNS, 125);
     if (syscall(SYS_close_range, 4u, ~0u, 0u) != 0) {
         for (int fd = 4; fd < 1024; fd++)
             close(fd);
     }
-    if (setsid() < 0)
+    /* a process group of its own (not a session: setsid() would also create a scheduler
+     * autogroup, which costs milliseconds) */
+    if (setpgid(0, 0) != 0)
         child_fail(STEP_SESSION, 125);
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     unsigned have = p->mode & (RT_SANDBOX_C_PIDNS | RT_SANDBOX_C_NETNS | RT_SANDBOX_C_USERNS |
@@ -363,6 +379,9 @@ static __attribute__((noreturn)) void child_init(const sbx_prep *p)
     /* a /proc of the new PID namespace: the run sees its own processes only (best effort) */
     if (p->mode & RT_SANDBOX_C_PIDNS)
         mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+    /* a small private /dev/shm of its own (POSIX semaphores, Python's multiprocessing) */
+    if (have & RT_SANDBOX_C_ROFS)
+        mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, p->shm_opts);
     child_send(MSG_CONTAIN, (int)have, 0);
     /* without a PID namespace, orphans of the run are reparented here (not to the system's
      * init), so that this process can reap every one of them before it exits */
@@ -378,7 +397,7 @@ static __attribute__((noreturn)) void child_init(const sbx_prep *p)
             setpgid(0, 0);
             prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
         }
-        child_exec(p, have);
+        child_exec(p);
     }
     if (!ns) {
         /* the command's own group (set here too, so that it exists before the caller hears of
@@ -587,7 +606,7 @@ static void set_rlimit(struct rlimit *rl, int *set, double value, double unit, d
 
 /* Builds the fallback filter: native system calls only; socket() only for AF_UNIX; setsid,
  * setpgid and io_uring denied. Returns 1 when a filter was built (0 on other architectures). */
-static int build_filter(sbx_prep *p)
+static int build_filter(sbx_prep *p, int allow_net)
 {
 #ifdef SBX_AUDIT_ARCH
     struct sock_filter f[] = {
@@ -602,7 +621,7 @@ static int build_filter(sbx_prep *p)
         BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_setsid, 4, 0),
         BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_setpgid, 3, 0),
         BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_io_uring_setup, 3, 0),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_socket, 3, 0),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_socket, allow_net ? 0 : 3, 0),
         BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
         BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
         BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
@@ -618,6 +637,7 @@ static int build_filter(sbx_prep *p)
     return 1;
 #else
     (void)p;
+    (void)allow_net;
     return 0;
 #endif
 }
@@ -627,27 +647,112 @@ static int build_filter(sbx_prep *p)
 /* Set once a namespace clone failed for lack of permission: later runs use the fallback. */
 static int ns_unavailable;
 
-static int rm_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+/* One empty network namespace (only a loopback, down) shared by every run when the caller is
+ * root: making and tearing down a namespace per run costs several milliseconds. Kept open for the
+ * life of the process. -2: not made yet; -1: could not be made (each run then makes its own). */
+static pthread_mutex_t netns_lock = PTHREAD_MUTEX_INITIALIZER;
+static int netns_fd = -2;
+
+static int shared_netns(void)
 {
-    (void)st;
-    (void)ftw;
-    if (type == FTW_DP || type == FTW_D || type == FTW_DNR)
-        rmdir(path);
-    else
-        unlink(path);
-    return 0;
+    pthread_mutex_lock(&netns_lock);
+    if (netns_fd == -2) {
+        netns_fd = -1;
+        int hold[2];
+        if (pipe2(hold, O_CLOEXEC) == 0) {
+            long pid = raw_clone(SIGCHLD | CLONE_NEWNET);
+            if (pid == 0) {
+                /* holds the namespace until the parent has opened it (async-signal-safe only) */
+                char c;
+                close(hold[1]);
+                while (read(hold[0], &c, 1) < 0 && errno == EINTR) {
+                }
+                _exit(0);
+            }
+            close(hold[0]);
+            if (pid > 0) {
+                char path[64];
+                snprintf(path, sizeof path, "/proc/%ld/ns/net", pid);
+                netns_fd = open(path, O_RDONLY | O_CLOEXEC);
+            }
+            close(hold[1]);
+            if (pid > 0)
+                while (waitpid((pid_t)pid, NULL, 0) < 0 && errno == EINTR) {
+                }
+        }
+    }
+    int fd = netns_fd;
+    pthread_mutex_unlock(&netns_lock);
+    return fd;
 }
 
-/* Removes the working directory and everything in it (no symlink is followed). */
+#define SBX_RM_DEPTH 64 /* folders nested deeper are moved up to the top, then removed */
+
+/* Removes everything inside the folder dirfd; entries deeper than SBX_RM_DEPTH are renamed into
+ * top (the working directory) to be removed on a later pass (they count as left). Symlinks are removed, never
+ * followed; folders the run made unreadable or unwritable are opened up first (as the caller
+ * owns them when it is not root). Returns the number of entries still present. */
+static int rm_inside(int dirfd, int top, int depth, unsigned *moved)
+{
+    int left = 0;
+    int fd = dup(dirfd);
+    if (fd < 0)
+        return 1;
+    DIR *d = fdopendir(fd);
+    if (!d) {
+        close(fd);
+        return 1;
+    }
+    rewinddir(d); /* the duplicate shares dirfd's offset, left at the end by an earlier pass */
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        const char *name = e->d_name;
+        if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+            continue;
+        if (unlinkat(dirfd, name, 0) == 0)
+            continue;
+        if (errno != EISDIR && errno != EPERM && errno != EACCES) {
+            left++;
+            continue;
+        }
+        if (depth >= SBX_RM_DEPTH) {
+            char up[64];
+            snprintf(up, sizeof up, ".rt-deep-%u", (*moved)++);
+            renameat(dirfd, name, top, up);
+            left++; /* moved or not, it is still there: another pass */
+            continue;
+        }
+        int sub = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (sub < 0 && errno == EACCES && fchmodat(dirfd, name, 0700, 0) == 0)
+            sub = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (sub < 0) {
+            left++;
+            continue;
+        }
+        fchmod(sub, 0700);
+        left += rm_inside(sub, top, depth + 1, moved);
+        close(sub);
+        if (unlinkat(dirfd, name, AT_REMOVEDIR) != 0)
+            left++;
+    }
+    closedir(d);
+    return left;
+}
+
+/* Removes the working directory and everything in it (no symlink is followed, no depth limit). */
 static void remove_tree(const char *dir)
 {
-    /* the child may have left folders without permissions; as root they are removed anyway,
-     * otherwise make them searchable first */
-    if (geteuid() != 0) {
-        chmod(dir, 0700);
+    int top = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (top < 0 && errno == EACCES && chmod(dir, 0700) == 0)
+        top = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (top >= 0) {
+        unsigned moved = 0;
+        for (int pass = 0; pass < 4096 && rm_inside(top, top, 0, &moved) > 0; pass++) {
+        }
+        close(top);
     }
-    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
-    rmdir(dir);
+    if (rmdir(dir) != 0 && errno != ENOENT)
+        fprintf(stderr, "ratchet: sandbox: could not remove %s: %s\n", dir, strerror(errno));
 }
 
 static void close_fd(int *fd)
@@ -661,6 +766,13 @@ static void close_fd(int *fd)
 static double ts_now(void)
 {
     return rt_now();
+}
+
+/* A signal's description (strsignal is not thread-safe). */
+static const char *signal_name(int sig)
+{
+    const char *d = sigdescr_np(sig);
+    return d ? d : "unknown signal";
 }
 
 static int looks_like_oom(const char *text, size_t len)
@@ -751,6 +863,8 @@ static int build_prep(const rt_sandbox_spec *spec, sbx_prep *p, char *err, size_
         }
         p->ro_paths[p->nro++] = rt_buf_take(&b);
     }
+    snprintf(p->shm_opts, sizeof p->shm_opts, "size=%ldm,mode=1777",
+             l->file_mib > 0 ? l->file_mib : RT_SANDBOX_DEFAULT_FILE_MIB);
     snprintf(p->uid_map, sizeof p->uid_map, "%u %u 1", (unsigned)geteuid(), (unsigned)geteuid());
     snprintf(p->gid_map, sizeof p->gid_map, "%u %u 1", (unsigned)getegid(), (unsigned)getegid());
 
@@ -817,6 +931,9 @@ static int check_spec(const rt_sandbox_spec *spec, char *err, size_t errlen)
         return rt_fail(err, errlen, RT_EUSAGE, "sandbox: bad time limit");
     if (l->memory_mib > (1L << 30) || l->file_mib > (1L << 30))
         return rt_fail(err, errlen, RT_EUSAGE, "sandbox: memory or file limit too large");
+    if (l->output_cap > RT_SANDBOX_MAX_OUTPUT_CAP)
+        return rt_fail(err, errlen, RT_EUSAGE, "sandbox: output cap over %zu bytes",
+                       (size_t)RT_SANDBOX_MAX_OUTPUT_CAP);
     return 0;
 }
 
@@ -858,13 +975,14 @@ static int make_workdir(const rt_sandbox_spec *spec, sbx_prep *p, char *err, siz
 
 /* Starts INIT with the namespaces of p->mode; falls back to no namespaces when the kernel refuses.
  * Returns the pid, or -1 with errno. */
-static long start_init(sbx_prep *p)
+static long start_init(sbx_prep *p, int allow_net)
 {
     if (p->mode & RT_SANDBOX_C_PIDNS) {
-        unsigned long flags = SIGCHLD | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWNS | CLONE_NEWIPC |
-                              CLONE_NEWUTS;
+        unsigned long flags = SIGCHLD | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS;
         if (p->mode & RT_SANDBOX_C_USERNS)
             flags |= CLONE_NEWUSER;
+        if ((p->mode & RT_SANDBOX_C_NETNS) && p->fd_netns < 0)
+            flags |= CLONE_NEWNET;
         long pid = raw_clone(flags);
         if (pid == 0)
             child_init(p);
@@ -874,10 +992,11 @@ static long start_init(sbx_prep *p)
             errno != ENOSYS)
             return -1;
         __atomic_store_n(&ns_unavailable, 1, __ATOMIC_RELAXED);
+        p->fd_netns = -1;
         p->mode &= ~(unsigned)(RT_SANDBOX_C_PIDNS | RT_SANDBOX_C_NETNS | RT_SANDBOX_C_USERNS |
                                RT_SANDBOX_C_ROFS);
     }
-    if (build_filter(p))
+    if (build_filter(p, allow_net))
         p->mode |= RT_SANDBOX_C_SECCOMP;
     long pid = raw_clone(SIGCHLD);
     if (pid == 0)
@@ -951,8 +1070,8 @@ int rt_sandbox_run(const rt_sandbox_spec *spec, rt_sandbox_result *res, char *er
     int pidfd = -1;
     long pid = -1;
     rt_buf out, errb;
-    rt_buf_init(&out, 0);
-    rt_buf_init(&errb, 0);
+    rt_buf_init(&out, RT_SANDBOX_MAX_OUTPUT_CAP);
+    rt_buf_init(&errb, RT_SANDBOX_MAX_OUTPUT_CAP);
     sigset_t pipe_set, old_set;
     int mask_set = 0, pipe_was_pending = 0;
     const rt_sandbox_limits *l = &spec->limits;
@@ -969,9 +1088,15 @@ int rt_sandbox_run(const rt_sandbox_spec *spec, rt_sandbox_result *res, char *er
                  (root ? 0u : (unsigned)RT_SANDBOX_C_USERNS);
     if (root) {
         p.mode |= RT_SANDBOX_C_UID;
-        p.run_id = SBX_UID_BASE + __atomic_fetch_add(&uid_counter, 1u, __ATOMIC_RELAXED) % SBX_UID_SPAN;
+        /* spread by process so that two ratchet processes rarely share a uid */
+        unsigned k = (unsigned)getpid() * 2654435761u +
+                     __atomic_fetch_add(&uid_counter, 1u, __ATOMIC_RELAXED);
+        p.run_id = SBX_UID_BASE + k % SBX_UID_SPAN;
     }
 
+    if (spec->flags & RT_SANDBOX_ALLOW_NETWORK)
+        p.mode &= ~(unsigned)RT_SANDBOX_C_NETNS;
+    p.fd_netns = (p.mode & RT_SANDBOX_C_NETNS) && root ? shared_netns() : -1;
     if ((rc = make_workdir(spec, &p, err, errlen)) != 0)
         goto fail;
     if ((rc = build_prep(spec, &p, err, errlen)) != 0)
@@ -1003,7 +1128,7 @@ int rt_sandbox_run(const rt_sandbox_spec *spec, rt_sandbox_result *res, char *er
     mask_set = 1;
 
     double start = ts_now();
-    pid = start_init(&p);
+    pid = start_init(&p, (spec->flags & RT_SANDBOX_ALLOW_NETWORK) != 0);
     if (pid < 0) {
         int e = errno;
         rc = 0;
@@ -1150,7 +1275,7 @@ int rt_sandbox_run(const rt_sandbox_spec *spec, rt_sandbox_result *res, char *er
         res->outcome = RT_SANDBOX_SIGNALED;
         res->signal = WIFSIGNALED(init_status) ? WTERMSIG(init_status) : 0;
         snprintf(res->reason, sizeof res->reason, "the sandbox's init ended without a report (%s)",
-                 WIFSIGNALED(init_status) ? strsignal(WTERMSIG(init_status)) : "exited");
+                 WIFSIGNALED(init_status) ? signal_name(WTERMSIG(init_status)) : "exited");
     } else if (WIFEXITED(status)) {
         res->outcome = RT_SANDBOX_EXITED;
         res->exit_code = WEXITSTATUS(status);
@@ -1163,7 +1288,7 @@ int rt_sandbox_run(const rt_sandbox_spec *spec, rt_sandbox_result *res, char *er
             res->outcome = RT_SANDBOX_CPU;
         snprintf(res->reason, sizeof res->reason, "%s: %s",
                  res->outcome == RT_SANDBOX_CPU ? "CPU-time limit" : "killed by a signal",
-                 strsignal(res->signal));
+                 signal_name(res->signal));
     } else {
         res->outcome = RT_SANDBOX_SIGNALED;
         snprintf(res->reason, sizeof res->reason, "ended with wait status %d", status);

@@ -1,33 +1,35 @@
 /* sandbox.h — runs one untrusted command (an evaluator, a verifier, a proposer command) to
  * completion under limits, in a fresh temporary working directory, and hands back what it printed.
  *
- * What is contained, and how (docs/sandbox.md has the details and the reasons):
- * - a fresh working directory per run (mkdtemp under $TMPDIR or /tmp), removed afterwards, even
- *   when the child left unreadable or deep trees in it;
+ * What is contained, and how (docs/sandbox.md has the details, the fallbacks and the reasons):
+ * - a fresh working directory per run ($TMPDIR or /tmp), removed afterwards, whatever the child
+ *   left in it;
  * - the whole process tree: the child is PID 1 of a new PID namespace where the kernel allows it
- *   (root, or unprivileged user namespaces), so killing it kills every descendant, including those
- *   that called setsid(); without namespaces, its own process group plus a seccomp filter that
- *   denies setsid()/setpgid() so that nothing leaves the group;
- * - no network: a new network namespace (only a down loopback), else a seccomp filter denying
- *   socket() for every family but AF_UNIX;
+ *   (root, or unprivileged user namespaces), so its end kills every descendant, including those
+ *   that called setsid(); without namespaces, its own process group, a seccomp filter that denies
+ *   setsid()/setpgid() so that nothing leaves the group, and a subreaper that reaps it all;
+ * - no network: an empty network namespace, else a seccomp filter denying socket() for every
+ *   family but AF_UNIX (RT_SANDBOX_ALLOW_NETWORK keeps the network);
  * - files: with a mount namespace every mount is read-only except the working directory, and the
  *   files placed read-only in it are bind-mounted read-only; as root the child also runs under a
- *   uid of its own (never 0), so it cannot write the program, evaluator or verifier;
- * - rlimits: CPU seconds, address space, file size, open files, processes (per-run uid, so the
- *   process count is the run's own);
+ *   uid of its own (never 0, only CAP_DAC_READ_SEARCH kept), so it cannot write the program,
+ *   evaluator or verifier;
+ * - rlimits: CPU seconds, address space, file size, open files, processes (per-run uid as root,
+ *   so the process count is the run's own);
  * - a wall-clock deadline (CLOCK_MONOTONIC) after which the whole tree is SIGKILLed;
  * - stdout and stderr each captured up to output_cap bytes; passing the cap kills the tree;
  * - descriptors: every pipe is pipe2(O_CLOEXEC), the child closes everything above 2 with
  *   close_range before exec;
- * - never blocked by a stray grandchild holding a pipe: reading stops when the direct child is
- *   gone and its tree has been killed.
+ * - never blocked by a stray grandchild holding a pipe: reading stops when the run's tree is gone.
  * result->containment says which of these mechanisms were in force for that run.
  *
  * Threads: rt_sandbox_run may be called from any number of threads at once. Everything the child
- * needs is prepared before fork; after fork the child makes only async-signal-safe calls. At most
- * rt_sandbox_jobs() runs are in flight at once (a process-wide counting semaphore; default: the
- * number of online CPUs); further callers wait their turn. The engine's worker threads can simply
- * call rt_sandbox_run; --jobs N maps to rt_sandbox_set_jobs(N).
+ * needs is prepared before the (raw) clone; after it the child makes only async-signal-safe system
+ * calls. At most rt_sandbox_jobs() runs are in flight at once (a process-wide counting semaphore;
+ * default: the number of online CPUs); further callers wait their turn. The engine's worker
+ * threads can simply call rt_sandbox_run; --jobs N maps to rt_sandbox_set_jobs(N). No other thread
+ * of the process may call waitpid(-1) / wait() (it could reap a run's first process). SIGPIPE is
+ * blocked in the calling thread during a run (writes to a closed stdin fail with EPIPE instead).
  *
  * Ownership: the spec and everything it points to stay the caller's. The result owns its stdout
  * and stderr buffers; release them with rt_sandbox_result_free (safe on a zeroed or freed result).
@@ -55,6 +57,7 @@ typedef struct rt_sandbox_limits {
 #define RT_SANDBOX_DEFAULT_OPEN_FILES 256L
 #define RT_SANDBOX_DEFAULT_PROCESSES 64L
 #define RT_SANDBOX_DEFAULT_OUTPUT_CAP ((size_t)1 << 20)
+#define RT_SANDBOX_MAX_OUTPUT_CAP ((size_t)256 << 20) /* largest output_cap accepted */
 #define RT_SANDBOX_MAX_FILES 64     /* files placed in the working directory */
 #define RT_SANDBOX_MAX_ARGS 256     /* argv entries */
 #define RT_SANDBOX_MAX_ENV 128      /* extra environment entries */
@@ -72,7 +75,9 @@ typedef struct rt_sandbox_file {
 
 enum {
     RT_SANDBOX_NO_NAMESPACES = 1 << 0, /* use the fallback (process group + seccomp) only; tests */
-    RT_SANDBOX_KEEP_WORKDIR = 1 << 1   /* do not remove the working directory (debugging) */
+    RT_SANDBOX_KEEP_WORKDIR = 1 << 1,  /* do not remove the working directory (debugging) */
+    RT_SANDBOX_ALLOW_NETWORK = 1 << 2  /* keep the caller's network (for a proposer command that
+                                        * calls a model's API); all else is still contained */
 };
 
 /* What to run. argv[0] is resolved before the child starts: a name without '/' is a placed file

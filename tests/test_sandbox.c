@@ -149,6 +149,25 @@ static void test_workdir(void **state)
     rt_sandbox_result_free(&r);
 }
 
+/* What the run leaves in its folder, however nested or locked, is removed. */
+static void test_workdir_cleanup(void **state)
+{
+    (void)state;
+    rt_sandbox_result r;
+    run_sh("pwd; i=0; while [ $i -lt 150 ]; do mkdir d && cd d || exit 1; i=$((i+1)); done; "
+           "echo x > f; ln -s / root-link; mkdir -p " "locked/in && touch locked/in/f && chmod 000 locked/in locked",
+           NULL, 0, NULL, 0, &r);
+    assert_int_equal(r.outcome, RT_SANDBOX_EXITED);
+    assert_int_equal(r.exit_code, 0);
+    char *nl = strchr(r.stdout_data, '\n');
+    assert_non_null(nl);
+    *nl = '\0';
+    struct stat st;
+    assert_int_not_equal(stat(r.stdout_data, &st), 0);
+    assert_int_equal(stat("/bin/sh", &st), 0); /* the symlink to / was not followed */
+    rt_sandbox_result_free(&r);
+}
+
 static void test_spawn_failure(void **state)
 {
     (void)state;
@@ -184,10 +203,11 @@ static void test_infinite_loop(void **state)
     assert_true(tu_now() - t0 < 3.0);
     rt_sandbox_result_free(&r);
     /* the CPU limit, when it comes first */
-    rt_sandbox_limits c = {.wall_seconds = 8.0, .cpu_seconds = 1};
+    /* (the wall limit is generous: on a loaded machine one CPU second takes several) */
+    rt_sandbox_limits c = {.wall_seconds = 20.0, .cpu_seconds = 1};
     run_sh("while :; do :; done", &c, 0, NULL, 0, &r);
     assert_int_equal(r.outcome, RT_SANDBOX_CPU);
-    assert_true(r.wall_seconds < 5.0);
+    assert_true(r.cpu_seconds >= 0.5 && r.cpu_seconds < 3.0);
     rt_sandbox_result_free(&r);
 }
 
@@ -307,6 +327,14 @@ static void network(int flags)
     c = accept4(ls, NULL, NULL, SOCK_CLOEXEC);
     assert_true(c < 0); /* nothing reached the port */
     rt_sandbox_result_free(&r);
+
+    /* RT_SANDBOX_ALLOW_NETWORK keeps the network (a proposer command calling a model) */
+    run_sh(script, &l, flags | RT_SANDBOX_ALLOW_NETWORK, NULL, 0, &r);
+    assert_string_equal(r.stdout_data, "connected\n");
+    c = accept4(ls, NULL, NULL, SOCK_CLOEXEC);
+    assert_true(c >= 0);
+    close(c);
+    rt_sandbox_result_free(&r);
     close(ls);
 }
 
@@ -345,6 +373,18 @@ static void writes(int flags)
     rt_sandbox_limits l = {.wall_seconds = 5};
     rt_sandbox_result r;
     run_sh(script, &l, flags, &placed, 1, &r);
+    if (!(r.containment & (RT_SANDBOX_C_ROFS | RT_SANDBOX_C_UID))) {
+        /* an unprivileged caller without namespaces: the run is the owner of the caller's
+         * files, nothing can protect them (docs/sandbox.md); CI runs as root */
+        fprintf(stderr, "  (file protection not available here: skipped)\n");
+        char old_path[320];
+        snprintf(old_path, sizeof old_path, "%s.old", evaluator);
+        unlink(old_path);
+        unlink(evaluator);
+        unlink(outside);
+        rt_sandbox_result_free(&r);
+        return;
+    }
     /* the evaluator still runs, unchanged */
     assert_non_null(strstr(r.stdout_data, "fine\n{\"score\": 1}\n"));
     size_t len = 0;
@@ -366,7 +406,7 @@ static void writes(int flags)
     unlink(escape);
     rt_sandbox_result_free(&r);
 
-    /* the placed file survived as it was: ask a second command (same file, fresh folder) */
+    /* a read-only placed file cannot be written, removed, renamed or made writable */
     if (geteuid() == 0 || !(flags & RT_SANDBOX_NO_NAMESPACES)) {
         run_sh("echo hacked > program.c; rm -f program.c; chmod 666 program.c; "
                "echo hacked > program.c; cat program.c; ls", &l, flags, &placed, 1, &r);
@@ -401,6 +441,26 @@ static void test_no_fd_leak(void **state)
     assert_string_equal(r.stdout_data, "0\n1\n2\n3\n");
     rt_sandbox_result_free(&r);
     close(leak);
+}
+
+/* The command starts with no signal blocked or ignored, whatever the caller's thread had. */
+static void test_signals_reset(void **state)
+{
+    (void)state;
+    sigset_t block, old;
+    sigemptyset(&block);
+    sigaddset(&block, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &block, &old);
+    struct sigaction ign, old_usr1;
+    memset(&ign, 0, sizeof ign);
+    ign.sa_handler = SIG_IGN;
+    sigaction(SIGUSR1, &ign, &old_usr1);
+    rt_sandbox_result r;
+    run_sh("grep -E '^Sig(Blk|Ign)' /proc/self/status", NULL, 0, NULL, 0, &r);
+    assert_string_equal(r.stdout_data, "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n");
+    rt_sandbox_result_free(&r);
+    sigaction(SIGUSR1, &old_usr1, NULL);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
 /* Several threads at once, each checking its own output; the pool bounds the parallelism. */
@@ -482,6 +542,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_basic),
         cmocka_unit_test(test_workdir),
+        cmocka_unit_test(test_workdir_cleanup),
         cmocka_unit_test(test_spawn_failure),
         cmocka_unit_test(test_infinite_loop),
         cmocka_unit_test(test_fork_bomb),
@@ -495,6 +556,7 @@ int main(void)
         cmocka_unit_test(test_writes),
         cmocka_unit_test(test_writes_fallback),
         cmocka_unit_test(test_no_fd_leak),
+        cmocka_unit_test(test_signals_reset),
         cmocka_unit_test(test_parallel),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -730,7 +730,17 @@ static int program_verify(const void *state, const char *text, size_t len, rt_ve
     if (rc == RT_ENOMEM)
         return rt_fail(err, errlen, rc, "out of memory");
     if (rc || run_failed(&res, own ? "verifier" : "re-run evaluator", why, sizeof why)) {
-        snprintf(out->reason, sizeof out->reason, "%s", why);
+        /* the reason carries the end of stderr (one line, printable bytes) */
+        char tail[160] = "";
+        size_t from = res.stderr_len > sizeof tail - 1 ? res.stderr_len - (sizeof tail - 1) : 0;
+        size_t k = 0;
+        for (size_t i = from; i < res.stderr_len; i++) {
+            unsigned char c = (unsigned char)res.stderr_data[i];
+            tail[k++] = c >= 32 && c < 127 ? (char)c : ' ';
+        }
+        tail[k] = '\0';
+        snprintf(out->reason, sizeof out->reason, "%.300s%s%s", why, k ? "; stderr: " : "",
+                 tail);
         rt_sandbox_result_free(&res);
         return 0;
     }

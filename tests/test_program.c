@@ -1,0 +1,524 @@
+/* test_program.c — the `program` problem end to end: evaluator and verifier contracts, failed
+ * evaluations, the command proposer, and the circle-packing example's exact checker.
+ *
+ * Scripts and programs live in tests/data/program/. What would break these tests: an evaluator
+ * report with NaN, infinity, an overflowing number, two scores, a duplicate key, garbage or no
+ * output being accepted, or its failure stopping the run or being stored without its reason and
+ * stderr; the gate admitting the evaluator's score instead of the verifier's, or a candidate the
+ * verifier refused; the command proposer's prompt losing the parent's program, metrics or the
+ * inspirations, or a reply that does not apply being half applied or silently dropped; the
+ * circle-packing checker accepting a negative radius, a NaN coordinate, an overlap or a circle
+ * outside the square.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "problem.h"
+#include "problems/program.h"
+#include "problems/program_eval.h"
+#include "ratchet.h"
+#include "rng.h"
+#include "testutil.h"
+
+#define DATA "tests/data/program/"
+
+static char tmpdir[256];
+
+static int setup_dir(void **state)
+{
+    (void)state;
+    return tu_tempdir(tmpdir, sizeof tmpdir, "program");
+}
+
+static int teardown_dir(void **state)
+{
+    (void)state;
+    tu_rmtree(tmpdir);
+    return 0;
+}
+
+/* ---- parsers ----------------------------------------------------------------------------- */
+
+static int eval_parse(const char *s, rt_eval_output *o, char *err)
+{
+    return rt_eval_parse(s, strlen(s), o, err, 256);
+}
+
+static void evaluator_reports_are_strict(void **state)
+{
+    (void)state;
+    rt_eval_output o;
+    char err[256];
+    assert_int_equal(eval_parse("warming up\n{\"score\": 2.5, \"metrics\": {\"a\": 1}, "
+                                "\"artifacts\": {\"log\": \"x\"}}\n\n",
+                                &o, err),
+                     0);
+    assert_true(o.score == 2.5);
+    assert_string_equal(o.metrics, "{\"a\":1.0}"); /* integers are read as doubles */
+    assert_string_equal(o.artifacts, "{\"log\":\"x\"}");
+    rt_eval_output_free(&o);
+    assert_int_equal(eval_parse("{\"score\": -3}", &o, err), 0);
+    assert_true(o.score == -3 && !o.metrics && !o.artifacts);
+    assert_int_equal(eval_parse("{\"score\": 123456789012345678901234567890}", &o, err), 0);
+    assert_int_equal(eval_parse("{\"score\": 1e308}", &o, err), 0); /* huge but finite */
+    static const struct {
+        const char *out;
+        const char *why;
+    } bad[] = {
+        {"", "printed nothing"},
+        {"\n \n", "printed nothing"},
+        {"{\"score\": NaN}", "not a JSON object"},
+        {"{\"score\": nan}", "not a JSON object"},
+        {"{\"score\": Infinity}", "not a JSON object"},
+        {"{\"score\": -inf}", "not a JSON object"},
+        {"{\"score\": 1e999}", "not a JSON object"},
+        {"{\"score\": \"1\"}", "not a number"},
+        {"{\"score\": null}", "not a number"},
+        {"{\"metrics\": {}}", "no \"score\""},
+        {"{\"score\": 1}\n{\"score\": 2}", "twice"},
+        {"  {\"score\": 1, \"x\": 0}\nlog\n{\"score\": 2}", "twice"},
+        {"{\"score\": 1, \"score\": 2}", "not a JSON object"},
+        {"[1, 2]", "not a JSON object"},
+        {"garbage", "not a JSON object"},
+        {"{\"score\": 1} trailing", "not a JSON object"},
+        {"{\"score\": 1, \"metrics\": 5}", "not a JSON object"},
+        {"{\"score\": 1, \"artifacts\": []}", "not a JSON object"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int rc = eval_parse(bad[i].out, &o, err);
+        if (rc != RT_EINVALID || !strstr(err, bad[i].why))
+            fprintf(stderr, "case %zu (%s): rc %d, %s\n", i, bad[i].out, rc, err);
+        assert_int_equal(rc, RT_EINVALID);
+        assert_non_null(strstr(err, bad[i].why));
+        assert_null(o.metrics);
+    }
+    rt_verify_output v;
+    const char *yes = "{\"valid\": true, \"score\": 2}";
+    assert_int_equal(rt_verify_parse(yes, strlen(yes), &v, err, 256), 0);
+    assert_true(v.valid && v.score == 2);
+    const char *no = "{\"valid\": false, \"reason\": \"overlap\"}";
+    assert_int_equal(rt_verify_parse(no, strlen(no), &v, err, 256), 0);
+    assert_false(v.valid);
+    assert_string_equal(v.reason, "overlap");
+    const char *noscore = "{\"valid\": true}";
+    assert_int_equal(rt_verify_parse(noscore, strlen(noscore), &v, err, 256), RT_EINVALID);
+    assert_false(v.valid);
+    const char *twice = "{\"valid\": false}\n{\"valid\": true, \"score\": 9}";
+    assert_int_equal(rt_verify_parse(twice, strlen(twice), &v, err, 256), RT_EINVALID);
+    assert_false(v.valid);
+    const char *nan = "{\"valid\": true, \"score\": NaN}";
+    assert_int_equal(rt_verify_parse(nan, strlen(nan), &v, err, 256), RT_EINVALID);
+}
+
+/* Property: on arbitrary bytes the parsers return 0 or RT_EINVALID with a message, and an
+ * accepted score is finite and the report's last line. */
+static void evaluator_parser_survives_any_bytes(void **state)
+{
+    (void)state;
+    static const char *const pieces[] = {
+        "{", "}", "\"score\"", ":", "1", "-2.5e3", "NaN", "1e999", ",", "\"metrics\"",
+        "\"artifacts\"", "{}", "[", "]", "\n", " ", "\"valid\"", "true", "false", "null",
+        "\"x\"", "\\u0000", "\xff", "\"", "\r\n",
+    };
+    rt_rng rng;
+    rt_rng_seed(&rng, 3, 0);
+    char buf[600], err[256];
+    for (int trial = 0; trial < 30000; trial++) {
+        size_t n = 0;
+        while (n < 560 && rt_rng_below(&rng, 30) != 0) {
+            const char *p = pieces[rt_rng_below(&rng, sizeof pieces / sizeof pieces[0])];
+            memcpy(buf + n, p, strlen(p));
+            n += strlen(p);
+        }
+        if (trial % 4 == 0)
+            for (size_t i = 0; i < n; i++)
+                if (rt_rng_below(&rng, 16) == 0)
+                    buf[i] = (char)rt_rng_below(&rng, 256);
+        rt_eval_output o;
+        err[0] = '\0';
+        int rc = rt_eval_parse(buf, n, &o, err, sizeof err);
+        if (rc == 0) {
+            assert_true(o.score == o.score && o.score - o.score == 0);
+            rt_eval_output_free(&o);
+        } else {
+            assert_int_equal(rc, RT_EINVALID);
+            assert_true(err[0] != '\0');
+        }
+        rt_verify_output v;
+        rc = rt_verify_parse(buf, n, &v, err, sizeof err);
+        assert_true(rc == 0 || rc == RT_EINVALID);
+        if (rc)
+            assert_false(v.valid);
+    }
+}
+
+/* ---- evaluations through the sandbox ----------------------------------------------------- */
+
+static rt_problem *open_program(const char *initial, const char *evaluator, const char *verifier,
+                                const char *timeout, const char *command)
+{
+    const char *keys[8], *values[8];
+    size_t n = 0;
+    keys[n] = "initial", values[n++] = initial;
+    keys[n] = "evaluator", values[n++] = evaluator;
+    if (verifier)
+        keys[n] = "verifier", values[n++] = verifier;
+    if (timeout)
+        keys[n] = "eval-timeout", values[n++] = timeout;
+    if (command)
+        keys[n] = "command", values[n++] = command;
+    rt_problem *pb = NULL;
+    rt_error err;
+    if (rt_problem_open(&pb, "program", keys, values, n, &err))
+        fprintf(stderr, "open: %s\n", err.msg);
+    return pb;
+}
+
+static void bad_evaluators_fail_with_reasons(void **state)
+{
+    (void)state;
+    rt_problem *pb = open_program(DATA "modes.txt", DATA "bad_evaluate.sh", NULL, "1", NULL);
+    assert_non_null(pb);
+    static const char *const why[] = {
+        NULL,
+        "not a JSON object",             /* NaN */
+        "not a JSON object",             /* Infinity */
+        "not a JSON object",             /* 1e999 overflows */
+        "score twice",                   /* two lines with scores */
+        "not a JSON object",             /* garbage */
+        "printed nothing",               /* nothing */
+        "exited with status 3",          /* non-zero exit */
+        "not a number",                  /* a string */
+        "not a JSON object",             /* a duplicate key */
+        "timeout",                       /* past --eval-timeout */
+    };
+    const char *tmpl = "A program\nEVOLVE-BLOCK-START\nmode = %d # ratchet: int 0 10\n"
+                       "EVOLVE-BLOCK-END\n";
+    for (int m = 0; m <= 10; m++) {
+        char text[200];
+        snprintf(text, sizeof text, tmpl, m);
+        rt_program_genome *g = rt_program_genome_new(text, strlen(text));
+        rt_evaluation ev;
+        double t0 = tu_now();
+        assert_int_equal(pb->cls->evaluate(pb->state, g, &ev), 0);
+        if (m == 10)
+            assert_true(tu_now() - t0 < 10); /* the 30 s sleep was cut at 1 s */
+        if (m == 0) {
+            assert_false(ev.failed);
+            assert_true(g->score == 1);
+        } else {
+            if (!ev.failed || !strstr(ev.reason, why[m]))
+                fprintf(stderr, "mode %d: failed %d, %s\n", m, ev.failed, ev.reason);
+            assert_true(ev.failed);
+            assert_non_null(strstr(ev.reason, why[m]));
+            assert_non_null(ev.artifacts); /* the reason, and stderr's tail */
+            if (m != 10)
+                assert_non_null(strstr(ev.artifacts, "stderr of mode"));
+            rt_score sc;
+            pb->cls->score(pb->state, g, &sc);
+            assert_true(sc.primary < -1e300);
+        }
+        pb->cls->free_genome(g);
+    }
+    rt_problem_close(pb);
+}
+
+static sqlite3 *open_db(const char *path)
+{
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    return db;
+}
+
+static long long query_ll(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+    long long v = -1;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+static rt_run *make_run(const char *name, rt_problem *pb, const char *proposer, long long evals,
+                        char *path, size_t pathlen)
+{
+    snprintf(path, pathlen, "%s/%s.db", tmpdir, name);
+    rt_run_options opt;
+    rt_run_options_init(&opt);
+    opt.evaluations = evals;
+    opt.threads = 2;
+    opt.islands = 2;
+    opt.seed = 5;
+    opt.proposer = proposer;
+    rt_run *run = NULL;
+    rt_error err;
+    if (rt_run_create(&run, path, pb, &opt, &err))
+        fprintf(stderr, "create: %s\n", err.msg);
+    assert_non_null(run);
+    return run;
+}
+
+/* A run whose evaluator breaks the contract in every way goes on, and stores each failure
+ * with its reason and stderr. */
+static void failed_evaluations_are_stored_and_the_run_goes_on(void **state)
+{
+    (void)state;
+    rt_problem *pb = open_program(DATA "modes.txt", DATA "bad_evaluate.sh", NULL, "1", NULL);
+    assert_non_null(pb);
+    char path[512];
+    rt_run *run = make_run("modes", pb, NULL, 40, path, sizeof path);
+    assert_int_equal(rt_run_execute(run), 0);
+    rt_run_close(run);
+    rt_problem_close(pb);
+    sqlite3 *db = open_db(path);
+    /* each distinct mode is evaluated once (duplicates are dropped before evaluation) */
+    long long failed = query_ll(db, "SELECT count(*) FROM candidates WHERE valid=0 AND reason "
+                                    "LIKE 'evaluation failed:%'");
+    assert_true(failed >= 6);
+    assert_int_equal(query_ll(db, "SELECT count(*) FROM candidates c JOIN evaluations e ON "
+                                  "e.cand_id=c.id WHERE c.valid=0 AND e.artifacts LIKE "
+                                  "'%stderr of mode%'"),
+                     failed - query_ll(db, "SELECT count(*) FROM candidates WHERE reason LIKE "
+                                           "'%timeout%'"));
+    assert_int_equal(query_ll(db, "SELECT count(*) FROM candidates WHERE admitted=1 AND "
+                                  "text NOT LIKE '%mode = 0 %'"),
+                     0);
+    assert_int_equal(query_ll(db, "SELECT evaluations FROM checkpoint"), 40);
+    sqlite3_close(db);
+}
+
+/* A tiny program improves under the builtin proposer; the verifier's verdict, not the
+ * evaluator's score, decides: x over 90 evaluates higher but is never admitted. */
+static void tiny_program_improves_and_is_verified(void **state)
+{
+    (void)state;
+    rt_problem *pb = open_program(DATA "tiny.txt", DATA "evaluate.sh", DATA "verify.sh", NULL,
+                                  NULL);
+    assert_non_null(pb);
+    char path[512];
+    rt_run *run = make_run("tiny", pb, "builtin", 40, path, sizeof path);
+    assert_int_equal(rt_run_execute(run), 0);
+    rt_run_close(run);
+    rt_problem_close(pb);
+    rt_store *st = NULL;
+    rt_error err;
+    assert_int_equal(rt_store_open(&st, path, &err), 0);
+    rt_summary sum;
+    assert_int_equal(rt_store_summary(st, &sum), 0);
+    assert_true(sum.has_best);
+    assert_true(sum.best_metric > 1);
+    assert_true(sum.best_metric <= 90);
+    long long checked = 0;
+    assert_int_equal(rt_store_check(st, &checked), 0); /* re-verifies every admitted one */
+    assert_true(checked >= 2);
+    char *best = NULL;
+    assert_int_equal(rt_store_best(st, &best), 0);
+    assert_non_null(strstr(best, "EVOLVE-BLOCK-START\nx = "));
+    assert_non_null(strstr(best, "\nthe end\n")); /* text outside the block untouched */
+    free(best);
+    rt_store_close(st);
+    sqlite3 *db = open_db(path);
+    assert_int_equal(query_ll(db, "SELECT count(*) FROM candidates WHERE admitted=1 AND "
+                                  "CAST(substr(text, instr(text, 'x = ') + 4, 3) AS INTEGER) > 90"),
+                     0);
+    /* metrics and artifacts of the evaluation are stored */
+    assert_true(query_ll(db, "SELECT count(*) FROM evaluations WHERE metrics LIKE '{\"x\":%' "
+                             "AND artifacts LIKE '%stage 1%'") >= 2);
+    sqlite3_close(db);
+}
+
+/* Without a verifier the gate re-runs the evaluator: a score that does not reproduce is
+ * refused. The evaluator here reports a different score each time it runs. */
+static void no_verifier_requires_a_reproducible_score(void **state)
+{
+    (void)state;
+    char eval[512];
+    snprintf(eval, sizeof eval, "%s/flaky.sh", tmpdir);
+    FILE *f = fopen(eval, "w");
+    assert_non_null(f);
+    fputs("#!/bin/sh\necho \"{\\\"score\\\": $(od -An -N2 -tu2 /dev/urandom | tr -d ' ')}\"\n",
+          f);
+    fclose(f);
+    assert_int_equal(chmod(eval, 0755), 0);
+    rt_problem *pb = open_program(DATA "tiny.txt", eval, NULL, NULL, NULL);
+    assert_non_null(pb);
+    size_t tl = 0;
+    char *tiny = tu_slurp(DATA "tiny.txt", &tl);
+    assert_non_null(tiny);
+    char *x = strstr(tiny, "x = 1 ");
+    assert_non_null(x);
+    x[4] = '5';
+    rt_program_genome *g = rt_program_genome_new(tiny, tl);
+    rt_evaluation ev;
+    assert_int_equal(pb->cls->evaluate(pb->state, g, &ev), 0);
+    assert_false(ev.failed);
+    rt_verdict v;
+    char err[256];
+    assert_int_equal(pb->cls->verify(pb->state, g->text, g->len, &v, err, sizeof err), 0);
+    if (v.valid) /* 1 chance in 65536 that the re-run drew the same number */
+        assert_true(v.score == g->score);
+    else
+        assert_non_null(strstr(v.reason, "did not reproduce"));
+    pb->cls->free_genome(g);
+    rt_problem_close(pb);
+    /* the deterministic evaluator reproduces */
+    pb = open_program(DATA "tiny.txt", DATA "evaluate.sh", NULL, NULL, NULL);
+    g = rt_program_genome_new(tiny, tl);
+    free(tiny);
+    assert_int_equal(pb->cls->evaluate(pb->state, g, &ev), 0);
+    assert_int_equal(pb->cls->verify(pb->state, g->text, g->len, &v, err, sizeof err), 0);
+    assert_true(v.valid && v.score == 5);
+    /* text outside the editable region that differs from the initial program is invalid */
+    const char *moved = "A tiny program for tests/test_program.c: the evaluator's score is y.\n"
+                        "EVOLVE-BLOCK-START\nx = 5 # ratchet: int 0 100\nEVOLVE-BLOCK-END\n"
+                        "the end\n";
+    assert_int_equal(pb->cls->verify(pb->state, moved, strlen(moved), &v, err, sizeof err), 0);
+    assert_false(v.valid);
+    assert_non_null(strstr(v.reason, "outside the editable regions"));
+    pb->cls->free_genome(g);
+    rt_problem_close(pb);
+}
+
+/* The command proposer: a scripted program that checks its prompt and improves x by 7, with a
+ * reply that does not apply every third generation (stored as a rejection, the run goes on). */
+static void command_proposer_with_a_scripted_program(void **state)
+{
+    (void)state;
+    rt_problem *pb = open_program(DATA "tiny.txt", DATA "evaluate.sh", DATA "verify.sh", NULL,
+                                  DATA "propose.sh");
+    assert_non_null(pb);
+    char path[512];
+    rt_run *run = make_run("command", pb, "command", 24, path, sizeof path);
+    assert_int_equal(rt_run_execute(run), 0);
+    rt_run_close(run);
+    rt_problem_close(pb);
+    sqlite3 *db = open_db(path);
+    /* x climbs by 7s from 1 and stops below 91 (the verifier refuses more) */
+    long long best = query_ll(db, "SELECT max(CAST(score AS INTEGER)) FROM candidates WHERE "
+                                  "admitted=1");
+    assert_true(best >= 29);
+    assert_int_equal((best - 1) % 7, 0);
+    assert_true(query_ll(db, "SELECT count(*) FROM events WHERE kind='rejected' AND detail "
+                             "LIKE '%block 1: SEARCH text not found%'") >= 2);
+    assert_int_equal(query_ll(db, "SELECT count(*) FROM candidates WHERE operator='command'"),
+                     query_ll(db, "SELECT count(*) FROM candidates") - 1);
+    sqlite3_close(db);
+    /* a command that fails is a rejection with its reason too, and the proposer needs one */
+    rt_problem *pb2 = open_program(DATA "tiny.txt", DATA "evaluate.sh", NULL, NULL, "/bin/false");
+    assert_non_null(pb2);
+    rt_run *run2 = make_run("false", pb2, "command", 4, path, sizeof path);
+    assert_int_equal(rt_run_execute(run2), 0);
+    rt_run_close(run2);
+    db = open_db(path);
+    assert_int_equal(query_ll(db, "SELECT count(*) FROM events WHERE kind='rejected' AND detail "
+                                  "LIKE '%command exited with status 1%'"),
+                     4);
+    sqlite3_close(db);
+    rt_run_options opt;
+    rt_run_options_init(&opt);
+    opt.proposer = "command";
+    rt_error err;
+    rt_problem *pb3 = open_program(DATA "tiny.txt", DATA "evaluate.sh", NULL, NULL, NULL);
+    snprintf(path, sizeof path, "%s/nocommand.db", tmpdir);
+    assert_int_equal(rt_run_create(&run2, path, pb3, &opt, &err), RT_EUSAGE);
+    assert_non_null(strstr(err.msg, "--command"));
+    rt_problem_close(pb3);
+    rt_problem_close(pb2);
+}
+
+/* ---- the circle-packing example's exact checker ------------------------------------------ */
+
+static int check_packing(const char *body, char *out, size_t outlen)
+{
+    char file[512], cmd[1200];
+    snprintf(file, sizeof file, "%s/packing.txt", tmpdir);
+    FILE *f = fopen(file, "w");
+    assert_non_null(f);
+    fputs(body, f);
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "examples/circle_packing/cp_check %s", file);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    size_t n = fread(out, 1, outlen - 1, p);
+    out[n] = '\0';
+    return pclose(p);
+}
+
+static void circle_packing_checker_is_exact(void **state)
+{
+    (void)state;
+    if (access("examples/circle_packing/cp_check", X_OK) != 0) {
+        fprintf(stderr, "examples/circle_packing/cp_check is not built (make examples)\n");
+        fail();
+    }
+    /* 26 circles of radius 0.1 on a grid of pitch 0.2 minus the corner: 6 rows of 5 would not
+     * fit, so use 5x5 with pitch 0.2 plus one small circle in a gap */
+    char good[4096] = "";
+    size_t at = 0;
+    for (int i = 0; i < 25; i++)
+        at += (size_t)snprintf(good + at, sizeof good - at, "%.1f %.1f 0.1\n",
+                               0.1 + 0.2 * (i % 5), 0.1 + 0.2 * (i / 5));
+    /* the gap at (0.2, 0.2): distance to the four neighbours sqrt(0.02) = 0.1414..., so a
+     * radius of 0.04 fits (0.14 < 0.1414) */
+    snprintf(good + at, sizeof good - at, "0.2 0.2 0.04\n");
+    char out[512];
+    assert_int_equal(check_packing(good, out, sizeof out), 0);
+    assert_non_null(strstr(out, "\"valid\": true"));
+    assert_non_null(strstr(out, "\"sum_exact\": \"127/50\"")); /* 2.54 exactly */
+    /* touching circles are allowed; overlap by the smallest printed amount is not */
+    char buf[4096];
+    static const struct {
+        const char *from, *to, *why;
+    } edits[] = {
+        {"0.2 0.2 0.04", "0.2 0.2 0.1414214", "overlap"},
+        {"0.2 0.2 0.04", "0.2 0.2 -0.04", "radius not positive"},
+        {"0.2 0.2 0.04", "0.2 0.2 0", "radius not positive"},
+        {"0.2 0.2 0.04", "nan 0.2 0.04", "not a decimal number"},
+        {"0.2 0.2 0.04", "0.2 NaN 0.04", "not a decimal number"},
+        {"0.2 0.2 0.04", "0.2 inf 0.04", "not a decimal number"},
+        {"0.2 0.2 0.04", "0.2 0.2 0.04 7", "more than three numbers"},
+        {"0.2 0.2 0.04\n", "", "expected 26 circles, got 25"},
+        {"0.1 0.1 0.1", "0.1 0.1 0.1000000000000000000001", "not inside"},
+        {"0.9 0.9 0.1", "0.9 0.9000000000000000001 0.1", "not inside"},
+    };
+    for (size_t i = 0; i < sizeof edits / sizeof edits[0]; i++) {
+        const char *p = strstr(good, edits[i].from);
+        assert_non_null(p);
+        size_t pre = (size_t)(p - good);
+        snprintf(buf, sizeof buf, "%.*s%s%s", (int)pre, good, edits[i].to,
+                 p + strlen(edits[i].from));
+        assert_int_equal(check_packing(buf, out, sizeof out), 0);
+        if (!strstr(out, edits[i].why))
+            fprintf(stderr, "case %zu: %s", i, out);
+        assert_non_null(strstr(out, "\"valid\": false"));
+        assert_non_null(strstr(out, edits[i].why));
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(evaluator_reports_are_strict),
+        cmocka_unit_test(evaluator_parser_survives_any_bytes),
+        cmocka_unit_test(bad_evaluators_fail_with_reasons),
+        cmocka_unit_test(failed_evaluations_are_stored_and_the_run_goes_on),
+        cmocka_unit_test(tiny_program_improves_and_is_verified),
+        cmocka_unit_test(no_verifier_requires_a_reproducible_score),
+        cmocka_unit_test(command_proposer_with_a_scripted_program),
+        cmocka_unit_test(circle_packing_checker_is_exact),
+    };
+    return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
+}
