@@ -292,14 +292,14 @@ static __attribute__((noreturn)) void child_exec(const sbx_prep *p)
 {
     /* the command starts with default signals: no blocked signal (the caller's thread blocks
      * SIGPIPE during a run) and no ignored one (ignoring survives exec) */
-    struct sigaction dfl;
-    memset(&dfl, 0, sizeof dfl);
-    dfl.sa_handler = SIG_DFL;
-    for (int sig = 1; sig < NSIG; sig++)
-        sigaction(sig, &dfl, NULL); /* fails harmlessly for SIGKILL, SIGSTOP, reserved ones */
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
+    /* the raw call: glibc's sigaction refuses the two real-time signals it reserves, which the
+     * caller may have inherited as ignored */
+    struct { void (*handler)(int); unsigned long flags; void (*restorer)(void); uint64_t mask; }
+        dfl = {SIG_DFL, 0, NULL, 0};
+    for (int sig = 1; sig <= 64; sig++)
+        syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof dfl.mask); /* fails for KILL, STOP */
+    uint64_t none = 0;
+    syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, NULL, sizeof none);
     if (fcntl(SBX_STATUS_FD, F_SETFD, FD_CLOEXEC) != 0)
         child_fail(STEP_FDS, 126);
     if ((p->set_cpu && setrlimit(RLIMIT_CPU, &p->rl_cpu) != 0) ||

@@ -73,7 +73,7 @@ static int command_propose(void *state, const rt_problem *problem, const rt_prop
     if (rc == RT_ENOMEM)
         return rc;
     if (rc) {
-        snprintf(out->reason, sizeof out->reason, "command: sandbox: %.230s", err);
+        snprintf(out->reason, sizeof out->reason, "command: sandbox: %.200s", err);
         return 0;
     }
     if (res.outcome != RT_SANDBOX_EXITED || res.exit_code != 0) {
