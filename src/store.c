@@ -26,6 +26,7 @@ struct rt_db {
     char tmp[4096];  /* while being created: the temporary file SQLite writes; else "" */
     int lock_fd; /* flock held by a writer; closed only after sqlite3_close */
     char last_link[65]; /* a writer: the chain link of the last row inserted, "" before any */
+    int needs_recovery; /* a reader found a WAL that only a writer can recover */
     sqlite3_stmt *ins_cand;
     sqlite3_stmt *ins_event;
     sqlite3_stmt *ins_eval;
@@ -318,6 +319,8 @@ static int db_connect(rt_db *db, int writable)
         rc = sqlite3_step(st);
     if (rc != SQLITE_ROW) {
         sqlite3_finalize(st);
+        if (!writable && (rc & 0xff) == SQLITE_READONLY)
+            db->needs_recovery = 1;
         if ((rc & 0xff) == SQLITE_NOTADB)
             return db_fail(db, RT_ESTORE, "%s is not a ratchet store (not an SQLite database)",
                            db->path);
@@ -362,6 +365,27 @@ static int db_connect(rt_db *db, int writable)
     return 0;
 }
 
+/* A run killed while its store is in WAL mode can leave a WAL index that must be rebuilt before
+ * anyone reads, and a read-only connection cannot rebuild it. When no run holds the store (the
+ * same flock a run takes), opens it for writing once so that SQLite recovers it; recovery keeps
+ * every committed transaction and nothing else. Returns 0 when it did. */
+static int recover_wal(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    int rc = -1;
+    if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+        sqlite3 *w = NULL;
+        if (sqlite3_open_v2(path, &w, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK &&
+            sqlite3_exec(w, "PRAGMA user_version", NULL, NULL, NULL) == SQLITE_OK)
+            rc = 0;
+        sqlite3_close_v2(w);
+    }
+    close(fd);
+    return rc;
+}
+
 int rt_db_open(rt_db **out, const char *path, int writable, char *err, size_t errlen)
 {
     *out = NULL;
@@ -389,6 +413,12 @@ int rt_db_open(rt_db **out, const char *path, int writable, char *err, size_t er
         }
     }
     rc = db_connect(db, writable);
+    if (rc && db->needs_recovery && recover_wal(path) == 0) {
+        sqlite3_close_v2(db->sql);
+        db->sql = NULL;
+        db->needs_recovery = 0;
+        rc = db_connect(db, writable);
+    }
     if (rc) {
         rt_fail(err, errlen, rc, "%s", db->errmsg);
         goto fail;

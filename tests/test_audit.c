@@ -310,6 +310,39 @@ static void proxy_changed_and_rechained(void **state)
     assert_true(audit(p, "decodes to a candidate the proxy scores", &a) > 0);
 }
 
+/* A process killed inside a write transaction leaves a hot rollback journal (the store is in
+ * rollback mode while a run switches it to WAL at creation): a reader must roll it back, which
+ * a read-only connection cannot. rt_store_open recovers it when no run holds the store, and the
+ * audit then sees the store as committed. */
+static void hot_journal_is_recovered(void **state)
+{
+    (void)state;
+    const char *p = copy_clean("hot");
+    rt_audit before;
+    assert_int_equal(audit(p, NULL, &before), 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        sqlite3 *db = NULL;
+        if (sqlite3_open(p, &db) != SQLITE_OK ||
+            sqlite3_exec(db, "PRAGMA journal_mode=DELETE; PRAGMA cache_size=1; BEGIN;"
+                             "UPDATE candidates SET time=time+1; UPDATE candidates SET time=time+1;",
+                         NULL, NULL, NULL) != SQLITE_OK)
+            _exit(1);
+        _exit(0); /* killed, as it were, with the transaction open */
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    char journal[600];
+    snprintf(journal, sizeof journal, "%s-journal", p);
+    assert_int_equal(access(journal, F_OK), 0);
+    rt_audit a;
+    assert_int_equal(audit(p, NULL, &a), 0);
+    assert_string_equal(a.head, before.head);
+}
+
 /* ---- the gate: text that decodes to something other than what was scored ----------------- */
 
 /* A decoder that loses the last product: the stored text verifies, but what it decodes to is
@@ -458,6 +491,7 @@ int main(void)
         cmocka_unit_test(reordered_rows),
         cmocka_unit_test(invalid_marked_admitted_and_rechained),
         cmocka_unit_test(proxy_changed_and_rechained),
+        cmocka_unit_test(hot_journal_is_recovered),
         cmocka_unit_test(gate_catches_mismatch),
         cmocka_unit_test(trust_proxy_admits_invalid),
         cmocka_unit_test(tool_audit_exit_codes),
