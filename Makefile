@@ -10,7 +10,7 @@ ifeq ($(WERROR),1)
 WARN += -Werror
 endif
 OPT ?= -O2 -g
-CFLAGS_ALL = -std=c17 -D_GNU_SOURCE $(OPT) $(WARN) -Iinclude -Isrc $(EXTRA_CFLAGS) \
+CFLAGS_ALL = -std=c17 -D_GNU_SOURCE $(OPT) $(WARN) -Iinclude -Isrc -I$(BUILD)/gen $(EXTRA_CFLAGS) \
              $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
 
@@ -19,7 +19,7 @@ LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps deps-test test demo bench sanitize fuzz clean examples
+.PHONY: all deps deps-test test demo bench bench-drift sanitize fuzz clean examples
 
 all: deps $(BUILD)/ratchet examples
 
@@ -37,6 +37,12 @@ deps-test:
 $(BUILD)/%.o: %.c $(wildcard include/*.h src/*.h src/problems/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -c $< -o $@
+
+# the standalone checker a matmul certificate ships, as a string literal for matmul_cert.c
+$(BUILD)/gen/check_matmul.inc: cert/check_matmul.c
+	@mkdir -p $(dir $@)
+	sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $< > $@
+$(BUILD)/src/problems/matmul_cert.o: $(BUILD)/gen/check_matmul.inc
 
 $(BUILD)/libratchet.a: $(LIB_OBJ)
 	ar rcs $@ $^
@@ -72,6 +78,10 @@ demo: all
 bench: all $(BUILD)/bench/bench_matmul $(BUILD)/bench/bench_sandbox
 	@$(BUILD)/bench/bench_matmul
 	@$(BUILD)/bench/bench_sandbox
+
+# the --trust-proxy ablation (docs/verification.md)
+bench-drift: all $(BUILD)/bench/bench_drift
+	@$(BUILD)/bench/bench_drift
 
 # The tests under AddressSanitizer and UndefinedBehaviorSanitizer, in a build tree of their own.
 sanitize: deps-test

@@ -113,6 +113,10 @@ typedef struct rt_run_options {
     rt_progress_fn progress; /* called about every progress_interval seconds, and at the end */
     void *progress_user;
     double progress_interval;
+    int trust_proxy;        /* ABLATION ONLY: admit children on the proxy's word alone, without
+                               the verifier's (which still runs and is recorded). Recorded in the
+                               store as a "trust-proxy" event per session; `status` and `audit`
+                               report it. For this session only; a resume without it is gated. */
     const char *proposer;   /* what makes children (new runs): "builtin" (default when NULL),
                                "command", ...; the store remembers it for resumes */
     /* The proposer's own options as key/value pairs (llm: "url", "model", "key-env", ...; see
@@ -204,6 +208,73 @@ typedef struct rt_llm_spend {
 } rt_llm_spend;
 
 int rt_store_llm_spend(rt_store *store, rt_llm_spend *out);
+
+/* Drift: how far the proxy's claims were from the verifier's verdicts, over the candidates the
+ * proxy passed (every stored row). A row *overclaims* when the verifier found it invalid
+ * ("false pass") or gave it a lower score than the proxy claimed; the gap is proxy minus
+ * verified primary score over valid overclaiming rows. Buckets are tenths of the run's
+ * generations (bucket k holds generations in [k*G/10, (k+1)*G/10) for G the last generation+1). */
+typedef struct rt_drift_bucket {
+    long long generation_from, generation_to; /* [from, to) */
+    long long candidates;
+    long long overclaims;
+    long long false_passes;  /* proxy passed, verification failed */
+    double mean_gap, max_gap;
+} rt_drift_bucket;
+
+typedef struct rt_drift {
+    long long candidates;      /* rows: candidates the proxy passed */
+    long long proxy_rejected;  /* children the proxy itself rejected (not stored) */
+    long long overclaims;
+    long long false_passes;
+    long long score_overclaims; /* valid, but verified below the proxy's claim */
+    double mean_gap, max_gap;   /* over score_overclaims; 0 when none */
+    int nbuckets;
+    rt_drift_bucket buckets[10];
+    /* --trust-proxy */
+    int trusted_sessions;       /* sessions run with --trust-proxy */
+    long long trusted_admitted; /* rows admitted on the proxy alone */
+    long long invalid_admitted; /* admitted rows that fail verification (0 in a gated run) */
+    int has_claimed_best;       /* the best admitted row by the score it was admitted with */
+    double claimed_best_proxy;  /* its proxy primary score */
+    int claimed_best_valid;     /* and whether the verifier accepts it */
+    char claimed_best_hash[65];
+} rt_drift;
+
+int rt_store_drift(rt_store *store, rt_drift *out);
+
+/* The audit: re-checks a store from its file alone, as a fresh process would.
+ * - SQLite's integrity check;
+ * - every row: its text's SHA-256 against its hash; its `prev` against the link of the row
+ *   before it and its `link` recomputed from its fields (an edited, deleted or reordered row
+ *   breaks the chain); its parent among the earlier admitted rows;
+ * - the checkpoint's row count and chain head against the last row (rows cut from the end);
+ * - every admitted row: decoded from its stored text and re-encoded to the same text,
+ *   re-verified (valid, with the stored verified score unless the problem is noisy) and
+ *   re-scored by the proxy (the stored proxy score, unless noisy);
+ * - every archive entry names an admitted row.
+ * Returns 0 when the audit ran (then out->nfailures says whether it passed), a negative code
+ * when it could not run (the store's error message says why). */
+#define RT_AUDIT_MAX_FAILURES 16
+typedef struct rt_audit {
+    long long rows;         /* candidate rows read */
+    long long links;        /* chain links recomputed and matched */
+    long long admitted;     /* admitted rows */
+    long long reverified;   /* admitted rows that re-verified */
+    long long trusted;      /* rows admitted on the proxy alone */
+    char head[65];          /* the chain's head link (record it elsewhere to pin the store) */
+    long long nfailures;    /* all failures found */
+    int nlisted;            /* failures[0..nlisted) */
+    char failures[RT_AUDIT_MAX_FAILURES][256];
+} rt_audit;
+
+int rt_store_audit(rt_store *store, rt_audit *out);
+
+/* Writes what an outsider needs to check the best verified candidate without ratchet into the
+ * folder dir (created if missing; existing files of the same names are replaced). For matmul:
+ * scheme.exp, check_scheme.c (a standalone checker in plain C) and README.txt saying how to
+ * build and run it. RT_EUSAGE when the problem has no certificate or the store no best. */
+int rt_store_certificate(rt_store *store, const char *dir);
 
 /* Re-checks a store: SQLite's integrity check, every hash against its text, and every admitted
  * candidate re-verified from its stored text. Returns 0 when all hold, RT_EINVALID with the first

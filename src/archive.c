@@ -40,6 +40,13 @@ static int find_cell(const rt_island *is, const int *coords)
     return -1;
 }
 
+const rt_elite *rt_archive_cell(const rt_archive *a, int island, const int *coords)
+{
+    const rt_island *is = &a->islands[island];
+    int c = find_cell(is, coords);
+    return c >= 0 ? &is->cells[c] : NULL;
+}
+
 static int holds_hash(const rt_island *is, const char *hash)
 {
     for (int c = 0; c < is->ncells; c++)

@@ -54,6 +54,9 @@ const rt_elite *rt_archive_select(const rt_archive *a, int island, rt_rng *rng, 
  * number of elites that moved in, or RT_ENOMEM. */
 int rt_archive_migrate(rt_archive *a);
 
+/* The elite in the island's cell at coords, or NULL when the cell is empty. */
+const rt_elite *rt_archive_cell(const rt_archive *a, int island, const int *coords);
+
 /* The best elite over all islands (ties: the lowest island), or NULL. */
 const rt_elite *rt_archive_best(const rt_archive *a);
 

@@ -8,7 +8,13 @@
  * The store gets one transaction per checkpoint: candidate rows and the engine state that
  * accounts for them commit together, every commit_interval seconds and at once whenever a new
  * best is admitted (a reported best is always a committed one).
+ *
+ * Before the gate, a child the proxy itself rejects (RT_PROXY_REJECT) is dropped and counted.
+ * Under rt_run_options.trust_proxy (the ablation) children are admitted on the proxy's word; the
+ * verifier still runs and its verdict is stored beside the proxy, but it decides nothing. For
+ * noisy problems a verified child must also clear the incumbent's noise floor (noise_admit).
  */
+#include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -16,6 +22,7 @@
 #include <string.h>
 
 #include "archive.h"
+#include "engine.h"
 #include "gate.h"
 #include "policy.h"
 #include "proposer.h"
@@ -105,7 +112,13 @@ struct rt_run {
     hashset seen;
     rt_run_options opt;
 
-    long long generation, evaluations, duplicates, failed;
+    long long generation, evaluations, duplicates, failed, proxy_rejected;
+    rt_noise_counts noise;
+    struct noise_floor {
+        char hash[65];
+        double mean, spread;
+    } floors[16];
+    int next_floor;
     double elapsed_before;
     int sessions;
 
@@ -185,6 +198,10 @@ void rt_run_close(rt_run *r)
 
 const char *rt_run_errmsg(const rt_run *r) { return r->errmsg; }
 
+rt_policy *rt_run_policy(rt_run *r) { return &r->policy; }
+
+void rt_run_noise_counts(const rt_run *r, rt_noise_counts *out) { *out = r->noise; }
+
 void rt_run_stop(rt_run *r) { r->stop = 1; }
 
 /* Writes the checkpoint (counters, generators, archive) and commits; opens the next
@@ -197,6 +214,7 @@ static int checkpoint(rt_run *r, int reopen)
     cp.evaluations = r->evaluations;
     cp.duplicates = r->duplicates;
     cp.failed = r->failed;
+    cp.proxy_rejected = r->proxy_rejected;
     cp.elapsed = run_elapsed(r);
     cp.sessions = r->sessions;
     cp.nislands = r->nislands;
@@ -244,6 +262,116 @@ static void report(rt_run *r)
     p.best_metric = r->best_metric;
     p.metric_name = r->metric_name;
     r->opt.progress(&p, r->opt.progress_user);
+}
+
+/* ---- noise-aware acceptance ------------------------------------------------------------- */
+
+/* Verifies text n times; *mean and *spread (sample standard deviation) of the primary scores.
+ * Returns 0, 1 when a re-evaluation failed (malformed or invalid), or a negative code. */
+static int reevaluate(rt_run *r, const char *text, size_t len, int n, double *mean,
+                      double *spread)
+{
+    double sum = 0, sum2 = 0;
+    for (int k = 0; k < n; k++) {
+        rt_verdict v;
+        char err[256];
+        r->noise.reevaluations++;
+        int rc = r->problem->cls->verify(r->problem->state, text, len, &v, err, sizeof err);
+        if (rc == RT_ENOMEM)
+            return run_fail(r, rc, "out of memory");
+        if (rc || !v.valid)
+            return 1;
+        sum += v.score;
+        sum2 += v.score * v.score;
+    }
+    *mean = n > 0 ? sum / n : 0;
+    double var = n > 1 ? (sum2 - sum * sum / n) / (n - 1) : 0;
+    *spread = var > 0 ? sqrt(var) : 0;
+    return 0;
+}
+
+/* The noise floor of an incumbent elite: its mean and spread over policy.noise_samples fresh
+ * evaluations, cached by hash while it stays incumbent. Returns 0, 1 (it no longer verifies),
+ * or a negative code. */
+static int noise_floor(rt_run *r, const rt_elite *inc, double *mean, double *spread)
+{
+    for (size_t k = 0; k < sizeof r->floors / sizeof r->floors[0]; k++)
+        if (strcmp(r->floors[k].hash, inc->hash) == 0) {
+            *mean = r->floors[k].mean;
+            *spread = r->floors[k].spread;
+            return 0;
+        }
+    rt_buf text;
+    rt_buf_init(&text, 0);
+    int rc = r->problem->cls->encode(r->problem->state, inc->genome, &text);
+    if (rc) {
+        rt_buf_free(&text);
+        return run_fail(r, rc, "cannot encode a candidate (out of memory?)");
+    }
+    rc = reevaluate(r, text.data, text.len, r->policy.noise_samples, mean, spread);
+    rt_buf_free(&text);
+    if (rc)
+        return rc;
+    struct noise_floor *f = &r->floors[r->next_floor];
+    r->next_floor = (r->next_floor + 1) % (int)(sizeof r->floors / sizeof r->floors[0]);
+    memcpy(f->hash, inc->hash, sizeof f->hash);
+    f->mean = *mean;
+    f->spread = *spread;
+    return 0;
+}
+
+/* Decides whether a verified child of a noisy problem (v, its text) may be offered
+ * to its cell. With an incumbent in the cell, its first score must beat the incumbent's mean by
+ * noise_margin spreads; then every winner (also one for an empty cell) is re-evaluated
+ * noise_confirm times afresh, and the mean of those fresh scores — not the lucky first draw —
+ * must still beat the incumbent's mean by noise_margin standard errors (spread/sqrt(confirm)).
+ * On success v->score becomes that mean. Returns 1 to offer, 0 to keep out (note says why), or a
+ * negative code. */
+static int noise_admit(rt_run *r, int island, const int *coords, const char *text, size_t len,
+                       rt_verdict *v, char *note, size_t notelen)
+{
+    const rt_elite *inc = rt_archive_cell(&r->archive, island, coords);
+    double inc_mean = 0, spread = 0;
+    int rc;
+    if (inc) {
+        rc = noise_floor(r, inc, &inc_mean, &spread);
+        if (rc < 0)
+            return rc;
+        if (rc == 0 && !(v->score > inc_mean + r->policy.noise_margin * spread)) {
+            r->noise.screened_out++;
+            snprintf(note, notelen,
+                     "within the noise floor: %.6g is not above the incumbent's %.6g + %g x %.6g",
+                     v->score, inc_mean, r->policy.noise_margin, spread);
+            return 0;
+        }
+        if (rc == 1)
+            inc = NULL; /* the incumbent no longer verifies: compare with nothing */
+    }
+    int n = r->policy.noise_confirm;
+    if (n <= 0) {
+        r->noise.confirmed++;
+        return 1;
+    }
+    double mean = 0, child_spread = 0;
+    rc = reevaluate(r, text, len, n, &mean, &child_spread);
+    if (rc < 0)
+        return rc;
+    double need = inc ? inc_mean + r->policy.noise_margin * spread / sqrt((double)n) : -INFINITY;
+    if (rc == 1 || !(mean > need)) {
+        r->noise.unconfirmed++;
+        if (rc == 1)
+            snprintf(note, notelen, "did not hold up: a re-evaluation failed");
+        else
+            snprintf(note, notelen,
+                     "did not hold up: the mean of %d re-evaluations, %.6g, is not above %.6g",
+                     n, mean, need);
+        return 0;
+    }
+    r->noise.confirmed++;
+    snprintf(note, notelen, "confirmed: first %.6g, mean of %d re-evaluations %.6g", v->score, n,
+             mean);
+    v->score = mean;
+    return 1;
 }
 
 /* What is known of a child before process() judges it. For problems with an expensive
@@ -361,23 +489,52 @@ static int process(rt_run *r, int island, const char *parent_hash, const char *o
     rt_verdict v;
     memset(&v, 0, sizeof v);
     int ok = 0;
+    int proxy_failed = 0;
     if (p->evaluated && p->ev.failed) {
         /* a failed evaluation is stored with its reason; it never reaches the gate */
         snprintf(v.reason, sizeof v.reason, "evaluation failed: %s", p->ev.reason);
+        proxy_failed = 1;
     } else {
         cls->score(r->problem->state, child, &proxy);
+        if (proxy.primary <= RT_PROXY_REJECT) {
+            r->proxy_rejected++;
+            cls->free_genome(child);
+            return 0;
+        }
         cls->features(r->problem->state, child, coords);
         if (p->verified)
-            ok = rt_gate_account(&r->gate, p->vrc, p->verr, proxy, &p->verdict);
+            ok = rt_gate_account(&r->gate, p->text.data, p->text.len, p->vrc, p->verr, proxy,
+                                 &p->verdict);
         else
             ok = rt_gate_check(&r->gate, p->text.data, p->text.len, proxy, &p->verdict);
+        if (ok < 0) {
+            cls->free_genome(child);
+            return run_fail(r, ok, "out of memory");
+        }
         v = p->verdict;
     }
     rt_score verified = {v.score, v.score2};
+    rt_score admit_score = verified;
+    char note[512] = "";
+    int trusted = 0;
+    if (r->opt.trust_proxy && !proxy_failed) {
+        /* the ablation: the proxy's word is enough */
+        trusted = 1;
+        admit_score = proxy;
+        ok = 1;
+    } else if (ok && cls->noisy && r->policy.noise_samples > 0) {
+        ok = noise_admit(r, island, coords, p->text.data, p->text.len, &v, note, sizeof note);
+        if (ok < 0) {
+            cls->free_genome(child);
+            return ok;
+        }
+        verified = (rt_score){v.score, v.score2};
+        admit_score = verified;
+    }
     rt_elite *slot = NULL;
     int admitted = 0;
     if (ok) {
-        admitted = rt_archive_offer(&r->archive, island, child, verified, coords, hash, 0, &slot);
+        admitted = rt_archive_offer(&r->archive, island, child, admit_score, coords, hash, 0, &slot);
         if (admitted < 0) {
             cls->free_genome(child);
             return run_fail(r, admitted, "out of memory");
@@ -398,9 +555,10 @@ static int process(rt_run *r, int island, const char *parent_hash, const char *o
         .valid = v.valid,
         .verified = verified,
         .metric = v.metric,
-        .reason = v.valid ? NULL : v.reason,
+        .reason = v.valid ? note : v.reason,
         .admitted = admitted,
         .time = run_elapsed(r),
+        .trusted = trusted && admitted,
         .metrics = metrics,
         .artifacts = artifacts,
     };
@@ -419,13 +577,17 @@ static int process(rt_run *r, int island, const char *parent_hash, const char *o
         return db_error(r, rc);
     if (slot)
         slot->cand_id = id;
-    if (admitted && (!r->has_best || rt_score_cmp(verified, r->best) > 0)) {
+    if (admitted && (!r->has_best || rt_score_cmp(admit_score, r->best) > 0)) {
         r->has_best = 1;
-        r->best = verified;
+        r->best = admit_score;
         r->best_metric = v.metric;
         snprintf(r->metric_name, sizeof r->metric_name, "%s", v.metric_name);
         char detail[400];
-        snprintf(detail, sizeof detail, "%s %g: %s", v.metric_name, v.metric, hash);
+        if (trusted)
+            snprintf(detail, sizeof detail, "%s %g: %s (admitted on the proxy alone; verified %s)",
+                     v.metric_name, v.metric, hash, v.valid ? "valid" : "INVALID");
+        else
+            snprintf(detail, sizeof detail, "%s %g: %s", v.metric_name, v.metric, hash);
         if ((rc = rt_db_event(r->db, row.time, "best", detail)))
             return db_error(r, rc);
         if ((rc = checkpoint(r, 1)))
@@ -636,6 +798,11 @@ int rt_run_execute(rt_run *r)
     char detail[64];
     snprintf(detail, sizeof detail, "session %d", r->sessions);
     if ((rc = rt_db_event(r->db, run_elapsed(r), "session", detail)))
+        goto db_fail;
+    if (r->opt.trust_proxy &&
+        (rc = rt_db_event(r->db, run_elapsed(r), "trust-proxy",
+                          "WARNING: this session admits candidates on the proxy alone; the "
+                          "verifier's verdicts are recorded, not enforced")))
         goto db_fail;
     const char *why = "stopped";
     while (!r->stop) {
@@ -885,6 +1052,7 @@ int rt_run_resume(rt_run **out, const char *store_path, const rt_problem *proble
     r->evaluations = cp.evaluations;
     r->duplicates = cp.duplicates;
     r->failed = cp.failed;
+    r->proxy_rejected = cp.proxy_rejected;
     r->elapsed_before = cp.elapsed;
     r->sessions = cp.sessions + 1;
     const rt_problem_class *cls = r->problem->cls;
@@ -907,7 +1075,9 @@ int rt_run_resume(rt_run **out, const char *store_path, const rt_problem *proble
         char why[512];
         if (cls->verify(r->problem->state, text, len, &v, why, sizeof why) || !v.valid) {
             free(text);
-            rc = run_fail(r, RT_ESTORE, "store %s: archived candidate %lld no longer verifies",
+            rc = run_fail(r, RT_ESTORE,
+                          "store %s: archived candidate %lld does not verify (was it admitted "
+                          "under --trust-proxy? `ratchet audit` says)",
                           store_path, rows[k].cand_id);
             goto fail;
         }
@@ -921,7 +1091,8 @@ int rt_run_resume(rt_run **out, const char *store_path, const rt_problem *proble
         }
         int coords[RT_MAX_FEATURES] = {0};
         cls->features(r->problem->state, g, coords);
-        rt_score verified = {v.score, v.score2};
+        /* a noisy verifier's fresh draw is not the confirmed score the elite was admitted with */
+        rt_score verified = cls->noisy ? sc : (rt_score){v.score, v.score2};
         rt_elite *slot = NULL;
         int a = rt_archive_offer(&r->archive, rows[k].island, g, verified, coords, hash,
                                  rows[k].cand_id, &slot);

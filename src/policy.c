@@ -10,6 +10,9 @@ void rt_policy_defaults(rt_policy *p)
     p->p_best = 0.5;
     p->migrate_every = 25;
     p->commit_interval = 0.5;
+    p->noise_samples = 5;
+    p->noise_margin = 1.0;
+    p->noise_confirm = 4;
     p->matmul.walk_flips = 20000;
     snprintf(p->llm.template_set, sizeof p->llm.template_set, "default");
     p->llm.p_full = 0.25;
@@ -25,4 +28,6 @@ void rt_policy_defaults(rt_policy *p)
     p->llm.history = 6;
     p->llm.context_cap = 4096;
     p->llm.bandit_c = 0.5;
+    p->matmul.proxy_samples = 2;
+    p->matmul.proxy_prime = 3;
 }

@@ -11,6 +11,8 @@
 /* Knobs of matmul's flip-graph search (src/problems/matmul*.c). */
 typedef struct rt_matmul_policy {
     long long walk_flips; /* flips in one application of the walk operator */
+    int proxy_samples;    /* --proxy sampled: random products checked per candidate */
+    int proxy_prime;      /* --proxy sampled over the integers: the modulus (GF(2) uses 2) */
 } rt_matmul_policy;
 
 /* Knobs of the llm proposer (src/proposers/llm.c); docs/llm.md says why each default. */
@@ -36,6 +38,11 @@ typedef struct rt_policy {
     double p_best;          /* a parent is its island's best elite with this probability */
     int migrate_every;      /* generations between migrations */
     double commit_interval; /* seconds between checkpoints */
+    /* noise-aware acceptance, for problems whose verifier is noisy (rt_problem_class.noisy) */
+    int noise_samples;      /* re-evaluations of the incumbent that measure the noise floor;
+                               0 turns noise-aware acceptance off */
+    double noise_margin;    /* a child must beat the incumbent's mean by this many spreads */
+    int noise_confirm;      /* fresh re-evaluations of a winner before it becomes incumbent */
 
     rt_matmul_policy matmul;
     rt_llm_policy llm;

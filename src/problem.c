@@ -7,6 +7,7 @@
 
 static const rt_problem_class *const registry[] = {
     &rt_problem_matmul,
+    &rt_problem_noisy,
     &rt_problem_program,
 };
 
@@ -19,6 +20,18 @@ int rt_score_cmp(rt_score a, rt_score b)
     if (a.secondary != b.secondary)
         return a.secondary > b.secondary ? 1 : -1;
     return 0;
+}
+
+const rt_operator *rt_problem_operators(const rt_problem *problem, size_t *n)
+{
+    const rt_problem_class *cls = problem->cls;
+    if (cls->operators_for) {
+        const rt_operator *ops = cls->operators_for(problem->state, n);
+        if (ops)
+            return ops;
+    }
+    *n = cls->noperators;
+    return cls->operators;
 }
 
 const rt_problem_class *rt_problem_class_find(const char *name)

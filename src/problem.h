@@ -26,6 +26,11 @@ typedef struct rt_score {
     double secondary;
 } rt_score;
 
+/* A proxy primary score at or below this says the proxy itself rejects the candidate (for
+ * matmul's sampled proxy: a random test product came out wrong). The engine drops such a child
+ * before the gate; it is counted, not stored. */
+#define RT_PROXY_REJECT (-1e300)
+
 /* -1, 0 or 1 as a is worse than, equal to or better than b. */
 int rt_score_cmp(rt_score a, rt_score b);
 
@@ -94,6 +99,16 @@ typedef struct rt_problem_class {
 
     int metric_lower_is_better; /* direction of rt_verdict.metric (matmul: rank, so 1) */
 
+    /* Optional: the operators for this instance (for example matmul's sampled proxy adds moves
+     * that may break a scheme). NULL, or a NULL result: the class's table above. */
+    const rt_operator *(*operators_for)(const void *state, size_t *n);
+    /* 1 when verify() is noisy (two calls on the same text may score differently): the engine
+     * then uses noise-aware acceptance, and the gate and the audit compare validity only. */
+    int noisy;
+    /* Optional: writes a certificate for a verified candidate's text into the folder dir (which
+     * exists): files an outsider can check without ratchet. NULL: the problem has none. */
+    int (*certificate)(const void *state, const char *text, size_t len, const char *dir,
+                       char *err, size_t errlen);
     /* ---- optional, for problems whose proxy is expensive (an external evaluator) ---- */
 
     /* Evaluates a genome once, from a worker thread, concurrently with other genomes (state is
@@ -113,6 +128,9 @@ typedef struct rt_problem_class {
     int (*dedupe_text)(const void *state, const char *text, size_t len, rt_buf *out);
 } rt_problem_class;
 
+/* The instance's operators (operators_for, or the class's table). */
+const rt_operator *rt_problem_operators(const rt_problem *problem, size_t *n);
+
 /* An instance: class plus state. The public rt_problem handle. */
 struct rt_problem {
     const rt_problem_class *cls;
@@ -130,6 +148,7 @@ int rt_problem_open_canonical(rt_problem **out, const char *name, const char *pa
 int rt_problem_reopen(const rt_problem *src, rt_problem **out, char *err, size_t errlen);
 
 extern const rt_problem_class rt_problem_matmul;
+extern const rt_problem_class rt_problem_noisy;
 extern const rt_problem_class rt_problem_program;
 
 #endif

@@ -18,13 +18,15 @@
 #include <unistd.h>
 
 #define RT_APP_ID 0x52544348 /* "RTCH" in PRAGMA application_id */
-#define RT_SCHEMA_VERSION 1
+#define RT_SCHEMA_VERSION 2
 
 struct rt_db {
     sqlite3 *sql;
     char path[4096]; /* the store's path, as the user named it (for messages) */
     char tmp[4096];  /* while being created: the temporary file SQLite writes; else "" */
     int lock_fd; /* flock held by a writer; closed only after sqlite3_close */
+    char last_link[65]; /* a writer: the chain link of the last row inserted, "" before any */
+    int needs_recovery; /* a reader found a WAL that only a writer can recover */
     sqlite3_stmt *ins_cand;
     sqlite3_stmt *ins_event;
     sqlite3_stmt *ins_eval;
@@ -33,7 +35,7 @@ struct rt_db {
 
 static const char *schema_sql =
     "PRAGMA application_id = 1381253960;" /* RT_APP_ID */
-    "PRAGMA user_version = 1;"
+    "PRAGMA user_version = 2;"
     "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
     "CREATE TABLE candidates("
     "  id INTEGER PRIMARY KEY,"
@@ -48,13 +50,18 @@ static const char *schema_sql =
     "  score REAL, score2 REAL, metric REAL,"
     "  reason TEXT,"
     "  admitted INTEGER NOT NULL,"
-    "  time REAL NOT NULL);"
+    "  time REAL NOT NULL,"
+    "  trusted INTEGER NOT NULL DEFAULT 0," /* admitted on the proxy alone (--trust-proxy) */
+    "  prev TEXT,"                          /* the previous row's link (lineage chain) */
+    "  link TEXT NOT NULL);"                /* this row's link: see rt_db_link */
     "CREATE INDEX candidates_best ON candidates(admitted, score DESC, score2 DESC, id);"
     "CREATE TABLE events(id INTEGER PRIMARY KEY, time REAL NOT NULL, kind TEXT NOT NULL,"
     "  detail TEXT);"
     "CREATE TABLE checkpoint(id INTEGER PRIMARY KEY CHECK (id = 1), generation INTEGER NOT NULL,"
     "  evaluations INTEGER NOT NULL, duplicates INTEGER NOT NULL, failed INTEGER NOT NULL,"
-    "  elapsed REAL NOT NULL, sessions INTEGER NOT NULL, rng TEXT NOT NULL);"
+    "  elapsed REAL NOT NULL, sessions INTEGER NOT NULL, rng TEXT NOT NULL,"
+    "  proxy_rejected INTEGER NOT NULL DEFAULT 0, chain_rows INTEGER NOT NULL DEFAULT 0,"
+    "  chain_head TEXT NOT NULL DEFAULT '');"
     "CREATE TABLE archive(island INTEGER NOT NULL, cand_id INTEGER NOT NULL"
     "  REFERENCES candidates(id), migrated INTEGER NOT NULL);";
 
@@ -253,7 +260,8 @@ static int prepare_writes(rt_db *db)
         rc = sqlite3_prepare_v2(
         db->sql,
         "INSERT INTO candidates(hash,text,parent,operator,island,generation,proxy,proxy2,valid,"
-        "score,score2,metric,reason,admitted,time) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        "score,score2,metric,reason,admitted,time,trusted,prev,link)"
+        " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
         -1, &db->ins_cand, NULL);
     if (rc == SQLITE_OK)
         rc = sqlite3_prepare_v2(db->sql, "INSERT INTO events(time,kind,detail) VALUES(?,?,?)",
@@ -275,6 +283,42 @@ static rt_db *db_new(const char *path)
     return db;
 }
 
+/* Reads the link of the store's last row into db->last_link ("" when it has none). */
+static int load_last_link(rt_db *db)
+{
+    sqlite3_stmt *st = NULL;
+    db->last_link[0] = '\0';
+    int rc = sqlite3_prepare_v2(db->sql, "SELECT link FROM candidates ORDER BY id DESC LIMIT 1",
+                                -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return sql_fail(db, rc, "read the lineage chain");
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        const char *l = (const char *)sqlite3_column_text(st, 0);
+        snprintf(db->last_link, sizeof db->last_link, "%s", l ? l : "");
+    }
+    sqlite3_finalize(st);
+    return (rc == SQLITE_ROW || rc == SQLITE_DONE) ? 0 : sql_fail(db, rc, "read the lineage chain");
+}
+
+sqlite3 *rt_db_handle(rt_db *db) { return db->sql; }
+
+const char *rt_db_path(const rt_db *db) { return db->path; }
+
+int rt_db_set_error(rt_db *db, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(db->errmsg, sizeof db->errmsg, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+int rt_db_sql_error(rt_db *db, int sqlite_rc, const char *what)
+{
+    return sql_fail(db, sqlite_rc, what);
+}
+
 /* Opens the SQLite connection and checks the file is a ratchet store of a known version. */
 static int db_connect(rt_db *db, int writable)
 {
@@ -290,6 +334,8 @@ static int db_connect(rt_db *db, int writable)
         rc = sqlite3_step(st);
     if (rc != SQLITE_ROW) {
         sqlite3_finalize(st);
+        if (!writable && (rc & 0xff) == SQLITE_READONLY)
+            db->needs_recovery = 1;
         if ((rc & 0xff) == SQLITE_NOTADB)
             return db_fail(db, RT_ESTORE, "%s is not a ratchet store (not an SQLite database)",
                            db->path);
@@ -305,6 +351,12 @@ static int db_connect(rt_db *db, int writable)
     if (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
         version = sqlite3_column_int(st, 0);
     sqlite3_finalize(st);
+    if (version == 1)
+        return db_fail(db, RT_ESTORE,
+                       "%s is a ratchet store of format 1, from before the lineage chain; this "
+                       "ratchet reads format %d only (start a new run; an older ratchet still "
+                       "reads it)",
+                       db->path, RT_SCHEMA_VERSION);
     if (version != RT_SCHEMA_VERSION)
         return db_fail(db, RT_ESTORE, "%s is a ratchet store of format %d; this ratchet reads %d",
                        db->path, version, RT_SCHEMA_VERSION);
@@ -321,9 +373,32 @@ static int db_connect(rt_db *db, int writable)
         rc = exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", "set up journaling");
         if (rc)
             return rc;
+        if ((rc = load_last_link(db)))
+            return rc;
         return prepare_writes(db);
     }
     return 0;
+}
+
+/* A run killed while its store is in WAL mode can leave a WAL index that must be rebuilt before
+ * anyone reads, and a read-only connection cannot rebuild it. When no run holds the store (the
+ * same flock a run takes), opens it for writing once so that SQLite recovers it; recovery keeps
+ * every committed transaction and nothing else. Returns 0 when it did. */
+static int recover_wal(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    int rc = -1;
+    if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+        sqlite3 *w = NULL;
+        if (sqlite3_open_v2(path, &w, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK &&
+            sqlite3_exec(w, "PRAGMA user_version", NULL, NULL, NULL) == SQLITE_OK)
+            rc = 0;
+        sqlite3_close_v2(w);
+    }
+    close(fd);
+    return rc;
 }
 
 int rt_db_open(rt_db **out, const char *path, int writable, char *err, size_t errlen)
@@ -353,6 +428,12 @@ int rt_db_open(rt_db **out, const char *path, int writable, char *err, size_t er
         }
     }
     rc = db_connect(db, writable);
+    if (rc && db->needs_recovery && recover_wal(path) == 0) {
+        sqlite3_close_v2(db->sql);
+        db->sql = NULL;
+        db->needs_recovery = 0;
+        rc = db_connect(db, writable);
+    }
     if (rc) {
         rt_fail(err, errlen, rc, "%s", db->errmsg);
         goto fail;
@@ -499,9 +580,13 @@ int rt_db_commit(rt_db *db) { return exec(db, "COMMIT", "commit"); }
 
 int rt_db_rollback(rt_db *db)
 {
-    if (sqlite3_get_autocommit(db->sql))
-        return 0;
-    return exec(db, "ROLLBACK", "roll back");
+    int rc = 0;
+    if (!sqlite3_get_autocommit(db->sql))
+        rc = exec(db, "ROLLBACK", "roll back");
+    if (!rc) /* rows of the abandoned transaction (or of a failed commit) are gone: so are their
+                links */
+        rc = load_last_link(db);
+    return rc;
 }
 
 static void bind_score(sqlite3_stmt *st, int col, int valid, double v)
@@ -514,6 +599,10 @@ static void bind_score(sqlite3_stmt *st, int col, int valid, double v)
 
 int rt_db_insert(rt_db *db, const rt_cand_row *r, long long *id)
 {
+    char link[65];
+    int lrc = rt_db_link(db->last_link[0] ? db->last_link : NULL, r, link);
+    if (lrc)
+        return db_fail(db, lrc, "out of memory");
     sqlite3_stmt *st = db->ins_cand;
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
@@ -534,10 +623,15 @@ int rt_db_insert(rt_db *db, const rt_cand_row *r, long long *id)
         sqlite3_bind_text(st, 13, r->reason, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 14, r->admitted);
     sqlite3_bind_double(st, 15, r->time);
+    sqlite3_bind_int(st, 16, r->trusted);
+    if (db->last_link[0])
+        sqlite3_bind_text(st, 17, db->last_link, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 18, link, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     if (rc != SQLITE_DONE)
         return sql_fail(db, rc, "store a candidate");
+    memcpy(db->last_link, link, sizeof link);
     long long rowid = sqlite3_last_insert_rowid(db->sql);
     if (id)
         *id = rowid;
@@ -584,7 +678,9 @@ int rt_db_save_checkpoint(rt_db *db, const rt_checkpoint *cp, const rt_archive_r
     sqlite3_stmt *st = NULL;
     int rc = sqlite3_prepare_v2(db->sql,
                                 "INSERT OR REPLACE INTO checkpoint(id,generation,evaluations,"
-                                "duplicates,failed,elapsed,sessions,rng) VALUES(1,?,?,?,?,?,?,?)",
+                                "duplicates,failed,elapsed,sessions,rng,proxy_rejected,"
+                                "chain_rows,chain_head) VALUES(1,?,?,?,?,?,?,?,?,"
+                                "(SELECT count(*) FROM candidates),?)",
                                 -1, &st, NULL);
     if (rc != SQLITE_OK)
         return sql_fail(db, rc, "save a checkpoint");
@@ -595,6 +691,8 @@ int rt_db_save_checkpoint(rt_db *db, const rt_checkpoint *cp, const rt_archive_r
     sqlite3_bind_double(st, 5, cp->elapsed);
     sqlite3_bind_int(st, 6, cp->sessions);
     sqlite3_bind_text(st, 7, rng, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 8, cp->proxy_rejected);
+    sqlite3_bind_text(st, 9, db->last_link, -1, SQLITE_STATIC);
     rc = sqlite3_step(st);
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE)
@@ -628,7 +726,7 @@ int rt_db_load_checkpoint(rt_db *db, rt_checkpoint *cp, rt_archive_row **rows, s
     sqlite3_stmt *st = NULL;
     int rc = sqlite3_prepare_v2(db->sql,
                                 "SELECT generation,evaluations,duplicates,failed,elapsed,sessions,"
-                                "rng FROM checkpoint WHERE id=1",
+                                "rng,proxy_rejected FROM checkpoint WHERE id=1",
                                 -1, &st, NULL);
     if (rc != SQLITE_OK)
         return sql_fail(db, rc, "read the checkpoint");
@@ -645,6 +743,7 @@ int rt_db_load_checkpoint(rt_db *db, rt_checkpoint *cp, rt_archive_row **rows, s
     cp->failed = sqlite3_column_int64(st, 3);
     cp->elapsed = sqlite3_column_double(st, 4);
     cp->sessions = sqlite3_column_int(st, 5);
+    cp->proxy_rejected = sqlite3_column_int64(st, 7);
     const char *rng = (const char *)sqlite3_column_text(st, 6);
     int n = 0;
     while (rng && *rng && n < 64) {
@@ -1056,6 +1155,48 @@ int rt_store_best(rt_store *store, char **text)
     char hash[65];
     rt_score sc;
     return rt_db_candidate(store->db, id, text, &len, hash, &sc);
+}
+
+int rt_store_drift(rt_store *store, rt_drift *out)
+{
+    return rt_db_drift(store->db, out);
+}
+
+int rt_store_audit(rt_store *store, rt_audit *out)
+{
+    rt_problem *pb = NULL;
+    memset(out, 0, sizeof *out);
+    int rc = rt_store_problem(store, &pb);
+    if (rc)
+        return rc;
+    rc = rt_db_audit(store->db, pb, out);
+    rt_problem_close(pb);
+    return rc;
+}
+
+int rt_store_certificate(rt_store *store, const char *dir)
+{
+    rt_problem *pb = NULL;
+    char *text = NULL;
+    int rc = rt_store_problem(store, &pb);
+    if (rc)
+        return rc;
+    if (!pb->cls->certificate) {
+        rc = db_fail(store->db, RT_EUSAGE, "problem %s has no certificates", pb->cls->name);
+        goto done;
+    }
+    if ((rc = rt_store_best(store, &text)))
+        goto done;
+    if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+        rc = db_fail(store->db, RT_EIO, "cannot create %s: %s", dir, strerror(errno));
+        goto done;
+    }
+    rc = pb->cls->certificate(pb->state, text, strlen(text), dir, store->db->errmsg,
+                              sizeof store->db->errmsg);
+done:
+    free(text);
+    rt_problem_close(pb);
+    return rc;
 }
 
 int rt_store_check(rt_store *store, long long *checked)

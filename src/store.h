@@ -19,7 +19,7 @@
 
 typedef struct rt_db rt_db;
 
-#define RT_STORE_FORMAT "ratchet-store 1"
+#define RT_STORE_FORMAT "ratchet-store 1" /* the meta row; the schema version is user_version */
 
 /* What a run is: written once at creation. */
 typedef struct rt_run_config {
@@ -46,6 +46,7 @@ typedef struct rt_cand_row {
     const char *reason;   /* why it failed, invalid only */
     int admitted;         /* entered the archive */
     double time;          /* seconds since the run began (all sessions) */
+    int trusted;          /* admitted on the proxy alone (--trust-proxy), not on the verdict */
     const char *metrics;  /* JSON text of an external evaluation's metrics, or NULL */
     const char *artifacts; /* JSON text of its artifacts (stderr tail, ...), or NULL */
 } rt_cand_row;
@@ -56,6 +57,7 @@ typedef struct rt_checkpoint {
     long long evaluations;
     long long duplicates;
     long long failed;     /* proposals an operator could not make */
+    long long proxy_rejected; /* children the proxy itself rejected (never verified or stored) */
     double elapsed;
     int sessions;
     int nislands;
@@ -88,11 +90,14 @@ int rt_db_begin(rt_db *db);
 int rt_db_commit(rt_db *db);
 int rt_db_rollback(rt_db *db);
 
-/* Inserts a candidate; *id receives its row id. */
+/* Inserts a candidate; *id receives its row id. The row is appended to the lineage chain: it
+ * carries the previous row's link (prev) and its own (rt_db_link), so that any later edit,
+ * deletion or reordering of rows is detected by rt_db_audit. */
 int rt_db_insert(rt_db *db, const rt_cand_row *row, long long *id);
 int rt_db_event(rt_db *db, double time, const char *kind, const char *detail);
 
-/* Replaces the checkpoint and the archive snapshot. */
+/* Replaces the checkpoint and the archive snapshot. The checkpoint also records the number of
+ * rows and the chain's head link, so that rows cut from the end of the store are detected. */
 int rt_db_save_checkpoint(rt_db *db, const rt_checkpoint *cp, const rt_archive_row *rows,
                           size_t nrows);
 /* Loads them; *rows is caller-owned. RT_ESTORE if the store has none. */
@@ -139,5 +144,30 @@ int rt_db_summary(rt_db *db, rt_summary *out);
 
 /* Integrity check, hash check and re-verification of every admitted row with problem. */
 int rt_db_check(rt_db *db, const rt_problem *problem, long long *checked);
+
+/* ---- the lineage chain (chain.c) ---------------------------------------------------------
+ * Every candidate row, in id order, carries `prev` (the link of the row before it, NULL for the
+ * first) and `link` = SHA-256 of a canonical serialization of prev and the row's fields: its
+ * text's hash, its parent's hash, operator, island, generation, proxy and verified scores,
+ * verdict, admission, trust and time (see docs/verification.md for the exact bytes). */
+#define RT_CHAIN_TAG "ratchet-chain 2"
+
+/* Computes a row's link (64 hex digits) from prev (NULL for the first row) and the row.
+ * Returns 0 or RT_ENOMEM. */
+int rt_db_link(const char *prev, const rt_cand_row *row, char link[65]);
+
+/* ---- for modules that read the store directly (drift.c, audit.c) ----------------------- */
+struct sqlite3;
+struct sqlite3 *rt_db_handle(rt_db *db);
+const char *rt_db_path(const rt_db *db);
+/* Sets the handle's error message; returns code. */
+int rt_db_set_error(rt_db *db, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Maps an SQLite failure to a ratchet code and message (what: "read candidates"). */
+int rt_db_sql_error(rt_db *db, int sqlite_rc, const char *what);
+
+/* Drift statistics (drift.c): the public rt_drift for this store. */
+int rt_db_drift(rt_db *db, rt_drift *out);
+/* The audit (audit.c): everything rt_store_audit promises, with problem. */
+int rt_db_audit(rt_db *db, const rt_problem *problem, rt_audit *out);
 
 #endif

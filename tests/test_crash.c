@@ -1,6 +1,7 @@
 /* test_crash.c — the crash test: a run is killed with SIGKILL at random moments, over and over,
  * and after every kill its store must pass rt_store_check (SQLite's integrity check, every hash
- * against its text, every admitted candidate re-verified), its best verified rank must not have
+ * against its text, every admitted candidate re-verified) and rt_store_audit (the lineage chain
+ * unbroken across sessions, the checkpoint's account of it exact), its best verified rank must not have
  * got worse and its evaluation count must not have gone down. A last --resume must finish.
  *
  * The kill times come from a seeded generator; the seed is printed, and RT_CRASH_SEED replays
@@ -157,6 +158,17 @@ static void check_store(const char *path, rt_summary *sum, long long *checked)
         rt_store_close(st);
         fail();
     }
+    /* the lineage chain survives every kill: a resumed run continues it */
+    rt_audit audit;
+    if (rt_store_audit(st, &audit) != 0) {
+        print_message("rt_store_audit: %s\n", rt_store_errmsg(st));
+        rt_store_close(st);
+        fail();
+    }
+    for (int i = 0; i < audit.nlisted; i++)
+        print_message("audit: %s\n", audit.failures[i]);
+    assert_int_equal(audit.nfailures, 0);
+    assert_int_equal(audit.links, audit.rows);
     rt_store_close(st);
     assert_string_equal(sum->problem, "matmul");
     assert_non_null(strstr(sum->params, "shape=4x4x4"));

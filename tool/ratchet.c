@@ -25,6 +25,10 @@
 static const char *progname = "ratchet";
 
 int cmd_lift(int argc, char **argv); /* tool/cmd_lift.c */
+/* other commands' files (the Makefile links every file in tool/) */
+int cmd_audit(int argc, char **argv);
+void drift_print(const rt_drift *d);
+json_t *drift_json(const rt_drift *d);
 
 static void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -164,6 +168,7 @@ static void help_main(FILE *f)
             "  best      print a run's best verified candidate\n"
             "  verify    verify a candidate file independently\n"
             "  lift      lift a GF(2) matmul scheme to the integers (ratchet lift --help)\n"
+            "  audit     re-check a store: hashes, lineage chain, every admitted candidate\n"
             "  version   print the version\n"
             "\n");
     print_problems(f);
@@ -195,6 +200,8 @@ static void help_run(FILE *f)
             "  --config FILE      options from FILE (key = value); flags override it; for\n"
             "                     program, ratchet.ini next to --initial is read by default\n"
             "  --quiet            no progress line\n"
+            "  --trust-proxy      ABLATION ONLY: admit candidates on the proxy's word alone\n"
+            "                     (verdicts are recorded, not enforced; status warns)\n"
             "\n");
     llm_run_help(f);
     fputc('\n', f);
@@ -219,11 +226,14 @@ static void help_status(FILE *f)
 
 static void help_best(FILE *f)
 {
-    fprintf(f, "usage: ratchet best STORE [--format FORMAT] [--json]\n\n"
+    fprintf(f, "usage: ratchet best STORE [--format FORMAT] [--json] [--certificate DIR]\n\n"
                "Prints the run's best verified candidate on standard output.\n"
-               "  --format FORMAT   matmul: exp (default), json, c (a C function) or lift (a\n"
-               "                    GF(2) scheme lifted to the integers); program: text\n"
-               "  --json           same as --format json\n");
+               "  --format FORMAT    matmul: exp (default), json, c (a C function) or lift (a\n"
+               "                     GF(2) scheme lifted to the integers); program: text\n"
+               "  --json             same as --format json\n"
+               "  --certificate DIR  instead, write what an outsider needs to check it without\n"
+               "                     ratchet into DIR (matmul: scheme.exp, check_scheme.c,\n"
+               "                     README.txt)\n");
 }
 
 static void help_verify(FILE *f)
@@ -291,7 +301,7 @@ static int cmd_run(int argc, char **argv)
 
 static int cmd_run_args(int argc, char **argv)
 {
-    static const char *const flags[] = {"quiet", "help", NULL};
+    static const char *const flags[] = {"quiet", "help", "trust-proxy", NULL};
     const char *problem_name = NULL, *store = NULL, *resume = NULL;
     rt_run_options opt;
     rt_run_options_init(&opt);
@@ -322,6 +332,8 @@ static int cmd_run_args(int argc, char **argv)
             return 0;
         } else if (strcmp(name, "quiet") == 0) {
             quiet = 1;
+        } else if (strcmp(name, "trust-proxy") == 0) {
+            opt.trust_proxy = 1;
         } else if (strcmp(name, "store") == 0) {
             store = value;
         } else if (strcmp(name, "resume") == 0) {
@@ -435,6 +447,12 @@ static int cmd_run_args(int argc, char **argv)
         usage_error("%s", err.msg);
         return exit_for(rc);
     }
+    if (opt.trust_proxy)
+        fprintf(stderr,
+                "ratchet: WARNING: --trust-proxy: candidates are admitted on the proxy's word "
+                "alone, NOT verified; this session's results are not trustworthy (recorded in "
+                "%s; `ratchet status` and `ratchet audit` will say so)\n",
+                path);
     active_run = run;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -525,7 +543,10 @@ static int cmd_status(int argc, char **argv)
         return exit_for(err.code);
     }
     rt_summary s;
+    rt_drift drift;
     rc = rt_store_summary(st, &s);
+    if (!rc)
+        rc = rt_store_drift(st, &drift);
     if (rc) {
         usage_error("status: %s", rt_store_errmsg(st));
         rt_store_close(st);
@@ -566,6 +587,7 @@ static int cmd_status(int argc, char **argv)
             json_array_append_new(arr, is);
         }
         json_object_set_new(o, "islands", arr);
+        json_object_set_new(o, "drift", drift_json(&drift));
         rc = llm_status(st, stdout, o);
         rt_store_close(st);
         if (rc) {
@@ -593,6 +615,7 @@ static int cmd_status(int argc, char **argv)
         printf("best         %s %g — %s\n", s.metric_name, s.best_metric, s.best_summary);
     else
         printf("best         none yet\n");
+    drift_print(&drift);
     for (int i = 0; i < s.nislands; i++) {
         printf("island %-5d %lld admitted, %d cells", i, s.islands[i].admitted,
                s.islands[i].cells);
@@ -608,11 +631,49 @@ static int cmd_status(int argc, char **argv)
 static int cmd_best(int argc, char **argv)
 {
     static const char *const flags[] = {"json", "format", NULL};
-    const char *path, *format = NULL;
+    const char *path, *format = NULL, *cert_dir = NULL;
     int json = 0;
-    int rc = open_store_arg(argc, argv, "best", help_best, flags, &path, &json, &format);
+    /* --certificate DIR is taken out here; open_store_arg reads the rest */
+    char *rest[256];
+    int nrest = 0;
+    for (int i = 0; i < argc && nrest < 255; i++) {
+        if (i > 0 && strncmp(argv[i], "--certificate", 13) == 0 &&
+            (argv[i][13] == '\0' || argv[i][13] == '=')) {
+            if (argv[i][13] == '=') {
+                cert_dir = argv[i] + 14;
+            } else if (i + 1 < argc) {
+                cert_dir = argv[++i];
+            } else {
+                usage_error("best: --certificate needs a folder");
+                return EXIT_USAGE;
+            }
+            if (!*cert_dir) {
+                usage_error("best: --certificate needs a folder");
+                return EXIT_USAGE;
+            }
+            continue;
+        }
+        rest[nrest++] = argv[i];
+    }
+    rest[nrest] = NULL;
+    int rc = open_store_arg(nrest, rest, "best", help_best, flags, &path, &json, &format);
     if (rc)
         return rc < 0 ? 0 : rc;
+    if (cert_dir) {
+        rt_error cerr = {0};
+        rt_store *cst = NULL;
+        if (rt_store_open(&cst, path, &cerr)) {
+            usage_error("best: %s", cerr.msg);
+            return exit_for(cerr.code);
+        }
+        rc = rt_store_certificate(cst, cert_dir);
+        if (rc)
+            usage_error("best: %s", rt_store_errmsg(cst));
+        else
+            printf("certificate written to %s (see %s/README.txt)\n", cert_dir, cert_dir);
+        rt_store_close(cst);
+        return exit_for(rc);
+    }
     if (json)
         format = "json";
     rt_error err = {0};
@@ -824,6 +885,8 @@ int main(int argc, char **argv)
         return cmd_verify(argc - 1, argv + 1);
     if (strcmp(cmd, "lift") == 0)
         return cmd_lift(argc - 1, argv + 1);
+    if (strcmp(cmd, "audit") == 0)
+        return cmd_audit(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("ratchet %s\n", RT_VERSION);
         return 0;

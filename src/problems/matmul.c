@@ -17,7 +17,9 @@
 
 #include "../problem.h"
 #include "matmul_lift.h"
+#include "matmul_cert.h"
 #include "matmul_plain.h"
+#include "matmul_proxy.h"
 #include "matmul_search.h"
 
 typedef struct matmul_state {
@@ -25,7 +27,9 @@ typedef struct matmul_state {
     enum mm_field field;  /* the search's field: GF(2) with --lift 1 */
     long long walk_flips; /* flips in one operator application */
     int lift;             /* --lift 1: the search walks over GF(2), the gate checks lifts over Z */
-    char params[128];
+    int proxy_sampled;    /* --proxy sampled: the cheap proxy of matmul_proxy.h */
+    int proxy_samples, proxy_prime;
+    char params[160];
 } matmul_state;
 
 #define MATMUL_DEFAULT_WALK 20000
@@ -67,6 +71,8 @@ static int matmul_create(void **out, const char *const *keys, const char *const 
         return rt_fail(err, errlen, RT_ENOMEM, "out of memory");
     st->field = MM_Z;
     st->walk_flips = MATMUL_DEFAULT_WALK;
+    st->proxy_samples = 2;
+    st->proxy_prime = 3;
     int have_shape = 0, rc = 0;
     for (size_t i = 0; i < nparams; i++) {
         const char *k = keys[i], *v = values[i];
@@ -107,9 +113,20 @@ static int matmul_create(void **out, const char *const *keys, const char *const 
                 goto fail;
             }
             st->lift = v[0] == '1';
+        } else if (strcmp(k, "proxy") == 0) {
+            if (strcmp(v, "exact") == 0)
+                st->proxy_sampled = 0;
+            else if (strcmp(v, "sampled") == 0)
+                st->proxy_sampled = 1;
+            else {
+                rc = rt_fail(err, errlen, RT_EUSAGE, "bad --proxy '%s': expected exact or sampled",
+                             v);
+                goto fail;
+            }
         } else {
             rc = rt_fail(err, errlen, RT_EUSAGE,
-                         "matmul has no parameter --%s (it takes --shape, --field, --walk, --lift)",
+                         "matmul has no parameter --%s (it takes --shape, --field, --walk, "
+                         "--lift, --proxy)",
                          k);
             goto fail;
         }
@@ -128,11 +145,15 @@ static int matmul_create(void **out, const char *const *keys, const char *const 
                      MM_LIFT_MAX_BYTES >> 20);
         goto fail;
     }
+    if (st->lift && st->proxy_sampled) {
+        rc = rt_fail(err, errlen, RT_EUSAGE, "--lift 1 and --proxy sampled do not combine");
+        goto fail;
+    }
     if (st->lift)
         st->field = MM_GF2; /* the search's field; the gate's stays z (gate_field) */
-    snprintf(st->params, sizeof st->params, "shape=%dx%dx%d field=%s walk=%lld%s", st->n, st->m,
-             st->p, st->lift || st->field == MM_Z ? "z" : "gf2", st->walk_flips,
-             st->lift ? " lift=1" : "");
+    snprintf(st->params, sizeof st->params, "shape=%dx%dx%d field=%s walk=%lld%s%s", st->n,
+             st->m, st->p, st->lift || st->field == MM_Z ? "z" : "gf2", st->walk_flips,
+             st->lift ? " lift=1" : "", st->proxy_sampled ? " proxy=sampled" : "");
     *out = st;
     return 0;
 fail:
@@ -229,8 +250,13 @@ static int matmul_decode(const void *state, const char *text, size_t len, void *
 
 static void matmul_score(const void *state, const void *genome, rt_score *out)
 {
-    (void)state;
+    const matmul_state *st = state;
     const mm_scheme *s = genome;
+    if (st->proxy_sampled && !mm_proxy_sampled(s, st->proxy_samples, st->proxy_prime)) {
+        out->primary = RT_PROXY_REJECT;
+        out->secondary = 0;
+        return;
+    }
     out->primary = -(double)s->rank;
     out->secondary = -(double)mm_scheme_nnz(s);
 }
@@ -336,10 +362,66 @@ static int op_plus(const void *state, void *genome, rt_rng *rng, long long *work
     return liftable(st, genome) ? 0 : -1;
 }
 
+static int op_drop(const void *state, void *genome, rt_rng *rng, long long *work)
+{
+    (void)state;
+    *work += 1;
+    return mm_drop(genome, rng);
+}
+
+static int op_perturb(const void *state, void *genome, rt_rng *rng, long long *work)
+{
+    (void)state;
+    *work += 1;
+    return mm_perturb(genome, rng);
+}
+
 static const rt_operator matmul_operators[] = {
     {"walk", 0.9, op_walk},
     {"plus", 0.1, op_plus},
 };
+
+/* With the sampled proxy the search also takes shortcuts that may break a scheme: nothing but
+ * the proxy stands between them and the archive unless the gate does (matmul_proxy.h). */
+static const rt_operator matmul_sampled_operators[] = {
+    {"walk", 0.6, op_walk},
+    {"plus", 0.1, op_plus},
+    {"drop", 0.15, op_drop},
+    {"perturb", 0.15, op_perturb},
+};
+
+static const rt_operator *matmul_operators_for(const void *state, size_t *n)
+{
+    const matmul_state *st = state;
+    if (st->proxy_sampled) {
+        *n = sizeof matmul_sampled_operators / sizeof matmul_sampled_operators[0];
+        return matmul_sampled_operators;
+    }
+    return NULL; /* the class's table */
+}
+
+static int mm_certificate(const void *state, const char *text, size_t len, const char *dir,
+                          char *err, size_t errlen)
+{
+    const matmul_state *st = state;
+    rt_verdict v;
+    int rc = matmul_verify(state, text, len, &v, err, errlen);
+    if (rc)
+        return rc;
+    if (!v.valid)
+        return rt_fail(err, errlen, RT_EINVALID, "the scheme does not verify: %s", v.reason);
+    return mm_certificate_write(st->n, st->m, st->p, gate_field(st) == MM_GF2, text, len, v.summary,
+                                dir, err, errlen);
+}
+
+static void matmul_configure(void *state, const rt_policy *policy)
+{
+    matmul_state *st = state;
+    if (policy->matmul.proxy_samples >= 1 && policy->matmul.proxy_samples <= MM_PROXY_MAX_SAMPLES)
+        st->proxy_samples = policy->matmul.proxy_samples;
+    if (policy->matmul.proxy_prime >= 2 && policy->matmul.proxy_prime <= MM_PROXY_MAX_PRIME)
+        st->proxy_prime = policy->matmul.proxy_prime;
+}
 
 const rt_problem_class rt_problem_matmul = {
     .name = "matmul",
@@ -347,7 +429,10 @@ const rt_problem_class rt_problem_matmul = {
     .params_help = "  --shape NxMxP    the product of an NxM and an MxP matrix, each 1..8 (required)\n"
                    "  --field F        gf2 or z (the integers; default)\n"
                    "  --walk N         flips in one step of the search (default 20000)\n"
-                   "  --lift 1         with --field z: search over GF(2), admit integer lifts\n",
+                   "  --lift 1         with --field z: search over GF(2), admit integer lifts\n"
+                   "  --proxy P        exact (default) or sampled: a cheap proxy that checks a few\n"
+                   "                   random products and can be wrong (for the --trust-proxy\n"
+                   "                   ablation; it also lets the search drop and perturb)\n",
     .create = matmul_create,
     .destroy = matmul_destroy,
     .params = matmul_params,
@@ -363,4 +448,7 @@ const rt_problem_class rt_problem_matmul = {
     .operators = matmul_operators,
     .noperators = sizeof matmul_operators / sizeof matmul_operators[0],
     .metric_lower_is_better = 1,
+    .operators_for = matmul_operators_for,
+    .configure = matmul_configure,
+    .certificate = mm_certificate,
 };

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../cert.h"
 #include "../sandbox.h"
 #include "program_eval.h"
 #include "program_text.h"
@@ -854,9 +855,74 @@ static const rt_operator program_operators[] = {
     {"tweak", 1.0, tweak_apply},
 };
 
+/* The certificate (rt_store_certificate): the program, a copy of the verifier (or of the
+ * evaluator, when the run had no verifier), the verifier's output on the program now, and a
+ * README saying how to run it by hand. */
+static int program_certificate(const void *state, const char *text, size_t len, const char *dir,
+                               char *err, size_t errlen)
+{
+    const program_state *st = state;
+    int own = st->verifier[0] != 0;
+    const char *exe = own ? st->verifier : st->evaluator;
+    rt_sandbox_result res;
+    memset(&res, 0, sizeof res);
+    char why[400] = "";
+    char *copy = NULL;
+    size_t copy_len = 0;
+    rt_buf readme;
+    rt_buf_init(&readme, 0);
+    int rc = run_on(st, exe, text, len, st->cascade, 1, &res, why, sizeof why);
+    if (rc == RT_ENOMEM) {
+        rc = rt_fail(err, errlen, rc, "out of memory");
+        goto done;
+    }
+    if (rc || run_failed(&res, own ? "verifier" : "evaluator", why, sizeof why)) {
+        rc = rt_fail(err, errlen, RT_EINVALID, "the check did not run cleanly: %s", why);
+        goto done;
+    }
+    if ((rc = rt_read_file(exe, (size_t)1 << 20, &copy, &copy_len, err, errlen)))
+        goto done;
+    char hash[65];
+    rt_sha256_hex(text, len, hash);
+    rc = rt_buf_printf(
+        &readme,
+        "A certificate from ratchet: a program of a `program` run, and what its %s said.\n"
+        "\n"
+        "  %-22s the program (SHA-256 %s, the hash ratchet's store records)\n"
+        "  %-22s a copy of the %s ratchet ran, %s\n"
+        "  verifier-output.txt    its output on the program when this certificate was written\n"
+        "\n"
+        "Check it yourself: in an empty folder holding only %s, run\n"
+        "\n"
+        "    %s %s\n"
+        "\n"
+        "(the original, next to whatever files it needs) and compare its output with\n"
+        "verifier-output.txt. ratchet ran it the same way, in a sandbox, with RATCHET_VERIFY=1\n"
+        "and RATCHET_STAGE=RATCHET_STAGES=%d in its environment.\n",
+        own ? "verifier" : "evaluator (the run had no verifier)", st->candidate_name, hash,
+        own ? "verifier" : "evaluator", own ? "verifier" : "evaluator", exe, st->candidate_name,
+        exe, st->candidate_name, st->cascade);
+    if (rc) {
+        rc = rt_fail(err, errlen, RT_ENOMEM, "out of memory");
+        goto done;
+    }
+    if ((rc = rt_cert_write(dir, st->candidate_name, text, len, err, errlen)) ||
+        (rc = rt_cert_write(dir, own ? "verifier" : "evaluator", copy, copy_len, err, errlen)) ||
+        (rc = rt_cert_write(dir, "verifier-output.txt", res.stdout_data, res.stdout_len, err,
+                            errlen)) ||
+        (rc = rt_cert_write(dir, "README.txt", readme.data, readme.len, err, errlen)))
+        goto done;
+done:
+    rt_sandbox_result_free(&res);
+    free(copy);
+    rt_buf_free(&readme);
+    return rc;
+}
+
 const rt_problem_class rt_problem_program = {
     .name = "program",
     .summary = "evolve a program in any language, judged by your evaluator",
+    .certificate = program_certificate,
     .params_help =
         "  --initial FILE            the program to start from (EVOLVE-BLOCK regions)\n"
         "  --evaluator FILE          run as EVALUATOR candidate.EXT; prints {\"score\": ...}\n"

@@ -13,9 +13,11 @@ static int builtin_create(void **state, const rt_problem *problem, char *err, si
     builtin_state *st = calloc(1, sizeof *st);
     if (!st)
         return rt_fail(err, errlen, RT_ENOMEM, "out of memory");
-    for (size_t i = 0; i < problem->cls->noperators; i++)
-        st->total += problem->cls->operators[i].weight;
-    if (problem->cls->noperators == 0 || !(st->total > 0)) {
+    size_t nops = 0;
+    const rt_operator *ops = rt_problem_operators(problem, &nops);
+    for (size_t i = 0; i < nops; i++)
+        st->total += ops[i].weight;
+    if (nops == 0 || !(st->total > 0)) {
         free(st);
         return rt_fail(err, errlen, RT_EUSAGE, "problem %s has no operators",
                        problem->cls->name);
@@ -32,13 +34,15 @@ static int builtin_propose(void *state, const rt_problem *problem, const rt_prop
     const void *parent = ctx->parent.genome;
     const builtin_state *st = state;
     const rt_problem_class *cls = problem->cls;
+    size_t nops = 0;
+    const rt_operator *ops = rt_problem_operators(problem, &nops);
     double r = rt_rng_unit(rng) * st->total;
     size_t k = 0;
-    while (k + 1 < cls->noperators && r >= cls->operators[k].weight) {
-        r -= cls->operators[k].weight;
+    while (k + 1 < nops && r >= ops[k].weight) {
+        r -= ops[k].weight;
         k++;
     }
-    const rt_operator *op = &cls->operators[k];
+    const rt_operator *op = &ops[k];
     out->op = op->name;
     out->work = 0;
     out->child = cls->clone(problem->state, parent);
