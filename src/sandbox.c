@@ -6,7 +6,9 @@
  *                                                          └─clone──> EXEC (execve the command)
  * INIT sets up the mounts, starts EXEC, reaps until EXEC is gone, reports EXEC's wait status on
  * the status pipe and exits: the kernel then kills whatever else lives in the namespace. Without
- * namespaces INIT is a process-group leader and the caller kills the group.
+ * namespaces INIT is a child subreaper, EXEC leads a process group of its own that a seccomp
+ * filter keeps every descendant in; the caller kills that group when EXEC is gone (or at a limit)
+ * and INIT exits once it has reaped every descendant.
  *
  * Everything the children use (paths, argv, envp, id maps, the seccomp program, rlimits) is built
  * before the clone; the children make only async-signal-safe system calls and end with _exit.
@@ -387,6 +389,9 @@ static __attribute__((noreturn)) void child_init(const sbx_prep *p)
             write_whole("/proc/self/gid_map", p->gid_map) != 0)
             child_fail(STEP_USERNS, 125);
     }
+    /* the command may share INIT's uid: it must not ptrace INIT to forge its reports (after
+     * the id maps: /proc/self of a non-dumpable process belongs to root) */
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     if ((p->mode & RT_SANDBOX_C_ROFS) && child_mounts(p) == 0)
         have |= RT_SANDBOX_C_ROFS;
     /* a /proc of the new PID namespace: the run sees its own processes only (best effort) */
