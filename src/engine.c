@@ -1089,6 +1089,15 @@ int rt_run_resume(rt_run **out, const char *store_path, const rt_problem *proble
                           rows[k].cand_id, why);
             goto fail;
         }
+        if (cls->restore_annotations) { /* what proposers are shown of an archived parent */
+            char *metrics = NULL, *artifacts = NULL;
+            if ((rc = rt_db_evaluation(r->db, rows[k].cand_id, &metrics, &artifacts))) {
+                cls->free_genome(g);
+                rc = db_error(r, rc);
+                goto fail;
+            }
+            cls->restore_annotations(r->problem->state, g, metrics, artifacts);
+        }
         int coords[RT_MAX_FEATURES] = {0};
         cls->features(r->problem->state, g, coords);
         /* a noisy verifier's fresh draw is not the confirmed score the elite was admitted with */

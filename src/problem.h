@@ -123,6 +123,10 @@ typedef struct rt_problem_class {
      * either may be NULL. For proposers that write programs (rt_candidate_view). */
     void (*annotations)(const void *state, const void *genome, const char **metrics,
                         const char **artifacts);
+    /* Gives a genome decoded from the store (on resume) the metrics and artifacts stored with
+     * it; takes ownership of both strings (either may be NULL). */
+    void (*restore_annotations)(const void *state, void *genome, char *metrics,
+                                char *artifacts);
     /* Text whose hash identifies a candidate for duplicate detection when that is coarser
      * than the canonical text (program: whitespace runs collapsed). NULL: the canonical text. */
     int (*dedupe_text)(const void *state, const char *text, size_t len, rt_buf *out);

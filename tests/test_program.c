@@ -415,6 +415,20 @@ static void command_proposer_with_a_scripted_program(void **state)
                              "LIKE '%block 1: SEARCH text not found%'") >= 2);
     assert_int_equal(query_ll(db, "SELECT count(*) FROM candidates WHERE operator='command'"),
                      query_ll(db, "SELECT count(*) FROM candidates") - 1);
+    long long before = query_ll(db, "SELECT count(*) FROM candidates");
+    sqlite3_close(db);
+    /* resumed, the archived parents still carry their metrics (propose.sh exits 1 without) */
+    rt_run_options ropt;
+    rt_run_options_init(&ropt);
+    ropt.evaluations = 6;
+    ropt.threads = 2;
+    rt_error rerr;
+    assert_int_equal(rt_run_resume(&run, path, NULL, &ropt, &rerr), 0);
+    assert_int_equal(rt_run_execute(run), 0);
+    rt_run_close(run);
+    db = open_db(path);
+    assert_true(query_ll(db, "SELECT count(*) FROM candidates") > before);
+    assert_int_equal(query_ll(db, "SELECT count(*) FROM events WHERE detail LIKE '%exited%'"), 0);
     sqlite3_close(db);
     /* a command that fails is a rejection with its reason too, and the proposer needs one */
     rt_problem *pb2 = open_program(DATA "tiny.txt", DATA "evaluate.sh", NULL, NULL, "/bin/false");

@@ -480,6 +480,17 @@ static void program_annotations(const void *state, const void *genome, const cha
     *artifacts = g->artifacts;
 }
 
+static void program_restore_annotations(const void *state, void *genome, char *metrics,
+                                        char *artifacts)
+{
+    (void)state;
+    rt_program_genome *g = genome;
+    free(g->metrics);
+    free(g->artifacts);
+    g->metrics = metrics;
+    g->artifacts = artifacts;
+}
+
 static int program_dedupe_text(const void *state, const char *text, size_t len, rt_buf *out)
 {
     (void)state;
@@ -952,6 +963,7 @@ const rt_problem_class rt_problem_program = {
     .metric_lower_is_better = 0,
     .evaluate = program_evaluate,
     .annotations = program_annotations,
+    .restore_annotations = program_restore_annotations,
     .dedupe_text = program_dedupe_text,
 };
 
