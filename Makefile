@@ -74,6 +74,11 @@ fuzz:
 	    tests/fuzz/fuzz_matmul_parse.c src/problems/matmul_plain.c src/util.c \
 	    $(shell pkg-config --cflags --libs jansson libcrypto) -o build/fuzz/fuzz_matmul_parse
 	build/fuzz/fuzz_matmul_parse -max_total_time=$(FUZZ_TIME) -max_len=4096
+	clang -std=c17 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude -Isrc \
+	    tests/fuzz/fuzz_policy_parse.c src/policy.c src/rng.c src/util.c \
+	    $(shell pkg-config --cflags --libs jansson libcrypto) -lm -o build/fuzz/fuzz_policy_parse
+	@rm -rf build/fuzz/policy_corpus && cp -r tests/fuzz/policy_seed build/fuzz/policy_corpus
+	build/fuzz/fuzz_policy_parse -max_total_time=$(FUZZ_TIME) -max_len=8192 build/fuzz/policy_corpus
 
 clean:
 	rm -rf build build-san
