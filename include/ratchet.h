@@ -94,6 +94,7 @@ typedef struct rt_progress {
     double elapsed;           /* seconds, over all sessions of the run */
     long long evaluations;    /* candidates proposed, over all sessions */
     long long admitted;       /* verified and admitted to the archive */
+    long long work;           /* the problem's units of work in this session (matmul: flips) */
     double evals_per_second;  /* in this session */
     int has_best;
     double best_metric;       /* the problem's figure for the best verified candidate */
@@ -108,11 +109,16 @@ typedef struct rt_run_options {
     int threads;            /* worker threads; the result does not depend on it */
     double seconds;         /* budget for this session in seconds; 0 = none */
     long long evaluations;  /* budget for this session in evaluations; 0 = none */
+    long long work;         /* budget for this session in the problem's units of work (matmul:
+                             * flips), checked between generations; 0 = none */
     int has_target;         /* stop once the best verified metric reaches target */
     double target;
     rt_progress_fn progress; /* called about every progress_interval seconds, and at the end */
     void *progress_user;
     double progress_interval;
+    const char *policy;      /* new runs: a policy file's JSON text, merged over the defaults
+                              * (NULL: the defaults); stored with the run, and a resume uses the
+                              * stored one. See docs/policy.md. */
 } rt_run_options;
 
 void rt_run_options_init(rt_run_options *options);
@@ -133,6 +139,14 @@ int rt_run_execute(rt_run *run);
 void rt_run_stop(rt_run *run);
 const char *rt_run_errmsg(const rt_run *run);
 void rt_run_close(rt_run *run);
+
+/* ---- policies ---------------------------------------------------------------------------- */
+
+/* The canonical JSON of a policy: text (a policy file's JSON, len bytes) merged over the
+ * defaults, or the defaults when text is NULL. *json is caller-owned. RT_EUSAGE with a message
+ * naming the bad key for unknown keys, wrong types and out-of-range values; RT_ETOOBIG over
+ * 64 KiB. */
+int rt_policy_show(const char *text, size_t len, char **json, rt_error *err);
 
 /* ---- stores (read-only views) ------------------------------------------------------------ */
 
@@ -175,6 +189,14 @@ int rt_store_summary(rt_store *store, rt_summary *out);
 int rt_store_best(rt_store *store, char **text);
 /* Opens the problem the store's run was made for (caller closes it). */
 int rt_store_problem(rt_store *store, rt_problem **out);
+
+/* The run's policy as canonical JSON (caller frees *json); the defaults for stores made before
+ * policies were stored. */
+int rt_store_policy(rt_store *store, char **json);
+/* The operator bandit's state as JSON (caller frees *json): {"enabled":..,"arms":[{"op",
+ * "prior","n","reward","cost","pulls","wins","p"}]}, p the probability of the next draw;
+ * *json is NULL when the store has none. */
+int rt_store_bandit(rt_store *store, char **json);
 
 /* Re-checks a store: SQLite's integrity check, every hash against its text, and every admitted
  * candidate re-verified from its stored text. Returns 0 when all hold, RT_EINVALID with the first

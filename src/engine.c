@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "archive.h"
+#include "bandit.h"
 #include "gate.h"
 #include "policy.h"
 #include "proposer.h"
@@ -87,10 +88,12 @@ struct rt_run {
     rt_rng *rng;
     int nislands;
     rt_policy policy;
+    rt_bandit bandit; /* chooses operators; updated in island order */
     hashset seen;
     rt_run_options opt;
 
     long long generation, evaluations, duplicates, failed;
+    long long work; /* rt_proposal.work summed over this session */
     double elapsed_before;
     int sessions;
 
@@ -202,6 +205,15 @@ static int checkpoint(rt_run *r, int reopen)
     }
     int rc = rt_db_save_checkpoint(r->db, &cp, rows, n);
     free(rows);
+    if (!rc) {
+        rt_buf_reset(&r->text);
+        rc = rt_bandit_save(&r->bandit, &r->text);
+        if (rc) {
+            rt_db_rollback(r->db);
+            return run_fail(r, rc, "out of memory");
+        }
+        rc = rt_db_put_meta(r->db, "bandit", rt_buf_cstr(&r->text));
+    }
     if (!rc)
         rc = rt_db_commit(r->db);
     if (!rc && reopen)
@@ -221,6 +233,7 @@ static void report(rt_run *r)
     memset(&p, 0, sizeof p);
     p.elapsed = run_elapsed(r);
     p.evaluations = r->evaluations;
+    p.work = r->work;
     p.admitted = r->gate.passed;
     double dt = rt_now() - r->t_session;
     p.evals_per_second = dt > 0 ? (double)(r->evaluations - r->evals_at_start) / dt : 0;
@@ -230,11 +243,22 @@ static void report(rt_run *r)
     r->opt.progress(&p, r->opt.progress_user);
 }
 
+/* What became of a child, for the operator bandit. */
+typedef struct outcome {
+    int admitted;
+    int new_best;
+    rt_score verified;
+} outcome;
+
 /* Dedupes, verifies, stores and offers one child (or the seed, which has no parent and is not
- * counted as an evaluation). Takes ownership of child. */
-static int process(rt_run *r, int island, const char *parent_hash, const char *op, void *child)
+ * counted as an evaluation). Takes ownership of child. *out (may be NULL) says what became of
+ * it. */
+static int process(rt_run *r, int island, const char *parent_hash, const char *op, void *child,
+                   outcome *out)
 {
     const rt_problem_class *cls = r->problem->cls;
+    if (out)
+        memset(out, 0, sizeof *out);
     if (parent_hash)
         r->evaluations++;
     if (!child) {
@@ -299,6 +323,11 @@ static int process(rt_run *r, int island, const char *parent_hash, const char *o
         return db_error(r, rc);
     if (slot)
         slot->cand_id = id;
+    if (out) {
+        out->admitted = admitted;
+        out->verified = verified;
+        out->new_best = admitted && (!r->has_best || rt_score_cmp(verified, r->best) > 0);
+    }
     if (admitted && (!r->has_best || rt_score_cmp(verified, r->best) > 0)) {
         r->has_best = 1;
         r->best = verified;
@@ -319,6 +348,7 @@ static int process(rt_run *r, int island, const char *parent_hash, const char *o
 
 typedef struct job {
     const void *parent;
+    rt_score parent_score;
     char parent_hash[65];
     rt_proposal prop;
     int rc;
@@ -365,7 +395,10 @@ static int generation(rt_run *r)
         const rt_elite *e = rt_archive_select(&r->archive, i, &r->rng[i], r->policy.p_best);
         if (e) {
             jobs[i].parent = e->genome;
+            jobs[i].parent_score = e->score;
             memcpy(jobs[i].parent_hash, e->hash, 65);
+            /* the operator is drawn here, sequentially, from the island's generator */
+            jobs[i].prop.op_index = rt_bandit_choose(&r->bandit, &r->rng[i]);
         }
     }
     generation_ctx g = {.run = r, .jobs = jobs};
@@ -391,8 +424,17 @@ static int generation(rt_run *r)
                 r->problem->cls->free_genome(jobs[i].prop.child);
             continue;
         }
+        outcome oc;
         rc = process(r, i, jobs[i].parent_hash, jobs[i].prop.op ? jobs[i].prop.op : "?",
-                     jobs[i].prop.child);
+                     jobs[i].prop.child, &oc);
+        if (!rc) {
+            /* verified improvement: beating the parent earns 1, a new best of the run 1 more */
+            double reward = 0;
+            if (oc.admitted && rt_score_cmp(oc.verified, jobs[i].parent_score) > 0)
+                reward = 1 + oc.new_best;
+            rt_bandit_update(&r->bandit, jobs[i].prop.op_index, reward, jobs[i].prop.work);
+            r->work += jobs[i].prop.work;
+        }
     }
     return rc;
 }
@@ -410,6 +452,7 @@ int rt_run_execute(rt_run *r)
 {
     r->t_session = rt_now();
     r->evals_at_start = r->evaluations;
+    r->work = 0;
     double last_commit = r->t_session, last_report = r->t_session;
     int rc = rt_db_begin(r->db);
     if (rc)
@@ -427,6 +470,10 @@ int rt_run_execute(rt_run *r)
         }
         if (r->opt.evaluations > 0 && r->evaluations - r->evals_at_start >= r->opt.evaluations) {
             why = "evaluation budget spent";
+            break;
+        }
+        if (r->opt.work > 0 && r->work >= r->opt.work) {
+            why = "work budget spent";
             break;
         }
         if (target_reached(r)) {
@@ -488,6 +535,10 @@ static int run_setup(rt_run *r, int nislands, const char *proposer)
     if (rt_archive_init(&r->archive, r->problem, nislands))
         return run_fail(r, RT_ENOMEM, "out of memory");
     rt_gate_init(&r->gate, r->problem);
+    int rc = rt_bandit_init(&r->bandit, r->problem->cls, &r->policy, r->errmsg,
+                            sizeof r->errmsg);
+    if (rc)
+        return rc;
     r->pcls = rt_proposer_find(proposer);
     if (!r->pcls)
         return run_fail(r, RT_ESTORE, "unknown proposer '%s'", proposer);
@@ -514,6 +565,10 @@ int rt_run_create(rt_run **out, const char *store_path, const rt_problem *proble
         rc = run_fail(r, RT_EUSAGE, "islands must be between 1 and 64, not %d", options->islands);
         goto fail;
     }
+    if (options->policy &&
+        (rc = rt_policy_parse(&r->policy, options->policy, strlen(options->policy), r->errmsg,
+                              sizeof r->errmsg)))
+        goto fail;
     rc = rt_problem_reopen(problem, &r->problem, r->errmsg, sizeof r->errmsg);
     if (rc)
         goto fail;
@@ -546,8 +601,17 @@ int rt_run_create(rt_run **out, const char *store_path, const rt_problem *proble
         goto fail;
     }
     rt_db_event(r->db, 0, "start", rt_problem_params(r->problem));
+    /* the policy is stored with the run, so that a resume uses the same one */
+    rt_buf_reset(&r->text);
+    if ((rc = rt_policy_print(&r->policy, &r->text)) ||
+        (rc = rt_db_put_meta(r->db, "policy", rt_buf_cstr(&r->text)))) {
+        cls->free_genome(seed);
+        rt_db_rollback(r->db);
+        rc = rc == RT_ENOMEM ? run_fail(r, rc, "out of memory") : db_error(r, rc);
+        goto fail;
+    }
     void *copy = cls->clone(r->problem->state, seed);
-    rc = copy ? process(r, 0, NULL, "seed", copy) : run_fail(r, RT_ENOMEM, "out of memory");
+    rc = copy ? process(r, 0, NULL, "seed", copy, NULL) : run_fail(r, RT_ENOMEM, "out of memory");
     if (!rc && !r->has_best)
         rc = run_fail(r, RT_EINTERNAL, "the initial candidate failed verification");
     for (int i = 1; !rc && i < r->nislands; i++) {
@@ -609,8 +673,35 @@ int rt_run_resume(rt_run **out, const char *store_path, const rt_problem *proble
         rc = run_fail(r, RT_ESTORE, "store %s: %s", store_path, reason);
         goto fail;
     }
+    char *stored = NULL;
+    if ((rc = rt_db_get_meta(r->db, "policy", &stored))) {
+        rc = db_error(r, rc);
+        goto fail;
+    }
+    if (stored) { /* stores made before policies were stored run with the defaults */
+        char why[400];
+        rc = rt_policy_parse(&r->policy, stored, strlen(stored), why, sizeof why);
+        free(stored);
+        if (rc) {
+            rc = run_fail(r, RT_ESTORE, "store %s: %s", store_path, why);
+            goto fail;
+        }
+    }
     if ((rc = run_setup(r, cfg.islands, cfg.proposer)))
         goto fail;
+    if ((rc = rt_db_get_meta(r->db, "bandit", &stored))) {
+        rc = db_error(r, rc);
+        goto fail;
+    }
+    if (stored) {
+        char why[400];
+        rc = rt_bandit_load(&r->bandit, stored, strlen(stored), why, sizeof why);
+        free(stored);
+        if (rc) {
+            rc = run_fail(r, RT_ESTORE, "store %s: %s", store_path, why);
+            goto fail;
+        }
+    }
     rt_checkpoint cp;
     if ((rc = rt_db_load_checkpoint(r->db, &cp, &rows, &nrows))) {
         rc = db_error(r, rc);

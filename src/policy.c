@@ -522,3 +522,28 @@ double rt_policy_op_weight(const rt_policy *p, const char *problem, const char *
     const rt_knob *k = rt_policy_knob_find(name);
     return k && k->type == RT_KNOB_REAL ? rt_policy_get(p, k) : def;
 }
+
+/* ---- public API -------------------------------------------------------------------------- */
+
+int rt_policy_show(const char *text, size_t len, char **json, rt_error *err)
+{
+    *json = NULL;
+    err->code = 0;
+    err->msg[0] = '\0';
+    rt_policy p;
+    rt_policy_defaults(&p);
+    int rc = text ? rt_policy_parse(&p, text, len, err->msg, sizeof err->msg) : 0;
+    if (rc) {
+        err->code = rc;
+        return rc;
+    }
+    rt_buf b;
+    rt_buf_init(&b, 0);
+    if ((rc = rt_policy_print(&p, &b))) {
+        rt_buf_free(&b);
+        err->code = rt_fail(err->msg, sizeof err->msg, rc, "out of memory");
+        return rc;
+    }
+    *json = rt_buf_take(&b);
+    return 0;
+}

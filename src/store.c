@@ -218,6 +218,42 @@ static int meta_get(rt_db *db, const char *key, char *value, size_t len)
     return 0;
 }
 
+int rt_db_put_meta(rt_db *db, const char *key, const char *value)
+{
+    return meta_put(db, key, value);
+}
+
+int rt_db_get_meta(rt_db *db, const char *key, char **value)
+{
+    *value = NULL;
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db->sql, "SELECT value FROM meta WHERE key=?", -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return sql_fail(db, rc, "read the run's configuration");
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE) {
+        sqlite3_finalize(st);
+        return 0;
+    }
+    if (rc != SQLITE_ROW) {
+        sqlite3_finalize(st);
+        return sql_fail(db, rc, "read the run's configuration");
+    }
+    const unsigned char *v = sqlite3_column_text(st, 0);
+    size_t n = (size_t)sqlite3_column_bytes(st, 0);
+    *value = malloc(n + 1);
+    if (!*value) {
+        sqlite3_finalize(st);
+        return db_fail(db, RT_ENOMEM, "out of memory");
+    }
+    if (n)
+        memcpy(*value, v, n);
+    (*value)[n] = '\0';
+    sqlite3_finalize(st);
+    return 0;
+}
+
 static int prepare_writes(rt_db *db)
 {
     int rc = sqlite3_prepare_v2(
@@ -964,4 +1000,27 @@ int rt_store_check(rt_store *store, long long *checked)
     rc = rt_db_check(store->db, pb, checked);
     rt_problem_close(pb);
     return rc;
+}
+
+int rt_store_policy(rt_store *store, char **json)
+{
+    int rc = rt_db_get_meta(store->db, "policy", json);
+    if (rc || *json)
+        return rc;
+    /* stores made before policies were stored ran with the defaults */
+    rt_policy p;
+    rt_policy_defaults(&p);
+    rt_buf b;
+    rt_buf_init(&b, 0);
+    if (rt_policy_print(&p, &b)) {
+        rt_buf_free(&b);
+        return db_fail(store->db, RT_ENOMEM, "out of memory");
+    }
+    *json = rt_buf_take(&b);
+    return 0;
+}
+
+int rt_store_bandit(rt_store *store, char **json)
+{
+    return rt_db_get_meta(store->db, "bandit", json);
 }

@@ -23,6 +23,7 @@ typedef struct matmul_state {
     int n, m, p;
     enum mm_field field;
     long long walk_flips; /* flips in one operator application */
+    int walk_given;       /* --walk was given: it overrides the policy's matmul.walk_flips */
     char params[128];
 } matmul_state;
 
@@ -99,6 +100,7 @@ static int matmul_create(void **out, const char *const *keys, const char *const 
                 goto fail;
             }
             st->walk_flips = w;
+            st->walk_given = 1;
         } else {
             rc = rt_fail(err, errlen, RT_EUSAGE,
                          "matmul has no parameter --%s (it takes --shape, --field, --walk)", k);
@@ -109,8 +111,11 @@ static int matmul_create(void **out, const char *const *keys, const char *const 
         rc = rt_fail(err, errlen, RT_EUSAGE, "matmul needs --shape NxMxP, for example 3x3x3");
         goto fail;
     }
-    snprintf(st->params, sizeof st->params, "shape=%dx%dx%d field=%s walk=%lld", st->n, st->m,
-             st->p, st->field == MM_GF2 ? "gf2" : "z", st->walk_flips);
+    /* walk is part of the canonical parameters only when given (otherwise the run's policy says) */
+    int n = snprintf(st->params, sizeof st->params, "shape=%dx%dx%d field=%s", st->n, st->m,
+                     st->p, st->field == MM_GF2 ? "gf2" : "z");
+    if (st->walk_given && n > 0 && (size_t)n < sizeof st->params)
+        snprintf(st->params + n, sizeof st->params - (size_t)n, " walk=%lld", st->walk_flips);
     *out = st;
     return 0;
 fail:
@@ -119,6 +124,14 @@ fail:
 }
 
 static void matmul_destroy(void *state) { free(state); }
+
+/* Reads the policy's matmul section (walk_flips, unless --walk was given). */
+static void matmul_configure(void *state, const rt_policy *policy)
+{
+    matmul_state *st = state;
+    if (!st->walk_given)
+        st->walk_flips = policy->matmul.walk_flips;
+}
 
 static const char *matmul_params(const void *state)
 {
@@ -301,7 +314,8 @@ const rt_problem_class rt_problem_matmul = {
     .summary = "schemes for multiplying matrices with few multiplications (flip graphs)",
     .params_help = "  --shape NxMxP    the product of an NxM and an MxP matrix, each 1..8 (required)\n"
                    "  --field F        gf2 or z (the integers; default)\n"
-                   "  --walk N         flips in one step of the search (default 20000)\n",
+                   "  --walk N         flips in one step of the search (default: the policy's\n"
+                   "                   matmul.walk_flips, 20000)\n",
     .create = matmul_create,
     .destroy = matmul_destroy,
     .params = matmul_params,
@@ -314,6 +328,7 @@ const rt_problem_class rt_problem_matmul = {
     .features = matmul_features,
     .verify = matmul_verify,
     .convert = matmul_convert,
+    .configure = matmul_configure,
     .operators = matmul_operators,
     .noperators = sizeof matmul_operators / sizeof matmul_operators[0],
     .metric_lower_is_better = 1,
