@@ -19,7 +19,7 @@ LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps deps-test test demo bench sanitize fuzz clean
+.PHONY: all deps deps-test test demo bench bench-meta sanitize fuzz clean
 
 all: deps $(BUILD)/ratchet
 
@@ -60,6 +60,18 @@ demo: all
 
 bench: all $(BUILD)/bench/bench_matmul
 	@$(BUILD)/bench/bench_matmul
+
+# The meta level's evidence (docs/policy.md): a meta run on the training shapes, then every
+# admitted policy against the default on the held-out shapes with fresh test seeds.
+META_TRAIN ?= matmul:3x3x3:gf2,matmul:2x3x5:gf2@26,matmul:2x3x3:z
+META_HELDOUT ?= matmul:2x3x4:gf2,matmul:2x4x4:gf2@27,matmul:3x3x4:gf2@30
+META_SECONDS ?= 360
+META_TEST_SEEDS ?= 5
+bench-meta: all $(BUILD)/bench/bench_meta
+	@rm -f $(BUILD)/bench-meta.db
+	$(BUILD)/ratchet meta --train $(META_TRAIN) --heldout $(META_HELDOUT) --seconds $(META_SECONDS) \
+	    --seed 1 --store $(BUILD)/bench-meta.db --out $(BUILD)/bench-meta-best.json
+	$(BUILD)/bench/bench_meta $(BUILD)/bench-meta.db $(META_TEST_SEEDS)
 
 # The tests under AddressSanitizer and UndefinedBehaviorSanitizer, in a build tree of their own.
 sanitize: deps-test

@@ -198,6 +198,26 @@ int rt_store_policy(rt_store *store, char **json);
  * *json is NULL when the store has none. */
 int rt_store_bandit(rt_store *store, char **json);
 
+/* One stored candidate, for lineage reports. */
+typedef struct rt_cand_info {
+    long long id;         /* row id: order of discovery */
+    long long generation;
+    int island;
+    double time;          /* seconds since the run began */
+    double proxy;         /* what the search believed (its proxy score) */
+    double metric;        /* verified figure */
+    char hash[65];
+    char parent[65];      /* parent's hash, "" for the seed */
+    char op[32];          /* operator that made it */
+} rt_cand_info;
+
+/* Calls fn for every admitted candidate in the order they were found; a nonzero return from fn
+ * stops the walk and is returned. */
+int rt_store_admitted(rt_store *store, int (*fn)(const rt_cand_info *info, void *user),
+                      void *user);
+/* A candidate's stored text by row id (caller frees *text). */
+int rt_store_candidate_text(rt_store *store, long long id, char **text);
+
 /* Re-checks a store: SQLite's integrity check, every hash against its text, and every admitted
  * candidate re-verified from its stored text. Returns 0 when all hold, RT_EINVALID with the first
  * failure in the store's error message otherwise. *checked receives the number re-verified. */

@@ -21,7 +21,7 @@
 #include "policy.h"
 
 #define RT_META_MAX_SPECS 4
-#define RT_META_EVAL_COST 2000.0
+#define RT_META_EVAL_COST 500.0
 
 typedef struct rt_meta_spec {
     char text[48];   /* canonical "matmul:3x3x4:gf2@29" */
@@ -54,7 +54,7 @@ int rt_meta_run_trial(const rt_policy *policy, const rt_meta_spec *spec, uint64_
                       const rt_meta_caps *caps, const char *tmpdir, rt_meta_trial *out,
                       char *err, size_t errlen);
 
-/* Makes a scratch folder for trials (under $TMPDIR or /tmp) into buf; removes one with its files. */
+/* Makes a scratch folder for trials (under $TMPDIR, else /dev/shm, else /tmp) into buf; removes one with its files. */
 int rt_meta_tmpdir(char *buf, size_t len, char *err, size_t errlen);
 void rt_meta_tmpdir_remove(const char *dir);
 

@@ -7,6 +7,7 @@
 
 static const rt_problem_class *const registry[] = {
     &rt_problem_matmul,
+    &rt_problem_policy,
 };
 
 #define NREGISTRY (sizeof registry / sizeof registry[0])

@@ -103,5 +103,6 @@ int rt_problem_open_canonical(rt_problem **out, const char *name, const char *pa
 int rt_problem_reopen(const rt_problem *src, rt_problem **out, char *err, size_t errlen);
 
 extern const rt_problem_class rt_problem_matmul;
+extern const rt_problem_class rt_problem_policy; /* the meta level: src/problems/policy.c */
 
 #endif

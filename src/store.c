@@ -1024,3 +1024,48 @@ int rt_store_bandit(rt_store *store, char **json)
 {
     return rt_db_get_meta(store->db, "bandit", json);
 }
+
+int rt_store_admitted(rt_store *store, int (*fn)(const rt_cand_info *info, void *user),
+                      void *user)
+{
+    rt_db *db = store->db;
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db->sql,
+                                "SELECT id,generation,island,time,proxy,metric,hash,"
+                                "COALESCE(parent,''),operator FROM candidates WHERE admitted=1 "
+                                "ORDER BY id",
+                                -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return sql_fail(db, rc, "read the admitted candidates");
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        rt_cand_info info;
+        memset(&info, 0, sizeof info);
+        info.id = sqlite3_column_int64(st, 0);
+        info.generation = sqlite3_column_int64(st, 1);
+        info.island = sqlite3_column_int(st, 2);
+        info.time = sqlite3_column_double(st, 3);
+        info.proxy = sqlite3_column_double(st, 4);
+        info.metric = sqlite3_column_double(st, 5);
+        const char *h = (const char *)sqlite3_column_text(st, 6);
+        const char *p = (const char *)sqlite3_column_text(st, 7);
+        const char *o = (const char *)sqlite3_column_text(st, 8);
+        snprintf(info.hash, sizeof info.hash, "%s", h ? h : "");
+        snprintf(info.parent, sizeof info.parent, "%s", p ? p : "");
+        snprintf(info.op, sizeof info.op, "%s", o ? o : "");
+        int stop = fn(&info, user);
+        if (stop) {
+            sqlite3_finalize(st);
+            return stop;
+        }
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : sql_fail(db, rc, "read the admitted candidates");
+}
+
+int rt_store_candidate_text(rt_store *store, long long id, char **text)
+{
+    size_t len;
+    char hash[65];
+    rt_score sc;
+    return rt_db_candidate(store->db, id, text, &len, hash, &sc);
+}
