@@ -54,14 +54,17 @@ void rt_bandit_probs(const rt_bandit *b, double *probs)
             best_rate = rate;
     }
     double ref = best_rate > 0 ? best_rate : (ctot > 0 && ntot > 0 ? ntot / ctot : 1);
+    double prior_total = 0;
+    for (k = 0; k < K; k++)
+        prior_total += b->arms[k].prior;
     for (k = 0; k < K; k++) {
         const rt_bandit_arm *a = &b->arms[k];
         double rate = a->cost > 0 ? a->reward / a->cost : 0;
+        double share = K * b->arms[k].prior / prior_total; /* 1 for uniform priors */
         double bonus = b->explore * ref * sqrt(log(1 + ntot) / (1 + a->n));
-        double index = rate + bonus;
-        if (!(index > 0))
-            index = 1e-12 * ref; /* explore = 0 and nothing paid yet: follow the priors */
-        w[k] = b->arms[k].prior * index;
+        w[k] = rate + share * bonus;
+        if (!(w[k] > 0))
+            w[k] = 1e-12 * ref * share; /* explore = 0 and nothing paid yet: the priors */
         total += w[k];
     }
     double rest = 1 - K * b->floor;

@@ -3,12 +3,14 @@
  * A discounted UCB over a problem's operators. Each operator k keeps discounted sums of its
  * draws N_k, of the verified reward R_k its children earned and of the work C_k they cost
  * (rt_proposal.work + 1, so that an operator that does no internal work still costs one
- * evaluation). Its rate is reward per unit of work, R_k / C_k; its index adds the UCB bonus
- * explore * rate_ref * sqrt(ln(1 + sum N) / (1 + N_k)), where rate_ref is the best rate so far
- * (or 1/mean cost while nothing has paid). Operators are then *drawn* with probabilities
- * floor + (1 - K*floor) * prior_k*index_k / sum(prior*index), so the policy's operator weights
- * act as priors, every operator keeps a floor share, and all islands of one generation do not
- * pile on one arm. With bandit.enabled = 0 the draw uses the priors alone.
+ * evaluation). Its rate is reward per unit of work, R_k / C_k; its index is
+ *     index_k = rate_k + s_k * explore * rate_ref * sqrt(ln(1 + sum N) / (1 + N_k)),
+ * where rate_ref is the best rate so far (or 1/mean cost while nothing has paid) and
+ * s_k = K * prior_k / sum(prior) is the operator's prior share (1 for equal weights), so the
+ * policy's operator weights shape exploration and the rates decide exploitation. Operators are
+ * then *drawn* with probabilities floor + (1 - K*floor) * index_k / sum(index), so every
+ * operator keeps a floor share and the islands of one generation do not all pile on one arm.
+ * With bandit.enabled = 0 the draw follows the weights alone.
  *
  * Determinism: choose() only reads the state (with the island's generator); update() is called
  * by the engine in island order in the sequential part of a generation. So a run is the same for
