@@ -67,10 +67,11 @@ META_TRAIN ?= matmul:3x3x3:gf2,matmul:2x3x5:gf2@26,matmul:2x3x3:z
 META_HELDOUT ?= matmul:2x3x4:gf2,matmul:2x4x4:gf2@27,matmul:3x3x4:gf2@30
 META_SECONDS ?= 360
 META_TEST_SEEDS ?= 5
+META_OPTS ?= --seed 1 --evals 1000 --work 20000000
 bench-meta: all $(BUILD)/bench/bench_meta
 	@rm -f $(BUILD)/bench-meta.db
 	$(BUILD)/ratchet meta --train $(META_TRAIN) --heldout $(META_HELDOUT) --seconds $(META_SECONDS) \
-	    --seed 1 --store $(BUILD)/bench-meta.db --out $(BUILD)/bench-meta-best.json
+	    $(META_OPTS) --store $(BUILD)/bench-meta.db --out $(BUILD)/bench-meta-best.json
 	$(BUILD)/bench/bench_meta $(BUILD)/bench-meta.db $(META_TEST_SEEDS)
 
 # The tests under AddressSanitizer and UndefinedBehaviorSanitizer, in a build tree of their own.

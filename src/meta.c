@@ -140,8 +140,7 @@ int rt_meta_run_trial(const rt_policy *policy, const rt_meta_spec *spec, uint64_
     static atomic_llong counter;
     memset(out, 0, sizeof *out);
     if ((double)policy->matmul.walk_flips * caps->islands > (double)caps->work) {
-        out->work = caps->work;
-        out->cost = 2.0 * (double)caps->work;
+        out->cost = 2 * ((double)caps->work + RT_META_EVAL_COST * (double)caps->evaluations);
         return 0;
     }
     rt_buf json;
@@ -193,8 +192,8 @@ int rt_meta_run_trial(const rt_policy *policy, const rt_meta_spec *spec, uint64_
     out->work = w.work;
     out->reached = w.has_best && w.best <= spec->target;
     out->cost = (double)w.work + RT_META_EVAL_COST * (double)w.evaluations;
-    if (!out->reached)
-        out->cost *= 2;
+    if (!out->reached) /* a miss costs more than any hit: twice the caps */
+        out->cost = 2 * ((double)caps->work + RT_META_EVAL_COST * (double)caps->evaluations);
     if (out->cost < 1)
         out->cost = 1;
 done:

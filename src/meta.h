@@ -3,9 +3,11 @@
  * to reach the problem's target.
  *
  * Cost of a trial = work (rt_progress.work; matmul: flips) + RT_META_EVAL_COST per evaluation
- * (the engine's own per-child cost: encode, hash, verify, store). A trial that misses the target
- * within its caps costs twice what it spent (censored: it would have needed more). Trials are
- * deterministic: the engine's result depends only on the policy, the problem and the seed.
+ * (the engine's own per-child cost: encode, hash, verify, store; about 100 microseconds against
+ * some 4 million flips per second, measured on 3x3x3 gf2). A trial that misses the target within
+ * its caps costs twice the caps' cost, 2 * (work cap + RT_META_EVAL_COST * evaluation cap), more
+ * than any trial that hits. Trials are deterministic: the engine's result depends only on the
+ * policy, the problem and the seed.
  *
  * Problem specs are "PROBLEM:SHAPE:FIELD[@TARGET]" (matmul only for now), e.g. "matmul:3x3x4:gf2"
  * or "matmul:2x3x3:z@15". Without @TARGET the target is the best known rank for small shapes
@@ -49,7 +51,7 @@ typedef struct rt_meta_trial {
 
 /* Runs one trial in a scratch store under tmpdir. Returns 0 or a negative code (err says why).
  * A policy whose first generation alone could exceed the work cap (matmul.walk_flips * islands
- * > work) is not run: it misses, at the cap's cost. */
+ * > work) is not run: it misses. */
 int rt_meta_run_trial(const rt_policy *policy, const rt_meta_spec *spec, uint64_t seed,
                       const rt_meta_caps *caps, const char *tmpdir, rt_meta_trial *out,
                       char *err, size_t errlen);
