@@ -1,7 +1,7 @@
 /* bench_meta.c — the evidence for the meta level: how fast ratchet reaches matmul targets on
  * HELD-OUT shapes with the shipped default policy versus the policies a meta run admitted.
  *
- * usage: bench_meta META_STORE [TEST_SEEDS]
+ * usage: bench_meta META_STORE [TEST_SEEDS [POLICY_FILE...]]
  *
  * Reads the meta run's store (made by `ratchet meta`), takes its held-out problems from the
  * run's parameters, and runs every admitted policy of the lineage, in the order admitted (the
@@ -10,7 +10,8 @@
  * run's verification (1000001..). For each policy and problem it prints the median and range
  * of the evaluations, the work (flips) and the wall time to reach the target, and how many runs
  * reached it within the caps. Wall times are noisy on a shared machine; evaluations and work
- * are exact for a seed.
+ * are exact for a seed. Policy files named after TEST_SEEDS (for example a candidate the gate
+ * rejected) are run the same way after the lineage, numbered on.
  */
 #include <math.h>
 #include <stdio.h>
@@ -21,7 +22,7 @@
 #include "policy.h"
 #include "ratchet.h"
 
-#define MAX_LINEAGE 64
+#define MAX_LINEAGE 64 /* admitted policies and policy files together */
 #define MAX_SEEDS 64
 
 typedef struct lineage {
@@ -34,7 +35,7 @@ typedef struct lineage {
 static int collect(const rt_cand_info *c, void *user)
 {
     lineage *l = user;
-    if (l->n < MAX_LINEAGE) {
+    if (l->n < MAX_LINEAGE - 8) {
         l->ids[l->n] = c->id;
         l->metric[l->n] = c->metric;
         l->generation[l->n] = c->generation;
@@ -77,12 +78,13 @@ static int param(const char *params, const char *key, char *buf, size_t len)
 
 int main(int argc, char **argv)
 {
-    if (argc < 2 || argc > 3) {
-        fprintf(stderr, "usage: bench_meta META_STORE [TEST_SEEDS]\n");
+    if (argc < 2) {
+        fprintf(stderr, "usage: bench_meta META_STORE [TEST_SEEDS [POLICY_FILE...]]\n");
         return 2;
     }
-    int nseeds = argc == 3 ? (int)strtol(argv[2], NULL, 10) : 5;
-    if (nseeds < 1 || nseeds > MAX_SEEDS) {
+    int nseeds = argc >= 3 ? (int)strtol(argv[2], NULL, 10) : 5;
+    int nextra = argc > 3 ? argc - 3 : 0;
+    if (nseeds < 1 || nseeds > MAX_SEEDS || nextra > 8) {
         fprintf(stderr, "bench_meta: TEST_SEEDS must be 1 to %d\n", MAX_SEEDS);
         return 2;
     }
@@ -132,13 +134,32 @@ int main(int argc, char **argv)
            "median s [min-max]", "geomean cost");
     double first_cost = 0;
     int rc = 0;
-    for (int k = 0; k < l.n && !rc; k++) {
+    for (int k = 0; k < l.n + nextra && !rc; k++) {
         char *text = NULL, *pjson = NULL;
         rt_policy pol;
         rt_policy_defaults(&pol);
-        if (rt_store_candidate_text(st, l.ids[k], &text) ||
-            rt_problem_convert(mp, text, strlen(text), "policy", &pjson, &err) ||
-            rt_policy_parse(&pol, pjson, strlen(pjson), msg, sizeof msg)) {
+        if (k >= l.n) {
+            size_t len = 0;
+            FILE *f = fopen(argv[3 + k - l.n], "rb");
+            text = f ? malloc(RT_POLICY_MAX_BYTES + 1) : NULL;
+            if (text)
+                len = fread(text, 1, RT_POLICY_MAX_BYTES, f);
+            if (f)
+                fclose(f);
+            if (!text || rt_policy_parse(&pol, text, len, msg, sizeof msg)) {
+                fprintf(stderr, "bench_meta: cannot read policy %s\n", argv[3 + k - l.n]);
+                free(text);
+                rc = 2;
+                break;
+            }
+            free(text);
+            text = NULL;
+            l.generation[k] = -1;
+            l.metric[k] = 0;
+            printf("%-3d policy file %s\n", k, argv[3 + k - l.n]);
+        } else if (rt_store_candidate_text(st, l.ids[k], &text) ||
+                   rt_problem_convert(mp, text, strlen(text), "policy", &pjson, &err) ||
+                   rt_policy_parse(&pol, pjson, strlen(pjson), msg, sizeof msg)) {
             fprintf(stderr, "bench_meta: cannot read admitted policy %d\n", k);
             free(text);
             free(pjson);
