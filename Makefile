@@ -19,7 +19,7 @@ LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps deps-test test demo bench bench-drift sanitize fuzz clean examples
+.PHONY: all deps deps-test test demo bench bench-drift bench-meta sanitize fuzz clean examples
 
 all: deps $(BUILD)/ratchet examples
 
@@ -83,6 +83,19 @@ bench: all $(BUILD)/bench/bench_matmul $(BUILD)/bench/bench_sandbox
 bench-drift: all $(BUILD)/bench/bench_drift
 	@$(BUILD)/bench/bench_drift
 
+# The meta level's evidence (docs/policy.md): a meta run on the training shapes, then every
+# admitted policy against the default on the held-out shapes with fresh test seeds.
+META_TRAIN ?= matmul:3x3x3:gf2,matmul:2x3x5:gf2@26,matmul:2x3x3:z
+META_HELDOUT ?= matmul:2x3x4:gf2,matmul:2x4x4:gf2@27,matmul:3x3x4:gf2@30
+META_SECONDS ?= 360
+META_TEST_SEEDS ?= 5
+META_OPTS ?= --seed 1 --evals 1000 --work 20000000
+bench-meta: all $(BUILD)/bench/bench_meta
+	@rm -f $(BUILD)/bench-meta.db
+	$(BUILD)/ratchet meta --train $(META_TRAIN) --heldout $(META_HELDOUT) --seconds $(META_SECONDS) \
+	    $(META_OPTS) --store $(BUILD)/bench-meta.db --out $(BUILD)/bench-meta-best.json
+	$(BUILD)/bench/bench_meta $(BUILD)/bench-meta.db $(META_TEST_SEEDS)
+
 # The tests under AddressSanitizer and UndefinedBehaviorSanitizer, in a build tree of their own.
 sanitize: deps-test
 	@$(MAKE) --no-print-directory test BUILD=build-san OPT="-O1 -g -fno-omit-frame-pointer" \
@@ -116,6 +129,11 @@ fuzz:
 	    src/config.c src/util.c src/rng.c \
 	    $(shell pkg-config --cflags --libs jansson libcrypto inih) -o build/fuzz/fuzz_program_parse
 	build/fuzz/fuzz_program_parse -max_total_time=$(FUZZ_TIME) -max_len=4096
+	clang -std=c17 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude -Isrc \
+	    tests/fuzz/fuzz_policy_parse.c src/policy.c src/rng.c src/util.c \
+	    $(shell pkg-config --cflags --libs jansson libcrypto) -lm -o build/fuzz/fuzz_policy_parse
+	@rm -rf build/fuzz/policy_corpus && cp -r tests/fuzz/policy_seed build/fuzz/policy_corpus
+	build/fuzz/fuzz_policy_parse -max_total_time=$(FUZZ_TIME) -max_len=8192 build/fuzz/policy_corpus
 	@scripts/fuzz.sh $(FUZZ_TIME) $(LLM_FUZZERS)
 
 clean:

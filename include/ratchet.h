@@ -94,6 +94,7 @@ typedef struct rt_progress {
     double elapsed;           /* seconds, over all sessions of the run */
     long long evaluations;    /* candidates proposed, over all sessions */
     long long admitted;       /* verified and admitted to the archive */
+    long long work;           /* the problem's units of work in this session (matmul: flips) */
     double evals_per_second;  /* in this session */
     int has_best;
     double best_metric;       /* the problem's figure for the best verified candidate */
@@ -108,6 +109,8 @@ typedef struct rt_run_options {
     int threads;            /* worker threads; the result does not depend on it */
     double seconds;         /* budget for this session in seconds; 0 = none */
     long long evaluations;  /* budget for this session in evaluations; 0 = none */
+    long long work;         /* budget for this session in the problem's units of work (matmul:
+                             * flips), checked between generations; 0 = none */
     int has_target;         /* stop once the best verified metric reaches target */
     double target;
     rt_progress_fn progress; /* called about every progress_interval seconds, and at the end */
@@ -125,6 +128,9 @@ typedef struct rt_run_options {
     const char *const *proposer_keys;
     const char *const *proposer_values;
     size_t nproposer_params;
+    const char *policy;      /* new runs: a policy file's JSON text, merged over the defaults
+                              * (NULL: the defaults); stored with the run, and a resume uses the
+                              * stored one. See docs/policy.md. */
 } rt_run_options;
 
 void rt_run_options_init(rt_run_options *options);
@@ -145,6 +151,14 @@ int rt_run_execute(rt_run *run);
 void rt_run_stop(rt_run *run);
 const char *rt_run_errmsg(const rt_run *run);
 void rt_run_close(rt_run *run);
+
+/* ---- policies ---------------------------------------------------------------------------- */
+
+/* The canonical JSON of a policy: text (a policy file's JSON, len bytes) merged over the
+ * defaults, or the defaults when text is NULL. *json is caller-owned. RT_EUSAGE with a message
+ * naming the bad key for unknown keys, wrong types and out-of-range values; RT_ETOOBIG over
+ * 64 KiB. */
+int rt_policy_show(const char *text, size_t len, char **json, rt_error *err);
 
 /* ---- stores (read-only views) ------------------------------------------------------------ */
 
@@ -275,6 +289,34 @@ int rt_store_audit(rt_store *store, rt_audit *out);
  * scheme.exp, check_scheme.c (a standalone checker in plain C) and README.txt saying how to
  * build and run it. RT_EUSAGE when the problem has no certificate or the store no best. */
 int rt_store_certificate(rt_store *store, const char *dir);
+
+/* The run's policy as canonical JSON (caller frees *json); the defaults for stores made before
+ * policies were stored. */
+int rt_store_policy(rt_store *store, char **json);
+/* The operator bandit's state as JSON (caller frees *json): {"enabled":..,"arms":[{"op",
+ * "prior","n","reward","cost","pulls","wins","p"}]}, p the probability of the next draw;
+ * *json is NULL when the store has none. */
+int rt_store_bandit(rt_store *store, char **json);
+
+/* One stored candidate, for lineage reports. */
+typedef struct rt_cand_info {
+    long long id;         /* row id: order of discovery */
+    long long generation;
+    int island;
+    double time;          /* seconds since the run began */
+    double proxy;         /* what the search believed (its proxy score) */
+    double metric;        /* verified figure */
+    char hash[65];
+    char parent[65];      /* parent's hash, "" for the seed */
+    char op[32];          /* operator that made it */
+} rt_cand_info;
+
+/* Calls fn for every admitted candidate in the order they were found; a nonzero return from fn
+ * stops the walk and is returned. */
+int rt_store_admitted(rt_store *store, int (*fn)(const rt_cand_info *info, void *user),
+                      void *user);
+/* A candidate's stored text by row id (caller frees *text). */
+int rt_store_candidate_text(rt_store *store, long long id, char **text);
 
 /* Re-checks a store: SQLite's integrity check, every hash against its text, and every admitted
  * candidate re-verified from its stored text. Returns 0 when all hold, RT_EINVALID with the first

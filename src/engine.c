@@ -23,6 +23,7 @@
 
 #include "archive.h"
 #include "engine.h"
+#include "bandit.h"
 #include "gate.h"
 #include "policy.h"
 #include "proposer.h"
@@ -109,6 +110,7 @@ struct rt_run {
     rt_rng *rng;
     int nislands;
     rt_policy policy;
+    rt_bandit bandit; /* chooses operators; updated in island order */
     hashset seen;
     rt_run_options opt;
 
@@ -119,6 +121,7 @@ struct rt_run {
         double mean, spread;
     } floors[16];
     int next_floor;
+    long long work; /* rt_proposal.work summed over this session */
     double elapsed_before;
     int sessions;
 
@@ -131,6 +134,7 @@ struct rt_run {
     long long evals_at_start;
     volatile int stop;
     rt_proposal_outcome last; /* what process() made of the last child, for feedback() */
+    int last_new_best;        /* and whether it became the run's best (the bandit's bonus) */
     char last_reason[512];
     int hashset_failed;
     char errmsg[512];
@@ -236,6 +240,18 @@ static int checkpoint(rt_run *r, int reopen)
     if (!rc)
         rc = rt_db_save_checkpoint(r->db, &cp, rows, n);
     free(rows);
+    if (!rc) {
+        rt_buf bt;
+        rt_buf_init(&bt, 0);
+        rc = rt_bandit_save(&r->bandit, &bt);
+        if (rc) {
+            rt_buf_free(&bt);
+            rt_db_rollback(r->db);
+            return run_fail(r, rc, "out of memory");
+        }
+        rc = rt_db_put_meta(r->db, "bandit", rt_buf_cstr(&bt));
+        rt_buf_free(&bt);
+    }
     if (!rc)
         rc = rt_db_commit(r->db);
     if (!rc && reopen)
@@ -255,6 +271,7 @@ static void report(rt_run *r)
     memset(&p, 0, sizeof p);
     p.elapsed = run_elapsed(r);
     p.evaluations = r->evaluations;
+    p.work = r->work;
     p.admitted = r->gate.passed;
     double dt = rt_now() - r->t_session;
     p.evals_per_second = dt > 0 ? (double)(r->evaluations - r->evals_at_start) / dt : 0;
@@ -577,6 +594,7 @@ static int process(rt_run *r, int island, const char *parent_hash, const char *o
         return db_error(r, rc);
     if (slot)
         slot->cand_id = id;
+    r->last_new_best = admitted && (!r->has_best || rt_score_cmp(admit_score, r->best) > 0);
     if (admitted && (!r->has_best || rt_score_cmp(admit_score, r->best) > 0)) {
         r->has_best = 1;
         r->best = admit_score;
@@ -723,6 +741,8 @@ static int generation(rt_run *r)
             memcpy(jobs[i].parent_hash, e->hash, 65);
             if (!rc && make_context(r, i, &jobs[i]))
                 rc = run_fail(r, RT_ENOMEM, "out of memory");
+            /* the operator is drawn here, sequentially, from the island's generator */
+            jobs[i].prop.op_index = rt_bandit_choose(&r->bandit, &r->rng[i]);
         }
     }
     if (rc)
@@ -759,11 +779,20 @@ static int generation(rt_run *r)
             }
         }
         memset(&r->last, 0, sizeof r->last);
+        r->last_new_best = 0;
         r->last.parent = j->parent->score;
         rc = process(r, i, j->parent_hash, j->prop.op ? j->prop.op : "?", j->prop.child,
                      &j->pre);
         if (!rc && j->prop.tag && r->pcls->feedback)
             r->pcls->feedback(r->pstate, j->prop.tag, &r->last);
+        if (!rc) {
+            /* verified improvement: beating the parent earns 1, a new best of the run 1 more */
+            double reward = 0;
+            if (r->last.admitted && rt_score_cmp(r->last.verified, j->parent->score) > 0)
+                reward = 1 + r->last_new_best;
+            rt_bandit_update(&r->bandit, j->prop.op_index, reward, j->prop.work);
+            r->work += j->prop.work;
+        }
     }
 done:
     for (int i = 0; i < r->nislands; i++) {
@@ -791,6 +820,7 @@ int rt_run_execute(rt_run *r)
         rt_sandbox_set_jobs(r->opt.threads);
     r->t_session = rt_now();
     r->evals_at_start = r->evaluations;
+    r->work = 0;
     double last_commit = r->t_session, last_report = r->t_session;
     int rc = rt_db_begin(r->db);
     if (rc)
@@ -813,6 +843,10 @@ int rt_run_execute(rt_run *r)
         }
         if (r->opt.evaluations > 0 && r->evaluations - r->evals_at_start >= r->opt.evaluations) {
             why = "evaluation budget spent";
+            break;
+        }
+        if (r->opt.work > 0 && r->work >= r->opt.work) {
+            why = "work budget spent";
             break;
         }
         if (target_reached(r)) {
@@ -899,13 +933,17 @@ static int run_setup(rt_run *r, int nislands, const char *proposer)
     if (rt_archive_init(&r->archive, r->problem, nislands))
         return run_fail(r, RT_ENOMEM, "out of memory");
     rt_gate_init(&r->gate, r->problem);
+    int rc = rt_bandit_init(&r->bandit, r->problem, &r->policy, r->errmsg,
+                            sizeof r->errmsg);
+    if (rc)
+        return rc;
     r->pcls = rt_proposer_find(proposer);
     if (!r->pcls)
         return run_fail(r, RT_EUSAGE, "unknown proposer '%s'", proposer);
     if (r->opt.nproposer_params && !r->pcls->configure)
         return run_fail(r, RT_EUSAGE, "proposer %s takes no options (%s given)", proposer,
                         r->opt.proposer_keys[0]);
-    int rc = r->pcls->create(&r->pstate, r->problem, r->errmsg, sizeof r->errmsg);
+    rc = r->pcls->create(&r->pstate, r->problem, r->errmsg, sizeof r->errmsg);
     if (!rc && r->pcls->configure)
         rc = r->pcls->configure(r->pstate, r->opt.proposer_keys, r->opt.proposer_values,
                                 r->opt.nproposer_params, &r->policy, &r->stop, r->errmsg,
@@ -933,6 +971,10 @@ int rt_run_create(rt_run **out, const char *store_path, const rt_problem *proble
         rc = run_fail(r, RT_EUSAGE, "islands must be between 1 and 64, not %d", options->islands);
         goto fail;
     }
+    if (options->policy &&
+        (rc = rt_policy_parse(&r->policy, options->policy, strlen(options->policy), r->errmsg,
+                              sizeof r->errmsg)))
+        goto fail;
     rc = rt_problem_reopen(problem, &r->problem, r->errmsg, sizeof r->errmsg);
     if (rc)
         goto fail;
@@ -965,13 +1007,28 @@ int rt_run_create(rt_run **out, const char *store_path, const rt_problem *proble
         goto fail;
     }
     rt_db_event(r->db, 0, "start", rt_problem_params(r->problem));
+    /* the policy is stored with the run, so that a resume uses the same one */
+    rt_buf pt;
+    rt_buf_init(&pt, 0);
+    if (!(rc = rt_policy_print(&r->policy, &pt)))
+        rc = rt_db_put_meta(r->db, "policy", rt_buf_cstr(&pt));
+    rt_buf_free(&pt);
+    if (rc) {
+        cls->free_genome(seed);
+        rt_db_rollback(r->db);
+        rc = rc == RT_ENOMEM ? run_fail(r, rc, "out of memory") : db_error(r, rc);
+        goto fail;
+    }
     void *copy = cls->clone(r->problem->state, seed);
     prepared pre;
     prepared_init(&pre);
     rc = copy ? process(r, 0, NULL, "seed", copy, &pre) : run_fail(r, RT_ENOMEM, "out of memory");
     rt_buf_free(&pre.text);
     if (!rc && !r->has_best)
-        rc = run_fail(r, RT_EINVALID, "the initial candidate failed: %s", pre.verdict.valid ? "not admitted" : (pre.evaluated && pre.ev.failed) ? pre.ev.reason : pre.verdict.reason);
+        rc = run_fail(r, RT_EINVALID, "the initial candidate failed: %s",
+                      pre.verdict.valid                  ? "not admitted"
+                      : (pre.evaluated && pre.ev.failed) ? pre.ev.reason
+                                                         : pre.verdict.reason);
     for (int i = 1; !rc && i < r->nislands; i++) {
         const rt_elite *e0 = &r->archive.islands[0].cells[0];
         void *c = cls->clone(r->problem->state, seed);
@@ -1031,8 +1088,35 @@ int rt_run_resume(rt_run **out, const char *store_path, const rt_problem *proble
         rc = run_fail(r, RT_ESTORE, "store %s: %s", store_path, reason);
         goto fail;
     }
+    char *stored = NULL;
+    if ((rc = rt_db_get_meta(r->db, "policy", &stored))) {
+        rc = db_error(r, rc);
+        goto fail;
+    }
+    if (stored) { /* stores made before policies were stored run with the defaults */
+        char why[400];
+        rc = rt_policy_parse(&r->policy, stored, strlen(stored), why, sizeof why);
+        free(stored);
+        if (rc) {
+            rc = run_fail(r, RT_ESTORE, "store %s: %s", store_path, why);
+            goto fail;
+        }
+    }
     if ((rc = run_setup(r, cfg.islands, cfg.proposer)))
         goto fail;
+    if ((rc = rt_db_get_meta(r->db, "bandit", &stored))) {
+        rc = db_error(r, rc);
+        goto fail;
+    }
+    if (stored) {
+        char why[400];
+        rc = rt_bandit_load(&r->bandit, stored, strlen(stored), why, sizeof why);
+        free(stored);
+        if (rc) {
+            rc = run_fail(r, RT_ESTORE, "store %s: %s", store_path, why);
+            goto fail;
+        }
+    }
     rt_checkpoint cp;
     if ((rc = rt_db_load_checkpoint(r->db, &cp, &rows, &nrows))) {
         rc = db_error(r, rc);

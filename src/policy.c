@@ -1,33 +1,589 @@
-/* policy.c — the shipped default policy. */
+/* policy.c — the knob table, and everything it drives: defaults, the JSON policy file (parse and
+ * print), range checks and the meta level's mutation of policies.
+ *
+ * Adding a knob is one row in `knobs` below (plus its field in policy.h and a line in
+ * docs/policy.md). Rows of one section stay together: the printer nests consecutive rows with
+ * the same section prefix into one JSON object.
+ */
 #include "policy.h"
 
+#include <jansson.h>
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#define KNOB(nm, ty, field, def, lo, hi, mut, step, choices, doc)                                \
+    {nm, ty, offsetof(rt_policy, field), def, lo, hi, mut, step, choices, doc}
+#define KNOB_INT(nm, field, def, lo, hi, mut, step, doc)                                         \
+    KNOB(nm, RT_KNOB_INT, field, def, lo, hi, mut, step, NULL, doc)
+#define KNOB_LONG(nm, field, def, lo, hi, mut, step, doc)                                        \
+    KNOB(nm, RT_KNOB_LONG, field, def, lo, hi, mut, step, NULL, doc)
+#define KNOB_REAL(nm, field, def, lo, hi, mut, step, doc)                                        \
+    KNOB(nm, RT_KNOB_REAL, field, def, lo, hi, mut, step, NULL, doc)
+#define KNOB_BOOL(nm, field, def, mut, step, doc)                                                \
+    KNOB(nm, RT_KNOB_BOOL, field, def, 0, 1, mut, step, NULL, doc)
+/* choices "a|b|c"; def is the index of the default */
+#define KNOB_ENUM(nm, field, def, choices, mut, step, doc)                                       \
+    KNOB(nm, RT_KNOB_ENUM, field, def, 0, 0, mut, step, choices, doc)
+/* field is a char array; its default text is deftext */
+#define KNOB_STR(nm, field, deftext, doc)                                                        \
+    KNOB(nm, RT_KNOB_STR, field, 0, 0, (double)sizeof(((rt_policy *)0)->field), RT_MUT_NONE, 0,  \
+         deftext, doc)
+
+/* clang-format off */
+static const rt_knob knobs[] = {
+    /* engine */
+    KNOB_REAL("engine.p_best", p_best, 0.5, 0, 1, RT_MUT_ADD, 0.15,
+              "a parent is its island's best elite with this probability, else a random elite"),
+    KNOB_INT("engine.migrate_every", migrate_every, 25, 0, 1000000, RT_MUT_LOG, 0.5,
+             "generations between migrations of each island's best to the next (0: never)"),
+    KNOB_REAL("engine.commit_interval", commit_interval, 0.5, 0.01, 3600, RT_MUT_NONE, 0,
+              "seconds between checkpoints (durability, not search)"),
+    /* bandit */
+    KNOB_BOOL("bandit.enabled", bandit.enabled, 1, RT_MUT_FLIP, 0.1,
+              "choose operators with a discounted UCB bandit (false: draw by weight)"),
+    KNOB_REAL("bandit.discount", bandit.discount, 0.99, 0.5, 1, RT_MUT_ADD, 0.02,
+              "per-update decay of old observations"),
+    KNOB_REAL("bandit.explore", bandit.explore, 0.5, 0, 10, RT_MUT_LOG, 0.5,
+              "UCB exploration coefficient"),
+    KNOB_REAL("bandit.floor", bandit.floor, 0.05, 0, 0.5, RT_MUT_ADD, 0.03,
+              "every operator keeps at least this share of the draws"),
+    /* meta: how policies are mutated (read from the parent policy itself) */
+    KNOB_REAL("meta.step", meta.step, 1, 0.05, 5, RT_MUT_LOG, 0.3,
+              "multiplies every knob's mutation step"),
+    KNOB_REAL("meta.knobs", meta.knobs, 2, 1, 20, RT_MUT_LOG, 0.3,
+              "expected number of knobs one mutation changes"),
+    KNOB_REAL("meta.op_mutate", meta.op_mutate, 0.85, 0, 1, RT_MUT_ADD, 0.1,
+              "weight of the policy operator that mutates knobs"),
+    KNOB_REAL("meta.op_reset", meta.op_reset, 0.15, 0, 1, RT_MUT_ADD, 0.1,
+              "weight of the policy operator that resets one knob to its default"),
+    /* matmul */
+    KNOB_LONG("matmul.walk_flips", matmul.walk_flips, 20000, 1, 1e9, RT_MUT_LOG, 0.7,
+              "flips in one application of the walk operator"),
+    KNOB_REAL("matmul.op_walk", matmul.op_walk, 0.9, 0, 100, RT_MUT_LOG, 0.4,
+              "weight of the walk operator (flips only)"),
+    KNOB_REAL("matmul.op_plus", matmul.op_plus, 0.1, 0, 100, RT_MUT_LOG, 0.4,
+              "weight of the plus operator (one rank up, then a walk)"),
+    KNOB_INT("matmul.proxy_samples", matmul.proxy_samples, 2, 1, 64, RT_MUT_NONE, 0,
+             "--proxy sampled: random products checked per candidate"),
+    KNOB_INT("matmul.proxy_prime", matmul.proxy_prime, 3, 2, 65521, RT_MUT_NONE, 0,
+             "--proxy sampled over the integers: the modulus (GF(2) uses 2)"),
+    /* noise-aware acceptance (problems with a noisy verifier) */
+    KNOB_INT("engine.noise_samples", noise_samples, 5, 0, 1000, RT_MUT_NONE, 0,
+             "re-evaluations of the incumbent that measure the noise floor; 0 turns it off"),
+    KNOB_REAL("engine.noise_margin", noise_margin, 1.0, 0, 100, RT_MUT_NONE, 0,
+              "a child must beat the incumbent's mean by this many spreads"),
+    KNOB_INT("engine.noise_confirm", noise_confirm, 4, 0, 1000, RT_MUT_NONE, 0,
+             "fresh re-evaluations of a winner before it becomes the incumbent"),
+    /* the llm proposer (docs/llm.md says why each default) */
+    KNOB_STR("llm.template_set", llm.template_set, "default",
+             "prompt template set: the folder prompts/<template_set>/"),
+    KNOB_REAL("llm.p_full", llm.p_full, 0.25, 0, 1, RT_MUT_ADD, 0.1,
+              "a request asks for a full rewrite with this probability, else SEARCH/REPLACE"),
+    KNOB_INT("llm.max_in_flight", llm.max_in_flight, 4, 1, 1024, RT_MUT_NONE, 0,
+             "requests open at once, over all islands"),
+    KNOB_REAL("llm.timeout", llm.timeout, 300, 0.001, 86400, RT_MUT_NONE, 0,
+              "seconds for one attempt of a request"),
+    KNOB_REAL("llm.connect_timeout", llm.connect_timeout, 10, 0.001, 3600, RT_MUT_NONE, 0,
+              "seconds to connect to the server"),
+    KNOB_INT("llm.max_retries", llm.max_retries, 4, 0, 100, RT_MUT_NONE, 0,
+             "further attempts on connection errors, 5xx and 429"),
+    KNOB_REAL("llm.backoff_base", llm.backoff_base, 1, 0, 3600, RT_MUT_NONE, 0,
+              "seconds before the first retry, doubled each time"),
+    KNOB_REAL("llm.backoff_max", llm.backoff_max, 60, 0, 86400, RT_MUT_NONE, 0,
+              "cap on one wait, Retry-After included"),
+    KNOB_REAL("llm.temperature", llm.temperature, 0.7, 0, 2, RT_MUT_ADD, 0.1,
+              "sampling temperature of the requests"),
+    KNOB_LONG("llm.max_tokens", llm.max_tokens, 4096, 0, 1e7, RT_MUT_NONE, 0,
+              "completion tokens asked for; 0 leaves it to the server"),
+    KNOB_INT("llm.inspirations", llm.inspirations, 3, 0, 8, RT_MUT_LOG, 0.4,
+             "programs shown besides the parent (the best, the most different)"),
+    KNOB_INT("llm.history", llm.history, 6, 0, 32, RT_MUT_LOG, 0.4,
+             "recent attempts shown with their outcomes"),
+    KNOB_LONG("llm.context_cap", llm.context_cap, 4096, 0, 1e6, RT_MUT_NONE, 0,
+              "bytes of metrics and artifacts text kept per prompt section"),
+    KNOB_REAL("llm.bandit_c", llm.bandit_c, 0.5, 0, 10, RT_MUT_LOG, 0.4,
+              "exploration constant of the model bandit"),
+};
+/* clang-format on */
+
+#define NKNOBS (sizeof knobs / sizeof knobs[0])
+
+const rt_knob *rt_policy_knobs(size_t *n)
+{
+    *n = NKNOBS;
+    return knobs;
+}
+
+const rt_knob *rt_policy_knob_find(const char *name)
+{
+    for (size_t i = 0; i < NKNOBS; i++)
+        if (strcmp(knobs[i].name, name) == 0)
+            return &knobs[i];
+    return NULL;
+}
+
+static void *field(rt_policy *p, const rt_knob *k) { return (char *)p + k->offset; }
+static const void *cfield(const rt_policy *p, const rt_knob *k)
+{
+    return (const char *)p + k->offset;
+}
+
+/* Number of choices of an ENUM knob. */
+static int nchoices(const rt_knob *k)
+{
+    int n = 1;
+    for (const char *s = k->choices; *s; s++)
+        n += *s == '|';
+    return n;
+}
+
+/* The i-th choice of an ENUM knob into buf. */
+static void choice_at(const rt_knob *k, int i, char *buf, size_t len)
+{
+    const char *s = k->choices;
+    for (int j = 0; j < i && s; j++) {
+        s = strchr(s, '|');
+        if (s)
+            s++;
+    }
+    if (!s) {
+        snprintf(buf, len, "?");
+        return;
+    }
+    size_t n = strcspn(s, "|");
+    snprintf(buf, len, "%.*s", (int)n, s);
+}
+
+static int choice_index(const rt_knob *k, const char *v)
+{
+    char buf[64];
+    for (int i = 0, n = nchoices(k); i < n; i++) {
+        choice_at(k, i, buf, sizeof buf);
+        if (strcmp(buf, v) == 0)
+            return i;
+    }
+    return -1;
+}
+
+double rt_policy_get(const rt_policy *p, const rt_knob *k)
+{
+    const void *f = cfield(p, k);
+    switch (k->type) {
+    case RT_KNOB_INT:
+    case RT_KNOB_BOOL:
+    case RT_KNOB_ENUM: {
+        int v;
+        memcpy(&v, f, sizeof v);
+        return v;
+    }
+    case RT_KNOB_LONG: {
+        long long v;
+        memcpy(&v, f, sizeof v);
+        return (double)v;
+    }
+    case RT_KNOB_REAL: {
+        double v;
+        memcpy(&v, f, sizeof v);
+        return v;
+    }
+    default:
+        return 0;
+    }
+}
+
+/* The range of a numeric knob. */
+static void knob_range(const rt_knob *k, double *lo, double *hi)
+{
+    *lo = k->min;
+    *hi = k->max;
+    if (k->type == RT_KNOB_ENUM) {
+        *lo = 0;
+        *hi = nchoices(k) - 1;
+    }
+}
+
+void rt_policy_set(rt_policy *p, const rt_knob *k, double v)
+{
+    double lo, hi;
+    knob_range(k, &lo, &hi);
+    if (!(v >= lo))
+        v = lo;
+    if (v > hi)
+        v = hi;
+    void *f = field(p, k);
+    switch (k->type) {
+    case RT_KNOB_INT:
+    case RT_KNOB_BOOL:
+    case RT_KNOB_ENUM: {
+        int iv = (int)llround(v);
+        memcpy(f, &iv, sizeof iv);
+        break;
+    }
+    case RT_KNOB_LONG: {
+        long long lv = llround(v);
+        memcpy(f, &lv, sizeof lv);
+        break;
+    }
+    case RT_KNOB_REAL:
+        memcpy(f, &v, sizeof v);
+        break;
+    default:
+        break;
+    }
+}
 
 void rt_policy_defaults(rt_policy *p)
 {
     memset(p, 0, sizeof *p);
-    p->p_best = 0.5;
-    p->migrate_every = 25;
-    p->commit_interval = 0.5;
-    p->noise_samples = 5;
-    p->noise_margin = 1.0;
-    p->noise_confirm = 4;
-    p->matmul.walk_flips = 20000;
-    snprintf(p->llm.template_set, sizeof p->llm.template_set, "default");
-    p->llm.p_full = 0.25;
-    p->llm.max_in_flight = 4;
-    p->llm.timeout = 300;
-    p->llm.connect_timeout = 10;
-    p->llm.max_retries = 4;
-    p->llm.backoff_base = 1;
-    p->llm.backoff_max = 60;
-    p->llm.temperature = 0.7;
-    p->llm.max_tokens = 4096;
-    p->llm.inspirations = 3;
-    p->llm.history = 6;
-    p->llm.context_cap = 4096;
-    p->llm.bandit_c = 0.5;
-    p->matmul.proxy_samples = 2;
-    p->matmul.proxy_prime = 3;
+    for (size_t i = 0; i < NKNOBS; i++) {
+        const rt_knob *k = &knobs[i];
+        if (k->type == RT_KNOB_STR)
+            snprintf(field(p, k), (size_t)k->max, "%s", k->choices ? k->choices : "");
+        else
+            rt_policy_set(p, k, k->def);
+    }
+}
+
+int rt_policy_validate(const rt_policy *p, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < NKNOBS; i++) {
+        const rt_knob *k = &knobs[i];
+        if (k->type == RT_KNOB_STR) {
+            if (!memchr(cfield(p, k), '\0', (size_t)k->max))
+                return rt_fail(err, errlen, RT_EUSAGE, "policy: %s is not a terminated string",
+                               k->name);
+            continue;
+        }
+        double v = rt_policy_get(p, k), lo, hi;
+        knob_range(k, &lo, &hi);
+        if (!(v >= lo && v <= hi))
+            return rt_fail(err, errlen, RT_EUSAGE, "policy: %s = %g is outside [%g, %g]",
+                           k->name, v, lo, hi);
+    }
+    return 0;
+}
+
+/* ---- parsing ----------------------------------------------------------------------------- */
+
+/* A key from the file, made printable for a one-line message (at most 80 bytes, "\xNN" for
+ * control and non-ASCII bytes, "..." when cut). */
+static void printable_key(char *dst, size_t len, const char *src)
+{
+    size_t o = 0;
+    for (; *src && o + 5 < len && o < 80; src++) {
+        unsigned char c = (unsigned char)*src;
+        if (c < 0x20 || c >= 0x7f)
+            o += (size_t)snprintf(dst + o, len - o, "\\x%02x", c);
+        else
+            dst[o++] = (char)c;
+    }
+    dst[o] = '\0';
+    if (*src && o + 4 < len)
+        snprintf(dst + o, len - o, "...");
+}
+
+/* Applies one JSON value to the knob called name in p. */
+static int apply_value(rt_policy *p, const char *name, json_t *v, char *err, size_t errlen)
+{
+    const rt_knob *k = rt_policy_knob_find(name);
+    if (!k) {
+        char shown[100];
+        printable_key(shown, sizeof shown, name);
+        return rt_fail(err, errlen, RT_EUSAGE, "policy: unknown key '%s'", shown);
+    }
+    double x, lo, hi;
+    knob_range(k, &lo, &hi);
+    switch (k->type) {
+    case RT_KNOB_INT:
+    case RT_KNOB_LONG:
+        if (!json_is_integer(v))
+            return rt_fail(err, errlen, RT_EUSAGE, "policy: %s must be an integer", name);
+        {
+            json_int_t iv = json_integer_value(v);
+            if ((double)iv < lo || (double)iv > hi)
+                return rt_fail(err, errlen, RT_EUSAGE,
+                               "policy: %s = %lld is outside [%.0f, %.0f]", name, (long long)iv,
+                               lo, hi);
+            x = (double)iv;
+        }
+        break;
+    case RT_KNOB_REAL:
+        if (!json_is_number(v))
+            return rt_fail(err, errlen, RT_EUSAGE, "policy: %s must be a number", name);
+        x = json_number_value(v);
+        if (!isfinite(x) || x < lo || x > hi)
+            return rt_fail(err, errlen, RT_EUSAGE, "policy: %s = %g is outside [%g, %g]", name,
+                           x, lo, hi);
+        break;
+    case RT_KNOB_BOOL:
+        if (!json_is_boolean(v))
+            return rt_fail(err, errlen, RT_EUSAGE, "policy: %s must be true or false", name);
+        x = json_is_true(v) ? 1 : 0;
+        break;
+    case RT_KNOB_ENUM: {
+        int idx = json_is_string(v) ? choice_index(k, json_string_value(v)) : -1;
+        if (idx < 0)
+            return rt_fail(err, errlen, RT_EUSAGE, "policy: %s must be one of %s", name,
+                           k->choices);
+        x = idx;
+        break;
+    }
+    case RT_KNOB_STR: {
+        if (!json_is_string(v))
+            return rt_fail(err, errlen, RT_EUSAGE, "policy: %s must be a string", name);
+        size_t n = json_string_length(v);
+        const char *s = json_string_value(v);
+        if (n + 1 > (size_t)k->max || memchr(s, '\0', n))
+            return rt_fail(err, errlen, RT_EUSAGE,
+                           "policy: %s must be a string of at most %.0f bytes without NUL", name,
+                           k->max - 1);
+        memcpy(field(p, k), s, n + 1);
+        return 0;
+    }
+    default:
+        return rt_fail(err, errlen, RT_EINTERNAL, "policy: %s has a bad type", name);
+    }
+    rt_policy_set(p, k, x);
+    return 0;
+}
+
+int rt_policy_parse(rt_policy *out, const char *text, size_t len, char *err, size_t errlen)
+{
+    if (len > RT_POLICY_MAX_BYTES)
+        return rt_fail(err, errlen, RT_ETOOBIG, "policy: over %d bytes", RT_POLICY_MAX_BYTES);
+    json_error_t jerr;
+    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root) {
+        char shown[100];
+        printable_key(shown, sizeof shown, jerr.text);
+        return rt_fail(err, errlen, RT_EUSAGE, "policy: line %d: %s", jerr.line, shown);
+    }
+    rt_policy p = *out;
+    int rc = 0;
+    if (!json_is_object(root)) {
+        rc = rt_fail(err, errlen, RT_EUSAGE, "policy: expected a JSON object");
+        goto done;
+    }
+    const char *key;
+    json_t *v;
+    json_object_foreach(root, key, v) {
+        if (json_is_object(v)) {
+            const char *sub;
+            json_t *sv;
+            json_object_foreach(v, sub, sv) {
+                char name[128];
+                int n = snprintf(name, sizeof name, "%s.%s", key, sub);
+                if (n < 0 || (size_t)n >= sizeof name || strchr(key, '.')) {
+                    char a[100], b[100];
+                    printable_key(a, sizeof a, key);
+                    printable_key(b, sizeof b, sub);
+                    rc = rt_fail(err, errlen, RT_EUSAGE, "policy: unknown key '%s.%s'", a, b);
+                    goto done;
+                }
+                if ((rc = apply_value(&p, name, sv, err, errlen)))
+                    goto done;
+            }
+        } else if ((rc = apply_value(&p, key, v, err, errlen))) {
+            goto done;
+        }
+    }
+    if ((rc = rt_policy_validate(&p, err, errlen)))
+        goto done;
+    *out = p;
+done:
+    json_decref(root);
+    return rc;
+}
+
+/* ---- printing ---------------------------------------------------------------------------- */
+
+/* Shortest "%.*g" that reads back as exactly v. */
+static int print_real(rt_buf *out, double v)
+{
+    char buf[64];
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(buf, sizeof buf, "%.*g", prec, v);
+        if (strtod(buf, NULL) == v)
+            break;
+    }
+    int rc = rt_buf_puts(out, buf);
+    /* keep reals reals in the file, so that the type is visible */
+    if (!rc && !strpbrk(buf, ".eEn"))
+        rc = rt_buf_puts(out, ".0");
+    return rc;
+}
+
+static int print_string(rt_buf *out, const char *s)
+{
+    int rc = rt_buf_puts(out, "\"");
+    for (; !rc && *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            rc = rt_buf_printf(out, "\\%c", c);
+        else if (c == '\n')
+            rc = rt_buf_puts(out, "\\n");
+        else if (c == '\t')
+            rc = rt_buf_puts(out, "\\t");
+        else if (c < 0x20)
+            rc = rt_buf_printf(out, "\\u%04x", c);
+        else
+            rc = rt_buf_append(out, s, 1);
+    }
+    return rc ? rc : rt_buf_puts(out, "\"");
+}
+
+int rt_policy_print(const rt_policy *p, rt_buf *out)
+{
+    int rc = rt_buf_puts(out, "{");
+    char section[64] = "";
+    for (size_t i = 0; !rc && i < NKNOBS; i++) {
+        const rt_knob *k = &knobs[i];
+        const char *dot = strchr(k->name, '.');
+        size_t slen = (size_t)(dot - k->name);
+        if (strlen(section) != slen || strncmp(section, k->name, slen) != 0) {
+            rc = rt_buf_printf(out, "%s\n  \"%.*s\": {", section[0] ? "\n  }," : "", (int)slen,
+                               k->name);
+            snprintf(section, sizeof section, "%.*s", (int)slen, k->name);
+        } else {
+            rc = rt_buf_puts(out, ",");
+        }
+        if (!rc)
+            rc = rt_buf_printf(out, "\n    \"%s\": ", dot + 1);
+        if (rc)
+            break;
+        double v = rt_policy_get(p, k);
+        switch (k->type) {
+        case RT_KNOB_INT:
+        case RT_KNOB_LONG:
+            rc = rt_buf_printf(out, "%.0f", v);
+            break;
+        case RT_KNOB_REAL:
+            rc = print_real(out, v);
+            break;
+        case RT_KNOB_BOOL:
+            rc = rt_buf_puts(out, v != 0 ? "true" : "false");
+            break;
+        case RT_KNOB_ENUM: {
+            char buf[64];
+            choice_at(k, (int)v, buf, sizeof buf);
+            rc = print_string(out, buf);
+            break;
+        }
+        case RT_KNOB_STR:
+            rc = print_string(out, cfield(p, k));
+            break;
+        default:
+            rc = RT_EINTERNAL;
+        }
+    }
+    if (!rc)
+        rc = rt_buf_puts(out, section[0] ? "\n  }\n}\n" : "}\n");
+    return rc;
+}
+
+/* ---- mutation ---------------------------------------------------------------------------- */
+
+double rt_policy_gauss(rt_rng *rng)
+{
+    double u1 = rt_rng_unit(rng), u2 = rt_rng_unit(rng);
+    if (u1 < 1e-300)
+        u1 = 1e-300;
+    return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
+}
+
+/* Changes one knob; returns 1 if its value changed. */
+static int mutate_knob(rt_policy *p, const rt_knob *k, double scale, rt_rng *rng)
+{
+    double old = rt_policy_get(p, k), v = old, lo, hi;
+    knob_range(k, &lo, &hi);
+    double step = k->step * scale;
+    switch (k->mutation) {
+    case RT_MUT_LOG:
+        v = (old > 0 ? old : (lo > 0 ? lo : 1e-3)) * exp(step * rt_policy_gauss(rng));
+        break;
+    case RT_MUT_ADD:
+        v = old + step * rt_policy_gauss(rng);
+        break;
+    case RT_MUT_FLIP:
+        if (k->type == RT_KNOB_BOOL)
+            v = old != 0 ? 0 : 1;
+        else if (hi > lo)
+            v = lo + (double)rt_rng_below(rng, (uint32_t)(hi - lo + 1));
+        break;
+    default:
+        return 0;
+    }
+    if (k->type != RT_KNOB_REAL && v != old && llround(v) == llround(old))
+        v = old + (v > old ? 1 : -1); /* an integer knob moves by at least one */
+    rt_policy_set(p, k, v);
+    return rt_policy_get(p, k) != old;
+}
+
+int rt_policy_mutate(rt_policy *p, const rt_policy *meta, rt_rng *rng)
+{
+    double scale = meta->meta.step, want = meta->meta.knobs;
+    size_t nmut = 0;
+    for (size_t i = 0; i < NKNOBS; i++)
+        nmut += knobs[i].mutation != RT_MUT_NONE;
+    if (!nmut)
+        return 0;
+    double prob = want / (double)nmut;
+    int changed = 0;
+    for (size_t i = 0; i < NKNOBS; i++) {
+        const rt_knob *k = &knobs[i];
+        if (k->mutation == RT_MUT_NONE)
+            continue;
+        if (rt_rng_unit(rng) < prob)
+            changed += mutate_knob(p, k, scale, rng);
+    }
+    /* at least one knob changes (a few tries: a knob at its bound may not move) */
+    for (int tries = 0; !changed && tries < 32; tries++) {
+        size_t j = rt_rng_below(rng, (uint32_t)nmut);
+        for (size_t i = 0; i < NKNOBS; i++) {
+            if (knobs[i].mutation == RT_MUT_NONE)
+                continue;
+            if (j-- == 0) {
+                changed += mutate_knob(p, &knobs[i], scale, rng);
+                break;
+            }
+        }
+    }
+    return changed;
+}
+
+double rt_policy_op_weight(const rt_policy *p, const char *problem, const char *op, double def)
+{
+    char name[128];
+    int n = snprintf(name, sizeof name, "%s.op_%s", problem, op);
+    if (n < 0 || (size_t)n >= sizeof name)
+        return def;
+    const rt_knob *k = rt_policy_knob_find(name);
+    return k && k->type == RT_KNOB_REAL ? rt_policy_get(p, k) : def;
+}
+
+/* ---- public API -------------------------------------------------------------------------- */
+
+int rt_policy_show(const char *text, size_t len, char **json, rt_error *err)
+{
+    *json = NULL;
+    err->code = 0;
+    err->msg[0] = '\0';
+    rt_policy p;
+    rt_policy_defaults(&p);
+    int rc = text ? rt_policy_parse(&p, text, len, err->msg, sizeof err->msg) : 0;
+    if (rc) {
+        err->code = rc;
+        return rc;
+    }
+    rt_buf b;
+    rt_buf_init(&b, 0);
+    if ((rc = rt_policy_print(&p, &b))) {
+        rt_buf_free(&b);
+        err->code = rt_fail(err->msg, sizeof err->msg, rc, "out of memory");
+        return rc;
+    }
+    *json = rt_buf_take(&b);
+    return 0;
 }

@@ -9,6 +9,7 @@ static const rt_problem_class *const registry[] = {
     &rt_problem_matmul,
     &rt_problem_noisy,
     &rt_problem_program,
+    &rt_problem_policy,
 };
 
 #define NREGISTRY (sizeof registry / sizeof registry[0])

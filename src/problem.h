@@ -154,5 +154,6 @@ int rt_problem_reopen(const rt_problem *src, rt_problem **out, char *err, size_t
 extern const rt_problem_class rt_problem_matmul;
 extern const rt_problem_class rt_problem_noisy;
 extern const rt_problem_class rt_problem_program;
+extern const rt_problem_class rt_problem_policy; /* the meta level: src/problems/policy.c */
 
 #endif

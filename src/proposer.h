@@ -18,6 +18,9 @@
 #include "problem.h"
 
 typedef struct rt_proposal {
+    int op_index;       /* in: the operator the engine's bandit chose (index into the
+                         * problem's operators); a proposer that makes children another way
+                         * may ignore it */
     void *child;        /* NULL when the proposer could not make one */
     const char *op;     /* name of what made it (static string) */
     long long work;     /* problem-specific units of work done (matmul: flips) */

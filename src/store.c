@@ -247,6 +247,42 @@ static int has_evaluations(rt_db *db)
     return found;
 }
 
+int rt_db_put_meta(rt_db *db, const char *key, const char *value)
+{
+    return meta_put(db, key, value);
+}
+
+int rt_db_get_meta(rt_db *db, const char *key, char **value)
+{
+    *value = NULL;
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db->sql, "SELECT value FROM meta WHERE key=?", -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return sql_fail(db, rc, "read the run's configuration");
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE) {
+        sqlite3_finalize(st);
+        return 0;
+    }
+    if (rc != SQLITE_ROW) {
+        sqlite3_finalize(st);
+        return sql_fail(db, rc, "read the run's configuration");
+    }
+    const unsigned char *v = sqlite3_column_text(st, 0);
+    size_t n = (size_t)sqlite3_column_bytes(st, 0);
+    *value = malloc(n + 1);
+    if (!*value) {
+        sqlite3_finalize(st);
+        return db_fail(db, RT_ENOMEM, "out of memory");
+    }
+    if (n)
+        memcpy(*value, v, n);
+    (*value)[n] = '\0';
+    sqlite3_finalize(st);
+    return 0;
+}
+
 static int prepare_writes(rt_db *db)
 {
     int rc = SQLITE_OK;
@@ -1309,4 +1345,72 @@ int rt_store_llm_spend(rt_store *store, rt_llm_spend *out)
         return code;
     }
     return 0;
+}
+
+int rt_store_policy(rt_store *store, char **json)
+{
+    int rc = rt_db_get_meta(store->db, "policy", json);
+    if (rc || *json)
+        return rc;
+    /* stores made before policies were stored ran with the defaults */
+    rt_policy p;
+    rt_policy_defaults(&p);
+    rt_buf b;
+    rt_buf_init(&b, 0);
+    if (rt_policy_print(&p, &b)) {
+        rt_buf_free(&b);
+        return db_fail(store->db, RT_ENOMEM, "out of memory");
+    }
+    *json = rt_buf_take(&b);
+    return 0;
+}
+
+int rt_store_bandit(rt_store *store, char **json)
+{
+    return rt_db_get_meta(store->db, "bandit", json);
+}
+
+int rt_store_admitted(rt_store *store, int (*fn)(const rt_cand_info *info, void *user),
+                      void *user)
+{
+    rt_db *db = store->db;
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db->sql,
+                                "SELECT id,generation,island,time,proxy,metric,hash,"
+                                "COALESCE(parent,''),operator FROM candidates WHERE admitted=1 "
+                                "ORDER BY id",
+                                -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return sql_fail(db, rc, "read the admitted candidates");
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        rt_cand_info info;
+        memset(&info, 0, sizeof info);
+        info.id = sqlite3_column_int64(st, 0);
+        info.generation = sqlite3_column_int64(st, 1);
+        info.island = sqlite3_column_int(st, 2);
+        info.time = sqlite3_column_double(st, 3);
+        info.proxy = sqlite3_column_double(st, 4);
+        info.metric = sqlite3_column_double(st, 5);
+        const char *h = (const char *)sqlite3_column_text(st, 6);
+        const char *p = (const char *)sqlite3_column_text(st, 7);
+        const char *o = (const char *)sqlite3_column_text(st, 8);
+        snprintf(info.hash, sizeof info.hash, "%s", h ? h : "");
+        snprintf(info.parent, sizeof info.parent, "%s", p ? p : "");
+        snprintf(info.op, sizeof info.op, "%s", o ? o : "");
+        int stop = fn(&info, user);
+        if (stop) {
+            sqlite3_finalize(st);
+            return stop;
+        }
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : sql_fail(db, rc, "read the admitted candidates");
+}
+
+int rt_store_candidate_text(rt_store *store, long long id, char **text)
+{
+    size_t len;
+    char hash[65];
+    rt_score sc;
+    return rt_db_candidate(store->db, id, text, &len, hash, &sc);
 }

@@ -86,6 +86,13 @@ const char *rt_db_errmsg(const rt_db *db);
 
 int rt_db_config(rt_db *db, rt_run_config *cfg);
 
+/* Other keys of the run's configuration table: "policy" (the run's policy as canonical JSON,
+ * written once at creation) and "bandit" (the operator bandit's state, rewritten at each
+ * checkpoint). Put replaces; get sets *value to a caller-owned copy, or NULL when the key is
+ * absent (stores made before the key existed). */
+int rt_db_put_meta(rt_db *db, const char *key, const char *value);
+int rt_db_get_meta(rt_db *db, const char *key, char **value);
+
 int rt_db_begin(rt_db *db);
 int rt_db_commit(rt_db *db);
 int rt_db_rollback(rt_db *db);

@@ -29,6 +29,8 @@ int cmd_lift(int argc, char **argv); /* tool/cmd_lift.c */
 int cmd_audit(int argc, char **argv);
 void drift_print(const rt_drift *d);
 json_t *drift_json(const rt_drift *d);
+int ratchet_cmd_policy(int argc, char **argv); /* tool/cmd_policy.c */
+int ratchet_cmd_meta(int argc, char **argv);   /* tool/cmd_meta.c */
 
 static void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -169,6 +171,8 @@ static void help_main(FILE *f)
             "  verify    verify a candidate file independently\n"
             "  lift      lift a GF(2) matmul scheme to the integers (ratchet lift --help)\n"
             "  audit     re-check a store: hashes, lineage chain, every admitted candidate\n"
+            "  policy    print the default policy, or a policy file merged over it\n"
+            "  meta      evolve policies on training problems, admit on held-out ones\n"
             "  version   print the version\n"
             "\n");
     print_problems(f);
@@ -199,6 +203,8 @@ static void help_run(FILE *f)
             "  --proposer NAME    what makes children: builtin (default), command or llm\n"
             "  --config FILE      options from FILE (key = value); flags override it; for\n"
             "                     program, ratchet.ini next to --initial is read by default\n"
+            "  --policy FILE      the run's policy (JSON, see ratchet policy show); stored with\n"
+            "                     the run, so a resume uses the same one\n"
             "  --quiet            no progress line\n"
             "  --trust-proxy      ABLATION ONLY: admit candidates on the proxy's word alone\n"
             "                     (verdicts are recorded, not enforced; status warns)\n"
@@ -287,7 +293,45 @@ static int default_store(const char *problem, char *buf, size_t len)
 
 static int cmd_run_args(int argc, char **argv);
 
-/* `ratchet run`: the command line, preceded by a configuration file's entries if there is one. */
+/* Reads a policy file and checks it (so that a bad key is reported before anything else);
+ * *text is the file's content (caller frees). */
+static int read_policy_file(const char *path, char **text, rt_error *err)
+{
+    *text = NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        err->code = RT_EIO;
+        snprintf(err->msg, sizeof err->msg, "cannot read policy %s: %s", path, strerror(errno));
+        return RT_EIO;
+    }
+    size_t cap = 65536 + 1, n = 0;
+    char *buf = malloc(cap + 1);
+    if (buf)
+        n = fread(buf, 1, cap, f);
+    int bad = !buf || ferror(f);
+    fclose(f);
+    if (bad || n == cap || memchr(buf, '\0', n)) {
+        err->code = bad ? RT_EIO : RT_ETOOBIG;
+        snprintf(err->msg, sizeof err->msg, "policy %s: %s", path,
+                 bad ? "cannot read it" : n == cap ? "over 64 KiB" : "contains a NUL byte");
+        free(buf);
+        return err->code;
+    }
+    buf[n] = '\0';
+    char *json = NULL;
+    int rc = rt_policy_show(buf, n, &json, err);
+    free(json);
+    if (rc) {
+        char msg[sizeof err->msg];
+        snprintf(msg, sizeof msg, "%s", err->msg);
+        snprintf(err->msg, sizeof err->msg, "%.100s: %.400s", path, msg);
+        free(buf);
+        return rc;
+    }
+    *text = buf;
+    return 0;
+}
+
 static int cmd_run(int argc, char **argv)
 {
     int n;
@@ -308,6 +352,7 @@ static int cmd_run_args(int argc, char **argv)
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     opt.threads = ncpu > 0 ? (int)ncpu : 1;
     int quiet = 0, has_budget = 0, jobs = 0, islands_given = 0, rc;
+    const char *policy_path = NULL;
     opt_list params = {.n = 0};
     for (int i = 1; i < argc; i++) {
         const char *name, *value;
@@ -338,6 +383,8 @@ static int cmd_run_args(int argc, char **argv)
             store = value;
         } else if (strcmp(name, "resume") == 0) {
             resume = value;
+        } else if (strcmp(name, "policy") == 0) {
+            policy_path = value;
         } else if (strcmp(name, "seconds") == 0) {
             if (parse_num(value, 0.001, 1e9, &opt.seconds)) {
                 usage_error("run: bad --seconds '%s': expected a positive number", value);
@@ -414,11 +461,25 @@ static int cmd_run_args(int argc, char **argv)
         usage_error("run: give --resume STORE or --store FILE, not both");
         return EXIT_USAGE;
     }
+    if (resume && policy_path) {
+        usage_error("run: --policy is for new runs; a resumed run uses its stored policy");
+        return EXIT_USAGE;
+    }
+    char *policy_text = NULL;
+    if (policy_path) {
+        rt_error perr = {0};
+        if (read_policy_file(policy_path, &policy_text, &perr)) {
+            usage_error("run: %s", perr.msg);
+            return EXIT_USAGE;
+        }
+        opt.policy = policy_text;
+    }
     rt_error err = {0};
     rt_problem *problem = NULL;
     if (problem_name && rt_problem_open(&problem, problem_name, params.keys, params.values,
                                         params.n, &err)) {
         usage_error("run: %s", err.msg);
+        free(policy_text);
         return EXIT_USAGE;
     }
     if (!quiet && isatty(STDERR_FILENO)) {
@@ -434,6 +495,7 @@ static int cmd_run_args(int argc, char **argv)
         if (!store) {
             if (default_store(problem_name, path, sizeof path)) {
                 rt_problem_close(problem);
+                free(policy_text);
                 return EXIT_USAGE;
             }
             store = path;
@@ -443,6 +505,8 @@ static int cmd_run_args(int argc, char **argv)
         rc = rt_run_create(&run, store, problem, &opt, &err);
     }
     rt_problem_close(problem);
+    free(policy_text);
+    opt.policy = policy_text = NULL;
     if (rc) {
         usage_error("%s", err.msg);
         return exit_for(rc);
@@ -528,6 +592,29 @@ static int open_store_arg(int argc, char **argv, const char *cmd, void (*help)(F
     return 0;
 }
 
+/* Prints one line per operator of the bandit's state (the JSON of rt_store_bandit). */
+static void print_bandit(const char *bandit)
+{
+    json_t *o = bandit ? json_loads(bandit, 0, NULL) : NULL;
+    json_t *arms = json_object_get(o, "arms");
+    size_t i;
+    json_t *a;
+    json_array_foreach(arms, i, a) {
+        const char *op = json_string_value(json_object_get(a, "op"));
+        printf("operator     %-8s p %.3f, %lld draws, %lld improved, reward/work %.3g%s\n",
+               op ? op : "?",
+               json_number_value(json_object_get(a, "p")),
+               (long long)json_number_value(json_object_get(a, "pulls")),
+               (long long)json_number_value(json_object_get(a, "wins")),
+               json_number_value(json_object_get(a, "cost")) > 0
+                   ? json_number_value(json_object_get(a, "reward")) /
+                         json_number_value(json_object_get(a, "cost"))
+                   : 0.0,
+               json_is_false(json_object_get(o, "enabled")) ? " (bandit off: by weight)" : "");
+    }
+    json_decref(o);
+}
+
 static int cmd_status(int argc, char **argv)
 {
     static const char *const flags[] = {"json", NULL};
@@ -547,8 +634,12 @@ static int cmd_status(int argc, char **argv)
     rc = rt_store_summary(st, &s);
     if (!rc)
         rc = rt_store_drift(st, &drift);
+    char *bandit = NULL;
+    if (!rc)
+        rc = rt_store_bandit(st, &bandit);
     if (rc) {
         usage_error("status: %s", rt_store_errmsg(st));
+        free(bandit);
         rt_store_close(st);
         return exit_for(rc);
     }
@@ -588,6 +679,11 @@ static int cmd_status(int argc, char **argv)
         }
         json_object_set_new(o, "islands", arr);
         json_object_set_new(o, "drift", drift_json(&drift));
+        if (bandit) {
+            json_t *bj = json_loads(bandit, 0, NULL);
+            json_object_set_new(o, "bandit", bj ? bj : json_null());
+        }
+        free(bandit);
         rc = llm_status(st, stdout, o);
         rt_store_close(st);
         if (rc) {
@@ -623,6 +719,8 @@ static int cmd_status(int argc, char **argv)
             printf(", best %s %g", s.metric_name, s.islands[i].best_metric);
         printf("\n");
     }
+    print_bandit(bandit);
+    free(bandit);
     rc = llm_status(st, stdout, NULL);
     rt_store_close(st);
     return rc ? exit_for(rc) : 0;
@@ -887,6 +985,10 @@ int main(int argc, char **argv)
         return cmd_lift(argc - 1, argv + 1);
     if (strcmp(cmd, "audit") == 0)
         return cmd_audit(argc - 1, argv + 1);
+    if (strcmp(cmd, "policy") == 0)
+        return ratchet_cmd_policy(argc - 1, argv + 1);
+    if (strcmp(cmd, "meta") == 0)
+        return ratchet_cmd_meta(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("ratchet %s\n", RT_VERSION);
         return 0;

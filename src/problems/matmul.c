@@ -29,6 +29,7 @@ typedef struct matmul_state {
     int lift;             /* --lift 1: the search walks over GF(2), the gate checks lifts over Z */
     int proxy_sampled;    /* --proxy sampled: the cheap proxy of matmul_proxy.h */
     int proxy_samples, proxy_prime;
+    int walk_given;       /* --walk was given: it overrides the policy's matmul.walk_flips */
     char params[160];
 } matmul_state;
 
@@ -107,6 +108,7 @@ static int matmul_create(void **out, const char *const *keys, const char *const 
                 goto fail;
             }
             st->walk_flips = w;
+            st->walk_given = 1;
         } else if (strcmp(k, "lift") == 0) {
             if (strcmp(v, "0") && strcmp(v, "1")) {
                 rc = rt_fail(err, errlen, RT_EUSAGE, "bad --lift '%s': expected 0 or 1", v);
@@ -151,9 +153,14 @@ static int matmul_create(void **out, const char *const *keys, const char *const 
     }
     if (st->lift)
         st->field = MM_GF2; /* the search's field; the gate's stays z (gate_field) */
-    snprintf(st->params, sizeof st->params, "shape=%dx%dx%d field=%s walk=%lld%s%s", st->n,
-             st->m, st->p, st->lift || st->field == MM_Z ? "z" : "gf2", st->walk_flips,
-             st->lift ? " lift=1" : "", st->proxy_sampled ? " proxy=sampled" : "");
+    /* walk is part of the canonical parameters only when given (otherwise the run's policy says) */
+    int n = snprintf(st->params, sizeof st->params, "shape=%dx%dx%d field=%s", st->n, st->m,
+                     st->p, st->lift || st->field == MM_Z ? "z" : "gf2");
+    if (st->walk_given && n > 0 && (size_t)n < sizeof st->params)
+        n += snprintf(st->params + n, sizeof st->params - (size_t)n, " walk=%lld", st->walk_flips);
+    if (n > 0 && (size_t)n < sizeof st->params)
+        snprintf(st->params + n, sizeof st->params - (size_t)n, "%s%s", st->lift ? " lift=1" : "",
+                 st->proxy_sampled ? " proxy=sampled" : "");
     *out = st;
     return 0;
 fail:
@@ -167,6 +174,19 @@ static void matmul_destroy(void *state) { free(state); }
 static enum mm_field gate_field(const matmul_state *st)
 {
     return st->lift ? MM_Z : st->field;
+}
+
+/* Reads the policy's matmul section: walk_flips (unless --walk was given) and the sampled
+ * proxy's knobs. */
+static void matmul_configure(void *state, const rt_policy *policy)
+{
+    matmul_state *st = state;
+    if (!st->walk_given)
+        st->walk_flips = policy->matmul.walk_flips;
+    if (policy->matmul.proxy_samples >= 1 && policy->matmul.proxy_samples <= MM_PROXY_MAX_SAMPLES)
+        st->proxy_samples = policy->matmul.proxy_samples;
+    if (policy->matmul.proxy_prime >= 2 && policy->matmul.proxy_prime <= MM_PROXY_MAX_PRIME)
+        st->proxy_prime = policy->matmul.proxy_prime;
 }
 
 static const char *matmul_params(const void *state)
@@ -414,21 +434,13 @@ static int mm_certificate(const void *state, const char *text, size_t len, const
                                 dir, err, errlen);
 }
 
-static void matmul_configure(void *state, const rt_policy *policy)
-{
-    matmul_state *st = state;
-    if (policy->matmul.proxy_samples >= 1 && policy->matmul.proxy_samples <= MM_PROXY_MAX_SAMPLES)
-        st->proxy_samples = policy->matmul.proxy_samples;
-    if (policy->matmul.proxy_prime >= 2 && policy->matmul.proxy_prime <= MM_PROXY_MAX_PRIME)
-        st->proxy_prime = policy->matmul.proxy_prime;
-}
-
 const rt_problem_class rt_problem_matmul = {
     .name = "matmul",
     .summary = "schemes for multiplying matrices with few multiplications (flip graphs)",
     .params_help = "  --shape NxMxP    the product of an NxM and an MxP matrix, each 1..8 (required)\n"
                    "  --field F        gf2 or z (the integers; default)\n"
-                   "  --walk N         flips in one step of the search (default 20000)\n"
+                   "  --walk N         flips in one step of the search (default: the policy's\n"
+                   "                   matmul.walk_flips, 20000)\n"
                    "  --lift 1         with --field z: search over GF(2), admit integer lifts\n"
                    "  --proxy P        exact (default) or sampled: a cheap proxy that checks a few\n"
                    "                   random products and can be wrong (for the --trust-proxy\n"
@@ -445,10 +457,10 @@ const rt_problem_class rt_problem_matmul = {
     .features = matmul_features,
     .verify = matmul_verify,
     .convert = matmul_convert,
+    .configure = matmul_configure,
     .operators = matmul_operators,
     .noperators = sizeof matmul_operators / sizeof matmul_operators[0],
     .metric_lower_is_better = 1,
     .operators_for = matmul_operators_for,
-    .configure = matmul_configure,
     .certificate = mm_certificate,
 };

@@ -1,5 +1,6 @@
-/* builtin.c — the builtin proposer: applies one of the problem's own operators, chosen at random
- * in proportion to its weight. */
+/* builtin.c — the builtin proposer: applies one of the problem's own operators: the one the
+ * engine's bandit chose (rt_proposal.op_index), or, when that is out of range, one drawn at
+ * random in proportion to the operators' default weights. */
 #include <stdlib.h>
 
 #include "../proposer.h"
@@ -36,11 +37,15 @@ static int builtin_propose(void *state, const rt_problem *problem, const rt_prop
     const rt_problem_class *cls = problem->cls;
     size_t nops = 0;
     const rt_operator *ops = rt_problem_operators(problem, &nops);
-    double r = rt_rng_unit(rng) * st->total;
     size_t k = 0;
-    while (k + 1 < nops && r >= ops[k].weight) {
-        r -= ops[k].weight;
-        k++;
+    if (out->op_index >= 0 && (size_t)out->op_index < nops) {
+        k = (size_t)out->op_index; /* the engine's bandit chose */
+    } else {
+        double r = rt_rng_unit(rng) * st->total;
+        while (k + 1 < nops && r >= ops[k].weight) {
+            r -= ops[k].weight;
+            k++;
+        }
     }
     const rt_operator *op = &ops[k];
     out->op = op->name;

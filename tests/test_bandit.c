@@ -1,0 +1,218 @@
+/* test_bandit.c — the operator bandit and the run's stored policy and bandit state.
+ *
+ * Bandit: probabilities form a distribution with every arm at or above the floor; with the
+ * bandit off they follow the policy's weights; an arm that pays takes a growing share; the saved
+ * state reads back exactly and malformed state is refused. Runs: the policy given at creation is
+ * stored and used on resume, the bandit state is stored, and the result for a seed does not
+ * depend on the number of threads. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "bandit.h"
+#include "problem.h"
+#include "ratchet.h"
+#include "testutil.h"
+
+static char tmpdir[256];
+
+static int setup_dir(void **state)
+{
+    (void)state;
+    return tu_tempdir(tmpdir, sizeof tmpdir, "bandit");
+}
+
+static int teardown_dir(void **state)
+{
+    (void)state;
+    tu_rmtree(tmpdir);
+    return 0;
+}
+
+static void probs_are_a_distribution(const rt_bandit *b)
+{
+    double p[RT_BANDIT_MAX_ARMS], total = 0;
+    rt_bandit_probs(b, p);
+    for (int k = 0; k < b->narms; k++) {
+        assert_true(p[k] >= b->floor - 1e-12);
+        total += p[k];
+    }
+    assert_true(total > 1 - 1e-9 && total < 1 + 1e-9);
+}
+
+static void bandit_follows_rewards(void **state)
+{
+    (void)state;
+    rt_policy pol;
+    rt_policy_defaults(&pol);
+    rt_bandit b;
+    char err[256];
+    const char *keys[] = {"shape"}, *values[] = {"2x2x2"};
+    rt_problem *mm = NULL;
+    rt_error perr = {0};
+    assert_int_equal(rt_problem_open(&mm, "matmul", keys, values, 1, &perr), 0);
+    assert_int_equal(rt_bandit_init(&b, mm, &pol, err, sizeof err), 0);
+    assert_int_equal(b.narms, 2);
+    assert_string_equal(b.arms[0].name, "walk");
+    probs_are_a_distribution(&b);
+
+    /* off: the policy's weights */
+    pol.bandit.enabled = 0;
+    pol.matmul.op_walk = 3;
+    pol.matmul.op_plus = 1;
+    rt_bandit off;
+    assert_int_equal(rt_bandit_init(&off, mm, &pol, err, sizeof err), 0);
+    double p[RT_BANDIT_MAX_ARMS];
+    rt_bandit_probs(&off, p);
+    assert_true(p[0] > 0.749 && p[0] < 0.751);
+
+    /* on: "plus" pays at the same cost, "walk" never does; plus's share grows well past its
+     * prior of 0.1 and walk keeps at least the floor */
+    rt_rng rng;
+    rt_rng_seed(&rng, 3, 0);
+    for (int i = 0; i < 400; i++) {
+        int arm = rt_bandit_choose(&b, &rng);
+        assert_true(arm == 0 || arm == 1);
+        rt_bandit_update(&b, arm, arm == 1 ? 1 : 0, 1000);
+        probs_are_a_distribution(&b);
+    }
+    rt_bandit_probs(&b, p);
+    assert_true(p[1] > 0.5);
+    assert_true(p[0] >= b.floor - 1e-12);
+    assert_true(b.arms[1].wins > 0 && b.arms[0].wins == 0);
+
+    /* the saved state reads back exactly */
+    rt_buf buf;
+    rt_buf_init(&buf, 0);
+    assert_int_equal(rt_bandit_save(&b, &buf), 0);
+    rt_bandit c;
+    assert_int_equal(rt_bandit_init(&c, mm, &pol, err, sizeof err), 0);
+    pol.bandit.enabled = 1;
+    assert_int_equal(rt_bandit_init(&c, mm, &pol, err, sizeof err), 0);
+    c.discount = b.discount;
+    assert_int_equal(rt_bandit_load(&c, buf.data, buf.len, err, sizeof err), 0);
+    for (int k = 0; k < 2; k++) {
+        assert_true(c.arms[k].n == b.arms[k].n);
+        assert_true(c.arms[k].reward == b.arms[k].reward);
+        assert_true(c.arms[k].cost == b.arms[k].cost);
+        assert_int_equal(c.arms[k].pulls, b.arms[k].pulls);
+    }
+    rt_buf_free(&buf);
+
+    /* malformed state is refused and leaves the bandit as it was */
+    const char *bad[] = {"", "[]", "{\"arms\":3}", "{\"arms\":[{\"op\":\"nosuch\"}]}",
+                         "{\"arms\":[{\"op\":\"walk\",\"n\":-1,\"reward\":0,\"cost\":0,"
+                         "\"pulls\":0,\"wins\":0}]}",
+                         "{\"arms\":[{\"op\":\"walk\",\"n\":1,\"reward\":0,\"cost\":0,"
+                         "\"pulls\":1,\"wins\":2}]}"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        long long pulls = c.arms[0].pulls;
+        assert_int_equal(rt_bandit_load(&c, bad[i], strlen(bad[i]), err, sizeof err), RT_ESTORE);
+        assert_int_equal(c.arms[0].pulls, pulls);
+    }
+    /* random bytes: an answer, never a crash */
+    rt_rng_seed(&rng, 9, 9);
+    char junk[64];
+    for (int i = 0; i < 2000; i++) {
+        size_t n = rt_rng_below(&rng, sizeof junk);
+        for (size_t j = 0; j < n; j++)
+            junk[j] = "{}[]\":,0123456789aeopnrstw-."[rt_rng_below(&rng, 28)];
+        int rc = rt_bandit_load(&c, junk, n, err, sizeof err);
+        assert_true(rc == 0 || rc == RT_ESTORE);
+    }
+    rt_problem_close(mm);
+}
+
+static void run_once(const char *name, int threads, const char *policy, char *best_hash)
+{
+    rt_problem *pb = NULL;
+    rt_error err;
+    const char *keys[] = {"shape", "field"}, *values[] = {"2x3x3", "gf2"};
+    assert_int_equal(rt_problem_open(&pb, "matmul", keys, values, 2, &err), 0);
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s.db", tmpdir, name);
+    rt_run_options opt;
+    rt_run_options_init(&opt);
+    opt.evaluations = 60;
+    opt.threads = threads;
+    opt.policy = policy;
+    rt_run *run = NULL;
+    if (rt_run_create(&run, path, pb, &opt, &err))
+        fail_msg("%s", err.msg);
+    assert_int_equal(rt_run_execute(run), 0);
+    rt_run_close(run);
+    rt_problem_close(pb);
+    rt_store *st = NULL;
+    assert_int_equal(rt_store_open(&st, path, &err), 0);
+    rt_summary s;
+    assert_int_equal(rt_store_summary(st, &s), 0);
+    snprintf(best_hash, 65, "%s", s.best_hash);
+    rt_store_close(st);
+}
+
+static void runs_store_policy_and_bandit(void **state)
+{
+    (void)state;
+    const char *policy = "{\"matmul\": {\"walk_flips\": 300, \"op_plus\": 0.5}}";
+    char h1[65], h2[65];
+    run_once("t1", 1, policy, h1);
+    run_once("t2", 3, policy, h2);
+    assert_string_equal(h1, h2); /* the bandit keeps runs deterministic for a seed */
+
+    char path[512];
+    snprintf(path, sizeof path, "%s/t1.db", tmpdir);
+    rt_error err;
+    rt_store *st = NULL;
+    assert_int_equal(rt_store_open(&st, path, &err), 0);
+    char *json = NULL, *bandit = NULL;
+    assert_int_equal(rt_store_policy(st, &json), 0);
+    assert_non_null(strstr(json, "\"walk_flips\": 300"));
+    assert_int_equal(rt_store_bandit(st, &bandit), 0);
+    assert_non_null(bandit);
+    assert_non_null(strstr(bandit, "\"op\":\"plus\""));
+    free(json);
+    free(bandit);
+    rt_store_close(st);
+
+    /* a resume runs with the stored policy: the walk is still 300 flips per step */
+    rt_run_options opt;
+    rt_run_options_init(&opt);
+    opt.evaluations = 10;
+    rt_run *run = NULL;
+    assert_int_equal(rt_run_resume(&run, path, NULL, &opt, &err), 0);
+    assert_int_equal(rt_run_execute(run), 0);
+    rt_run_close(run);
+    assert_int_equal(rt_store_open(&st, path, &err), 0);
+    assert_int_equal(rt_store_policy(st, &json), 0);
+    assert_non_null(strstr(json, "\"walk_flips\": 300"));
+    free(json);
+    rt_summary s;
+    assert_int_equal(rt_store_summary(st, &s), 0);
+    assert_int_equal(s.evaluations, 70);
+    rt_store_close(st);
+
+    /* a bad policy is refused at creation, naming the key */
+    rt_problem *pb = NULL;
+    const char *keys[] = {"shape"}, *values[] = {"2x2x2"};
+    assert_int_equal(rt_problem_open(&pb, "matmul", keys, values, 1, &err), 0);
+    opt.policy = "{\"matmul\": {\"walk_flops\": 3}}";
+    snprintf(path, sizeof path, "%s/bad.db", tmpdir);
+    assert_int_equal(rt_run_create(&run, path, pb, &opt, &err), RT_EUSAGE);
+    assert_non_null(strstr(err.msg, "matmul.walk_flops"));
+    rt_problem_close(pb);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(bandit_follows_rewards),
+        cmocka_unit_test(runs_store_policy_and_bandit),
+    };
+    return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
+}

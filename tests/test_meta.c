@@ -1,0 +1,119 @@
+/* test_meta.c — the meta level: problem specs, and the policy problem's gate.
+ *
+ * The gate test builds candidates by hand: a policy that is clearly worse (one flip per walk:
+ * it never reaches the target within the caps) must not verify against a better baseline, the
+ * better one must verify against the worse, and a policy equal to its baseline verifies as the
+ * reference. Training and held-out problems must be disjoint. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "meta.h"
+#include "problem.h"
+#include "ratchet.h"
+
+static void specs_parse_and_fail_cleanly(void **state)
+{
+    (void)state;
+    rt_meta_spec s[RT_META_MAX_SPECS];
+    int n = 0;
+    char err[256];
+    assert_int_equal(rt_meta_parse_specs("matmul:3x3x4:gf2,matmul:2x3x3:z", s, &n, err, sizeof err), 0);
+    assert_int_equal(n, 2);
+    assert_true(s[0].target == 29 && s[1].target == 15);
+    assert_string_equal(s[0].text, "matmul:3x3x4:gf2@29");
+    assert_int_equal(rt_meta_parse_specs("matmul:4x4x4:gf2,matmul:4x4x4:z@50", s, &n, err, sizeof err), 0);
+    assert_true(s[0].target == 47 && s[1].target == 50);
+    const char *bad[] = {"", "matmul", "matmul:3x3:gf2", "foo:2x2x2:gf2", "matmul:2x2x2:q",
+                         "matmul:9x2x2:gf2", "matmul:7x7x7:gf2", "matmul:2x2x2:gf2@0",
+                         "matmul:2x2x2:gf2,", "matmul:2x2x2:gf2:x",
+                         "matmul:2x2x2:gf2,matmul:2x2x2:z,matmul:2x2x3:z,matmul:2x2x4:z,"
+                         "matmul:2x2x5:z"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        err[0] = '\0';
+        if (rt_meta_parse_specs(bad[i], s, &n, err, sizeof err) != RT_EUSAGE)
+            fail_msg("spec '%s' accepted", bad[i]);
+        assert_true(err[0] != '\0');
+        assert_null(strchr(err, '\n'));
+    }
+    /* random bytes: an answer, never a crash */
+    rt_rng rng;
+    rt_rng_seed(&rng, 5, 5);
+    char junk[80];
+    for (int i = 0; i < 5000; i++) {
+        size_t len = rt_rng_below(&rng, sizeof junk);
+        for (size_t j = 0; j < len; j++)
+            junk[j] = "matul:x0123456789gfz2@,.-"[rt_rng_below(&rng, 25)];
+        junk[len] = '\0';
+        int rc = rt_meta_parse_specs(junk, s, &n, err, sizeof err);
+        assert_true(rc == 0 || rc == RT_EUSAGE);
+        if (rc == 0)
+            assert_true(n >= 1 && n <= RT_META_MAX_SPECS);
+    }
+}
+
+static char *candidate(const char *policy_json, const char *baseline_json)
+{
+    size_t n = strlen(policy_json) + strlen(baseline_json) + 64;
+    char *t = malloc(n);
+    assert_non_null(t);
+    snprintf(t, n, "{\"policy\": %s, \"baseline\": %s}", policy_json, baseline_json);
+    return t;
+}
+
+static void gate_admits_only_beyond_noise(void **state)
+{
+    (void)state;
+    rt_problem *pb = NULL;
+    rt_error err;
+    const char *keys[] = {"train", "heldout"}, *values[] = {"matmul:2x2x2:gf2",
+                                                           "matmul:2x2x2:gf2"};
+    /* overlapping training and held-out problems are refused */
+    assert_int_equal(rt_problem_open(&pb, "policy", keys, values, 2, &err), RT_EUSAGE);
+    assert_non_null(strstr(err.msg, "disjoint"));
+
+    const char *k2[] = {"train", "heldout", "vseeds", "evals", "work"};
+    const char *v2[] = {"matmul:2x2x2:gf2", "matmul:2x2x3:gf2", "3", "30", "1000000"};
+    assert_int_equal(rt_problem_open(&pb, "policy", k2, v2, 5, &err), 0);
+    const char *good = "{}";
+    const char *bad = "{\"matmul\": {\"walk_flips\": 1}}";
+    rt_verdict v;
+    char *t = candidate(good, bad);
+    assert_int_equal(rt_problem_verify_text(pb, t, strlen(t), &v, &err), 0);
+    if (!v.valid)
+        fail_msg("better policy rejected: %s / %s", v.summary, v.reason);
+    free(t);
+    t = candidate(bad, good);
+    assert_int_equal(rt_problem_verify_text(pb, t, strlen(t), &v, &err), 0);
+    assert_false(v.valid);
+    assert_non_null(strstr(v.reason, "noise"));
+    free(t);
+    t = candidate(good, good);
+    assert_int_equal(rt_problem_verify_text(pb, t, strlen(t), &v, &err), 0);
+    assert_true(v.valid);
+    assert_non_null(strstr(v.summary, "reference"));
+    free(t);
+    /* malformed candidates: clean errors */
+    const char *junk[] = {"", "{}", "{\"policy\": {}}", "{\"policy\": {}, \"baseline\": 3}",
+                          "{\"policy\": {\"x.y\": 1}, \"baseline\": {}}", "[1]"};
+    for (size_t i = 0; i < sizeof junk / sizeof junk[0]; i++) {
+        int rc = rt_problem_verify_text(pb, junk[i], strlen(junk[i]), &v, &err);
+        assert_int_equal(rc, RT_EUSAGE);
+    }
+    rt_problem_close(pb);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(specs_parse_and_fail_cleanly),
+        cmocka_unit_test(gate_admits_only_beyond_noise),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,231 @@
+/* test_policy.c — the knob table and what it drives: defaults in range, the policy file's
+ * round trip, errors that name the bad key, and mutation that stays in range (property tests
+ * over many random policies and random edits of valid files). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "policy.h"
+#include "testutil.h"
+
+static char *print_policy(const rt_policy *p)
+{
+    rt_buf b;
+    rt_buf_init(&b, 0);
+    assert_int_equal(rt_policy_print(p, &b), 0);
+    return rt_buf_take(&b);
+}
+
+static void test_defaults_valid_and_unique(void **st)
+{
+    (void)st;
+    rt_policy p;
+    rt_policy_defaults(&p);
+    char err[256];
+    assert_int_equal(rt_policy_validate(&p, err, sizeof err), 0);
+    size_t n;
+    const rt_knob *k = rt_policy_knobs(&n);
+    assert_true(n >= 10);
+    for (size_t i = 0; i < n; i++) {
+        assert_non_null(strchr(k[i].name, '.'));
+        assert_ptr_equal(rt_policy_knob_find(k[i].name), &k[i]);
+        for (size_t j = 0; j < i; j++)
+            assert_string_not_equal(k[i].name, k[j].name);
+        if (k[i].type != RT_KNOB_STR && k[i].type != RT_KNOB_ENUM)
+            assert_true(rt_policy_get(&p, &k[i]) == k[i].def);
+    }
+    /* the lead's original defaults are unchanged */
+    assert_true(p.p_best == 0.5);
+    assert_int_equal(p.migrate_every, 25);
+    assert_int_equal(p.matmul.walk_flips, 20000);
+}
+
+static void test_roundtrip_and_merge(void **st)
+{
+    (void)st;
+    rt_policy p;
+    rt_policy_defaults(&p);
+    char err[256];
+    const char *file = "{\"matmul\": {\"walk_flips\": 777}, \"engine.p_best\": 0.25,"
+                       " \"bandit\": {\"enabled\": false}}";
+    assert_int_equal(rt_policy_parse(&p, file, strlen(file), err, sizeof err), 0);
+    assert_int_equal(p.matmul.walk_flips, 777);
+    assert_true(p.p_best == 0.25);
+    assert_int_equal(p.bandit.enabled, 0);
+    assert_int_equal(p.migrate_every, 25); /* merged over the defaults */
+    char *text = print_policy(&p);
+    rt_policy q;
+    rt_policy_defaults(&q);
+    assert_int_equal(rt_policy_parse(&q, text, strlen(text), err, sizeof err), 0);
+    char *text2 = print_policy(&q);
+    assert_string_equal(text, text2);
+    free(text);
+    free(text2);
+}
+
+static void expect_error(const char *file, const char *needle)
+{
+    rt_policy p;
+    rt_policy_defaults(&p);
+    char *before = print_policy(&p);
+    char err[256] = "";
+    int rc = rt_policy_parse(&p, file, strlen(file), err, sizeof err);
+    assert_true(rc < 0);
+    if (!strstr(err, needle))
+        fail_msg("error '%s' does not name '%s'", err, needle);
+    char *after = print_policy(&p);
+    assert_string_equal(before, after); /* a failed parse changes nothing */
+    free(before);
+    free(after);
+}
+
+static void test_errors_name_the_key(void **st)
+{
+    (void)st;
+    expect_error("{\"matmul\": {\"walk_flip\": 5}}", "matmul.walk_flip");
+    expect_error("{\"nosuch.knob\": 1}", "nosuch.knob");
+    expect_error("{\"matmul\": {\"walk_flips\": 0}}", "matmul.walk_flips");
+    expect_error("{\"engine\": {\"p_best\": 1.5}}", "engine.p_best");
+    expect_error("{\"engine\": {\"migrate_every\": 2.5}}", "engine.migrate_every");
+    expect_error("{\"bandit\": {\"enabled\": 1}}", "bandit.enabled");
+    expect_error("{\"matmul\": {\"walk_flips\": 5, \"walk_flips\": 6}}", "line");
+    expect_error("[1,2]", "object");
+    expect_error("{\"matmul\": ", "line");
+    expect_error("", "policy");
+}
+
+static void test_mutation_stays_in_range(void **st)
+{
+    (void)st;
+    rt_rng rng;
+    rt_rng_seed(&rng, 42, 0);
+    rt_policy p;
+    rt_policy_defaults(&p);
+    char err[256];
+    size_t n;
+    const rt_knob *k = rt_policy_knobs(&n);
+    int changed_any[64] = {0};
+    assert_true(n <= 64);
+    for (int it = 0; it < 3000; it++) {
+        rt_policy before = p;
+        int c = rt_policy_mutate(&p, &p, &rng);
+        assert_true(c >= 1);
+        if (rt_policy_validate(&p, err, sizeof err))
+            fail_msg("after mutation %d: %s", it, err);
+        for (size_t i = 0; i < n; i++)
+            if (rt_policy_get(&p, &k[i]) != rt_policy_get(&before, &k[i]))
+                changed_any[i] = 1;
+        /* every mutated policy round-trips through its file */
+        char *text = print_policy(&p);
+        rt_policy q;
+        rt_policy_defaults(&q);
+        assert_int_equal(rt_policy_parse(&q, text, strlen(text), err, sizeof err), 0);
+        for (size_t i = 0; i < n; i++)
+            assert_true(rt_policy_get(&q, &k[i]) == rt_policy_get(&p, &k[i]));
+        free(text);
+        if (it % 100 == 99)
+            rt_policy_defaults(&p); /* restart so that knobs do not sit at their bounds */
+    }
+    for (size_t i = 0; i < n; i++)
+        if (k[i].mutation != RT_MUT_NONE && !changed_any[i])
+            fail_msg("knob %s never mutated", k[i].name);
+        else if (k[i].mutation == RT_MUT_NONE && changed_any[i])
+            fail_msg("knob %s is not mutable but changed", k[i].name);
+}
+
+/* Random edits of a valid file (byte flips, truncations, insertions): the parser answers 0 or
+ * a one-line error, never crashes, and an accepted file gives a valid policy. */
+static void test_random_edits(void **st)
+{
+    (void)st;
+    rt_policy p;
+    rt_policy_defaults(&p);
+    char *text = print_policy(&p);
+    size_t len = strlen(text);
+    rt_rng rng;
+    rt_rng_seed(&rng, 7, 1);
+    char *buf = malloc(len + 16);
+    assert_non_null(buf);
+    int accepted = 0;
+    for (int it = 0; it < 20000; it++) {
+        memcpy(buf, text, len);
+        size_t n = len;
+        int edits = 1 + (int)rt_rng_below(&rng, 3);
+        for (int e = 0; e < edits; e++) {
+            size_t at = rt_rng_below(&rng, (uint32_t)n);
+            switch (rt_rng_below(&rng, 3)) {
+            case 0:
+                buf[at] = (char)rt_rng_below(&rng, 256);
+                break;
+            case 1:
+                n = at;
+                break;
+            default:
+                buf[at] = "{}[]\",:0123456789.-etrufalsn "[rt_rng_below(&rng, 29)];
+            }
+            if (n == 0)
+                break;
+        }
+        rt_policy q;
+        rt_policy_defaults(&q);
+        char err[256] = "";
+        int rc = rt_policy_parse(&q, buf, n, err, sizeof err);
+        if (rc == 0) {
+            accepted++;
+            assert_int_equal(rt_policy_validate(&q, err, sizeof err), 0);
+        } else {
+            assert_true(err[0] != '\0');
+            assert_null(strchr(err, '\n'));
+        }
+    }
+    assert_true(accepted > 0);
+    free(buf);
+    free(text);
+}
+
+static void test_op_weight_lookup(void **st)
+{
+    (void)st;
+    rt_policy p;
+    rt_policy_defaults(&p);
+    p.matmul.op_plus = 0.3;
+    assert_true(rt_policy_op_weight(&p, "matmul", "plus", 9) == 0.3);
+    assert_true(rt_policy_op_weight(&p, "matmul", "nosuch", 9) == 9);
+    assert_true(rt_policy_op_weight(&p, "nosuch", "walk", 4) == 4);
+}
+
+/* docs/policy.md documents every knob (run from the repository root). */
+static void test_every_knob_documented(void **st)
+{
+    (void)st;
+    size_t len = 0;
+    char *doc = tu_slurp("docs/policy.md", &len);
+    if (!doc)
+        skip();
+    size_t n;
+    const rt_knob *k = rt_policy_knobs(&n);
+    for (size_t i = 0; i < n; i++)
+        if (!strstr(doc, k[i].name))
+            fail_msg("docs/policy.md does not document %s", k[i].name);
+    free(doc);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_defaults_valid_and_unique),
+        cmocka_unit_test(test_roundtrip_and_merge),
+        cmocka_unit_test(test_errors_name_the_key),
+        cmocka_unit_test(test_mutation_stays_in_range),
+        cmocka_unit_test(test_random_edits),
+        cmocka_unit_test(test_op_weight_lookup),
+        cmocka_unit_test(test_every_knob_documented),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
