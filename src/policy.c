@@ -40,6 +40,13 @@ static const rt_knob knobs[] = {
              "generations between migrations of each island's best to the next (0: never)"),
     KNOB_REAL("engine.commit_interval", commit_interval, 0.5, 0.01, 3600, RT_MUT_NONE, 0,
               "seconds between checkpoints (durability, not search)"),
+    /* noise-aware acceptance (problems with a noisy verifier) */
+    KNOB_INT("engine.noise_samples", noise_samples, 5, 0, 1000, RT_MUT_NONE, 0,
+             "re-evaluations of the incumbent that measure the noise floor; 0 turns it off"),
+    KNOB_REAL("engine.noise_margin", noise_margin, 1.0, 0, 100, RT_MUT_NONE, 0,
+              "a child must beat the incumbent's mean by this many spreads"),
+    KNOB_INT("engine.noise_confirm", noise_confirm, 4, 0, 1000, RT_MUT_NONE, 0,
+             "fresh re-evaluations of a winner before it becomes the incumbent"),
     /* bandit */
     KNOB_BOOL("bandit.enabled", bandit.enabled, 1, RT_MUT_FLIP, 0.1,
               "choose operators with a discounted UCB bandit (false: draw by weight)"),
@@ -69,13 +76,6 @@ static const rt_knob knobs[] = {
              "--proxy sampled: random products checked per candidate"),
     KNOB_INT("matmul.proxy_prime", matmul.proxy_prime, 3, 2, 65521, RT_MUT_NONE, 0,
              "--proxy sampled over the integers: the modulus (GF(2) uses 2)"),
-    /* noise-aware acceptance (problems with a noisy verifier) */
-    KNOB_INT("engine.noise_samples", noise_samples, 5, 0, 1000, RT_MUT_NONE, 0,
-             "re-evaluations of the incumbent that measure the noise floor; 0 turns it off"),
-    KNOB_REAL("engine.noise_margin", noise_margin, 1.0, 0, 100, RT_MUT_NONE, 0,
-              "a child must beat the incumbent's mean by this many spreads"),
-    KNOB_INT("engine.noise_confirm", noise_confirm, 4, 0, 1000, RT_MUT_NONE, 0,
-             "fresh re-evaluations of a winner before it becomes the incumbent"),
     /* the llm proposer (docs/llm.md says why each default) */
     KNOB_STR("llm.template_set", llm.template_set, "default",
              "prompt template set: the folder prompts/<template_set>/"),
