@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -41,10 +42,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <linux/audit.h>
 #include <linux/capability.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+
+#include <seccomp.h>
 
 #include "ratchet.h"
 #include "util.h"
@@ -210,7 +212,7 @@ typedef struct sbx_prep {
     unsigned run_id;     /* the run's uid and gid when the caller is root */
     struct rlimit rl_cpu, rl_as, rl_fsize, rl_nofile, rl_nproc;
     int set_cpu, set_as, set_fsize, set_nofile, set_nproc;
-    struct sock_filter filter[24];
+    const struct sock_filter *filter; /* the seccomp program (static storage), when mode has it */
     unsigned short filter_len;
     int fd_in, fd_out, fd_err, fd_status; /* the child's ends */
     int fd_netns;        /* the shared empty network namespace to join, or -1 */
@@ -618,48 +620,86 @@ static void set_rlimit(struct rlimit *rl, int *set, double value, double unit, d
     *set = 1;
 }
 
-#if defined(__x86_64__)
-#define SBX_AUDIT_ARCH AUDIT_ARCH_X86_64
-#elif defined(__aarch64__)
-#define SBX_AUDIT_ARCH AUDIT_ARCH_AARCH64
-#endif
+/* The fallback's two seccomp programs (index 0: network denied, 1: network allowed), built once
+ * per process by libseccomp for the native architecture and kept until exit. libseccomp's own
+ * loader allocates, which the child of a clone in a threaded process must not: the program is
+ * exported here, before any clone, and the child installs it with a raw prctl. */
+enum { SBX_FILTER_MAX = 512 }; /* instructions; the program is about 20 */
+static struct sock_filter sbx_filters[2][SBX_FILTER_MAX];
+static unsigned short sbx_filter_len[2]; /* 0: that program could not be built */
+static pthread_once_t sbx_filters_once = PTHREAD_ONCE_INIT;
 
-/* Builds the fallback filter: native system calls only; socket() only for AF_UNIX; setsid,
- * setpgid and io_uring denied. Returns 1 when a filter was built (0 on other architectures). */
+/* Writes ctx's BPF program into out[cap] (through a memfd: libseccomp 2.5 exports only to a
+ * descriptor). Returns its length in instructions, or 0 on any failure. */
+static unsigned short export_filter(const scmp_filter_ctx ctx, struct sock_filter *out, size_t cap)
+{
+    unsigned short len = 0;
+    int fd = memfd_create("ratchet-seccomp", MFD_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    if (seccomp_export_bpf(ctx, fd) != 0)
+        goto done;
+    off_t size = lseek(fd, 0, SEEK_END);
+    if (size <= 0 || (size_t)size % sizeof *out != 0 || (size_t)size / sizeof *out > cap)
+        goto done;
+    size_t want = (size_t)size, got = 0;
+    while (got < want) {
+        ssize_t n = pread(fd, (char *)out + got, want - got, (off_t)got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            goto done;
+        got += (size_t)n;
+    }
+    len = (unsigned short)(want / sizeof *out);
+done:
+    close(fd);
+    return len;
+}
+
+/* Builds one fallback program: every system call allowed except setsid and setpgid (EPERM),
+ * io_uring_setup (ENOSYS) and, unless allow_net, socket() for any family but AF_UNIX
+ * (EAFNOSUPPORT). A call of another architecture (i386 through int 0x80, x32 numbers on x86-64)
+ * kills the process. Returns the length written to out, or 0. */
+static unsigned short build_filter_one(int allow_net, struct sock_filter *out, size_t cap)
+{
+    unsigned short len = 0;
+    scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+    if (!ctx)
+        return 0;
+    if (seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS) != 0 ||
+        seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(setsid), 0) != 0 ||
+        seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(setpgid), 0) != 0 ||
+        seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(io_uring_setup), 0) != 0)
+        goto done;
+    /* the whole 64-bit argument is compared: a family with high bits set is refused too */
+    if (!allow_net && seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EAFNOSUPPORT), SCMP_SYS(socket), 1,
+                                       SCMP_A0(SCMP_CMP_NE, (scmp_datum_t)AF_UNIX)) != 0)
+        goto done;
+    len = export_filter(ctx, out, cap);
+done:
+    seccomp_release(ctx);
+    return len;
+}
+
+static void build_filters(void)
+{
+    for (int i = 0; i < 2; i++)
+        sbx_filter_len[i] = build_filter_one(i, sbx_filters[i], SBX_FILTER_MAX);
+}
+
+/* Points p at the fallback filter for allow_net (built on first use). Returns 1 when there is
+ * one, 0 when libseccomp could not build it (the run then goes without: no RT_SANDBOX_C_SECCOMP). */
 static int build_filter(sbx_prep *p, int allow_net)
 {
-#ifdef SBX_AUDIT_ARCH
-    struct sock_filter f[] = {
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SBX_AUDIT_ARCH, 1, 0),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-#if defined(__x86_64__)
-        BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 0x40000000u /* x32 */, 0, 1),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
-#endif
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_setsid, 4, 0),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_setpgid, 3, 0),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_io_uring_setup, 3, 0),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_socket, allow_net ? 0 : 3, 0),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
-        /* socket(): allow AF_UNIX only */
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0])),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AF_UNIX, 0, 1),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EAFNOSUPPORT),
-    };
-    _Static_assert(sizeof f / sizeof f[0] <= sizeof p->filter / sizeof p->filter[0], "filter");
-    memcpy(p->filter, f, sizeof f);
-    p->filter_len = (unsigned short)(sizeof f / sizeof f[0]);
+    if (pthread_once(&sbx_filters_once, build_filters) != 0)
+        return 0;
+    int i = allow_net ? 1 : 0;
+    if (sbx_filter_len[i] == 0)
+        return 0;
+    p->filter = sbx_filters[i];
+    p->filter_len = sbx_filter_len[i];
     return 1;
-#else
-    (void)p;
-    (void)allow_net;
-    return 0;
-#endif
 }
 
 /* ---- the run ----------------------------------------------------------------------------- */
