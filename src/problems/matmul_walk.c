@@ -2,10 +2,12 @@
  * invariants).
  *
  * Layout: products in one array; for each product and position the bucket it sits in and its
- * index in that bucket's member list (so removal is a swap with the bucket's last member). Hash
- * slots never move: a slot whose bucket empties keeps its key as a tombstone (a later product
- * with that value reuses it) and the table is rebuilt from the live buckets when half its slots
- * are used. Buckets are recycled through a free list and keep their member arrays.
+ * index in that bucket's member list (so removal is a swap with the bucket's last member). The
+ * hash table is linear probing over 8-byte slots (the key's 32-bit hash and the bucket; the key
+ * itself is in the bucket), at most a quarter full (a table has four slots per possible bucket),
+ * so it stays in L1 cache; a slot whose bucket empties is deleted by backward shifting, so there
+ * are no tombstones and no rebuilds. Buckets are recycled through a free list and keep their
+ * member arrays. Hot buckets are named (position << 24) | bucket.
  */
 #include "matmul_walk.h"
 
@@ -13,11 +15,11 @@
 #include <string.h>
 
 #define SLOT_EMPTY (-1)
-#define SLOT_TOMB (-2)
+#define HOT_SHIFT 24
 
 typedef struct mw_slot {
-    uint64_t kp, kn; /* key: the factor with its lowest coefficient made positive */
-    int32_t bid;     /* bucket, SLOT_EMPTY (never used) or SLOT_TOMB (key kept, no bucket) */
+    uint32_t hash; /* of the key: the factor with its lowest coefficient made positive */
+    int32_t bid;   /* bucket, or SLOT_EMPTY */
 } mw_slot;
 
 typedef struct mw_bucket {
@@ -29,19 +31,22 @@ typedef struct mw_bucket {
 typedef struct mw_table {
     mw_slot *slot;
     uint32_t mask;
-    int32_t used; /* non-empty slots, tombstones included */
     mw_bucket *bucket;
     int32_t *freeb;
     int32_t nfree;
 } mw_table;
+
+typedef struct mw_loc {
+    int32_t b; /* bucket */
+    int32_t i; /* index in the bucket's members */
+} mw_loc;
 
 struct mm_walker {
     int n, m, p;
     enum mm_field field;
     int rank, cap;
     mm_prod *prod;
-    int32_t *bk; /* bk[3*t+q]: bucket of product t at position q */
-    int32_t *bi; /* bi[3*t+q]: index of t in that bucket's members */
+    mw_loc *loc; /* loc[3*t+q]: where product t sits at position q */
     mw_table tab[3];
     int32_t *hot; /* q * cap + bucket, for every bucket with >= 2 members */
     int32_t nhot;
@@ -96,8 +101,8 @@ static inline uint32_t khash(uint64_t p, uint64_t n)
 
 static int table_init(mw_table *t, int cap)
 {
-    uint32_t size = 1024;
-    while (size < 16u * (uint32_t)cap)
+    uint32_t size = 64;
+    while (size < 4u * (uint32_t)cap)
         size *= 2;
     t->slot = malloc(size * sizeof *t->slot);
     t->bucket = calloc((size_t)cap, sizeof *t->bucket);
@@ -112,7 +117,6 @@ static void table_clear(mw_table *t, int cap)
 {
     for (uint32_t i = 0; i <= t->mask; i++)
         t->slot[i].bid = SLOT_EMPTY;
-    t->used = 0;
     t->nfree = 0;
     for (int b = cap - 1; b >= 0; b--) {
         t->bucket[b].cnt = 0;
@@ -134,8 +138,7 @@ void mm_walker_free(mm_walker *w)
         free(w->tab[q].freeb);
     }
     free(w->prod);
-    free(w->bk);
-    free(w->bi);
+    free(w->loc);
     free(w->hot);
     free(w);
 }
@@ -154,10 +157,9 @@ int mm_walker_new(mm_walker **out, const mm_scheme *s, int extra)
     w->cap = s->rank + extra + 2;
     size_t cap = (size_t)w->cap;
     w->prod = malloc(cap * sizeof *w->prod);
-    w->bk = malloc(3 * cap * sizeof *w->bk);
-    w->bi = malloc(3 * cap * sizeof *w->bi);
+    w->loc = malloc(3 * cap * sizeof *w->loc);
     w->hot = malloc(3 * cap * sizeof *w->hot);
-    if (!w->prod || !w->bk || !w->bi || !w->hot)
+    if (!w->prod || !w->loc || !w->hot)
         goto fail;
     for (int q = 0; q < 3; q++)
         if (table_init(&w->tab[q], w->cap))
@@ -177,7 +179,7 @@ static inline void hot_add(mm_walker *w, int q, int32_t b)
 {
     mw_bucket *bu = &w->tab[q].bucket[b];
     bu->hot = w->nhot;
-    w->hot[w->nhot++] = q * w->cap + b;
+    w->hot[w->nhot++] = (q << HOT_SHIFT) | b;
 }
 
 static inline void hot_del(mm_walker *w, int q, int32_t b)
@@ -185,54 +187,57 @@ static inline void hot_del(mm_walker *w, int q, int32_t b)
     mw_bucket *bu = &w->tab[q].bucket[b];
     int32_t h = bu->hot, last = w->hot[--w->nhot];
     w->hot[h] = last;
-    w->tab[last / w->cap].bucket[last % w->cap].hot = h;
+    w->tab[last >> HOT_SHIFT].bucket[last & ((1 << HOT_SHIFT) - 1)].hot = h;
     bu->hot = -1;
 }
 
-static void table_rebuild(mw_table *t, int cap)
+/* Deletes slot i by backward shifting (linear probing): later entries of the same probe run
+ * move up so that lookups still find them. */
+static void slot_delete(mw_table *t, uint32_t i)
 {
-    for (uint32_t i = 0; i <= t->mask; i++)
-        t->slot[i].bid = SLOT_EMPTY;
-    t->used = 0;
-    for (int b = 0; b < cap; b++) {
-        mw_bucket *bu = &t->bucket[b];
-        if (bu->cnt <= 0)
-            continue;
-        uint32_t i = khash(bu->kp, bu->kn) & t->mask;
-        while (t->slot[i].bid != SLOT_EMPTY)
-            i = (i + 1) & t->mask;
-        t->slot[i] = (mw_slot){bu->kp, bu->kn, b};
-        bu->slot = (int32_t)i;
-        t->used++;
+    uint32_t j = i;
+    for (;;) {
+        j = (j + 1) & t->mask;
+        mw_slot sj = t->slot[j];
+        if (sj.bid == SLOT_EMPTY)
+            break;
+        uint32_t home = sj.hash & t->mask;
+        /* sj may move to i if its home is not in the cyclic range (i, j] */
+        if (((j - home) & t->mask) >= ((j - i) & t->mask)) {
+            t->slot[i] = sj;
+            t->bucket[sj.bid].slot = (int32_t)i;
+            i = j;
+        }
     }
+    t->slot[i].bid = SLOT_EMPTY;
 }
 
-/* Puts product t (factor at q nonzero) into its bucket. 0 or RT_ENOMEM. */
-static int index_add(mm_walker *w, int t, int q)
+/* The functions on the flip path are forced inline with the field as a parameter, so that the
+ * walk loop compiles once per field with the field a constant. */
+#define MW_INLINE static inline __attribute__((always_inline))
+
+/* Puts product t (factor at q nonzero) into its bucket. Returns the bucket's new size (>= 1),
+ * or RT_ENOMEM (negative). */
+MW_INLINE int index_add(mm_walker *w, int t, int q, enum mm_field field)
 {
     mw_table *tb = &w->tab[q];
-    mm_vec k = vcanon(w->prod[t].f[q]);
-    uint32_t i = khash(k.p, k.n) & tb->mask;
-    mw_slot *sl;
+    mm_vec k = field == MM_GF2 ? w->prod[t].f[q] : vcanon(w->prod[t].f[q]);
+    uint32_t hh = khash(k.p, k.n);
+    uint32_t i = hh & tb->mask;
+    int32_t b;
     for (;;) {
-        sl = &tb->slot[i];
-        if (sl->bid == SLOT_EMPTY || (sl->kp == k.p && sl->kn == k.n))
+        b = tb->slot[i].bid;
+        if (b == SLOT_EMPTY)
+            break;
+        if (tb->slot[i].hash == hh && tb->bucket[b].kp == k.p &&
+            (field == MM_GF2 || tb->bucket[b].kn == k.n))
             break;
         i = (i + 1) & tb->mask;
     }
-    int32_t b = sl->bid;
-    if (b < 0) {
-        if (b == SLOT_EMPTY) {
-            if (2 * (uint32_t)(tb->used + 1) > tb->mask) {
-                table_rebuild(tb, w->cap);
-                return index_add(w, t, q);
-            }
-            tb->used++;
-            sl->kp = k.p;
-            sl->kn = k.n;
-        }
+    if (b == SLOT_EMPTY) {
         b = tb->freeb[--tb->nfree];
-        sl->bid = b;
+        tb->slot[i].hash = hh;
+        tb->slot[i].bid = b;
         mw_bucket *nb = &tb->bucket[b];
         nb->kp = k.p;
         nb->kn = k.n;
@@ -241,7 +246,7 @@ static int index_add(mm_walker *w, int t, int q)
         nb->hot = -1;
     }
     mw_bucket *bu = &tb->bucket[b];
-    if (bu->cnt == bu->cap) {
+    if (__builtin_expect(bu->cnt == bu->cap, 0)) {
         int32_t nc = bu->cap ? 2 * bu->cap : 8;
         int32_t *nm = realloc(bu->mem, (size_t)nc * sizeof *nm);
         if (!nm)
@@ -249,26 +254,26 @@ static int index_add(mm_walker *w, int t, int q)
         bu->mem = nm;
         bu->cap = nc;
     }
-    w->bk[3 * t + q] = b;
-    w->bi[3 * t + q] = bu->cnt;
+    w->loc[3 * t + q].b = b;
+    w->loc[3 * t + q].i = bu->cnt;
     bu->mem[bu->cnt++] = t;
     if (bu->cnt == 2)
         hot_add(w, q, b);
-    return 0;
+    return bu->cnt;
 }
 
-static void index_del(mm_walker *w, int t, int q)
+MW_INLINE void index_del(mm_walker *w, int t, int q)
 {
     mw_table *tb = &w->tab[q];
-    int32_t b = w->bk[3 * t + q], i = w->bi[3 * t + q];
+    int32_t b = w->loc[3 * t + q].b, i = w->loc[3 * t + q].i;
     mw_bucket *bu = &tb->bucket[b];
     int32_t last = bu->mem[--bu->cnt];
     bu->mem[i] = last;
-    w->bi[3 * last + q] = i;
+    w->loc[3 * last + q].i = i;
     if (bu->cnt == 1)
         hot_del(w, q, b);
     else if (bu->cnt == 0) {
-        tb->slot[bu->slot].bid = SLOT_TOMB;
+        slot_delete(tb, (uint32_t)bu->slot);
         tb->freeb[tb->nfree++] = b;
     }
 }
@@ -284,10 +289,9 @@ static void prod_remove(mm_walker *w, int t, int skip)
     if (t != last) {
         w->prod[t] = w->prod[last];
         for (int q = 0; q < 3; q++) {
-            int32_t b = w->bk[3 * last + q], i = w->bi[3 * last + q];
-            w->bk[3 * t + q] = b;
-            w->bi[3 * t + q] = i;
-            w->tab[q].bucket[b].mem[i] = t;
+            mw_loc l = w->loc[3 * last + q];
+            w->loc[3 * t + q] = l;
+            w->tab[q].bucket[l.b].mem[l.i] = t;
         }
     }
     for (int k = 0; k < 2; k++) {
@@ -299,29 +303,31 @@ static void prod_remove(mm_walker *w, int t, int skip)
 }
 
 /* Sets factor q of product t to v, keeping the index. Returns 1 if the product vanished (v was
- * zero), 0, or RT_ENOMEM (negative). */
-static int set_factor(mm_walker *w, int t, int q, mm_vec v)
+ * zero), 0 if it is alone with that factor, 2 if it shares it (a merge may be possible), or
+ * RT_ENOMEM (negative). */
+MW_INLINE int set_factor(mm_walker *w, int t, int q, mm_vec v, enum mm_field field)
 {
     index_del(w, t, q);
     w->prod[t].f[q] = v;
-    if (vzero(v)) {
+    if (__builtin_expect(vzero(v), 0)) {
         prod_remove(w, t, q);
         return 1;
     }
-    return index_add(w, t, q) ? RT_ENOMEM : 0;
+    int c = index_add(w, t, q, field);
+    return c < 0 ? RT_ENOMEM : c > 1 ? 2 : 0;
 }
 
 /* Product t's factor at q has just changed: merge it with any product that now agrees with it
  * (up to sign) at q and at a second position, repeatedly. Returns products removed; t is
  * followed through w->watch[0]. */
-static int settle(mm_walker *w, int q)
+static __attribute__((noinline)) int settle(mm_walker *w, int q)
 {
     int removed = 0;
     for (;;) {
         int t = w->watch[0];
         if (t < 0)
             return removed;
-        const mw_bucket *bu = &w->tab[q].bucket[w->bk[3 * t + q]];
+        const mw_bucket *bu = &w->tab[q].bucket[w->loc[3 * t + q].b];
         int merged = 0;
         for (int32_t k = 0; k < bu->cnt && !merged; k++) {
             int u = bu->mem[k];
@@ -329,7 +335,7 @@ static int settle(mm_walker *w, int q)
                 continue;
             int m = w->field == MM_GF2 ? 1 : vmatch(w->prod[u].f[q], w->prod[t].f[q]);
             for (int d = 1; d <= 2; d++) {
-                int o = (q + d) % 3, third = (q + 3 - d) % 3;
+                int o = (q + d) % 3, third = 3 - q - o;
                 int m2 = vmatch(w->prod[u].f[o], w->prod[t].f[o]);
                 if (!m2)
                     continue;
@@ -339,10 +345,10 @@ static int settle(mm_walker *w, int q)
                 prod_remove(w, u, -1);
                 removed++;
                 t = w->watch[0];
-                int rc = set_factor(w, t, third, sum);
+                int rc = set_factor(w, t, third, sum, w->field);
                 if (rc < 0)
                     return removed; /* out of memory: the index lost t; see mm_walker_check */
-                removed += rc;
+                removed += rc == 1;
                 q = third;
                 merged = 1;
                 break;
@@ -355,10 +361,10 @@ static int settle(mm_walker *w, int q)
 
 /* Settles product t after its factor q changed (t may be -1: nothing to do); keeps the other
  * watched product w->watch[1] up to date. */
-static int settle_prod(mm_walker *w, int t, int q)
+MW_INLINE int settle_prod(mm_walker *w, int t, int q)
 {
-    if (t < 0)
-        return 0;
+    if (t < 0 || w->tab[q].bucket[w->loc[3 * t + q].b].cnt < 2)
+        return 0; /* alone in its bucket: nothing to merge with (the usual case) */
     w->watch[0] = t;
     int r = settle(w, q);
     w->watch[0] = -1;
@@ -393,7 +399,7 @@ int mm_walker_load(mm_walker *w, const mm_scheme *s)
         int i = w->rank++;
         w->prod[i] = *pr;
         for (int q = 0; q < 3; q++)
-            if (index_add(w, i, q))
+            if (index_add(w, i, q, w->field) < 0)
                 return RT_ENOMEM;
     }
     settle_all(w);
@@ -424,20 +430,21 @@ int mm_walker_rank(const mm_walker *w) { return w->rank; }
 
 /* One flip on a random hot bucket. Returns 1 if made, 0 if the coefficients left {-1,0,1}
  * (nothing changed), -1 when nothing is hot. *red accumulates reductions. */
-static inline int flip_once(mm_walker *w, rt_rng *rng, enum mm_field field, long long *red)
+MW_INLINE int flip_once(mm_walker *w, rt_rng *rng, enum mm_field field, long long *red)
 {
     if (w->nhot == 0)
         return -1;
     uint64_t r = rt_rng_next(rng);
     int32_t h = w->hot[(uint32_t)(((r & 0xffffffffu) * (uint64_t)(uint32_t)w->nhot) >> 32)];
-    int x = h / w->cap;
-    const mw_bucket *bu = &w->tab[x].bucket[h % w->cap];
+    int x = h >> HOT_SHIFT;
+    const mw_bucket *bu = &w->tab[x].bucket[h & ((1 << HOT_SHIFT) - 1)];
     uint32_t cnt = (uint32_t)bu->cnt;
     uint32_t i = (uint32_t)((((r >> 32) & 0xffffu) * cnt) >> 16);
     uint32_t j = (uint32_t)((((r >> 48) & 0x3fffu) * (cnt - 1)) >> 14);
     j += j >= i;
     int a = bu->mem[i], b = bu->mem[j];
-    int y = (r >> 62) & 1 ? (x + 1) % 3 : (x + 2) % 3;
+    static const int8_t other[3][2] = {{1, 2}, {2, 0}, {0, 1}};
+    int y = other[x][(r >> 62) & 1];
     int z = 3 - x - y;
     mm_prod *pa = &w->prod[a], *pb = &w->prod[b];
     mm_vec ny, nz;
@@ -457,23 +464,27 @@ static inline int flip_once(mm_walker *w, rt_rng *rng, enum mm_field field, long
      * must see b's new factor. Removals move products, so both are followed through watch. */
     w->watch[0] = a;
     w->watch[1] = b;
-    int rc = set_factor(w, a, y, ny);
-    if (rc < 0)
+    int ra = set_factor(w, a, y, ny, field);
+    if (ra < 0)
         return -1;
-    *red += rc;
+    int rb = 0;
     b = w->watch[1];
     if (b >= 0) {
-        rc = set_factor(w, b, z, nz);
-        if (rc < 0)
+        rb = set_factor(w, b, z, nz, field);
+        if (rb < 0)
             return -1;
-        *red += rc;
     }
-    a = w->watch[0];
-    w->watch[0] = -1;
-    *red += settle_prod(w, a, y);
-    b = w->watch[1];
-    w->watch[1] = -1;
-    *red += settle_prod(w, b, z);
+    *red += (ra == 1) + (rb == 1);
+    /* a product alone in its new bucket has nothing to merge with; if a merge of a later puts
+     * a next to b, settling a sees the pair */
+    if (ra == 2) {
+        a = w->watch[0];
+        w->watch[0] = -1;
+        *red += settle_prod(w, a, y);
+    }
+    if (rb == 2)
+        *red += settle_prod(w, w->watch[1], z);
+    w->watch[0] = w->watch[1] = -1;
     return 1;
 }
 
@@ -540,11 +551,12 @@ int mm_walker_plus(mm_walker *w, rt_rng *rng)
         int k = w->rank++;
         w->prod[k] = p3;
         for (int q = 0; q < 3; q++)
-            if (index_add(w, k, q))
+            if (index_add(w, k, q, w->field) < 0)
                 return -1;
         /* the factors differ (no position matched), so none of these is zero */
-        if (set_factor(w, i, ra, a_minus) < 0 || set_factor(w, j, rb, b_minus) < 0 ||
-            set_factor(w, j, rc, s_old.f[rc]) < 0)
+        if (set_factor(w, i, ra, a_minus, w->field) < 0 ||
+            set_factor(w, j, rb, b_minus, w->field) < 0 ||
+            set_factor(w, j, rc, s_old.f[rc], w->field) < 0)
             return -1;
         /* any pair made mergeable includes a changed product: settle them all (rare move) */
         settle_all(w);
@@ -562,7 +574,7 @@ int mm_walker_check(const mm_walker *w)
     for (int q = 0; q < 3; q++) {
         const mw_table *tb = &w->tab[q];
         for (int t = 0; t < w->rank; t++) {
-            int32_t b = w->bk[3 * t + q], i = w->bi[3 * t + q];
+            int32_t b = w->loc[3 * t + q].b, i = w->loc[3 * t + q].i;
             const mw_bucket *bu = &tb->bucket[b];
             if (vzero(w->prod[t].f[q]))
                 return 1;
@@ -581,7 +593,7 @@ int mm_walker_check(const mm_walker *w)
                 live += bu->cnt;
             if (bu->cnt >= 2) {
                 hot++;
-                if (bu->hot < 0 || w->hot[bu->hot] != q * w->cap + b)
+                if (bu->hot < 0 || w->hot[bu->hot] != ((q << HOT_SHIFT) | b))
                     return 5;
             }
         }
