@@ -10,7 +10,12 @@
 
 /* Knobs of matmul's flip-graph search (src/problems/matmul*.c). */
 typedef struct rt_matmul_policy {
-    long long walk_flips; /* flips in one application of the walk operator */
+    long long walk_flips;    /* flips budget of one walker run (one operator application) */
+    long long plateau_flips; /* flips without a rank reduction that make a plateau */
+    double escape_prob;      /* at a plateau: plus transition and walk on (else the run ends) */
+    int max_escapes;         /* plus transitions in one walker run at most */
+    double restart_prob;     /* a run starts from the standard algorithm instead of its parent */
+    int stop_on_improve;     /* 1: a run ends as soon as its rank is below its parent's */
 } rt_matmul_policy;
 
 typedef struct rt_policy {

@@ -18,15 +18,15 @@
 #include "../problem.h"
 #include "matmul_plain.h"
 #include "matmul_search.h"
+#include "matmul_walk.h"
 
 typedef struct matmul_state {
     int n, m, p;
     enum mm_field field;
-    long long walk_flips; /* flips in one operator application */
+    rt_matmul_policy pol;   /* the run's policy section (defaults until configure) */
+    long long walk_override; /* --walk N: walk_flips, whatever the policy says (0: none) */
     char params[128];
 } matmul_state;
-
-#define MATMUL_DEFAULT_WALK 20000
 
 static int parse_shape(const char *v, int *n, int *m, int *p)
 {
@@ -64,7 +64,9 @@ static int matmul_create(void **out, const char *const *keys, const char *const 
     if (!st)
         return rt_fail(err, errlen, RT_ENOMEM, "out of memory");
     st->field = MM_Z;
-    st->walk_flips = MATMUL_DEFAULT_WALK;
+    rt_policy defaults;
+    rt_policy_defaults(&defaults);
+    st->pol = defaults.matmul;
     int have_shape = 0, rc = 0;
     for (size_t i = 0; i < nparams; i++) {
         const char *k = keys[i], *v = values[i];
@@ -98,7 +100,8 @@ static int matmul_create(void **out, const char *const *keys, const char *const 
                              "bad --walk '%s': expected flips per step, 1 to 1000000000", v);
                 goto fail;
             }
-            st->walk_flips = w;
+            st->walk_override = w;
+            st->pol.walk_flips = w;
         } else {
             rc = rt_fail(err, errlen, RT_EUSAGE,
                          "matmul has no parameter --%s (it takes --shape, --field, --walk)", k);
@@ -109,8 +112,11 @@ static int matmul_create(void **out, const char *const *keys, const char *const 
         rc = rt_fail(err, errlen, RT_EUSAGE, "matmul needs --shape NxMxP, for example 3x3x3");
         goto fail;
     }
-    snprintf(st->params, sizeof st->params, "shape=%dx%dx%d field=%s walk=%lld", st->n, st->m,
-             st->p, st->field == MM_GF2 ? "gf2" : "z", st->walk_flips);
+    int len = snprintf(st->params, sizeof st->params, "shape=%dx%dx%d field=%s", st->n, st->m,
+                       st->p, st->field == MM_GF2 ? "gf2" : "z");
+    if (st->walk_override && len > 0 && (size_t)len < sizeof st->params)
+        snprintf(st->params + len, sizeof st->params - (size_t)len, " walk=%lld",
+                 st->walk_override);
     *out = st;
     return 0;
 fail:
@@ -271,24 +277,101 @@ static int matmul_convert(const void *state, const char *text, size_t len, const
 
 /* ---- operators --------------------------------------------------------------------------- */
 
+/* One walker run from the genome (see docs/policy.md, matmul): flips until the budget is spent;
+ * a run of plateau_flips flips without a reduction is a plateau, where the walker escapes with a
+ * plus transition (probability escape_prob, at most max_escapes times) or stops. With
+ * stop_on_improve the run ends as soon as the rank is below the parent's, so that the engine
+ * admits the improvement and every island can build on it. The genome becomes the lowest-rank
+ * scheme the run held (the latest of them). */
+static int walker_run(const matmul_state *st, mm_scheme *s, rt_rng *rng, int plus_first,
+                      long long *work)
+{
+    const rt_matmul_policy *pol = &st->pol;
+    if (pol->restart_prob > 0 && rt_rng_unit(rng) < pol->restart_prob) {
+        mm_scheme fresh;
+        if (mm_scheme_standard(&fresh, st->n, st->m, st->p, st->field) == 0) {
+            mm_scheme_free(s);
+            *s = fresh;
+        }
+    }
+    int extra = pol->max_escapes + 1 > 0 ? pol->max_escapes + 1 : 1;
+    mm_walker *w = NULL;
+    if (mm_walker_new(&w, s, extra))
+        return -1;
+    mm_scheme best = {0};
+    int parent_rank = mm_walker_rank(w), best_rank = parent_rank + 1000, escapes = 0;
+    int rc = -1;
+    if (plus_first) {
+        if (mm_walker_plus(w, rng))
+            goto done;
+        escapes++;
+        (*work)++;
+    }
+    long long budget = pol->walk_flips, done_flips = 0, since = 0;
+    long long plateau = pol->plateau_flips > 0 ? pol->plateau_flips : budget;
+    while (done_flips < budget) {
+        long long chunk = budget - done_flips;
+        if (chunk > plateau - since)
+            chunk = plateau - since;
+        int r0 = mm_walker_rank(w);
+        long long f = mm_walker_run(w, rng, chunk, r0, NULL);
+        done_flips += f;
+        since += f;
+        if (mm_walker_rank(w) < r0) {
+            since = 0;
+            if (mm_walker_rank(w) <= best_rank) {
+                best_rank = mm_walker_rank(w);
+                if (mm_walker_store(w, &best))
+                    goto done;
+            }
+            if (pol->stop_on_improve && best_rank < parent_rank)
+                break;
+            continue;
+        }
+        if (f < chunk)
+            break; /* isolated: no flip left */
+        if (since >= plateau) {
+            if (escapes < pol->max_escapes && rt_rng_unit(rng) < pol->escape_prob &&
+                mm_walker_plus(w, rng) == 0) {
+                escapes++;
+                (*work)++;
+                since = 0;
+                continue;
+            }
+            break;
+        }
+    }
+    *work += done_flips;
+    if (best.prod && best_rank < mm_walker_rank(w)) {
+        mm_scheme_free(s);
+        *s = best;
+        best.prod = NULL;
+    } else if (mm_walker_store(w, s)) {
+        goto done;
+    }
+    rc = done_flips > 0 || escapes > 0 ? 0 : -1;
+done:
+    mm_scheme_free(&best);
+    mm_walker_free(w);
+    return rc;
+}
+
 static int op_walk(const void *state, void *genome, rt_rng *rng, long long *work)
 {
-    const matmul_state *st = state;
-    mm_walk_stats ws = {0};
-    mm_walk(genome, rng, st->walk_flips, &ws);
-    *work += ws.flips;
-    return ws.flips > 0 ? 0 : -1;
+    return walker_run(state, genome, rng, 0, work);
 }
 
 static int op_plus(const void *state, void *genome, rt_rng *rng, long long *work)
 {
-    const matmul_state *st = state;
-    if (mm_plus(genome, rng))
-        return -1;
-    mm_walk_stats ws = {0};
-    mm_walk(genome, rng, st->walk_flips, &ws);
-    *work += ws.flips + 1;
-    return 0;
+    return walker_run(state, genome, rng, 1, work);
+}
+
+static void matmul_configure(void *state, const rt_policy *policy)
+{
+    matmul_state *st = state;
+    st->pol = policy->matmul;
+    if (st->walk_override)
+        st->pol.walk_flips = st->walk_override;
 }
 
 static const rt_operator matmul_operators[] = {
@@ -301,7 +384,8 @@ const rt_problem_class rt_problem_matmul = {
     .summary = "schemes for multiplying matrices with few multiplications (flip graphs)",
     .params_help = "  --shape NxMxP    the product of an NxM and an MxP matrix, each 1..8 (required)\n"
                    "  --field F        gf2 or z (the integers; default)\n"
-                   "  --walk N         flips in one step of the search (default 20000)\n",
+                   "  --walk N         flips budget of one walker run (default: the policy's\n"
+                   "                   matmul.walk_flips, 2000000)\n",
     .create = matmul_create,
     .destroy = matmul_destroy,
     .params = matmul_params,
@@ -315,6 +399,7 @@ const rt_problem_class rt_problem_matmul = {
     .verify = matmul_verify,
     .convert = matmul_convert,
     .operators = matmul_operators,
+    .configure = matmul_configure,
     .noperators = sizeof matmul_operators / sizeof matmul_operators[0],
     .metric_lower_is_better = 1,
 };
