@@ -307,6 +307,53 @@ static void prod_remove(mm_walker *w, int t, int skip)
  * RT_ENOMEM (negative). */
 MW_INLINE int set_factor(mm_walker *w, int t, int q, mm_vec v, enum mm_field field)
 {
+    mw_table *tb = &w->tab[q];
+    int32_t ob = w->loc[3 * t + q].b;
+    mw_bucket *obu = &tb->bucket[ob];
+    if (obu->cnt == 1 && !vzero(v)) {
+        /* alone with its old value (the usual case): the bucket moves to the new key unless
+         * that key has a bucket already */
+        slot_delete(tb, (uint32_t)obu->slot);
+        w->prod[t].f[q] = v;
+        mm_vec k = field == MM_GF2 ? v : vcanon(v);
+        uint32_t hh = khash(k.p, k.n);
+        uint32_t i = hh & tb->mask;
+        int32_t b;
+        for (;;) {
+            b = tb->slot[i].bid;
+            if (b == SLOT_EMPTY)
+                break;
+            if (tb->slot[i].hash == hh && tb->bucket[b].kp == k.p &&
+                (field == MM_GF2 || tb->bucket[b].kn == k.n))
+                break;
+            i = (i + 1) & tb->mask;
+        }
+        if (b == SLOT_EMPTY) {
+            tb->slot[i].hash = hh;
+            tb->slot[i].bid = ob;
+            obu->kp = k.p;
+            obu->kn = k.n;
+            obu->slot = (int32_t)i;
+            return 0;
+        }
+        mw_bucket *bu = &tb->bucket[b];
+        if (__builtin_expect(bu->cnt == bu->cap, 0)) {
+            int32_t nc = bu->cap ? 2 * bu->cap : 8;
+            int32_t *nm = realloc(bu->mem, (size_t)nc * sizeof *nm);
+            if (!nm)
+                return RT_ENOMEM;
+            bu->mem = nm;
+            bu->cap = nc;
+        }
+        obu->cnt = 0;
+        tb->freeb[tb->nfree++] = ob;
+        w->loc[3 * t + q].b = b;
+        w->loc[3 * t + q].i = bu->cnt;
+        bu->mem[bu->cnt++] = t;
+        if (bu->cnt == 2)
+            hot_add(w, q, b);
+        return 2;
+    }
     index_del(w, t, q);
     w->prod[t].f[q] = v;
     if (__builtin_expect(vzero(v), 0)) {
@@ -361,10 +408,32 @@ static __attribute__((noinline)) int settle(mm_walker *w, int q)
 
 /* Settles product t after its factor q changed (t may be -1: nothing to do); keeps the other
  * watched product w->watch[1] up to date. */
-MW_INLINE int settle_prod(mm_walker *w, int t, int q)
+/* Whether product t shares its factor at q with a product that also agrees with it (up to
+ * sign) at another position: the test that lets a flip skip settle() (the usual answer is no). */
+MW_INLINE int may_merge(const mm_walker *w, int t, int q, enum mm_field field)
 {
-    if (t < 0 || w->tab[q].bucket[w->loc[3 * t + q].b].cnt < 2)
-        return 0; /* alone in its bucket: nothing to merge with (the usual case) */
+    const mw_bucket *bu = &w->tab[q].bucket[w->loc[3 * t + q].b];
+    if (bu->cnt < 2)
+        return 0;
+    int o1 = q == 0 ? 1 : 0, o2 = q == 2 ? 1 : 2;
+    mm_vec t1 = w->prod[t].f[o1], t2 = w->prod[t].f[o2];
+    for (int32_t k = 0; k < bu->cnt; k++) {
+        int u = bu->mem[k];
+        const mm_prod *pu = &w->prod[u];
+        if (field == MM_GF2) {
+            if ((pu->f[o1].p == t1.p || pu->f[o2].p == t2.p) && u != t)
+                return 1;
+        } else if ((vmatch(pu->f[o1], t1) || vmatch(pu->f[o2], t2)) && u != t) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+MW_INLINE int settle_prod(mm_walker *w, int t, int q, enum mm_field field)
+{
+    if (t < 0 || !may_merge(w, t, q, field))
+        return 0; /* nothing to merge with (the usual case) */
     w->watch[0] = t;
     int r = settle(w, q);
     w->watch[0] = -1;
@@ -377,7 +446,7 @@ static void settle_all(mm_walker *w)
 {
     for (int t = 0; t < w->rank; t++)
         for (int q = 0; q < 2; q++)
-            if (settle_prod(w, t, q)) {
+            if (settle_prod(w, t, q, w->field)) {
                 t = -1;
                 break;
             }
@@ -480,10 +549,10 @@ MW_INLINE int flip_once(mm_walker *w, rt_rng *rng, enum mm_field field, long lon
     if (ra == 2) {
         a = w->watch[0];
         w->watch[0] = -1;
-        *red += settle_prod(w, a, y);
+        *red += settle_prod(w, a, y, field);
     }
     if (rb == 2)
-        *red += settle_prod(w, w->watch[1], z);
+        *red += settle_prod(w, w->watch[1], z, field);
     w->watch[0] = w->watch[1] = -1;
     return 1;
 }
