@@ -11,9 +11,9 @@ void rt_policy_defaults(rt_policy *p)
     p->commit_interval = 0.5;
     /* matmul: see docs/policy.md for the reasons */
     p->matmul.walk_flips = 2000000;
-    p->matmul.plateau_flips = 300000;
-    p->matmul.escape_prob = 0.5;
-    p->matmul.max_escapes = 8;
+    p->matmul.plateau_flips = 30000;
+    p->matmul.escape_prob = 0.9;
+    p->matmul.max_escapes = 1000;
     p->matmul.restart_prob = 0.02;
     p->matmul.stop_on_improve = 1;
 }

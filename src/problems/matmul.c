@@ -277,12 +277,14 @@ static int matmul_convert(const void *state, const char *text, size_t len, const
 
 /* ---- operators --------------------------------------------------------------------------- */
 
-/* One walker run from the genome (see docs/policy.md, matmul): flips until the budget is spent;
- * a run of plateau_flips flips without a reduction is a plateau, where the walker escapes with a
- * plus transition (probability escape_prob, at most max_escapes times) or stops. With
- * stop_on_improve the run ends as soon as the rank is below the parent's, so that the engine
- * admits the improvement and every island can build on it. The genome becomes the lowest-rank
- * scheme the run held (the latest of them). */
+/* One walker run from the genome (see docs/policy.md, matmul). The walker flips until the budget
+ * (walk_flips) is spent. plateau_flips flips in a row without a rank reduction make a plateau:
+ * there the walker escapes (probability escape_prob, at most max_escapes times per run) by going
+ * back to the lowest-rank scheme of this run and making a plus transition from it; otherwise the
+ * run ends. With stop_on_improve the run ends as soon as its rank is below the parent's, so that
+ * the engine admits the improvement at once and every island can build on it. The genome becomes
+ * the lowest-rank scheme of the run (the latest one reached). With probability restart_prob the
+ * run starts from the standard algorithm instead of the parent. */
 static int walker_run(const matmul_state *st, mm_scheme *s, rt_rng *rng, int plus_first,
                       long long *work)
 {
@@ -294,13 +296,14 @@ static int walker_run(const matmul_state *st, mm_scheme *s, rt_rng *rng, int plu
             *s = fresh;
         }
     }
-    int extra = pol->max_escapes + 1 > 0 ? pol->max_escapes + 1 : 1;
     mm_walker *w = NULL;
-    if (mm_walker_new(&w, s, extra))
+    if (mm_walker_new(&w, s, 2))
         return -1;
     mm_scheme best = {0};
-    int parent_rank = mm_walker_rank(w), best_rank = parent_rank + 1000, escapes = 0;
-    int rc = -1;
+    int rc = -1, escapes = 0;
+    int parent_rank = mm_walker_rank(w), best_rank = parent_rank;
+    if (mm_walker_store(w, &best))
+        goto done;
     if (plus_first) {
         if (mm_walker_plus(w, rng))
             goto done;
@@ -328,21 +331,20 @@ static int walker_run(const matmul_state *st, mm_scheme *s, rt_rng *rng, int plu
                 break;
             continue;
         }
-        if (f < chunk)
+        if (f < chunk && since < plateau)
             break; /* isolated: no flip left */
-        if (since >= plateau) {
-            if (escapes < pol->max_escapes && rt_rng_unit(rng) < pol->escape_prob &&
-                mm_walker_plus(w, rng) == 0) {
-                escapes++;
-                (*work)++;
-                since = 0;
-                continue;
-            }
+        if (escapes >= pol->max_escapes || rt_rng_unit(rng) >= pol->escape_prob)
             break;
-        }
+        if (mm_walker_rank(w) > best_rank && mm_walker_load(w, &best))
+            goto done;
+        if (mm_walker_plus(w, rng))
+            break;
+        escapes++;
+        (*work)++;
+        since = 0;
     }
     *work += done_flips;
-    if (best.prod && best_rank < mm_walker_rank(w)) {
+    if (best_rank < mm_walker_rank(w)) {
         mm_scheme_free(s);
         *s = best;
         best.prod = NULL;
