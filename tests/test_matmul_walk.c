@@ -13,6 +13,7 @@
 #include "problems/matmul_plain.h"
 #include "problems/matmul_search.h"
 #include "problems/matmul_walk.h"
+#include "problem.h"
 
 static int verified_rank(const mm_scheme *s)
 {
@@ -159,6 +160,77 @@ static void walks_are_reproducible(void **state)
     mm_scheme_free(&b);
 }
 
+/* The operators through the problem class, under a policy with short plateaus and certain
+ * escapes: every child's canonical text passes the gate's verifier, a walk child never has a
+ * higher rank than its parent and a plus child at most one more; the policy's knobs reach the
+ * problem through configure, and --walk overrides the flips budget. */
+static void operators_follow_policy(void **state)
+{
+    (void)state;
+    const rt_problem_class *cls = &rt_problem_matmul;
+    const char *keys[] = {"shape", "field"};
+    const char *values[] = {"3x3x3", "z"};
+    char err[256];
+    void *st = NULL;
+    assert_int_equal(cls->create(&st, keys, values, 2, err, sizeof err), 0);
+    rt_policy pol;
+    rt_policy_defaults(&pol);
+    pol.matmul.walk_flips = 20000;
+    pol.matmul.plateau_flips = 1000;
+    pol.matmul.escape_prob = 1.0;
+    pol.matmul.restart_prob = 0.1;
+    pol.matmul.stop_on_improve = 0;
+    cls->configure(st, &pol);
+    void *g = cls->seed(st);
+    assert_non_null(g);
+    rt_rng rng;
+    rt_rng_seed(&rng, 5, 0);
+    for (int i = 0; i < 40; i++) {
+        const rt_operator *op = &cls->operators[i % 5 == 4 ? 1 : 0];
+        int before = ((mm_scheme *)g)->rank;
+        long long work = 0;
+        void *child = cls->clone(st, g);
+        assert_non_null(child);
+        if (op->apply(st, child, &rng, &work) != 0) {
+            cls->free_genome(child);
+            continue;
+        }
+        assert_true(work > 0 && work <= 20000 + 1001);
+        int after = ((mm_scheme *)child)->rank;
+        /* a walk never raises the rank, a plus by one; a restart starts again from 27 */
+        assert_true(after <= (strcmp(op->name, "walk") == 0 ? before : before + 1) ||
+                    after <= 28);
+        rt_buf text;
+        rt_buf_init(&text, 0);
+        assert_int_equal(cls->encode(st, child, &text), 0);
+        rt_verdict v;
+        assert_int_equal(cls->verify(st, text.data, text.len, &v, err, sizeof err), 0);
+        assert_true(v.valid);
+        assert_int_equal((int)v.metric, after);
+        rt_buf_free(&text);
+        cls->free_genome(g);
+        g = child;
+    }
+    assert_true(((mm_scheme *)g)->rank < 27);
+    cls->free_genome(g);
+    cls->destroy(st);
+
+    /* --walk 500: a run makes at most 500 flips whatever the policy says */
+    const char *k2[] = {"shape", "walk"};
+    const char *v2[] = {"2x2x2", "500"};
+    assert_int_equal(cls->create(&st, k2, v2, 2, err, sizeof err), 0);
+    pol.matmul.walk_flips = 1000000;
+    pol.matmul.restart_prob = 0;
+    cls->configure(st, &pol);
+    assert_non_null(strstr(cls->params(st), "walk=500"));
+    g = cls->seed(st);
+    long long work = 0;
+    cls->operators[0].apply(st, g, &rng, &work);
+    assert_true(work <= 500);
+    cls->free_genome(g);
+    cls->destroy(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -166,6 +238,7 @@ int main(void)
         cmocka_unit_test(walks_reduce_rank),
         cmocka_unit_test(load_merges_and_isolation_stops),
         cmocka_unit_test(walks_are_reproducible),
+        cmocka_unit_test(operators_follow_policy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -331,8 +331,8 @@ static int walker_run(const matmul_state *st, mm_scheme *s, rt_rng *rng, int plu
                 break;
             continue;
         }
-        if (f < chunk && since < plateau)
-            break; /* isolated: no flip left */
+        if (since < plateau)
+            break; /* budget spent, or isolated (no flip left) */
         if (escapes >= pol->max_escapes || rt_rng_unit(rng) >= pol->escape_prob)
             break;
         if (mm_walker_rank(w) > best_rank && mm_walker_load(w, &best))
