@@ -193,7 +193,7 @@ static inline void hot_del(mm_walker *w, int q, int32_t b)
 
 /* Deletes slot i by backward shifting (linear probing): later entries of the same probe run
  * move up so that lookups still find them. */
-static void slot_delete(mw_table *t, uint32_t i)
+static inline __attribute__((always_inline)) void slot_delete(mw_table *t, uint32_t i)
 {
     uint32_t j = i;
     for (;;) {
