@@ -12,7 +12,8 @@
 #   CAPX      cap for the "minutes" rows (default 600)
 #   THREADS   --threads (default 2)
 #   SAVE      a folder: the best scheme of every run that reaches its target is written there as
-#             NxMxP-R-FIELD.exp (`ratchet best` output), for results/
+#             NxMxP-R-FIELD.exp (`ratchet best` output), for results/, and the command that
+#             reproduces it is appended to SAVE/commands.txt
 # A failed run counts as taking forever: the median is over all seeds, so it is "> CAP" when half
 # or more of the seeds fail. Every rank printed was verified by the run's gate.
 set -u
@@ -72,6 +73,8 @@ for name in $TARGETS; do
             if [ -n "${SAVE:-}" ]; then
                 mkdir -p "$SAVE"
                 "$R" best "$db" >"$SAVE/$shape-$rank-$field.exp" 2>/dev/null
+                echo "$shape-$rank-$field.exp: ratchet run matmul --shape $shape --field $field" \
+                    "--target $known --seed $s --threads $THREADS ($secs s)" >>"$SAVE/commands.txt"
             fi
         else
             times="$times inf"

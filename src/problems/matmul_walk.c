@@ -525,9 +525,14 @@ MW_INLINE int flip_once(mm_walker *w, rt_rng *rng, enum mm_field field, long lon
     } else {
         int sigma = vmatch(pb->f[x], pa->f[x]);
         int eps = (r >> 63) ? -1 : 1;
+        /* the drawn sign first; if that leaves {-1,0,1}, the other one */
         if (vadd(field, pa->f[y], pb->f[y], eps * sigma, &ny) ||
-            vadd(field, pb->f[z], pa->f[z], -eps, &nz))
-            return 0;
+            vadd(field, pb->f[z], pa->f[z], -eps, &nz)) {
+            eps = -eps;
+            if (vadd(field, pa->f[y], pb->f[y], eps * sigma, &ny) ||
+                vadd(field, pb->f[z], pa->f[z], -eps, &nz))
+                return 0;
+        }
     }
     /* a: y changes; b: z changes. Both changes are made before any merge: a merge of a with b
      * must see b's new factor. Removals move products, so both are followed through watch. */
