@@ -25,10 +25,14 @@ typedef struct mw_slot {
 typedef struct mw_bucket {
     uint64_t kp, kn;
     int32_t cnt, cap, slot, hot; /* hot: index in the hot list, -1 if cnt < 2 */
+    int32_t own;                 /* mem was allocated for this bucket (else: the table's pool) */
     int32_t *mem;
 } mw_bucket;
 
+#define MW_POOL 8 /* members each bucket holds in the table's pool before it allocates */
+
 typedef struct mw_table {
+    void *block; /* one allocation: buckets, slots, free list, member pool */
     mw_slot *slot;
     uint32_t mask;
     mw_bucket *bucket;
@@ -104,12 +108,37 @@ static int table_init(mw_table *t, int cap)
     uint32_t size = 64;
     while (size < 4u * (uint32_t)cap)
         size *= 2;
-    t->slot = malloc(size * sizeof *t->slot);
-    t->bucket = calloc((size_t)cap, sizeof *t->bucket);
-    t->freeb = malloc((size_t)cap * sizeof *t->freeb);
-    if (!t->slot || !t->bucket || !t->freeb)
+    size_t nb = (size_t)cap * sizeof(mw_bucket), ns = size * sizeof(mw_slot);
+    size_t nf = (size_t)cap * sizeof(int32_t), np = (size_t)cap * MW_POOL * sizeof(int32_t);
+    char *block = calloc(1, nb + ns + nf + np);
+    if (!block)
         return RT_ENOMEM;
+    t->block = block;
+    t->bucket = (mw_bucket *)block;
+    t->slot = (mw_slot *)(block + nb);
+    t->freeb = (int32_t *)(block + nb + ns);
+    int32_t *pool = (int32_t *)(block + nb + ns + nf);
+    for (int b = 0; b < cap; b++) {
+        t->bucket[b].mem = pool + (size_t)b * MW_POOL;
+        t->bucket[b].cap = MW_POOL;
+    }
     t->mask = size - 1;
+    return 0;
+}
+
+/* Doubles a bucket's member array (moving it out of the pool the first time). 0 or RT_ENOMEM. */
+static __attribute__((noinline)) int bucket_grow(mw_bucket *bu)
+{
+    int32_t nc = 2 * bu->cap;
+    int32_t *nm = bu->own ? realloc(bu->mem, (size_t)nc * sizeof *nm)
+                          : malloc((size_t)nc * sizeof *nm);
+    if (!nm)
+        return RT_ENOMEM;
+    if (!bu->own)
+        memcpy(nm, bu->mem, (size_t)bu->cnt * sizeof *nm);
+    bu->mem = nm;
+    bu->cap = nc;
+    bu->own = 1;
     return 0;
 }
 
@@ -132,10 +161,9 @@ void mm_walker_free(mm_walker *w)
     for (int q = 0; q < 3; q++) {
         if (w->tab[q].bucket)
             for (int b = 0; b < w->cap; b++)
-                free(w->tab[q].bucket[b].mem);
-        free(w->tab[q].slot);
-        free(w->tab[q].bucket);
-        free(w->tab[q].freeb);
+                if (w->tab[q].bucket[b].own)
+                    free(w->tab[q].bucket[b].mem);
+        free(w->tab[q].block);
     }
     free(w->prod);
     free(w->loc);
@@ -246,14 +274,8 @@ MW_INLINE int index_add(mm_walker *w, int t, int q, enum mm_field field)
         nb->hot = -1;
     }
     mw_bucket *bu = &tb->bucket[b];
-    if (__builtin_expect(bu->cnt == bu->cap, 0)) {
-        int32_t nc = bu->cap ? 2 * bu->cap : 8;
-        int32_t *nm = realloc(bu->mem, (size_t)nc * sizeof *nm);
-        if (!nm)
-            return RT_ENOMEM;
-        bu->mem = nm;
-        bu->cap = nc;
-    }
+    if (__builtin_expect(bu->cnt == bu->cap, 0) && bucket_grow(bu))
+        return RT_ENOMEM;
     w->loc[3 * t + q].b = b;
     w->loc[3 * t + q].i = bu->cnt;
     bu->mem[bu->cnt++] = t;
@@ -337,14 +359,8 @@ MW_INLINE int set_factor(mm_walker *w, int t, int q, mm_vec v, enum mm_field fie
             return 0;
         }
         mw_bucket *bu = &tb->bucket[b];
-        if (__builtin_expect(bu->cnt == bu->cap, 0)) {
-            int32_t nc = bu->cap ? 2 * bu->cap : 8;
-            int32_t *nm = realloc(bu->mem, (size_t)nc * sizeof *nm);
-            if (!nm)
-                return RT_ENOMEM;
-            bu->mem = nm;
-            bu->cap = nc;
-        }
+        if (__builtin_expect(bu->cnt == bu->cap, 0) && bucket_grow(bu))
+            return RT_ENOMEM;
         obu->cnt = 0;
         tb->freeb[tb->nfree++] = ob;
         w->loc[3 * t + q].b = b;
