@@ -19,7 +19,8 @@ LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps deps-test test demo bench bench-drift bench-meta sanitize fuzz clean examples
+.PHONY: all deps deps-test test demo bench bench-drift bench-meta bench-matmul sanitize fuzz \
+        clean examples
 
 all: deps $(BUILD)/ratchet examples
 
@@ -95,6 +96,10 @@ bench-meta: all $(BUILD)/bench/bench_meta
 	$(BUILD)/ratchet meta --train $(META_TRAIN) --heldout $(META_HELDOUT) --seconds $(META_SECONDS) \
 	    $(META_OPTS) --store $(BUILD)/bench-meta.db --out $(BUILD)/bench-meta-best.json
 	$(BUILD)/bench/bench_meta $(BUILD)/bench-meta.db $(META_TEST_SEEDS)
+
+# The matmul target table (bench/matmul_targets.sh: TARGETS, SEEDS, CAP, CAPX, THREADS, SAVE).
+bench-matmul: all
+	@bench/matmul_targets.sh $(BUILD)/ratchet
 
 # The tests under AddressSanitizer and UndefinedBehaviorSanitizer, in a build tree of their own.
 sanitize: deps-test

@@ -26,11 +26,16 @@
 
 /* Knobs of matmul's flip-graph search (src/problems/matmul*.c). */
 typedef struct rt_matmul_policy {
-    long long walk_flips; /* flips in one application of the walk operator */
-    double op_walk;       /* operator weights (the bandit's prior; the mix when it is off) */
+    long long walk_flips;    /* flips budget of one walker run (one operator application) */
+    long long plateau_flips; /* flips without a rank reduction that make a plateau */
+    double escape_prob;      /* at a plateau: plus transition and walk on (else the run ends) */
+    int max_escapes;         /* plus transitions in one walker run at most */
+    double restart_prob;     /* a run starts from the standard algorithm instead of its parent */
+    int stop_on_improve;     /* 1: a run ends as soon as its rank is below its parent's */
+    double op_walk;          /* operator weights (the bandit's prior; the mix when it is off) */
     double op_plus;
-    int proxy_samples;    /* --proxy sampled: random products checked per candidate */
-    int proxy_prime;      /* --proxy sampled over the integers: the modulus (GF(2) uses 2) */
+    int proxy_samples;       /* --proxy sampled: random products checked per candidate */
+    int proxy_prime;         /* --proxy sampled over the integers: the modulus (GF(2) uses 2) */
 } rt_matmul_policy;
 
 /* Knobs of the llm proposer (src/proposers/llm.c); docs/llm.md says why each default. */

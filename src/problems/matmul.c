@@ -21,19 +21,18 @@
 #include "matmul_plain.h"
 #include "matmul_proxy.h"
 #include "matmul_search.h"
+#include "matmul_walk.h"
 
 typedef struct matmul_state {
     int n, m, p;
-    enum mm_field field;  /* the search's field: GF(2) with --lift 1 */
-    long long walk_flips; /* flips in one operator application */
-    int lift;             /* --lift 1: the search walks over GF(2), the gate checks lifts over Z */
-    int proxy_sampled;    /* --proxy sampled: the cheap proxy of matmul_proxy.h */
+    enum mm_field field;     /* the search's field: GF(2) with --lift 1 */
+    rt_matmul_policy pol;    /* the run's policy section (defaults until configure) */
+    long long walk_override; /* --walk N: walk_flips, whatever the policy says (0: none) */
+    int lift;                /* --lift 1: the search walks over GF(2), the gate checks lifts */
+    int proxy_sampled;       /* --proxy sampled: the cheap proxy of matmul_proxy.h */
     int proxy_samples, proxy_prime;
-    int walk_given;       /* --walk was given: it overrides the policy's matmul.walk_flips */
     char params[160];
 } matmul_state;
-
-#define MATMUL_DEFAULT_WALK 20000
 
 static int parse_shape(const char *v, int *n, int *m, int *p)
 {
@@ -71,9 +70,11 @@ static int matmul_create(void **out, const char *const *keys, const char *const 
     if (!st)
         return rt_fail(err, errlen, RT_ENOMEM, "out of memory");
     st->field = MM_Z;
-    st->walk_flips = MATMUL_DEFAULT_WALK;
-    st->proxy_samples = 2;
-    st->proxy_prime = 3;
+    rt_policy defaults;
+    rt_policy_defaults(&defaults);
+    st->pol = defaults.matmul;
+    st->proxy_samples = defaults.matmul.proxy_samples;
+    st->proxy_prime = defaults.matmul.proxy_prime;
     int have_shape = 0, rc = 0;
     for (size_t i = 0; i < nparams; i++) {
         const char *k = keys[i], *v = values[i];
@@ -107,8 +108,8 @@ static int matmul_create(void **out, const char *const *keys, const char *const 
                              "bad --walk '%s': expected flips per step, 1 to 1000000000", v);
                 goto fail;
             }
-            st->walk_flips = w;
-            st->walk_given = 1;
+            st->walk_override = w;
+            st->pol.walk_flips = w;
         } else if (strcmp(k, "lift") == 0) {
             if (strcmp(v, "0") && strcmp(v, "1")) {
                 rc = rt_fail(err, errlen, RT_EUSAGE, "bad --lift '%s': expected 0 or 1", v);
@@ -156,8 +157,8 @@ static int matmul_create(void **out, const char *const *keys, const char *const 
     /* walk is part of the canonical parameters only when given (otherwise the run's policy says) */
     int n = snprintf(st->params, sizeof st->params, "shape=%dx%dx%d field=%s", st->n, st->m,
                      st->p, st->lift || st->field == MM_Z ? "z" : "gf2");
-    if (st->walk_given && n > 0 && (size_t)n < sizeof st->params)
-        n += snprintf(st->params + n, sizeof st->params - (size_t)n, " walk=%lld", st->walk_flips);
+    if (st->walk_override && n > 0 && (size_t)n < sizeof st->params)
+        n += snprintf(st->params + n, sizeof st->params - (size_t)n, " walk=%lld", st->walk_override);
     if (n > 0 && (size_t)n < sizeof st->params)
         snprintf(st->params + n, sizeof st->params - (size_t)n, "%s%s", st->lift ? " lift=1" : "",
                  st->proxy_sampled ? " proxy=sampled" : "");
@@ -181,8 +182,9 @@ static enum mm_field gate_field(const matmul_state *st)
 static void matmul_configure(void *state, const rt_policy *policy)
 {
     matmul_state *st = state;
-    if (!st->walk_given)
-        st->walk_flips = policy->matmul.walk_flips;
+    st->pol = policy->matmul;
+    if (st->walk_override)
+        st->pol.walk_flips = st->walk_override;
     if (policy->matmul.proxy_samples >= 1 && policy->matmul.proxy_samples <= MM_PROXY_MAX_SAMPLES)
         st->proxy_samples = policy->matmul.proxy_samples;
     if (policy->matmul.proxy_prime >= 2 && policy->matmul.proxy_prime <= MM_PROXY_MAX_PRIME)
@@ -362,24 +364,97 @@ static int liftable(const matmul_state *st, const void *genome)
     return ok;
 }
 
+/* One walker run from the genome (see docs/policy.md, matmul). The walker flips until the budget
+ * (walk_flips) is spent. plateau_flips flips in a row without a rank reduction make a plateau:
+ * there the walker escapes (probability escape_prob, at most max_escapes times per run) by going
+ * back to the lowest-rank scheme of this run and making a plus transition from it; otherwise the
+ * run ends. With stop_on_improve the run ends as soon as its rank is below the parent's, so that
+ * the engine admits the improvement at once and every island can build on it. The genome becomes
+ * the lowest-rank scheme of the run (the latest one reached). With probability restart_prob the
+ * run starts from the standard algorithm instead of the parent. */
+static int walker_run(const matmul_state *st, mm_scheme *s, rt_rng *rng, int plus_first,
+                      long long *work)
+{
+    const rt_matmul_policy *pol = &st->pol;
+    if (pol->restart_prob > 0 && rt_rng_unit(rng) < pol->restart_prob) {
+        mm_scheme fresh;
+        if (mm_scheme_standard(&fresh, st->n, st->m, st->p, st->field) == 0) {
+            mm_scheme_free(s);
+            *s = fresh;
+        }
+    }
+    mm_walker *w = NULL;
+    if (mm_walker_new(&w, s, 2))
+        return -1;
+    mm_scheme best = {0};
+    int rc = -1, escapes = 0;
+    int parent_rank = mm_walker_rank(w), best_rank = parent_rank;
+    if (mm_walker_store(w, &best))
+        goto done;
+    if (plus_first) {
+        if (mm_walker_plus(w, rng))
+            goto done;
+        escapes++;
+        (*work)++;
+    }
+    long long budget = pol->walk_flips, done_flips = 0, since = 0;
+    long long plateau = pol->plateau_flips > 0 ? pol->plateau_flips : budget;
+    while (done_flips < budget) {
+        long long chunk = budget - done_flips;
+        if (chunk > plateau - since)
+            chunk = plateau - since;
+        int r0 = mm_walker_rank(w);
+        long long f = mm_walker_run(w, rng, chunk, r0, NULL);
+        done_flips += f;
+        since += f;
+        if (mm_walker_rank(w) < r0) {
+            since = 0;
+            if (mm_walker_rank(w) <= best_rank) {
+                best_rank = mm_walker_rank(w);
+                if (mm_walker_store(w, &best))
+                    goto done;
+            }
+            if (pol->stop_on_improve && best_rank < parent_rank)
+                break;
+            continue;
+        }
+        if (since < plateau)
+            break; /* budget spent, or isolated (no flip left) */
+        if (escapes >= pol->max_escapes || rt_rng_unit(rng) >= pol->escape_prob)
+            break;
+        if (mm_walker_rank(w) > best_rank && mm_walker_load(w, &best))
+            goto done;
+        if (mm_walker_plus(w, rng))
+            break;
+        escapes++;
+        (*work)++;
+        since = 0;
+    }
+    *work += done_flips;
+    if (best_rank < mm_walker_rank(w)) {
+        mm_scheme_free(s);
+        *s = best;
+        best.prod = NULL;
+    } else if (mm_walker_store(w, s)) {
+        goto done;
+    }
+    rc = done_flips > 0 || escapes > 0 ? 0 : -1;
+done:
+    mm_scheme_free(&best);
+    mm_walker_free(w);
+    return rc;
+}
+
 static int op_walk(const void *state, void *genome, rt_rng *rng, long long *work)
 {
-    const matmul_state *st = state;
-    mm_walk_stats ws = {0};
-    mm_walk(genome, rng, st->walk_flips, &ws);
-    *work += ws.flips;
-    return ws.flips > 0 && liftable(st, genome) ? 0 : -1;
+    int rc = walker_run(state, genome, rng, 0, work);
+    return rc == 0 && liftable(state, genome) ? 0 : -1;
 }
 
 static int op_plus(const void *state, void *genome, rt_rng *rng, long long *work)
 {
-    const matmul_state *st = state;
-    if (mm_plus(genome, rng))
-        return -1;
-    mm_walk_stats ws = {0};
-    mm_walk(genome, rng, st->walk_flips, &ws);
-    *work += ws.flips + 1;
-    return liftable(st, genome) ? 0 : -1;
+    int rc = walker_run(state, genome, rng, 1, work);
+    return rc == 0 && liftable(state, genome) ? 0 : -1;
 }
 
 static int op_drop(const void *state, void *genome, rt_rng *rng, long long *work)
@@ -439,8 +514,8 @@ const rt_problem_class rt_problem_matmul = {
     .summary = "schemes for multiplying matrices with few multiplications (flip graphs)",
     .params_help = "  --shape NxMxP    the product of an NxM and an MxP matrix, each 1..8 (required)\n"
                    "  --field F        gf2 or z (the integers; default)\n"
-                   "  --walk N         flips in one step of the search (default: the policy's\n"
-                   "                   matmul.walk_flips, 20000)\n"
+                   "  --walk N         flips budget of one walker run (default: the policy's\n"
+                   "                   matmul.walk_flips, 2000000)\n"
                    "  --lift 1         with --field z: search over GF(2), admit integer lifts\n"
                    "  --proxy P        exact (default) or sampled: a cheap proxy that checks a few\n"
                    "                   random products and can be wrong (for the --trust-proxy\n"
