@@ -43,7 +43,7 @@ static void test_defaults_valid_and_unique(void **st)
     /* the lead's original defaults are unchanged */
     assert_true(p.p_best == 0.5);
     assert_int_equal(p.migrate_every, 25);
-    assert_int_equal(p.matmul.walk_flips, 20000);
+    assert_int_equal(p.matmul.walk_flips, 2000000);
 }
 
 static void test_roundtrip_and_merge(void **st)
