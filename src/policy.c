@@ -10,4 +10,5 @@ void rt_policy_defaults(rt_policy *p)
     p->migrate_every = 25;
     p->commit_interval = 0.5;
     p->matmul.walk_flips = 20000;
+    p->matmul.sym_cubes = 0;
 }

@@ -11,6 +11,9 @@
 /* Knobs of matmul's flip-graph search (src/problems/matmul*.c). */
 typedef struct rt_matmul_policy {
     long long walk_flips; /* flips in one application of the walk operator */
+    int sym_cubes;        /* --symmetric 1 without --cubes: cube products (diagonal blocks) of
+                             the start, 1..n; 0: the block count whose residue mod 3 matches the
+                             best known rank (mm_sym_default_parts) */
 } rt_matmul_policy;
 
 typedef struct rt_policy {

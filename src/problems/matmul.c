@@ -18,12 +18,15 @@
 #include "../problem.h"
 #include "matmul_plain.h"
 #include "matmul_search.h"
+#include "matmul_sym.h"
 
 typedef struct matmul_state {
     int n, m, p;
     enum mm_field field;
     long long walk_flips; /* flips in one operator application */
-    char params[128];
+    int symmetric;        /* 1: cyclically symmetric schemes only (matmul_sym.h) */
+    int cubes;            /* symmetric start: diagonal blocks; 0 until configured */
+    char params[160];
 } matmul_state;
 
 #define MATMUL_DEFAULT_WALK 20000
@@ -99,9 +102,25 @@ static int matmul_create(void **out, const char *const *keys, const char *const 
                 goto fail;
             }
             st->walk_flips = w;
+        } else if (strcmp(k, "symmetric") == 0) {
+            long v01;
+            if (rt_parse_long(v, 0, 1, &v01)) {
+                rc = rt_fail(err, errlen, RT_EUSAGE, "bad --symmetric '%s': expected 0 or 1", v);
+                goto fail;
+            }
+            st->symmetric = (int)v01;
+        } else if (strcmp(k, "cubes") == 0) {
+            long c;
+            if (rt_parse_long(v, 1, MM_MAX_DIM, &c)) {
+                rc = rt_fail(err, errlen, RT_EUSAGE, "bad --cubes '%s': expected 1 to %d", v,
+                             MM_MAX_DIM);
+                goto fail;
+            }
+            st->cubes = (int)c;
         } else {
             rc = rt_fail(err, errlen, RT_EUSAGE,
-                         "matmul has no parameter --%s (it takes --shape, --field, --walk)", k);
+                         "matmul has no parameter --%s (it takes --shape, --field, --walk, "
+                         "--symmetric, --cubes)", k);
             goto fail;
         }
     }
@@ -109,8 +128,31 @@ static int matmul_create(void **out, const char *const *keys, const char *const 
         rc = rt_fail(err, errlen, RT_EUSAGE, "matmul needs --shape NxMxP, for example 3x3x3");
         goto fail;
     }
+    if (st->symmetric && (st->n != st->m || st->m != st->p)) {
+        rc = rt_fail(err, errlen, RT_EUSAGE,
+                     "bad --symmetric 1: symmetric search needs a square shape, not %dx%dx%d",
+                     st->n, st->m, st->p);
+        goto fail;
+    }
+    if (st->cubes > st->n) {
+        rc = rt_fail(err, errlen, RT_EUSAGE, "bad --cubes %d: at most n = %d blocks", st->cubes,
+                     st->n);
+        goto fail;
+    }
+    if (st->cubes && !st->symmetric) {
+        rc = rt_fail(err, errlen, RT_EUSAGE, "--cubes needs --symmetric 1");
+        goto fail;
+    }
     snprintf(st->params, sizeof st->params, "shape=%dx%dx%d field=%s walk=%lld", st->n, st->m,
              st->p, st->field == MM_GF2 ? "gf2" : "z", st->walk_flips);
+    if (st->symmetric) {
+        size_t used = strlen(st->params);
+        if (st->cubes)
+            snprintf(st->params + used, sizeof st->params - used, " symmetric=1 cubes=%d",
+                     st->cubes);
+        else
+            snprintf(st->params + used, sizeof st->params - used, " symmetric=1");
+    }
     *out = st;
     return 0;
 fail:
@@ -125,12 +167,36 @@ static const char *matmul_params(const void *state)
     return ((const matmul_state *)state)->params;
 }
 
+/* Symmetric runs without --cubes take the policy's block count (0: the residue rule). */
+static void matmul_configure(void *state, const rt_policy *policy)
+{
+    matmul_state *st = state;
+    if (st->symmetric && !st->cubes && policy->matmul.sym_cubes >= 1 &&
+        policy->matmul.sym_cubes <= st->n)
+        st->cubes = policy->matmul.sym_cubes;
+}
+
 static void *matmul_seed(const void *state)
 {
     const matmul_state *st = state;
     mm_scheme *s = malloc(sizeof *s);
     if (!s)
         return NULL;
+    if (st->symmetric) {
+        mm_sym sym;
+        int parts = st->cubes ? st->cubes : mm_sym_default_parts(st->n);
+        if (mm_sym_trivial(&sym, st->n, st->field, parts)) {
+            free(s);
+            return NULL;
+        }
+        int rc = mm_sym_expand(&sym, s);
+        mm_sym_free(&sym);
+        if (rc) {
+            free(s);
+            return NULL;
+        }
+        return s;
+    }
     if (mm_scheme_standard(s, st->n, st->m, st->p, st->field)) {
         free(s);
         return NULL;
@@ -271,9 +337,35 @@ static int matmul_convert(const void *state, const char *text, size_t len, const
 
 /* ---- operators --------------------------------------------------------------------------- */
 
+/* The symmetric operators: recover the orbits, walk (after a plus when plus is set), expand
+ * back into the genome. -1 when the genome is not symmetric or nothing could be done. */
+static int op_sym(const matmul_state *st, mm_scheme *genome, rt_rng *rng, int plus,
+                  long long *work)
+{
+    mm_sym sym;
+    mm_scheme out;
+    mm_sym_stats ss = {0};
+    if (mm_sym_from_scheme(&sym, genome, NULL, 0))
+        return -1;
+    int rc = plus ? mm_sym_plus(&sym, rng) : 0;
+    if (!rc)
+        rc = mm_sym_walk(&sym, rng, st->walk_flips, &ss);
+    if (!rc)
+        rc = mm_sym_expand(&sym, &out);
+    mm_sym_free(&sym);
+    if (rc)
+        return -1;
+    mm_scheme_free(genome);
+    *genome = out;
+    *work += ss.flips + plus;
+    return ss.flips > 0 || plus ? 0 : -1;
+}
+
 static int op_walk(const void *state, void *genome, rt_rng *rng, long long *work)
 {
     const matmul_state *st = state;
+    if (st->symmetric)
+        return op_sym(st, genome, rng, 0, work);
     mm_walk_stats ws = {0};
     mm_walk(genome, rng, st->walk_flips, &ws);
     *work += ws.flips;
@@ -283,6 +375,8 @@ static int op_walk(const void *state, void *genome, rt_rng *rng, long long *work
 static int op_plus(const void *state, void *genome, rt_rng *rng, long long *work)
 {
     const matmul_state *st = state;
+    if (st->symmetric)
+        return op_sym(st, genome, rng, 1, work);
     if (mm_plus(genome, rng))
         return -1;
     mm_walk_stats ws = {0};
@@ -301,7 +395,10 @@ const rt_problem_class rt_problem_matmul = {
     .summary = "schemes for multiplying matrices with few multiplications (flip graphs)",
     .params_help = "  --shape NxMxP    the product of an NxM and an MxP matrix, each 1..8 (required)\n"
                    "  --field F        gf2 or z (the integers; default)\n"
-                   "  --walk N         flips in one step of the search (default 20000)\n",
+                   "  --walk N         flips in one step of the search (default 20000)\n"
+                   "  --symmetric 1    only schemes invariant under (A,B,C) -> (B,C,A), square\n"
+                   "                   shapes (docs/matmul-symmetric.md)\n"
+                   "  --cubes K        symmetric start with K cube products (default by n)\n",
     .create = matmul_create,
     .destroy = matmul_destroy,
     .params = matmul_params,
@@ -314,6 +411,7 @@ const rt_problem_class rt_problem_matmul = {
     .features = matmul_features,
     .verify = matmul_verify,
     .convert = matmul_convert,
+    .configure = matmul_configure,
     .operators = matmul_operators,
     .noperators = sizeof matmul_operators / sizeof matmul_operators[0],
     .metric_lower_is_better = 1,
