@@ -11,4 +11,5 @@ void rt_policy_defaults(rt_policy *p)
     p->commit_interval = 0.5;
     p->matmul.walk_flips = 20000;
     p->matmul.sym_cubes = 0;
+    p->matmul.sym_beta = 0;
 }

@@ -14,6 +14,8 @@ typedef struct rt_matmul_policy {
     int sym_cubes;        /* --symmetric 1 without --cubes: cube products (diagonal blocks) of
                              the start, 1..n; 0: the block count whose residue mod 3 matches the
                              best known rank (mm_sym_default_parts) */
+    double sym_beta;      /* symmetric walk: a flip adding d > 0 nonzero coefficients is taken
+                             with probability exp(-sym_beta * d); 0: the plain random walk */
 } rt_matmul_policy;
 
 typedef struct rt_policy {

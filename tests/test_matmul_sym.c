@@ -148,7 +148,7 @@ static int search(int n, enum mm_field field, int target, uint64_t seed, long lo
     while (mm_sym_rank(&s) > target && used < budget) {
         mm_sym_stats st = {0};
         int before = mm_sym_rank(&s);
-        assert_int_equal(mm_sym_walk_to(&s, &rng, 100000, target, &st), 0);
+        assert_int_equal(mm_sym_walk_to(&s, &rng, 100000, target, 0, &st), 0);
         used += st.attempts;
         if (mm_sym_rank(&s) >= before && mm_sym_plus(&s, &rng) < 0)
             break;

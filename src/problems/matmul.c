@@ -26,6 +26,7 @@ typedef struct matmul_state {
     long long walk_flips; /* flips in one operator application */
     int symmetric;        /* 1: cyclically symmetric schemes only (matmul_sym.h) */
     int cubes;            /* symmetric start: diagonal blocks; 0 until configured */
+    double sym_beta;      /* symmetric walk's sparsity bias (rt_matmul_policy.sym_beta) */
     char params[160];
 } matmul_state;
 
@@ -174,6 +175,7 @@ static void matmul_configure(void *state, const rt_policy *policy)
     if (st->symmetric && !st->cubes && policy->matmul.sym_cubes >= 1 &&
         policy->matmul.sym_cubes <= st->n)
         st->cubes = policy->matmul.sym_cubes;
+    st->sym_beta = policy->matmul.sym_beta;
 }
 
 static void *matmul_seed(const void *state)
@@ -349,7 +351,7 @@ static int op_sym(const matmul_state *st, mm_scheme *genome, rt_rng *rng, int pl
         return -1;
     int rc = plus ? mm_sym_plus(&sym, rng) : 0;
     if (!rc)
-        rc = mm_sym_walk(&sym, rng, st->walk_flips, &ss);
+        rc = mm_sym_walk_to(&sym, rng, st->walk_flips, -1, st->sym_beta, &ss);
     if (!rc)
         rc = mm_sym_expand(&sym, &out);
     mm_sym_free(&sym);

@@ -8,6 +8,7 @@
  */
 #include "matmul_sym.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -572,8 +573,17 @@ static void settle_all(walker *w)
             settle(w, 3 * o + k);
 }
 
-static int walk(mm_sym *s, rt_rng *rng, long long flips, int target, mm_sym_stats *stats)
+static inline int v_pop(mm_vec a) { return __builtin_popcountll(a.p | a.n); }
+
+#define DENSITY_MAX 256 /* |change in nonzero coefficients| of one flip is below 4 * 64 */
+
+static int walk(mm_sym *s, rt_rng *rng, long long flips, int target, double beta,
+                mm_sym_stats *stats)
 {
+    /* accept[d]: probability of taking a flip that adds d nonzero coefficients */
+    double accept[DENSITY_MAX];
+    for (int d = 0; d < DENSITY_MAX; d++)
+        accept[d] = beta > 0 ? exp(-beta * d) : 1.0;
     walker w;
     int rc = walker_init(&w, s);
     if (rc)
@@ -610,6 +620,11 @@ static int walk(mm_sym *s, rt_rng *rng, long long flips, int target, mm_sym_stat
         if (v_add(field, s->f[sa1], s->f[sa2], eps * sigma, &na) ||
             v_add(field, s->f[sb2], s->f[sb1], -eps, &nb))
             continue;
+        if (beta > 0) {
+            int d = v_pop(na) - v_pop(s->f[sa1]) + v_pop(nb) - v_pop(s->f[sb2]);
+            if (d > 0 && rt_rng_unit(rng) >= accept[d])
+                continue;
+        }
         set_slot(&w, sa1, na);
         set_slot(&w, sb2, nb);
         done++;
@@ -629,12 +644,13 @@ static int walk(mm_sym *s, rt_rng *rng, long long flips, int target, mm_sym_stat
 
 int mm_sym_walk(mm_sym *s, rt_rng *rng, long long flips, mm_sym_stats *stats)
 {
-    return walk(s, rng, flips, -1, stats);
+    return walk(s, rng, flips, -1, 0, stats);
 }
 
-int mm_sym_walk_to(mm_sym *s, rt_rng *rng, long long flips, int target_rank, mm_sym_stats *stats)
+int mm_sym_walk_to(mm_sym *s, rt_rng *rng, long long flips, int target_rank, double beta,
+                   mm_sym_stats *stats)
 {
-    return walk(s, rng, flips, target_rank, stats);
+    return walk(s, rng, flips, target_rank, beta, stats);
 }
 
 /* ---- plus transitions --------------------------------------------------------------------- */

@@ -84,8 +84,11 @@ int mm_sym_from_scheme(mm_sym *s, const mm_scheme *full, char *err, size_t errle
  * into stats (may be NULL). Returns 0 or RT_ENOMEM (s unchanged then). */
 int mm_sym_walk(mm_sym *s, rt_rng *rng, long long flips, mm_sym_stats *stats);
 
-/* Like mm_sym_walk, but stops as soon as the rank is at most target_rank. */
-int mm_sym_walk_to(mm_sym *s, rt_rng *rng, long long flips, int target_rank,
+/* Like mm_sym_walk, but stops as soon as the rank is at most target_rank, and with beta > 0
+ * takes a flip that adds d > 0 nonzero coefficients only with probability exp(-beta * d)
+ * (a Metropolis bias towards sparse schemes, whose factors coincide, and so reduce, more
+ * often). */
+int mm_sym_walk_to(mm_sym *s, rt_rng *rng, long long flips, int target_rank, double beta,
                    mm_sym_stats *stats);
 
 /* One plus transition on two random orbits that share no factor after a random rotation
