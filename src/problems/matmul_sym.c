@@ -628,10 +628,15 @@ static int walk(mm_sym *s, rt_rng *rng, long long flips, int target, double beta
         set_slot(&w, sa1, na);
         set_slot(&w, sb2, nb);
         done++;
-        settle(&w, sa1);
-        if (orbit_live(s, o2))
-            settle(&w, sb2);
+        /* a zero factor removes its orbit at once; two orbits that agree in two positions are
+         * merged by any flip between them (one of the two sums is zero), and settle_all below
+         * merges what is left when the walk ends */
+        if (v_zero(na))
+            kill_orbit(&w, o1);
+        if (v_zero(nb))
+            kill_orbit(&w, o2);
     }
+    settle_all(&w);
     if (stats) {
         stats->flips += done;
         stats->attempts += attempts;
