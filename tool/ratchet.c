@@ -22,6 +22,8 @@
 
 static const char *progname = "ratchet";
 
+int cmd_lift(int argc, char **argv); /* tool/cmd_lift.c */
+
 static void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 static void usage_error(const char *fmt, ...)
@@ -159,6 +161,7 @@ static void help_main(FILE *f)
             "  status    summarise a run's store\n"
             "  best      print a run's best verified candidate\n"
             "  verify    verify a candidate file independently\n"
+            "  lift      lift a GF(2) matmul scheme to the integers (ratchet lift --help)\n"
             "  version   print the version\n"
             "\n");
     print_problems(f);
@@ -208,7 +211,8 @@ static void help_best(FILE *f)
 {
     fprintf(f, "usage: ratchet best STORE [--format FORMAT] [--json]\n\n"
                "Prints the run's best verified candidate on standard output.\n"
-               "  --format FORMAT   exp (default) or json for matmul\n"
+               "  --format FORMAT   exp (default), json, c (a C function) or lift (a GF(2)\n"
+               "                    scheme lifted to the integers) for matmul\n"
                "  --json           same as --format json\n");
 }
 
@@ -768,6 +772,8 @@ int main(int argc, char **argv)
         return cmd_best(argc - 1, argv + 1);
     if (strcmp(cmd, "verify") == 0)
         return cmd_verify(argc - 1, argv + 1);
+    if (strcmp(cmd, "lift") == 0)
+        return cmd_lift(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("ratchet %s\n", RT_VERSION);
         return 0;

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "../problem.h"
+#include "matmul_lift.h"
 #include "matmul_plain.h"
 #include "matmul_search.h"
 #include "matmul_sym.h"
@@ -24,6 +25,7 @@ typedef struct matmul_state {
     int n, m, p;
     enum mm_field field;
     long long walk_flips; /* flips in one operator application */
+    int lift;             /* 1: walk over GF(2), admit integer lifts (field z only) */
     int symmetric;        /* 1: cyclically symmetric schemes only (matmul_sym.h) */
     int cubes;            /* symmetric start: diagonal blocks; 0 until configured */
     double sym_beta;      /* symmetric walk's sparsity bias (rt_matmul_policy.sym_beta) */
@@ -103,6 +105,12 @@ static int matmul_create(void **out, const char *const *keys, const char *const 
                 goto fail;
             }
             st->walk_flips = w;
+        } else if (strcmp(k, "lift") == 0) {
+            if (strcmp(v, "0") && strcmp(v, "1")) {
+                rc = rt_fail(err, errlen, RT_EUSAGE, "bad --lift '%s': expected 0 or 1", v);
+                goto fail;
+            }
+            st->lift = v[0] == '1';
         } else if (strcmp(k, "symmetric") == 0) {
             long v01;
             if (rt_parse_long(v, 0, 1, &v01)) {
@@ -120,13 +128,17 @@ static int matmul_create(void **out, const char *const *keys, const char *const 
             st->cubes = (int)c;
         } else {
             rc = rt_fail(err, errlen, RT_EUSAGE,
-                         "matmul has no parameter --%s (it takes --shape, --field, --walk, "
+                         "matmul has no parameter --%s (it takes --shape, --field, --walk, --lift, "
                          "--symmetric, --cubes)", k);
             goto fail;
         }
     }
     if (!have_shape) {
         rc = rt_fail(err, errlen, RT_EUSAGE, "matmul needs --shape NxMxP, for example 3x3x3");
+        goto fail;
+    }
+    if (st->lift && st->field != MM_Z) {
+        rc = rt_fail(err, errlen, RT_EUSAGE, "--lift 1 needs --field z (it lifts GF(2) schemes)");
         goto fail;
     }
     if (st->symmetric && (st->n != st->m || st->m != st->p)) {
@@ -144,8 +156,8 @@ static int matmul_create(void **out, const char *const *keys, const char *const 
         rc = rt_fail(err, errlen, RT_EUSAGE, "--cubes needs --symmetric 1");
         goto fail;
     }
-    snprintf(st->params, sizeof st->params, "shape=%dx%dx%d field=%s walk=%lld", st->n, st->m,
-             st->p, st->field == MM_GF2 ? "gf2" : "z", st->walk_flips);
+    snprintf(st->params, sizeof st->params, "shape=%dx%dx%d field=%s walk=%lld%s", st->n, st->m,
+             st->p, st->field == MM_GF2 ? "gf2" : "z", st->walk_flips, st->lift ? " lift=1" : "");
     if (st->symmetric) {
         size_t used = strlen(st->params);
         if (st->cubes)
@@ -184,10 +196,11 @@ static void *matmul_seed(const void *state)
     mm_scheme *s = malloc(sizeof *s);
     if (!s)
         return NULL;
+    enum mm_field field = st->lift ? MM_GF2 : st->field;
     if (st->symmetric) {
         mm_sym sym;
         int parts = st->cubes ? st->cubes : mm_sym_default_parts(st->n);
-        if (mm_sym_trivial(&sym, st->n, st->field, parts)) {
+        if (mm_sym_trivial(&sym, st->n, field, parts)) {
             free(s);
             return NULL;
         }
@@ -199,7 +212,7 @@ static void *matmul_seed(const void *state)
         }
         return s;
     }
-    if (mm_scheme_standard(s, st->n, st->m, st->p, st->field)) {
+    if (mm_scheme_standard(s, st->n, st->m, st->p, field)) {
         free(s);
         return NULL;
     }
@@ -227,7 +240,9 @@ static void matmul_free_genome(void *genome)
 
 static int matmul_encode(const void *state, const void *genome, rt_buf *out)
 {
-    (void)state;
+    const matmul_state *st = state;
+    if (st->lift && mm_lift_encode(genome, out) == 0)
+        return 0; /* else (no lift: the operators drop such children) the GF(2) text below */
     mm_scheme tmp;
     mm_plain plain = {0};
     int rc = mm_scheme_copy(&tmp, genome);
@@ -255,7 +270,7 @@ static int matmul_decode(const void *state, const char *text, size_t len, void *
         mm_plain_free(&plain);
         return rt_fail(err, errlen, RT_ENOMEM, "out of memory");
     }
-    rc = mm_scheme_from_plain(s, &plain, st->field, err, errlen);
+    rc = mm_scheme_from_plain(s, &plain, st->lift ? MM_GF2 : st->field, err, errlen);
     mm_plain_free(&plain);
     if (rc) {
         free(s);
@@ -323,9 +338,11 @@ static int matmul_convert(const void *state, const char *text, size_t len, const
 {
     const matmul_state *st = state;
     mm_plain plain = {0};
+    if (strcmp(format, "c") == 0 || strcmp(format, "lift") == 0)
+        return mm_lift_convert(text, len, st->n, st->m, st->p, st->field, format, out, err, errlen);
     if (strcmp(format, "exp") != 0 && strcmp(format, "json") != 0)
-        return rt_fail(err, errlen, RT_EUSAGE, "unknown format '%s': expected exp or json",
-                       format);
+        return rt_fail(err, errlen, RT_EUSAGE,
+                       "unknown format '%s': expected exp, json, c or lift", format);
     int rc = mm_parse_any(text, len, st->n, st->m, st->p, &plain, err, errlen);
     if (rc)
         return rc;
@@ -339,8 +356,21 @@ static int matmul_convert(const void *state, const char *text, size_t len, const
 
 /* ---- operators --------------------------------------------------------------------------- */
 
+/* With --lift 1, a child enters only if its GF(2) scheme lifts (the lift is kept for encode). */
+static int liftable(const matmul_state *st, const void *genome)
+{
+    if (!st->lift)
+        return 1;
+    rt_buf tmp;
+    rt_buf_init(&tmp, MM_MAX_TEXT);
+    int ok = mm_lift_encode(genome, &tmp) == 0;
+    rt_buf_free(&tmp);
+    return ok;
+}
+
 /* The symmetric operators: recover the orbits, walk (after a plus when plus is set), expand
- * back into the genome. -1 when the genome is not symmetric or nothing could be done. */
+ * back into the genome. -1 when the genome is not symmetric, nothing could be done, or (with
+ * --lift 1) the result does not lift. */
 static int op_sym(const matmul_state *st, mm_scheme *genome, rt_rng *rng, int plus,
                   long long *work)
 {
@@ -360,7 +390,7 @@ static int op_sym(const matmul_state *st, mm_scheme *genome, rt_rng *rng, int pl
     mm_scheme_free(genome);
     *genome = out;
     *work += ss.flips + plus;
-    return ss.flips > 0 || plus ? 0 : -1;
+    return (ss.flips > 0 || plus) && liftable(st, genome) ? 0 : -1;
 }
 
 static int op_walk(const void *state, void *genome, rt_rng *rng, long long *work)
@@ -371,7 +401,7 @@ static int op_walk(const void *state, void *genome, rt_rng *rng, long long *work
     mm_walk_stats ws = {0};
     mm_walk(genome, rng, st->walk_flips, &ws);
     *work += ws.flips;
-    return ws.flips > 0 ? 0 : -1;
+    return ws.flips > 0 && liftable(st, genome) ? 0 : -1;
 }
 
 static int op_plus(const void *state, void *genome, rt_rng *rng, long long *work)
@@ -384,7 +414,7 @@ static int op_plus(const void *state, void *genome, rt_rng *rng, long long *work
     mm_walk_stats ws = {0};
     mm_walk(genome, rng, st->walk_flips, &ws);
     *work += ws.flips + 1;
-    return 0;
+    return liftable(st, genome) ? 0 : -1;
 }
 
 static const rt_operator matmul_operators[] = {
@@ -398,6 +428,7 @@ const rt_problem_class rt_problem_matmul = {
     .params_help = "  --shape NxMxP    the product of an NxM and an MxP matrix, each 1..8 (required)\n"
                    "  --field F        gf2 or z (the integers; default)\n"
                    "  --walk N         flips in one step of the search (default 20000)\n"
+                   "  --lift 1         with --field z: search over GF(2), admit integer lifts\n"
                    "  --symmetric 1    only schemes invariant under (A,B,C) -> (B,C,A), square\n"
                    "                   shapes (docs/matmul-symmetric.md)\n"
                    "  --cubes K        symmetric start with K cube products (default by n)\n",

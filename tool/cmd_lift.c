@@ -1,0 +1,140 @@
+/* cmd_lift.c — `ratchet lift FILE --shape NxMxP [--format exp|json|c]`: lifts a matrix
+ * multiplication scheme valid over GF(2) to one over the integers (Hensel lifting; see
+ * docs/matmul-lifting.md) and prints it. Uses only include/ratchet.h.
+ *
+ * Exit codes: 0 lifted (the lift verified over the integers), 1 no lift (the reason on stderr:
+ * a proof when the obstruction is modulo 4, else "none found"), 2 bad usage or input.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ratchet.h"
+
+int cmd_lift(int argc, char **argv);
+
+#define LIFT_MAX_INPUT ((size_t)16 << 20)
+
+static void lift_help(FILE *f)
+{
+    fprintf(f, "usage: ratchet lift FILE --shape NxMxP [--format exp|json|c]\n\n"
+               "Lifts a scheme valid over GF(2) (.exp or JSON; FILE may be - for standard input)\n"
+               "to a scheme over the integers that reduces to it modulo 2, checks it exactly and\n"
+               "prints it. Exit 0 when lifted, 1 when it cannot be lifted (the reason on\n"
+               "stderr), 2 on bad usage or input.\n"
+               "  --shape NxMxP    the scheme's shape (required)\n"
+               "  --format F       exp (default), json, or c (a C function, see docs/matmul-lifting.md)\n\n"
+               "Example:\n  ratchet lift 555-93-mod2.exp --shape 5x5x5 > 555-93-z.exp\n");
+}
+
+/* Reads FILE (or stdin for "-") up to LIFT_MAX_INPUT bytes; returns a NUL-terminated copy or
+ * NULL with the reason in msg. */
+static char *lift_read(const char *path, size_t *len, char *msg, size_t msglen)
+{
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+    if (!f) {
+        snprintf(msg, msglen, "cannot read %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    char *buf = malloc(LIFT_MAX_INPUT + 1);
+    size_t n = buf ? fread(buf, 1, LIFT_MAX_INPUT + 1, f) : 0;
+    int bad = !buf || ferror(f) || n > LIFT_MAX_INPUT;
+    if (bad)
+        snprintf(msg, msglen, !buf ? "out of memory reading %s"
+                              : n > LIFT_MAX_INPUT ? "%s is larger than 16 MiB"
+                                                   : "cannot read %s", path);
+    if (f != stdin)
+        fclose(f);
+    if (bad) {
+        free(buf);
+        return NULL;
+    }
+    buf[n] = '\0';
+    *len = n;
+    return buf;
+}
+
+int cmd_lift(int argc, char **argv)
+{
+    const char *path = NULL, *shape = NULL, *format = "exp";
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            lift_help(stdout);
+            return 0;
+        }
+        const char **slot = NULL;
+        const char *value = NULL;
+        if (strncmp(a, "--shape", 7) == 0 && (a[7] == '\0' || a[7] == '='))
+            slot = &shape;
+        else if (strncmp(a, "--format", 8) == 0 && (a[8] == '\0' || a[8] == '='))
+            slot = &format;
+        if (slot) {
+            const char *eq = strchr(a, '=');
+            if (eq)
+                value = eq + 1;
+            else if (i + 1 < argc)
+                value = argv[++i];
+            else {
+                fprintf(stderr, "ratchet: lift: %s needs a value\n", a);
+                return 2;
+            }
+            *slot = value;
+            continue;
+        }
+        if ((a[0] == '-' && a[1] != '\0') || path) {
+            fprintf(stderr, "ratchet: lift: unexpected argument '%s' (see ratchet lift --help)\n", a);
+            return 2;
+        }
+        path = a;
+    }
+    if (!path || !shape) {
+        fprintf(stderr, "ratchet: lift: needs FILE and --shape NxMxP (see ratchet lift --help)\n");
+        return 2;
+    }
+    if (strcmp(format, "exp") && strcmp(format, "json") && strcmp(format, "c")) {
+        fprintf(stderr, "ratchet: lift: bad --format '%s': expected exp, json or c\n", format);
+        return 2;
+    }
+    const char *keys[2] = {"shape", "field"};
+    const char *gf2_values[2] = {shape, "gf2"}, *z_values[2] = {shape, "z"};
+    rt_problem *gf2 = NULL, *z = NULL;
+    rt_error err = {0};
+    char *text = NULL, *lifted = NULL, *formatted = NULL;
+    size_t len = 0;
+    char msg[512];
+    int code = 2;
+    if (rt_problem_open(&gf2, "matmul", keys, gf2_values, 2, &err) ||
+        rt_problem_open(&z, "matmul", keys, z_values, 2, &err)) {
+        fprintf(stderr, "ratchet: lift: %s\n", err.msg);
+        goto done;
+    }
+    text = lift_read(path, &len, msg, sizeof msg);
+    if (!text) {
+        fprintf(stderr, "ratchet: lift: %s\n", msg);
+        goto done;
+    }
+    int rc = rt_problem_convert(gf2, text, len, "lift", &lifted, &err);
+    if (rc) {
+        fprintf(stderr, "ratchet: lift: %s: %s\n", path, err.msg);
+        code = rc == RT_EINVALID ? 1 : 2;
+        goto done;
+    }
+    if (strcmp(format, "exp") != 0) {
+        rc = rt_problem_convert(z, lifted, strlen(lifted), format, &formatted, &err);
+        if (rc) {
+            fprintf(stderr, "ratchet: lift: %s\n", err.msg);
+            goto done;
+        }
+    }
+    fputs(formatted ? formatted : lifted, stdout);
+    code = fflush(stdout) == 0 ? 0 : 2;
+done:
+    free(text);
+    free(lifted);
+    free(formatted);
+    rt_problem_close(gf2);
+    rt_problem_close(z);
+    return code;
+}
