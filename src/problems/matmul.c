@@ -381,9 +381,7 @@ static int op_sym(const matmul_state *st, mm_scheme *genome, rt_rng *rng, int pl
         return -1;
     int rc = plus ? mm_sym_plus(&sym, rng) : 0;
     if (!rc)
-        /* stop at the first reduction below the starting rank, so the engine records it */
-        rc = mm_sym_walk_to(&sym, rng, st->walk_flips, mm_sym_rank(&sym) - (plus ? 4 : 1),
-                            st->sym_beta, &ss);
+        rc = mm_sym_walk_to(&sym, rng, st->walk_flips, -1, st->sym_beta, &ss);
     if (!rc)
         rc = mm_sym_expand(&sym, &out);
     mm_sym_free(&sym);
