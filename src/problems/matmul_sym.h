@@ -79,9 +79,11 @@ int mm_sym_expand(const mm_sym *s, mm_scheme *out);
  * in err when the scheme is not square or not invariant, or RT_ENOMEM. */
 int mm_sym_from_scheme(mm_sym *s, const mm_scheme *full, char *err, size_t errlen);
 
-/* A random walk of at most `flips` symmetric flips, with reductions as they appear. Stops early
- * when no two distinct orbits share a factor. Dead orbits are dropped at the end. Accumulates
- * into stats (may be NULL). Returns 0 or RT_ENOMEM (s unchanged then). */
+/* A random walk of at most `flips` symmetric flips. An orbit that gets a zero factor is removed
+ * at once; two orbits that agree in two positions are merged by any flip between them (one of
+ * its two sums is zero) and, for those left, when the walk ends. Stops early when no two
+ * distinct orbits share a factor. Dead orbits are dropped at the end. Accumulates into stats
+ * (may be NULL). Returns 0 or RT_ENOMEM (s unchanged then). */
 int mm_sym_walk(mm_sym *s, rt_rng *rng, long long flips, mm_sym_stats *stats);
 
 /* Like mm_sym_walk, but stops as soon as the rank is at most target_rank, and with beta > 0
@@ -92,7 +94,8 @@ int mm_sym_walk_to(mm_sym *s, rt_rng *rng, long long flips, int target_rank, dou
                    mm_sym_stats *stats);
 
 /* One plus transition on two random orbits that share no factor after a random rotation
- * (rank + 3). Returns 0, -1 when none was found in a bounded number of tries, or RT_ENOMEM. */
+ * (rank + 3). Returns 0, -1 when none was found in a bounded number of tries, RT_ETOOBIG past
+ * MM_SYM_MAX_ORBITS orbits, or RT_ENOMEM. */
 int mm_sym_plus(mm_sym *s, rt_rng *rng);
 
 #endif
