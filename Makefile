@@ -19,7 +19,7 @@ LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps deps-test test demo bench sanitize fuzz clean
+.PHONY: all deps deps-test test demo bench bench-matmul sanitize fuzz clean
 
 all: deps $(BUILD)/ratchet
 
@@ -60,6 +60,10 @@ demo: all
 
 bench: all $(BUILD)/bench/bench_matmul
 	@$(BUILD)/bench/bench_matmul
+
+# The matmul target table (bench/matmul_targets.sh: TARGETS, SEEDS, CAP, CAPX, THREADS, SAVE).
+bench-matmul: all
+	@bench/matmul_targets.sh $(BUILD)/ratchet
 
 # The tests under AddressSanitizer and UndefinedBehaviorSanitizer, in a build tree of their own.
 sanitize: deps-test

@@ -9,7 +9,14 @@ void rt_policy_defaults(rt_policy *p)
     p->p_best = 0.5;
     p->migrate_every = 25;
     p->commit_interval = 0.5;
-    p->matmul.walk_flips = 20000;
+    /* matmul: see docs/policy.md for the reasons */
+    p->matmul.walk_flips = 2000000;
+    p->matmul.plateau_flips = 30000;
+    p->matmul.escape_prob = 0.9;
+    p->matmul.max_escapes = 1000;
+    p->matmul.restart_prob = 0.02;
+    p->matmul.stop_on_improve = 1;
+    p->matmul.sym_walk_flips = 20000;
     p->matmul.sym_cubes = 0;
     p->matmul.sym_beta = 0;
 }

@@ -10,12 +10,18 @@
 
 /* Knobs of matmul's flip-graph search (src/problems/matmul*.c). */
 typedef struct rt_matmul_policy {
-    long long walk_flips; /* flips in one application of the walk operator */
-    int sym_cubes;        /* --symmetric 1 without --cubes: cube products (diagonal blocks) of
-                             the start, 1..n; 0: the block count whose residue mod 3 matches the
-                             best known rank (mm_sym_default_parts) */
-    double sym_beta;      /* symmetric walk: a flip adding d > 0 nonzero coefficients is taken
-                             with probability exp(-sym_beta * d); 0: the plain random walk */
+    long long walk_flips;    /* flips budget of one walker run (one operator application) */
+    long long plateau_flips; /* flips without a rank reduction that make a plateau */
+    double escape_prob;      /* at a plateau: plus transition and walk on (else the run ends) */
+    int max_escapes;         /* plus transitions in one walker run at most */
+    double restart_prob;     /* a run starts from the standard algorithm instead of its parent */
+    int stop_on_improve;     /* 1: a run ends as soon as its rank is below its parent's */
+    long long sym_walk_flips; /* --symmetric 1: flips in one symmetric walk (one operator) */
+    int sym_cubes;           /* --symmetric 1 without --cubes: cube products (diagonal blocks) of
+                                the start, 1..n; 0: the block count whose residue mod 3 matches
+                                the best known rank (mm_sym_default_parts) */
+    double sym_beta;         /* symmetric walk: a flip adding d > 0 nonzero coefficients is taken
+                                with probability exp(-sym_beta * d); 0: the plain random walk */
 } rt_matmul_policy;
 
 typedef struct rt_policy {

@@ -217,7 +217,7 @@ static void problem_parameters(void **state)
     assert_int_equal(cls->create(&st, k3, v3, 3, err, sizeof err), RT_EUSAGE);
     const char *v4[] = {"3x3x3", "1", "2"};
     assert_int_equal(cls->create(&st, k3, v4, 3, err, sizeof err), 0);
-    assert_string_equal(cls->params(st), "shape=3x3x3 field=z walk=20000 symmetric=1 cubes=2");
+    assert_string_equal(cls->params(st), "shape=3x3x3 field=z symmetric=1 cubes=2");
     /* the seed is the symmetric start: rank 32 = 3 * 10 + 2 for two blocks */
     mm_scheme *seed = cls->seed(st);
     assert_non_null(seed);

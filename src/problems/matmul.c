@@ -20,19 +20,18 @@
 #include "matmul_plain.h"
 #include "matmul_search.h"
 #include "matmul_sym.h"
+#include "matmul_walk.h"
 
 typedef struct matmul_state {
     int n, m, p;
     enum mm_field field;
-    long long walk_flips; /* flips in one operator application */
-    int lift;             /* 1: walk over GF(2), admit integer lifts (field z only) */
-    int symmetric;        /* 1: cyclically symmetric schemes only (matmul_sym.h) */
-    int cubes;            /* symmetric start: diagonal blocks; 0 until configured */
-    double sym_beta;      /* symmetric walk's sparsity bias (rt_matmul_policy.sym_beta) */
+    rt_matmul_policy pol;   /* the run's policy section (defaults until configure) */
+    long long walk_override; /* --walk N: walk_flips, whatever the policy says (0: none) */
+    int lift;               /* 1: walk over GF(2), admit integer lifts (field z only) */
+    int symmetric;          /* 1: cyclically symmetric schemes only (matmul_sym.h) */
+    int cubes;              /* symmetric start: diagonal blocks; 0 until configured */
     char params[160];
 } matmul_state;
-
-#define MATMUL_DEFAULT_WALK 20000
 
 static int parse_shape(const char *v, int *n, int *m, int *p)
 {
@@ -70,7 +69,9 @@ static int matmul_create(void **out, const char *const *keys, const char *const 
     if (!st)
         return rt_fail(err, errlen, RT_ENOMEM, "out of memory");
     st->field = MM_Z;
-    st->walk_flips = MATMUL_DEFAULT_WALK;
+    rt_policy defaults;
+    rt_policy_defaults(&defaults);
+    st->pol = defaults.matmul;
     int have_shape = 0, rc = 0;
     for (size_t i = 0; i < nparams; i++) {
         const char *k = keys[i], *v = values[i];
@@ -104,7 +105,8 @@ static int matmul_create(void **out, const char *const *keys, const char *const 
                              "bad --walk '%s': expected flips per step, 1 to 1000000000", v);
                 goto fail;
             }
-            st->walk_flips = w;
+            st->walk_override = w;
+            st->pol.walk_flips = w;
         } else if (strcmp(k, "lift") == 0) {
             if (strcmp(v, "0") && strcmp(v, "1")) {
                 rc = rt_fail(err, errlen, RT_EUSAGE, "bad --lift '%s': expected 0 or 1", v);
@@ -156,15 +158,19 @@ static int matmul_create(void **out, const char *const *keys, const char *const 
         rc = rt_fail(err, errlen, RT_EUSAGE, "--cubes needs --symmetric 1");
         goto fail;
     }
-    snprintf(st->params, sizeof st->params, "shape=%dx%dx%d field=%s walk=%lld%s", st->n, st->m,
-             st->p, st->field == MM_GF2 ? "gf2" : "z", st->walk_flips, st->lift ? " lift=1" : "");
-    if (st->symmetric) {
-        size_t used = strlen(st->params);
+    int len = snprintf(st->params, sizeof st->params, "shape=%dx%dx%d field=%s", st->n, st->m,
+                       st->p, st->field == MM_GF2 ? "gf2" : "z");
+    if (st->walk_override && len > 0 && (size_t)len < sizeof st->params)
+        len += snprintf(st->params + len, sizeof st->params - (size_t)len, " walk=%lld",
+                        st->walk_override);
+    if (st->lift && len > 0 && (size_t)len < sizeof st->params)
+        len += snprintf(st->params + len, sizeof st->params - (size_t)len, " lift=1");
+    if (st->symmetric && len > 0 && (size_t)len < sizeof st->params) {
         if (st->cubes)
-            snprintf(st->params + used, sizeof st->params - used, " symmetric=1 cubes=%d",
+            snprintf(st->params + len, sizeof st->params - (size_t)len, " symmetric=1 cubes=%d",
                      st->cubes);
         else
-            snprintf(st->params + used, sizeof st->params - used, " symmetric=1");
+            snprintf(st->params + len, sizeof st->params - (size_t)len, " symmetric=1");
     }
     *out = st;
     return 0;
@@ -180,14 +186,17 @@ static const char *matmul_params(const void *state)
     return ((const matmul_state *)state)->params;
 }
 
-/* Symmetric runs without --cubes take the policy's block count (0: the residue rule). */
+/* Takes the run's policy section; --walk still wins over walk_flips, and symmetric runs without
+ * --cubes take the policy's block count (0: the residue rule). */
 static void matmul_configure(void *state, const rt_policy *policy)
 {
     matmul_state *st = state;
+    st->pol = policy->matmul;
+    if (st->walk_override)
+        st->pol.walk_flips = st->walk_override;
     if (st->symmetric && !st->cubes && policy->matmul.sym_cubes >= 1 &&
         policy->matmul.sym_cubes <= st->n)
         st->cubes = policy->matmul.sym_cubes;
-    st->sym_beta = policy->matmul.sym_beta;
 }
 
 static void *matmul_seed(const void *state)
@@ -369,19 +378,20 @@ static int liftable(const matmul_state *st, const void *genome)
 }
 
 /* The symmetric operators: recover the orbits, walk (after a plus when plus is set), expand
- * back into the genome. -1 when the genome is not symmetric, nothing could be done, or (with
- * --lift 1) the result does not lift. */
+ * back into the genome. The walk's length is sym_walk_flips (or --walk). -1 when the genome is
+ * not symmetric, nothing could be done, or (with --lift 1) the result does not lift. */
 static int op_sym(const matmul_state *st, mm_scheme *genome, rt_rng *rng, int plus,
                   long long *work)
 {
     mm_sym sym;
     mm_scheme out;
     mm_sym_stats ss = {0};
+    long long flips = st->walk_override ? st->walk_override : st->pol.sym_walk_flips;
     if (mm_sym_from_scheme(&sym, genome, NULL, 0))
         return -1;
     int rc = plus ? mm_sym_plus(&sym, rng) : 0;
     if (!rc)
-        rc = mm_sym_walk_to(&sym, rng, st->walk_flips, -1, st->sym_beta, &ss);
+        rc = mm_sym_walk_to(&sym, rng, flips, -1, st->pol.sym_beta, &ss);
     if (!rc)
         rc = mm_sym_expand(&sym, &out);
     mm_sym_free(&sym);
@@ -393,15 +403,94 @@ static int op_sym(const matmul_state *st, mm_scheme *genome, rt_rng *rng, int pl
     return (ss.flips > 0 || plus) && liftable(st, genome) ? 0 : -1;
 }
 
+/* One walker run from the genome (see docs/policy.md, matmul). The walker flips until the budget
+ * (walk_flips) is spent. plateau_flips flips in a row without a rank reduction make a plateau:
+ * there the walker escapes (probability escape_prob, at most max_escapes times per run) by going
+ * back to the lowest-rank scheme of this run and making a plus transition from it; otherwise the
+ * run ends. With stop_on_improve the run ends as soon as its rank is below the parent's, so that
+ * the engine admits the improvement at once and every island can build on it. The genome becomes
+ * the lowest-rank scheme of the run (the latest one reached). With probability restart_prob the
+ * run starts from the standard algorithm instead of the parent. */
+static int walker_run(const matmul_state *st, mm_scheme *s, rt_rng *rng, int plus_first,
+                      long long *work)
+{
+    const rt_matmul_policy *pol = &st->pol;
+    if (pol->restart_prob > 0 && rt_rng_unit(rng) < pol->restart_prob) {
+        mm_scheme fresh;
+        if (mm_scheme_standard(&fresh, st->n, st->m, st->p, st->lift ? MM_GF2 : st->field) == 0) {
+            mm_scheme_free(s);
+            *s = fresh;
+        }
+    }
+    mm_walker *w = NULL;
+    if (mm_walker_new(&w, s, 2))
+        return -1;
+    mm_scheme best = {0};
+    int rc = -1, escapes = 0;
+    int parent_rank = mm_walker_rank(w), best_rank = parent_rank;
+    if (mm_walker_store(w, &best))
+        goto done;
+    if (plus_first) {
+        if (mm_walker_plus(w, rng))
+            goto done;
+        escapes++;
+        (*work)++;
+    }
+    long long budget = pol->walk_flips, done_flips = 0, since = 0;
+    long long plateau = pol->plateau_flips > 0 ? pol->plateau_flips : budget;
+    while (done_flips < budget) {
+        long long chunk = budget - done_flips;
+        if (chunk > plateau - since)
+            chunk = plateau - since;
+        int r0 = mm_walker_rank(w);
+        long long f = mm_walker_run(w, rng, chunk, r0, NULL);
+        done_flips += f;
+        since += f;
+        if (mm_walker_rank(w) < r0) {
+            since = 0;
+            if (mm_walker_rank(w) <= best_rank) {
+                best_rank = mm_walker_rank(w);
+                if (mm_walker_store(w, &best))
+                    goto done;
+            }
+            if (pol->stop_on_improve && best_rank < parent_rank)
+                break;
+            continue;
+        }
+        if (since < plateau)
+            break; /* budget spent, or isolated (no flip left) */
+        if (escapes >= pol->max_escapes || rt_rng_unit(rng) >= pol->escape_prob)
+            break;
+        if (mm_walker_rank(w) > best_rank && mm_walker_load(w, &best))
+            goto done;
+        if (mm_walker_plus(w, rng))
+            break;
+        escapes++;
+        (*work)++;
+        since = 0;
+    }
+    *work += done_flips;
+    if (best_rank < mm_walker_rank(w)) {
+        mm_scheme_free(s);
+        *s = best;
+        best.prod = NULL;
+    } else if (mm_walker_store(w, s)) {
+        goto done;
+    }
+    rc = done_flips > 0 || escapes > 0 ? 0 : -1;
+done:
+    mm_scheme_free(&best);
+    mm_walker_free(w);
+    return rc;
+}
+
 static int op_walk(const void *state, void *genome, rt_rng *rng, long long *work)
 {
     const matmul_state *st = state;
     if (st->symmetric)
         return op_sym(st, genome, rng, 0, work);
-    mm_walk_stats ws = {0};
-    mm_walk(genome, rng, st->walk_flips, &ws);
-    *work += ws.flips;
-    return ws.flips > 0 && liftable(st, genome) ? 0 : -1;
+    int rc = walker_run(st, genome, rng, 0, work);
+    return rc == 0 && liftable(st, genome) ? 0 : -1;
 }
 
 static int op_plus(const void *state, void *genome, rt_rng *rng, long long *work)
@@ -409,12 +498,8 @@ static int op_plus(const void *state, void *genome, rt_rng *rng, long long *work
     const matmul_state *st = state;
     if (st->symmetric)
         return op_sym(st, genome, rng, 1, work);
-    if (mm_plus(genome, rng))
-        return -1;
-    mm_walk_stats ws = {0};
-    mm_walk(genome, rng, st->walk_flips, &ws);
-    *work += ws.flips + 1;
-    return liftable(st, genome) ? 0 : -1;
+    int rc = walker_run(st, genome, rng, 1, work);
+    return rc == 0 && liftable(st, genome) ? 0 : -1;
 }
 
 static const rt_operator matmul_operators[] = {
@@ -427,7 +512,8 @@ const rt_problem_class rt_problem_matmul = {
     .summary = "schemes for multiplying matrices with few multiplications (flip graphs)",
     .params_help = "  --shape NxMxP    the product of an NxM and an MxP matrix, each 1..8 (required)\n"
                    "  --field F        gf2 or z (the integers; default)\n"
-                   "  --walk N         flips in one step of the search (default 20000)\n"
+                   "  --walk N         flips budget of one walker run (default: the policy's\n"
+                   "                   matmul.walk_flips, 2000000; symmetric: sym_walk_flips)\n"
                    "  --lift 1         with --field z: search over GF(2), admit integer lifts\n"
                    "  --symmetric 1    only schemes invariant under (A,B,C) -> (B,C,A), square\n"
                    "                   shapes (docs/matmul-symmetric.md)\n"

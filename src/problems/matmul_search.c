@@ -312,7 +312,7 @@ static int find_prod(const mm_scheme *s, const mm_prod *v)
     return -1;
 }
 
-void mm_walk(mm_scheme *s, rt_rng *rng, long long flips, mm_walk_stats *stats)
+void mm_walk_scan(mm_scheme *s, rt_rng *rng, long long flips, mm_walk_stats *stats)
 {
     long long done = 0, attempts = 0, reductions = 0, misses = 0;
     const enum mm_field field = s->field;

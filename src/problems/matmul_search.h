@@ -68,8 +68,13 @@ void mm_scheme_canonicalize(mm_scheme *s);
 int mm_scheme_reduce_all(mm_scheme *s);
 
 /* A random walk of `flips` flips with reductions as they appear. Stops early when no product
- * shares a factor with another (the scheme is isolated). Accumulates into stats (may be NULL). */
+ * shares a factor with another (the scheme is isolated). Accumulates into stats (may be NULL).
+ * Runs the indexed walker of matmul_walk.h (O(1) per flip). */
 void mm_walk(mm_scheme *s, rt_rng *rng, long long flips, mm_walk_stats *stats);
+
+/* The same walk by the first kernel: each flip scans all products for a partner (O(rank)).
+ * Kept as the baseline of `make bench` and as an independent implementation for tests. */
+void mm_walk_scan(mm_scheme *s, rt_rng *rng, long long flips, mm_walk_stats *stats);
 
 /* One plus transition on a random pair of products that share no factor, then reductions.
  * Returns 0, or -1 when no pair allows one (rank < 2, or every try left the coefficient range). */

@@ -1,0 +1,91 @@
+#!/bin/sh
+# matmul_targets.sh — the target table of issue 3: for each target (shape, field, best known
+# rank), runs `ratchet run matmul ... --target R` once per seed and prints ratchet's best verified
+# rank, the median time to reach the target and the success rate over the seeds.
+#
+# usage: bench/matmul_targets.sh [RATCHET]
+# environment:
+#   TARGETS   which rows, by name (default: the "seconds" and "a minute" rows); "all" for every
+#             row; names: 223z 233z 224z 334z 344z 333z 444z 555z 345gf2 445gf2 445z
+#   SEEDS     seeds per target (default 5; seeds 1..SEEDS)
+#   CAP       seconds per run before it counts as a failure (default 60; "minutes" rows: CAPX)
+#   CAPX      cap for the "minutes" rows (default 600)
+#   THREADS   --threads (default 2)
+#   SAVE      a folder: the best scheme of every run that reaches its target is written there as
+#             NxMxP-R-FIELD.exp (`ratchet best` output), for results/, and the command that
+#             reproduces it is appended to SAVE/commands.txt
+# A failed run counts as taking forever: the median is over all seeds, so it is "> CAP" when half
+# or more of the seeds fail. Every rank printed was verified by the run's gate.
+set -u
+R=${1:-build/ratchet}
+SEEDS=${SEEDS:-5}
+CAP=${CAP:-60}
+CAPX=${CAPX:-600}
+THREADS=${THREADS:-2}
+TARGETS=${TARGETS:-"223z 233z 224z 334z 344z 333z 444z"}
+[ "$TARGETS" = all ] && TARGETS="223z 233z 224z 334z 344z 333z 444z 555z 345gf2 445gf2 445z"
+[ -x "$R" ] || { echo "matmul_targets: no ratchet at $R (run make first)" >&2; exit 2; }
+
+tmp=$(mktemp -d /tmp/ratchet-targets-XXXXXX) || exit 1
+trap 'rm -rf "$tmp"' EXIT
+
+# name -> "shape field rank cap"
+row() {
+    case $1 in
+    223z) echo "2x2x3 z 11 $CAP" ;;
+    233z) echo "2x3x3 z 15 $CAP" ;;
+    224z) echo "2x2x4 z 14 $CAP" ;;
+    334z) echo "3x3x4 z 29 $CAP" ;;
+    344z) echo "3x4x4 z 38 $CAP" ;;
+    333z) echo "3x3x3 z 23 $CAP" ;;
+    444z) echo "4x4x4 z 49 $CAP" ;;
+    555z) echo "5x5x5 z 93 $CAPX" ;;
+    345gf2) echo "3x4x5 gf2 47 $CAPX" ;;
+    445gf2) echo "4x4x5 gf2 60 $CAPX" ;;
+    445z) echo "4x4x5 z 62 $CAPX" ;;
+    *) return 1 ;;
+    esac
+}
+
+echo "ratchet matmul target table: $SEEDS seeds, --threads $THREADS, load: $(cut -d' ' -f1-3 /proc/loadavg)"
+printf '%-8s %-4s %5s %9s %9s %12s %8s\n' shape field known ratchet "(median)" "median time" success
+for name in $TARGETS; do
+    spec=$(row "$name") || { echo "matmul_targets: unknown target '$name'" >&2; exit 2; }
+    set -- $spec
+    shape=$1 field=$2 known=$3 cap=$4
+    times="" ranks="" ok=0
+    s=1
+    while [ "$s" -le "$SEEDS" ]; do
+        db="$tmp/$name-$s.db"
+        out=$("$R" run matmul --shape "$shape" --field "$field" --target "$known" \
+            --seconds "$cap" --seed "$s" --threads "$THREADS" --quiet --store "$db" 2>&1 | tail -n 1)
+        # "best verified rank N after E evaluations in T s (store ...)"
+        rank=$(echo "$out" | sed -n 's/.*best verified rank \([0-9]*\) after.* in \([0-9.]*\) s.*/\1/p')
+        secs=$(echo "$out" | sed -n 's/.*best verified rank \([0-9]*\) after.* in \([0-9.]*\) s.*/\2/p')
+        if [ -z "$rank" ]; then
+            echo "matmul_targets: $name seed $s: $out" >&2
+            rank=999 secs=inf
+        fi
+        ranks="$ranks $rank"
+        if [ "$rank" -le "$known" ]; then
+            ok=$((ok + 1))
+            times="$times $secs"
+            if [ -n "${SAVE:-}" ]; then
+                mkdir -p "$SAVE"
+                "$R" best "$db" >"$SAVE/$shape-$rank-$field.exp" 2>/dev/null
+                echo "$shape-$rank-$field.exp: ratchet run matmul --shape $shape --field $field" \
+                    "--target $known --seed $s --threads $THREADS ($secs s)" >>"$SAVE/commands.txt"
+            fi
+        else
+            times="$times inf"
+        fi
+        s=$((s + 1))
+    done
+    best=$(for x in $ranks; do echo "$x"; done | sort -n | head -n 1)
+    medrank=$(for x in $ranks; do echo "$x"; done | sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}')
+    med=$(for x in $times; do echo "$x"; done | sort -g | awk -v cap="$cap" '
+        {v[NR]=$1} END {m = (NR % 2) ? v[(NR+1)/2] : ((v[NR/2] == "inf" || v[NR/2+1] == "inf") ? "inf" : (v[NR/2] + v[NR/2+1]) / 2);
+                        if (m == "inf") print "> " cap " s"; else printf "%.2f s\n", m}')
+    printf '%-8s %-4s %5s %9s %9s %12s %5s/%s\n' "$shape" "$field" "$known" "$best" "$medrank" \
+        "$med" "$ok" "$SEEDS"
+done
