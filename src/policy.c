@@ -17,6 +17,7 @@ void rt_policy_defaults(rt_policy *p)
     p->matmul.restart_prob = 0.02;
     p->matmul.stop_on_improve = 1;
     p->matmul.sym_walk_flips = 20000;
+    p->matmul.sym_plateau_flips = 0;
     p->matmul.sym_cubes = 0;
     p->matmul.sym_beta = 0;
 }

@@ -17,6 +17,8 @@ typedef struct rt_matmul_policy {
     double restart_prob;     /* a run starts from the standard algorithm instead of its parent */
     int stop_on_improve;     /* 1: a run ends as soon as its rank is below its parent's */
     long long sym_walk_flips; /* --symmetric 1: flips in one symmetric walk (one operator) */
+    long long sym_plateau_flips; /* --symmetric 1: plateau length of a symmetric run (escapes as
+                                    escape_prob, max_escapes, stop_on_improve); 0: plain walks */
     int sym_cubes;           /* --symmetric 1 without --cubes: cube products (diagonal blocks) of
                                 the start, 1..n; 0: the block count whose residue mod 3 matches
                                 the best known rank (mm_sym_default_parts) */

@@ -171,6 +171,31 @@ static void small_shapes_reach_known_ranks(void **state)
     assert_true(tu_now() - t0 < 60);
 }
 
+/* Walker runs with plateaus and plus escapes keep schemes valid and symmetric, never end above
+ * their lowest rank, and reach <3,3,3> rank 23. */
+static void plateau_runs(void **state)
+{
+    (void)state;
+    for (uint64_t seed = 1; seed <= 3; seed++)
+        for (int f = 0; f < 2; f++) {
+            rt_rng rng;
+            rt_rng_seed(&rng, seed, 5);
+            mm_sym s;
+            assert_int_equal(mm_sym_trivial(&s, 3, f ? MM_GF2 : MM_Z, 2), 0);
+            mm_sym_run_opts o = {300000, 2000, 0.9, 100, 0, 0};
+            for (int round = 0; round < 20 && mm_sym_rank(&s) > 23; round++) {
+                int before = mm_sym_rank(&s);
+                mm_sym_stats st = {0};
+                assert_int_equal(mm_sym_run(&s, &rng, &o, &st), 0);
+                assert_true(mm_sym_rank(&s) <= before);
+                check_sym(&s);
+            }
+            if (f == 0)
+                assert_int_equal(check_sym(&s), 23);
+            mm_sym_free(&s);
+        }
+}
+
 static void asymmetric_schemes_are_refused(void **state)
 {
     (void)state;
@@ -294,6 +319,7 @@ int main(void)
         cmocka_unit_test(trivial_schemes_verify),
         cmocka_unit_test(moves_keep_symmetry),
         cmocka_unit_test(small_shapes_reach_known_ranks),
+        cmocka_unit_test(plateau_runs),
         cmocka_unit_test(asymmetric_schemes_are_refused),
         cmocka_unit_test(problem_parameters),
         cmocka_unit_test(published_schemes_are_symmetric),

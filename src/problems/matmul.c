@@ -390,8 +390,10 @@ static int op_sym(const matmul_state *st, mm_scheme *genome, rt_rng *rng, int pl
     if (mm_sym_from_scheme(&sym, genome, NULL, 0))
         return -1;
     int rc = plus ? mm_sym_plus(&sym, rng) : 0;
+    mm_sym_run_opts ro = {flips, st->pol.sym_plateau_flips, st->pol.escape_prob,
+                          st->pol.max_escapes, st->pol.stop_on_improve, st->pol.sym_beta};
     if (!rc)
-        rc = mm_sym_walk_to(&sym, rng, flips, -1, st->pol.sym_beta, &ss);
+        rc = mm_sym_run(&sym, rng, &ro, &ss);
     if (!rc)
         rc = mm_sym_expand(&sym, &out);
     mm_sym_free(&sym);

@@ -704,3 +704,73 @@ int mm_sym_plus(mm_sym *s, rt_rng *rng)
     }
     return -1;
 }
+
+/* ---- walker runs with plateaus ------------------------------------------------------------ */
+
+int mm_sym_run(mm_sym *s, rt_rng *rng, const mm_sym_run_opts *o, mm_sym_stats *stats)
+{
+    if (o->plateau <= 0)
+        return mm_sym_walk_to(s, rng, o->flips, -1, o->beta, stats);
+    mm_sym best;
+    int rc = mm_sym_copy(&best, s);
+    if (rc)
+        return rc;
+    int parent_rank = mm_sym_rank(s), best_rank = parent_rank, escapes = 0;
+    long long done = 0, since = 0;
+    while (done < o->flips) {
+        long long chunk = o->flips - done;
+        if (chunk > o->plateau - since)
+            chunk = o->plateau - since;
+        int r0 = mm_sym_rank(s);
+        mm_sym_stats ls = {0};
+        rc = mm_sym_walk_to(s, rng, chunk, r0 - 1, o->beta, &ls);
+        if (rc)
+            goto done;
+        if (stats) {
+            stats->flips += ls.flips;
+            stats->attempts += ls.attempts;
+            stats->reductions += ls.reductions;
+        }
+        done += ls.flips;
+        since += ls.flips;
+        int r = mm_sym_rank(s);
+        if (r < r0) {
+            since = 0;
+            if (r <= best_rank) {
+                best_rank = r;
+                mm_sym_free(&best);
+                if ((rc = mm_sym_copy(&best, s)))
+                    goto done;
+            }
+            if (o->stop_on_improve && best_rank < parent_rank)
+                break;
+            continue;
+        }
+        if (since < o->plateau)
+            break; /* budget spent, or no flip left */
+        if (escapes >= o->max_escapes || rt_rng_unit(rng) >= o->escape_prob)
+            break;
+        if (r > best_rank) {
+            mm_sym_free(s);
+            if ((rc = mm_sym_copy(s, &best)))
+                goto done;
+        }
+        rc = mm_sym_plus(s, rng);
+        if (rc == -1) {
+            rc = 0;
+            break;
+        }
+        if (rc)
+            goto done;
+        escapes++;
+        since = 0;
+    }
+    if (best_rank < mm_sym_rank(s)) {
+        mm_sym_free(s);
+        *s = best;
+        return 0;
+    }
+done:
+    mm_sym_free(&best);
+    return rc;
+}

@@ -93,6 +93,23 @@ int mm_sym_walk(mm_sym *s, rt_rng *rng, long long flips, mm_sym_stats *stats);
 int mm_sym_walk_to(mm_sym *s, rt_rng *rng, long long flips, int target_rank, double beta,
                    mm_sym_stats *stats);
 
+/* A walker run with plateaus: walks in chunks until the rank drops; `plateau` flips in a row
+ * without a reduction make a plateau, where the run goes back to its lowest-rank scheme and makes
+ * a plus transition (with probability escape_prob, at most max_escapes times), else it ends. With
+ * stop_on_improve the run ends as soon as it is below its starting rank. s becomes the run's
+ * lowest-rank scheme (the latest one reached). plateau <= 0 is a plain mm_sym_walk_to. */
+typedef struct mm_sym_run_opts {
+    long long flips;     /* flips budget */
+    long long plateau;   /* flips without a reduction that make a plateau; <= 0: none */
+    double escape_prob;
+    int max_escapes;
+    int stop_on_improve;
+    double beta;         /* as mm_sym_walk_to */
+} mm_sym_run_opts;
+
+/* Returns 0 or RT_ENOMEM. */
+int mm_sym_run(mm_sym *s, rt_rng *rng, const mm_sym_run_opts *o, mm_sym_stats *stats);
+
 /* One plus transition on two random orbits that share no factor after a random rotation
  * (rank + 3). Returns 0, -1 when none was found in a bounded number of tries, RT_ETOOBIG past
  * MM_SYM_MAX_ORBITS orbits, or RT_ENOMEM. */
