@@ -213,6 +213,7 @@ static void asymmetric_schemes_are_refused(void **state)
     assert_int_equal(s.ncube, 3);
     assert_int_equal(mm_sym_rank(&s), 27);
     mm_sym_free(&s);
+    mm_scheme_free(&full);
     /* one product replaced by an equivalent pair breaks the symmetry: a11*b11*c11 =
      * a11*(b11+b12)*c11 - a11*b12*c11 (still a valid scheme) */
     assert_int_equal(mm_scheme_standard(&full, 3, 3, 3, MM_Z), 0);
