@@ -36,6 +36,14 @@ typedef struct rt_matmul_policy {
     double op_plus;
     int proxy_samples;       /* --proxy sampled: random products checked per candidate */
     int proxy_prime;         /* --proxy sampled over the integers: the modulus (GF(2) uses 2) */
+    long long sym_walk_flips; /* --symmetric 1: flips in one symmetric walk (one operator) */
+    long long sym_plateau_flips; /* --symmetric 1: plateau length of a symmetric run (escapes as
+                                    escape_prob, max_escapes, stop_on_improve); 0: plain walks */
+    int sym_cubes;           /* --symmetric 1 without --cubes: cube products (diagonal blocks) of
+                                the start, 1..n; 0: the block count whose residue mod 3 matches
+                                the best known rank (mm_sym_default_parts) */
+    double sym_beta;         /* symmetric walk: a flip adding d > 0 nonzero coefficients is taken
+                                with probability exp(-sym_beta * d); 0: the plain random walk */
 } rt_matmul_policy;
 
 /* Knobs of the llm proposer (src/proposers/llm.c); docs/llm.md says why each default. */

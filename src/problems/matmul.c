@@ -21,6 +21,7 @@
 #include "matmul_plain.h"
 #include "matmul_proxy.h"
 #include "matmul_search.h"
+#include "matmul_sym.h"
 #include "matmul_walk.h"
 
 typedef struct matmul_state {
@@ -31,6 +32,8 @@ typedef struct matmul_state {
     int lift;                /* --lift 1: the search walks over GF(2), the gate checks lifts */
     int proxy_sampled;       /* --proxy sampled: the cheap proxy of matmul_proxy.h */
     int proxy_samples, proxy_prime;
+    int symmetric;           /* 1: cyclically symmetric schemes only (matmul_sym.h) */
+    int cubes;               /* symmetric start: diagonal blocks; 0 until configured */
     char params[160];
 } matmul_state;
 
@@ -116,6 +119,21 @@ static int matmul_create(void **out, const char *const *keys, const char *const 
                 goto fail;
             }
             st->lift = v[0] == '1';
+        } else if (strcmp(k, "symmetric") == 0) {
+            long v01;
+            if (rt_parse_long(v, 0, 1, &v01)) {
+                rc = rt_fail(err, errlen, RT_EUSAGE, "bad --symmetric '%s': expected 0 or 1", v);
+                goto fail;
+            }
+            st->symmetric = (int)v01;
+        } else if (strcmp(k, "cubes") == 0) {
+            long c;
+            if (rt_parse_long(v, 1, MM_MAX_DIM, &c)) {
+                rc = rt_fail(err, errlen, RT_EUSAGE, "bad --cubes '%s': expected 1 to %d", v,
+                             MM_MAX_DIM);
+                goto fail;
+            }
+            st->cubes = (int)c;
         } else if (strcmp(k, "proxy") == 0) {
             if (strcmp(v, "exact") == 0)
                 st->proxy_sampled = 0;
@@ -128,8 +146,8 @@ static int matmul_create(void **out, const char *const *keys, const char *const 
             }
         } else {
             rc = rt_fail(err, errlen, RT_EUSAGE,
-                         "matmul has no parameter --%s (it takes --shape, --field, --walk, "
-                         "--lift, --proxy)",
+                         "matmul has no parameter --%s (it takes --shape, --field, --walk, --lift, "
+                         "--proxy, --symmetric, --cubes)",
                          k);
             goto fail;
         }
@@ -154,14 +172,42 @@ static int matmul_create(void **out, const char *const *keys, const char *const 
     }
     if (st->lift)
         st->field = MM_GF2; /* the search's field; the gate's stays z (gate_field) */
+    if (st->symmetric && (st->n != st->m || st->m != st->p)) {
+        rc = rt_fail(err, errlen, RT_EUSAGE,
+                     "bad --symmetric 1: symmetric search needs a square shape, not %dx%dx%d",
+                     st->n, st->m, st->p);
+        goto fail;
+    }
+    if (st->cubes > st->n) {
+        rc = rt_fail(err, errlen, RT_EUSAGE, "bad --cubes %d: at most n = %d blocks", st->cubes,
+                     st->n);
+        goto fail;
+    }
+    if (st->cubes && !st->symmetric) {
+        rc = rt_fail(err, errlen, RT_EUSAGE, "--cubes needs --symmetric 1");
+        goto fail;
+    }
+    if (st->symmetric && st->proxy_sampled) {
+        rc = rt_fail(err, errlen, RT_EUSAGE, "--symmetric 1 and --proxy sampled do not combine");
+        goto fail;
+    }
     /* walk is part of the canonical parameters only when given (otherwise the run's policy says) */
-    int n = snprintf(st->params, sizeof st->params, "shape=%dx%dx%d field=%s", st->n, st->m,
-                     st->p, st->lift || st->field == MM_Z ? "z" : "gf2");
-    if (st->walk_override && n > 0 && (size_t)n < sizeof st->params)
-        n += snprintf(st->params + n, sizeof st->params - (size_t)n, " walk=%lld", st->walk_override);
-    if (n > 0 && (size_t)n < sizeof st->params)
-        snprintf(st->params + n, sizeof st->params - (size_t)n, "%s%s", st->lift ? " lift=1" : "",
-                 st->proxy_sampled ? " proxy=sampled" : "");
+    int len = snprintf(st->params, sizeof st->params, "shape=%dx%dx%d field=%s", st->n, st->m,
+                       st->p, st->lift || st->field == MM_Z ? "z" : "gf2");
+    if (st->walk_override && len > 0 && (size_t)len < sizeof st->params)
+        len += snprintf(st->params + len, sizeof st->params - (size_t)len, " walk=%lld",
+                        st->walk_override);
+    if (st->lift && len > 0 && (size_t)len < sizeof st->params)
+        len += snprintf(st->params + len, sizeof st->params - (size_t)len, " lift=1");
+    if (st->proxy_sampled && len > 0 && (size_t)len < sizeof st->params)
+        len += snprintf(st->params + len, sizeof st->params - (size_t)len, " proxy=sampled");
+    if (st->symmetric && len > 0 && (size_t)len < sizeof st->params) {
+        if (st->cubes)
+            snprintf(st->params + len, sizeof st->params - (size_t)len, " symmetric=1 cubes=%d",
+                     st->cubes);
+        else
+            snprintf(st->params + len, sizeof st->params - (size_t)len, " symmetric=1");
+    }
     *out = st;
     return 0;
 fail:
@@ -177,14 +223,17 @@ static enum mm_field gate_field(const matmul_state *st)
     return st->lift ? MM_Z : st->field;
 }
 
-/* Reads the policy's matmul section: walk_flips (unless --walk was given) and the sampled
- * proxy's knobs. */
+/* Takes the run's policy section: --walk still wins over walk_flips, symmetric runs without
+ * --cubes take the policy's block count (0: the residue rule), and the sampled proxy's knobs. */
 static void matmul_configure(void *state, const rt_policy *policy)
 {
     matmul_state *st = state;
     st->pol = policy->matmul;
     if (st->walk_override)
         st->pol.walk_flips = st->walk_override;
+    if (st->symmetric && !st->cubes && policy->matmul.sym_cubes >= 1 &&
+        policy->matmul.sym_cubes <= st->n)
+        st->cubes = policy->matmul.sym_cubes;
     if (policy->matmul.proxy_samples >= 1 && policy->matmul.proxy_samples <= MM_PROXY_MAX_SAMPLES)
         st->proxy_samples = policy->matmul.proxy_samples;
     if (policy->matmul.proxy_prime >= 2 && policy->matmul.proxy_prime <= MM_PROXY_MAX_PRIME)
@@ -202,7 +251,23 @@ static void *matmul_seed(const void *state)
     mm_scheme *s = malloc(sizeof *s);
     if (!s)
         return NULL;
-    if (mm_scheme_standard(s, st->n, st->m, st->p, st->field)) {
+    enum mm_field field = st->lift ? MM_GF2 : st->field;
+    if (st->symmetric) {
+        mm_sym sym;
+        int parts = st->cubes ? st->cubes : mm_sym_default_parts(st->n);
+        if (mm_sym_trivial(&sym, st->n, field, parts)) {
+            free(s);
+            return NULL;
+        }
+        int rc = mm_sym_expand(&sym, s);
+        mm_sym_free(&sym);
+        if (rc) {
+            free(s);
+            return NULL;
+        }
+        return s;
+    }
+    if (mm_scheme_standard(s, st->n, st->m, st->p, field)) {
         free(s);
         return NULL;
     }
@@ -364,6 +429,34 @@ static int liftable(const matmul_state *st, const void *genome)
     return ok;
 }
 
+/* The symmetric operators: recover the orbits, walk (after a plus when plus is set), expand
+ * back into the genome. The walk's length is sym_walk_flips (or --walk). -1 when the genome is
+ * not symmetric, nothing could be done, or (with --lift 1) the result does not lift. */
+static int op_sym(const matmul_state *st, mm_scheme *genome, rt_rng *rng, int plus,
+                  long long *work)
+{
+    mm_sym sym;
+    mm_scheme out;
+    mm_sym_stats ss = {0};
+    long long flips = st->walk_override ? st->walk_override : st->pol.sym_walk_flips;
+    if (mm_sym_from_scheme(&sym, genome, NULL, 0))
+        return -1;
+    int rc = plus ? mm_sym_plus(&sym, rng) : 0;
+    mm_sym_run_opts ro = {flips, st->pol.sym_plateau_flips, st->pol.escape_prob,
+                          st->pol.max_escapes, st->pol.stop_on_improve, st->pol.sym_beta};
+    if (!rc)
+        rc = mm_sym_run(&sym, rng, &ro, &ss);
+    if (!rc)
+        rc = mm_sym_expand(&sym, &out);
+    mm_sym_free(&sym);
+    if (rc)
+        return -1;
+    mm_scheme_free(genome);
+    *genome = out;
+    *work += ss.flips + plus;
+    return (ss.flips > 0 || plus) && liftable(st, genome) ? 0 : -1;
+}
+
 /* One walker run from the genome (see docs/policy.md, matmul). The walker flips until the budget
  * (walk_flips) is spent. plateau_flips flips in a row without a rank reduction make a plateau:
  * there the walker escapes (probability escape_prob, at most max_escapes times per run) by going
@@ -378,7 +471,7 @@ static int walker_run(const matmul_state *st, mm_scheme *s, rt_rng *rng, int plu
     const rt_matmul_policy *pol = &st->pol;
     if (pol->restart_prob > 0 && rt_rng_unit(rng) < pol->restart_prob) {
         mm_scheme fresh;
-        if (mm_scheme_standard(&fresh, st->n, st->m, st->p, st->field) == 0) {
+        if (mm_scheme_standard(&fresh, st->n, st->m, st->p, st->lift ? MM_GF2 : st->field) == 0) {
             mm_scheme_free(s);
             *s = fresh;
         }
@@ -447,14 +540,20 @@ done:
 
 static int op_walk(const void *state, void *genome, rt_rng *rng, long long *work)
 {
-    int rc = walker_run(state, genome, rng, 0, work);
-    return rc == 0 && liftable(state, genome) ? 0 : -1;
+    const matmul_state *st = state;
+    if (st->symmetric)
+        return op_sym(st, genome, rng, 0, work);
+    int rc = walker_run(st, genome, rng, 0, work);
+    return rc == 0 && liftable(st, genome) ? 0 : -1;
 }
 
 static int op_plus(const void *state, void *genome, rt_rng *rng, long long *work)
 {
-    int rc = walker_run(state, genome, rng, 1, work);
-    return rc == 0 && liftable(state, genome) ? 0 : -1;
+    const matmul_state *st = state;
+    if (st->symmetric)
+        return op_sym(st, genome, rng, 1, work);
+    int rc = walker_run(st, genome, rng, 1, work);
+    return rc == 0 && liftable(st, genome) ? 0 : -1;
 }
 
 static int op_drop(const void *state, void *genome, rt_rng *rng, long long *work)
@@ -515,8 +614,11 @@ const rt_problem_class rt_problem_matmul = {
     .params_help = "  --shape NxMxP    the product of an NxM and an MxP matrix, each 1..8 (required)\n"
                    "  --field F        gf2 or z (the integers; default)\n"
                    "  --walk N         flips budget of one walker run (default: the policy's\n"
-                   "                   matmul.walk_flips, 2000000)\n"
+                   "                   matmul.walk_flips, 2000000; symmetric: sym_walk_flips)\n"
                    "  --lift 1         with --field z: search over GF(2), admit integer lifts\n"
+                   "  --symmetric 1    only schemes invariant under (A,B,C) -> (B,C,A), square\n"
+                   "                   shapes (docs/matmul-symmetric.md)\n"
+                   "  --cubes K        symmetric start with K cube products (default by n)\n"
                    "  --proxy P        exact (default) or sampled: a cheap proxy that checks a few\n"
                    "                   random products and can be wrong (for the --trust-proxy\n"
                    "                   ablation; it also lets the search drop and perturb)\n",

@@ -1,0 +1,776 @@
+/* matmul_sym.c — cyclically symmetric schemes for <n,n,n>: the trivial symmetric start, orbit
+ * recovery from a full scheme, expansion, and the symmetric flip graph (see matmul_sym.h).
+ *
+ * The walk keeps an index from factor value (up to sign) to the orbit slots holding it, so that
+ * a flip partner is drawn in O(1): a random value held by at least two slots ("flippable"), then
+ * a random ordered pair of its slots. Slot 3o+k is position k of orbit o's representative.
+ * Nothing here is trusted: the engine expands the scheme and the gate verifies the text.
+ */
+#include "matmul_sym.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- factor arithmetic (the same packed form as matmul_search.c) -------------------------- */
+
+static inline int v_zero(mm_vec a) { return !(a.p | a.n); }
+static inline int v_eq(mm_vec a, mm_vec b) { return a.p == b.p && a.n == b.n; }
+static inline mm_vec v_neg(mm_vec a) { return (mm_vec){a.n, a.p}; }
+static inline mm_vec v_sign(mm_vec a, int sign) { return sign < 0 ? v_neg(a) : a; }
+
+/* +1 if a == b, -1 if a == -b (nonzero), 0 otherwise. Over GF(2) n is 0, so only +1 or 0. */
+static inline int v_match(mm_vec a, mm_vec b)
+{
+    if (a.p == b.p && a.n == b.n)
+        return 1;
+    if (a.p == b.n && a.n == b.p && (a.p | a.n))
+        return -1;
+    return 0;
+}
+
+/* out = a + sign*b; -1 if a coefficient would leave {-1,0,1} (over Z). */
+static inline int v_add(enum mm_field field, mm_vec a, mm_vec b, int sign, mm_vec *out)
+{
+    if (field == MM_GF2) {
+        out->p = a.p ^ b.p;
+        out->n = 0;
+        return 0;
+    }
+    if (sign < 0)
+        b = v_neg(b);
+    if ((a.p & b.p) | (a.n & b.n))
+        return -1;
+    uint64_t cancel = (a.p & b.n) | (a.n & b.p);
+    out->p = (a.p | b.p) & ~cancel;
+    out->n = (a.n | b.n) & ~cancel;
+    return 0;
+}
+
+/* The representative of {v, -v} whose lowest nonzero coefficient is positive; *sign is the sign
+ * with v = sign * key. */
+static inline mm_vec v_norm(mm_vec v, int *sign)
+{
+    uint64_t any = v.p | v.n;
+    uint64_t low = any & (~any + 1);
+    if (v.n & low) {
+        *sign = -1;
+        return v_neg(v);
+    }
+    *sign = 1;
+    return v;
+}
+
+/* ---- storage ------------------------------------------------------------------------------ */
+
+static int sym_alloc(mm_sym *s, int n, enum mm_field field, int ncube, int cap)
+{
+    memset(s, 0, sizeof *s);
+    s->n = n;
+    s->field = field;
+    s->cap = cap < 4 ? 4 : cap;
+    s->f = calloc((size_t)s->cap * 3, sizeof *s->f);
+    s->cube = calloc((size_t)(ncube > 0 ? ncube : 1), sizeof *s->cube);
+    if (!s->f || !s->cube) {
+        mm_sym_free(s);
+        return RT_ENOMEM;
+    }
+    return 0;
+}
+
+static int sym_reserve(mm_sym *s, int need)
+{
+    if (need <= s->cap)
+        return 0;
+    if (need > MM_SYM_MAX_ORBITS)
+        return RT_ETOOBIG;
+    int cap = s->cap * 2;
+    while (cap < need)
+        cap *= 2;
+    mm_vec *nf = realloc(s->f, (size_t)cap * 3 * sizeof *nf);
+    if (!nf)
+        return RT_ENOMEM;
+    memset(nf + 3 * (size_t)s->cap, 0, (size_t)(cap - s->cap) * 3 * sizeof *nf);
+    s->f = nf;
+    s->cap = cap;
+    return 0;
+}
+
+void mm_sym_free(mm_sym *s)
+{
+    if (!s)
+        return;
+    free(s->f);
+    free(s->cube);
+    s->f = NULL;
+    s->cube = NULL;
+    s->norb = s->cap = s->ncube = 0;
+}
+
+int mm_sym_copy(mm_sym *dst, const mm_sym *src)
+{
+    int rc = sym_alloc(dst, src->n, src->field, src->ncube, src->cap);
+    if (rc)
+        return rc;
+    memcpy(dst->f, src->f, (size_t)src->norb * 3 * sizeof *src->f);
+    memcpy(dst->cube, src->cube, (size_t)src->ncube * sizeof *src->cube);
+    dst->norb = src->norb;
+    dst->ncube = src->ncube;
+    return 0;
+}
+
+static inline int orbit_live(const mm_sym *s, int o) { return !v_zero(s->f[3 * o]); }
+
+int mm_sym_rank(const mm_sym *s)
+{
+    int live = 0;
+    for (int o = 0; o < s->norb; o++)
+        live += orbit_live(s, o);
+    return 3 * live + s->ncube;
+}
+
+/* Drops dead orbits, keeping the order of the live ones. */
+static void sym_compact(mm_sym *s)
+{
+    int k = 0;
+    for (int o = 0; o < s->norb; o++)
+        if (orbit_live(s, o)) {
+            if (k != o)
+                memcpy(&s->f[3 * k], &s->f[3 * o], 3 * sizeof *s->f);
+            k++;
+        }
+    memset(&s->f[3 * k], 0, (size_t)(s->norb - k) * 3 * sizeof *s->f);
+    s->norb = k;
+}
+
+/* ---- the trivial symmetric scheme --------------------------------------------------------- */
+
+int mm_sym_default_parts(int n)
+{
+    switch (n) {
+    case 2: return 1; /* 7 = 3*2 + 1 */
+    case 3: return 2; /* 23 = 3*7 + 2 */
+    case 4: return 1; /* 49 = 3*16 + 1 */
+    case 5: return 3; /* 93 = 3*30 + 3 */
+    case 6: return 3; /* 153 = 3*50 + 3 */
+    default: return n;
+    }
+}
+
+/* Bit of entry (r,c) of an n x n factor. */
+static inline uint64_t ebit(int n, int r, int c) { return 1ULL << (r * n + c); }
+
+int mm_sym_trivial(mm_sym *s, int n, enum mm_field field, int parts)
+{
+    if (n < 1 || n > MM_MAX_DIM || parts < 1 || parts > n || (field != MM_Z && field != MM_GF2))
+        return RT_EUSAGE;
+    int block[MM_MAX_DIM]; /* block of each diagonal index: contiguous, sizes differ by <= 1 */
+    for (int b = 0, i = 0; b < parts; b++) {
+        int size = n / parts + (b < n % parts);
+        for (int t = 0; t < size; t++)
+            block[i++] = b;
+    }
+    int rc = sym_alloc(s, n, field, parts, n * n * n + 8);
+    if (rc)
+        return rc;
+    s->ncube = parts;
+    for (int i = 0; i < n; i++)
+        s->cube[block[i]].p |= ebit(n, i, i);
+    /* standard terms with (i,j,k) not all equal, one per rotation class: the class's least
+     * rotation is (i,j,k) */
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < n; j++)
+            for (int k = 0; k < n; k++) {
+                if (i == j && j == k)
+                    continue;
+                int least = (i < j || (i == j && j < k)) && (i < k || (i == k && j < i));
+                if (!least)
+                    continue;
+                mm_vec *r = &s->f[3 * s->norb++];
+                r[0] = (mm_vec){ebit(n, i, j), 0};
+                r[1] = (mm_vec){ebit(n, j, k), 0};
+                r[2] = (mm_vec){ebit(n, k, i), 0};
+                /* correction terms -(E_ii, E_jj, E_kk) for i,j,k in one block */
+                if (block[i] == block[j] && block[j] == block[k]) {
+                    r = &s->f[3 * s->norb++];
+                    uint64_t a = ebit(n, i, i);
+                    r[0] = field == MM_Z ? (mm_vec){0, a} : (mm_vec){a, 0};
+                    r[1] = (mm_vec){ebit(n, j, j), 0};
+                    r[2] = (mm_vec){ebit(n, k, k), 0};
+                }
+            }
+    return 0;
+}
+
+/* ---- expansion and recovery --------------------------------------------------------------- */
+
+int mm_sym_expand(const mm_sym *s, mm_scheme *out)
+{
+    int rank = mm_sym_rank(s);
+    memset(out, 0, sizeof *out);
+    out->n = out->m = out->p = s->n;
+    out->field = s->field;
+    out->cap = rank + 8;
+    out->prod = calloc((size_t)out->cap, sizeof *out->prod);
+    if (!out->prod)
+        return RT_ENOMEM;
+    for (int c = 0; c < s->ncube; c++) {
+        mm_prod *pr = &out->prod[out->rank++];
+        pr->f[0] = pr->f[1] = pr->f[2] = s->cube[c];
+    }
+    for (int o = 0; o < s->norb; o++) {
+        if (!orbit_live(s, o))
+            continue;
+        const mm_vec *r = &s->f[3 * o];
+        for (int k = 0; k < 3; k++) {
+            mm_prod *pr = &out->prod[out->rank++];
+            pr->f[0] = r[k];
+            pr->f[1] = r[(k + 1) % 3];
+            pr->f[2] = r[(k + 2) % 3];
+        }
+    }
+    return 0;
+}
+
+/* A product as a tensor: the first two factors sign-normalised, the third carrying the sign. */
+static mm_prod prod_norm(enum mm_field field, mm_vec a, mm_vec b, mm_vec c)
+{
+    mm_prod out = {{a, b, c}};
+    if (field == MM_Z) {
+        int s0, s1;
+        out.f[0] = v_norm(a, &s0);
+        out.f[1] = v_norm(b, &s1);
+        out.f[2] = v_sign(c, s0 * s1);
+    }
+    return out;
+}
+
+static int prod_cmp(const mm_prod *a, const mm_prod *b)
+{
+    for (int q = 0; q < 3; q++) {
+        if (a->f[q].p != b->f[q].p)
+            return a->f[q].p < b->f[q].p ? -1 : 1;
+        if (a->f[q].n != b->f[q].n)
+            return a->f[q].n < b->f[q].n ? -1 : 1;
+    }
+    return 0;
+}
+
+typedef struct keyed {
+    mm_prod key;
+    int idx;
+} keyed;
+
+static int keyed_cmp(const void *x, const void *y)
+{
+    const keyed *a = x, *b = y;
+    int c = prod_cmp(&a->key, &b->key);
+    return c ? c : (a->idx > b->idx) - (a->idx < b->idx);
+}
+
+/* Index into sorted[0..count) of an unused product equal to key, or -1. */
+static int find_unused(const keyed *sorted, int count, const unsigned char *used, const mm_prod *key)
+{
+    int lo = 0, hi = count;
+    while (lo < hi) {
+        int mid = lo + (hi - lo) / 2;
+        if (prod_cmp(&sorted[mid].key, key) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (int i = lo; i < count && prod_cmp(&sorted[i].key, key) == 0; i++)
+        if (!used[i])
+            return i;
+    return -1;
+}
+
+int mm_sym_from_scheme(mm_sym *s, const mm_scheme *full, char *err, size_t errlen)
+{
+    memset(s, 0, sizeof *s);
+    if (full->n != full->m || full->m != full->p)
+        return rt_fail(err, errlen, RT_EUSAGE, "symmetric schemes need a square shape, not %dx%dx%d",
+                       full->n, full->m, full->p);
+    enum mm_field field = full->field;
+    int count = 0;
+    keyed *sorted = malloc((size_t)(full->rank > 0 ? full->rank : 1) * sizeof *sorted);
+    unsigned char *used = calloc((size_t)(full->rank > 0 ? full->rank : 1), 1);
+    int rc = sym_alloc(s, full->n, field, full->rank, full->rank / 3 + 8);
+    if (!sorted || !used || rc) {
+        rc = RT_ENOMEM;
+        goto fail;
+    }
+    for (int t = 0; t < full->rank; t++) {
+        const mm_prod *pr = &full->prod[t];
+        if (v_zero(pr->f[0]) || v_zero(pr->f[1]) || v_zero(pr->f[2]))
+            continue; /* contributes nothing */
+        sorted[count].key = prod_norm(field, pr->f[0], pr->f[1], pr->f[2]);
+        sorted[count].idx = t;
+        count++;
+    }
+    qsort(sorted, (size_t)count, sizeof *sorted, keyed_cmp);
+    for (int i = 0; i < count; i++) {
+        if (used[i])
+            continue;
+        used[i] = 1;
+        const mm_prod *pr = &full->prod[sorted[i].idx];
+        mm_vec a = pr->f[0], b = pr->f[1], c = pr->f[2];
+        int m1 = v_match(a, b), m2 = v_match(a, c);
+        if (m1 && m2) { /* a (x) m1 a (x) m2 a = (m1 m2 a)^3 */
+            s->cube[s->ncube++] = v_sign(a, m1 * m2);
+            continue;
+        }
+        mm_prod r1 = prod_norm(field, b, c, a), r2 = prod_norm(field, c, a, b);
+        int j1 = find_unused(sorted, count, used, &r1);
+        if (j1 >= 0)
+            used[j1] = 1;
+        int j2 = j1 >= 0 ? find_unused(sorted, count, used, &r2) : -1;
+        if (j2 < 0) {
+            rc = rt_fail(err, errlen, RT_EUSAGE,
+                         "product %d has no rotated partner: the scheme is not cyclically symmetric",
+                         sorted[i].idx + 1);
+            goto fail;
+        }
+        used[j2] = 1;
+        rc = sym_reserve(s, s->norb + 1);
+        if (rc)
+            goto fail;
+        mm_vec *r = &s->f[3 * s->norb++];
+        r[0] = a;
+        r[1] = b;
+        r[2] = c;
+    }
+    free(sorted);
+    free(used);
+    return 0;
+fail:
+    free(sorted);
+    free(used);
+    mm_sym_free(s);
+    return rc;
+}
+
+/* ---- the walk's index --------------------------------------------------------------------- */
+
+typedef struct walker {
+    mm_sym *s;
+    enum mm_field field;
+    int nslot;          /* 3 * s->norb */
+    int live;           /* live orbits */
+    int32_t *slot_b;    /* bucket of each slot; -1 when its factor is zero */
+    int32_t *slot_at;   /* where the slot sits in its bucket's member list */
+    mm_vec *bkey;       /* bucket b holds the slots whose factor is +-bkey[b] */
+    int32_t *bcount;
+    int16_t *bmem;      /* bucket b's members: bmem[b*nslot ...] */
+    int32_t *bfree;
+    int nfree;
+    int32_t *table;     /* open addressing by key: bucket id or -1 */
+    uint32_t tmask;
+    int32_t *flip;      /* buckets with at least two members */
+    int32_t *flip_at;
+    int nflip;
+    long long reductions;
+} walker;
+
+static inline uint32_t key_hash(mm_vec k)
+{
+    uint64_t h = k.p * 0x9e3779b97f4a7c15ULL ^ (k.n + 0x632be59bd9b4e019ULL) * 0xbf58476d1ce4e5b9ULL;
+    h ^= h >> 31;
+    return (uint32_t)(h ^ (h >> 32));
+}
+
+static void walker_free(walker *w)
+{
+    free(w->slot_b);
+    free(w->slot_at);
+    free(w->bkey);
+    free(w->bcount);
+    free(w->bmem);
+    free(w->bfree);
+    free(w->table);
+    free(w->flip);
+    free(w->flip_at);
+    memset(w, 0, sizeof *w);
+}
+
+/* The table position holding key, or the empty position where it would go. */
+static inline uint32_t table_find(const walker *w, mm_vec key)
+{
+    uint32_t i = key_hash(key) & w->tmask;
+    while (w->table[i] >= 0 && !v_eq(w->bkey[w->table[i]], key))
+        i = (i + 1) & w->tmask;
+    return i;
+}
+
+/* Removes the entry at table position i (backward-shift deletion for linear probing). */
+static void table_delete(walker *w, uint32_t i)
+{
+    uint32_t j = i;
+    w->table[i] = -1;
+    for (;;) {
+        j = (j + 1) & w->tmask;
+        if (w->table[j] < 0)
+            return;
+        uint32_t home = key_hash(w->bkey[w->table[j]]) & w->tmask;
+        /* the entry at j may move to i if its home is not cyclically in (i, j] */
+        int stays = i <= j ? (home > i && home <= j) : (home > i || home <= j);
+        if (!stays) {
+            w->table[i] = w->table[j];
+            w->table[j] = -1;
+            i = j;
+        }
+    }
+}
+
+static void idx_add(walker *w, int slot, mm_vec v)
+{
+    if (v_zero(v)) {
+        w->slot_b[slot] = -1;
+        return;
+    }
+    int sign;
+    mm_vec key = w->field == MM_Z ? v_norm(v, &sign) : v;
+    uint32_t ti = table_find(w, key);
+    int b = w->table[ti];
+    if (b < 0) {
+        b = w->bfree[--w->nfree];
+        w->bkey[b] = key;
+        w->bcount[b] = 0;
+        w->table[ti] = b;
+    }
+    int c = w->bcount[b]++;
+    w->bmem[(size_t)b * (size_t)w->nslot + (size_t)c] = (int16_t)slot;
+    w->slot_at[slot] = c;
+    w->slot_b[slot] = b;
+    if (c == 1) {
+        w->flip_at[b] = w->nflip;
+        w->flip[w->nflip++] = b;
+    }
+}
+
+static void idx_del(walker *w, int slot)
+{
+    int b = w->slot_b[slot];
+    if (b < 0)
+        return;
+    int16_t *mem = &w->bmem[(size_t)b * (size_t)w->nslot];
+    int c = --w->bcount[b];
+    int16_t last = mem[c];
+    mem[w->slot_at[slot]] = last;
+    w->slot_at[last] = w->slot_at[slot];
+    w->slot_b[slot] = -1;
+    if (c == 1) {
+        int at = w->flip_at[b];
+        int moved = w->flip[--w->nflip];
+        w->flip[at] = moved;
+        w->flip_at[moved] = at;
+    } else if (c == 0) {
+        table_delete(w, table_find(w, w->bkey[b]));
+        w->bfree[w->nfree++] = b;
+    }
+}
+
+static inline void set_slot(walker *w, int slot, mm_vec v)
+{
+    idx_del(w, slot);
+    w->s->f[slot] = v;
+    idx_add(w, slot, v);
+}
+
+static void kill_orbit(walker *w, int o)
+{
+    for (int k = 0; k < 3; k++) {
+        idx_del(w, 3 * o + k);
+        w->s->f[3 * o + k] = (mm_vec){0, 0};
+    }
+    w->live--;
+    w->reductions++;
+}
+
+static int walker_init(walker *w, mm_sym *s)
+{
+    memset(w, 0, sizeof *w);
+    w->s = s;
+    w->field = s->field;
+    w->nslot = 3 * (s->norb > 0 ? s->norb : 1); /* a walk never adds orbits */
+    size_t ns = (size_t)w->nslot;
+    uint32_t tsize = 16;
+    while (tsize < 4 * ns)
+        tsize *= 2;
+    w->tmask = tsize - 1;
+    w->slot_b = malloc(ns * sizeof *w->slot_b);
+    w->slot_at = malloc(ns * sizeof *w->slot_at);
+    w->bkey = malloc(ns * sizeof *w->bkey);
+    w->bcount = calloc(ns, sizeof *w->bcount);
+    w->bmem = malloc(ns * ns * sizeof *w->bmem);
+    w->bfree = malloc(ns * sizeof *w->bfree);
+    w->table = malloc(tsize * sizeof *w->table);
+    w->flip = malloc(ns * sizeof *w->flip);
+    w->flip_at = malloc(ns * sizeof *w->flip_at);
+    if (!w->slot_b || !w->slot_at || !w->bkey || !w->bcount || !w->bmem || !w->bfree ||
+        !w->table || !w->flip || !w->flip_at) {
+        walker_free(w);
+        return RT_ENOMEM;
+    }
+    memset(w->table, 0xff, tsize * sizeof *w->table);
+    for (int b = 0; b < w->nslot; b++)
+        w->bfree[b] = w->nslot - 1 - b;
+    w->nfree = w->nslot;
+    for (int slot = 0; slot < 3 * s->norb; slot++)
+        idx_add(w, slot, s->f[slot]);
+    for (int o = 0; o < s->norb; o++)
+        w->live += orbit_live(s, o);
+    return 0;
+}
+
+/* Slot c of a live orbit just changed: removes the orbit if that factor is zero, else merges
+ * into it every orbit that now agrees with it (up to sign, after rotation) at c and one more
+ * position, repeating while merges change it. */
+static void settle(walker *w, int c)
+{
+    mm_sym *s = w->s;
+    for (;;) {
+        int o = c / 3, kc = c % 3;
+        mm_vec v = s->f[c];
+        if (v_zero(v)) {
+            kill_orbit(w, o);
+            return;
+        }
+        int b = w->slot_b[c];
+        const int16_t *mem = &w->bmem[(size_t)b * (size_t)w->nslot];
+        int next = -1;
+        for (int i = 0; i < w->bcount[b] && next < 0; i++) {
+            int t = mem[i], os = t / 3, ks = t % 3;
+            if (os == o)
+                continue;
+            int m0 = v_match(s->f[t], v);
+            for (int d = 1; d <= 2; d++) {
+                int e = 3 - d;
+                int m = v_match(s->f[3 * os + (ks + d) % 3], s->f[3 * o + (kc + d) % 3]);
+                if (!m)
+                    continue;
+                int target = 3 * o + (kc + e) % 3;
+                mm_vec add = s->f[3 * os + (ks + e) % 3], sum;
+                if (v_add(w->field, s->f[target], add, m0 * m, &sum))
+                    continue;
+                kill_orbit(w, os);
+                set_slot(w, target, sum);
+                next = target;
+                break;
+            }
+        }
+        if (next < 0)
+            return;
+        c = next;
+    }
+}
+
+/* Settles every live slot (after a plus, or on a scheme from outside). */
+static void settle_all(walker *w)
+{
+    for (int o = 0; o < w->s->norb; o++)
+        for (int k = 0; k < 3 && orbit_live(w->s, o); k++)
+            settle(w, 3 * o + k);
+}
+
+static inline int v_pop(mm_vec a) { return __builtin_popcountll(a.p | a.n); }
+
+#define DENSITY_MAX 256 /* |change in nonzero coefficients| of one flip is below 4 * 64 */
+
+static int walk(mm_sym *s, rt_rng *rng, long long flips, int target, double beta,
+                mm_sym_stats *stats)
+{
+    /* accept[d]: probability of taking a flip that adds d nonzero coefficients */
+    double accept[DENSITY_MAX];
+    for (int d = 0; d < DENSITY_MAX; d++)
+        accept[d] = beta > 0 ? exp(-beta * d) : 1.0;
+    walker w;
+    int rc = walker_init(&w, s);
+    if (rc)
+        return rc;
+    const enum mm_field field = s->field;
+    long long done = 0, attempts = 0, misses = 0;
+    settle_all(&w);
+    while (done < flips && w.nflip > 0 && 3 * w.live + s->ncube > target) {
+        attempts++;
+        int b = w.flip[rt_rng_below(rng, (uint32_t)w.nflip)];
+        int cnt = w.bcount[b];
+        const int16_t *mem = &w.bmem[(size_t)b * (size_t)w.nslot];
+        int i = (int)rt_rng_below(rng, (uint32_t)cnt);
+        int j = (int)rt_rng_below(rng, (uint32_t)(cnt - 1));
+        if (j >= i)
+            j++;
+        int p = mem[i], q = mem[j];
+        int o1 = p / 3, o2 = q / 3;
+        if (o1 == o2) {
+            /* give up on a scheme whose only shared factors are inside orbits */
+            if (++misses > 64LL * w.nflip + 1024)
+                break;
+            continue;
+        }
+        misses = 0;
+        int k1 = p % 3, k2 = q % 3;
+        int sigma = v_match(s->f[p], s->f[q]);
+        int a = 1 + (int)rt_rng_below(rng, 2), bb = 3 - a;
+        int eps = (field == MM_Z && rt_rng_below(rng, 2)) ? -1 : 1;
+        int sa1 = 3 * o1 + (k1 + a) % 3, sa2 = 3 * o2 + (k2 + a) % 3;
+        int sb1 = 3 * o1 + (k1 + bb) % 3, sb2 = 3 * o2 + (k2 + bb) % 3;
+        mm_vec na, nb;
+        /* x(y + eps*sigma*y')z + x'y'(z' - eps*z), in the frame where x leads both products */
+        if (v_add(field, s->f[sa1], s->f[sa2], eps * sigma, &na) ||
+            v_add(field, s->f[sb2], s->f[sb1], -eps, &nb))
+            continue;
+        if (beta > 0) {
+            int d = v_pop(na) - v_pop(s->f[sa1]) + v_pop(nb) - v_pop(s->f[sb2]);
+            if (d > 0 && rt_rng_unit(rng) >= accept[d])
+                continue;
+        }
+        set_slot(&w, sa1, na);
+        set_slot(&w, sb2, nb);
+        done++;
+        /* a zero factor removes its orbit at once; two orbits that agree in two positions are
+         * merged by any flip between them (one of the two sums is zero), and settle_all below
+         * merges what is left when the walk ends */
+        if (v_zero(na))
+            kill_orbit(&w, o1);
+        if (v_zero(nb))
+            kill_orbit(&w, o2);
+    }
+    settle_all(&w);
+    if (stats) {
+        stats->flips += done;
+        stats->attempts += attempts;
+        stats->reductions += w.reductions;
+    }
+    walker_free(&w);
+    sym_compact(s);
+    return 0;
+}
+
+int mm_sym_walk(mm_sym *s, rt_rng *rng, long long flips, mm_sym_stats *stats)
+{
+    return walk(s, rng, flips, -1, 0, stats);
+}
+
+int mm_sym_walk_to(mm_sym *s, rt_rng *rng, long long flips, int target_rank, double beta,
+                   mm_sym_stats *stats)
+{
+    return walk(s, rng, flips, target_rank, beta, stats);
+}
+
+/* ---- plus transitions --------------------------------------------------------------------- */
+
+int mm_sym_plus(mm_sym *s, rt_rng *rng)
+{
+    sym_compact(s);
+    if (s->norb < 2)
+        return -1;
+    int rc = sym_reserve(s, s->norb + 1);
+    if (rc)
+        return rc;
+    const enum mm_field field = s->field;
+    for (int tries = 0; tries < 64; tries++) {
+        int o1 = (int)rt_rng_below(rng, (uint32_t)s->norb);
+        int o2 = (int)rt_rng_below(rng, (uint32_t)(s->norb - 1));
+        if (o2 >= o1)
+            o2++;
+        int rot = (int)rt_rng_below(rng, 3);
+        mm_vec P[3], Q[3];
+        int shared = 0;
+        for (int j = 0; j < 3; j++) {
+            P[j] = s->f[3 * o1 + j];
+            Q[j] = s->f[3 * o2 + (j + rot) % 3];
+            shared |= v_match(P[j], Q[j]) != 0;
+        }
+        if (shared)
+            continue;
+        int ra = (int)rt_rng_below(rng, 3), rb = (ra + 1) % 3, rcp = (ra + 2) % 3;
+        mm_vec a_minus, b_minus, c_plus;
+        /* abc + a'b'c' = (a-a')bc + a'(b-b')c + a'b'(c+c') */
+        if (v_add(field, P[ra], Q[ra], -1, &a_minus) || v_add(field, P[rb], Q[rb], -1, &b_minus) ||
+            v_add(field, P[rcp], Q[rcp], 1, &c_plus))
+            continue;
+        mm_vec *r1 = &s->f[3 * o1], *r2 = &s->f[3 * o2], *r3 = &s->f[3 * s->norb++];
+        r1[ra] = a_minus;
+        r1[rb] = P[rb];
+        r1[rcp] = P[rcp];
+        r2[ra] = Q[ra];
+        r2[rb] = b_minus;
+        r2[rcp] = P[rcp];
+        r3[ra] = Q[ra];
+        r3[rb] = Q[rb];
+        r3[rcp] = c_plus;
+        return 0;
+    }
+    return -1;
+}
+
+/* ---- walker runs with plateaus ------------------------------------------------------------ */
+
+int mm_sym_run(mm_sym *s, rt_rng *rng, const mm_sym_run_opts *o, mm_sym_stats *stats)
+{
+    if (o->plateau <= 0)
+        return mm_sym_walk_to(s, rng, o->flips, -1, o->beta, stats);
+    mm_sym best;
+    int rc = mm_sym_copy(&best, s);
+    if (rc)
+        return rc;
+    int parent_rank = mm_sym_rank(s), best_rank = parent_rank, escapes = 0;
+    long long done = 0, since = 0;
+    while (done < o->flips) {
+        long long chunk = o->flips - done;
+        if (chunk > o->plateau - since)
+            chunk = o->plateau - since;
+        int r0 = mm_sym_rank(s);
+        mm_sym_stats ls = {0};
+        rc = mm_sym_walk_to(s, rng, chunk, r0 - 1, o->beta, &ls);
+        if (rc)
+            goto done;
+        if (stats) {
+            stats->flips += ls.flips;
+            stats->attempts += ls.attempts;
+            stats->reductions += ls.reductions;
+        }
+        done += ls.flips;
+        since += ls.flips;
+        int r = mm_sym_rank(s);
+        if (r < r0) {
+            since = 0;
+            if (r <= best_rank) {
+                best_rank = r;
+                mm_sym_free(&best);
+                if ((rc = mm_sym_copy(&best, s)))
+                    goto done;
+            }
+            if (o->stop_on_improve && best_rank < parent_rank)
+                break;
+            continue;
+        }
+        if (since < o->plateau)
+            break; /* budget spent, or no flip left */
+        if (escapes >= o->max_escapes || rt_rng_unit(rng) >= o->escape_prob)
+            break;
+        if (r > best_rank) {
+            mm_sym_free(s);
+            if ((rc = mm_sym_copy(s, &best)))
+                goto done;
+        }
+        rc = mm_sym_plus(s, rng);
+        if (rc == -1) {
+            rc = 0;
+            break;
+        }
+        if (rc)
+            goto done;
+        escapes++;
+        since = 0;
+    }
+    if (best_rank < mm_sym_rank(s)) {
+        mm_sym_free(s);
+        *s = best;
+        return 0;
+    }
+done:
+    mm_sym_free(&best);
+    return rc;
+}
