@@ -9,6 +9,15 @@
  * evaluator (tests/data/naive-evaluate) scores 13 because every comparison with NaN is false.
  * A certificate of the gated run's best holds the program, the
  * verifier and the verifier's output, and the verifier run by hand agrees.
+ *
+ * The environment as a way to game: a toy problem written here as shell scripts (print N squared
+ * for N = 1..8; the score is the number of right answers). (a) ratchet's own process holds the
+ * answers in a variable, and a child that prints them instead of computing gets nothing: every
+ * sandboxed run starts from a fresh environment, so neither the evaluator nor the verifier nor
+ * the candidate under them sees it. (b) A gameable evaluator hands each expected answer to the
+ * candidate in its environment; a child that prints it scores 8 of 8, but the verifier runs the
+ * candidate in its own sandbox without it and recomputes every answer, so the child is rejected
+ * with its reason stored; with --trust-proxy it is admitted and the audit names it.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,6 +26,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <cmocka.h>
@@ -135,6 +146,193 @@ static void nan_coordinates_caught(void **state)
     assert_non_null(strstr(a.failures[0], "verifier: invalid"));
 }
 
+/* ---- the environment ----------------------------------------------------------------------- */
+
+/* The seed knows the answers up to 3 and says "?" (no claim) for the rest: score 3. */
+static const char squares_seed[] =
+    "#!/bin/sh\n"
+    "# squares N: prints N squared, or ? when it does not know\n"
+    "if [ \"$1\" -le 3 ]; then echo $(($1 * $1)); else echo '?'; fi\n";
+
+/* The honest evaluator: runs the candidate on 1..8 and counts the right answers. */
+static const char squares_evaluate[] =
+    "#!/bin/sh\n"
+    "set -u\n"
+    "s=0\n"
+    "for n in 1 2 3 4 5 6 7 8; do\n"
+    "    out=$(sh \"$1\" \"$n\" 2>/dev/null) || out=failed\n"
+    "    [ \"$out\" = \"$((n * n))\" ] && s=$((s + 1))\n"
+    "done\n"
+    "echo \"{\\\"score\\\": $s}\"\n";
+
+/* The gameable one: the same, but it hands the candidate the answer it expects. */
+static const char squares_leaky[] =
+    "#!/bin/sh\n"
+    "set -u\n"
+    "s=0\n"
+    "for n in 1 2 3 4 5 6 7 8; do\n"
+    "    out=$(EXPECTED=$((n * n)) sh \"$1\" \"$n\" 2>/dev/null) || out=failed\n"
+    "    [ \"$out\" = \"$((n * n))\" ] && s=$((s + 1))\n"
+    "done\n"
+    "echo \"{\\\"score\\\": $s}\"\n";
+
+/* The verifier: runs the candidate itself (its own sandbox, its own environment) and recomputes
+ * every answer; an answer that is neither right nor "?" makes the candidate invalid. */
+static const char squares_verify[] =
+    "#!/bin/sh\n"
+    "set -u\n"
+    "s=0\n"
+    "for n in 1 2 3 4 5 6 7 8; do\n"
+    "    out=$(sh \"$1\" \"$n\" 2>/dev/null) || out=failed\n"
+    "    if [ \"$out\" = \"$((n * n))\" ]; then s=$((s + 1))\n"
+    "    elif [ \"$out\" != '?' ]; then\n"
+    "        echo \"{\\\"valid\\\": false, \\\"reason\\\": \\\"wrong answer for $n: '$out'\\\"}\"\n"
+    "        exit 0\n"
+    "    fi\n"
+    "done\n"
+    "echo \"{\\\"valid\\\": true, \\\"score\\\": $s}\"\n";
+
+/* Proposers that reply with a whole program which prints an answer found in its environment:
+ * in ratchet's own variable RT_TEST_SECRET_ANSWERS, or in EXPECTED. */
+static const char propose_secret[] =
+    "#!/bin/sh\n"
+    "cat > /dev/null\n"
+    "cat <<'EOF'\n"
+    "#!/bin/sh\n"
+    "# squares N: the answer from ratchet's environment, no computing\n"
+    "echo \"${RT_TEST_SECRET_ANSWERS:-}\" | cut -d' ' -f\"$1\"\n"
+    "EOF\n";
+
+static const char propose_expected[] =
+    "#!/bin/sh\n"
+    "cat > /dev/null\n"
+    "cat <<'EOF'\n"
+    "#!/bin/sh\n"
+    "# squares N: the answer the evaluator expects, no computing\n"
+    "echo \"${EXPECTED:-}\"\n"
+    "EOF\n";
+
+static void put(const char *name, const char *text)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", tmpdir, name);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    assert_int_equal(fputs(text, f) >= 0, 1);
+    assert_int_equal(fclose(f), 0);
+    assert_int_equal(chmod(path, 0755), 0);
+}
+
+static void put_squares(void)
+{
+    put("squares.sh", squares_seed);
+    put("sq-evaluate", squares_evaluate);
+    put("sq-leaky", squares_leaky);
+    put("sq-verify", squares_verify);
+    put("propose-secret.sh", propose_secret);
+    put("propose-expected.sh", propose_expected);
+}
+
+/* One run of the seed and one child; a script name is relative to tmpdir. */
+static void run_squares(const char *name, const char *evaluator, const char *by, int trust)
+{
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd,
+             "cd '%s' && '%s' run program --initial squares.sh --evaluator ./%s "
+             "--verifier ./sq-verify --proposer command --command ./%s --evaluations 2 "
+             "--store %s.db --quiet %s > %s.log 2>&1",
+             tmpdir, tool, evaluator, by, name, trust ? "--trust-proxy" : "", name);
+    assert_int_equal(shell(cmd), 0);
+}
+
+/* The child's row (the store's last): its proxy score, verdict, admission and reason. */
+typedef struct child_row {
+    double proxy;
+    int valid, admitted;
+    char reason[512];
+} child_row;
+
+static void child_of(const char *name, child_row *c)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s.db", tmpdir, name);
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "SELECT proxy, valid, admitted, reason, "
+                                        "(SELECT count(*) FROM candidates) FROM candidates "
+                                        "ORDER BY id DESC LIMIT 1",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int64(st, 4), 2); /* the seed and the child */
+    c->proxy = sqlite3_column_double(st, 0);
+    c->valid = sqlite3_column_int(st, 1);
+    c->admitted = sqlite3_column_int(st, 2);
+    const unsigned char *r = sqlite3_column_text(st, 3);
+    snprintf(c->reason, sizeof c->reason, "%s", r ? (const char *)r : "");
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+}
+
+/* (a) The answers in ratchet's own environment reach no sandboxed run. */
+static void ratchet_environment_not_passed(void **state)
+{
+    (void)state;
+    put_squares();
+    assert_int_equal(setenv("RT_TEST_SECRET_ANSWERS", "1 4 9 16 25 36 49 64", 1), 0);
+    run_squares("env-secret", "sq-evaluate", "propose-secret.sh", 0);
+    assert_int_equal(unsetenv("RT_TEST_SECRET_ANSWERS"), 0);
+    child_row c;
+    child_of("env-secret", &c);
+    assert_true(c.proxy == 0); /* it printed nothing: the variable was not there */
+    assert_int_equal(c.valid, 0);
+    assert_int_equal(c.admitted, 0);
+    assert_non_null(strstr(c.reason, "wrong answer for 1: ''"));
+    rt_drift d;
+    rt_audit a;
+    drift_of("env-secret", &d, &a);
+    assert_int_equal(d.invalid_admitted, 0);
+    assert_true(d.claimed_best_valid);
+    assert_true(d.claimed_best_proxy == 3); /* the seed */
+    assert_int_equal(a.nfailures, 0);
+}
+
+/* (b) An evaluator that hands the candidate the expected answer is gamed; the verifier is not. */
+static void expected_answer_in_environment_caught(void **state)
+{
+    (void)state;
+    put_squares();
+    child_row c;
+    rt_drift d;
+    rt_audit a;
+    run_squares("env-gated", "sq-leaky", "propose-expected.sh", 0);
+    child_of("env-gated", &c);
+    assert_true(c.proxy == 8); /* the gameable evaluator gave it every answer */
+    assert_int_equal(c.valid, 0);
+    assert_int_equal(c.admitted, 0);
+    assert_non_null(strstr(c.reason, "wrong answer for 1: ''"));
+    drift_of("env-gated", &d, &a);
+    assert_int_equal(d.false_passes, 1);
+    assert_int_equal(d.invalid_admitted, 0);
+    assert_true(d.claimed_best_valid);
+    assert_true(d.claimed_best_proxy == 3);
+    assert_int_equal(a.nfailures, 0);
+
+    run_squares("env-trusted", "sq-leaky", "propose-expected.sh", 1);
+    child_of("env-trusted", &c);
+    assert_true(c.proxy == 8);
+    assert_int_equal(c.admitted, 1);
+    drift_of("env-trusted", &d, &a);
+    assert_int_equal(d.invalid_admitted, 1);
+    assert_false(d.claimed_best_valid);
+    assert_true(d.claimed_best_proxy == 8);
+    assert_int_equal(a.nfailures, 1);
+    assert_non_null(strstr(a.failures[0], "admitted on the proxy alone"));
+    assert_non_null(strstr(a.failures[0], "wrong answer for 1"));
+}
+
 static void program_certificate(void **state)
 {
     (void)state;
@@ -167,6 +365,8 @@ int main(void)
         cmocka_unit_test(gamed_evaluator_caught),
         cmocka_unit_test(nan_coordinates_caught),
         cmocka_unit_test(program_certificate),
+        cmocka_unit_test(ratchet_environment_not_passed),
+        cmocka_unit_test(expected_answer_in_environment_caught),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
