@@ -786,9 +786,10 @@ static int generation(rt_run *r)
         if (!rc && j->prop.tag && r->pcls->feedback)
             r->pcls->feedback(r->pstate, j->prop.tag, &r->last);
         if (!rc) {
-            /* verified improvement: beating the parent earns 1, a new best of the run 1 more */
+            /* verified improvement: beating the parent earns 1, a new best of the run 1 more
+             * (the parent's score as copied before process(), which may have replaced it) */
             double reward = 0;
-            if (r->last.admitted && rt_score_cmp(r->last.verified, j->parent->score) > 0)
+            if (r->last.admitted && rt_score_cmp(r->last.verified, r->last.parent) > 0)
                 reward = 1 + r->last_new_best;
             rt_bandit_update(&r->bandit, j->prop.op_index, reward, j->prop.work);
             r->work += j->prop.work;
