@@ -789,8 +789,7 @@ static int generation(rt_run *r)
         if (!rc && j->prop.tag && r->pcls->feedback)
             r->pcls->feedback(r->pstate, j->prop.tag, &r->last);
         if (!rc) {
-            /* verified improvement: beating the parent earns 1, a new best of the run 1 more
-             * (the parent's score as copied before process(), which may have replaced it) */
+            /* verified improvement: beating the parent earns 1, a new best of the run 1 more */
             double reward = 0;
             if (r->last.admitted && rt_score_cmp(r->last.verified, parent_score) > 0)
                 reward = 1 + r->last_new_best;
