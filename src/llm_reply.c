@@ -117,14 +117,16 @@ static size_t line_at(const char *s, size_t len, size_t p, size_t *next)
     return n;
 }
 
-/* Whether the line s[p..p+n) is exactly the marker (trailing spaces allowed). */
+/* Whether the line s[p..p+n) is exactly the marker, ignoring trailing spaces, tabs and CRs: the
+ * same rule as the applier's (program_text.c), so that the two never disagree on which lines
+ * are markers (a disagreement would let a partly malformed reply through as its good part). */
 static int is_marker(const char *s, size_t p, size_t n, const char *marker)
 {
     size_t m = strlen(marker);
     if (n < m || memcmp(s + p, marker, m) != 0)
         return 0;
     for (size_t i = m; i < n; i++)
-        if (s[p + i] != ' ' && s[p + i] != '\t')
+        if (s[p + i] != ' ' && s[p + i] != '\t' && s[p + i] != '\r')
             return 0;
     return 1;
 }
