@@ -780,7 +780,9 @@ static int generation(rt_run *r)
         }
         memset(&r->last, 0, sizeof r->last);
         r->last_new_best = 0;
-        r->last.parent = j->parent->score;
+        /* process() may grow the archive (realloc), so j->parent is not read after it */
+        const rt_score parent_score = j->parent->score;
+        r->last.parent = parent_score;
         rc = process(r, i, j->parent_hash, j->prop.op ? j->prop.op : "?", j->prop.child,
                      &j->pre);
         if (!rc && j->prop.tag && r->pcls->feedback)
@@ -788,7 +790,7 @@ static int generation(rt_run *r)
         if (!rc) {
             /* verified improvement: beating the parent earns 1, a new best of the run 1 more */
             double reward = 0;
-            if (r->last.admitted && rt_score_cmp(r->last.verified, j->parent->score) > 0)
+            if (r->last.admitted && rt_score_cmp(r->last.verified, parent_score) > 0)
                 reward = 1 + r->last_new_best;
             rt_bandit_update(&r->bandit, j->prop.op_index, reward, j->prop.work);
             r->work += j->prop.work;
