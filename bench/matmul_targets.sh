@@ -14,6 +14,11 @@
 #   SAVE      a folder: the best scheme of every run that reaches its target is written there as
 #             NxMxP-R-FIELD.exp (`ratchet best` output), for results/, and the command that
 #             reproduces it is appended to SAVE/commands.txt
+# Each row has a mode, printed in the table: "walk" (a walk over the row's field), "lift" (over Z:
+# `--lift 1`, the walk is over GF(2) and a child is admitted only if it lifts to Z; GF(2) walks
+# are about 2.5x faster and have more flips), and "+long" (the policy bench/matmul-long.json:
+# longer walker runs and plateaus, for the larger shapes). The mode of each row is the best one
+# measured (docs/records.md).
 # A failed run counts as taking forever: the median is over all seeds, so it is "> CAP" when half
 # or more of the seeds fail. Every rank printed was verified by the run's gate.
 set -u
@@ -24,41 +29,45 @@ CAPX=${CAPX:-600}
 THREADS=${THREADS:-2}
 TARGETS=${TARGETS:-"223z 233z 224z 334z 344z 333z 444z"}
 [ "$TARGETS" = all ] && TARGETS="223z 233z 224z 334z 344z 333z 444z 555z 345gf2 445gf2 445z"
+POLICY_LONG=${POLICY_LONG:-$(dirname "$0")/matmul-long.json}
 [ -x "$R" ] || { echo "matmul_targets: no ratchet at $R (run make first)" >&2; exit 2; }
 
 tmp=$(mktemp -d /tmp/ratchet-targets-XXXXXX) || exit 1
 trap 'rm -rf "$tmp"' EXIT
 
-# name -> "shape field rank cap"
+# name -> "shape field rank cap mode"
 row() {
     case $1 in
-    223z) echo "2x2x3 z 11 $CAP" ;;
-    233z) echo "2x3x3 z 15 $CAP" ;;
-    224z) echo "2x2x4 z 14 $CAP" ;;
-    334z) echo "3x3x4 z 29 $CAP" ;;
-    344z) echo "3x4x4 z 38 $CAP" ;;
-    333z) echo "3x3x3 z 23 $CAP" ;;
-    444z) echo "4x4x4 z 49 $CAP" ;;
-    555z) echo "5x5x5 z 93 $CAPX" ;;
-    345gf2) echo "3x4x5 gf2 47 $CAPX" ;;
-    445gf2) echo "4x4x5 gf2 60 $CAPX" ;;
-    445z) echo "4x4x5 z 62 $CAPX" ;;
+    223z) echo "2x2x3 z 11 $CAP walk" ;;
+    233z) echo "2x3x3 z 15 $CAP walk" ;;
+    224z) echo "2x2x4 z 14 $CAP walk" ;;
+    334z) echo "3x3x4 z 29 $CAP lift" ;;
+    344z) echo "3x4x4 z 38 $CAP lift+long" ;;
+    333z) echo "3x3x3 z 23 $CAP walk" ;;
+    444z) echo "4x4x4 z 49 $CAP lift" ;;
+    555z) echo "5x5x5 z 93 $CAPX lift" ;;
+    345gf2) echo "3x4x5 gf2 47 $CAPX walk+long" ;;
+    445gf2) echo "4x4x5 gf2 60 $CAPX walk+long" ;;
+    445z) echo "4x4x5 z 62 $CAPX lift+long" ;;
     *) return 1 ;;
     esac
 }
 
 echo "ratchet matmul target table: $SEEDS seeds, --threads $THREADS, load: $(cut -d' ' -f1-3 /proc/loadavg)"
-printf '%-8s %-4s %5s %9s %9s %12s %8s\n' shape field known ratchet "(median)" "median time" success
+printf '%-8s %-4s %-9s %5s %9s %9s %12s %8s\n' shape field mode known ratchet "(median)" "median time" success
 for name in $TARGETS; do
     spec=$(row "$name") || { echo "matmul_targets: unknown target '$name'" >&2; exit 2; }
     set -- $spec
-    shape=$1 field=$2 known=$3 cap=$4
+    shape=$1 field=$2 known=$3 cap=$4 mode=$5
+    extra=""
+    case $mode in lift*) extra="--lift 1" ;; esac
+    case $mode in *+long) extra="$extra --policy $POLICY_LONG" ;; esac
     times="" ranks="" ok=0
     s=1
     while [ "$s" -le "$SEEDS" ]; do
         db="$tmp/$name-$s.db"
         out=$("$R" run matmul --shape "$shape" --field "$field" --target "$known" \
-            --seconds "$cap" --seed "$s" --threads "$THREADS" --quiet --store "$db" 2>&1 | tail -n 1)
+            --seconds "$cap" --seed "$s" --threads "$THREADS" $extra --quiet --store "$db" 2>&1 | tail -n 1)
         # "best verified rank N after E evaluations in T s (store ...)"
         rank=$(echo "$out" | sed -n 's/.*best verified rank \([0-9]*\) after.* in \([0-9.]*\) s.*/\1/p')
         secs=$(echo "$out" | sed -n 's/.*best verified rank \([0-9]*\) after.* in \([0-9.]*\) s.*/\2/p')
@@ -74,7 +83,7 @@ for name in $TARGETS; do
                 mkdir -p "$SAVE"
                 "$R" best "$db" >"$SAVE/$shape-$rank-$field.exp" 2>/dev/null
                 echo "$shape-$rank-$field.exp: ratchet run matmul --shape $shape --field $field" \
-                    "--target $known --seed $s --threads $THREADS ($secs s)" >>"$SAVE/commands.txt"
+                    "--target $known --seed $s --threads $THREADS $extra ($secs s)" >>"$SAVE/commands.txt"
             fi
         else
             times="$times inf"
@@ -86,6 +95,6 @@ for name in $TARGETS; do
     med=$(for x in $times; do echo "$x"; done | sort -g | awk -v cap="$cap" '
         {v[NR]=$1} END {m = (NR % 2) ? v[(NR+1)/2] : ((v[NR/2] == "inf" || v[NR/2+1] == "inf") ? "inf" : (v[NR/2] + v[NR/2+1]) / 2);
                         if (m == "inf") print "> " cap " s"; else printf "%.2f s\n", m}')
-    printf '%-8s %-4s %5s %9s %9s %12s %5s/%s\n' "$shape" "$field" "$known" "$best" "$medrank" \
+    printf '%-8s %-4s %-9s %5s %9s %9s %12s %5s/%s\n' "$shape" "$field" "$mode" "$known" "$best" "$medrank" \
         "$med" "$ok" "$SEEDS"
 done
