@@ -17,7 +17,9 @@
 # Each row has a mode, printed in the table: "walk" (a walk over the row's field), "lift" (over Z:
 # `--lift 1`, the walk is over GF(2) and a child is admitted only if it lifts to Z; GF(2) walks
 # are about 2.5x faster and have more flips), and "+long" (the policy bench/matmul-long.json:
-# longer walker runs and plateaus, for the larger shapes). The mode of each row is the best one
+# longer walker runs and plateaus, for the larger shapes), "sym" (`--symmetric 1`: schemes
+# invariant under the cyclic rotation of the factors, docs/matmul-symmetric.md). The mode of each
+# row is the best one
 # measured (docs/records.md).
 # A failed run counts as taking forever: the median is over all seeds, so it is "> CAP" when half
 # or more of the seeds fail. Every rank printed was verified by the run's gate.
@@ -44,8 +46,8 @@ row() {
     334z) echo "3x3x4 z 29 $CAP lift" ;;
     344z) echo "3x4x4 z 38 $CAP lift+long" ;;
     333z) echo "3x3x3 z 23 $CAP walk" ;;
-    444z) echo "4x4x4 z 49 $CAP lift" ;;
-    555z) echo "5x5x5 z 93 $CAPX lift" ;;
+    444z) echo "4x4x4 z 49 $CAP sym" ;;
+    555z) echo "5x5x5 z 93 $CAPX sym" ;;
     345gf2) echo "3x4x5 gf2 47 $CAPX walk+long" ;;
     445gf2) echo "4x4x5 gf2 60 $CAPX walk+long" ;;
     445z) echo "4x4x5 z 62 $CAPX lift+long" ;;
@@ -60,7 +62,7 @@ for name in $TARGETS; do
     set -- $spec
     shape=$1 field=$2 known=$3 cap=$4 mode=$5
     extra=""
-    case $mode in lift*) extra="--lift 1" ;; esac
+    case $mode in lift*) extra="--lift 1" ;; sym*) extra="--symmetric 1" ;; esac
     case $mode in *+long) extra="$extra --policy $POLICY_LONG" ;; esac
     times="" ranks="" ok=0
     s=1

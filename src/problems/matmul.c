@@ -325,7 +325,10 @@ static int matmul_decode(const void *state, const char *text, size_t len, void *
         mm_plain_free(&plain);
         return rt_fail(err, errlen, RT_ENOMEM, "out of memory");
     }
-    rc = mm_scheme_from_plain(s, &plain, st->field, err, errlen);
+    /* a symmetric scheme is read exactly as written: reductions would break its symmetry, and the
+     * gate requires that decoding and encoding again gives the same text */
+    rc = st->symmetric ? mm_scheme_from_plain_exact(s, &plain, st->field, err, errlen)
+                       : mm_scheme_from_plain(s, &plain, st->field, err, errlen);
     mm_plain_free(&plain);
     if (rc) {
         free(s);

@@ -127,8 +127,8 @@ long mm_scheme_nnz(const mm_scheme *s)
 
 /* ---- conversion -------------------------------------------------------------------------- */
 
-int mm_scheme_from_plain(mm_scheme *s, const mm_plain *plain, enum mm_field field, char *err,
-                         size_t errlen)
+static int from_plain(mm_scheme *s, const mm_plain *plain, enum mm_field field, int reduce,
+                      char *err, size_t errlen)
 {
     int w[3] = {plain->n * plain->m, plain->m * plain->p, plain->p * plain->n};
     int width = w[0] + w[1] + w[2];
@@ -163,8 +163,21 @@ int mm_scheme_from_plain(mm_scheme *s, const mm_plain *plain, enum mm_field fiel
         }
         s->rank++;
     }
-    mm_scheme_reduce_all(s);
+    if (reduce)
+        mm_scheme_reduce_all(s);
     return 0;
+}
+
+int mm_scheme_from_plain(mm_scheme *s, const mm_plain *plain, enum mm_field field, char *err,
+                         size_t errlen)
+{
+    return from_plain(s, plain, field, 1, err, errlen);
+}
+
+int mm_scheme_from_plain_exact(mm_scheme *s, const mm_plain *plain, enum mm_field field,
+                               char *err, size_t errlen)
+{
+    return from_plain(s, plain, field, 0, err, errlen);
 }
 
 int mm_scheme_to_plain(const mm_scheme *s, mm_plain *out)

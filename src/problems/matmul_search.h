@@ -57,6 +57,10 @@ void mm_scheme_free(mm_scheme *s);
  * range ({-1,0,1} over Z; any integer, taken modulo 2, over GF(2)). Applies all reductions. */
 int mm_scheme_from_plain(mm_scheme *s, const mm_plain *plain, enum mm_field field, char *err,
                          size_t errlen);
+/* The same without reductions: the products exactly as given (symmetric schemes keep products
+ * that share two factors, since merging them would break the symmetry). */
+int mm_scheme_from_plain_exact(mm_scheme *s, const mm_plain *plain, enum mm_field field,
+                               char *err, size_t errlen);
 int mm_scheme_to_plain(const mm_scheme *s, mm_plain *out);
 
 /* Puts the scheme in canonical form without changing the tensor it computes: over Z the first
