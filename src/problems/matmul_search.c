@@ -8,39 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- factor arithmetic ------------------------------------------------------------------- */
+/* ---- factor arithmetic (the shared part is in matmul_search.h) --------------------------- */
 
-static inline int vec_zero(mm_vec a) { return !(a.p | a.n); }
 static inline int vec_eq(mm_vec a, mm_vec b) { return a.p == b.p && a.n == b.n; }
-static inline mm_vec vec_neg(mm_vec a) { return (mm_vec){a.n, a.p}; }
-
-/* +1 if a == b, -1 if a == -b (nonzero, over Z), 0 otherwise. */
-static inline int vec_match(mm_vec a, mm_vec b)
-{
-    if (a.p == b.p && a.n == b.n)
-        return 1;
-    if (a.p == b.n && a.n == b.p && (a.p | a.n))
-        return -1;
-    return 0;
-}
-
-/* out = a + sign*b. Returns 0, or -1 if a coefficient would leave {-1,0,1} (over Z). */
-static inline int vec_add(enum mm_field field, mm_vec a, mm_vec b, int sign, mm_vec *out)
-{
-    if (field == MM_GF2) {
-        out->p = a.p ^ b.p;
-        out->n = 0;
-        return 0;
-    }
-    if (sign < 0)
-        b = vec_neg(b);
-    if ((a.p & b.p) | (a.n & b.n))
-        return -1;
-    uint64_t cancel = (a.p & b.n) | (a.n & b.p);
-    out->p = (a.p | b.p) & ~cancel;
-    out->n = (a.n | b.n) & ~cancel;
-    return 0;
-}
 
 static inline int vec_popcount(mm_vec a) { return __builtin_popcountll(a.p | a.n); }
 
@@ -210,7 +180,7 @@ static int normalize_sign(mm_vec *v)
         return 1;
     uint64_t low = any & (~any + 1);
     if (v->n & low) {
-        *v = vec_neg(*v);
+        *v = mm_vec_neg(*v);
         return -1;
     }
     return 1;
@@ -238,7 +208,7 @@ void mm_scheme_canonicalize(mm_scheme *s)
             mm_prod *pr = &s->prod[t];
             int sign = normalize_sign(&pr->f[0]) * normalize_sign(&pr->f[1]);
             if (sign < 0)
-                pr->f[2] = vec_neg(pr->f[2]);
+                pr->f[2] = mm_vec_neg(pr->f[2]);
         }
     }
     qsort(s->prod, (size_t)s->rank, sizeof *s->prod, cmp_prod);
@@ -256,7 +226,7 @@ static int settle(mm_scheme *s, int *idx, int c)
     for (;;) {
         int a = *idx;
         mm_prod *pa = &s->prod[a];
-        if (vec_zero(pa->f[c])) {
+        if (mm_vec_zero(pa->f[c])) {
             scheme_remove(s, a);
             *idx = -1;
             return removed + 1;
@@ -265,16 +235,16 @@ static int settle(mm_scheme *s, int *idx, int c)
         for (int q = 0; q < s->rank && !merged; q++) {
             if (q == a)
                 continue;
-            int m = vec_match(s->prod[q].f[c], pa->f[c]);
+            int m = mm_vec_match(s->prod[q].f[c], pa->f[c]);
             if (!m)
                 continue;
             for (int k = 1; k <= 2; k++) {
                 int o = (c + k) % 3, third = (c + 3 - k) % 3;
-                int m2 = vec_match(s->prod[q].f[o], pa->f[o]);
+                int m2 = mm_vec_match(s->prod[q].f[o], pa->f[o]);
                 if (!m2)
                     continue;
                 mm_vec sum;
-                if (vec_add(s->field, pa->f[third], s->prod[q].f[third], m * m2, &sum))
+                if (mm_vec_add(s->field, pa->f[third], s->prod[q].f[third], m * m2, &sum))
                     continue;
                 pa->f[third] = sum;
                 if (a == s->rank - 1)
@@ -296,7 +266,7 @@ int mm_scheme_reduce_all(mm_scheme *s)
 {
     int removed = 0;
     for (int t = s->rank - 1; t >= 0; t--)
-        if (vec_zero(s->prod[t].f[0]) || vec_zero(s->prod[t].f[1]) || vec_zero(s->prod[t].f[2])) {
+        if (mm_vec_zero(s->prod[t].f[0]) || mm_vec_zero(s->prod[t].f[1]) || mm_vec_zero(s->prod[t].f[2])) {
             scheme_remove(s, t);
             removed++;
         }
@@ -345,7 +315,7 @@ void mm_walk_scan(mm_scheme *s, rt_rng *rng, long long flips, mm_walk_stats *sta
                     partners[k++] = t;
         } else {
             for (int t = 0; t < s->rank; t++)
-                if (vec_match(s->prod[t].f[x], xa))
+                if (mm_vec_match(s->prod[t].f[x], xa))
                     partners[k++] = t;
         }
         if (k < 2) { /* a itself is always among them */
@@ -359,7 +329,7 @@ void mm_walk_scan(mm_scheme *s, rt_rng *rng, long long flips, mm_walk_stats *sta
          * instead (which is not a, since a appears once and was not last then) */
         int j = (int)rt_rng_below(rng, (uint32_t)(k - 1));
         int b = partners[j] == a ? partners[k - 1] : partners[j];
-        int sigma = vec_match(s->prod[b].f[x], xa);
+        int sigma = mm_vec_match(s->prod[b].f[x], xa);
         int y = (x + 1) % 3, z = (x + 2) % 3;
         if (rt_rng_below(rng, 2)) {
             int tmp = y;
@@ -369,8 +339,8 @@ void mm_walk_scan(mm_scheme *s, rt_rng *rng, long long flips, mm_walk_stats *sta
         int eps = (field == MM_Z && rt_rng_below(rng, 2)) ? -1 : 1;
         mm_vec ny, nz;
         /* a: y += eps*sigma*y_b ; b: z -= eps*z_a */
-        if (vec_add(field, s->prod[a].f[y], s->prod[b].f[y], eps * sigma, &ny) ||
-            vec_add(field, s->prod[b].f[z], s->prod[a].f[z], -eps, &nz))
+        if (mm_vec_add(field, s->prod[a].f[y], s->prod[b].f[y], eps * sigma, &ny) ||
+            mm_vec_add(field, s->prod[b].f[z], s->prod[a].f[z], -eps, &nz))
             continue;
         s->prod[a].f[y] = ny;
         s->prod[b].f[z] = nz;
@@ -407,15 +377,15 @@ int mm_plus(mm_scheme *s, rt_rng *rng)
         if (j >= i)
             j++;
         mm_prod *ps = &s->prod[i], *pt = &s->prod[j];
-        if (vec_match(ps->f[0], pt->f[0]) || vec_match(ps->f[1], pt->f[1]) ||
-            vec_match(ps->f[2], pt->f[2]))
+        if (mm_vec_match(ps->f[0], pt->f[0]) || mm_vec_match(ps->f[1], pt->f[1]) ||
+            mm_vec_match(ps->f[2], pt->f[2]))
             continue;
         /* roles: a = position ra, b = rb, c = rc, a random rotation of (A,B,C) */
         int ra = (int)rt_rng_below(rng, 3), rb = (ra + 1) % 3, rc = (ra + 2) % 3;
         mm_vec a_minus, b_minus, c_plus;
-        if (vec_add(s->field, ps->f[ra], pt->f[ra], -1, &a_minus) ||
-            vec_add(s->field, ps->f[rb], pt->f[rb], -1, &b_minus) ||
-            vec_add(s->field, ps->f[rc], pt->f[rc], 1, &c_plus))
+        if (mm_vec_add(s->field, ps->f[ra], pt->f[ra], -1, &a_minus) ||
+            mm_vec_add(s->field, ps->f[rb], pt->f[rb], -1, &b_minus) ||
+            mm_vec_add(s->field, ps->f[rc], pt->f[rc], 1, &c_plus))
             continue;
         mm_prod s_old = *ps, t_old = *pt;
         mm_prod p1, p2, p3;

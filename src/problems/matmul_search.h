@@ -30,6 +30,39 @@ typedef struct mm_vec {
     uint64_t p, n;
 } mm_vec;
 
+/* ---- factor arithmetic, shared by the search, the indexed walker and the symmetric search ---- */
+
+static inline int mm_vec_zero(mm_vec a) { return !(a.p | a.n); }
+static inline mm_vec mm_vec_neg(mm_vec a) { return (mm_vec){a.n, a.p}; }
+
+/* +1 if a == b, -1 if a == -b (nonzero, over Z), 0 otherwise. */
+static inline int mm_vec_match(mm_vec a, mm_vec b)
+{
+    if (a.p == b.p && a.n == b.n)
+        return 1;
+    if (a.p == b.n && a.n == b.p && (a.p | a.n))
+        return -1;
+    return 0;
+}
+
+/* out = a + sign*b. Returns 0, or -1 if a coefficient would leave {-1,0,1} (over Z). */
+static inline int mm_vec_add(enum mm_field field, mm_vec a, mm_vec b, int sign, mm_vec *out)
+{
+    if (field == MM_GF2) {
+        out->p = a.p ^ b.p;
+        out->n = 0;
+        return 0;
+    }
+    if (sign < 0)
+        b = mm_vec_neg(b);
+    if ((a.p & b.p) | (a.n & b.n))
+        return -1;
+    uint64_t cancel = (a.p & b.n) | (a.n & b.p);
+    out->p = (a.p | b.p) & ~cancel;
+    out->n = (a.n | b.n) & ~cancel;
+    return 0;
+}
+
 typedef struct mm_prod {
     mm_vec f[3]; /* A, B and C factors */
 } mm_prod;

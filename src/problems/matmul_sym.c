@@ -12,40 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- factor arithmetic (the same packed form as matmul_search.c) -------------------------- */
+/* ---- factor arithmetic (the shared part is in matmul_search.h) --------------------------- */
 
-static inline int v_zero(mm_vec a) { return !(a.p | a.n); }
 static inline int v_eq(mm_vec a, mm_vec b) { return a.p == b.p && a.n == b.n; }
-static inline mm_vec v_neg(mm_vec a) { return (mm_vec){a.n, a.p}; }
-static inline mm_vec v_sign(mm_vec a, int sign) { return sign < 0 ? v_neg(a) : a; }
-
-/* +1 if a == b, -1 if a == -b (nonzero), 0 otherwise. Over GF(2) n is 0, so only +1 or 0. */
-static inline int v_match(mm_vec a, mm_vec b)
-{
-    if (a.p == b.p && a.n == b.n)
-        return 1;
-    if (a.p == b.n && a.n == b.p && (a.p | a.n))
-        return -1;
-    return 0;
-}
-
-/* out = a + sign*b; -1 if a coefficient would leave {-1,0,1} (over Z). */
-static inline int v_add(enum mm_field field, mm_vec a, mm_vec b, int sign, mm_vec *out)
-{
-    if (field == MM_GF2) {
-        out->p = a.p ^ b.p;
-        out->n = 0;
-        return 0;
-    }
-    if (sign < 0)
-        b = v_neg(b);
-    if ((a.p & b.p) | (a.n & b.n))
-        return -1;
-    uint64_t cancel = (a.p & b.n) | (a.n & b.p);
-    out->p = (a.p | b.p) & ~cancel;
-    out->n = (a.n | b.n) & ~cancel;
-    return 0;
-}
+static inline mm_vec v_sign(mm_vec a, int sign) { return sign < 0 ? mm_vec_neg(a) : a; }
 
 /* The representative of {v, -v} whose lowest nonzero coefficient is positive; *sign is the sign
  * with v = sign * key. */
@@ -55,7 +25,7 @@ static inline mm_vec v_norm(mm_vec v, int *sign)
     uint64_t low = any & (~any + 1);
     if (v.n & low) {
         *sign = -1;
-        return v_neg(v);
+        return mm_vec_neg(v);
     }
     *sign = 1;
     return v;
@@ -119,7 +89,7 @@ int mm_sym_copy(mm_sym *dst, const mm_sym *src)
     return 0;
 }
 
-static inline int orbit_live(const mm_sym *s, int o) { return !v_zero(s->f[3 * o]); }
+static inline int orbit_live(const mm_sym *s, int o) { return !mm_vec_zero(s->f[3 * o]); }
 
 int mm_sym_rank(const mm_sym *s)
 {
@@ -302,7 +272,7 @@ int mm_sym_from_scheme(mm_sym *s, const mm_scheme *full, char *err, size_t errle
     }
     for (int t = 0; t < full->rank; t++) {
         const mm_prod *pr = &full->prod[t];
-        if (v_zero(pr->f[0]) || v_zero(pr->f[1]) || v_zero(pr->f[2]))
+        if (mm_vec_zero(pr->f[0]) || mm_vec_zero(pr->f[1]) || mm_vec_zero(pr->f[2]))
             continue; /* contributes nothing */
         sorted[count].key = prod_norm(field, pr->f[0], pr->f[1], pr->f[2]);
         sorted[count].idx = t;
@@ -315,7 +285,7 @@ int mm_sym_from_scheme(mm_sym *s, const mm_scheme *full, char *err, size_t errle
         used[i] = 1;
         const mm_prod *pr = &full->prod[sorted[i].idx];
         mm_vec a = pr->f[0], b = pr->f[1], c = pr->f[2];
-        int m1 = v_match(a, b), m2 = v_match(a, c);
+        int m1 = mm_vec_match(a, b), m2 = mm_vec_match(a, c);
         if (m1 && m2) { /* a (x) m1 a (x) m2 a = (m1 m2 a)^3 */
             s->cube[s->ncube++] = v_sign(a, m1 * m2);
             continue;
@@ -424,7 +394,7 @@ static void table_delete(walker *w, uint32_t i)
 
 static void idx_add(walker *w, int slot, mm_vec v)
 {
-    if (v_zero(v)) {
+    if (mm_vec_zero(v)) {
         w->slot_b[slot] = -1;
         return;
     }
@@ -532,7 +502,7 @@ static void settle(walker *w, int c)
     for (;;) {
         int o = c / 3, kc = c % 3;
         mm_vec v = s->f[c];
-        if (v_zero(v)) {
+        if (mm_vec_zero(v)) {
             kill_orbit(w, o);
             return;
         }
@@ -543,15 +513,15 @@ static void settle(walker *w, int c)
             int t = mem[i], os = t / 3, ks = t % 3;
             if (os == o)
                 continue;
-            int m0 = v_match(s->f[t], v);
+            int m0 = mm_vec_match(s->f[t], v);
             for (int d = 1; d <= 2; d++) {
                 int e = 3 - d;
-                int m = v_match(s->f[3 * os + (ks + d) % 3], s->f[3 * o + (kc + d) % 3]);
+                int m = mm_vec_match(s->f[3 * os + (ks + d) % 3], s->f[3 * o + (kc + d) % 3]);
                 if (!m)
                     continue;
                 int target = 3 * o + (kc + e) % 3;
                 mm_vec add = s->f[3 * os + (ks + e) % 3], sum;
-                if (v_add(w->field, s->f[target], add, m0 * m, &sum))
+                if (mm_vec_add(w->field, s->f[target], add, m0 * m, &sum))
                     continue;
                 kill_orbit(w, os);
                 set_slot(w, target, sum);
@@ -610,15 +580,15 @@ static int walk(mm_sym *s, rt_rng *rng, long long flips, int target, double beta
         }
         misses = 0;
         int k1 = p % 3, k2 = q % 3;
-        int sigma = v_match(s->f[p], s->f[q]);
+        int sigma = mm_vec_match(s->f[p], s->f[q]);
         int a = 1 + (int)rt_rng_below(rng, 2), bb = 3 - a;
         int eps = (field == MM_Z && rt_rng_below(rng, 2)) ? -1 : 1;
         int sa1 = 3 * o1 + (k1 + a) % 3, sa2 = 3 * o2 + (k2 + a) % 3;
         int sb1 = 3 * o1 + (k1 + bb) % 3, sb2 = 3 * o2 + (k2 + bb) % 3;
         mm_vec na, nb;
         /* x(y + eps*sigma*y')z + x'y'(z' - eps*z), in the frame where x leads both products */
-        if (v_add(field, s->f[sa1], s->f[sa2], eps * sigma, &na) ||
-            v_add(field, s->f[sb2], s->f[sb1], -eps, &nb))
+        if (mm_vec_add(field, s->f[sa1], s->f[sa2], eps * sigma, &na) ||
+            mm_vec_add(field, s->f[sb2], s->f[sb1], -eps, &nb))
             continue;
         if (beta > 0) {
             int d = v_pop(na) - v_pop(s->f[sa1]) + v_pop(nb) - v_pop(s->f[sb2]);
@@ -631,9 +601,9 @@ static int walk(mm_sym *s, rt_rng *rng, long long flips, int target, double beta
         /* a zero factor removes its orbit at once; two orbits that agree in two positions are
          * merged by any flip between them (one of the two sums is zero), and settle_all below
          * merges what is left when the walk ends */
-        if (v_zero(na))
+        if (mm_vec_zero(na))
             kill_orbit(&w, o1);
-        if (v_zero(nb))
+        if (mm_vec_zero(nb))
             kill_orbit(&w, o2);
     }
     settle_all(&w);
@@ -680,15 +650,15 @@ int mm_sym_plus(mm_sym *s, rt_rng *rng)
         for (int j = 0; j < 3; j++) {
             P[j] = s->f[3 * o1 + j];
             Q[j] = s->f[3 * o2 + (j + rot) % 3];
-            shared |= v_match(P[j], Q[j]) != 0;
+            shared |= mm_vec_match(P[j], Q[j]) != 0;
         }
         if (shared)
             continue;
         int ra = (int)rt_rng_below(rng, 3), rb = (ra + 1) % 3, rcp = (ra + 2) % 3;
         mm_vec a_minus, b_minus, c_plus;
         /* abc + a'b'c' = (a-a')bc + a'(b-b')c + a'b'(c+c') */
-        if (v_add(field, P[ra], Q[ra], -1, &a_minus) || v_add(field, P[rb], Q[rb], -1, &b_minus) ||
-            v_add(field, P[rcp], Q[rcp], 1, &c_plus))
+        if (mm_vec_add(field, P[ra], Q[ra], -1, &a_minus) || mm_vec_add(field, P[rb], Q[rb], -1, &b_minus) ||
+            mm_vec_add(field, P[rcp], Q[rcp], 1, &c_plus))
             continue;
         mm_vec *r1 = &s->f[3 * o1], *r2 = &s->f[3 * o2], *r3 = &s->f[3 * s->norb++];
         r1[ra] = a_minus;

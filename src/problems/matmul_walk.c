@@ -57,42 +57,14 @@ struct mm_walker {
     int32_t watch[2]; /* product indices kept up to date across removals (-1: none) */
 };
 
-/* ---- factor arithmetic (as in matmul_search.c) ------------------------------------------- */
+/* ---- factor arithmetic (the shared part is in matmul_search.h) --------------------------- */
 
-static inline int vzero(mm_vec a) { return !(a.p | a.n); }
-static inline mm_vec vneg(mm_vec a) { return (mm_vec){a.n, a.p}; }
-
-static inline int vmatch(mm_vec a, mm_vec b)
-{
-    if (a.p == b.p && a.n == b.n)
-        return 1;
-    if (a.p == b.n && a.n == b.p && (a.p | a.n))
-        return -1;
-    return 0;
-}
-
-static inline int vadd(enum mm_field field, mm_vec a, mm_vec b, int sign, mm_vec *out)
-{
-    if (field == MM_GF2) {
-        out->p = a.p ^ b.p;
-        out->n = 0;
-        return 0;
-    }
-    if (sign < 0)
-        b = vneg(b);
-    if ((a.p & b.p) | (a.n & b.n))
-        return -1;
-    uint64_t cancel = (a.p & b.n) | (a.n & b.p);
-    out->p = (a.p | b.p) & ~cancel;
-    out->n = (a.n | b.n) & ~cancel;
-    return 0;
-}
 
 static inline mm_vec vcanon(mm_vec v)
 {
     uint64_t any = v.p | v.n;
     uint64_t low = any & (~any + 1);
-    return (v.n & low) ? vneg(v) : v;
+    return (v.n & low) ? mm_vec_neg(v) : v;
 }
 
 static inline uint32_t khash(uint64_t p, uint64_t n)
@@ -332,7 +304,7 @@ MW_INLINE int set_factor(mm_walker *w, int t, int q, mm_vec v, enum mm_field fie
     mw_table *tb = &w->tab[q];
     int32_t ob = w->loc[3 * t + q].b;
     mw_bucket *obu = &tb->bucket[ob];
-    if (obu->cnt == 1 && !vzero(v)) {
+    if (obu->cnt == 1 && !mm_vec_zero(v)) {
         /* alone with its old value (the usual case): the bucket moves to the new key unless
          * that key has a bucket already */
         slot_delete(tb, (uint32_t)obu->slot);
@@ -372,7 +344,7 @@ MW_INLINE int set_factor(mm_walker *w, int t, int q, mm_vec v, enum mm_field fie
     }
     index_del(w, t, q);
     w->prod[t].f[q] = v;
-    if (__builtin_expect(vzero(v), 0)) {
+    if (__builtin_expect(mm_vec_zero(v), 0)) {
         prod_remove(w, t, q);
         return 1;
     }
@@ -396,14 +368,14 @@ static __attribute__((noinline)) int settle(mm_walker *w, int q)
             int u = bu->mem[k];
             if (u == t)
                 continue;
-            int m = w->field == MM_GF2 ? 1 : vmatch(w->prod[u].f[q], w->prod[t].f[q]);
+            int m = w->field == MM_GF2 ? 1 : mm_vec_match(w->prod[u].f[q], w->prod[t].f[q]);
             for (int d = 1; d <= 2; d++) {
                 int o = (q + d) % 3, third = 3 - q - o;
-                int m2 = vmatch(w->prod[u].f[o], w->prod[t].f[o]);
+                int m2 = mm_vec_match(w->prod[u].f[o], w->prod[t].f[o]);
                 if (!m2)
                     continue;
                 mm_vec sum;
-                if (vadd(w->field, w->prod[t].f[third], w->prod[u].f[third], m * m2, &sum))
+                if (mm_vec_add(w->field, w->prod[t].f[third], w->prod[u].f[third], m * m2, &sum))
                     continue;
                 prod_remove(w, u, -1);
                 removed++;
@@ -439,7 +411,7 @@ MW_INLINE int may_merge(const mm_walker *w, int t, int q, enum mm_field field)
         if (field == MM_GF2) {
             if ((pu->f[o1].p == t1.p || pu->f[o2].p == t2.p) && u != t)
                 return 1;
-        } else if ((vmatch(pu->f[o1], t1) || vmatch(pu->f[o2], t2)) && u != t) {
+        } else if ((mm_vec_match(pu->f[o1], t1) || mm_vec_match(pu->f[o2], t2)) && u != t) {
             return 1;
         }
     }
@@ -479,7 +451,7 @@ int mm_walker_load(mm_walker *w, const mm_scheme *s)
         table_clear(&w->tab[q], w->cap);
     for (int t = 0; t < s->rank; t++) {
         const mm_prod *pr = &s->prod[t];
-        if (vzero(pr->f[0]) || vzero(pr->f[1]) || vzero(pr->f[2]))
+        if (mm_vec_zero(pr->f[0]) || mm_vec_zero(pr->f[1]) || mm_vec_zero(pr->f[2]))
             continue;
         int i = w->rank++;
         w->prod[i] = *pr;
@@ -539,14 +511,14 @@ MW_INLINE int flip_once(mm_walker *w, rt_rng *rng, enum mm_field field, long lon
         nz.p = pb->f[z].p ^ pa->f[z].p;
         nz.n = 0;
     } else {
-        int sigma = vmatch(pb->f[x], pa->f[x]);
+        int sigma = mm_vec_match(pb->f[x], pa->f[x]);
         int eps = (r >> 63) ? -1 : 1;
         /* the drawn sign first; if that leaves {-1,0,1}, the other one */
-        if (vadd(field, pa->f[y], pb->f[y], eps * sigma, &ny) ||
-            vadd(field, pb->f[z], pa->f[z], -eps, &nz)) {
+        if (mm_vec_add(field, pa->f[y], pb->f[y], eps * sigma, &ny) ||
+            mm_vec_add(field, pb->f[z], pa->f[z], -eps, &nz)) {
             eps = -eps;
-            if (vadd(field, pa->f[y], pb->f[y], eps * sigma, &ny) ||
-                vadd(field, pb->f[z], pa->f[z], -eps, &nz))
+            if (mm_vec_add(field, pa->f[y], pb->f[y], eps * sigma, &ny) ||
+                mm_vec_add(field, pb->f[z], pa->f[z], -eps, &nz))
                 return 0;
         }
     }
@@ -622,14 +594,14 @@ int mm_walker_plus(mm_walker *w, rt_rng *rng)
         if (j >= i)
             j++;
         const mm_prod *ps = &w->prod[i], *pt = &w->prod[j];
-        if (vmatch(ps->f[0], pt->f[0]) || vmatch(ps->f[1], pt->f[1]) ||
-            vmatch(ps->f[2], pt->f[2]))
+        if (mm_vec_match(ps->f[0], pt->f[0]) || mm_vec_match(ps->f[1], pt->f[1]) ||
+            mm_vec_match(ps->f[2], pt->f[2]))
             continue;
         int ra = (int)rt_rng_below(rng, 3), rb = (ra + 1) % 3, rc = (ra + 2) % 3;
         mm_vec a_minus, b_minus, c_plus;
-        if (vadd(w->field, ps->f[ra], pt->f[ra], -1, &a_minus) ||
-            vadd(w->field, ps->f[rb], pt->f[rb], -1, &b_minus) ||
-            vadd(w->field, ps->f[rc], pt->f[rc], 1, &c_plus))
+        if (mm_vec_add(w->field, ps->f[ra], pt->f[ra], -1, &a_minus) ||
+            mm_vec_add(w->field, ps->f[rb], pt->f[rb], -1, &b_minus) ||
+            mm_vec_add(w->field, ps->f[rc], pt->f[rc], 1, &c_plus))
             continue;
         /* s t  ->  (a-a')bc + a'(b-b')c + a'b'(c+c') */
         mm_prod s_old = *ps, t_old = *pt;
@@ -666,7 +638,7 @@ int mm_walker_check(const mm_walker *w)
         for (int t = 0; t < w->rank; t++) {
             int32_t b = w->loc[3 * t + q].b, i = w->loc[3 * t + q].i;
             const mw_bucket *bu = &tb->bucket[b];
-            if (vzero(w->prod[t].f[q]))
+            if (mm_vec_zero(w->prod[t].f[q]))
                 return 1;
             if (i >= bu->cnt || bu->mem[i] != t)
                 return 2;
