@@ -11,32 +11,7 @@
 
 #include "problems/matmul_plain.h"
 #include "problems/matmul_search.h"
-
-/* Verifies a packed scheme through plain form; returns the verified rank or -1. */
-static int verified_rank(const mm_scheme *s)
-{
-    mm_plain plain = {0};
-    assert_int_equal(mm_scheme_to_plain(s, &plain), 0);
-    mm_check c;
-    assert_int_equal(mm_verify(&plain, s->field, &c), 0);
-    mm_plain_free(&plain);
-    return c.valid ? c.rank : -1;
-}
-
-static char *canonical_text(const mm_scheme *s)
-{
-    mm_scheme tmp;
-    assert_int_equal(mm_scheme_copy(&tmp, s), 0);
-    mm_scheme_canonicalize(&tmp);
-    mm_plain plain = {0};
-    assert_int_equal(mm_scheme_to_plain(&tmp, &plain), 0);
-    rt_buf b;
-    rt_buf_init(&b, 0);
-    assert_int_equal(mm_print_exp(&plain, &b), 0);
-    mm_plain_free(&plain);
-    mm_scheme_free(&tmp);
-    return rt_buf_take(&b);
-}
+#include "testutil.h"
 
 static void standard_schemes_verify(void **state)
 {
@@ -47,7 +22,7 @@ static void standard_schemes_verify(void **state)
             mm_scheme s;
             enum mm_field field = f ? MM_GF2 : MM_Z;
             assert_int_equal(mm_scheme_standard(&s, shapes[i][0], shapes[i][1], shapes[i][2], field), 0);
-            assert_int_equal(verified_rank(&s), shapes[i][0] * shapes[i][1] * shapes[i][2]);
+            assert_int_equal(tu_mm_verified_rank(&s), shapes[i][0] * shapes[i][1] * shapes[i][2]);
             mm_scheme_free(&s);
         }
     mm_scheme s;
@@ -73,12 +48,12 @@ static void moves_keep_schemes_valid(void **state)
                 int before = s.rank;
                 mm_walk(&s, &rng, 500, &st);
                 assert_true(s.rank <= before);
-                assert_int_equal(verified_rank(&s), s.rank);
+                assert_int_equal(tu_mm_verified_rank(&s), s.rank);
                 if (round % 4 == 3) {
                     before = s.rank;
                     if (mm_plus(&s, &rng) == 0) {
                         assert_true(s.rank <= before + 1);
-                        assert_int_equal(verified_rank(&s), s.rank);
+                        assert_int_equal(tu_mm_verified_rank(&s), s.rank);
                     }
                 }
             }
@@ -98,7 +73,7 @@ static void canonical_form_identifies_scheme(void **state)
         rt_rng rng;
         rt_rng_seed(&rng, 7, 0);
         mm_walk(&s, &rng, 20000, NULL);
-        char *a = canonical_text(&s);
+        char *a = tu_mm_canonical_text(&s);
         mm_scheme t;
         assert_int_equal(mm_scheme_copy(&t, &s), 0);
         for (int k = t.rank - 1; k > 0; k--) { /* shuffle */
@@ -113,11 +88,11 @@ static void canonical_form_identifies_scheme(void **state)
                 *u = (mm_vec){u->n, u->p};
                 *w = (mm_vec){w->n, w->p};
             }
-        char *b = canonical_text(&t);
+        char *b = tu_mm_canonical_text(&t);
         assert_string_equal(a, b);
         /* and a different scheme gives different text */
         mm_walk(&t, &rng, 1000, NULL);
-        char *c = canonical_text(&t);
+        char *c = tu_mm_canonical_text(&t);
         assert_string_not_equal(a, c);
         free(a);
         free(b);
@@ -140,7 +115,7 @@ static void plain_round_trip_and_range(void **state)
     mm_scheme back;
     char err[256];
     assert_int_equal(mm_scheme_from_plain(&back, &plain, MM_Z, err, sizeof err), 0);
-    char *a = canonical_text(&s), *b = canonical_text(&back);
+    char *a = tu_mm_canonical_text(&s), *b = tu_mm_canonical_text(&back);
     assert_string_equal(a, b);
     free(a);
     free(b);
@@ -193,7 +168,7 @@ static void reduce_all_merges_every_pair_of_positions(void **state)
             assert_int_equal(s.rank, 10);
             assert_int_equal(mm_scheme_reduce_all(&s), 2);
             assert_int_equal(s.rank, 8);
-            assert_int_equal(verified_rank(&s), 8);
+            assert_int_equal(tu_mm_verified_rank(&s), 8);
             mm_scheme_free(&s);
         }
     }
@@ -218,7 +193,7 @@ static void walks_reduce_rank(void **state)
                 mm_plus(&s, &rng);
         }
         assert_int_equal(s.rank, cases[i].target);
-        assert_int_equal(verified_rank(&s), cases[i].target);
+        assert_int_equal(tu_mm_verified_rank(&s), cases[i].target);
         mm_scheme_free(&s);
     }
 }

@@ -21,32 +21,6 @@
 #include "problems/matmul_sym.h"
 #include "testutil.h"
 
-/* Verifies a full scheme with the gate's verifier; returns the verified rank or -1. */
-static int verified_rank(const mm_scheme *s)
-{
-    mm_plain plain = {0};
-    assert_int_equal(mm_scheme_to_plain(s, &plain), 0);
-    mm_check c;
-    assert_int_equal(mm_verify(&plain, s->field, &c), 0);
-    mm_plain_free(&plain);
-    return c.valid ? c.rank : -1;
-}
-
-static char *canonical_text(const mm_scheme *s)
-{
-    mm_scheme tmp;
-    assert_int_equal(mm_scheme_copy(&tmp, s), 0);
-    mm_scheme_canonicalize(&tmp);
-    mm_plain plain = {0};
-    assert_int_equal(mm_scheme_to_plain(&tmp, &plain), 0);
-    rt_buf b;
-    rt_buf_init(&b, 0);
-    assert_int_equal(mm_print_exp(&plain, &b), 0);
-    mm_plain_free(&plain);
-    mm_scheme_free(&tmp);
-    return rt_buf_take(&b);
-}
-
 /* 1 if the product multiset of s equals that of its rotation (a,b,c) -> (b,c,a). */
 static int rotation_invariant(const mm_scheme *s)
 {
@@ -58,7 +32,7 @@ static int rotation_invariant(const mm_scheme *s)
         rot.prod[t].f[1] = p.f[2];
         rot.prod[t].f[2] = p.f[0];
     }
-    char *a = canonical_text(s), *b = canonical_text(&rot);
+    char *a = tu_mm_canonical_text(s), *b = tu_mm_canonical_text(&rot);
     int same = strcmp(a, b) == 0;
     free(a);
     free(b);
@@ -71,7 +45,7 @@ static int check_sym(const mm_sym *s)
 {
     mm_scheme full;
     assert_int_equal(mm_sym_expand(s, &full), 0);
-    int rank = verified_rank(&full);
+    int rank = tu_mm_verified_rank(&full);
     assert_int_equal(rank, mm_sym_rank(s));
     assert_true(rotation_invariant(&full));
     /* and the orbits come back from the expanded form */
@@ -219,7 +193,7 @@ static void asymmetric_schemes_are_refused(void **state)
     assert_int_equal(mm_scheme_standard(&full, 3, 3, 3, MM_Z), 0);
     full.prod[0].f[1].p |= 2; /* b11 + b12 */
     full.prod[full.rank++] = (mm_prod){{{1, 0}, {2, 0}, {0, 1}}};
-    assert_int_equal(verified_rank(&full), 28);
+    assert_int_equal(tu_mm_verified_rank(&full), 28);
     assert_false(rotation_invariant(&full));
     assert_int_equal(mm_sym_from_scheme(&s, &full, err, sizeof err), RT_EUSAGE);
     assert_non_null(strstr(err, "not cyclically symmetric"));
@@ -247,7 +221,7 @@ static void problem_parameters(void **state)
     /* the seed is the symmetric start: rank 32 = 3 * 10 + 2 for two blocks */
     mm_scheme *seed = cls->seed(st);
     assert_non_null(seed);
-    assert_int_equal(verified_rank(seed), 32);
+    assert_int_equal(tu_mm_verified_rank(seed), 32);
     assert_true(rotation_invariant(seed));
     /* operators keep the genome symmetric and valid */
     rt_rng rng;
@@ -257,7 +231,7 @@ static void problem_parameters(void **state)
             long long work = 0;
             int rc = cls->operators[i].apply(st, seed, &rng, &work);
             assert_true(rc == 0 || rc == -1);
-            assert_true(verified_rank(seed) > 0);
+            assert_true(tu_mm_verified_rank(seed) > 0);
             assert_true(rotation_invariant(seed));
         }
     cls->free_genome(seed);

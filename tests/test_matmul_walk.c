@@ -14,22 +14,13 @@
 #include "problems/matmul_search.h"
 #include "problems/matmul_walk.h"
 #include "problem.h"
-
-static int verified_rank(const mm_scheme *s)
-{
-    mm_plain plain = {0};
-    assert_int_equal(mm_scheme_to_plain(s, &plain), 0);
-    mm_check c;
-    assert_int_equal(mm_verify(&plain, s->field, &c), 0);
-    mm_plain_free(&plain);
-    return c.valid ? c.rank : -1;
-}
+#include "testutil.h"
 
 static int walker_verified_rank(const mm_walker *w)
 {
     mm_scheme s = {0};
     assert_int_equal(mm_walker_store(w, &s), 0);
-    int r = verified_rank(&s);
+    int r = tu_mm_verified_rank(&s);
     mm_scheme_free(&s);
     return r;
 }
@@ -123,7 +114,7 @@ static void load_merges_and_isolation_stops(void **state)
     s.prod[s.rank] = first;
     s.prod[s.rank].f[2] = (mm_vec){0, other};
     s.rank++;
-    assert_int_equal(verified_rank(&s), 9);
+    assert_int_equal(tu_mm_verified_rank(&s), 9);
     mm_walker *w = NULL;
     assert_int_equal(mm_walker_new(&w, &s, 0), 0);
     assert_int_equal(mm_walker_rank(w), 8);

@@ -1,6 +1,9 @@
 /* testutil.c — helpers shared by the test programs. */
 #include "testutil.h"
 
+#include "problems/matmul_plain.h"
+#include "problems/matmul_search.h"
+
 #include <errno.h>
 #include <ftw.h>
 #include <stdio.h>
@@ -140,4 +143,38 @@ char *tu_slurp(const char *path, size_t *len)
         *len = n;
     }
     return buf;
+}
+
+int tu_mm_verified_rank(const mm_scheme *s)
+{
+    mm_plain plain = {0};
+    if (mm_scheme_to_plain(s, &plain))
+        return -2;
+    mm_check c;
+    int rc = mm_verify(&plain, s->field, &c);
+    mm_plain_free(&plain);
+    if (rc)
+        return -2;
+    return c.valid ? c.rank : -1;
+}
+
+char *tu_mm_canonical_text(const mm_scheme *s)
+{
+    mm_scheme tmp;
+    if (mm_scheme_copy(&tmp, s))
+        return NULL;
+    mm_scheme_canonicalize(&tmp);
+    mm_plain plain = {0};
+    rt_buf b;
+    rt_buf_init(&b, 0);
+    int rc = mm_scheme_to_plain(&tmp, &plain);
+    if (!rc)
+        rc = mm_print_exp(&plain, &b);
+    mm_plain_free(&plain);
+    mm_scheme_free(&tmp);
+    if (rc) {
+        rt_buf_free(&b);
+        return NULL;
+    }
+    return rt_buf_take(&b);
 }

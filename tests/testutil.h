@@ -30,4 +30,11 @@ int tu_scheme_name_parse(const char *name, tu_scheme_name *out);
 /* Monotonic seconds. */
 double tu_now(void);
 
+/* matmul: a packed scheme verified by the gate's own checker (matmul_plain.c) through plain
+ * form: its rank, -1 when it does not verify, -2 when it could not be converted. */
+struct mm_scheme;
+int tu_mm_verified_rank(const struct mm_scheme *s);
+/* Its canonical .exp text, as the problem encodes it (caller frees); NULL on failure. */
+char *tu_mm_canonical_text(const struct mm_scheme *s);
+
 #endif
