@@ -216,24 +216,48 @@ static inline __attribute__((always_inline)) void slot_delete(mw_table *t, uint3
  * walk loop compiles once per field with the field a constant. */
 #define MW_INLINE static inline __attribute__((always_inline))
 
+/* Looks up key k in tb: returns the slot holding its bucket (*b the bucket), or the empty slot
+ * where it would go (*b SLOT_EMPTY); *hh receives the key's hash. */
+MW_INLINE uint32_t table_probe(const mw_table *tb, mm_vec k, enum mm_field field, uint32_t *hh,
+                               int32_t *b)
+{
+    uint32_t h = khash(k.p, k.n), i = h & tb->mask;
+    for (;;) {
+        int32_t x = tb->slot[i].bid;
+        if (x == SLOT_EMPTY || (tb->slot[i].hash == h && tb->bucket[x].kp == k.p &&
+                                (field == MM_GF2 || tb->bucket[x].kn == k.n))) {
+            *hh = h;
+            *b = x;
+            return i;
+        }
+        i = (i + 1) & tb->mask;
+    }
+}
+
+/* Appends product t (position q) to bucket b of its table; the bucket becomes hot at two
+ * members. Returns the bucket's new size, or RT_ENOMEM. */
+MW_INLINE int bucket_append(mm_walker *w, int t, int q, int32_t b)
+{
+    mw_bucket *bu = &w->tab[q].bucket[b];
+    if (__builtin_expect(bu->cnt == bu->cap, 0) && bucket_grow(bu))
+        return RT_ENOMEM;
+    w->loc[3 * t + q].b = b;
+    w->loc[3 * t + q].i = bu->cnt;
+    bu->mem[bu->cnt++] = t;
+    if (bu->cnt == 2)
+        hot_add(w, q, b);
+    return bu->cnt;
+}
+
 /* Puts product t (factor at q nonzero) into its bucket. Returns the bucket's new size (>= 1),
  * or RT_ENOMEM (negative). */
 MW_INLINE int index_add(mm_walker *w, int t, int q, enum mm_field field)
 {
     mw_table *tb = &w->tab[q];
     mm_vec k = field == MM_GF2 ? w->prod[t].f[q] : vcanon(w->prod[t].f[q]);
-    uint32_t hh = khash(k.p, k.n);
-    uint32_t i = hh & tb->mask;
+    uint32_t hh;
     int32_t b;
-    for (;;) {
-        b = tb->slot[i].bid;
-        if (b == SLOT_EMPTY)
-            break;
-        if (tb->slot[i].hash == hh && tb->bucket[b].kp == k.p &&
-            (field == MM_GF2 || tb->bucket[b].kn == k.n))
-            break;
-        i = (i + 1) & tb->mask;
-    }
+    uint32_t i = table_probe(tb, k, field, &hh, &b);
     if (b == SLOT_EMPTY) {
         b = tb->freeb[--tb->nfree];
         tb->slot[i].hash = hh;
@@ -245,15 +269,7 @@ MW_INLINE int index_add(mm_walker *w, int t, int q, enum mm_field field)
         nb->cnt = 0;
         nb->hot = -1;
     }
-    mw_bucket *bu = &tb->bucket[b];
-    if (__builtin_expect(bu->cnt == bu->cap, 0) && bucket_grow(bu))
-        return RT_ENOMEM;
-    w->loc[3 * t + q].b = b;
-    w->loc[3 * t + q].i = bu->cnt;
-    bu->mem[bu->cnt++] = t;
-    if (bu->cnt == 2)
-        hot_add(w, q, b);
-    return bu->cnt;
+    return bucket_append(w, t, q, b);
 }
 
 MW_INLINE void index_del(mm_walker *w, int t, int q)
@@ -310,18 +326,9 @@ MW_INLINE int set_factor(mm_walker *w, int t, int q, mm_vec v, enum mm_field fie
         slot_delete(tb, (uint32_t)obu->slot);
         w->prod[t].f[q] = v;
         mm_vec k = field == MM_GF2 ? v : vcanon(v);
-        uint32_t hh = khash(k.p, k.n);
-        uint32_t i = hh & tb->mask;
+        uint32_t hh;
         int32_t b;
-        for (;;) {
-            b = tb->slot[i].bid;
-            if (b == SLOT_EMPTY)
-                break;
-            if (tb->slot[i].hash == hh && tb->bucket[b].kp == k.p &&
-                (field == MM_GF2 || tb->bucket[b].kn == k.n))
-                break;
-            i = (i + 1) & tb->mask;
-        }
+        uint32_t i = table_probe(tb, k, field, &hh, &b);
         if (b == SLOT_EMPTY) {
             tb->slot[i].hash = hh;
             tb->slot[i].bid = ob;
@@ -330,16 +337,12 @@ MW_INLINE int set_factor(mm_walker *w, int t, int q, mm_vec v, enum mm_field fie
             obu->slot = (int32_t)i;
             return 0;
         }
-        mw_bucket *bu = &tb->bucket[b];
-        if (__builtin_expect(bu->cnt == bu->cap, 0) && bucket_grow(bu))
-            return RT_ENOMEM;
+        /* the key has a bucket: free the old one (after the append, which may fail) */
+        int rc = bucket_append(w, t, q, b);
+        if (rc < 0)
+            return rc;
         obu->cnt = 0;
         tb->freeb[tb->nfree++] = ob;
-        w->loc[3 * t + q].b = b;
-        w->loc[3 * t + q].i = bu->cnt;
-        bu->mem[bu->cnt++] = t;
-        if (bu->cnt == 2)
-            hot_add(w, q, b);
         return 2;
     }
     index_del(w, t, q);
