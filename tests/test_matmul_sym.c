@@ -243,7 +243,8 @@ static void problem_parameters(void **state)
  * GF(2) is not. Skipped when the shared schemes folder is absent. */
 /* A symmetric run through the engine and its gate (which decodes every stored text and requires
  * that it encodes back to the same text), then a resume: the run admits its symmetric start,
- * reaches rank 23 on <3,3,3>, and the resumed run keeps walking symmetric schemes. */
+ * reaches rank 23 on <3,3,3>, nothing fails the gate, and the resumed store checks out. (It does
+ * not check that the resumed walks still produce children.) */
 static void runs_and_resumes_through_the_gate(void **state)
 {
     (void)state;
