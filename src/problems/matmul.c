@@ -31,7 +31,6 @@ typedef struct matmul_state {
     long long walk_override; /* --walk N: walk_flips, whatever the policy says (0: none) */
     int lift;                /* --lift 1: the search walks over GF(2), the gate checks lifts */
     int proxy_sampled;       /* --proxy sampled: the cheap proxy of matmul_proxy.h */
-    int proxy_samples, proxy_prime;
     int symmetric;           /* 1: cyclically symmetric schemes only (matmul_sym.h) */
     int cubes;               /* symmetric start: diagonal blocks; 0 until configured */
     char params[160];
@@ -76,8 +75,6 @@ static int matmul_create(void **out, const char *const *keys, const char *const 
     rt_policy defaults;
     rt_policy_defaults(&defaults);
     st->pol = defaults.matmul;
-    st->proxy_samples = defaults.matmul.proxy_samples;
-    st->proxy_prime = defaults.matmul.proxy_prime;
     int have_shape = 0, rc = 0;
     for (size_t i = 0; i < nparams; i++) {
         const char *k = keys[i], *v = values[i];
@@ -223,8 +220,9 @@ static enum mm_field gate_field(const matmul_state *st)
     return st->lift ? MM_Z : st->field;
 }
 
-/* Takes the run's policy section: --walk still wins over walk_flips, symmetric runs without
- * --cubes take the policy's block count (0: the residue rule), and the sampled proxy's knobs. */
+/* Takes the run's policy section (its ranges, the sampled proxy's included, are checked by the
+ * policy's knob table): --walk still wins over walk_flips, and symmetric runs without --cubes
+ * take the policy's block count (0: the residue rule). */
 static void matmul_configure(void *state, const rt_policy *policy)
 {
     matmul_state *st = state;
@@ -234,10 +232,6 @@ static void matmul_configure(void *state, const rt_policy *policy)
     if (st->symmetric && !st->cubes && policy->matmul.sym_cubes >= 1 &&
         policy->matmul.sym_cubes <= st->n)
         st->cubes = policy->matmul.sym_cubes;
-    if (policy->matmul.proxy_samples >= 1 && policy->matmul.proxy_samples <= MM_PROXY_MAX_SAMPLES)
-        st->proxy_samples = policy->matmul.proxy_samples;
-    if (policy->matmul.proxy_prime >= 2 && policy->matmul.proxy_prime <= MM_PROXY_MAX_PRIME)
-        st->proxy_prime = policy->matmul.proxy_prime;
 }
 
 static const char *matmul_params(const void *state)
@@ -342,7 +336,7 @@ static void matmul_score(const void *state, const void *genome, rt_score *out)
 {
     const matmul_state *st = state;
     const mm_scheme *s = genome;
-    if (st->proxy_sampled && !mm_proxy_sampled(s, st->proxy_samples, st->proxy_prime)) {
+    if (st->proxy_sampled && !mm_proxy_sampled(s, st->pol.proxy_samples, st->pol.proxy_prime)) {
         out->primary = RT_PROXY_REJECT;
         out->secondary = 0;
         return;
