@@ -44,6 +44,11 @@ typedef struct rt_matmul_policy {
                                 the best known rank (mm_sym_default_parts) */
     double sym_beta;         /* symmetric walk: a flip adding d > 0 nonzero coefficients is taken
                                 with probability exp(-sym_beta * d); 0: the plain random walk */
+    int sym_headroom;        /* symmetric run: plus transitions allowed above the run's lowest
+                                rank, the walk never going back (mm_sym_run); 0: go back to the
+                                lowest-rank scheme at each plateau */
+    int sym_max_size;        /* symmetric walk: largest product size (product of the factors'
+                                nonzero counts) a flip may make; 0: no cap */
 } rt_matmul_policy;
 
 /* Knobs of the llm proposer (src/proposers/llm.c); docs/llm.md says why each default. */

@@ -40,6 +40,39 @@ static int rotation_invariant(const mm_scheme *s)
     return same;
 }
 
+/* pi of matmul_sym.h's twin symmetry, written out here independently: swaps 2i and 2i+1, fixes
+ * the last index of an odd n. */
+static uint64_t twin_image(int n, uint64_t m)
+{
+    uint64_t out = 0;
+    for (int r = 0; r < n; r++)
+        for (int c = 0; c < n; c++)
+            if (m >> (r * n + c) & 1) {
+                int pr = (r % 2 == 0 && r + 1 < n) ? r + 1 : (r % 2 ? r - 1 : r);
+                int pc = (c % 2 == 0 && c + 1 < n) ? c + 1 : (c % 2 ? c - 1 : c);
+                out |= 1ULL << (pr * n + pc);
+            }
+    return out;
+}
+
+/* 1 if the product multiset of s equals that of its image under the twin involution. */
+static int twin_invariant(const mm_scheme *s)
+{
+    mm_scheme img;
+    assert_int_equal(mm_scheme_copy(&img, s), 0);
+    for (int t = 0; t < img.rank; t++)
+        for (int k = 0; k < 3; k++) {
+            img.prod[t].f[k].p = twin_image(s->n, s->prod[t].f[k].p);
+            img.prod[t].f[k].n = twin_image(s->n, s->prod[t].f[k].n);
+        }
+    char *a = tu_mm_canonical_text(s), *b = tu_mm_canonical_text(&img);
+    int same = strcmp(a, b) == 0;
+    free(a);
+    free(b);
+    mm_scheme_free(&img);
+    return same;
+}
+
 /* Expands, checks validity, invariance and the rank; returns the verified rank. */
 static int check_sym(const mm_sym *s)
 {
@@ -51,10 +84,12 @@ static int check_sym(const mm_sym *s)
     /* and the orbits come back from the expanded form */
     mm_sym back;
     char err[160];
-    assert_int_equal(mm_sym_from_scheme(&back, &full, err, sizeof err), 0);
+    assert_int_equal(mm_sym_from_scheme_twin(&back, &full, s->twin, err, sizeof err), 0);
     assert_int_equal(mm_sym_rank(&back), rank);
     assert_int_equal(back.ncube, s->ncube);
     mm_sym_free(&back);
+    if (s->twin)
+        assert_true(twin_invariant(&full));
     mm_scheme_free(&full);
     return rank;
 }
@@ -156,7 +191,7 @@ static void plateau_runs(void **state)
             rt_rng_seed(&rng, seed, 5);
             mm_sym s;
             assert_int_equal(mm_sym_trivial(&s, 3, f ? MM_GF2 : MM_Z, 2), 0);
-            mm_sym_run_opts o = {300000, 2000, 0.9, 100, 0, 0};
+            mm_sym_run_opts o = {300000, 2000, 0.9, 100, 0, 0, 0, 0};
             for (int round = 0; round < 20 && mm_sym_rank(&s) > 23; round++) {
                 int before = mm_sym_rank(&s);
                 mm_sym_stats st = {0};
@@ -166,6 +201,119 @@ static void plateau_runs(void **state)
             }
             if (f == 0)
                 assert_int_equal(check_sym(&s), 23);
+            mm_sym_free(&s);
+        }
+}
+
+/* Runs with headroom (plus transitions on the current scheme while it is less than `headroom`
+ * plus transitions above the run's best, never going back) return their lowest-rank scheme
+ * valid and symmetric and reach <4,4,4> 49 over GF(2) within a few runs. The product-size cap:
+ * from the standard algorithm (every product of size 1) a cap of 1 allows no flip at all, since
+ * every flip makes a factor with two nonzero coefficients, while without the cap, or with a cap
+ * of 8, the same walk flips. */
+static void headroom_runs(void **state)
+{
+    (void)state;
+    for (uint64_t seed = 1; seed <= 3; seed++) {
+        rt_rng rng;
+        rt_rng_seed(&rng, seed, 6);
+        mm_sym s;
+        assert_int_equal(mm_sym_trivial(&s, 4, MM_GF2, 1), 0);
+        mm_sym_run_opts o = {2000000, 3000, 0, 0, 0, 0, 1, 0};
+        int round = 0;
+        for (; round < 20 && mm_sym_rank(&s) > 49; round++) {
+            int before = mm_sym_rank(&s);
+            mm_sym_stats st = {0};
+            assert_int_equal(mm_sym_run(&s, &rng, &o, &st), 0);
+            assert_true(mm_sym_rank(&s) <= before);
+            /* the budget is spent unless no flip is left */
+            check_sym(&s);
+        }
+        assert_int_equal(check_sym(&s), 49);
+        mm_sym_free(&s);
+    }
+    for (int f = 0; f < 2; f++)
+        for (int cap = 0; cap <= 8; cap += cap ? 7 : 1) { /* 0 (none), 1, 8 */
+            rt_rng rng;
+            rt_rng_seed(&rng, 9, (uint64_t)f);
+            mm_sym s;
+            assert_int_equal(mm_sym_trivial(&s, 3, f ? MM_GF2 : MM_Z, 3), 0);
+            mm_sym_stats st = {0};
+            assert_int_equal(mm_sym_walk_capped(&s, &rng, 20000, -1, 0, cap, &st), 0);
+            if (cap == 1)
+                assert_int_equal(st.flips, 0);
+            else
+                assert_true(st.flips > 1000);
+            check_sym(&s);
+            mm_sym_free(&s);
+        }
+}
+
+/* Twin symmetry (six-product orbits): the start verifies with rank 6k + cubes, walks and plus
+ * transitions keep the expanded scheme valid and invariant under both the rotation and the
+ * involution (checked with this file's own copy of pi), <4,4,4> reaches 49 over both fields, and
+ * blocks that the involution does not preserve are refused. */
+static void twin_symmetry(void **state)
+{
+    (void)state;
+    mm_sym s;
+    assert_int_equal(mm_sym_start(&s, 5, MM_GF2, 5, 1), RT_EUSAGE); /* blocks {0},{1}: split */
+    assert_int_equal(mm_sym_start(&s, 4, MM_Z, 3, 1), RT_EUSAGE);
+    static const struct {
+        int n, parts, start;
+    } starts[] = {{2, 1, 13}, {3, 2, 32}, {4, 1, 121}, {4, 2, 122}, {5, 3, 135}, {6, 3, 231}};
+    for (size_t i = 0; i < sizeof starts / sizeof starts[0]; i++)
+        for (int f = 0; f < 2; f++) {
+            int n = starts[i].n;
+            assert_int_equal(mm_sym_start(&s, n, f ? MM_GF2 : MM_Z, starts[i].parts, 1), 0);
+            assert_int_equal(mm_sym_rank(&s) % 6, starts[i].parts % 6);
+            int rank = check_sym(&s);
+            assert_true(rank <= starts[i].start);
+            rt_rng rng;
+            rt_rng_seed(&rng, (uint64_t)(10 * i + (size_t)f), 1);
+            for (int round = 0; round < 6; round++) {
+                int before = mm_sym_rank(&s);
+                mm_sym_stats st = {0};
+                assert_int_equal(mm_sym_walk(&s, &rng, 20000, &st), 0);
+                assert_true(mm_sym_rank(&s) <= before);
+                assert_true((mm_sym_rank(&s) - s.ncube) % 6 == 0);
+                check_sym(&s);
+                before = mm_sym_rank(&s);
+                int rc = mm_sym_plus(&s, &rng);
+                assert_true(rc == 0 || rc == -1);
+                assert_int_equal(mm_sym_rank(&s), before + (rc == 0 ? 6 : 0));
+                check_sym(&s);
+            }
+            mm_sym_free(&s);
+        }
+    /* a cyclic walk breaks the twin symmetry: the twin recovery refuses it */
+    rt_rng rng;
+    rt_rng_seed(&rng, 4, 2);
+    assert_int_equal(mm_sym_trivial(&s, 4, MM_GF2, 1), 0);
+    assert_int_equal(mm_sym_walk(&s, &rng, 5000, NULL), 0);
+    mm_scheme full;
+    assert_int_equal(mm_sym_expand(&s, &full), 0);
+    mm_sym back;
+    char err[160];
+    assert_int_equal(mm_sym_from_scheme_twin(&back, &full, 1, err, sizeof err), RT_EUSAGE);
+    assert_non_null(strstr(err, "twin"));
+    assert_false(twin_invariant(&full));
+    mm_scheme_free(&full);
+    mm_sym_free(&s);
+    /* <4,4,4> 49 over both fields from the twin start */
+    for (int f = 0; f < 2; f++)
+        for (uint64_t seed = 1; seed <= 2; seed++) {
+            rt_rng_seed(&rng, seed, 3);
+            assert_int_equal(mm_sym_start(&s, 4, f ? MM_GF2 : MM_Z, 1, 1), 0);
+            mm_sym_run_opts o = {2000000, 20000, 1.0, 1000, 0, 0, 0, 0};
+            int round = 0;
+            for (; round < 100 && mm_sym_rank(&s) > 49; round++) {
+                mm_sym_stats st = {0};
+                assert_int_equal(mm_sym_run(&s, &rng, &o, &st), 0);
+            }
+            print_message("twin <4,4,4> field %d seed %d: rank %d after %d runs\n", f,
+                          (int)seed, mm_sym_rank(&s), round);
+            assert_int_equal(check_sym(&s), 49);
             mm_sym_free(&s);
         }
 }
@@ -215,6 +363,15 @@ static void problem_parameters(void **state)
     assert_int_equal(cls->create(&st, k2, v2, 2, err, sizeof err), RT_EUSAGE);
     const char *k3[] = {"shape", "symmetric", "cubes"}, *v3[] = {"3x3x3", "1", "4"};
     assert_int_equal(cls->create(&st, k3, v3, 3, err, sizeof err), RT_EUSAGE);
+    const char *v5[] = {"5x5x5", "2", "5"}; /* blocks of one index: pi splits them */
+    assert_int_equal(cls->create(&st, k3, v5, 3, err, sizeof err), RT_EUSAGE);
+    assert_non_null(strstr(err, "--symmetric 2"));
+    const char *v6[] = {"3x3x3", "3", "1"};
+    assert_int_equal(cls->create(&st, k3, v6, 3, err, sizeof err), RT_EUSAGE);
+    const char *v7[] = {"4x4x4", "2", "2"};
+    assert_int_equal(cls->create(&st, k3, v7, 3, err, sizeof err), 0);
+    assert_string_equal(cls->params(st), "shape=4x4x4 field=z symmetric=2 cubes=2");
+    cls->destroy(st);
     const char *v4[] = {"3x3x3", "1", "2"};
     assert_int_equal(cls->create(&st, k3, v4, 3, err, sizeof err), 0);
     assert_string_equal(cls->params(st), "shape=3x3x3 field=z symmetric=1 cubes=2");
@@ -243,30 +400,36 @@ static void problem_parameters(void **state)
  * GF(2) is not. Skipped when the shared schemes folder is absent. */
 /* A symmetric run through the engine and its gate (which decodes every stored text and requires
  * that it encodes back to the same text), then a resume: the run admits its symmetric start,
- * reaches rank 23 on <3,3,3>, nothing fails the gate, and the resumed store checks out. (It does
- * not check that the resumed walks still produce children.) */
-static void runs_and_resumes_through_the_gate(void **state)
+ * reaches its target rank, nothing fails the gate, the resumed walks still produce children (the
+ * store grows) and the resumed store checks out. Once with cyclic symmetry on <3,3,3> 23, once
+ * with twin symmetry on <4,4,4> 49. */
+static void run_and_resume(const char *shape, const char *symmetric, int target, int evaluations)
 {
-    (void)state;
     char dir[128], path[256];
     assert_int_equal(tu_tempdir(dir, sizeof dir, "sym"), 0);
     snprintf(path, sizeof path, "%s/run.db", dir);
-    const char *keys[] = {"shape", "field", "symmetric"}, *vals[] = {"3x3x3", "z", "1"};
+    const char *keys[] = {"shape", "field", "symmetric"}, *vals[] = {shape, "z", symmetric};
     rt_problem *pb = NULL;
     rt_error err = {0};
     assert_int_equal(rt_problem_open(&pb, "matmul", keys, vals, 3, &err), 0);
     rt_run_options opt;
     rt_run_options_init(&opt);
     opt.seed = 3;
-    opt.evaluations = 40;
+    opt.evaluations = evaluations; /* the target ends the run first */
     opt.has_target = 1;
-    opt.target = 23;
+    opt.target = target;
     rt_run *run = NULL;
     if (rt_run_create(&run, path, pb, &opt, &err))
         fail_msg("create: %s", err.msg);
     if (rt_run_execute(run))
         fail_msg("run: %s", rt_run_errmsg(run));
     rt_run_close(run);
+    rt_store *st = NULL;
+    rt_summary sum;
+    assert_int_equal(rt_store_open(&st, path, &err), 0);
+    assert_int_equal(rt_store_summary(st, &sum), 0);
+    long long stored_before = sum.stored;
+    rt_store_close(st);
     opt.has_target = 0;
     opt.evaluations = 8;
     if (rt_run_resume(&run, path, pb, &opt, &err))
@@ -274,12 +437,11 @@ static void runs_and_resumes_through_the_gate(void **state)
     if (rt_run_execute(run))
         fail_msg("resumed run: %s", rt_run_errmsg(run));
     rt_run_close(run);
-    rt_store *st = NULL;
     assert_int_equal(rt_store_open(&st, path, &err), 0);
-    rt_summary sum;
     assert_int_equal(rt_store_summary(st, &sum), 0);
     assert_true(sum.has_best);
-    assert_true(sum.best_metric <= 23);
+    assert_true(sum.best_metric <= target);
+    assert_true(sum.stored > stored_before); /* the resumed walks made children */
     assert_int_equal(sum.invalid, 0); /* nothing failed the gate: every text round-trips */
     long long checked = 0;
     if (rt_store_check(st, &checked))
@@ -287,6 +449,13 @@ static void runs_and_resumes_through_the_gate(void **state)
     rt_store_close(st);
     rt_problem_close(pb);
     tu_rmtree(dir);
+}
+
+static void runs_and_resumes_through_the_gate(void **state)
+{
+    (void)state;
+    run_and_resume("3x3x3", "1", 23, 40);
+    run_and_resume("4x4x4", "2", 49, 400);
 }
 
 static void published_schemes_are_symmetric(void **state)
@@ -343,6 +512,8 @@ int main(void)
         cmocka_unit_test(moves_keep_symmetry),
         cmocka_unit_test(small_shapes_reach_known_ranks),
         cmocka_unit_test(plateau_runs),
+        cmocka_unit_test(headroom_runs),
+        cmocka_unit_test(twin_symmetry),
         cmocka_unit_test(asymmetric_schemes_are_refused),
         cmocka_unit_test(problem_parameters),
         cmocka_unit_test(published_schemes_are_symmetric),

@@ -31,7 +31,8 @@ typedef struct matmul_state {
     long long walk_override; /* --walk N: walk_flips, whatever the policy says (0: none) */
     int lift;                /* --lift 1: the search walks over GF(2), the gate checks lifts */
     int proxy_sampled;       /* --proxy sampled: the cheap proxy of matmul_proxy.h */
-    int symmetric;           /* 1: cyclically symmetric schemes only (matmul_sym.h) */
+    int symmetric;           /* 1: cyclically symmetric schemes only (matmul_sym.h); 2: also
+                                invariant under the twin involution g (six-product orbits) */
     int cubes;               /* symmetric start: diagonal blocks; 0 until configured */
     char params[160];
 } matmul_state;
@@ -118,8 +119,9 @@ static int matmul_create(void **out, const char *const *keys, const char *const 
             st->lift = v[0] == '1';
         } else if (strcmp(k, "symmetric") == 0) {
             long v01;
-            if (rt_parse_long(v, 0, 1, &v01)) {
-                rc = rt_fail(err, errlen, RT_EUSAGE, "bad --symmetric '%s': expected 0 or 1", v);
+            if (rt_parse_long(v, 0, 2, &v01)) {
+                rc = rt_fail(err, errlen, RT_EUSAGE, "bad --symmetric '%s': expected 0, 1 or 2",
+                             v);
                 goto fail;
             }
             st->symmetric = (int)v01;
@@ -171,8 +173,8 @@ static int matmul_create(void **out, const char *const *keys, const char *const 
         st->field = MM_GF2; /* the search's field; the gate's stays z (gate_field) */
     if (st->symmetric && (st->n != st->m || st->m != st->p)) {
         rc = rt_fail(err, errlen, RT_EUSAGE,
-                     "bad --symmetric 1: symmetric search needs a square shape, not %dx%dx%d",
-                     st->n, st->m, st->p);
+                     "bad --symmetric %d: symmetric search needs a square shape, not %dx%dx%d",
+                     st->symmetric, st->n, st->m, st->p);
         goto fail;
     }
     if (st->cubes > st->n) {
@@ -181,12 +183,24 @@ static int matmul_create(void **out, const char *const *keys, const char *const 
         goto fail;
     }
     if (st->cubes && !st->symmetric) {
-        rc = rt_fail(err, errlen, RT_EUSAGE, "--cubes needs --symmetric 1");
+        rc = rt_fail(err, errlen, RT_EUSAGE, "--cubes needs --symmetric 1 or 2");
         goto fail;
     }
     if (st->symmetric && st->proxy_sampled) {
-        rc = rt_fail(err, errlen, RT_EUSAGE, "--symmetric 1 and --proxy sampled do not combine");
+        rc = rt_fail(err, errlen, RT_EUSAGE, "--symmetric and --proxy sampled do not combine");
         goto fail;
+    }
+    if (st->symmetric == 2) { /* the start's blocks must be unions of the involution's cycles */
+        mm_sym probe;
+        int parts = st->cubes ? st->cubes : mm_sym_default_parts(st->n);
+        if (mm_sym_start(&probe, st->n, MM_GF2, parts, 1)) {
+            rc = rt_fail(err, errlen, RT_EUSAGE,
+                         "bad --symmetric 2 with %d cubes: the diagonal blocks of <%d,%d,%d> "
+                         "must pair indices (0,1), (2,3), ... (try --cubes with n/2 or fewer "
+                         "blocks)", parts, st->n, st->n, st->n);
+            goto fail;
+        }
+        mm_sym_free(&probe);
     }
     /* walk is part of the canonical parameters only when given (otherwise the run's policy says) */
     int len = snprintf(st->params, sizeof st->params, "shape=%dx%dx%d field=%s", st->n, st->m,
@@ -200,10 +214,11 @@ static int matmul_create(void **out, const char *const *keys, const char *const 
         len += snprintf(st->params + len, sizeof st->params - (size_t)len, " proxy=sampled");
     if (st->symmetric && len > 0 && (size_t)len < sizeof st->params) {
         if (st->cubes)
-            snprintf(st->params + len, sizeof st->params - (size_t)len, " symmetric=1 cubes=%d",
-                     st->cubes);
+            snprintf(st->params + len, sizeof st->params - (size_t)len, " symmetric=%d cubes=%d",
+                     st->symmetric, st->cubes);
         else
-            snprintf(st->params + len, sizeof st->params - (size_t)len, " symmetric=1");
+            snprintf(st->params + len, sizeof st->params - (size_t)len, " symmetric=%d",
+                     st->symmetric);
     }
     *out = st;
     return 0;
@@ -249,7 +264,7 @@ static void *matmul_seed(const void *state)
     if (st->symmetric) {
         mm_sym sym;
         int parts = st->cubes ? st->cubes : mm_sym_default_parts(st->n);
-        if (mm_sym_trivial(&sym, st->n, field, parts)) {
+        if (mm_sym_start(&sym, st->n, field, parts, st->symmetric == 2)) {
             free(s);
             return NULL;
         }
@@ -428,30 +443,54 @@ static int liftable(const matmul_state *st, const void *genome)
 
 /* The symmetric operators: recover the orbits, walk (after a plus when plus is set), expand
  * back into the genome. The walk's length is sym_walk_flips (or --walk). -1 when the genome is
- * not symmetric, nothing could be done, or (with --lift 1) the result does not lift. */
+ * not symmetric or nothing could be done. With --lift 1 the child must lift: a run that ends
+ * below its start on a scheme that does not lift goes on from there with the rest of its budget
+ * (a lower rank that lifts is often a few reductions further on), and the child is dropped (-1)
+ * only when the budget ends without a liftable scheme below the parent. */
 static int op_sym(const matmul_state *st, mm_scheme *genome, rt_rng *rng, int plus,
                   long long *work)
 {
     mm_sym sym;
-    mm_scheme out;
+    mm_scheme out = {0};
     mm_sym_stats ss = {0};
     long long flips = st->walk_override ? st->walk_override : st->pol.sym_walk_flips;
-    if (mm_sym_from_scheme(&sym, genome, NULL, 0))
+    if (mm_sym_from_scheme_twin(&sym, genome, st->symmetric == 2, NULL, 0))
         return -1;
-    int rc = plus ? mm_sym_plus(&sym, rng) : 0;
-    mm_sym_run_opts ro = {flips, st->pol.sym_plateau_flips, st->pol.escape_prob,
-                          st->pol.max_escapes, st->pol.stop_on_improve, st->pol.sym_beta};
-    if (!rc)
+    int parent_rank = mm_sym_rank(&sym);
+    int rc = plus ? mm_sym_plus(&sym, rng) : 0, ok = 0;
+    mm_sym_run_opts ro = {flips,
+                          st->pol.sym_plateau_flips,
+                          st->pol.escape_prob,
+                          st->pol.max_escapes,
+                          st->pol.stop_on_improve,
+                          st->pol.sym_beta,
+                          st->pol.sym_headroom,
+                          st->pol.sym_max_size};
+    while (!rc) {
+        long long before = ss.flips;
+        ro.flips = flips - ss.flips;
         rc = mm_sym_run(&sym, rng, &ro, &ss);
-    if (!rc)
-        rc = mm_sym_expand(&sym, &out);
+        if (!rc) {
+            mm_scheme_free(&out);
+            rc = mm_sym_expand(&sym, &out);
+        }
+        if (rc)
+            break;
+        ok = (ss.flips > 0 || plus) && liftable(st, &out);
+        /* without --lift every run is final; with it, an unliftable improvement walks on */
+        if (ok || !st->lift || mm_sym_rank(&sym) >= parent_rank || ss.flips >= flips ||
+            ss.flips == before)
+            break;
+    }
     mm_sym_free(&sym);
-    if (rc)
+    *work += ss.flips + plus;
+    if (rc || !ok) {
+        mm_scheme_free(&out);
         return -1;
+    }
     mm_scheme_free(genome);
     *genome = out;
-    *work += ss.flips + plus;
-    return (ss.flips > 0 || plus) && liftable(st, genome) ? 0 : -1;
+    return 0;
 }
 
 /* One walker run from the genome (see docs/policy.md, matmul). The walker flips until the budget
@@ -614,7 +653,8 @@ const rt_problem_class rt_problem_matmul = {
                    "                   matmul.walk_flips, 2000000; symmetric: sym_walk_flips)\n"
                    "  --lift 1         with --field z: search over GF(2), admit integer lifts\n"
                    "  --symmetric 1    only schemes invariant under (A,B,C) -> (B,C,A), square\n"
-                   "                   shapes (docs/matmul-symmetric.md)\n"
+                   "                   shapes (docs/matmul-symmetric.md); 2: also under the\n"
+                   "                   index swap (0 1)(2 3)... (six-product orbits)\n"
                    "  --cubes K        symmetric start with K cube products (default by n)\n"
                    "  --proxy P        exact (default) or sampled: a cheap proxy that checks a few\n"
                    "                   random products and can be wrong (for the --trust-proxy\n"

@@ -86,17 +86,66 @@ int mm_sym_copy(mm_sym *dst, const mm_sym *src)
     memcpy(dst->cube, src->cube, (size_t)src->ncube * sizeof *src->cube);
     dst->norb = src->norb;
     dst->ncube = src->ncube;
+    dst->twin = src->twin;
     return 0;
 }
 
 static inline int orbit_live(const mm_sym *s, int o) { return !mm_vec_zero(s->f[3 * o]); }
+
+/* Products per orbit. */
+static inline int orbit_size(const mm_sym *s) { return s->twin ? 6 : 3; }
 
 int mm_sym_rank(const mm_sym *s)
 {
     int live = 0;
     for (int o = 0; o < s->norb; o++)
         live += orbit_live(s, o);
-    return 3 * live + s->ncube;
+    return orbit_size(s) * live + s->ncube;
+}
+
+/* ---- the twin involution g ---------------------------------------------------------------- */
+
+/* pi: swaps 2i and 2i+1, fixes the last index of an odd n. */
+static inline int twin_pi(int n, int i) { return (i ^ 1) < n ? i ^ 1 : i; }
+
+static uint64_t g_mask_slow(int n, uint64_t m)
+{
+    uint64_t out = 0;
+    while (m) {
+        int e = __builtin_ctzll(m);
+        m &= m - 1;
+        out |= 1ULL << (twin_pi(n, e / n) * n + twin_pi(n, e % n));
+    }
+    return out;
+}
+
+mm_vec mm_sym_g(int n, mm_vec v) { return (mm_vec){g_mask_slow(n, v.p), g_mask_slow(n, v.n)}; }
+
+/* g by byte tables, for the walk: t[b][x] is the image of byte value x at byte b. */
+typedef struct gtab {
+    int nbytes;
+    uint64_t t[8][256];
+} gtab;
+
+static void gtab_init(gtab *g, int n)
+{
+    g->nbytes = (n * n + 7) / 8;
+    for (int b = 0; b < g->nbytes; b++)
+        for (int x = 0; x < 256; x++)
+            g->t[b][x] = g_mask_slow(n, (uint64_t)x << (8 * b));
+}
+
+static inline uint64_t g_mask(const gtab *g, uint64_t m)
+{
+    uint64_t out = 0;
+    for (int b = 0; b < g->nbytes; b++)
+        out |= g->t[b][(m >> (8 * b)) & 255];
+    return out;
+}
+
+static inline mm_vec g_vec(const gtab *g, enum mm_field field, mm_vec v)
+{
+    return (mm_vec){g_mask(g, v.p), field == MM_Z ? g_mask(g, v.n) : 0};
 }
 
 /* Drops dead orbits, keeping the order of the live ones. */
@@ -130,9 +179,23 @@ int mm_sym_default_parts(int n)
 /* Bit of entry (r,c) of an n x n factor. */
 static inline uint64_t ebit(int n, int r, int c) { return 1ULL << (r * n + c); }
 
+/* The least rotation of the index triple (i,j,k), as i*n*n + j*n + k. */
+static int least_rotation(int n, int i, int j, int k)
+{
+    int a = (i * n + j) * n + k, b = (j * n + k) * n + i, c = (k * n + i) * n + j;
+    int m = a < b ? a : b;
+    return m < c ? m : c;
+}
+
 int mm_sym_trivial(mm_sym *s, int n, enum mm_field field, int parts)
 {
-    if (n < 1 || n > MM_MAX_DIM || parts < 1 || parts > n || (field != MM_Z && field != MM_GF2))
+    return mm_sym_start(s, n, field, parts, 0);
+}
+
+int mm_sym_start(mm_sym *s, int n, enum mm_field field, int parts, int twin)
+{
+    if (n < 1 || n > MM_MAX_DIM || parts < 1 || parts > n || (field != MM_Z && field != MM_GF2) ||
+        (twin != 0 && twin != 1))
         return RT_EUSAGE;
     int block[MM_MAX_DIM]; /* block of each diagonal index: contiguous, sizes differ by <= 1 */
     for (int b = 0, i = 0; b < parts; b++) {
@@ -140,9 +203,14 @@ int mm_sym_trivial(mm_sym *s, int n, enum mm_field field, int parts)
         for (int t = 0; t < size; t++)
             block[i++] = b;
     }
+    if (twin)
+        for (int i = 0; i < n; i++)
+            if (block[twin_pi(n, i)] != block[i])
+                return RT_EUSAGE;
     int rc = sym_alloc(s, n, field, parts, n * n * n + 8);
     if (rc)
         return rc;
+    s->twin = twin;
     s->ncube = parts;
     for (int i = 0; i < n; i++)
         s->cube[block[i]].p |= ebit(n, i, i);
@@ -153,9 +221,18 @@ int mm_sym_trivial(mm_sym *s, int n, enum mm_field field, int parts)
             for (int k = 0; k < n; k++) {
                 if (i == j && j == k)
                     continue;
-                int least = (i < j || (i == j && j < k)) && (i < k || (i == k && j < i));
-                if (!least)
+                int self = (i * n + j) * n + k;
+                if (least_rotation(n, i, j, k) != self)
                     continue;
+                if (twin) { /* one orbit of each pair {orbit, its image under g} */
+                    int img = least_rotation(n, twin_pi(n, i), twin_pi(n, j), twin_pi(n, k));
+                    if (img == self) {
+                        mm_sym_free(s);
+                        return RT_EUSAGE;
+                    }
+                    if (img < self)
+                        continue;
+                }
                 mm_vec *r = &s->f[3 * s->norb++];
                 r[0] = (mm_vec){ebit(n, i, j), 0};
                 r[1] = (mm_vec){ebit(n, j, k), 0};
@@ -191,13 +268,18 @@ int mm_sym_expand(const mm_sym *s, mm_scheme *out)
     for (int o = 0; o < s->norb; o++) {
         if (!orbit_live(s, o))
             continue;
-        const mm_vec *r = &s->f[3 * o];
+        mm_vec r[6];
         for (int k = 0; k < 3; k++) {
-            mm_prod *pr = &out->prod[out->rank++];
-            pr->f[0] = r[k];
-            pr->f[1] = r[(k + 1) % 3];
-            pr->f[2] = r[(k + 2) % 3];
+            r[k] = s->f[3 * o + k];
+            r[3 + k] = s->twin ? mm_sym_g(s->n, r[k]) : r[k];
         }
+        for (int t = 0; t < (s->twin ? 6 : 3); t += 3)
+            for (int k = 0; k < 3; k++) {
+                mm_prod *pr = &out->prod[out->rank++];
+                pr->f[0] = r[t + k];
+                pr->f[1] = r[t + (k + 1) % 3];
+                pr->f[2] = r[t + (k + 2) % 3];
+            }
     }
     return 0;
 }
@@ -255,7 +337,68 @@ static int find_unused(const keyed *sorted, int count, const unsigned char *used
     return -1;
 }
 
+/* Whether orbit representative b, rotated by some r, is the same three products as a. */
+static int same_orbit(enum mm_field field, const mm_vec *a, const mm_vec *b)
+{
+    mm_prod pa = prod_norm(field, a[0], a[1], a[2]);
+    for (int r = 0; r < 3; r++) {
+        mm_prod pb = prod_norm(field, b[r], b[(r + 1) % 3], b[(r + 2) % 3]);
+        if (prod_cmp(&pa, &pb) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* Pairs the orbits and the cubes of s (a plain cyclic scheme) with their images under g and
+ * keeps one orbit of each pair. Returns 0 or RT_EUSAGE (err says why). */
+static int pair_twins(mm_sym *s, char *err, size_t errlen)
+{
+    int n = s->n;
+    for (int c = 0; c < s->ncube; c++) {
+        mm_vec img = mm_sym_g(n, s->cube[c]);
+        int found = 0;
+        for (int d = 0; d < s->ncube && !found; d++)
+            found = v_eq(s->cube[d], img);
+        if (!found)
+            return rt_fail(err, errlen, RT_EUSAGE,
+                           "cube %d has no image under the twin involution: the scheme is not "
+                           "twin-symmetric", c + 1);
+    }
+    unsigned char *paired = calloc((size_t)(s->norb > 0 ? s->norb : 1), 1);
+    if (!paired)
+        return RT_ENOMEM;
+    for (int o = 0; o < s->norb; o++) {
+        if (paired[o])
+            continue;
+        mm_vec img[3];
+        for (int k = 0; k < 3; k++)
+            img[k] = mm_sym_g(n, s->f[3 * o + k]);
+        int twin = -1;
+        for (int t = o + 1; t < s->norb && twin < 0; t++)
+            if (!paired[t] && same_orbit(s->field, img, &s->f[3 * t]))
+                twin = t;
+        if (twin < 0) {
+            free(paired);
+            return rt_fail(err, errlen, RT_EUSAGE,
+                           "an orbit has no image under the twin involution: the scheme is not "
+                           "twin-symmetric");
+        }
+        paired[o] = paired[twin] = 1;
+        memset(&s->f[3 * twin], 0, 3 * sizeof *s->f);
+    }
+    free(paired);
+    sym_compact(s);
+    s->twin = 1;
+    return 0;
+}
+
 int mm_sym_from_scheme(mm_sym *s, const mm_scheme *full, char *err, size_t errlen)
+{
+    return mm_sym_from_scheme_twin(s, full, 0, err, errlen);
+}
+
+int mm_sym_from_scheme_twin(mm_sym *s, const mm_scheme *full, int twin, char *err,
+                            size_t errlen)
 {
     memset(s, 0, sizeof *s);
     if (full->n != full->m || full->m != full->p)
@@ -312,6 +455,10 @@ int mm_sym_from_scheme(mm_sym *s, const mm_scheme *full, char *err, size_t errle
     }
     free(sorted);
     free(used);
+    sorted = NULL;
+    used = NULL;
+    if (twin && (rc = pair_twins(s, err, errlen)))
+        goto fail;
     return 0;
 fail:
     free(sorted);
@@ -340,6 +487,8 @@ typedef struct walker {
     int32_t *flip_at;
     int nflip;
     long long reductions;
+    gtab *g;            /* twin symmetry: g's tables; NULL otherwise */
+    uint8_t *bfixed;    /* twin: bucket b's key is fixed by g (up to sign) */
 } walker;
 
 static inline uint32_t key_hash(mm_vec k)
@@ -360,6 +509,8 @@ static void walker_free(walker *w)
     free(w->table);
     free(w->flip);
     free(w->flip_at);
+    free(w->g);
+    free(w->bfixed);
     memset(w, 0, sizeof *w);
 }
 
@@ -392,14 +543,31 @@ static void table_delete(walker *w, uint32_t i)
     }
 }
 
+static inline int v_less(mm_vec a, mm_vec b) { return a.p < b.p || (a.p == b.p && a.n < b.n); }
+
+/* The index key of a nonzero factor: v up to sign, and with twin symmetry also up to g (the
+ * lesser of the two normalised values); *fixed says whether g maps v to +-v. */
+static inline mm_vec idx_key(const walker *w, mm_vec v, int *fixed)
+{
+    int sign;
+    mm_vec k = w->field == MM_Z ? v_norm(v, &sign) : v;
+    *fixed = 0;
+    if (!w->g)
+        return k;
+    mm_vec gv = g_vec(w->g, w->field, v);
+    mm_vec k2 = w->field == MM_Z ? v_norm(gv, &sign) : gv;
+    *fixed = v_eq(k, k2);
+    return v_less(k2, k) ? k2 : k;
+}
+
 static void idx_add(walker *w, int slot, mm_vec v)
 {
     if (mm_vec_zero(v)) {
         w->slot_b[slot] = -1;
         return;
     }
-    int sign;
-    mm_vec key = w->field == MM_Z ? v_norm(v, &sign) : v;
+    int fixed;
+    mm_vec key = idx_key(w, v, &fixed);
     uint32_t ti = table_find(w, key);
     int b = w->table[ti];
     if (b < 0) {
@@ -407,6 +575,8 @@ static void idx_add(walker *w, int slot, mm_vec v)
         w->bkey[b] = key;
         w->bcount[b] = 0;
         w->table[ti] = b;
+        if (w->bfixed)
+            w->bfixed[b] = (uint8_t)fixed;
     }
     int c = w->bcount[b]++;
     w->bmem[(size_t)b * (size_t)w->nslot + (size_t)c] = (int16_t)slot;
@@ -477,11 +647,17 @@ static int walker_init(walker *w, mm_sym *s)
     w->table = malloc(tsize * sizeof *w->table);
     w->flip = malloc(ns * sizeof *w->flip);
     w->flip_at = malloc(ns * sizeof *w->flip_at);
+    if (s->twin) {
+        w->g = malloc(sizeof *w->g);
+        w->bfixed = calloc(ns, 1);
+    }
     if (!w->slot_b || !w->slot_at || !w->bkey || !w->bcount || !w->bmem || !w->bfree ||
-        !w->table || !w->flip || !w->flip_at) {
+        !w->table || !w->flip || !w->flip_at || (s->twin && (!w->g || !w->bfixed))) {
         walker_free(w);
         return RT_ENOMEM;
     }
+    if (w->g)
+        gtab_init(w->g, s->n);
     memset(w->table, 0xff, tsize * sizeof *w->table);
     for (int b = 0; b < w->nslot; b++)
         w->bfree[b] = w->nslot - 1 - b;
@@ -491,6 +667,56 @@ static int walker_init(walker *w, mm_sym *s)
     for (int o = 0; o < s->norb; o++)
         w->live += orbit_live(s, o);
     return 0;
+}
+
+/* Orbit os's representative in the frame where its slot t holds v up to sign: as stored, or
+ * (twin symmetry) its image under g. F gets the three factors, *twisted whether g was applied;
+ * returns the sign with F[t % 3] = sign * v, or 0 when neither frame holds v. With twisted_ok 0
+ * only the stored frame is tried. */
+static inline int frame(const walker *w, int t, mm_vec v, int twisted_ok, mm_vec F[3], int *twisted)
+{
+    const mm_vec *r = &w->s->f[3 * (t / 3)];
+    int m = mm_vec_match(r[t % 3], v);
+    *twisted = 0;
+    if (!m && w->g && twisted_ok) {
+        mm_vec img = g_vec(w->g, w->field, r[t % 3]);
+        m = mm_vec_match(img, v);
+        if (m) {
+            *twisted = 1;
+            for (int k = 0; k < 3; k++)
+                F[k] = k == t % 3 ? img : g_vec(w->g, w->field, r[k]);
+            return m;
+        }
+    }
+    for (int k = 0; k < 3; k++)
+        F[k] = r[k];
+    return m;
+}
+
+/* Twin symmetry: removes orbit o if its image under g is the same three products up to an
+ * overall sign that cancels them (over GF(2) any; over Z a sign of -1). Only reached when the
+ * index says it can be: the three factors in one bucket, or all three fixed by g. */
+static void twin_cancel(walker *w, int o)
+{
+    mm_sym *s = w->s;
+    const mm_vec *r = &s->f[3 * o];
+    int b0 = w->slot_b[3 * o], b1 = w->slot_b[3 * o + 1], b2 = w->slot_b[3 * o + 2];
+    if (b0 < 0 || b1 < 0 || b2 < 0)
+        return;
+    if (!(b0 == b1 && b1 == b2) && !(w->bfixed[b0] && w->bfixed[b1] && w->bfixed[b2]))
+        return;
+    mm_vec G[3];
+    for (int k = 0; k < 3; k++)
+        G[k] = g_vec(w->g, w->field, r[k]);
+    for (int rot = 0; rot < 3; rot++) {
+        int sign = 1;
+        for (int k = 0; k < 3 && sign; k++)
+            sign *= mm_vec_match(G[k], r[(k + rot) % 3]);
+        if (sign && (w->field == MM_GF2 || sign < 0)) {
+            kill_orbit(w, o);
+            return;
+        }
+    }
 }
 
 /* Slot c of a live orbit just changed: removes the orbit if that factor is zero, else merges
@@ -513,14 +739,18 @@ static void settle(walker *w, int c)
             int t = mem[i], os = t / 3, ks = t % 3;
             if (os == o)
                 continue;
-            int m0 = mm_vec_match(s->f[t], v);
+            mm_vec F[3];
+            int twisted;
+            int m0 = frame(w, t, v, 1, F, &twisted);
+            if (!m0)
+                continue;
             for (int d = 1; d <= 2; d++) {
                 int e = 3 - d;
-                int m = mm_vec_match(s->f[3 * os + (ks + d) % 3], s->f[3 * o + (kc + d) % 3]);
+                int m = mm_vec_match(F[(ks + d) % 3], s->f[3 * o + (kc + d) % 3]);
                 if (!m)
                     continue;
                 int target = 3 * o + (kc + e) % 3;
-                mm_vec add = s->f[3 * os + (ks + e) % 3], sum;
+                mm_vec add = F[(ks + e) % 3], sum;
                 if (mm_vec_add(w->field, s->f[target], add, m0 * m, &sum))
                     continue;
                 kill_orbit(w, os);
@@ -529,8 +759,11 @@ static void settle(walker *w, int c)
                 break;
             }
         }
-        if (next < 0)
+        if (next < 0) {
+            if (w->g && orbit_live(s, o))
+                twin_cancel(w, o);
             return;
+        }
         c = next;
     }
 }
@@ -547,7 +780,7 @@ static inline int v_pop(mm_vec a) { return __builtin_popcountll(a.p | a.n); }
 
 #define DENSITY_MAX 256 /* |change in nonzero coefficients| of one flip is below 4 * 64 */
 
-static int walk(mm_sym *s, rt_rng *rng, long long flips, int target, double beta,
+static int walk(mm_sym *s, rt_rng *rng, long long flips, int target, double beta, int max_size,
                 mm_sym_stats *stats)
 {
     /* accept[d]: probability of taking a flip that adds d nonzero coefficients */
@@ -559,10 +792,15 @@ static int walk(mm_sym *s, rt_rng *rng, long long flips, int target, double beta
     if (rc)
         return rc;
     const enum mm_field field = s->field;
+    const int osize = orbit_size(s);
     long long done = 0, attempts = 0, misses = 0;
     settle_all(&w);
-    while (done < flips && w.nflip > 0 && 3 * w.live + s->ncube > target) {
+    while (done < flips && w.nflip > 0 && osize * w.live + s->ncube > target) {
         attempts++;
+        /* give up on a scheme where no flip can be made: its only shared factors are inside
+         * orbits, or every flip would leave the range or the size cap */
+        if (++misses > 64LL * w.nflip + 1024)
+            break;
         int b = w.flip[rt_rng_below(rng, (uint32_t)w.nflip)];
         int cnt = w.bcount[b];
         const int16_t *mem = &w.bmem[(size_t)b * (size_t)w.nslot];
@@ -572,32 +810,53 @@ static int walk(mm_sym *s, rt_rng *rng, long long flips, int target, double beta
             j++;
         int p = mem[i], q = mem[j];
         int o1 = p / 3, o2 = q / 3;
-        if (o1 == o2) {
-            /* give up on a scheme whose only shared factors are inside orbits */
-            if (++misses > 64LL * w.nflip + 1024)
-                break;
+        if (o1 == o2)
             continue;
-        }
-        misses = 0;
         int k1 = p % 3, k2 = q % 3;
-        int sigma = mm_vec_match(s->f[p], s->f[q]);
+        /* the second orbit in the frame where its slot q holds the shared factor: as stored,
+         * or (twin symmetry) its image under g, which is also in the scheme */
+        const mm_vec *Q = &s->f[3 * o2];
+        mm_vec QF[3];
+        int sigma, twisted = 0;
+        if (!w.g) {
+            sigma = mm_vec_match(s->f[p], s->f[q]);
+        } else {
+            if (w.bfixed[b] && (rt_rng_next(rng) & 1)) { /* both frames hold it: either */
+                twisted = 1;
+                for (int k = 0; k < 3; k++)
+                    QF[k] = g_vec(w.g, field, Q[k]);
+                sigma = mm_vec_match(s->f[p], QF[k2]);
+            } else {
+                sigma = frame(&w, q, s->f[p], 1, QF, &twisted);
+            }
+            if (!sigma)
+                continue;
+            Q = QF;
+        }
         int a = 1 + (int)rt_rng_below(rng, 2), bb = 3 - a;
         int eps = (field == MM_Z && rt_rng_below(rng, 2)) ? -1 : 1;
-        int sa1 = 3 * o1 + (k1 + a) % 3, sa2 = 3 * o2 + (k2 + a) % 3;
-        int sb1 = 3 * o1 + (k1 + bb) % 3, sb2 = 3 * o2 + (k2 + bb) % 3;
+        int sa1 = 3 * o1 + (k1 + a) % 3, qa = (k2 + a) % 3;
+        int sb1 = 3 * o1 + (k1 + bb) % 3, qb = (k2 + bb) % 3, sb2 = 3 * o2 + qb;
         mm_vec na, nb;
         /* x(y + eps*sigma*y')z + x'y'(z' - eps*z), in the frame where x leads both products */
-        if (mm_vec_add(field, s->f[sa1], s->f[sa2], eps * sigma, &na) ||
-            mm_vec_add(field, s->f[sb2], s->f[sb1], -eps, &nb))
+        if (mm_vec_add(field, s->f[sa1], Q[qa], eps * sigma, &na) ||
+            mm_vec_add(field, Q[qb], s->f[sb1], -eps, &nb))
             continue;
+        if (max_size > 0) { /* both new products stay within the size cap */
+            int wx = v_pop(s->f[p]);
+            if (wx * v_pop(na) * v_pop(s->f[sb1]) > max_size ||
+                wx * v_pop(Q[qa]) * v_pop(nb) > max_size)
+                continue;
+        }
         if (beta > 0) {
-            int d = v_pop(na) - v_pop(s->f[sa1]) + v_pop(nb) - v_pop(s->f[sb2]);
+            int d = v_pop(na) - v_pop(s->f[sa1]) + v_pop(nb) - v_pop(Q[qb]);
             if (d > 0 && rt_rng_unit(rng) >= accept[d])
                 continue;
         }
         set_slot(&w, sa1, na);
-        set_slot(&w, sb2, nb);
+        set_slot(&w, sb2, twisted ? g_vec(w.g, field, nb) : nb);
         done++;
+        misses = 0;
         /* a zero factor removes its orbit at once; two orbits that agree in two positions are
          * merged by any flip between them (one of the two sums is zero), and settle_all below
          * merges what is left when the walk ends */
@@ -605,6 +864,12 @@ static int walk(mm_sym *s, rt_rng *rng, long long flips, int target, double beta
             kill_orbit(&w, o1);
         if (mm_vec_zero(nb))
             kill_orbit(&w, o2);
+        if (w.g) {
+            if (orbit_live(s, o1))
+                twin_cancel(&w, o1);
+            if (orbit_live(s, o2))
+                twin_cancel(&w, o2);
+        }
     }
     settle_all(&w);
     if (stats) {
@@ -619,13 +884,19 @@ static int walk(mm_sym *s, rt_rng *rng, long long flips, int target, double beta
 
 int mm_sym_walk(mm_sym *s, rt_rng *rng, long long flips, mm_sym_stats *stats)
 {
-    return walk(s, rng, flips, -1, 0, stats);
+    return walk(s, rng, flips, -1, 0, 0, stats);
 }
 
 int mm_sym_walk_to(mm_sym *s, rt_rng *rng, long long flips, int target_rank, double beta,
                    mm_sym_stats *stats)
 {
-    return walk(s, rng, flips, target_rank, beta, stats);
+    return walk(s, rng, flips, target_rank, beta, 0, stats);
+}
+
+int mm_sym_walk_capped(mm_sym *s, rt_rng *rng, long long flips, int target_rank, double beta,
+                       int max_size, mm_sym_stats *stats)
+{
+    return walk(s, rng, flips, target_rank, beta, max_size, stats);
 }
 
 /* ---- plus transitions --------------------------------------------------------------------- */
@@ -645,11 +916,15 @@ int mm_sym_plus(mm_sym *s, rt_rng *rng)
         if (o2 >= o1)
             o2++;
         int rot = (int)rt_rng_below(rng, 3);
+        /* twin symmetry: the second product may as well come from o2's image under g */
+        int twisted = s->twin && rt_rng_below(rng, 2);
         mm_vec P[3], Q[3];
         int shared = 0;
         for (int j = 0; j < 3; j++) {
             P[j] = s->f[3 * o1 + j];
             Q[j] = s->f[3 * o2 + (j + rot) % 3];
+            if (twisted)
+                Q[j] = mm_sym_g(s->n, Q[j]);
             shared |= mm_vec_match(P[j], Q[j]) != 0;
         }
         if (shared)
@@ -667,6 +942,9 @@ int mm_sym_plus(mm_sym *s, rt_rng *rng)
         r2[ra] = Q[ra];
         r2[rb] = b_minus;
         r2[rcp] = P[rcp];
+        if (twisted) /* stored as its image under g, which stands for the same six products */
+            for (int j = 0; j < 3; j++)
+                r2[j] = mm_sym_g(s->n, r2[j]);
         r3[ra] = Q[ra];
         r3[rb] = Q[rb];
         r3[rcp] = c_plus;
@@ -680,7 +958,7 @@ int mm_sym_plus(mm_sym *s, rt_rng *rng)
 int mm_sym_run(mm_sym *s, rt_rng *rng, const mm_sym_run_opts *o, mm_sym_stats *stats)
 {
     if (o->plateau <= 0)
-        return mm_sym_walk_to(s, rng, o->flips, -1, o->beta, stats);
+        return walk(s, rng, o->flips, -1, o->beta, o->max_size, stats);
     mm_sym best;
     int rc = mm_sym_copy(&best, s);
     if (rc)
@@ -693,7 +971,7 @@ int mm_sym_run(mm_sym *s, rt_rng *rng, const mm_sym_run_opts *o, mm_sym_stats *s
             chunk = o->plateau - since;
         int r0 = mm_sym_rank(s);
         mm_sym_stats ls = {0};
-        rc = mm_sym_walk_to(s, rng, chunk, r0 - 1, o->beta, &ls);
+        rc = walk(s, rng, chunk, r0 - 1, o->beta, o->max_size, &ls);
         if (rc)
             goto done;
         if (stats) {
@@ -718,12 +996,18 @@ int mm_sym_run(mm_sym *s, rt_rng *rng, const mm_sym_run_opts *o, mm_sym_stats *s
         }
         if (since < o->plateau)
             break; /* budget spent, or no flip left */
-        if (escapes >= o->max_escapes || rt_rng_unit(rng) >= o->escape_prob)
-            break;
-        if (r > best_rank) {
-            mm_sym_free(s);
-            if ((rc = mm_sym_copy(s, &best)))
-                goto done;
+        if (o->headroom > 0) {
+            since = 0;
+            if (r >= best_rank + o->headroom * orbit_size(s))
+                continue; /* at the ceiling: walk on until a reduction */
+        } else {
+            if (escapes >= o->max_escapes || rt_rng_unit(rng) >= o->escape_prob)
+                break;
+            if (r > best_rank) {
+                mm_sym_free(s);
+                if ((rc = mm_sym_copy(s, &best)))
+                    goto done;
+            }
         }
         rc = mm_sym_plus(s, rng);
         if (rc == -1) {

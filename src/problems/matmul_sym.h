@@ -27,6 +27,17 @@
  *   - plus: two orbits become three (rank + 3), an escape from a plateau.
  * Over Z coefficients stay in {-1,0,1}; a move that would leave that range is not made.
  *
+ * Twin symmetry (twin = 1): the scheme is also invariant under g, A -> P A P^T applied to all three
+ * factors at once, where P is the permutation matrix of the involution pi that swaps the index
+ * pairs (0,1), (2,3), ... and fixes the last index when n is odd; tr(ABC) is invariant under g
+ * and g commutes with the rotation. Each orbit then also stands for the three rotations of
+ * (g u, g v, g w): six products, rank 6 * orbits + cubes, and every move is made on whole
+ * six-product orbits (a move and its image under g, so the search space is smaller again). The
+ * diagonal blocks of the start must be unions of pi's cycles (blocks of even size, the last one
+ * odd when n is, as mm_sym_default_parts gives for n = 4, 5, 6). An orbit whose twin equals it
+ * up to rotation and signs of opposite product sign (over GF(2): always) cancels with its twin
+ * and disappears (rank - 6).
+ *
  * The engine's genomes stay expanded mm_scheme values (so encode, the store and the gate see
  * ordinary full schemes); mm_sym_from_scheme recovers the orbits from an expanded scheme.
  *
@@ -42,6 +53,7 @@
 typedef struct mm_sym {
     int n;               /* matrices are n x n, 1 <= n <= 8 */
     enum mm_field field;
+    int twin;            /* 1: also invariant under g (above); each orbit is six products */
     int ncube;
     mm_vec *cube;        /* ncube factors x, each the product (x,x,x) */
     int norb;            /* orbit slots in use, live or dead */
@@ -60,6 +72,13 @@ typedef struct mm_sym_stats {
  * RT_EUSAGE (bad n or parts) or RT_ENOMEM. */
 int mm_sym_trivial(mm_sym *s, int n, enum mm_field field, int parts);
 
+/* The same, with twin symmetry when twin is 1: RT_EUSAGE also when a block is not a union of
+ * pi's cycles. */
+int mm_sym_start(mm_sym *s, int n, enum mm_field field, int parts, int twin);
+
+/* g applied to one factor of an n x n scheme (bit (r,c) -> (pi r, pi c)). */
+mm_vec mm_sym_g(int n, mm_vec v);
+
 /* The number of diagonal blocks that puts the rank in the residue class of the best known rank
  * for n = 2..6 (2: 1, 3: 2, 4: 1, 5: 3, 6: 3); for other n, n blocks of one index. */
 int mm_sym_default_parts(int n);
@@ -67,7 +86,7 @@ int mm_sym_default_parts(int n);
 void mm_sym_free(mm_sym *s);
 int mm_sym_copy(mm_sym *dst, const mm_sym *src);
 
-/* 3 * live orbits + cubes. */
+/* 3 * live orbits + cubes (6 * live orbits + cubes with twin symmetry). */
 int mm_sym_rank(const mm_sym *s);
 
 /* Expands into a full scheme (caller frees with mm_scheme_free). Returns 0 or RT_ENOMEM. */
@@ -78,6 +97,11 @@ int mm_sym_expand(const mm_sym *s, mm_scheme *out);
  * rotations (equal as tensors: up to the signs of factors). Returns 0, RT_EUSAGE with the reason
  * in err when the scheme is not square or not invariant, or RT_ENOMEM. */
 int mm_sym_from_scheme(mm_sym *s, const mm_scheme *full, char *err, size_t errlen);
+
+/* The same, and with twin = 1 also pairs each orbit with its image under g (the cubes must be
+ * mapped to cubes): RT_EUSAGE when some orbit has no twin. */
+int mm_sym_from_scheme_twin(mm_sym *s, const mm_scheme *full, int twin, char *err,
+                            size_t errlen);
 
 /* A random walk of at most `flips` symmetric flips. An orbit that gets a zero factor is removed
  * at once; two orbits that agree in two positions are merged by any flip between them (one of
@@ -93,25 +117,38 @@ int mm_sym_walk(mm_sym *s, rt_rng *rng, long long flips, mm_sym_stats *stats);
 int mm_sym_walk_to(mm_sym *s, rt_rng *rng, long long flips, int target_rank, double beta,
                    mm_sym_stats *stats);
 
+/* Like mm_sym_walk_to, but with max_size > 0 a flip is made only when both products it
+ * changes have size (the product of their three factors' numbers of nonzero coefficients) at
+ * most max_size: the walk stays among sparse schemes (Poole's solver for the Moosbauer-Poole
+ * search has such a cap). */
+int mm_sym_walk_capped(mm_sym *s, rt_rng *rng, long long flips, int target_rank, double beta,
+                       int max_size, mm_sym_stats *stats);
+
 /* A walker run with plateaus: walks in chunks until the rank drops; `plateau` flips in a row
- * without a reduction make a plateau, where the run goes back to its lowest-rank scheme and makes
- * a plus transition (with probability escape_prob, at most max_escapes times), else it ends. With
- * stop_on_improve the run ends as soon as it is below its starting rank. s becomes the run's
- * lowest-rank scheme (the latest one reached). plateau <= 0 is a plain mm_sym_walk_to. */
+ * without a reduction make a plateau. There, with headroom 0, the run goes back to its lowest-rank
+ * scheme and makes a plus transition (with probability escape_prob, at most max_escapes times),
+ * else it ends. With headroom h > 0 the run never goes back and never ends at a plateau: it makes
+ * a plus transition on the scheme it is at when that scheme's rank is below the run's lowest rank
+ * plus h orbits, and otherwise walks on (so it wanders at most h plus transitions above its best,
+ * the whole budget long). With stop_on_improve the run ends as soon as it is below its starting
+ * rank. s becomes the run's lowest-rank scheme (the latest one reached). plateau <= 0 is a plain
+ * mm_sym_walk_to. */
 typedef struct mm_sym_run_opts {
     long long flips;     /* flips budget */
     long long plateau;   /* flips without a reduction that make a plateau; <= 0: none */
-    double escape_prob;
-    int max_escapes;
+    double escape_prob;  /* headroom 0 only */
+    int max_escapes;     /* headroom 0 only */
     int stop_on_improve;
     double beta;         /* as mm_sym_walk_to */
+    int headroom;        /* plus transitions allowed above the run's lowest rank; 0: go back */
+    int max_size;        /* as mm_sym_walk_capped; 0: none */
 } mm_sym_run_opts;
 
 /* Returns 0 or RT_ENOMEM. */
 int mm_sym_run(mm_sym *s, rt_rng *rng, const mm_sym_run_opts *o, mm_sym_stats *stats);
 
 /* One plus transition on two random orbits that share no factor after a random rotation
- * (rank + 3). Returns 0, -1 when none was found in a bounded number of tries, RT_ETOOBIG past
+ * (rank + 3, or + 6 with twin symmetry). Returns 0, -1 when none was found in a bounded number of tries, RT_ETOOBIG past
  * MM_SYM_MAX_ORBITS orbits, or RT_ENOMEM. */
 int mm_sym_plus(mm_sym *s, rt_rng *rng);
 
