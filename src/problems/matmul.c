@@ -465,10 +465,13 @@ static int op_sym(const matmul_state *st, mm_scheme *genome, rt_rng *rng, int pl
                           st->pol.stop_on_improve,
                           st->pol.sym_beta,
                           st->pol.sym_headroom,
-                          st->pol.sym_max_size};
+                          st->pol.sym_max_size,
+                          0};
     while (!rc) {
         long long before = ss.flips;
         ro.flips = flips - ss.flips;
+        /* after a plus, the run aims below the parent, not below the plus */
+        ro.stop_rank = mm_sym_rank(&sym) > parent_rank ? parent_rank : 0;
         rc = mm_sym_run(&sym, rng, &ro, &ss);
         if (!rc) {
             mm_scheme_free(&out);

@@ -487,6 +487,8 @@ typedef struct walker {
     int32_t *flip_at;
     int nflip;
     long long reductions;
+    uint32_t *bhome;    /* bucket b's home position in the table (its key's hash) */
+    uint32_t *bpos;     /* where bucket b sits in the table */
     gtab *g;            /* twin symmetry: g's tables; NULL otherwise */
     uint8_t *bfixed;    /* twin: bucket b's key is fixed by g (up to sign) */
 } walker;
@@ -511,32 +513,28 @@ static void walker_free(walker *w)
     free(w->flip_at);
     free(w->g);
     free(w->bfixed);
+    free(w->bhome);
+    free(w->bpos);
     memset(w, 0, sizeof *w);
 }
 
-/* The table position holding key, or the empty position where it would go. */
-static inline uint32_t table_find(const walker *w, mm_vec key)
-{
-    uint32_t i = key_hash(key) & w->tmask;
-    while (w->table[i] >= 0 && !v_eq(w->bkey[w->table[i]], key))
-        i = (i + 1) & w->tmask;
-    return i;
-}
-
-/* Removes the entry at table position i (backward-shift deletion for linear probing). */
+/* Removes the entry at table position i (backward-shift deletion for linear probing), keeping
+ * bpos of the entries it moves. */
 static void table_delete(walker *w, uint32_t i)
 {
     uint32_t j = i;
     w->table[i] = -1;
     for (;;) {
         j = (j + 1) & w->tmask;
-        if (w->table[j] < 0)
+        int bj = w->table[j];
+        if (bj < 0)
             return;
-        uint32_t home = key_hash(w->bkey[w->table[j]]) & w->tmask;
+        uint32_t home = w->bhome[bj];
         /* the entry at j may move to i if its home is not cyclically in (i, j] */
         int stays = i <= j ? (home > i && home <= j) : (home > i || home <= j);
         if (!stays) {
-            w->table[i] = w->table[j];
+            w->table[i] = bj;
+            w->bpos[bj] = i;
             w->table[j] = -1;
             i = j;
         }
@@ -560,7 +558,7 @@ static inline mm_vec idx_key(const walker *w, mm_vec v, int *fixed)
     return v_less(k2, k) ? k2 : k;
 }
 
-static void idx_add(walker *w, int slot, mm_vec v)
+static inline __attribute__((always_inline)) void idx_add(walker *w, int slot, mm_vec v)
 {
     if (mm_vec_zero(v)) {
         w->slot_b[slot] = -1;
@@ -568,13 +566,17 @@ static void idx_add(walker *w, int slot, mm_vec v)
     }
     int fixed;
     mm_vec key = idx_key(w, v, &fixed);
-    uint32_t ti = table_find(w, key);
+    uint32_t home = key_hash(key) & w->tmask, ti = home;
+    while (w->table[ti] >= 0 && !v_eq(w->bkey[w->table[ti]], key))
+        ti = (ti + 1) & w->tmask;
     int b = w->table[ti];
     if (b < 0) {
         b = w->bfree[--w->nfree];
         w->bkey[b] = key;
         w->bcount[b] = 0;
         w->table[ti] = b;
+        w->bhome[b] = home;
+        w->bpos[b] = ti;
         if (w->bfixed)
             w->bfixed[b] = (uint8_t)fixed;
     }
@@ -588,7 +590,7 @@ static void idx_add(walker *w, int slot, mm_vec v)
     }
 }
 
-static void idx_del(walker *w, int slot)
+static inline __attribute__((always_inline)) void idx_del(walker *w, int slot)
 {
     int b = w->slot_b[slot];
     if (b < 0)
@@ -605,7 +607,7 @@ static void idx_del(walker *w, int slot)
         w->flip[at] = moved;
         w->flip_at[moved] = at;
     } else if (c == 0) {
-        table_delete(w, table_find(w, w->bkey[b]));
+        table_delete(w, w->bpos[b]);
         w->bfree[w->nfree++] = b;
     }
 }
@@ -647,12 +649,15 @@ static int walker_init(walker *w, mm_sym *s)
     w->table = malloc(tsize * sizeof *w->table);
     w->flip = malloc(ns * sizeof *w->flip);
     w->flip_at = malloc(ns * sizeof *w->flip_at);
+    w->bhome = malloc(ns * sizeof *w->bhome);
+    w->bpos = malloc(ns * sizeof *w->bpos);
     if (s->twin) {
         w->g = malloc(sizeof *w->g);
         w->bfixed = calloc(ns, 1);
     }
     if (!w->slot_b || !w->slot_at || !w->bkey || !w->bcount || !w->bmem || !w->bfree ||
-        !w->table || !w->flip || !w->flip_at || (s->twin && (!w->g || !w->bfixed))) {
+        !w->table || !w->flip || !w->flip_at || !w->bhome || !w->bpos ||
+        (s->twin && (!w->g || !w->bfixed))) {
         walker_free(w);
         return RT_ENOMEM;
     }
@@ -801,17 +806,22 @@ static int walk(mm_sym *s, rt_rng *rng, long long flips, int target, double beta
          * orbits, or every flip would leave the range or the size cap */
         if (++misses > 64LL * w.nflip + 1024)
             break;
-        int b = w.flip[rt_rng_below(rng, (uint32_t)w.nflip)];
+        /* one 64-bit draw picks the bucket (its high half, multiply-shift) and the pair (16-bit
+         * multiply-shifts on the low half: the bias, below members / 2^16, is negligible for
+         * buckets of at most a few hundred slots) */
+        uint64_t r = rt_rng_next(rng);
+        int b = w.flip[((r >> 32) * (uint64_t)w.nflip) >> 32];
         int cnt = w.bcount[b];
         const int16_t *mem = &w.bmem[(size_t)b * (size_t)w.nslot];
-        int i = (int)rt_rng_below(rng, (uint32_t)cnt);
-        int j = (int)rt_rng_below(rng, (uint32_t)(cnt - 1));
+        int i = (int)(((r & 0xffff) * (uint64_t)cnt) >> 16);
+        int j = (int)((((r >> 16) & 0xffff) * (uint64_t)(cnt - 1)) >> 16);
         if (j >= i)
             j++;
         int p = mem[i], q = mem[j];
         int o1 = p / 3, o2 = q / 3;
         if (o1 == o2)
             continue;
+        r = rt_rng_next(rng); /* its bits 0-2: the twin frame, the variant, the sign */
         int k1 = p % 3, k2 = q % 3;
         /* the second orbit in the frame where its slot q holds the shared factor: as stored,
          * or (twin symmetry) its image under g, which is also in the scheme */
@@ -821,7 +831,7 @@ static int walk(mm_sym *s, rt_rng *rng, long long flips, int target, double beta
         if (!w.g) {
             sigma = mm_vec_match(s->f[p], s->f[q]);
         } else {
-            if (w.bfixed[b] && (rt_rng_next(rng) & 1)) { /* both frames hold it: either */
+            if (w.bfixed[b] && (r & 1)) { /* both frames hold it: either */
                 twisted = 1;
                 for (int k = 0; k < 3; k++)
                     QF[k] = g_vec(w.g, field, Q[k]);
@@ -833,10 +843,12 @@ static int walk(mm_sym *s, rt_rng *rng, long long flips, int target, double beta
                 continue;
             Q = QF;
         }
-        int a = 1 + (int)rt_rng_below(rng, 2), bb = 3 - a;
-        int eps = (field == MM_Z && rt_rng_below(rng, 2)) ? -1 : 1;
-        int sa1 = 3 * o1 + (k1 + a) % 3, qa = (k2 + a) % 3;
-        int sb1 = 3 * o1 + (k1 + bb) % 3, qb = (k2 + bb) % 3, sb2 = 3 * o2 + qb;
+        /* the variant (which of the other two positions takes the sum) and, over Z, the sign */
+        int a = 1 + (int)(r >> 1 & 1), bb = 3 - a;
+        int eps = (field == MM_Z && (r >> 2 & 1)) ? -1 : 1;
+        static const int8_t next3[3][3] = {{0, 1, 2}, {1, 2, 0}, {2, 0, 1}}; /* (k + d) % 3 */
+        int sa1 = 3 * o1 + next3[k1][a], qa = next3[k2][a];
+        int sb1 = 3 * o1 + next3[k1][bb], qb = next3[k2][bb], sb2 = 3 * o2 + qb;
         mm_vec na, nb;
         /* x(y + eps*sigma*y')z + x'y'(z' - eps*z), in the frame where x leads both products */
         if (mm_vec_add(field, s->f[sa1], Q[qa], eps * sigma, &na) ||
@@ -963,7 +975,8 @@ int mm_sym_run(mm_sym *s, rt_rng *rng, const mm_sym_run_opts *o, mm_sym_stats *s
     int rc = mm_sym_copy(&best, s);
     if (rc)
         return rc;
-    int parent_rank = mm_sym_rank(s), best_rank = parent_rank, escapes = 0;
+    int parent_rank = o->stop_rank > 0 ? o->stop_rank : mm_sym_rank(s);
+    int best_rank = mm_sym_rank(s), escapes = 0;
     long long done = 0, since = 0;
     while (done < o->flips) {
         long long chunk = o->flips - done;

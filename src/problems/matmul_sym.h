@@ -142,6 +142,8 @@ typedef struct mm_sym_run_opts {
     double beta;         /* as mm_sym_walk_to */
     int headroom;        /* plus transitions allowed above the run's lowest rank; 0: go back */
     int max_size;        /* as mm_sym_walk_capped; 0: none */
+    int stop_rank;       /* > 0: stop_on_improve ends the run below this rank instead of below
+                            its starting rank (a restarted run aims below its parent's) */
 } mm_sym_run_opts;
 
 /* Returns 0 or RT_ENOMEM. */
