@@ -50,13 +50,18 @@ typedef struct mw_loc {
     int32_t i; /* index in the bucket's members */
 } mw_loc;
 
+/* A product with, for each position, where it sits in the index (one base pointer for both). */
+typedef struct mw_prod {
+    mm_vec f[3];
+    mw_loc l[3];
+} mw_prod;
+
 /* The arrays, fixed from creation to free (a bucket's member array moves, the bucket does not). */
 typedef struct mw_ctx {
-    mm_prod *prod;
-    mw_loc *loc;     /* loc[3*t+q]: where product t sits at position q */
+    mw_prod *prod;
     mw_bucket *bk;   /* 3 * cap buckets, all positions */
     mw_key *key[3];  /* per position: the table's keys */
-    int32_t *bid[3]; /* per position: the table's buckets (SLOT_EMPTY where the key is empty) */
+    int32_t *bid[3]; /* per position: the table's buckets (read only where the key is not empty) */
     int32_t *hot;    /* every bucket with >= 2 members */
     int32_t *freeb;  /* free buckets */
     uint32_t mask;   /* table size - 1 */
@@ -142,7 +147,6 @@ void mm_walker_free(mm_walker *w)
                 free(w->c.bk[b].mem);
     free(w->block);
     free(w->c.prod);
-    free(w->c.loc);
     free(w);
 }
 
@@ -164,14 +168,13 @@ int mm_walker_new(mm_walker **out, const mm_scheme *s, int extra)
         size *= 2;
     w->c.mask = size - 1;
     w->c.prod = malloc(cap * sizeof *w->c.prod);
-    w->c.loc = malloc(3 * cap * sizeof *w->c.loc);
     /* buckets first (8-byte aligned), then keys (16), then the int32 arrays */
     size_t sz_bk = nb * sizeof(mw_bucket), sz_key = 3 * (size_t)size * sizeof(mw_key);
     size_t sz_bid = 3 * (size_t)size * sizeof(int32_t), sz_int = nb * sizeof(int32_t);
     size_t sz_pool = nb * MW_POOL * sizeof(int32_t);
     char *block = malloc(sz_bk + sz_key + sz_bid + 2 * sz_int + sz_pool);
     w->block = block;
-    if (!w->c.prod || !w->c.loc || !block)
+    if (!w->c.prod || !block)
         goto fail;
     memset(block, 0, sz_bk);
     w->c.bk = (mw_bucket *)block;
@@ -204,24 +207,27 @@ fail:
  * context the loop keeps in locals. */
 #define MW_INLINE static inline __attribute__((always_inline))
 
-MW_INLINE void hot_add(mm_walker *w, const mw_ctx *c, int32_t b)
+/* Indices on the flip path are unsigned 32-bit (no sign extension in address arithmetic); the
+ * arrays hold them as int32_t. */
+MW_INLINE void hot_add(mm_walker *w, const mw_ctx *c, uint32_t b)
 {
     c->bk[b].hot = w->nhot;
-    c->hot[w->nhot++] = b;
+    c->hot[w->nhot++] = (int32_t)b;
 }
 
-MW_INLINE void hot_del(mm_walker *w, const mw_ctx *c, int32_t b)
+MW_INLINE void hot_del(mm_walker *w, const mw_ctx *c, uint32_t b)
 {
     mw_bucket *bu = &c->bk[b];
-    int32_t h = bu->hot, last = c->hot[--w->nhot];
+    uint32_t h = (uint32_t)bu->hot;
+    int32_t last = c->hot[--w->nhot];
     c->hot[h] = last;
-    c->bk[last].hot = h;
+    c->bk[(uint32_t)last].hot = (int32_t)h;
     bu->hot = -1;
 }
 
 /* Deletes slot i of position q's table by backward shifting (linear probing): later entries of
  * the same probe run move up so that lookups still find them. */
-MW_INLINE void slot_delete(const mw_ctx *c, int q, uint32_t i)
+MW_INLINE void slot_delete(const mw_ctx *c, uint32_t q, uint32_t i)
 {
     mw_key *key = c->key[q];
     int32_t *bid = c->bid[q];
@@ -237,17 +243,16 @@ MW_INLINE void slot_delete(const mw_ctx *c, int q, uint32_t i)
             int32_t b = bid[j];
             key[i] = kj;
             bid[i] = b;
-            c->bk[b].slot = (int32_t)i;
+            c->bk[(uint32_t)b].slot = (int32_t)i;
             i = j;
         }
     }
-    key[i] = (mw_key){0, 0};
-    bid[i] = SLOT_EMPTY;
+    key[i].p = 0; /* empty; the rest of an empty slot is never read */
 }
 
 /* Looks up key k (hash h) in position q's table: returns the slot holding its bucket (*b the
  * bucket), or the empty slot where it would go (*b SLOT_EMPTY). */
-MW_INLINE uint32_t table_probe(const mw_ctx *c, int q, mw_key k, uint32_t h,
+MW_INLINE uint32_t table_probe(const mw_ctx *c, uint32_t q, mw_key k, uint32_t h,
                                enum mm_field field, int32_t *b)
 {
     const mw_key *key = c->key[q];
@@ -268,13 +273,13 @@ MW_INLINE uint32_t table_probe(const mw_ctx *c, int q, mw_key k, uint32_t h,
 
 /* Appends product t (position q) to bucket b; the bucket becomes hot at two members. Returns
  * the bucket's new size, or RT_ENOMEM. */
-MW_INLINE int bucket_append(mm_walker *w, const mw_ctx *c, int t, int q, int32_t b)
+MW_INLINE int bucket_append(mm_walker *w, const mw_ctx *c, uint32_t t, uint32_t q, uint32_t b)
 {
     mw_bucket *bu = &c->bk[b];
     if (__builtin_expect(bu->cnt == bu->cap, 0) && bucket_grow(bu))
         return RT_ENOMEM;
-    c->loc[3 * t + q] = (mw_loc){b, bu->cnt};
-    bu->mem[bu->cnt++] = t;
+    c->prod[t].l[q] = (mw_loc){(int32_t)b, bu->cnt};
+    bu->mem[(uint32_t)bu->cnt++] = (int32_t)t;
     if (bu->cnt == 2)
         hot_add(w, c, b);
     return bu->cnt;
@@ -282,8 +287,8 @@ MW_INLINE int bucket_append(mm_walker *w, const mw_ctx *c, int t, int q, int32_t
 
 /* Puts product t into the bucket of key k (hash h) at position q, creating the bucket if the
  * key has none. Returns the bucket's new size (>= 1), or RT_ENOMEM (negative). */
-MW_INLINE int index_put(mm_walker *w, const mw_ctx *c, int t, int q, mw_key k, uint32_t h,
-                        enum mm_field field)
+MW_INLINE int index_put(mm_walker *w, const mw_ctx *c, uint32_t t, uint32_t q, mw_key k,
+                        uint32_t h, enum mm_field field)
 {
     int32_t b;
     uint32_t i = table_probe(c, q, k, h, field, &b);
@@ -291,30 +296,31 @@ MW_INLINE int index_put(mm_walker *w, const mw_ctx *c, int t, int q, mw_key k, u
         b = c->freeb[--w->nfree];
         c->key[q][i] = k;
         c->bid[q][i] = b;
-        mw_bucket *nb = &c->bk[b];
+        mw_bucket *nb = &c->bk[(uint32_t)b];
         nb->slot = (int32_t)i;
-        nb->q = q;
+        nb->q = (int32_t)q;
         nb->cnt = 0;
         nb->hot = -1;
     }
-    return bucket_append(w, c, t, q, b);
+    return bucket_append(w, c, t, q, (uint32_t)b);
 }
 
-MW_INLINE int index_add(mm_walker *w, const mw_ctx *c, int t, int q, enum mm_field field)
+MW_INLINE int index_add(mm_walker *w, const mw_ctx *c, uint32_t t, uint32_t q,
+                        enum mm_field field)
 {
     mw_key k = kcanon(c->prod[t].f[q], field);
     return index_put(w, c, t, q, k, khash(k), field);
 }
 
-MW_INLINE void index_del(mm_walker *w, const mw_ctx *c, int t, int q)
+MW_INLINE void index_del(mm_walker *w, const mw_ctx *c, uint32_t t, uint32_t q)
 {
-    mw_loc l = c->loc[3 * t + q];
-    mw_bucket *bu = &c->bk[l.b];
-    int32_t last = bu->mem[--bu->cnt];
-    bu->mem[l.i] = last;
-    c->loc[3 * last + q].i = l.i;
+    mw_loc l = c->prod[t].l[q];
+    mw_bucket *bu = &c->bk[(uint32_t)l.b];
+    int32_t last = bu->mem[(uint32_t)--bu->cnt];
+    bu->mem[(uint32_t)l.i] = last;
+    c->prod[(uint32_t)last].l[q].i = l.i;
     if (bu->cnt == 1)
-        hot_del(w, c, l.b);
+        hot_del(w, c, (uint32_t)l.b);
     else if (bu->cnt == 0) {
         slot_delete(c, q, (uint32_t)bu->slot);
         c->freeb[w->nfree++] = l.b;
@@ -328,13 +334,12 @@ static void prod_remove(mm_walker *w, int t, int skip)
     const mw_ctx *c = &w->c;
     for (int q = 0; q < 3; q++)
         if (q != skip)
-            index_del(w, c, t, q);
+            index_del(w, c, (uint32_t)t, (uint32_t)q);
     int last = --w->rank;
     if (t != last) {
         c->prod[t] = c->prod[last];
         for (int q = 0; q < 3; q++) {
-            mw_loc l = c->loc[3 * last + q];
-            c->loc[3 * t + q] = l;
+            mw_loc l = c->prod[t].l[q];
             c->bk[l.b].mem[l.i] = t;
         }
     }
@@ -349,7 +354,7 @@ static void prod_remove(mm_walker *w, int t, int skip)
 /* Factor q of product t became zero: the product goes. Returns 1. */
 static __attribute__((noinline)) int factor_zero(mm_walker *w, int t, int q)
 {
-    index_del(w, &w->c, t, q);
+    index_del(w, &w->c, (uint32_t)t, (uint32_t)q);
     w->c.prod[t].f[q] = (mm_vec){0, 0};
     prod_remove(w, t, q);
     return 1;
@@ -358,16 +363,20 @@ static __attribute__((noinline)) int factor_zero(mm_walker *w, int t, int q)
 /* Sets factor q of product t to v, keeping the index. Returns 1 if the product vanished (v was
  * zero), 0 if it is alone with that factor, 2 if it shares it (a merge may be possible), or
  * RT_ENOMEM (negative). */
-MW_INLINE int set_factor(mm_walker *w, const mw_ctx *c, int t, int q, mm_vec v,
+MW_INLINE int set_factor(mm_walker *w, const mw_ctx *c, uint32_t t, uint32_t q, mm_vec v,
                          enum mm_field field)
 {
     if (__builtin_expect(mm_vec_zero(v), 0))
-        return factor_zero(w, t, q);
+        return factor_zero(w, (int)t, (int)q);
     mw_key k = kcanon(v, field);
     uint32_t h = khash(k);
-    int32_t ob = c->loc[3 * t + q].b;
+    mw_prod *pt = &c->prod[t];
+    uint32_t ob = (uint32_t)pt->l[q].b;
     mw_bucket *obu = &c->bk[ob];
-    c->prod[t].f[q] = v;
+    if (field == MM_GF2)
+        pt->f[q].p = v.p; /* n stays 0 */
+    else
+        pt->f[q] = v;
     if (obu->cnt == 1) {
         /* alone with its old value (the usual case): the bucket moves to the new key unless
          * that key has a bucket already */
@@ -376,16 +385,16 @@ MW_INLINE int set_factor(mm_walker *w, const mw_ctx *c, int t, int q, mm_vec v,
         uint32_t i = table_probe(c, q, k, h, field, &b);
         if (b == SLOT_EMPTY) {
             c->key[q][i] = k;
-            c->bid[q][i] = ob;
+            c->bid[q][i] = (int32_t)ob;
             obu->slot = (int32_t)i;
             return 0;
         }
         /* the key has a bucket: free the old one (after the append, which may fail) */
-        int rc = bucket_append(w, c, t, q, b);
+        int rc = bucket_append(w, c, t, q, (uint32_t)b);
         if (rc < 0)
             return rc;
         obu->cnt = 0;
-        c->freeb[w->nfree++] = ob;
+        c->freeb[w->nfree++] = (int32_t)ob;
         return 2;
     }
     index_del(w, c, t, q);
@@ -399,13 +408,13 @@ MW_INLINE int set_factor(mm_walker *w, const mw_ctx *c, int t, int q, mm_vec v,
 static __attribute__((noinline)) int settle(mm_walker *w, int q)
 {
     const mw_ctx *c = &w->c;
-    mm_prod *prod = c->prod;
+    mw_prod *prod = c->prod;
     int removed = 0;
     for (;;) {
         int t = w->watch[0];
         if (t < 0)
             return removed;
-        const mw_bucket *bu = &c->bk[c->loc[3 * t + q].b];
+        const mw_bucket *bu = &c->bk[c->prod[t].l[q].b];
         int merged = 0;
         for (int32_t k = 0; k < bu->cnt && !merged; k++) {
             int u = bu->mem[k];
@@ -423,7 +432,7 @@ static __attribute__((noinline)) int settle(mm_walker *w, int q)
                 prod_remove(w, u, -1);
                 removed++;
                 t = w->watch[0];
-                int rc = set_factor(w, c, t, third, sum, w->field);
+                int rc = set_factor(w, c, (uint32_t)t, (uint32_t)third, sum, w->field);
                 if (rc < 0)
                     return removed; /* out of memory: the index lost t; see mm_walker_check */
                 removed += rc == 1;
@@ -441,14 +450,14 @@ static __attribute__((noinline)) int settle(mm_walker *w, int q)
  * sign) at another position: the test that lets a flip skip settle() (the usual answer is no). */
 MW_INLINE int may_merge(const mw_ctx *c, int t, int q, enum mm_field field)
 {
-    const mw_bucket *bu = &c->bk[c->loc[3 * t + q].b];
+    const mw_bucket *bu = &c->bk[c->prod[t].l[q].b];
     if (bu->cnt < 2)
         return 0;
     int o1 = q == 0 ? 1 : 0, o2 = q == 2 ? 1 : 2;
     mm_vec t1 = c->prod[t].f[o1], t2 = c->prod[t].f[o2];
     for (int32_t k = 0; k < bu->cnt; k++) {
         int u = bu->mem[k];
-        const mm_prod *pu = &c->prod[u];
+        const mw_prod *pu = &c->prod[u];
         if (field == MM_GF2) {
             if ((pu->f[o1].p == t1.p || pu->f[o2].p == t2.p) && u != t)
                 return 1;
@@ -495,9 +504,10 @@ int mm_walker_load(mm_walker *w, const mm_scheme *s)
         if (mm_vec_zero(pr->f[0]) || mm_vec_zero(pr->f[1]) || mm_vec_zero(pr->f[2]))
             continue;
         int i = w->rank++;
-        w->c.prod[i] = *pr;
         for (int q = 0; q < 3; q++)
-            if (index_add(w, &w->c, i, q, w->field) < 0)
+            w->c.prod[i].f[q] = pr->f[q];
+        for (int q = 0; q < 3; q++)
+            if (index_add(w, &w->c, (uint32_t)i, (uint32_t)q, w->field) < 0)
                 return RT_ENOMEM;
     }
     settle_all(w);
@@ -513,7 +523,9 @@ int mm_walker_store(const mm_walker *w, mm_scheme *out)
         out->prod = np;
         out->cap = w->rank;
     }
-    memcpy(out->prod, w->c.prod, (size_t)w->rank * sizeof *w->c.prod);
+    for (int t = 0; t < w->rank; t++)
+        for (int q = 0; q < 3; q++)
+            out->prod[t].f[q] = w->c.prod[t].f[q];
     out->rank = w->rank;
     out->n = w->n;
     out->m = w->m;
@@ -549,7 +561,6 @@ MW_INLINE long long run_field(mm_walker *w, rt_rng *rng, long long flips, int st
                               enum mm_field field, long long *attempts, long long *red)
 {
     const mw_ctx c = w->c;
-    static const int8_t other[3][2] = {{1, 2}, {2, 0}, {0, 1}};
     long long done = 0, tries = 0, reds = 0;
     while (done < flips) {
         uint32_t nhot = (uint32_t)w->nhot;
@@ -557,16 +568,18 @@ MW_INLINE long long run_field(mm_walker *w, rt_rng *rng, long long flips, int st
         if (nhot == 0)
             break;
         uint64_t r = rt_rng_next(rng);
-        const mw_bucket *bu = &c.bk[c.hot[(uint32_t)(((r & 0xffffffffu) * nhot) >> 32)]];
-        int x = bu->q;
+        const mw_bucket *bu = &c.bk[(uint32_t)c.hot[(uint32_t)(((r & 0xffffffffu) * nhot) >> 32)]];
+        uint32_t x = (uint32_t)bu->q;
         uint32_t cnt = (uint32_t)bu->cnt;
         uint32_t i = (uint32_t)((((r >> 32) & 0xffffu) * cnt) >> 16);
         uint32_t j = (uint32_t)((((r >> 48) & 0x3fffu) * (cnt - 1)) >> 14);
         j += j >= i;
-        int a = bu->mem[i], b = bu->mem[j];
-        int y = other[x][(r >> 62) & 1];
-        int z = 3 - x - y;
-        const mm_prod *pa = &c.prod[a], *pb = &c.prod[b];
+        uint32_t a = (uint32_t)bu->mem[i], b = (uint32_t)bu->mem[j];
+        /* y: the position after x (bit 62 clear) or the one after that, read from a table
+         * of 2-bit entries indexed by 2x + bit (1 2 | 2 0 | 0 1); z: the third */
+        uint32_t y = (0x429u >> (4 * x + 2 * (uint32_t)((r >> 62) & 1))) & 3;
+        uint32_t z = 3 - x - y;
+        const mw_prod *pa = &c.prod[a], *pb = &c.prod[b];
         mm_vec ny, nz;
         if (field == MM_GF2) {
             ny = (mm_vec){pa->f[y].p ^ pb->f[y].p, 0};
@@ -591,15 +604,15 @@ MW_INLINE long long run_field(mm_walker *w, rt_rng *rng, long long flips, int st
         /* a: y changes; b: z changes. Both changes are made before any merge: a merge of a with
          * b must see b's new factor. Removals move products, so both are followed through
          * watch. */
-        w->watch[0] = a;
-        w->watch[1] = b;
+        w->watch[0] = (int)a;
+        w->watch[1] = (int)b;
         int ra = set_factor(w, &c, a, y, ny, field);
         if (ra < 0)
             goto out;
-        if (__builtin_expect(ra == 1, 0))
-            b = w->watch[1];
         int rb = 0;
-        if (b >= 0) {
+        if (__builtin_expect(ra != 1, 1) || w->watch[1] >= 0) {
+            if (ra == 1)
+                b = (uint32_t)w->watch[1];
             rb = set_factor(w, &c, b, z, nz, field);
             if (rb < 0)
                 goto out;
@@ -610,12 +623,12 @@ MW_INLINE long long run_field(mm_walker *w, rt_rng *rng, long long flips, int st
             /* a product alone in its new bucket has nothing to merge with; if a merge of a
              * later puts a next to b, settling a sees the pair */
             if (ra == 2) {
-                a = w->watch[0];
+                int ta = w->watch[0];
                 w->watch[0] = -1;
-                removed += settle_prod(w, &c, a, y, field);
+                removed += settle_prod(w, &c, ta, (int)y, field);
             }
             if (rb == 2)
-                removed += settle_prod(w, &c, w->watch[1], z, field);
+                removed += settle_prod(w, &c, w->watch[1], (int)z, field);
             reds += removed;
             if (removed && w->rank < stop_below) {
                 w->watch[0] = w->watch[1] = -1;
@@ -658,7 +671,7 @@ int mm_walker_plus(mm_walker *w, rt_rng *rng)
         int j = (int)rt_rng_below(rng, (uint32_t)(w->rank - 1));
         if (j >= i)
             j++;
-        const mm_prod *ps = &c->prod[i], *pt = &c->prod[j];
+        const mw_prod *ps = &c->prod[i], *pt = &c->prod[j];
         if (mm_vec_match(ps->f[0], pt->f[0]) || mm_vec_match(ps->f[1], pt->f[1]) ||
             mm_vec_match(ps->f[2], pt->f[2]))
             continue;
@@ -669,21 +682,19 @@ int mm_walker_plus(mm_walker *w, rt_rng *rng)
             mm_vec_add(w->field, ps->f[rc], pt->f[rc], 1, &c_plus))
             continue;
         /* s t  ->  (a-a')bc + a'(b-b')c + a'b'(c+c') */
-        mm_prod s_old = *ps, t_old = *pt;
-        mm_prod p3;
-        p3.f[ra] = t_old.f[ra];
-        p3.f[rb] = t_old.f[rb];
-        p3.f[rc] = c_plus;
-        /* i: a -> a - a' ; j: (a', b - b', c) */
+        mm_vec s_rc = ps->f[rc];
+        /* i: a -> a - a' ; j: (a', b - b', c) ; new: a'b'(c+c') */
         int k = w->rank++;
-        c->prod[k] = p3;
+        c->prod[k].f[ra] = pt->f[ra];
+        c->prod[k].f[rb] = pt->f[rb];
+        c->prod[k].f[rc] = c_plus;
         for (int q = 0; q < 3; q++)
-            if (index_add(w, c, k, q, w->field) < 0)
+            if (index_add(w, c, (uint32_t)k, (uint32_t)q, w->field) < 0)
                 return -1;
         /* the factors differ (no position matched), so none of these is zero */
-        if (set_factor(w, c, i, ra, a_minus, w->field) < 0 ||
-            set_factor(w, c, j, rb, b_minus, w->field) < 0 ||
-            set_factor(w, c, j, rc, s_old.f[rc], w->field) < 0)
+        if (set_factor(w, c, (uint32_t)i, (uint32_t)ra, a_minus, w->field) < 0 ||
+            set_factor(w, c, (uint32_t)j, (uint32_t)rb, b_minus, w->field) < 0 ||
+            set_factor(w, c, (uint32_t)j, (uint32_t)rc, s_rc, w->field) < 0)
             return -1;
         /* any pair made mergeable includes a changed product: settle them all (rare move) */
         settle_all(w);
@@ -700,7 +711,7 @@ int mm_walker_check(const mm_walker *w)
     int hot = 0, live = 0;
     for (int q = 0; q < 3; q++) {
         for (int t = 0; t < w->rank; t++) {
-            int32_t b = c->loc[3 * t + q].b, i = c->loc[3 * t + q].i;
+            int32_t b = c->prod[t].l[q].b, i = c->prod[t].l[q].i;
             if (b < 0 || b >= 3 * w->cap)
                 return 2;
             const mw_bucket *bu = &c->bk[b];
