@@ -552,6 +552,29 @@ static inline mm_vec vadd_ok(mm_vec u, mm_vec v)
     return (mm_vec){p & ~n, n & ~p};
 }
 
+/* Two-lane vectors (GCC/Clang vector extensions; SSE2 on x86-64, NEON on arm64, plain words
+ * elsewhere): a factor as (p, n), loaded from its 8-byte aligned place. */
+typedef uint64_t mw_v2 __attribute__((vector_size(16)));
+typedef uint64_t mw_v2u __attribute__((vector_size(16), aligned(8)));
+
+static inline mw_v2 v2_load(const mm_vec *v) { return *(const mw_v2u *)v; }
+static inline mw_v2 v2_swap(mw_v2 v) { return (mw_v2){v[1], v[0]}; }
+static inline uint64_t v2_any(mw_v2 v) { return v[0] | v[1]; }
+
+/* -v where the mask is all ones, v where it is zero. */
+static inline mw_v2 v2_neg_if(mw_v2 v, uint64_t mask)
+{
+    mw_v2 m = {mask, mask};
+    return v ^ ((v ^ v2_swap(v)) & m);
+}
+
+/* u + v when no coefficient leaves {-1,0,1}: the union of each sign, less the cancellations. */
+static inline mw_v2 v2_add_ok(mw_v2 u, mw_v2 v)
+{
+    mw_v2 s = u | v;
+    return s & ~v2_swap(s);
+}
+
 /* The walk loop for one field (a constant after inlining). Each attempt draws one 64-bit
  * number: bits 0-31 choose the hot bucket, 32-47 the first member, 48-61 the second, 62 which
  * of the two other positions the first member changes, 63 the sign (over Z). Over Z, when the
@@ -585,11 +608,16 @@ MW_INLINE long long run_field(mm_walker *w, rt_rng *rng, long long flips, int st
             ny = (mm_vec){pa->f[y].p ^ pb->f[y].p, 0};
             nz = (mm_vec){pb->f[z].p ^ pa->f[z].p, 0};
         } else {
-            /* a: y += eps*sigma*b.y; b: z -= eps*a.z, where b.x = sigma*a.x */
-            mm_vec ay = pa->f[y], az = pa->f[z], bz = pb->f[z];
-            mm_vec by = vneg_if(pb->f[y], -(uint64_t)(pa->f[x].p != pb->f[x].p));
-            uint64_t bad_plus = (ay.p & by.p) | (ay.n & by.n) | (bz.p & az.n) | (bz.n & az.p);
-            uint64_t bad_minus = (ay.p & by.n) | (ay.n & by.p) | (bz.p & az.p) | (bz.n & az.n);
+            /* a: y += eps*sigma*b.y; b: z -= eps*a.z, where b.x = sigma*a.x. Vectors of two
+             * lanes (p, n): a lane swap is a negation, so both signs are tested with a few
+             * 128-bit operations. */
+            mw_v2 ay = v2_load(&pa->f[y]), az = v2_load(&pa->f[z]), bz = v2_load(&pb->f[z]);
+            mw_v2 by = v2_load(&pb->f[y]);
+            uint64_t ms = -(uint64_t)(pa->f[x].p != pb->f[x].p);
+            by = v2_neg_if(by, ms);
+            /* eps = +1: y gets ay + by, z gets bz - az; eps = -1: ay - by, bz + az */
+            uint64_t bad_plus = v2_any((ay & by) | (bz & v2_swap(az)));
+            uint64_t bad_minus = v2_any((ay & v2_swap(by)) | (bz & az));
             /* the drawn sign (eps = -1 where the mask is all ones), else the other one; the
              * choice is made by masks, and the only branch is the one that gives up */
             uint64_t mneg = -(r >> 63);
@@ -598,8 +626,10 @@ MW_INLINE long long run_field(mm_walker *w, rt_rng *rng, long long flips, int st
             if (bad_drawn && bad_other)
                 continue; /* neither sign stays in range: no change */
             mneg ^= -(uint64_t)(bad_drawn != 0);
-            ny = vadd_ok(ay, vneg_if(by, mneg));
-            nz = vadd_ok(bz, vneg_if(az, ~mneg));
+            mw_v2 vy = v2_add_ok(ay, v2_neg_if(by, mneg));
+            mw_v2 vz = v2_add_ok(bz, v2_neg_if(az, ~mneg));
+            ny = (mm_vec){vy[0], vy[1]};
+            nz = (mm_vec){vz[0], vz[1]};
         }
         /* a: y changes; b: z changes. Both changes are made before any merge: a merge of a with
          * b must see b's new factor. Removals move products, so both are followed through
