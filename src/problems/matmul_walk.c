@@ -44,6 +44,7 @@ typedef struct mw_bucket {
 } mw_bucket;
 
 #define MW_POOL 8 /* members each bucket holds in the pool before it allocates */
+#define MW_TABLE_BYTES (48 * 1024) /* the most the three hash tables may take when sparse */
 
 typedef struct mw_loc {
     int32_t b; /* bucket */
@@ -163,8 +164,14 @@ int mm_walker_new(mm_walker **out, const mm_scheme *s, int extra)
     w->field = s->field;
     w->cap = s->rank + extra + 2;
     size_t cap = (size_t)w->cap, nb = 3 * cap;
+    /* at least four slots per possible bucket; up to sixteen while the three tables stay
+     * within MW_TABLE_BYTES: a sparse table makes "is the next slot empty?" and "is the key
+     * here?" predictable branches (measured: fewer mispredictions, faster flips) */
     uint32_t size = 64;
     while (size < 4u * (uint32_t)cap)
+        size *= 2;
+    while (size < 16u * (uint32_t)cap &&
+           3 * 2 * (size_t)size * (sizeof(mw_key) + sizeof(int32_t)) <= MW_TABLE_BYTES)
         size *= 2;
     w->c.mask = size - 1;
     w->c.prod = malloc(cap * sizeof *w->c.prod);
