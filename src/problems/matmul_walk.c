@@ -545,20 +545,6 @@ int mm_walker_rank(const mm_walker *w) { return w->rank; }
 
 /* ---- the walk ---------------------------------------------------------------------------- */
 
-/* v with its sign flipped where the mask is all ones (kept where it is zero). */
-static inline mm_vec vneg_if(mm_vec v, uint64_t mask)
-{
-    uint64_t d = (v.p ^ v.n) & mask;
-    return (mm_vec){v.p ^ d, v.n ^ d};
-}
-
-/* u + v over Z when no coefficient leaves {-1,0,1} (the caller has checked). */
-static inline mm_vec vadd_ok(mm_vec u, mm_vec v)
-{
-    uint64_t p = u.p | v.p, n = u.n | v.n;
-    return (mm_vec){p & ~n, n & ~p};
-}
-
 /* Two-lane vectors (GCC/Clang vector extensions; SSE2 on x86-64, NEON on arm64, plain words
  * elsewhere): a factor as (p, n), loaded from its 8-byte aligned place. */
 typedef uint64_t mw_v2 __attribute__((vector_size(16)));
