@@ -577,13 +577,14 @@ MW_INLINE long long run_field(mm_walker *w, rt_rng *rng, long long flips, int st
                               enum mm_field field, long long *attempts, long long *red)
 {
     const mw_ctx c = w->c;
+    rt_rng g = *rng; /* a local copy the compiler may keep in registers; written back at the end */
     long long done = 0, tries = 0, reds = 0;
     while (done < flips) {
         uint32_t nhot = (uint32_t)w->nhot;
         tries++; /* an attempt that finds nothing hot counts too (the scheme is isolated) */
         if (nhot == 0)
             break;
-        uint64_t r = rt_rng_next(rng);
+        uint64_t r = rt_rng_next(&g);
         const mw_bucket *bu = &c.bk[(uint32_t)c.hot[(uint32_t)(((r & 0xffffffffu) * nhot) >> 32)]];
         uint32_t x = (uint32_t)bu->q;
         uint32_t cnt = (uint32_t)bu->cnt;
@@ -611,14 +612,12 @@ MW_INLINE long long run_field(mm_walker *w, rt_rng *rng, long long flips, int st
             /* eps = +1: y gets ay + by, z gets bz - az; eps = -1: ay - by, bz + az */
             uint64_t bad_plus = v2_any((ay & by) | (bz & v2_swap(az)));
             uint64_t bad_minus = v2_any((ay & v2_swap(by)) | (bz & az));
-            /* the drawn sign (eps = -1 where the mask is all ones), else the other one; the
-             * choice is made by masks, and the only branch is the one that gives up */
-            uint64_t mneg = -(r >> 63);
-            uint64_t bad_drawn = (bad_minus & mneg) | (bad_plus & ~mneg);
-            uint64_t bad_other = (bad_plus & mneg) | (bad_minus & ~mneg);
-            if (bad_drawn && bad_other)
+            if (bad_plus && bad_minus)
                 continue; /* neither sign stays in range: no change */
-            mneg ^= -(uint64_t)(bad_drawn != 0);
+            /* the drawn sign (bit 63 set: eps = -1) if it stays in range, else the other one;
+             * chosen without a branch */
+            uint64_t neg = (uint64_t)(bad_plus != 0) | ((uint64_t)(bad_minus == 0) & (r >> 63));
+            uint64_t mneg = -neg;
             mw_v2 vy = v2_add_ok(ay, v2_neg_if(by, mneg));
             mw_v2 vz = v2_add_ok(bz, v2_neg_if(az, ~mneg));
             ny = (mm_vec){vy[0], vy[1]};
@@ -661,6 +660,7 @@ MW_INLINE long long run_field(mm_walker *w, rt_rng *rng, long long flips, int st
         w->watch[0] = w->watch[1] = -1;
     }
 out:
+    *rng = g;
     w->watch[0] = w->watch[1] = -1;
     *attempts += tries;
     *red += reds;
