@@ -1,25 +1,29 @@
 /* matmul_walk.c — the fast flip-graph walker (see matmul_walk.h for the index and its
  * invariants).
  *
- * Layout: products in one array; for each product and position the bucket it sits in and its
+ * Layout: products in one array, each with, for each position, the bucket it sits in and its
  * index in that bucket's member list (so removal is a swap with the bucket's last member). The
  * buckets of the three positions share one array, so a bucket is one number everywhere (the hot
- * list, loc) and knows its position. Each position has a linear-probing hash table whose slots
- * hold the key itself (the factor up to sign: the larger of its two masks first) beside the
- * bucket, so a probe compares keys without a second load; a zero first mask marks an empty slot
- * (a zero factor is never indexed). A table has four slots per possible bucket of its position,
- * so it is at most a quarter full; a slot whose bucket empties is deleted by backward shifting,
- * so there are no tombstones and no rebuilds. Buckets are recycled through a free list and keep
- * their member arrays.
+ * list, the products) and knows its position. Each position has a linear-probing hash table
+ * whose slots hold the key itself (the factor up to sign: of v and -v the one with the larger
+ * plus mask) beside the bucket, so a probe compares keys without a second load; a zero plus mask
+ * marks an empty slot (a zero factor is never indexed). A table has at least four slots per
+ * possible bucket of its position, and up to sixteen while the tables fit in MW_TABLE_BYTES, so
+ * it is at most a quarter full and usually far less; a slot whose bucket empties is deleted by
+ * backward shifting, so there are no tombstones and no rebuilds. Buckets are recycled through a
+ * free list and keep their member arrays.
  *
- * Speed: the flip loop copies the array pointers (which never move) into a local context, so the
- * compiler need not reload them after every store, and compiles once per field. Over Z both
- * signs of a flip are tested at once with mask arithmetic, so the drawn sign, the fallback to the
- * other sign and the failed attempt are decided without computing a sum.
+ * Speed (docs/matmul.md has the figures): the flip loop copies the array pointers (which never
+ * move) into a local context, so the compiler need not reload them after every store, and is
+ * compiled once per field. Over Z both signs of a flip are tested at once on two-lane vectors
+ * (p, n), where negation is a lane swap, and the choice between them is made without a branch:
+ * the one data-dependent branch left is "neither sign stays in {-1,0,1}". The sparse tables make
+ * the probe's branches predictable.
  *
- * Determinism: with the same seed the walk is the same move for move as the previous layout's
- * (the same random bits choose the same bucket, members, positions and sign, since the hot list
- * and the member lists change in the same order); only the hash layout differs.
+ * Determinism: with the same seed and the same scheme the walk is the same, move for move, as
+ * the first layout's (commit 12927a3): the same random bits choose the same bucket, members,
+ * positions and sign, because the hot list and the member lists change in the same order; only
+ * the hash layout differs.
  */
 #include "matmul_walk.h"
 
@@ -546,11 +550,15 @@ int mm_walker_rank(const mm_walker *w) { return w->rank; }
 /* ---- the walk ---------------------------------------------------------------------------- */
 
 /* Two-lane vectors (GCC/Clang vector extensions; SSE2 on x86-64, NEON on arm64, plain words
- * elsewhere): a factor as (p, n), loaded from its 8-byte aligned place. */
+ * elsewhere): a factor as (p, n). */
 typedef uint64_t mw_v2 __attribute__((vector_size(16)));
-typedef uint64_t mw_v2u __attribute__((vector_size(16), aligned(8)));
 
-static inline mw_v2 v2_load(const mm_vec *v) { return *(const mw_v2u *)v; }
+static inline mw_v2 v2_load(const mm_vec *v)
+{
+    mw_v2 r;
+    memcpy(&r, v, sizeof r); /* one unaligned 16-byte load */
+    return r;
+}
 static inline mw_v2 v2_swap(mw_v2 v) { return (mw_v2){v[1], v[0]}; }
 static inline uint64_t v2_any(mw_v2 v) { return v[0] | v[1]; }
 
