@@ -13,7 +13,12 @@
  *    one scheme), so their ratio mixes the cost of verification and storage with the effect of
  *    the search strategy.
  *
- * usage: bench_matmul [--quick]
+ * 3. With --walk FIELD FLIPS: only one walk of FLIPS flips from the same plateau, in the function
+ *    plateau_walk, for instruction counts that do not depend on the machine's load:
+ *      valgrind --tool=callgrind --toggle-collect=plateau_walk bench_matmul --walk z 1000000
+ *    (Ir divided by FLIPS; the walker's set-up and copy-back are a few thousand instructions).
+ *
+ * usage: bench_matmul [--quick | --walk gf2|z FLIPS]
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -156,8 +161,56 @@ static void time_to_23(enum mm_field field, int seeds)
            field == MM_GF2 ? "gf2" : "z", km, kworst, em, eworst, em / km);
 }
 
+/* One walk of `flips` flips (kept out of line: callgrind's --toggle-collect names it). */
+static __attribute__((noinline)) void plateau_walk(mm_scheme *s, rt_rng *rng, long long flips,
+                                                   mm_walk_stats *st)
+{
+    mm_walk(s, rng, flips, st);
+}
+
+/* --walk FIELD FLIPS: the plateau of part 1, then one walk; prints what it did. */
+static int walk_only(const char *field_name, const char *flips_text)
+{
+    enum mm_field field;
+    if (strcmp(field_name, "gf2") == 0)
+        field = MM_GF2;
+    else if (strcmp(field_name, "z") == 0)
+        field = MM_Z;
+    else {
+        fprintf(stderr, "bench: --walk: field must be gf2 or z, not '%s'\n", field_name);
+        return 2;
+    }
+    char *end = NULL;
+    long long flips = strtoll(flips_text, &end, 10);
+    if (!end || *end || flips < 1 || flips > (1LL << 40)) {
+        fprintf(stderr, "bench: --walk: flips must be 1..2^40, not '%s'\n", flips_text);
+        return 2;
+    }
+    mm_scheme s;
+    rt_rng rng;
+    rt_rng_seed(&rng, 1, 0);
+    if (mm_scheme_standard(&s, 3, 3, 3, field))
+        return 1;
+    reach(&s, &rng, 23, 1LL << 40);
+    mm_walk_stats st = {0};
+    double c0 = cpu_now();
+    plateau_walk(&s, &rng, flips, &st);
+    double dc = cpu_now() - c0;
+    printf("%s rank %d: %lld flips, %lld attempts, %lld reductions, %.2f M flips/s (cpu)\n",
+           field_name, s.rank, st.flips, st.attempts, st.reductions, (double)st.flips / dc / 1e6);
+    mm_scheme_free(&s);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc > 1 && strcmp(argv[1], "--walk") == 0) {
+        if (argc != 4) {
+            fprintf(stderr, "bench: usage: bench_matmul --walk gf2|z FLIPS\n");
+            return 2;
+        }
+        return walk_only(argv[2], argv[3]);
+    }
     int quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
     long long flips = quick ? 1000000 : 5000000;
     int seeds = quick ? 3 : 10;
