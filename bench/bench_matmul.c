@@ -3,7 +3,9 @@
  * 1. Flips per second on one core on the <3,3,3> rank-23 plateau (GF(2) and Z), median of 5 timed
  *    walks, for the first kernel (mm_walk_scan: an O(rank) scan for each flip partner) and the
  *    indexed walker (mm_walk, matmul_walk.c) in the same run, so that their ratio holds on a
- *    loaded machine; the scan kernel walks a quarter as many flips.
+ *    loaded machine; the scan kernel walks a quarter as many flips. Each rate is given per
+ *    second of wall time and per second of the thread's CPU time: on a shared machine the CPU
+ *    figure is the one that does not depend on how often the walk was descheduled.
  * 2. Time to reach rank 23 for <3,3,3> from the standard algorithm over 10 seeds: the bare search
  *    kernel (walks and plus transitions, nothing stored or verified) next to the full verified
  *    loop (`ratchet run` through the library: 4 islands, encode, hash, verify, store, one thread).
@@ -11,11 +13,17 @@
  *    one scheme), so their ratio mixes the cost of verification and storage with the effect of
  *    the search strategy.
  *
- * usage: bench_matmul [--quick]
+ * 3. With --walk FIELD FLIPS: only one walk of FLIPS flips from the same plateau, in the function
+ *    plateau_walk, for instruction counts that do not depend on the machine's load:
+ *      valgrind --tool=callgrind --toggle-collect=plateau_walk bench_matmul --walk z 1000000
+ *    (Ir divided by FLIPS; the walker's set-up and copy-back are a few thousand instructions).
+ *
+ * usage: bench_matmul [--quick | --walk gf2|z FLIPS]
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "problems/matmul_search.h"
@@ -48,6 +56,15 @@ static long long reach(mm_scheme *s, rt_rng *rng, int target, long long max_flip
 
 typedef void (*walk_fn)(mm_scheme *, rt_rng *, long long, mm_walk_stats *);
 
+/* CPU time of the calling thread, in seconds. */
+static double cpu_now(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
+        return rt_now();
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
 static double plateau_rate(enum mm_field field, const char *name, walk_fn walk, long long flips,
                            int reps)
 {
@@ -57,21 +74,22 @@ static double plateau_rate(enum mm_field field, const char *name, walk_fn walk, 
     if (mm_scheme_standard(&s, 3, 3, 3, field))
         exit(1);
     reach(&s, &rng, 23, 1LL << 40);
-    double rate[16];
+    double rate[16], crate[16];
     long long done = 0;
     for (int r = 0; r < reps; r++) {
         mm_walk_stats st = {0};
-        double t0 = rt_now();
+        double t0 = rt_now(), c0 = cpu_now();
         walk(&s, &rng, flips, &st);
-        double dt = rt_now() - t0;
+        double dt = rt_now() - t0, dc = cpu_now() - c0;
         rate[r] = (double)st.flips / dt;
+        crate[r] = (double)st.flips / dc;
         done += st.flips;
     }
-    double med = median(rate, reps);
-    printf("  %-4s %-16s rank %d  %lld flips  median %.2f M flips/s\n",
-           field == MM_GF2 ? "gf2" : "z", name, s.rank, done, med / 1e6);
+    double med = median(rate, reps), cmed = median(crate, reps);
+    printf("  %-4s %-16s rank %d  %lld flips  median %.2f M flips/s (wall), %.2f (cpu)\n",
+           field == MM_GF2 ? "gf2" : "z", name, s.rank, done, med / 1e6, cmed / 1e6);
     mm_scheme_free(&s);
-    return med;
+    return cmed;
 }
 
 static double engine_time(uint64_t seed, enum mm_field field)
@@ -143,8 +161,56 @@ static void time_to_23(enum mm_field field, int seeds)
            field == MM_GF2 ? "gf2" : "z", km, kworst, em, eworst, em / km);
 }
 
+/* One walk of `flips` flips (kept out of line: callgrind's --toggle-collect names it). */
+static __attribute__((noinline)) void plateau_walk(mm_scheme *s, rt_rng *rng, long long flips,
+                                                   mm_walk_stats *st)
+{
+    mm_walk(s, rng, flips, st);
+}
+
+/* --walk FIELD FLIPS: the plateau of part 1, then one walk; prints what it did. */
+static int walk_only(const char *field_name, const char *flips_text)
+{
+    enum mm_field field;
+    if (strcmp(field_name, "gf2") == 0)
+        field = MM_GF2;
+    else if (strcmp(field_name, "z") == 0)
+        field = MM_Z;
+    else {
+        fprintf(stderr, "bench: --walk: field must be gf2 or z, not '%s'\n", field_name);
+        return 2;
+    }
+    char *end = NULL;
+    long long flips = strtoll(flips_text, &end, 10);
+    if (!end || *end || flips < 1 || flips > (1LL << 40)) {
+        fprintf(stderr, "bench: --walk: flips must be 1..2^40, not '%s'\n", flips_text);
+        return 2;
+    }
+    mm_scheme s;
+    rt_rng rng;
+    rt_rng_seed(&rng, 1, 0);
+    if (mm_scheme_standard(&s, 3, 3, 3, field))
+        return 1;
+    reach(&s, &rng, 23, 1LL << 40);
+    mm_walk_stats st = {0};
+    double c0 = cpu_now();
+    plateau_walk(&s, &rng, flips, &st);
+    double dc = cpu_now() - c0;
+    printf("%s rank %d: %lld flips, %lld attempts, %lld reductions, %.2f M flips/s (cpu)\n",
+           field_name, s.rank, st.flips, st.attempts, st.reductions, (double)st.flips / dc / 1e6);
+    mm_scheme_free(&s);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc > 1 && strcmp(argv[1], "--walk") == 0) {
+        if (argc != 4) {
+            fprintf(stderr, "bench: usage: bench_matmul --walk gf2|z FLIPS\n");
+            return 2;
+        }
+        return walk_only(argv[2], argv[3]);
+    }
     int quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
     long long flips = quick ? 1000000 : 5000000;
     int seeds = quick ? 3 : 10;
@@ -154,8 +220,8 @@ int main(int argc, char **argv)
         enum mm_field field = f ? MM_Z : MM_GF2;
         double old = plateau_rate(field, "scan (old)", mm_walk_scan, flips / 4, 5);
         double neu = plateau_rate(field, "indexed (new)", mm_walk, flips, 5);
-        printf("  %-4s new/old %.2fx; new/15 M (the public C++ figure, quoted, not measured "
-               "here) %.2fx\n",
+        printf("  %-4s new/old %.2fx; new/15 M (the public C++ figure on an idle core, quoted, not "
+               "measured here) %.2fx (cpu rates)\n",
                field == MM_GF2 ? "gf2" : "z", neu / old, neu / 15e6);
     }
     printf("time to reach rank 23 from the standard algorithm (27), %d seeds:\n", seeds);

@@ -26,11 +26,15 @@ static int walker_verified_rank(const mm_walker *w)
 }
 
 /* Short bursts of flips with an index check and a verification after each; plus transitions in
- * between; ranks never rise except by one at a plus. */
+ * between; ranks never rise except by one at a plus. The shapes give hash tables from under 5
+ * (<4,4,4> with room for 40 more products) to about 10 slots per possible bucket, and <1,2,8>,
+ * whose 16 products share 3 (GF(2)) or 4 (Z) possible A factors, makes buckets outgrow the 8
+ * members of the pool. */
 static void index_consistent_and_schemes_valid(void **state)
 {
     (void)state;
-    static const int shapes[][3] = {{2, 2, 2}, {2, 3, 4}, {3, 3, 3}, {4, 4, 4}, {3, 2, 5}};
+    static const int shapes[][3] = {{2, 2, 2}, {2, 3, 4}, {3, 3, 3}, {4, 4, 4}, {3, 2, 5},
+                                    {1, 2, 8}};
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
         for (int f = 0; f < 2; f++) {
             enum mm_field field = f ? MM_GF2 : MM_Z;

@@ -1,13 +1,29 @@
 /* matmul_walk.c — the fast flip-graph walker (see matmul_walk.h for the index and its
  * invariants).
  *
- * Layout: products in one array; for each product and position the bucket it sits in and its
+ * Layout: products in one array, each with, for each position, the bucket it sits in and its
  * index in that bucket's member list (so removal is a swap with the bucket's last member). The
- * hash table is linear probing over 8-byte slots (the key's 32-bit hash and the bucket; the key
- * itself is in the bucket), at most a quarter full (a table has four slots per possible bucket),
- * so it stays in L1 cache; a slot whose bucket empties is deleted by backward shifting, so there
- * are no tombstones and no rebuilds. Buckets are recycled through a free list and keep their
- * member arrays. Hot buckets are named (position << 24) | bucket.
+ * buckets of the three positions share one array, so a bucket is one number everywhere (the hot
+ * list, the products) and knows its position. Each position has a linear-probing hash table
+ * whose slots hold the key itself (the factor up to sign: of v and -v the one with the larger
+ * plus mask) beside the bucket, so a probe compares keys without a second load; a zero plus mask
+ * marks an empty slot (a zero factor is never indexed). A table has at least four slots per
+ * possible bucket of its position, and up to sixteen while the tables fit in MW_TABLE_BYTES, so
+ * it is at most a quarter full and usually far less; a slot whose bucket empties is deleted by
+ * backward shifting, so there are no tombstones and no rebuilds. Buckets are recycled through a
+ * free list and keep their member arrays.
+ *
+ * Speed (docs/matmul.md has the figures): the flip loop copies the array pointers (which never
+ * move) into a local context, so the compiler need not reload them after every store, and is
+ * compiled once per field. Over Z both signs of a flip are tested at once on two-lane vectors
+ * (p, n), where negation is a lane swap, and the choice between them is made without a branch:
+ * the one data-dependent branch left is "neither sign stays in {-1,0,1}". The sparse tables make
+ * the probe's branches predictable.
+ *
+ * Determinism: with the same seed and the same scheme the walk is the same, move for move, as
+ * the first layout's (commit 12927a3): the same random bits choose the same bucket, members,
+ * positions and sign, because the hot list and the member lists change in the same order; only
+ * the hash layout differs.
  */
 #include "matmul_walk.h"
 
@@ -15,88 +31,82 @@
 #include <string.h>
 
 #define SLOT_EMPTY (-1)
-#define HOT_SHIFT 24
 
-typedef struct mw_slot {
-    uint32_t hash; /* of the key: the factor with its lowest coefficient made positive */
-    int32_t bid;   /* bucket, or SLOT_EMPTY */
-} mw_slot;
+/* A key: a nonzero factor up to sign, in canonical form (p > n as unsigned integers: of v and
+ * -v, the one whose plus mask is the larger; over GF(2) n = 0). p == 0 marks an empty slot. */
+typedef struct mw_key {
+    uint64_t p, n;
+} mw_key;
 
 typedef struct mw_bucket {
-    uint64_t kp, kn;
-    int32_t cnt, cap, slot, hot; /* hot: index in the hot list, -1 if cnt < 2 */
-    int32_t own;                 /* mem was allocated for this bucket (else: the table's pool) */
+    int32_t cnt, cap;
+    int32_t slot; /* in its position's table */
+    int32_t hot;  /* index in the hot list, -1 if cnt < 2 */
+    int32_t q;    /* position (0 A, 1 B, 2 C) */
+    int32_t own;  /* mem was allocated for this bucket (else: the walker's pool) */
     int32_t *mem;
 } mw_bucket;
 
-#define MW_POOL 8 /* members each bucket holds in the table's pool before it allocates */
-
-typedef struct mw_table {
-    void *block; /* one allocation: buckets, slots, free list, member pool */
-    mw_slot *slot;
-    uint32_t mask;
-    mw_bucket *bucket;
-    int32_t *freeb;
-    int32_t nfree;
-} mw_table;
+#define MW_POOL 8 /* members each bucket holds in the pool before it allocates */
+#define MW_TABLE_BYTES (48 * 1024) /* the most the three hash tables may take when sparse */
 
 typedef struct mw_loc {
     int32_t b; /* bucket */
     int32_t i; /* index in the bucket's members */
 } mw_loc;
 
+/* A product with, for each position, where it sits in the index (one base pointer for both). */
+typedef struct mw_prod {
+    mm_vec f[3];
+    mw_loc l[3];
+} mw_prod;
+
+/* The arrays, fixed from creation to free (a bucket's member array moves, the bucket does not). */
+typedef struct mw_ctx {
+    mw_prod *prod;
+    mw_bucket *bk;   /* 3 * cap buckets, all positions */
+    mw_key *key[3];  /* per position: the table's keys */
+    int32_t *bid[3]; /* per position: the table's buckets (read only where the key is not empty) */
+    int32_t *hot;    /* every bucket with >= 2 members */
+    int32_t *freeb;  /* free buckets */
+    uint32_t mask;   /* table size - 1 */
+} mw_ctx;
+
 struct mm_walker {
     int n, m, p;
     enum mm_field field;
     int rank, cap;
-    mm_prod *prod;
-    mw_loc *loc; /* loc[3*t+q]: where product t sits at position q */
-    mw_table tab[3];
-    int32_t *hot; /* q * cap + bucket, for every bucket with >= 2 members */
-    int32_t nhot;
+    mw_ctx c;
+    void *block; /* one allocation: buckets, tables, free list, hot list, member pool */
+    int32_t nhot, nfree;
     int32_t watch[2]; /* product indices kept up to date across removals (-1: none) */
 };
 
 /* ---- factor arithmetic (the shared part is in matmul_search.h) --------------------------- */
 
-
-static inline mm_vec vcanon(mm_vec v)
+/* The canonical key of a nonzero factor; over GF(2) the factor itself. */
+static inline mw_key kcanon(mm_vec v, enum mm_field field)
 {
-    uint64_t any = v.p | v.n;
-    uint64_t low = any & (~any + 1);
-    return (v.n & low) ? mm_vec_neg(v) : v;
+    if (field == MM_GF2)
+        return (mw_key){v.p, 0};
+    /* a conditional swap by masks: the comparison is a coin toss, so no branch */
+    uint64_t d = (v.p ^ v.n) & -(uint64_t)(v.p < v.n);
+    return (mw_key){v.p ^ d, v.n ^ d};
 }
 
-static inline uint32_t khash(uint64_t p, uint64_t n)
+static inline uint32_t khash(mw_key k)
 {
-    uint64_t h = (p ^ (n * 0xc2b2ae3d27d4eb4fULL)) * 0x9e3779b97f4a7c15ULL;
+    uint64_t h = (k.p ^ (k.n * 0xc2b2ae3d27d4eb4fULL)) * 0x9e3779b97f4a7c15ULL;
     return (uint32_t)(h >> 32);
 }
 
-/* ---- allocation -------------------------------------------------------------------------- */
-
-static int table_init(mw_table *t, int cap)
+/* Whether a == b up to sign (both nonzero). */
+static inline int eq_pm(mm_vec a, mm_vec b)
 {
-    uint32_t size = 64;
-    while (size < 4u * (uint32_t)cap)
-        size *= 2;
-    size_t nb = (size_t)cap * sizeof(mw_bucket), ns = size * sizeof(mw_slot);
-    size_t nf = (size_t)cap * sizeof(int32_t), np = (size_t)cap * MW_POOL * sizeof(int32_t);
-    char *block = calloc(1, nb + ns + nf + np);
-    if (!block)
-        return RT_ENOMEM;
-    t->block = block;
-    t->bucket = (mw_bucket *)block;
-    t->slot = (mw_slot *)(block + nb);
-    t->freeb = (int32_t *)(block + nb + ns);
-    int32_t *pool = (int32_t *)(block + nb + ns + nf);
-    for (int b = 0; b < cap; b++) {
-        t->bucket[b].mem = pool + (size_t)b * MW_POOL;
-        t->bucket[b].cap = MW_POOL;
-    }
-    t->mask = size - 1;
-    return 0;
+    return !((a.p ^ b.p) | (a.n ^ b.n)) || !((a.p ^ b.n) | (a.n ^ b.p));
 }
+
+/* ---- allocation -------------------------------------------------------------------------- */
 
 /* Doubles a bucket's member array (moving it out of the pool the first time). 0 or RT_ENOMEM. */
 static __attribute__((noinline)) int bucket_grow(mw_bucket *bu)
@@ -114,15 +124,21 @@ static __attribute__((noinline)) int bucket_grow(mw_bucket *bu)
     return 0;
 }
 
-static void table_clear(mw_table *t, int cap)
+/* Empties the index: all tables empty, all buckets free. */
+static void index_clear(mm_walker *w)
 {
-    for (uint32_t i = 0; i <= t->mask; i++)
-        t->slot[i].bid = SLOT_EMPTY;
-    t->nfree = 0;
-    for (int b = cap - 1; b >= 0; b--) {
-        t->bucket[b].cnt = 0;
-        t->bucket[b].hot = -1;
-        t->freeb[t->nfree++] = b;
+    mw_ctx *c = &w->c;
+    for (int q = 0; q < 3; q++)
+        for (uint32_t i = 0; i <= c->mask; i++) {
+            c->key[q][i] = (mw_key){0, 0};
+            c->bid[q][i] = SLOT_EMPTY;
+        }
+    w->nfree = 0;
+    w->nhot = 0;
+    for (int b = 3 * w->cap - 1; b >= 0; b--) {
+        c->bk[b].cnt = 0;
+        c->bk[b].hot = -1;
+        c->freeb[w->nfree++] = b;
     }
 }
 
@@ -130,16 +146,12 @@ void mm_walker_free(mm_walker *w)
 {
     if (!w)
         return;
-    for (int q = 0; q < 3; q++) {
-        if (w->tab[q].bucket)
-            for (int b = 0; b < w->cap; b++)
-                if (w->tab[q].bucket[b].own)
-                    free(w->tab[q].bucket[b].mem);
-        free(w->tab[q].block);
-    }
-    free(w->prod);
-    free(w->loc);
-    free(w->hot);
+    if (w->c.bk)
+        for (int b = 0; b < 3 * w->cap; b++)
+            if (w->c.bk[b].own)
+                free(w->c.bk[b].mem);
+    free(w->block);
+    free(w->c.prod);
     free(w);
 }
 
@@ -155,15 +167,41 @@ int mm_walker_new(mm_walker **out, const mm_scheme *s, int extra)
     w->p = s->p;
     w->field = s->field;
     w->cap = s->rank + extra + 2;
-    size_t cap = (size_t)w->cap;
-    w->prod = malloc(cap * sizeof *w->prod);
-    w->loc = malloc(3 * cap * sizeof *w->loc);
-    w->hot = malloc(3 * cap * sizeof *w->hot);
-    if (!w->prod || !w->loc || !w->hot)
+    size_t cap = (size_t)w->cap, nb = 3 * cap;
+    /* at least four slots per possible bucket; up to sixteen while the three tables stay
+     * within MW_TABLE_BYTES: a sparse table makes "is the next slot empty?" and "is the key
+     * here?" predictable branches (measured: fewer mispredictions, faster flips) */
+    uint32_t size = 64;
+    while (size < 4u * (uint32_t)cap)
+        size *= 2;
+    while (size < 16u * (uint32_t)cap &&
+           3 * 2 * (size_t)size * (sizeof(mw_key) + sizeof(int32_t)) <= MW_TABLE_BYTES)
+        size *= 2;
+    w->c.mask = size - 1;
+    w->c.prod = malloc(cap * sizeof *w->c.prod);
+    /* buckets first (8-byte aligned), then keys (16), then the int32 arrays */
+    size_t sz_bk = nb * sizeof(mw_bucket), sz_key = 3 * (size_t)size * sizeof(mw_key);
+    size_t sz_bid = 3 * (size_t)size * sizeof(int32_t), sz_int = nb * sizeof(int32_t);
+    size_t sz_pool = nb * MW_POOL * sizeof(int32_t);
+    char *block = malloc(sz_bk + sz_key + sz_bid + 2 * sz_int + sz_pool);
+    w->block = block;
+    if (!w->c.prod || !block)
         goto fail;
-    for (int q = 0; q < 3; q++)
-        if (table_init(&w->tab[q], w->cap))
-            goto fail;
+    memset(block, 0, sz_bk);
+    w->c.bk = (mw_bucket *)block;
+    mw_key *keys = (mw_key *)(block + sz_bk);
+    int32_t *bids = (int32_t *)(block + sz_bk + sz_key);
+    for (int q = 0; q < 3; q++) {
+        w->c.key[q] = keys + (size_t)q * size;
+        w->c.bid[q] = bids + (size_t)q * size;
+    }
+    w->c.hot = (int32_t *)(block + sz_bk + sz_key + sz_bid);
+    w->c.freeb = w->c.hot + nb;
+    int32_t *pool = w->c.freeb + nb;
+    for (size_t b = 0; b < nb; b++) {
+        w->c.bk[b].mem = pool + b * MW_POOL;
+        w->c.bk[b].cap = MW_POOL;
+    }
     if (mm_walker_load(w, s))
         goto fail;
     *out = w;
@@ -175,116 +213,128 @@ fail:
 
 /* ---- the index --------------------------------------------------------------------------- */
 
-static inline void hot_add(mm_walker *w, int q, int32_t b)
+/* The functions on the flip path are forced inline with the field as a parameter, so that the
+ * walk loop compiles once per field with the field a constant; they take the arrays from a
+ * context the loop keeps in locals. */
+#define MW_INLINE static inline __attribute__((always_inline))
+
+/* Indices on the flip path are unsigned 32-bit (no sign extension in address arithmetic); the
+ * arrays hold them as int32_t. */
+MW_INLINE void hot_add(mm_walker *w, const mw_ctx *c, uint32_t b)
 {
-    mw_bucket *bu = &w->tab[q].bucket[b];
-    bu->hot = w->nhot;
-    w->hot[w->nhot++] = (q << HOT_SHIFT) | b;
+    c->bk[b].hot = w->nhot;
+    c->hot[w->nhot++] = (int32_t)b;
 }
 
-static inline void hot_del(mm_walker *w, int q, int32_t b)
+MW_INLINE void hot_del(mm_walker *w, const mw_ctx *c, uint32_t b)
 {
-    mw_bucket *bu = &w->tab[q].bucket[b];
-    int32_t h = bu->hot, last = w->hot[--w->nhot];
-    w->hot[h] = last;
-    w->tab[last >> HOT_SHIFT].bucket[last & ((1 << HOT_SHIFT) - 1)].hot = h;
+    mw_bucket *bu = &c->bk[b];
+    uint32_t h = (uint32_t)bu->hot;
+    int32_t last = c->hot[--w->nhot];
+    c->hot[h] = last;
+    c->bk[(uint32_t)last].hot = (int32_t)h;
     bu->hot = -1;
 }
 
-/* Deletes slot i by backward shifting (linear probing): later entries of the same probe run
- * move up so that lookups still find them. */
-static inline __attribute__((always_inline)) void slot_delete(mw_table *t, uint32_t i)
+/* Deletes slot i of position q's table by backward shifting (linear probing): later entries of
+ * the same probe run move up so that lookups still find them. */
+MW_INLINE void slot_delete(const mw_ctx *c, uint32_t q, uint32_t i)
 {
-    uint32_t j = i;
+    mw_key *key = c->key[q];
+    int32_t *bid = c->bid[q];
+    uint32_t mask = c->mask, j = i;
     for (;;) {
-        j = (j + 1) & t->mask;
-        mw_slot sj = t->slot[j];
-        if (sj.bid == SLOT_EMPTY)
+        j = (j + 1) & mask;
+        mw_key kj = key[j];
+        if (!kj.p)
             break;
-        uint32_t home = sj.hash & t->mask;
-        /* sj may move to i if its home is not in the cyclic range (i, j] */
-        if (((j - home) & t->mask) >= ((j - i) & t->mask)) {
-            t->slot[i] = sj;
-            t->bucket[sj.bid].slot = (int32_t)i;
+        uint32_t home = khash(kj) & mask;
+        /* kj may move to i if its home is not in the cyclic range (i, j] */
+        if (((j - home) & mask) >= ((j - i) & mask)) {
+            int32_t b = bid[j];
+            key[i] = kj;
+            bid[i] = b;
+            c->bk[(uint32_t)b].slot = (int32_t)i;
             i = j;
         }
     }
-    t->slot[i].bid = SLOT_EMPTY;
+    key[i].p = 0; /* empty; the rest of an empty slot is never read */
 }
 
-/* The functions on the flip path are forced inline with the field as a parameter, so that the
- * walk loop compiles once per field with the field a constant. */
-#define MW_INLINE static inline __attribute__((always_inline))
-
-/* Looks up key k in tb: returns the slot holding its bucket (*b the bucket), or the empty slot
- * where it would go (*b SLOT_EMPTY); *hh receives the key's hash. */
-MW_INLINE uint32_t table_probe(const mw_table *tb, mm_vec k, enum mm_field field, uint32_t *hh,
-                               int32_t *b)
+/* Looks up key k (hash h) in position q's table: returns the slot holding its bucket (*b the
+ * bucket), or the empty slot where it would go (*b SLOT_EMPTY). */
+MW_INLINE uint32_t table_probe(const mw_ctx *c, uint32_t q, mw_key k, uint32_t h,
+                               enum mm_field field, int32_t *b)
 {
-    uint32_t h = khash(k.p, k.n), i = h & tb->mask;
+    const mw_key *key = c->key[q];
+    uint32_t mask = c->mask, i = h & mask;
     for (;;) {
-        int32_t x = tb->slot[i].bid;
-        if (x == SLOT_EMPTY || (tb->slot[i].hash == h && tb->bucket[x].kp == k.p &&
-                                (field == MM_GF2 || tb->bucket[x].kn == k.n))) {
-            *hh = h;
-            *b = x;
+        mw_key s = key[i];
+        if (s.p == k.p && (field == MM_GF2 || s.n == k.n)) {
+            *b = c->bid[q][i];
             return i;
         }
-        i = (i + 1) & tb->mask;
+        if (!s.p) {
+            *b = SLOT_EMPTY;
+            return i;
+        }
+        i = (i + 1) & mask;
     }
 }
 
-/* Appends product t (position q) to bucket b of its table; the bucket becomes hot at two
- * members. Returns the bucket's new size, or RT_ENOMEM. */
-MW_INLINE int bucket_append(mm_walker *w, int t, int q, int32_t b)
+/* Appends product t (position q) to bucket b; the bucket becomes hot at two members. Returns
+ * the bucket's new size, or RT_ENOMEM. */
+MW_INLINE int bucket_append(mm_walker *w, const mw_ctx *c, uint32_t t, uint32_t q, uint32_t b)
 {
-    mw_bucket *bu = &w->tab[q].bucket[b];
+    mw_bucket *bu = &c->bk[b];
     if (__builtin_expect(bu->cnt == bu->cap, 0) && bucket_grow(bu))
         return RT_ENOMEM;
-    w->loc[3 * t + q].b = b;
-    w->loc[3 * t + q].i = bu->cnt;
-    bu->mem[bu->cnt++] = t;
+    c->prod[t].l[q] = (mw_loc){(int32_t)b, bu->cnt};
+    bu->mem[(uint32_t)bu->cnt++] = (int32_t)t;
     if (bu->cnt == 2)
-        hot_add(w, q, b);
+        hot_add(w, c, b);
     return bu->cnt;
 }
 
-/* Puts product t (factor at q nonzero) into its bucket. Returns the bucket's new size (>= 1),
- * or RT_ENOMEM (negative). */
-MW_INLINE int index_add(mm_walker *w, int t, int q, enum mm_field field)
+/* Puts product t into the bucket of key k (hash h) at position q, creating the bucket if the
+ * key has none. Returns the bucket's new size (>= 1), or RT_ENOMEM (negative). */
+MW_INLINE int index_put(mm_walker *w, const mw_ctx *c, uint32_t t, uint32_t q, mw_key k,
+                        uint32_t h, enum mm_field field)
 {
-    mw_table *tb = &w->tab[q];
-    mm_vec k = field == MM_GF2 ? w->prod[t].f[q] : vcanon(w->prod[t].f[q]);
-    uint32_t hh;
     int32_t b;
-    uint32_t i = table_probe(tb, k, field, &hh, &b);
+    uint32_t i = table_probe(c, q, k, h, field, &b);
     if (b == SLOT_EMPTY) {
-        b = tb->freeb[--tb->nfree];
-        tb->slot[i].hash = hh;
-        tb->slot[i].bid = b;
-        mw_bucket *nb = &tb->bucket[b];
-        nb->kp = k.p;
-        nb->kn = k.n;
+        b = c->freeb[--w->nfree];
+        c->key[q][i] = k;
+        c->bid[q][i] = b;
+        mw_bucket *nb = &c->bk[(uint32_t)b];
         nb->slot = (int32_t)i;
+        nb->q = (int32_t)q;
         nb->cnt = 0;
         nb->hot = -1;
     }
-    return bucket_append(w, t, q, b);
+    return bucket_append(w, c, t, q, (uint32_t)b);
 }
 
-MW_INLINE void index_del(mm_walker *w, int t, int q)
+MW_INLINE int index_add(mm_walker *w, const mw_ctx *c, uint32_t t, uint32_t q,
+                        enum mm_field field)
 {
-    mw_table *tb = &w->tab[q];
-    int32_t b = w->loc[3 * t + q].b, i = w->loc[3 * t + q].i;
-    mw_bucket *bu = &tb->bucket[b];
-    int32_t last = bu->mem[--bu->cnt];
-    bu->mem[i] = last;
-    w->loc[3 * last + q].i = i;
+    mw_key k = kcanon(c->prod[t].f[q], field);
+    return index_put(w, c, t, q, k, khash(k), field);
+}
+
+MW_INLINE void index_del(mm_walker *w, const mw_ctx *c, uint32_t t, uint32_t q)
+{
+    mw_loc l = c->prod[t].l[q];
+    mw_bucket *bu = &c->bk[(uint32_t)l.b];
+    int32_t last = bu->mem[(uint32_t)--bu->cnt];
+    bu->mem[(uint32_t)l.i] = last;
+    c->prod[(uint32_t)last].l[q].i = l.i;
     if (bu->cnt == 1)
-        hot_del(w, q, b);
+        hot_del(w, c, (uint32_t)l.b);
     else if (bu->cnt == 0) {
-        slot_delete(tb, (uint32_t)bu->slot);
-        tb->freeb[tb->nfree++] = b;
+        slot_delete(c, q, (uint32_t)bu->slot);
+        c->freeb[w->nfree++] = l.b;
     }
 }
 
@@ -292,16 +342,16 @@ MW_INLINE void index_del(mm_walker *w, int t, int q)
  * the last product into its place. */
 static void prod_remove(mm_walker *w, int t, int skip)
 {
+    const mw_ctx *c = &w->c;
     for (int q = 0; q < 3; q++)
         if (q != skip)
-            index_del(w, t, q);
+            index_del(w, c, (uint32_t)t, (uint32_t)q);
     int last = --w->rank;
     if (t != last) {
-        w->prod[t] = w->prod[last];
+        c->prod[t] = c->prod[last];
         for (int q = 0; q < 3; q++) {
-            mw_loc l = w->loc[3 * last + q];
-            w->loc[3 * t + q] = l;
-            w->tab[q].bucket[l.b].mem[l.i] = t;
+            mw_loc l = c->prod[t].l[q];
+            c->bk[l.b].mem[l.i] = t;
         }
     }
     for (int k = 0; k < 2; k++) {
@@ -312,47 +362,55 @@ static void prod_remove(mm_walker *w, int t, int skip)
     }
 }
 
+/* Factor q of product t became zero: the product goes. Returns 1. */
+static __attribute__((noinline)) int factor_zero(mm_walker *w, int t, int q)
+{
+    index_del(w, &w->c, (uint32_t)t, (uint32_t)q);
+    w->c.prod[t].f[q] = (mm_vec){0, 0};
+    prod_remove(w, t, q);
+    return 1;
+}
+
 /* Sets factor q of product t to v, keeping the index. Returns 1 if the product vanished (v was
  * zero), 0 if it is alone with that factor, 2 if it shares it (a merge may be possible), or
  * RT_ENOMEM (negative). */
-MW_INLINE int set_factor(mm_walker *w, int t, int q, mm_vec v, enum mm_field field)
+MW_INLINE int set_factor(mm_walker *w, const mw_ctx *c, uint32_t t, uint32_t q, mm_vec v,
+                         enum mm_field field)
 {
-    mw_table *tb = &w->tab[q];
-    int32_t ob = w->loc[3 * t + q].b;
-    mw_bucket *obu = &tb->bucket[ob];
-    if (obu->cnt == 1 && !mm_vec_zero(v)) {
+    if (__builtin_expect(mm_vec_zero(v), 0))
+        return factor_zero(w, (int)t, (int)q);
+    mw_key k = kcanon(v, field);
+    uint32_t h = khash(k);
+    mw_prod *pt = &c->prod[t];
+    uint32_t ob = (uint32_t)pt->l[q].b;
+    mw_bucket *obu = &c->bk[ob];
+    if (field == MM_GF2)
+        pt->f[q].p = v.p; /* n stays 0 */
+    else
+        pt->f[q] = v;
+    if (obu->cnt == 1) {
         /* alone with its old value (the usual case): the bucket moves to the new key unless
          * that key has a bucket already */
-        slot_delete(tb, (uint32_t)obu->slot);
-        w->prod[t].f[q] = v;
-        mm_vec k = field == MM_GF2 ? v : vcanon(v);
-        uint32_t hh;
+        slot_delete(c, q, (uint32_t)obu->slot);
         int32_t b;
-        uint32_t i = table_probe(tb, k, field, &hh, &b);
+        uint32_t i = table_probe(c, q, k, h, field, &b);
         if (b == SLOT_EMPTY) {
-            tb->slot[i].hash = hh;
-            tb->slot[i].bid = ob;
-            obu->kp = k.p;
-            obu->kn = k.n;
+            c->key[q][i] = k;
+            c->bid[q][i] = (int32_t)ob;
             obu->slot = (int32_t)i;
             return 0;
         }
         /* the key has a bucket: free the old one (after the append, which may fail) */
-        int rc = bucket_append(w, t, q, b);
+        int rc = bucket_append(w, c, t, q, (uint32_t)b);
         if (rc < 0)
             return rc;
         obu->cnt = 0;
-        tb->freeb[tb->nfree++] = ob;
+        c->freeb[w->nfree++] = (int32_t)ob;
         return 2;
     }
-    index_del(w, t, q);
-    w->prod[t].f[q] = v;
-    if (__builtin_expect(mm_vec_zero(v), 0)) {
-        prod_remove(w, t, q);
-        return 1;
-    }
-    int c = index_add(w, t, q, field);
-    return c < 0 ? RT_ENOMEM : c > 1 ? 2 : 0;
+    index_del(w, c, t, q);
+    int n = index_put(w, c, t, q, k, h, field);
+    return n < 0 ? RT_ENOMEM : n > 1 ? 2 : 0;
 }
 
 /* Product t's factor at q has just changed: merge it with any product that now agrees with it
@@ -360,30 +418,32 @@ MW_INLINE int set_factor(mm_walker *w, int t, int q, mm_vec v, enum mm_field fie
  * followed through w->watch[0]. */
 static __attribute__((noinline)) int settle(mm_walker *w, int q)
 {
+    const mw_ctx *c = &w->c;
+    mw_prod *prod = c->prod;
     int removed = 0;
     for (;;) {
         int t = w->watch[0];
         if (t < 0)
             return removed;
-        const mw_bucket *bu = &w->tab[q].bucket[w->loc[3 * t + q].b];
+        const mw_bucket *bu = &c->bk[c->prod[t].l[q].b];
         int merged = 0;
         for (int32_t k = 0; k < bu->cnt && !merged; k++) {
             int u = bu->mem[k];
             if (u == t)
                 continue;
-            int m = w->field == MM_GF2 ? 1 : mm_vec_match(w->prod[u].f[q], w->prod[t].f[q]);
+            int m = w->field == MM_GF2 ? 1 : mm_vec_match(prod[u].f[q], prod[t].f[q]);
             for (int d = 1; d <= 2; d++) {
                 int o = (q + d) % 3, third = 3 - q - o;
-                int m2 = mm_vec_match(w->prod[u].f[o], w->prod[t].f[o]);
+                int m2 = mm_vec_match(prod[u].f[o], prod[t].f[o]);
                 if (!m2)
                     continue;
                 mm_vec sum;
-                if (mm_vec_add(w->field, w->prod[t].f[third], w->prod[u].f[third], m * m2, &sum))
+                if (mm_vec_add(w->field, prod[t].f[third], prod[u].f[third], m * m2, &sum))
                     continue;
                 prod_remove(w, u, -1);
                 removed++;
                 t = w->watch[0];
-                int rc = set_factor(w, t, third, sum, w->field);
+                int rc = set_factor(w, c, (uint32_t)t, (uint32_t)third, sum, w->field);
                 if (rc < 0)
                     return removed; /* out of memory: the index lost t; see mm_walker_check */
                 removed += rc == 1;
@@ -397,33 +457,33 @@ static __attribute__((noinline)) int settle(mm_walker *w, int q)
     }
 }
 
-/* Settles product t after its factor q changed (t may be -1: nothing to do); keeps the other
- * watched product w->watch[1] up to date. */
 /* Whether product t shares its factor at q with a product that also agrees with it (up to
  * sign) at another position: the test that lets a flip skip settle() (the usual answer is no). */
-MW_INLINE int may_merge(const mm_walker *w, int t, int q, enum mm_field field)
+MW_INLINE int may_merge(const mw_ctx *c, int t, int q, enum mm_field field)
 {
-    const mw_bucket *bu = &w->tab[q].bucket[w->loc[3 * t + q].b];
+    const mw_bucket *bu = &c->bk[c->prod[t].l[q].b];
     if (bu->cnt < 2)
         return 0;
     int o1 = q == 0 ? 1 : 0, o2 = q == 2 ? 1 : 2;
-    mm_vec t1 = w->prod[t].f[o1], t2 = w->prod[t].f[o2];
+    mm_vec t1 = c->prod[t].f[o1], t2 = c->prod[t].f[o2];
     for (int32_t k = 0; k < bu->cnt; k++) {
         int u = bu->mem[k];
-        const mm_prod *pu = &w->prod[u];
+        const mw_prod *pu = &c->prod[u];
         if (field == MM_GF2) {
             if ((pu->f[o1].p == t1.p || pu->f[o2].p == t2.p) && u != t)
                 return 1;
-        } else if ((mm_vec_match(pu->f[o1], t1) || mm_vec_match(pu->f[o2], t2)) && u != t) {
+        } else if ((eq_pm(pu->f[o1], t1) || eq_pm(pu->f[o2], t2)) && u != t) {
             return 1;
         }
     }
     return 0;
 }
 
-MW_INLINE int settle_prod(mm_walker *w, int t, int q, enum mm_field field)
+/* Settles product t after its factor q changed (t may be -1: nothing to do). Returns the
+ * products removed; the other watched product w->watch[1] is kept up to date. */
+MW_INLINE int settle_prod(mm_walker *w, const mw_ctx *c, int t, int q, enum mm_field field)
 {
-    if (t < 0 || !may_merge(w, t, q, field))
+    if (t < 0 || !may_merge(c, t, q, field))
         return 0; /* nothing to merge with (the usual case) */
     w->watch[0] = t;
     int r = settle(w, q);
@@ -437,7 +497,7 @@ static void settle_all(mm_walker *w)
 {
     for (int t = 0; t < w->rank; t++)
         for (int q = 0; q < 2; q++)
-            if (settle_prod(w, t, q, w->field)) {
+            if (settle_prod(w, &w->c, t, q, w->field)) {
                 t = -1;
                 break;
             }
@@ -448,18 +508,17 @@ int mm_walker_load(mm_walker *w, const mm_scheme *s)
     if (s->rank > w->cap - 2)
         return RT_EUSAGE;
     w->rank = 0;
-    w->nhot = 0;
     w->watch[0] = w->watch[1] = -1;
-    for (int q = 0; q < 3; q++)
-        table_clear(&w->tab[q], w->cap);
+    index_clear(w);
     for (int t = 0; t < s->rank; t++) {
         const mm_prod *pr = &s->prod[t];
         if (mm_vec_zero(pr->f[0]) || mm_vec_zero(pr->f[1]) || mm_vec_zero(pr->f[2]))
             continue;
         int i = w->rank++;
-        w->prod[i] = *pr;
         for (int q = 0; q < 3; q++)
-            if (index_add(w, i, q, w->field) < 0)
+            w->c.prod[i].f[q] = pr->f[q];
+        for (int q = 0; q < 3; q++)
+            if (index_add(w, &w->c, (uint32_t)i, (uint32_t)q, w->field) < 0)
                 return RT_ENOMEM;
     }
     settle_all(w);
@@ -475,7 +534,9 @@ int mm_walker_store(const mm_walker *w, mm_scheme *out)
         out->prod = np;
         out->cap = w->rank;
     }
-    memcpy(out->prod, w->prod, (size_t)w->rank * sizeof *w->prod);
+    for (int t = 0; t < w->rank; t++)
+        for (int q = 0; q < 3; q++)
+            out->prod[t].f[q] = w->c.prod[t].f[q];
     out->rank = w->rank;
     out->n = w->n;
     out->m = w->m;
@@ -488,85 +549,129 @@ int mm_walker_rank(const mm_walker *w) { return w->rank; }
 
 /* ---- the walk ---------------------------------------------------------------------------- */
 
-/* One flip on a random hot bucket. Returns 1 if made, 0 if the coefficients left {-1,0,1}
- * (nothing changed), -1 when nothing is hot. *red accumulates reductions. */
-MW_INLINE int flip_once(mm_walker *w, rt_rng *rng, enum mm_field field, long long *red)
+/* Two-lane vectors (GCC/Clang vector extensions; SSE2 on x86-64, NEON on arm64, plain words
+ * elsewhere): a factor as (p, n). */
+typedef uint64_t mw_v2 __attribute__((vector_size(16)));
+
+static inline mw_v2 v2_load(const mm_vec *v)
 {
-    if (w->nhot == 0)
-        return -1;
-    uint64_t r = rt_rng_next(rng);
-    int32_t h = w->hot[(uint32_t)(((r & 0xffffffffu) * (uint64_t)(uint32_t)w->nhot) >> 32)];
-    int x = h >> HOT_SHIFT;
-    const mw_bucket *bu = &w->tab[x].bucket[h & ((1 << HOT_SHIFT) - 1)];
-    uint32_t cnt = (uint32_t)bu->cnt;
-    uint32_t i = (uint32_t)((((r >> 32) & 0xffffu) * cnt) >> 16);
-    uint32_t j = (uint32_t)((((r >> 48) & 0x3fffu) * (cnt - 1)) >> 14);
-    j += j >= i;
-    int a = bu->mem[i], b = bu->mem[j];
-    static const int8_t other[3][2] = {{1, 2}, {2, 0}, {0, 1}};
-    int y = other[x][(r >> 62) & 1];
-    int z = 3 - x - y;
-    mm_prod *pa = &w->prod[a], *pb = &w->prod[b];
-    mm_vec ny, nz;
-    if (field == MM_GF2) {
-        ny.p = pa->f[y].p ^ pb->f[y].p;
-        ny.n = 0;
-        nz.p = pb->f[z].p ^ pa->f[z].p;
-        nz.n = 0;
-    } else {
-        int sigma = mm_vec_match(pb->f[x], pa->f[x]);
-        int eps = (r >> 63) ? -1 : 1;
-        /* the drawn sign first; if that leaves {-1,0,1}, the other one */
-        if (mm_vec_add(field, pa->f[y], pb->f[y], eps * sigma, &ny) ||
-            mm_vec_add(field, pb->f[z], pa->f[z], -eps, &nz)) {
-            eps = -eps;
-            if (mm_vec_add(field, pa->f[y], pb->f[y], eps * sigma, &ny) ||
-                mm_vec_add(field, pb->f[z], pa->f[z], -eps, &nz))
-                return 0;
-        }
-    }
-    /* a: y changes; b: z changes. Both changes are made before any merge: a merge of a with b
-     * must see b's new factor. Removals move products, so both are followed through watch. */
-    w->watch[0] = a;
-    w->watch[1] = b;
-    int ra = set_factor(w, a, y, ny, field);
-    if (ra < 0)
-        return -1;
-    int rb = 0;
-    b = w->watch[1];
-    if (b >= 0) {
-        rb = set_factor(w, b, z, nz, field);
-        if (rb < 0)
-            return -1;
-    }
-    *red += (ra == 1) + (rb == 1);
-    /* a product alone in its new bucket has nothing to merge with; if a merge of a later puts
-     * a next to b, settling a sees the pair */
-    if (ra == 2) {
-        a = w->watch[0];
-        w->watch[0] = -1;
-        *red += settle_prod(w, a, y, field);
-    }
-    if (rb == 2)
-        *red += settle_prod(w, w->watch[1], z, field);
-    w->watch[0] = w->watch[1] = -1;
-    return 1;
+    mw_v2 r;
+    memcpy(&r, v, sizeof r); /* one unaligned 16-byte load */
+    return r;
+}
+static inline mw_v2 v2_swap(mw_v2 v) { return (mw_v2){v[1], v[0]}; }
+static inline uint64_t v2_any(mw_v2 v) { return v[0] | v[1]; }
+
+/* -v where the mask is all ones, v where it is zero. */
+static inline mw_v2 v2_neg_if(mw_v2 v, uint64_t mask)
+{
+    mw_v2 m = {mask, mask};
+    return v ^ ((v ^ v2_swap(v)) & m);
 }
 
-static long long run_field(mm_walker *w, rt_rng *rng, long long flips, int stop_below,
-                           enum mm_field field, long long *attempts, long long *red)
+/* u + v when no coefficient leaves {-1,0,1}: the union of each sign, less the cancellations. */
+static inline mw_v2 v2_add_ok(mw_v2 u, mw_v2 v)
 {
-    long long done = 0, tries = 0;
+    mw_v2 s = u | v;
+    return s & ~v2_swap(s);
+}
+
+/* The walk loop for one field (a constant after inlining). Each attempt draws one 64-bit
+ * number: bits 0-31 choose the hot bucket, 32-47 the first member, 48-61 the second, 62 which
+ * of the two other positions the first member changes, 63 the sign (over Z). Over Z, when the
+ * drawn sign leaves {-1,0,1} the other sign is used, and when both do the attempt makes no
+ * change. Returns the flips made; *attempts and *red accumulate attempts and reductions. */
+MW_INLINE long long run_field(mm_walker *w, rt_rng *rng, long long flips, int stop_below,
+                              enum mm_field field, long long *attempts, long long *red)
+{
+    const mw_ctx c = w->c;
+    rt_rng g = *rng; /* a local copy the compiler may keep in registers; written back at the end */
+    long long done = 0, tries = 0, reds = 0;
     while (done < flips) {
-        tries++;
-        int f = flip_once(w, rng, field, red);
-        if (f < 0)
+        uint32_t nhot = (uint32_t)w->nhot;
+        tries++; /* an attempt that finds nothing hot counts too (the scheme is isolated) */
+        if (nhot == 0)
             break;
-        done += f;
-        if (w->rank < stop_below)
-            break;
+        uint64_t r = rt_rng_next(&g);
+        const mw_bucket *bu = &c.bk[(uint32_t)c.hot[(uint32_t)(((r & 0xffffffffu) * nhot) >> 32)]];
+        uint32_t x = (uint32_t)bu->q;
+        uint32_t cnt = (uint32_t)bu->cnt;
+        uint32_t i = (uint32_t)((((r >> 32) & 0xffffu) * cnt) >> 16);
+        uint32_t j = (uint32_t)((((r >> 48) & 0x3fffu) * (cnt - 1)) >> 14);
+        j += j >= i;
+        uint32_t a = (uint32_t)bu->mem[i], b = (uint32_t)bu->mem[j];
+        /* y: the position after x (bit 62 clear) or the one after that, read from a table
+         * of 2-bit entries indexed by 2x + bit (1 2 | 2 0 | 0 1); z: the third */
+        uint32_t y = (0x429u >> (4 * x + 2 * (uint32_t)((r >> 62) & 1))) & 3;
+        uint32_t z = 3 - x - y;
+        const mw_prod *pa = &c.prod[a], *pb = &c.prod[b];
+        mm_vec ny, nz;
+        if (field == MM_GF2) {
+            ny = (mm_vec){pa->f[y].p ^ pb->f[y].p, 0};
+            nz = (mm_vec){pb->f[z].p ^ pa->f[z].p, 0};
+        } else {
+            /* a: y += eps*sigma*b.y; b: z -= eps*a.z, where b.x = sigma*a.x. Vectors of two
+             * lanes (p, n): a lane swap is a negation, so both signs are tested with a few
+             * 128-bit operations. */
+            mw_v2 ay = v2_load(&pa->f[y]), az = v2_load(&pa->f[z]), bz = v2_load(&pb->f[z]);
+            mw_v2 by = v2_load(&pb->f[y]);
+            uint64_t ms = -(uint64_t)(pa->f[x].p != pb->f[x].p);
+            by = v2_neg_if(by, ms);
+            /* eps = +1: y gets ay + by, z gets bz - az; eps = -1: ay - by, bz + az */
+            uint64_t bad_plus = v2_any((ay & by) | (bz & v2_swap(az)));
+            uint64_t bad_minus = v2_any((ay & v2_swap(by)) | (bz & az));
+            if (bad_plus && bad_minus)
+                continue; /* neither sign stays in range: no change */
+            /* the drawn sign (bit 63 set: eps = -1) if it stays in range, else the other one;
+             * chosen without a branch */
+            uint64_t neg = (uint64_t)(bad_plus != 0) | ((uint64_t)(bad_minus == 0) & (r >> 63));
+            uint64_t mneg = -neg;
+            mw_v2 vy = v2_add_ok(ay, v2_neg_if(by, mneg));
+            mw_v2 vz = v2_add_ok(bz, v2_neg_if(az, ~mneg));
+            ny = (mm_vec){vy[0], vy[1]};
+            nz = (mm_vec){vz[0], vz[1]};
+        }
+        /* a: y changes; b: z changes. Both changes are made before any merge: a merge of a with
+         * b must see b's new factor. Removals move products, so both are followed through
+         * watch. */
+        w->watch[0] = (int)a;
+        w->watch[1] = (int)b;
+        int ra = set_factor(w, &c, a, y, ny, field);
+        if (ra < 0)
+            goto out;
+        int rb = 0;
+        if (__builtin_expect(ra != 1, 1) || w->watch[1] >= 0) {
+            if (ra == 1)
+                b = (uint32_t)w->watch[1];
+            rb = set_factor(w, &c, b, z, nz, field);
+            if (rb < 0)
+                goto out;
+        }
+        done++;
+        if (ra == 2 || rb == 2 || ra == 1 || rb == 1) {
+            int removed = (ra == 1) + (rb == 1);
+            /* a product alone in its new bucket has nothing to merge with; if a merge of a
+             * later puts a next to b, settling a sees the pair */
+            if (ra == 2) {
+                int ta = w->watch[0];
+                w->watch[0] = -1;
+                removed += settle_prod(w, &c, ta, (int)y, field);
+            }
+            if (rb == 2)
+                removed += settle_prod(w, &c, w->watch[1], (int)z, field);
+            reds += removed;
+            if (removed && w->rank < stop_below) {
+                w->watch[0] = w->watch[1] = -1;
+                break;
+            }
+        }
+        w->watch[0] = w->watch[1] = -1;
     }
+out:
+    *rng = g;
+    w->watch[0] = w->watch[1] = -1;
     *attempts += tries;
+    *red += reds;
     return done;
 }
 
@@ -591,12 +696,13 @@ int mm_walker_plus(mm_walker *w, rt_rng *rng)
 {
     if (w->rank < 2 || w->rank + 1 > w->cap)
         return -1;
+    const mw_ctx *c = &w->c;
     for (int tries = 0; tries < 64; tries++) {
         int i = (int)rt_rng_below(rng, (uint32_t)w->rank);
         int j = (int)rt_rng_below(rng, (uint32_t)(w->rank - 1));
         if (j >= i)
             j++;
-        const mm_prod *ps = &w->prod[i], *pt = &w->prod[j];
+        const mw_prod *ps = &c->prod[i], *pt = &c->prod[j];
         if (mm_vec_match(ps->f[0], pt->f[0]) || mm_vec_match(ps->f[1], pt->f[1]) ||
             mm_vec_match(ps->f[2], pt->f[2]))
             continue;
@@ -607,25 +713,22 @@ int mm_walker_plus(mm_walker *w, rt_rng *rng)
             mm_vec_add(w->field, ps->f[rc], pt->f[rc], 1, &c_plus))
             continue;
         /* s t  ->  (a-a')bc + a'(b-b')c + a'b'(c+c') */
-        mm_prod s_old = *ps, t_old = *pt;
-        mm_prod p3;
-        p3.f[ra] = t_old.f[ra];
-        p3.f[rb] = t_old.f[rb];
-        p3.f[rc] = c_plus;
-        /* i: a -> a - a' ; j: (a', b - b', c) */
+        mm_vec s_rc = ps->f[rc];
+        /* i: a -> a - a' ; j: (a', b - b', c) ; new: a'b'(c+c') */
         int k = w->rank++;
-        w->prod[k] = p3;
+        c->prod[k].f[ra] = pt->f[ra];
+        c->prod[k].f[rb] = pt->f[rb];
+        c->prod[k].f[rc] = c_plus;
         for (int q = 0; q < 3; q++)
-            if (index_add(w, k, q, w->field) < 0)
+            if (index_add(w, c, (uint32_t)k, (uint32_t)q, w->field) < 0)
                 return -1;
         /* the factors differ (no position matched), so none of these is zero */
-        if (set_factor(w, i, ra, a_minus, w->field) < 0 ||
-            set_factor(w, j, rb, b_minus, w->field) < 0 ||
-            set_factor(w, j, rc, s_old.f[rc], w->field) < 0)
+        if (set_factor(w, c, (uint32_t)i, (uint32_t)ra, a_minus, w->field) < 0 ||
+            set_factor(w, c, (uint32_t)j, (uint32_t)rb, b_minus, w->field) < 0 ||
+            set_factor(w, c, (uint32_t)j, (uint32_t)rc, s_rc, w->field) < 0)
             return -1;
         /* any pair made mergeable includes a changed product: settle them all (rare move) */
         settle_all(w);
-        (void)t_old;
         return 0;
     }
     return -1;
@@ -635,36 +738,48 @@ int mm_walker_plus(mm_walker *w, rt_rng *rng)
 
 int mm_walker_check(const mm_walker *w)
 {
-    int hot = 0;
+    const mw_ctx *c = &w->c;
+    int hot = 0, live = 0;
     for (int q = 0; q < 3; q++) {
-        const mw_table *tb = &w->tab[q];
         for (int t = 0; t < w->rank; t++) {
-            int32_t b = w->loc[3 * t + q].b, i = w->loc[3 * t + q].i;
-            const mw_bucket *bu = &tb->bucket[b];
-            if (mm_vec_zero(w->prod[t].f[q]))
-                return 1;
-            if (i >= bu->cnt || bu->mem[i] != t)
+            int32_t b = c->prod[t].l[q].b, i = c->prod[t].l[q].i;
+            if (b < 0 || b >= 3 * w->cap)
                 return 2;
-            mm_vec k = vcanon(w->prod[t].f[q]);
-            if (k.p != bu->kp || k.n != bu->kn)
+            const mw_bucket *bu = &c->bk[b];
+            if (mm_vec_zero(c->prod[t].f[q]))
+                return 1;
+            if (bu->q != q || i < 0 || i >= bu->cnt || bu->mem[i] != t)
+                return 2;
+            mw_key k = kcanon(c->prod[t].f[q], w->field);
+            if (bu->slot < 0 || (uint32_t)bu->slot > c->mask)
+                return 4;
+            mw_key sk = c->key[q][bu->slot];
+            if (k.p != sk.p || k.n != sk.n)
                 return 3;
-            if (tb->slot[bu->slot].bid != b)
+            if (c->bid[q][bu->slot] != b)
                 return 4;
         }
-        int live = 0;
-        for (int b = 0; b < w->cap; b++) {
-            const mw_bucket *bu = &tb->bucket[b];
-            if (bu->cnt > 0)
-                live += bu->cnt;
-            if (bu->cnt >= 2) {
-                hot++;
-                if (bu->hot < 0 || w->hot[bu->hot] != ((q << HOT_SHIFT) | b))
-                    return 5;
-            }
+        /* every occupied slot is reachable from its home (no empty slot on its probe path) */
+        for (uint32_t i = 0; i <= c->mask; i++) {
+            if (!c->key[q][i].p)
+                continue;
+            for (uint32_t s = khash(c->key[q][i]) & c->mask; s != i; s = (s + 1) & c->mask)
+                if (!c->key[q][s].p)
+                    return 8;
         }
-        if (live != w->rank)
-            return 6;
     }
+    for (int b = 0; b < 3 * w->cap; b++) {
+        const mw_bucket *bu = &c->bk[b];
+        if (bu->cnt > 0)
+            live += bu->cnt;
+        if (bu->cnt >= 2) {
+            hot++;
+            if (bu->hot < 0 || bu->hot >= w->nhot || c->hot[bu->hot] != b)
+                return 5;
+        }
+    }
+    if (live != 3 * w->rank)
+        return 6;
     if (hot != w->nhot)
         return 7;
     return 0;
