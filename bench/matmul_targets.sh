@@ -11,16 +11,18 @@
 #   CAP       seconds per run before it counts as a failure (default 60; "minutes" rows: CAPX)
 #   CAPX      cap for the "minutes" rows (default 600)
 #   THREADS   --threads (default 2)
+#   VERBOSE   set: each run's rank and time on standard error
 #   SAVE      a folder: the best scheme of every run that reaches its target is written there as
 #             NxMxP-R-FIELD.exp (`ratchet best` output), for results/, and the command that
 #             reproduces it is appended to SAVE/commands.txt
 # Each row has a mode, printed in the table: "walk" (a walk over the row's field), "lift" (over Z:
 # `--lift 1`, the walk is over GF(2) and a child is admitted only if it lifts to Z; GF(2) walks
-# are about 2.5x faster and have more flips), and "+long" (the policy bench/matmul-long.json:
-# longer walker runs and plateaus, for the larger shapes), "sym" (`--symmetric 1`: schemes
+# are about 2.5x faster and have more flips), "+long" (the policy bench/matmul-long.json:
+# longer walker runs and plateaus, for the larger shapes), "+restart" (bench/matmul-restart.json:
+# walkers that drift up to 3 above their best, random plateau lengths, and 30% of runs fresh
+# descents from the standard algorithm; docs/policy.md), "sym" (`--symmetric 1`: schemes
 # invariant under the cyclic rotation of the factors, docs/matmul-symmetric.md). The mode of each
-# row is the best one
-# measured (docs/records.md).
+# row is the best one measured (docs/records.md).
 # A failed run counts as taking forever: the median is over all seeds, so it is "> CAP" when half
 # or more of the seeds fail. Every rank printed was verified by the run's gate.
 set -u
@@ -32,6 +34,7 @@ THREADS=${THREADS:-2}
 TARGETS=${TARGETS:-"223z 233z 224z 334z 344z 333z 444z"}
 [ "$TARGETS" = all ] && TARGETS="223z 233z 224z 334z 344z 333z 444z 555z 345gf2 445gf2 445z"
 POLICY_LONG=${POLICY_LONG:-$(dirname "$0")/matmul-long.json}
+POLICY_RESTART=${POLICY_RESTART:-$(dirname "$0")/matmul-restart.json}
 [ -x "$R" ] || { echo "matmul_targets: no ratchet at $R (run make first)" >&2; exit 2; }
 
 tmp=$(mktemp -d /tmp/ratchet-targets-XXXXXX) || exit 1
@@ -44,7 +47,7 @@ row() {
     233z) echo "2x3x3 z 15 $CAP walk" ;;
     224z) echo "2x2x4 z 14 $CAP walk" ;;
     334z) echo "3x3x4 z 29 $CAP lift" ;;
-    344z) echo "3x4x4 z 38 $CAP lift+long" ;;
+    344z) echo "3x4x4 z 38 $CAP lift+restart" ;;
     333z) echo "3x3x3 z 23 $CAP walk" ;;
     444z) echo "4x4x4 z 49 $CAP sym" ;;
     555z) echo "5x5x5 z 93 $CAPX sym" ;;
@@ -63,7 +66,10 @@ for name in $TARGETS; do
     shape=$1 field=$2 known=$3 cap=$4 mode=$5
     extra=""
     case $mode in lift*) extra="--lift 1" ;; sym*) extra="--symmetric 1" ;; esac
-    case $mode in *+long) extra="$extra --policy $POLICY_LONG" ;; esac
+    case $mode in
+    *+long) extra="$extra --policy $POLICY_LONG" ;;
+    *+restart) extra="$extra --policy $POLICY_RESTART" ;;
+    esac
     times="" ranks="" ok=0
     s=1
     while [ "$s" -le "$SEEDS" ]; do
@@ -78,6 +84,7 @@ for name in $TARGETS; do
             rank=999 secs=inf
         fi
         ranks="$ranks $rank"
+        [ -n "${VERBOSE:-}" ] && echo "  $name seed $s: rank $rank in $secs s" >&2
         if [ "$rank" -le "$known" ]; then
             ok=$((ok + 1))
             times="$times $secs"
