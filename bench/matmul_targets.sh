@@ -60,7 +60,7 @@ row() {
 }
 
 echo "ratchet matmul target table: $SEEDS seeds, --threads $THREADS, load: $(cut -d' ' -f1-3 /proc/loadavg)"
-printf '%-8s %-4s %-9s %5s %9s %9s %12s %8s\n' shape field mode known ratchet "(median)" "median time" success
+printf '%-8s %-4s %-12s %5s %9s %9s %12s %8s\n' shape field mode known ratchet "(median)" "median time" success
 for name in $TARGETS; do
     spec=$(row "$name") || { echo "matmul_targets: unknown target '$name'" >&2; exit 2; }
     set -- $spec
@@ -107,6 +107,6 @@ for name in $TARGETS; do
     med=$(for x in $times; do echo "$x"; done | sort -g | awk -v cap="$cap" '
         {v[NR]=$1} END {m = (NR % 2) ? v[(NR+1)/2] : ((v[NR/2] == "inf" || v[NR/2+1] == "inf") ? "inf" : (v[NR/2] + v[NR/2+1]) / 2);
                         if (m == "inf") print "> " cap " s"; else printf "%.2f s\n", m}')
-    printf '%-8s %-4s %-9s %5s %9s %9s %12s %5s/%s\n' "$shape" "$field" "$mode" "$known" "$best" "$medrank" \
+    printf '%-8s %-4s %-12s %5s %9s %9s %12s %5s/%s\n' "$shape" "$field" "$mode" "$known" "$best" "$medrank" \
         "$med" "$ok" "$SEEDS"
 done
