@@ -11,19 +11,24 @@
 #   CAP       seconds per run before it counts as a failure (default 60; "minutes" rows: CAPX)
 #   CAPX      cap for the "minutes" rows (default 600)
 #   THREADS   --threads (default 2)
+#   VERBOSE   set: each run's rank and time on standard error
 #   SAVE      a folder: the best scheme of every run that reaches its target is written there as
 #             NxMxP-R-FIELD.exp (`ratchet best` output), for results/, and the command that
 #             reproduces it is appended to SAVE/commands.txt
 # Each row has a mode, printed in the table: "walk" (a walk over the row's field), "lift" (over Z:
 # `--lift 1`, the walk is over GF(2) and a child is admitted only if it lifts to Z; GF(2) walks
-# are about 2.5x faster and have more flips), and "+long" (the policy bench/matmul-long.json:
-# longer walker runs and plateaus, for the larger shapes), "sym" (`--symmetric 1`: schemes
-# invariant under the cyclic rotation of the factors, docs/matmul-symmetric.md), "+lift" (the run
-# searches over GF(2); its best scheme is lifted to the integers with `ratchet best --format lift`
-# and counts only when `ratchet verify --field z` accepts the lift). The mode of each
-# row is the best one
-# measured (docs/records.md).
-# A failed run counts as taking forever: the median is over all seeds, so it is "> CAP" when half
+# are about 2.5x faster and have more flips), "+long" (the policy bench/matmul-long.json:
+# longer walker runs and plateaus, for the larger shapes), "+restart" (bench/matmul-restart.json:
+# walkers that drift up to 3 above their best, random plateau lengths, and 30% of runs fresh
+# descents from the standard algorithm; docs/policy.md), "sym" (`--symmetric 1`: schemes
+# invariant under the cyclic rotation of the factors, docs/matmul-symmetric.md), "symlong"
+# (bench/matmul-sym-long.json: symmetric walker runs of 10^8 flips that do not stop at their first
+# improvement, parents mostly the best scheme), "+lift" (the run searches over GF(2); its best
+# scheme is lifted to the integers with `ratchet best --format lift` and counts only when
+# `ratchet verify --field z` accepts the lift). The mode of each row is the best one measured
+# (docs/records.md).
+# A run that reaches the target only after its cap (the engine finishes the generation it is in
+# before it stops) counts as failed. A failed run counts as taking forever: the median is over all seeds, so it is "> CAP" when half
 # or more of the seeds fail. Every rank printed was verified by the run's gate.
 set -u
 R=${1:-build/ratchet}
@@ -34,6 +39,8 @@ THREADS=${THREADS:-2}
 TARGETS=${TARGETS:-"223z 233z 224z 334z 344z 333z 444z"}
 [ "$TARGETS" = all ] && TARGETS="223z 233z 224z 334z 344z 333z 444z 555z 345gf2 445gf2 445z"
 POLICY_LONG=${POLICY_LONG:-$(dirname "$0")/matmul-long.json}
+POLICY_RESTART=${POLICY_RESTART:-$(dirname "$0")/matmul-restart.json}
+POLICY_SYMLONG=${POLICY_SYMLONG:-$(dirname "$0")/matmul-sym-long.json}
 [ -x "$R" ] || { echo "matmul_targets: no ratchet at $R (run make first)" >&2; exit 2; }
 
 tmp=$(mktemp -d /tmp/ratchet-targets-XXXXXX) || exit 1
@@ -46,10 +53,10 @@ row() {
     233z) echo "2x3x3 z 15 $CAP walk" ;;
     224z) echo "2x2x4 z 14 $CAP walk" ;;
     334z) echo "3x3x4 z 29 $CAP lift" ;;
-    344z) echo "3x4x4 z 38 $CAP lift+long" ;;
+    344z) echo "3x4x4 z 38 $CAP lift+restart" ;;
     333z) echo "3x3x3 z 23 $CAP walk" ;;
     444z) echo "4x4x4 z 49 $CAP sym" ;;
-    555z) echo "5x5x5 z 93 $CAPX sym+lift" ;;
+    555z) echo "5x5x5 z 93 $CAPX symlong+lift" ;;
     345gf2) echo "3x4x5 gf2 47 $CAPX walk+long" ;;
     445gf2) echo "4x4x5 gf2 60 $CAPX walk+long" ;;
     445z) echo "4x4x5 z 62 $CAPX lift+long" ;;
@@ -58,14 +65,18 @@ row() {
 }
 
 echo "ratchet matmul target table: $SEEDS seeds, --threads $THREADS, load: $(cut -d' ' -f1-3 /proc/loadavg)"
-printf '%-8s %-4s %-9s %5s %9s %9s %12s %8s\n' shape field mode known ratchet "(median)" "median time" success
+printf '%-8s %-4s %-12s %5s %9s %9s %12s %8s\n' shape field mode known ratchet "(median)" "median time" success
 for name in $TARGETS; do
     spec=$(row "$name") || { echo "matmul_targets: unknown target '$name'" >&2; exit 2; }
     set -- $spec
     shape=$1 field=$2 known=$3 cap=$4 mode=$5
     extra="" runfield=$field
     case $mode in lift*) extra="--lift 1" ;; sym*) extra="--symmetric 1" ;; esac
-    case $mode in *+long) extra="$extra --policy $POLICY_LONG" ;; esac
+    case $mode in
+    *+long) extra="$extra --policy $POLICY_LONG" ;;
+    *+restart) extra="$extra --policy $POLICY_RESTART" ;;
+    symlong*) extra="$extra --policy $POLICY_SYMLONG" ;;
+    esac
     # "+lift": the run searches over GF(2); its best scheme is lifted (ratchet best --format lift)
     # and the lift checked over the integers (ratchet verify); only a verified lift counts
     case $mode in *+lift) runfield=gf2 ;; esac
@@ -94,7 +105,10 @@ for name in $TARGETS; do
             fi
         esac
         ranks="$ranks $rank"
-        if [ "$rank" -le "$known" ]; then
+        [ -n "${VERBOSE:-}" ] && echo "  $name seed $s: rank $rank in $secs s" >&2
+        # a run past its cap (the engine ends a generation before it stops) does not count
+        late=$(awk -v t="$secs" -v c="$cap" 'BEGIN { print (t == "inf" || t + 0 > c + 0) ? 1 : 0 }')
+        if [ "$rank" -le "$known" ] && [ "$late" = 0 ]; then
             ok=$((ok + 1))
             times="$times $secs"
             if [ -n "${SAVE:-}" ]; then
@@ -116,6 +130,6 @@ for name in $TARGETS; do
     med=$(for x in $times; do echo "$x"; done | sort -g | awk -v cap="$cap" '
         {v[NR]=$1} END {m = (NR % 2) ? v[(NR+1)/2] : ((v[NR/2] == "inf" || v[NR/2+1] == "inf") ? "inf" : (v[NR/2] + v[NR/2+1]) / 2);
                         if (m == "inf") print "> " cap " s"; else printf "%.2f s\n", m}')
-    printf '%-8s %-4s %-9s %5s %9s %9s %12s %5s/%s\n' "$shape" "$field" "$mode" "$known" "$best" "$medrank" \
+    printf '%-8s %-4s %-12s %5s %9s %9s %12s %5s/%s\n' "$shape" "$field" "$mode" "$known" "$best" "$medrank" \
         "$med" "$ok" "$SEEDS"
 done

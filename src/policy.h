@@ -28,6 +28,11 @@
 typedef struct rt_matmul_policy {
     long long walk_flips;    /* flips budget of one walker run (one operator application) */
     long long plateau_flips; /* flips without a rank reduction that make a plateau */
+    long long plateau_min;   /* > 0: each plateau's length is drawn log-uniformly from
+                                [plateau_min, plateau_flips]; 0: always plateau_flips */
+    int plus_drift;          /* at a plateau the plus transition is made from the current scheme
+                                while its rank is below the run's lowest + plus_drift, else from
+                                the lowest-rank scheme (1: always from the lowest rank) */
     double escape_prob;      /* at a plateau: plus transition and walk on (else the run ends) */
     int max_escapes;         /* plus transitions in one walker run at most */
     double restart_prob;     /* a run starts from the standard algorithm instead of its parent */

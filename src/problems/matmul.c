@@ -11,6 +11,7 @@
  * dense and sparse schemes of each rank apart: flips from a sparse scheme and from a dense one
  * reach different parts of the flip graph.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -496,31 +497,54 @@ static int op_sym(const matmul_state *st, mm_scheme *genome, rt_rng *rng, int pl
     return 0;
 }
 
+/* The length of the next plateau: plateau_flips, or (plateau_min > 0) drawn log-uniformly from
+ * [plateau_min, plateau_flips] each time, so that one run mixes short and long plateaus. */
+static long long plateau_length(const rt_matmul_policy *pol, rt_rng *rng, long long budget)
+{
+    long long hi = pol->plateau_flips > 0 ? pol->plateau_flips : budget;
+    long long lo = pol->plateau_min;
+    if (lo <= 0 || lo >= hi)
+        return hi;
+    double len = (double)lo * exp(rt_rng_unit(rng) * log((double)hi / (double)lo));
+    return len < (double)lo ? lo : len > (double)hi ? hi : (long long)len;
+}
+
 /* One walker run from the genome (see docs/policy.md, matmul). The walker flips until the budget
- * (walk_flips) is spent. plateau_flips flips in a row without a rank reduction make a plateau:
- * there the walker escapes (probability escape_prob, at most max_escapes times per run) by going
- * back to the lowest-rank scheme of this run and making a plus transition from it; otherwise the
- * run ends. With stop_on_improve the run ends as soon as its rank is below the parent's, so that
- * the engine admits the improvement at once and every island can build on it. The genome becomes
+ * (walk_flips) is spent. A plateau is plateau_flips flips in a row without a rank reduction (or a
+ * length drawn per plateau, plateau_length). There the walker escapes (probability escape_prob,
+ * at most max_escapes times per run) by a plus transition, made from its current scheme while
+ * that is less than plus_drift above the lowest rank of this run, else from that lowest-rank
+ * scheme (plus_drift 1: always from a scheme of the lowest rank); otherwise the run ends. With
+ * stop_on_improve the run ends as soon as its rank is below the parent's, so that the engine
+ * admits the improvement at once and every island can build on it; with --lift 1 only a scheme
+ * that lifts ends it: from one that does not, the walk goes on (its plus escapes and the
+ * reductions after them reach other schemes of that rank, which may lift; a scheme is tried when
+ * a reduction reaches it, not at every flip, since one lift costs about 10^5 flips). The genome becomes
  * the lowest-rank scheme of the run (the latest one reached). With probability restart_prob the
- * run starts from the standard algorithm instead of the parent. */
+ * run starts from the standard algorithm instead of the parent, and still ends early only below
+ * the parent's rank: a fresh descent, not one step down from the top. */
 static int walker_run(const matmul_state *st, mm_scheme *s, rt_rng *rng, int plus_first,
                       long long *work)
 {
     const rt_matmul_policy *pol = &st->pol;
+    int parent_rank = -1; /* a restart's run still has to beat the parent's rank to stop early */
     if (pol->restart_prob > 0 && rt_rng_unit(rng) < pol->restart_prob) {
         mm_scheme fresh;
         if (mm_scheme_standard(&fresh, st->n, st->m, st->p, st->lift ? MM_GF2 : st->field) == 0) {
+            parent_rank = s->rank;
             mm_scheme_free(s);
             *s = fresh;
         }
     }
+    int drift = pol->plus_drift > 0 ? pol->plus_drift : 1;
     mm_walker *w = NULL;
-    if (mm_walker_new(&w, s, 2))
+    if (mm_walker_new(&w, s, drift + 1))
         return -1;
     mm_scheme best = {0};
-    int rc = -1, escapes = 0;
-    int parent_rank = mm_walker_rank(w), best_rank = parent_rank;
+    int rc = -1, escapes = 0, lifted = 0;
+    int best_rank = mm_walker_rank(w);
+    if (parent_rank < 0)
+        parent_rank = best_rank;
     if (mm_walker_store(w, &best))
         goto done;
     if (plus_first) {
@@ -530,7 +554,7 @@ static int walker_run(const matmul_state *st, mm_scheme *s, rt_rng *rng, int plu
         (*work)++;
     }
     long long budget = pol->walk_flips, done_flips = 0, since = 0;
-    long long plateau = pol->plateau_flips > 0 ? pol->plateau_flips : budget;
+    long long plateau = plateau_length(pol, rng, budget);
     while (done_flips < budget) {
         long long chunk = budget - done_flips;
         if (chunk > plateau - since)
@@ -546,7 +570,8 @@ static int walker_run(const matmul_state *st, mm_scheme *s, rt_rng *rng, int plu
                 if (mm_walker_store(w, &best))
                     goto done;
             }
-            if (pol->stop_on_improve && best_rank < parent_rank)
+            if (pol->stop_on_improve && best_rank < parent_rank &&
+                mm_walker_rank(w) == best_rank && (lifted = liftable(st, &best)))
                 break;
             continue;
         }
@@ -554,16 +579,17 @@ static int walker_run(const matmul_state *st, mm_scheme *s, rt_rng *rng, int plu
             break; /* budget spent, or isolated (no flip left) */
         if (escapes >= pol->max_escapes || rt_rng_unit(rng) >= pol->escape_prob)
             break;
-        if (mm_walker_rank(w) > best_rank && mm_walker_load(w, &best))
+        if (mm_walker_rank(w) >= best_rank + drift && mm_walker_load(w, &best))
             goto done;
         if (mm_walker_plus(w, rng))
             break;
         escapes++;
         (*work)++;
         since = 0;
+        plateau = plateau_length(pol, rng, budget);
     }
     *work += done_flips;
-    if (best_rank < mm_walker_rank(w)) {
+    if (lifted || best_rank < mm_walker_rank(w)) {
         mm_scheme_free(s);
         *s = best;
         best.prod = NULL;
