@@ -117,8 +117,10 @@ for name in $TARGETS; do
                 *+lift) cp "$tmp/lift.exp" "$SAVE/$shape-$rank-$field.exp" ;;
                 *) "$R" best "$db" >"$SAVE/$shape-$rank-$field.exp" 2>/dev/null ;;
                 esac
-                echo "$shape-$rank-$field.exp: ratchet run matmul --shape $shape --field $field" \
-                    "--target $known --seed $s --threads $THREADS $extra ($secs s)" >>"$SAVE/commands.txt"
+                lifted=""
+                case $mode in *+lift) lifted=", then ratchet best STORE --format lift" ;; esac
+                echo "$shape-$rank-$field.exp: ratchet run matmul --shape $shape --field $runfield" \
+                    "--target $known --seed $s --threads $THREADS $extra$lifted ($secs s)" >>"$SAVE/commands.txt"
             fi
         else
             times="$times inf"
