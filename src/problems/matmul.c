@@ -195,10 +195,21 @@ static int matmul_create(void **out, const char *const *keys, const char *const 
         mm_sym probe;
         int parts = st->cubes ? st->cubes : mm_sym_default_parts(st->n);
         if (mm_sym_start(&probe, st->n, MM_GF2, parts, 1)) {
+            char ok[64] = "";
+            size_t used = 0;
+            for (int k = 1; k <= st->n; k++) {
+                mm_sym t;
+                if (mm_sym_start(&t, st->n, MM_GF2, k, 1) == 0) {
+                    mm_sym_free(&t);
+                    int w = snprintf(ok + used, sizeof ok - used, "%s%d", used ? ", " : "", k);
+                    if (w > 0 && (size_t)w < sizeof ok - used)
+                        used += (size_t)w;
+                }
+            }
             rc = rt_fail(err, errlen, RT_EUSAGE,
                          "bad --symmetric 2 with %d cubes: the diagonal blocks of <%d,%d,%d> "
-                         "must pair indices (0,1), (2,3), ... (try --cubes with n/2 or fewer "
-                         "blocks)", parts, st->n, st->n, st->n);
+                         "must keep the index pairs (0,1), (2,3), ... together (--cubes %s)",
+                         parts, st->n, st->n, st->n, used ? ok : "none");
             goto fail;
         }
         mm_sym_free(&probe);
