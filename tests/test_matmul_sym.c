@@ -21,6 +21,18 @@
 #include "problems/matmul_sym.h"
 #include "testutil.h"
 
+/* 1 if s and its image (which this frees) are the same multiset of products, compared by
+ * canonical text. */
+static int same_products(const mm_scheme *s, mm_scheme *image)
+{
+    char *a = tu_mm_canonical_text(s), *b = tu_mm_canonical_text(image);
+    int same = strcmp(a, b) == 0;
+    free(a);
+    free(b);
+    mm_scheme_free(image);
+    return same;
+}
+
 /* 1 if the product multiset of s equals that of its rotation (a,b,c) -> (b,c,a). */
 static int rotation_invariant(const mm_scheme *s)
 {
@@ -32,12 +44,7 @@ static int rotation_invariant(const mm_scheme *s)
         rot.prod[t].f[1] = p.f[2];
         rot.prod[t].f[2] = p.f[0];
     }
-    char *a = tu_mm_canonical_text(s), *b = tu_mm_canonical_text(&rot);
-    int same = strcmp(a, b) == 0;
-    free(a);
-    free(b);
-    mm_scheme_free(&rot);
-    return same;
+    return same_products(s, &rot);
 }
 
 /* pi of matmul_sym.h's twin symmetry, written out here independently: swaps 2i and 2i+1, fixes
@@ -65,12 +72,7 @@ static int twin_invariant(const mm_scheme *s)
             img.prod[t].f[k].p = twin_image(s->n, s->prod[t].f[k].p);
             img.prod[t].f[k].n = twin_image(s->n, s->prod[t].f[k].n);
         }
-    char *a = tu_mm_canonical_text(s), *b = tu_mm_canonical_text(&img);
-    int same = strcmp(a, b) == 0;
-    free(a);
-    free(b);
-    mm_scheme_free(&img);
-    return same;
+    return same_products(s, &img);
 }
 
 /* Expands, checks validity, invariance and the rank; returns the verified rank. */
@@ -236,6 +238,24 @@ static void headroom_runs(void **state)
             check_sym(&s);
         }
         assert_int_equal(check_sym(&s), 49);
+        mm_sym_free(&s);
+    }
+    /* the headroom rule itself, on <5,5,5> (far from isolated schemes): with escapes off
+     * (escape_prob 0), a headroom-0 run ends at its first plateau, a headroom-1 run makes its
+     * plus transitions anyway and spends its whole budget */
+    for (int h = 0; h <= 1; h++) {
+        rt_rng rng;
+        rt_rng_seed(&rng, 4, 7);
+        mm_sym s;
+        assert_int_equal(mm_sym_trivial(&s, 5, MM_GF2, 3), 0);
+        mm_sym_run_opts o = {300000, 2000, 0, 0, 0, 0, h, 0, 0};
+        mm_sym_stats st = {0};
+        assert_int_equal(mm_sym_run(&s, &rng, &o, &st), 0);
+        if (h)
+            assert_int_equal(st.flips, o.flips);
+        else
+            assert_true(st.flips < o.flips);
+        check_sym(&s);
         mm_sym_free(&s);
     }
     for (int f = 0; f < 2; f++)

@@ -191,28 +191,22 @@ static int matmul_create(void **out, const char *const *keys, const char *const 
         rc = rt_fail(err, errlen, RT_EUSAGE, "--symmetric and --proxy sampled do not combine");
         goto fail;
     }
-    if (st->symmetric == 2) { /* the start's blocks must be unions of the involution's cycles */
-        mm_sym probe;
-        int parts = st->cubes ? st->cubes : mm_sym_default_parts(st->n);
-        if (mm_sym_start(&probe, st->n, MM_GF2, parts, 1)) {
-            char ok[64] = "";
-            size_t used = 0;
-            for (int k = 1; k <= st->n; k++) {
-                mm_sym t;
-                if (mm_sym_start(&t, st->n, MM_GF2, k, 1) == 0) {
-                    mm_sym_free(&t);
-                    int w = snprintf(ok + used, sizeof ok - used, "%s%d", used ? ", " : "", k);
-                    if (w > 0 && (size_t)w < sizeof ok - used)
-                        used += (size_t)w;
-                }
-            }
-            rc = rt_fail(err, errlen, RT_EUSAGE,
-                         "bad --symmetric 2 with %d cubes: the diagonal blocks of <%d,%d,%d> "
-                         "must keep the index pairs (0,1), (2,3), ... together (--cubes %s)",
-                         parts, st->n, st->n, st->n, used ? ok : "none");
-            goto fail;
+    int parts = st->cubes ? st->cubes : mm_sym_default_parts(st->n);
+    if (st->symmetric == 2 && !mm_sym_twin_blocks_ok(st->n, parts)) {
+        char ok[64] = ""; /* the block counts that work, to name them */
+        size_t used = 0;
+        for (int k = 1; k <= st->n; k++) {
+            if (!mm_sym_twin_blocks_ok(st->n, k))
+                continue;
+            int w = snprintf(ok + used, sizeof ok - used, "%s%d", used ? ", " : "", k);
+            if (w > 0 && (size_t)w < sizeof ok - used)
+                used += (size_t)w;
         }
-        mm_sym_free(&probe);
+        rc = rt_fail(err, errlen, RT_EUSAGE,
+                     "bad --symmetric 2 with %d cubes: the diagonal blocks of <%d,%d,%d> must "
+                     "keep the index pairs (0,1), (2,3), ... together (--cubes %s)",
+                     parts, st->n, st->n, st->n, used ? ok : "none");
+        goto fail;
     }
     /* walk is part of the canonical parameters only when given (otherwise the run's policy says) */
     int len = snprintf(st->params, sizeof st->params, "shape=%dx%dx%d field=%s", st->n, st->m,

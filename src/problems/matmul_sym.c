@@ -192,21 +192,36 @@ int mm_sym_trivial(mm_sym *s, int n, enum mm_field field, int parts)
     return mm_sym_start(s, n, field, parts, 0);
 }
 
-int mm_sym_start(mm_sym *s, int n, enum mm_field field, int parts, int twin)
+/* The block of each diagonal index for `parts` contiguous blocks whose sizes differ by <= 1
+ * (1 <= parts <= n <= MM_MAX_DIM). */
+static void diag_blocks(int n, int parts, int block[MM_MAX_DIM])
 {
-    if (n < 1 || n > MM_MAX_DIM || parts < 1 || parts > n || (field != MM_Z && field != MM_GF2) ||
-        (twin != 0 && twin != 1))
-        return RT_EUSAGE;
-    int block[MM_MAX_DIM]; /* block of each diagonal index: contiguous, sizes differ by <= 1 */
     for (int b = 0, i = 0; b < parts; b++) {
         int size = n / parts + (b < n % parts);
         for (int t = 0; t < size; t++)
             block[i++] = b;
     }
-    if (twin)
-        for (int i = 0; i < n; i++)
-            if (block[twin_pi(n, i)] != block[i])
-                return RT_EUSAGE;
+}
+
+int mm_sym_twin_blocks_ok(int n, int parts)
+{
+    if (n < 1 || n > MM_MAX_DIM || parts < 1 || parts > n)
+        return 0;
+    int block[MM_MAX_DIM];
+    diag_blocks(n, parts, block);
+    for (int i = 0; i < n; i++)
+        if (block[twin_pi(n, i)] != block[i])
+            return 0;
+    return 1;
+}
+
+int mm_sym_start(mm_sym *s, int n, enum mm_field field, int parts, int twin)
+{
+    if (n < 1 || n > MM_MAX_DIM || parts < 1 || parts > n || (field != MM_Z && field != MM_GF2) ||
+        (twin != 0 && twin != 1) || (twin && !mm_sym_twin_blocks_ok(n, parts)))
+        return RT_EUSAGE;
+    int block[MM_MAX_DIM];
+    diag_blocks(n, parts, block);
     int rc = sym_alloc(s, n, field, parts, n * n * n + 8);
     if (rc)
         return rc;
@@ -676,23 +691,27 @@ static int walker_init(walker *w, mm_sym *s)
 
 /* Orbit os's representative in the frame where its slot t holds v up to sign: as stored, or
  * (twin symmetry) its image under g. F gets the three factors, *twisted whether g was applied;
- * returns the sign with F[t % 3] = sign * v, or 0 when neither frame holds v. With twisted_ok 0
- * only the stored frame is tried. */
-static inline int frame(const walker *w, int t, mm_vec v, int twisted_ok, mm_vec F[3], int *twisted)
+ * returns the sign with F[t % 3] = sign * v, or 0 when neither frame holds v. When both frames
+ * hold v (g fixes it), prefer_twisted picks the image. */
+static inline int frame(const walker *w, int t, mm_vec v, int prefer_twisted, mm_vec F[3],
+                        int *twisted)
 {
     const mm_vec *r = &w->s->f[3 * (t / 3)];
-    int m = mm_vec_match(r[t % 3], v);
-    *twisted = 0;
-    if (!m && w->g && twisted_ok) {
-        mm_vec img = g_vec(w->g, w->field, r[t % 3]);
-        m = mm_vec_match(img, v);
-        if (m) {
+    int m = prefer_twisted ? 0 : mm_vec_match(r[t % 3], v);
+    if (!m && w->g) {
+        mm_vec img[3];
+        for (int k = 0; k < 3; k++)
+            img[k] = g_vec(w->g, w->field, r[k]);
+        int mt = mm_vec_match(img[t % 3], v);
+        if (mt) {
             *twisted = 1;
-            for (int k = 0; k < 3; k++)
-                F[k] = k == t % 3 ? img : g_vec(w->g, w->field, r[k]);
-            return m;
+            memcpy(F, img, sizeof img);
+            return mt;
         }
+        if (prefer_twisted)
+            m = mm_vec_match(r[t % 3], v);
     }
+    *twisted = 0;
     for (int k = 0; k < 3; k++)
         F[k] = r[k];
     return m;
@@ -746,7 +765,7 @@ static void settle(walker *w, int c)
                 continue;
             mm_vec F[3];
             int twisted;
-            int m0 = frame(w, t, v, 1, F, &twisted);
+            int m0 = frame(w, t, v, 0, F, &twisted);
             if (!m0)
                 continue;
             for (int d = 1; d <= 2; d++) {
@@ -790,8 +809,9 @@ static int walk(mm_sym *s, rt_rng *rng, long long flips, int target, double beta
 {
     /* accept[d]: probability of taking a flip that adds d nonzero coefficients */
     double accept[DENSITY_MAX];
-    for (int d = 0; d < DENSITY_MAX; d++)
-        accept[d] = beta > 0 ? exp(-beta * d) : 1.0;
+    if (beta > 0) /* read only then; a run calls this once per plateau */
+        for (int d = 0; d < DENSITY_MAX; d++)
+            accept[d] = exp(-beta * d);
     walker w;
     int rc = walker_init(&w, s);
     if (rc)
@@ -831,14 +851,8 @@ static int walk(mm_sym *s, rt_rng *rng, long long flips, int target, double beta
         if (!w.g) {
             sigma = mm_vec_match(s->f[p], s->f[q]);
         } else {
-            if (w.bfixed[b] && (r & 1)) { /* both frames hold it: either */
-                twisted = 1;
-                for (int k = 0; k < 3; k++)
-                    QF[k] = g_vec(w.g, field, Q[k]);
-                sigma = mm_vec_match(s->f[p], QF[k2]);
-            } else {
-                sigma = frame(&w, q, s->f[p], 1, QF, &twisted);
-            }
+            /* a value g fixes is held by both frames: either, at random */
+            sigma = frame(&w, q, s->f[p], w.bfixed[b] && (r & 1), QF, &twisted);
             if (!sigma)
                 continue;
             Q = QF;

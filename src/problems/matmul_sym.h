@@ -76,6 +76,10 @@ int mm_sym_trivial(mm_sym *s, int n, enum mm_field field, int parts);
  * pi's cycles. */
 int mm_sym_start(mm_sym *s, int n, enum mm_field field, int parts, int twin);
 
+/* 1 if `parts` diagonal blocks of <n,n,n> are unions of pi's cycles (twin symmetry can start
+ * from them), else 0. Allocates nothing. */
+int mm_sym_twin_blocks_ok(int n, int parts);
+
 /* g applied to one factor of an n x n scheme (bit (r,c) -> (pi r, pi c)). */
 mm_vec mm_sym_g(int n, mm_vec v);
 
