@@ -44,6 +44,16 @@ typedef struct rt_error {
     char msg[512];
 } rt_error;
 
+/* ---- the sandbox's jail ------------------------------------------------------------------ */
+
+/* Evaluators and verifiers run candidates through $RATCHET_JAIL (docs/sandbox.md, "The jail"):
+ * rt_jail_set_helper names the program that answers to that name inside every sandbox (the
+ * ratchet tool; NULL offers none) and returns 0, or RT_EUSAGE when path is not an executable
+ * file. rt_jail_main is the client that program runs when called as ratchet-jail (or as
+ * `ratchet jail`): argv as in `ratchet jail --help`; returns the exit status to end with. */
+int rt_jail_set_helper(const char *path);
+int rt_jail_main(int argc, char **argv);
+
 /* ---- problems ---------------------------------------------------------------------------- */
 
 typedef struct rt_problem rt_problem;

@@ -115,6 +115,54 @@ static void pool_leave(void)
     pthread_mutex_unlock(&pool_lock);
 }
 
+/* ---- process-wide settings: hidden paths, the jail's helper ------------------------------ */
+
+static pthread_mutex_t settings_lock = PTHREAD_MUTEX_INITIALIZER;
+static char *hidden_paths[RT_SANDBOX_MAX_HIDDEN];
+static size_t nhidden;
+static char *jail_helper; /* real path of the jail client, or NULL */
+
+int rt_sandbox_hide(const char *path)
+{
+    if (!path || path[0] != '/')
+        return RT_EUSAGE;
+    int rc = 0;
+    pthread_mutex_lock(&settings_lock);
+    for (size_t i = 0; i < nhidden; i++)
+        if (strcmp(hidden_paths[i], path) == 0)
+            goto done;
+    if (nhidden == RT_SANDBOX_MAX_HIDDEN) {
+        rc = RT_ETOOBIG;
+        goto done;
+    }
+    if (!(hidden_paths[nhidden] = strdup(path))) {
+        rc = RT_ENOMEM;
+        goto done;
+    }
+    nhidden++;
+done:
+    pthread_mutex_unlock(&settings_lock);
+    return rc;
+}
+
+int rt_sandbox_set_jail_helper(const char *path)
+{
+    char *real = NULL;
+    if (path) {
+        struct stat st;
+        real = realpath(path, NULL);
+        if (!real || stat(real, &st) != 0 || !S_ISREG(st.st_mode) || access(real, X_OK) != 0) {
+            free(real);
+            return RT_EUSAGE;
+        }
+    }
+    pthread_mutex_lock(&settings_lock);
+    free(jail_helper);
+    jail_helper = real;
+    pthread_mutex_unlock(&settings_lock);
+    return 0;
+}
+
 /* ---- names ------------------------------------------------------------------------------- */
 
 const char *rt_sandbox_outcome_name(rt_sandbox_outcome o)
@@ -127,6 +175,7 @@ const char *rt_sandbox_outcome_name(rt_sandbox_outcome o)
     case RT_SANDBOX_OUTPUT_CAP: return "output_cap";
     case RT_SANDBOX_MEMORY: return "memory";
     case RT_SANDBOX_SPAWN_FAILED: return "spawn_failed";
+    case RT_SANDBOX_DISK: return "disk";
     }
     return "unknown";
 }
@@ -137,7 +186,8 @@ const char *rt_sandbox_containment_str(unsigned c, char *buf, size_t len)
         {RT_SANDBOX_C_PIDNS, "pidns"},     {RT_SANDBOX_C_NETNS, "netns"},
         {RT_SANDBOX_C_USERNS, "userns"},   {RT_SANDBOX_C_ROFS, "rofs"},
         {RT_SANDBOX_C_UID, "uid"},         {RT_SANDBOX_C_SECCOMP, "seccomp"},
-        {RT_SANDBOX_C_PGROUP, "pgroup"},
+        {RT_SANDBOX_C_PGROUP, "pgroup"},   {RT_SANDBOX_C_VIEW, "view"},
+        {RT_SANDBOX_C_LANDLOCK, "landlock"}, {RT_SANDBOX_C_TOTALS, "totals"},
     };
     if (len == 0)
         return buf;

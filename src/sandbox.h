@@ -49,11 +49,15 @@ typedef struct rt_sandbox_limits {
     long open_files;     /* [256] RLIMIT_NOFILE */
     long processes;      /* [256] RLIMIT_NPROC: processes (threads included) of the run */
     size_t output_cap;   /* [1 MiB] bytes kept of stdout and of stderr, each; more kills the run */
+    long disk_mib;       /* [512] everything the run may write, together: the working directory,
+                          * /tmp and /dev/shm (one tmpfs of this size with namespaces; polled and
+                          * killed at without) */
 } rt_sandbox_limits;
 
 #define RT_SANDBOX_DEFAULT_WALL 10.0
 #define RT_SANDBOX_DEFAULT_MEMORY_MIB 2048L
 #define RT_SANDBOX_DEFAULT_FILE_MIB 256L
+#define RT_SANDBOX_DEFAULT_DISK_MIB 512L
 #define RT_SANDBOX_DEFAULT_OPEN_FILES 256L
 #define RT_SANDBOX_DEFAULT_PROCESSES 256L
 #define RT_SANDBOX_DEFAULT_OUTPUT_CAP ((size_t)1 << 20)
@@ -61,6 +65,8 @@ typedef struct rt_sandbox_limits {
 #define RT_SANDBOX_MAX_FILES 64     /* files placed in the working directory */
 #define RT_SANDBOX_MAX_ARGS 256     /* argv entries */
 #define RT_SANDBOX_MAX_ENV 128      /* extra environment entries */
+#define RT_SANDBOX_MAX_VISIBLE 32   /* host paths made visible */
+#define RT_SANDBOX_MAX_HIDDEN 16    /* paths registered with rt_sandbox_hide */
 
 /* A file placed in the fresh working directory before the child starts: a copy of src, or the
  * bytes data[0..len) when src is NULL. name is a plain file name (no '/', not "." or ".."). */
@@ -95,6 +101,9 @@ typedef struct rt_sandbox_spec {
     size_t stdin_len;
     rt_sandbox_limits limits;
     int flags;               /* RT_SANDBOX_* flags above */
+    const char *const *visible; /* NULL-terminated host paths (files or folders) the run may read
+                                 * (never write), at their own paths; or NULL. The folder of an
+                                 * argv[0] given as a path is always visible. */
 } rt_sandbox_spec;
 
 typedef enum rt_sandbox_outcome {
@@ -103,8 +112,11 @@ typedef enum rt_sandbox_outcome {
     RT_SANDBOX_TIMEOUT,      /* passed the wall-clock deadline; the tree was killed */
     RT_SANDBOX_CPU,          /* passed the CPU-time limit */
     RT_SANDBOX_OUTPUT_CAP,   /* printed more than output_cap bytes; the tree was killed */
-    RT_SANDBOX_MEMORY,       /* failed for lack of memory under memory_mib (status and stderr) */
-    RT_SANDBOX_SPAWN_FAILED  /* could not be started (exec failed, setup failed); see reason */
+    RT_SANDBOX_MEMORY,       /* failed for lack of memory under memory_mib (status and stderr), or
+                              * its processes together held more than memory_mib: the tree was
+                              * killed */
+    RT_SANDBOX_SPAWN_FAILED, /* could not be started (exec failed, setup failed); see reason */
+    RT_SANDBOX_DISK          /* wrote more than disk_mib in all (the tree was killed) */
 } rt_sandbox_outcome;
 
 /* Containment actually in force for a run (bits of result->containment). */
@@ -114,8 +126,14 @@ enum {
     RT_SANDBOX_C_USERNS = 1 << 2,  /* user namespace (unprivileged caller) */
     RT_SANDBOX_C_ROFS = 1 << 3,    /* every mount read-only but the working directory */
     RT_SANDBOX_C_UID = 1 << 4,     /* ran under a uid of its own (caller was root) */
-    RT_SANDBOX_C_SECCOMP = 1 << 5, /* seccomp: no sockets but AF_UNIX, no setsid/setpgid */
-    RT_SANDBOX_C_PGROUP = 1 << 6   /* own process group, killed as a group */
+    RT_SANDBOX_C_SECCOMP = 1 << 5, /* the seccomp policy (docs/sandbox.md): no ptrace, no
+                                    * namespaces, no mounts, no TIOCSTI, no sockets but AF_UNIX... */
+    RT_SANDBOX_C_PGROUP = 1 << 6,  /* own session and process group, killed as a group */
+    RT_SANDBOX_C_VIEW = 1 << 7,    /* a root of its own: system folders, the visible paths and the
+                                    * working directory only (no /home, /root, /tmp, /run...) */
+    RT_SANDBOX_C_LANDLOCK = 1 << 8,/* Landlock: reads only in the view, writes only in the
+                                    * working directory, no ptrace or signal out of the run */
+    RT_SANDBOX_C_TOTALS = 1 << 9   /* memory and disk bounded across the whole tree */
 };
 
 typedef struct rt_sandbox_result {
@@ -150,6 +168,22 @@ void rt_sandbox_result_free(rt_sandbox_result *res);
  * CPUs). Takes effect for runs that start afterwards. */
 void rt_sandbox_set_jobs(int n);
 int rt_sandbox_jobs(void);
+
+/* Hides path (a file or folder, for example a store and its -wal and -shm files) from every
+ * later run of this process, even when it lies inside a visible folder. At most
+ * RT_SANDBOX_MAX_HIDDEN paths; returns 0, RT_ETOOBIG past that, RT_EUSAGE for a relative path. */
+int rt_sandbox_hide(const char *path);
+
+/* The jail (docs/sandbox.md, "The jail"): an evaluator or verifier runs the candidate with
+ *     $RATCHET_JAIL [--file NAME]... [--wall SECONDS] -- COMMAND ARGS...
+ * and ratchet runs COMMAND in a sandbox of its own, beside the evaluator's (never inside it): its
+ * own uid (root) or Landlock domain, PID namespace and root, with only the named files of the
+ * evaluator's working directory copied in, under the evaluator's limits and deadline. Its stdout,
+ * stderr and exit status come back to the caller. rt_sandbox_set_jail_helper names the program
+ * that serves as $RATCHET_JAIL (the ratchet tool, which acts as the jail client when called as
+ * ratchet-jail); NULL (the default) offers no jail. Returns 0, or RT_EUSAGE when path is not an
+ * executable file. */
+int rt_sandbox_set_jail_helper(const char *path);
 
 /* Names of an outcome ("exited", "timeout", ...) and of containment bits ("pidns,netns,rofs,uid")
  * into buf; both return their first argument's text / buf. */
