@@ -960,6 +960,29 @@ static void set_err(rt_error *err, int code, const char *msg)
     snprintf(err->msg, sizeof err->msg, "%s", msg);
 }
 
+/* Hides the store (and SQLite's files beside it) from every program the run starts, even when
+ * it lies in a folder the sandbox shows them (an evaluator's). */
+static void hide_store(const char *store_path)
+{
+    char dir[4096], path[4200];
+    const char *slash = strrchr(store_path, '/');
+    const char *name = slash ? slash + 1 : store_path;
+    if (slash)
+        snprintf(dir, sizeof dir, "%.*s", (int)(slash - store_path), store_path);
+    else
+        snprintf(dir, sizeof dir, ".");
+    char *real = realpath(dir[0] ? dir : "/", NULL);
+    if (!real)
+        return;
+    static const char *const suffixes[] = {"", "-wal", "-shm", "-journal"};
+    for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s%s", strcmp(real, "/") == 0 ? "" : real, name,
+                 suffixes[i]);
+        rt_sandbox_hide(path);
+    }
+    free(real);
+}
+
 int rt_run_create(rt_run **out, const char *store_path, const rt_problem *problem,
                   const rt_run_options *options, rt_error *err)
 {
@@ -990,6 +1013,7 @@ int rt_run_create(rt_run **out, const char *store_path, const rt_problem *proble
     snprintf(cfg.proposer, sizeof cfg.proposer, "%s", r->pcls->name);
     cfg.seed = options->seed;
     cfg.islands = options->islands;
+    hide_store(store_path);
     rc = rt_db_create(&r->db, store_path, &cfg, r->errmsg, sizeof r->errmsg);
     if (rc)
         goto fail;
@@ -1071,6 +1095,7 @@ int rt_run_resume(rt_run **out, const char *store_path, const rt_problem *proble
     }
     rt_archive_row *rows = NULL;
     size_t nrows = 0;
+    hide_store(store_path);
     int rc = rt_db_open(&r->db, store_path, 1, r->errmsg, sizeof r->errmsg);
     if (rc)
         goto fail;

@@ -16,7 +16,10 @@
  * touched in the child.
  */
 #include "sandbox.h"
+#include "sandbox_int.h"
+#include "jail.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <dirent.h>
@@ -31,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -215,309 +219,52 @@ void rt_sandbox_result_free(rt_sandbox_result *res)
     memset(res, 0, sizeof *res);
 }
 
-/* ---- what the children need, prepared before the clone ----------------------------------- */
-
-/* Steps a child reports a failure of (message kind MSG_FAIL). */
-enum {
-    STEP_FDS = 1, STEP_SESSION, STEP_USERNS, STEP_CLONE, STEP_RLIMIT, STEP_IDS, STEP_CAPS,
-    STEP_NNP, STEP_SECCOMP, STEP_CHDIR, STEP_EXEC, STEP_NETNS
-};
-
 static const char *step_name(int step)
 {
     switch (step) {
     case STEP_FDS: return "setting up descriptors";
-    case STEP_SESSION: return "creating the process group";
+    case STEP_SESSION: return "creating the session";
     case STEP_USERNS: return "mapping the user namespace";
     case STEP_CLONE: return "starting the command";
     case STEP_RLIMIT: return "setting limits";
     case STEP_IDS: return "dropping to the run's uid";
-    case STEP_CAPS: return "setting capabilities";
+    case STEP_CAPS: return "dropping capabilities";
     case STEP_NNP: return "setting no_new_privs";
     case STEP_SECCOMP: return "installing the seccomp filter";
     case STEP_CHDIR: return "entering the working directory";
     case STEP_EXEC: return "exec";
     case STEP_NETNS: return "joining the network namespace";
+    case STEP_VIEW: return "building the file view";
+    case STEP_LANDLOCK: return "entering the Landlock domain";
     }
     return "setup";
 }
 
-/* One message on the status pipe; small enough to be written atomically. */
-enum { MSG_FAIL = 1, MSG_CONTAIN = 2, MSG_STATUS = 3, MSG_PID = 4 };
-typedef struct sbx_msg {
-    int kind;
-    int a; /* MSG_FAIL: step; MSG_CONTAIN: bits; MSG_STATUS: wait status; MSG_PID: pid */
-    int b; /* MSG_FAIL: errno */
-} sbx_msg;
-
-typedef struct sbx_prep {
-    unsigned mode;       /* RT_SANDBOX_C_* the children try to set up */
-    char workdir[PATH_MAX];
-    char exe[PATH_MAX];
-    char **argv;
-    char **envp;
-    char **ro_paths;     /* absolute paths of the read-only placed files (bind-mounted) */
-    size_t nro;
-    char uid_map[64], gid_map[64];
-    unsigned run_id;     /* the run's uid and gid when the caller is root */
-    struct rlimit rl_cpu, rl_as, rl_fsize, rl_nofile, rl_nproc;
-    int set_cpu, set_as, set_fsize, set_nofile, set_nproc;
-    const struct sock_filter *filter; /* the seccomp program (static storage), when mode has it */
-    unsigned short filter_len;
-    int fd_in, fd_out, fd_err, fd_status; /* the child's ends */
-    int fd_netns;        /* the shared empty network namespace to join, or -1 */
-    char shm_opts[64];   /* mount options of the private /dev/shm */
-    int root_stays;      /* the caller is root and the run keeps uid 0: drop every capability */
-} sbx_prep;
-
-/* ---- the children (async-signal-safe code only) ------------------------------------------ */
-
-static void child_send(int kind, int a, int b)
-{
-    sbx_msg m = {kind, a, b};
-    ssize_t n;
-    do
-        n = write(SBX_STATUS_FD, &m, sizeof m);
-    while (n < 0 && errno == EINTR);
-}
-
-static __attribute__((noreturn)) void child_fail(int step, int code)
-{
-    child_send(MSG_FAIL, step, errno);
-    _exit(code);
-}
-
-static int write_whole(const char *path, const char *text)
-{
-    int fd = open(path, O_WRONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    size_t len = strlen(text);
-    ssize_t n = write(fd, text, len);
-    int saved = errno;
-    close(fd);
-    errno = saved;
-    return n == (ssize_t)len ? 0 : -1;
-}
-
-static long raw_clone(unsigned long flags)
-{
-    return syscall(SYS_clone, flags, NULL, NULL, NULL, NULL);
-}
-
-/* Makes every mount read-only except the working directory, the placed read-only files staying
- * read-only (bind mounts over themselves). Returns 0, or -1 (the mounts may be half done; the
- * caller then does not count on them). */
-static int child_mounts(const sbx_prep *p)
-{
-    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
-        return -1;
-    if (mount(p->workdir, p->workdir, NULL, MS_BIND, NULL) != 0)
-        return -1;
-    for (size_t i = 0; i < p->nro; i++)
-        if (mount(p->ro_paths[i], p->ro_paths[i], NULL, MS_BIND, NULL) != 0)
-            return -1;
-    struct mount_attr ro = {.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID};
-    if (syscall(SYS_mount_setattr, AT_FDCWD, "/", AT_RECURSIVE, &ro, sizeof ro) != 0)
-        return -1;
-    struct mount_attr rw = {.attr_clr = MOUNT_ATTR_RDONLY};
-    if (syscall(SYS_mount_setattr, AT_FDCWD, p->workdir, 0, &rw, sizeof rw) != 0)
-        return -1;
-    return 0;
-}
-
-/* Keeps only the capabilities in keep (bits of the first 32), as ambient ones so that they survive
- * the exec of an ordinary program under a non-zero uid. */
-static int child_caps(unsigned keep)
-{
-    struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
-    struct __user_cap_data_struct data[2];
-    memset(data, 0, sizeof data);
-    data[0].effective = data[0].permitted = data[0].inheritable = keep;
-    if (syscall(SYS_capset, &hdr, data) != 0)
-        return -1;
-    for (unsigned cap = 0; cap < 32; cap++)
-        if ((keep & (1u << cap)) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) != 0)
-            return -1;
-    return 0;
-}
-
-/* The command's process: limits, identity, filter, then exec. Never returns. */
-static __attribute__((noreturn)) void child_exec(const sbx_prep *p)
-{
-    /* the command starts with default signals: no blocked signal (the caller's thread blocks
-     * SIGPIPE during a run) and no ignored one (ignoring survives exec) */
-    /* the raw call: glibc's sigaction refuses the two real-time signals it reserves, which the
-     * caller may have inherited as ignored */
-    struct { void (*handler)(int); unsigned long flags; void (*restorer)(void); uint64_t mask; }
-        dfl = {SIG_DFL, 0, NULL, 0};
-    for (int sig = 1; sig <= 64; sig++)
-        syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof dfl.mask); /* fails for KILL, STOP */
-    uint64_t none = 0;
-    syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, NULL, sizeof none);
-    if (fcntl(SBX_STATUS_FD, F_SETFD, FD_CLOEXEC) != 0)
-        child_fail(STEP_FDS, 126);
-    if ((p->set_cpu && setrlimit(RLIMIT_CPU, &p->rl_cpu) != 0) ||
-        (p->set_fsize && setrlimit(RLIMIT_FSIZE, &p->rl_fsize) != 0) ||
-        (p->set_nofile && setrlimit(RLIMIT_NOFILE, &p->rl_nofile) != 0) ||
-        (p->set_nproc && setrlimit(RLIMIT_NPROC, &p->rl_nproc) != 0))
-        child_fail(STEP_RLIMIT, 126);
-    /* no capability can come back through an exec: empty the bounding set (all but the one the
-     * run keeps); fails harmlessly where the process may not (an unprivileged caller's fallback) */
-    for (int cap = 0; cap < 64; cap++)
-        if (!((p->mode & RT_SANDBOX_C_UID) && cap == CAP_DAC_READ_SEARCH))
-            prctl(PR_CAPBSET_DROP, cap, 0, 0, 0);
-    if (p->root_stays) {
-        /* uid 0 of a user namespace that maps nothing else: it keeps the uid, not the powers
-         * (which would let it remount the read-only mounts of its namespace) */
-        prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
-        if (child_caps(0) != 0)
-            child_fail(STEP_CAPS, 126);
-    }
-    if (p->mode & RT_SANDBOX_C_UID) {
-        gid_t g = (gid_t)p->run_id;
-        uid_t u = (uid_t)p->run_id;
-        /* raw system calls: glibc's wrappers would try to change the ids of the caller's other
-         * threads too (they do not exist in this process, and it would wait for them forever) */
-        if (syscall(SYS_setgroups, 0, NULL) != 0 || syscall(SYS_setresgid, g, g, g) != 0)
-            child_fail(STEP_IDS, 126);
-        if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0)
-            child_fail(STEP_CAPS, 126);
-        if (syscall(SYS_setresuid, u, u, u) != 0)
-            child_fail(STEP_IDS, 126);
-        /* The caller's evaluator may sit in root-only folders: the run may read and search
-         * everything (CAP_DAC_READ_SEARCH), never write past permissions (no CAP_DAC_OVERRIDE:
-         * device nodes stay writable on a read-only mount). */
-        if (child_caps(1u << CAP_DAC_READ_SEARCH) != 0)
-            child_fail(STEP_CAPS, 126);
-    }
-    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
-        child_fail(STEP_NNP, 126);
-    if (p->mode & RT_SANDBOX_C_SECCOMP) {
-        struct sock_fprog prog = {p->filter_len, (struct sock_filter *)p->filter};
-        if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) != 0)
-            child_fail(STEP_SECCOMP, 126);
-    }
-    if (chdir(p->workdir) != 0)
-        child_fail(STEP_CHDIR, 126);
-    /* the address-space limit last: the steps above must not fail for want of it */
-    if (p->set_as && setrlimit(RLIMIT_AS, &p->rl_as) != 0)
-        child_fail(STEP_RLIMIT, 126);
-    execve(p->exe, p->argv, p->envp);
-    child_fail(STEP_EXEC, 127);
-}
-
-/* PID 1 of the run (or the group leader without namespaces). Never returns. */
-static __attribute__((noreturn)) void child_init(const sbx_prep *p)
-{
-    /* the four descriptors to 0..3, whatever numbers they had, then nothing else open */
-    int tmp[5] = {p->fd_in, p->fd_out, p->fd_err, p->fd_status, p->fd_netns};
-    for (int i = 0; i < 5; i++) {
-        if (tmp[i] < 0)
-            continue;
-        tmp[i] = fcntl(tmp[i], F_DUPFD, 10);
-        if (tmp[i] < 0)
-            _exit(125);
-    }
-    for (int i = 0; i < 4; i++)
-        if (dup2(tmp[i], i) != i)
-            _exit(125);
-    if (tmp[4] >= 0 && setns(tmp[4], CLONE_NEWNET) != 0)
-        child_fail(STEP_NETNS, 125);
-    if (syscall(SYS_close_range, 4u, ~0u, 0u) != 0) {
-        for (int fd = 4; fd < 1024; fd++)
-            close(fd);
-    }
-    /* a process group of its own (not a session: setsid() would also create a scheduler
-     * autogroup, which costs milliseconds) */
-    if (setpgid(0, 0) != 0)
-        child_fail(STEP_SESSION, 125);
-    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-    unsigned have = p->mode & (RT_SANDBOX_C_PIDNS | RT_SANDBOX_C_NETNS | RT_SANDBOX_C_USERNS |
-                               RT_SANDBOX_C_UID | RT_SANDBOX_C_SECCOMP | RT_SANDBOX_C_PGROUP);
-    if (p->mode & RT_SANDBOX_C_USERNS) {
-        if (write_whole("/proc/self/setgroups", "deny") != 0 ||
-            write_whole("/proc/self/uid_map", p->uid_map) != 0 ||
-            write_whole("/proc/self/gid_map", p->gid_map) != 0)
-            child_fail(STEP_USERNS, 125);
-    }
-    /* Without namespaces and a uid of its own, the command shares INIT's uid and powers: it must
-     * not ptrace INIT to forge its reports. (Elsewhere the command lacks a capability INIT has, or
-     * runs under another uid, and cannot; non-dumpable costs about a millisecond a run.) */
-    if (!(p->mode & (RT_SANDBOX_C_PIDNS | RT_SANDBOX_C_UID)))
-        prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-    if ((p->mode & RT_SANDBOX_C_ROFS) && child_mounts(p) == 0)
-        have |= RT_SANDBOX_C_ROFS;
-    /* a /proc of the new PID namespace: the run sees its own processes only (best effort) */
-    if (p->mode & RT_SANDBOX_C_PIDNS)
-        mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
-    /* a small private /dev/shm of its own (POSIX semaphores, Python's multiprocessing) */
-    if (have & RT_SANDBOX_C_ROFS)
-        mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, p->shm_opts);
-    child_send(MSG_CONTAIN, (int)have, 0);
-    /* without a PID namespace, orphans of the run are reparented here (not to the system's
-     * init), so that this process can reap every one of them before it exits */
-    int ns = (p->mode & RT_SANDBOX_C_PIDNS) != 0;
-    if (!ns)
-        prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
-
-    long pid = raw_clone(SIGCHLD);
-    if (pid < 0)
-        child_fail(STEP_CLONE, 125);
-    if (pid == 0) {
-        if (!ns) {
-            setpgid(0, 0);
-            prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-        }
-        child_exec(p);
-    }
-    if (!ns) {
-        /* the command's own group (set here too, so that it exists before the caller hears of
-         * it); the seccomp filter keeps every descendant in it */
-        setpgid((pid_t)pid, (pid_t)pid);
-        child_send(MSG_PID, (int)pid, 0);
-    }
-    close(0);
-    close(1);
-    close(2);
-    /* With a PID namespace: reap until the command is gone, report, exit; the kernel then kills
-     * the rest of the namespace. Without: report when the command is gone, then reap until no
-     * descendant is left (the caller kills the command's group when it hears the report). */
-    int reported = 0;
-    for (;;) {
-        int st = 0;
-        pid_t got = waitpid(-1, &st, __WALL);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got < 0) {
-            if (!reported)
-                child_send(MSG_STATUS, 0x7f00, ECHILD);
-            _exit(0);
-        }
-        if (got == (pid_t)pid) {
-            child_send(MSG_STATUS, st, 0);
-            reported = 1;
-            if (ns)
-                _exit(0);
-        }
-    }
-}
-
 /* ---- preparation (caller's thread, ordinary code) ---------------------------------------- */
+
+static void free_list(char **list, size_t n)
+{
+    if (list)
+        for (size_t i = 0; i < n; i++)
+            free(list[i]);
+    free(list);
+}
 
 static void prep_free(sbx_prep *p)
 {
-    if (p->argv)
-        for (size_t i = 0; p->argv[i]; i++)
-            free(p->argv[i]);
-    free(p->argv);
-    if (p->envp)
-        for (size_t i = 0; p->envp[i]; i++)
-            free(p->envp[i]);
-    free(p->envp);
-    for (size_t i = 0; i < p->nro; i++)
-        free(p->ro_paths[i]);
-    free(p->ro_paths);
+    size_t n = 0;
+    while (p->argv && p->argv[n])
+        n++;
+    free_list(p->argv, n);
+    n = 0;
+    while (p->envp && p->envp[n])
+        n++;
+    free_list(p->envp, n);
+    free_list(p->names, p->nfiles);
+    free(p->placed_mode);
+    free_list(p->visible, p->nvisible);
+    free(p->visible_dir);
+    free_list(p->hidden, p->nhidden);
 }
 
 static int valid_name(const char *name)
@@ -670,88 +417,6 @@ static void set_rlimit(struct rlimit *rl, int *set, double value, double unit, d
     *set = 1;
 }
 
-/* The fallback's two seccomp programs (index 0: network denied, 1: network allowed), built once
- * per process by libseccomp for the native architecture and kept until exit. libseccomp's own
- * loader allocates, which the child of a clone in a threaded process must not: the program is
- * exported here, before any clone, and the child installs it with a raw prctl. */
-enum { SBX_FILTER_MAX = 512 }; /* instructions; the program is about 20 */
-static struct sock_filter sbx_filters[2][SBX_FILTER_MAX];
-static unsigned short sbx_filter_len[2]; /* 0: that program could not be built */
-static pthread_once_t sbx_filters_once = PTHREAD_ONCE_INIT;
-
-/* Writes ctx's BPF program into out[cap] (through a memfd: libseccomp 2.5 exports only to a
- * descriptor). Returns its length in instructions, or 0 on any failure. */
-static unsigned short export_filter(const scmp_filter_ctx ctx, struct sock_filter *out, size_t cap)
-{
-    unsigned short len = 0;
-    int fd = memfd_create("ratchet-seccomp", MFD_CLOEXEC);
-    if (fd < 0)
-        return 0;
-    if (seccomp_export_bpf(ctx, fd) != 0)
-        goto done;
-    off_t size = lseek(fd, 0, SEEK_END);
-    if (size <= 0 || (size_t)size % sizeof *out != 0 || (size_t)size / sizeof *out > cap)
-        goto done;
-    size_t want = (size_t)size, got = 0;
-    while (got < want) {
-        ssize_t n = pread(fd, (char *)out + got, want - got, (off_t)got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            goto done;
-        got += (size_t)n;
-    }
-    len = (unsigned short)(want / sizeof *out);
-done:
-    close(fd);
-    return len;
-}
-
-/* Builds one fallback program: every system call allowed except setsid and setpgid (EPERM),
- * io_uring_setup (ENOSYS) and, unless allow_net, socket() for any family but AF_UNIX
- * (EAFNOSUPPORT). A call of another architecture (i386 through int 0x80, x32 numbers on x86-64)
- * kills the process. Returns the length written to out, or 0. */
-static unsigned short build_filter_one(int allow_net, struct sock_filter *out, size_t cap)
-{
-    unsigned short len = 0;
-    scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
-    if (!ctx)
-        return 0;
-    if (seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS) != 0 ||
-        seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(setsid), 0) != 0 ||
-        seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(setpgid), 0) != 0 ||
-        seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(io_uring_setup), 0) != 0)
-        goto done;
-    /* the whole 64-bit argument is compared: a family with high bits set is refused too */
-    if (!allow_net && seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EAFNOSUPPORT), SCMP_SYS(socket), 1,
-                                       SCMP_A0(SCMP_CMP_NE, (scmp_datum_t)AF_UNIX)) != 0)
-        goto done;
-    len = export_filter(ctx, out, cap);
-done:
-    seccomp_release(ctx);
-    return len;
-}
-
-static void build_filters(void)
-{
-    for (int i = 0; i < 2; i++)
-        sbx_filter_len[i] = build_filter_one(i, sbx_filters[i], SBX_FILTER_MAX);
-}
-
-/* Points p at the fallback filter for allow_net (built on first use). Returns 1 when there is
- * one, 0 when libseccomp could not build it (the run then goes without: no RT_SANDBOX_C_SECCOMP). */
-static int build_filter(sbx_prep *p, int allow_net)
-{
-    if (pthread_once(&sbx_filters_once, build_filters) != 0)
-        return 0;
-    int i = allow_net ? 1 : 0;
-    if (sbx_filter_len[i] == 0)
-        return 0;
-    p->filter = sbx_filters[i];
-    p->filter_len = sbx_filter_len[i];
-    return 1;
-}
-
 /* ---- the run ----------------------------------------------------------------------------- */
 
 /* Set once a namespace clone failed for lack of permission: later runs use the fallback. */
@@ -772,7 +437,7 @@ static int shared_netns(void)
         netns_fd = -1;
         int hold[2];
         if (pipe2(hold, O_CLOEXEC) == 0) {
-            long pid = raw_clone(SIGCHLD | CLONE_NEWNET);
+            long pid = sbx_raw_clone(SIGCHLD | CLONE_NEWNET);
             if (pid == 0) {
                 /* holds the namespace until the parent has opened it (async-signal-safe only) */
                 char c;
@@ -935,6 +600,53 @@ static int set_nonblock(int fd)
     return fl < 0 ? -1 : fcntl(fd, F_SETFL, fl | O_NONBLOCK);
 }
 
+/* The caller's command line (its place in memory), which INIT blanks in its copy. */
+static unsigned long cmd_start, cmd_end;
+static pthread_once_t cmd_once = PTHREAD_ONCE_INIT;
+
+static void find_cmdline(void)
+{
+    char buf[2048];
+    int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return;
+    buf[n] = '\0';
+    char *s = strrchr(buf, ')');
+    if (!s)
+        return;
+    /* after the command's closing parenthesis: field 3 (state) ... 48 arg_start, 49 arg_end */
+    s++;
+    unsigned long v[50];
+    int field = 2;
+    while (field < 49) {
+        while (*s == ' ')
+            s++;
+        if (!*s)
+            return;
+        char *end;
+        field++;
+        v[field] = strtoul(s, &end, 10);
+        if (end == s) /* the state letter */
+            end = s + 1;
+        s = end;
+    }
+    if (v[49] > v[48]) {
+        cmd_start = v[48];
+        cmd_end = v[49];
+    }
+}
+
+static void cmdline_area(unsigned long *start, unsigned long *end)
+{
+    pthread_once(&cmd_once, find_cmdline);
+    *start = cmd_start;
+    *end = cmd_end;
+}
+
 static int build_prep(const rt_sandbox_spec *spec, sbx_prep *p, char *err, size_t errlen)
 {
     const rt_sandbox_limits *l = &spec->limits;
@@ -945,7 +657,7 @@ static int build_prep(const rt_sandbox_spec *spec, sbx_prep *p, char *err, size_
         while (spec->env[nenv])
             nenv++;
     p->argv = calloc(nargs + 1, sizeof *p->argv);
-    p->envp = calloc(nenv + 5, sizeof *p->envp);
+    p->envp = calloc(nenv + 7, sizeof *p->envp);
     if (!p->argv || !p->envp)
         return rt_fail(err, errlen, RT_ENOMEM, "sandbox: out of memory");
     for (size_t i = 0; i < nargs; i++)
@@ -961,22 +673,36 @@ static int build_prep(const rt_sandbox_spec *spec, sbx_prep *p, char *err, size_
     for (size_t i = 0; i < nenv; i++)
         if (!(p->envp[e++] = dup_str(spec->env[i])))
             return rt_fail(err, errlen, RT_ENOMEM, "sandbox: out of memory");
-    p->ro_paths = calloc(spec->nfiles + 1, sizeof *p->ro_paths);
-    if (!p->ro_paths)
+    if (p->jail_socket[0]) {
+        int view = (p->mode & RT_SANDBOX_C_VIEW) != 0;
+        char helper[PATH_MAX + 32];
+        snprintf(helper, sizeof helper, "%s/ctl/ratchet-jail", p->base);
+        if (!(p->envp[e++] = join_kv("RATCHET_JAIL", view ? "/run/ratchet/ratchet-jail" : helper)) ||
+            !(p->envp[e++] = join_kv("RATCHET_JAIL_SOCKET",
+                                     view ? "/run/ratchet/jail.sock" : p->jail_socket)))
+            return rt_fail(err, errlen, RT_ENOMEM, "sandbox: out of memory");
+    }
+    p->names = calloc(spec->nfiles + 1, sizeof *p->names);
+    p->placed_mode = calloc(spec->nfiles + 1, 1);
+    if (!p->names || !p->placed_mode)
         return rt_fail(err, errlen, RT_ENOMEM, "sandbox: out of memory");
     for (size_t i = 0; i < spec->nfiles; i++) {
-        if (spec->files[i].writable)
-            continue;
-        rt_buf b;
-        rt_buf_init(&b, 0);
-        if (rt_buf_printf(&b, "%s/%s", p->workdir, spec->files[i].name) != 0) {
-            rt_buf_free(&b);
+        if (!(p->names[i] = dup_str(spec->files[i].name)))
             return rt_fail(err, errlen, RT_ENOMEM, "sandbox: out of memory");
-        }
-        p->ro_paths[p->nro++] = rt_buf_take(&b);
+        p->placed_mode[i] = (unsigned char)((spec->files[i].writable ? 1 : 0) |
+                                            (spec->files[i].executable ? 2 : 0));
+        p->nfiles = i + 1;
     }
-    snprintf(p->shm_opts, sizeof p->shm_opts, "size=%ldm,mode=1777",
-             l->file_mib > 0 ? l->file_mib : RT_SANDBOX_DEFAULT_FILE_MIB);
+    long disk = l->disk_mib != 0 ? l->disk_mib : RT_SANDBOX_DEFAULT_DISK_MIB;
+    long memory = l->memory_mib != 0 ? l->memory_mib : RT_SANDBOX_DEFAULT_MEMORY_MIB;
+    /* the view's tmpfs holds its stubs too: a few hundred KiB on top of the disk budget */
+    snprintf(p->scratch_opts, sizeof p->scratch_opts, "size=%ldk,mode=0755,nr_inodes=65536",
+             disk > 0 ? disk * 1024 + 1024 : 16L << 30);
+    p->disk_kib = disk > 0 ? disk * 1024 : 0;
+    p->memory_kib = memory > 0 ? memory * 1024 : 0;
+    long page = sysconf(_SC_PAGESIZE);
+    p->page_kib = page >= 1024 ? page / 1024 : 4;
+    cmdline_area(&p->arg_start, &p->arg_end);
     snprintf(p->uid_map, sizeof p->uid_map, "%u %u 1", (unsigned)geteuid(), (unsigned)geteuid());
     snprintf(p->gid_map, sizeof p->gid_map, "%u %u 1", (unsigned)getegid(), (unsigned)getegid());
 
@@ -1049,22 +775,192 @@ static int check_spec(const rt_sandbox_spec *spec, char *err, size_t errlen)
     return 0;
 }
 
-/* Makes the working directory and places the files. */
-static int make_workdir(const rt_sandbox_spec *spec, sbx_prep *p, char *err, size_t errlen)
+/* System folders: shown in every view, never listed as visible paths. */
+static const char *const system_dirs[] = {"/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64",
+                                          "/libx32", "/etc", "/opt", "/sys"};
+static const char *const writable_devices[] = {"/dev/null", "/dev/zero", "/dev/full"};
+
+/* 1 when path is dir or lies beneath it. */
+static int beneath(const char *path, const char *dir)
 {
-    const char *base = getenv("TMPDIR");
-    if (!base || base[0] != '/')
-        base = "/tmp";
-    if ((size_t)snprintf(p->workdir, sizeof p->workdir, "%s/ratchet-sbx-XXXXXX", base) >=
-        sizeof p->workdir - 300)
-        return rt_fail(err, errlen, RT_EIO, "sandbox: TMPDIR path too long");
-    if (!mkdtemp(p->workdir)) {
+    size_t n = strlen(dir);
+    if (n == 1 && dir[0] == '/')
+        return 1;
+    return strncmp(path, dir, n) == 0 && (path[n] == '/' || path[n] == '\0');
+}
+
+static int in_system(const char *path)
+{
+    for (size_t i = 0; i < sizeof system_dirs / sizeof system_dirs[0]; i++)
+        if (beneath(path, system_dirs[i]))
+            return 1;
+    return 0;
+}
+
+/* Adds the real path of path to the visible list (not when a system folder or a visible folder
+ * holds it already). Returns 0, RT_EUSAGE (missing), RT_ETOOBIG, RT_ENOMEM. */
+static int add_visible(sbx_prep *p, const char *path, char *err, size_t errlen)
+{
+    char *real = realpath(path, NULL);
+    struct stat st;
+    if (!real || stat(real, &st) != 0) {
         int e = errno;
-        p->workdir[0] = '\0';
-        return rt_fail(err, errlen, RT_EIO, "sandbox: cannot make a working directory in %s: %s",
-                       base, strerror(e));
+        free(real);
+        return rt_fail(err, errlen, RT_EUSAGE, "sandbox: visible path %s: %s", path, strerror(e));
     }
-    if (p->mode & RT_SANDBOX_C_UID) {
+    if (in_system(real) || strcmp(real, "/") == 0)
+        goto skip;
+    for (size_t i = 0; i < p->nvisible; i++)
+        if (p->visible_dir[i] && beneath(real, p->visible[i]))
+            goto skip;
+    if (p->nvisible == RT_SANDBOX_MAX_VISIBLE) {
+        free(real);
+        return rt_fail(err, errlen, RT_ETOOBIG, "sandbox: more than %d visible paths",
+                       RT_SANDBOX_MAX_VISIBLE);
+    }
+    p->visible[p->nvisible] = real;
+    p->visible_dir[p->nvisible++] = S_ISDIR(st.st_mode) ? 1 : 0;
+    return 0;
+skip:
+    free(real);
+    return 0;
+}
+
+/* The run's file view: the visible paths (the spec's, and the folder of a command named by its
+ * path), the hidden ones, and the Landlock rules of the mode. */
+static int build_view(const rt_sandbox_spec *spec, sbx_prep *p, int jailed, char *err,
+                      size_t errlen)
+{
+    int rc;
+    p->visible = calloc(RT_SANDBOX_MAX_VISIBLE, sizeof *p->visible);
+    p->visible_dir = calloc(RT_SANDBOX_MAX_VISIBLE, 1);
+    p->hidden = calloc(RT_SANDBOX_MAX_HIDDEN, sizeof *p->hidden);
+    if (!p->visible || !p->visible_dir || !p->hidden)
+        return rt_fail(err, errlen, RT_ENOMEM, "sandbox: out of memory");
+    for (size_t i = 0; spec->visible && spec->visible[i]; i++)
+        if ((rc = add_visible(p, spec->visible[i], err, errlen)) != 0)
+            return rc;
+    /* the command's own folder, unless it is a placed file; never for a jail, whose command
+     * line comes from the evaluator */
+    if (!jailed && !beneath(p->exe, p->workdir) && access(p->exe, F_OK) == 0) {
+        char dir[PATH_MAX];
+        snprintf(dir, sizeof dir, "%s", p->exe);
+        char *slash = strrchr(dir, '/');
+        if (slash && slash != dir) {
+            *slash = '\0';
+            if ((rc = add_visible(p, dir, err, errlen)) != 0)
+                return rc;
+        }
+    }
+    pthread_mutex_lock(&settings_lock);
+    for (size_t i = 0; i < nhidden && !rc; i++)
+        if (!(p->hidden[p->nhidden] = dup_str(hidden_paths[i])))
+            rc = RT_ENOMEM;
+        else
+            p->nhidden++;
+    pthread_mutex_unlock(&settings_lock);
+    if (rc)
+        return rt_fail(err, errlen, rc, "sandbox: out of memory");
+
+    sbx_landlock_rule *r = p->rules;
+    size_t n = 0;
+    if (p->mode & RT_SANDBOX_C_VIEW) {
+        /* the view holds only what the run may read */
+        r[n++] = (sbx_landlock_rule){"/", SBX_LL_READ};
+        r[n++] = (sbx_landlock_rule){"/tmp", SBX_LL_WRITE};
+        r[n++] = (sbx_landlock_rule){"/dev/shm", SBX_LL_WRITE};
+    } else {
+        for (size_t i = 0; i < sizeof system_dirs / sizeof system_dirs[0]; i++)
+            r[n++] = (sbx_landlock_rule){system_dirs[i], SBX_LL_READ};
+        r[n++] = (sbx_landlock_rule){"/proc", SBX_LL_READ};
+        r[n++] = (sbx_landlock_rule){"/dev/random", SBX_LL_READ};
+        r[n++] = (sbx_landlock_rule){"/dev/urandom", SBX_LL_READ};
+        for (size_t i = 0; i < p->nvisible; i++)
+            r[n++] = (sbx_landlock_rule){p->visible[i], SBX_LL_READ};
+        if (p->jail_helper[0]) {
+            r[n++] = (sbx_landlock_rule){p->jail_helper, SBX_LL_READ};
+            r[n++] = (sbx_landlock_rule){p->base, SBX_LL_READ}; /* ctl/ratchet-jail, work */
+        }
+    }
+    r[n++] = (sbx_landlock_rule){p->workdir, SBX_LL_WRITE};
+    for (size_t i = 0; i < sizeof writable_devices / sizeof writable_devices[0]; i++)
+        r[n++] = (sbx_landlock_rule){writable_devices[i], SBX_LL_DEV};
+    assert(n <= SBX_MAX_RULES);
+    p->nrules = n;
+    p->landlock_abi = sbx_landlock_abi();
+    p->filter = sbx_seccomp_program(!(p->mode & RT_SANDBOX_C_PIDNS), p->allow_net, &p->filter_len);
+    return 0;
+}
+
+/* Removes the folders that runs of killed processes left in dir: a run holds an exclusive lock
+ * on its folder for as long as it lives, so a folder nobody holds (and older than a few seconds,
+ * to spare one just made) is a leftover. */
+static void sweep_leftovers(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    uid_t me = geteuid();
+    time_t now = time(NULL);
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (strncmp(e->d_name, "ratchet-sbx-", 12) != 0)
+            continue;
+        int fd = openat(dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+            continue;
+        struct stat st;
+        if (fstat(fd, &st) == 0 && st.st_uid == me && now - st.st_mtime > 10 &&
+            flock(fd, LOCK_EX | LOCK_NB) == 0) {
+            char path[PATH_MAX];
+            if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, e->d_name) < sizeof path)
+                remove_tree(path);
+        }
+        close(fd);
+    }
+    closedir(d);
+}
+
+static pthread_mutex_t sweep_lock = PTHREAD_MUTEX_INITIALIZER;
+static char swept[PATH_MAX]; /* the folder swept last (once per folder and process) */
+
+/* Makes the run's folder base (locked for the run's life, *lock_fd), its working directory with
+ * the placed files, the view's mount point and the jail's folder. */
+static int make_workdir(const rt_sandbox_spec *spec, sbx_prep *p, int *lock_fd, char *err,
+                        size_t errlen)
+{
+    const char *tmp = getenv("TMPDIR");
+    if (!tmp || tmp[0] != '/')
+        tmp = "/tmp";
+    pthread_mutex_lock(&sweep_lock);
+    if (strcmp(swept, tmp) != 0) {
+        snprintf(swept, sizeof swept, "%s", tmp);
+        sweep_leftovers(tmp);
+    }
+    pthread_mutex_unlock(&sweep_lock);
+    if ((size_t)snprintf(p->base, sizeof p->base, "%s/ratchet-sbx-XXXXXX", tmp) >=
+        sizeof p->base - 300)
+        return rt_fail(err, errlen, RT_EIO, "sandbox: TMPDIR path too long");
+    if (!mkdtemp(p->base)) {
+        int e = errno;
+        p->base[0] = '\0';
+        return rt_fail(err, errlen, RT_EIO, "sandbox: cannot make a working directory in %s: %s",
+                       tmp, strerror(e));
+    }
+    *lock_fd = open(p->base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (*lock_fd < 0 || flock(*lock_fd, LOCK_EX) != 0)
+        return rt_fail(err, errlen, RT_EIO, "sandbox: cannot lock %s: %s", p->base,
+                       strerror(errno));
+    if ((size_t)snprintf(p->workdir, sizeof p->workdir, "%s/work", p->base) >= sizeof p->workdir ||
+        (size_t)snprintf(p->root, sizeof p->root, "%s/root", p->base) >= sizeof p->root)
+        return rt_fail(err, errlen, RT_EIO, "sandbox: TMPDIR path too long");
+    int uid = (p->mode & RT_SANDBOX_C_UID) != 0;
+    /* as root the run's own uid must pass through the folder (without a view) */
+    if (chmod(p->base, uid ? 0711 : 0700) != 0 || mkdir(p->workdir, 0700) != 0 ||
+        ((p->mode & RT_SANDBOX_C_VIEW) && mkdir(p->root, 0700) != 0))
+        return rt_fail(err, errlen, RT_EIO, "sandbox: cannot set up %s: %s", p->base,
+                       strerror(errno));
+    if (uid) {
         /* root-owned, group of the run, sticky: the run may add files but not remove ours */
         if (chown(p->workdir, 0, (gid_t)p->run_id) != 0) {
             if (errno != EINVAL)
@@ -1074,6 +970,7 @@ static int make_workdir(const rt_sandbox_spec *spec, sbx_prep *p, char *err, siz
              * keeps the caller's uid, for this and every later run */
             __atomic_store_n(&uid_unavailable, 1, __ATOMIC_RELAXED);
             p->mode &= ~(unsigned)RT_SANDBOX_C_UID;
+            uid = 0;
         } else if (chmod(p->workdir, 01770) != 0) {
             return rt_fail(err, errlen, RT_EIO, "sandbox: cannot set up %s: %s", p->workdir,
                            strerror(errno));
@@ -1083,13 +980,25 @@ static int make_workdir(const rt_sandbox_spec *spec, sbx_prep *p, char *err, siz
         int rc = place_file(p->workdir, &spec->files[i], err, errlen);
         if (rc != 0)
             return rc;
-        if ((p->mode & RT_SANDBOX_C_UID) && spec->files[i].writable) {
+        if (uid && spec->files[i].writable) {
             char path[PATH_MAX + 256];
             snprintf(path, sizeof path, "%s/%s", p->workdir, spec->files[i].name);
             if (chown(path, (uid_t)p->run_id, (gid_t)p->run_id) != 0)
                 return rt_fail(err, errlen, RT_EIO, "sandbox: cannot chown %s: %s", path,
                                strerror(errno));
         }
+    }
+    if (p->jail_helper[0]) {
+        char ctl[PATH_MAX + 16], link[PATH_MAX + 32];
+        snprintf(ctl, sizeof ctl, "%s/ctl", p->base);
+        snprintf(link, sizeof link, "%s/ratchet-jail", ctl);
+        if (mkdir(ctl, uid ? 0711 : 0700) != 0 || chmod(ctl, uid ? 0711 : 0700) != 0 ||
+            symlink(p->jail_helper, link) != 0)
+            return rt_fail(err, errlen, RT_EIO, "sandbox: cannot set up %s: %s", ctl,
+                           strerror(errno));
+        if ((size_t)snprintf(p->jail_socket, sizeof p->jail_socket, "%s/jail.sock", ctl) >=
+            sizeof p->jail_socket)
+            return rt_fail(err, errlen, RT_EIO, "sandbox: TMPDIR path too long");
     }
     return 0;
 }
@@ -1128,39 +1037,30 @@ static void add_user_tasks(sbx_prep *p)
     p->rl_nproc.rlim_max += now;
 }
 
-/* Starts INIT with the namespaces of p->mode; falls back to no namespaces when the kernel refuses.
- * Returns the pid, or -1 with errno. */
-static long start_init(sbx_prep *p, int allow_net)
+/* Starts INIT with the namespaces of p->mode. Returns its pid; -1 with errno; or -2 when the
+ * kernel refused the namespaces (they are then off for this process: the caller retries the
+ * run in the fallback). */
+static long start_init(sbx_prep *p)
 {
-    int had_userns = (p->mode & RT_SANDBOX_C_USERNS) != 0;
     if (!(p->mode & (RT_SANDBOX_C_UID | RT_SANDBOX_C_USERNS)))
         add_user_tasks(p);
+    unsigned long flags = SIGCHLD;
     if (p->mode & RT_SANDBOX_C_PIDNS) {
-        unsigned long flags = SIGCHLD | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS;
+        flags |= CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS;
         if (p->mode & RT_SANDBOX_C_USERNS)
             flags |= CLONE_NEWUSER;
         if ((p->mode & RT_SANDBOX_C_NETNS) && p->fd_netns < 0)
             flags |= CLONE_NEWNET;
-        long pid = raw_clone(flags);
-        if (pid == 0)
-            child_init(p);
-        if (pid > 0)
-            return pid;
-        if (errno != EPERM && errno != EINVAL && errno != ENOSPC && errno != EUSERS &&
-            errno != ENOSYS)
-            return -1;
-        __atomic_store_n(&ns_unavailable, 1, __ATOMIC_RELAXED);
-        p->fd_netns = -1;
-        p->mode &= ~(unsigned)(RT_SANDBOX_C_PIDNS | RT_SANDBOX_C_NETNS | RT_SANDBOX_C_USERNS |
-                               RT_SANDBOX_C_ROFS);
     }
-    if (build_filter(p, allow_net))
-        p->mode |= RT_SANDBOX_C_SECCOMP;
-    if (had_userns)
-        add_user_tasks(p);
-    long pid = raw_clone(SIGCHLD);
+    long pid = sbx_raw_clone(flags);
     if (pid == 0)
-        child_init(p);
+        sbx_child_init(p);
+    if (pid < 0 && (p->mode & RT_SANDBOX_C_PIDNS) &&
+        (errno == EPERM || errno == EINVAL || errno == ENOSPC || errno == EUSERS ||
+         errno == ENOSYS)) {
+        __atomic_store_n(&ns_unavailable, 1, __ATOMIC_RELAXED);
+        return -2;
+    }
     return pid;
 }
 
@@ -1170,6 +1070,7 @@ typedef struct sbx_reports {
     int have_status, status;
     int fail_step, fail_errno;
     long epid; /* the command's pid (and group) when there is no PID namespace */
+    int over, over_mib; /* INIT killed the tree over a total: RT_SANDBOX_MEMORY or _DISK */
 } sbx_reports;
 
 /* Reads every whole message available on *fd; closes it at end of file. */
@@ -1190,7 +1091,11 @@ static void read_reports(int *fd, sbx_reports *rep)
             rep->contained = (unsigned)m.a;
         else if (m.kind == MSG_PID && m.a > 1)
             rep->epid = m.a;
-        else if (m.kind == MSG_STATUS && !rep->have_status) {
+        else if (m.kind == MSG_OVER && !rep->over &&
+                 (m.a == RT_SANDBOX_MEMORY || m.a == RT_SANDBOX_DISK)) {
+            rep->over = m.a;
+            rep->over_mib = m.b;
+        } else if (m.kind == MSG_STATUS && !rep->have_status) {
             rep->have_status = 1;
             rep->status = m.a;
         } else if (m.kind == MSG_FAIL && !rep->fail_step) {
@@ -1219,11 +1124,13 @@ static void stop_tree(long pid, int ns, int *status_fd, sbx_reports *rep, int *g
  * earlier attempt found them unusable). *ns_broken is set when the namespaces were granted but
  * could not be set up (e.g. a security module refusing the id maps): the caller then retries
  * without. Returns as rt_sandbox_run. */
-static int run_attempt(const rt_sandbox_spec *spec, int flags, rt_sandbox_result *res,
-                       int *ns_broken, char *err, size_t errlen)
+static int run_attempt(const rt_sandbox_spec *spec, int flags, const int *cancel, int jailed,
+                       rt_sandbox_result *res, int *ns_broken, char *err, size_t errlen)
 {
     int rc = 0;
     *ns_broken = 0;
+    int lock_fd = -1;
+    rt_jail_broker *broker = NULL;
 
     sbx_prep p;
     memset(&p, 0, sizeof p);
@@ -1243,7 +1150,7 @@ static int run_attempt(const rt_sandbox_spec *spec, int flags, rt_sandbox_result
     if ((flags & RT_SANDBOX_NO_NAMESPACES) || __atomic_load_n(&ns_unavailable, __ATOMIC_RELAXED))
         p.mode = RT_SANDBOX_C_PGROUP;
     else
-        p.mode = RT_SANDBOX_C_PGROUP | RT_SANDBOX_C_PIDNS | RT_SANDBOX_C_NETNS | RT_SANDBOX_C_ROFS |
+        p.mode = RT_SANDBOX_C_PGROUP | RT_SANDBOX_C_PIDNS | RT_SANDBOX_C_NETNS | RT_SANDBOX_C_VIEW |
                  (root ? 0u : (unsigned)RT_SANDBOX_C_USERNS);
     if (root && !__atomic_load_n(&uid_unavailable, __ATOMIC_RELAXED)) {
         p.mode |= RT_SANDBOX_C_UID;
@@ -1253,14 +1160,24 @@ static int run_attempt(const rt_sandbox_spec *spec, int flags, rt_sandbox_result
         p.run_id = SBX_UID_BASE + k % SBX_UID_SPAN;
     }
 
-    if (spec->flags & RT_SANDBOX_ALLOW_NETWORK)
+    p.allow_net = (spec->flags & RT_SANDBOX_ALLOW_NETWORK) != 0;
+    if (p.allow_net)
         p.mode &= ~(unsigned)RT_SANDBOX_C_NETNS;
     p.fd_netns = (p.mode & RT_SANDBOX_C_NETNS) && root ? shared_netns() : -1;
-    if ((rc = make_workdir(spec, &p, err, errlen)) != 0)
+    if (!jailed) {
+        pthread_mutex_lock(&settings_lock);
+        if (jail_helper)
+            snprintf(p.jail_helper, sizeof p.jail_helper, "%s", jail_helper);
+        pthread_mutex_unlock(&settings_lock);
+    }
+    double deadline0 = ts_now() + wall;
+    if ((rc = make_workdir(spec, &p, &lock_fd, err, errlen)) != 0 ||
+        (rc = resolve_exe(spec, &p, err, errlen)) != 0 ||
+        (rc = build_prep(spec, &p, err, errlen)) != 0 ||
+        (rc = build_view(spec, &p, jailed, err, errlen)) != 0)
         goto fail;
-    if ((rc = build_prep(spec, &p, err, errlen)) != 0)
-        goto fail;
-    if ((rc = resolve_exe(spec, &p, err, errlen)) != 0)
+    if (p.jail_socket[0] &&
+        (rc = rt_jail_broker_open(&broker, p.jail_socket, spec, deadline0, err, errlen)) != 0)
         goto fail;
     p.root_stays = root && !(p.mode & RT_SANDBOX_C_UID);
     for (int i = 0; i < 4; i++)
@@ -1288,7 +1205,11 @@ static int run_attempt(const rt_sandbox_spec *spec, int flags, rt_sandbox_result
     mask_set = 1;
 
     double start = ts_now();
-    pid = start_init(&p, (spec->flags & RT_SANDBOX_ALLOW_NETWORK) != 0);
+    pid = start_init(&p);
+    if (pid == -2) {
+        *ns_broken = 1; /* the caller runs it again without namespaces */
+        goto done;
+    }
     if (pid < 0) {
         int e = errno;
         rc = 0;
@@ -1317,7 +1238,8 @@ static int run_attempt(const rt_sandbox_spec *spec, int flags, rt_sandbox_result
         close_fd(&fds[1]);
     for (;;) {
         double now = ts_now();
-        if (!killed && stopped_at < 0 && now >= deadline) {
+        if (!killed && stopped_at < 0 &&
+            (now >= deadline || (cancel && __atomic_load_n(cancel, __ATOMIC_RELAXED)))) {
             killed = RT_SANDBOX_TIMEOUT;
             stop_tree(pid, ns, &fds[6], &rep, &group_killed);
             stopped_at = now;
@@ -1332,8 +1254,9 @@ static int run_attempt(const rt_sandbox_spec *spec, int flags, rt_sandbox_result
             kill((pid_t)pid, SIGKILL);
             escalated = 1;
         }
-        struct pollfd pf[5];
-        int n = 0, i_out = -1, i_err = -1, i_in = -1, i_st = -1, i_pid = -1;
+        struct pollfd pf[6];
+        int n = 0, i_out = -1, i_err = -1, i_in = -1, i_st = -1, i_pid = -1, i_jail = -1;
+        if (broker) { i_jail = n; pf[n++] = (struct pollfd){rt_jail_broker_fd(broker), POLLIN, 0}; }
         if (fds[2] >= 0) { i_out = n; pf[n++] = (struct pollfd){fds[2], POLLIN, 0}; }
         if (fds[4] >= 0) { i_err = n; pf[n++] = (struct pollfd){fds[4], POLLIN, 0}; }
         if (fds[1] >= 0) { i_in = n; pf[n++] = (struct pollfd){fds[1], POLLOUT, 0}; }
@@ -1345,6 +1268,8 @@ static int run_attempt(const rt_sandbox_spec *spec, int flags, rt_sandbox_result
             ms = 1;
         if (pidfd < 0 && ms > 10)
             ms = 10;
+        if (cancel && ms > 50)
+            ms = 50;
         int pr = poll(pf, (nfds_t)n, ms > 1e6 ? 1000000 : (int)ms);
         if (pr < 0 && errno != EINTR && stopped_at < 0) {
             killed = RT_SANDBOX_TIMEOUT; /* cannot watch it: stop it */
@@ -1353,6 +1278,8 @@ static int run_attempt(const rt_sandbox_spec *spec, int flags, rt_sandbox_result
         }
         if (pr <= 0 && pidfd >= 0)
             continue;
+        if (i_jail >= 0 && (pf[i_jail].revents & POLLIN))
+            rt_jail_broker_accept(broker);
         if (i_out >= 0 && pf[i_out].revents && pump_output(&fds[2], &out, cap, &out_seen) &&
             stopped_at < 0) {
             killed = RT_SANDBOX_OUTPUT_CAP;
@@ -1426,7 +1353,8 @@ static int run_attempt(const rt_sandbox_spec *spec, int flags, rt_sandbox_result
     unsigned contained = rep.contained;
     int have_status = rep.have_status, status = rep.status;
     int fail_step = rep.fail_step, fail_errno = rep.fail_errno;
-    if ((contained & RT_SANDBOX_C_PIDNS) && (fail_step == STEP_USERNS || fail_step == STEP_NETNS))
+    if ((contained & RT_SANDBOX_C_PIDNS) &&
+        (fail_step == STEP_USERNS || fail_step == STEP_NETNS || fail_step == STEP_VIEW))
         *ns_broken = 1;
     res->containment = contained;
     res->exit_code = -1;
@@ -1434,7 +1362,18 @@ static int run_attempt(const rt_sandbox_spec *spec, int flags, rt_sandbox_result
     res->stderr_truncated = err_seen > errb.len;
     rt_buf_cstr(&out);
     rt_buf_cstr(&errb);
-    if (killed == RT_SANDBOX_TIMEOUT) {
+    if (rep.over) {
+        res->outcome = rep.over;
+        res->signal = SIGKILL;
+        if (rep.over == RT_SANDBOX_MEMORY)
+            snprintf(res->reason, sizeof res->reason,
+                     "killed: its processes held %d MiB together, over the %ld MiB limit",
+                     rep.over_mib, p.memory_kib >> 10);
+        else
+            snprintf(res->reason, sizeof res->reason,
+                     "killed: it wrote %d MiB in all, over the %ld MiB limit", rep.over_mib,
+                     p.disk_kib >> 10);
+    } else if (killed == RT_SANDBOX_TIMEOUT) {
         res->outcome = RT_SANDBOX_TIMEOUT;
         res->signal = SIGKILL;
         snprintf(res->reason, sizeof res->reason, "killed at the %.3g s wall-clock deadline", wall);
@@ -1472,12 +1411,17 @@ static int run_attempt(const rt_sandbox_spec *spec, int flags, rt_sandbox_result
                      (res->outcome == RT_SANDBOX_SIGNALED &&
                       (res->signal == SIGSEGV || res->signal == SIGABRT || res->signal == SIGBUS ||
                        res->signal == SIGKILL))) &&
-        looks_like_oom(errb.data, errb.len)) {
+        looks_like_oom(errb.data, errb.len) && !rep.over) {
         char was[sizeof res->reason];
         memcpy(was, res->reason, sizeof was);
         res->outcome = RT_SANDBOX_MEMORY;
         snprintf(res->reason, sizeof res->reason, "out of memory under the %ld MiB limit (%.180s)",
                  (long)(p.rl_as.rlim_cur >> 20), was);
+    } else if (p.disk_kib && res->outcome == RT_SANDBOX_EXITED && res->exit_code != 0 &&
+               errb.len && memmem(errb.data, errb.len, "No space left on device", 23)) {
+        res->outcome = RT_SANDBOX_DISK;
+        snprintf(res->reason, sizeof res->reason, "out of space under the %ld MiB disk limit (exit %d)",
+                 p.disk_kib >> 10, res->exit_code);
     }
     res->stdout_len = out.len;
     res->stdout_data = rt_buf_take(&out);
@@ -1508,11 +1452,30 @@ fail:
         }
         pthread_sigmask(SIG_SETMASK, &old_set, NULL);
     }
-    if (p.workdir[0] && !(spec->flags & RT_SANDBOX_KEEP_WORKDIR))
-        remove_tree(p.workdir);
+    rt_jail_broker_close(broker);
+    if (p.base[0] && !(spec->flags & RT_SANDBOX_KEEP_WORKDIR))
+        remove_tree(p.base);
+    if (lock_fd >= 0)
+        close(lock_fd);
     prep_free(&p);
     rt_buf_free(&out);
     rt_buf_free(&errb);
+    return rc;
+}
+
+/* Runs spec (checked), retrying once without namespaces when they turn out to be unusable. */
+static int run_checked(const rt_sandbox_spec *spec, const int *cancel, int jailed,
+                       rt_sandbox_result *res, char *err, size_t errlen)
+{
+    int ns_broken = 0;
+    int rc = run_attempt(spec, spec->flags, cancel, jailed, res, &ns_broken, err, errlen);
+    if (rc == 0 && ns_broken) {
+        /* namespaces refused, or granted but unusable here: the fallback from now on */
+        __atomic_store_n(&ns_unavailable, 1, __ATOMIC_RELAXED);
+        rt_sandbox_result_free(res);
+        rc = run_attempt(spec, spec->flags | RT_SANDBOX_NO_NAMESPACES, cancel, jailed, res,
+                         &ns_broken, err, errlen);
+    }
     return rc;
 }
 
@@ -1525,14 +1488,20 @@ int rt_sandbox_run(const rt_sandbox_spec *spec, rt_sandbox_result *res, char *er
     if (rc != 0)
         return rc;
     pool_enter();
-    int ns_broken = 0;
-    rc = run_attempt(spec, spec->flags, res, &ns_broken, err, errlen);
-    if (rc == 0 && ns_broken) {
-        /* namespaces granted but unusable here: the fallback from now on */
-        __atomic_store_n(&ns_unavailable, 1, __ATOMIC_RELAXED);
-        rt_sandbox_result_free(res);
-        rc = run_attempt(spec, spec->flags | RT_SANDBOX_NO_NAMESPACES, res, &ns_broken, err, errlen);
-    }
+    rc = run_checked(spec, NULL, 0, res, err, errlen);
     pool_leave();
     return rc;
+}
+
+int rt_sandbox_run_jail(const rt_sandbox_spec *spec, const int *cancel, rt_sandbox_result *res,
+                        char *err, size_t errlen)
+{
+    if (!res)
+        return rt_fail(err, errlen, RT_EUSAGE, "sandbox: no result");
+    memset(res, 0, sizeof *res);
+    int rc = check_spec(spec, err, errlen);
+    if (rc != 0)
+        return rc;
+    /* no pool slot: the evaluator that asked holds one, and waiting here could deadlock */
+    return run_checked(spec, cancel, 1, res, err, errlen);
 }

@@ -37,6 +37,7 @@
 
 static char g_dir[256];   /* the test's own scratch folder */
 static unsigned g_serial; /* makes each marker unique */
+static const char *const *g_visible; /* paths run_sh shows the run, or NULL */
 
 /* ---- helpers ---------------------------------------------------------------------------- */
 
@@ -83,6 +84,7 @@ static void run_sh(const char *script, const rt_sandbox_limits *limits, int flag
     spec.files = files;
     spec.nfiles = nfiles;
     spec.flags = flags;
+    spec.visible = g_visible;
     if (limits)
         spec.limits = *limits;
     char err[256] = "";
@@ -413,8 +415,11 @@ static void writes(int flags)
              outside, evaluator, evaluator, evaluator, evaluator, (long)getpid(), evaluator);
     rt_sandbox_limits l = {.wall_seconds = 5};
     rt_sandbox_result r;
+    const char *const visible[] = {g_dir, NULL};
+    g_visible = visible;
     run_sh(script, &l, flags, &placed, 1, &r);
-    if (!(r.containment & (RT_SANDBOX_C_ROFS | RT_SANDBOX_C_UID))) {
+    g_visible = NULL;
+    if (!(r.containment & (RT_SANDBOX_C_ROFS | RT_SANDBOX_C_UID | RT_SANDBOX_C_LANDLOCK))) {
         /* an unprivileged caller without namespaces: the run is the owner of the caller's
          * files, nothing can protect them (docs/sandbox.md); CI runs as root */
         fprintf(stderr, "  (file protection not available here: skipped)\n");

@@ -20,6 +20,9 @@ int tu_tempdir(char *buf, size_t len, const char *name)
         buf[0] = '\0';
         return -1;
     }
+    /* as root the sandbox runs evaluators under a uid of their own, which must be able to enter
+     * the folder that holds them */
+    chmod(buf, 0755);
     return 0;
 }
 

@@ -173,6 +173,7 @@ static void help_main(FILE *f)
             "  audit     re-check a store: hashes, lineage chain, every admitted candidate\n"
             "  policy    print the default policy, or a policy file merged over it\n"
             "  meta      evolve policies on training problems, admit on held-out ones\n"
+            "  jail      (inside a sandbox) run a candidate in a jail of its own (ratchet jail --help)\n"
             "  version   print the version\n"
             "\n");
     print_problems(f);
@@ -968,6 +969,15 @@ int main(int argc, char **argv)
 {
     signal(SIGXFSZ, SIG_IGN); /* a file-size limit makes writes fail instead of killing us */
     signal(SIGPIPE, SIG_IGN);
+    /* inside a sandbox this program is also the jail's client ($RATCHET_JAIL) */
+    const char *base = strrchr(argv[0], '/');
+    base = base ? base + 1 : argv[0];
+    if (strcmp(base, "ratchet-jail") == 0)
+        return rt_jail_main(argc, argv);
+    if (argc >= 2 && strcmp(argv[1], "jail") == 0)
+        return rt_jail_main(argc - 1, argv + 1);
+    /* every sandbox this process starts offers this program as its jail */
+    rt_jail_set_helper("/proc/self/exe");
     if (argc < 2) {
         help_main(stderr);
         return EXIT_USAGE;
