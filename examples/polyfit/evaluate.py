@@ -8,10 +8,17 @@ re-runs it and the score must reproduce. Exit 1 (a failed evaluation) on any bad
 """
 import json
 import math
+import os
 import subprocess
 import sys
 
-out = subprocess.run([sys.executable, sys.argv[1]], capture_output=True, text=True, timeout=20)
+# The candidate runs in a jail of its own when ratchet offers one ($RATCHET_JAIL): it then sees
+# none of this evaluator's files or memory (docs/program.md). Run by hand, it runs directly.
+command = ["/usr/bin/python3", sys.argv[1]]
+jail = os.environ.get("RATCHET_JAIL")
+if jail:
+    command = [jail, "--file", sys.argv[1], "--"] + command
+out = subprocess.run(command, capture_output=True, text=True, timeout=20)
 if out.returncode != 0:
     sys.stderr.write(out.stderr[-2000:])
     sys.exit(1)
