@@ -203,6 +203,9 @@ typedef struct rt_summary {
     rt_island_summary islands[64];
 } rt_summary;
 
+/* Opens a store read-only: nothing is ever written to it, so a store in a read-only folder or
+ * mount can be read (RT_EIO, saying why, when its -wal holds transactions that SQLite cannot read
+ * there). */
 int rt_store_open(rt_store **out, const char *path, rt_error *err);
 void rt_store_close(rt_store *store);
 const char *rt_store_errmsg(const rt_store *store);

@@ -1,6 +1,7 @@
 /* store.c — the run store on SQLite, and the public read-only rt_store view. */
 #include "store.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -27,6 +28,8 @@ struct rt_db {
     int lock_fd; /* flock held by a writer; closed only after sqlite3_close */
     char last_link[65]; /* a writer: the chain link of the last row inserted, "" before any */
     int needs_recovery; /* a reader found a WAL that only a writer can recover */
+    int needs_immutable; /* a reader could neither open nor create the WAL index (-shm) or the
+                            WAL beside the store: a folder it cannot write */
     sqlite3_stmt *ins_cand;
     sqlite3_stmt *ins_event;
     sqlite3_stmt *ins_eval;
@@ -355,11 +358,57 @@ int rt_db_sql_error(rt_db *db, int sqlite_rc, const char *what)
     return sql_fail(db, sqlite_rc, what);
 }
 
-/* Opens the SQLite connection and checks the file is a ratchet store of a known version. */
-static int db_connect(rt_db *db, int writable)
+/* Writes into out the URI that opens path read-only as an immutable file ("file:PATH?immutable=1":
+ * no locks, no -shm, no WAL; SQLite reads the store file alone). Every byte of path but the
+ * unreserved characters and '/' is percent-encoded, so that '?', '#' and '%' in a name stand for
+ * themselves; an absolute path is written after an empty authority ("file://" PATH), so that one
+ * that starts with "//" is not taken for a host. Returns 0, or -1 when out is too small. */
+static int immutable_uri(const char *path, char *out, size_t len)
 {
+    static const char hex[] = "0123456789ABCDEF";
+    static const char suffix[] = "?immutable=1";
+    const char *prefix = path[0] == '/' ? "file://" : "file:";
+    size_t n = strlen(prefix);
+    if (n >= len)
+        return -1;
+    memcpy(out, prefix, n);
+    for (const unsigned char *c = (const unsigned char *)path; *c; c++) {
+        int plain = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+                    (*c >= '0' && *c <= '9') || strchr("-._~/", *c) != NULL;
+        if (len - n < 4) /* room for an escape and the terminator */
+            return -1;
+        if (plain) {
+            out[n++] = (char)*c;
+        } else {
+            out[n++] = '%';
+            out[n++] = hex[*c >> 4];
+            out[n++] = hex[*c & 15];
+        }
+    }
+    if (len - n < sizeof suffix)
+        return -1;
+    memcpy(out + n, suffix, sizeof suffix);
+    return 0;
+}
+
+/* Opens the SQLite connection and checks the file is a ratchet store of a known version. A
+ * writer also sets up journaling and prepares its statements; a reader writes nothing (no
+ * migration, no pragma that writes). immutable (readers only): reads the store file alone, as
+ * immutable (see db_connect_immutable). */
+static int db_connect(rt_db *db, int writable, int immutable)
+{
+    assert(!(writable && immutable));
+    db->needs_recovery = db->needs_immutable = 0;
     int flags = writable ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY;
-    int rc = sqlite3_open_v2(db->path, &db->sql, flags, NULL);
+    int rc;
+    if (immutable) {
+        char uri[3 * sizeof db->path + 32];
+        if (immutable_uri(db->path, uri, sizeof uri) != 0)
+            return db_fail(db, RT_EUSAGE, "store %s: path too long", db->path);
+        rc = sqlite3_open_v2(uri, &db->sql, flags | SQLITE_OPEN_URI, NULL);
+    } else {
+        rc = sqlite3_open_v2(db->path, &db->sql, flags, NULL);
+    }
     if (rc != SQLITE_OK)
         return sql_fail(db, rc, "open it");
     sqlite3_extended_result_codes(db->sql, 1);
@@ -372,6 +421,9 @@ static int db_connect(rt_db *db, int writable)
         sqlite3_finalize(st);
         if (!writable && (rc & 0xff) == SQLITE_READONLY)
             db->needs_recovery = 1;
+        if (!writable && !immutable &&
+            ((rc & 0xff) == SQLITE_READONLY || (rc & 0xff) == SQLITE_CANTOPEN))
+            db->needs_immutable = 1;
         if ((rc & 0xff) == SQLITE_NOTADB)
             return db_fail(db, RT_ESTORE, "%s is not a ratchet store (not an SQLite database)",
                            db->path);
@@ -437,6 +489,42 @@ static int recover_wal(const char *path)
     return rc;
 }
 
+/* A reader whose folder it cannot write, where SQLite can neither create the -shm (the WAL index)
+ * nor open the WAL: reconnects reading the store file alone as immutable, which is the whole
+ * store only when no -wal or -journal beside it holds anything. Else fails with RT_EIO and a line
+ * saying why, rather than show the store without its last transactions. The caller has closed
+ * the failed connection. */
+static int db_connect_immutable(rt_db *db)
+{
+    static const char *const sides[] = {"-wal", "-journal"};
+    for (size_t i = 0; i < sizeof sides / sizeof sides[0]; i++) {
+        char name[sizeof db->path + 16];
+        snprintf(name, sizeof name, "%s%s", db->path, sides[i]);
+        struct stat st;
+        if (stat(name, &st) != 0) {
+            if (errno == ENOENT)
+                continue;
+            return db_fail(db, RT_EIO, "store %s: cannot read it: cannot check %s: %s", db->path,
+                           name, strerror(errno));
+        }
+        if (st.st_size == 0)
+            continue;
+        if (i == 0)
+            return db_fail(db, RT_EIO,
+                           "store %s: cannot read it: %s holds transactions not yet in the store "
+                           "file, and SQLite reads them only through %s-shm, which it cannot open "
+                           "or create here (a read-only folder); copy the store with its -wal "
+                           "file to a writable folder",
+                           db->path, name, db->path);
+        return db_fail(db, RT_EIO,
+                       "store %s: cannot read it: %s holds an interrupted transaction that only a "
+                       "writer can roll back, and the folder is read-only; copy the store with "
+                       "its -journal file to a writable folder",
+                       db->path, name);
+    }
+    return db_connect(db, 0, 1);
+}
+
 int rt_db_open(rt_db **out, const char *path, int writable, char *err, size_t errlen)
 {
     *out = NULL;
@@ -463,12 +551,16 @@ int rt_db_open(rt_db **out, const char *path, int writable, char *err, size_t er
             goto fail;
         }
     }
-    rc = db_connect(db, writable);
+    rc = db_connect(db, writable, 0);
     if (rc && db->needs_recovery && recover_wal(path) == 0) {
         sqlite3_close_v2(db->sql);
         db->sql = NULL;
-        db->needs_recovery = 0;
-        rc = db_connect(db, writable);
+        rc = db_connect(db, writable, 0);
+    }
+    if (rc && db->needs_immutable) { /* a reader in a read-only folder */
+        sqlite3_close_v2(db->sql);
+        db->sql = NULL;
+        rc = db_connect_immutable(db);
     }
     if (rc) {
         rt_fail(err, errlen, rc, "%s", db->errmsg);

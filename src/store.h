@@ -78,8 +78,12 @@ int rt_db_create(rt_db **out, const char *path, const rt_run_config *cfg, char *
 /* Moves a created store to its path (never replacing a file there) and reopens it for the run
  * (WAL, exclusive lock). On failure *db is closed and NULL. */
 int rt_db_publish(rt_db **db, char *err, size_t errlen);
-/* Opens an existing store for writing (a run). Fails with RT_ESTORE on a file that is not a
- * ratchet store, RT_EBUSY if another process has it open for writing, RT_EIO if unreadable. */
+/* Opens an existing store for writing (a run), or for reading when writable is 0. Fails with
+ * RT_ESTORE on a file that is not a ratchet store (or of another format), RT_EBUSY if another
+ * process has it open for writing, RT_EIO if unreadable. A reader writes nothing (no migration,
+ * no journaling pragma); in a folder it cannot write, where SQLite cannot create the -shm, it
+ * reads the store file alone as immutable when no -wal or -journal beside it holds anything,
+ * and fails with RT_EIO naming the -wal otherwise. */
 int rt_db_open(rt_db **out, const char *path, int writable, char *err, size_t errlen);
 void rt_db_close(rt_db *db);
 const char *rt_db_errmsg(const rt_db *db);
