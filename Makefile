@@ -114,7 +114,7 @@ FUZZ_TIME ?= 60
 FUZZ_SHORT ?= 2
 FUZZ_FLAGS := -std=c17 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude -Isrc
 FUZZ_LIBS = $(shell pkg-config --cflags --libs jansson libcrypto) -lm
-LLM_FUZZERS := build/fuzz/fuzz_llm_reply build/fuzz/fuzz_edit_apply
+LLM_FUZZERS := build/fuzz/fuzz_llm_reply build/fuzz/fuzz_edit_apply build/fuzz/fuzz_jail_request
 
 build/fuzz/fuzz_llm_reply: tests/fuzz/fuzz_llm_reply.c src/llm_reply.c src/util.c src/llm.h
 	@mkdir -p $(dir $@)
@@ -125,6 +125,10 @@ build/fuzz/fuzz_edit_apply: tests/fuzz/fuzz_edit_apply.c src/problems/program_te
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_FLAGS) tests/fuzz/fuzz_edit_apply.c src/problems/program_text.c src/llm_reply.c \
 	    src/util.c src/rng.c $(FUZZ_LIBS) -o $@
+
+build/fuzz/fuzz_jail_request: tests/fuzz/fuzz_jail_request.c src/jail.c src/jail.h src/util.c
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_FLAGS) tests/fuzz/fuzz_jail_request.c src/jail.c src/util.c $(FUZZ_LIBS) -o $@
 
 fuzz:
 	@scripts/deps.sh fuzz

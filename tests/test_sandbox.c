@@ -509,6 +509,54 @@ static void test_signals_reset(void **state)
     pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
+/* The jail: the evaluator runs a candidate through $RATCHET_JAIL; only the named files go in, the
+ * output, the input and the exit status come back, and the candidate sees nothing of the
+ * evaluator's folder or processes. */
+static void jail(int flags)
+{
+    const char *tool = tu_tool();
+    assert_non_null(tool);
+    assert_int_equal(rt_sandbox_set_jail_helper(tool), 0);
+    const char *script =
+        "echo secret-of-the-evaluator > secret.txt; "
+        "printf 'echo hi; cat; cat secret.txt 2>/dev/null || echo no-secret; "
+        "ls /proc | grep -c \'^[0-9]\'; exit 3' > cand.sh; "
+        "echo input | \"$RATCHET_JAIL\" --file cand.sh -- /bin/sh cand.sh; echo \"rc=$?\"; "
+        "\"$RATCHET_JAIL\" --wall 0.5 -- /bin/sleep 5; echo \"rc=$?\"; "
+        "\"$RATCHET_JAIL\" --file missing -- /bin/true; echo \"rc=$?\"";
+    rt_sandbox_limits l = {.wall_seconds = 20};
+    rt_sandbox_result r;
+    run_sh(script, &l, flags, NULL, 0, &r);
+    fprintf(stderr, "%s%s", r.stdout_data, r.stderr_data);
+    assert_int_equal(r.outcome, RT_SANDBOX_EXITED);
+    /* hi, the input, no secret, and the jail's /proc holds its own four processes only (its
+     * init, sh, ls, grep): none of the evaluator's */
+    const char *want_ns = "hi\ninput\nno-secret\n4\nrc=3\nrc=124\nrc=2\n";
+    if (r.containment & RT_SANDBOX_C_PIDNS)
+        assert_string_equal(r.stdout_data, want_ns);
+    else
+        assert_non_null(strstr(r.stdout_data, "hi\ninput\nno-secret\n"));
+    assert_non_null(strstr(r.stdout_data, "rc=3\nrc=124\nrc=2\n"));
+    rt_sandbox_result_free(&r);
+    assert_int_equal(rt_sandbox_set_jail_helper(NULL), 0);
+    /* without a helper there is no jail */
+    run_sh("echo \"[${RATCHET_JAIL:-none}]\"", &l, flags, NULL, 0, &r);
+    assert_string_equal(r.stdout_data, "[none]\n");
+    rt_sandbox_result_free(&r);
+}
+
+static void test_jail(void **state)
+{
+    (void)state;
+    jail(0);
+}
+
+static void test_jail_fallback(void **state)
+{
+    (void)state;
+    jail(RT_SANDBOX_NO_NAMESPACES);
+}
+
 /* Several threads at once, each checking its own output; the pool bounds the parallelism. */
 typedef struct par_arg {
     int id;
@@ -605,6 +653,8 @@ int main(void)
         cmocka_unit_test(test_no_fd_leak),
         cmocka_unit_test(test_signals_reset),
         cmocka_unit_test(test_parallel),
+        cmocka_unit_test(test_jail),
+        cmocka_unit_test(test_jail_fallback),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
