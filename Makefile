@@ -69,11 +69,19 @@ LLM_TESTS := $(filter $(BUILD)/tests/test_llm%,$(TEST_BIN))
 $(LLM_TESTS): TEST_EXTRA = tests/llm_server.c
 $(LLM_TESTS): tests/llm_server.c tests/llm_server.h
 
+# the attack programs of test_sandbox_attacks (tests/attacks/*.c): standalone, without sanitizers
+# (which would not fit the sandbox's memory limits)
+ATTACK_BIN := $(patsubst tests/attacks/%.c,$(BUILD)/tests/attacks/%,$(wildcard tests/attacks/*.c))
+$(BUILD)/tests/attacks/%: tests/attacks/%.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c17 -D_GNU_SOURCE -O2 -g $(WARN) $< -o $@
+$(BUILD)/tests/test_sandbox_attacks: | $(ATTACK_BIN)
+
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libratchet.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $< $(BUILD)/libratchet.a $(LIBS) -o $@
 
-test: deps-test $(BUILD)/ratchet examples $(TEST_BIN)
+test: deps-test $(BUILD)/ratchet examples $(ATTACK_BIN) $(TEST_BIN)
 	@RATCHET=$(BUILD)/ratchet tests/run.sh $(TEST_BIN)
 	@scripts/fuzz.sh $(FUZZ_SHORT) $(LLM_FUZZERS)
 
