@@ -115,6 +115,7 @@ int main(int argc, char **argv)
         perror("bench_sandbox: mkdtemp");
         return 1;
     }
+    chmod(dir, 0755); /* as root the sandboxed evaluator runs as "others" */
     char evaluator[128], candidate[160];
     snprintf(evaluator, sizeof evaluator, "%s/evaluate", dir);
     snprintf(candidate, sizeof candidate, "%s/candidate.c", dir);

@@ -265,6 +265,8 @@ static void prep_free(sbx_prep *p)
     free_list(p->visible, p->nvisible);
     free(p->visible_dir);
     free_list(p->hidden, p->nhidden);
+    free(p->rules);
+    free_list(p->rule_paths, p->nrule_paths);
 }
 
 static int valid_name(const char *name)
@@ -826,6 +828,85 @@ skip:
     return 0;
 }
 
+/* As root the run has a uid of its own and no capability: it reads the visible paths and runs
+ * the command as "others" may. Says which path it cannot use (with the view, the path itself;
+ * without, every folder on the way too), rather than letting the command fail with a bare
+ * EACCES. Returns 0 or RT_EUSAGE. */
+static int check_others(const sbx_prep *p, char *err, size_t errlen)
+{
+    int view = (p->mode & RT_SANDBOX_C_VIEW) != 0;
+    for (size_t i = 0; i <= p->nvisible; i++) {
+        int is_exe = i == p->nvisible;
+        const char *path = is_exe ? p->exe : p->visible[i];
+        if (is_exe && (beneath(path, p->workdir) || in_system(path) || access(path, F_OK) != 0))
+            break;
+        char walk[PATH_MAX];
+        snprintf(walk, sizeof walk, "%s", path);
+        for (int depth = 0;; depth++) {
+            struct stat st;
+            if (stat(walk, &st) != 0)
+                break;
+            mode_t need = depth > 0 ? S_IXOTH
+                          : S_ISDIR(st.st_mode) ? (S_IROTH | S_IXOTH)
+                          : is_exe ? S_IXOTH : S_IROTH;
+            if ((st.st_mode & need) != need)
+                return rt_fail(err, errlen, RT_EUSAGE,
+                               "sandbox: %s (mode %04o) is closed to the run's own uid (as root "
+                               "the run has no capability): chmod o+%s it",
+                               walk, (unsigned)(st.st_mode & 07777),
+                               need == S_IXOTH ? "x" : need == S_IROTH ? "r" : "rx");
+            char *slash = strrchr(walk, '/');
+            if (view || !slash || slash == walk)
+                break;
+            *slash = '\0';
+        }
+    }
+    return 0;
+}
+
+/* Landlock allows, never subtracts: without a view, a visible folder that holds a hidden path
+ * (a store beside the evaluator) is allowed entry by entry, leaving the hidden one out (and
+ * descending into the folders on its way). Returns 0, RT_ETOOBIG past SBX_MAX_RULES, RT_ENOMEM. */
+static int allow_except_hidden(sbx_prep *p, const char *path, size_t *n, char *err,
+                               size_t errlen)
+{
+    int holds = 0;
+    for (size_t h = 0; h < p->nhidden; h++) {
+        if (strcmp(p->hidden[h], path) == 0)
+            return 0; /* hidden itself */
+        if (beneath(p->hidden[h], path))
+            holds = 1;
+    }
+    if (*n + 8 >= SBX_MAX_RULES || p->nrule_paths + 1 >= SBX_MAX_RULES)
+        return rt_fail(err, errlen, RT_ETOOBIG,
+                       "sandbox: too many entries around a hidden path in %s", path);
+    if (!holds) {
+        p->rules[(*n)++] = (sbx_landlock_rule){path, SBX_LL_READ};
+        return 0;
+    }
+    DIR *d = opendir(path);
+    if (!d)
+        return 0;
+    int rc = 0;
+    struct dirent *e;
+    while (!rc && (e = readdir(d))) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        rt_buf b;
+        rt_buf_init(&b, 0);
+        if (rt_buf_printf(&b, "%s/%s", path, e->d_name) != 0) {
+            rt_buf_free(&b);
+            rc = rt_fail(err, errlen, RT_ENOMEM, "sandbox: out of memory");
+            break;
+        }
+        char *child = rt_buf_take(&b);
+        p->rule_paths[p->nrule_paths++] = child;
+        rc = allow_except_hidden(p, child, n, err, errlen);
+    }
+    closedir(d);
+    return rc;
+}
+
 /* The run's file view: the visible paths (the spec's, and the folder of a command named by its
  * path), the hidden ones, and the Landlock rules of the mode. */
 static int build_view(const rt_sandbox_spec *spec, sbx_prep *p, int jailed, char *err,
@@ -852,6 +933,8 @@ static int build_view(const rt_sandbox_spec *spec, sbx_prep *p, int jailed, char
                 return rc;
         }
     }
+    if ((p->mode & RT_SANDBOX_C_UID) && (rc = check_others(p, err, errlen)) != 0)
+        return rc;
     pthread_mutex_lock(&settings_lock);
     for (size_t i = 0; i < nhidden && !rc; i++)
         if (!(p->hidden[p->nhidden] = dup_str(hidden_paths[i])))
@@ -862,6 +945,10 @@ static int build_view(const rt_sandbox_spec *spec, sbx_prep *p, int jailed, char
     if (rc)
         return rt_fail(err, errlen, rc, "sandbox: out of memory");
 
+    p->rules = calloc(SBX_MAX_RULES, sizeof *p->rules);
+    p->rule_paths = calloc(SBX_MAX_RULES, sizeof *p->rule_paths);
+    if (!p->rules || !p->rule_paths)
+        return rt_fail(err, errlen, RT_ENOMEM, "sandbox: out of memory");
     sbx_landlock_rule *r = p->rules;
     size_t n = 0;
     if (p->mode & RT_SANDBOX_C_VIEW) {
@@ -872,11 +959,12 @@ static int build_view(const rt_sandbox_spec *spec, sbx_prep *p, int jailed, char
     } else {
         for (size_t i = 0; i < sizeof system_dirs / sizeof system_dirs[0]; i++)
             r[n++] = (sbx_landlock_rule){system_dirs[i], SBX_LL_READ};
-        r[n++] = (sbx_landlock_rule){"/proc", SBX_LL_READ};
+        /* no /proc: without a PID namespace it would show every process of the machine */
         r[n++] = (sbx_landlock_rule){"/dev/random", SBX_LL_READ};
         r[n++] = (sbx_landlock_rule){"/dev/urandom", SBX_LL_READ};
         for (size_t i = 0; i < p->nvisible; i++)
-            r[n++] = (sbx_landlock_rule){p->visible[i], SBX_LL_READ};
+            if ((rc = allow_except_hidden(p, p->visible[i], &n, err, errlen)) != 0)
+                return rc;
         if (p->jail_helper[0]) {
             r[n++] = (sbx_landlock_rule){p->jail_helper, SBX_LL_READ};
             r[n++] = (sbx_landlock_rule){p->base, SBX_LL_READ}; /* ctl/ratchet-jail, work */
@@ -886,15 +974,18 @@ static int build_view(const rt_sandbox_spec *spec, sbx_prep *p, int jailed, char
     for (size_t i = 0; i < sizeof writable_devices / sizeof writable_devices[0]; i++)
         r[n++] = (sbx_landlock_rule){writable_devices[i], SBX_LL_DEV};
     assert(n <= SBX_MAX_RULES);
+    assert(p->nrule_paths <= SBX_MAX_RULES);
     p->nrules = n;
     p->landlock_abi = sbx_landlock_abi();
     p->filter = sbx_seccomp_program(!(p->mode & RT_SANDBOX_C_PIDNS), p->allow_net, &p->filter_len);
     return 0;
 }
 
-/* Removes the folders that runs of killed processes left in dir: a run holds an exclusive lock
- * on its folder for as long as it lives, so a folder nobody holds (and older than a few seconds,
- * to spare one just made) is a leftover. */
+/* Removes the folders that runs of killed processes left in dir. A run makes its folder under
+ * a name of its own (ratchet-new-*), locks it, and only then renames it to ratchet-sbx-*, holding
+ * the lock for as long as it lives: so a ratchet-sbx-* folder that nobody holds is a leftover. A
+ * ratchet-new-* folder is one only when it is also a minute old (its run may be between the two
+ * steps). */
 static void sweep_leftovers(const char *dir)
 {
     DIR *d = opendir(dir);
@@ -904,13 +995,14 @@ static void sweep_leftovers(const char *dir)
     time_t now = time(NULL);
     struct dirent *e;
     while ((e = readdir(d))) {
-        if (strncmp(e->d_name, "ratchet-sbx-", 12) != 0)
+        int done = strncmp(e->d_name, "ratchet-sbx-", 12) == 0;
+        if (!done && strncmp(e->d_name, "ratchet-new-", 12) != 0)
             continue;
         int fd = openat(dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0)
             continue;
         struct stat st;
-        if (fstat(fd, &st) == 0 && st.st_uid == me && now - st.st_mtime > 10 &&
+        if (fstat(fd, &st) == 0 && st.st_uid == me && (done || now - st.st_mtime > 60) &&
             flock(fd, LOCK_EX | LOCK_NB) == 0) {
             char path[PATH_MAX];
             if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, e->d_name) < sizeof path)
@@ -938,19 +1030,23 @@ static int make_workdir(const rt_sandbox_spec *spec, sbx_prep *p, int *lock_fd, 
         sweep_leftovers(tmp);
     }
     pthread_mutex_unlock(&sweep_lock);
-    if ((size_t)snprintf(p->base, sizeof p->base, "%s/ratchet-sbx-XXXXXX", tmp) >=
-        sizeof p->base - 300)
+    char fresh[PATH_MAX];
+    if ((size_t)snprintf(fresh, sizeof fresh, "%s/ratchet-new-XXXXXX", tmp) >= sizeof fresh - 300)
         return rt_fail(err, errlen, RT_EIO, "sandbox: TMPDIR path too long");
-    if (!mkdtemp(p->base)) {
-        int e = errno;
-        p->base[0] = '\0';
+    if (!mkdtemp(fresh))
         return rt_fail(err, errlen, RT_EIO, "sandbox: cannot make a working directory in %s: %s",
+                       tmp, strerror(errno));
+    /* locked before it takes the name that the sweep of leftovers looks at */
+    *lock_fd = open(fresh, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    snprintf(p->base, sizeof p->base, "%s/ratchet-sbx-%s", tmp, fresh + strlen(fresh) - 6);
+    if (*lock_fd < 0 || flock(*lock_fd, LOCK_EX) != 0 ||
+        renameat2(AT_FDCWD, fresh, AT_FDCWD, p->base, RENAME_NOREPLACE) != 0) {
+        int e = errno;
+        rmdir(fresh);
+        p->base[0] = '\0';
+        return rt_fail(err, errlen, RT_EIO, "sandbox: cannot set up a working directory in %s: %s",
                        tmp, strerror(e));
     }
-    *lock_fd = open(p->base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (*lock_fd < 0 || flock(*lock_fd, LOCK_EX) != 0)
-        return rt_fail(err, errlen, RT_EIO, "sandbox: cannot lock %s: %s", p->base,
-                       strerror(errno));
     if ((size_t)snprintf(p->workdir, sizeof p->workdir, "%s/work", p->base) >= sizeof p->workdir ||
         (size_t)snprintf(p->root, sizeof p->root, "%s/root", p->base) >= sizeof p->root)
         return rt_fail(err, errlen, RT_EIO, "sandbox: TMPDIR path too long");
@@ -1354,8 +1450,13 @@ static int run_attempt(const rt_sandbox_spec *spec, int flags, const int *cancel
     int have_status = rep.have_status, status = rep.status;
     int fail_step = rep.fail_step, fail_errno = rep.fail_errno;
     if ((contained & RT_SANDBOX_C_PIDNS) &&
-        (fail_step == STEP_USERNS || fail_step == STEP_NETNS || fail_step == STEP_VIEW))
+        (fail_step == STEP_USERNS || fail_step == STEP_NETNS || fail_step == STEP_VIEW)) {
         *ns_broken = 1;
+        static int told;
+        if (!__atomic_exchange_n(&told, 1, __ATOMIC_RELAXED))
+            fprintf(stderr, "ratchet: sandbox: %s failed (%s): running without namespaces "
+                    "from now on (docs/sandbox.md)\n", step_name(fail_step), strerror(fail_errno));
+    }
     res->containment = contained;
     res->exit_code = -1;
     res->stdout_truncated = out_seen > out.len;

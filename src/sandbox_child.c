@@ -600,9 +600,6 @@ void sbx_child_init(const sbx_prep *p)
     if (setsid() < 0)
         child_fail(STEP_SESSION, 125);
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-    /* nothing of the run may read or trace this process (it holds the caller's memory image) */
-    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-    blank_cmdline(p);
     int ns = (p->mode & RT_SANDBOX_C_PIDNS) != 0;
     unsigned have = p->mode & (RT_SANDBOX_C_PIDNS | RT_SANDBOX_C_NETNS | RT_SANDBOX_C_USERNS |
                                RT_SANDBOX_C_UID | RT_SANDBOX_C_PGROUP);
@@ -612,6 +609,10 @@ void sbx_child_init(const sbx_prep *p)
             write_whole("/proc/self/gid_map", p->gid_map) != 0)
             child_fail(STEP_USERNS, 125);
     }
+    /* nothing of the run may read or trace this process (it holds the caller's memory image);
+     * after the id maps, which a non-dumpable process may not write */
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    blank_cmdline(p);
     if (p->mode & RT_SANDBOX_C_VIEW) {
         if (child_view(p) != 0)
             child_fail(STEP_VIEW, 125);

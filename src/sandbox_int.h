@@ -13,7 +13,7 @@
 #include "sandbox_policy.h"
 
 #define SBX_STATUS_FD 3 /* the status pipe's number in the children */
-#define SBX_MAX_RULES (RT_SANDBOX_MAX_VISIBLE + 24)
+#define SBX_MAX_RULES 512 /* a visible folder that holds a hidden path counts its entries */
 
 /* Steps a child reports a failure of (message MSG_FAIL). */
 enum {
@@ -48,7 +48,9 @@ typedef struct sbx_prep {
     size_t nhidden;
     char jail_helper[PATH_MAX]; /* the jail client program, or "" */
     char jail_socket[PATH_MAX]; /* base/ctl/jail.sock, or "" */
-    sbx_landlock_rule rules[SBX_MAX_RULES];
+    sbx_landlock_rule *rules; /* SBX_MAX_RULES of them */
+    char **rule_paths;        /* the rules' paths that the caller's side made (freed with p) */
+    size_t nrule_paths;
     size_t nrules;
     int landlock_abi;
     char uid_map[64], gid_map[64];
