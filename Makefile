@@ -19,6 +19,8 @@ LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
+
+.PHONY: bench-sandbox-compare
 .PHONY: all deps deps-test test demo bench bench-drift bench-meta bench-matmul sanitize fuzz \
         clean examples
 
@@ -91,6 +93,10 @@ demo: all
 bench: all $(BUILD)/bench/bench_matmul $(BUILD)/bench/bench_sandbox
 	@$(BUILD)/bench/bench_matmul
 	@$(BUILD)/bench/bench_sandbox
+
+# the sandbox's cost against a baseline revision, interleaved (docs/sandbox.md, "What it costs")
+bench-sandbox-compare: all
+	@bench/sandbox_compare.sh $(BASE)
 
 # the --trust-proxy ablation (docs/verification.md)
 bench-drift: all $(BUILD)/bench/bench_drift
