@@ -120,8 +120,12 @@ bench-matmul: all
 	@bench/matmul_targets.sh $(BUILD)/ratchet
 
 # The tests under AddressSanitizer and UndefinedBehaviorSanitizer, in a build tree of their own.
+# The jail's client inside the sandboxes is the plain build's tool: AddressSanitizer cannot start
+# under the sandbox's address-space limit.
 sanitize: deps-test
-	@$(MAKE) --no-print-directory test BUILD=build-san OPT="-O1 -g -fno-omit-frame-pointer" \
+	@$(MAKE) --no-print-directory all
+	@RATCHET_JAIL_HELPER=$(CURDIR)/build/ratchet \
+	    $(MAKE) --no-print-directory test BUILD=build-san OPT="-O1 -g -fno-omit-frame-pointer" \
 	    EXTRA_CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
 
 FUZZ_TIME ?= 60

@@ -198,8 +198,8 @@ static int make_dev(const char *root)
 /* Copies the placed file name from the caller's working directory into the view's. */
 static int copy_placed(const sbx_prep *p, const char *name, unsigned char mode)
 {
-    char src[PATH_MAX], dst[PATH_MAX];
-    if (join(src, sizeof src, p->workdir, "/") != 0 || join(src, sizeof src, src, name) != 0 ||
+    char dir[PATH_MAX], src[PATH_MAX], dst[PATH_MAX];
+    if (join(dir, sizeof dir, p->workdir, "/") != 0 || join(src, sizeof src, dir, name) != 0 ||
         join(dst, sizeof dst, p->root, src) != 0)
         return -1;
     int in = open(src, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
@@ -280,7 +280,7 @@ static int make_scratch(const sbx_prep *p)
  * the working directory, /tmp and /dev/shm) with the system folders, a few devices, a /proc of
  * the run's PID namespace (read-only), the visible paths, the jail's helper and socket; hidden
  * paths covered. Then pivot_root, and every mount read-only but the three writable ones. */
-static int child_view(const sbx_prep *p)
+static int child_view(const sbx_prep *p, int *proc_ok)
 {
     if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
         mount("tmpfs", p->root, "tmpfs", MS_NOSUID | MS_NODEV, p->scratch_opts) != 0 ||
@@ -292,8 +292,9 @@ static int child_view(const sbx_prep *p)
     if (join(path, sizeof path, p->root, "/proc") != 0 || mkdir(path, 0555) != 0)
         return -1;
     /* a /proc of the run's own PID namespace, read-only (no write to /proc/PID/mem); when the
-     * kernel refuses one (a /proc already partly covered), /proc stays empty */
-    mount("proc", path, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, NULL);
+     * kernel refuses one (a /proc already partly covered), /proc stays empty and the memory
+     * total cannot be watched */
+    *proc_ok = mount("proc", path, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, NULL) == 0;
     for (size_t i = 0; i < p->nvisible; i++)
         if (show(p->root, p->visible[i], p->visible_dir[i]) != 0)
             return -1;
@@ -523,9 +524,9 @@ static void blank_cmdline(const sbx_prep *p)
 
 /* Reaps and watches until the command is gone (with a PID namespace; the kernel then kills the
  * rest) or until nothing is left (without). Never returns. */
-static __attribute__((noreturn)) void watch(const sbx_prep *p, long pid, int ns)
+static __attribute__((noreturn)) void watch(const sbx_prep *p, long pid, int ns, int proc_ok)
 {
-    int proc = (p->memory_kib > 0) ? open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+    int proc = (p->memory_kib > 0 && proc_ok) ? open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
     int work = (!ns && p->disk_kib > 0)
                    ? open(p->workdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
     sigset_t chld;
@@ -613,8 +614,9 @@ void sbx_child_init(const sbx_prep *p)
      * after the id maps, which a non-dumpable process may not write */
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     blank_cmdline(p);
+    int proc_ok = 1; /* /proc lists the run's processes (for the memory total) */
     if (p->mode & RT_SANDBOX_C_VIEW) {
-        if (child_view(p) != 0)
+        if (child_view(p, &proc_ok) != 0)
             child_fail(STEP_VIEW, 125);
         have |= RT_SANDBOX_C_VIEW | RT_SANDBOX_C_ROFS;
     }
@@ -627,7 +629,7 @@ void sbx_child_init(const sbx_prep *p)
     }
     if (p->filter)
         have |= RT_SANDBOX_C_SECCOMP;
-    if (p->memory_kib > 0 && ((have & RT_SANDBOX_C_VIEW) || p->disk_kib > 0))
+    if (p->memory_kib > 0 && proc_ok && ((have & RT_SANDBOX_C_VIEW) || p->disk_kib > 0))
         have |= RT_SANDBOX_C_TOTALS;
     child_send(MSG_CONTAIN, (int)have, 0);
     /* without a PID namespace, orphans of the run are reparented here (not to the system's
@@ -660,5 +662,5 @@ void sbx_child_init(const sbx_prep *p)
     close(0);
     close(1);
     close(2);
-    watch(p, pid, ns);
+    watch(p, pid, ns, proc_ok);
 }

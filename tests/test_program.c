@@ -520,6 +520,55 @@ static void config_file_next_to_the_program(void **state)
     assert_non_null(strstr(out, "ratchet.ini:3: unknown section [other]"));
 }
 
+/* The sandbox shows an evaluator only the system folders, its own folder and the working
+ * directory: a data file elsewhere is out of its reach until --visible names its folder; a
+ * --visible path that does not exist is refused. */
+static void visible_paths_reach_the_evaluator(void **state)
+{
+    (void)state;
+    char data_dir[256], eval_dir[256], data[300], evaluator[300];
+    assert_int_equal(tu_tempdir(data_dir, sizeof data_dir, "visible-data"), 0);
+    assert_int_equal(tu_tempdir(eval_dir, sizeof eval_dir, "visible-eval"), 0);
+    snprintf(data, sizeof data, "%s/answer.txt", data_dir);
+    snprintf(evaluator, sizeof evaluator, "%s/evaluate.sh", eval_dir);
+    FILE *f = fopen(data, "w");
+    assert_non_null(f);
+    fputs("42\n", f);
+    fclose(f);
+    chmod(data, 0644);
+    f = fopen(evaluator, "w");
+    assert_non_null(f);
+    fprintf(f, "#!/bin/sh\nx=$(cat %s) || exit 1\necho \"{\\\"score\\\": $x}\"\n", data);
+    fclose(f);
+    chmod(evaluator, 0755);
+    for (int with = 0; with < 2; with++) {
+        const char *keys[] = {"initial", "evaluator", "visible"};
+        const char *values[] = {DATA "tiny.txt", evaluator, data_dir};
+        rt_problem *pb = NULL;
+        rt_error err;
+        assert_int_equal(rt_problem_open(&pb, "program", keys, values, with ? 3 : 2, &err), 0);
+        rt_program_genome *g = pb->cls->seed(pb->state);
+        assert_non_null(g);
+        rt_evaluation ev;
+        assert_int_equal(pb->cls->evaluate(pb->state, g, &ev), 0);
+        fprintf(stderr, "  --visible %s: failed %d (%s), score %g\n", with ? "given" : "absent",
+                ev.failed, ev.reason, g->score);
+        assert_int_equal(ev.failed, !with);
+        if (with)
+            assert_true(g->score == 42);
+        pb->cls->free_genome(g);
+        rt_problem_close(pb);
+    }
+    const char *keys[] = {"initial", "evaluator", "visible"};
+    const char *values[] = {DATA "tiny.txt", evaluator, "/nonexistent/ratchet-visible"};
+    rt_problem *pb = NULL;
+    rt_error err;
+    assert_int_equal(rt_problem_open(&pb, "program", keys, values, 3, &err), RT_EUSAGE);
+    assert_non_null(strstr(err.msg, "--visible"));
+    tu_rmtree(data_dir);
+    tu_rmtree(eval_dir);
+}
+
 /* The cascade: stage 2 runs only for candidates whose stage-1 score is within the threshold of
  * the best stage-1 score so far. */
 static void cascade_stops_weak_candidates_early(void **state)
@@ -657,6 +706,7 @@ int main(void)
         cmocka_unit_test(no_verifier_requires_a_reproducible_score),
         cmocka_unit_test(command_proposer_with_a_scripted_program),
         cmocka_unit_test(cascade_stops_weak_candidates_early),
+        cmocka_unit_test(visible_paths_reach_the_evaluator),
         cmocka_unit_test(whitespace_variants_are_duplicates),
         cmocka_unit_test(config_file_next_to_the_program),
         cmocka_unit_test(circle_packing_checker_is_exact),

@@ -514,7 +514,7 @@ static void test_signals_reset(void **state)
  * evaluator's folder or processes. */
 static void jail(int flags)
 {
-    const char *tool = tu_tool();
+    const char *tool = tu_jail_helper();
     assert_non_null(tool);
     assert_int_equal(rt_sandbox_set_jail_helper(tool), 0);
     const char *script =

@@ -213,7 +213,7 @@ static int forge(const variant *v, int jail)
     random_hex(hex);
     snprintf(secret, sizeof secret, "RT-SECRET-%s", hex);
     if (jail) {
-        const char *tool = tu_tool();
+        const char *tool = tu_jail_helper();
         if (!tool || rt_sandbox_set_jail_helper(tool) != 0)
             return setup_failed("cannot name %s as the jail's helper", tool ? tool : "ratchet");
     }

@@ -53,6 +53,12 @@ const char *tu_tool(void)
     return tool;
 }
 
+const char *tu_jail_helper(void)
+{
+    const char *helper = getenv("RATCHET_JAIL_HELPER");
+    return helper && *helper ? helper : tu_tool();
+}
+
 const char *tu_schemes_dir(void)
 {
     const char *dir = getenv("RT_SCHEMES_DIR");

@@ -11,6 +11,9 @@ void tu_rmtree(const char *dir);
 /* The ratchet tool to test: $RATCHET, else build/ratchet; NULL (message on stderr) if it cannot
  * be run. */
 const char *tu_tool(void);
+/* The jail's client for the sandbox tests: $RATCHET_JAIL_HELPER (a sanitizer build's tool cannot
+ * start under the sandbox's address-space limit), else tu_tool(). */
+const char *tu_jail_helper(void);
 /* The whole file as a NUL-terminated string (caller frees), *len its size; NULL if unreadable. */
 char *tu_slurp(const char *path, size_t *len);
 /* The folder of published schemes: $RT_SCHEMES_DIR, else ../shared/data/schemes. */

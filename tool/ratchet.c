@@ -976,8 +976,12 @@ int main(int argc, char **argv)
         return rt_jail_main(argc, argv);
     if (argc >= 2 && strcmp(argv[1], "jail") == 0)
         return rt_jail_main(argc - 1, argv + 1);
-    /* every sandbox this process starts offers this program as its jail */
-    rt_jail_set_helper("/proc/self/exe");
+    /* every sandbox this process starts offers this program as its jail (or the client that
+     * RATCHET_JAIL_HELPER names: a sanitizer build cannot start under the sandbox's limits) */
+    const char *helper = getenv("RATCHET_JAIL_HELPER");
+    if (rt_jail_set_helper(helper && helper[0] ? helper : "/proc/self/exe") != 0)
+        fprintf(stderr, "ratchet: RATCHET_JAIL_HELPER=%s is not an executable file: no jail\n",
+                helper ? helper : "");
     if (argc < 2) {
         help_main(stderr);
         return EXIT_USAGE;

@@ -1,7 +1,7 @@
 /* program.c — the `program` problem: evolve a user's program judged by a user's evaluator.
  *
  * Parameters (docs/program.md): initial, evaluator, verifier, eval-timeout, eval-memory,
- * cascade, cascade-threshold, reproduce-tolerance, command, command-timeout.
+ * cascade, cascade-threshold, reproduce-tolerance, command, command-timeout, visible.
  * Paths are made absolute at creation, so a run resumes from any working directory; the
  * canonical parameter string escapes spaces and '%' as %20 and %25.
  *
@@ -27,6 +27,7 @@
 
 #define MAX_CASCADE 8
 #define MAX_CMD_ARGS 64
+#define MAX_VISIBLE 8 /* --visible paths */
 #define TAIL_BYTES 2048
 #define MAX_PENDING 4096
 #define MAX_CANON 2000
@@ -61,6 +62,9 @@ typedef struct program_state {
     const char *command_argv[MAX_CMD_ARGS + 1];
     int has_command;
     double command_timeout;
+    char visible_line[2048];  /* as canonical: real paths joined by ':' */
+    char visible_buf[2048];   /* split copy */
+    const char *visible[MAX_VISIBLE + 1]; /* NULL-terminated, for the sandbox */
     char canon[MAX_CANON + 48];
     program_shared *shared;
 } program_state;
@@ -231,6 +235,43 @@ static void program_destroy(void *state)
     free(st);
 }
 
+/* Parses --visible PATH[:PATH...] into st->visible (real paths; each must exist). */
+static int parse_visible(program_state *st, const char *v, char *err, size_t errlen)
+{
+    size_t n = 0, at = 0;
+    const char *p = v;
+    while (*p) {
+        const char *end = strchr(p, ':');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        char one[4096];
+        if (len == 0 || len >= sizeof one)
+            return rt_fail(err, errlen, RT_EUSAGE, "--visible: an empty or too long path");
+        memcpy(one, p, len);
+        one[len] = '\0';
+        if (n == MAX_VISIBLE)
+            return rt_fail(err, errlen, RT_EUSAGE, "--visible: more than %d paths", MAX_VISIBLE);
+        char real[4096];
+        int rc = abs_path("visible", one, 0, real, sizeof real, err, errlen);
+        if (rc)
+            return rc;
+        size_t rl = strlen(real);
+        if (strchr(real, ':') || at + rl + 1 >= sizeof st->visible_buf)
+            return rt_fail(err, errlen, RT_EUSAGE, "--visible: paths too long, or with ':'");
+        memcpy(st->visible_buf + at, real, rl + 1);
+        st->visible[n++] = st->visible_buf + at;
+        at += rl + 1;
+        p += len;
+        if (*p == ':')
+            p++;
+    }
+    st->visible[n] = NULL;
+    st->visible_line[0] = '\0';
+    for (size_t i = 0, w = 0; i < n; i++)
+        w += (size_t)snprintf(st->visible_line + w, sizeof st->visible_line - w, "%s%s",
+                              i ? ":" : "", st->visible[i]);
+    return 0;
+}
+
 static int program_create(void **state, const char *const *keys, const char *const *values,
                           size_t n, char *err, size_t errlen)
 {
@@ -256,6 +297,8 @@ static int program_create(void **state, const char *const *keys, const char *con
             verifier = *v ? v : NULL;
         else if (strcmp(k, "command") == 0)
             command = *v ? v : NULL;
+        else if (strcmp(k, "visible") == 0)
+            rc = parse_visible(st, v, err, errlen);
         else if (strcmp(k, "eval-timeout") == 0) {
             if (rt_parse_double(v, 0.01, 86400, &st->eval_timeout))
                 rc = rt_fail(err, errlen, RT_EUSAGE,
@@ -380,6 +423,8 @@ static int program_create(void **state, const char *const *keys, const char *con
     bad = bad || canon_put(st, &at, "cascade-threshold", num);
     snprintf(num, sizeof num, "%.17g", st->reproduce_tol);
     bad = bad || canon_put(st, &at, "reproduce-tolerance", num);
+    if (st->visible_line[0])
+        bad = bad || canon_put(st, &at, "visible", st->visible_line);
     if (st->has_command) {
         bad = bad || canon_put(st, &at, "command", st->command_line);
         snprintf(num, sizeof num, "%.17g", st->command_timeout);
@@ -566,6 +611,7 @@ static int run_on(const program_state *st, const char *exe, const char *text, si
     spec.nfiles = 1;
     spec.limits.wall_seconds = st->eval_timeout;
     spec.limits.memory_mib = st->eval_memory;
+    spec.visible = st->visible[0] ? st->visible : NULL;
     char err[256] = "";
     int rc = rt_sandbox_run(&spec, res, err, sizeof err);
     if (rc == RT_ENOMEM)
@@ -945,7 +991,9 @@ const rt_problem_class rt_problem_program = {
         "  --cascade-threshold F     stage k+1 runs when stage k is within F of the best (0.9)\n"
         "  --reproduce-tolerance F   relative tolerance of the re-run without a verifier (0)\n"
         "  --command 'PROG ARGS'     the command proposer's program (JSON prompt on stdin)\n"
-        "  --command-timeout S       wall-clock seconds per proposal (default 120)\n",
+        "  --command-timeout S       wall-clock seconds per proposal (default 120)\n"
+        "  --visible PATH[:PATH]     more that the evaluator and verifier may read (the sandbox\n"
+        "                            shows them only system folders and their own; e.g. a venv)\n",
     .create = program_create,
     .destroy = program_destroy,
     .params = program_params,
