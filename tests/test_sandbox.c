@@ -516,7 +516,9 @@ static void jail(int flags)
 {
     const char *tool = tu_jail_helper();
     assert_non_null(tool);
-    assert_int_equal(rt_sandbox_set_jail_helper(tool), 0);
+    char helper[512];
+    assert_int_equal(tu_copy_exec(tool, g_dir, helper, sizeof helper), 0);
+    assert_int_equal(rt_sandbox_set_jail_helper(helper), 0);
     const char *script =
         "echo secret-of-the-evaluator > secret.txt; "
         "printf 'echo hi; cat; cat secret.txt 2>/dev/null || echo no-secret; "

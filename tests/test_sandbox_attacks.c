@@ -61,6 +61,7 @@
 
 static char g_dir[256];        /* scratch folder, 0755 */
 static char g_bin[PATH_MAX / 2]; /* the attack programs: attacks/ next to this test program */
+static char g_helper[PATH_MAX];   /* the jail's client, copied beside them; "" when missing */
 static char g_name[PATH_MAX / 2]; /* this program's name: no run may learn it */
 static char g_shadow[256];     /* the first line of /etc/shadow (when readable), or "" */
 
@@ -213,7 +214,7 @@ static int forge(const variant *v, int jail)
     random_hex(hex);
     snprintf(secret, sizeof secret, "RT-SECRET-%s", hex);
     if (jail) {
-        const char *tool = tu_jail_helper();
+        const char *tool = g_helper[0] ? g_helper : NULL;
         if (!tool || rt_sandbox_set_jail_helper(tool) != 0)
             return setup_failed("cannot name %s as the jail's helper", tool ? tool : "ratchet");
     }
@@ -795,9 +796,25 @@ static int setup(void **state)
         }
         fclose(f);
     }
-    if (tu_tempdir(g_dir, sizeof g_dir, "attacks") != 0)
+    if (tu_tempdir(g_dir, sizeof g_dir, "attacks") != 0 || chmod(g_dir, 0755) != 0)
         return -1;
-    return chmod(g_dir, 0755);
+    /* the programs run from a folder every uid can enter (the repository may lie under a
+     * closed one, which the unprivileged and the fallback variants could not pass) */
+    char bin[PATH_MAX / 2];
+    snprintf(bin, sizeof bin, "%s/bin", g_dir);
+    if (mkdir(bin, 0755) != 0 || chmod(bin, 0755) != 0)
+        return -1;
+    for (size_t i = 0; i < sizeof progs / sizeof progs[0]; i++) {
+        char from[PATH_MAX + 32], to[PATH_MAX + 32];
+        snprintf(from, sizeof from, "%s/%s", g_bin, progs[i]);
+        if (tu_copy_exec(from, bin, to, sizeof to) != 0)
+            return -1;
+    }
+    snprintf(g_bin, sizeof g_bin, "%s", bin);
+    const char *tool = tu_jail_helper();
+    if (tool && tu_copy_exec(tool, bin, g_helper, sizeof g_helper) != 0)
+        return -1;
+    return 0;
 }
 
 static int teardown(void **state)

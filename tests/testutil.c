@@ -59,6 +59,26 @@ const char *tu_jail_helper(void)
     return helper && *helper ? helper : tu_tool();
 }
 
+int tu_copy_exec(const char *src, const char *dir, char *out, size_t outlen)
+{
+    const char *base = strrchr(src, '/');
+    base = base ? base + 1 : src;
+    snprintf(out, outlen, "%s/%s", dir, base);
+    size_t len = 0;
+    char *data = tu_slurp(src, &len);
+    if (!data)
+        return -1;
+    FILE *f = fopen(out, "wb");
+    int rc = -1;
+    if (f) {
+        rc = fwrite(data, 1, len, f) == len ? 0 : -1;
+        if (fclose(f) != 0)
+            rc = -1;
+    }
+    free(data);
+    return rc == 0 ? chmod(out, 0755) : -1;
+}
+
 const char *tu_schemes_dir(void)
 {
     const char *dir = getenv("RT_SCHEMES_DIR");

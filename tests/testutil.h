@@ -14,6 +14,10 @@ const char *tu_tool(void);
 /* The jail's client for the sandbox tests: $RATCHET_JAIL_HELPER (a sanitizer build's tool cannot
  * start under the sandbox's address-space limit), else tu_tool(). */
 const char *tu_jail_helper(void);
+/* Copies the executable src into dir (mode 0755) and writes the copy's path to out: sandbox
+ * tests that run as another uid, or without namespaces, use programs from a folder that every uid
+ * can enter (a clone of the repository may lie under a closed folder). Returns 0 or -1. */
+int tu_copy_exec(const char *src, const char *dir, char *out, size_t outlen);
 /* The whole file as a NUL-terminated string (caller frees), *len its size; NULL if unreadable. */
 char *tu_slurp(const char *path, size_t *len);
 /* The folder of published schemes: $RT_SCHEMES_DIR, else ../shared/data/schemes. */
