@@ -14,7 +14,8 @@ CFLAGS_ALL = -std=c17 -D_GNU_SOURCE $(OPT) $(WARN) -Iinclude -Isrc -I$(BUILD)/ge
              $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
 
-LIB_SRC := $(wildcard src/*.c src/problems/*.c src/proposers/*.c)
+# the library: every .c under src/ (a new module, problem or proposer needs no line here)
+LIB_SRC := $(shell find src -name '*.c' | LC_ALL=C sort)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
@@ -37,25 +38,29 @@ deps:
 deps-test:
 	@scripts/deps.sh test
 
-$(BUILD)/%.o: %.c $(wildcard include/*.h src/*.h src/problems/*.h)
+# each object depends on the headers it includes (-MMD writes them down, -MP survives removals)
+$(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -c $< -o $@
+	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
 
 # the standalone checker a matmul certificate ships, as a string literal for matmul_cert.c
 $(BUILD)/gen/check_matmul.inc: cert/check_matmul.c
 	@mkdir -p $(dir $@)
 	sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $< > $@
-$(BUILD)/src/problems/matmul_cert.o: $(BUILD)/gen/check_matmul.inc
+$(BUILD)/src/problems/matmul/matmul_cert.o: $(BUILD)/gen/check_matmul.inc
 
 # The flip kernel: GCC's SLP vectorizer moves its scalar key arithmetic into vector registers and
 # back, which measured slower (the kernel's own two-lane vectors are written out explicitly).
-$(BUILD)/src/problems/matmul_walk.o: CFLAGS_ALL += -fno-tree-slp-vectorize
+$(BUILD)/src/problems/matmul/matmul_walk.o: CFLAGS_ALL += -fno-tree-slp-vectorize
 
 $(BUILD)/libratchet.a: $(LIB_OBJ)
+	@rm -f $@
 	ar rcs $@ $^
 
 TOOL_SRC := $(wildcard tool/*.c)
-$(BUILD)/ratchet: $(TOOL_SRC:%.c=$(BUILD)/%.o) $(BUILD)/libratchet.a
+TOOL_OBJ := $(TOOL_SRC:%.c=$(BUILD)/%.o)
+-include $(LIB_OBJ:.o=.d) $(TOOL_OBJ:.o=.d)
+$(BUILD)/ratchet: $(TOOL_OBJ) $(BUILD)/libratchet.a
 	$(CC) $(CFLAGS_ALL) $^ $(LIBS) -o $@
 
 $(BUILD)/tests/%: tests/%.c tests/testutil.c tests/testutil.h $(BUILD)/libratchet.a
@@ -131,38 +136,30 @@ sanitize: deps-test
 FUZZ_TIME ?= 60
 FUZZ_SHORT ?= 2
 FUZZ_FLAGS := -std=c17 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude -Isrc
-FUZZ_LIBS = $(shell pkg-config --cflags --libs jansson libcrypto) -lm
+FUZZ_LIBS = $(shell pkg-config --cflags --libs jansson libcrypto inih) -lm
+# Each libFuzzer harness is tests/fuzz/NAME.c plus the library sources it exercises (named once,
+# here). make test runs the first three briefly (scripts/fuzz.sh); make fuzz runs all of them.
+FUZZ_SRC_fuzz_llm_reply := src/proposers/llm/llm_reply.c src/util.c
+FUZZ_SRC_fuzz_edit_apply := src/problems/program/program_text.c src/proposers/llm/llm_reply.c \
+                            src/util.c src/rng.c
+FUZZ_SRC_fuzz_jail_request := src/sandbox/jail.c src/util.c
+FUZZ_SRC_fuzz_matmul_parse := src/problems/matmul/matmul_plain.c src/util.c
+FUZZ_SRC_fuzz_program_parse := src/problems/program/program_eval.c \
+                               src/problems/program/program_text.c src/config.c src/util.c src/rng.c
+FUZZ_SRC_fuzz_policy_parse := src/policy.c src/rng.c src/util.c
 LLM_FUZZERS := build/fuzz/fuzz_llm_reply build/fuzz/fuzz_edit_apply build/fuzz/fuzz_jail_request
 
-build/fuzz/fuzz_llm_reply: tests/fuzz/fuzz_llm_reply.c src/llm_reply.c src/util.c src/llm.h
+.SECONDEXPANSION:
+build/fuzz/%: tests/fuzz/%.c $$(FUZZ_SRC_$$*)
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_FLAGS) tests/fuzz/fuzz_llm_reply.c src/llm_reply.c src/util.c $(FUZZ_LIBS) -o $@
-
-build/fuzz/fuzz_edit_apply: tests/fuzz/fuzz_edit_apply.c src/problems/program_text.c \
-                            src/problems/program_text.h src/llm_reply.c src/util.c src/rng.c
-	@mkdir -p $(dir $@)
-	clang $(FUZZ_FLAGS) tests/fuzz/fuzz_edit_apply.c src/problems/program_text.c src/llm_reply.c \
-	    src/util.c src/rng.c $(FUZZ_LIBS) -o $@
-
-build/fuzz/fuzz_jail_request: tests/fuzz/fuzz_jail_request.c src/jail.c src/jail.h src/util.c
-	@mkdir -p $(dir $@)
-	clang $(FUZZ_FLAGS) tests/fuzz/fuzz_jail_request.c src/jail.c src/util.c $(FUZZ_LIBS) -o $@
+	clang $(FUZZ_FLAGS) $< $(FUZZ_SRC_$*) $(FUZZ_LIBS) -o $@
 
 fuzz:
 	@scripts/deps.sh fuzz
-	@mkdir -p build/fuzz
-	clang -std=c17 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude -Isrc \
-	    tests/fuzz/fuzz_matmul_parse.c src/problems/matmul_plain.c src/util.c \
-	    $(shell pkg-config --cflags --libs jansson libcrypto) -o build/fuzz/fuzz_matmul_parse
+	@$(MAKE) --no-print-directory build/fuzz/fuzz_matmul_parse build/fuzz/fuzz_program_parse \
+	    build/fuzz/fuzz_policy_parse
 	build/fuzz/fuzz_matmul_parse -max_total_time=$(FUZZ_TIME) -max_len=4096
-	clang -std=c17 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude -Isrc \
-	    tests/fuzz/fuzz_program_parse.c src/problems/program_eval.c src/problems/program_text.c \
-	    src/config.c src/util.c src/rng.c \
-	    $(shell pkg-config --cflags --libs jansson libcrypto inih) -o build/fuzz/fuzz_program_parse
 	build/fuzz/fuzz_program_parse -max_total_time=$(FUZZ_TIME) -max_len=4096
-	clang -std=c17 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude -Isrc \
-	    tests/fuzz/fuzz_policy_parse.c src/policy.c src/rng.c src/util.c \
-	    $(shell pkg-config --cflags --libs jansson libcrypto) -lm -o build/fuzz/fuzz_policy_parse
 	@rm -rf build/fuzz/policy_corpus && cp -r tests/fuzz/policy_seed build/fuzz/policy_corpus
 	build/fuzz/fuzz_policy_parse -max_total_time=$(FUZZ_TIME) -max_len=8192 build/fuzz/policy_corpus
 	@scripts/fuzz.sh $(FUZZ_TIME) $(LLM_FUZZERS)

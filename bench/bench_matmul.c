@@ -26,7 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "problems/matmul_search.h"
+#include "problems/matmul/matmul_search.h"
 #include "ratchet.h"
 
 static int cmp_double(const void *a, const void *b)

@@ -22,7 +22,7 @@
 #include <unistd.h>
 
 #include "ratchet.h"
-#include "sandbox.h"
+#include "sandbox/sandbox.h"
 #include "util.h"
 
 static int cmp_double(const void *a, const void *b)

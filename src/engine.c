@@ -27,8 +27,8 @@
 #include "gate.h"
 #include "policy.h"
 #include "proposer.h"
-#include "sandbox.h"
-#include "store.h"
+#include "sandbox/sandbox.h"
+#include "store/store.h"
 
 /* ---- set of seen hashes (64-bit prefixes; the store's UNIQUE column is the authority) ---- */
 

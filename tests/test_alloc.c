@@ -19,7 +19,7 @@
 
 #include <cmocka.h>
 
-#include "problems/matmul_plain.h"
+#include "problems/matmul/matmul_plain.h"
 #include "ratchet.h"
 #include "testutil.h"
 

@@ -24,9 +24,9 @@
 
 #include "gate.h"
 #include "problem.h"
-#include "problems/matmul_search.h"
+#include "problems/matmul/matmul_search.h"
 #include "ratchet.h"
-#include "store.h"
+#include "store/store.h"
 #include "testutil.h"
 
 static char tmpdir[256];

@@ -17,7 +17,7 @@
 
 #include "archive.h"
 #include "problem.h"
-#include "problems/matmul_search.h"
+#include "problems/matmul/matmul_search.h"
 #include "ratchet.h"
 #include "testutil.h"
 

@@ -18,7 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "llm.h"
+#include "proposers/llm/llm.h"
 #include "llm_server.h"
 #include "testutil.h"
 

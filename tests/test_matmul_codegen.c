@@ -17,8 +17,8 @@
 #include <string.h>
 #include <sys/wait.h>
 
-#include "problems/matmul_codegen.h"
-#include "problems/matmul_plain.h"
+#include "problems/matmul/matmul_codegen.h"
+#include "problems/matmul/matmul_plain.h"
 #include "testutil.h"
 
 static char g_dir[512];

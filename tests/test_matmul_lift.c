@@ -16,9 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "problems/matmul_lift.h"
-#include "problems/matmul_plain.h"
-#include "problems/matmul_search.h"
+#include "problems/matmul/matmul_lift.h"
+#include "problems/matmul/matmul_plain.h"
+#include "problems/matmul/matmul_search.h"
 #include "rng.h"
 #include "testutil.h"
 

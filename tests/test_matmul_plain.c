@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "problems/matmul_plain.h"
+#include "problems/matmul/matmul_plain.h"
 #include "rng.h"
 #include "testutil.h"
 

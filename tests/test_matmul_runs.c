@@ -13,7 +13,7 @@
 
 #include "policy.h"
 #include "problem.h"
-#include "problems/matmul_search.h"
+#include "problems/matmul/matmul_search.h"
 #include "testutil.h"
 
 static void *make_state(const char *shape, const char *field, const rt_policy *pol)

@@ -9,8 +9,8 @@
 
 #include <cmocka.h>
 
-#include "problems/matmul_plain.h"
-#include "problems/matmul_search.h"
+#include "problems/matmul/matmul_plain.h"
+#include "problems/matmul/matmul_search.h"
 #include "testutil.h"
 
 static void standard_schemes_verify(void **state)

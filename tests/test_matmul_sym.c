@@ -16,9 +16,9 @@
 #include <cmocka.h>
 
 #include "problem.h"
-#include "problems/matmul_plain.h"
-#include "problems/matmul_search.h"
-#include "problems/matmul_sym.h"
+#include "problems/matmul/matmul_plain.h"
+#include "problems/matmul/matmul_search.h"
+#include "problems/matmul/matmul_sym.h"
 #include "testutil.h"
 
 /* 1 if s and its image (which this frees) are the same multiset of products, compared by

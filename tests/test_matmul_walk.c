@@ -10,9 +10,9 @@
 
 #include <cmocka.h>
 
-#include "problems/matmul_plain.h"
-#include "problems/matmul_search.h"
-#include "problems/matmul_walk.h"
+#include "problems/matmul/matmul_plain.h"
+#include "problems/matmul/matmul_search.h"
+#include "problems/matmul/matmul_walk.h"
 #include "problem.h"
 #include "testutil.h"
 

@@ -25,8 +25,8 @@
 #include <sqlite3.h>
 
 #include "problem.h"
-#include "problems/program.h"
-#include "problems/program_eval.h"
+#include "problems/program/program.h"
+#include "problems/program/program_eval.h"
 #include "ratchet.h"
 #include "rng.h"
 #include "testutil.h"

@@ -18,8 +18,8 @@
 
 #include <cmocka.h>
 
-#include "problems/program.h"
-#include "problems/program_text.h"
+#include "problems/program/program.h"
+#include "problems/program/program_text.h"
 #include "ratchet.h"
 #include "rng.h"
 #include "util.h"

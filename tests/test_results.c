@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "problems/matmul_plain.h"
+#include "problems/matmul/matmul_plain.h"
 #include "testutil.h"
 
 /* Parses "<n>x<m>x<p>-<rank>-<field>.exp"; returns 0 or -1. */

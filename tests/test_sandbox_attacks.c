@@ -54,7 +54,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "sandbox.h"
+#include "sandbox/sandbox.h"
 #include "testutil.h"
 
 #define USER_ID 65534 /* the unprivileged identity when the test is root ("nobody") */

@@ -1,8 +1,8 @@
 /* testutil.c — helpers shared by the test programs. */
 #include "testutil.h"
 
-#include "problems/matmul_plain.h"
-#include "problems/matmul_search.h"
+#include "problems/matmul/matmul_plain.h"
+#include "problems/matmul/matmul_search.h"
 
 #include <errno.h>
 #include <ftw.h>

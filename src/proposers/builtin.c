@@ -3,7 +3,7 @@
  * random in proportion to the operators' default weights. */
 #include <stdlib.h>
 
-#include "../proposer.h"
+#include "proposer.h"
 
 typedef struct builtin_state {
     double total;

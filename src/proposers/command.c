@@ -10,10 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../problems/program.h"
-#include "../prompt.h"
-#include "../proposer.h"
-#include "../sandbox.h"
+#include "problems/program/program.h"
+#include "proposers/prompt.h"
+#include "proposer.h"
+#include "sandbox/sandbox.h"
 
 typedef struct command_state {
     rt_program_info info;

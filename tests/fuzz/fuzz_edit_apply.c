@@ -14,8 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "llm.h"
-#include "problems/program_text.h"
+#include "proposers/llm/llm.h"
+#include "problems/program/program_text.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "llm.h"
+#include "proposers/llm/llm.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

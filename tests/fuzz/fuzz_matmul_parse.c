@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "problems/matmul_plain.h"
+#include "problems/matmul/matmul_plain.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

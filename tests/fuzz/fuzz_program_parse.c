@@ -10,8 +10,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "problems/program_eval.h"
-#include "problems/program_text.h"
+#include "problems/program/program_eval.h"
+#include "problems/program/program_text.h"
 #include "ratchet.h"
 #include "rng.h"
 #include "util.h"

@@ -1,0 +1,581 @@
+/* policy.c — the meta problem: candidates are policies, so that `ratchet meta` evolves policies
+ * with the same engine, archive, gate and store as any run.
+ *
+ * Genome: a policy and its *baseline* (the parent policy it was made from). Canonical text:
+ *     {"policy": {...every knob...}, "baseline": {...every knob...}}
+ *
+ * Proxy (what the search believes): the mean log cost (meta.h) of the policy's trials on the
+ * TRAINING problems with the training seeds 1..seeds, negated (higher is better).
+ *
+ * Verification (from the text alone): the policy and its baseline are both run on the HELD-OUT
+ * problems with the held-out seeds 1000001..1000000+vseeds (never used in training). For each
+ * (problem, seed) pair d = log(cost of baseline) - log(cost of policy). The candidate verifies
+ * only if mean(d) > 2 * sd(d)/sqrt(n), i.e. it beats its baseline by more than twice the
+ * standard error of the seed-to-seed differences, which the verifier measures here. A policy
+ * equal to its baseline (the seed of a meta run) verifies as the reference. The verified score is
+ * -(mean log held-out cost); the metric is the geometric mean held-out cost.
+ *
+ * The archive has one cell per island: an island's elite is its incumbent policy.
+ *
+ * Operator "evolve" (self-application): the child's baseline is the parent's policy, and the
+ * child's policy is made with the PARENT's own meta section: it resets one knob to its default
+ * with weight meta.op_reset, otherwise mutates knobs (rt_policy_mutate with the parent's
+ * meta.step and meta.knobs). So an admitted policy changes how its successors are made. The
+ * operator screens on the training problems: a child whose training cost is not lower than its
+ * parent's is dropped before the gate (counted as a failed proposal), so held-out trials are
+ * spent only on policies that improved in training.
+ *
+ * Trials are deterministic, so their costs are cached by (policy, problem, seed) in the state.
+ */
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "meta.h"
+#include "problem.h"
+
+#define CACHE_MAX 8192
+#define HELDOUT_SEED0 1000000u
+
+typedef struct cache_entry {
+    char key[65]; /* sha256 of the policy's canonical text */
+    int spec;     /* 0..ntrain-1 training, 100+i held-out */
+    uint64_t seed;
+    double cost;
+} cache_entry;
+
+typedef struct policy_state {
+    rt_meta_spec train[RT_META_MAX_SPECS], heldout[RT_META_MAX_SPECS];
+    int ntrain, nheld;
+    int seeds, vseeds, jobs;
+    rt_meta_caps caps;
+    char tmpdir[4096];
+    char params[512];
+    pthread_mutex_t lock;
+    cache_entry *cache;
+    size_t ncache;
+} policy_state;
+
+typedef struct policy_genome {
+    rt_policy policy;
+    rt_policy baseline;
+} policy_genome;
+
+static const char *spec_list(char *buf, size_t len, const rt_meta_spec *s, int n)
+{
+    size_t o = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < n && o < len; i++) {
+        int k = snprintf(buf + o, len - o, "%s%s", i ? "," : "", s[i].text);
+        if (k < 0)
+            break;
+        o += (size_t)k;
+    }
+    return buf;
+}
+
+static int policy_create(void **out, const char *const *keys, const char *const *values,
+                         size_t nparams, char *err, size_t errlen)
+{
+    policy_state *st = calloc(1, sizeof *st);
+    if (!st)
+        return rt_fail(err, errlen, RT_ENOMEM, "out of memory");
+    st->seeds = 3;
+    st->vseeds = 5;
+    st->jobs = 1;
+    st->caps.evaluations = 2000;
+    st->caps.work = 50000000;
+    st->caps.islands = 2;
+    int rc = 0, have_train = 0, have_held = 0;
+    for (size_t i = 0; i < nparams; i++) {
+        const char *k = keys[i], *v = values[i];
+        long x;
+        if (strcmp(k, "train") == 0) {
+            if ((rc = rt_meta_parse_specs(v, st->train, &st->ntrain, err, errlen)))
+                goto fail;
+            have_train = 1;
+        } else if (strcmp(k, "heldout") == 0) {
+            if ((rc = rt_meta_parse_specs(v, st->heldout, &st->nheld, err, errlen)))
+                goto fail;
+            have_held = 1;
+        } else if (strcmp(k, "seeds") == 0 || strcmp(k, "vseeds") == 0 ||
+                   strcmp(k, "jobs") == 0 || strcmp(k, "islands") == 0) {
+            if (rt_parse_long(v, 1, 64, &x)) {
+                rc = rt_fail(err, errlen, RT_EUSAGE, "bad --%s '%s': expected 1 to 64", k, v);
+                goto fail;
+            }
+            if (k[0] == 's')
+                st->seeds = (int)x;
+            else if (k[0] == 'v')
+                st->vseeds = (int)x;
+            else if (k[0] == 'j')
+                st->jobs = (int)x;
+            else
+                st->caps.islands = (int)x;
+        } else if (strcmp(k, "evals") == 0 || strcmp(k, "work") == 0) {
+            if (rt_parse_long(v, 1, 1000000000000L, &x)) {
+                rc = rt_fail(err, errlen, RT_EUSAGE, "bad --%s '%s': expected a positive integer",
+                             k, v);
+                goto fail;
+            }
+            if (k[0] == 'e')
+                st->caps.evaluations = x;
+            else
+                st->caps.work = x;
+        } else {
+            rc = rt_fail(err, errlen, RT_EUSAGE,
+                         "policy has no parameter --%s (it takes --train, --heldout, --seeds, "
+                         "--vseeds, --evals, --work, --islands, --jobs)", k);
+            goto fail;
+        }
+    }
+    if (!have_train || !have_held) {
+        rc = rt_fail(err, errlen, RT_EUSAGE, "policy needs --train SPECS and --heldout SPECS");
+        goto fail;
+    }
+    for (int i = 0; i < st->ntrain; i++)
+        for (int j = 0; j < st->nheld; j++)
+            if (strcmp(st->train[i].text, st->heldout[j].text) == 0) {
+                rc = rt_fail(err, errlen, RT_EUSAGE,
+                             "%s is both a training and a held-out problem; they must be "
+                             "disjoint", st->train[i].text);
+                goto fail;
+            }
+    if ((rc = rt_meta_tmpdir(st->tmpdir, sizeof st->tmpdir, err, errlen)))
+        goto fail;
+    char a[256], b[256];
+    snprintf(st->params, sizeof st->params,
+             "train=%s heldout=%s seeds=%d vseeds=%d evals=%lld work=%lld islands=%d jobs=%d",
+             spec_list(a, sizeof a, st->train, st->ntrain),
+             spec_list(b, sizeof b, st->heldout, st->nheld), st->seeds, st->vseeds,
+             st->caps.evaluations, st->caps.work, st->caps.islands, st->jobs);
+    pthread_mutex_init(&st->lock, NULL);
+    *out = st;
+    return 0;
+fail:
+    free(st);
+    return rc;
+}
+
+static void policy_destroy(void *state)
+{
+    policy_state *st = state;
+    if (!st)
+        return;
+    rt_meta_tmpdir_remove(st->tmpdir);
+    pthread_mutex_destroy(&st->lock);
+    free(st->cache);
+    free(st);
+}
+
+static const char *policy_params(const void *state)
+{
+    return ((const policy_state *)state)->params;
+}
+
+static void *policy_seed(const void *state)
+{
+    (void)state;
+    policy_genome *g = calloc(1, sizeof *g);
+    if (!g)
+        return NULL;
+    rt_policy_defaults(&g->policy);
+    g->baseline = g->policy;
+    return g;
+}
+
+static void *policy_clone(const void *state, const void *genome)
+{
+    (void)state;
+    policy_genome *g = malloc(sizeof *g);
+    if (g)
+        memcpy(g, genome, sizeof *g);
+    return g;
+}
+
+static void policy_free(void *genome) { free(genome); }
+
+static int policy_encode(const void *state, const void *genome, rt_buf *out)
+{
+    (void)state;
+    const policy_genome *g = genome;
+    int rc = rt_buf_puts(out, "{\"policy\":\n");
+    if (!rc)
+        rc = rt_policy_print(&g->policy, out);
+    if (!rc)
+        rc = rt_buf_puts(out, ",\"baseline\":\n");
+    if (!rc)
+        rc = rt_policy_print(&g->baseline, out);
+    if (!rc)
+        rc = rt_buf_puts(out, "}\n");
+    return rc;
+}
+
+/* Reads one member of the candidate object as a policy over the defaults. */
+static int read_member(json_t *root, const char *key, rt_policy *p, char *err, size_t errlen)
+{
+    json_t *v = json_object_get(root, key);
+    if (!json_is_object(v))
+        return rt_fail(err, errlen, RT_EUSAGE, "candidate has no \"%s\" object", key);
+    char *text = json_dumps(v, JSON_COMPACT);
+    if (!text)
+        return rt_fail(err, errlen, RT_ENOMEM, "out of memory");
+    rt_policy_defaults(p);
+    int rc = rt_policy_parse(p, text, strlen(text), err, errlen);
+    free(text);
+    return rc;
+}
+
+static int policy_decode(const void *state, const char *text, size_t len, void **out, char *err,
+                         size_t errlen)
+{
+    (void)state;
+    *out = NULL;
+    if (len > 4 * RT_POLICY_MAX_BYTES)
+        return rt_fail(err, errlen, RT_ETOOBIG, "candidate over %d bytes",
+                       4 * RT_POLICY_MAX_BYTES);
+    json_error_t jerr;
+    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root)
+        return rt_fail(err, errlen, RT_EUSAGE, "candidate: line %d: not JSON", jerr.line);
+    int rc = 0;
+    policy_genome *g = calloc(1, sizeof *g);
+    if (!g) {
+        rc = rt_fail(err, errlen, RT_ENOMEM, "out of memory");
+        goto done;
+    }
+    if (!json_is_object(root) || json_object_size(root) != 2) {
+        rc = rt_fail(err, errlen, RT_EUSAGE,
+                     "candidate: expected {\"policy\": {...}, \"baseline\": {...}}");
+        goto done;
+    }
+    if ((rc = read_member(root, "policy", &g->policy, err, errlen)) ||
+        (rc = read_member(root, "baseline", &g->baseline, err, errlen)))
+        goto done;
+    *out = g;
+    g = NULL;
+done:
+    free(g);
+    json_decref(root);
+    return rc;
+}
+
+/* ---- trials ------------------------------------------------------------------------------ */
+
+/* The cache key of a policy: the hash of its canonical text with the meta section at its
+ * defaults, since the meta section changes how policies are made, not how a trial runs. */
+static void policy_key(const rt_policy *policy, char key[65])
+{
+    rt_policy p = *policy, def;
+    rt_policy_defaults(&def);
+    p.meta = def.meta;
+    rt_buf b;
+    rt_buf_init(&b, 0);
+    if (rt_policy_print(&p, &b) == 0)
+        rt_sha256_hex(b.data, b.len, key);
+    else
+        memset(key, 0, 65);
+    rt_buf_free(&b);
+}
+
+static int cache_get(policy_state *st, const char *key, int spec, uint64_t seed, double *cost)
+{
+    int found = 0;
+    pthread_mutex_lock(&st->lock);
+    for (size_t i = 0; i < st->ncache; i++)
+        if (st->cache[i].spec == spec && st->cache[i].seed == seed &&
+            strcmp(st->cache[i].key, key) == 0) {
+            *cost = st->cache[i].cost;
+            found = 1;
+            break;
+        }
+    pthread_mutex_unlock(&st->lock);
+    return found;
+}
+
+static void cache_put(policy_state *st, const char *key, int spec, uint64_t seed, double cost)
+{
+    pthread_mutex_lock(&st->lock);
+    if (!st->cache)
+        st->cache = calloc(CACHE_MAX, sizeof *st->cache);
+    if (st->cache && st->ncache < CACHE_MAX) {
+        cache_entry *e = &st->cache[st->ncache++];
+        memcpy(e->key, key, 65);
+        e->spec = spec;
+        e->seed = seed;
+        e->cost = cost;
+    }
+    pthread_mutex_unlock(&st->lock);
+}
+
+/* One unit of trial work: policy p on spec index `spec` (>= 100: held-out) with seed. */
+typedef struct trial_job {
+    const rt_policy *policy;
+    const char *key;
+    int spec;
+    uint64_t seed;
+    double cost;
+    long long work;
+    int rc;
+} trial_job;
+
+typedef struct trial_batch {
+    policy_state *st;
+    trial_job *jobs;
+    int n;
+    int next;
+    pthread_mutex_t lock;
+    char err[400];
+} trial_batch;
+
+static void *trial_worker(void *arg)
+{
+    trial_batch *b = arg;
+    for (;;) {
+        pthread_mutex_lock(&b->lock);
+        int i = b->next++;
+        pthread_mutex_unlock(&b->lock);
+        if (i >= b->n)
+            return NULL;
+        trial_job *j = &b->jobs[i];
+        if (cache_get(b->st, j->key, j->spec, j->seed, &j->cost))
+            continue;
+        const rt_meta_spec *spec =
+            j->spec >= 100 ? &b->st->heldout[j->spec - 100] : &b->st->train[j->spec];
+        rt_meta_trial t;
+        char err[400];
+        j->rc = rt_meta_run_trial(j->policy, spec, j->seed, &b->st->caps, b->st->tmpdir, &t, err,
+                                  sizeof err);
+        if (j->rc) {
+            pthread_mutex_lock(&b->lock);
+            snprintf(b->err, sizeof b->err, "%s", err);
+            pthread_mutex_unlock(&b->lock);
+            continue;
+        }
+        j->cost = t.cost;
+        j->work = t.work;
+        cache_put(b->st, j->key, j->spec, j->seed, t.cost);
+    }
+}
+
+/* Runs the jobs on `threads` threads (the results do not depend on it). */
+static int run_batch(policy_state *st, trial_job *jobs, int n, int threads, char *err,
+                     size_t errlen)
+{
+    trial_batch b = {.st = st, .jobs = jobs, .n = n};
+    pthread_mutex_init(&b.lock, NULL);
+    pthread_t tids[64];
+    int started = 0;
+    for (int t = 1; t < threads && t < n && t < 64; t++)
+        if (pthread_create(&tids[started], NULL, trial_worker, &b) == 0)
+            started++;
+    trial_worker(&b);
+    for (int t = 0; t < started; t++)
+        pthread_join(tids[t], NULL);
+    pthread_mutex_destroy(&b.lock);
+    for (int i = 0; i < n; i++)
+        if (jobs[i].rc)
+            return rt_fail(err, errlen, jobs[i].rc, "%s", b.err);
+    return 0;
+}
+
+/* Mean log training cost of p; *work receives the trials' work. */
+static int train_cost(policy_state *st, const rt_policy *p, double *mean, long long *work)
+{
+    char key[65];
+    policy_key(p, key);
+    trial_job jobs[RT_META_MAX_SPECS * 64];
+    int n = 0;
+    for (int i = 0; i < st->ntrain; i++)
+        for (int s = 0; s < st->seeds; s++)
+            jobs[n++] = (trial_job){.policy = p, .key = key, .spec = i,
+                                    .seed = (uint64_t)s + 1};
+    char err[400];
+    int rc = run_batch(st, jobs, n, 1, err, sizeof err);
+    if (rc)
+        return rc;
+    double sum = 0;
+    *work = 0;
+    for (int i = 0; i < n; i++) {
+        sum += log(jobs[i].cost);
+        *work += jobs[i].work;
+    }
+    *mean = sum / n;
+    return 0;
+}
+
+static void policy_score(const void *state, const void *genome, rt_score *out)
+{
+    policy_state *st = (policy_state *)state; /* only the mutex-protected cache changes */
+    const policy_genome *g = genome;
+    double mean = 0;
+    long long work = 0;
+    out->secondary = 0;
+    out->primary = train_cost(st, &g->policy, &mean, &work) ? -1e300 : -mean;
+}
+
+static void policy_features(const void *state, const void *genome, int *coords)
+{
+    (void)state;
+    (void)genome;
+    coords[0] = coords[1] = 0;
+}
+
+static int policy_verify(const void *state, const char *text, size_t len, rt_verdict *out,
+                         char *err, size_t errlen)
+{
+    policy_state *st = (policy_state *)state;
+    memset(out, 0, sizeof *out);
+    void *gv = NULL;
+    int rc = policy_decode(state, text, len, &gv, err, errlen);
+    if (rc)
+        return rc;
+    policy_genome *g = gv;
+    char kp[65], kb[65];
+    policy_key(&g->policy, kp);
+    policy_key(&g->baseline, kb);
+    int self = strcmp(kp, kb) == 0;
+    int nper = st->nheld * st->vseeds, n = 0;
+    trial_job jobs[2 * RT_META_MAX_SPECS * 64];
+    for (int i = 0; i < st->nheld; i++)
+        for (int s = 0; s < st->vseeds; s++) {
+            uint64_t seed = HELDOUT_SEED0 + (uint64_t)s + 1;
+            jobs[n] = (trial_job){.policy = &g->policy, .key = kp, .spec = 100 + i, .seed = seed};
+            jobs[n + nper] =
+                (trial_job){.policy = &g->baseline, .key = kb, .spec = 100 + i, .seed = seed};
+            n++;
+        }
+    rc = run_batch(st, jobs, self ? nper : 2 * nper, st->jobs, err, errlen);
+    if (rc) {
+        free(g);
+        return rc;
+    }
+    double sum_c = 0, sum_d = 0, sum_d2 = 0, sum_b = 0;
+    for (int i = 0; i < nper; i++) {
+        double lc = log(jobs[i].cost);
+        double lb = self ? lc : log(jobs[i + nper].cost);
+        sum_c += lc;
+        sum_b += lb;
+        sum_d += lb - lc;
+        sum_d2 += (lb - lc) * (lb - lc);
+    }
+    double mean_c = sum_c / nper, mean_b = sum_b / nper, mean_d = sum_d / nper;
+    double var = nper > 1 ? (sum_d2 - nper * mean_d * mean_d) / (nper - 1) : 0;
+    double se = var > 0 ? sqrt(var / nper) : 0;
+    out->score = -mean_c;
+    out->score2 = 0;
+    out->metric = exp(mean_c);
+    snprintf(out->metric_name, sizeof out->metric_name, "heldout_cost");
+    if (self) {
+        out->valid = 1;
+        snprintf(out->summary, sizeof out->summary,
+                 "reference policy: held-out geometric mean cost %.4g over %d trials", out->metric,
+                 nper);
+    } else {
+        snprintf(out->summary, sizeof out->summary,
+                 "held-out cost %.4g vs baseline %.4g over %d paired trials: log-ratio %.3f, "
+                 "noise (standard error) %.3f",
+                 out->metric, exp(mean_b), nper, mean_d, se);
+        out->valid = mean_d > 2 * se && mean_d > 0;
+        if (!out->valid)
+            snprintf(out->reason, sizeof out->reason,
+                     "does not beat its baseline on the held-out problems by more than the "
+                     "noise: log-ratio %.3f <= 2 x %.3f",
+                     mean_d, se);
+    }
+    free(g);
+    return 0;
+}
+
+static int policy_convert(const void *state, const char *text, size_t len, const char *format,
+                          rt_buf *out, char *err, size_t errlen)
+{
+    void *gv = NULL;
+    int rc = policy_decode(state, text, len, &gv, err, errlen);
+    if (rc)
+        return rc;
+    const policy_genome *g = gv;
+    if (strcmp(format, "policy") == 0 || strcmp(format, "json") == 0)
+        rc = rt_policy_print(&g->policy, out);
+    else if (strcmp(format, "exp") == 0)
+        rc = policy_encode(state, g, out);
+    else
+        rc = rt_fail(err, errlen, RT_EUSAGE, "unknown format '%s' (policy or json)", format);
+    free(gv);
+    return rc;
+}
+
+/* ---- the operator ------------------------------------------------------------------------ */
+
+static int op_evolve(const void *state, void *genome, rt_rng *rng, long long *work)
+{
+    policy_state *st = (policy_state *)state;
+    policy_genome *g = genome;
+    rt_policy parent = g->policy;
+    g->baseline = parent;
+    double wm = parent.meta.op_mutate, wr = parent.meta.op_reset;
+    int changed = 0;
+    if (wm + wr > 0 && rt_rng_unit(rng) * (wm + wr) < wr) {
+        /* reset one knob that differs from its default */
+        size_t n;
+        const rt_knob *k = rt_policy_knobs(&n);
+        rt_policy def;
+        rt_policy_defaults(&def);
+        size_t diff[64], nd = 0;
+        for (size_t i = 0; i < n && nd < 64; i++)
+            if (k[i].type != RT_KNOB_STR && rt_policy_get(&def, &k[i]) != rt_policy_get(&parent, &k[i]))
+                diff[nd++] = i;
+        if (nd) {
+            const rt_knob *r = &k[diff[rt_rng_below(rng, (uint32_t)nd)]];
+            rt_policy_set(&g->policy, r, rt_policy_get(&def, r));
+            changed = 1;
+        }
+    }
+    if (!changed && rt_policy_mutate(&g->policy, &parent, rng) == 0)
+        return -1;
+    /* screening on the training problems: only a child that trains better than its parent goes
+     * on to the gate (the held-out verification); the others are dropped here */
+    double mean, mean_parent;
+    long long w = 0, wp = 0;
+    if (train_cost(st, &g->policy, &mean, &w) || train_cost(st, &parent, &mean_parent, &wp))
+        return -1;
+    *work += w;
+    return mean < mean_parent ? 0 : -1;
+}
+
+static const rt_operator policy_operators[] = {
+    {"evolve", 1.0, op_evolve},
+};
+
+const rt_problem_class rt_problem_policy = {
+    .name = "policy",
+    .summary = "policies for ratchet itself (the meta level; see ratchet meta)",
+    .params_help =
+        "  --train SPECS     training problems, e.g. matmul:2x3x3:gf2,matmul:3x3x3:gf2\n"
+        "  --heldout SPECS   held-out problems (disjoint from training)\n"
+        "  --seeds N         training seeds per problem (default 3)\n"
+        "  --vseeds N        held-out seeds per problem (default 5)\n"
+        "  --evals N         evaluation cap of one trial run (default 2000)\n"
+        "  --work N          work cap of one trial run (default 50000000 flips)\n"
+        "  --islands N       islands of a trial run (default 2)\n"
+        "  --jobs N          trial runs at once in a verification (default 1)\n",
+    .create = policy_create,
+    .destroy = policy_destroy,
+    .params = policy_params,
+    .seed = policy_seed,
+    .clone = policy_clone,
+    .free_genome = policy_free,
+    .encode = policy_encode,
+    .decode = policy_decode,
+    .score = policy_score,
+    .features = policy_features,
+    .verify = policy_verify,
+    .convert = policy_convert,
+    .operators = policy_operators,
+    .noperators = 1,
+    .metric_lower_is_better = 1,
+};

@@ -1,0 +1,1052 @@
+/* program.c — the `program` problem: evolve a user's program judged by a user's evaluator.
+ *
+ * Parameters (docs/program.md): initial, evaluator, verifier, eval-timeout, eval-memory,
+ * cascade, cascade-threshold, reproduce-tolerance, command, command-timeout, visible.
+ * Paths are made absolute at creation, so a run resumes from any working directory; the
+ * canonical parameter string escapes spaces and '%' as %20 and %25.
+ *
+ * Threads: evaluate() and verify() run on the engine's worker threads, several at once. The
+ * state is read-only except for the cascade's best scores per stage and the scores awaiting a
+ * reproduction check, both under `lock`.
+ */
+#include "problems/program/program.h"
+
+#include <ctype.h>
+#include <jansson.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "audit/cert.h"
+#include "sandbox/sandbox.h"
+#include "problems/program/program_eval.h"
+#include "problems/program/program_text.h"
+
+#define MAX_CASCADE 8
+#define MAX_CMD_ARGS 64
+#define MAX_VISIBLE 8 /* --visible paths */
+#define TAIL_BYTES 2048
+#define MAX_PENDING 4096
+#define MAX_CANON 2000
+
+typedef struct pending {
+    char hash[65];
+    double score;
+} pending;
+
+typedef struct program_shared {
+    pthread_mutex_t lock;
+    int has_best[MAX_CASCADE + 1];
+    double best[MAX_CASCADE + 1]; /* best score seen at each cascade stage */
+    pending *pend;                /* evaluated scores awaiting the no-verifier gate */
+    size_t npend, cap;
+} program_shared;
+
+typedef struct program_state {
+    char initial[4096], evaluator[4096], verifier[4096];
+    char *initial_text;
+    size_t initial_len;
+    rt_regions regions;
+    char extension[16];
+    char candidate_name[32];
+    double eval_timeout;
+    long eval_memory;
+    int cascade;
+    double cascade_threshold;
+    double reproduce_tol;
+    char command_line[1024]; /* as canonical: argv[0] made absolute */
+    char command_buf[1024];  /* split copy */
+    const char *command_argv[MAX_CMD_ARGS + 1];
+    int has_command;
+    double command_timeout;
+    char visible_line[2048];  /* as canonical: real paths joined by ':' */
+    char visible_buf[2048];   /* split copy */
+    const char *visible[MAX_VISIBLE + 1]; /* NULL-terminated, for the sandbox */
+    char canon[MAX_CANON + 48];
+    program_shared *shared;
+} program_state;
+
+/* ---- genomes ----------------------------------------------------------------------------- */
+
+rt_program_genome *rt_program_genome_new(const char *text, size_t len)
+{
+    rt_program_genome *g = calloc(1, sizeof *g);
+    if (!g)
+        return NULL;
+    g->text = malloc(len + 1);
+    if (!g->text) {
+        free(g);
+        return NULL;
+    }
+    memcpy(g->text, text, len);
+    g->text[len] = '\0';
+    g->len = len;
+    return g;
+}
+
+static void genome_free(void *genome)
+{
+    rt_program_genome *g = genome;
+    if (!g)
+        return;
+    free(g->text);
+    free(g->metrics);
+    free(g->artifacts);
+    free(g);
+}
+
+static char *dup_or_null(const char *s, int *nomem)
+{
+    if (!s)
+        return NULL;
+    char *d = strdup(s);
+    if (!d)
+        *nomem = 1;
+    return d;
+}
+
+static void *genome_clone(const void *state, const void *genome)
+{
+    (void)state;
+    const rt_program_genome *g = genome;
+    rt_program_genome *c = rt_program_genome_new(g->text, g->len);
+    if (!c)
+        return NULL;
+    int nomem = 0;
+    c->evaluated = g->evaluated;
+    c->failed = g->failed;
+    c->score = g->score;
+    c->metrics = dup_or_null(g->metrics, &nomem);
+    c->artifacts = dup_or_null(g->artifacts, &nomem);
+    if (nomem) {
+        genome_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+/* A child made from a parent by editing its text: the evaluation is not inherited. */
+static void genome_forget(rt_program_genome *g)
+{
+    g->evaluated = g->failed = 0;
+    g->score = 0;
+    free(g->metrics);
+    free(g->artifacts);
+    g->metrics = g->artifacts = NULL;
+}
+
+/* ---- parameters -------------------------------------------------------------------------- */
+
+static int abs_path(const char *key, const char *path, int exec, char *out, size_t outlen,
+                    char *err, size_t errlen)
+{
+    char *real = realpath(path, NULL);
+    if (!real)
+        return rt_fail(err, errlen, RT_EUSAGE, "--%s %s: no such file", key, path);
+    int rc = 0;
+    if (strlen(real) >= outlen || strpbrk(real, "\n\r\t"))
+        rc = rt_fail(err, errlen, RT_EUSAGE, "--%s %s: path too long or with control characters",
+                     key, path);
+    else if (access(real, exec ? X_OK : R_OK) != 0)
+        rc = rt_fail(err, errlen, RT_EUSAGE, "--%s %s: not %s", key, path,
+                     exec ? "executable" : "readable");
+    else
+        snprintf(out, outlen, "%s", real);
+    free(real);
+    return rc;
+}
+
+/* Splits a command line on blanks, with '...' and "..." quoting (no escapes), into buf/argv. */
+static int split_command(const char *line, char *buf, size_t buflen, const char **argv,
+                         char *err, size_t errlen)
+{
+    size_t n = 0, w = 0;
+    const char *p = line;
+    for (;;) {
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (!*p)
+            break;
+        if (n == MAX_CMD_ARGS)
+            return rt_fail(err, errlen, RT_EUSAGE, "--command: more than %d words",
+                           MAX_CMD_ARGS);
+        argv[n++] = buf + w;
+        while (*p && *p != ' ' && *p != '\t') {
+            if (*p == '\'' || *p == '"') {
+                char q = *p++;
+                while (*p && *p != q) {
+                    if (w + 1 >= buflen)
+                        return rt_fail(err, errlen, RT_EUSAGE, "--command: too long");
+                    buf[w++] = *p++;
+                }
+                if (*p != q)
+                    return rt_fail(err, errlen, RT_EUSAGE, "--command: unbalanced quote");
+                p++;
+                continue;
+            }
+            if (w + 1 >= buflen)
+                return rt_fail(err, errlen, RT_EUSAGE, "--command: too long");
+            buf[w++] = *p++;
+        }
+        if (w + 1 >= buflen)
+            return rt_fail(err, errlen, RT_EUSAGE, "--command: too long");
+        buf[w++] = '\0';
+    }
+    argv[n] = NULL;
+    if (n == 0)
+        return rt_fail(err, errlen, RT_EUSAGE, "--command: empty");
+    return 0;
+}
+
+/* Appends " key=value" with spaces, '%' and control bytes escaped. */
+static int canon_put(program_state *st, size_t *at, const char *key, const char *value)
+{
+    size_t cap = sizeof st->canon;
+    int k = snprintf(st->canon + *at, cap - *at, "%s%s=", *at ? " " : "", key);
+    if (k < 0 || (size_t)k >= cap - *at)
+        return -1;
+    *at += (size_t)k;
+    for (const unsigned char *v = (const unsigned char *)value; *v; v++) {
+        if (*at + 4 >= cap)
+            return -1;
+        if (*v <= ' ' || *v == '%' || *v == 0x7f)
+            *at += (size_t)snprintf(st->canon + *at, cap - *at, "%%%02X", *v);
+        else
+            st->canon[(*at)++] = (char)*v;
+    }
+    st->canon[*at] = '\0';
+    return 0;
+}
+
+static void program_destroy(void *state)
+{
+    program_state *st = state;
+    if (!st)
+        return;
+    if (st->shared) {
+        pthread_mutex_destroy(&st->shared->lock);
+        free(st->shared->pend);
+        free(st->shared);
+    }
+    free(st->initial_text);
+    free(st);
+}
+
+/* Parses --visible PATH[:PATH...] into st->visible (real paths; each must exist). */
+static int parse_visible(program_state *st, const char *v, char *err, size_t errlen)
+{
+    size_t n = 0, at = 0;
+    const char *p = v;
+    while (*p) {
+        const char *end = strchr(p, ':');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        char one[4096];
+        if (len == 0 || len >= sizeof one)
+            return rt_fail(err, errlen, RT_EUSAGE, "--visible: an empty or too long path");
+        memcpy(one, p, len);
+        one[len] = '\0';
+        if (n == MAX_VISIBLE)
+            return rt_fail(err, errlen, RT_EUSAGE, "--visible: more than %d paths", MAX_VISIBLE);
+        char real[4096];
+        int rc = abs_path("visible", one, 0, real, sizeof real, err, errlen);
+        if (rc)
+            return rc;
+        size_t rl = strlen(real);
+        if (strchr(real, ':') || at + rl + 1 >= sizeof st->visible_buf)
+            return rt_fail(err, errlen, RT_EUSAGE, "--visible: paths too long, or with ':'");
+        memcpy(st->visible_buf + at, real, rl + 1);
+        st->visible[n++] = st->visible_buf + at;
+        at += rl + 1;
+        p += len;
+        if (*p == ':')
+            p++;
+    }
+    st->visible[n] = NULL;
+    st->visible_line[0] = '\0';
+    for (size_t i = 0, w = 0; i < n; i++)
+        w += (size_t)snprintf(st->visible_line + w, sizeof st->visible_line - w, "%s%s",
+                              i ? ":" : "", st->visible[i]);
+    return 0;
+}
+
+static int program_create(void **state, const char *const *keys, const char *const *values,
+                          size_t n, char *err, size_t errlen)
+{
+    *state = NULL;
+    program_state *st = calloc(1, sizeof *st);
+    if (!st)
+        return rt_fail(err, errlen, RT_ENOMEM, "out of memory");
+    st->eval_timeout = 60;
+    st->eval_memory = 2048;
+    st->cascade = 1;
+    st->cascade_threshold = 0.9;
+    st->command_timeout = 120;
+    const char *initial = NULL, *evaluator = NULL, *verifier = NULL, *command = NULL;
+    int rc = 0;
+    for (size_t i = 0; i < n; i++) { /* a key given twice: the later wins (flags over config) */
+        const char *k = keys[i], *v = values[i] ? values[i] : "";
+        long lv;
+        if (strcmp(k, "initial") == 0)
+            initial = v;
+        else if (strcmp(k, "evaluator") == 0)
+            evaluator = v;
+        else if (strcmp(k, "verifier") == 0)
+            verifier = *v ? v : NULL;
+        else if (strcmp(k, "command") == 0)
+            command = *v ? v : NULL;
+        else if (strcmp(k, "visible") == 0)
+            rc = parse_visible(st, v, err, errlen);
+        else if (strcmp(k, "eval-timeout") == 0) {
+            if (rt_parse_double(v, 0.01, 86400, &st->eval_timeout))
+                rc = rt_fail(err, errlen, RT_EUSAGE,
+                             "bad --eval-timeout '%s': expected seconds, 0.01 to 86400", v);
+        } else if (strcmp(k, "command-timeout") == 0) {
+            if (rt_parse_double(v, 0.01, 86400, &st->command_timeout))
+                rc = rt_fail(err, errlen, RT_EUSAGE,
+                             "bad --command-timeout '%s': expected seconds, 0.01 to 86400", v);
+        } else if (strcmp(k, "eval-memory") == 0) {
+            if (rt_parse_long(v, 16, 1L << 20, &lv))
+                rc = rt_fail(err, errlen, RT_EUSAGE,
+                             "bad --eval-memory '%s': expected MiB, 16 to 1048576", v);
+            st->eval_memory = lv;
+        } else if (strcmp(k, "cascade") == 0) {
+            if (rt_parse_long(v, 1, MAX_CASCADE, &lv))
+                rc = rt_fail(err, errlen, RT_EUSAGE, "bad --cascade '%s': expected 1 to %d", v,
+                             MAX_CASCADE);
+            st->cascade = (int)lv;
+        } else if (strcmp(k, "cascade-threshold") == 0) {
+            if (rt_parse_double(v, 0, 1, &st->cascade_threshold))
+                rc = rt_fail(err, errlen, RT_EUSAGE,
+                             "bad --cascade-threshold '%s': expected 0 to 1", v);
+        } else if (strcmp(k, "reproduce-tolerance") == 0) {
+            if (rt_parse_double(v, 0, 1, &st->reproduce_tol))
+                rc = rt_fail(err, errlen, RT_EUSAGE,
+                             "bad --reproduce-tolerance '%s': expected 0 to 1", v);
+        } else {
+            rc = rt_fail(err, errlen, RT_EUSAGE, "unknown option --%s for problem program", k);
+        }
+        if (rc)
+            goto fail;
+    }
+    if (!initial || !evaluator) {
+        rc = rt_fail(err, errlen, RT_EUSAGE, "program needs --initial FILE and --evaluator FILE");
+        goto fail;
+    }
+    if ((rc = abs_path("initial", initial, 0, st->initial, sizeof st->initial, err, errlen)) ||
+        (rc = abs_path("evaluator", evaluator, 1, st->evaluator, sizeof st->evaluator, err,
+                       errlen)) ||
+        (verifier &&
+         (rc = abs_path("verifier", verifier, 1, st->verifier, sizeof st->verifier, err, errlen))))
+        goto fail;
+    char why[300];
+    rc = rt_read_file(st->initial, RT_PROGRAM_MAX_TEXT, &st->initial_text, &st->initial_len, why,
+                      sizeof why);
+    if (rc) {
+        rc = rt_fail(err, errlen, rc == RT_ETOOBIG ? RT_ETOOBIG : RT_EUSAGE, "--initial: %s",
+                     rc == RT_ETOOBIG ? "file over the cap of 1 MiB" : why);
+        goto fail;
+    }
+    if ((rc = rt_regions_find(st->initial_text, st->initial_len, &st->regions, why,
+                              sizeof why))) {
+        rc = rt_fail(err, errlen, RT_EUSAGE, "%s: %s", initial, why);
+        goto fail;
+    }
+    rt_annotations anns;
+    if ((rc = rt_annotations_parse(st->initial_text, st->initial_len, &st->regions, &anns, why,
+                                   sizeof why))) {
+        rc = rt_fail(err, errlen, rc, "%s: %s", initial, why);
+        goto fail;
+    }
+    rt_annotations_free(&anns);
+    /* the candidate file keeps the initial program's extension (compilers and interpreters
+     * care), if it is a plain one */
+    const char *base = strrchr(st->initial, '/');
+    base = base ? base + 1 : st->initial;
+    const char *dot = strrchr(base, '.');
+    if (dot && dot != base && strlen(dot) < sizeof st->extension) {
+        int plain = 1;
+        for (const char *c = dot + 1; *c; c++)
+            plain &= isalnum((unsigned char)*c) != 0;
+        if (plain)
+            snprintf(st->extension, sizeof st->extension, "%s", dot);
+    }
+    snprintf(st->candidate_name, sizeof st->candidate_name, "candidate%s", st->extension);
+    if (command) {
+        if (strlen(command) >= sizeof st->command_buf) {
+            rc = rt_fail(err, errlen, RT_EUSAGE, "--command: longer than %zu bytes",
+                         sizeof st->command_buf - 1);
+            goto fail;
+        }
+        if ((rc = split_command(command, st->command_buf, sizeof st->command_buf,
+                                st->command_argv, err, errlen)))
+            goto fail;
+        /* argv[0]: a path is made absolute (the command runs in a fresh directory); a bare
+         * name is looked up in PATH when it runs */
+        const char *rest = command;
+        while (*rest == ' ' || *rest == '\t')
+            rest++;
+        size_t first = strcspn(rest, " \t");
+        if (strchr(st->command_argv[0], '/')) {
+            char real[4096];
+            if ((rc = abs_path("command", st->command_argv[0], 1, real, sizeof real, err,
+                               errlen)))
+                goto fail;
+            if (snprintf(st->command_line, sizeof st->command_line, "%s%s", real, rest + first) >=
+                (int)sizeof st->command_line) {
+                rc = rt_fail(err, errlen, RT_EUSAGE, "--command: too long");
+                goto fail;
+            }
+            if ((rc = split_command(st->command_line, st->command_buf, sizeof st->command_buf,
+                                    st->command_argv, err, errlen)))
+                goto fail;
+        } else {
+            snprintf(st->command_line, sizeof st->command_line, "%s", rest);
+        }
+        st->has_command = 1;
+    }
+    char num[64];
+    size_t at = 0;
+    int bad = canon_put(st, &at, "initial", st->initial) ||
+              canon_put(st, &at, "evaluator", st->evaluator);
+    if (!bad && st->verifier[0])
+        bad = canon_put(st, &at, "verifier", st->verifier);
+    snprintf(num, sizeof num, "%.17g", st->eval_timeout);
+    bad = bad || canon_put(st, &at, "eval-timeout", num);
+    snprintf(num, sizeof num, "%ld", st->eval_memory);
+    bad = bad || canon_put(st, &at, "eval-memory", num);
+    snprintf(num, sizeof num, "%d", st->cascade);
+    bad = bad || canon_put(st, &at, "cascade", num);
+    snprintf(num, sizeof num, "%.17g", st->cascade_threshold);
+    bad = bad || canon_put(st, &at, "cascade-threshold", num);
+    snprintf(num, sizeof num, "%.17g", st->reproduce_tol);
+    bad = bad || canon_put(st, &at, "reproduce-tolerance", num);
+    if (st->visible_line[0])
+        bad = bad || canon_put(st, &at, "visible", st->visible_line);
+    if (st->has_command) {
+        bad = bad || canon_put(st, &at, "command", st->command_line);
+        snprintf(num, sizeof num, "%.17g", st->command_timeout);
+        bad = bad || canon_put(st, &at, "command-timeout", num);
+    }
+    if (bad || at > MAX_CANON) {
+        rc = rt_fail(err, errlen, RT_EUSAGE,
+                     "program: paths and command together are too long to store (%d bytes)",
+                     MAX_CANON);
+        goto fail;
+    }
+    st->shared = calloc(1, sizeof *st->shared);
+    if (!st->shared || pthread_mutex_init(&st->shared->lock, NULL) != 0) {
+        free(st->shared);
+        st->shared = NULL;
+        rc = rt_fail(err, errlen, RT_ENOMEM, "out of memory");
+        goto fail;
+    }
+    *state = st;
+    return 0;
+fail:
+    program_destroy(st);
+    return rc;
+}
+
+static const char *program_params(const void *state)
+{
+    return ((const program_state *)state)->canon;
+}
+
+int rt_program_info_get(const rt_problem *problem, rt_program_info *info)
+{
+    memset(info, 0, sizeof *info);
+    if (problem->cls != &rt_problem_program)
+        return RT_EUSAGE;
+    const program_state *st = problem->state;
+    info->initial_path = st->initial;
+    info->command = st->has_command ? st->command_argv : NULL;
+    info->command_timeout = st->command_timeout;
+    info->memory_mib = st->eval_memory;
+    info->extension = st->extension;
+    return 0;
+}
+
+/* ---- the genome interface ---------------------------------------------------------------- */
+
+static void *program_seed(const void *state)
+{
+    const program_state *st = state;
+    return rt_program_genome_new(st->initial_text, st->initial_len);
+}
+
+static int program_encode(const void *state, const void *genome, rt_buf *out)
+{
+    (void)state;
+    const rt_program_genome *g = genome;
+    return rt_buf_append(out, g->text, g->len);
+}
+
+static int program_decode(const void *state, const char *text, size_t len, void **genome,
+                          char *err, size_t errlen)
+{
+    (void)state;
+    if (len > RT_PROGRAM_MAX_TEXT)
+        return rt_fail(err, errlen, RT_ETOOBIG, "program over the cap of %zu bytes",
+                       RT_PROGRAM_MAX_TEXT);
+    *genome = rt_program_genome_new(text, len);
+    return *genome ? 0 : rt_fail(err, errlen, RT_ENOMEM, "out of memory");
+}
+
+static void program_score(const void *state, const void *genome, rt_score *out)
+{
+    (void)state;
+    const rt_program_genome *g = genome;
+    out->primary = g->evaluated && !g->failed ? g->score : -HUGE_VAL;
+    out->secondary = 0;
+}
+
+/* One cell per size class (powers of two of the length): programs of very different sizes do
+ * not displace each other. */
+static void program_features(const void *state, const void *genome, int *coords)
+{
+    (void)state;
+    const rt_program_genome *g = genome;
+    int b = 0;
+    for (size_t n = g->len; n > 1; n >>= 1)
+        b++;
+    coords[0] = b;
+    coords[1] = 0;
+}
+
+static void program_annotations(const void *state, const void *genome, const char **metrics,
+                                const char **artifacts)
+{
+    (void)state;
+    const rt_program_genome *g = genome;
+    *metrics = g->metrics;
+    *artifacts = g->artifacts;
+}
+
+static void program_restore_annotations(const void *state, void *genome, char *metrics,
+                                        char *artifacts)
+{
+    (void)state;
+    rt_program_genome *g = genome;
+    free(g->metrics);
+    free(g->artifacts);
+    g->metrics = metrics;
+    g->artifacts = artifacts;
+}
+
+static int program_dedupe_text(const void *state, const char *text, size_t len, rt_buf *out)
+{
+    (void)state;
+    return rt_text_strip_space(text, len, out);
+}
+
+/* ---- running the evaluator and the verifier ---------------------------------------------- */
+
+/* Last bytes of s as a JSON string (bytes that are not printable ASCII or \n \t become '?'). */
+static json_t *tail_string(const char *s, size_t len)
+{
+    size_t from = len > TAIL_BYTES ? len - TAIL_BYTES : 0;
+    char buf[TAIL_BYTES + 1];
+    size_t k = 0;
+    for (size_t i = from; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        buf[k++] = (c == '\n' || c == '\t' || (c >= 32 && c < 127)) ? (char)c : '?';
+    }
+    buf[k] = '\0';
+    return json_string(buf);
+}
+
+/* Builds the artifacts object: the evaluator's own (if any) plus stderr's tail and, for a
+ * failure, the reason and stdout's tail. Returns malloc'd JSON text or NULL. */
+static char *make_artifacts(const char *own, const rt_sandbox_result *res, int stage,
+                            const char *failure)
+{
+    json_t *a = NULL;
+    if (own) {
+        a = json_loads(own, 0, NULL);
+        if (a && !json_is_object(a)) {
+            json_decref(a);
+            a = NULL;
+        }
+    }
+    if (!a)
+        a = json_object();
+    if (!a)
+        return NULL;
+    if (res && res->stderr_len)
+        json_object_set_new(a, "stderr_tail", tail_string(res->stderr_data, res->stderr_len));
+    if (failure) {
+        json_object_set_new(a, "failure", json_string(failure));
+        if (res && res->stdout_len)
+            json_object_set_new(a, "stdout_tail",
+                                tail_string(res->stdout_data, res->stdout_len));
+    }
+    if (stage > 0)
+        json_object_set_new(a, "stage", json_integer(stage));
+    char *s = json_object_size(a) ? json_dumps(a, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    json_decref(a);
+    return s;
+}
+
+/* Runs exe on the candidate text in the sandbox. Returns 0 with *res filled (the caller frees
+ * it), or fills why and returns RT_EINVALID when it could not even start (then res is zeroed),
+ * or a negative code (out of memory). */
+static int run_on(const program_state *st, const char *exe, const char *text, size_t len,
+                  int stage, int verifying, rt_sandbox_result *res, char *why, size_t whylen)
+{
+    char stage_env[32], stages_env[32];
+    snprintf(stage_env, sizeof stage_env, "RATCHET_STAGE=%d", stage);
+    snprintf(stages_env, sizeof stages_env, "RATCHET_STAGES=%d", st->cascade);
+    const char *env[] = {stage_env, stages_env, verifying ? "RATCHET_VERIFY=1" : NULL, NULL};
+    const char *argv[] = {exe, st->candidate_name, NULL};
+    rt_sandbox_file file = {
+        .name = st->candidate_name, .src = NULL, .data = text, .len = len, .writable = 0};
+    rt_sandbox_spec spec;
+    memset(&spec, 0, sizeof spec);
+    spec.argv = argv;
+    spec.env = env;
+    spec.files = &file;
+    spec.nfiles = 1;
+    spec.limits.wall_seconds = st->eval_timeout;
+    spec.limits.memory_mib = st->eval_memory;
+    spec.visible = st->visible[0] ? st->visible : NULL;
+    char err[256] = "";
+    int rc = rt_sandbox_run(&spec, res, err, sizeof err);
+    if (rc == RT_ENOMEM)
+        return rc;
+    if (rc) {
+        snprintf(why, whylen, "sandbox: %s", err);
+        return RT_EINVALID;
+    }
+    return 0;
+}
+
+/* Says why a finished run is not a usable report, or returns 0 when it exited 0. */
+static int run_failed(const rt_sandbox_result *res, const char *who, char *why, size_t whylen)
+{
+    if (res->outcome == RT_SANDBOX_EXITED && res->exit_code == 0)
+        return 0;
+    if (res->outcome == RT_SANDBOX_EXITED)
+        snprintf(why, whylen, "%s exited with status %d", who, res->exit_code);
+    else
+        snprintf(why, whylen, "%s %s: %s", who, rt_sandbox_outcome_name(res->outcome),
+                 res->reason);
+    return 1;
+}
+
+/* Cascade: may stage s's score go on to stage s+1? Updates the stage's best. */
+static int cascade_pass(const program_state *st, int stage, double score, double *bar)
+{
+    program_shared *sh = st->shared;
+    pthread_mutex_lock(&sh->lock);
+    int pass = 1;
+    *bar = 0;
+    if (sh->has_best[stage]) {
+        double best = sh->best[stage];
+        *bar = best - (1 - st->cascade_threshold) * fabs(best);
+        pass = score >= *bar;
+    }
+    if (!sh->has_best[stage] || score > sh->best[stage]) {
+        sh->has_best[stage] = 1;
+        sh->best[stage] = score;
+    }
+    pthread_mutex_unlock(&sh->lock);
+    return pass;
+}
+
+/* Remembers the evaluated score of a text for the reproduction check (no verifier). The list
+ * is capped; past the cap the oldest entry is dropped (that candidate is then re-run without a
+ * score to compare with, as on resume). */
+static void pending_put(const program_state *st, const char *hash, double score)
+{
+    program_shared *sh = st->shared;
+    pthread_mutex_lock(&sh->lock);
+    if (sh->npend == sh->cap && sh->cap < MAX_PENDING) {
+        size_t cap = sh->cap ? 2 * sh->cap : 64;
+        pending *p = realloc(sh->pend, cap * sizeof *p);
+        if (p) {
+            sh->pend = p;
+            sh->cap = cap;
+        }
+    }
+    if (sh->npend == sh->cap && sh->npend > 0) {
+        memmove(sh->pend, sh->pend + 1, (sh->npend - 1) * sizeof *sh->pend);
+        sh->npend--;
+    }
+    if (sh->npend < sh->cap) {
+        memcpy(sh->pend[sh->npend].hash, hash, 65);
+        sh->pend[sh->npend].score = score;
+        sh->npend++;
+    }
+    pthread_mutex_unlock(&sh->lock);
+}
+
+/* Takes the evaluated score of a text out of the pending list; 1 if it was there. */
+static int pending_take(const program_state *st, const char *hash, double *score)
+{
+    program_shared *sh = st->shared;
+    int found = 0;
+    pthread_mutex_lock(&sh->lock);
+    for (size_t i = 0; i < sh->npend; i++)
+        if (memcmp(sh->pend[i].hash, hash, 65) == 0) {
+            *score = sh->pend[i].score;
+            sh->pend[i] = sh->pend[--sh->npend];
+            found = 1;
+            break;
+        }
+    pthread_mutex_unlock(&sh->lock);
+    return found;
+}
+
+static int program_evaluate(const void *state, void *genome, rt_evaluation *out)
+{
+    const program_state *st = state;
+    rt_program_genome *g = genome;
+    memset(out, 0, sizeof *out);
+    genome_forget(g);
+    g->evaluated = 1;
+    char why[400] = "";
+    rt_sandbox_result res;
+    memset(&res, 0, sizeof res);
+    rt_eval_output eo;
+    memset(&eo, 0, sizeof eo);
+    int stage = 1;
+    for (; stage <= st->cascade; stage++) {
+        rt_sandbox_result_free(&res);
+        rt_eval_output_free(&eo);
+        int rc = run_on(st, st->evaluator, g->text, g->len, stage, 0, &res, why, sizeof why);
+        if (rc == RT_ENOMEM)
+            return rc;
+        if (rc || run_failed(&res, "evaluator", why, sizeof why))
+            goto failed;
+        rc = rt_eval_parse(res.stdout_data, res.stdout_len, &eo, why, sizeof why);
+        if (rc == RT_ENOMEM) {
+            rt_sandbox_result_free(&res);
+            return rc;
+        }
+        if (rc)
+            goto failed;
+        double bar;
+        if (stage < st->cascade && !cascade_pass(st, stage, eo.score, &bar)) {
+            snprintf(why, sizeof why, "cascade: stage %d scored %.17g, below the bar %.17g",
+                     stage, eo.score, bar);
+            goto failed;
+        }
+        if (stage == st->cascade)
+            cascade_pass(st, stage, eo.score, &bar);
+    }
+    stage = st->cascade;
+    g->score = eo.score;
+    g->metrics = eo.metrics;
+    eo.metrics = NULL;
+    g->artifacts = make_artifacts(eo.artifacts, &res, st->cascade > 1 ? stage : 0, NULL);
+    out->metrics = g->metrics;
+    out->artifacts = g->artifacts;
+    rt_eval_output_free(&eo);
+    rt_sandbox_result_free(&res);
+    if (!st->verifier[0]) {
+        char hash[65];
+        rt_sha256_hex(g->text, g->len, hash);
+        pending_put(st, hash, g->score);
+    }
+    return 0;
+failed:
+    g->failed = 1;
+    out->failed = 1;
+    snprintf(out->reason, sizeof out->reason, "%s", why);
+    g->artifacts = make_artifacts(NULL, &res, stage, why);
+    out->artifacts = g->artifacts;
+    rt_eval_output_free(&eo);
+    rt_sandbox_result_free(&res);
+    return 0;
+}
+
+static int program_verify(const void *state, const char *text, size_t len, rt_verdict *out,
+                          char *err, size_t errlen)
+{
+    const program_state *st = state;
+    memset(out, 0, sizeof *out);
+    snprintf(out->metric_name, sizeof out->metric_name, "score");
+    if (len > RT_PROGRAM_MAX_TEXT)
+        return rt_fail(err, errlen, RT_ETOOBIG, "program over the cap of %zu bytes",
+                       RT_PROGRAM_MAX_TEXT);
+    char why[400] = "";
+    /* text outside the editable regions is the initial program's, byte for byte */
+    int rc = rt_edit_check_rewrite(st->initial_text, st->initial_len, text, len, why, sizeof why);
+    if (rc) {
+        snprintf(out->reason, sizeof out->reason, "%s", why);
+        return 0;
+    }
+    int own = st->verifier[0] != 0;
+    rt_sandbox_result res;
+    memset(&res, 0, sizeof res);
+    rc = run_on(st, own ? st->verifier : st->evaluator, text, len, st->cascade, 1, &res, why,
+                sizeof why);
+    if (rc == RT_ENOMEM)
+        return rt_fail(err, errlen, rc, "out of memory");
+    if (rc || run_failed(&res, own ? "verifier" : "re-run evaluator", why, sizeof why)) {
+        /* the reason carries the end of stderr (one line, printable bytes) */
+        char tail[160] = "";
+        size_t from = res.stderr_len > sizeof tail - 1 ? res.stderr_len - (sizeof tail - 1) : 0;
+        size_t k = 0;
+        for (size_t i = from; i < res.stderr_len; i++) {
+            unsigned char c = (unsigned char)res.stderr_data[i];
+            tail[k++] = c >= 32 && c < 127 ? (char)c : ' ';
+        }
+        tail[k] = '\0';
+        snprintf(out->reason, sizeof out->reason, "%.300s%s%s", why, k ? "; stderr: " : "",
+                 tail);
+        rt_sandbox_result_free(&res);
+        return 0;
+    }
+    if (own) {
+        rt_verify_output vo;
+        rc = rt_verify_parse(res.stdout_data, res.stdout_len, &vo, why, sizeof why);
+        rt_sandbox_result_free(&res);
+        if (rc) {
+            snprintf(out->reason, sizeof out->reason, "%s", why);
+            return 0;
+        }
+        if (!vo.valid) {
+            snprintf(out->reason, sizeof out->reason, "verifier: invalid%s%s",
+                     vo.reason[0] ? ": " : "", vo.reason);
+            return 0;
+        }
+        out->valid = 1;
+        out->score = vo.score;
+    } else {
+        rt_eval_output eo;
+        rc = rt_eval_parse(res.stdout_data, res.stdout_len, &eo, why, sizeof why);
+        rt_sandbox_result_free(&res);
+        if (rc == RT_ENOMEM)
+            return rt_fail(err, errlen, rc, "out of memory");
+        if (rc) {
+            snprintf(out->reason, sizeof out->reason, "re-run: %s", why);
+            return 0;
+        }
+        double score = eo.score, claimed;
+        rt_eval_output_free(&eo);
+        char hash[65];
+        rt_sha256_hex(text, len, hash);
+        if (pending_take(st, hash, &claimed) &&
+            fabs(claimed - score) > st->reproduce_tol * fmax(1.0, fabs(claimed))) {
+            snprintf(out->reason, sizeof out->reason,
+                     "score did not reproduce: evaluated %.17g, re-run %.17g", claimed, score);
+            return 0;
+        }
+        out->valid = 1;
+        out->score = score;
+    }
+    out->metric = out->score;
+    snprintf(out->summary, sizeof out->summary, "%s: score %.17g",
+             own ? "verifier" : "re-run evaluator", out->score);
+    return 0;
+}
+
+static int program_convert(const void *state, const char *text, size_t len, const char *format,
+                           rt_buf *out, char *err, size_t errlen)
+{
+    (void)state;
+    if (format && *format && strcmp(format, "text") != 0)
+        return rt_fail(err, errlen, RT_EUSAGE, "unknown format '%s' for program (text)", format);
+    return rt_buf_append(out, text, len);
+}
+
+/* ---- the builtin proposer's operator: change annotated values ---------------------------- */
+
+static int tweak_apply(const void *state, void *genome, rt_rng *rng, long long *work)
+{
+    (void)state;
+    rt_program_genome *g = genome;
+    rt_regions reg;
+    char why[256];
+    if (rt_regions_find(g->text, g->len, &reg, why, sizeof why))
+        return -1;
+    rt_annotations anns;
+    if (rt_annotations_parse(g->text, g->len, &reg, &anns, why, sizeof why) || anns.n == 0) {
+        rt_annotations_free(&anns);
+        return -1;
+    }
+    /* one value most of the time, sometimes two or three */
+    int nchange = 1;
+    double u = rt_rng_unit(rng);
+    if (u < 0.2)
+        nchange = 2;
+    else if (u < 0.3)
+        nchange = 3;
+    rt_buf next;
+    rt_buf_init(&next, RT_PROGRAM_MAX_TEXT);
+    int changed = 0;
+    for (int c = 0; c < nchange; c++) {
+        /* offsets move after a change: parse again */
+        if (c > 0) {
+            rt_annotations_free(&anns);
+            if (rt_regions_find(g->text, g->len, &reg, why, sizeof why) ||
+                rt_annotations_parse(g->text, g->len, &reg, &anns, why, sizeof why) ||
+                anns.n == 0)
+                break;
+        }
+        const rt_annotation *a = &anns.a[rt_rng_below(rng, (uint32_t)anns.n)];
+        if (rt_annotation_mutate(g->text, g->len, a, rng, &next) != 0)
+            continue;
+        char *t = rt_buf_take(&next);
+        if (!t)
+            break;
+        free(g->text);
+        g->text = t;
+        g->len = strlen(t);
+        changed = 1;
+        (*work)++;
+    }
+    rt_annotations_free(&anns);
+    rt_buf_free(&next);
+    if (!changed)
+        return -1;
+    genome_forget(g);
+    return 0;
+}
+
+static const rt_operator program_operators[] = {
+    {"tweak", 1.0, tweak_apply},
+};
+
+/* The certificate (rt_store_certificate): the program, a copy of the verifier (or of the
+ * evaluator, when the run had no verifier), the verifier's output on the program now, and a
+ * README saying how to run it by hand. */
+static int program_certificate(const void *state, const char *text, size_t len, const char *dir,
+                               char *err, size_t errlen)
+{
+    const program_state *st = state;
+    int own = st->verifier[0] != 0;
+    const char *exe = own ? st->verifier : st->evaluator;
+    rt_sandbox_result res;
+    memset(&res, 0, sizeof res);
+    char why[400] = "";
+    char *copy = NULL;
+    size_t copy_len = 0;
+    rt_buf readme;
+    rt_buf_init(&readme, 0);
+    int rc = run_on(st, exe, text, len, st->cascade, 1, &res, why, sizeof why);
+    if (rc == RT_ENOMEM) {
+        rc = rt_fail(err, errlen, rc, "out of memory");
+        goto done;
+    }
+    if (rc || run_failed(&res, own ? "verifier" : "evaluator", why, sizeof why)) {
+        rc = rt_fail(err, errlen, RT_EINVALID, "the check did not run cleanly: %s", why);
+        goto done;
+    }
+    if ((rc = rt_read_file(exe, (size_t)1 << 20, &copy, &copy_len, err, errlen)))
+        goto done;
+    char hash[65];
+    rt_sha256_hex(text, len, hash);
+    rc = rt_buf_printf(
+        &readme,
+        "A certificate from ratchet: a program of a `program` run, and what its %s said.\n"
+        "\n"
+        "  %-22s the program (SHA-256 %s, the hash ratchet's store records)\n"
+        "  %-22s a copy of the %s ratchet ran, %s\n"
+        "  verifier-output.txt    its output on the program when this certificate was written\n"
+        "\n"
+        "Check it yourself: in an empty folder holding only %s, run\n"
+        "\n"
+        "    %s %s\n"
+        "\n"
+        "(the original, next to whatever files it needs) and compare its output with\n"
+        "verifier-output.txt. ratchet ran it the same way, in a sandbox, with RATCHET_VERIFY=1\n"
+        "and RATCHET_STAGE=RATCHET_STAGES=%d in its environment.\n",
+        own ? "verifier" : "evaluator (the run had no verifier)", st->candidate_name, hash,
+        own ? "verifier" : "evaluator", own ? "verifier" : "evaluator", exe, st->candidate_name,
+        exe, st->candidate_name, st->cascade);
+    if (rc) {
+        rc = rt_fail(err, errlen, RT_ENOMEM, "out of memory");
+        goto done;
+    }
+    if ((rc = rt_cert_write(dir, st->candidate_name, text, len, err, errlen)) ||
+        (rc = rt_cert_write(dir, own ? "verifier" : "evaluator", copy, copy_len, err, errlen)) ||
+        (rc = rt_cert_write(dir, "verifier-output.txt", res.stdout_data, res.stdout_len, err,
+                            errlen)) ||
+        (rc = rt_cert_write(dir, "README.txt", readme.data, readme.len, err, errlen)))
+        goto done;
+done:
+    rt_sandbox_result_free(&res);
+    free(copy);
+    rt_buf_free(&readme);
+    return rc;
+}
+
+const rt_problem_class rt_problem_program = {
+    .name = "program",
+    .summary = "evolve a program in any language, judged by your evaluator",
+    .certificate = program_certificate,
+    .params_help =
+        "  --initial FILE            the program to start from (EVOLVE-BLOCK regions)\n"
+        "  --evaluator FILE          run as EVALUATOR candidate.EXT; prints {\"score\": ...}\n"
+        "  --verifier FILE           the gate's check; prints {\"valid\": ..., \"score\": ...}\n"
+        "                            (default: re-run the evaluator, the score must reproduce)\n"
+        "  --eval-timeout S          wall-clock seconds per evaluation (default 60)\n"
+        "  --eval-memory MIB         address space per evaluation (default 2048)\n"
+        "  --cascade K               evaluation stages, RATCHET_STAGE=1..K (default 1)\n"
+        "  --cascade-threshold F     stage k+1 runs when stage k is within F of the best (0.9)\n"
+        "  --reproduce-tolerance F   relative tolerance of the re-run without a verifier (0)\n"
+        "  --command 'PROG ARGS'     the command proposer's program (JSON prompt on stdin)\n"
+        "  --command-timeout S       wall-clock seconds per proposal (default 120)\n"
+        "  --visible PATH[:PATH]     more that the evaluator and verifier may read (the sandbox\n"
+        "                            shows them only system folders and their own; e.g. a venv)\n",
+    .create = program_create,
+    .destroy = program_destroy,
+    .params = program_params,
+    .seed = program_seed,
+    .clone = genome_clone,
+    .free_genome = genome_free,
+    .encode = program_encode,
+    .decode = program_decode,
+    .score = program_score,
+    .features = program_features,
+    .verify = program_verify,
+    .convert = program_convert,
+    .operators = program_operators,
+    .noperators = 1,
+    .metric_lower_is_better = 0,
+    .evaluate = program_evaluate,
+    .annotations = program_annotations,
+    .restore_annotations = program_restore_annotations,
+    .dedupe_text = program_dedupe_text,
+};
+
+int rt_program_apply_reply(const char *parent, size_t plen, const char *reply, size_t rlen,
+                           rt_program_genome **child, char *reason, size_t reasonlen)
+{
+    *child = NULL;
+    size_t blank = 0;
+    while (blank < rlen && isspace((unsigned char)reply[blank]))
+        blank++;
+    if (blank == rlen)
+        return rt_fail(reason, reasonlen, RT_EINVALID, "empty reply");
+    rt_buf out;
+    rt_buf_init(&out, RT_PROGRAM_MAX_TEXT);
+    char why[300];
+    int rc;
+    if (rt_edit_has_blocks(reply, rlen)) {
+        rc = rt_edit_apply(parent, plen, reply, rlen, &out, why, sizeof why);
+    } else {
+        rc = rlen > RT_PROGRAM_MAX_TEXT
+                 ? rt_fail(why, sizeof why, RT_ETOOBIG, "program over the cap of %zu bytes",
+                           RT_PROGRAM_MAX_TEXT)
+                 : rt_edit_check_rewrite(parent, plen, reply, rlen, why, sizeof why);
+        if (!rc)
+            rc = rt_buf_append(&out, reply, rlen);
+    }
+    if (rc == RT_ENOMEM) {
+        rt_buf_free(&out);
+        return rt_fail(reason, reasonlen, RT_ENOMEM, "out of memory");
+    }
+    if (rc) {
+        rt_buf_free(&out);
+        return rt_fail(reason, reasonlen, RT_EINVALID, "%s", why);
+    }
+    *child = rt_program_genome_new(out.data ? out.data : "", out.len);
+    rt_buf_free(&out);
+    return *child ? 0 : rt_fail(reason, reasonlen, RT_ENOMEM, "out of memory");
+}

@@ -1,0 +1,51 @@
+/* program.h — the `program` problem's internals shared with the proposers that write programs
+ * (command, llm): the genome, the limits and the command line.
+ *
+ * A candidate is a program text (any language). Its proxy score comes from the user's evaluator,
+ * run in the sandbox (src/sandbox.h) as `EVALUATOR candidate.EXT` in a fresh working directory,
+ * its verdict from the verifier (or, without one, from a second evaluation whose score must
+ * reproduce). Contracts: docs/program.md.
+ *
+ * Ownership: a genome owns its text, metrics and artifacts; rt_program_genome_new copies.
+ */
+#ifndef RT_PROGRAM_H
+#define RT_PROGRAM_H
+
+#include <stddef.h>
+
+#include "problem.h"
+
+typedef struct rt_program_genome {
+    char *text;      /* NUL-terminated */
+    size_t len;
+    int evaluated;   /* evaluate() ran */
+    int failed;
+    double score;    /* the evaluator's score (evaluated and not failed) */
+    char *metrics;   /* JSON object text or NULL */
+    char *artifacts; /* JSON object text or NULL */
+} rt_program_genome;
+
+/* A fresh, unevaluated genome holding a copy of text; NULL when out of memory. */
+rt_program_genome *rt_program_genome_new(const char *text, size_t len);
+
+/* What a proposer of the program problem needs from its state. */
+typedef struct rt_program_info {
+    const char *initial_path;
+    const char *const *command; /* argv of --command (NULL-terminated), or NULL if none */
+    double command_timeout;     /* seconds */
+    long memory_mib;
+    const char *extension;      /* of the candidate file, e.g. ".c" */
+} rt_program_info;
+
+/* Fills info for a problem; RT_EUSAGE when problem is not a `program` problem. */
+int rt_program_info_get(const rt_problem *problem, rt_program_info *info);
+
+#endif
+
+/* Makes a child program from a proposer's reply to a parent: SEARCH/REPLACE blocks when the
+ * reply has any (applied strictly, program_text.h), otherwise the reply is the whole new program
+ * and must keep every byte outside the editable regions. Returns 0 with *child set (a fresh,
+ * unevaluated genome), RT_EINVALID with reason when the reply cannot be used (empty, a block
+ * that does not apply, a rewrite that touches fixed text, over the size cap), RT_ENOMEM. */
+int rt_program_apply_reply(const char *parent, size_t plen, const char *reply, size_t rlen,
+                           rt_program_genome **child, char *reason, size_t reasonlen);

@@ -1,0 +1,697 @@
+/* llm.c — the `llm` proposer: asks language models behind an OpenAI-compatible chat completions
+ * server for edits of the parent's text, applies them strictly, and accounts for every request.
+ *
+ * Per request: the bandit picks a model, the policy picks the mode (SEARCH/REPLACE or full
+ * rewrite), the prompt is built from the template set, the client sends it (retrying as llm.h
+ * says), and the reply's edit is applied to the parent's canonical text and decoded by the
+ * problem. Whatever goes wrong with a request becomes an outcome on its row and a NULL child with
+ * a reason: it never stops the run. The engine then tells the proposer (feedback) whether the
+ * child verified better than its parent: that is the bandit's reward and the history shown in
+ * later prompts. Rows reach the store at checkpoints (account) once their outcome is known.
+ *
+ * Concurrency: propose() runs on the engine's worker threads, several at once; at most
+ * llm.max_in_flight requests are open (the others wait for a slot), while evaluations of other
+ * islands' children proceed on their threads. Everything mutable sits under st->mu.
+ *
+ * Secrets: the API key is read from the environment variable the user names (key-env), kept in
+ * memory only, wiped on destroy, and never written to the store, a message or a log.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "proposers/llm/llm.h"
+#include "problems/program/program_text.h"
+#include "proposer.h"
+#include "store/store.h"
+
+#define LLM_MAX_HISTORY 32
+#define LLM_OFFERED_INSPIRATIONS 8 /* asked of the engine; the policy says how many are shown */
+
+typedef struct llm_model {
+    char name[128];
+    double price_in, price_out; /* per million tokens */
+    int priced;
+} llm_model;
+
+typedef struct llm_attempt {
+    char model[128];
+    char mode[8];
+    char outcome[320];
+} llm_attempt;
+
+typedef struct llm_pending {
+    long long tag;
+    int complete;     /* outcome known: ready for the store */
+    rt_llm_row row;
+    char error[256];
+    char parent[65];
+    char outcome[16];
+    char mode[8];
+    int model;
+} llm_pending;
+
+typedef struct llm_state {
+    const rt_problem *problem;
+    char url[1024];
+    char *api_key;
+    llm_model models[RT_LLM_MAX_MODELS];
+    int nmodels;
+    char prompts_dir[1024];
+    char language[32];
+    rt_llm_policy pol;
+    rt_llm_templates tpl;
+    long long budget_tokens;
+    double budget_money;
+    const volatile int *stop;
+
+    pthread_mutex_t mu;
+    pthread_cond_t slot_free;
+    int in_flight;
+    rt_llm_bandit bandit;
+    long long next_tag;
+    long long tokens_in, tokens_out, requests, retries;
+    double cost;
+    int spent;
+    char spent_why[128];
+    llm_attempt history[LLM_MAX_HISTORY];
+    int nhistory, history_next;
+    llm_pending *pending;
+    size_t npending, cap_pending;
+} llm_state;
+
+static int llm_create(void **state, const rt_problem *problem, char *err, size_t errlen)
+{
+    llm_state *st = calloc(1, sizeof *st);
+    if (!st)
+        return rt_fail(err, errlen, RT_ENOMEM, "out of memory");
+    st->problem = problem;
+    pthread_mutex_init(&st->mu, NULL);
+    pthread_cond_init(&st->slot_free, NULL);
+    rt_policy p;
+    rt_policy_defaults(&p);
+    st->pol = p.llm;
+    *state = st;
+    return 0;
+}
+
+static void llm_destroy(void *state)
+{
+    llm_state *st = state;
+    if (!st)
+        return;
+    if (st->api_key) {
+        explicit_bzero(st->api_key, strlen(st->api_key));
+        free(st->api_key);
+    }
+    rt_llm_templates_free(&st->tpl);
+    free(st->pending);
+    pthread_cond_destroy(&st->slot_free);
+    pthread_mutex_destroy(&st->mu);
+    free(st);
+}
+
+/* ---- options ----------------------------------------------------------------------------- */
+
+static int add_models(llm_state *st, const char *list, char *err, size_t errlen)
+{
+    const char *p = list;
+    while (*p) {
+        size_t n = strcspn(p, ",");
+        if (n == 0 || n >= sizeof st->models[0].name)
+            return rt_fail(err, errlen, RT_EUSAGE, "model: bad name in '%.100s'", list);
+        if (st->nmodels == RT_LLM_MAX_MODELS)
+            return rt_fail(err, errlen, RT_EUSAGE, "model: at most %d models",
+                           RT_LLM_MAX_MODELS);
+        for (int m = 0; m < st->nmodels; m++)
+            if (strlen(st->models[m].name) == n && memcmp(st->models[m].name, p, n) == 0)
+                return rt_fail(err, errlen, RT_EUSAGE, "model: '%.*s' named twice", (int)n, p);
+        llm_model *m = &st->models[st->nmodels++];
+        memcpy(m->name, p, n);
+        m->name[n] = '\0';
+        p += n;
+        if (*p == ',')
+            p++;
+    }
+    return 0;
+}
+
+/* "MODEL=IN,OUT" or "IN,OUT" (every model): prices per million tokens. */
+static int set_price(llm_state *st, const char *v, char *err, size_t errlen)
+{
+    const char *eq = strrchr(v, '=');
+    const char *nums = eq ? eq + 1 : v;
+    const char *comma = strchr(nums, ',');
+    char a[64], b[64];
+    if (!comma || (size_t)(comma - nums) >= sizeof a || strlen(comma + 1) >= sizeof b)
+        return rt_fail(err, errlen, RT_EUSAGE,
+                       "price: '%.100s' is not MODEL=IN,OUT (per million tokens)", v);
+    snprintf(a, sizeof a, "%.*s", (int)(comma - nums), nums);
+    snprintf(b, sizeof b, "%s", comma + 1);
+    double pin, pout;
+    if (rt_parse_double(a, 0, 1e9, &pin) || rt_parse_double(b, 0, 1e9, &pout))
+        return rt_fail(err, errlen, RT_EUSAGE, "price: bad number in '%.100s'", v);
+    int hit = 0;
+    for (int m = 0; m < st->nmodels; m++) {
+        if (eq && (strlen(st->models[m].name) != (size_t)(eq - v) ||
+                   memcmp(st->models[m].name, v, (size_t)(eq - v)) != 0))
+            continue;
+        st->models[m].price_in = pin;
+        st->models[m].price_out = pout;
+        st->models[m].priced = 1;
+        hit = 1;
+    }
+    if (!hit)
+        return rt_fail(err, errlen, RT_EUSAGE, "price: no model named '%.*s' (give --model first)",
+                       (int)(eq ? eq - v : 0), v);
+    return 0;
+}
+
+static int llm_configure(void *state, const char *const *keys, const char *const *values,
+                         size_t n, const rt_policy *policy, const volatile int *stop, char *err,
+                         size_t errlen)
+{
+    llm_state *st = state;
+    st->pol = policy->llm;
+    st->stop = stop;
+    int rc = rt_llm_global_init();
+    if (rc)
+        return rt_fail(err, errlen, rc, "cannot initialise libcurl");
+    const char *key_env = NULL, *template_set = st->pol.template_set;
+    /* models first, so that prices may name them whatever the order of the options */
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(keys[i], "model") == 0 && (rc = add_models(st, values[i], err, errlen)))
+            return rc;
+    for (size_t i = 0; i < n; i++) {
+        const char *k = keys[i], *v = values[i];
+        long l;
+        double d;
+        if (strcmp(k, "model") == 0) {
+            continue;
+        } else if (strcmp(k, "url") == 0) {
+            if (strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0)
+                return rt_fail(err, errlen, RT_EUSAGE,
+                               "llm-url: '%.200s' is not an http:// or https:// URL", v);
+            if (strlen(v) >= sizeof st->url - 32)
+                return rt_fail(err, errlen, RT_EUSAGE, "llm-url: too long");
+            snprintf(st->url, sizeof st->url, "%s", v);
+        } else if (strcmp(k, "key-env") == 0) {
+            key_env = v;
+        } else if (strcmp(k, "budget-tokens") == 0) {
+            if (rt_parse_long(v, 0, 1L << 50, &l))
+                return rt_fail(err, errlen, RT_EUSAGE, "llm-budget-tokens: bad count '%.50s'", v);
+            st->budget_tokens = l;
+        } else if (strcmp(k, "budget-money") == 0) {
+            if (rt_parse_double(v, 0, 1e12, &d))
+                return rt_fail(err, errlen, RT_EUSAGE, "llm-budget-money: bad amount '%.50s'", v);
+            st->budget_money = d;
+        } else if (strcmp(k, "price") == 0) {
+            if ((rc = set_price(st, v, err, errlen)))
+                return rc;
+        } else if (strcmp(k, "prompts") == 0) {
+            snprintf(st->prompts_dir, sizeof st->prompts_dir, "%s", v);
+        } else if (strcmp(k, "template") == 0) {
+            template_set = v;
+        } else if (strcmp(k, "language") == 0) {
+            if (strlen(v) >= sizeof st->language || strpbrk(v, "`\n\r"))
+                return rt_fail(err, errlen, RT_EUSAGE, "llm-language: bad name '%.40s'", v);
+            snprintf(st->language, sizeof st->language, "%s", v);
+        } else if (strcmp(k, "timeout") == 0) {
+            if (rt_parse_double(v, 0.001, 86400, &d))
+                return rt_fail(err, errlen, RT_EUSAGE, "llm-timeout: bad seconds '%.50s'", v);
+            st->pol.timeout = d;
+        } else if (strcmp(k, "max-in-flight") == 0) {
+            if (rt_parse_long(v, 1, 1024, &l))
+                return rt_fail(err, errlen, RT_EUSAGE, "llm-max-in-flight: bad count '%.50s'", v);
+            st->pol.max_in_flight = (int)l;
+        } else if (strcmp(k, "p-full") == 0) {
+            if (rt_parse_double(v, 0, 1, &d))
+                return rt_fail(err, errlen, RT_EUSAGE, "llm-p-full: bad probability '%.50s'", v);
+            st->pol.p_full = d;
+        } else if (strcmp(k, "retries") == 0) {
+            if (rt_parse_long(v, 0, 100, &l))
+                return rt_fail(err, errlen, RT_EUSAGE, "llm-retries: bad count '%.50s'", v);
+            st->pol.max_retries = (int)l;
+        } else if (strcmp(k, "backoff") == 0) {
+            if (rt_parse_double(v, 0, 3600, &d))
+                return rt_fail(err, errlen, RT_EUSAGE, "llm-backoff: bad seconds '%.50s'", v);
+            st->pol.backoff_base = d;
+        } else {
+            return rt_fail(err, errlen, RT_EUSAGE, "proposer llm has no option '%.60s'", k);
+        }
+    }
+    if (!st->url[0])
+        return rt_fail(err, errlen, RT_EUSAGE,
+                       "proposer llm needs --llm-url (e.g. http://127.0.0.1:8080/v1)");
+    if (!st->nmodels)
+        return rt_fail(err, errlen, RT_EUSAGE, "proposer llm needs --model NAME");
+    if (st->budget_money > 0)
+        for (int m = 0; m < st->nmodels; m++)
+            if (!st->models[m].priced)
+                return rt_fail(err, errlen, RT_EUSAGE,
+                               "llm-budget-money needs a price for model '%s' (--llm-price)",
+                               st->models[m].name);
+    if (key_env) {
+        const char *key = getenv(key_env);
+        if (!key || !*key) /* name the variable, never the value */
+            return rt_fail(err, errlen, RT_EUSAGE,
+                           "llm-key-env: environment variable %.100s is not set", key_env);
+        st->api_key = strdup(key);
+        if (!st->api_key)
+            return rt_fail(err, errlen, RT_ENOMEM, "out of memory");
+    }
+    if (!st->prompts_dir[0])
+        rt_llm_default_prompts_dir(st->prompts_dir, sizeof st->prompts_dir);
+    if ((rc = rt_llm_templates_load(&st->tpl, st->prompts_dir, template_set, err, errlen)))
+        return rc;
+    if (st->pol.max_in_flight < 1)
+        st->pol.max_in_flight = 1;
+    rt_llm_bandit_init(&st->bandit, st->nmodels, st->pol.bandit_c);
+    return 0;
+}
+
+/* ---- prompts ----------------------------------------------------------------------------- */
+
+/* Distance between two texts: 1 - Jaccard similarity of their sets of line hashes (a few hundred
+ * lines are enough to tell programs apart). */
+#define DIST_LINES 512
+
+static size_t line_hashes(const char *t, size_t len, uint64_t *out)
+{
+    size_t n = 0, p = 0;
+    while (p < len && n < DIST_LINES) {
+        uint64_t h = 1469598103934665603ULL;
+        while (p < len && t[p] != '\n')
+            h = (h ^ (unsigned char)t[p++]) * 1099511628211ULL;
+        p++;
+        out[n++] = h;
+    }
+    return n;
+}
+
+static double text_distance(const char *a, size_t alen, const char *b, size_t blen)
+{
+    static __thread uint64_t ha[DIST_LINES], hb[DIST_LINES];
+    size_t na = line_hashes(a, alen, ha), nb = line_hashes(b, blen, hb);
+    if (!na && !nb)
+        return 0;
+    size_t common = 0;
+    for (size_t i = 0; i < na; i++)
+        for (size_t j = 0; j < nb; j++)
+            if (ha[i] == hb[j]) {
+                common++;
+                break;
+            }
+    size_t uni = na + nb - common;
+    return uni ? 1.0 - (double)common / (double)uni : 0;
+}
+
+/* The inspirations shown: the engine's first (the run's best) and then the ones most different
+ * from the parent. */
+static size_t pick_inspirations(const llm_state *st, const rt_propose_ctx *ctx,
+                                rt_llm_program *out, size_t max)
+{
+    size_t want = st->pol.inspirations > 0 ? (size_t)st->pol.inspirations : 0;
+    if (want > max)
+        want = max;
+    size_t n = 0;
+    int used[LLM_OFFERED_INSPIRATIONS] = {0};
+    size_t avail = ctx->ninspirations < LLM_OFFERED_INSPIRATIONS ? ctx->ninspirations
+                                                                 : LLM_OFFERED_INSPIRATIONS;
+    double dist[LLM_OFFERED_INSPIRATIONS];
+    for (size_t i = 0; i < avail; i++) {
+        const rt_candidate_view *v = &ctx->inspirations[i];
+        dist[i] = v->text ? text_distance(ctx->parent.text, ctx->parent.len, v->text, v->len)
+                          : -1;
+    }
+    while (n < want) {
+        size_t pick = avail;
+        if (n == 0 && avail && ctx->inspirations[0].text) {
+            pick = 0;
+        } else {
+            for (size_t i = 0; i < avail; i++)
+                if (!used[i] && dist[i] >= 0 && (pick == avail || dist[i] > dist[pick]))
+                    pick = i;
+        }
+        if (pick == avail)
+            break;
+        used[pick] = 1;
+        const rt_candidate_view *v = &ctx->inspirations[pick];
+        out[n++] = (rt_llm_program){.text = v->text, .len = v->len, .score = v->score.primary,
+                                    .metrics = v->metrics, .artifacts = v->artifacts};
+    }
+    return n;
+}
+
+/* ---- proposing --------------------------------------------------------------------------- */
+
+static double wall_time(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* Adds an attempt to the history ring (st->mu held). */
+static void history_add(llm_state *st, const char *model, const char *mode, const char *text)
+{
+    llm_attempt *a = &st->history[st->history_next];
+    snprintf(a->model, sizeof a->model, "%s", model);
+    snprintf(a->mode, sizeof a->mode, "%s", mode);
+    snprintf(a->outcome, sizeof a->outcome, "%s", text);
+    st->history_next = (st->history_next + 1) % LLM_MAX_HISTORY;
+    if (st->nhistory < LLM_MAX_HISTORY)
+        st->nhistory++;
+}
+
+/* Queues a row (st->mu held); RT_ENOMEM. */
+static int pending_add(llm_state *st, const llm_pending *p)
+{
+    if (st->npending == st->cap_pending) {
+        size_t cap = st->cap_pending ? 2 * st->cap_pending : 16;
+        llm_pending *np = realloc(st->pending, cap * sizeof *np);
+        if (!np)
+            return RT_ENOMEM;
+        st->pending = np;
+        st->cap_pending = cap;
+    }
+    st->pending[st->npending++] = *p;
+    return 0;
+}
+
+/* What a request cost the bandit: its money when every model has a price (so that a dearer
+ * model is charged for it), else its tokens. */
+static double bandit_cost(const llm_state *st, const rt_llm_row *row)
+{
+    for (int m = 0; m < st->nmodels; m++)
+        if (!st->models[m].priced)
+            return (double)(row->tokens_in + row->tokens_out);
+    return row->cost;
+}
+
+static int llm_propose(void *state, const rt_problem *problem, const rt_propose_ctx *ctx,
+                       rt_rng *rng, rt_proposal *out)
+{
+    llm_state *st = state;
+    const rt_problem_class *cls = problem->cls;
+    out->child = NULL;
+    out->op = "llm";
+    out->tag = 0;
+    if (!ctx->parent.text) {
+        snprintf(out->reason, sizeof out->reason, "llm: the parent has no text");
+        return 0;
+    }
+    /* a slot, a model and a mode */
+    pthread_mutex_lock(&st->mu);
+    while (st->in_flight >= st->pol.max_in_flight && !st->spent && !(st->stop && *st->stop))
+        pthread_cond_wait(&st->slot_free, &st->mu);
+    if (st->spent || (st->stop && *st->stop)) {
+        snprintf(out->reason, sizeof out->reason, "llm: %s",
+                 st->spent ? st->spent_why : "stopped");
+        pthread_mutex_unlock(&st->mu);
+        return 0;
+    }
+    st->in_flight++;
+    int model = rt_llm_bandit_pick(&st->bandit);
+    rt_llm_mode mode = rt_rng_unit(rng) < st->pol.p_full ? RT_LLM_FULL : RT_LLM_DIFF;
+    long long tag = ++st->next_tag;
+    size_t nh = (size_t)(st->pol.history > 0 ? st->pol.history : 0);
+    if (nh > (size_t)st->nhistory)
+        nh = (size_t)st->nhistory;
+    llm_attempt hist_copy[LLM_MAX_HISTORY];
+    rt_llm_attempt hist[LLM_MAX_HISTORY];
+    for (size_t i = 0; i < nh; i++) { /* oldest first */
+        int k = (st->history_next - (int)nh + (int)i + LLM_MAX_HISTORY) % LLM_MAX_HISTORY;
+        hist_copy[i] = st->history[k];
+        hist[i] = (rt_llm_attempt){hist_copy[i].model, hist_copy[i].mode, hist_copy[i].outcome};
+    }
+    pthread_mutex_unlock(&st->mu);
+
+    const char *mode_name = mode == RT_LLM_FULL ? "full" : "diff";
+    llm_pending p;
+    memset(&p, 0, sizeof p);
+    p.tag = tag;
+    p.model = model;
+    snprintf(p.parent, sizeof p.parent, "%s", ctx->parent.hash ? ctx->parent.hash : "");
+    snprintf(p.mode, sizeof p.mode, "%s", mode_name);
+
+    rt_llm_program insp[LLM_OFFERED_INSPIRATIONS];
+    rt_llm_context lc = {
+        .parent = {.text = ctx->parent.text, .len = ctx->parent.len,
+                   .score = ctx->parent.score.primary, .metrics = ctx->parent.metrics,
+                   .artifacts = ctx->parent.artifacts},
+        .inspirations = insp,
+        .history = hist,
+        .nhistory = nh,
+        .language = st->language,
+    };
+    lc.ninspirations = pick_inspirations(st, ctx, insp, LLM_OFFERED_INSPIRATIONS);
+    rt_buf prompt, edited;
+    rt_buf_init(&prompt, RT_LLM_MAX_PROMPT);
+    rt_buf_init(&edited, 0);
+    rt_llm_result res;
+    memset(&res, 0, sizeof res);
+    int rc = rt_llm_prompt_build(&st->tpl, &lc, mode, (size_t)st->pol.context_cap, &prompt);
+    double sent_at = wall_time();
+    int outcome = RT_LLM_OK;
+    if (rc == RT_ETOOBIG) {
+        outcome = RT_LLM_TOOBIG;
+        snprintf(p.error, sizeof p.error, "prompt over %zu bytes", RT_LLM_MAX_PROMPT);
+        rc = 0;
+    } else if (rc) {
+        goto release;
+    } else {
+        rt_llm_client_opts co = {
+            .url = st->url,
+            .api_key = st->api_key,
+            .timeout = st->pol.timeout,
+            .connect_timeout = st->pol.connect_timeout,
+            .max_retries = st->pol.max_retries,
+            .backoff_base = st->pol.backoff_base,
+            .backoff_max = st->pol.backoff_max,
+            .stop = st->stop,
+        };
+        rt_llm_request req = {
+            .model = st->models[model].name,
+            .system = st->tpl.system,
+            .user = rt_buf_cstr(&prompt),
+            .temperature = st->pol.temperature,
+            .max_tokens = st->pol.max_tokens,
+        };
+        rc = rt_llm_complete(&co, &req, rng, &res);
+        if (rc)
+            goto release;
+        outcome = res.outcome;
+        if (res.error[0])
+            snprintf(p.error, sizeof p.error, "%s", res.error);
+    }
+    /* tokens: the server's count, else an estimate of four bytes a token for a prompt that
+     * reached a server (an answer came, or it timed out working on it) */
+    int reached = res.http_status != 0 || res.outcome == RT_LLM_TIMEOUT;
+    long long tin = res.reply.tokens_in >= 0 ? res.reply.tokens_in
+                    : reached ? (long long)(prompt.len / 4) : 0;
+    long long tout = res.reply.tokens_out >= 0 ? res.reply.tokens_out
+                     : (long long)(res.reply.len / 4);
+
+    /* the edit */
+    if (outcome == RT_LLM_OK) {
+        size_t start, span;
+        int nblocks;
+        char why[256];
+        const char *c = res.reply.content;
+        size_t clen = res.reply.len;
+        /* models do not always answer in the mode asked: take blocks wherever they are, and a
+         * fenced program in diff mode */
+        rt_llm_mode used = rt_edit_has_blocks(c, clen) ? RT_LLM_DIFF
+                           : mode == RT_LLM_DIFF && strstr(c, "```") ? RT_LLM_FULL
+                                                                      : mode;
+        int erc = rt_llm_extract_edit(c, clen, used, &start, &span, &nblocks, why, sizeof why);
+        if (erc) {
+            outcome = RT_LLM_NO_EDIT;
+            snprintf(p.error, sizeof p.error, "%s", why);
+        } else {
+            if (used == RT_LLM_DIFF) {
+                erc = rt_edit_apply(ctx->parent.text, ctx->parent.len, c + start, span, &edited,
+                                    why, sizeof why);
+                /* a REPLACE text may add EVOLVE-BLOCK markers: the applier lets it through,
+                 * the rewrite check does not (everything outside the old regions is kept) */
+                if (!erc)
+                    erc = rt_edit_check_rewrite(ctx->parent.text, ctx->parent.len,
+                                                rt_buf_cstr(&edited), edited.len, why,
+                                                sizeof why);
+            }
+            else if (!(erc = rt_edit_check_rewrite(ctx->parent.text, ctx->parent.len, c + start,
+                                                   span, why, sizeof why)))
+                erc = rt_buf_append(&edited, c + start, span);
+            if (erc == RT_ENOMEM) {
+                rc = RT_ENOMEM;
+                goto release;
+            }
+            void *child = NULL;
+            if (!erc && (erc = cls->decode(problem->state, rt_buf_cstr(&edited), edited.len,
+                                           &child, why, sizeof why)) == RT_ENOMEM) {
+                rc = RT_ENOMEM;
+                goto release;
+            }
+            if (erc) {
+                outcome = RT_LLM_NOT_APPLIED;
+                snprintf(p.error, sizeof p.error, "%s", why);
+            } else {
+                out->child = child;
+                out->op = used == RT_LLM_DIFF ? "llm-diff" : "llm-full";
+            }
+        }
+    }
+    if (!out->child)
+        snprintf(out->reason, sizeof out->reason, "llm %s (%.40s): %.180s",
+                 rt_llm_outcome_name(outcome), st->models[model].name,
+                 p.error[0] ? p.error : "no child");
+    snprintf(p.outcome, sizeof p.outcome, "%s", rt_llm_outcome_name(outcome));
+    p.row = (rt_llm_row){
+        .at = sent_at,
+        .island = ctx->island,
+        .generation = ctx->generation,
+        .tokens_in = tin,
+        .tokens_out = tout,
+        .cost = ((double)tin * st->models[model].price_in +
+                 (double)tout * st->models[model].price_out) / 1e6,
+        .latency = res.latency,
+        .attempts = res.attempts,
+        .retries = res.retries,
+        .http_status = res.http_status,
+        .made = out->child != NULL,
+        .parent_score = ctx->parent.score.primary,
+    };
+    out->tag = tag;
+
+release:
+    pthread_mutex_lock(&st->mu);
+    st->in_flight--;
+    pthread_cond_signal(&st->slot_free);
+    if (!rc) {
+        st->requests += res.attempts ? 1 : 0;
+        st->retries += res.retries;
+        st->tokens_in += p.row.tokens_in;
+        st->tokens_out += p.row.tokens_out;
+        st->cost += p.row.cost;
+        if (!out->child) {
+            char line[320];
+            snprintf(line, sizeof line, "no child: %s%s%s", rt_llm_outcome_name(outcome),
+                     p.error[0] ? ": " : "", p.error);
+            history_add(st, st->models[model].name, mode_name, line);
+            /* a request that made nothing taught the bandit something too */
+            rt_llm_bandit_update(&st->bandit, model, 0, bandit_cost(st, &p.row));
+        }
+        if (st->budget_tokens > 0 && st->tokens_in + st->tokens_out >= st->budget_tokens) {
+            st->spent = 1;
+            snprintf(st->spent_why, sizeof st->spent_why, "llm token budget spent (%lld tokens)",
+                     st->tokens_in + st->tokens_out);
+        }
+        if (st->budget_money > 0 && st->cost >= st->budget_money) {
+            st->spent = 1;
+            snprintf(st->spent_why, sizeof st->spent_why, "llm money budget spent (%.4f)",
+                     st->cost);
+        }
+        if (st->spent)
+            pthread_cond_broadcast(&st->slot_free);
+        p.complete = out->child == NULL; /* with a child, complete once judged */
+        rc = pending_add(st, &p);
+        if (rc)
+            out->tag = 0;
+    }
+    pthread_mutex_unlock(&st->mu);
+    if (rc && out->child) {
+        cls->free_genome(out->child);
+        out->child = NULL;
+    }
+    rt_llm_result_free(&res);
+    rt_buf_free(&prompt);
+    rt_buf_free(&edited);
+    return rc;
+}
+
+static void llm_feedback(void *state, long long tag, const rt_proposal_outcome *o)
+{
+    llm_state *st = state;
+    pthread_mutex_lock(&st->mu);
+    for (size_t i = 0; i < st->npending; i++) {
+        llm_pending *p = &st->pending[i];
+        if (p->tag != tag)
+            continue;
+        if (p->complete) /* no child: already counted */
+            break;
+        p->complete = 1;
+        p->row.duplicate = o->duplicate;
+        p->row.valid = o->valid;
+        p->row.admitted = o->admitted;
+        p->row.child_score = o->verified.primary;
+        p->row.improved = o->valid && rt_score_cmp(o->verified, o->parent) > 0;
+        char line[320];
+        if (o->duplicate)
+            snprintf(line, sizeof line, "a program already seen: no new information");
+        else if (p->row.improved)
+            snprintf(line, sizeof line, "improved: verified score %.10g (parent %.10g)",
+                     o->verified.primary, o->parent.primary);
+        else if (o->valid)
+            snprintf(line, sizeof line, "valid but not better: %.10g (parent %.10g)",
+                     o->verified.primary, o->parent.primary);
+        else
+            snprintf(line, sizeof line, "rejected: %.280s", o->reason ? o->reason : "invalid");
+        history_add(st, st->models[p->model].name, p->mode, line);
+        rt_llm_bandit_update(&st->bandit, p->model, p->row.improved ? 1.0 : 0.0,
+                             bandit_cost(st, &p->row));
+        break;
+    }
+    pthread_mutex_unlock(&st->mu);
+}
+
+static int llm_account(void *state, rt_db *db)
+{
+    llm_state *st = state;
+    int rc = 0;
+    pthread_mutex_lock(&st->mu);
+    size_t keep = 0;
+    for (size_t i = 0; i < st->npending; i++) {
+        llm_pending *p = &st->pending[i];
+        if (!rc && p->complete) {
+            p->row.model = st->models[p->model].name;
+            p->row.mode = p->mode;
+            p->row.outcome = p->outcome;
+            p->row.error = p->error;
+            p->row.parent = p->parent[0] ? p->parent : NULL;
+            rc = rt_db_llm_insert(db, &p->row);
+            if (!rc)
+                continue;
+        }
+        st->pending[keep++] = *p;
+    }
+    st->npending = keep;
+    pthread_mutex_unlock(&st->mu);
+    return rc;
+}
+
+static int llm_spent(void *state, char *why, size_t len)
+{
+    llm_state *st = state;
+    pthread_mutex_lock(&st->mu);
+    int spent = st->spent;
+    if (spent)
+        snprintf(why, len, "%s", st->spent_why);
+    pthread_mutex_unlock(&st->mu);
+    return spent;
+}
+
+const rt_proposer_class rt_proposer_llm = {
+    .name = "llm",
+    .inspirations = LLM_OFFERED_INSPIRATIONS,
+    .context = 1,
+    .create = llm_create,
+    .destroy = llm_destroy,
+    .propose = llm_propose,
+    .configure = llm_configure,
+    .feedback = llm_feedback,
+    .account = llm_account,
+    .spent = llm_spent,
+};
