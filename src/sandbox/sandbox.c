@@ -1216,351 +1216,447 @@ static void stop_tree(long pid, int ns, int *status_fd, sbx_reports *rep, int *g
     }
 }
 
-/* One attempt at the run, with namespaces unless flags say RT_SANDBOX_NO_NAMESPACES (or an
- * earlier attempt found them unusable). *ns_broken is set when the namespaces were granted but
- * could not be set up (e.g. a security module refusing the id maps): the caller then retries
- * without. Returns as rt_sandbox_run. */
-static int run_attempt(const rt_sandbox_spec *spec, int flags, const int *cancel, int jailed,
-                       rt_sandbox_result *res, int *ns_broken, char *err, size_t errlen)
-{
-    int rc = 0;
-    *ns_broken = 0;
-    int lock_fd = -1;
-    rt_jail_broker *broker = NULL;
-
+/* One attempt at a run: everything the caller's side holds from the preparation to the result. */
+typedef struct sbx_attempt {
+    const rt_sandbox_spec *spec;
+    int flags;            /* the spec's, or RT_SANDBOX_NO_NAMESPACES added for the retry */
+    const int *cancel;    /* a jail's: non-zero ends the run early */
+    int jailed;
     sbx_prep p;
-    memset(&p, 0, sizeof p);
-    int fds[8] = {-1, -1, -1, -1, -1, -1, -1, -1}; /* in r/w, out r/w, err r/w, status r/w */
-    int pidfd = -1;
-    long pid = -1;
+    int lock_fd;          /* the flock on the run's folder */
+    rt_jail_broker *broker;
+    int fds[8];           /* stdin r/w, stdout r/w, stderr r/w, status r/w */
+    int pidfd;
+    long pid;             /* INIT */
+    int ns;               /* INIT is PID 1 of a namespace */
     rt_buf out, errb;
-    rt_buf_init(&out, RT_SANDBOX_MAX_OUTPUT_CAP);
-    rt_buf_init(&errb, RT_SANDBOX_MAX_OUTPUT_CAP);
+    size_t out_seen, err_seen, in_off;
+    double wall, start, deadline;
+    size_t cap;
+    int killed;           /* RT_SANDBOX_TIMEOUT or RT_SANDBOX_OUTPUT_CAP once ratchet stopped it */
+    double stopped_at;    /* when the tree was told to die, or -1 */
+    int escalated;        /* INIT itself was killed */
+    int group_killed;     /* the command's group (no namespace) was sent SIGKILL */
+    sbx_reports rep;
+    int init_status;
+    struct rusage ru;
     sigset_t pipe_set, old_set;
-    int mask_set = 0, pipe_was_pending = 0;
-    const rt_sandbox_limits *l = &spec->limits;
-    double wall = l->wall_seconds > 0 ? l->wall_seconds : RT_SANDBOX_DEFAULT_WALL;
-    size_t cap = l->output_cap ? l->output_cap : RT_SANDBOX_DEFAULT_OUTPUT_CAP;
+    int mask_set, pipe_was_pending;
+} sbx_attempt;
 
+/* Chooses the containment for this attempt: namespaces (unless refused), the run's own uid as
+ * root, the network, the jail's helper. */
+static void attempt_mode(sbx_attempt *a)
+{
+    sbx_prep *p = &a->p;
     int root = geteuid() == 0;
-    if ((flags & RT_SANDBOX_NO_NAMESPACES) || __atomic_load_n(&ns_unavailable, __ATOMIC_RELAXED))
-        p.mode = RT_SANDBOX_C_PGROUP;
+    if ((a->flags & RT_SANDBOX_NO_NAMESPACES) || __atomic_load_n(&ns_unavailable, __ATOMIC_RELAXED))
+        p->mode = RT_SANDBOX_C_PGROUP;
     else
-        p.mode = RT_SANDBOX_C_PGROUP | RT_SANDBOX_C_PIDNS | RT_SANDBOX_C_NETNS | RT_SANDBOX_C_VIEW |
-                 (root ? 0u : (unsigned)RT_SANDBOX_C_USERNS);
+        p->mode = RT_SANDBOX_C_PGROUP | RT_SANDBOX_C_PIDNS | RT_SANDBOX_C_NETNS |
+                  RT_SANDBOX_C_VIEW | (root ? 0u : (unsigned)RT_SANDBOX_C_USERNS);
     if (root && !__atomic_load_n(&uid_unavailable, __ATOMIC_RELAXED)) {
-        p.mode |= RT_SANDBOX_C_UID;
+        p->mode |= RT_SANDBOX_C_UID;
         /* spread by process so that two ratchet processes rarely share a uid */
         unsigned k = (unsigned)getpid() * 2654435761u +
                      __atomic_fetch_add(&uid_counter, 1u, __ATOMIC_RELAXED);
-        p.run_id = SBX_UID_BASE + k % SBX_UID_SPAN;
+        p->run_id = SBX_UID_BASE + k % SBX_UID_SPAN;
     }
-
-    p.allow_net = (spec->flags & RT_SANDBOX_ALLOW_NETWORK) != 0;
-    if (p.allow_net)
-        p.mode &= ~(unsigned)RT_SANDBOX_C_NETNS;
-    p.fd_netns = (p.mode & RT_SANDBOX_C_NETNS) && root ? shared_netns() : -1;
-    if (!jailed) {
+    p->allow_net = (a->spec->flags & RT_SANDBOX_ALLOW_NETWORK) != 0;
+    if (p->allow_net)
+        p->mode &= ~(unsigned)RT_SANDBOX_C_NETNS;
+    p->fd_netns = (p->mode & RT_SANDBOX_C_NETNS) && root ? shared_netns() : -1;
+    if (!a->jailed) {
         pthread_mutex_lock(&settings_lock);
         if (jail_helper)
-            snprintf(p.jail_helper, sizeof p.jail_helper, "%s", jail_helper);
+            snprintf(p->jail_helper, sizeof p->jail_helper, "%s", jail_helper);
         pthread_mutex_unlock(&settings_lock);
     }
-    double deadline0 = ts_now() + wall;
-    if ((rc = make_workdir(spec, &p, &lock_fd, err, errlen)) != 0 ||
-        (rc = resolve_exe(spec, &p, err, errlen)) != 0 ||
-        (rc = build_prep(spec, &p, err, errlen)) != 0 ||
-        (rc = build_view(spec, &p, jailed, err, errlen)) != 0)
-        goto fail;
-    if (p.jail_socket[0] &&
-        (rc = rt_jail_broker_open(&broker, p.jail_socket, spec, deadline0, err, errlen)) != 0)
-        goto fail;
-    p.root_stays = root && !(p.mode & RT_SANDBOX_C_UID);
-    for (int i = 0; i < 4; i++)
-        if (pipe2(fds + 2 * i, O_CLOEXEC) != 0) {
-            rc = rt_fail(err, errlen, RT_EIO, "sandbox: pipe: %s", strerror(errno));
-            goto fail;
-        }
-    p.fd_in = fds[0];
-    p.fd_out = fds[3];
-    p.fd_err = fds[5];
-    p.fd_status = fds[7];
-    if (set_nonblock(fds[1]) || set_nonblock(fds[2]) || set_nonblock(fds[4]) || set_nonblock(fds[6])) {
-        rc = rt_fail(err, errlen, RT_EIO, "sandbox: fcntl: %s", strerror(errno));
-        goto fail;
-    }
+    p->root_stays = root && !(p->mode & RT_SANDBOX_C_UID);
+}
 
-    /* writing to a closed stdin must not kill ratchet: SIGPIPE blocked in this thread */
-    sigemptyset(&pipe_set);
-    sigaddset(&pipe_set, SIGPIPE);
+/* The run's folder, what the children need, the jail's broker, the pipes. Returns 0 or an
+ * RT_E* code with err set. */
+static int attempt_prepare(sbx_attempt *a, char *err, size_t errlen)
+{
+    sbx_prep *p = &a->p;
+    int rc;
+    if ((rc = make_workdir(a->spec, p, &a->lock_fd, err, errlen)) != 0 ||
+        (rc = resolve_exe(a->spec, p, err, errlen)) != 0 ||
+        (rc = build_prep(a->spec, p, err, errlen)) != 0 ||
+        (rc = build_view(a->spec, p, a->jailed, err, errlen)) != 0)
+        return rc;
+    if (p->jail_socket[0] && (rc = rt_jail_broker_open(&a->broker, p->jail_socket, a->spec,
+                                                       rt_now() + a->wall, err, errlen)) != 0)
+        return rc;
+    for (int i = 0; i < 4; i++)
+        if (pipe2(a->fds + 2 * i, O_CLOEXEC) != 0)
+            return rt_fail(err, errlen, RT_EIO, "sandbox: pipe: %s", strerror(errno));
+    p->fd_in = a->fds[0];
+    p->fd_out = a->fds[3];
+    p->fd_err = a->fds[5];
+    p->fd_status = a->fds[7];
+    if (set_nonblock(a->fds[1]) || set_nonblock(a->fds[2]) || set_nonblock(a->fds[4]) ||
+        set_nonblock(a->fds[6]))
+        return rt_fail(err, errlen, RT_EIO, "sandbox: fcntl: %s", strerror(errno));
+    return 0;
+}
+
+/* Writing to a closed stdin must not kill ratchet: SIGPIPE is blocked in this thread during the
+ * run, and one it raised is consumed before the mask is restored. */
+static void block_sigpipe(sbx_attempt *a)
+{
+    sigemptyset(&a->pipe_set);
+    sigaddset(&a->pipe_set, SIGPIPE);
     sigset_t pending;
     sigemptyset(&pending);
     sigpending(&pending);
-    pipe_was_pending = sigismember(&pending, SIGPIPE);
-    pthread_sigmask(SIG_BLOCK, &pipe_set, &old_set);
-    mask_set = 1;
+    a->pipe_was_pending = sigismember(&pending, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &a->pipe_set, &a->old_set);
+    a->mask_set = 1;
+}
 
-    double start = ts_now();
-    pid = start_init(&p);
-    if (pid == -2) {
-        *ns_broken = 1; /* the caller runs it again without namespaces */
-        goto done;
+static void restore_sigpipe(sbx_attempt *a)
+{
+    if (!a->mask_set)
+        return;
+    if (!a->pipe_was_pending) {
+        struct timespec zero = {0, 0};
+        sigset_t now_pending;
+        sigemptyset(&now_pending);
+        sigpending(&now_pending);
+        if (sigismember(&now_pending, SIGPIPE))
+            sigtimedwait(&a->pipe_set, NULL, &zero);
     }
-    if (pid < 0) {
-        int e = errno;
-        rc = 0;
-        res->outcome = RT_SANDBOX_SPAWN_FAILED;
-        res->exit_code = -1;
-        snprintf(res->reason, sizeof res->reason, "cannot start a process: %s", strerror(e));
-        goto done;
-    }
-    close_fd(&fds[0]);
-    close_fd(&fds[3]);
-    close_fd(&fds[5]);
-    close_fd(&fds[7]);
-    pidfd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0u);
+    pthread_sigmask(SIG_SETMASK, &a->old_set, NULL);
+}
 
-    double deadline = start + wall;
-    size_t out_seen = 0, err_seen = 0, in_off = 0;
-    int killed = 0;      /* RT_SANDBOX_TIMEOUT or RT_SANDBOX_OUTPUT_CAP once ratchet stopped the run */
-    int ns = (p.mode & RT_SANDBOX_C_PIDNS) != 0;
-    double stopped_at = -1; /* when the tree was told to die */
-    int escalated = 0;
-    int group_killed = 0; /* the command's group (no namespace) was sent SIGKILL */
-    sbx_reports rep;
-    memset(&rep, 0, sizeof rep);
-    rep.contained = p.mode;
-    if (!spec->stdin_len)
-        close_fd(&fds[1]);
-    for (;;) {
-        double now = ts_now();
-        if (!killed && stopped_at < 0 &&
-            (now >= deadline || (cancel && __atomic_load_n(cancel, __ATOMIC_RELAXED)))) {
-            killed = RT_SANDBOX_TIMEOUT;
-            stop_tree(pid, ns, &fds[6], &rep, &group_killed);
-            stopped_at = now;
-        }
-        if (stopped_at >= 0 && !ns && !group_killed)
-            stop_tree(pid, ns, &fds[6], &rep, &group_killed); /* its pid came late */
-        if (stopped_at >= 0 && !escalated && now >= stopped_at + 2.0) {
-            /* INIT did not finish reaping in time: kill it as well */
-            if (!ns && rep.epid > 1)
-                kill(-(pid_t)rep.epid, SIGKILL);
-            kill(-(pid_t)pid, SIGKILL);
-            kill((pid_t)pid, SIGKILL);
-            escalated = 1;
-        }
-        struct pollfd pf[6];
-        int n = 0, i_out = -1, i_err = -1, i_in = -1, i_st = -1, i_pid = -1, i_jail = -1;
-        if (broker) { i_jail = n; pf[n++] = (struct pollfd){rt_jail_broker_fd(broker), POLLIN, 0}; }
-        if (fds[2] >= 0) { i_out = n; pf[n++] = (struct pollfd){fds[2], POLLIN, 0}; }
-        if (fds[4] >= 0) { i_err = n; pf[n++] = (struct pollfd){fds[4], POLLIN, 0}; }
-        if (fds[1] >= 0) { i_in = n; pf[n++] = (struct pollfd){fds[1], POLLOUT, 0}; }
-        if (fds[6] >= 0) { i_st = n; pf[n++] = (struct pollfd){fds[6], POLLIN, 0}; }
-        if (pidfd >= 0) { i_pid = n; pf[n++] = (struct pollfd){pidfd, POLLIN, 0}; }
-        double until = stopped_at < 0 ? deadline : (escalated ? now + 1.0 : stopped_at + 2.0);
-        double ms = ceil((until - now) * 1000.0);
-        if (ms < 1)
-            ms = 1;
-        if (pidfd < 0 && ms > 10)
-            ms = 10;
-        if (cancel && ms > 50)
-            ms = 50;
-        int pr = poll(pf, (nfds_t)n, ms > 1e6 ? 1000000 : (int)ms);
-        if (pr < 0 && errno != EINTR && stopped_at < 0) {
-            killed = RT_SANDBOX_TIMEOUT; /* cannot watch it: stop it */
-            stop_tree(pid, ns, &fds[6], &rep, &group_killed);
-            stopped_at = ts_now();
-        }
-        if (pr <= 0 && pidfd >= 0)
-            continue;
-        if (i_jail >= 0 && (pf[i_jail].revents & POLLIN))
-            rt_jail_broker_accept(broker);
-        if (i_out >= 0 && pf[i_out].revents && pump_output(&fds[2], &out, cap, &out_seen) &&
-            stopped_at < 0) {
-            killed = RT_SANDBOX_OUTPUT_CAP;
-            stop_tree(pid, ns, &fds[6], &rep, &group_killed);
-            stopped_at = ts_now();
-        }
-        if (i_err >= 0 && pf[i_err].revents && pump_output(&fds[4], &errb, cap, &err_seen) &&
-            stopped_at < 0) {
-            killed = RT_SANDBOX_OUTPUT_CAP;
-            stop_tree(pid, ns, &fds[6], &rep, &group_killed);
-            stopped_at = ts_now();
-        }
-        if (i_in >= 0 && pf[i_in].revents) {
-            if (pf[i_in].revents & (POLLERR | POLLHUP)) {
-                close_fd(&fds[1]);
-            } else {
-                ssize_t w = write(fds[1], spec->stdin_data + in_off, spec->stdin_len - in_off);
-                if (w > 0)
-                    in_off += (size_t)w;
-                else if (w < 0 && errno != EAGAIN && errno != EINTR)
-                    close_fd(&fds[1]);
-                if (in_off >= spec->stdin_len)
-                    close_fd(&fds[1]);
-            }
-        }
-        if (i_st >= 0 && pf[i_st].revents) {
-            int had_status = rep.have_status;
-            read_reports(&fds[6], &rep);
-            /* the command is gone: without a namespace, its group goes now (no grace: a
-             * background grandchild may hold the pipes open for ever) */
-            if (!had_status && rep.have_status && !ns && stopped_at < 0) {
-                stop_tree(pid, ns, &fds[6], &rep, &group_killed);
-                stopped_at = ts_now();
-            }
-        }
-        if (i_pid >= 0 && (pf[i_pid].revents & POLLIN))
-            break;
-        if (pidfd < 0) {
-            siginfo_t si;
-            memset(&si, 0, sizeof si);
-            if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid != 0)
-                break;
-        }
+/* Stops the run (once) for why (RT_SANDBOX_TIMEOUT, RT_SANDBOX_OUTPUT_CAP, or 0: the command
+ * ended without a namespace, its group goes now). */
+static void attempt_stop(sbx_attempt *a, int why)
+{
+    if (a->stopped_at >= 0)
+        return;
+    if (why)
+        a->killed = why;
+    stop_tree(a->pid, a->ns, &a->fds[6], &a->rep, &a->group_killed);
+    a->stopped_at = ts_now();
+}
+
+/* Writes what stdin may take now. */
+static void feed_stdin(sbx_attempt *a, short revents)
+{
+    const rt_sandbox_spec *spec = a->spec;
+    if (revents & (POLLERR | POLLHUP)) {
+        close_fd(&a->fds[1]);
+        return;
     }
-    /* INIT is gone; with a namespace so is every process of it, without one INIT reaped them all
-     * (unless it had to be killed). Not reaped yet, so its pid cannot have been reused. */
-    kill(-(pid_t)pid, SIGKILL);
-    if (escalated && !ns && rep.epid > 1) {
+    ssize_t w = write(a->fds[1], spec->stdin_data + a->in_off, spec->stdin_len - a->in_off);
+    if (w > 0)
+        a->in_off += (size_t)w;
+    else if (w < 0 && errno != EAGAIN && errno != EINTR)
+        close_fd(&a->fds[1]);
+    if (a->in_off >= spec->stdin_len)
+        close_fd(&a->fds[1]);
+}
+
+/* The deadline, a cancel, a late pid, and INIT that does not finish reaping in time. */
+static void check_clock(sbx_attempt *a, double now)
+{
+    if (!a->killed && a->stopped_at < 0 &&
+        (now >= a->deadline || (a->cancel && __atomic_load_n(a->cancel, __ATOMIC_RELAXED))))
+        attempt_stop(a, RT_SANDBOX_TIMEOUT);
+    if (a->stopped_at >= 0 && !a->ns && !a->group_killed) /* its pid came late */
+        stop_tree(a->pid, a->ns, &a->fds[6], &a->rep, &a->group_killed);
+    if (a->stopped_at >= 0 && !a->escalated && now >= a->stopped_at + 2.0) {
+        if (!a->ns && a->rep.epid > 1)
+            kill(-(pid_t)a->rep.epid, SIGKILL);
+        kill(-(pid_t)a->pid, SIGKILL);
+        kill((pid_t)a->pid, SIGKILL);
+        a->escalated = 1;
+    }
+}
+
+/* One round of waiting: polls the pipes, the jail's socket and INIT. Returns 1 once INIT is
+ * gone, else 0. */
+static int watch_once(sbx_attempt *a)
+{
+    double now = ts_now();
+    check_clock(a, now);
+    struct pollfd pf[6];
+    int n = 0, i_out = -1, i_err = -1, i_in = -1, i_st = -1, i_pid = -1, i_jail = -1;
+    if (a->broker) { i_jail = n; pf[n++] = (struct pollfd){rt_jail_broker_fd(a->broker), POLLIN, 0}; }
+    if (a->fds[2] >= 0) { i_out = n; pf[n++] = (struct pollfd){a->fds[2], POLLIN, 0}; }
+    if (a->fds[4] >= 0) { i_err = n; pf[n++] = (struct pollfd){a->fds[4], POLLIN, 0}; }
+    if (a->fds[1] >= 0) { i_in = n; pf[n++] = (struct pollfd){a->fds[1], POLLOUT, 0}; }
+    if (a->fds[6] >= 0) { i_st = n; pf[n++] = (struct pollfd){a->fds[6], POLLIN, 0}; }
+    if (a->pidfd >= 0) { i_pid = n; pf[n++] = (struct pollfd){a->pidfd, POLLIN, 0}; }
+    double until = a->stopped_at < 0 ? a->deadline
+                                     : (a->escalated ? now + 1.0 : a->stopped_at + 2.0);
+    double ms = ceil((until - now) * 1000.0);
+    if (ms < 1)
+        ms = 1;
+    if (a->pidfd < 0 && ms > 10)
+        ms = 10;
+    if (a->cancel && ms > 50)
+        ms = 50;
+    int pr = poll(pf, (nfds_t)n, ms > 1e6 ? 1000000 : (int)ms);
+    if (pr < 0 && errno != EINTR)
+        attempt_stop(a, RT_SANDBOX_TIMEOUT); /* cannot watch it: stop it */
+    if (pr <= 0 && a->pidfd >= 0)
+        return 0;
+    if (i_jail >= 0 && (pf[i_jail].revents & POLLIN))
+        rt_jail_broker_accept(a->broker);
+    if (i_out >= 0 && pf[i_out].revents && pump_output(&a->fds[2], &a->out, a->cap, &a->out_seen))
+        attempt_stop(a, RT_SANDBOX_OUTPUT_CAP);
+    if (i_err >= 0 && pf[i_err].revents && pump_output(&a->fds[4], &a->errb, a->cap, &a->err_seen))
+        attempt_stop(a, RT_SANDBOX_OUTPUT_CAP);
+    if (i_in >= 0 && pf[i_in].revents)
+        feed_stdin(a, pf[i_in].revents);
+    if (i_st >= 0 && pf[i_st].revents) {
+        int had_status = a->rep.have_status;
+        read_reports(&a->fds[6], &a->rep);
+        /* the command is gone: without a namespace, its group goes now (no grace: a background
+         * grandchild may hold the pipes open for ever) */
+        if (!had_status && a->rep.have_status && !a->ns)
+            attempt_stop(a, 0);
+    }
+    if (i_pid >= 0 && (pf[i_pid].revents & POLLIN))
+        return 1;
+    if (a->pidfd < 0) {
+        siginfo_t si;
+        memset(&si, 0, sizeof si);
+        if (waitid(P_PID, (id_t)a->pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid != 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* INIT is gone; with a namespace so is every process of it, without one INIT reaped them all
+ * (unless it had to be killed). Reaps INIT (not before: its pid cannot have been reused) and
+ * takes what is left in the pipes. */
+static void attempt_reap(sbx_attempt *a)
+{
+    kill(-(pid_t)a->pid, SIGKILL);
+    if (a->escalated && !a->ns && a->rep.epid > 1) {
         /* INIT was killed before it reaped everything: the orphans went to the system's init;
          * kill the command's group until it is empty (bounded) */
-        for (int i = 0; i < 1000 && kill(-(pid_t)rep.epid, SIGKILL) == 0; i++) {
+        for (int i = 0; i < 1000 && kill(-(pid_t)a->rep.epid, SIGKILL) == 0; i++) {
             struct timespec ms = {0, 1000000};
             nanosleep(&ms, NULL);
         }
     }
-    int init_status = 0;
-    struct rusage ru;
-    memset(&ru, 0, sizeof ru);
-    while (wait4((pid_t)pid, &init_status, __WALL, &ru) < 0 && errno == EINTR) {
+    while (wait4((pid_t)a->pid, &a->init_status, __WALL, &a->ru) < 0 && errno == EINTR) {
     }
-    res->wall_seconds = ts_now() - start;
-    res->cpu_seconds = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-                       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-    res->max_rss_kib = ru.ru_maxrss;
     /* what is left in the pipes; every writer is dead, so this ends */
-    if (fds[2] >= 0 && pump_output(&fds[2], &out, cap, &out_seen) && !killed)
-        killed = RT_SANDBOX_OUTPUT_CAP;
-    if (fds[4] >= 0 && pump_output(&fds[4], &errb, cap, &err_seen) && !killed)
-        killed = RT_SANDBOX_OUTPUT_CAP;
-    read_reports(&fds[6], &rep);
-    unsigned contained = rep.contained;
-    int have_status = rep.have_status, status = rep.status;
-    int fail_step = rep.fail_step, fail_errno = rep.fail_errno;
-    if ((contained & RT_SANDBOX_C_PIDNS) &&
-        (fail_step == STEP_USERNS || fail_step == STEP_NETNS || fail_step == STEP_VIEW)) {
-        *ns_broken = 1;
-        static int told;
-        if (!__atomic_exchange_n(&told, 1, __ATOMIC_RELAXED))
-            fprintf(stderr, "ratchet: sandbox: %s failed (%s): running without namespaces "
-                    "from now on (docs/sandbox.md)\n", step_name(fail_step), strerror(fail_errno));
-    }
-    res->containment = contained;
+    if (a->fds[2] >= 0 && pump_output(&a->fds[2], &a->out, a->cap, &a->out_seen) && !a->killed)
+        a->killed = RT_SANDBOX_OUTPUT_CAP;
+    if (a->fds[4] >= 0 && pump_output(&a->fds[4], &a->errb, a->cap, &a->err_seen) && !a->killed)
+        a->killed = RT_SANDBOX_OUTPUT_CAP;
+    read_reports(&a->fds[6], &a->rep);
+}
+
+/* A child's setup failure that means the namespaces are unusable here (said once on stderr). */
+static int namespaces_broken(const sbx_attempt *a)
+{
+    int step = a->rep.fail_step;
+    if (!(a->rep.contained & RT_SANDBOX_C_PIDNS) ||
+        (step != STEP_USERNS && step != STEP_NETNS && step != STEP_VIEW))
+        return 0;
+    static int told;
+    if (!__atomic_exchange_n(&told, 1, __ATOMIC_RELAXED))
+        fprintf(stderr, "ratchet: sandbox: %s failed (%s): running without namespaces "
+                "from now on (docs/sandbox.md)\n", step_name(step), strerror(a->rep.fail_errno));
+    return 1;
+}
+
+/* The outcome and its one-line reason, from what ratchet did and what the children reported. */
+static void attempt_outcome(const sbx_attempt *a, rt_sandbox_result *res)
+{
+    const sbx_reports *rep = &a->rep;
+    const sbx_prep *p = &a->p;
     res->exit_code = -1;
-    res->stdout_truncated = out_seen > out.len;
-    res->stderr_truncated = err_seen > errb.len;
-    rt_buf_cstr(&out);
-    rt_buf_cstr(&errb);
-    if (rep.over) {
-        res->outcome = rep.over;
+    if (rep->over) {
+        res->outcome = rep->over;
         res->signal = SIGKILL;
-        if (rep.over == RT_SANDBOX_MEMORY)
+        if (rep->over == RT_SANDBOX_MEMORY)
             snprintf(res->reason, sizeof res->reason,
                      "killed: its processes held %d MiB together, over the %ld MiB limit",
-                     rep.over_mib, p.memory_kib >> 10);
+                     rep->over_mib, p->memory_kib >> 10);
         else
             snprintf(res->reason, sizeof res->reason,
-                     "killed: it wrote %d MiB in all, over the %ld MiB limit", rep.over_mib,
-                     p.disk_kib >> 10);
-    } else if (killed == RT_SANDBOX_TIMEOUT) {
+                     "killed: it wrote %d MiB in all, over the %ld MiB limit", rep->over_mib,
+                     p->disk_kib >> 10);
+    } else if (a->killed == RT_SANDBOX_TIMEOUT) {
         res->outcome = RT_SANDBOX_TIMEOUT;
         res->signal = SIGKILL;
-        snprintf(res->reason, sizeof res->reason, "killed at the %.3g s wall-clock deadline", wall);
-    } else if (killed == RT_SANDBOX_OUTPUT_CAP) {
+        snprintf(res->reason, sizeof res->reason, "killed at the %.3g s wall-clock deadline",
+                 a->wall);
+    } else if (a->killed == RT_SANDBOX_OUTPUT_CAP) {
         res->outcome = RT_SANDBOX_OUTPUT_CAP;
         res->signal = SIGKILL;
-        snprintf(res->reason, sizeof res->reason, "killed after printing more than %zu bytes", cap);
-    } else if (fail_step) {
+        snprintf(res->reason, sizeof res->reason, "killed after printing more than %zu bytes",
+                 a->cap);
+    } else if (rep->fail_step) {
         res->outcome = RT_SANDBOX_SPAWN_FAILED;
-        snprintf(res->reason, sizeof res->reason, "%s %.120s failed: %.60s", step_name(fail_step),
-                 fail_step == STEP_EXEC ? p.exe : "", strerror(fail_errno));
-    } else if (!have_status) {
+        snprintf(res->reason, sizeof res->reason, "%s %.120s failed: %.60s",
+                 step_name(rep->fail_step), rep->fail_step == STEP_EXEC ? p->exe : "",
+                 strerror(rep->fail_errno));
+    } else if (!rep->have_status) {
+        int st = a->init_status;
         res->outcome = RT_SANDBOX_SIGNALED;
-        res->signal = WIFSIGNALED(init_status) ? WTERMSIG(init_status) : 0;
+        res->signal = WIFSIGNALED(st) ? WTERMSIG(st) : 0;
         snprintf(res->reason, sizeof res->reason, "the sandbox's init ended without a report (%s)",
-                 WIFSIGNALED(init_status) ? signal_name(WTERMSIG(init_status)) : "exited");
-    } else if (WIFEXITED(status)) {
+                 WIFSIGNALED(st) ? signal_name(WTERMSIG(st)) : "exited");
+    } else if (WIFEXITED(rep->status)) {
         res->outcome = RT_SANDBOX_EXITED;
-        res->exit_code = WEXITSTATUS(status);
+        res->exit_code = WEXITSTATUS(rep->status);
         snprintf(res->reason, sizeof res->reason, "exit %d", res->exit_code);
-    } else if (WIFSIGNALED(status)) {
-        res->signal = WTERMSIG(status);
+    } else if (WIFSIGNALED(rep->status)) {
+        res->signal = WTERMSIG(rep->status);
         res->outcome = RT_SANDBOX_SIGNALED;
         if (res->signal == SIGXCPU ||
-            (res->signal == SIGKILL && p.set_cpu && res->cpu_seconds >= (double)p.rl_cpu.rlim_cur))
+            (res->signal == SIGKILL && p->set_cpu && res->cpu_seconds >= (double)p->rl_cpu.rlim_cur))
             res->outcome = RT_SANDBOX_CPU;
         snprintf(res->reason, sizeof res->reason, "%s: %s",
                  res->outcome == RT_SANDBOX_CPU ? "CPU-time limit" : "killed by a signal",
                  signal_name(res->signal));
     } else {
         res->outcome = RT_SANDBOX_SIGNALED;
-        snprintf(res->reason, sizeof res->reason, "ended with wait status %d", status);
+        snprintf(res->reason, sizeof res->reason, "ended with wait status %d", rep->status);
     }
-    if (p.set_as && ((res->outcome == RT_SANDBOX_EXITED && res->exit_code != 0) ||
-                     (res->outcome == RT_SANDBOX_SIGNALED &&
-                      (res->signal == SIGSEGV || res->signal == SIGABRT || res->signal == SIGBUS ||
-                       res->signal == SIGKILL))) &&
-        looks_like_oom(errb.data, errb.len) && !rep.over) {
+}
+
+/* A failure under the memory or disk limit that the program reported itself (allocation
+ * failures, a full disk) is classified as such. */
+static void classify_limits(const sbx_attempt *a, rt_sandbox_result *res)
+{
+    const sbx_prep *p = &a->p;
+    if (a->rep.over)
+        return;
+    int failed = (res->outcome == RT_SANDBOX_EXITED && res->exit_code != 0) ||
+                 (res->outcome == RT_SANDBOX_SIGNALED &&
+                  (res->signal == SIGSEGV || res->signal == SIGABRT || res->signal == SIGBUS ||
+                   res->signal == SIGKILL));
+    if (p->set_as && failed && looks_like_oom(a->errb.data, a->errb.len)) {
         char was[sizeof res->reason];
         memcpy(was, res->reason, sizeof was);
         res->outcome = RT_SANDBOX_MEMORY;
         snprintf(res->reason, sizeof res->reason, "out of memory under the %ld MiB limit (%.180s)",
-                 (long)(p.rl_as.rlim_cur >> 20), was);
-    } else if (p.disk_kib && res->outcome == RT_SANDBOX_EXITED && res->exit_code != 0 &&
-               errb.len && memmem(errb.data, errb.len, "No space left on device", 23)) {
+                 (long)(p->rl_as.rlim_cur >> 20), was);
+    } else if (p->disk_kib && res->outcome == RT_SANDBOX_EXITED && res->exit_code != 0 &&
+               a->errb.len && memmem(a->errb.data, a->errb.len, "No space left on device", 23)) {
         res->outcome = RT_SANDBOX_DISK;
-        snprintf(res->reason, sizeof res->reason, "out of space under the %ld MiB disk limit (exit %d)",
-                 p.disk_kib >> 10, res->exit_code);
+        snprintf(res->reason, sizeof res->reason,
+                 "out of space under the %ld MiB disk limit (exit %d)", p->disk_kib >> 10,
+                 res->exit_code);
     }
-    res->stdout_len = out.len;
-    res->stdout_data = rt_buf_take(&out);
-    res->stderr_len = errb.len;
-    res->stderr_data = rt_buf_take(&errb);
+}
+
+/* Fills res from the finished attempt. Returns 0 or RT_ENOMEM. */
+static int attempt_result(sbx_attempt *a, rt_sandbox_result *res, char *err, size_t errlen)
+{
+    res->wall_seconds = ts_now() - a->start;
+    res->cpu_seconds = (double)a->ru.ru_utime.tv_sec + (double)a->ru.ru_utime.tv_usec / 1e6 +
+                       (double)a->ru.ru_stime.tv_sec + (double)a->ru.ru_stime.tv_usec / 1e6;
+    res->max_rss_kib = a->ru.ru_maxrss;
+    res->containment = a->rep.contained;
+    res->stdout_truncated = a->out_seen > a->out.len;
+    res->stderr_truncated = a->err_seen > a->errb.len;
+    rt_buf_cstr(&a->out);
+    rt_buf_cstr(&a->errb);
+    attempt_outcome(a, res);
+    classify_limits(a, res);
+    res->stdout_len = a->out.len;
+    res->stdout_data = rt_buf_take(&a->out);
+    res->stderr_len = a->errb.len;
+    res->stderr_data = rt_buf_take(&a->errb);
     if (!res->stdout_data || !res->stderr_data) {
         rt_sandbox_result_free(res);
-        rc = rt_fail(err, errlen, RT_ENOMEM, "sandbox: out of memory");
-        goto fail;
+        return rt_fail(err, errlen, RT_ENOMEM, "sandbox: out of memory");
     }
+    return 0;
+}
+
+/* Releases everything the attempt holds: descriptors, the broker (ending its jails), the run's
+ * folder, the lock, the buffers. */
+static void attempt_cleanup(sbx_attempt *a)
+{
+    if (a->pidfd >= 0)
+        close(a->pidfd);
+    for (int i = 0; i < 8; i++)
+        close_fd(&a->fds[i]);
+    restore_sigpipe(a);
+    rt_jail_broker_close(a->broker);
+    if (a->p.base[0] && !(a->spec->flags & RT_SANDBOX_KEEP_WORKDIR))
+        remove_tree(a->p.base);
+    if (a->lock_fd >= 0)
+        close(a->lock_fd);
+    prep_free(&a->p);
+    rt_buf_free(&a->out);
+    rt_buf_free(&a->errb);
+}
+
+/* One attempt at the run, with namespaces unless flags say RT_SANDBOX_NO_NAMESPACES (or an
+ * earlier attempt found them unusable). *ns_broken is set when the namespaces were refused, or
+ * granted but could not be set up (a security module refusing the id maps, a view that cannot be
+ * mounted): the caller then retries without. Returns as rt_sandbox_run. */
+static int run_attempt(const rt_sandbox_spec *spec, int flags, const int *cancel, int jailed,
+                       rt_sandbox_result *res, int *ns_broken, char *err, size_t errlen)
+{
+    *ns_broken = 0;
+    sbx_attempt a;
+    memset(&a, 0, sizeof a);
+    a.spec = spec;
+    a.flags = flags;
+    a.cancel = cancel;
+    a.jailed = jailed;
+    a.lock_fd = a.pidfd = -1;
+    a.pid = -1;
+    a.stopped_at = -1;
+    for (int i = 0; i < 8; i++)
+        a.fds[i] = -1;
+    rt_buf_init(&a.out, RT_SANDBOX_MAX_OUTPUT_CAP);
+    rt_buf_init(&a.errb, RT_SANDBOX_MAX_OUTPUT_CAP);
+    a.wall = spec->limits.wall_seconds > 0 ? spec->limits.wall_seconds : RT_SANDBOX_DEFAULT_WALL;
+    a.cap = spec->limits.output_cap ? spec->limits.output_cap : RT_SANDBOX_DEFAULT_OUTPUT_CAP;
+    attempt_mode(&a);
+    int rc = attempt_prepare(&a, err, errlen);
+    if (rc != 0)
+        goto done;
+    block_sigpipe(&a);
+    a.start = ts_now();
+    a.deadline = a.start + a.wall;
+    a.pid = start_init(&a.p);
+    if (a.pid == -2) {
+        *ns_broken = 1; /* the caller runs it again without namespaces */
+        goto done;
+    }
+    if (a.pid < 0) {
+        res->outcome = RT_SANDBOX_SPAWN_FAILED;
+        res->exit_code = -1;
+        snprintf(res->reason, sizeof res->reason, "cannot start a process: %s", strerror(errno));
+        goto done;
+    }
+    /* the children's ends */
+    close_fd(&a.fds[0]);
+    close_fd(&a.fds[3]);
+    close_fd(&a.fds[5]);
+    close_fd(&a.fds[7]);
+    a.pidfd = (int)syscall(SYS_pidfd_open, (pid_t)a.pid, 0u);
+    a.ns = (a.p.mode & RT_SANDBOX_C_PIDNS) != 0;
+    a.rep.contained = a.p.mode;
+    if (!spec->stdin_len)
+        close_fd(&a.fds[1]);
+    while (!watch_once(&a)) {
+    }
+    attempt_reap(&a);
+    *ns_broken = namespaces_broken(&a);
+    rc = attempt_result(&a, res, err, errlen);
 done:
-    rc = 0;
-fail:
     if (rc != 0)
         rt_sandbox_result_free(res);
-    if (pidfd >= 0)
-        close(pidfd);
-    for (int i = 0; i < 8; i++)
-        close_fd(&fds[i]);
-    if (mask_set) {
-        if (!pipe_was_pending) {
-            struct timespec zero = {0, 0};
-            sigset_t now_pending;
-            sigemptyset(&now_pending);
-            sigpending(&now_pending);
-            if (sigismember(&now_pending, SIGPIPE))
-                sigtimedwait(&pipe_set, NULL, &zero);
-        }
-        pthread_sigmask(SIG_SETMASK, &old_set, NULL);
-    }
-    rt_jail_broker_close(broker);
-    if (p.base[0] && !(spec->flags & RT_SANDBOX_KEEP_WORKDIR))
-        remove_tree(p.base);
-    if (lock_fd >= 0)
-        close(lock_fd);
-    prep_free(&p);
-    rt_buf_free(&out);
-    rt_buf_free(&errb);
+    attempt_cleanup(&a);
     return rc;
 }
 
