@@ -21,7 +21,7 @@ TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
 
-.PHONY: bench-sandbox-compare
+.PHONY: bench-sandbox-compare bench-walk-compare
 .PHONY: all deps deps-test test demo bench bench-drift bench-meta bench-matmul sanitize fuzz \
         clean examples
 
@@ -102,6 +102,11 @@ bench: all $(BUILD)/bench/bench_matmul $(BUILD)/bench/bench_sandbox
 # the sandbox's cost against a baseline revision, interleaved (docs/sandbox.md, "What it costs")
 bench-sandbox-compare: all
 	@bench/sandbox_compare.sh $(BASE)
+
+# the flip kernel against a baseline revision, interleaved (5 pairs of 4e6-flip walks per field)
+bench-walk-compare: all
+	@bench/compare.sh $(or $(BASE),2a1b126) 5 bench_matmul --walk gf2 4000000
+	@bench/compare.sh $(or $(BASE),2a1b126) 5 bench_matmul --walk z 4000000
 
 # the --trust-proxy ablation (docs/verification.md)
 bench-drift: all $(BUILD)/bench/bench_drift
