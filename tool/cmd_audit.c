@@ -1,13 +1,11 @@
 /* cmd_audit.c — `ratchet audit STORE`: re-checks a store in this fresh process from its file
  * alone (rt_store_audit), prints a summary and every failure found; exit 0 when the store
  * passes, 1 when anything fails (each failure named), 2 when the store cannot be read. */
-#include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-#include "ratchet.h"
-
-int cmd_audit(int argc, char **argv);
+#include "tool.h"
 
 static void help_audit(FILE *f)
 {

@@ -10,9 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ratchet.h"
-
-int cmd_lift(int argc, char **argv);
+#include "tool.h"
 
 #define LIFT_MAX_INPUT ((size_t)16 << 20)
 

@@ -12,9 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "ratchet.h"
-
-int ratchet_cmd_meta(int argc, char **argv);
+#include "tool.h"
 
 static void help_meta(FILE *f)
 {
@@ -57,7 +55,7 @@ static int print_row(const rt_cand_info *c, void *user)
     return 0;
 }
 
-int ratchet_cmd_meta(int argc, char **argv)
+int cmd_meta(int argc, char **argv)
 {
     const char *train = NULL, *heldout = NULL, *store = NULL, *resume = NULL, *out = NULL;
     const char *keys[8], *values[8];

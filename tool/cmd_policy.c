@@ -5,9 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ratchet.h"
-
-int ratchet_cmd_policy(int argc, char **argv);
+#include "tool.h"
 
 static void help_policy(FILE *f)
 {
@@ -42,7 +40,7 @@ static int slurp(const char *path, char **out, size_t *len)
     return 0;
 }
 
-int ratchet_cmd_policy(int argc, char **argv)
+int cmd_policy(int argc, char **argv)
 {
     if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
         help_policy(stdout);

@@ -1,14 +1,12 @@
 /* config_args.c — reads a run's configuration file into extra command-line options.
  * Uses only the public API (rt_config_read). */
-#include "config_args.h"
-
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "ratchet.h"
+#include "tool.h"
 
 #define MAX_CONFIG_ARGS 256
 

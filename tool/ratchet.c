@@ -1,11 +1,11 @@
-/* ratchet.c — the command-line tool. It uses only the public API in include/ratchet.h.
- *
- * Exit codes: 0 success; 1 a verification failed or a run failed; 2 bad usage or bad input
- * (unknown options, malformed files, unreadable or foreign stores, a full disk).
+/* ratchet.c — the command-line tool: main and the command table. It uses only the public API in
+ * include/ratchet.h; each command lives in its own file (tool/cmd_NAME.c), and tool/tool.h lists
+ * them with the helpers they share.
  */
 #include <errno.h>
 #include <jansson.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,28 +13,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cmd_llm.h"
-#include "config_args.h"
-#include "ratchet.h"
+#include "tool.h"
 
-#define EXIT_FAIL 1
-#define EXIT_USAGE 2
 #define MAX_PARAMS 16
 #define MAX_INPUT ((size_t)64 << 20)
 
 static const char *progname = "ratchet";
 
-int cmd_lift(int argc, char **argv); /* tool/cmd_lift.c */
-/* other commands' files (the Makefile links every file in tool/) */
-int cmd_audit(int argc, char **argv);
-void drift_print(const rt_drift *d);
-json_t *drift_json(const rt_drift *d);
-int ratchet_cmd_policy(int argc, char **argv); /* tool/cmd_policy.c */
-int ratchet_cmd_meta(int argc, char **argv);   /* tool/cmd_meta.c */
-
-static void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void usage_error(const char *fmt, ...)
+void usage_error(const char *fmt, ...)
 {
     va_list ap;
     fprintf(stderr, "%s: ", progname);
@@ -44,8 +30,7 @@ static void usage_error(const char *fmt, ...)
     fputc('\n', stderr);
 }
 
-/* Exit status for a library error code. */
-static int exit_for(int code)
+int exit_for(int code)
 {
     switch (code) {
     case RT_OK:
@@ -153,31 +138,6 @@ static void print_problems(FILE *f)
     fprintf(f, "Problems:\n");
     for (size_t i = 0; i < rt_problem_count(); i++)
         fprintf(f, "  %-10s %s\n", rt_problem_name_at(i), rt_problem_summary_at(i));
-}
-
-static void help_main(FILE *f)
-{
-    fprintf(f,
-            "usage: ratchet COMMAND [ARGS]\n"
-            "\n"
-            "ratchet searches for better programs and algorithms and keeps only what an\n"
-            "independent verifier has proved. Every run lives in one store file that survives\n"
-            "a crash and can be resumed.\n"
-            "\n"
-            "Commands:\n"
-            "  run       search a problem, or resume a run (ratchet run --help)\n"
-            "  status    summarise a run's store\n"
-            "  best      print a run's best verified candidate\n"
-            "  verify    verify a candidate file independently\n"
-            "  lift      lift a GF(2) matmul scheme to the integers (ratchet lift --help)\n"
-            "  audit     re-check a store: hashes, lineage chain, every admitted candidate\n"
-            "  policy    print the default policy, or a policy file merged over it\n"
-            "  meta      evolve policies on training problems, admit on held-out ones\n"
-            "  jail      (inside a sandbox) run a candidate in a jail of its own (ratchet jail --help)\n"
-            "  version   print the version\n"
-            "\n");
-    print_problems(f);
-    fprintf(f, "\nExit codes: 0 ok, 1 verification or run failure, 2 bad usage or input.\n");
 }
 
 static void help_run(FILE *f)
@@ -333,7 +293,7 @@ static int read_policy_file(const char *path, char **text, rt_error *err)
     return 0;
 }
 
-static int cmd_run(int argc, char **argv)
+int cmd_run(int argc, char **argv)
 {
     int n;
     char **args;
@@ -616,7 +576,7 @@ static void print_bandit(const char *bandit)
     json_decref(o);
 }
 
-static int cmd_status(int argc, char **argv)
+int cmd_status(int argc, char **argv)
 {
     static const char *const flags[] = {"json", NULL};
     const char *path;
@@ -727,7 +687,7 @@ static int cmd_status(int argc, char **argv)
     return rc ? exit_for(rc) : 0;
 }
 
-static int cmd_best(int argc, char **argv)
+int cmd_best(int argc, char **argv)
 {
     static const char *const flags[] = {"json", "format", NULL};
     const char *path, *format = NULL, *cert_dir = NULL;
@@ -863,7 +823,7 @@ static int read_input(const char *path, char **out, size_t *len, char *err, size
     return 0;
 }
 
-static int cmd_verify(int argc, char **argv)
+int cmd_verify(int argc, char **argv)
 {
     const char *path = NULL, *problem_name = "matmul";
     int json = 0;
@@ -965,6 +925,52 @@ static int cmd_verify(int argc, char **argv)
     return v.valid ? 0 : EXIT_FAIL;
 }
 
+/* ---- the command table ------------------------------------------------------------------ */
+
+typedef struct command {
+    const char *name;
+    int (*run)(int argc, char **argv); /* NULL: dispatched by main before the table */
+    const char *help;                  /* its line in `ratchet --help` */
+} command;
+
+static int cmd_version(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    printf("ratchet %s\n", RT_VERSION);
+    return 0;
+}
+
+static const command commands[] = {
+    {"run", cmd_run, "search a problem, or resume a run (ratchet run --help)"},
+    {"status", cmd_status, "summarise a run's store"},
+    {"best", cmd_best, "print a run's best verified candidate"},
+    {"verify", cmd_verify, "verify a candidate file independently"},
+    {"lift", cmd_lift, "lift a GF(2) matmul scheme to the integers (ratchet lift --help)"},
+    {"audit", cmd_audit, "re-check a store: hashes, lineage chain, every admitted candidate"},
+    {"policy", cmd_policy, "print the default policy, or a policy file merged over it"},
+    {"meta", cmd_meta, "evolve policies on training problems, admit on held-out ones"},
+    {"jail", NULL, "(inside a sandbox) run a candidate in a jail of its own (ratchet jail --help)"},
+    {"version", cmd_version, "print the version"},
+};
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
+
+static void help_main(FILE *f)
+{
+    fprintf(f, "usage: ratchet COMMAND [ARGS]\n"
+               "\n"
+               "ratchet searches for better programs and algorithms and keeps only what an\n"
+               "independent verifier has proved. Every run lives in one store file that survives\n"
+               "a crash and can be resumed.\n"
+               "\n"
+               "Commands:\n");
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].help);
+    fputc('\n', f);
+    print_problems(f);
+    fprintf(f, "\nExit codes: 0 ok, 1 verification or run failure, 2 bad usage or input.\n");
+}
+
 int main(int argc, char **argv)
 {
     signal(SIGXFSZ, SIG_IGN); /* a file-size limit makes writes fail instead of killing us */
@@ -987,30 +993,15 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
     const char *cmd = argv[1];
-    if (strcmp(cmd, "run") == 0)
-        return cmd_run(argc - 1, argv + 1);
-    if (strcmp(cmd, "status") == 0)
-        return cmd_status(argc - 1, argv + 1);
-    if (strcmp(cmd, "best") == 0)
-        return cmd_best(argc - 1, argv + 1);
-    if (strcmp(cmd, "verify") == 0)
-        return cmd_verify(argc - 1, argv + 1);
-    if (strcmp(cmd, "lift") == 0)
-        return cmd_lift(argc - 1, argv + 1);
-    if (strcmp(cmd, "audit") == 0)
-        return cmd_audit(argc - 1, argv + 1);
-    if (strcmp(cmd, "policy") == 0)
-        return ratchet_cmd_policy(argc - 1, argv + 1);
-    if (strcmp(cmd, "meta") == 0)
-        return ratchet_cmd_meta(argc - 1, argv + 1);
-    if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
-        printf("ratchet %s\n", RT_VERSION);
-        return 0;
-    }
     if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
         help_main(stdout);
         return 0;
     }
+    if (strcmp(cmd, "--version") == 0)
+        cmd = "version";
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        if (commands[i].run && strcmp(cmd, commands[i].name) == 0)
+            return commands[i].run(argc - 1, argv + 1);
     usage_error("unknown command '%s' (see ratchet --help)", cmd);
     return EXIT_USAGE;
 }

@@ -1,8 +1,8 @@
-/* cmd_llm.c — the llm proposer's options of `ratchet run` and its spend in `ratchet status`.
+/* llm.c — the llm proposer's options of `ratchet run` and its spend in `ratchet status`.
  * Options map to the proposer's keys (docs/llm.md): --llm-url -> url, --model -> model, ... */
-#include "cmd_llm.h"
-
 #include <string.h>
+
+#include "tool.h"
 
 #define MAX_PROPOSER_OPTS 64
 

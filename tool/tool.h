@@ -1,0 +1,75 @@
+/* tool.h — the `ratchet` command's shared declarations. The tool uses only the public API
+ * (include/ratchet.h); nothing here is part of the library.
+ *
+ * Layout: ratchet.c holds main and the command table; each command is one file cmd_NAME.c with
+ * its entry point cmd_NAME; the helpers several commands share are the modules below, each
+ * named for its job.
+ *
+ * Strings: option values and positional arguments are pointers into argv (which commands may
+ * split in place, "--name=value"); nothing here frees them.
+ */
+#ifndef RT_TOOL_H
+#define RT_TOOL_H
+
+#include <jansson.h>
+#include <stdio.h>
+
+#include "ratchet.h"
+
+/* Exit codes: 0 success; 1 a verification failed or a run failed; 2 bad usage or bad input
+ * (unknown options, malformed files, unreadable or foreign stores, a full disk). */
+#define EXIT_FAIL 1
+#define EXIT_USAGE 2
+
+/* ---- the commands (one file each: tool/cmd_NAME.c) ---------------------------------------- */
+
+/* Each takes the command's own arguments (argv[0] is the command's name) and returns the exit
+ * status; usage errors are one line on stderr. */
+int cmd_run(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_best(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
+int cmd_lift(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
+int cmd_policy(int argc, char **argv);
+int cmd_meta(int argc, char **argv);
+
+/* ---- ratchet.c: messages and exit codes -------------------------------------------------- */
+
+/* Prints "ratchet: " and the message as one line on stderr. */
+void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The exit status for a library error code: 0 for RT_OK, 1 for a failed verification or an
+ * internal error, 2 for everything else (usage, input, stores, I/O). */
+int exit_for(int code);
+
+/* ---- config_args.c: `run` options from a configuration file ------------------------------ */
+
+/* Expands the arguments of `ratchet run` (argv[0] is "run") with the entries of a configuration
+ * file, placed before the command line's own options so that flags override the file. The file
+ * is --config FILE, else ratchet.ini next to --initial FILE when the problem is `program`; with
+ * neither, *out_argv is argv. Relative paths in the file (initial, evaluator, verifier, store, the
+ * command's program) are taken relative to the file's folder. Returns 0, or 2 after printing one
+ * line naming FILE:LINE. Free the result with config_args_free(argv, *out_argv, *out_argc). */
+int config_args_expand(int argc, char **argv, int *out_argc, char ***out_argv);
+void config_args_free(char **argv, char **expanded, int argc);
+
+/* ---- llm.c: the llm proposer's options of `run` and its lines in `status` ----------------- */
+
+/* Takes a `run` option that belongs to the llm proposer (--model, --llm-*); returns 1
+ * when it did (value stored in opt, which keeps pointers into argv), 0 when the option is not
+ * one of them, -1 after printing a usage error (too many options). */
+int llm_run_option(const char *name, const char *value, rt_run_options *opt);
+/* Help lines for those options. */
+void llm_run_help(FILE *f);
+/* Prints the run's model spend (nothing for runs without requests), as text or into a JSON
+ * object ("llm"). Returns 0, or a library error code with the store's message printed. */
+int llm_status(rt_store *st, FILE *out, json_t *obj);
+
+/* ---- drift.c: the drift section of `status` ---------------------------------------------- */
+
+/* Prints the drift lines (proxy against verdict, the --trust-proxy warnings) on stdout. */
+void drift_print(const rt_drift *d);
+/* The same as a new JSON object (the caller owns it). */
+json_t *drift_json(const rt_drift *d);
+
+#endif
