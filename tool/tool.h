@@ -42,6 +42,44 @@ void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * internal error, 2 for everything else (usage, input, stores, I/O). */
 int exit_for(int code);
 
+/* ---- args.c: option parsing ------------------------------------------------------------- */
+
+#define MAX_PARAMS 16
+
+/* A problem's parameters as given on the command line (pointers into argv). */
+typedef struct opt_list {
+    const char *keys[MAX_PARAMS];
+    const char *values[MAX_PARAMS];
+    size_t n;
+} opt_list;
+
+int parse_u64(const char *s, uint64_t *out);
+int parse_ll(const char *s, long long lo, long long hi, long long *out);
+int parse_num(const char *s, double lo, double hi, double *out);
+/* Splits argv[*i] into an option name and its value (`--name value` or `--name=value`).
+ * Returns 1 for an option, 0 for a positional argument, -1 on a missing value. */
+int next_opt(int argc, char **argv, int *i, const char **name, const char **value,
+             int takes_value);
+int is_flag(const char *name, const char *const *flags);
+/* The arguments of status and best: STORE, --help, and the flags named (json, format). Returns
+ * 0, -1 after printing the help, or EXIT_USAGE after printing a usage error. */
+int open_store_arg(int argc, char **argv, const char *cmd, void (*help)(FILE *),
+                   const char *const *flags, const char **path, int *json,
+                   const char **format);
+
+/* ---- input.c: reading files ------------------------------------------------------------- */
+
+/* Reads PATH ("-": standard input), at most 64 MiB, into a fresh NUL-terminated buffer (the
+ * caller frees *out). Returns 0, or -1 with the reason in err. */
+int read_input(const char *path, char **out, size_t *len, char *err, size_t errlen);
+
+/* ---- output.c: what several commands print ---------------------------------------------- */
+
+/* A JSON number: an integer when the value is one (ranks print as 23, not 23.0). */
+json_t *json_number(double v);
+/* The "Problems:" list of the help texts. */
+void print_problems(FILE *f);
+
 /* ---- config_args.c: `run` options from a configuration file ------------------------------ */
 
 /* Expands the arguments of `ratchet run` (argv[0] is "run") with the entries of a configuration
