@@ -1,124 +1,168 @@
-/* args.c — the tool's option parsing: numbers, "--name value" and "--name=value", and the
- * store-and-flags form of status and best. */
+/* args.c — a command's options from its table (tool.h, "args.c"): one loop reads them all,
+ * checks numbers against their ranges, and prints the option lines of the help, so that what a
+ * command accepts and what its help says come from the same rows. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "tool.h"
 
-int parse_u64(const char *s, uint64_t *out)
+/* The row named name, or NULL. */
+static const arg_opt *find_opt(const arg_opt *opts, const char *name)
 {
-    if (!s || !*s || *s == '-')
-        return -1;
-    char *end = NULL;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || *end)
-        return -1;
-    *out = v;
-    return 0;
+    for (; opts->name; opts++)
+        if (strcmp(opts->name, name) == 0)
+            return opts;
+    return NULL;
 }
 
-int parse_ll(const char *s, long long lo, long long hi, long long *out)
+/* The one number parser: reads s as the row's type into dest. Returns 0, or -1 when s is not a
+ * number of that type within the row's range (dest unchanged). */
+static int parse_number(const arg_opt *o, const char *s, void *dest)
 {
-    if (!s || !*s)
-        return -1;
     char *end = NULL;
     errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (errno || *end || v < lo || v > hi)
+    if (!*s)
         return -1;
-    *out = v;
-    return 0;
-}
-
-int parse_num(const char *s, double lo, double hi, double *out)
-{
-    if (!s || !*s)
-        return -1;
-    char *end = NULL;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || *end || !(v >= lo && v <= hi))
-        return -1;
-    *out = v;
-    return 0;
-}
-
-/* Splits argv[*i] into an option name and its value (`--name value` or `--name=value`).
- * Returns 1 for an option, 0 for a positional argument, -1 on a missing value. */
-int next_opt(int argc, char **argv, int *i, const char **name, const char **value,
-                    int takes_value)
-{
-    char *a = argv[*i];
-    if (strncmp(a, "--", 2) != 0 || a[2] == '\0')
-        return 0;
-    char *eq = strchr(a, '=');
-    if (eq) {
-        *eq = '\0'; /* argv strings are ours to change: split "--name=value" in place */
-        *name = a + 2;
-        *value = eq + 1;
-        return 1;
-    }
-    *name = a + 2;
-    *value = NULL;
-    if (takes_value) {
-        if (*i + 1 >= argc)
+    if (o->type == ARG_SEED) {
+        if (*s == '-')
             return -1;
-        *value = argv[++*i];
+        unsigned long long v = strtoull(s, &end, 10);
+        if (errno || *end)
+            return -1;
+        *(uint64_t *)dest = v;
+        return 0;
     }
-    return 1;
-}
-
-int is_flag(const char *name, const char *const *flags)
-{
-    for (; *flags; flags++)
-        if (strcmp(name, *flags) == 0)
-            return 1;
+    if (o->type == ARG_NUM) {
+        double v = strtod(s, &end);
+        if (errno || *end || !(v >= o->lo && v <= o->hi))
+            return -1;
+        *(double *)dest = v;
+        return 0;
+    }
+    long long v = strtoll(s, &end, 10);
+    if (errno || *end || v < (long long)o->lo || v > (long long)o->hi)
+        return -1;
+    if (o->type == ARG_INT)
+        *(int *)dest = (int)v;
+    else
+        *(long long *)dest = v;
     return 0;
 }
 
-int open_store_arg(int argc, char **argv, const char *cmd, void (*help)(FILE *),
-                          const char *const *flags, const char **path, int *json,
-                          const char **format)
+/* Stores value (NULL for a flag) as row o says. Returns 0, or EXIT_USAGE after printing why. */
+static int store_value(const char *cmd, const arg_opt *o, const char *value, char *dest)
 {
-    *path = NULL;
+    void *field = dest + o->offset;
+    switch (o->type) {
+    case ARG_FLAG:
+        *(int *)field = 1;
+        return 0;
+    case ARG_TEXT:
+        if (o->expect && !*value) {
+            usage_error("%s: --%s needs %s", cmd, o->name, o->expect);
+            return EXIT_USAGE;
+        }
+        *(const char **)field = value;
+        return 0;
+    default:
+        if (parse_number(o, value, field) == 0)
+            return 0;
+        usage_error("%s: bad --%s '%s': expected %s", cmd, o->name, value, o->expect);
+        return EXIT_USAGE;
+    }
+}
+
+/* A positional argument: into the spec's slot if it is free. */
+static int take_positional(const arg_spec *spec, const char *arg, char *dest)
+{
+    const char **slot = spec->positional >= 0 ? (const char **)(dest + spec->positional) : NULL;
+    if (!slot || *slot) {
+        usage_error("%s: unexpected argument '%s'", spec->cmd, arg);
+        return EXIT_USAGE;
+    }
+    *slot = arg;
+    return 0;
+}
+
+int args_parse(const arg_spec *spec, int argc, char **argv, void *dest, int *seen)
+{
     for (int i = 1; i < argc; i++) {
-        const char *name, *value;
-        int kind = next_opt(argc, argv, &i, &name, &value, 0);
-        if (kind == 0) {
-            if (*path) {
-                usage_error("%s: unexpected argument '%s'", cmd, argv[i]);
+        char *a = argv[i];
+        if (strcmp(a, "-h") == 0) {
+            spec->help(stdout);
+            return -1;
+        }
+        if (strncmp(a, "--", 2) != 0 || a[2] == '\0') {
+            if (take_positional(spec, a, dest))
                 return EXIT_USAGE;
-            }
-            *path = argv[i];
             continue;
+        }
+        const char *name = a + 2, *value = NULL;
+        char *eq = strchr(a, '=');
+        if (eq) {
+            *eq = '\0'; /* argv strings are ours to change: split "--name=value" in place */
+            value = eq + 1;
         }
         if (strcmp(name, "help") == 0) {
-            help(stdout);
+            spec->help(stdout);
             return -1;
         }
-        if (strcmp(name, "json") == 0 && is_flag(name, flags)) {
-            *json = 1;
-            continue;
+        const arg_opt *o = find_opt(spec->opts, name);
+        if (!o && !spec->other) {
+            usage_error("%s: unknown option --%s (see ratchet %s --help)", spec->cmd, name,
+                        spec->cmd);
+            return EXIT_USAGE;
         }
-        if (strcmp(name, "format") == 0 && format && is_flag(name, flags)) {
-            if (!value) {
-                if (i + 1 >= argc) {
-                    usage_error("%s: --format needs a value", cmd);
-                    return EXIT_USAGE;
-                }
-                value = argv[++i];
+        if (!value && !(o && o->type == ARG_FLAG)) {
+            if (i + 1 >= argc) {
+                const char *needs = o && o->type == ARG_TEXT && o->expect ? o->expect : "a value";
+                usage_error("%s: --%s needs %s", spec->cmd, name, needs);
+                return EXIT_USAGE;
             }
-            *format = value;
-            continue;
+            value = argv[++i];
         }
-        usage_error("%s: unknown option --%s (see ratchet %s --help)", cmd, name, cmd);
+        int rc = o ? store_value(spec->cmd, o, value, dest) : spec->other(dest, name, value);
+        if (rc)
+            return rc;
+        if (o && seen)
+            seen[o - spec->opts] = i;
+    }
+    return 0;
+}
+
+void args_help_line(FILE *f, const char *head, const char *help, int width)
+{
+    fprintf(f, "  %-*s ", width - 1, head);
+    for (const char *line = help; *line;) {
+        size_t n = strcspn(line, "\n");
+        fprintf(f, "%.*s\n", (int)n, line);
+        line += n;
+        if (*line == '\n' && *++line)
+            fprintf(f, "  %*s", width, "");
+    }
+}
+
+void args_help(FILE *f, const arg_opt *opts, int width)
+{
+    for (; opts->name; opts++) {
+        if (!opts->help)
+            continue;
+        char head[64];
+        snprintf(head, sizeof head, "--%s%s%s", opts->name, opts->value ? " " : "",
+                 opts->value ? opts->value : "");
+        args_help_line(f, head, opts->help, width);
+    }
+}
+
+int args_param(const char *cmd, arg_params *params, const char *name, const char *value)
+{
+    if (params->n == ARG_MAX_PARAMS) {
+        usage_error("%s: too many options", cmd);
         return EXIT_USAGE;
     }
-    if (!*path) {
-        usage_error("%s: name a store file (see ratchet %s --help)", cmd, cmd);
-        return EXIT_USAGE;
-    }
+    params->keys[params->n] = name;
+    params->values[params->n] = value;
+    params->n++;
     return 0;
 }

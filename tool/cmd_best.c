@@ -1,54 +1,49 @@
 /* cmd_best.c — `ratchet best STORE`: prints the run's best verified candidate in a format, or
  * writes its certificate. */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "tool.h"
 
+typedef struct best_args {
+    const char *path, *format, *cert_dir;
+    int json;
+} best_args;
+
+#define AT(field) offsetof(best_args, field)
+static const arg_opt best_opts[] = {
+    {"format", "FORMAT", ARG_TEXT, 0, 0, NULL, AT(format),
+     "matmul: exp (default), json, c (a C function) or lift (a\n"
+     "GF(2) scheme lifted to the integers); program: text"},
+    {"json", NULL, ARG_FLAG, 0, 0, NULL, AT(json), "same as --format json"},
+    {"certificate", "DIR", ARG_TEXT, 0, 0, "a folder", AT(cert_dir),
+     "instead, write what an outsider needs to check it without\n"
+     "ratchet into DIR (matmul: scheme.exp, check_scheme.c,\n"
+     "README.txt)"},
+    {0},
+};
+
 static void help_best(FILE *f)
 {
     fprintf(f, "usage: ratchet best STORE [--format FORMAT] [--json] [--certificate DIR]\n\n"
-               "Prints the run's best verified candidate on standard output.\n"
-               "  --format FORMAT    matmul: exp (default), json, c (a C function) or lift (a\n"
-               "                     GF(2) scheme lifted to the integers); program: text\n"
-               "  --json             same as --format json\n"
-               "  --certificate DIR  instead, write what an outsider needs to check it without\n"
-               "                     ratchet into DIR (matmul: scheme.exp, check_scheme.c,\n"
-               "                     README.txt)\n");
+               "Prints the run's best verified candidate on standard output.\n");
+    args_help(f, best_opts, 19);
 }
 
 int cmd_best(int argc, char **argv)
 {
-    static const char *const flags[] = {"json", "format", NULL};
-    const char *path, *format = NULL, *cert_dir = NULL;
-    int json = 0;
-    /* --certificate DIR is taken out here; open_store_arg reads the rest */
-    char *rest[256];
-    int nrest = 0;
-    for (int i = 0; i < argc && nrest < 255; i++) {
-        if (i > 0 && strncmp(argv[i], "--certificate", 13) == 0 &&
-            (argv[i][13] == '\0' || argv[i][13] == '=')) {
-            if (argv[i][13] == '=') {
-                cert_dir = argv[i] + 14;
-            } else if (i + 1 < argc) {
-                cert_dir = argv[++i];
-            } else {
-                usage_error("best: --certificate needs a folder");
-                return EXIT_USAGE;
-            }
-            if (!*cert_dir) {
-                usage_error("best: --certificate needs a folder");
-                return EXIT_USAGE;
-            }
-            continue;
-        }
-        rest[nrest++] = argv[i];
-    }
-    rest[nrest] = NULL;
-    int rc = open_store_arg(nrest, rest, "best", help_best, flags, &path, &json, &format);
+    static const arg_spec spec = {"best", best_opts, help_best, AT(path), NULL};
+    best_args a = {0};
+    int rc = args_parse(&spec, argc, argv, &a, NULL);
     if (rc)
         return rc < 0 ? 0 : rc;
+    if (!a.path) {
+        usage_error("best: name a store file (see ratchet best --help)");
+        return EXIT_USAGE;
+    }
+    const char *path = a.path, *format = a.format, *cert_dir = a.cert_dir;
     if (cert_dir) {
         rt_error cerr = {0};
         rt_store *cst = NULL;
@@ -64,7 +59,7 @@ int cmd_best(int argc, char **argv)
         rt_store_close(cst);
         return exit_for(rc);
     }
-    if (json)
+    if (a.json)
         format = "json";
     rt_error err = {0};
     rt_store *st = NULL;

@@ -2,6 +2,7 @@
  * executes it until its budget or target; Ctrl-C stops it cleanly. */
 #include <errno.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,36 +12,68 @@
 
 #include "tool.h"
 
+/* The arguments of `run`: the library's run options and the tool's own. */
+typedef struct run_args {
+    rt_run_options opt;
+    const char *problem, *store, *resume, *policy, *config;
+    int quiet, jobs;
+    arg_params params; /* the problem's parameters */
+} run_args;
+
+/* The rows of run_opts, in the order of the help. */
+enum {
+    RUN_STORE, RUN_RESUME, RUN_SECONDS, RUN_EVALUATIONS, RUN_TARGET, RUN_SEED, RUN_ISLANDS,
+    RUN_THREADS, RUN_JOBS, RUN_PROPOSER, RUN_CONFIG, RUN_POLICY, RUN_QUIET, RUN_TRUST_PROXY,
+    RUN_NOPTS
+};
+
+#define AT(field) offsetof(run_args, field)
+static const arg_opt run_opts[RUN_NOPTS + 1] = {
+    [RUN_STORE] = {"store", "FILE", ARG_TEXT, 0, 0, NULL, AT(store),
+                   "the run's store (default runs/PROBLEM-DATE-TIME.db)"},
+    [RUN_RESUME] = {"resume", "FILE", ARG_TEXT, 0, 0, NULL, AT(resume),
+                    "continue the run in FILE"},
+    [RUN_SECONDS] = {"seconds", "S", ARG_NUM, 0.001, 1e9, "a positive number", AT(opt.seconds),
+                     "time budget for this session"},
+    [RUN_EVALUATIONS] = {"evaluations", "N", ARG_LONG, 1, 1e15, "a positive integer",
+                         AT(opt.evaluations), "evaluation budget for this session"},
+    [RUN_TARGET] = {"target", "X", ARG_NUM, -1e300, 1e300, "a number", AT(opt.target),
+                    "stop once the best verified figure reaches X (e.g. a rank)\n"
+                    "(without any budget or target: --seconds 60)"},
+    [RUN_SEED] = {"seed", "N", ARG_SEED, 0, 0, "a non-negative integer", AT(opt.seed),
+                  "random seed (default 1); one seed gives one run"},
+    [RUN_ISLANDS] = {"islands", "N", ARG_INT, 1, 64, "1 to 64", AT(opt.islands),
+                     "number of islands (default 4)"},
+    [RUN_THREADS] = {"threads", "N", ARG_INT, 1, 64, "1 to 64", AT(opt.threads),
+                     "worker threads (default: the number of cores)"},
+    [RUN_JOBS] = {"jobs", "N", ARG_INT, 1, 64, "1 to 64", AT(jobs),
+                  "evaluations in parallel (program): N threads, at least N islands"},
+    [RUN_PROPOSER] = {"proposer", "NAME", ARG_TEXT, 0, 0, NULL, AT(opt.proposer),
+                      "what makes children: builtin (default), command or llm"},
+    [RUN_CONFIG] = {"config", "FILE", ARG_TEXT, 0, 0, NULL, AT(config), /* read by cmd_run */
+                    "options from FILE (key = value); flags override it; for\n"
+                    "program, ratchet.ini next to --initial is read by default"},
+    [RUN_POLICY] = {"policy", "FILE", ARG_TEXT, 0, 0, NULL, AT(policy),
+                    "the run's policy (JSON, see ratchet policy show); stored with\n"
+                    "the run, so a resume uses the same one"},
+    [RUN_QUIET] = {"quiet", NULL, ARG_FLAG, 0, 0, NULL, AT(quiet), "no progress line"},
+    [RUN_TRUST_PROXY] = {"trust-proxy", NULL, ARG_FLAG, 0, 0, NULL, AT(opt.trust_proxy),
+                         "ABLATION ONLY: admit candidates on the proxy's word alone\n"
+                         "(verdicts are recorded, not enforced; status warns)"},
+};
+
 static void help_run(FILE *f)
 {
-    fprintf(f,
-            "usage: ratchet run PROBLEM [PROBLEM OPTIONS] [OPTIONS]\n"
-            "       ratchet run --resume STORE [OPTIONS]\n"
-            "\n"
-            "Searches PROBLEM, keeping every candidate in STORE. Nothing enters the archive\n"
-            "before the problem's verifier accepts its stored text. Ctrl-C stops cleanly;\n"
-            "a killed run loses at most the last half second and resumes with --resume.\n"
-            "\n"
-            "Options:\n"
-            "  --store FILE       the run's store (default runs/PROBLEM-DATE-TIME.db)\n"
-            "  --resume FILE      continue the run in FILE\n"
-            "  --seconds S        time budget for this session\n"
-            "  --evaluations N    evaluation budget for this session\n"
-            "  --target X         stop once the best verified figure reaches X (e.g. a rank)\n"
-            "                     (without any budget or target: --seconds 60)\n"
-            "  --seed N           random seed (default 1); one seed gives one run\n"
-            "  --islands N        number of islands (default 4)\n"
-            "  --threads N        worker threads (default: the number of cores)\n"
-            "  --jobs N           evaluations in parallel (program): N threads, at least N islands\n"
-            "  --proposer NAME    what makes children: builtin (default), command or llm\n"
-            "  --config FILE      options from FILE (key = value); flags override it; for\n"
-            "                     program, ratchet.ini next to --initial is read by default\n"
-            "  --policy FILE      the run's policy (JSON, see ratchet policy show); stored with\n"
-            "                     the run, so a resume uses the same one\n"
-            "  --quiet            no progress line\n"
-            "  --trust-proxy      ABLATION ONLY: admit candidates on the proxy's word alone\n"
-            "                     (verdicts are recorded, not enforced; status warns)\n"
-            "\n");
+    fprintf(f, "usage: ratchet run PROBLEM [PROBLEM OPTIONS] [OPTIONS]\n"
+               "       ratchet run --resume STORE [OPTIONS]\n"
+               "\n"
+               "Searches PROBLEM, keeping every candidate in STORE. Nothing enters the archive\n"
+               "before the problem's verifier accepts its stored text. Ctrl-C stops cleanly;\n"
+               "a killed run loses at most the last half second and resumes with --resume.\n"
+               "\n"
+               "Options:\n");
+    args_help(f, run_opts, 19);
+    fputc('\n', f);
     llm_run_help(f);
     fputc('\n', f);
     print_problems(f);
@@ -89,8 +122,6 @@ static int default_store(const char *problem, char *buf, size_t len)
     return 0;
 }
 
-static int cmd_run_args(int argc, char **argv);
-
 /* Reads a policy file and checks it (so that a bad key is reported before anything else);
  * *text is the file's content (caller frees). */
 static int read_policy_file(const char *path, char **text, rt_error *err)
@@ -130,186 +161,102 @@ static int read_policy_file(const char *path, char **text, rt_error *err)
     return 0;
 }
 
-int cmd_run(int argc, char **argv)
+/* An option that is not run's own: the llm proposer's, else a parameter of the problem. */
+static int run_other(void *dest, const char *name, const char *value)
 {
-    int n;
-    char **args;
-    if (config_args_expand(argc, argv, &n, &args))
-        return EXIT_USAGE;
-    int rc = cmd_run_args(n, args);
-    config_args_free(argv, args, n);
-    return rc;
+    run_args *a = dest;
+    int rc = llm_run_option(name, value, &a->opt);
+    if (rc)
+        return rc < 0 ? EXIT_USAGE : 0;
+    return args_param("run", &a->params, name, value);
 }
 
-static int cmd_run_args(int argc, char **argv)
+/* Reads run's arguments into a and settles what depends on which options were given. Returns
+ * 0, -1 after printing the help, or EXIT_USAGE after printing one line. */
+static int run_parse(int argc, char **argv, run_args *a)
 {
-    static const char *const flags[] = {"quiet", "help", "trust-proxy", NULL};
-    const char *problem_name = NULL, *store = NULL, *resume = NULL;
-    rt_run_options opt;
-    rt_run_options_init(&opt);
+    static const arg_spec spec = {"run", run_opts, help_run, AT(problem), run_other};
+    int seen[RUN_NOPTS] = {0};
+    memset(a, 0, sizeof *a);
+    rt_run_options_init(&a->opt);
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    opt.threads = ncpu > 0 ? (int)ncpu : 1;
-    int quiet = 0, has_budget = 0, jobs = 0, islands_given = 0, rc;
-    const char *policy_path = NULL;
-    opt_list params = {.n = 0};
-    for (int i = 1; i < argc; i++) {
-        const char *name, *value;
-        int kind = next_opt(argc, argv, &i, &name, &value, 0);
-        if (kind == 0) {
-            if (problem_name) {
-                usage_error("run: unexpected argument '%s'", argv[i]);
-                return EXIT_USAGE;
-            }
-            problem_name = argv[i];
-            continue;
-        }
-        if (!value && !is_flag(name, flags)) {
-            if (i + 1 >= argc) {
-                usage_error("run: --%s needs a value", name);
-                return EXIT_USAGE;
-            }
-            value = argv[++i];
-        }
-        if (strcmp(name, "help") == 0) {
-            help_run(stdout);
-            return 0;
-        } else if (strcmp(name, "quiet") == 0) {
-            quiet = 1;
-        } else if (strcmp(name, "trust-proxy") == 0) {
-            opt.trust_proxy = 1;
-        } else if (strcmp(name, "store") == 0) {
-            store = value;
-        } else if (strcmp(name, "resume") == 0) {
-            resume = value;
-        } else if (strcmp(name, "policy") == 0) {
-            policy_path = value;
-        } else if (strcmp(name, "seconds") == 0) {
-            if (parse_num(value, 0.001, 1e9, &opt.seconds)) {
-                usage_error("run: bad --seconds '%s': expected a positive number", value);
-                return EXIT_USAGE;
-            }
-            has_budget = 1;
-        } else if (strcmp(name, "evaluations") == 0) {
-            if (parse_ll(value, 1, (long long)1e15, &opt.evaluations)) {
-                usage_error("run: bad --evaluations '%s': expected a positive integer", value);
-                return EXIT_USAGE;
-            }
-            has_budget = 1;
-        } else if (strcmp(name, "target") == 0) {
-            if (parse_num(value, -1e300, 1e300, &opt.target)) {
-                usage_error("run: bad --target '%s': expected a number", value);
-                return EXIT_USAGE;
-            }
-            opt.has_target = 1;
-        } else if (strcmp(name, "seed") == 0) {
-            if (parse_u64(value, &opt.seed)) {
-                usage_error("run: bad --seed '%s': expected a non-negative integer", value);
-                return EXIT_USAGE;
-            }
-        } else if (strcmp(name, "islands") == 0) {
-            long long v;
-            if (parse_ll(value, 1, 64, &v)) {
-                usage_error("run: bad --islands '%s': expected 1 to 64", value);
-                return EXIT_USAGE;
-            }
-            opt.islands = (int)v;
-            islands_given = 1;
-        } else if (strcmp(name, "config") == 0) {
-            /* read by cmd_run */
-        } else if (strcmp(name, "proposer") == 0) {
-            opt.proposer = value;
-        } else if (strcmp(name, "jobs") == 0) {
-            long long v;
-            if (parse_ll(value, 1, 64, &v)) {
-                usage_error("run: bad --jobs '%s': expected 1 to 64", value);
-                return EXIT_USAGE;
-            }
-            opt.threads = (int)v;
-            jobs = (int)v;
-        } else if (strcmp(name, "threads") == 0) {
-            long long v;
-            if (parse_ll(value, 1, 64, &v)) {
-                usage_error("run: bad --threads '%s': expected 1 to 64", value);
-                return EXIT_USAGE;
-            }
-            opt.threads = (int)v;
-        } else if ((rc = llm_run_option(name, value, &opt)) != 0) {
-            if (rc < 0)
-                return EXIT_USAGE;
-        } else {
-            if (params.n == MAX_PARAMS) {
-                usage_error("run: too many options");
-                return EXIT_USAGE;
-            }
-            params.keys[params.n] = name;
-            params.values[params.n] = value;
-            params.n++;
-        }
-    }
-    if (!has_budget && !opt.has_target)
-        opt.seconds = 60;
-    if (jobs > opt.islands && !islands_given)
-        opt.islands = jobs; /* one evaluation in flight per island: --jobs N needs N islands */
-    if (!resume && !problem_name) {
+    a->opt.threads = ncpu > 0 ? (int)ncpu : 1;
+    int rc = args_parse(&spec, argc, argv, a, seen);
+    if (rc)
+        return rc;
+    a->opt.has_target = seen[RUN_TARGET] > 0;
+    if (!seen[RUN_SECONDS] && !seen[RUN_EVALUATIONS] && !a->opt.has_target)
+        a->opt.seconds = 60;
+    if (seen[RUN_JOBS] > seen[RUN_THREADS])
+        a->opt.threads = a->jobs; /* the later of --jobs and --threads counts */
+    if (a->jobs > a->opt.islands && !seen[RUN_ISLANDS])
+        a->opt.islands = a->jobs; /* one evaluation in flight per island: --jobs N needs N islands */
+    if (!a->resume && !a->problem) {
         usage_error("run: name a problem (for example: ratchet run matmul --shape 3x3x3) or "
                     "give --resume STORE");
         return EXIT_USAGE;
     }
-    if (resume && store) {
+    if (a->resume && a->store) {
         usage_error("run: give --resume STORE or --store FILE, not both");
         return EXIT_USAGE;
     }
-    if (resume && policy_path) {
+    if (a->resume && a->policy) {
         usage_error("run: --policy is for new runs; a resumed run uses its stored policy");
         return EXIT_USAGE;
     }
+    return 0;
+}
+
+/* Opens the run that a describes: a new one (in runs/ when no store is named) or the resumed
+ * one; path receives the store's path. Returns 0, or an exit status after printing one line. */
+static int run_open(run_args *a, rt_run **run, char *path, size_t pathlen)
+{
     char *policy_text = NULL;
-    if (policy_path) {
-        rt_error perr = {0};
-        if (read_policy_file(policy_path, &policy_text, &perr)) {
-            usage_error("run: %s", perr.msg);
+    rt_problem *problem = NULL;
+    rt_error err = {0};
+    int rc = EXIT_USAGE;
+    if (a->policy) {
+        if (read_policy_file(a->policy, &policy_text, &err)) {
+            usage_error("run: %s", err.msg);
             return EXIT_USAGE;
         }
-        opt.policy = policy_text;
+        a->opt.policy = policy_text;
     }
-    rt_error err = {0};
-    rt_problem *problem = NULL;
-    if (problem_name && rt_problem_open(&problem, problem_name, params.keys, params.values,
-                                        params.n, &err)) {
+    if (a->problem && rt_problem_open(&problem, a->problem, a->params.keys, a->params.values,
+                                      a->params.n, &err)) {
         usage_error("run: %s", err.msg);
-        free(policy_text);
-        return EXIT_USAGE;
+        goto done;
     }
-    if (!quiet && isatty(STDERR_FILENO)) {
-        opt.progress = show_progress;
-        opt.progress_interval = 0.25;
+    if (!a->quiet && isatty(STDERR_FILENO)) {
+        a->opt.progress = show_progress;
+        a->opt.progress_interval = 0.25;
     }
-    char path[4096];
-    rt_run *run = NULL;
-    if (resume) {
-        rc = rt_run_resume(&run, resume, problem, &opt, &err);
-        snprintf(path, sizeof path, "%s", resume);
+    if (a->resume) {
+        rc = rt_run_resume(run, a->resume, problem, &a->opt, &err);
+        snprintf(path, pathlen, "%s", a->resume);
+    } else if (!a->store && default_store(a->problem, path, pathlen)) {
+        goto done;
     } else {
-        if (!store) {
-            if (default_store(problem_name, path, sizeof path)) {
-                rt_problem_close(problem);
-                free(policy_text);
-                return EXIT_USAGE;
-            }
-            store = path;
-        } else {
-            snprintf(path, sizeof path, "%s", store);
-        }
-        rc = rt_run_create(&run, store, problem, &opt, &err);
+        if (a->store)
+            snprintf(path, pathlen, "%s", a->store);
+        rc = rt_run_create(run, a->store ? a->store : path, problem, &a->opt, &err);
     }
-    rt_problem_close(problem);
-    free(policy_text);
-    opt.policy = policy_text = NULL;
     if (rc) {
         usage_error("%s", err.msg);
-        return exit_for(rc);
+        rc = exit_for(rc);
     }
-    if (opt.trust_proxy)
+done:
+    rt_problem_close(problem);
+    free(policy_text);
+    a->opt.policy = NULL;
+    return rc;
+}
+
+/* Executes an opened run (and closes it) with Ctrl-C stopping it, then prints its best. Returns
+ * the exit status. */
+static int run_execute(rt_run *run, const rt_run_options *opt, const char *path)
+{
+    if (opt->trust_proxy)
         fprintf(stderr,
                 "ratchet: WARNING: --trust-proxy: candidates are admitted on the proxy's word "
                 "alone, NOT verified; this session's results are not trustworthy (recorded in "
@@ -321,8 +268,8 @@ static int cmd_run_args(int argc, char **argv)
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    rc = rt_run_execute(run);
-    if (opt.progress)
+    int rc = rt_run_execute(run);
+    if (opt->progress)
         fputc('\n', stderr);
     active_run = NULL;
     if (rc) {
@@ -333,6 +280,7 @@ static int cmd_run_args(int argc, char **argv)
     rt_run_close(run);
 
     rt_store *st = NULL;
+    rt_error err = {0};
     if (rt_store_open(&st, path, &err) == 0) {
         rt_summary sum;
         if (rt_store_summary(st, &sum) == 0 && sum.has_best)
@@ -343,3 +291,20 @@ static int cmd_run_args(int argc, char **argv)
     return 0;
 }
 
+int cmd_run(int argc, char **argv)
+{
+    int n;
+    char **args;
+    if (config_args_expand(argc, argv, &n, &args))
+        return EXIT_USAGE;
+    run_args a;
+    rt_run *run = NULL;
+    char path[4096];
+    int rc = run_parse(n, args, &a);
+    if (!rc)
+        rc = run_open(&a, &run, path, sizeof path);
+    if (!rc)
+        rc = run_execute(run, &a.opt, path);
+    config_args_free(argv, args, n);
+    return rc < 0 ? 0 : rc;
+}

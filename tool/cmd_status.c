@@ -1,14 +1,25 @@
 /* cmd_status.c — `ratchet status STORE [--json]`: summarises a run's store (read-only). */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "tool.h"
 
+typedef struct status_args {
+    const char *path;
+    int json;
+} status_args;
+
+static const arg_opt status_opts[] = {
+    {"json", NULL, ARG_FLAG, 0, 0, NULL, offsetof(status_args, json), "print one JSON object"},
+    {0},
+};
+
 static void help_status(FILE *f)
 {
     fprintf(f, "usage: ratchet status STORE [--json]\n\n"
-               "Summarises a run: best verified result, evaluations, time, and each island.\n"
-               "  --json   print one JSON object\n");
+               "Summarises a run: best verified result, evaluations, time, and each island.\n");
+    args_help(f, status_opts, 9);
 }
 
 /* Prints one line per operator of the bandit's state (the JSON of rt_store_bandit). */
@@ -36,12 +47,17 @@ static void print_bandit(const char *bandit)
 
 int cmd_status(int argc, char **argv)
 {
-    static const char *const flags[] = {"json", NULL};
-    const char *path;
-    int json = 0;
-    int rc = open_store_arg(argc, argv, "status", help_status, flags, &path, &json, NULL);
+    static const arg_spec spec = {"status", status_opts, help_status,
+                                  offsetof(status_args, path), NULL};
+    status_args a = {0};
+    int rc = args_parse(&spec, argc, argv, &a, NULL);
     if (rc)
         return rc < 0 ? 0 : rc;
+    if (!a.path) {
+        usage_error("status: name a store file (see ratchet status --help)");
+        return EXIT_USAGE;
+    }
+    const char *path = a.path;
     rt_error err = {0};
     rt_store *st = NULL;
     if (rt_store_open(&st, path, &err)) {
@@ -62,7 +78,7 @@ int cmd_status(int argc, char **argv)
         rt_store_close(st);
         return exit_for(rc);
     }
-    if (json) {
+    if (a.json) {
         json_t *o = json_object();
         json_object_set_new(o, "store", json_string(path));
         json_object_set_new(o, "problem", json_string(s.problem));

@@ -1,77 +1,60 @@
 /* cmd_verify.c — `ratchet verify FILE`: verifies a candidate from scratch. */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "tool.h"
 
+typedef struct verify_args {
+    const char *path, *problem;
+    int json;
+    arg_params params; /* the problem's parameters */
+} verify_args;
+
+static const arg_opt verify_opts[] = {
+    {"problem", "NAME", ARG_TEXT, 0, 0, NULL, offsetof(verify_args, problem),
+     "the problem (default matmul)"},
+    {"json", NULL, ARG_FLAG, 0, 0, NULL, offsetof(verify_args, json), "print one JSON object"},
+    {0},
+};
+
 static void help_verify(FILE *f)
 {
     fprintf(f, "usage: ratchet verify FILE [--problem NAME] [PROBLEM OPTIONS] [--json]\n\n"
                "Verifies a candidate from scratch. FILE may be - for standard input.\n"
                "Exit 0 and the figure (for matmul the rank) when it holds, 1 naming the\n"
-               "first failing check when it does not, 2 when FILE is unreadable or malformed.\n"
-               "  --problem NAME   the problem (default matmul)\n"
-               "  --json           print one JSON object\n\n"
-               "matmul options:\n%s\n"
+               "first failing check when it does not, 2 when FILE is unreadable or malformed.\n");
+    args_help(f, verify_opts, 17);
+    fprintf(f, "\nmatmul options:\n%s\n"
                "Example:\n  ratchet verify best.exp --shape 3x3x3 --field gf2\n",
             rt_problem_params_help("matmul"));
 }
 
+/* Any other option is a parameter of the problem. */
+static int verify_other(void *dest, const char *name, const char *value)
+{
+    verify_args *a = dest;
+    return args_param("verify", &a->params, name, value);
+}
+
 int cmd_verify(int argc, char **argv)
 {
-    const char *path = NULL, *problem_name = "matmul";
-    int json = 0;
-    opt_list params = {.n = 0};
-    for (int i = 1; i < argc; i++) {
-        const char *name, *value;
-        if (strcmp(argv[i], "-") == 0 && !path) {
-            path = "-";
-            continue;
-        }
-        int kind = next_opt(argc, argv, &i, &name, &value, 0);
-        if (kind == 0) {
-            if (path) {
-                usage_error("verify: unexpected argument '%s'", argv[i]);
-                return EXIT_USAGE;
-            }
-            path = argv[i];
-            continue;
-        }
-        if (strcmp(name, "help") == 0) {
-            help_verify(stdout);
-            return 0;
-        }
-        if (strcmp(name, "json") == 0) {
-            json = 1;
-            continue;
-        }
-        if (!value) {
-            if (i + 1 >= argc) {
-                usage_error("verify: --%s needs a value", name);
-                return EXIT_USAGE;
-            }
-            value = argv[++i];
-        }
-        if (strcmp(name, "problem") == 0) {
-            problem_name = value;
-        } else {
-            if (params.n == MAX_PARAMS) {
-                usage_error("verify: too many options");
-                return EXIT_USAGE;
-            }
-            params.keys[params.n] = name;
-            params.values[params.n] = value;
-            params.n++;
-        }
-    }
-    if (!path) {
+    static const arg_spec spec = {"verify", verify_opts, help_verify,
+                                  offsetof(verify_args, path), verify_other};
+    verify_args a = {.problem = "matmul"};
+    int rc = args_parse(&spec, argc, argv, &a, NULL);
+    if (rc)
+        return rc < 0 ? 0 : rc;
+    if (!a.path) {
         usage_error("verify: name a file to verify (see ratchet verify --help)");
         return EXIT_USAGE;
     }
+    const char *path = a.path;
+    int json = a.json;
     rt_error err = {0};
     rt_problem *pb = NULL;
-    if (rt_problem_open(&pb, problem_name, params.keys, params.values, params.n, &err)) {
+    if (rt_problem_open(&pb, a.problem, a.params.keys, a.params.values, a.params.n, &err)) {
         usage_error("verify: %s", err.msg);
         return EXIT_USAGE;
     }
@@ -84,7 +67,7 @@ int cmd_verify(int argc, char **argv)
         return EXIT_USAGE;
     }
     rt_verdict v;
-    int rc = rt_problem_verify_text(pb, text, len, &v, &err);
+    rc = rt_problem_verify_text(pb, text, len, &v, &err);
     free(text);
     rt_problem_close(pb);
     if (rc) {

@@ -42,30 +42,64 @@ void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * internal error, 2 for everything else (usage, input, stores, I/O). */
 int exit_for(int code);
 
-/* ---- args.c: option parsing ------------------------------------------------------------- */
+/* ---- args.c: options from a table ------------------------------------------------------- */
 
-#define MAX_PARAMS 16
+/* A command's options are rows of a table, as curl's: the parser, the range checks, the error
+ * messages and the option lines of the help all come from the rows. An option is given as
+ * `--name value` or `--name=value` (a flag as `--name`); --help and -h print the help. */
+typedef enum arg_type {
+    ARG_FLAG, /* no value: sets an int to 1 */
+    ARG_TEXT, /* a string: a const char * into argv */
+    ARG_INT,  /* an integer within [lo, hi]: an int */
+    ARG_LONG, /* an integer within [lo, hi]: a long long */
+    ARG_SEED, /* any non-negative integer: a uint64_t */
+    ARG_NUM,  /* a number within [lo, hi]: a double */
+} arg_type;
+
+typedef struct arg_opt {
+    const char *name;   /* without the leading "--"; NULL ends a table */
+    const char *value;  /* the value's name in the help ("FILE", "N"); NULL for a flag */
+    arg_type type;
+    double lo, hi;      /* ARG_INT, ARG_LONG, ARG_NUM: the accepted range */
+    const char *expect; /* numbers: what a bad value was expected to be ("1 to 64"); text: when
+                           set, the value may not be empty and a missing one "needs" this */
+    size_t offset;      /* where the value goes in the command's struct (offsetof) */
+    const char *help;   /* the help text, lines separated by '\n'; NULL: not listed */
+} arg_opt;
+
+/* How a command reads its arguments. */
+typedef struct arg_spec {
+    const char *cmd;      /* the command: the prefix of every message */
+    const arg_opt *opts;  /* its options */
+    void (*help)(FILE *f); /* prints the command's help */
+    long positional;      /* offset of the const char * taking the one positional argument, or
+                             -1 when the command takes none */
+    /* An option not in opts (it takes a value): returns 0, or EXIT_USAGE after printing one
+     * line. NULL: such an option is an error. */
+    int (*other)(void *dest, const char *name, const char *value);
+} arg_spec;
+
+/* Reads argv[1..argc-1] into dest as spec says; in each row's seen[] (optional, one int per row)
+ * the index in argv of its last occurrence is left (untouched when absent: start from zeros).
+ * Returns 0, -1 after printing the help (the command exits 0), or EXIT_USAGE after printing one
+ * line. Splits "--name=value" arguments in place. */
+int args_parse(const arg_spec *spec, int argc, char **argv, void *dest, int *seen);
+/* Prints the rows' option lines, descriptions starting width columns after the indent. */
+void args_help(FILE *f, const arg_opt *opts, int width);
+/* One option line: head ("--name VALUE"), then help's lines, the later ones indented. */
+void args_help_line(FILE *f, const char *head, const char *help, int width);
+
+#define ARG_MAX_PARAMS 16
 
 /* A problem's parameters as given on the command line (pointers into argv). */
-typedef struct opt_list {
-    const char *keys[MAX_PARAMS];
-    const char *values[MAX_PARAMS];
+typedef struct arg_params {
+    const char *keys[ARG_MAX_PARAMS];
+    const char *values[ARG_MAX_PARAMS];
     size_t n;
-} opt_list;
+} arg_params;
 
-int parse_u64(const char *s, uint64_t *out);
-int parse_ll(const char *s, long long lo, long long hi, long long *out);
-int parse_num(const char *s, double lo, double hi, double *out);
-/* Splits argv[*i] into an option name and its value (`--name value` or `--name=value`).
- * Returns 1 for an option, 0 for a positional argument, -1 on a missing value. */
-int next_opt(int argc, char **argv, int *i, const char **name, const char **value,
-             int takes_value);
-int is_flag(const char *name, const char *const *flags);
-/* The arguments of status and best: STORE, --help, and the flags named (json, format). Returns
- * 0, -1 after printing the help, or EXIT_USAGE after printing a usage error. */
-int open_store_arg(int argc, char **argv, const char *cmd, void (*help)(FILE *),
-                   const char *const *flags, const char **path, int *json,
-                   const char **format);
+/* Adds a parameter: 0, or EXIT_USAGE after printing "CMD: too many options". */
+int args_param(const char *cmd, arg_params *params, const char *name, const char *value);
 
 /* ---- input.c: reading files ------------------------------------------------------------- */
 
