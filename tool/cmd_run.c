@@ -190,7 +190,7 @@ static int run_parse(int argc, char **argv, run_args *a)
     if (seen[RUN_JOBS] > seen[RUN_THREADS])
         a->opt.threads = a->jobs; /* the later of --jobs and --threads counts */
     if (a->jobs > a->opt.islands && !seen[RUN_ISLANDS])
-        a->opt.islands = a->jobs; /* one evaluation in flight per island: --jobs N needs N islands */
+        a->opt.islands = a->jobs; /* one evaluation in flight per island */
     if (!a->resume && !a->problem) {
         usage_error("run: name a problem (for example: ratchet run matmul --shape 3x3x3) or "
                     "give --resume STORE");
