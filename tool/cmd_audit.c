@@ -51,11 +51,7 @@ static void audit_json(const char *path, const rt_audit *a)
     for (int i = 0; i < a->nlisted; i++)
         json_array_append_new(arr, json_string(a->failures[i]));
     json_object_set_new(o, "failures", arr);
-    char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-    json_decref(o);
-    if (s)
-        printf("%s\n", s);
-    free(s);
+    print_json(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 }
 
 /* Prints the audit as text, one failure a line. */
@@ -95,15 +91,15 @@ int cmd_audit(int argc, char **argv)
     rt_error err = {0};
     rt_store *st = NULL;
     if (rt_store_open(&st, path, &err)) {
-        fprintf(stderr, "ratchet: audit: %s\n", err.msg);
-        return 2;
+        usage_error("audit: %s", err.msg);
+        return EXIT_USAGE;
     }
     rt_audit a;
     rc = rt_store_audit(st, &a);
     if (rc) {
-        fprintf(stderr, "ratchet: audit: %s\n", rt_store_errmsg(st));
+        usage_error("audit: %s", rt_store_errmsg(st));
         rt_store_close(st);
-        return rc == RT_EINTERNAL ? 1 : 2;
+        return rc == RT_EINTERNAL ? EXIT_FAIL : EXIT_USAGE;
     }
     rt_store_close(st);
     if (expect_head && strcmp(expect_head, a.head) != 0) {
@@ -118,5 +114,5 @@ int cmd_audit(int argc, char **argv)
         audit_json(path, &a);
     else
         audit_text(path, &a);
-    return a.nfailures ? 1 : 0;
+    return a.nfailures ? EXIT_FAIL : 0;
 }

@@ -108,15 +108,15 @@ static int meta_open(meta_args *a, rt_run **run)
     int rc;
     if (a->resume) {
         if (a->train || a->heldout || a->store || np) {
-            fprintf(stderr, "ratchet: meta: --resume takes only --seconds, --threads, --out\n");
+            usage_error("meta: --resume takes only --seconds, --threads, --out");
             return EXIT_USAGE;
         }
         rc = rt_run_resume(run, a->resume, NULL, &a->opt, &err);
         a->store = a->resume;
     } else {
         if (!a->train || !a->heldout || !a->store) {
-            fprintf(stderr, "ratchet: meta: give --train SPECS, --heldout SPECS and --store FILE "
-                            "(see ratchet meta --help)\n");
+            usage_error("meta: give --train SPECS, --heldout SPECS and --store FILE (see "
+                        "ratchet meta --help)");
             return EXIT_USAGE;
         }
         char jobs[16];
@@ -129,14 +129,14 @@ static int meta_open(meta_args *a, rt_run **run)
         values[np++] = jobs;
         rt_problem *pb = NULL;
         if (rt_problem_open(&pb, "policy", keys, values, np, &err)) {
-            fprintf(stderr, "ratchet: meta: %s\n", err.msg);
+            usage_error("meta: %s", err.msg);
             return EXIT_USAGE;
         }
         rc = rt_run_create(run, a->store, pb, &a->opt, &err);
         rt_problem_close(pb);
     }
     if (rc) {
-        fprintf(stderr, "ratchet: meta: %s\n", err.msg);
+        usage_error("meta: %s", err.msg);
         return exit_for(rc);
     }
     return 0;
@@ -161,7 +161,7 @@ static int write_policy(rt_store *st, const char *best, const char *path)
     }
     free(policy);
     if (bad) {
-        fprintf(stderr, "ratchet: meta: cannot write %s\n", path);
+        usage_error("meta: cannot write %s", path);
         return EXIT_USAGE;
     }
     printf("best policy written to %s\n", path);
@@ -175,7 +175,7 @@ static int meta_report(const char *store, const char *out)
     rt_store *st = NULL;
     rt_error err = {0};
     if (rt_store_open(&st, store, &err)) {
-        fprintf(stderr, "ratchet: meta: %s\n", err.msg);
+        usage_error("meta: %s", err.msg);
         return EXIT_USAGE;
     }
     lineage l = {0};
@@ -191,7 +191,7 @@ static int meta_report(const char *store, const char *out)
     if (!rc && out)
         rc = rt_store_best(st, &best);
     if (rc) {
-        fprintf(stderr, "ratchet: meta: %s\n", rt_store_errmsg(st));
+        usage_error("meta: %s", rt_store_errmsg(st));
         rc = EXIT_USAGE;
     } else if (out) {
         rc = write_policy(st, best, out);
@@ -214,7 +214,7 @@ int cmd_meta(int argc, char **argv)
             a.store);
     rc = rt_run_execute(run);
     if (rc) {
-        fprintf(stderr, "ratchet: meta: %s\n", rt_run_errmsg(run));
+        usage_error("meta: %s", rt_run_errmsg(run));
         rt_run_close(run);
         return exit_for(rc);
     }

@@ -123,41 +123,22 @@ static int default_store(const char *problem, char *buf, size_t len)
 }
 
 /* Reads a policy file and checks it (so that a bad key is reported before anything else);
- * *text is the file's content (caller frees). */
-static int read_policy_file(const char *path, char **text, rt_error *err)
+ * *text is the file's content (caller frees). Returns 0, or -1 with the reason in msg. */
+static int read_policy_file(const char *path, char **text, char *msg, size_t msglen)
 {
-    *text = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        err->code = RT_EIO;
-        snprintf(err->msg, sizeof err->msg, "cannot read policy %s: %s", path, strerror(errno));
-        return RT_EIO;
-    }
-    size_t cap = 65536 + 1, n = 0;
-    char *buf = malloc(cap + 1);
-    if (buf)
-        n = fread(buf, 1, cap, f);
-    int bad = !buf || ferror(f);
-    fclose(f);
-    if (bad || n == cap || memchr(buf, '\0', n)) {
-        err->code = bad ? RT_EIO : RT_ETOOBIG;
-        snprintf(err->msg, sizeof err->msg, "policy %s: %s", path,
-                 bad ? "cannot read it" : n == cap ? "over 64 KiB" : "contains a NUL byte");
-        free(buf);
-        return err->code;
-    }
-    buf[n] = '\0';
+    size_t len = 0;
+    if (input_read_policy(path, "policy ", text, &len, msg, msglen))
+        return -1;
     char *json = NULL;
-    int rc = rt_policy_show(buf, n, &json, err);
+    rt_error err = {0};
+    int rc = rt_policy_show(*text, len, &json, &err);
     free(json);
     if (rc) {
-        char msg[sizeof err->msg];
-        snprintf(msg, sizeof msg, "%s", err->msg);
-        snprintf(err->msg, sizeof err->msg, "%.100s: %.400s", path, msg);
-        free(buf);
-        return rc;
+        snprintf(msg, msglen, "%.100s: %.400s", path, err.msg);
+        free(*text);
+        *text = NULL;
+        return -1;
     }
-    *text = buf;
     return 0;
 }
 
@@ -216,7 +197,7 @@ static int run_open(run_args *a, rt_run **run, char *path, size_t pathlen)
     rt_error err = {0};
     int rc = EXIT_USAGE;
     if (a->policy) {
-        if (read_policy_file(a->policy, &policy_text, &err)) {
+        if (read_policy_file(a->policy, &policy_text, err.msg, sizeof err.msg)) {
             usage_error("run: %s", err.msg);
             return EXIT_USAGE;
         }

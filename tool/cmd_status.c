@@ -45,6 +45,95 @@ static void print_bandit(const char *bandit)
     json_decref(o);
 }
 
+/* The islands of the summary as a JSON array. */
+static json_t *islands_json(const rt_summary *s)
+{
+    json_t *arr = json_array();
+    for (int i = 0; i < s->nislands; i++) {
+        json_t *is = json_object();
+        json_object_set_new(is, "island", json_integer(i));
+        json_object_set_new(is, "admitted", json_integer(s->islands[i].admitted));
+        json_object_set_new(is, "cells", json_integer(s->islands[i].cells));
+        json_object_set_new(is, "best", s->islands[i].has_best
+                                            ? json_number(s->islands[i].best_metric)
+                                            : json_null());
+        json_array_append_new(arr, is);
+    }
+    return arr;
+}
+
+/* Prints the status of the run in st as one JSON object; returns the exit status. */
+static int status_json(rt_store *st, const char *path, const rt_summary *s,
+                       const rt_drift *drift, const char *bandit)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "store", json_string(path));
+    json_object_set_new(o, "problem", json_string(s->problem));
+    json_object_set_new(o, "params", json_string(s->params));
+    json_object_set_new(o, "seed", json_integer((json_int_t)s->seed));
+    json_object_set_new(o, "sessions", json_integer(s->sessions));
+    json_object_set_new(o, "elapsed", json_real(s->elapsed));
+    json_object_set_new(o, "evaluations", json_integer(s->evaluations));
+    json_object_set_new(o, "duplicates", json_integer(s->duplicates));
+    json_object_set_new(o, "stored", json_integer(s->stored));
+    json_object_set_new(o, "valid", json_integer(s->valid));
+    json_object_set_new(o, "invalid", json_integer(s->invalid));
+    json_object_set_new(o, "admitted", json_integer(s->admitted));
+    if (s->has_best) {
+        json_t *b = json_object();
+        json_object_set_new(b, s->metric_name, json_number(s->best_metric));
+        json_object_set_new(b, "hash", json_string(s->best_hash));
+        json_object_set_new(b, "verified", json_string(s->best_summary));
+        json_object_set_new(o, "best", b);
+    } else {
+        json_object_set_new(o, "best", json_null());
+    }
+    json_object_set_new(o, "islands", islands_json(s));
+    json_object_set_new(o, "drift", drift_json(drift));
+    if (bandit) {
+        json_t *bj = json_loads(bandit, 0, NULL);
+        json_object_set_new(o, "bandit", bj ? bj : json_null());
+    }
+    int rc = llm_status(st, stdout, o);
+    if (rc) {
+        json_decref(o);
+        return exit_for(rc);
+    }
+    return print_json(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10))
+               ? EXIT_FAIL
+               : 0;
+}
+
+/* Prints the status of the run in st as text; returns the exit status. */
+static int status_text(rt_store *st, const char *path, const rt_summary *s,
+                       const rt_drift *drift, const char *bandit)
+{
+    printf("store        %s\n", path);
+    printf("problem      %s %s\n", s->problem, s->params);
+    printf("seed         %llu (%d session%s)\n", (unsigned long long)s->seed, s->sessions,
+           s->sessions == 1 ? "" : "s");
+    printf("elapsed      %.1f s\n", s->elapsed);
+    printf("evaluations  %lld (%.0f/s), %lld duplicates dropped\n", s->evaluations,
+           s->elapsed > 0 ? (double)s->evaluations / s->elapsed : 0.0, s->duplicates);
+    printf("candidates   %lld stored: %lld verified, %lld rejected, %lld admitted\n", s->stored,
+           s->valid, s->invalid, s->admitted);
+    if (s->has_best)
+        printf("best         %s %g — %s\n", s->metric_name, s->best_metric, s->best_summary);
+    else
+        printf("best         none yet\n");
+    drift_print(drift);
+    for (int i = 0; i < s->nislands; i++) {
+        printf("island %-5d %lld admitted, %d cells", i, s->islands[i].admitted,
+               s->islands[i].cells);
+        if (s->islands[i].has_best)
+            printf(", best %s %g", s->metric_name, s->islands[i].best_metric);
+        printf("\n");
+    }
+    print_bandit(bandit);
+    int rc = llm_status(st, stdout, NULL);
+    return rc ? exit_for(rc) : 0;
+}
+
 int cmd_status(int argc, char **argv)
 {
     static const arg_spec spec = {"status", status_opts, help_status,
@@ -57,106 +146,29 @@ int cmd_status(int argc, char **argv)
         usage_error("status: name a store file (see ratchet status --help)");
         return EXIT_USAGE;
     }
-    const char *path = a.path;
     rt_error err = {0};
     rt_store *st = NULL;
-    if (rt_store_open(&st, path, &err)) {
+    if (rt_store_open(&st, a.path, &err)) {
         usage_error("status: %s", err.msg);
         return exit_for(err.code);
     }
     rt_summary s;
     rt_drift drift;
+    char *bandit = NULL;
     rc = rt_store_summary(st, &s);
     if (!rc)
         rc = rt_store_drift(st, &drift);
-    char *bandit = NULL;
     if (!rc)
         rc = rt_store_bandit(st, &bandit);
     if (rc) {
         usage_error("status: %s", rt_store_errmsg(st));
-        free(bandit);
-        rt_store_close(st);
-        return exit_for(rc);
+        rc = exit_for(rc);
+    } else if (a.json) {
+        rc = status_json(st, a.path, &s, &drift, bandit);
+    } else {
+        rc = status_text(st, a.path, &s, &drift, bandit);
     }
-    if (a.json) {
-        json_t *o = json_object();
-        json_object_set_new(o, "store", json_string(path));
-        json_object_set_new(o, "problem", json_string(s.problem));
-        json_object_set_new(o, "params", json_string(s.params));
-        json_object_set_new(o, "seed", json_integer((json_int_t)s.seed));
-        json_object_set_new(o, "sessions", json_integer(s.sessions));
-        json_object_set_new(o, "elapsed", json_real(s.elapsed));
-        json_object_set_new(o, "evaluations", json_integer(s.evaluations));
-        json_object_set_new(o, "duplicates", json_integer(s.duplicates));
-        json_object_set_new(o, "stored", json_integer(s.stored));
-        json_object_set_new(o, "valid", json_integer(s.valid));
-        json_object_set_new(o, "invalid", json_integer(s.invalid));
-        json_object_set_new(o, "admitted", json_integer(s.admitted));
-        if (s.has_best) {
-            json_t *b = json_object();
-            json_object_set_new(b, s.metric_name, json_number(s.best_metric));
-            json_object_set_new(b, "hash", json_string(s.best_hash));
-            json_object_set_new(b, "verified", json_string(s.best_summary));
-            json_object_set_new(o, "best", b);
-        } else {
-            json_object_set_new(o, "best", json_null());
-        }
-        json_t *arr = json_array();
-        for (int i = 0; i < s.nislands; i++) {
-            json_t *is = json_object();
-            json_object_set_new(is, "island", json_integer(i));
-            json_object_set_new(is, "admitted", json_integer(s.islands[i].admitted));
-            json_object_set_new(is, "cells", json_integer(s.islands[i].cells));
-            json_object_set_new(is, "best", s.islands[i].has_best
-                                                ? json_number(s.islands[i].best_metric)
-                                                : json_null());
-            json_array_append_new(arr, is);
-        }
-        json_object_set_new(o, "islands", arr);
-        json_object_set_new(o, "drift", drift_json(&drift));
-        if (bandit) {
-            json_t *bj = json_loads(bandit, 0, NULL);
-            json_object_set_new(o, "bandit", bj ? bj : json_null());
-        }
-        free(bandit);
-        rc = llm_status(st, stdout, o);
-        rt_store_close(st);
-        if (rc) {
-            json_decref(o);
-            return exit_for(rc);
-        }
-        char *text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
-        json_decref(o);
-        if (!text)
-            return EXIT_FAIL;
-        printf("%s\n", text);
-        free(text);
-        return 0;
-    }
-    printf("store        %s\n", path);
-    printf("problem      %s %s\n", s.problem, s.params);
-    printf("seed         %llu (%d session%s)\n", (unsigned long long)s.seed, s.sessions,
-           s.sessions == 1 ? "" : "s");
-    printf("elapsed      %.1f s\n", s.elapsed);
-    printf("evaluations  %lld (%.0f/s), %lld duplicates dropped\n", s.evaluations,
-           s.elapsed > 0 ? (double)s.evaluations / s.elapsed : 0.0, s.duplicates);
-    printf("candidates   %lld stored: %lld verified, %lld rejected, %lld admitted\n", s.stored,
-           s.valid, s.invalid, s.admitted);
-    if (s.has_best)
-        printf("best         %s %g — %s\n", s.metric_name, s.best_metric, s.best_summary);
-    else
-        printf("best         none yet\n");
-    drift_print(&drift);
-    for (int i = 0; i < s.nislands; i++) {
-        printf("island %-5d %lld admitted, %d cells", i, s.islands[i].admitted,
-               s.islands[i].cells);
-        if (s.islands[i].has_best)
-            printf(", best %s %g", s.metric_name, s.islands[i].best_metric);
-        printf("\n");
-    }
-    print_bandit(bandit);
     free(bandit);
-    rc = llm_status(st, stdout, NULL);
     rt_store_close(st);
-    return rc ? exit_for(rc) : 0;
+    return rc;
 }

@@ -6,6 +6,8 @@
 
 #include "tool.h"
 
+#define VERIFY_MAX_INPUT ((size_t)64 << 20)
+
 typedef struct verify_args {
     const char *path, *problem;
     int json;
@@ -38,6 +40,28 @@ static int verify_other(void *dest, const char *name, const char *value)
     return args_param("verify", &a->params, name, value);
 }
 
+/* Prints the verdict on path: a line of text, or one JSON object. */
+static void verify_print(const char *path, const rt_verdict *v, int json)
+{
+    if (!json) {
+        if (v->valid)
+            printf("valid: %s\n", v->summary);
+        else
+            printf("invalid: %s: %s\n", v->summary, v->reason);
+        return;
+    }
+    json_t *o = json_object();
+    json_object_set_new(o, "valid", json_boolean(v->valid));
+    json_object_set_new(o, "file", json_string(path));
+    if (v->valid)
+        json_object_set_new(o, v->metric_name, json_number(v->metric));
+    json_object_set_new(o, "summary", json_string(v->summary));
+    if (!v->valid)
+        json_object_set_new(o, "reason", json_string(v->reason));
+    if (print_json(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10)))
+        printf("{}\n");
+}
+
 int cmd_verify(int argc, char **argv)
 {
     static const arg_spec spec = {"verify", verify_opts, help_verify,
@@ -50,8 +74,6 @@ int cmd_verify(int argc, char **argv)
         usage_error("verify: name a file to verify (see ratchet verify --help)");
         return EXIT_USAGE;
     }
-    const char *path = a.path;
-    int json = a.json;
     rt_error err = {0};
     rt_problem *pb = NULL;
     if (rt_problem_open(&pb, a.problem, a.params.keys, a.params.values, a.params.n, &err)) {
@@ -61,7 +83,7 @@ int cmd_verify(int argc, char **argv)
     char *text = NULL;
     size_t len = 0;
     char msg[512];
-    if (read_input(path, &text, &len, msg, sizeof msg)) {
+    if (input_read(a.path, VERIFY_MAX_INPUT, &text, &len, msg, sizeof msg)) {
         usage_error("verify: %s", msg);
         rt_problem_close(pb);
         return EXIT_USAGE;
@@ -71,34 +93,13 @@ int cmd_verify(int argc, char **argv)
     free(text);
     rt_problem_close(pb);
     if (rc) {
-        if (json) {
-            json_t *o = json_pack("{s:b,s:s,s:s}", "valid", 0, "error", "malformed", "reason",
-                                  err.msg);
-            char *s = json_dumps(o, JSON_COMPACT);
-            printf("%s\n", s ? s : "{}");
-            free(s);
-            json_decref(o);
-        }
-        usage_error("verify: %s: %s", path, err.msg);
+        if (a.json && print_json(json_pack("{s:b,s:s,s:s}", "valid", 0, "error", "malformed",
+                                           "reason", err.msg),
+                                 JSON_COMPACT))
+            printf("{}\n");
+        usage_error("verify: %s: %s", a.path, err.msg);
         return EXIT_USAGE;
     }
-    if (json) {
-        json_t *o = json_object();
-        json_object_set_new(o, "valid", json_boolean(v.valid));
-        json_object_set_new(o, "file", json_string(path));
-        if (v.valid)
-            json_object_set_new(o, v.metric_name, json_number(v.metric));
-        json_object_set_new(o, "summary", json_string(v.summary));
-        if (!v.valid)
-            json_object_set_new(o, "reason", json_string(v.reason));
-        char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
-        printf("%s\n", s ? s : "{}");
-        free(s);
-        json_decref(o);
-    } else if (v.valid) {
-        printf("valid: %s\n", v.summary);
-    } else {
-        printf("invalid: %s: %s\n", v.summary, v.reason);
-    }
+    verify_print(a.path, &v, a.json);
     return v.valid ? 0 : EXIT_FAIL;
 }

@@ -142,18 +142,17 @@ int config_args_expand(int argc, char **argv, int *out_argc, char ***out_argv)
     snprintf(c.dir, sizeof c.dir, "%s", dirname(pcopy));
     int rc = rt_config_read(path, on_entry, &c, &err);
     if (rc) {
-        fprintf(stderr, "ratchet: run: %s\n",
-                err.msg[0] ? err.msg : "configuration file: out of memory");
+        usage_error("run: %s", err.msg[0] ? err.msg : "configuration file: out of memory");
         for (int i = 0; i < c.n; i++)
             free(c.args[i]);
-        return 2;
+        return EXIT_USAGE;
     }
     char **nv = calloc((size_t)(argc + c.n + 1), sizeof *nv);
     if (!nv) {
         for (int i = 0; i < c.n; i++)
             free(c.args[i]);
-        fprintf(stderr, "ratchet: run: out of memory\n");
-        return 2;
+        usage_error("run: out of memory");
+        return EXIT_USAGE;
     }
     nv[0] = argv[0];
     for (int i = 0; i < c.n; i++)

@@ -36,7 +36,7 @@ int llm_run_option(const char *name, const char *value, rt_run_options *opt)
         if (strcmp(name, map[i].flag) != 0)
             continue;
         if (opt->nproposer_params == MAX_PROPOSER_OPTS) {
-            fprintf(stderr, "ratchet: run: too many proposer options\n");
+            usage_error("run: too many proposer options");
             return -1;
         }
         keys[opt->nproposer_params] = map[i].key;
@@ -66,7 +66,7 @@ int llm_status(rt_store *st, FILE *out, json_t *obj)
     rt_llm_spend sp;
     int rc = rt_store_llm_spend(st, &sp);
     if (rc) {
-        fprintf(stderr, "ratchet: status: %s\n", rt_store_errmsg(st));
+        usage_error("status: %s", rt_store_errmsg(st));
         return rc;
     }
     if (!sp.requests)

@@ -103,14 +103,22 @@ int args_param(const char *cmd, arg_params *params, const char *name, const char
 
 /* ---- input.c: reading files ------------------------------------------------------------- */
 
-/* Reads PATH ("-": standard input), at most 64 MiB, into a fresh NUL-terminated buffer (the
- * caller frees *out). Returns 0, or -1 with the reason in err. */
-int read_input(const char *path, char **out, size_t *len, char *err, size_t errlen);
+/* Reads PATH ("-": standard input) into a fresh NUL-terminated buffer (the caller frees *out),
+ * refusing files of limit bytes or more. Returns 0, or -1 with the reason in msg. */
+int input_read(const char *path, size_t limit, char **out, size_t *len, char *msg,
+               size_t msglen);
+/* Reads a policy file (under 64 KiB, no NUL byte) the same way; what is put before the path in
+ * messages ("policy ": "cannot read policy PATH: ...", "policy PATH: over 64 KiB"). */
+int input_read_policy(const char *path, const char *what, char **out, size_t *len, char *msg,
+                      size_t msglen);
 
 /* ---- output.c: what several commands print ---------------------------------------------- */
 
 /* A JSON number: an integer when the value is one (ranks print as 23, not 23.0). */
 json_t *json_number(double v);
+/* Prints o and a newline on stdout and releases o. Returns 0, or -1 when it could not be
+ * written out (nothing printed). */
+int print_json(json_t *o, size_t flags);
 /* The "Problems:" list of the help texts. */
 void print_problems(FILE *f);
 
