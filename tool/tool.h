@@ -69,20 +69,20 @@ typedef struct arg_opt {
 
 /* How a command reads its arguments. */
 typedef struct arg_spec {
-    const char *cmd;      /* the command: the prefix of every message */
-    const arg_opt *opts;  /* its options */
+    const char *cmd;       /* the command: the prefix of every message */
+    const arg_opt *opts;   /* its options */
     void (*help)(FILE *f); /* prints the command's help */
-    long positional;      /* offset of the const char * taking the one positional argument, or
-                             -1 when the command takes none */
+    long positional;       /* offset of the const char * taking the one positional argument,
+                              or -1 when the command takes none */
     /* An option not in opts (it takes a value): returns 0, or EXIT_USAGE after printing one
      * line. NULL: such an option is an error. */
     int (*other)(void *dest, const char *name, const char *value);
 } arg_spec;
 
-/* Reads argv[1..argc-1] into dest as spec says; in each row's seen[] (optional, one int per row)
- * the index in argv of its last occurrence is left (untouched when absent: start from zeros).
- * Returns 0, -1 after printing the help (the command exits 0), or EXIT_USAGE after printing one
- * line. Splits "--name=value" arguments in place. */
+/* Reads argv[1..argc-1] into dest (the command's struct) as spec says, splitting
+ * "--name=value" arguments in place. seen, when not NULL, has one int per row, zeroed by the
+ * caller; each given row's is set to the index in argv of its last occurrence. Returns 0, -1
+ * after printing the help (the command then exits 0), or EXIT_USAGE after printing one line. */
 int args_parse(const arg_spec *spec, int argc, char **argv, void *dest, int *seen);
 /* Prints the rows' option lines, descriptions starting width columns after the indent. */
 void args_help(FILE *f, const arg_opt *opts, int width);
@@ -128,8 +128,8 @@ void print_problems(FILE *f);
  * file, placed before the command line's own options so that flags override the file. The file
  * is --config FILE, else ratchet.ini next to --initial FILE when the problem is `program`; with
  * neither, *out_argv is argv. Relative paths in the file (initial, evaluator, verifier, store, the
- * command's program) are taken relative to the file's folder. Returns 0, or 2 after printing one
- * line naming FILE:LINE. Free the result with config_args_free(argv, *out_argv, *out_argc). */
+ * command's program) are taken relative to the file's folder. Returns 0, or EXIT_USAGE after
+ * printing one line naming FILE:LINE. Free the result with config_args_free(argv, *out_argv, *out_argc). */
 int config_args_expand(int argc, char **argv, int *out_argc, char ***out_argv);
 void config_args_free(char **argv, char **expanded, int argc);
 
