@@ -327,6 +327,9 @@ static void test_help(void **state)
     static const char *const cases[][3] = {
         {"--help", NULL, NULL},   {"help", NULL, NULL},       {"run", "--help", NULL},
         {"status", "--help", NULL}, {"best", "--help", NULL}, {"verify", "--help", NULL},
+        {"lift", "--help", NULL}, {"audit", "--help", NULL}, {"policy", "--help", NULL},
+        {"meta", "--help", NULL}, {"run", "-h", NULL},        {"status", "-h", NULL},
+        {"best", "-h", NULL},     {"verify", "-h", NULL},     {"audit", "-h", NULL},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         proc_result r;

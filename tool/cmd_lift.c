@@ -5,16 +5,26 @@
  * Exit codes: 0 lifted (the lift verified over the integers), 1 no lift (the reason on stderr:
  * a proof when the obstruction is modulo 4, else "none found"), 2 bad usage or input.
  */
-#include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "ratchet.h"
-
-int cmd_lift(int argc, char **argv);
+#include "tool.h"
 
 #define LIFT_MAX_INPUT ((size_t)16 << 20)
+
+typedef struct lift_args {
+    const char *path, *shape, *format;
+} lift_args;
+
+#define AT(field) offsetof(lift_args, field)
+static const arg_opt lift_opts[] = {
+    {"shape", "NxMxP", ARG_TEXT, 0, 0, NULL, AT(shape), "the scheme's shape (required)"},
+    {"format", "F", ARG_TEXT, 0, 0, NULL, AT(format),
+     "exp (default), json, or c (a C function, see docs/matmul-lifting.md)"},
+    {0},
+};
 
 static void lift_help(FILE *f)
 {
@@ -22,80 +32,26 @@ static void lift_help(FILE *f)
                "Lifts a scheme valid over GF(2) (.exp or JSON; FILE may be - for standard input)\n"
                "to a scheme over the integers that reduces to it modulo 2, checks it exactly and\n"
                "prints it. Exit 0 when lifted, 1 when it cannot be lifted (the reason on\n"
-               "stderr), 2 on bad usage or input.\n"
-               "  --shape NxMxP    the scheme's shape (required)\n"
-               "  --format F       exp (default), json, or c (a C function, see docs/matmul-lifting.md)\n\n"
-               "Example:\n  ratchet lift 555-93-mod2.exp --shape 5x5x5 > 555-93-z.exp\n");
-}
-
-/* Reads FILE (or stdin for "-") up to LIFT_MAX_INPUT bytes; returns a NUL-terminated copy or
- * NULL with the reason in msg. */
-static char *lift_read(const char *path, size_t *len, char *msg, size_t msglen)
-{
-    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-    if (!f) {
-        snprintf(msg, msglen, "cannot read %s: %s", path, strerror(errno));
-        return NULL;
-    }
-    char *buf = malloc(LIFT_MAX_INPUT + 1);
-    size_t n = buf ? fread(buf, 1, LIFT_MAX_INPUT + 1, f) : 0;
-    int bad = !buf || ferror(f) || n > LIFT_MAX_INPUT;
-    if (bad)
-        snprintf(msg, msglen, !buf ? "out of memory reading %s"
-                              : n > LIFT_MAX_INPUT ? "%s is larger than 16 MiB"
-                                                   : "cannot read %s", path);
-    if (f != stdin)
-        fclose(f);
-    if (bad) {
-        free(buf);
-        return NULL;
-    }
-    buf[n] = '\0';
-    *len = n;
-    return buf;
+               "stderr), 2 on bad usage or input.\n");
+    args_help(f, lift_opts, 17);
+    fprintf(f, "\nExample:\n  ratchet lift 555-93-mod2.exp --shape 5x5x5 > 555-93-z.exp\n");
 }
 
 int cmd_lift(int argc, char **argv)
 {
-    const char *path = NULL, *shape = NULL, *format = "exp";
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            lift_help(stdout);
-            return 0;
-        }
-        const char **slot = NULL;
-        const char *value = NULL;
-        if (strncmp(a, "--shape", 7) == 0 && (a[7] == '\0' || a[7] == '='))
-            slot = &shape;
-        else if (strncmp(a, "--format", 8) == 0 && (a[8] == '\0' || a[8] == '='))
-            slot = &format;
-        if (slot) {
-            const char *eq = strchr(a, '=');
-            if (eq)
-                value = eq + 1;
-            else if (i + 1 < argc)
-                value = argv[++i];
-            else {
-                fprintf(stderr, "ratchet: lift: %s needs a value\n", a);
-                return 2;
-            }
-            *slot = value;
-            continue;
-        }
-        if ((a[0] == '-' && a[1] != '\0') || path) {
-            fprintf(stderr, "ratchet: lift: unexpected argument '%s' (see ratchet lift --help)\n", a);
-            return 2;
-        }
-        path = a;
-    }
+    static const arg_spec spec = {"lift", lift_opts, lift_help, AT(path), NULL};
+    lift_args args = {.format = "exp"};
+    int rc = args_parse(&spec, argc, argv, &args, NULL);
+    if (rc)
+        return rc < 0 ? 0 : rc;
+    const char *path = args.path, *shape = args.shape, *format = args.format;
     if (!path || !shape) {
-        fprintf(stderr, "ratchet: lift: needs FILE and --shape NxMxP (see ratchet lift --help)\n");
-        return 2;
+        usage_error("lift: needs FILE and --shape NxMxP (see ratchet lift --help)");
+        return EXIT_USAGE;
     }
     if (strcmp(format, "exp") && strcmp(format, "json") && strcmp(format, "c")) {
-        fprintf(stderr, "ratchet: lift: bad --format '%s': expected exp, json or c\n", format);
-        return 2;
+        usage_error("lift: bad --format '%s': expected exp, json or c", format);
+        return EXIT_USAGE;
     }
     const char *keys[2] = {"shape", "field"};
     const char *gf2_values[2] = {shape, "gf2"}, *z_values[2] = {shape, "z"};
@@ -104,32 +60,31 @@ int cmd_lift(int argc, char **argv)
     char *text = NULL, *lifted = NULL, *formatted = NULL;
     size_t len = 0;
     char msg[512];
-    int code = 2;
+    int code = EXIT_USAGE;
     if (rt_problem_open(&gf2, "matmul", keys, gf2_values, 2, &err) ||
         rt_problem_open(&z, "matmul", keys, z_values, 2, &err)) {
-        fprintf(stderr, "ratchet: lift: %s\n", err.msg);
+        usage_error("lift: %s", err.msg);
         goto done;
     }
-    text = lift_read(path, &len, msg, sizeof msg);
-    if (!text) {
-        fprintf(stderr, "ratchet: lift: %s\n", msg);
+    if (input_read(path, LIFT_MAX_INPUT, &text, &len, msg, sizeof msg)) {
+        usage_error("lift: %s", msg);
         goto done;
     }
-    int rc = rt_problem_convert(gf2, text, len, "lift", &lifted, &err);
+    rc = rt_problem_convert(gf2, text, len, "lift", &lifted, &err);
     if (rc) {
-        fprintf(stderr, "ratchet: lift: %s: %s\n", path, err.msg);
-        code = rc == RT_EINVALID ? 1 : 2;
+        usage_error("lift: %s: %s", path, err.msg);
+        code = rc == RT_EINVALID ? EXIT_FAIL : EXIT_USAGE;
         goto done;
     }
     if (strcmp(format, "exp") != 0) {
         rc = rt_problem_convert(z, lifted, strlen(lifted), format, &formatted, &err);
         if (rc) {
-            fprintf(stderr, "ratchet: lift: %s\n", err.msg);
+            usage_error("lift: %s", err.msg);
             goto done;
         }
     }
     fputs(formatted ? formatted : lifted, stdout);
-    code = fflush(stdout) == 0 ? 0 : 2;
+    code = fflush(stdout) == 0 ? 0 : EXIT_USAGE;
 done:
     free(text);
     free(lifted);

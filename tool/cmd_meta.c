@@ -1,20 +1,47 @@
 /* cmd_meta.c — `ratchet meta`: evolves policies for ratchet itself with the same engine.
  *
- * It is a run of the `policy` problem (src/problems/policy.c): candidates are policies, the proxy
+ * It is a run of the `policy` problem (src/problems/policy/): candidates are policies, the proxy
  * is their cost on the training problems, verification re-runs them against their parent on the
  * held-out problems with fresh seeds, and a policy is admitted only when it beats its parent
  * there by more than the measured seed-to-seed noise. The store is an ordinary run store
  * (status, best, resume all work on it). At the end the lineage of admitted policies is printed,
  * and with --out the best policy is written as a policy file. Uses only the public API.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "ratchet.h"
+#include "tool.h"
 
-int ratchet_cmd_meta(int argc, char **argv);
+typedef struct meta_args {
+    rt_run_options opt;
+    const char *train, *heldout, *store, *resume, *out;
+    const char *seeds, *vseeds, *evals, *work; /* for the policy problem, which checks them */
+} meta_args;
+
+#define AT(field) offsetof(meta_args, field)
+static const arg_opt meta_opts[] = { /* those without help are in the usage lines */
+    {"train", "SPECS", ARG_TEXT, 0, 0, NULL, AT(train), NULL},
+    {"heldout", "SPECS", ARG_TEXT, 0, 0, NULL, AT(heldout), NULL},
+    {"store", "FILE", ARG_TEXT, 0, 0, NULL, AT(store), NULL},
+    {"resume", "FILE", ARG_TEXT, 0, 0, NULL, AT(resume), NULL},
+    {"seed", "N", ARG_SEED, 0, 0, "a non-negative integer", AT(opt.seed), NULL},
+    {"seconds", "N", ARG_NUM, 0.001, 1e9, "a positive number", AT(opt.seconds),
+     "time budget of this session (default 600)"},
+    {"seeds", "N", ARG_TEXT, 0, 0, NULL, AT(seeds), "training seeds per problem (default 3)"},
+    {"vseeds", "N", ARG_TEXT, 0, 0, NULL, AT(vseeds), "held-out seeds per problem (default 5)"},
+    {"evals", "N", ARG_TEXT, 0, 0, NULL, AT(evals),
+     "evaluation cap of one trial run (default 2000)"},
+    {"work", "N", ARG_TEXT, 0, 0, NULL, AT(work), "work cap of one trial run (default 50000000)"},
+    {"islands", "N", ARG_INT, 1, 64, "1 to 64", AT(opt.islands),
+     "islands of the meta run (default 2; trial runs use 2)"},
+    {"threads", "N", ARG_INT, 1, 64, "1 to 64", AT(opt.threads),
+     "threads (default: the number of cores)"},
+    {"out", "FILE", ARG_TEXT, 0, 0, NULL, AT(out), "write the best policy found to FILE"},
+    {0},
+};
 
 static void help_meta(FILE *f)
 {
@@ -31,15 +58,8 @@ static void help_meta(FILE *f)
             "problems over --seeds seeds; it is admitted only if it beats its parent on the\n"
             "held-out problems (--vseeds fresh seeds) by more than twice the standard error of\n"
             "the paired differences. Training and held-out problems must be disjoint.\n"
-            "\n"
-            "  --seconds N    time budget of this session (default 600)\n"
-            "  --seeds N      training seeds per problem (default 3)\n"
-            "  --vseeds N     held-out seeds per problem (default 5)\n"
-            "  --evals N      evaluation cap of one trial run (default 2000)\n"
-            "  --work N       work cap of one trial run (default 50000000)\n"
-            "  --islands N    islands of the meta run (default 2; trial runs use 2)\n"
-            "  --threads N    threads (default: the number of cores)\n"
-            "  --out FILE     write the best policy found to FILE\n");
+            "\n");
+    args_help(f, meta_opts, 15);
 }
 
 typedef struct lineage {
@@ -57,131 +77,110 @@ static int print_row(const rt_cand_info *c, void *user)
     return 0;
 }
 
-int ratchet_cmd_meta(int argc, char **argv)
+/* Reads meta's arguments into a over its defaults. Returns 0, -1 after printing the help, or
+ * EXIT_USAGE after printing one line. */
+static int meta_parse(int argc, char **argv, meta_args *a)
 {
-    const char *train = NULL, *heldout = NULL, *store = NULL, *resume = NULL, *out = NULL;
+    static const arg_spec spec = {"meta", meta_opts, help_meta, -1, NULL};
+    memset(a, 0, sizeof *a);
+    rt_run_options_init(&a->opt);
+    a->opt.islands = 2;
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    a->opt.threads = ncpu > 0 ? (int)ncpu : 1;
+    a->opt.seconds = 600;
+    return args_parse(&spec, argc, argv, a, NULL);
+}
+
+/* Opens the meta run: a new run of the policy problem, or the resumed one. Returns 0, or an exit
+ * status after printing one line. */
+static int meta_open(meta_args *a, rt_run **run)
+{
+    const char *given[] = {"seeds", a->seeds, "vseeds", a->vseeds, "evals", a->evals,
+                           "work", a->work};
     const char *keys[8], *values[8];
     size_t np = 0;
-    rt_run_options opt;
-    rt_run_options_init(&opt);
-    opt.islands = 2;
-    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    opt.threads = ncpu > 0 ? (int)ncpu : 1;
-    opt.seconds = 600;
-    static char jobs[16];
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            help_meta(stdout);
-            return 0;
+    for (size_t i = 0; i < sizeof given / sizeof given[0]; i += 2)
+        if (given[i + 1]) {
+            keys[np] = given[i];
+            values[np++] = given[i + 1];
         }
-        if (strncmp(a, "--", 2) != 0 || i + 1 >= argc) {
-            fprintf(stderr, "ratchet: meta: %s '%s' (see ratchet meta --help)\n",
-                    strncmp(a, "--", 2) != 0 ? "unexpected argument" : "missing value for", a);
-            return 2;
-        }
-        const char *name = a + 2, *v = argv[++i];
-        char *end = NULL;
-        if (strcmp(name, "train") == 0) {
-            train = v;
-        } else if (strcmp(name, "heldout") == 0) {
-            heldout = v;
-        } else if (strcmp(name, "store") == 0) {
-            store = v;
-        } else if (strcmp(name, "resume") == 0) {
-            resume = v;
-        } else if (strcmp(name, "out") == 0) {
-            out = v;
-        } else if (strcmp(name, "seconds") == 0) {
-            opt.seconds = strtod(v, &end);
-            if (!end || *end || !(opt.seconds > 0 && opt.seconds < 1e9)) {
-                fprintf(stderr, "ratchet: meta: bad --seconds '%s': expected a positive number\n",
-                        v);
-                return 2;
-            }
-        } else if (strcmp(name, "seed") == 0) {
-            opt.seed = strtoull(v, &end, 10);
-            if (!end || *end || v[0] == '-' || !v[0]) {
-                fprintf(stderr, "ratchet: meta: bad --seed '%s'\n", v);
-                return 2;
-            }
-        } else if (strcmp(name, "islands") == 0 || strcmp(name, "threads") == 0) {
-            long x = strtol(v, &end, 10);
-            if (!end || *end || x < 1 || x > 64) {
-                fprintf(stderr, "ratchet: meta: bad --%s '%s': expected 1 to 64\n", name, v);
-                return 2;
-            }
-            if (name[0] == 'i')
-                opt.islands = (int)x;
-            else
-                opt.threads = (int)x;
-        } else if (strcmp(name, "seeds") == 0 || strcmp(name, "vseeds") == 0 ||
-                   strcmp(name, "evals") == 0 || strcmp(name, "work") == 0) {
-            if (np >= 6) {
-                fprintf(stderr, "ratchet: meta: too many options\n");
-                return 2;
-            }
-            keys[np] = name;
-            values[np++] = v; /* checked by the policy problem */
-        } else {
-            fprintf(stderr, "ratchet: meta: unknown option --%s (see ratchet meta --help)\n",
-                    name);
-            return 2;
-        }
-    }
     rt_error err = {0};
-    rt_problem *pb = NULL;
-    rt_run *run = NULL;
     int rc;
-    if (resume) {
-        if (train || heldout || store || np) {
-            fprintf(stderr, "ratchet: meta: --resume takes only --seconds, --threads, --out\n");
-            return 2;
+    if (a->resume) {
+        if (a->train || a->heldout || a->store || np) {
+            usage_error("meta: --resume takes only --seconds, --threads, --out");
+            return EXIT_USAGE;
         }
-        rc = rt_run_resume(&run, resume, NULL, &opt, &err);
-        store = resume;
+        rc = rt_run_resume(run, a->resume, NULL, &a->opt, &err);
+        a->store = a->resume;
     } else {
-        if (!train || !heldout || !store) {
-            fprintf(stderr, "ratchet: meta: give --train SPECS, --heldout SPECS and --store FILE "
-                            "(see ratchet meta --help)\n");
-            return 2;
+        if (!a->train || !a->heldout || !a->store) {
+            usage_error("meta: give --train SPECS, --heldout SPECS and --store FILE (see "
+                        "ratchet meta --help)");
+            return EXIT_USAGE;
         }
-        snprintf(jobs, sizeof jobs, "%d", opt.threads);
+        char jobs[16];
+        snprintf(jobs, sizeof jobs, "%d", a->opt.threads);
         keys[np] = "train";
-        values[np++] = train;
+        values[np++] = a->train;
         keys[np] = "heldout";
-        values[np++] = heldout;
+        values[np++] = a->heldout;
         keys[np] = "jobs";
         values[np++] = jobs;
-        if ((rc = rt_problem_open(&pb, "policy", keys, values, np, &err))) {
-            fprintf(stderr, "ratchet: meta: %s\n", err.msg);
-            return 2;
+        rt_problem *pb = NULL;
+        if (rt_problem_open(&pb, "policy", keys, values, np, &err)) {
+            usage_error("meta: %s", err.msg);
+            return EXIT_USAGE;
         }
-        rc = rt_run_create(&run, store, pb, &opt, &err);
+        rc = rt_run_create(run, a->store, pb, &a->opt, &err);
         rt_problem_close(pb);
     }
     if (rc) {
-        fprintf(stderr, "ratchet: meta: %s\n", err.msg);
-        return rc == RT_EINVALID || rc == RT_EINTERNAL ? 1 : 2;
+        usage_error("meta: %s", err.msg);
+        return exit_for(rc);
     }
-    fprintf(stderr, "ratchet: meta: evolving policies for %.0f s (store %s)\n", opt.seconds,
-            store);
-    rc = rt_run_execute(run);
-    if (rc) {
-        fprintf(stderr, "ratchet: meta: %s\n", rt_run_errmsg(run));
-        rt_run_close(run);
-        return rc == RT_EINVALID || rc == RT_EINTERNAL ? 1 : 2;
-    }
-    rt_run_close(run);
+    return 0;
+}
 
+/* Writes the store's best policy (its candidate text best) to path as a policy file. Returns 0,
+ * or EXIT_USAGE after printing one line. */
+static int write_policy(rt_store *st, const char *best, const char *path)
+{
+    rt_problem *mp = NULL;
+    char *policy = NULL;
+    rt_error err = {0};
+    int rc = rt_store_problem(st, &mp);
+    if (!rc)
+        rc = rt_problem_convert(mp, best, strlen(best), "policy", &policy, &err);
+    rt_problem_close(mp);
+    FILE *f = rc ? NULL : fopen(path, "w");
+    int bad = !f;
+    if (f) {
+        bad = fputs(policy, f) < 0;
+        bad |= fclose(f) != 0;
+    }
+    free(policy);
+    if (bad) {
+        usage_error("meta: cannot write %s", path);
+        return EXIT_USAGE;
+    }
+    printf("best policy written to %s\n", path);
+    return 0;
+}
+
+/* Prints the lineage of admitted policies and the counts, and writes the best policy to out
+ * (when not NULL). Returns the exit status. */
+static int meta_report(const char *store, const char *out)
+{
     rt_store *st = NULL;
-    if ((rc = rt_store_open(&st, store, &err))) {
-        fprintf(stderr, "ratchet: meta: %s\n", err.msg);
-        return 2;
+    rt_error err = {0};
+    if (rt_store_open(&st, store, &err)) {
+        usage_error("meta: %s", err.msg);
+        return EXIT_USAGE;
     }
     lineage l = {0};
     printf("admitted policies (held-out cost: geometric mean work to reach the target):\n");
-    rc = rt_store_admitted(st, print_row, &l);
+    int rc = rt_store_admitted(st, print_row, &l);
     rt_summary sum;
     if (!rc)
         rc = rt_store_summary(st, &sum);
@@ -192,34 +191,33 @@ int ratchet_cmd_meta(int argc, char **argv)
     if (!rc && out)
         rc = rt_store_best(st, &best);
     if (rc) {
-        fprintf(stderr, "ratchet: meta: %s\n", rt_store_errmsg(st));
-        rt_store_close(st);
-        return 2;
-    }
-    if (out) {
-        rt_problem *mp = NULL;
-        char *policy = NULL;
-        rc = rt_store_problem(st, &mp);
-        if (!rc)
-            rc = rt_problem_convert(mp, best, strlen(best), "policy", &policy, &err);
-        rt_problem_close(mp);
-        FILE *f = rc ? NULL : fopen(out, "w");
-        int bad = !f;
-        if (f) {
-            bad = fputs(policy, f) < 0;
-            bad |= fclose(f) != 0;
-        }
-        if (bad) {
-            fprintf(stderr, "ratchet: meta: cannot write %s\n", out);
-            free(policy);
-            free(best);
-            rt_store_close(st);
-            return 2;
-        }
-        printf("best policy written to %s\n", out);
-        free(policy);
+        usage_error("meta: %s", rt_store_errmsg(st));
+        rc = EXIT_USAGE;
+    } else if (out) {
+        rc = write_policy(st, best, out);
     }
     free(best);
     rt_store_close(st);
-    return 0;
+    return rc;
+}
+
+int cmd_meta(int argc, char **argv)
+{
+    meta_args a;
+    rt_run *run = NULL;
+    int rc = meta_parse(argc, argv, &a);
+    if (!rc)
+        rc = meta_open(&a, &run);
+    if (rc)
+        return rc < 0 ? 0 : rc;
+    fprintf(stderr, "ratchet: meta: evolving policies for %.0f s (store %s)\n", a.opt.seconds,
+            a.store);
+    rc = rt_run_execute(run);
+    if (rc) {
+        usage_error("meta: %s", rt_run_errmsg(run));
+        rt_run_close(run);
+        return exit_for(rc);
+    }
+    rt_run_close(run);
+    return meta_report(a.store, a.out);
 }

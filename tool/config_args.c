@@ -1,14 +1,12 @@
 /* config_args.c — reads a run's configuration file into extra command-line options.
  * Uses only the public API (rt_config_read). */
-#include "config_args.h"
-
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "ratchet.h"
+#include "tool.h"
 
 #define MAX_CONFIG_ARGS 256
 
@@ -144,18 +142,17 @@ int config_args_expand(int argc, char **argv, int *out_argc, char ***out_argv)
     snprintf(c.dir, sizeof c.dir, "%s", dirname(pcopy));
     int rc = rt_config_read(path, on_entry, &c, &err);
     if (rc) {
-        fprintf(stderr, "ratchet: run: %s\n",
-                err.msg[0] ? err.msg : "configuration file: out of memory");
+        usage_error("run: %s", err.msg[0] ? err.msg : "configuration file: out of memory");
         for (int i = 0; i < c.n; i++)
             free(c.args[i]);
-        return 2;
+        return EXIT_USAGE;
     }
     char **nv = calloc((size_t)(argc + c.n + 1), sizeof *nv);
     if (!nv) {
         for (int i = 0; i < c.n; i++)
             free(c.args[i]);
-        fprintf(stderr, "ratchet: run: out of memory\n");
-        return 2;
+        usage_error("run: out of memory");
+        return EXIT_USAGE;
     }
     nv[0] = argv[0];
     for (int i = 0; i < c.n; i++)

@@ -1,12 +1,8 @@
-/* cmd_drift.c — the drift section of `ratchet status`: proxy against verdict, overall and per
+/* drift.c — the drift section of `ratchet status`: proxy against verdict, overall and per
  * tenth of the run, and the --trust-proxy warning. */
-#include <jansson.h>
 #include <stdio.h>
 
-#include "ratchet.h"
-
-void drift_print(const rt_drift *d);
-json_t *drift_json(const rt_drift *d);
+#include "tool.h"
 
 static double share(long long part, long long whole)
 {

@@ -1,34 +1,42 @@
-/* cmd_llm.c — the llm proposer's options of `ratchet run` and its spend in `ratchet status`.
+/* llm.c — the llm proposer's options of `ratchet run` and its spend in `ratchet status`.
  * Options map to the proposer's keys (docs/llm.md): --llm-url -> url, --model -> model, ... */
-#include "cmd_llm.h"
-
 #include <string.h>
+
+#include "tool.h"
 
 #define MAX_PROPOSER_OPTS 64
 
 static const char *keys[MAX_PROPOSER_OPTS];
 static const char *values[MAX_PROPOSER_OPTS];
 
-/* tool option -> proposer key */
+/* tool option -> proposer key, with the option's line in `run --help` */
 static const struct {
-    const char *flag, *key;
+    const char *flag, *key, *value, *help;
 } map[] = {
-    {"model", "model"},           {"llm-url", "url"},
-    {"llm-key-env", "key-env"},   {"llm-budget-tokens", "budget-tokens"},
-    {"llm-budget-money", "budget-money"}, {"llm-price", "price"},
-    {"llm-prompts", "prompts"},   {"llm-template", "template"},
-    {"llm-language", "language"}, {"llm-timeout", "timeout"},
-    {"llm-max-in-flight", "max-in-flight"}, {"llm-p-full", "p-full"},
-    {"llm-retries", "retries"},   {"llm-backoff", "backoff"},
+    {"llm-url", "url", "URL", "the server, e.g. http://127.0.0.1:8080/v1 (required)"},
+    {"model", "model", "NAME[,NAME]", "model(s); several: a bandit picks one per request"},
+    {"llm-key-env", "key-env", "VAR", "send the API key held in environment variable VAR"},
+    {"llm-budget-tokens", "budget-tokens", "N", "stop the run once N tokens (in + out) are spent"},
+    {"llm-budget-money", "budget-money", "X", "stop the run once X is spent (needs --llm-price)"},
+    {"llm-price", "price", "M=IN,OUT", "price of model M per million tokens in and out"},
+    {"llm-prompts", "prompts", "DIR", "prompt template folder (default: the shipped prompts/)"},
+    {"llm-template", "template", "NAME", "template set DIR/NAME/ (default: default)"},
+    {"llm-language", "language", "NAME", "language named on code fences (c, python, ...)"},
+    {"llm-timeout", "timeout", "S", "seconds per request attempt (default 300)"},
+    {"llm-max-in-flight", "max-in-flight", "N", "requests open at once (default 4)"},
+    {"llm-p-full", "p-full", "P", "share of requests asking for full rewrites (default 0.25)"},
+    {"llm-retries", "retries", "N", "retries on connection errors, 5xx and 429 (default 4)"},
+    {"llm-backoff", "backoff", "S", "first retry wait, doubled each time (default 1)"},
 };
+#define NMAP (sizeof map / sizeof map[0])
 
 int llm_run_option(const char *name, const char *value, rt_run_options *opt)
 {
-    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
+    for (size_t i = 0; i < NMAP; i++) {
         if (strcmp(name, map[i].flag) != 0)
             continue;
         if (opt->nproposer_params == MAX_PROPOSER_OPTS) {
-            fprintf(stderr, "ratchet: run: too many proposer options\n");
+            usage_error("run: too many proposer options");
             return -1;
         }
         keys[opt->nproposer_params] = map[i].key;
@@ -43,24 +51,14 @@ int llm_run_option(const char *name, const char *value, rt_run_options *opt)
 
 void llm_run_help(FILE *f)
 {
-    fprintf(f,
-            "The llm proposer (--proposer llm: edits from language models on any\n"
-            "OpenAI-compatible chat completions server; docs/llm.md):\n"
-            "  --llm-url URL          the server, e.g. http://127.0.0.1:8080/v1 (required)\n"
-            "  --model NAME[,NAME]    model(s); several: a bandit picks one per request\n"
-            "  --llm-key-env VAR      send the API key held in environment variable VAR\n"
-            "  --llm-budget-tokens N  stop the run once N tokens (in + out) are spent\n"
-            "  --llm-budget-money X   stop the run once X is spent (needs --llm-price)\n"
-            "  --llm-price M=IN,OUT   price of model M per million tokens in and out\n"
-            "  --llm-prompts DIR      prompt template folder (default: the shipped prompts/)\n"
-            "  --llm-template NAME    template set DIR/NAME/ (default: default)\n"
-            "  --llm-language NAME    language named on code fences (c, python, ...)\n"
-            "  --llm-timeout S        seconds per request attempt (default 300)\n"
-            "  --llm-max-in-flight N  requests open at once (default 4)\n"
-            "  --llm-p-full P         share of requests asking for full rewrites (default 0.25)\n"
-            "  --llm-retries N        retries on connection errors, 5xx and 429 (default 4)\n"
-            "  --llm-backoff S        first retry wait, doubled each time (default 1)\n"
-            "  Proposer options are not stored: give them again with --resume.\n");
+    fprintf(f, "The llm proposer (--proposer llm: edits from language models on any\n"
+               "OpenAI-compatible chat completions server; docs/llm.md):\n");
+    for (size_t i = 0; i < NMAP; i++) {
+        char head[64];
+        snprintf(head, sizeof head, "--%s %s", map[i].flag, map[i].value);
+        args_help_line(f, head, map[i].help, 23);
+    }
+    fprintf(f, "  Proposer options are not stored: give them again with --resume.\n");
 }
 
 int llm_status(rt_store *st, FILE *out, json_t *obj)
@@ -68,7 +66,7 @@ int llm_status(rt_store *st, FILE *out, json_t *obj)
     rt_llm_spend sp;
     int rc = rt_store_llm_spend(st, &sp);
     if (rc) {
-        fprintf(stderr, "ratchet: status: %s\n", rt_store_errmsg(st));
+        usage_error("status: %s", rt_store_errmsg(st));
         return rc;
     }
     if (!sp.requests)

@@ -1,0 +1,168 @@
+/* args.c — a command's options from its table (tool.h, "args.c"): one loop reads them all,
+ * checks numbers against their ranges, and prints the option lines of the help, so that what a
+ * command accepts and what its help says come from the same rows. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tool.h"
+
+/* The row named name, or NULL. */
+static const arg_opt *find_opt(const arg_opt *opts, const char *name)
+{
+    for (; opts->name; opts++)
+        if (strcmp(opts->name, name) == 0)
+            return opts;
+    return NULL;
+}
+
+/* The one number parser: reads s as the row's type into dest. Returns 0, or -1 when s is not a
+ * number of that type within the row's range (dest unchanged). */
+static int parse_number(const arg_opt *o, const char *s, void *dest)
+{
+    char *end = NULL;
+    errno = 0;
+    if (!*s)
+        return -1;
+    if (o->type == ARG_SEED) {
+        if (*s == '-')
+            return -1;
+        unsigned long long v = strtoull(s, &end, 10);
+        if (errno || *end)
+            return -1;
+        *(uint64_t *)dest = v;
+        return 0;
+    }
+    if (o->type == ARG_NUM) {
+        double v = strtod(s, &end);
+        if (errno || *end || !(v >= o->lo && v <= o->hi))
+            return -1;
+        *(double *)dest = v;
+        return 0;
+    }
+    long long v = strtoll(s, &end, 10);
+    if (errno || *end || v < (long long)o->lo || v > (long long)o->hi)
+        return -1;
+    if (o->type == ARG_INT)
+        *(int *)dest = (int)v;
+    else
+        *(long long *)dest = v;
+    return 0;
+}
+
+/* Stores value (NULL for a flag) as row o says. Returns 0, or EXIT_USAGE after printing why. */
+static int store_value(const char *cmd, const arg_opt *o, const char *value, char *dest)
+{
+    void *field = dest + o->offset;
+    switch (o->type) {
+    case ARG_FLAG:
+        *(int *)field = 1;
+        return 0;
+    case ARG_TEXT:
+        if (o->expect && !*value) {
+            usage_error("%s: --%s needs %s", cmd, o->name, o->expect);
+            return EXIT_USAGE;
+        }
+        *(const char **)field = value;
+        return 0;
+    default:
+        if (parse_number(o, value, field) == 0)
+            return 0;
+        usage_error("%s: bad --%s '%s': expected %s", cmd, o->name, value, o->expect);
+        return EXIT_USAGE;
+    }
+}
+
+/* A positional argument: into the spec's slot if it is free. */
+static int take_positional(const arg_spec *spec, const char *arg, char *dest)
+{
+    const char **slot = spec->positional >= 0 ? (const char **)(dest + spec->positional) : NULL;
+    if (!slot || *slot) {
+        usage_error("%s: unexpected argument '%s'", spec->cmd, arg);
+        return EXIT_USAGE;
+    }
+    *slot = arg;
+    return 0;
+}
+
+int args_parse(const arg_spec *spec, int argc, char **argv, void *dest, int *seen)
+{
+    for (int i = 1; i < argc; i++) {
+        char *a = argv[i];
+        if (strcmp(a, "-h") == 0) {
+            spec->help(stdout);
+            return -1;
+        }
+        if (strncmp(a, "--", 2) != 0 || a[2] == '\0') {
+            if (take_positional(spec, a, dest))
+                return EXIT_USAGE;
+            continue;
+        }
+        const char *name = a + 2, *value = NULL;
+        char *eq = strchr(a, '=');
+        if (eq) {
+            *eq = '\0'; /* argv strings are ours to change: split "--name=value" in place */
+            value = eq + 1;
+        }
+        if (strcmp(name, "help") == 0) {
+            spec->help(stdout);
+            return -1;
+        }
+        const arg_opt *o = find_opt(spec->opts, name);
+        if (!o && !spec->other) {
+            usage_error("%s: unknown option --%s (see ratchet %s --help)", spec->cmd, name,
+                        spec->cmd);
+            return EXIT_USAGE;
+        }
+        if (!value && !(o && o->type == ARG_FLAG)) {
+            if (i + 1 >= argc) {
+                const char *needs = o && o->type == ARG_TEXT && o->expect ? o->expect : "a value";
+                usage_error("%s: --%s needs %s", spec->cmd, name, needs);
+                return EXIT_USAGE;
+            }
+            value = argv[++i];
+        }
+        int rc = o ? store_value(spec->cmd, o, value, dest) : spec->other(dest, name, value);
+        if (rc)
+            return rc;
+        if (o && seen)
+            seen[o - spec->opts] = i;
+    }
+    return 0;
+}
+
+void args_help_line(FILE *f, const char *head, const char *help, int width)
+{
+    fprintf(f, "  %-*s ", width - 1, head);
+    for (const char *line = help; *line;) {
+        size_t n = strcspn(line, "\n");
+        fprintf(f, "%.*s\n", (int)n, line);
+        line += n;
+        if (*line == '\n' && *++line)
+            fprintf(f, "  %*s", width, "");
+    }
+}
+
+void args_help(FILE *f, const arg_opt *opts, int width)
+{
+    for (; opts->name; opts++) {
+        if (!opts->help)
+            continue;
+        char head[64];
+        snprintf(head, sizeof head, "--%s%s%s", opts->name, opts->value ? " " : "",
+                 opts->value ? opts->value : "");
+        args_help_line(f, head, opts->help, width);
+    }
+}
+
+int args_param(const char *cmd, arg_params *params, const char *name, const char *value)
+{
+    if (params->n == ARG_MAX_PARAMS) {
+        usage_error("%s: too many options", cmd);
+        return EXIT_USAGE;
+    }
+    params->keys[params->n] = name;
+    params->values[params->n] = value;
+    params->n++;
+    return 0;
+}
