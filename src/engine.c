@@ -25,78 +25,15 @@
 #include "engine.h"
 #include "bandit.h"
 #include "gate.h"
+#include "hashset.h"
 #include "policy.h"
 #include "proposer.h"
 #include "sandbox/sandbox.h"
 #include "store/store.h"
 
-/* ---- set of seen hashes (64-bit prefixes; the store's UNIQUE column is the authority) ---- */
-
-typedef struct hashset {
-    uint64_t *slots;
-    size_t cap, count;
-} hashset;
-
-static uint64_t hash_key(const char *hex)
-{
-    uint64_t k = 0;
-    for (int i = 0; i < 16 && hex[i]; i++) {
-        char c = hex[i];
-        k = (k << 4) | (uint64_t)(c <= '9' ? c - '0' : c - 'a' + 10);
-    }
-    return k ? k : 1;
-}
-
-static int hashset_grow(hashset *h)
-{
-    size_t cap = h->cap ? 2 * h->cap : 1024;
-    uint64_t *slots = calloc(cap, sizeof *slots);
-    if (!slots)
-        return RT_ENOMEM;
-    for (size_t i = 0; i < h->cap; i++) {
-        uint64_t k = h->slots[i];
-        if (!k)
-            continue;
-        size_t j = (size_t)(k * 0x9e3779b97f4a7c15ULL) & (cap - 1);
-        while (slots[j])
-            j = (j + 1) & (cap - 1);
-        slots[j] = k;
-    }
-    free(h->slots);
-    h->slots = slots;
-    h->cap = cap;
-    return 0;
-}
-
-/* Adds key; returns 1 if it was new, 0 if present, RT_ENOMEM. */
-static int hashset_add(hashset *h, uint64_t k)
-{
-    if (2 * (h->count + 1) > h->cap && hashset_grow(h))
-        return RT_ENOMEM;
-    size_t j = (size_t)(k * 0x9e3779b97f4a7c15ULL) & (h->cap - 1);
-    while (h->slots[j]) {
-        if (h->slots[j] == k)
-            return 0;
-        j = (j + 1) & (h->cap - 1);
-    }
-    h->slots[j] = k;
-    h->count++;
-    return 1;
-}
-
-/* Says whether key is present (read-only: safe from several threads while nobody adds). */
-static int hashset_has(const hashset *h, uint64_t k)
-{
-    if (!h->cap)
-        return 0;
-    size_t j = (size_t)(k * 0x9e3779b97f4a7c15ULL) & (h->cap - 1);
-    while (h->slots[j]) {
-        if (h->slots[j] == k)
-            return 1;
-        j = (j + 1) & (h->cap - 1);
-    }
-    return 0;
-}
+/* Duplicates are recognised by the first 16 hex digits (64 bits) of a candidate's SHA-256 (or of
+ * its problem's dedupe text); the store's UNIQUE column is the authority. */
+#define SEEN_KEY_DIGITS 16
 
 /* ---- the run ----------------------------------------------------------------------------- */
 
@@ -111,7 +48,7 @@ struct rt_run {
     int nislands;
     rt_policy policy;
     rt_bandit bandit; /* chooses operators; updated in island order */
-    hashset seen;
+    rt_hashset seen; /* duplicate keys of every candidate of the run */
     rt_run_options opt;
 
     long long generation, evaluations, duplicates, failed, proxy_rejected;
@@ -181,6 +118,7 @@ static rt_run *run_new(const rt_run_options *opt)
     if (r->opt.progress_interval <= 0)
         r->opt.progress_interval = 0.25;
     rt_policy_defaults(&r->policy);
+    rt_hashset_init(&r->seen, SEEN_KEY_DIGITS);
     snprintf(r->metric_name, sizeof r->metric_name, "score");
     return r;
 }
@@ -196,7 +134,7 @@ void rt_run_close(rt_run *r)
     rt_problem_close(r->problem);
     rt_db_close(r->db);
     free(r->rng);
-    free(r->seen.slots);
+    rt_hashset_free(&r->seen);
     free(r);
 }
 
@@ -398,7 +336,7 @@ typedef struct prepared {
     int has_text;
     rt_buf text;
     char hash[65];
-    uint64_t key;       /* duplicate key (hash of the problem's dedupe text, or of the text) */
+    char key[65];       /* duplicate key: hash of the problem's dedupe text, or of the text */
     int seen;           /* the key was seen in an earlier generation: nothing else was done */
     int evaluated;
     rt_evaluation ev;
@@ -423,16 +361,13 @@ static int prepare_text(const rt_run *r, const void *child, prepared *p)
     if (rc)
         return rc;
     rt_sha256_hex(p->text.data, p->text.len, p->hash);
-    p->key = hash_key(p->hash);
+    memcpy(p->key, p->hash, sizeof p->key);
     if (cls->dedupe_text) {
         rt_buf norm;
         rt_buf_init(&norm, 0);
         rc = cls->dedupe_text(r->problem->state, p->text.data, p->text.len, &norm);
-        if (!rc) {
-            char h[65];
-            rt_sha256_hex(norm.data, norm.len, h);
-            p->key = hash_key(h);
-        }
+        if (!rc)
+            rt_sha256_hex(norm.data, norm.len, p->key);
         rt_buf_free(&norm);
         if (rc)
             return rc;
@@ -450,7 +385,7 @@ static int prepare_eval(const rt_run *r, void *child, prepared *p, int check_see
     int rc = p->has_text ? 0 : prepare_text(r, child, p);
     if (rc)
         return rc;
-    if (check_seen && hashset_has(&r->seen, p->key)) {
+    if (check_seen && rt_hashset_has(&r->seen, p->key)) {
         p->seen = 1;
         return 0;
     }
@@ -485,7 +420,7 @@ static int process(rt_run *r, int island, const char *parent_hash, const char *o
         return run_fail(r, rc, "cannot encode a candidate (out of memory?)");
     }
     const char *hash = p->hash;
-    int fresh = hashset_add(&r->seen, p->key);
+    int fresh = rt_hashset_add(&r->seen, p->key);
     if (fresh < 0) {
         cls->free_genome(child);
         return run_fail(r, RT_ENOMEM, "out of memory");
@@ -901,26 +836,25 @@ fail:
 static void add_seen(const char *hash, void *user)
 {
     rt_run *r = user;
-    if (hashset_add(&r->seen, hash_key(hash)) < 0)
+    char key[65] = {0}; /* a short hash from a damaged store still gives SEEN_KEY_DIGITS bytes */
+    snprintf(key, sizeof key, "%s", hash ? hash : "");
+    if (rt_hashset_add(&r->seen, key) < 0)
         r->hashset_failed = 1;
 }
 
 static void add_seen_text(const char *text, size_t len, void *user)
 {
     rt_run *r = user;
-    char hash[65];
-    rt_sha256_hex(text, len, hash);
-    uint64_t key = hash_key(hash);
+    char key[65];
+    rt_sha256_hex(text, len, key);
     rt_buf norm;
     rt_buf_init(&norm, 0);
-    if (r->problem->cls->dedupe_text(r->problem->state, text, len, &norm) == 0) {
-        rt_sha256_hex(norm.data, norm.len, hash);
-        key = hash_key(hash);
-    } else {
+    if (r->problem->cls->dedupe_text(r->problem->state, text, len, &norm) == 0)
+        rt_sha256_hex(norm.data, norm.len, key);
+    else
         r->hashset_failed = 1;
-    }
     rt_buf_free(&norm);
-    if (hashset_add(&r->seen, key) < 0)
+    if (rt_hashset_add(&r->seen, key) < 0)
         r->hashset_failed = 1;
 }
 
