@@ -25,7 +25,7 @@ void rt_archive_free(rt_archive *a)
     for (int i = 0; i < a->nislands; i++) {
         rt_island *is = &a->islands[i];
         for (int c = 0; c < is->ncells; c++)
-            a->problem->cls->free_genome(is->cells[c].genome);
+            rt_problem_free_genome(a->problem, is->cells[c].genome);
         free(is->cells);
     }
     free(a->islands);
@@ -71,7 +71,7 @@ int rt_archive_offer(rt_archive *a, int island, void *genome, rt_score score,
     if (c >= 0) {
         if (rt_score_cmp(score, is->cells[c].score) < 0)
             return 0;
-        a->problem->cls->free_genome(is->cells[c].genome);
+        rt_problem_free_genome(a->problem, is->cells[c].genome);
     } else {
         if (is->ncells == is->cap) {
             int cap = is->cap ? 2 * is->cap : 16;
@@ -125,7 +125,7 @@ int rt_archive_migrate(rt_archive *a)
         rt_elite *e = &a->islands[i].cells[src[i]];
         e->migrated = 1;
         int to = (i + 1) % a->nislands;
-        void *copy = a->problem->cls->clone(a->problem->state, e->genome);
+        void *copy = rt_problem_clone(a->problem, e->genome);
         if (!copy) {
             free(src);
             return RT_ENOMEM;
@@ -134,7 +134,7 @@ int rt_archive_migrate(rt_archive *a)
         int rc = rt_archive_offer(a, to, copy, e->score, e->coords, e->hash, e->cand_id,
                                   &arrived);
         if (rc != 1)
-            a->problem->cls->free_genome(copy);
+            rt_problem_free_genome(a->problem, copy);
         if (rc < 0) {
             free(src);
             return rc;

@@ -231,7 +231,7 @@ static int reevaluate(rt_run *r, const char *text, size_t len, int n, double *me
         rt_verdict v;
         char err[256];
         r->noise.reevaluations++;
-        int rc = r->problem->cls->verify(r->problem->state, text, len, &v, err, sizeof err);
+        int rc = rt_problem_verify(r->problem, text, len, &v, err, sizeof err);
         if (rc == RT_ENOMEM)
             return run_fail(r, rc, "out of memory");
         if (rc || !v.valid)
@@ -258,7 +258,7 @@ static int noise_floor(rt_run *r, const rt_elite *inc, double *mean, double *spr
         }
     rt_buf text;
     rt_buf_init(&text, 0);
-    int rc = r->problem->cls->encode(r->problem->state, inc->genome, &text);
+    int rc = rt_problem_encode(r->problem, inc->genome, &text);
     if (rc) {
         rt_buf_free(&text);
         return run_fail(r, rc, "cannot encode a candidate (out of memory?)");
@@ -355,17 +355,16 @@ static void prepared_init(prepared *p)
 /* Encodes the child and computes its hash and duplicate key. Thread-safe (reads the run). */
 static int prepare_text(const rt_run *r, const void *child, prepared *p)
 {
-    const rt_problem_class *cls = r->problem->cls;
     rt_buf_reset(&p->text);
-    int rc = cls->encode(r->problem->state, child, &p->text);
+    int rc = rt_problem_encode(r->problem, child, &p->text);
     if (rc)
         return rc;
     rt_sha256_hex(p->text.data, p->text.len, p->hash);
     memcpy(p->key, p->hash, sizeof p->key);
-    if (cls->dedupe_text) {
+    if (rt_problem_dedupes(r->problem)) {
         rt_buf norm;
         rt_buf_init(&norm, 0);
-        rc = cls->dedupe_text(r->problem->state, p->text.data, p->text.len, &norm);
+        rc = rt_problem_dedupe_text(r->problem, p->text.data, p->text.len, &norm);
         if (!rc)
             rt_sha256_hex(norm.data, norm.len, p->key);
         rt_buf_free(&norm);
@@ -381,7 +380,6 @@ static int prepare_text(const rt_run *r, const void *child, prepared *p)
  * what evaluated without failure. Returns 0 or a negative code (out of memory). */
 static int prepare_eval(const rt_run *r, void *child, prepared *p, int check_seen)
 {
-    const rt_problem_class *cls = r->problem->cls;
     int rc = p->has_text ? 0 : prepare_text(r, child, p);
     if (rc)
         return rc;
@@ -389,13 +387,13 @@ static int prepare_eval(const rt_run *r, void *child, prepared *p, int check_see
         p->seen = 1;
         return 0;
     }
-    rc = cls->evaluate(r->problem->state, child, &p->ev);
+    rc = rt_problem_evaluate(r->problem, child, &p->ev);
     if (rc)
         return rc;
     p->evaluated = 1;
     if (p->ev.failed)
         return 0;
-    p->vrc = cls->verify(r->problem->state, p->text.data, p->text.len, &p->verdict, p->verr,
+    p->vrc = rt_problem_verify(r->problem, p->text.data, p->text.len, &p->verdict, p->verr,
                          sizeof p->verr);
     p->verified = 1;
     return 0;
@@ -407,7 +405,6 @@ static int prepare_eval(const rt_run *r, void *child, prepared *p, int check_see
 static int process(rt_run *r, int island, const char *parent_hash, const char *op, void *child,
                    prepared *p)
 {
-    const rt_problem_class *cls = r->problem->cls;
     int rc = 0;
     if (parent_hash)
         r->evaluations++;
@@ -416,24 +413,24 @@ static int process(rt_run *r, int island, const char *parent_hash, const char *o
         return 0;
     }
     if (!p->has_text && (rc = prepare_text(r, child, p))) {
-        cls->free_genome(child);
+        rt_problem_free_genome(r->problem, child);
         return run_fail(r, rc, "cannot encode a candidate (out of memory?)");
     }
     const char *hash = p->hash;
     int fresh = rt_hashset_add(&r->seen, p->key);
     if (fresh < 0) {
-        cls->free_genome(child);
+        rt_problem_free_genome(r->problem, child);
         return run_fail(r, RT_ENOMEM, "out of memory");
     }
     r->last.made = 1;
     if (!fresh) {
         r->last.duplicate = 1;
         r->duplicates++;
-        cls->free_genome(child);
+        rt_problem_free_genome(r->problem, child);
         return 0;
     }
-    if (cls->evaluate && !p->evaluated && (rc = prepare_eval(r, child, p, 0))) {
-        cls->free_genome(child);
+    if (rt_problem_evaluates(r->problem) && !p->evaluated && (rc = prepare_eval(r, child, p, 0))) {
+        rt_problem_free_genome(r->problem, child);
         return run_fail(r, rc, "cannot evaluate a candidate (out of memory?)");
     }
     rt_score proxy = {0, 0};
@@ -447,20 +444,20 @@ static int process(rt_run *r, int island, const char *parent_hash, const char *o
         snprintf(v.reason, sizeof v.reason, "evaluation failed: %s", p->ev.reason);
         proxy_failed = 1;
     } else {
-        cls->score(r->problem->state, child, &proxy);
+        rt_problem_score(r->problem, child, &proxy);
         if (proxy.primary <= RT_PROXY_REJECT) {
             r->proxy_rejected++;
-            cls->free_genome(child);
+            rt_problem_free_genome(r->problem, child);
             return 0;
         }
-        cls->features(r->problem->state, child, coords);
+        rt_problem_features(r->problem, child, coords);
         if (p->verified)
             ok = rt_gate_account(&r->gate, p->text.data, p->text.len, p->vrc, p->verr, proxy,
                                  &p->verdict);
         else
             ok = rt_gate_check(&r->gate, p->text.data, p->text.len, proxy, &p->verdict);
         if (ok < 0) {
-            cls->free_genome(child);
+            rt_problem_free_genome(r->problem, child);
             return run_fail(r, ok, "out of memory");
         }
         v = p->verdict;
@@ -474,10 +471,10 @@ static int process(rt_run *r, int island, const char *parent_hash, const char *o
         trusted = 1;
         admit_score = proxy;
         ok = 1;
-    } else if (ok && cls->noisy && r->policy.noise_samples > 0) {
+    } else if (ok && rt_problem_is_noisy(r->problem) && r->policy.noise_samples > 0) {
         ok = noise_admit(r, island, coords, p->text.data, p->text.len, &v, note, sizeof note);
         if (ok < 0) {
-            cls->free_genome(child);
+            rt_problem_free_genome(r->problem, child);
             return ok;
         }
         verified = (rt_score){v.score, v.score2};
@@ -488,13 +485,12 @@ static int process(rt_run *r, int island, const char *parent_hash, const char *o
     if (ok) {
         admitted = rt_archive_offer(&r->archive, island, child, admit_score, coords, hash, 0, &slot);
         if (admitted < 0) {
-            cls->free_genome(child);
+            rt_problem_free_genome(r->problem, child);
             return run_fail(r, admitted, "out of memory");
         }
     }
     const char *metrics = NULL, *artifacts = NULL;
-    if (cls->annotations)
-        cls->annotations(r->problem->state, child, &metrics, &artifacts);
+    rt_problem_annotations(r->problem, child, &metrics, &artifacts);
     rt_cand_row row = {
         .hash = hash,
         .text = p->text.data,
@@ -524,7 +520,8 @@ static int process(rt_run *r, int island, const char *parent_hash, const char *o
     long long id = 0;
     rc = rt_db_insert(r->db, &row, &id);
     if (!admitted)
-        cls->free_genome(child); /* after the insert: metrics and artifacts live in the genome */
+        rt_problem_free_genome(r->problem, child); /* after the insert: metrics and artifacts
+                                                    * live in the genome */
     if (rc)
         return db_error(r, rc);
     if (slot)
@@ -583,7 +580,7 @@ static void run_jobs(generation_ctx *g)
             continue;
         j->rc = r->pcls->propose(r->pstate, r->problem, &j->ctx, &r->rng[i], &j->prop);
         /* expensive evaluations run here, in parallel; the verdicts are counted in order */
-        if (!j->rc && j->prop.child && r->problem->cls->evaluate)
+        if (!j->rc && j->prop.child && rt_problem_evaluates(r->problem))
             j->rc = prepare_eval(r, j->prop.child, &j->pre, 1);
     }
 }
@@ -597,7 +594,6 @@ static void *worker(void *arg)
 /* Fills one view of an elite for a proposer that asked for context. */
 static int fill_view(rt_run *r, const rt_elite *e, rt_candidate_view *v, rt_buf *text)
 {
-    const rt_problem_class *cls = r->problem->cls;
     memset(v, 0, sizeof *v);
     v->genome = e->genome;
     v->hash = e->hash;
@@ -605,13 +601,12 @@ static int fill_view(rt_run *r, const rt_elite *e, rt_candidate_view *v, rt_buf 
     if (!r->pcls->context)
         return 0;
     rt_buf_reset(text);
-    int rc = cls->encode(r->problem->state, e->genome, text);
+    int rc = rt_problem_encode(r->problem, e->genome, text);
     if (rc)
         return rc;
     v->text = rt_buf_cstr(text);
     v->len = text->len;
-    if (cls->annotations)
-        cls->annotations(r->problem->state, e->genome, &v->metrics, &v->artifacts);
+    rt_problem_annotations(r->problem, e->genome, &v->metrics, &v->artifacts);
     return 0;
 }
 
@@ -702,7 +697,7 @@ static int generation(rt_run *r)
             rc = run_fail(r, j->rc, "proposer %s failed (out of memory?)", r->pcls->name);
         if (rc) {
             if (j->prop.child)
-                r->problem->cls->free_genome(j->prop.child);
+                rt_problem_free_genome(r->problem, j->prop.child);
             continue;
         }
         if (!j->prop.child && j->prop.reason[0]) {
@@ -746,7 +741,7 @@ static int target_reached(const rt_run *r)
 {
     if (!r->opt.has_target || !r->has_best)
         return 0;
-    if (r->problem->cls->metric_lower_is_better)
+    if (rt_problem_lower_is_better(r->problem))
         return r->best_metric <= r->opt.target;
     return r->best_metric >= r->opt.target;
 }
@@ -754,7 +749,7 @@ static int target_reached(const rt_run *r)
 int rt_run_execute(rt_run *r)
 {
     /* problems that run external evaluations: one sandbox slot per worker thread (--jobs) */
-    if (r->problem->cls->evaluate)
+    if (rt_problem_evaluates(r->problem))
         rt_sandbox_set_jobs(r->opt.threads);
     r->t_session = rt_now();
     r->evals_at_start = r->evaluations;
@@ -849,7 +844,7 @@ static void add_seen_text(const char *text, size_t len, void *user)
     rt_sha256_hex(text, len, key);
     rt_buf norm;
     rt_buf_init(&norm, 0);
-    if (r->problem->cls->dedupe_text(r->problem->state, text, len, &norm) == 0)
+    if (rt_problem_dedupe_text(r->problem, text, len, &norm) == 0)
         rt_sha256_hex(norm.data, norm.len, key);
     else
         r->hashset_failed = 1;
@@ -862,8 +857,7 @@ static void add_seen_text(const char *text, size_t len, void *user)
 static int run_setup(rt_run *r, int nislands, const char *proposer)
 {
     r->nislands = nislands;
-    if (r->problem->cls->configure)
-        r->problem->cls->configure(r->problem->state, &r->policy);
+    rt_problem_configure(r->problem, &r->policy);
     r->rng = calloc((size_t)nislands, sizeof *r->rng);
     if (!r->rng)
         return run_fail(r, RT_ENOMEM, "out of memory");
@@ -942,7 +936,7 @@ int rt_run_create(rt_run **out, const char *store_path, const rt_problem *proble
         goto fail;
     rt_run_config cfg;
     memset(&cfg, 0, sizeof cfg);
-    snprintf(cfg.problem, sizeof cfg.problem, "%s", problem->cls->name);
+    snprintf(cfg.problem, sizeof cfg.problem, "%s", rt_problem_name(problem));
     snprintf(cfg.params, sizeof cfg.params, "%s", rt_problem_params(r->problem));
     snprintf(cfg.proposer, sizeof cfg.proposer, "%s", r->pcls->name);
     cfg.seed = options->seed;
@@ -956,14 +950,13 @@ int rt_run_create(rt_run **out, const char *store_path, const rt_problem *proble
     r->sessions = 1;
 
     /* the seed goes through the gate like every other candidate */
-    const rt_problem_class *cls = r->problem->cls;
-    void *seed = cls->seed(r->problem->state);
+    void *seed = rt_problem_seed(r->problem);
     if (!seed) {
         rc = run_fail(r, RT_ENOMEM, "cannot make the initial candidate");
         goto fail;
     }
     if ((rc = rt_db_begin(r->db))) {
-        cls->free_genome(seed);
+        rt_problem_free_genome(r->problem, seed);
         rc = db_error(r, rc);
         goto fail;
     }
@@ -975,12 +968,12 @@ int rt_run_create(rt_run **out, const char *store_path, const rt_problem *proble
         rc = rt_db_put_meta(r->db, "policy", rt_buf_cstr(&pt));
     rt_buf_free(&pt);
     if (rc) {
-        cls->free_genome(seed);
+        rt_problem_free_genome(r->problem, seed);
         rt_db_rollback(r->db);
         rc = rc == RT_ENOMEM ? run_fail(r, rc, "out of memory") : db_error(r, rc);
         goto fail;
     }
-    void *copy = cls->clone(r->problem->state, seed);
+    void *copy = rt_problem_clone(r->problem, seed);
     prepared pre;
     prepared_init(&pre);
     rc = copy ? process(r, 0, NULL, "seed", copy, &pre) : run_fail(r, RT_ENOMEM, "out of memory");
@@ -992,16 +985,16 @@ int rt_run_create(rt_run **out, const char *store_path, const rt_problem *proble
                                                          : pre.verdict.reason);
     for (int i = 1; !rc && i < r->nislands; i++) {
         const rt_elite *e0 = &r->archive.islands[0].cells[0];
-        void *c = cls->clone(r->problem->state, seed);
+        void *c = rt_problem_clone(r->problem, seed);
         if (!c) {
             rc = run_fail(r, RT_ENOMEM, "out of memory");
             break;
         }
         if (rt_archive_offer(&r->archive, i, c, e0->score, e0->coords, e0->hash, e0->cand_id,
                              NULL) != 1)
-            cls->free_genome(c);
+            rt_problem_free_genome(r->problem, c);
     }
-    cls->free_genome(seed);
+    rt_problem_free_genome(r->problem, seed);
     if (!rc)
         rc = checkpoint(r, 0);
     if (rc) {
@@ -1038,10 +1031,11 @@ int rt_run_resume(rt_run **out, const char *store_path, const rt_problem *proble
         rc = db_error(r, rc);
         goto fail;
     }
-    if (problem && (strcmp(problem->cls->name, cfg.problem) != 0 ||
+    if (problem && (strcmp(rt_problem_name(problem), cfg.problem) != 0 ||
                     strcmp(rt_problem_params(problem), cfg.params) != 0)) {
         rc = run_fail(r, RT_ESTORE, "store %s is a run of %s (%s), not of %s (%s)", store_path,
-                      cfg.problem, cfg.params, problem->cls->name, rt_problem_params(problem));
+                      cfg.problem, cfg.params, rt_problem_name(problem),
+                      rt_problem_params(problem));
         goto fail;
     }
     char reason[400];
@@ -1101,7 +1095,6 @@ int rt_run_resume(rt_run **out, const char *store_path, const rt_problem *proble
     r->proxy_rejected = cp.proxy_rejected;
     r->elapsed_before = cp.elapsed;
     r->sessions = cp.sessions + 1;
-    const rt_problem_class *cls = r->problem->cls;
     for (size_t k = 0; k < nrows; k++) {
         if (rows[k].island < 0 || rows[k].island >= r->nislands) {
             rc = run_fail(r, RT_ESTORE, "store %s: archive names island %d", store_path,
@@ -1119,7 +1112,7 @@ int rt_run_resume(rt_run **out, const char *store_path, const rt_problem *proble
         /* what comes back from disk passes the gate again before it is trusted */
         rt_verdict v;
         char why[512];
-        if (cls->verify(r->problem->state, text, len, &v, why, sizeof why) || !v.valid) {
+        if (rt_problem_verify(r->problem, text, len, &v, why, sizeof why) || !v.valid) {
             free(text);
             rc = run_fail(r, RT_ESTORE,
                           "store %s: archived candidate %lld does not verify (was it admitted "
@@ -1128,31 +1121,31 @@ int rt_run_resume(rt_run **out, const char *store_path, const rt_problem *proble
             goto fail;
         }
         void *g = NULL;
-        rc = cls->decode(r->problem->state, text, len, &g, why, sizeof why);
+        rc = rt_problem_decode(r->problem, text, len, &g, why, sizeof why);
         free(text);
         if (rc) {
             rc = run_fail(r, RT_ESTORE, "store %s: candidate %lld: %s", store_path,
                           rows[k].cand_id, why);
             goto fail;
         }
-        if (cls->restore_annotations) { /* what proposers are shown of an archived parent */
+        if (rt_problem_annotated(r->problem)) { /* what proposers are shown of an archived parent */
             char *metrics = NULL, *artifacts = NULL;
             if ((rc = rt_db_evaluation(r->db, rows[k].cand_id, &metrics, &artifacts))) {
-                cls->free_genome(g);
+                rt_problem_free_genome(r->problem, g);
                 rc = db_error(r, rc);
                 goto fail;
             }
-            cls->restore_annotations(r->problem->state, g, metrics, artifacts);
+            rt_problem_restore_annotations(r->problem, g, metrics, artifacts);
         }
         int coords[RT_MAX_FEATURES] = {0};
-        cls->features(r->problem->state, g, coords);
+        rt_problem_features(r->problem, g, coords);
         /* a noisy verifier's fresh draw is not the confirmed score the elite was admitted with */
-        rt_score verified = cls->noisy ? sc : (rt_score){v.score, v.score2};
+        rt_score verified = rt_problem_is_noisy(r->problem) ? sc : (rt_score){v.score, v.score2};
         rt_elite *slot = NULL;
         int a = rt_archive_offer(&r->archive, rows[k].island, g, verified, coords, hash,
                                  rows[k].cand_id, &slot);
         if (a != 1) {
-            cls->free_genome(g);
+            rt_problem_free_genome(r->problem, g);
             if (a < 0) {
                 rc = run_fail(r, RT_ENOMEM, "out of memory");
                 goto fail;
@@ -1167,7 +1160,7 @@ int rt_run_resume(rt_run **out, const char *store_path, const rt_problem *proble
             snprintf(r->metric_name, sizeof r->metric_name, "%s", v.metric_name);
         }
     }
-    rc = r->problem->cls->dedupe_text ? rt_db_each_text(r->db, add_seen_text, r)
+    rc = rt_problem_dedupes(r->problem) ? rt_db_each_text(r->db, add_seen_text, r)
                                       : rt_db_each_hash(r->db, add_seen, r);
     if (rc) {
         rc = db_error(r, rc);

@@ -14,28 +14,29 @@ void rt_gate_init(rt_gate *g, const rt_problem *problem)
 int rt_gate_roundtrip(const rt_problem *problem, const char *text, size_t len, rt_score proxy,
                       char *why, size_t whylen)
 {
-    const rt_problem_class *cls = problem->cls;
     void *genome = NULL;
     char err[400] = "";
     rt_buf again;
     rt_buf_init(&again, 0);
-    int rc = cls->decode(problem->state, text, len, &genome, err, sizeof err);
+    int rc = rt_problem_decode(problem, text, len, &genome, err, sizeof err);
     if (rc) {
         if (rc == RT_ENOMEM)
             goto done;
         rc = rt_fail(why, whylen, RT_EINVALID, "stored text does not decode: %s", err);
         goto done;
     }
-    if ((rc = cls->encode(problem->state, genome, &again)))
+    if ((rc = rt_problem_encode(problem, genome, &again)))
         goto done;
     if (again.len != len || memcmp(again.data, text, len) != 0) {
         rc = rt_fail(why, whylen, RT_EINVALID,
                      "stored text decodes to a different candidate (it re-encodes to other text)");
         goto done;
     }
-    if (!cls->noisy && !cls->evaluate) { /* else the proxy is not a function of the text alone */
+    /* for a noisy problem, or one with an external evaluation, the proxy is not a function of
+     * the text alone */
+    if (!rt_problem_is_noisy(problem) && !rt_problem_evaluates(problem)) {
         rt_score rescored;
-        cls->score(problem->state, genome, &rescored);
+        rt_problem_score(problem, genome, &rescored);
         if (rt_score_cmp(rescored, proxy) != 0) {
             rc = rt_fail(why, whylen, RT_EINVALID,
                          "stored text decodes to a candidate the proxy scores %.17g/%.17g, not "
@@ -45,8 +46,7 @@ int rt_gate_roundtrip(const rt_problem *problem, const char *text, size_t len, r
         }
     }
 done:
-    if (genome)
-        cls->free_genome(genome);
+    rt_problem_free_genome(problem, genome);
     rt_buf_free(&again);
     return rc;
 }
@@ -54,7 +54,7 @@ done:
 int rt_gate_check(rt_gate *g, const char *text, size_t len, rt_score proxy, rt_verdict *out)
 {
     char err[400] = "";
-    int rc = g->problem->cls->verify(g->problem->state, text, len, out, err, sizeof err);
+    int rc = rt_problem_verify(g->problem, text, len, out, err, sizeof err);
     return rt_gate_account(g, text, len, rc, err, proxy, out);
 }
 
