@@ -45,7 +45,7 @@ static int audit_admitted(rt_audit *a, const rt_problem *pb, long long id, const
 {
     rt_verdict v;
     char err[400] = "";
-    int rc = pb->cls->verify(pb->state, text, len, &v, err, sizeof err);
+    int rc = rt_problem_verify(pb, text, len, &v, err, sizeof err);
     if (rc == RT_ENOMEM)
         return rc;
     const char *trust = row->trusted ? " (it was admitted on the proxy alone, --trust-proxy)" : "";
