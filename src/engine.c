@@ -40,8 +40,7 @@
 struct rt_run {
     rt_db *db;
     rt_problem *problem;
-    const rt_proposer_class *pcls;
-    void *pstate;
+    rt_proposer proposer;
     rt_archive archive;
     rt_gate gate;
     rt_rng *rng;
@@ -129,8 +128,7 @@ void rt_run_close(rt_run *r)
         return;
     if (r->archive.islands)
         rt_archive_free(&r->archive);
-    if (r->pcls && r->pstate)
-        r->pcls->destroy(r->pstate);
+    rt_proposer_free(&r->proposer);
     rt_problem_close(r->problem);
     rt_db_close(r->db);
     free(r->rng);
@@ -174,7 +172,7 @@ static int checkpoint(rt_run *r, int reopen)
         for (int c = 0; c < is->ncells; c++)
             rows[n++] = (rt_archive_row){i, is->cells[c].cand_id, is->cells[c].migrated};
     }
-    int rc = r->pcls && r->pcls->account ? r->pcls->account(r->pstate, r->db) : 0;
+    int rc = rt_proposer_account(&r->proposer, r->db);
     if (!rc)
         rc = rt_db_save_checkpoint(r->db, &cp, rows, n);
     free(rows);
@@ -578,7 +576,7 @@ static void run_jobs(generation_ctx *g)
         job *j = &g->jobs[i];
         if (!j->parent)
             continue;
-        j->rc = r->pcls->propose(r->pstate, r->problem, &j->ctx, &r->rng[i], &j->prop);
+        j->rc = rt_proposer_propose(&r->proposer, r->problem, &j->ctx, &r->rng[i], &j->prop);
         /* expensive evaluations run here, in parallel; the verdicts are counted in order */
         if (!j->rc && j->prop.child && rt_problem_evaluates(r->problem))
             j->rc = prepare_eval(r, j->prop.child, &j->pre, 1);
@@ -598,7 +596,7 @@ static int fill_view(rt_run *r, const rt_elite *e, rt_candidate_view *v, rt_buf 
     v->genome = e->genome;
     v->hash = e->hash;
     v->score = e->score;
-    if (!r->pcls->context)
+    if (!rt_proposer_wants_context(&r->proposer))
         return 0;
     rt_buf_reset(text);
     int rc = rt_problem_encode(r->problem, e->genome, text);
@@ -620,8 +618,9 @@ static int make_context(rt_run *r, int i, job *j)
     j->ctx.parent = j->views[0];
     j->ctx.inspirations = &j->views[1];
     j->ctx.ninspirations = 0;
-    int want = r->pcls->inspirations < MAX_INSPIRATIONS ? r->pcls->inspirations
-                                                       : MAX_INSPIRATIONS;
+    int want = rt_proposer_inspirations(&r->proposer);
+    if (want > MAX_INSPIRATIONS)
+        want = MAX_INSPIRATIONS;
     const rt_elite *best = rt_archive_best(&r->archive);
     for (int k = 0; !rc && k < want; k++) {
         const rt_elite *e = NULL;
@@ -694,7 +693,8 @@ static int generation(rt_run *r)
         if (!j->parent)
             continue;
         if (!rc && j->rc)
-            rc = run_fail(r, j->rc, "proposer %s failed (out of memory?)", r->pcls->name);
+            rc = run_fail(r, j->rc, "proposer %s failed (out of memory?)",
+                         rt_proposer_name(&r->proposer));
         if (rc) {
             if (j->prop.child)
                 rt_problem_free_genome(r->problem, j->prop.child);
@@ -716,8 +716,8 @@ static int generation(rt_run *r)
         r->last.parent = parent_score;
         rc = process(r, i, j->parent_hash, j->prop.op ? j->prop.op : "?", j->prop.child,
                      &j->pre);
-        if (!rc && j->prop.tag && r->pcls->feedback)
-            r->pcls->feedback(r->pstate, j->prop.tag, &r->last);
+        if (!rc && j->prop.tag)
+            rt_proposer_feedback(&r->proposer, j->prop.tag, &r->last);
         if (!rc) {
             /* verified improvement: beating the parent earns 1, a new best of the run 1 more */
             double reward = 0;
@@ -787,7 +787,7 @@ int rt_run_execute(rt_run *r)
             break;
         }
         char spent[128];
-        if (r->pcls->spent && r->pcls->spent(r->pstate, spent, sizeof spent)) {
+        if (rt_proposer_spent(&r->proposer, spent, sizeof spent)) {
             snprintf(r->last_reason, sizeof r->last_reason, "%s", spent);
             why = r->last_reason;
             break;
@@ -868,18 +868,9 @@ static int run_setup(rt_run *r, int nislands, const char *proposer)
                             sizeof r->errmsg);
     if (rc)
         return rc;
-    r->pcls = rt_proposer_find(proposer);
-    if (!r->pcls)
-        return run_fail(r, RT_EUSAGE, "unknown proposer '%s'", proposer);
-    if (r->opt.nproposer_params && !r->pcls->configure)
-        return run_fail(r, RT_EUSAGE, "proposer %s takes no options (%s given)", proposer,
-                        r->opt.proposer_keys[0]);
-    rc = r->pcls->create(&r->pstate, r->problem, r->errmsg, sizeof r->errmsg);
-    if (!rc && r->pcls->configure)
-        rc = r->pcls->configure(r->pstate, r->opt.proposer_keys, r->opt.proposer_values,
-                                r->opt.nproposer_params, &r->policy, &r->stop, r->errmsg,
-                                sizeof r->errmsg);
-    return rc;
+    return rt_proposer_init(&r->proposer, proposer, r->problem, r->opt.proposer_keys,
+                            r->opt.proposer_values, r->opt.nproposer_params, &r->policy,
+                            &r->stop, r->errmsg, sizeof r->errmsg);
 }
 
 static void set_err(rt_error *err, int code, const char *msg)
@@ -938,7 +929,7 @@ int rt_run_create(rt_run **out, const char *store_path, const rt_problem *proble
     memset(&cfg, 0, sizeof cfg);
     snprintf(cfg.problem, sizeof cfg.problem, "%s", rt_problem_name(problem));
     snprintf(cfg.params, sizeof cfg.params, "%s", rt_problem_params(r->problem));
-    snprintf(cfg.proposer, sizeof cfg.proposer, "%s", r->pcls->name);
+    snprintf(cfg.proposer, sizeof cfg.proposer, "%s", rt_proposer_name(&r->proposer));
     cfg.seed = options->seed;
     cfg.islands = options->islands;
     hide_store(store_path);
