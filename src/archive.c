@@ -2,6 +2,7 @@
  * searched linearly (a few hundred cells at most per island), paid once per candidate. */
 #include "archive.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,7 @@ static int find_cell(const rt_island *is, const int *coords)
 
 const rt_elite *rt_archive_cell(const rt_archive *a, int island, const int *coords)
 {
+    assert(island >= 0 && island < a->nislands);
     const rt_island *is = &a->islands[island];
     int c = find_cell(is, coords);
     return c >= 0 ? &is->cells[c] : NULL;
@@ -64,6 +66,7 @@ static void update_best(rt_island *is, int c)
 int rt_archive_offer(rt_archive *a, int island, void *genome, rt_score score,
                      const int *coords, const char *hash, long long cand_id, rt_elite **slot)
 {
+    assert(island >= 0 && island < a->nislands && genome);
     rt_island *is = &a->islands[island];
     if (holds_hash(is, hash))
         return 0;
@@ -98,9 +101,11 @@ int rt_archive_offer(rt_archive *a, int island, void *genome, rt_score score,
 
 const rt_elite *rt_archive_select(const rt_archive *a, int island, rt_rng *rng, double p_best)
 {
+    assert(island >= 0 && island < a->nislands);
     const rt_island *is = &a->islands[island];
     if (is->ncells == 0)
         return NULL;
+    assert(is->best >= 0 && is->best < is->ncells);
     if (rt_rng_unit(rng) < p_best)
         return &is->cells[is->best];
     return &is->cells[rt_rng_below(rng, (uint32_t)is->ncells)];

@@ -162,8 +162,11 @@ static int checkpoint(rt_run *r, int reopen)
     n = 0;
     for (int i = 0; i < r->nislands; i++) {
         const rt_island *is = &r->archive.islands[i];
-        for (int c = 0; c < is->ncells; c++)
+        for (int c = 0; c < is->ncells; c++) {
+            /* every elite is stored before anything checkpoints (record() names its row) */
+            assert(is->cells[c].cand_id > 0);
             rows[n++] = (rt_archive_row){i, is->cells[c].cand_id, is->cells[c].migrated};
+        }
     }
     int rc = rt_proposer_account(&r->proposer, r->db);
     if (!rc)
@@ -337,6 +340,7 @@ static int record(rt_run *r, int island, const char *parent_hash, const char *op
         rt_problem_free_genome(r->problem, child);
     if (rc)
         return db_error(r, rc);
+    assert(!g->admitted || g->slot);
     if (g->slot)
         g->slot->cand_id = id;
     p->new_best = g->admitted && (!r->has_best || rt_score_cmp(g->score, r->best) > 0);
@@ -376,6 +380,7 @@ static int process(rt_run *r, int island, const char *parent_hash, const char *o
         rt_problem_free_genome(r->problem, child);
         return run_fail(r, rc, "cannot evaluate a candidate (out of memory?)");
     }
+    assert(p->has_text && (p->evaluated || !rt_problem_evaluates(r->problem)));
     rt_gate_child at_gate = {
         .island = island,
         .genome = child,
@@ -504,6 +509,7 @@ static int make_context(rt_run *r, int i, job *j)
         if (dup)
             continue;
         size_t slot = 1 + j->ctx.ninspirations;
+        assert(slot <= MAX_INSPIRATIONS);
         rc = fill_view(r, e, &j->views[slot], &j->texts[slot]);
         if (!rc)
             j->ctx.ninspirations++;

@@ -2,6 +2,7 @@
  * one place that calls a proposer's methods. */
 #include "proposer.h"
 
+#include <assert.h>
 #include <string.h>
 
 static const rt_proposer_class *const registry[] = {
@@ -60,6 +61,7 @@ int rt_proposer_wants_context(const rt_proposer *p) { return p->cls->context; }
 int rt_proposer_propose(const rt_proposer *p, const rt_problem *problem,
                         const rt_propose_ctx *ctx, rt_rng *rng, rt_proposal *out)
 {
+    assert(p->cls); /* only a proposer that rt_proposer_init made */
     return p->cls->propose(p->state, problem, ctx, rng, out);
 }
 
