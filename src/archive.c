@@ -2,6 +2,7 @@
  * searched linearly (a few hundred cells at most per island), paid once per candidate. */
 #include "archive.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +26,7 @@ void rt_archive_free(rt_archive *a)
     for (int i = 0; i < a->nislands; i++) {
         rt_island *is = &a->islands[i];
         for (int c = 0; c < is->ncells; c++)
-            a->problem->cls->free_genome(is->cells[c].genome);
+            rt_problem_free_genome(a->problem, is->cells[c].genome);
         free(is->cells);
     }
     free(a->islands);
@@ -42,6 +43,7 @@ static int find_cell(const rt_island *is, const int *coords)
 
 const rt_elite *rt_archive_cell(const rt_archive *a, int island, const int *coords)
 {
+    assert(island >= 0 && island < a->nislands);
     const rt_island *is = &a->islands[island];
     int c = find_cell(is, coords);
     return c >= 0 ? &is->cells[c] : NULL;
@@ -64,6 +66,7 @@ static void update_best(rt_island *is, int c)
 int rt_archive_offer(rt_archive *a, int island, void *genome, rt_score score,
                      const int *coords, const char *hash, long long cand_id, rt_elite **slot)
 {
+    assert(island >= 0 && island < a->nislands && genome);
     rt_island *is = &a->islands[island];
     if (holds_hash(is, hash))
         return 0;
@@ -71,7 +74,7 @@ int rt_archive_offer(rt_archive *a, int island, void *genome, rt_score score,
     if (c >= 0) {
         if (rt_score_cmp(score, is->cells[c].score) < 0)
             return 0;
-        a->problem->cls->free_genome(is->cells[c].genome);
+        rt_problem_free_genome(a->problem, is->cells[c].genome);
     } else {
         if (is->ncells == is->cap) {
             int cap = is->cap ? 2 * is->cap : 16;
@@ -98,9 +101,11 @@ int rt_archive_offer(rt_archive *a, int island, void *genome, rt_score score,
 
 const rt_elite *rt_archive_select(const rt_archive *a, int island, rt_rng *rng, double p_best)
 {
+    assert(island >= 0 && island < a->nislands);
     const rt_island *is = &a->islands[island];
     if (is->ncells == 0)
         return NULL;
+    assert(is->best >= 0 && is->best < is->ncells);
     if (rt_rng_unit(rng) < p_best)
         return &is->cells[is->best];
     return &is->cells[rt_rng_below(rng, (uint32_t)is->ncells)];
@@ -125,7 +130,7 @@ int rt_archive_migrate(rt_archive *a)
         rt_elite *e = &a->islands[i].cells[src[i]];
         e->migrated = 1;
         int to = (i + 1) % a->nislands;
-        void *copy = a->problem->cls->clone(a->problem->state, e->genome);
+        void *copy = rt_problem_clone(a->problem, e->genome);
         if (!copy) {
             free(src);
             return RT_ENOMEM;
@@ -134,7 +139,7 @@ int rt_archive_migrate(rt_archive *a)
         int rc = rt_archive_offer(a, to, copy, e->score, e->coords, e->hash, e->cand_id,
                                   &arrived);
         if (rc != 1)
-            a->problem->cls->free_genome(copy);
+            rt_problem_free_genome(a->problem, copy);
         if (rc < 0) {
             free(src);
             return rc;

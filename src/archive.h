@@ -6,7 +6,8 @@
  * same point). An island never holds the same candidate (by hash) twice. Migration copies each
  * island's best elite, once per elite, to the next island in a ring.
  *
- * Only the engine calls rt_archive_offer, and only for candidates the gate has verified.
+ * Only the gate (gate.c) calls rt_archive_offer, for the candidates it admits; migration, inside
+ * this module, copies elites that are already in.
  *
  * Ownership: an offered genome passes to the archive when rt_archive_offer returns 1, and stays
  * the caller's otherwise. Elites returned by the select/best functions are borrowed.

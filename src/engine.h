@@ -3,20 +3,14 @@
 #ifndef RT_ENGINE_H
 #define RT_ENGINE_H
 
+#include "gate.h"
 #include "policy.h"
 #include "ratchet.h"
 
 /* The run's policy (owned by the run). */
 rt_policy *rt_run_policy(rt_run *run);
 
-/* Counters of noise-aware acceptance in this process (not stored). */
-typedef struct rt_noise_counts {
-    long long reevaluations; /* extra verifier calls: noise floors and confirmations */
-    long long screened_out;  /* children within the incumbent's noise floor */
-    long long unconfirmed;   /* winners whose fresh re-evaluations did not hold up */
-    long long confirmed;     /* winners admitted on their re-evaluated mean */
-} rt_noise_counts;
-
+/* The gate's counters of noise-aware acceptance in this process (rt_noise_counts, gate.h). */
 void rt_run_noise_counts(const rt_run *run, rt_noise_counts *out);
 
 #endif

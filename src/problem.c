@@ -2,6 +2,7 @@
  * A new problem adds one line to `registry` below. */
 #include "problem.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,18 +22,6 @@ int rt_score_cmp(rt_score a, rt_score b)
     if (a.secondary != b.secondary)
         return a.secondary > b.secondary ? 1 : -1;
     return 0;
-}
-
-const rt_operator *rt_problem_operators(const rt_problem *problem, size_t *n)
-{
-    const rt_problem_class *cls = problem->cls;
-    if (cls->operators_for) {
-        const rt_operator *ops = cls->operators_for(problem->state, n);
-        if (ops)
-            return ops;
-    }
-    *n = cls->noperators;
-    return cls->operators;
 }
 
 const rt_problem_class *rt_problem_class_find(const char *name)
@@ -195,7 +184,7 @@ int rt_problem_verify_text(const rt_problem *problem, const char *text, size_t l
                            rt_verdict *out, rt_error *err)
 {
     err->msg[0] = '\0';
-    err->code = problem->cls->verify(problem->state, text, len, out, err->msg, sizeof err->msg);
+    err->code = rt_problem_verify(problem, text, len, out, err->msg, sizeof err->msg);
     return err->code;
 }
 
@@ -214,4 +203,126 @@ int rt_problem_convert(const rt_problem *problem, const char *text, size_t len,
     }
     *out = rt_buf_take(&b);
     return 0;
+}
+
+/* ---- calling a problem ------------------------------------------------------------------- */
+
+void *rt_problem_seed(const rt_problem *problem) { return problem->cls->seed(problem->state); }
+
+void *rt_problem_clone(const rt_problem *problem, const void *genome)
+{
+    return problem->cls->clone(problem->state, genome);
+}
+
+void rt_problem_free_genome(const rt_problem *problem, void *genome)
+{
+    if (genome)
+        problem->cls->free_genome(genome);
+}
+
+int rt_problem_encode(const rt_problem *problem, const void *genome, rt_buf *out)
+{
+    return problem->cls->encode(problem->state, genome, out);
+}
+
+int rt_problem_decode(const rt_problem *problem, const char *text, size_t len, void **genome,
+                      char *err, size_t errlen)
+{
+    return problem->cls->decode(problem->state, text, len, genome, err, errlen);
+}
+
+void rt_problem_score(const rt_problem *problem, const void *genome, rt_score *out)
+{
+    problem->cls->score(problem->state, genome, out);
+}
+
+void rt_problem_features(const rt_problem *problem, const void *genome, int *coords)
+{
+    problem->cls->features(problem->state, genome, coords);
+}
+
+int rt_problem_verify(const rt_problem *problem, const char *text, size_t len, rt_verdict *out,
+                      char *err, size_t errlen)
+{
+    return problem->cls->verify(problem->state, text, len, out, err, errlen);
+}
+
+void rt_problem_configure(const rt_problem *problem, const rt_policy *policy)
+{
+    if (problem->cls->configure)
+        problem->cls->configure(problem->state, policy);
+}
+
+const rt_operator *rt_problem_operators(const rt_problem *problem, size_t *n)
+{
+    const rt_problem_class *cls = problem->cls;
+    if (cls->operators_for) {
+        const rt_operator *ops = cls->operators_for(problem->state, n);
+        if (ops)
+            return ops;
+    }
+    *n = cls->noperators;
+    return cls->operators;
+}
+
+int rt_problem_apply(const rt_problem *problem, const rt_operator *op, void *genome, rt_rng *rng,
+                     long long *work)
+{
+    return op->apply(problem->state, genome, rng, work);
+}
+
+int rt_problem_evaluate(const rt_problem *problem, void *genome, rt_evaluation *out)
+{
+    assert(problem->cls->evaluate);
+    return problem->cls->evaluate(problem->state, genome, out);
+}
+
+void rt_problem_annotations(const rt_problem *problem, const void *genome, const char **metrics,
+                            const char **artifacts)
+{
+    *metrics = *artifacts = NULL;
+    if (problem->cls->annotations)
+        problem->cls->annotations(problem->state, genome, metrics, artifacts);
+}
+
+void rt_problem_restore_annotations(const rt_problem *problem, void *genome, char *metrics,
+                                    char *artifacts)
+{
+    if (!problem->cls->restore_annotations) {
+        free(metrics);
+        free(artifacts);
+        return;
+    }
+    problem->cls->restore_annotations(problem->state, genome, metrics, artifacts);
+}
+
+int rt_problem_dedupe_text(const rt_problem *problem, const char *text, size_t len, rt_buf *out)
+{
+    assert(problem->cls->dedupe_text);
+    return problem->cls->dedupe_text(problem->state, text, len, out);
+}
+
+int rt_problem_certificate(const rt_problem *problem, const char *text, size_t len,
+                           const char *dir, char *err, size_t errlen)
+{
+    if (!problem->cls->certificate)
+        return rt_fail(err, errlen, RT_EUSAGE, "problem %s has no certificates",
+                       problem->cls->name);
+    return problem->cls->certificate(problem->state, text, len, dir, err, errlen);
+}
+
+int rt_problem_is_noisy(const rt_problem *problem) { return problem->cls->noisy != 0; }
+
+int rt_problem_evaluates(const rt_problem *problem) { return problem->cls->evaluate != NULL; }
+
+int rt_problem_annotated(const rt_problem *problem)
+{
+    return problem->cls->restore_annotations != NULL;
+}
+
+int rt_problem_dedupes(const rt_problem *problem) { return problem->cls->dedupe_text != NULL; }
+
+int rt_problem_lower_is_better(const rt_problem *problem)
+{
+    return problem->cls->metric_lower_is_better != 0;
 }

@@ -132,14 +132,59 @@ typedef struct rt_problem_class {
     int (*dedupe_text)(const void *state, const char *text, size_t len, rt_buf *out);
 } rt_problem_class;
 
-/* The instance's operators (operators_for, or the class's table). */
-const rt_operator *rt_problem_operators(const rt_problem *problem, size_t *n);
-
 /* An instance: class plus state. The public rt_problem handle. */
 struct rt_problem {
     const rt_problem_class *cls;
     void *state;
 };
+
+/* ---- calling a problem ---------------------------------------------------------------------
+ * Everything outside this module calls a problem's methods through these wrappers (as SQLite
+ * calls every VFS method through os.c), never through problem->cls: a reader finds every use of
+ * a method by its wrapper's name, and optional methods have their default here, once. Each
+ * wrapper has the contract of the method it calls (rt_problem_class above). */
+
+void *rt_problem_seed(const rt_problem *problem);
+void *rt_problem_clone(const rt_problem *problem, const void *genome);
+/* free_genome; NULL is a no-op. */
+void rt_problem_free_genome(const rt_problem *problem, void *genome);
+int rt_problem_encode(const rt_problem *problem, const void *genome, rt_buf *out);
+int rt_problem_decode(const rt_problem *problem, const char *text, size_t len, void **genome,
+                      char *err, size_t errlen);
+/* The proxy. */
+void rt_problem_score(const rt_problem *problem, const void *genome, rt_score *out);
+void rt_problem_features(const rt_problem *problem, const void *genome, int *coords);
+/* The independent check, from text alone. Only the gate (gate.c) decides anything from it;
+ * elsewhere it is reported (the public rt_problem_verify_text, status, audit, store checks). */
+int rt_problem_verify(const rt_problem *problem, const char *text, size_t len, rt_verdict *out,
+                      char *err, size_t errlen);
+/* configure; a no-op for a problem without knobs in the policy. */
+void rt_problem_configure(const rt_problem *problem, const rt_policy *policy);
+/* The instance's operators (operators_for, or the class's table). */
+const rt_operator *rt_problem_operators(const rt_problem *problem, size_t *n);
+/* Applies one of those operators to genome (its apply()). */
+int rt_problem_apply(const rt_problem *problem, const rt_operator *op, void *genome, rt_rng *rng,
+                     long long *work);
+/* evaluate; only for a problem that evaluates (rt_problem_evaluates). */
+int rt_problem_evaluate(const rt_problem *problem, void *genome, rt_evaluation *out);
+/* annotations; both NULL for a problem without them. */
+void rt_problem_annotations(const rt_problem *problem, const void *genome, const char **metrics,
+                            const char **artifacts);
+/* restore_annotations (takes ownership of both strings); frees them for a problem without. */
+void rt_problem_restore_annotations(const rt_problem *problem, void *genome, char *metrics,
+                                    char *artifacts);
+/* dedupe_text; only for a problem that has one (rt_problem_dedupes). */
+int rt_problem_dedupe_text(const rt_problem *problem, const char *text, size_t len, rt_buf *out);
+/* certificate; RT_EUSAGE naming the problem when it has none. */
+int rt_problem_certificate(const rt_problem *problem, const char *text, size_t len,
+                           const char *dir, char *err, size_t errlen);
+
+/* What the class offers: 1 or 0. */
+int rt_problem_is_noisy(const rt_problem *problem);        /* verify() is noisy */
+int rt_problem_evaluates(const rt_problem *problem);       /* evaluate(): an expensive proxy */
+int rt_problem_annotated(const rt_problem *problem);       /* restore_annotations() */
+int rt_problem_dedupes(const rt_problem *problem);         /* dedupe_text() */
+int rt_problem_lower_is_better(const rt_problem *problem); /* metric_lower_is_better */
 
 const rt_problem_class *rt_problem_class_find(const char *name);
 

@@ -94,6 +94,42 @@ typedef struct rt_proposer_class {
 
 const rt_proposer_class *rt_proposer_find(const char *name);
 
+/* An instance: class plus state, held by the run. */
+typedef struct rt_proposer {
+    const rt_proposer_class *cls; /* NULL until rt_proposer_init succeeds */
+    void *state;
+} rt_proposer;
+
+/* ---- calling a proposer --------------------------------------------------------------------
+ * The engine calls every proposer method through these wrappers, never through p->cls (as
+ * problem.h's wrappers for problems); optional hooks have their default here. */
+
+/* Finds the proposer called name, creates it for problem and, when it has a configure hook,
+ * configures it with its options (keys/values, n of them), the run's policy and stop flag.
+ * Returns 0, or RT_EUSAGE ("unknown proposer 'NAME'", "proposer NAME takes no options (KEY
+ * given)") or what create/configure return, with err filled; p is then empty. */
+int rt_proposer_init(rt_proposer *p, const char *name, const rt_problem *problem,
+                     const char *const *keys, const char *const *values, size_t n,
+                     const rt_policy *policy, const volatile int *stop, char *err,
+                     size_t errlen);
+/* Destroys the proposer's state; an empty p is a no-op. */
+void rt_proposer_free(rt_proposer *p);
+
+const char *rt_proposer_name(const rt_proposer *p);
+/* How many inspirations it wants, and whether it needs the views' texts (the class's fields). */
+int rt_proposer_inspirations(const rt_proposer *p);
+int rt_proposer_wants_context(const rt_proposer *p);
+
+/* propose(): from worker threads, as the class says. */
+int rt_proposer_propose(const rt_proposer *p, const rt_problem *problem,
+                        const rt_propose_ctx *ctx, rt_rng *rng, rt_proposal *out);
+/* feedback(); a no-op without the hook. */
+void rt_proposer_feedback(const rt_proposer *p, long long tag, const rt_proposal_outcome *outcome);
+/* account(); 0 without the hook. */
+int rt_proposer_account(const rt_proposer *p, rt_db *db);
+/* spent(); 0 (not spent) without the hook. */
+int rt_proposer_spent(const rt_proposer *p, char *why, size_t len);
+
 extern const rt_proposer_class rt_proposer_builtin;
 extern const rt_proposer_class rt_proposer_command;
 extern const rt_proposer_class rt_proposer_llm;

@@ -1,4 +1,4 @@
-/* test_noise.c — noise-aware acceptance (engine.c, rt_policy's noise_* knobs) on the `noisy`
+/* test_noise.c — noise-aware acceptance (gate.c, rt_policy's noise_* knobs) on the `noisy`
  * problem, whose evaluator adds Gaussian noise to a hidden true fitness.
  *
  * The same run is made twice from the same seeds: once with noise-aware acceptance off

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "gate.h"
+#include "hashset.h"
 #include "store/store.h"
 
 static void add_failure(rt_audit *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -23,60 +24,6 @@ static void add_failure(rt_audit *a, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(a->failures[a->nlisted++], sizeof a->failures[0], fmt, ap);
     va_end(ap);
-}
-
-/* ---- a set of hashes (the admitted rows seen so far) ----------------------------------- */
-
-typedef struct hset {
-    char (*slots)[65];
-    size_t cap, count;
-} hset;
-
-static size_t hslot(const char *h, size_t cap)
-{
-    uint64_t k = 1469598103934665603ULL;
-    for (const char *s = h; *s; s++)
-        k = (k ^ (unsigned char)*s) * 1099511628211ULL;
-    return (size_t)k & (cap - 1);
-}
-
-static int hset_has(const hset *s, const char *h)
-{
-    if (!s->cap)
-        return 0;
-    for (size_t j = hslot(h, s->cap); s->slots[j][0]; j = (j + 1) & (s->cap - 1))
-        if (strcmp(s->slots[j], h) == 0)
-            return 1;
-    return 0;
-}
-
-static int hset_add(hset *s, const char *h)
-{
-    if (strlen(h) != 64 || hset_has(s, h))
-        return 0;
-    if (2 * (s->count + 1) > s->cap) {
-        size_t cap = s->cap ? 2 * s->cap : 1024;
-        char(*slots)[65] = calloc(cap, sizeof *slots);
-        if (!slots)
-            return RT_ENOMEM;
-        for (size_t i = 0; i < s->cap; i++) {
-            if (!s->slots[i][0])
-                continue;
-            size_t j = hslot(s->slots[i], cap);
-            while (slots[j][0])
-                j = (j + 1) & (cap - 1);
-            memcpy(slots[j], s->slots[i], 65);
-        }
-        free(s->slots);
-        s->slots = slots;
-        s->cap = cap;
-    }
-    size_t j = hslot(h, s->cap);
-    while (s->slots[j][0])
-        j = (j + 1) & (s->cap - 1);
-    memcpy(s->slots[j], h, 65);
-    s->count++;
-    return 0;
 }
 
 /* ---- the audit ----------------------------------------------------------------------------- */
@@ -98,7 +45,7 @@ static int audit_admitted(rt_audit *a, const rt_problem *pb, long long id, const
 {
     rt_verdict v;
     char err[400] = "";
-    int rc = pb->cls->verify(pb->state, text, len, &v, err, sizeof err);
+    int rc = rt_problem_verify(pb, text, len, &v, err, sizeof err);
     if (rc == RT_ENOMEM)
         return rc;
     const char *trust = row->trusted ? " (it was admitted on the proxy alone, --trust-proxy)" : "";
@@ -132,7 +79,8 @@ int rt_db_audit(rt_db *db, const rt_problem *pb, rt_audit *a)
     memset(a, 0, sizeof *a);
     sqlite3 *sql = rt_db_handle(db);
     sqlite3_stmt *st = NULL;
-    hset admitted = {0};
+    rt_hashset admitted; /* the hashes of the admitted rows seen so far */
+    rt_hashset_init(&admitted, 64);
     int out = 0;
     int rc = sqlite3_prepare_v2(sql, "PRAGMA integrity_check", -1, &st, NULL);
     if (rc != SQLITE_OK)
@@ -197,7 +145,7 @@ int rt_db_audit(rt_db *db, const rt_problem *pb, rt_audit *a)
             a->links++;
         snprintf(last, sizeof last, "%s", link ? link : "");
         last_id = id;
-        if (row.parent && !hset_has(&admitted, row.parent))
+        if (row.parent && !(strlen(row.parent) == 64 && rt_hashset_has(&admitted, row.parent)))
             add_failure(a, "row %lld: its parent %.16s... is not an earlier admitted row", id,
                         row.parent);
         if (!row.admitted)
@@ -205,8 +153,10 @@ int rt_db_audit(rt_db *db, const rt_problem *pb, rt_audit *a)
         a->admitted++;
         if (row.trusted)
             a->trusted++;
-        if ((out = hset_add(&admitted, row.hash)))
+        if (strlen(row.hash) == 64 && rt_hashset_add(&admitted, row.hash) < 0) {
+            out = RT_ENOMEM;
             goto done;
+        }
         if ((out = audit_admitted(a, pb, id, text ? text : "", text ? len : 0, &row)))
             goto done;
     }
@@ -258,7 +208,7 @@ int rt_db_audit(rt_db *db, const rt_problem *pb, rt_audit *a)
         out = rt_db_sql_error(db, rc, "read the archive");
 done:
     sqlite3_finalize(st);
-    free(admitted.slots);
+    rt_hashset_free(&admitted);
     if (out == RT_ENOMEM)
         rt_db_set_error(db, out, "out of memory");
     return out;

@@ -34,7 +34,6 @@ static int builtin_propose(void *state, const rt_problem *problem, const rt_prop
 {
     const void *parent = ctx->parent.genome;
     const builtin_state *st = state;
-    const rt_problem_class *cls = problem->cls;
     size_t nops = 0;
     const rt_operator *ops = rt_problem_operators(problem, &nops);
     size_t k = 0;
@@ -50,11 +49,11 @@ static int builtin_propose(void *state, const rt_problem *problem, const rt_prop
     const rt_operator *op = &ops[k];
     out->op = op->name;
     out->work = 0;
-    out->child = cls->clone(problem->state, parent);
+    out->child = rt_problem_clone(problem, parent);
     if (!out->child)
         return RT_ENOMEM;
-    if (op->apply(problem->state, out->child, rng, &out->work) != 0) {
-        cls->free_genome(out->child);
+    if (rt_problem_apply(problem, op, out->child, rng, &out->work) != 0) {
+        rt_problem_free_genome(problem, out->child);
         out->child = NULL;
     }
     return 0;

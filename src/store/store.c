@@ -1170,7 +1170,7 @@ int rt_db_check(rt_db *db, const rt_problem *problem, long long *checked)
             continue;
         rt_verdict v;
         char err[512];
-        int vr = problem->cls->verify(problem->state, text ? text : "", len, &v, err, sizeof err);
+        int vr = rt_problem_verify(problem, text ? text : "", len, &v, err, sizeof err);
         if (vr || !v.valid) {
             out = db_fail(db, RT_EINVALID, "admitted candidate %lld does not verify: %s", id,
                           vr ? err : v.reason);
@@ -1256,7 +1256,7 @@ int rt_store_summary(rt_store *store, rt_summary *out)
     if (!rc && text) {
         rt_verdict v;
         char err[256];
-        if (pb->cls->verify(pb->state, text, len, &v, err, sizeof err) == 0) {
+        if (rt_problem_verify(pb, text, len, &v, err, sizeof err) == 0) {
             snprintf(out->metric_name, sizeof out->metric_name, "%s", v.metric_name);
             const char *what = v.valid ? v.summary : v.reason;
             size_t n = strnlen(what, sizeof out->best_summary - 1);
@@ -1319,8 +1319,8 @@ int rt_store_certificate(rt_store *store, const char *dir)
         rc = db_fail(store->db, RT_EIO, "cannot create %s: %s", dir, strerror(errno));
         goto done;
     }
-    rc = pb->cls->certificate(pb->state, text, strlen(text), dir, store->db->errmsg,
-                              sizeof store->db->errmsg);
+    rc = rt_problem_certificate(pb, text, strlen(text), dir, store->db->errmsg,
+                                sizeof store->db->errmsg);
 done:
     free(text);
     rt_problem_close(pb);

@@ -395,7 +395,6 @@ static int llm_propose(void *state, const rt_problem *problem, const rt_propose_
                        rt_rng *rng, rt_proposal *out)
 {
     llm_state *st = state;
-    const rt_problem_class *cls = problem->cls;
     out->child = NULL;
     out->op = "llm";
     out->tag = 0;
@@ -530,8 +529,8 @@ static int llm_propose(void *state, const rt_problem *problem, const rt_propose_
                 goto release;
             }
             void *child = NULL;
-            if (!erc && (erc = cls->decode(problem->state, rt_buf_cstr(&edited), edited.len,
-                                           &child, why, sizeof why)) == RT_ENOMEM) {
+            if (!erc && (erc = rt_problem_decode(problem, rt_buf_cstr(&edited), edited.len,
+                                                 &child, why, sizeof why)) == RT_ENOMEM) {
                 rc = RT_ENOMEM;
                 goto release;
             }
@@ -603,7 +602,7 @@ release:
     }
     pthread_mutex_unlock(&st->mu);
     if (rc && out->child) {
-        cls->free_genome(out->child);
+        rt_problem_free_genome(problem, out->child);
         out->child = NULL;
     }
     rt_llm_result_free(&res);
