@@ -260,6 +260,6 @@ done:
     sqlite3_finalize(st);
     free(admitted.slots);
     if (out == RT_ENOMEM)
-        rt_db_set_error(db, out, "out of memory");
+        rt_db_fail(db, out, "out of memory");
     return out;
 }

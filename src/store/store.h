@@ -19,8 +19,6 @@
 
 typedef struct rt_db rt_db;
 
-#define RT_STORE_FORMAT "ratchet-store 1" /* the meta row; the schema version is user_version */
-
 /* What a run is: written once at creation. */
 typedef struct rt_run_config {
     char problem[64];
@@ -86,7 +84,11 @@ int rt_db_publish(rt_db **db, char *err, size_t errlen);
  * and fails with RT_EIO naming the -wal otherwise. */
 int rt_db_open(rt_db **out, const char *path, int writable, char *err, size_t errlen);
 void rt_db_close(rt_db *db);
+/* The handle's last error message; its path as given. */
 const char *rt_db_errmsg(const rt_db *db);
+const char *rt_db_path(const rt_db *db);
+/* Sets the handle's error message; returns code. */
+int rt_db_fail(rt_db *db, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 int rt_db_config(rt_db *db, rt_run_config *cfg);
 
@@ -170,9 +172,6 @@ int rt_db_link(const char *prev, const rt_cand_row *row, char link[65]);
 /* ---- for modules that read the store directly (drift.c, audit.c) ----------------------- */
 struct sqlite3;
 struct sqlite3 *rt_db_handle(rt_db *db);
-const char *rt_db_path(const rt_db *db);
-/* Sets the handle's error message; returns code. */
-int rt_db_set_error(rt_db *db, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Maps an SQLite failure to a ratchet code and message (what: "read candidates"). */
 int rt_db_sql_error(rt_db *db, int sqlite_rc, const char *what);
 
