@@ -28,7 +28,9 @@
 #include "policy.h"
 #include "proposer.h"
 #include "sandbox/sandbox.h"
+#include "store/query.h"
 #include "store/store.h"
+#include "store/write.h"
 
 /* ---- set of seen hashes (64-bit prefixes; the store's UNIQUE column is the authority) ---- */
 

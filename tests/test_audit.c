@@ -26,7 +26,7 @@
 #include "problem.h"
 #include "problems/matmul/matmul_search.h"
 #include "ratchet.h"
-#include "store/store.h"
+#include "store/chain.h"
 #include "testutil.h"
 
 static char tmpdir[256];
@@ -168,7 +168,7 @@ static void rechain(const char *path)
             .trusted = sqlite3_column_int(st, 15),
         };
         char link[65];
-        assert_int_equal(rt_db_link(last[0] ? last : NULL, &r, link), 0);
+        assert_int_equal(rt_chain_link(last[0] ? last : NULL, &r, link), 0);
         sqlite3_reset(up);
         if (last[0])
             sqlite3_bind_text(up, 1, last, -1, SQLITE_TRANSIENT);

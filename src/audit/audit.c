@@ -10,7 +10,8 @@
 #include <string.h>
 
 #include "gate.h"
-#include "store/store.h"
+#include "store/chain.h"
+#include "store/query.h"
 
 static void add_failure(rt_audit *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -189,7 +190,7 @@ int rt_db_audit(rt_db *db, const rt_problem *pb, rt_audit *a)
                             id);
         }
         char again[65];
-        if ((out = rt_db_link(prev, &row, again)))
+        if ((out = rt_chain_link(prev, &row, again)))
             goto done;
         if (!link || strcmp(link, again) != 0)
             add_failure(a, "row %lld: its fields do not match its link (the row was edited)", id);

@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "store/store.h"
+#include "store/query.h"
 
 /* A row overclaims when it failed verification, or verified below its proxy score. */
 #define OVERCLAIM_SQL "(valid=0 OR proxy>score OR (proxy=score AND proxy2>score2))"

@@ -95,7 +95,8 @@ static const char *full_reason(const rt_db *db, char *buf, size_t len)
     char dir[4096];
     snprintf(dir, sizeof dir, "%s", db->path);
     struct statvfs sv;
-    if (statvfs(dirname(dir), &sv) == 0 && (unsigned long long)sv.f_bavail * sv.f_frsize < (1u << 20)) {
+    if (statvfs(dirname(dir), &sv) == 0 &&
+        (unsigned long long)sv.f_bavail * sv.f_frsize < (1u << 20)) {
         snprintf(buf, len, "disk full");
         return buf;
     }

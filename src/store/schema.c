@@ -25,7 +25,7 @@ static const char *const core_sql =
     "  time REAL NOT NULL,"
     "  trusted INTEGER NOT NULL DEFAULT 0," /* admitted on the proxy alone (--trust-proxy) */
     "  prev TEXT,"                          /* the previous row's link (lineage chain) */
-    "  link TEXT NOT NULL);"                /* this row's link: see rt_db_link */
+    "  link TEXT NOT NULL);"                /* this row's link: see rt_chain_link */
     "CREATE INDEX candidates_best ON candidates(admitted, score DESC, score2 DESC, id);"
     "CREATE TABLE events(id INTEGER PRIMARY KEY, time REAL NOT NULL, kind TEXT NOT NULL,"
     "  detail TEXT);"
@@ -98,7 +98,8 @@ static int read_format(rt_db *db, char *out, size_t len)
     rc = sqlite3_step(st);
     if (rc != SQLITE_ROW) {
         sqlite3_finalize(st);
-        return rc == SQLITE_DONE ? RT_ESTORE : rt_db_sql_fail(db, rc, "read the run's configuration");
+        return rc == SQLITE_DONE ? RT_ESTORE
+                                 : rt_db_sql_fail(db, rc, "read the run's configuration");
     }
     const unsigned char *v = sqlite3_column_text(st, 0);
     snprintf(out, len, "%s", v ? (const char *)v : "");
@@ -129,8 +130,9 @@ int rt_schema_check(rt_db *db, int *first_rc)
                           "reads it)",
                           db->path, RT_SCHEMA_VERSION);
     if (version != RT_SCHEMA_VERSION)
-        return rt_db_fail(db, RT_ESTORE, "%s is a ratchet store of format %d; this ratchet reads %d",
-                          db->path, version, RT_SCHEMA_VERSION);
+        return rt_db_fail(db, RT_ESTORE,
+                          "%s is a ratchet store of format %d; this ratchet reads %d", db->path,
+                          version, RT_SCHEMA_VERSION);
     char fmt[64];
     rc = read_format(db, fmt, sizeof fmt);
     if (rc)
