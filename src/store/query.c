@@ -2,6 +2,7 @@
  * what readers from outside a run ask. Writes nothing. */
 #include "store/query.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -390,69 +391,218 @@ int rt_db_each_admitted(rt_db *db, int (*fn)(const rt_cand_info *info, void *use
     return rc == SQLITE_DONE ? 0 : rt_db_sql_fail(db, rc, "read the admitted candidates");
 }
 
-int rt_db_check(rt_db *db, const rt_problem *problem, long long *checked)
+/* ---- for the checks from outside a run (src/audit/) -------------------------------------- */
+
+int rt_db_integrity(rt_db *db, char *result, size_t len)
 {
-    *checked = 0;
     sqlite3_stmt *st = NULL;
     int rc = sqlite3_prepare_v2(db->sql, "PRAGMA integrity_check", -1, &st, NULL);
     if (rc != SQLITE_OK)
         return rt_db_sql_fail(db, rc, "check integrity");
     rc = sqlite3_step(st);
     const char *res = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : NULL;
-    if (!res || strcmp(res, "ok") != 0) {
-        rc = rt_db_fail(db, RT_EINVALID, "store %s fails SQLite's integrity check: %s", db->path,
-                        res ? res : sqlite3_errmsg(db->sql));
-        sqlite3_finalize(st);
-        return rc;
-    }
+    snprintf(result, len, "%s", res ? res : sqlite3_errmsg(db->sql));
     sqlite3_finalize(st);
-    rc = sqlite3_prepare_v2(db->sql,
-                            "SELECT id,hash,text,valid,admitted,score,score2 FROM candidates "
-                            "ORDER BY id",
-                            -1, &st, NULL);
+    return 0;
+}
+
+/* A text column, NULL where it is NULL. */
+static const char *col_text(sqlite3_stmt *st, int c)
+{
+    return sqlite3_column_type(st, c) == SQLITE_NULL ? NULL
+                                                      : (const char *)sqlite3_column_text(st, c);
+}
+
+/* A real column, NaN where it is NULL (where the writer stored NaN, or no score). */
+static double col_real(sqlite3_stmt *st, int c)
+{
+    return sqlite3_column_type(st, c) == SQLITE_NULL ? (double)NAN : sqlite3_column_double(st, c);
+}
+
+int rt_db_each_row(rt_db *db, int (*fn)(const rt_db_row *r, void *user), void *user)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db->sql,
+                                "SELECT id,hash,text,parent,operator,island,generation,proxy,"
+                                "proxy2,valid,score,score2,metric,reason,admitted,time,trusted,"
+                                "prev,link FROM candidates ORDER BY id",
+                                -1, &st, NULL);
     if (rc != SQLITE_OK)
         return rt_db_sql_fail(db, rc, "read candidates");
-    int out = 0;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        long long id = sqlite3_column_int64(st, 0);
-        const char *hash = (const char *)sqlite3_column_text(st, 1);
-        const char *text = (const char *)sqlite3_column_text(st, 2);
-        size_t len = (size_t)sqlite3_column_bytes(st, 2);
-        char hex[65];
-        rt_sha256_hex(text ? text : "", len, hex);
-        if (!hash || strcmp(hex, hash) != 0) {
-            out = rt_db_fail(db, RT_EINVALID, "candidate %lld: stored hash does not match its text",
-                             id);
-            break;
+        rt_db_row r = {
+            .id = sqlite3_column_int64(st, 0),
+            .row =
+                {
+                    .hash = col_text(st, 1),
+                    .text = col_text(st, 2),
+                    .len = (size_t)sqlite3_column_bytes(st, 2),
+                    .parent = col_text(st, 3),
+                    .op = col_text(st, 4),
+                    .island = sqlite3_column_int(st, 5),
+                    .generation = sqlite3_column_int64(st, 6),
+                    .proxy = {col_real(st, 7), col_real(st, 8)},
+                    .valid = sqlite3_column_int(st, 9),
+                    .verified = {col_real(st, 10), col_real(st, 11)},
+                    .metric = col_real(st, 12),
+                    .reason = col_text(st, 13),
+                    .admitted = sqlite3_column_int(st, 14),
+                    .time = col_real(st, 15),
+                    .trusted = sqlite3_column_int(st, 16),
+                },
+            .prev = col_text(st, 17),
+            .link = col_text(st, 18),
+        };
+        int stop = fn(&r, user);
+        if (stop) {
+            sqlite3_finalize(st);
+            return stop;
         }
-        if (!sqlite3_column_int(st, 4))
-            continue;
-        rt_verdict v;
-        char err[512];
-        int vr = problem->cls->verify(problem->state, text ? text : "", len, &v, err, sizeof err);
-        if (vr || !v.valid) {
-            out = rt_db_fail(db, RT_EINVALID, "admitted candidate %lld does not verify: %s", id,
-                             vr ? err : v.reason);
-            break;
-        }
-        if (!sqlite3_column_int(st, 3) || v.score != sqlite3_column_double(st, 5) ||
-            v.score2 != sqlite3_column_double(st, 6)) {
-            out = rt_db_fail(db, RT_EINVALID,
-                             "admitted candidate %lld: stored verdict differs from re-verification",
-                             id);
-            break;
-        }
-        (*checked)++;
     }
     sqlite3_finalize(st);
-    if (out)
-        return out;
     return rc == SQLITE_DONE ? 0 : rt_db_sql_fail(db, rc, "read candidates");
 }
 
-sqlite3 *rt_db_handle(rt_db *db) { return db->sql; }
-
-int rt_db_sql_error(rt_db *db, int sqlite_rc, const char *what)
+int rt_db_chain_account(rt_db *db, int *found, long long *rows, char *head, size_t len)
 {
-    return rt_db_sql_fail(db, sqlite_rc, what);
+    *found = 0;
+    *rows = 0;
+    head[0] = '\0';
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db->sql, "SELECT chain_rows, chain_head FROM checkpoint WHERE id=1",
+                                -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return rt_db_sql_fail(db, rc, "read the checkpoint");
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        const char *h = col_text(st, 1);
+        *found = 1;
+        *rows = sqlite3_column_int64(st, 0);
+        snprintf(head, len, "%s", h ? h : "");
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return rt_db_sql_fail(db, rc, "read the checkpoint");
+    return 0;
+}
+
+int rt_db_each_stray(rt_db *db, void (*fn)(long long cand_id, void *user), void *user)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db->sql,
+                                "SELECT a.cand_id FROM archive a LEFT JOIN candidates c ON "
+                                "c.id=a.cand_id WHERE c.id IS NULL OR c.admitted=0",
+                                -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return rt_db_sql_fail(db, rc, "read the archive");
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        fn(sqlite3_column_int64(st, 0), user);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : rt_db_sql_fail(db, rc, "read the archive");
+}
+
+/* ---- the proxy against the verdict (audit/drift.c) ---------------------------------------- */
+
+/* A row overclaims when it failed verification, or verified below its proxy score. */
+#define OVERCLAIM_SQL "(valid=0 OR proxy>score OR (proxy=score AND proxy2>score2))"
+#define GAP_SQL "(CASE WHEN valid=1 AND proxy>score THEN proxy-score ELSE NULL END)"
+
+/* Runs a query returning one integer into *out (0 when it returns no row). */
+static int claims_ll(rt_db *db, const char *sql, long long *out)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db->sql, sql, -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return rt_db_sql_fail(db, rc, "read drift statistics");
+    rc = sqlite3_step(st);
+    *out = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return rt_db_sql_fail(db, rc, "read drift statistics");
+    return 0;
+}
+
+int rt_db_claims_total(rt_db *db, rt_db_claims *out)
+{
+    memset(out, 0, sizeof *out);
+    int rc;
+    if ((rc = claims_ll(db, "SELECT count(*) FROM candidates", &out->rows)) ||
+        (rc = claims_ll(db, "SELECT count(*) FROM candidates WHERE valid=0", &out->invalid)) ||
+        (rc = claims_ll(db, "SELECT count(*) FROM candidates WHERE " OVERCLAIM_SQL,
+                        &out->overclaims)) ||
+        (rc = claims_ll(db, "SELECT coalesce(max(generation),0) FROM candidates",
+                        &out->last_generation)) ||
+        (rc = claims_ll(db, "SELECT coalesce(max(proxy_rejected),0) FROM checkpoint",
+                        &out->proxy_rejected)) ||
+        (rc = claims_ll(db, "SELECT count(*) FROM events WHERE kind='trust-proxy'",
+                        &out->trust_sessions)) ||
+        (rc = claims_ll(db, "SELECT count(*) FROM candidates WHERE admitted=1 AND trusted=1",
+                        &out->trusted_admitted)) ||
+        (rc = claims_ll(db, "SELECT count(*) FROM candidates WHERE admitted=1 AND valid=0",
+                        &out->invalid_admitted)))
+        return rc;
+    sqlite3_stmt *st = NULL;
+    rc = sqlite3_prepare_v2(db->sql, "SELECT avg(" GAP_SQL "), max(" GAP_SQL ") FROM candidates",
+                            -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return rt_db_sql_fail(db, rc, "read drift statistics");
+    if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        out->mean_gap = sqlite3_column_double(st, 0);
+        out->max_gap = sqlite3_column_double(st, 1);
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? 0 : rt_db_sql_fail(db, rc, "read drift statistics");
+}
+
+int rt_db_each_generation(rt_db *db, void (*fn)(const rt_db_generation *g, void *user),
+                          void *user)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db->sql,
+                                "SELECT generation, count(*), sum(valid=0), sum(" OVERCLAIM_SQL "),"
+                                " sum(" GAP_SQL "), max(" GAP_SQL ") FROM candidates"
+                                " GROUP BY generation",
+                                -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return rt_db_sql_fail(db, rc, "read drift statistics");
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        rt_db_generation g = {
+            .generation = sqlite3_column_int64(st, 0),
+            .rows = sqlite3_column_int64(st, 1),
+            .invalid = sqlite3_column_int64(st, 2),
+            .overclaims = sqlite3_column_int64(st, 3),
+            .gap_sum = sqlite3_column_double(st, 4),
+            .max_gap = sqlite3_column_double(st, 5),
+        };
+        fn(&g, user);
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : rt_db_sql_fail(db, rc, "read drift statistics");
+}
+
+int rt_db_claimed_best(rt_db *db, int *found, char hash[65], double *proxy, int *valid)
+{
+    *found = 0;
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(
+        db->sql,
+        "SELECT hash, proxy, valid,"
+        " CASE WHEN trusted=1 THEN proxy ELSE score END AS s,"
+        " CASE WHEN trusted=1 THEN proxy2 ELSE score2 END AS s2"
+        " FROM candidates WHERE admitted=1 ORDER BY s DESC, s2 DESC, id LIMIT 1",
+        -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return rt_db_sql_fail(db, rc, "read drift statistics");
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        const char *h = (const char *)sqlite3_column_text(st, 0);
+        *found = 1;
+        snprintf(hash, 65, "%s", h ? h : "");
+        *proxy = sqlite3_column_double(st, 1);
+        *valid = sqlite3_column_int(st, 2);
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return rt_db_sql_fail(db, rc, "read drift statistics");
+    return 0;
 }

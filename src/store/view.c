@@ -1,5 +1,7 @@
 /* view.c — the public read-only view of a store (rt_store in ratchet.h): what `status`, `best`
- * and `meta` read. It opens the store as a reader, which writes nothing. */
+ * (and its certificates), `llm` and `meta` read. It opens the store as a reader, which writes
+ * nothing. The checks of a store (rt_store_audit, rt_store_check, rt_store_drift) are in
+ * src/audit/, over this view's handle (store/view.h). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,10 +12,13 @@
 #include "store/llm_requests.h"
 #include "store/query.h"
 #include "store/store.h"
+#include "store/view.h"
 
 struct rt_store {
     rt_db *db; /* opened for reading; its error message is the store's */
 };
+
+rt_db *rt_store_db(rt_store *store) { return store->db; }
 
 int rt_store_open(rt_store **out, const char *path, rt_error *err)
 {
@@ -105,23 +110,6 @@ int rt_store_best(rt_store *store, char **text)
     return rt_db_candidate(store->db, id, text, &len, hash, &sc);
 }
 
-int rt_store_drift(rt_store *store, rt_drift *out)
-{
-    return rt_db_drift(store->db, out);
-}
-
-int rt_store_audit(rt_store *store, rt_audit *out)
-{
-    rt_problem *pb = NULL;
-    memset(out, 0, sizeof *out);
-    int rc = rt_store_problem(store, &pb);
-    if (rc)
-        return rc;
-    rc = rt_db_audit(store->db, pb, out);
-    rt_problem_close(pb);
-    return rc;
-}
-
 int rt_store_certificate(rt_store *store, const char *dir)
 {
     rt_problem *pb = NULL;
@@ -145,17 +133,6 @@ int rt_store_certificate(rt_store *store, const char *dir)
         rt_db_fail(store->db, rc, "%s", err);
 done:
     free(text);
-    rt_problem_close(pb);
-    return rc;
-}
-
-int rt_store_check(rt_store *store, long long *checked)
-{
-    rt_problem *pb = NULL;
-    int rc = rt_store_problem(store, &pb);
-    if (rc)
-        return rc;
-    rc = rt_db_check(store->db, pb, checked);
     rt_problem_close(pb);
     return rc;
 }
