@@ -7,7 +7,8 @@
  * already written must then still be read, or be refused by rt_schema_check with one line that
  * says how to migrate them. Tables added later that older stores may lack (evaluations,
  * llm_requests) are created when first needed, so that neither the version nor readers that do
- * not know them are affected. */
+ * not know them are affected. tests/test_store.c compares a new store's schema with
+ * tests/data/store-schema.txt. */
 #ifndef RT_STORE_SCHEMA_H
 #define RT_STORE_SCHEMA_H
 
