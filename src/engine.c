@@ -29,7 +29,9 @@
 #include "policy.h"
 #include "proposer.h"
 #include "sandbox/sandbox.h"
+#include "store/query.h"
 #include "store/store.h"
+#include "store/write.h"
 
 /* Duplicates are recognised by the first 16 hex digits (64 bits) of a candidate's SHA-256 (or of
  * its problem's dedupe text); the store's UNIQUE column is the authority. */

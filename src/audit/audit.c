@@ -1,9 +1,11 @@
-/* audit.c — re-checks a store from its file alone (rt_store_audit in ratchet.h): hashes, the
- * lineage chain, the checkpoint's account of it, and every admitted candidate decoded,
- * re-encoded, re-scored and re-verified from its stored text. Every failure is counted; the
- * first RT_AUDIT_MAX_FAILURES are described. */
+/* audit.c — re-checks a store from its file alone, over the store's query interface
+ * (store/query.h):
+ * - rt_store_audit (ratchet.h): hashes, the lineage chain, the checkpoint's account of it, and
+ *   every admitted candidate decoded, re-encoded, re-scored and re-verified from its stored text.
+ *   Every failure is counted; the first RT_AUDIT_MAX_FAILURES are described.
+ * - rt_store_check: SQLite's integrity check, every hash, and every admitted candidate
+ *   re-verified; it stops at the first failure. */
 #include <math.h>
-#include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,7 +13,9 @@
 
 #include "gate.h"
 #include "hashset.h"
-#include "store/store.h"
+#include "store/chain.h"
+#include "store/query.h"
+#include "store/view.h"
 
 static void add_failure(rt_audit *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -27,17 +31,6 @@ static void add_failure(rt_audit *a, const char *fmt, ...)
 }
 
 /* ---- the audit ----------------------------------------------------------------------------- */
-
-static const char *col_text(sqlite3_stmt *st, int c)
-{
-    return sqlite3_column_type(st, c) == SQLITE_NULL ? NULL
-                                                      : (const char *)sqlite3_column_text(st, c);
-}
-
-static double col_real(sqlite3_stmt *st, int c)
-{
-    return sqlite3_column_type(st, c) == SQLITE_NULL ? (double)NAN : sqlite3_column_double(st, c);
-}
 
 /* Re-checks one admitted row from its text. Returns 0 or RT_ENOMEM. */
 static int audit_admitted(rt_audit *a, const rt_problem *pb, long long id, const char *text,
@@ -60,7 +53,7 @@ static int audit_admitted(rt_audit *a, const rt_problem *pb, long long id, const
     a->reverified++;
     if (!row->valid)
         add_failure(a, "admitted row %lld verifies now but is stored as invalid", id);
-    else if (!pb->cls->noisy &&
+    else if (!rt_problem_is_noisy(pb) &&
              (v.score != row->verified.primary || v.score2 != row->verified.secondary))
         add_failure(a, "admitted row %lld: stored verified score %.17g differs from "
                        "re-verification's %.17g",
@@ -74,142 +67,189 @@ static int audit_admitted(rt_audit *a, const rt_problem *pb, long long id, const
     return 0;
 }
 
-int rt_db_audit(rt_db *db, const rt_problem *pb, rt_audit *a)
+/* The walk over the rows in id order. */
+typedef struct audit_walk {
+    rt_audit *a;
+    const rt_problem *pb;
+    rt_hashset admitted; /* the hashes of the admitted rows seen so far (64 hex digits) */
+    char last[65];  /* the link of the row before, "" before the first */
+    long long last_id;
+} audit_walk;
+
+/* The chain at one row (row.hash never NULL): its prev must be the link of the row before it,
+ * and its link must match its fields. Returns 0 or RT_ENOMEM. */
+static int audit_chain(audit_walk *w, const rt_db_row *r, const rt_cand_row *row)
+{
+    rt_audit *a = w->a;
+    long long id = r->id;
+    const char *prev = r->prev, *link = r->link;
+    if (strcmp(prev ? prev : "", w->last) != 0) {
+        if (w->last_id)
+            add_failure(a, "row %lld: the chain is broken: its prev is not the link of row "
+                           "%lld before it (a row was deleted, inserted or moved)",
+                        id, w->last_id);
+        else
+            add_failure(a, "row %lld: the chain is broken: the first row has a prev (rows "
+                           "before it were deleted)",
+                        id);
+    }
+    char again[65];
+    int rc = rt_chain_link(prev, row, again);
+    if (rc)
+        return rc;
+    if (!link || strcmp(link, again) != 0)
+        add_failure(a, "row %lld: its fields do not match its link (the row was edited)", id);
+    else if (strcmp(prev ? prev : "", w->last) == 0)
+        a->links++;
+    snprintf(w->last, sizeof w->last, "%s", link ? link : "");
+    w->last_id = id;
+    return 0;
+}
+
+/* One row: its hash, its place in the chain, its parent, and, admitted, its re-check. */
+static int audit_row(const rt_db_row *r, void *user)
+{
+    audit_walk *w = user;
+    rt_audit *a = w->a;
+    long long id = r->id;
+    const char *hash = r->row.hash, *text = r->row.text;
+    size_t len = text ? r->row.len : 0;
+    rt_cand_row row = r->row;
+    row.hash = hash ? hash : "";
+    a->rows++;
+    char hex[65];
+    rt_sha256_hex(text ? text : "", len, hex);
+    if (!hash || strcmp(hex, hash) != 0)
+        add_failure(a, "row %lld: its text does not match its hash (the text was edited)", id);
+    int rc = audit_chain(w, r, &row);
+    if (rc)
+        return rc;
+    if (row.parent && !(strlen(row.parent) == 64 && rt_hashset_has(&w->admitted, row.parent)))
+        add_failure(a, "row %lld: its parent %.16s... is not an earlier admitted row", id,
+                    row.parent);
+    if (!row.admitted)
+        return 0;
+    a->admitted++;
+    if (row.trusted)
+        a->trusted++;
+    if (strlen(row.hash) == 64 && rt_hashset_add(&w->admitted, row.hash) < 0)
+        return RT_ENOMEM;
+    return audit_admitted(a, w->pb, id, text ? text : "", len, &row);
+}
+
+/* The checkpoint's account: rows cut from the end leave a chain that is whole but short. */
+static int audit_account(rt_db *db, rt_audit *a)
+{
+    int found;
+    long long n;
+    char head[80];
+    int rc = rt_db_chain_account(db, &found, &n, head, sizeof head);
+    if (rc)
+        return rc;
+    if (!found)
+        add_failure(a, "the store has no checkpoint");
+    else if (n != a->rows || strcmp(head, a->head) != 0)
+        add_failure(a, "the checkpoint accounts for %lld rows ending in link %.16s..., the "
+                       "store holds %lld ending in %.16s... (rows cut from the end, or added "
+                       "after it)",
+                    n, head, a->rows, a->head);
+    return 0;
+}
+
+static void audit_stray(long long cand_id, void *user)
+{
+    add_failure(user, "the archive names row %lld, which is not an admitted row", cand_id);
+}
+
+/* Everything rt_store_audit promises, on db with its problem. */
+static int audit_store(rt_db *db, const rt_problem *pb, rt_audit *a)
 {
     memset(a, 0, sizeof *a);
-    sqlite3 *sql = rt_db_handle(db);
-    sqlite3_stmt *st = NULL;
-    rt_hashset admitted; /* the hashes of the admitted rows seen so far */
-    rt_hashset_init(&admitted, 64);
-    int out = 0;
-    int rc = sqlite3_prepare_v2(sql, "PRAGMA integrity_check", -1, &st, NULL);
-    if (rc != SQLITE_OK)
-        return rt_db_sql_error(db, rc, "check integrity");
-    rc = sqlite3_step(st);
-    const char *res = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : NULL;
-    if (!res || strcmp(res, "ok") != 0)
-        add_failure(a, "SQLite's integrity check fails: %s", res ? res : sqlite3_errmsg(sql));
-    sqlite3_finalize(st);
-
-    rc = sqlite3_prepare_v2(sql,
-                            "SELECT id,hash,text,parent,operator,island,generation,proxy,proxy2,"
-                            "valid,score,score2,metric,reason,admitted,time,trusted,prev,link"
-                            " FROM candidates ORDER BY id",
-                            -1, &st, NULL);
-    if (rc != SQLITE_OK)
-        return rt_db_sql_error(db, rc, "read candidates");
-    char last[65] = "";
-    long long last_id = 0;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        long long id = sqlite3_column_int64(st, 0);
-        const char *hash = col_text(st, 1);
-        const char *text = col_text(st, 2);
-        size_t len = (size_t)sqlite3_column_bytes(st, 2);
-        const char *prev = col_text(st, 17), *link = col_text(st, 18);
-        rt_cand_row row = {
-            .hash = hash ? hash : "",
-            .parent = col_text(st, 3),
-            .op = col_text(st, 4),
-            .island = sqlite3_column_int(st, 5),
-            .generation = sqlite3_column_int64(st, 6),
-            .proxy = {col_real(st, 7), col_real(st, 8)},
-            .valid = sqlite3_column_int(st, 9),
-            .verified = {col_real(st, 10), col_real(st, 11)},
-            .metric = col_real(st, 12),
-            .reason = col_text(st, 13),
-            .admitted = sqlite3_column_int(st, 14),
-            .time = col_real(st, 15),
-            .trusted = sqlite3_column_int(st, 16),
-        };
-        a->rows++;
-        char hex[65];
-        rt_sha256_hex(text ? text : "", text ? len : 0, hex);
-        if (!hash || strcmp(hex, hash) != 0)
-            add_failure(a, "row %lld: its text does not match its hash (the text was edited)", id);
-        if (strcmp(prev ? prev : "", last) != 0) {
-            if (last_id)
-                add_failure(a, "row %lld: the chain is broken: its prev is not the link of row "
-                               "%lld before it (a row was deleted, inserted or moved)",
-                            id, last_id);
-            else
-                add_failure(a, "row %lld: the chain is broken: the first row has a prev (rows "
-                               "before it were deleted)",
-                            id);
-        }
-        char again[65];
-        if ((out = rt_db_link(prev, &row, again)))
-            goto done;
-        if (!link || strcmp(link, again) != 0)
-            add_failure(a, "row %lld: its fields do not match its link (the row was edited)", id);
-        else if (strcmp(prev ? prev : "", last) == 0)
-            a->links++;
-        snprintf(last, sizeof last, "%s", link ? link : "");
-        last_id = id;
-        if (row.parent && !(strlen(row.parent) == 64 && rt_hashset_has(&admitted, row.parent)))
-            add_failure(a, "row %lld: its parent %.16s... is not an earlier admitted row", id,
-                        row.parent);
-        if (!row.admitted)
-            continue;
-        a->admitted++;
-        if (row.trusted)
-            a->trusted++;
-        if (strlen(row.hash) == 64 && rt_hashset_add(&admitted, row.hash) < 0) {
-            out = RT_ENOMEM;
-            goto done;
-        }
-        if ((out = audit_admitted(a, pb, id, text ? text : "", text ? len : 0, &row)))
-            goto done;
+    audit_walk w = {.a = a, .pb = pb};
+    rt_hashset_init(&w.admitted, 64);
+    char result[512];
+    int out = rt_db_integrity(db, result, sizeof result);
+    if (out)
+        return out;
+    if (strcmp(result, "ok") != 0)
+        add_failure(a, "SQLite's integrity check fails: %s", result);
+    if (!(out = rt_db_each_row(db, audit_row, &w))) {
+        snprintf(a->head, sizeof a->head, "%s", w.last);
+        if (!(out = audit_account(db, a)))
+            out = rt_db_each_stray(db, audit_stray, a);
     }
-    if (rc != SQLITE_DONE) {
-        out = rt_db_sql_error(db, rc, "read candidates");
-        goto done;
-    }
-    sqlite3_finalize(st);
-    st = NULL;
-    snprintf(a->head, sizeof a->head, "%s", last);
-
-    /* the checkpoint's account: rows cut from the end leave a chain that is whole but short */
-    rc = sqlite3_prepare_v2(sql, "SELECT chain_rows, chain_head FROM checkpoint WHERE id=1", -1,
-                            &st, NULL);
-    if (rc != SQLITE_OK) {
-        out = rt_db_sql_error(db, rc, "read the checkpoint");
-        goto done;
-    }
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        long long n = sqlite3_column_int64(st, 0);
-        const char *head = col_text(st, 1);
-        if (n != a->rows || strcmp(head ? head : "", last) != 0)
-            add_failure(a, "the checkpoint accounts for %lld rows ending in link %.16s..., the "
-                           "store holds %lld ending in %.16s... (rows cut from the end, or added "
-                           "after it)",
-                        n, head ? head : "", a->rows, last);
-    } else if (rc == SQLITE_DONE) {
-        add_failure(a, "the store has no checkpoint");
-    } else {
-        out = rt_db_sql_error(db, rc, "read the checkpoint");
-        goto done;
-    }
-    sqlite3_finalize(st);
-    st = NULL;
-
-    rc = sqlite3_prepare_v2(sql,
-                            "SELECT a.cand_id FROM archive a LEFT JOIN candidates c ON "
-                            "c.id=a.cand_id WHERE c.id IS NULL OR c.admitted=0",
-                            -1, &st, NULL);
-    if (rc != SQLITE_OK) {
-        out = rt_db_sql_error(db, rc, "read the archive");
-        goto done;
-    }
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        add_failure(a, "the archive names row %lld, which is not an admitted row",
-                    (long long)sqlite3_column_int64(st, 0));
-    if (rc != SQLITE_DONE)
-        out = rt_db_sql_error(db, rc, "read the archive");
-done:
-    sqlite3_finalize(st);
-    rt_hashset_free(&admitted);
+    rt_hashset_free(&w.admitted);
     if (out == RT_ENOMEM)
-        rt_db_set_error(db, out, "out of memory");
+        rt_db_fail(db, out, "out of memory");
     return out;
+}
+
+int rt_store_audit(rt_store *store, rt_audit *out)
+{
+    rt_problem *pb = NULL;
+    memset(out, 0, sizeof *out);
+    int rc = rt_store_problem(store, &pb);
+    if (rc)
+        return rc;
+    rc = audit_store(rt_store_db(store), pb, out);
+    rt_problem_close(pb);
+    return rc;
+}
+
+/* ---- the check ----------------------------------------------------------------------------- */
+
+typedef struct check_walk {
+    rt_db *db;
+    const rt_problem *problem;
+    long long *checked;
+} check_walk;
+
+/* One row: its hash and, admitted, its re-verification. 0, or RT_EINVALID naming the row. */
+static int check_row(const rt_db_row *r, void *user)
+{
+    check_walk *w = user;
+    const rt_cand_row *row = &r->row;
+    const char *text = row->text ? row->text : "";
+    char hex[65];
+    rt_sha256_hex(text, row->len, hex);
+    if (!row->hash || strcmp(hex, row->hash) != 0)
+        return rt_db_fail(w->db, RT_EINVALID,
+                          "candidate %lld: stored hash does not match its text", r->id);
+    if (!row->admitted)
+        return 0;
+    rt_verdict v;
+    char err[512];
+    int vr = rt_problem_verify(w->problem, text, row->len, &v, err, sizeof err);
+    if (vr || !v.valid)
+        return rt_db_fail(w->db, RT_EINVALID, "admitted candidate %lld does not verify: %s",
+                          r->id, vr ? err : v.reason);
+    /* a score stored as NULL compares as 0, as SQLite reads it */
+    double score = isnan(row->verified.primary) ? 0 : row->verified.primary;
+    double score2 = isnan(row->verified.secondary) ? 0 : row->verified.secondary;
+    if (!row->valid || v.score != score || v.score2 != score2)
+        return rt_db_fail(w->db, RT_EINVALID,
+                          "admitted candidate %lld: stored verdict differs from re-verification",
+                          r->id);
+    (*w->checked)++;
+    return 0;
+}
+
+int rt_store_check(rt_store *store, long long *checked)
+{
+    rt_problem *pb = NULL;
+    rt_db *db = rt_store_db(store);
+    int rc = rt_store_problem(store, &pb);
+    if (rc)
+        return rc;
+    *checked = 0;
+    char result[512];
+    if (!(rc = rt_db_integrity(db, result, sizeof result)) && strcmp(result, "ok") != 0)
+        rc = rt_db_fail(db, RT_EINVALID, "store %s fails SQLite's integrity check: %s",
+                        rt_db_path(db), result);
+    if (!rc) {
+        check_walk w = {.db = db, .problem = pb, .checked = checked};
+        rc = rt_db_each_row(db, check_row, &w);
+    }
+    rt_problem_close(pb);
+    return rc;
 }

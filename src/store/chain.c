@@ -1,12 +1,12 @@
 /* chain.c — the lineage chain's link: a SHA-256 over a canonical serialization of a candidate
  * row and the link of the row before it. The store computes it on insert; the audit recomputes
- * it from the columns read back. Both go through rt_db_link, so the bytes hashed are defined in
+ * it from the columns read back. Both go through rt_chain_link, so the bytes hashed are defined in
  * one place (and spelled out in docs/verification.md). */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "store/store.h"
+#include "store/chain.h"
 
 /* Appends " x" for a real as SQLite gives it back: NaN (stored as NULL) and absent values print
  * "-"; -0.0 prints as 0 (SQLite may keep an integral real as an integer and lose its sign). */
@@ -17,7 +17,7 @@ static int put_real(rt_buf *b, int present, double x)
     return rt_buf_printf(b, " %.17g", x + 0.0);
 }
 
-int rt_db_link(const char *prev, const rt_cand_row *r, char link[65])
+int rt_chain_link(const char *prev, const rt_cand_row *r, char link[65])
 {
     rt_buf b;
     rt_buf_init(&b, 0);

@@ -1,362 +1,26 @@
-/* store.c — the run store on SQLite, and the public read-only rt_store view. */
+/* store.c — making and opening a store (store/store.h): a new store under a temporary name,
+ * published complete; a writer's open under its exclusive lock; a reader's open, which writes
+ * nothing (WAL recovery when no writer holds the store, the immutable fallback in a folder it
+ * cannot write). */
 #include "store/store.h"
 
 #include <assert.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <sqlite3.h>
+#include <libgen.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <dirent.h>
-#include <libgen.h>
-#include <signal.h>
 #include <sys/file.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <unistd.h>
 
-#define RT_APP_ID 0x52544348 /* "RTCH" in PRAGMA application_id */
-#define RT_SCHEMA_VERSION 2
-
-struct rt_db {
-    sqlite3 *sql;
-    char path[4096]; /* the store's path, as the user named it (for messages) */
-    char tmp[4096];  /* while being created: the temporary file SQLite writes; else "" */
-    int lock_fd; /* flock held by a writer; closed only after sqlite3_close */
-    char last_link[65]; /* a writer: the chain link of the last row inserted, "" before any */
-    int needs_recovery; /* a reader found a WAL that only a writer can recover */
-    int needs_immutable; /* a reader could neither open nor create the WAL index (-shm) or the
-                            WAL beside the store: a folder it cannot write */
-    sqlite3_stmt *ins_cand;
-    sqlite3_stmt *ins_event;
-    sqlite3_stmt *ins_eval;
-    char errmsg[512];
-};
-
-static const char *schema_sql =
-    "PRAGMA application_id = 1381253960;" /* RT_APP_ID */
-    "PRAGMA user_version = 2;"
-    "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
-    "CREATE TABLE candidates("
-    "  id INTEGER PRIMARY KEY,"
-    "  hash TEXT NOT NULL UNIQUE,"
-    "  text TEXT NOT NULL,"
-    "  parent TEXT,"
-    "  operator TEXT NOT NULL,"
-    "  island INTEGER NOT NULL,"
-    "  generation INTEGER NOT NULL,"
-    "  proxy REAL, proxy2 REAL,"
-    "  valid INTEGER NOT NULL,"
-    "  score REAL, score2 REAL, metric REAL,"
-    "  reason TEXT,"
-    "  admitted INTEGER NOT NULL,"
-    "  time REAL NOT NULL,"
-    "  trusted INTEGER NOT NULL DEFAULT 0," /* admitted on the proxy alone (--trust-proxy) */
-    "  prev TEXT,"                          /* the previous row's link (lineage chain) */
-    "  link TEXT NOT NULL);"                /* this row's link: see rt_db_link */
-    "CREATE INDEX candidates_best ON candidates(admitted, score DESC, score2 DESC, id);"
-    "CREATE TABLE events(id INTEGER PRIMARY KEY, time REAL NOT NULL, kind TEXT NOT NULL,"
-    "  detail TEXT);"
-    "CREATE TABLE checkpoint(id INTEGER PRIMARY KEY CHECK (id = 1), generation INTEGER NOT NULL,"
-    "  evaluations INTEGER NOT NULL, duplicates INTEGER NOT NULL, failed INTEGER NOT NULL,"
-    "  elapsed REAL NOT NULL, sessions INTEGER NOT NULL, rng TEXT NOT NULL,"
-    "  proxy_rejected INTEGER NOT NULL DEFAULT 0, chain_rows INTEGER NOT NULL DEFAULT 0,"
-    "  chain_head TEXT NOT NULL DEFAULT '');"
-    "CREATE TABLE archive(island INTEGER NOT NULL, cand_id INTEGER NOT NULL"
-    "  REFERENCES candidates(id), migrated INTEGER NOT NULL);";
-
-static int db_fail(rt_db *db, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int db_fail(rt_db *db, int code, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(db->errmsg, sizeof db->errmsg, fmt, ap);
-    va_end(ap);
-    return code;
-}
-
-/* Largest size among the store's files (the database, its WAL or journal, a temporary). */
-static off_t store_bytes(const rt_db *db)
-{
-    static const char *const suffixes[] = {"", "-wal", "-journal"};
-    off_t most = 0;
-    char name[4200];
-    for (int k = 0; k < 2; k++) {
-        const char *base = k ? db->tmp : db->path;
-        if (!*base)
-            continue;
-        for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
-            struct stat st;
-            snprintf(name, sizeof name, "%s%s", base, suffixes[i]);
-            if (stat(name, &st) == 0 && st.st_size > most)
-                most = st.st_size;
-        }
-    }
-    return most;
-}
-
-/* After a failed write: says whether a file-size limit or a full disk explains it. SQLite does
- * not always pass the system's errno on (a failed WAL write at commit reports errno 0). */
-static const char *full_reason(const rt_db *db, char *buf, size_t len)
-{
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_FSIZE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
-        store_bytes(db) + 65536 >= (off_t)rl.rlim_cur) {
-        snprintf(buf, len, "file size limit of %llu bytes reached",
-                 (unsigned long long)rl.rlim_cur);
-        return buf;
-    }
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", db->path);
-    struct statvfs sv;
-    if (statvfs(dirname(dir), &sv) == 0 && (unsigned long long)sv.f_bavail * sv.f_frsize < (1u << 20)) {
-        snprintf(buf, len, "disk full");
-        return buf;
-    }
-    return NULL;
-}
-
-/* Maps an SQLite failure to a ratchet code and a one-line message naming the store. */
-static int sql_fail(rt_db *db, int src, const char *what)
-{
-    int code = RT_EIO;
-    int sys = sqlite3_system_errno(db->sql);
-    char why[128];
-    const char *full = NULL;
-    switch (src & 0xff) {
-    case SQLITE_FULL:
-        code = RT_EFULL;
-        full = full_reason(db, why, sizeof why);
-        if (!full)
-            full = "disk full";
-        break;
-    case SQLITE_NOMEM:
-        code = RT_ENOMEM;
-        break;
-    case SQLITE_NOTADB:
-    case SQLITE_CORRUPT:
-        code = RT_ESTORE;
-        break;
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-        code = RT_EBUSY;
-        break;
-    case SQLITE_IOERR:
-        if (sys == EFBIG || sys == ENOSPC || sys == EDQUOT || sys == 0)
-            full = full_reason(db, why, sizeof why);
-        if (!full && (sys == ENOSPC || sys == EDQUOT))
-            full = "disk full";
-        if (full)
-            code = RT_EFULL;
-        break;
-    default:
-        break;
-    }
-    if (full)
-        return db_fail(db, code, "store %s: cannot %s: %s; the store is intact", db->path, what,
-                       full);
-    if (sys && (src & 0xff) == SQLITE_IOERR)
-        return db_fail(db, code, "store %s: cannot %s: %s", db->path, what, strerror(sys));
-    return db_fail(db, code, "store %s: cannot %s: %s", db->path, what, sqlite3_errstr(src));
-}
-
-static int exec(rt_db *db, const char *sql, const char *what)
-{
-    int rc = sqlite3_exec(db->sql, sql, NULL, NULL, NULL);
-    return rc == SQLITE_OK ? 0 : sql_fail(db, rc, what);
-}
-
-static void db_release(rt_db *db)
-{
-    if (!db)
-        return;
-    sqlite3_finalize(db->ins_cand);
-    sqlite3_finalize(db->ins_event);
-    sqlite3_finalize(db->ins_eval);
-    if (db->sql)
-        sqlite3_close_v2(db->sql);
-    if (db->tmp[0]) { /* created but never published: abandon it */
-        char journal[4200];
-        snprintf(journal, sizeof journal, "%s-journal", db->tmp);
-        unlink(db->tmp);
-        unlink(journal);
-    }
-    if (db->lock_fd >= 0)
-        close(db->lock_fd);
-    free(db);
-}
-
-void rt_db_close(rt_db *db) { db_release(db); }
-
-const char *rt_db_errmsg(const rt_db *db) { return db->errmsg; }
-
-static int meta_put(rt_db *db, const char *key, const char *value)
-{
-    sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(db->sql, "INSERT OR REPLACE INTO meta(key,value) VALUES(?,?)",
-                                -1, &st, NULL);
-    if (rc == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
-        rc = sqlite3_step(st);
-        if (rc == SQLITE_DONE)
-            rc = SQLITE_OK;
-    }
-    sqlite3_finalize(st);
-    return rc == SQLITE_OK ? 0 : sql_fail(db, rc, "write the run's configuration");
-}
-
-static int meta_get(rt_db *db, const char *key, char *value, size_t len)
-{
-    sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(db->sql, "SELECT value FROM meta WHERE key=?", -1, &st, NULL);
-    if (rc != SQLITE_OK)
-        return sql_fail(db, rc, "read the run's configuration");
-    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-    rc = sqlite3_step(st);
-    if (rc != SQLITE_ROW) {
-        sqlite3_finalize(st);
-        if (rc == SQLITE_DONE)
-            return db_fail(db, RT_ESTORE, "store %s: configuration has no '%s'", db->path, key);
-        return sql_fail(db, rc, "read the run's configuration");
-    }
-    const unsigned char *v = sqlite3_column_text(st, 0);
-    snprintf(value, len, "%s", v ? (const char *)v : "");
-    sqlite3_finalize(st);
-    return 0;
-}
-
-/* Metrics and artifacts of external evaluations (the program problem): a table of its own,
- * created on every writable open, so stores made before it gain it without a change of
- * user_version and readers that do not know it are unaffected. */
-static const char *evaluations_sql =
-    "CREATE TABLE IF NOT EXISTS evaluations(cand_id INTEGER PRIMARY KEY"
-    "  REFERENCES candidates(id), metrics TEXT, artifacts TEXT);";
-
-/* Whether the store has the evaluations table (a read: no write unless a migration is due). */
-static int has_evaluations(rt_db *db)
-{
-    sqlite3_stmt *st = NULL;
-    int found = 0;
-    if (sqlite3_prepare_v2(db->sql,
-                           "SELECT 1 FROM sqlite_master WHERE type='table' AND name='evaluations'",
-                           -1, &st, NULL) == SQLITE_OK)
-        found = sqlite3_step(st) == SQLITE_ROW;
-    sqlite3_finalize(st);
-    return found;
-}
-
-int rt_db_put_meta(rt_db *db, const char *key, const char *value)
-{
-    return meta_put(db, key, value);
-}
-
-int rt_db_get_meta(rt_db *db, const char *key, char **value)
-{
-    *value = NULL;
-    sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(db->sql, "SELECT value FROM meta WHERE key=?", -1, &st, NULL);
-    if (rc != SQLITE_OK)
-        return sql_fail(db, rc, "read the run's configuration");
-    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_DONE) {
-        sqlite3_finalize(st);
-        return 0;
-    }
-    if (rc != SQLITE_ROW) {
-        sqlite3_finalize(st);
-        return sql_fail(db, rc, "read the run's configuration");
-    }
-    const unsigned char *v = sqlite3_column_text(st, 0);
-    size_t n = (size_t)sqlite3_column_bytes(st, 0);
-    *value = malloc(n + 1);
-    if (!*value) {
-        sqlite3_finalize(st);
-        return db_fail(db, RT_ENOMEM, "out of memory");
-    }
-    if (n)
-        memcpy(*value, v, n);
-    (*value)[n] = '\0';
-    sqlite3_finalize(st);
-    return 0;
-}
-
-static int prepare_writes(rt_db *db)
-{
-    int rc = SQLITE_OK;
-    if (!has_evaluations(db)) /* migration of a store made before the table */
-        rc = sqlite3_exec(db->sql, evaluations_sql, NULL, NULL, NULL);
-    if (rc == SQLITE_OK)
-        rc = sqlite3_prepare_v2(db->sql,
-                                "INSERT INTO evaluations(cand_id,metrics,artifacts) VALUES(?,?,?)",
-                                -1, &db->ins_eval, NULL);
-    if (rc == SQLITE_OK)
-        rc = sqlite3_prepare_v2(
-        db->sql,
-        "INSERT INTO candidates(hash,text,parent,operator,island,generation,proxy,proxy2,valid,"
-        "score,score2,metric,reason,admitted,time,trusted,prev,link)"
-        " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-        -1, &db->ins_cand, NULL);
-    if (rc == SQLITE_OK)
-        rc = sqlite3_prepare_v2(db->sql, "INSERT INTO events(time,kind,detail) VALUES(?,?,?)",
-                                -1, &db->ins_event, NULL);
-    return rc == SQLITE_OK ? 0 : sql_fail(db, rc, "prepare statements");
-}
-
-static rt_db *db_new(const char *path)
-{
-    rt_db *db = calloc(1, sizeof *db);
-    if (!db)
-        return NULL;
-    db->lock_fd = -1;
-    size_t n = strlen(path);
-    if (n >= sizeof db->path)
-        n = sizeof db->path - 1;
-    memcpy(db->path, path, n);
-    db->path[n] = '\0';
-    return db;
-}
-
-/* Reads the link of the store's last row into db->last_link ("" when it has none). */
-static int load_last_link(rt_db *db)
-{
-    sqlite3_stmt *st = NULL;
-    db->last_link[0] = '\0';
-    int rc = sqlite3_prepare_v2(db->sql, "SELECT link FROM candidates ORDER BY id DESC LIMIT 1",
-                                -1, &st, NULL);
-    if (rc != SQLITE_OK)
-        return sql_fail(db, rc, "read the lineage chain");
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        const char *l = (const char *)sqlite3_column_text(st, 0);
-        snprintf(db->last_link, sizeof db->last_link, "%s", l ? l : "");
-    }
-    sqlite3_finalize(st);
-    return (rc == SQLITE_ROW || rc == SQLITE_DONE) ? 0 : sql_fail(db, rc, "read the lineage chain");
-}
-
-sqlite3 *rt_db_handle(rt_db *db) { return db->sql; }
-
-const char *rt_db_path(const rt_db *db) { return db->path; }
-
-int rt_db_set_error(rt_db *db, int code, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(db->errmsg, sizeof db->errmsg, fmt, ap);
-    va_end(ap);
-    return code;
-}
-
-int rt_db_sql_error(rt_db *db, int sqlite_rc, const char *what)
-{
-    return sql_fail(db, sqlite_rc, what);
-}
+#include "store/db.h"
+#include "store/schema.h"
+#include "store/write.h"
 
 /* Writes into out the URI that opens path read-only as an immutable file ("file:PATH?immutable=1":
  * no locks, no -shm, no WAL; SQLite reads the store file alone). Every byte of path but the
@@ -404,66 +68,31 @@ static int db_connect(rt_db *db, int writable, int immutable)
     if (immutable) {
         char uri[3 * sizeof db->path + 32];
         if (immutable_uri(db->path, uri, sizeof uri) != 0)
-            return db_fail(db, RT_EUSAGE, "store %s: path too long", db->path);
+            return rt_db_fail(db, RT_EUSAGE, "store %s: path too long", db->path);
         rc = sqlite3_open_v2(uri, &db->sql, flags | SQLITE_OPEN_URI, NULL);
     } else {
         rc = sqlite3_open_v2(db->path, &db->sql, flags, NULL);
     }
     if (rc != SQLITE_OK)
-        return sql_fail(db, rc, "open it");
+        return rt_db_sql_fail(db, rc, "open it");
     sqlite3_extended_result_codes(db->sql, 1);
     sqlite3_busy_timeout(db->sql, 10000);
-    sqlite3_stmt *st = NULL;
-    rc = sqlite3_prepare_v2(db->sql, "PRAGMA application_id", -1, &st, NULL);
-    if (rc == SQLITE_OK)
-        rc = sqlite3_step(st);
-    if (rc != SQLITE_ROW) {
-        sqlite3_finalize(st);
-        if (!writable && (rc & 0xff) == SQLITE_READONLY)
+    int first = SQLITE_OK;
+    rc = rt_schema_check(db, &first);
+    if (rc) {
+        if (!writable && (first & 0xff) == SQLITE_READONLY)
             db->needs_recovery = 1;
         if (!writable && !immutable &&
-            ((rc & 0xff) == SQLITE_READONLY || (rc & 0xff) == SQLITE_CANTOPEN))
+            ((first & 0xff) == SQLITE_READONLY || (first & 0xff) == SQLITE_CANTOPEN))
             db->needs_immutable = 1;
-        if ((rc & 0xff) == SQLITE_NOTADB)
-            return db_fail(db, RT_ESTORE, "%s is not a ratchet store (not an SQLite database)",
-                           db->path);
-        return sql_fail(db, rc, "read it");
+        return rc;
     }
-    int app = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
-    if (app != RT_APP_ID)
-        return db_fail(db, RT_ESTORE, "%s is not a ratchet store (an SQLite file of another kind)",
-                       db->path);
-    int version = 0;
-    rc = sqlite3_prepare_v2(db->sql, "PRAGMA user_version", -1, &st, NULL);
-    if (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-        version = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
-    if (version == 1)
-        return db_fail(db, RT_ESTORE,
-                       "%s is a ratchet store of format 1, from before the lineage chain; this "
-                       "ratchet reads format %d only (start a new run; an older ratchet still "
-                       "reads it)",
-                       db->path, RT_SCHEMA_VERSION);
-    if (version != RT_SCHEMA_VERSION)
-        return db_fail(db, RT_ESTORE, "%s is a ratchet store of format %d; this ratchet reads %d",
-                       db->path, version, RT_SCHEMA_VERSION);
-    char fmt[64];
-    rc = meta_get(db, "format", fmt, sizeof fmt);
-    if (rc)
-        return rc == RT_ESTORE ? db_fail(db, RT_ESTORE, "%s is not a ratchet store (no format)",
-                                         db->path)
-                               : rc;
-    if (strcmp(fmt, RT_STORE_FORMAT) != 0)
-        return db_fail(db, RT_ESTORE, "%s has format '%s', not '%s'", db->path, fmt,
-                       RT_STORE_FORMAT);
     if (writable) {
-        rc = exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", "set up journaling");
+        rc = rt_db_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;",
+                        "set up journaling");
         if (rc)
             return rc;
-        if ((rc = load_last_link(db)))
-            return rc;
-        return prepare_writes(db);
+        return rt_db_writer_start(db);
     }
     return 0;
 }
@@ -504,23 +133,23 @@ static int db_connect_immutable(rt_db *db)
         if (stat(name, &st) != 0) {
             if (errno == ENOENT)
                 continue;
-            return db_fail(db, RT_EIO, "store %s: cannot read it: cannot check %s: %s", db->path,
-                           name, strerror(errno));
+            return rt_db_fail(db, RT_EIO, "store %s: cannot read it: cannot check %s: %s", db->path,
+                              name, strerror(errno));
         }
         if (st.st_size == 0)
             continue;
         if (i == 0)
-            return db_fail(db, RT_EIO,
-                           "store %s: cannot read it: %s holds transactions not yet in the store "
-                           "file, and SQLite reads them only through %s-shm, which it cannot open "
-                           "or create here (a read-only folder); copy the store with its -wal "
-                           "file to a writable folder",
-                           db->path, name, db->path);
-        return db_fail(db, RT_EIO,
-                       "store %s: cannot read it: %s holds an interrupted transaction that only a "
-                       "writer can roll back, and the folder is read-only; copy the store with "
-                       "its -journal file to a writable folder",
-                       db->path, name);
+            return rt_db_fail(db, RT_EIO,
+                              "store %s: cannot read it: %s holds transactions not yet in the "
+                              "store file, and SQLite reads them only through %s-shm, which it "
+                              "cannot open or create here (a read-only folder); copy the store "
+                              "with its -wal file to a writable folder",
+                              db->path, name, db->path);
+        return rt_db_fail(db, RT_EIO,
+                          "store %s: cannot read it: %s holds an interrupted transaction that "
+                          "only a writer can roll back, and the folder is read-only; copy the "
+                          "store with its -journal file to a writable folder",
+                          db->path, name);
     }
     return db_connect(db, 0, 1);
 }
@@ -530,11 +159,11 @@ int rt_db_open(rt_db **out, const char *path, int writable, char *err, size_t er
     *out = NULL;
     struct stat stbuf;
     if (stat(path, &stbuf) != 0)
-        return rt_fail(err, errlen, errno == ENOENT ? RT_EUSAGE : RT_EIO, "cannot open store %s: %s",
-                       path, strerror(errno));
+        return rt_fail(err, errlen, errno == ENOENT ? RT_EUSAGE : RT_EIO,
+                       "cannot open store %s: %s", path, strerror(errno));
     if (!S_ISREG(stbuf.st_mode))
         return rt_fail(err, errlen, RT_EUSAGE, "cannot open store %s: not a regular file", path);
-    rt_db *db = db_new(path);
+    rt_db *db = rt_db_new(path);
     if (!db)
         return rt_fail(err, errlen, RT_ENOMEM, "out of memory");
     int rc;
@@ -569,7 +198,7 @@ int rt_db_open(rt_db **out, const char *path, int writable, char *err, size_t er
     *out = db;
     return 0;
 fail:
-    db_release(db);
+    rt_db_release(db);
     return rc;
 }
 
@@ -612,37 +241,36 @@ int rt_db_create(rt_db **out, const char *path, const rt_run_config *cfg, char *
     if (strlen(path) > 4000)
         return rt_fail(err, errlen, RT_EUSAGE, "store path too long");
     remove_stale_temporaries(path);
-    rt_db *db = db_new(path);
+    rt_db *db = rt_db_new(path);
     if (!db)
         return rt_fail(err, errlen, RT_ENOMEM, "out of memory");
     snprintf(db->tmp, sizeof db->tmp, "%s.tmp-%ld", path, (long)getpid());
     unlink(db->tmp);
     int rc = sqlite3_open_v2(db->tmp, &db->sql, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
     if (rc != SQLITE_OK) {
-        rc = sql_fail(db, rc, "create it");
+        rc = rt_db_sql_fail(db, rc, "create it");
         goto fail;
     }
     sqlite3_extended_result_codes(db->sql, 1);
     char seed[32], islands[16];
     snprintf(seed, sizeof seed, "%" PRIu64, cfg->seed);
     snprintf(islands, sizeof islands, "%d", cfg->islands);
-    if ((rc = exec(db, "PRAGMA journal_mode=DELETE; PRAGMA synchronous=FULL; BEGIN;",
-                   "create it")) ||
-        (rc = exec(db, schema_sql, "create its tables")) ||
-        (rc = exec(db, evaluations_sql, "create its tables")) ||
-        (rc = meta_put(db, "format", RT_STORE_FORMAT)) ||
-        (rc = meta_put(db, "problem", cfg->problem)) ||
-        (rc = meta_put(db, "params", cfg->params)) || (rc = meta_put(db, "seed", seed)) ||
-        (rc = meta_put(db, "islands", islands)) ||
-        (rc = meta_put(db, "proposer", cfg->proposer)) ||
-        (rc = meta_put(db, "ratchet_version", RT_VERSION)) ||
-        (rc = exec(db, "COMMIT", "create it")) || (rc = prepare_writes(db)))
+    if ((rc = rt_db_exec(db, "PRAGMA journal_mode=DELETE; PRAGMA synchronous=FULL; BEGIN;",
+                         "create it")) ||
+        (rc = rt_schema_create(db)) || (rc = rt_db_put_meta(db, "format", RT_SCHEMA_FORMAT)) ||
+        (rc = rt_db_put_meta(db, "problem", cfg->problem)) ||
+        (rc = rt_db_put_meta(db, "params", cfg->params)) ||
+        (rc = rt_db_put_meta(db, "seed", seed)) ||
+        (rc = rt_db_put_meta(db, "islands", islands)) ||
+        (rc = rt_db_put_meta(db, "proposer", cfg->proposer)) ||
+        (rc = rt_db_put_meta(db, "ratchet_version", RT_VERSION)) ||
+        (rc = rt_db_exec(db, "COMMIT", "create it")) || (rc = rt_db_writer_start(db)))
         goto fail;
     *out = db;
     return 0;
 fail:
     rt_fail(err, errlen, rc, "%s", db->errmsg);
-    db_release(db);
+    rt_db_release(db);
     return rc;
 }
 
@@ -667,842 +295,13 @@ int rt_db_publish(rt_db **dbp, char *err, size_t errlen)
                                        path)
                              : rt_fail(err, errlen, RT_EIO, "cannot create store %s: %s", path,
                                        strerror(e));
-        db_release(db); /* removes the temporary */
+        rt_db_release(db); /* removes the temporary */
         *dbp = NULL;
         return rc;
     }
     unlink(db->tmp);
     db->tmp[0] = '\0';
-    db_release(db);
+    rt_db_release(db);
     *dbp = NULL;
     return rt_db_open(dbp, path, 1, err, errlen);
-}
-
-int rt_db_config(rt_db *db, rt_run_config *cfg)
-{
-    char buf[64];
-    int rc;
-    memset(cfg, 0, sizeof *cfg);
-    if ((rc = meta_get(db, "problem", cfg->problem, sizeof cfg->problem)) ||
-        (rc = meta_get(db, "params", cfg->params, sizeof cfg->params)) ||
-        (rc = meta_get(db, "proposer", cfg->proposer, sizeof cfg->proposer)))
-        return rc;
-    if ((rc = meta_get(db, "seed", buf, sizeof buf)))
-        return rc;
-    char *end = NULL;
-    cfg->seed = strtoull(buf, &end, 10);
-    if (!end || *end)
-        return db_fail(db, RT_ESTORE, "store %s: bad seed '%s'", db->path, buf);
-    if ((rc = meta_get(db, "islands", buf, sizeof buf)))
-        return rc;
-    long v;
-    if (rt_parse_long(buf, 1, 64, &v))
-        return db_fail(db, RT_ESTORE, "store %s: bad island count '%s'", db->path, buf);
-    cfg->islands = (int)v;
-    return 0;
-}
-
-int rt_db_begin(rt_db *db) { return exec(db, "BEGIN IMMEDIATE", "begin a transaction"); }
-
-int rt_db_commit(rt_db *db) { return exec(db, "COMMIT", "commit"); }
-
-int rt_db_rollback(rt_db *db)
-{
-    int rc = 0;
-    if (!sqlite3_get_autocommit(db->sql))
-        rc = exec(db, "ROLLBACK", "roll back");
-    if (!rc) /* rows of the abandoned transaction (or of a failed commit) are gone: so are their
-                links */
-        rc = load_last_link(db);
-    return rc;
-}
-
-static void bind_score(sqlite3_stmt *st, int col, int valid, double v)
-{
-    if (valid)
-        sqlite3_bind_double(st, col, v);
-    else
-        sqlite3_bind_null(st, col);
-}
-
-int rt_db_insert(rt_db *db, const rt_cand_row *r, long long *id)
-{
-    char link[65];
-    int lrc = rt_db_link(db->last_link[0] ? db->last_link : NULL, r, link);
-    if (lrc)
-        return db_fail(db, lrc, "out of memory");
-    sqlite3_stmt *st = db->ins_cand;
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    sqlite3_bind_text(st, 1, r->hash, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, r->text, (int)r->len, SQLITE_STATIC);
-    if (r->parent)
-        sqlite3_bind_text(st, 3, r->parent, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, r->op, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 5, r->island);
-    sqlite3_bind_int64(st, 6, r->generation);
-    sqlite3_bind_double(st, 7, r->proxy.primary);
-    sqlite3_bind_double(st, 8, r->proxy.secondary);
-    sqlite3_bind_int(st, 9, r->valid);
-    bind_score(st, 10, r->valid, r->verified.primary);
-    bind_score(st, 11, r->valid, r->verified.secondary);
-    bind_score(st, 12, r->valid, r->metric);
-    if (r->reason && *r->reason)
-        sqlite3_bind_text(st, 13, r->reason, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 14, r->admitted);
-    sqlite3_bind_double(st, 15, r->time);
-    sqlite3_bind_int(st, 16, r->trusted);
-    if (db->last_link[0])
-        sqlite3_bind_text(st, 17, db->last_link, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 18, link, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE)
-        return sql_fail(db, rc, "store a candidate");
-    memcpy(db->last_link, link, sizeof link);
-    long long rowid = sqlite3_last_insert_rowid(db->sql);
-    if (id)
-        *id = rowid;
-    if (r->metrics || r->artifacts) {
-        st = db->ins_eval;
-        sqlite3_reset(st);
-        sqlite3_clear_bindings(st);
-        sqlite3_bind_int64(st, 1, rowid);
-        if (r->metrics)
-            sqlite3_bind_text(st, 2, r->metrics, -1, SQLITE_STATIC);
-        if (r->artifacts)
-            sqlite3_bind_text(st, 3, r->artifacts, -1, SQLITE_STATIC);
-        rc = sqlite3_step(st);
-        sqlite3_reset(st);
-        if (rc != SQLITE_DONE)
-            return sql_fail(db, rc, "store a candidate's evaluation");
-    }
-    return 0;
-}
-
-int rt_db_event(rt_db *db, double time, const char *kind, const char *detail)
-{
-    sqlite3_stmt *st = db->ins_event;
-    sqlite3_reset(st);
-    sqlite3_bind_double(st, 1, time);
-    sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
-    if (detail)
-        sqlite3_bind_text(st, 3, detail, -1, SQLITE_STATIC);
-    else
-        sqlite3_bind_null(st, 3);
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    return rc == SQLITE_DONE ? 0 : sql_fail(db, rc, "store an event");
-}
-
-int rt_db_save_checkpoint(rt_db *db, const rt_checkpoint *cp, const rt_archive_row *rows,
-                          size_t nrows)
-{
-    char rng[64 * 66];
-    size_t off = 0;
-    rng[0] = '\0';
-    for (int i = 0; i < cp->nislands && i < 64; i++)
-        off += (size_t)snprintf(rng + off, sizeof rng - off, "%s%s", i ? "," : "", cp->rng[i]);
-    sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(db->sql,
-                                "INSERT OR REPLACE INTO checkpoint(id,generation,evaluations,"
-                                "duplicates,failed,elapsed,sessions,rng,proxy_rejected,"
-                                "chain_rows,chain_head) VALUES(1,?,?,?,?,?,?,?,?,"
-                                "(SELECT count(*) FROM candidates),?)",
-                                -1, &st, NULL);
-    if (rc != SQLITE_OK)
-        return sql_fail(db, rc, "save a checkpoint");
-    sqlite3_bind_int64(st, 1, cp->generation);
-    sqlite3_bind_int64(st, 2, cp->evaluations);
-    sqlite3_bind_int64(st, 3, cp->duplicates);
-    sqlite3_bind_int64(st, 4, cp->failed);
-    sqlite3_bind_double(st, 5, cp->elapsed);
-    sqlite3_bind_int(st, 6, cp->sessions);
-    sqlite3_bind_text(st, 7, rng, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 8, cp->proxy_rejected);
-    sqlite3_bind_text(st, 9, db->last_link, -1, SQLITE_STATIC);
-    rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE)
-        return sql_fail(db, rc, "save a checkpoint");
-    if ((rc = exec(db, "DELETE FROM archive", "save the archive")))
-        return rc;
-    rc = sqlite3_prepare_v2(db->sql, "INSERT INTO archive(island,cand_id,migrated) VALUES(?,?,?)",
-                            -1, &st, NULL);
-    if (rc != SQLITE_OK)
-        return sql_fail(db, rc, "save the archive");
-    for (size_t i = 0; i < nrows; i++) {
-        sqlite3_reset(st);
-        sqlite3_bind_int(st, 1, rows[i].island);
-        sqlite3_bind_int64(st, 2, rows[i].cand_id);
-        sqlite3_bind_int(st, 3, rows[i].migrated);
-        rc = sqlite3_step(st);
-        if (rc != SQLITE_DONE) {
-            sqlite3_finalize(st);
-            return sql_fail(db, rc, "save the archive");
-        }
-    }
-    sqlite3_finalize(st);
-    return 0;
-}
-
-int rt_db_load_checkpoint(rt_db *db, rt_checkpoint *cp, rt_archive_row **rows, size_t *nrows)
-{
-    *rows = NULL;
-    *nrows = 0;
-    memset(cp, 0, sizeof *cp);
-    sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(db->sql,
-                                "SELECT generation,evaluations,duplicates,failed,elapsed,sessions,"
-                                "rng,proxy_rejected FROM checkpoint WHERE id=1",
-                                -1, &st, NULL);
-    if (rc != SQLITE_OK)
-        return sql_fail(db, rc, "read the checkpoint");
-    rc = sqlite3_step(st);
-    if (rc != SQLITE_ROW) {
-        sqlite3_finalize(st);
-        if (rc == SQLITE_DONE)
-            return db_fail(db, RT_ESTORE, "store %s has no checkpoint to resume from", db->path);
-        return sql_fail(db, rc, "read the checkpoint");
-    }
-    cp->generation = sqlite3_column_int64(st, 0);
-    cp->evaluations = sqlite3_column_int64(st, 1);
-    cp->duplicates = sqlite3_column_int64(st, 2);
-    cp->failed = sqlite3_column_int64(st, 3);
-    cp->elapsed = sqlite3_column_double(st, 4);
-    cp->sessions = sqlite3_column_int(st, 5);
-    cp->proxy_rejected = sqlite3_column_int64(st, 7);
-    const char *rng = (const char *)sqlite3_column_text(st, 6);
-    int n = 0;
-    while (rng && *rng && n < 64) {
-        const char *comma = strchr(rng, ',');
-        size_t len = comma ? (size_t)(comma - rng) : strlen(rng);
-        if (len != 64)
-            break;
-        memcpy(cp->rng[n], rng, 64);
-        cp->rng[n][64] = '\0';
-        n++;
-        rng = comma ? comma + 1 : rng + len;
-    }
-    cp->nislands = n;
-    sqlite3_finalize(st);
-
-    rc = sqlite3_prepare_v2(db->sql, "SELECT island,cand_id,migrated FROM archive ORDER BY rowid",
-                            -1, &st, NULL);
-    if (rc != SQLITE_OK)
-        return sql_fail(db, rc, "read the archive");
-    size_t cap = 0;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (*nrows == cap) {
-            cap = cap ? 2 * cap : 64;
-            rt_archive_row *nr = realloc(*rows, cap * sizeof *nr);
-            if (!nr) {
-                sqlite3_finalize(st);
-                return db_fail(db, RT_ENOMEM, "out of memory");
-            }
-            *rows = nr;
-        }
-        rt_archive_row *r = &(*rows)[(*nrows)++];
-        r->island = sqlite3_column_int(st, 0);
-        r->cand_id = sqlite3_column_int64(st, 1);
-        r->migrated = sqlite3_column_int(st, 2);
-    }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE)
-        return sql_fail(db, rc, "read the archive");
-    return 0;
-}
-
-int rt_db_candidate(rt_db *db, long long id, char **text, size_t *len, char hash[65],
-                    rt_score *verified)
-{
-    *text = NULL;
-    sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(db->sql,
-                                "SELECT text,hash,score,score2 FROM candidates WHERE id=?", -1,
-                                &st, NULL);
-    if (rc != SQLITE_OK)
-        return sql_fail(db, rc, "read a candidate");
-    sqlite3_bind_int64(st, 1, id);
-    rc = sqlite3_step(st);
-    if (rc != SQLITE_ROW) {
-        sqlite3_finalize(st);
-        if (rc == SQLITE_DONE)
-            return db_fail(db, RT_ESTORE, "store %s: candidate %lld is missing", db->path, id);
-        return sql_fail(db, rc, "read a candidate");
-    }
-    int n = sqlite3_column_bytes(st, 0);
-    const char *t = (const char *)sqlite3_column_text(st, 0);
-    const char *h = (const char *)sqlite3_column_text(st, 1);
-    *text = malloc((size_t)n + 1);
-    if (!*text) {
-        sqlite3_finalize(st);
-        return db_fail(db, RT_ENOMEM, "out of memory");
-    }
-    if (n)
-        memcpy(*text, t, (size_t)n);
-    (*text)[n] = '\0';
-    *len = (size_t)n;
-    snprintf(hash, 65, "%s", h ? h : "");
-    verified->primary = sqlite3_column_double(st, 2);
-    verified->secondary = sqlite3_column_double(st, 3);
-    sqlite3_finalize(st);
-    return 0;
-}
-
-int rt_db_each_text(rt_db *db, void (*fn)(const char *text, size_t len, void *user), void *user)
-{
-    sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(db->sql, "SELECT text FROM candidates", -1, &st, NULL);
-    if (rc != SQLITE_OK)
-        return sql_fail(db, rc, "read candidates");
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *t = (const char *)sqlite3_column_text(st, 0);
-        fn(t ? t : "", (size_t)sqlite3_column_bytes(st, 0), user);
-    }
-    sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? 0 : sql_fail(db, rc, "read candidates");
-}
-
-static char *column_dup(sqlite3_stmt *st, int col, int *nomem)
-{
-    const unsigned char *t = sqlite3_column_text(st, col);
-    if (!t)
-        return NULL;
-    size_t n = (size_t)sqlite3_column_bytes(st, col);
-    char *out = malloc(n + 1);
-    if (!out) {
-        *nomem = 1;
-        return NULL;
-    }
-    memcpy(out, t, n);
-    out[n] = '\0';
-    return out;
-}
-
-int rt_db_evaluation(rt_db *db, long long id, char **metrics, char **artifacts)
-{
-    *metrics = *artifacts = NULL;
-    sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(db->sql,
-                                "SELECT metrics,artifacts FROM evaluations WHERE cand_id=?", -1,
-                                &st, NULL);
-    if (rc != SQLITE_OK) /* a store from before the table: nothing stored */
-        return (rc & 0xff) == SQLITE_ERROR ? 0 : sql_fail(db, rc, "read an evaluation");
-    sqlite3_bind_int64(st, 1, id);
-    rc = sqlite3_step(st);
-    int nomem = 0;
-    if (rc == SQLITE_ROW) {
-        *metrics = column_dup(st, 0, &nomem);
-        *artifacts = column_dup(st, 1, &nomem);
-    }
-    sqlite3_finalize(st);
-    if (nomem) {
-        free(*metrics);
-        free(*artifacts);
-        *metrics = *artifacts = NULL;
-        return db_fail(db, RT_ENOMEM, "out of memory");
-    }
-    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : sql_fail(db, rc, "read an evaluation");
-}
-
-int rt_db_each_hash(rt_db *db, void (*fn)(const char *hash, void *user), void *user)
-{
-    sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(db->sql, "SELECT hash FROM candidates", -1, &st, NULL);
-    if (rc != SQLITE_OK)
-        return sql_fail(db, rc, "read hashes");
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        fn((const char *)sqlite3_column_text(st, 0), user);
-    sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? 0 : sql_fail(db, rc, "read hashes");
-}
-
-int rt_db_best(rt_db *db, long long *id)
-{
-    *id = 0;
-    sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(db->sql,
-                                "SELECT id FROM candidates WHERE admitted=1 AND valid=1 "
-                                "ORDER BY score DESC, score2 DESC, id LIMIT 1",
-                                -1, &st, NULL);
-    if (rc != SQLITE_OK)
-        return sql_fail(db, rc, "find the best candidate");
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        *id = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return (rc == SQLITE_ROW || rc == SQLITE_DONE) ? 0 : sql_fail(db, rc, "find the best candidate");
-}
-
-/* Runs a query returning one integer. */
-static int query_ll(rt_db *db, const char *sql, long long *out)
-{
-    sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(db->sql, sql, -1, &st, NULL);
-    if (rc != SQLITE_OK)
-        return sql_fail(db, rc, "read the store");
-    rc = sqlite3_step(st);
-    *out = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-    sqlite3_finalize(st);
-    return (rc == SQLITE_ROW || rc == SQLITE_DONE) ? 0 : sql_fail(db, rc, "read the store");
-}
-
-int rt_db_summary(rt_db *db, rt_summary *out)
-{
-    memset(out, 0, sizeof *out);
-    rt_run_config cfg;
-    int rc = rt_db_config(db, &cfg);
-    if (rc)
-        return rc;
-    snprintf(out->problem, sizeof out->problem, "%s", cfg.problem);
-    snprintf(out->params, sizeof out->params, "%s", cfg.params);
-    out->seed = cfg.seed;
-    rt_checkpoint cp;
-    rt_archive_row *rows = NULL;
-    size_t nrows = 0;
-    rc = rt_db_load_checkpoint(db, &cp, &rows, &nrows);
-    if (rc == 0) {
-        out->sessions = cp.sessions;
-        out->elapsed = cp.elapsed;
-        out->evaluations = cp.evaluations;
-        out->duplicates = cp.duplicates;
-    } else if (rc != RT_ESTORE) {
-        return rc;
-    }
-    if ((rc = query_ll(db, "SELECT count(*) FROM candidates", &out->stored)) ||
-        (rc = query_ll(db, "SELECT count(*) FROM candidates WHERE valid=1", &out->valid)) ||
-        (rc = query_ll(db, "SELECT count(*) FROM candidates WHERE valid=0", &out->invalid)) ||
-        (rc = query_ll(db, "SELECT count(*) FROM candidates WHERE admitted=1", &out->admitted))) {
-        free(rows);
-        return rc;
-    }
-    snprintf(out->metric_name, sizeof out->metric_name, "score");
-    long long best = 0;
-    if ((rc = rt_db_best(db, &best))) {
-        free(rows);
-        return rc;
-    }
-    sqlite3_stmt *st = NULL;
-    if (best) {
-        rc = sqlite3_prepare_v2(db->sql, "SELECT metric,hash FROM candidates WHERE id=?", -1, &st,
-                                NULL);
-        if (rc == SQLITE_OK) {
-            sqlite3_bind_int64(st, 1, best);
-            if (sqlite3_step(st) == SQLITE_ROW) {
-                out->has_best = 1;
-                out->best_metric = sqlite3_column_double(st, 0);
-                snprintf(out->best_hash, sizeof out->best_hash, "%s",
-                         (const char *)sqlite3_column_text(st, 1));
-            }
-        }
-        sqlite3_finalize(st);
-    }
-    out->nislands = cfg.islands > 64 ? 64 : cfg.islands;
-    for (int i = 0; i < out->nislands; i++) {
-        rt_island_summary *is = &out->islands[i];
-        is->island = i;
-        rc = sqlite3_prepare_v2(db->sql,
-                                "SELECT count(*) FROM candidates WHERE admitted=1 AND island=?",
-                                -1, &st, NULL);
-        if (rc == SQLITE_OK) {
-            sqlite3_bind_int(st, 1, i);
-            if (sqlite3_step(st) == SQLITE_ROW)
-                is->admitted = sqlite3_column_int64(st, 0);
-        }
-        sqlite3_finalize(st);
-        rc = sqlite3_prepare_v2(db->sql,
-                                "SELECT c.metric FROM archive a JOIN candidates c ON c.id=a.cand_id"
-                                " WHERE a.island=? ORDER BY c.score DESC, c.score2 DESC LIMIT 1",
-                                -1, &st, NULL);
-        if (rc == SQLITE_OK) {
-            sqlite3_bind_int(st, 1, i);
-            if (sqlite3_step(st) == SQLITE_ROW) {
-                is->has_best = 1;
-                is->best_metric = sqlite3_column_double(st, 0);
-            }
-        }
-        sqlite3_finalize(st);
-    }
-    for (size_t r = 0; r < nrows; r++)
-        if (rows[r].island >= 0 && rows[r].island < out->nislands)
-            out->islands[rows[r].island].cells++;
-    free(rows);
-    return 0;
-}
-
-int rt_db_check(rt_db *db, const rt_problem *problem, long long *checked)
-{
-    *checked = 0;
-    sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(db->sql, "PRAGMA integrity_check", -1, &st, NULL);
-    if (rc != SQLITE_OK)
-        return sql_fail(db, rc, "check integrity");
-    rc = sqlite3_step(st);
-    const char *res = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : NULL;
-    if (!res || strcmp(res, "ok") != 0) {
-        rc = db_fail(db, RT_EINVALID, "store %s fails SQLite's integrity check: %s", db->path,
-                     res ? res : sqlite3_errmsg(db->sql));
-        sqlite3_finalize(st);
-        return rc;
-    }
-    sqlite3_finalize(st);
-    rc = sqlite3_prepare_v2(db->sql,
-                            "SELECT id,hash,text,valid,admitted,score,score2 FROM candidates "
-                            "ORDER BY id",
-                            -1, &st, NULL);
-    if (rc != SQLITE_OK)
-        return sql_fail(db, rc, "read candidates");
-    int out = 0;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        long long id = sqlite3_column_int64(st, 0);
-        const char *hash = (const char *)sqlite3_column_text(st, 1);
-        const char *text = (const char *)sqlite3_column_text(st, 2);
-        size_t len = (size_t)sqlite3_column_bytes(st, 2);
-        char hex[65];
-        rt_sha256_hex(text ? text : "", len, hex);
-        if (!hash || strcmp(hex, hash) != 0) {
-            out = db_fail(db, RT_EINVALID, "candidate %lld: stored hash does not match its text",
-                          id);
-            break;
-        }
-        if (!sqlite3_column_int(st, 4))
-            continue;
-        rt_verdict v;
-        char err[512];
-        int vr = rt_problem_verify(problem, text ? text : "", len, &v, err, sizeof err);
-        if (vr || !v.valid) {
-            out = db_fail(db, RT_EINVALID, "admitted candidate %lld does not verify: %s", id,
-                          vr ? err : v.reason);
-            break;
-        }
-        if (!sqlite3_column_int(st, 3) || v.score != sqlite3_column_double(st, 5) ||
-            v.score2 != sqlite3_column_double(st, 6)) {
-            out = db_fail(db, RT_EINVALID,
-                          "admitted candidate %lld: stored verdict differs from re-verification",
-                          id);
-            break;
-        }
-        (*checked)++;
-    }
-    sqlite3_finalize(st);
-    if (out)
-        return out;
-    return rc == SQLITE_DONE ? 0 : sql_fail(db, rc, "read candidates");
-}
-
-/* ---- the public read-only view ----------------------------------------------------------- */
-
-struct rt_store {
-    rt_db *db;
-    char errmsg[512];
-};
-
-int rt_store_open(rt_store **out, const char *path, rt_error *err)
-{
-    *out = NULL;
-    err->msg[0] = '\0';
-    rt_store *s = calloc(1, sizeof *s);
-    if (!s) {
-        err->code = rt_fail(err->msg, sizeof err->msg, RT_ENOMEM, "out of memory");
-        return err->code;
-    }
-    err->code = rt_db_open(&s->db, path, 0, err->msg, sizeof err->msg);
-    if (err->code) {
-        free(s);
-        return err->code;
-    }
-    *out = s;
-    return 0;
-}
-
-void rt_store_close(rt_store *store)
-{
-    if (!store)
-        return;
-    rt_db_close(store->db);
-    free(store);
-}
-
-const char *rt_store_errmsg(const rt_store *store) { return store->db->errmsg; }
-
-int rt_store_problem(rt_store *store, rt_problem **out)
-{
-    rt_run_config cfg;
-    int rc = rt_db_config(store->db, &cfg);
-    if (rc)
-        return rc;
-    return rt_problem_open_canonical(out, cfg.problem, cfg.params, store->db->errmsg,
-                                     sizeof store->db->errmsg);
-}
-
-int rt_store_summary(rt_store *store, rt_summary *out)
-{
-    int rc = rt_db_summary(store->db, out);
-    if (rc || !out->has_best)
-        return rc;
-    rt_problem *pb = NULL;
-    rc = rt_store_problem(store, &pb);
-    if (rc)
-        return rc;
-    long long id;
-    char *text = NULL;
-    size_t len;
-    char hash[65];
-    rt_score sc;
-    rc = rt_db_best(store->db, &id);
-    if (!rc && id)
-        rc = rt_db_candidate(store->db, id, &text, &len, hash, &sc);
-    if (!rc && text) {
-        rt_verdict v;
-        char err[256];
-        if (rt_problem_verify(pb, text, len, &v, err, sizeof err) == 0) {
-            snprintf(out->metric_name, sizeof out->metric_name, "%s", v.metric_name);
-            const char *what = v.valid ? v.summary : v.reason;
-            size_t n = strnlen(what, sizeof out->best_summary - 1);
-            memcpy(out->best_summary, what, n);
-            out->best_summary[n] = '\0';
-        }
-    }
-    free(text);
-    rt_problem_close(pb);
-    return rc;
-}
-
-int rt_store_best(rt_store *store, char **text)
-{
-    *text = NULL;
-    long long id;
-    int rc = rt_db_best(store->db, &id);
-    if (rc)
-        return rc;
-    if (!id)
-        return db_fail(store->db, RT_EUSAGE, "store %s has no verified candidate yet",
-                       store->db->path);
-    size_t len;
-    char hash[65];
-    rt_score sc;
-    return rt_db_candidate(store->db, id, text, &len, hash, &sc);
-}
-
-int rt_store_drift(rt_store *store, rt_drift *out)
-{
-    return rt_db_drift(store->db, out);
-}
-
-int rt_store_audit(rt_store *store, rt_audit *out)
-{
-    rt_problem *pb = NULL;
-    memset(out, 0, sizeof *out);
-    int rc = rt_store_problem(store, &pb);
-    if (rc)
-        return rc;
-    rc = rt_db_audit(store->db, pb, out);
-    rt_problem_close(pb);
-    return rc;
-}
-
-int rt_store_certificate(rt_store *store, const char *dir)
-{
-    rt_problem *pb = NULL;
-    char *text = NULL;
-    int rc = rt_store_problem(store, &pb);
-    if (rc)
-        return rc;
-    if (!pb->cls->certificate) {
-        rc = db_fail(store->db, RT_EUSAGE, "problem %s has no certificates", pb->cls->name);
-        goto done;
-    }
-    if ((rc = rt_store_best(store, &text)))
-        goto done;
-    if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
-        rc = db_fail(store->db, RT_EIO, "cannot create %s: %s", dir, strerror(errno));
-        goto done;
-    }
-    rc = rt_problem_certificate(pb, text, strlen(text), dir, store->db->errmsg,
-                                sizeof store->db->errmsg);
-done:
-    free(text);
-    rt_problem_close(pb);
-    return rc;
-}
-
-int rt_store_check(rt_store *store, long long *checked)
-{
-    rt_problem *pb = NULL;
-    int rc = rt_store_problem(store, &pb);
-    if (rc)
-        return rc;
-    rc = rt_db_check(store->db, pb, checked);
-    rt_problem_close(pb);
-    return rc;
-}
-
-/* ---- language model requests (the llm proposer) -------------------------------------------
- * A table of its own, created when the first request is stored (CREATE TABLE IF NOT EXISTS), so
- * that stores without it read as "no requests" and user_version does not change. */
-
-static const char *llm_table_sql =
-    "CREATE TABLE IF NOT EXISTS llm_requests(id INTEGER PRIMARY KEY, at REAL NOT NULL,"
-    "  island INTEGER NOT NULL, generation INTEGER NOT NULL, model TEXT NOT NULL,"
-    "  mode TEXT NOT NULL, tokens_in INTEGER NOT NULL, tokens_out INTEGER NOT NULL,"
-    "  cost REAL NOT NULL, latency REAL NOT NULL, attempts INTEGER NOT NULL,"
-    "  retries INTEGER NOT NULL, http_status INTEGER NOT NULL, outcome TEXT NOT NULL,"
-    "  error TEXT, parent TEXT, made INTEGER NOT NULL, duplicate INTEGER NOT NULL,"
-    "  valid INTEGER NOT NULL, admitted INTEGER NOT NULL, improved INTEGER NOT NULL,"
-    "  parent_score REAL, child_score REAL);";
-
-int rt_db_llm_insert(rt_db *db, const rt_llm_row *r)
-{
-    int rc = sqlite3_exec(db->sql, llm_table_sql, NULL, NULL, NULL);
-    if (rc != SQLITE_OK)
-        return sql_fail(db, rc, "create the llm_requests table");
-    sqlite3_stmt *st = NULL;
-    rc = sqlite3_prepare_v2(
-        db->sql,
-        "INSERT INTO llm_requests(at,island,generation,model,mode,tokens_in,tokens_out,cost,"
-        "latency,attempts,retries,http_status,outcome,error,parent,made,duplicate,valid,admitted,"
-        "improved,parent_score,child_score) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-        -1, &st, NULL);
-    if (rc != SQLITE_OK)
-        return sql_fail(db, rc, "store a model request");
-    sqlite3_bind_double(st, 1, r->at);
-    sqlite3_bind_int(st, 2, r->island);
-    sqlite3_bind_int64(st, 3, r->generation);
-    sqlite3_bind_text(st, 4, r->model, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 5, r->mode, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 6, r->tokens_in);
-    sqlite3_bind_int64(st, 7, r->tokens_out);
-    sqlite3_bind_double(st, 8, r->cost);
-    sqlite3_bind_double(st, 9, r->latency);
-    sqlite3_bind_int(st, 10, r->attempts);
-    sqlite3_bind_int(st, 11, r->retries);
-    sqlite3_bind_int(st, 12, r->http_status);
-    sqlite3_bind_text(st, 13, r->outcome, -1, SQLITE_STATIC);
-    if (r->error && *r->error)
-        sqlite3_bind_text(st, 14, r->error, -1, SQLITE_STATIC);
-    if (r->parent)
-        sqlite3_bind_text(st, 15, r->parent, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 16, r->made);
-    sqlite3_bind_int(st, 17, r->duplicate);
-    sqlite3_bind_int(st, 18, r->valid);
-    sqlite3_bind_int(st, 19, r->admitted);
-    sqlite3_bind_int(st, 20, r->improved);
-    sqlite3_bind_double(st, 21, r->parent_score);
-    if (r->valid)
-        sqlite3_bind_double(st, 22, r->child_score);
-    rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? 0 : sql_fail(db, rc, "store a model request");
-}
-
-int rt_store_llm_spend(rt_store *store, rt_llm_spend *out)
-{
-    memset(out, 0, sizeof *out);
-    rt_db *db = store->db;
-    sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(
-        db->sql,
-        "SELECT model, count(*), sum(tokens_in), sum(tokens_out), sum(cost), sum(retries),"
-        " sum(outcome <> 'ok'), sum(improved), sum(latency) FROM llm_requests GROUP BY model"
-        " ORDER BY model",
-        -1, &st, NULL);
-    if (rc != SQLITE_OK) /* a store without model requests */
-        return (rc & 0xff) == SQLITE_ERROR ? 0 : sql_fail(db, rc, "read model requests");
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        long long n = sqlite3_column_int64(st, 1);
-        out->requests += n;
-        out->tokens_in += sqlite3_column_int64(st, 2);
-        out->tokens_out += sqlite3_column_int64(st, 3);
-        out->cost += sqlite3_column_double(st, 4);
-        out->retries += sqlite3_column_int64(st, 5);
-        out->failed += sqlite3_column_int64(st, 6);
-        out->improved += sqlite3_column_int64(st, 7);
-        out->latency += sqlite3_column_double(st, 8);
-        if (out->nmodels < (int)(sizeof out->models / sizeof out->models[0])) {
-            rt_llm_model_spend *m = &out->models[out->nmodels++];
-            const unsigned char *name = sqlite3_column_text(st, 0);
-            snprintf(m->model, sizeof m->model, "%s", name ? (const char *)name : "?");
-            m->requests = n;
-            m->tokens_in = sqlite3_column_int64(st, 2);
-            m->tokens_out = sqlite3_column_int64(st, 3);
-            m->cost = sqlite3_column_double(st, 4);
-            m->improved = sqlite3_column_int64(st, 7);
-        }
-    }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) {
-        int code = sql_fail(db, rc, "read model requests");
-        snprintf(store->errmsg, sizeof store->errmsg, "%s", db->errmsg);
-        return code;
-    }
-    return 0;
-}
-
-int rt_store_policy(rt_store *store, char **json)
-{
-    int rc = rt_db_get_meta(store->db, "policy", json);
-    if (rc || *json)
-        return rc;
-    /* stores made before policies were stored ran with the defaults */
-    rt_policy p;
-    rt_policy_defaults(&p);
-    rt_buf b;
-    rt_buf_init(&b, 0);
-    if (rt_policy_print(&p, &b)) {
-        rt_buf_free(&b);
-        return db_fail(store->db, RT_ENOMEM, "out of memory");
-    }
-    *json = rt_buf_take(&b);
-    return 0;
-}
-
-int rt_store_bandit(rt_store *store, char **json)
-{
-    return rt_db_get_meta(store->db, "bandit", json);
-}
-
-int rt_store_admitted(rt_store *store, int (*fn)(const rt_cand_info *info, void *user),
-                      void *user)
-{
-    rt_db *db = store->db;
-    sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(db->sql,
-                                "SELECT id,generation,island,time,proxy,metric,hash,"
-                                "COALESCE(parent,''),operator FROM candidates WHERE admitted=1 "
-                                "ORDER BY id",
-                                -1, &st, NULL);
-    if (rc != SQLITE_OK)
-        return sql_fail(db, rc, "read the admitted candidates");
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        rt_cand_info info;
-        memset(&info, 0, sizeof info);
-        info.id = sqlite3_column_int64(st, 0);
-        info.generation = sqlite3_column_int64(st, 1);
-        info.island = sqlite3_column_int(st, 2);
-        info.time = sqlite3_column_double(st, 3);
-        info.proxy = sqlite3_column_double(st, 4);
-        info.metric = sqlite3_column_double(st, 5);
-        const char *h = (const char *)sqlite3_column_text(st, 6);
-        const char *p = (const char *)sqlite3_column_text(st, 7);
-        const char *o = (const char *)sqlite3_column_text(st, 8);
-        snprintf(info.hash, sizeof info.hash, "%s", h ? h : "");
-        snprintf(info.parent, sizeof info.parent, "%s", p ? p : "");
-        snprintf(info.op, sizeof info.op, "%s", o ? o : "");
-        int stop = fn(&info, user);
-        if (stop) {
-            sqlite3_finalize(st);
-            return stop;
-        }
-    }
-    sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? 0 : sql_fail(db, rc, "read the admitted candidates");
-}
-
-int rt_store_candidate_text(rt_store *store, long long id, char **text)
-{
-    size_t len;
-    char hash[65];
-    rt_score sc;
-    return rt_db_candidate(store->db, id, text, &len, hash, &sc);
 }

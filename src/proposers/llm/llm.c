@@ -25,7 +25,7 @@
 #include "proposers/llm/llm.h"
 #include "problems/program/program_text.h"
 #include "proposer.h"
-#include "store/store.h"
+#include "store/llm_requests.h"
 
 #define LLM_MAX_HISTORY 32
 #define LLM_OFFERED_INSPIRATIONS 8 /* asked of the engine; the policy says how many are shown */

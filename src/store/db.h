@@ -1,0 +1,45 @@
+/* db.h — the inside of the store's handle, for the files of src/store/ only: the structure of
+ * an rt_db and the helpers every store file uses to talk to SQLite and to report its failures.
+ * Outside src/store/ an rt_db is opaque (store/store.h) and nobody includes <sqlite3.h>.
+ *
+ * The handle's life: rt_db_new (a handle for a path, no connection yet), a connection opened by
+ * store.c (rt_db_create or rt_db_open), rt_db_release (finalizes the writer's statements,
+ * closes the connection, removes an unpublished temporary, drops the writer's lock, frees). */
+#ifndef RT_STORE_DB_H
+#define RT_STORE_DB_H
+
+#include <sqlite3.h>
+
+#include "store/store.h"
+
+struct rt_db {
+    sqlite3 *sql;
+    char path[4096]; /* the store's path, as the user named it (for messages) */
+    char tmp[4096];  /* while being created: the temporary file SQLite writes; else "" */
+    int lock_fd; /* flock held by a writer; closed only after sqlite3_close */
+    char last_link[65]; /* a writer: the chain link of the last row inserted, "" before any */
+    int needs_recovery; /* a reader found a WAL that only a writer can recover */
+    int needs_immutable; /* a reader could neither open nor create the WAL index (-shm) or the
+                            WAL beside the store: a folder it cannot write */
+    sqlite3_stmt *ins_cand; /* the writer's statements (write.c) */
+    sqlite3_stmt *ins_event;
+    sqlite3_stmt *ins_eval;
+    char errmsg[512];
+};
+
+/* A handle for path (cut at 4095 bytes), without a connection; NULL when out of memory. */
+rt_db *rt_db_new(const char *path);
+/* Ends a handle (see above); NULL is a no-op. */
+void rt_db_release(rt_db *db);
+
+/* Maps an SQLite failure to a ratchet code and a one-line message naming the store and what
+ * could not be done (what: "read candidates"); a full disk or a file-size limit is named as
+ * such. Returns the code. */
+int rt_db_sql_fail(rt_db *db, int sqlite_rc, const char *what);
+/* Runs statements without results; 0, or rt_db_sql_fail's code. */
+int rt_db_exec(rt_db *db, const char *sql, const char *what);
+/* Copies a text column (NULL for SQL NULL) into a caller-owned string; sets *nomem when out of
+ * memory. */
+char *rt_db_column_dup(sqlite3_stmt *st, int col, int *nomem);
+
+#endif

@@ -1,0 +1,219 @@
+/* write.c — the run's writes (store/write.h): transactions, candidate rows on the lineage
+ * chain with their evaluations, events, checkpoints with the archive, and the meta rows. */
+#include "store/write.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "store/chain.h"
+#include "store/db.h"
+#include "store/schema.h"
+
+int rt_db_put_meta(rt_db *db, const char *key, const char *value)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db->sql, "INSERT OR REPLACE INTO meta(key,value) VALUES(?,?)",
+                                -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_DONE)
+            rc = SQLITE_OK;
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_OK ? 0 : rt_db_sql_fail(db, rc, "write the run's configuration");
+}
+
+/* Reads the link of the store's last row into db->last_link ("" when it has none). */
+static int load_last_link(rt_db *db)
+{
+    sqlite3_stmt *st = NULL;
+    db->last_link[0] = '\0';
+    int rc = sqlite3_prepare_v2(db->sql, "SELECT link FROM candidates ORDER BY id DESC LIMIT 1",
+                                -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return rt_db_sql_fail(db, rc, "read the lineage chain");
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        const char *l = (const char *)sqlite3_column_text(st, 0);
+        snprintf(db->last_link, sizeof db->last_link, "%s", l ? l : "");
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return rt_db_sql_fail(db, rc, "read the lineage chain");
+    return 0;
+}
+
+/* Prepares the writer's statements, after the migration of a store made before a table it
+ * writes. */
+static int prepare_writes(rt_db *db)
+{
+    int rc = rt_schema_migrate(db);
+    if (rc)
+        return rc;
+    rc = sqlite3_prepare_v2(db->sql,
+                            "INSERT INTO evaluations(cand_id,metrics,artifacts) VALUES(?,?,?)",
+                            -1, &db->ins_eval, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_prepare_v2(
+            db->sql,
+            "INSERT INTO candidates(hash,text,parent,operator,island,generation,proxy,proxy2,valid,"
+            "score,score2,metric,reason,admitted,time,trusted,prev,link)"
+            " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            -1, &db->ins_cand, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_prepare_v2(db->sql, "INSERT INTO events(time,kind,detail) VALUES(?,?,?)",
+                                -1, &db->ins_event, NULL);
+    return rc == SQLITE_OK ? 0 : rt_db_sql_fail(db, rc, "prepare statements");
+}
+
+int rt_db_begin(rt_db *db) { return rt_db_exec(db, "BEGIN IMMEDIATE", "begin a transaction"); }
+
+int rt_db_commit(rt_db *db) { return rt_db_exec(db, "COMMIT", "commit"); }
+
+int rt_db_rollback(rt_db *db)
+{
+    int rc = 0;
+    if (!sqlite3_get_autocommit(db->sql))
+        rc = rt_db_exec(db, "ROLLBACK", "roll back");
+    if (!rc) /* rows of the abandoned transaction (or of a failed commit) are gone: so are their
+                links */
+        rc = load_last_link(db);
+    return rc;
+}
+
+static void bind_score(sqlite3_stmt *st, int col, int valid, double v)
+{
+    if (valid)
+        sqlite3_bind_double(st, col, v);
+    else
+        sqlite3_bind_null(st, col);
+}
+
+int rt_db_insert(rt_db *db, const rt_cand_row *r, long long *id)
+{
+    char link[65];
+    int lrc = rt_chain_link(db->last_link[0] ? db->last_link : NULL, r, link);
+    if (lrc)
+        return rt_db_fail(db, lrc, "out of memory");
+    sqlite3_stmt *st = db->ins_cand;
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    sqlite3_bind_text(st, 1, r->hash, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, r->text, (int)r->len, SQLITE_STATIC);
+    if (r->parent)
+        sqlite3_bind_text(st, 3, r->parent, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, r->op, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 5, r->island);
+    sqlite3_bind_int64(st, 6, r->generation);
+    sqlite3_bind_double(st, 7, r->proxy.primary);
+    sqlite3_bind_double(st, 8, r->proxy.secondary);
+    sqlite3_bind_int(st, 9, r->valid);
+    bind_score(st, 10, r->valid, r->verified.primary);
+    bind_score(st, 11, r->valid, r->verified.secondary);
+    bind_score(st, 12, r->valid, r->metric);
+    if (r->reason && *r->reason)
+        sqlite3_bind_text(st, 13, r->reason, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 14, r->admitted);
+    sqlite3_bind_double(st, 15, r->time);
+    sqlite3_bind_int(st, 16, r->trusted);
+    if (db->last_link[0])
+        sqlite3_bind_text(st, 17, db->last_link, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 18, link, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return rt_db_sql_fail(db, rc, "store a candidate");
+    memcpy(db->last_link, link, sizeof link);
+    long long rowid = sqlite3_last_insert_rowid(db->sql);
+    if (id)
+        *id = rowid;
+    if (r->metrics || r->artifacts) {
+        st = db->ins_eval;
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+        sqlite3_bind_int64(st, 1, rowid);
+        if (r->metrics)
+            sqlite3_bind_text(st, 2, r->metrics, -1, SQLITE_STATIC);
+        if (r->artifacts)
+            sqlite3_bind_text(st, 3, r->artifacts, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+        sqlite3_reset(st);
+        if (rc != SQLITE_DONE)
+            return rt_db_sql_fail(db, rc, "store a candidate's evaluation");
+    }
+    return 0;
+}
+
+int rt_db_event(rt_db *db, double time, const char *kind, const char *detail)
+{
+    sqlite3_stmt *st = db->ins_event;
+    sqlite3_reset(st);
+    sqlite3_bind_double(st, 1, time);
+    sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
+    if (detail)
+        sqlite3_bind_text(st, 3, detail, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, 3);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : rt_db_sql_fail(db, rc, "store an event");
+}
+
+int rt_db_save_checkpoint(rt_db *db, const rt_checkpoint *cp, const rt_archive_row *rows,
+                          size_t nrows)
+{
+    char rng[64 * 66];
+    size_t off = 0;
+    rng[0] = '\0';
+    for (int i = 0; i < cp->nislands && i < 64; i++)
+        off += (size_t)snprintf(rng + off, sizeof rng - off, "%s%s", i ? "," : "", cp->rng[i]);
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db->sql,
+                                "INSERT OR REPLACE INTO checkpoint(id,generation,evaluations,"
+                                "duplicates,failed,elapsed,sessions,rng,proxy_rejected,"
+                                "chain_rows,chain_head) VALUES(1,?,?,?,?,?,?,?,?,"
+                                "(SELECT count(*) FROM candidates),?)",
+                                -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return rt_db_sql_fail(db, rc, "save a checkpoint");
+    sqlite3_bind_int64(st, 1, cp->generation);
+    sqlite3_bind_int64(st, 2, cp->evaluations);
+    sqlite3_bind_int64(st, 3, cp->duplicates);
+    sqlite3_bind_int64(st, 4, cp->failed);
+    sqlite3_bind_double(st, 5, cp->elapsed);
+    sqlite3_bind_int(st, 6, cp->sessions);
+    sqlite3_bind_text(st, 7, rng, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 8, cp->proxy_rejected);
+    sqlite3_bind_text(st, 9, db->last_link, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return rt_db_sql_fail(db, rc, "save a checkpoint");
+    if ((rc = rt_db_exec(db, "DELETE FROM archive", "save the archive")))
+        return rc;
+    rc = sqlite3_prepare_v2(db->sql, "INSERT INTO archive(island,cand_id,migrated) VALUES(?,?,?)",
+                            -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return rt_db_sql_fail(db, rc, "save the archive");
+    for (size_t i = 0; i < nrows; i++) {
+        sqlite3_reset(st);
+        sqlite3_bind_int(st, 1, rows[i].island);
+        sqlite3_bind_int64(st, 2, rows[i].cand_id);
+        sqlite3_bind_int(st, 3, rows[i].migrated);
+        rc = sqlite3_step(st);
+        if (rc != SQLITE_DONE) {
+            sqlite3_finalize(st);
+            return rt_db_sql_fail(db, rc, "save the archive");
+        }
+    }
+    sqlite3_finalize(st);
+    return 0;
+}
+
+int rt_db_writer_start(rt_db *db)
+{
+    int rc = load_last_link(db);
+    return rc ? rc : prepare_writes(db);
+}
