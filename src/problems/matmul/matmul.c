@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "param.h"
 #include "problem.h"
 #include "problems/matmul/matmul_lift.h"
 #include "problems/matmul/matmul_cert.h"
@@ -67,148 +68,118 @@ static int parse_shape(const char *v, int *n, int *m, int *p)
     return 0;
 }
 
-static int matmul_create(void **out, const char *const *keys, const char *const *values,
-                         size_t nparams, char *err, size_t errlen)
+static int shape_param(void *state, const char *v, char *err, size_t errlen)
 {
-    matmul_state *st = calloc(1, sizeof *st);
-    if (!st)
-        return rt_fail(err, errlen, RT_ENOMEM, "out of memory");
-    st->field = MM_Z;
-    rt_policy defaults;
-    rt_policy_defaults(&defaults);
-    st->pol = defaults.matmul;
-    int have_shape = 0, rc = 0;
-    for (size_t i = 0; i < nparams; i++) {
-        const char *k = keys[i], *v = values[i];
-        if (strcmp(k, "shape") == 0) {
-            if (parse_shape(v, &st->n, &st->m, &st->p)) {
-                rc = rt_fail(err, errlen, RT_EUSAGE,
-                             "bad --shape '%s': expected NxMxP, for example 3x3x3", v);
-                goto fail;
-            }
-            if (st->n < 1 || st->m < 1 || st->p < 1 || st->n > MM_MAX_DIM ||
-                st->m > MM_MAX_DIM || st->p > MM_MAX_DIM) {
-                rc = rt_fail(err, errlen, RT_EUSAGE,
-                             "bad --shape '%s': each dimension must be between 1 and %d", v,
-                             MM_MAX_DIM);
-                goto fail;
-            }
-            have_shape = 1;
-        } else if (strcmp(k, "field") == 0) {
-            if (strcmp(v, "z") == 0 || strcmp(v, "Z") == 0)
-                st->field = MM_Z;
-            else if (strcmp(v, "gf2") == 0 || strcmp(v, "GF2") == 0)
-                st->field = MM_GF2;
-            else {
-                rc = rt_fail(err, errlen, RT_EUSAGE, "bad --field '%s': expected gf2 or z", v);
-                goto fail;
-            }
-        } else if (strcmp(k, "walk") == 0) {
-            long w;
-            if (rt_parse_long(v, 1, 1000000000L, &w)) {
-                rc = rt_fail(err, errlen, RT_EUSAGE,
-                             "bad --walk '%s': expected flips per step, 1 to 1000000000", v);
-                goto fail;
-            }
-            st->walk_override = w;
-            st->pol.walk_flips = w;
-        } else if (strcmp(k, "lift") == 0) {
-            if (strcmp(v, "0") && strcmp(v, "1")) {
-                rc = rt_fail(err, errlen, RT_EUSAGE, "bad --lift '%s': expected 0 or 1", v);
-                goto fail;
-            }
-            st->lift = v[0] == '1';
-        } else if (strcmp(k, "symmetric") == 0) {
-            long v01;
-            if (rt_parse_long(v, 0, 2, &v01)) {
-                rc = rt_fail(err, errlen, RT_EUSAGE, "bad --symmetric '%s': expected 0, 1 or 2",
-                             v);
-                goto fail;
-            }
-            st->symmetric = (int)v01;
-        } else if (strcmp(k, "cubes") == 0) {
-            long c;
-            if (rt_parse_long(v, 1, MM_MAX_DIM, &c)) {
-                rc = rt_fail(err, errlen, RT_EUSAGE, "bad --cubes '%s': expected 1 to %d", v,
-                             MM_MAX_DIM);
-                goto fail;
-            }
-            st->cubes = (int)c;
-        } else if (strcmp(k, "proxy") == 0) {
-            if (strcmp(v, "exact") == 0)
-                st->proxy_sampled = 0;
-            else if (strcmp(v, "sampled") == 0)
-                st->proxy_sampled = 1;
-            else {
-                rc = rt_fail(err, errlen, RT_EUSAGE, "bad --proxy '%s': expected exact or sampled",
-                             v);
-                goto fail;
-            }
-        } else {
-            rc = rt_fail(err, errlen, RT_EUSAGE,
-                         "matmul has no parameter --%s (it takes --shape, --field, --walk, --lift, "
-                         "--proxy, --symmetric, --cubes)",
-                         k);
-            goto fail;
-        }
+    matmul_state *st = state;
+    if (parse_shape(v, &st->n, &st->m, &st->p))
+        return rt_fail(err, errlen, RT_EUSAGE,
+                       "bad --shape '%s': expected NxMxP, for example 3x3x3", v);
+    if (st->n < 1 || st->m < 1 || st->p < 1 || st->n > MM_MAX_DIM || st->m > MM_MAX_DIM ||
+        st->p > MM_MAX_DIM)
+        return rt_fail(err, errlen, RT_EUSAGE,
+                       "bad --shape '%s': each dimension must be between 1 and %d", v,
+                       MM_MAX_DIM);
+    return 0;
+}
+
+static const rt_param_choice field_choices[] = {
+    {"gf2", MM_GF2}, {"z", MM_Z}, {"GF2", MM_GF2}, {"Z", MM_Z}, {NULL, 0}};
+static const rt_param_choice lift_choices[] = {{"0", 0}, {"1", 1}, {NULL, 0}};
+static const rt_param_choice proxy_choices[] = {{"exact", 0}, {"sampled", 1}, {NULL, 0}};
+
+/* The parameters, in the order of the help text (docs/matmul.md). */
+static const rt_param matmul_rows[] = {
+    {.name = "shape", .type = RT_PARAM_CUSTOM, .parse = shape_param, .flags = RT_PARAM_REQUIRED,
+     .metavar = "NxMxP", .help = "the product of an NxM and an MxP matrix, each 1..8 (required)"},
+    {.name = "field", .type = RT_PARAM_CHOICE, RT_PARAM_AT(matmul_state, field),
+     .choices = field_choices, .def = "z", .metavar = "F",
+     .help = "gf2 or z (the integers; default)"},
+    {.name = "walk", .type = RT_PARAM_INT, RT_PARAM_AT(matmul_state, walk_override), .lo = 1,
+     .hi = 1000000000, .unit = "flips per step", .metavar = "N",
+     .help = "flips budget of one walker run (default: the policy's\n"
+             "matmul.walk_flips, 2000000; symmetric: sym_walk_flips)"},
+    {.name = "lift", .type = RT_PARAM_CHOICE, RT_PARAM_AT(matmul_state, lift),
+     .choices = lift_choices, .metavar = "1",
+     .help = "with --field z: search over GF(2), admit integer lifts"},
+    {.name = "symmetric", .type = RT_PARAM_INT, RT_PARAM_AT(matmul_state, symmetric), .lo = 0,
+     .hi = 2, .expected = "0, 1 or 2", .metavar = "1",
+     .help = "only schemes invariant under (A,B,C) -> (B,C,A), square\n"
+             "shapes (docs/matmul-symmetric.md); 2: also under the\n"
+             "index swap (0 1)(2 3)... (six-product orbits)"},
+    {.name = "cubes", .type = RT_PARAM_INT, RT_PARAM_AT(matmul_state, cubes), .lo = 1,
+     .hi = MM_MAX_DIM, .metavar = "K",
+     .help = "symmetric start with K cube products (default by n)"},
+    {.name = "proxy", .type = RT_PARAM_CHOICE, RT_PARAM_AT(matmul_state, proxy_sampled),
+     .choices = proxy_choices, .metavar = "P",
+     .help = "exact (default) or sampled: a cheap proxy that checks a few\n"
+             "random products and can be wrong (for the --trust-proxy\n"
+             "ablation; it also lets the search drop and perturb)"},
+};
+
+static const rt_param_table matmul_table = {
+    .owner = "matmul",
+    .rows = matmul_rows,
+    .nrows = sizeof matmul_rows / sizeof matmul_rows[0],
+    .column = 19,
+    .list_unknown = 1,
+    .missing = "matmul needs --shape NxMxP, for example 3x3x3",
+};
+
+RT_PARAM_HELP_TEXT(matmul_help, matmul_table)
+
+/* With --symmetric 2, names the block counts that keep the twin's index pairs together. */
+static int twin_blocks_error(const matmul_state *st, int parts, char *err, size_t errlen)
+{
+    char ok[64] = "";
+    size_t used = 0;
+    for (int k = 1; k <= st->n; k++) {
+        if (!mm_sym_twin_blocks_ok(st->n, k))
+            continue;
+        int w = snprintf(ok + used, sizeof ok - used, "%s%d", used ? ", " : "", k);
+        if (w > 0 && (size_t)w < sizeof ok - used)
+            used += (size_t)w;
     }
-    if (!have_shape) {
-        rc = rt_fail(err, errlen, RT_EUSAGE, "matmul needs --shape NxMxP, for example 3x3x3");
-        goto fail;
-    }
-    if (st->lift && st->field != MM_Z) {
-        rc = rt_fail(err, errlen, RT_EUSAGE, "--lift 1 needs --field z (it lifts GF(2) schemes)");
-        goto fail;
-    }
-    if (st->lift && !mm_lift_fits(st->n, st->m, st->p, st->n * st->m * st->p)) {
-        rc = rt_fail(err, errlen, RT_EUSAGE, "--lift 1: shape %dx%dx%d is too large to lift (the "
-                     "linear system would pass %zu MiB)", st->n, st->m, st->p,
-                     MM_LIFT_MAX_BYTES >> 20);
-        goto fail;
-    }
-    if (st->lift && st->proxy_sampled) {
-        rc = rt_fail(err, errlen, RT_EUSAGE, "--lift 1 and --proxy sampled do not combine");
-        goto fail;
-    }
+    return rt_fail(err, errlen, RT_EUSAGE,
+                   "bad --symmetric 2 with %d cubes: the diagonal blocks of <%d,%d,%d> must "
+                   "keep the index pairs (0,1), (2,3), ... together (--cubes %s)",
+                   parts, st->n, st->n, st->n, used ? ok : "none");
+}
+
+/* The checks that combine parameters; with --lift 1 the search's field becomes GF(2). */
+static int check_combinations(matmul_state *st, char *err, size_t errlen)
+{
+    if (st->lift && st->field != MM_Z)
+        return rt_fail(err, errlen, RT_EUSAGE, "--lift 1 needs --field z (it lifts GF(2) schemes)");
+    if (st->lift && !mm_lift_fits(st->n, st->m, st->p, st->n * st->m * st->p))
+        return rt_fail(err, errlen, RT_EUSAGE, "--lift 1: shape %dx%dx%d is too large to lift "
+                       "(the linear system would pass %zu MiB)", st->n, st->m, st->p,
+                       MM_LIFT_MAX_BYTES >> 20);
+    if (st->lift && st->proxy_sampled)
+        return rt_fail(err, errlen, RT_EUSAGE, "--lift 1 and --proxy sampled do not combine");
     if (st->lift)
         st->field = MM_GF2; /* the search's field; the gate's stays z (gate_field) */
-    if (st->symmetric && (st->n != st->m || st->m != st->p)) {
-        rc = rt_fail(err, errlen, RT_EUSAGE,
-                     "bad --symmetric %d: symmetric search needs a square shape, not %dx%dx%d",
-                     st->symmetric, st->n, st->m, st->p);
-        goto fail;
-    }
-    if (st->cubes > st->n) {
-        rc = rt_fail(err, errlen, RT_EUSAGE, "bad --cubes %d: at most n = %d blocks", st->cubes,
-                     st->n);
-        goto fail;
-    }
-    if (st->cubes && !st->symmetric) {
-        rc = rt_fail(err, errlen, RT_EUSAGE, "--cubes needs --symmetric 1 or 2");
-        goto fail;
-    }
-    if (st->symmetric && st->proxy_sampled) {
-        rc = rt_fail(err, errlen, RT_EUSAGE, "--symmetric and --proxy sampled do not combine");
-        goto fail;
-    }
+    if (st->symmetric && (st->n != st->m || st->m != st->p))
+        return rt_fail(err, errlen, RT_EUSAGE,
+                       "bad --symmetric %d: symmetric search needs a square shape, not %dx%dx%d",
+                       st->symmetric, st->n, st->m, st->p);
+    if (st->cubes > st->n)
+        return rt_fail(err, errlen, RT_EUSAGE, "bad --cubes %d: at most n = %d blocks",
+                       st->cubes, st->n);
+    if (st->cubes && !st->symmetric)
+        return rt_fail(err, errlen, RT_EUSAGE, "--cubes needs --symmetric 1 or 2");
+    if (st->symmetric && st->proxy_sampled)
+        return rt_fail(err, errlen, RT_EUSAGE, "--symmetric and --proxy sampled do not combine");
     int parts = st->cubes ? st->cubes : mm_sym_default_parts(st->n);
-    if (st->symmetric == 2 && !mm_sym_twin_blocks_ok(st->n, parts)) {
-        char ok[64] = ""; /* the block counts that work, to name them */
-        size_t used = 0;
-        for (int k = 1; k <= st->n; k++) {
-            if (!mm_sym_twin_blocks_ok(st->n, k))
-                continue;
-            int w = snprintf(ok + used, sizeof ok - used, "%s%d", used ? ", " : "", k);
-            if (w > 0 && (size_t)w < sizeof ok - used)
-                used += (size_t)w;
-        }
-        rc = rt_fail(err, errlen, RT_EUSAGE,
-                     "bad --symmetric 2 with %d cubes: the diagonal blocks of <%d,%d,%d> must "
-                     "keep the index pairs (0,1), (2,3), ... together (--cubes %s)",
-                     parts, st->n, st->n, st->n, used ? ok : "none");
-        goto fail;
-    }
-    /* walk is part of the canonical parameters only when given (otherwise the run's policy says) */
+    if (st->symmetric == 2 && !mm_sym_twin_blocks_ok(st->n, parts))
+        return twin_blocks_error(st, parts, err, errlen);
+    return 0;
+}
+
+/* Writes the canonical parameter string (stored with a run: its keys, order and number formats
+ * are a stored format, and a resumed run compares it byte for byte). walk is part of it only
+ * when given (otherwise the run's policy says). */
+static void write_params(matmul_state *st)
+{
     int len = snprintf(st->params, sizeof st->params, "shape=%dx%dx%d field=%s", st->n, st->m,
                        st->p, st->lift || st->field == MM_Z ? "z" : "gf2");
     if (st->walk_override && len > 0 && (size_t)len < sizeof st->params)
@@ -226,11 +197,29 @@ static int matmul_create(void **out, const char *const *keys, const char *const 
             snprintf(st->params + len, sizeof st->params - (size_t)len, " symmetric=%d",
                      st->symmetric);
     }
+}
+
+static int matmul_create(void **out, const char *const *keys, const char *const *values,
+                         size_t nparams, char *err, size_t errlen)
+{
+    matmul_state *st = calloc(1, sizeof *st);
+    if (!st)
+        return rt_fail(err, errlen, RT_ENOMEM, "out of memory");
+    rt_policy defaults;
+    rt_policy_defaults(&defaults);
+    st->pol = defaults.matmul;
+    int rc = rt_param_apply(&matmul_table, st, keys, values, nparams, err, errlen);
+    if (!rc)
+        rc = check_combinations(st, err, errlen);
+    if (rc) {
+        free(st);
+        return rc;
+    }
+    if (st->walk_override)
+        st->pol.walk_flips = st->walk_override;
+    write_params(st);
     *out = st;
     return 0;
-fail:
-    free(st);
-    return rc;
 }
 
 static void matmul_destroy(void *state) { free(state); }
@@ -681,18 +670,7 @@ static int mm_certificate(const void *state, const char *text, size_t len, const
 const rt_problem_class rt_problem_matmul = {
     .name = "matmul",
     .summary = "schemes for multiplying matrices with few multiplications (flip graphs)",
-    .params_help = "  --shape NxMxP    the product of an NxM and an MxP matrix, each 1..8 (required)\n"
-                   "  --field F        gf2 or z (the integers; default)\n"
-                   "  --walk N         flips budget of one walker run (default: the policy's\n"
-                   "                   matmul.walk_flips, 2000000; symmetric: sym_walk_flips)\n"
-                   "  --lift 1         with --field z: search over GF(2), admit integer lifts\n"
-                   "  --symmetric 1    only schemes invariant under (A,B,C) -> (B,C,A), square\n"
-                   "                   shapes (docs/matmul-symmetric.md); 2: also under the\n"
-                   "                   index swap (0 1)(2 3)... (six-product orbits)\n"
-                   "  --cubes K        symmetric start with K cube products (default by n)\n"
-                   "  --proxy P        exact (default) or sampled: a cheap proxy that checks a few\n"
-                   "                   random products and can be wrong (for the --trust-proxy\n"
-                   "                   ablation; it also lets the search drop and perturb)\n",
+    .params_help = matmul_help,
     .create = matmul_create,
     .destroy = matmul_destroy,
     .params = matmul_params,

@@ -152,13 +152,10 @@ static void jacobian_walk(lift_sys *s, uint64_t *mat, int mode)
     }
 }
 
-/* Builds and eliminates the Jacobian. Returns 0, RT_ETOOBIG or RT_ENOMEM. */
-static int sys_build(lift_sys *s, char *why, size_t len)
+/* Numbers the equations whose Jacobian row is not zero (s->row_of, s->nrows). Returns 0 or
+ * RT_ENOMEM. */
+static int sys_number_rows(lift_sys *s, char *why, size_t len)
 {
-    uint64_t *mat = NULL, *cw = NULL;
-    unsigned char *is_piv = NULL;
-    int *var_of = NULL, *act = NULL;
-    int rc = 0;
     s->row_of = malloc((size_t)s->neq * sizeof *s->row_of);
     if (!s->row_of)
         return rt_fail(why, len, RT_ENOMEM, "out of memory");
@@ -169,21 +166,21 @@ static int sys_build(lift_sys *s, char *why, size_t len)
     for (int e = 0; e < s->neq; e++)
         if (s->row_of[e] >= 0)
             s->row_of[e] = s->nrows++;
-    /* Columns: the odd coefficients first, so that they become pivots (set by the equations)
-     * and the free variables, held at their starting values, are mostly the even ones, which
-     * stay 0: the sparse lift a search over {-1,0,1} would have found. */
-    s->col_of = malloc(((size_t)s->nvar + 1) * sizeof *s->col_of);
-    var_of = malloc(((size_t)s->nvar + 1) * sizeof *var_of);
-    if (!s->col_of || !var_of) {
-        rc = rt_fail(why, len, RT_ENOMEM, "out of memory");
-        goto done;
-    }
+    return 0;
+}
+
+/* Orders the columns into var_of (column -> variable) and s->col_of (its inverse). The odd
+ * coefficients come first, so that they become pivots (set by the equations) and the free
+ * variables, held at their starting values, are mostly the even ones, which stay 0: the sparse
+ * lift a search over {-1,0,1} would have found. s->natural: variable order; s->shuffle: the
+ * columns of each kind shuffled with that seed. */
+static void sys_order_columns(lift_sys *s, int *var_of)
+{
     int ncol = 0;
     for (int pass = 2; pass >= 0; pass--)
         for (int v = 0; v < s->nvar; v++)
-            if (s->natural ? pass == 2 : s->kind[v] == pass) {
+            if (s->natural ? pass == 2 : s->kind[v] == pass)
                 var_of[ncol++] = v;
-            }
     if (s->shuffle) {
         rt_rng r;
         rt_rng_seed(&r, s->shuffle, 0x636f6c73 /* "cols" */);
@@ -202,38 +199,19 @@ static int sys_build(lift_sys *s, char *why, size_t len)
     }
     for (int c = 0; c < ncol; c++)
         s->col_of[var_of[c]] = c;
-    s->vwords = (s->nvar + 63) / 64;
-    s->ewords = (s->nrows + 63) / 64;
-    int maxpiv = s->nvar < s->nrows ? s->nvar : s->nrows;
-    double bytes = 8.0 * ((double)s->nrows * s->vwords + (double)maxpiv * s->ewords);
-    if (bytes > (double)MM_LIFT_MAX_BYTES) {
-        rc = rt_fail(why, len, RT_ETOOBIG,
-                     "the linear system (%d equations, %d unknowns) needs %.0f MiB, over the "
-                     "%zu MiB cap", s->nrows, s->nvar, bytes / 1048576.0, MM_LIFT_MAX_BYTES >> 20);
-        goto done;
-    }
-    mat = calloc((size_t)s->nrows * (size_t)s->vwords + 1, sizeof *mat);
-    s->masks = calloc((size_t)maxpiv * (size_t)s->ewords + 1, sizeof *s->masks);
-    s->piv_col = malloc(((size_t)maxpiv + 1) * sizeof *s->piv_col);
-    s->piv_row = malloc(((size_t)maxpiv + 1) * sizeof *s->piv_row);
-    s->free_rows = calloc((size_t)s->ewords + 1, sizeof *s->free_rows);
-    is_piv = calloc((size_t)s->nrows + 1, 1);
-    if (!mat || !s->masks || !s->piv_col || !s->piv_row || !s->free_rows || !is_piv) {
-        rc = rt_fail(why, len, RT_ENOMEM, "out of memory");
-        goto done;
-    }
-    jacobian_walk(s, mat, 1);
+}
 
-    /* Columns are taken 64 at a time: cw[i] holds word `word` of row act[i], for the rows
-     * whose word is nonzero (no other row can change in this block), so that finding the rows
-     * with a 1 in a column reads one short contiguous array instead of one word per row. */
+/* Gauss-Jordan elimination of mat (nrows rows of vwords words) over GF(2), at most maxpiv
+ * pivots: fills s->masks, s->piv_col, s->piv_row, s->npiv and is_piv (rows with a pivot).
+ * cw and act are scratch arrays of nrows + 1.
+ *
+ * Columns are taken 64 at a time: cw[i] holds word `word` of row act[i], for the rows whose
+ * word is nonzero (no other row can change in this block), so that finding the rows with a 1 in
+ * a column reads one short contiguous array instead of one word per row. */
+static void sys_eliminate(lift_sys *s, uint64_t *mat, const int *var_of, int maxpiv,
+                          unsigned char *is_piv, uint64_t *cw, int *act)
+{
     size_t vw = (size_t)s->vwords;
-    cw = malloc(((size_t)s->nrows + 1) * sizeof *cw);
-    act = malloc(((size_t)s->nrows + 1) * sizeof *act);
-    if (!cw || !act) {
-        rc = rt_fail(why, len, RT_ENOMEM, "out of memory");
-        goto done;
-    }
     s->npiv = 0;
     for (size_t word = 0; word < vw && s->npiv < maxpiv; word++) {
         /* only rows with a 1 in this block can change in it: list them once */
@@ -281,17 +259,17 @@ static int sys_build(lift_sys *s, char *why, size_t len)
     for (int i = 0; i < s->nrows; i++)
         if (!is_piv[i])
             s->free_rows[i >> 6] |= 1ULL << (i & 63);
-    /* the free odd variables other than the sign gauges: their signs are what tries vary */
+}
+
+/* The free odd variables other than the sign gauges (s->guess): their signs are what tries
+ * vary. Returns 0 or RT_ENOMEM. */
+static int sys_find_guesses(lift_sys *s, char *why, size_t len)
+{
     s->guess = malloc(((size_t)s->nvar + 1) * sizeof *s->guess);
-    if (!s->guess) {
-        rc = rt_fail(why, len, RT_ENOMEM, "out of memory");
-        goto done;
-    }
-    memset(is_piv, 0, (size_t)s->nrows + 1);
     unsigned char *pivvar = calloc((size_t)s->nvar + 1, 1);
-    if (!pivvar) {
-        rc = rt_fail(why, len, RT_ENOMEM, "out of memory");
-        goto done;
+    if (!s->guess || !pivvar) {
+        free(pivvar);
+        return rt_fail(why, len, RT_ENOMEM, "out of memory");
     }
     for (int k = 0; k < s->npiv; k++)
         pivvar[s->piv_col[k]] = 1;
@@ -299,6 +277,51 @@ static int sys_build(lift_sys *s, char *why, size_t len)
         if (s->x0[v] && !pivvar[v] && (s->natural || s->kind[v] == 2))
             s->guess[s->nguess++] = v;
     free(pivvar);
+    return 0;
+}
+
+/* Builds and eliminates the Jacobian. Returns 0, RT_ETOOBIG or RT_ENOMEM. */
+static int sys_build(lift_sys *s, char *why, size_t len)
+{
+    uint64_t *mat = NULL, *cw = NULL;
+    unsigned char *is_piv = NULL;
+    int *var_of = NULL, *act = NULL;
+    int rc = sys_number_rows(s, why, len);
+    if (rc)
+        return rc;
+    s->col_of = malloc(((size_t)s->nvar + 1) * sizeof *s->col_of);
+    var_of = malloc(((size_t)s->nvar + 1) * sizeof *var_of);
+    if (!s->col_of || !var_of) {
+        rc = rt_fail(why, len, RT_ENOMEM, "out of memory");
+        goto done;
+    }
+    sys_order_columns(s, var_of);
+    s->vwords = (s->nvar + 63) / 64;
+    s->ewords = (s->nrows + 63) / 64;
+    int maxpiv = s->nvar < s->nrows ? s->nvar : s->nrows;
+    double bytes = 8.0 * ((double)s->nrows * s->vwords + (double)maxpiv * s->ewords);
+    if (bytes > (double)MM_LIFT_MAX_BYTES) {
+        rc = rt_fail(why, len, RT_ETOOBIG,
+                     "the linear system (%d equations, %d unknowns) needs %.0f MiB, over the "
+                     "%zu MiB cap", s->nrows, s->nvar, bytes / 1048576.0, MM_LIFT_MAX_BYTES >> 20);
+        goto done;
+    }
+    mat = calloc((size_t)s->nrows * (size_t)s->vwords + 1, sizeof *mat);
+    s->masks = calloc((size_t)maxpiv * (size_t)s->ewords + 1, sizeof *s->masks);
+    s->piv_col = malloc(((size_t)maxpiv + 1) * sizeof *s->piv_col);
+    s->piv_row = malloc(((size_t)maxpiv + 1) * sizeof *s->piv_row);
+    s->free_rows = calloc((size_t)s->ewords + 1, sizeof *s->free_rows);
+    is_piv = calloc((size_t)s->nrows + 1, 1);
+    cw = malloc(((size_t)s->nrows + 1) * sizeof *cw);
+    act = malloc(((size_t)s->nrows + 1) * sizeof *act);
+    if (!mat || !s->masks || !s->piv_col || !s->piv_row || !s->free_rows || !is_piv || !cw ||
+        !act) {
+        rc = rt_fail(why, len, RT_ENOMEM, "out of memory");
+        goto done;
+    }
+    jacobian_walk(s, mat, 1);
+    sys_eliminate(s, mat, var_of, maxpiv, is_piv, cw, act);
+    rc = sys_find_guesses(s, why, len);
 done:
     free(mat);
     free(cw);
@@ -703,16 +726,183 @@ static int lift_try(const lift_sys *s, const mm_plain *g, rt_rng *rng, long patt
     return 0;
 }
 
+/* The largest |coefficient| of x[0..n). */
+static int64_t max_abs(const int64_t *x, int n)
+{
+    int64_t most = 0;
+    for (int v = 0; v < n; v++) {
+        int64_t a = x[v] < 0 ? -x[v] : x[v];
+        if (a > most)
+            most = a;
+    }
+    return most;
+}
+
+/* Checks the options' ranges and that gf2 is a scheme over GF(2). Returns 0, or RT_EUSAGE /
+ * RT_ENOMEM with the reason in why. */
+static int lift_check_input(const mm_plain *gf2, const mm_lift_options *o, char *why, size_t len)
+{
+    if (o->bits < 2 || o->bits > MM_LIFT_MAX_BITS || o->tries < 1 || o->tries > LIFT_MAX_TRIES ||
+        o->orders < 1 || o->orders > LIFT_MAX_ORDERS)
+        return rt_fail(why, len, RT_EUSAGE,
+                       "lift options out of range (bits 2..%d, tries 1..%d, orders 1..%d)",
+                       MM_LIFT_MAX_BITS, LIFT_MAX_TRIES, LIFT_MAX_ORDERS);
+    mm_check chk;
+    int rc = mm_verify(gf2, MM_GF2, &chk);
+    if (rc)
+        return rt_fail(why, len, rc, rc == RT_ENOMEM ? "out of memory" : "malformed scheme");
+    if (!chk.valid) {
+        char desc[256];
+        mm_check_describe(gf2, &chk, desc, sizeof desc);
+        return rt_fail(why, len, RT_EUSAGE, "not a scheme over GF(2): %s", desc);
+    }
+    return 0;
+}
+
+/* The search of mm_lift_ex: its scratch arrays (nvar, neq and ewords long) and what the tries
+ * found so far. */
+typedef struct lift_search {
+    int64_t *x;
+    uint64_t *resid, *rhs;
+    unsigned char *d;
+    int best_stop;  /* the highest precision a try reached */
+    int rational;   /* a try's 2-adic solution is a rational one */
+    int64_t maxden; /* its largest denominator */
+} lift_search;
+
+/* A try that reached full precision without an integer lift: its coefficients may still be
+ * small rationals written 2-adically, scaled to integers (a lift), or rationals (reported).
+ * Returns 1 lifted (*out set, ls->x the lift), 0 not, or RT_ENOMEM. */
+static int lift_at_full_precision(const lift_sys *s, const mm_plain *gf2, int bits,
+                                  lift_search *ls, mm_plain *out)
+{
+    int64_t *xi = malloc(((size_t)s->nvar + 1) * sizeof *xi);
+    if (!xi)
+        return RT_ENOMEM;
+    int got = rational_to_integer(s, ls->x, bits, xi) ? check_integer(s, gf2, xi, out) : 0;
+    if (got == 1)
+        memcpy(ls->x, xi, (size_t)s->nvar * sizeof *ls->x);
+    free(xi);
+    if (got)
+        return got;
+    if (!ls->rational) {
+        int q = check_rational(s, ls->x, bits, &ls->maxden);
+        if (q < 0)
+            return q;
+        ls->rational = q;
+    }
+    return 0;
+}
+
+/* Judges one try that did not lift outright (it stopped at precision stop). Returns 1 when
+ * it lifted after all (*out set), 0 to go on trying, or an error with why set: RT_EINVALID
+ * (a proof that no lift exists), RT_EINTERNAL, RT_ENOMEM. */
+static int lift_judge_try(const lift_sys *s, const mm_plain *gf2, const mm_lift_options *o,
+                          int stop, lift_search *ls, mm_lift_info *info, mm_plain *out,
+                          char *why, size_t len)
+{
+    if (stop == -1)
+        return rt_fail(why, len, RT_EINTERNAL, "lifting invariant broken (a bug in ratchet)");
+    if (stop == 2) {
+        info->proof = 1;
+        info->bits = 2;
+        return rt_fail(why, len, RT_EINVALID,
+                       "cannot be lifted: the Brent equations have no solution modulo 4 that "
+                       "reduces to this scheme modulo 2 (the linearised system J d = (T - F)/2 "
+                       "over GF(2) is inconsistent, whatever the integer representatives), so "
+                       "no lift to the integers, the 2-adic integers or the rationals with odd "
+                       "denominators exists; the scheme is valid only in characteristic 2");
+    }
+    if (stop > ls->best_stop)
+        ls->best_stop = stop;
+    if (stop != o->bits)
+        return 0;
+    int rc = lift_at_full_precision(s, gf2, o->bits, ls, out);
+    if (rc == 1)
+        info->bits = o->bits;
+    else if (rc < 0)
+        return rt_fail(why, len, rc, "out of memory");
+    return rc;
+}
+
+/* Why no lift was found (RT_EINVALID, with the reason in why), once every try failed. */
+static int lift_none_found(const lift_search *ls, const mm_lift_options *o, mm_lift_info *info,
+                           char *why, size_t len)
+{
+    info->bits = ls->best_stop;
+    info->rational = ls->rational;
+    if (ls->rational)
+        return rt_fail(why, len, RT_EINVALID,
+                       "no integer lift found in %d tries, but a lift over the rationals holds "
+                       "(odd denominators up to %lld), which the .exp format cannot write",
+                       info->tries, (long long)ls->maxden);
+    if (ls->best_stop >= o->bits)
+        return rt_fail(why, len, RT_EINVALID,
+                       "no lift found in %d tries: the scheme lifts 2-adically to %d bits, but "
+                       "the coefficients are neither small integers nor small rationals; this "
+                       "does not prove that no lift exists", info->tries, o->bits);
+    return rt_fail(why, len, RT_EINVALID,
+                   "no lift found in %d tries: the scheme lifts modulo 4, but every try stopped "
+                   "by modulo 2^%d (the free coefficients chosen earlier admit no further "
+                   "step); this does not prove that no lift exists", info->tries, ls->best_stop);
+}
+
+/* The tries. They are shared among column orders: odd coefficients first, then the natural
+ * order, then odd-first orders shuffled within each kind; the first order gets the remainder.
+ * In each order the sign patterns of the guessed variables are enumerated when they all fit in
+ * its tries, else the all-plus pattern comes first and then random ones. Returns 0 with the lift
+ * in *out, or an error as mm_lift_ex. */
+static int lift_search_run(lift_sys *s, const mm_plain *gf2, const mm_lift_options *o,
+                           lift_search *ls, mm_lift_info *info, mm_plain *out, char *why,
+                           size_t len)
+{
+    rt_rng rng;
+    rt_rng_seed(&rng, o->seed, 0x6c696674 /* "lift" */);
+    int orders = o->orders < o->tries ? o->orders : o->tries;
+    int per_order = o->tries / orders, next_switch = per_order + o->tries % orders;
+    int order = 0, phase_start = 0;
+    for (int attempt = 0; attempt < o->tries; attempt++) {
+        int stop = 0, rc;
+        if (attempt == next_switch) {
+            order++;
+            phase_start = attempt;
+            next_switch = attempt + per_order;
+            sys_clear(s);
+            s->natural = order == 1;
+            s->shuffle = order >= 2 ? rt_rng_next(&rng) | 1 : 0;
+            if ((rc = sys_build(s, why, len)))
+                return rc;
+        }
+        long idx = attempt - phase_start, phase_len = next_switch - phase_start;
+        if (s->nguess < 30 && idx >= ((long)1 << s->nguess))
+            continue; /* every pattern of this order tried */
+        long pattern = s->nguess < 30 && ((long)1 << s->nguess) <= phase_len ? idx
+                       : idx == 0                                            ? 0
+                                                                             : -1;
+        info->tries++;
+        rc = lift_try(s, gf2, &rng, pattern, o->bits, ls->x, ls->resid, ls->rhs, ls->d, out,
+                      &stop);
+        if (rc == 1)
+            info->bits = 0;
+        else if (rc == 0)
+            rc = lift_judge_try(s, gf2, o, stop, ls, info, out, why, len);
+        if (rc == 1) {
+            info->max_coef = max_abs(ls->x, s->nvar);
+            return 0;
+        }
+        if (rc < 0)
+            return rc;
+    }
+    return lift_none_found(ls, o, info, why, len);
+}
+
 int mm_lift_ex(const mm_plain *gf2, const mm_lift_options *o, mm_plain *out, mm_lift_info *info,
                char *why, size_t len)
 {
     mm_lift_options defaults;
     mm_lift_info dummy;
     lift_sys s;
-    int64_t *x = NULL;
-    uint64_t *resid = NULL, *rhs = NULL;
-    unsigned char *d = NULL;
-    int rc = 0;
+    lift_search ls = {0};
     double t0 = rt_now();
     memset(&s, 0, sizeof s);
     if (!o) {
@@ -722,21 +912,9 @@ int mm_lift_ex(const mm_plain *gf2, const mm_lift_options *o, mm_plain *out, mm_
     if (!info)
         info = &dummy;
     memset(info, 0, sizeof *info);
-    if (o->bits < 2 || o->bits > MM_LIFT_MAX_BITS || o->tries < 1 || o->tries > LIFT_MAX_TRIES ||
-        o->orders < 1 || o->orders > LIFT_MAX_ORDERS)
-        return rt_fail(why, len, RT_EUSAGE,
-                       "lift options out of range (bits 2..%d, tries 1..%d, orders 1..%d)",
-                       MM_LIFT_MAX_BITS, LIFT_MAX_TRIES, LIFT_MAX_ORDERS);
-
-    mm_check chk;
-    rc = mm_verify(gf2, MM_GF2, &chk);
+    int rc = lift_check_input(gf2, o, why, len);
     if (rc)
-        return rt_fail(why, len, rc, rc == RT_ENOMEM ? "out of memory" : "malformed scheme");
-    if (!chk.valid) {
-        char desc[256];
-        mm_check_describe(gf2, &chk, desc, sizeof desc);
-        return rt_fail(why, len, RT_EUSAGE, "not a scheme over GF(2): %s", desc);
-    }
+        return rc;
     rc = sys_init(&s, gf2, why, len);
     if (!rc)
         rc = sys_build(&s, why, len);
@@ -746,133 +924,21 @@ int mm_lift_ex(const mm_plain *gf2, const mm_lift_options *o, mm_plain *out, mm_
     info->equations = s.nrows;
     info->jacobian_rank = s.npiv;
     info->free_odd = s.nguess;
-
-    x = malloc(((size_t)s.nvar + 1) * sizeof *x);
-    resid = malloc((size_t)s.neq * sizeof *resid);
-    rhs = malloc(((size_t)s.ewords + 1) * sizeof *rhs);
-    d = malloc((size_t)s.nvar + 1);
-    if (!x || !resid || !rhs || !d) {
+    ls.x = malloc(((size_t)s.nvar + 1) * sizeof *ls.x);
+    ls.resid = malloc((size_t)s.neq * sizeof *ls.resid);
+    ls.rhs = malloc(((size_t)s.ewords + 1) * sizeof *ls.rhs);
+    ls.d = malloc((size_t)s.nvar + 1);
+    if (!ls.x || !ls.resid || !ls.rhs || !ls.d) {
         rc = rt_fail(why, len, RT_ENOMEM, "out of memory");
         goto done;
     }
-    rt_rng rng;
-    rt_rng_seed(&rng, o->seed, 0x6c696674 /* "lift" */);
-    int best_stop = 0, rational = 0;
-    int64_t maxden = 0;
-    /* The tries are shared among column orders: odd coefficients first, then the natural
-     * order, then odd-first orders shuffled within each kind; the first order gets the
-     * remainder. In each order the sign patterns of the guessed variables are enumerated when
-     * they all fit in its tries, else the all-plus pattern comes first and then random ones. */
-    int orders = o->orders < o->tries ? o->orders : o->tries;
-    int per_order = o->tries / orders, next_switch = per_order + o->tries % orders;
-    int order = 0, phase_start = 0;
-    for (int attempt = 0; attempt < o->tries; attempt++) {
-        int stop = 0;
-        if (attempt == next_switch) {
-            order++;
-            phase_start = attempt;
-            next_switch = attempt + per_order;
-            sys_clear(&s);
-            s.natural = order == 1;
-            s.shuffle = order >= 2 ? rt_rng_next(&rng) | 1 : 0;
-            rc = sys_build(&s, why, len);
-            if (rc)
-                goto done;
-        }
-        long idx = attempt - phase_start, phase_len = next_switch - phase_start;
-        if (s.nguess < 30 && idx >= ((long)1 << s.nguess))
-            continue; /* every pattern of this order tried */
-        long pattern = s.nguess < 30 && ((long)1 << s.nguess) <= phase_len ? idx
-                       : idx == 0                                          ? 0
-                                                                           : -1;
-        info->tries++;
-        rc = lift_try(&s, gf2, &rng, pattern, o->bits, x, resid, rhs, d, out, &stop);
-        if (rc == 1) {
-            rc = 0;
-            info->bits = 0;
-            for (int v = 0; v < s.nvar; v++) {
-                int64_t a = x[v] < 0 ? -x[v] : x[v];
-                if (a > info->max_coef)
-                    info->max_coef = a;
-            }
-            goto done;
-        }
-        if (rc < 0)
-            goto done;
-        if (stop == -1) {
-            rc = rt_fail(why, len, RT_EINTERNAL, "lifting invariant broken (a bug in ratchet)");
-            goto done;
-        }
-        if (stop == 2) {
-            info->proof = 1;
-            info->bits = 2;
-            rc = rt_fail(why, len, RT_EINVALID,
-                         "cannot be lifted: the Brent equations have no solution modulo 4 that "
-                         "reduces to this scheme modulo 2 (the linearised system J d = (T - F)/2 "
-                         "over GF(2) is inconsistent, whatever the integer representatives), so "
-                         "no lift to the integers, the 2-adic integers or the rationals with odd "
-                         "denominators exists; the scheme is valid only in characteristic 2");
-            goto done;
-        }
-        if (stop > best_stop)
-            best_stop = stop;
-        if (stop == o->bits) {
-            int64_t *xi = malloc(((size_t)s.nvar + 1) * sizeof *xi);
-            if (!xi) {
-                rc = rt_fail(why, len, RT_ENOMEM, "out of memory");
-                goto done;
-            }
-            int got = rational_to_integer(&s, x, o->bits, xi) ? check_integer(&s, gf2, xi, out) : 0;
-            if (got == 1)
-                memcpy(x, xi, (size_t)s.nvar * sizeof *x);
-            free(xi);
-            if (got == 1) {
-                rc = 0;
-                info->bits = o->bits;
-                for (int v = 0; v < s.nvar; v++) {
-                    int64_t a = x[v] < 0 ? -x[v] : x[v];
-                    if (a > info->max_coef)
-                        info->max_coef = a;
-                }
-                goto done;
-            }
-            if (got < 0) {
-                rc = rt_fail(why, len, got, "out of memory");
-                goto done;
-            }
-        }
-        if (stop == o->bits && !rational) {
-            int q = check_rational(&s, x, o->bits, &maxden);
-            if (q < 0) {
-                rc = rt_fail(why, len, q, "out of memory");
-                goto done;
-            }
-            rational = q;
-        }
-    }
-    info->bits = best_stop;
-    info->rational = rational;
-    if (rational)
-        rc = rt_fail(why, len, RT_EINVALID,
-                     "no integer lift found in %d tries, but a lift over the rationals holds "
-                     "(odd denominators up to %lld), which the .exp format cannot write",
-                     info->tries, (long long)maxden);
-    else if (best_stop >= o->bits)
-        rc = rt_fail(why, len, RT_EINVALID,
-                     "no lift found in %d tries: the scheme lifts 2-adically to %d bits, but the "
-                     "coefficients are neither small integers nor small rationals; this does not "
-                     "prove that no lift exists", info->tries, o->bits);
-    else
-        rc = rt_fail(why, len, RT_EINVALID,
-                     "no lift found in %d tries: the scheme lifts modulo 4, but every try stopped "
-                     "by modulo 2^%d (the free coefficients chosen earlier admit no further "
-                     "step); this does not prove that no lift exists", info->tries, best_stop);
+    rc = lift_search_run(&s, gf2, o, &ls, info, out, why, len);
 done:
     info->seconds = rt_now() - t0;
-    free(x);
-    free(resid);
-    free(rhs);
-    free(d);
+    free(ls.x);
+    free(ls.resid);
+    free(ls.rhs);
+    free(ls.d);
     sys_free(&s);
     return rc;
 }

@@ -662,6 +662,83 @@ static int json_matrix(const json_t *mat, int rows, int cols, int64_t *dst, long
 }
 
 /* Parses the JSON form; see the header. *out is overwritten; on failure it is left empty. */
+/* Checks the keys, "format", "shape" (against n, m, p) and "field" of a scheme's JSON object.
+ * Returns 0 or RT_EUSAGE. */
+static int json_header(json_t *root, int n, int m, int p, char *err, size_t errlen)
+{
+    const char *key;
+    json_t *value;
+    json_object_foreach(root, key, value) {
+        if (strcmp(key, "format") && strcmp(key, "shape") && strcmp(key, "field") &&
+            strcmp(key, "rank") && strcmp(key, "products"))
+            return rt_fail(err, errlen, RT_EUSAGE, "JSON: unknown key \"%.40s\"", key);
+    }
+    const json_t *format = json_object_get(root, "format");
+    if (!json_is_string(format) || strcmp(json_string_value(format), "ratchet-matmul") != 0)
+        return rt_fail(err, errlen, RT_EUSAGE, "JSON: \"format\" must be \"ratchet-matmul\"");
+    const json_t *shape = json_object_get(root, "shape");
+    long long dims[3];
+    if (!json_is_array(shape) || json_array_size(shape) != 3 ||
+        json_int_in(json_array_get(shape, 0), 1, MM_MAX_DIM, &dims[0]) ||
+        json_int_in(json_array_get(shape, 1), 1, MM_MAX_DIM, &dims[1]) ||
+        json_int_in(json_array_get(shape, 2), 1, MM_MAX_DIM, &dims[2]))
+        return rt_fail(err, errlen, RT_EUSAGE, "JSON: \"shape\" must be [n,m,p] with each in 1..%d",
+                       MM_MAX_DIM);
+    if (dims[0] != n || dims[1] != m || dims[2] != p)
+        return rt_fail(err, errlen, RT_EUSAGE, "JSON: the shape is %lldx%lldx%lld, expected %dx%dx%d",
+                       dims[0], dims[1], dims[2], n, m, p);
+    const json_t *field = json_object_get(root, "field");
+    if (!json_is_string(field) || (strcmp(json_string_value(field), "z") != 0 &&
+                                   strcmp(json_string_value(field), "gf2") != 0))
+        return rt_fail(err, errlen, RT_EUSAGE, "JSON: \"field\" must be \"z\" or \"gf2\"");
+    return 0;
+}
+
+/* The number of products, which "rank" must repeat. Returns 0, RT_EUSAGE or RT_ETOOBIG. */
+static int json_count_products(json_t *root, size_t *count, char *err, size_t errlen)
+{
+    const json_t *products = json_object_get(root, "products");
+    if (!json_is_array(products))
+        return rt_fail(err, errlen, RT_EUSAGE, "JSON: \"products\" must be an array");
+    *count = json_array_size(products);
+    if (*count == 0)
+        return rt_fail(err, errlen, RT_EUSAGE, "JSON: no products");
+    if (*count > MM_MAX_RANK)
+        return rt_fail(err, errlen, RT_ETOOBIG, "JSON: more than %d products", MM_MAX_RANK);
+    long long rank;
+    if (json_int_in(json_object_get(root, "rank"), 0, MM_MAX_RANK, &rank) ||
+        rank != (long long)*count)
+        return rt_fail(err, errlen, RT_EUSAGE,
+                       "JSON: \"rank\" must be an integer equal to the number of products (%zu)",
+                       *count);
+    return 0;
+}
+
+/* Reads each product [A,B,C] of the array into s (initialised for them). Returns 0 or
+ * RT_EUSAGE naming the product. */
+static int json_products(const json_t *products, mm_plain *s, char *err, size_t errlen)
+{
+    int n = s->n, m = s->m, p = s->p, w[3];
+    factor_widths(n, m, p, w);
+    int width = w[0] + w[1] + w[2];
+    for (size_t t = 0; t < (size_t)s->rank; t++) {
+        const json_t *prod = json_array_get(products, t);
+        if (!json_is_array(prod) || json_array_size(prod) != 3)
+            return rt_fail(err, errlen, RT_EUSAGE,
+                           "JSON: product %zu must be an array of three matrices [A,B,C]", t + 1);
+        int64_t *row = s->coef + t * (size_t)width;
+        int rc = json_matrix(json_array_get(prod, 0), n, m, row, (long)t, 'A', err, errlen);
+        if (!rc)
+            rc = json_matrix(json_array_get(prod, 1), m, p, row + w[0], (long)t, 'B', err, errlen);
+        if (!rc)
+            rc = json_matrix(json_array_get(prod, 2), p, n, row + w[0] + w[1], (long)t, 'C', err,
+                             errlen);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
 int mm_parse_json(const char *text, size_t len, int n, int m, int p, mm_plain *out, char *err,
                   size_t errlen)
 {
@@ -675,6 +752,7 @@ int mm_parse_json(const char *text, size_t len, int n, int m, int p, mm_plain *o
     int rc = 0;
     mm_plain s = {n, m, p, 0, NULL};
     json_error_t jerr;
+    size_t count = 0;
     json_t *root = json_loadb(text ? text : "", len, JSON_REJECT_DUPLICATES, &jerr);
     if (!root) {
         rc = rt_fail(err, errlen, RT_EUSAGE, "line %d: invalid JSON: %s", jerr.line > 0 ? jerr.line : 1,
@@ -685,86 +763,16 @@ int mm_parse_json(const char *text, size_t len, int n, int m, int p, mm_plain *o
         rc = rt_fail(err, errlen, RT_EUSAGE, "JSON: the top level must be an object");
         goto fail;
     }
-    const char *key;
-    json_t *value;
-    json_object_foreach(root, key, value) {
-        if (strcmp(key, "format") && strcmp(key, "shape") && strcmp(key, "field") &&
-            strcmp(key, "rank") && strcmp(key, "products")) {
-            rc = rt_fail(err, errlen, RT_EUSAGE, "JSON: unknown key \"%.40s\"", key);
-            goto fail;
-        }
-    }
-    const json_t *format = json_object_get(root, "format");
-    if (!json_is_string(format) || strcmp(json_string_value(format), "ratchet-matmul") != 0) {
-        rc = rt_fail(err, errlen, RT_EUSAGE, "JSON: \"format\" must be \"ratchet-matmul\"");
+    if ((rc = json_header(root, n, m, p, err, errlen)) ||
+        (rc = json_count_products(root, &count, err, errlen)))
         goto fail;
-    }
-    const json_t *shape = json_object_get(root, "shape");
-    long long dims[3];
-    if (!json_is_array(shape) || json_array_size(shape) != 3 ||
-        json_int_in(json_array_get(shape, 0), 1, MM_MAX_DIM, &dims[0]) ||
-        json_int_in(json_array_get(shape, 1), 1, MM_MAX_DIM, &dims[1]) ||
-        json_int_in(json_array_get(shape, 2), 1, MM_MAX_DIM, &dims[2])) {
-        rc = rt_fail(err, errlen, RT_EUSAGE, "JSON: \"shape\" must be [n,m,p] with each in 1..%d",
-                     MM_MAX_DIM);
-        goto fail;
-    }
-    if (dims[0] != n || dims[1] != m || dims[2] != p) {
-        rc = rt_fail(err, errlen, RT_EUSAGE, "JSON: the shape is %lldx%lldx%lld, expected %dx%dx%d",
-                     dims[0], dims[1], dims[2], n, m, p);
-        goto fail;
-    }
-    const json_t *field = json_object_get(root, "field");
-    if (!json_is_string(field) || (strcmp(json_string_value(field), "z") != 0 &&
-                                   strcmp(json_string_value(field), "gf2") != 0)) {
-        rc = rt_fail(err, errlen, RT_EUSAGE, "JSON: \"field\" must be \"z\" or \"gf2\"");
-        goto fail;
-    }
-    const json_t *products = json_object_get(root, "products");
-    if (!json_is_array(products)) {
-        rc = rt_fail(err, errlen, RT_EUSAGE, "JSON: \"products\" must be an array");
-        goto fail;
-    }
-    size_t count = json_array_size(products);
-    if (count == 0) {
-        rc = rt_fail(err, errlen, RT_EUSAGE, "JSON: no products");
-        goto fail;
-    }
-    if (count > MM_MAX_RANK) {
-        rc = rt_fail(err, errlen, RT_ETOOBIG, "JSON: more than %d products", MM_MAX_RANK);
-        goto fail;
-    }
-    long long rank;
-    if (json_int_in(json_object_get(root, "rank"), 0, MM_MAX_RANK, &rank) || rank != (long long)count) {
-        rc = rt_fail(err, errlen, RT_EUSAGE,
-                     "JSON: \"rank\" must be an integer equal to the number of products (%zu)", count);
-        goto fail;
-    }
     rc = mm_plain_init(&s, n, m, p, (int)count);
     if (rc) {
         rc = rt_fail(err, errlen, rc, "JSON: out of memory");
         goto fail;
     }
-    int w[3];
-    factor_widths(n, m, p, w);
-    int width = w[0] + w[1] + w[2];
-    for (size_t t = 0; t < count; t++) {
-        const json_t *prod = json_array_get(products, t);
-        if (!json_is_array(prod) || json_array_size(prod) != 3) {
-            rc = rt_fail(err, errlen, RT_EUSAGE,
-                         "JSON: product %zu must be an array of three matrices [A,B,C]", t + 1);
-            goto fail;
-        }
-        int64_t *row = s.coef + t * (size_t)width;
-        rc = json_matrix(json_array_get(prod, 0), n, m, row, (long)t, 'A', err, errlen);
-        if (!rc)
-            rc = json_matrix(json_array_get(prod, 1), m, p, row + w[0], (long)t, 'B', err, errlen);
-        if (!rc)
-            rc = json_matrix(json_array_get(prod, 2), p, n, row + w[0] + w[1], (long)t, 'C', err,
-                             errlen);
-        if (rc)
-            goto fail;
-    }
+    if ((rc = json_products(json_object_get(root, "products"), &s, err, errlen)))
+        goto fail;
     json_decref(root);
     *out = s;
     return 0;

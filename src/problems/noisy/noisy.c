@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "param.h"
 #include "problem.h"
 
 #define NOISY_DIM 4
@@ -31,6 +32,25 @@ typedef struct noisy_genome {
     int x[NOISY_DIM];
 } noisy_genome;
 
+static const rt_param noisy_rows[] = {
+    {.name = "sigma", .type = RT_PARAM_DOUBLE, RT_PARAM_AT(noisy_state, sigma), .lo = 0,
+     .hi = 1e6, .expected = "0 to 1e6", .def = "10", .metavar = "S",
+     .help = "standard deviation of the evaluator's noise (default 10)"},
+    {.name = "seed", .type = RT_PARAM_INT, RT_PARAM_AT(noisy_state, seed), .lo = 0,
+     .hi = 1000000000, .expected = "0 to 1e9", .def = "1", .metavar = "N",
+     .help = "seed of the noise (default 1)"},
+};
+
+static const rt_param_table noisy_table = {
+    .owner = "noisy",
+    .rows = noisy_rows,
+    .nrows = sizeof noisy_rows / sizeof noisy_rows[0],
+    .column = 19,
+    .list_unknown = 1,
+};
+
+RT_PARAM_HELP_TEXT(noisy_help, noisy_table)
+
 static int noisy_create(void **out, const char *const *keys, const char *const *values,
                         size_t nparams, char *err, size_t errlen)
 {
@@ -42,37 +62,15 @@ static int noisy_create(void **out, const char *const *keys, const char *const *
         free(st);
         return rt_fail(err, errlen, RT_ENOMEM, "out of memory");
     }
-    st->sigma = 10;
-    st->seed = 1;
-    int rc = 0;
-    for (size_t i = 0; i < nparams; i++) {
-        if (strcmp(keys[i], "sigma") == 0) {
-            if (rt_parse_double(values[i], 0, 1e6, &st->sigma)) {
-                rc = rt_fail(err, errlen, RT_EUSAGE, "bad --sigma '%s': expected 0 to 1e6",
-                             values[i]);
-                goto fail;
-            }
-        } else if (strcmp(keys[i], "seed") == 0) {
-            long v;
-            if (rt_parse_long(values[i], 0, 1000000000L, &v)) {
-                rc = rt_fail(err, errlen, RT_EUSAGE, "bad --seed '%s': expected 0 to 1e9",
-                             values[i]);
-                goto fail;
-            }
-            st->seed = (unsigned long long)v;
-        } else {
-            rc = rt_fail(err, errlen, RT_EUSAGE,
-                         "noisy has no parameter --%s (it takes --sigma, --seed)", keys[i]);
-            goto fail;
-        }
+    int rc = rt_param_apply(&noisy_table, st, keys, values, nparams, err, errlen);
+    if (rc) {
+        free(st->draws);
+        free(st);
+        return rc;
     }
     snprintf(st->params, sizeof st->params, "sigma=%.17g seed=%llu", st->sigma, st->seed);
     *out = st;
     return 0;
-fail:
-    free(st->draws);
-    free(st);
-    return rc;
 }
 
 static void noisy_destroy(void *state)
@@ -243,8 +241,7 @@ static const rt_operator noisy_operators[] = {
 const rt_problem_class rt_problem_noisy = {
     .name = "noisy",
     .summary = "a toy problem whose evaluator is noisy (for testing noise-aware acceptance)",
-    .params_help = "  --sigma S        standard deviation of the evaluator's noise (default 10)\n"
-                   "  --seed N         seed of the noise (default 1)\n",
+    .params_help = noisy_help,
     .create = noisy_create,
     .destroy = noisy_destroy,
     .params = noisy_params,

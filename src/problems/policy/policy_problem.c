@@ -36,6 +36,7 @@
 #include <jansson.h>
 
 #include "meta.h"
+#include "param.h"
 #include "problem.h"
 
 #define CACHE_MAX 8192
@@ -78,65 +79,60 @@ static const char *spec_list(char *buf, size_t len, const rt_meta_spec *s, int n
     return buf;
 }
 
+static int train_param(void *state, const char *v, char *err, size_t errlen)
+{
+    policy_state *st = state;
+    return rt_meta_parse_specs(v, st->train, &st->ntrain, err, errlen);
+}
+
+static int heldout_param(void *state, const char *v, char *err, size_t errlen)
+{
+    policy_state *st = state;
+    return rt_meta_parse_specs(v, st->heldout, &st->nheld, err, errlen);
+}
+
+#define COUNT_ROW(key, member, def_, text)                                                        \
+    {.name = key, .type = RT_PARAM_INT, RT_PARAM_AT(policy_state, member), .lo = 1, .hi = 64,     \
+     .def = def_, .metavar = "N", .help = text}
+#define CAP_ROW(key, member, def_, text)                                                          \
+    {.name = key, .type = RT_PARAM_INT, RT_PARAM_AT(policy_state, member), .lo = 1,             \
+     .hi = 1000000000000.0, .expected = "a positive integer", .def = def_, .metavar = "N",       \
+     .help = text}
+
+static const rt_param policy_rows[] = {
+    {.name = "train", .type = RT_PARAM_CUSTOM, .parse = train_param, .flags = RT_PARAM_REQUIRED,
+     .metavar = "SPECS", .help = "training problems, e.g. matmul:2x3x3:gf2,matmul:3x3x3:gf2"},
+    {.name = "heldout", .type = RT_PARAM_CUSTOM, .parse = heldout_param,
+     .flags = RT_PARAM_REQUIRED, .metavar = "SPECS",
+     .help = "held-out problems (disjoint from training)"},
+    COUNT_ROW("seeds", seeds, "3", "training seeds per problem (default 3)"),
+    COUNT_ROW("vseeds", vseeds, "5", "held-out seeds per problem (default 5)"),
+    CAP_ROW("evals", caps.evaluations, "2000", "evaluation cap of one trial run (default 2000)"),
+    CAP_ROW("work", caps.work, "50000000", "work cap of one trial run (default 50000000 flips)"),
+    COUNT_ROW("islands", caps.islands, "2", "islands of a trial run (default 2)"),
+    COUNT_ROW("jobs", jobs, "1", "trial runs at once in a verification (default 1)"),
+};
+
+static const rt_param_table policy_table = {
+    .owner = "policy",
+    .rows = policy_rows,
+    .nrows = sizeof policy_rows / sizeof policy_rows[0],
+    .column = 20,
+    .list_unknown = 1,
+    .missing = "policy needs --train SPECS and --heldout SPECS",
+};
+
+RT_PARAM_HELP_TEXT(policy_help, policy_table)
+
 static int policy_create(void **out, const char *const *keys, const char *const *values,
                          size_t nparams, char *err, size_t errlen)
 {
     policy_state *st = calloc(1, sizeof *st);
     if (!st)
         return rt_fail(err, errlen, RT_ENOMEM, "out of memory");
-    st->seeds = 3;
-    st->vseeds = 5;
-    st->jobs = 1;
-    st->caps.evaluations = 2000;
-    st->caps.work = 50000000;
-    st->caps.islands = 2;
-    int rc = 0, have_train = 0, have_held = 0;
-    for (size_t i = 0; i < nparams; i++) {
-        const char *k = keys[i], *v = values[i];
-        long x;
-        if (strcmp(k, "train") == 0) {
-            if ((rc = rt_meta_parse_specs(v, st->train, &st->ntrain, err, errlen)))
-                goto fail;
-            have_train = 1;
-        } else if (strcmp(k, "heldout") == 0) {
-            if ((rc = rt_meta_parse_specs(v, st->heldout, &st->nheld, err, errlen)))
-                goto fail;
-            have_held = 1;
-        } else if (strcmp(k, "seeds") == 0 || strcmp(k, "vseeds") == 0 ||
-                   strcmp(k, "jobs") == 0 || strcmp(k, "islands") == 0) {
-            if (rt_parse_long(v, 1, 64, &x)) {
-                rc = rt_fail(err, errlen, RT_EUSAGE, "bad --%s '%s': expected 1 to 64", k, v);
-                goto fail;
-            }
-            if (k[0] == 's')
-                st->seeds = (int)x;
-            else if (k[0] == 'v')
-                st->vseeds = (int)x;
-            else if (k[0] == 'j')
-                st->jobs = (int)x;
-            else
-                st->caps.islands = (int)x;
-        } else if (strcmp(k, "evals") == 0 || strcmp(k, "work") == 0) {
-            if (rt_parse_long(v, 1, 1000000000000L, &x)) {
-                rc = rt_fail(err, errlen, RT_EUSAGE, "bad --%s '%s': expected a positive integer",
-                             k, v);
-                goto fail;
-            }
-            if (k[0] == 'e')
-                st->caps.evaluations = x;
-            else
-                st->caps.work = x;
-        } else {
-            rc = rt_fail(err, errlen, RT_EUSAGE,
-                         "policy has no parameter --%s (it takes --train, --heldout, --seeds, "
-                         "--vseeds, --evals, --work, --islands, --jobs)", k);
-            goto fail;
-        }
-    }
-    if (!have_train || !have_held) {
-        rc = rt_fail(err, errlen, RT_EUSAGE, "policy needs --train SPECS and --heldout SPECS");
+    int rc = rt_param_apply(&policy_table, st, keys, values, nparams, err, errlen);
+    if (rc)
         goto fail;
-    }
     for (int i = 0; i < st->ntrain; i++)
         for (int j = 0; j < st->nheld; j++)
             if (strcmp(st->train[i].text, st->heldout[j].text) == 0) {
@@ -554,15 +550,7 @@ static const rt_operator policy_operators[] = {
 const rt_problem_class rt_problem_policy = {
     .name = "policy",
     .summary = "policies for ratchet itself (the meta level; see ratchet meta)",
-    .params_help =
-        "  --train SPECS     training problems, e.g. matmul:2x3x3:gf2,matmul:3x3x3:gf2\n"
-        "  --heldout SPECS   held-out problems (disjoint from training)\n"
-        "  --seeds N         training seeds per problem (default 3)\n"
-        "  --vseeds N        held-out seeds per problem (default 5)\n"
-        "  --evals N         evaluation cap of one trial run (default 2000)\n"
-        "  --work N          work cap of one trial run (default 50000000 flips)\n"
-        "  --islands N       islands of a trial run (default 2)\n"
-        "  --jobs N          trial runs at once in a verification (default 1)\n",
+    .params_help = policy_help,
     .create = policy_create,
     .destroy = policy_destroy,
     .params = policy_params,

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "audit/cert.h"
+#include "param.h"
 #include "sandbox/sandbox.h"
 #include "problems/program/program_eval.h"
 #include "problems/program/program_text.h"
@@ -67,6 +68,8 @@ typedef struct program_state {
     const char *visible[MAX_VISIBLE + 1]; /* NULL-terminated, for the sandbox */
     char canon[MAX_CANON + 48];
     program_shared *shared;
+    /* create's parameters as given: borrowed from its values, NULL once it returns */
+    const char *given_initial, *given_evaluator, *given_verifier, *given_command;
 } program_state;
 
 /* ---- genomes ----------------------------------------------------------------------------- */
@@ -272,97 +275,98 @@ static int parse_visible(program_state *st, const char *v, char *err, size_t err
     return 0;
 }
 
-static int program_create(void **state, const char *const *keys, const char *const *values,
-                          size_t n, char *err, size_t errlen)
+static int visible_param(void *state, const char *value, char *err, size_t errlen)
 {
-    *state = NULL;
-    program_state *st = calloc(1, sizeof *st);
-    if (!st)
-        return rt_fail(err, errlen, RT_ENOMEM, "out of memory");
-    st->eval_timeout = 60;
-    st->eval_memory = 2048;
-    st->cascade = 1;
-    st->cascade_threshold = 0.9;
-    st->command_timeout = 120;
-    const char *initial = NULL, *evaluator = NULL, *verifier = NULL, *command = NULL;
-    int rc = 0;
-    for (size_t i = 0; i < n; i++) { /* a key given twice: the later wins (flags over config) */
-        const char *k = keys[i], *v = values[i] ? values[i] : "";
-        long lv;
-        if (strcmp(k, "initial") == 0)
-            initial = v;
-        else if (strcmp(k, "evaluator") == 0)
-            evaluator = v;
-        else if (strcmp(k, "verifier") == 0)
-            verifier = *v ? v : NULL;
-        else if (strcmp(k, "command") == 0)
-            command = *v ? v : NULL;
-        else if (strcmp(k, "visible") == 0)
-            rc = parse_visible(st, v, err, errlen);
-        else if (strcmp(k, "eval-timeout") == 0) {
-            if (rt_parse_double(v, 0.01, 86400, &st->eval_timeout))
-                rc = rt_fail(err, errlen, RT_EUSAGE,
-                             "bad --eval-timeout '%s': expected seconds, 0.01 to 86400", v);
-        } else if (strcmp(k, "command-timeout") == 0) {
-            if (rt_parse_double(v, 0.01, 86400, &st->command_timeout))
-                rc = rt_fail(err, errlen, RT_EUSAGE,
-                             "bad --command-timeout '%s': expected seconds, 0.01 to 86400", v);
-        } else if (strcmp(k, "eval-memory") == 0) {
-            if (rt_parse_long(v, 16, 1L << 20, &lv))
-                rc = rt_fail(err, errlen, RT_EUSAGE,
-                             "bad --eval-memory '%s': expected MiB, 16 to 1048576", v);
-            st->eval_memory = lv;
-        } else if (strcmp(k, "cascade") == 0) {
-            if (rt_parse_long(v, 1, MAX_CASCADE, &lv))
-                rc = rt_fail(err, errlen, RT_EUSAGE, "bad --cascade '%s': expected 1 to %d", v,
-                             MAX_CASCADE);
-            st->cascade = (int)lv;
-        } else if (strcmp(k, "cascade-threshold") == 0) {
-            if (rt_parse_double(v, 0, 1, &st->cascade_threshold))
-                rc = rt_fail(err, errlen, RT_EUSAGE,
-                             "bad --cascade-threshold '%s': expected 0 to 1", v);
-        } else if (strcmp(k, "reproduce-tolerance") == 0) {
-            if (rt_parse_double(v, 0, 1, &st->reproduce_tol))
-                rc = rt_fail(err, errlen, RT_EUSAGE,
-                             "bad --reproduce-tolerance '%s': expected 0 to 1", v);
-        } else {
-            rc = rt_fail(err, errlen, RT_EUSAGE, "unknown option --%s for problem program", k);
-        }
-        if (rc)
-            goto fail;
-    }
-    if (!initial || !evaluator) {
-        rc = rt_fail(err, errlen, RT_EUSAGE, "program needs --initial FILE and --evaluator FILE");
-        goto fail;
-    }
-    if ((rc = abs_path("initial", initial, 0, st->initial, sizeof st->initial, err, errlen)) ||
-        (rc = abs_path("evaluator", evaluator, 1, st->evaluator, sizeof st->evaluator, err,
-                       errlen)) ||
-        (verifier &&
-         (rc = abs_path("verifier", verifier, 1, st->verifier, sizeof st->verifier, err, errlen))))
-        goto fail;
+    return parse_visible(state, value, err, errlen);
+}
+
+/* The parameters, in the order of the help text (docs/program.md). */
+static const rt_param program_rows[] = {
+    {.name = "initial", .type = RT_PARAM_STRING, RT_PARAM_AT(program_state, given_initial),
+     .flags = RT_PARAM_REQUIRED, .metavar = "FILE",
+     .help = "the program to start from (EVOLVE-BLOCK regions)"},
+    {.name = "evaluator", .type = RT_PARAM_STRING, RT_PARAM_AT(program_state, given_evaluator),
+     .flags = RT_PARAM_REQUIRED, .metavar = "FILE",
+     .help = "run as EVALUATOR candidate.EXT; prints {\"score\": ...}"},
+    {.name = "verifier", .type = RT_PARAM_STRING, RT_PARAM_AT(program_state, given_verifier),
+     .flags = RT_PARAM_EMPTY_UNSET, .metavar = "FILE",
+     .help = "the gate's check; prints {\"valid\": ..., \"score\": ...}\n"
+             "(default: re-run the evaluator, the score must reproduce)"},
+    {.name = "eval-timeout", .type = RT_PARAM_DOUBLE, RT_PARAM_AT(program_state, eval_timeout),
+     .lo = 0.01, .hi = 86400, .unit = "seconds", .def = "60", .metavar = "S",
+     .help = "wall-clock seconds per evaluation (default 60)"},
+    {.name = "eval-memory", .type = RT_PARAM_INT, RT_PARAM_AT(program_state, eval_memory),
+     .lo = 16, .hi = 1 << 20, .unit = "MiB", .def = "2048", .metavar = "MIB",
+     .help = "address space per evaluation (default 2048)"},
+    {.name = "cascade", .type = RT_PARAM_INT, RT_PARAM_AT(program_state, cascade), .lo = 1,
+     .hi = MAX_CASCADE, .def = "1", .metavar = "K",
+     .help = "evaluation stages, RATCHET_STAGE=1..K (default 1)"},
+    {.name = "cascade-threshold", .type = RT_PARAM_DOUBLE,
+     RT_PARAM_AT(program_state, cascade_threshold), .lo = 0, .hi = 1, .def = "0.9",
+     .metavar = "F", .help = "stage k+1 runs when stage k is within F of the best (0.9)"},
+    {.name = "reproduce-tolerance", .type = RT_PARAM_DOUBLE,
+     RT_PARAM_AT(program_state, reproduce_tol), .lo = 0, .hi = 1, .def = "0", .metavar = "F",
+     .help = "relative tolerance of the re-run without a verifier (0)"},
+    {.name = "command", .type = RT_PARAM_STRING, RT_PARAM_AT(program_state, given_command),
+     .flags = RT_PARAM_EMPTY_UNSET, .metavar = "'PROG ARGS'",
+     .help = "the command proposer's program (JSON prompt on stdin)"},
+    {.name = "command-timeout", .type = RT_PARAM_DOUBLE,
+     RT_PARAM_AT(program_state, command_timeout), .lo = 0.01, .hi = 86400, .unit = "seconds",
+     .def = "120", .metavar = "S", .help = "wall-clock seconds per proposal (default 120)"},
+    {.name = "visible", .type = RT_PARAM_CUSTOM, .parse = visible_param,
+     .metavar = "PATH[:PATH]",
+     .help = "more that the evaluator and verifier may read (the sandbox\n"
+             "shows them only system folders and their own; e.g. a venv)"},
+};
+
+static const rt_param_table program_table = {
+    .owner = "program",
+    .rows = program_rows,
+    .nrows = sizeof program_rows / sizeof program_rows[0],
+    .column = 28,
+    .missing = "program needs --initial FILE and --evaluator FILE",
+};
+
+RT_PARAM_HELP_TEXT(program_help, program_table)
+
+/* The given paths made absolute and checked (the evaluator and verifier must be executable). */
+static int resolve_paths(program_state *st, char *err, size_t errlen)
+{
+    int rc = abs_path("initial", st->given_initial, 0, st->initial, sizeof st->initial, err,
+                      errlen);
+    if (!rc)
+        rc = abs_path("evaluator", st->given_evaluator, 1, st->evaluator, sizeof st->evaluator,
+                      err, errlen);
+    if (!rc && st->given_verifier)
+        rc = abs_path("verifier", st->given_verifier, 1, st->verifier, sizeof st->verifier, err,
+                      errlen);
+    return rc;
+}
+
+/* Reads the initial program and checks its regions and annotations; errors name the file as
+ * it was given. */
+static int read_initial(program_state *st, char *err, size_t errlen)
+{
     char why[300];
-    rc = rt_read_file(st->initial, RT_PROGRAM_MAX_TEXT, &st->initial_text, &st->initial_len, why,
-                      sizeof why);
-    if (rc) {
-        rc = rt_fail(err, errlen, rc == RT_ETOOBIG ? RT_ETOOBIG : RT_EUSAGE, "--initial: %s",
-                     rc == RT_ETOOBIG ? "file over the cap of 1 MiB" : why);
-        goto fail;
-    }
-    if ((rc = rt_regions_find(st->initial_text, st->initial_len, &st->regions, why,
-                              sizeof why))) {
-        rc = rt_fail(err, errlen, RT_EUSAGE, "%s: %s", initial, why);
-        goto fail;
-    }
+    int rc = rt_read_file(st->initial, RT_PROGRAM_MAX_TEXT, &st->initial_text, &st->initial_len,
+                          why, sizeof why);
+    if (rc)
+        return rt_fail(err, errlen, rc == RT_ETOOBIG ? RT_ETOOBIG : RT_EUSAGE, "--initial: %s",
+                       rc == RT_ETOOBIG ? "file over the cap of 1 MiB" : why);
+    if ((rc = rt_regions_find(st->initial_text, st->initial_len, &st->regions, why, sizeof why)))
+        return rt_fail(err, errlen, RT_EUSAGE, "%s: %s", st->given_initial, why);
     rt_annotations anns;
     if ((rc = rt_annotations_parse(st->initial_text, st->initial_len, &st->regions, &anns, why,
-                                   sizeof why))) {
-        rc = rt_fail(err, errlen, rc, "%s: %s", initial, why);
-        goto fail;
-    }
+                                   sizeof why)))
+        return rt_fail(err, errlen, rc, "%s: %s", st->given_initial, why);
     rt_annotations_free(&anns);
-    /* the candidate file keeps the initial program's extension (compilers and interpreters
-     * care), if it is a plain one */
+    return 0;
+}
+
+/* The candidate file keeps the initial program's extension (compilers and interpreters care),
+ * if it is a plain one. */
+static void set_candidate_name(program_state *st)
+{
     const char *base = strrchr(st->initial, '/');
     base = base ? base + 1 : st->initial;
     const char *dot = strrchr(base, '.');
@@ -374,39 +378,44 @@ static int program_create(void **state, const char *const *keys, const char *con
             snprintf(st->extension, sizeof st->extension, "%s", dot);
     }
     snprintf(st->candidate_name, sizeof st->candidate_name, "candidate%s", st->extension);
-    if (command) {
-        if (strlen(command) >= sizeof st->command_buf) {
-            rc = rt_fail(err, errlen, RT_EUSAGE, "--command: longer than %zu bytes",
-                         sizeof st->command_buf - 1);
-            goto fail;
-        }
-        if ((rc = split_command(command, st->command_buf, sizeof st->command_buf,
+}
+
+/* Splits --command into st->command_argv. argv[0]: a path is made absolute (the command runs in
+ * a fresh directory); a bare name is looked up in PATH when it runs. */
+static int set_command(program_state *st, const char *command, char *err, size_t errlen)
+{
+    if (strlen(command) >= sizeof st->command_buf)
+        return rt_fail(err, errlen, RT_EUSAGE, "--command: longer than %zu bytes",
+                       sizeof st->command_buf - 1);
+    int rc = split_command(command, st->command_buf, sizeof st->command_buf, st->command_argv,
+                           err, errlen);
+    if (rc)
+        return rc;
+    const char *rest = command;
+    while (*rest == ' ' || *rest == '\t')
+        rest++;
+    size_t first = strcspn(rest, " \t");
+    if (strchr(st->command_argv[0], '/')) {
+        char real[4096];
+        if ((rc = abs_path("command", st->command_argv[0], 1, real, sizeof real, err, errlen)))
+            return rc;
+        if (snprintf(st->command_line, sizeof st->command_line, "%s%s", real, rest + first) >=
+            (int)sizeof st->command_line)
+            return rt_fail(err, errlen, RT_EUSAGE, "--command: too long");
+        if ((rc = split_command(st->command_line, st->command_buf, sizeof st->command_buf,
                                 st->command_argv, err, errlen)))
-            goto fail;
-        /* argv[0]: a path is made absolute (the command runs in a fresh directory); a bare
-         * name is looked up in PATH when it runs */
-        const char *rest = command;
-        while (*rest == ' ' || *rest == '\t')
-            rest++;
-        size_t first = strcspn(rest, " \t");
-        if (strchr(st->command_argv[0], '/')) {
-            char real[4096];
-            if ((rc = abs_path("command", st->command_argv[0], 1, real, sizeof real, err,
-                               errlen)))
-                goto fail;
-            if (snprintf(st->command_line, sizeof st->command_line, "%s%s", real, rest + first) >=
-                (int)sizeof st->command_line) {
-                rc = rt_fail(err, errlen, RT_EUSAGE, "--command: too long");
-                goto fail;
-            }
-            if ((rc = split_command(st->command_line, st->command_buf, sizeof st->command_buf,
-                                    st->command_argv, err, errlen)))
-                goto fail;
-        } else {
-            snprintf(st->command_line, sizeof st->command_line, "%s", rest);
-        }
-        st->has_command = 1;
+            return rc;
+    } else {
+        snprintf(st->command_line, sizeof st->command_line, "%s", rest);
     }
+    st->has_command = 1;
+    return 0;
+}
+
+/* Writes the canonical parameter string (stored with a run: its keys, order and number formats
+ * are a stored format, and a resumed run compares it byte for byte). */
+static int write_canon(program_state *st, char *err, size_t errlen)
+{
     char num[64];
     size_t at = 0;
     int bad = canon_put(st, &at, "initial", st->initial) ||
@@ -430,24 +439,49 @@ static int program_create(void **state, const char *const *keys, const char *con
         snprintf(num, sizeof num, "%.17g", st->command_timeout);
         bad = bad || canon_put(st, &at, "command-timeout", num);
     }
-    if (bad || at > MAX_CANON) {
-        rc = rt_fail(err, errlen, RT_EUSAGE,
-                     "program: paths and command together are too long to store (%d bytes)",
-                     MAX_CANON);
-        goto fail;
+    if (bad || at > MAX_CANON)
+        return rt_fail(err, errlen, RT_EUSAGE,
+                       "program: paths and command together are too long to store (%d bytes)",
+                       MAX_CANON);
+    return 0;
+}
+
+static int program_create(void **state, const char *const *keys, const char *const *values,
+                          size_t n, char *err, size_t errlen)
+{
+    *state = NULL;
+    program_state *st = calloc(1, sizeof *st);
+    if (!st)
+        return rt_fail(err, errlen, RT_ENOMEM, "out of memory");
+    /* a key given twice: the later wins (flags over config) */
+    int rc = rt_param_apply(&program_table, st, keys, values, n, err, errlen);
+    if (!rc)
+        rc = resolve_paths(st, err, errlen);
+    if (!rc)
+        rc = read_initial(st, err, errlen);
+    if (!rc) {
+        set_candidate_name(st);
+        if (st->given_command)
+            rc = set_command(st, st->given_command, err, errlen);
     }
-    st->shared = calloc(1, sizeof *st->shared);
-    if (!st->shared || pthread_mutex_init(&st->shared->lock, NULL) != 0) {
-        free(st->shared);
-        st->shared = NULL;
-        rc = rt_fail(err, errlen, RT_ENOMEM, "out of memory");
-        goto fail;
+    if (!rc)
+        rc = write_canon(st, err, errlen);
+    /* the given strings belong to the caller */
+    st->given_initial = st->given_evaluator = st->given_verifier = st->given_command = NULL;
+    if (!rc) {
+        st->shared = calloc(1, sizeof *st->shared);
+        if (!st->shared || pthread_mutex_init(&st->shared->lock, NULL) != 0) {
+            free(st->shared);
+            st->shared = NULL;
+            rc = rt_fail(err, errlen, RT_ENOMEM, "out of memory");
+        }
+    }
+    if (rc) {
+        program_destroy(st);
+        return rc;
     }
     *state = st;
     return 0;
-fail:
-    program_destroy(st);
-    return rc;
 }
 
 static const char *program_params(const void *state)
@@ -980,20 +1014,7 @@ const rt_problem_class rt_problem_program = {
     .name = "program",
     .summary = "evolve a program in any language, judged by your evaluator",
     .certificate = program_certificate,
-    .params_help =
-        "  --initial FILE            the program to start from (EVOLVE-BLOCK regions)\n"
-        "  --evaluator FILE          run as EVALUATOR candidate.EXT; prints {\"score\": ...}\n"
-        "  --verifier FILE           the gate's check; prints {\"valid\": ..., \"score\": ...}\n"
-        "                            (default: re-run the evaluator, the score must reproduce)\n"
-        "  --eval-timeout S          wall-clock seconds per evaluation (default 60)\n"
-        "  --eval-memory MIB         address space per evaluation (default 2048)\n"
-        "  --cascade K               evaluation stages, RATCHET_STAGE=1..K (default 1)\n"
-        "  --cascade-threshold F     stage k+1 runs when stage k is within F of the best (0.9)\n"
-        "  --reproduce-tolerance F   relative tolerance of the re-run without a verifier (0)\n"
-        "  --command 'PROG ARGS'     the command proposer's program (JSON prompt on stdin)\n"
-        "  --command-timeout S       wall-clock seconds per proposal (default 120)\n"
-        "  --visible PATH[:PATH]     more that the evaluator and verifier may read (the sandbox\n"
-        "                            shows them only system folders and their own; e.g. a venv)\n",
+    .params_help = program_help,
     .create = program_create,
     .destroy = program_destroy,
     .params = program_params,

@@ -416,23 +416,24 @@ static int parse_bound(const char *w, double *out)
     return 0;
 }
 
-/* Parses one annotated line s[0..n) (line number lineno, starting at text offset base). Returns
- * 1 with *a filled, 0 when the line has no annotation, or RT_EUSAGE. */
-static int parse_line(const char *s, size_t n, size_t base, size_t lineno, rt_annotation *a,
-                      char *err, size_t errlen)
+#define ANN_TAG "ratchet:"
+
+/* Finds the annotation tag in s[0..n): *tag its offset, *comment that of the comment opener
+ * nearest before it. Returns 1, 0 when the line has no tag, or RT_EUSAGE when the tag is not in
+ * a comment. */
+static int find_tag(const char *s, size_t n, size_t lineno, size_t *tag, size_t *comment,
+                    char *err, size_t errlen)
 {
-    static const char tag[] = "ratchet:";
     size_t t = 0;
     int found = 0;
-    for (size_t i = 0; i + sizeof tag - 1 <= n; i++)
-        if (memcmp(s + i, tag, sizeof tag - 1) == 0) {
+    for (size_t i = 0; i + sizeof ANN_TAG - 1 <= n; i++)
+        if (memcmp(s + i, ANN_TAG, sizeof ANN_TAG - 1) == 0) {
             t = i;
             found = 1;
             break;
         }
     if (!found)
         return 0;
-    /* the comment opener nearest before the tag */
     size_t c = 0;
     int opener = 0;
     for (size_t i = 0; i < t; i++) {
@@ -444,57 +445,64 @@ static int parse_line(const char *s, size_t n, size_t base, size_t lineno, rt_an
     }
     if (!opener)
         return rt_fail(err, errlen, RT_EUSAGE, "line %zu: 'ratchet:' outside a comment", lineno);
-    memset(a, 0, sizeof *a);
-    a->line = lineno;
-    size_t i = t + sizeof tag - 1;
-    char kind[16], w1[64], w2[64];
-    size_t kl = next_word(s, n, &i, kind, sizeof kind);
-    if (kl == 0 || kl >= sizeof kind)
-        return rt_fail(err, errlen, RT_EUSAGE,
-                       "line %zu: expected real, log, int or choice after 'ratchet:'", lineno);
-    if (strcmp(kind, "choice") == 0) {
-        a->kind = RT_ANN_CHOICE;
-        size_t wl = next_word(s, n, &i, w1, sizeof w1);
-        if (wl == 0 || wl >= sizeof w1)
-            return rt_fail(err, errlen, RT_EUSAGE, "line %zu: choice needs A|B|... (words of "
-                           "at most 63 bytes)", lineno);
-        for (size_t b = 0, k = 0; k <= wl; k++) {
-            if (k < wl && w1[k] != '|')
+    *tag = t;
+    *comment = c;
+    return 1;
+}
+
+/* "choice A|B|...": reads the words at s[*i..n) into a, and the value: the last occurrence
+ * before the comment (at c) of a listed word, as a whole word. Returns 1 or RT_EUSAGE. */
+static int parse_choice(const char *s, size_t n, size_t *i, size_t c, size_t base,
+                        size_t lineno, rt_annotation *a, char *err, size_t errlen)
+{
+    char w1[64];
+    a->kind = RT_ANN_CHOICE;
+    size_t wl = next_word(s, n, i, w1, sizeof w1);
+    if (wl == 0 || wl >= sizeof w1)
+        return rt_fail(err, errlen, RT_EUSAGE, "line %zu: choice needs A|B|... (words of "
+                       "at most 63 bytes)", lineno);
+    for (size_t b = 0, k = 0; k <= wl; k++) {
+        if (k < wl && w1[k] != '|')
+            continue;
+        if (k == b || k - b >= sizeof a->choices[0] || a->nchoices == RT_PROGRAM_MAX_CHOICES)
+            return rt_fail(err, errlen, RT_EUSAGE,
+                           "line %zu: bad choice list '%s' (empty word or more than %d)",
+                           lineno, w1, RT_PROGRAM_MAX_CHOICES);
+        memcpy(a->choices[a->nchoices], w1 + b, k - b);
+        a->choices[a->nchoices][k - b] = '\0';
+        a->nchoices++;
+        b = k + 1;
+    }
+    if (a->nchoices < 2)
+        return rt_fail(err, errlen, RT_EUSAGE, "line %zu: a choice needs two words or more",
+                       lineno);
+    int got = 0;
+    for (size_t k = 0; k < a->nchoices; k++) {
+        size_t wl2 = strlen(a->choices[k]);
+        for (size_t p = 0; p + wl2 <= c; p++) {
+            if (memcmp(s + p, a->choices[k], wl2) != 0)
                 continue;
-            if (k == b || k - b >= sizeof a->choices[0] || a->nchoices == RT_PROGRAM_MAX_CHOICES)
-                return rt_fail(err, errlen, RT_EUSAGE,
-                               "line %zu: bad choice list '%s' (empty word or more than %d)",
-                               lineno, w1, RT_PROGRAM_MAX_CHOICES);
-            memcpy(a->choices[a->nchoices], w1 + b, k - b);
-            a->choices[a->nchoices][k - b] = '\0';
-            a->nchoices++;
-            b = k + 1;
-        }
-        if (a->nchoices < 2)
-            return rt_fail(err, errlen, RT_EUSAGE, "line %zu: a choice needs two words or more",
-                           lineno);
-        /* the value: the last occurrence before the comment of a listed word, as a whole word */
-        int got = 0;
-        for (size_t k = 0; k < a->nchoices; k++) {
-            size_t wl2 = strlen(a->choices[k]);
-            for (size_t p = 0; p + wl2 <= c; p++) {
-                if (memcmp(s + p, a->choices[k], wl2) != 0)
-                    continue;
-                int left = p == 0 || !(isalnum((unsigned char)s[p - 1]) || s[p - 1] == '_');
-                int right = p + wl2 == c ||
-                            !(isalnum((unsigned char)s[p + wl2]) || s[p + wl2] == '_');
-                if (left && right && (!got || p >= a->value_at - base)) {
-                    a->value_at = base + p;
-                    a->value_len = wl2;
-                    got = 1;
-                }
+            int left = p == 0 || !(isalnum((unsigned char)s[p - 1]) || s[p - 1] == '_');
+            int right =
+                p + wl2 == c || !(isalnum((unsigned char)s[p + wl2]) || s[p + wl2] == '_');
+            if (left && right && (!got || p >= a->value_at - base)) {
+                a->value_at = base + p;
+                a->value_len = wl2;
+                got = 1;
             }
         }
-        if (!got)
-            return rt_fail(err, errlen, RT_EUSAGE,
-                           "line %zu: none of the choices appears before the comment", lineno);
-        return 1;
     }
+    if (!got)
+        return rt_fail(err, errlen, RT_EUSAGE,
+                       "line %zu: none of the choices appears before the comment", lineno);
+    return 1;
+}
+
+/* "real|log|int LO HI": reads the kind's bounds at s[*i..n) into a. Returns 0 or RT_EUSAGE. */
+static int parse_range(const char *s, size_t n, size_t *i, const char *kind, size_t lineno,
+                       rt_annotation *a, char *err, size_t errlen)
+{
+    char w1[64], w2[64];
     if (strcmp(kind, "real") == 0)
         a->kind = RT_ANN_REAL;
     else if (strcmp(kind, "log") == 0)
@@ -505,8 +513,8 @@ static int parse_line(const char *s, size_t n, size_t base, size_t lineno, rt_an
         return rt_fail(err, errlen, RT_EUSAGE,
                        "line %zu: unknown annotation '%s' (real, log, int or choice)", lineno,
                        kind);
-    size_t l1 = next_word(s, n, &i, w1, sizeof w1);
-    size_t l2 = next_word(s, n, &i, w2, sizeof w2);
+    size_t l1 = next_word(s, n, i, w1, sizeof w1);
+    size_t l2 = next_word(s, n, i, w2, sizeof w2);
     if (!l1 || !l2 || l1 >= sizeof w1 || l2 >= sizeof w2 || parse_bound(w1, &a->lo) ||
         parse_bound(w2, &a->hi))
         return rt_fail(err, errlen, RT_EUSAGE, "line %zu: %s needs two finite bounds LO HI",
@@ -519,7 +527,14 @@ static int parse_line(const char *s, size_t n, size_t base, size_t lineno, rt_an
     if (a->kind == RT_ANN_INT && (a->lo != floor(a->lo) || a->hi != floor(a->hi) ||
                                   fabs(a->lo) > 9e15 || fabs(a->hi) > 9e15))
         return rt_fail(err, errlen, RT_EUSAGE, "line %zu: int bounds must be integers", lineno);
-    /* the value: the last number literal before the comment */
+    return 0;
+}
+
+/* The value of a number annotation: the last number literal before the comment (at c), which
+ * must lie in a's range. Returns 1 with a->value_at and a->value_len set, or RT_EUSAGE. */
+static int read_number_value(const char *s, size_t c, size_t base, size_t lineno,
+                             rt_annotation *a, char *err, size_t errlen)
+{
     int got = 0;
     for (size_t p = 0; p < c;) {
         size_t k = num_len(s, p, c);
@@ -549,6 +564,30 @@ static int parse_line(const char *s, size_t n, size_t base, size_t lineno, rt_an
         return rt_fail(err, errlen, RT_EUSAGE, "line %zu: value %s outside its range [%g, %g]",
                        lineno, num, a->lo, a->hi);
     return 1;
+}
+
+/* Parses one annotated line s[0..n) (line number lineno, starting at text offset base). Returns
+ * 1 with *a filled, 0 when the line has no annotation, or RT_EUSAGE. */
+static int parse_line(const char *s, size_t n, size_t base, size_t lineno, rt_annotation *a,
+                      char *err, size_t errlen)
+{
+    size_t t = 0, c = 0;
+    int rc = find_tag(s, n, lineno, &t, &c, err, errlen);
+    if (rc != 1)
+        return rc;
+    memset(a, 0, sizeof *a);
+    a->line = lineno;
+    size_t i = t + sizeof ANN_TAG - 1;
+    char kind[16];
+    size_t kl = next_word(s, n, &i, kind, sizeof kind);
+    if (kl == 0 || kl >= sizeof kind)
+        return rt_fail(err, errlen, RT_EUSAGE,
+                       "line %zu: expected real, log, int or choice after 'ratchet:'", lineno);
+    if (strcmp(kind, "choice") == 0)
+        return parse_choice(s, n, &i, c, base, lineno, a, err, errlen);
+    if ((rc = parse_range(s, n, &i, kind, lineno, a, err, errlen)))
+        return rc;
+    return read_number_value(s, c, base, lineno, a, err, errlen);
 }
 
 int rt_annotations_parse(const char *text, size_t len, const rt_regions *regions,

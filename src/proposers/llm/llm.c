@@ -391,6 +391,239 @@ static double bandit_cost(const llm_state *st, const rt_llm_row *row)
     return row->cost;
 }
 
+/* One request of llm_propose, from its slot to its row. */
+typedef struct llm_call {
+    int model;
+    rt_llm_mode mode;
+    const char *mode_name;
+    long long tag;
+    size_t nhistory;
+    llm_attempt hist_copy[LLM_MAX_HISTORY]; /* the ring's entries, copied under st->mu */
+    rt_llm_attempt hist[LLM_MAX_HISTORY];   /* views of hist_copy, oldest first */
+    llm_pending p;                          /* the row, queued for the store at the end */
+    int outcome;                            /* rt_llm_outcome */
+    double sent_at;
+    rt_buf prompt, edited;
+    rt_llm_result res;
+} llm_call;
+
+/* Waits for a request slot and draws the model and the mode. Returns 0 holding a slot, or 1
+ * (out->reason says why) when the budget is spent or the run stops. */
+static int call_begin(llm_state *st, rt_rng *rng, llm_call *c, rt_proposal *out)
+{
+    pthread_mutex_lock(&st->mu);
+    while (st->in_flight >= st->pol.max_in_flight && !st->spent && !(st->stop && *st->stop))
+        pthread_cond_wait(&st->slot_free, &st->mu);
+    if (st->spent || (st->stop && *st->stop)) {
+        snprintf(out->reason, sizeof out->reason, "llm: %s",
+                 st->spent ? st->spent_why : "stopped");
+        pthread_mutex_unlock(&st->mu);
+        return 1;
+    }
+    st->in_flight++;
+    c->model = rt_llm_bandit_pick(&st->bandit);
+    c->mode = rt_rng_unit(rng) < st->pol.p_full ? RT_LLM_FULL : RT_LLM_DIFF;
+    c->tag = ++st->next_tag;
+    size_t nh = (size_t)(st->pol.history > 0 ? st->pol.history : 0);
+    if (nh > (size_t)st->nhistory)
+        nh = (size_t)st->nhistory;
+    for (size_t i = 0; i < nh; i++) { /* oldest first */
+        int k = (st->history_next - (int)nh + (int)i + LLM_MAX_HISTORY) % LLM_MAX_HISTORY;
+        c->hist_copy[i] = st->history[k];
+        c->hist[i] = (rt_llm_attempt){c->hist_copy[i].model, c->hist_copy[i].mode,
+                                      c->hist_copy[i].outcome};
+    }
+    c->nhistory = nh;
+    pthread_mutex_unlock(&st->mu);
+    return 0;
+}
+
+/* Builds the prompt and sends it. Returns 0 with c->outcome and c->res set (a prompt over the
+ * cap is an outcome, not an error), or the error that ends the proposal (RT_ENOMEM, ...). */
+static int call_ask(llm_state *st, const rt_propose_ctx *ctx, rt_rng *rng, llm_call *c)
+{
+    rt_llm_program insp[LLM_OFFERED_INSPIRATIONS];
+    rt_llm_context lc = {
+        .parent = {.text = ctx->parent.text, .len = ctx->parent.len,
+                   .score = ctx->parent.score.primary, .metrics = ctx->parent.metrics,
+                   .artifacts = ctx->parent.artifacts},
+        .inspirations = insp,
+        .history = c->hist,
+        .nhistory = c->nhistory,
+        .language = st->language,
+    };
+    lc.ninspirations = pick_inspirations(st, ctx, insp, LLM_OFFERED_INSPIRATIONS);
+    int rc = rt_llm_prompt_build(&st->tpl, &lc, c->mode, (size_t)st->pol.context_cap,
+                                 &c->prompt);
+    c->sent_at = wall_time();
+    c->outcome = RT_LLM_OK;
+    if (rc == RT_ETOOBIG) {
+        c->outcome = RT_LLM_TOOBIG;
+        snprintf(c->p.error, sizeof c->p.error, "prompt over %zu bytes", RT_LLM_MAX_PROMPT);
+        return 0;
+    }
+    if (rc)
+        return rc;
+    rt_llm_client_opts co = {
+        .url = st->url,
+        .api_key = st->api_key,
+        .timeout = st->pol.timeout,
+        .connect_timeout = st->pol.connect_timeout,
+        .max_retries = st->pol.max_retries,
+        .backoff_base = st->pol.backoff_base,
+        .backoff_max = st->pol.backoff_max,
+        .stop = st->stop,
+    };
+    rt_llm_request req = {
+        .model = st->models[c->model].name,
+        .system = st->tpl.system,
+        .user = rt_buf_cstr(&c->prompt),
+        .temperature = st->pol.temperature,
+        .max_tokens = st->pol.max_tokens,
+    };
+    rc = rt_llm_complete(&co, &req, rng, &c->res);
+    if (rc)
+        return rc;
+    c->outcome = c->res.outcome;
+    if (c->res.error[0])
+        snprintf(c->p.error, sizeof c->p.error, "%s", c->res.error);
+    return 0;
+}
+
+/* Applies the reply's edit to the parent's text and decodes the child into out->child. An edit
+ * that cannot be found, applied or decoded is an outcome (c->outcome, c->p.error); returns 0,
+ * or RT_ENOMEM. */
+static int call_make_child(const rt_problem *problem, const rt_propose_ctx *ctx, llm_call *c,
+                           rt_proposal *out)
+{
+    size_t start, span;
+    int nblocks;
+    char why[256];
+    const char *content = c->res.reply.content;
+    size_t clen = c->res.reply.len;
+    /* models do not always answer in the mode asked: take blocks wherever they are, and a
+     * fenced program in diff mode */
+    rt_llm_mode used = rt_edit_has_blocks(content, clen)                     ? RT_LLM_DIFF
+                       : c->mode == RT_LLM_DIFF && strstr(content, "```") ? RT_LLM_FULL
+                                                                            : c->mode;
+    int erc = rt_llm_extract_edit(content, clen, used, &start, &span, &nblocks, why, sizeof why);
+    if (erc) {
+        c->outcome = RT_LLM_NO_EDIT;
+        snprintf(c->p.error, sizeof c->p.error, "%s", why);
+        return 0;
+    }
+    const char *parent = ctx->parent.text;
+    size_t plen = ctx->parent.len;
+    if (used == RT_LLM_DIFF) {
+        erc = rt_edit_apply(parent, plen, content + start, span, &c->edited, why, sizeof why);
+        /* a REPLACE text may add EVOLVE-BLOCK markers: the applier lets it through, the
+         * rewrite check does not (everything outside the old regions is kept) */
+        if (!erc)
+            erc = rt_edit_check_rewrite(parent, plen, rt_buf_cstr(&c->edited), c->edited.len,
+                                        why, sizeof why);
+    } else if (!(erc = rt_edit_check_rewrite(parent, plen, content + start, span, why,
+                                             sizeof why))) {
+        erc = rt_buf_append(&c->edited, content + start, span);
+    }
+    if (erc == RT_ENOMEM)
+        return RT_ENOMEM;
+    void *child = NULL;
+    if (!erc && (erc = rt_problem_decode(problem, rt_buf_cstr(&c->edited), c->edited.len,
+                                         &child, why, sizeof why)) == RT_ENOMEM)
+        return RT_ENOMEM;
+    if (erc) {
+        c->outcome = RT_LLM_NOT_APPLIED;
+        snprintf(c->p.error, sizeof c->p.error, "%s", why);
+        return 0;
+    }
+    out->child = child;
+    out->op = used == RT_LLM_DIFF ? "llm-diff" : "llm-full";
+    return 0;
+}
+
+/* Fills the request's row (tokens, cost, timings) and out's reason and tag. */
+static void call_finish_row(const llm_state *st, const rt_propose_ctx *ctx, llm_call *c,
+                            rt_proposal *out)
+{
+    const rt_llm_result *res = &c->res;
+    const llm_model *m = &st->models[c->model];
+    /* tokens: the server's count, else an estimate of four bytes a token for a prompt that
+     * reached a server (an answer came, or it timed out working on it) */
+    int reached = res->http_status != 0 || res->outcome == RT_LLM_TIMEOUT;
+    long long tin = res->reply.tokens_in >= 0 ? res->reply.tokens_in
+                    : reached                 ? (long long)(c->prompt.len / 4)
+                                              : 0;
+    long long tout = res->reply.tokens_out >= 0 ? res->reply.tokens_out
+                                                : (long long)(res->reply.len / 4);
+    if (!out->child)
+        snprintf(out->reason, sizeof out->reason, "llm %s (%.40s): %.180s",
+                 rt_llm_outcome_name(c->outcome), m->name,
+                 c->p.error[0] ? c->p.error : "no child");
+    snprintf(c->p.outcome, sizeof c->p.outcome, "%s", rt_llm_outcome_name(c->outcome));
+    c->p.row = (rt_llm_row){
+        .at = c->sent_at,
+        .island = ctx->island,
+        .generation = ctx->generation,
+        .tokens_in = tin,
+        .tokens_out = tout,
+        .cost = ((double)tin * m->price_in + (double)tout * m->price_out) / 1e6,
+        .latency = res->latency,
+        .attempts = res->attempts,
+        .retries = res->retries,
+        .http_status = res->http_status,
+        .made = out->child != NULL,
+        .parent_score = ctx->parent.score.primary,
+    };
+    out->tag = c->tag;
+}
+
+/* Marks the run spent when a token or money budget is used up (st->mu held). */
+static void check_budgets(llm_state *st)
+{
+    if (st->budget_tokens > 0 && st->tokens_in + st->tokens_out >= st->budget_tokens) {
+        st->spent = 1;
+        snprintf(st->spent_why, sizeof st->spent_why, "llm token budget spent (%lld tokens)",
+                 st->tokens_in + st->tokens_out);
+    }
+    if (st->budget_money > 0 && st->cost >= st->budget_money) {
+        st->spent = 1;
+        snprintf(st->spent_why, sizeof st->spent_why, "llm money budget spent (%.4f)", st->cost);
+    }
+    if (st->spent)
+        pthread_cond_broadcast(&st->slot_free);
+}
+
+/* Gives the slot back and, unless the proposal failed (rc), counts the request and queues its
+ * row. Returns rc, or RT_ENOMEM when the row could not be queued. */
+static int call_end(llm_state *st, llm_call *c, rt_proposal *out, int rc)
+{
+    pthread_mutex_lock(&st->mu);
+    st->in_flight--;
+    pthread_cond_signal(&st->slot_free);
+    if (!rc) {
+        st->requests += c->res.attempts ? 1 : 0;
+        st->retries += c->res.retries;
+        st->tokens_in += c->p.row.tokens_in;
+        st->tokens_out += c->p.row.tokens_out;
+        st->cost += c->p.row.cost;
+        if (!out->child) {
+            char line[320];
+            snprintf(line, sizeof line, "no child: %s%s%s", rt_llm_outcome_name(c->outcome),
+                     c->p.error[0] ? ": " : "", c->p.error);
+            history_add(st, st->models[c->model].name, c->mode_name, line);
+            /* a request that made nothing taught the bandit something too */
+            rt_llm_bandit_update(&st->bandit, c->model, 0, bandit_cost(st, &c->p.row));
+        }
+        check_budgets(st);
+        c->p.complete = out->child == NULL; /* with a child, complete once judged */
+        rc = pending_add(st, &c->p);
+        if (rc)
+            out->tag = 0;
+    }
+    pthread_mutex_unlock(&st->mu);
+    return rc;
+}
+
 static int llm_propose(void *state, const rt_problem *problem, const rt_propose_ctx *ctx,
                        rt_rng *rng, rt_proposal *out)
 {
@@ -402,212 +635,30 @@ static int llm_propose(void *state, const rt_problem *problem, const rt_propose_
         snprintf(out->reason, sizeof out->reason, "llm: the parent has no text");
         return 0;
     }
-    /* a slot, a model and a mode */
-    pthread_mutex_lock(&st->mu);
-    while (st->in_flight >= st->pol.max_in_flight && !st->spent && !(st->stop && *st->stop))
-        pthread_cond_wait(&st->slot_free, &st->mu);
-    if (st->spent || (st->stop && *st->stop)) {
-        snprintf(out->reason, sizeof out->reason, "llm: %s",
-                 st->spent ? st->spent_why : "stopped");
-        pthread_mutex_unlock(&st->mu);
+    llm_call c = {0};
+    if (call_begin(st, rng, &c, out))
         return 0;
-    }
-    st->in_flight++;
-    int model = rt_llm_bandit_pick(&st->bandit);
-    rt_llm_mode mode = rt_rng_unit(rng) < st->pol.p_full ? RT_LLM_FULL : RT_LLM_DIFF;
-    long long tag = ++st->next_tag;
-    size_t nh = (size_t)(st->pol.history > 0 ? st->pol.history : 0);
-    if (nh > (size_t)st->nhistory)
-        nh = (size_t)st->nhistory;
-    llm_attempt hist_copy[LLM_MAX_HISTORY];
-    rt_llm_attempt hist[LLM_MAX_HISTORY];
-    for (size_t i = 0; i < nh; i++) { /* oldest first */
-        int k = (st->history_next - (int)nh + (int)i + LLM_MAX_HISTORY) % LLM_MAX_HISTORY;
-        hist_copy[i] = st->history[k];
-        hist[i] = (rt_llm_attempt){hist_copy[i].model, hist_copy[i].mode, hist_copy[i].outcome};
-    }
-    pthread_mutex_unlock(&st->mu);
+    c.mode_name = c.mode == RT_LLM_FULL ? "full" : "diff";
+    c.p.tag = c.tag;
+    c.p.model = c.model;
+    snprintf(c.p.parent, sizeof c.p.parent, "%s", ctx->parent.hash ? ctx->parent.hash : "");
+    snprintf(c.p.mode, sizeof c.p.mode, "%s", c.mode_name);
+    rt_buf_init(&c.prompt, RT_LLM_MAX_PROMPT);
+    rt_buf_init(&c.edited, 0);
 
-    const char *mode_name = mode == RT_LLM_FULL ? "full" : "diff";
-    llm_pending p;
-    memset(&p, 0, sizeof p);
-    p.tag = tag;
-    p.model = model;
-    snprintf(p.parent, sizeof p.parent, "%s", ctx->parent.hash ? ctx->parent.hash : "");
-    snprintf(p.mode, sizeof p.mode, "%s", mode_name);
-
-    rt_llm_program insp[LLM_OFFERED_INSPIRATIONS];
-    rt_llm_context lc = {
-        .parent = {.text = ctx->parent.text, .len = ctx->parent.len,
-                   .score = ctx->parent.score.primary, .metrics = ctx->parent.metrics,
-                   .artifacts = ctx->parent.artifacts},
-        .inspirations = insp,
-        .history = hist,
-        .nhistory = nh,
-        .language = st->language,
-    };
-    lc.ninspirations = pick_inspirations(st, ctx, insp, LLM_OFFERED_INSPIRATIONS);
-    rt_buf prompt, edited;
-    rt_buf_init(&prompt, RT_LLM_MAX_PROMPT);
-    rt_buf_init(&edited, 0);
-    rt_llm_result res;
-    memset(&res, 0, sizeof res);
-    int rc = rt_llm_prompt_build(&st->tpl, &lc, mode, (size_t)st->pol.context_cap, &prompt);
-    double sent_at = wall_time();
-    int outcome = RT_LLM_OK;
-    if (rc == RT_ETOOBIG) {
-        outcome = RT_LLM_TOOBIG;
-        snprintf(p.error, sizeof p.error, "prompt over %zu bytes", RT_LLM_MAX_PROMPT);
-        rc = 0;
-    } else if (rc) {
-        goto release;
-    } else {
-        rt_llm_client_opts co = {
-            .url = st->url,
-            .api_key = st->api_key,
-            .timeout = st->pol.timeout,
-            .connect_timeout = st->pol.connect_timeout,
-            .max_retries = st->pol.max_retries,
-            .backoff_base = st->pol.backoff_base,
-            .backoff_max = st->pol.backoff_max,
-            .stop = st->stop,
-        };
-        rt_llm_request req = {
-            .model = st->models[model].name,
-            .system = st->tpl.system,
-            .user = rt_buf_cstr(&prompt),
-            .temperature = st->pol.temperature,
-            .max_tokens = st->pol.max_tokens,
-        };
-        rc = rt_llm_complete(&co, &req, rng, &res);
-        if (rc)
-            goto release;
-        outcome = res.outcome;
-        if (res.error[0])
-            snprintf(p.error, sizeof p.error, "%s", res.error);
-    }
-    /* tokens: the server's count, else an estimate of four bytes a token for a prompt that
-     * reached a server (an answer came, or it timed out working on it) */
-    int reached = res.http_status != 0 || res.outcome == RT_LLM_TIMEOUT;
-    long long tin = res.reply.tokens_in >= 0 ? res.reply.tokens_in
-                    : reached ? (long long)(prompt.len / 4) : 0;
-    long long tout = res.reply.tokens_out >= 0 ? res.reply.tokens_out
-                     : (long long)(res.reply.len / 4);
-
-    /* the edit */
-    if (outcome == RT_LLM_OK) {
-        size_t start, span;
-        int nblocks;
-        char why[256];
-        const char *c = res.reply.content;
-        size_t clen = res.reply.len;
-        /* models do not always answer in the mode asked: take blocks wherever they are, and a
-         * fenced program in diff mode */
-        rt_llm_mode used = rt_edit_has_blocks(c, clen) ? RT_LLM_DIFF
-                           : mode == RT_LLM_DIFF && strstr(c, "```") ? RT_LLM_FULL
-                                                                      : mode;
-        int erc = rt_llm_extract_edit(c, clen, used, &start, &span, &nblocks, why, sizeof why);
-        if (erc) {
-            outcome = RT_LLM_NO_EDIT;
-            snprintf(p.error, sizeof p.error, "%s", why);
-        } else {
-            if (used == RT_LLM_DIFF) {
-                erc = rt_edit_apply(ctx->parent.text, ctx->parent.len, c + start, span, &edited,
-                                    why, sizeof why);
-                /* a REPLACE text may add EVOLVE-BLOCK markers: the applier lets it through,
-                 * the rewrite check does not (everything outside the old regions is kept) */
-                if (!erc)
-                    erc = rt_edit_check_rewrite(ctx->parent.text, ctx->parent.len,
-                                                rt_buf_cstr(&edited), edited.len, why,
-                                                sizeof why);
-            }
-            else if (!(erc = rt_edit_check_rewrite(ctx->parent.text, ctx->parent.len, c + start,
-                                                   span, why, sizeof why)))
-                erc = rt_buf_append(&edited, c + start, span);
-            if (erc == RT_ENOMEM) {
-                rc = RT_ENOMEM;
-                goto release;
-            }
-            void *child = NULL;
-            if (!erc && (erc = rt_problem_decode(problem, rt_buf_cstr(&edited), edited.len,
-                                                 &child, why, sizeof why)) == RT_ENOMEM) {
-                rc = RT_ENOMEM;
-                goto release;
-            }
-            if (erc) {
-                outcome = RT_LLM_NOT_APPLIED;
-                snprintf(p.error, sizeof p.error, "%s", why);
-            } else {
-                out->child = child;
-                out->op = used == RT_LLM_DIFF ? "llm-diff" : "llm-full";
-            }
-        }
-    }
-    if (!out->child)
-        snprintf(out->reason, sizeof out->reason, "llm %s (%.40s): %.180s",
-                 rt_llm_outcome_name(outcome), st->models[model].name,
-                 p.error[0] ? p.error : "no child");
-    snprintf(p.outcome, sizeof p.outcome, "%s", rt_llm_outcome_name(outcome));
-    p.row = (rt_llm_row){
-        .at = sent_at,
-        .island = ctx->island,
-        .generation = ctx->generation,
-        .tokens_in = tin,
-        .tokens_out = tout,
-        .cost = ((double)tin * st->models[model].price_in +
-                 (double)tout * st->models[model].price_out) / 1e6,
-        .latency = res.latency,
-        .attempts = res.attempts,
-        .retries = res.retries,
-        .http_status = res.http_status,
-        .made = out->child != NULL,
-        .parent_score = ctx->parent.score.primary,
-    };
-    out->tag = tag;
-
-release:
-    pthread_mutex_lock(&st->mu);
-    st->in_flight--;
-    pthread_cond_signal(&st->slot_free);
-    if (!rc) {
-        st->requests += res.attempts ? 1 : 0;
-        st->retries += res.retries;
-        st->tokens_in += p.row.tokens_in;
-        st->tokens_out += p.row.tokens_out;
-        st->cost += p.row.cost;
-        if (!out->child) {
-            char line[320];
-            snprintf(line, sizeof line, "no child: %s%s%s", rt_llm_outcome_name(outcome),
-                     p.error[0] ? ": " : "", p.error);
-            history_add(st, st->models[model].name, mode_name, line);
-            /* a request that made nothing taught the bandit something too */
-            rt_llm_bandit_update(&st->bandit, model, 0, bandit_cost(st, &p.row));
-        }
-        if (st->budget_tokens > 0 && st->tokens_in + st->tokens_out >= st->budget_tokens) {
-            st->spent = 1;
-            snprintf(st->spent_why, sizeof st->spent_why, "llm token budget spent (%lld tokens)",
-                     st->tokens_in + st->tokens_out);
-        }
-        if (st->budget_money > 0 && st->cost >= st->budget_money) {
-            st->spent = 1;
-            snprintf(st->spent_why, sizeof st->spent_why, "llm money budget spent (%.4f)",
-                     st->cost);
-        }
-        if (st->spent)
-            pthread_cond_broadcast(&st->slot_free);
-        p.complete = out->child == NULL; /* with a child, complete once judged */
-        rc = pending_add(st, &p);
-        if (rc)
-            out->tag = 0;
-    }
-    pthread_mutex_unlock(&st->mu);
+    int rc = call_ask(st, ctx, rng, &c);
+    if (!rc && c.outcome == RT_LLM_OK)
+        rc = call_make_child(problem, ctx, &c, out);
+    if (!rc)
+        call_finish_row(st, ctx, &c, out);
+    rc = call_end(st, &c, out, rc);
     if (rc && out->child) {
         rt_problem_free_genome(problem, out->child);
         out->child = NULL;
     }
-    rt_llm_result_free(&res);
-    rt_buf_free(&prompt);
-    rt_buf_free(&edited);
+    rt_llm_result_free(&c.res);
+    rt_buf_free(&c.prompt);
+    rt_buf_free(&c.edited);
     return rc;
 }
 

@@ -149,6 +149,169 @@ static int retryable_curl(CURLcode c)
     }
 }
 
+/* The chat completions URL of the server's base URL (trailing slashes dropped) into url.
+ * Returns 0, or RT_EUSAGE with out->error set. */
+static int chat_url(const char *base, char *url, size_t len, rt_llm_result *out)
+{
+    size_t ulen = strlen(base);
+    while (ulen && base[ulen - 1] == '/')
+        ulen--;
+    if (ulen == 0 || ulen > 1900 || ulen + sizeof "/chat/completions" > len) {
+        snprintf(out->error, sizeof out->error, "bad server URL");
+        return RT_EUSAGE;
+    }
+    snprintf(url, len, "%.*s/chat/completions", (int)ulen, base);
+    return 0;
+}
+
+/* The request's headers into *headers (NULL or a list the caller frees, after wiping it: it may
+ * hold the key), the Authorization line built in auth. Returns 0, or RT_EUSAGE / RT_ENOMEM with
+ * out->error set. */
+static int make_headers(const rt_llm_client_opts *opts, char *auth, size_t authlen,
+                        struct curl_slist **headers, rt_llm_result *out)
+{
+    struct curl_slist *list = curl_slist_append(NULL, "Content-Type: application/json");
+    *headers = list;
+    if (list && opts->api_key && *opts->api_key) {
+        if (strlen(opts->api_key) > 900) {
+            snprintf(out->error, sizeof out->error, "API key is over 900 bytes");
+            return RT_EUSAGE;
+        }
+        snprintf(auth, authlen, "Authorization: Bearer %s", opts->api_key);
+        struct curl_slist *h = curl_slist_append(list, auth);
+        if (!h) {
+            curl_slist_free_all(list);
+            list = NULL;
+        } else {
+            list = h;
+        }
+    }
+    if (list) {
+        /* curl does not need "Expect: 100-continue" round trips for small bodies */
+        struct curl_slist *h = curl_slist_append(list, "Expect:");
+        if (h)
+            list = h;
+    }
+    *headers = list;
+    if (!list) {
+        snprintf(out->error, sizeof out->error, "out of memory");
+        return RT_ENOMEM;
+    }
+    return 0;
+}
+
+/* Sets up one POST of payload to url, its body going to s. */
+static void set_request(CURL *curl, const rt_llm_client_opts *opts, const char *url,
+                        struct curl_slist *headers, const char *payload, sink *s)
+{
+    long timeout_ms = (long)(opts->timeout * 1000);
+    long connect_ms = (long)(opts->connect_timeout * 1000);
+    curl_easy_setopt(curl, CURLOPT_URL, url);
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, payload);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(payload));
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, s);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, timeout_ms > 0 ? timeout_ms : 1);
+    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, connect_ms > 0 ? connect_ms : 1);
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L); /* threads: no SIGALRM for timeouts */
+    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(curl, CURLOPT_USERAGENT, "ratchet/" RT_VERSION);
+    if (opts->stop) {
+        curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, on_progress);
+        curl_easy_setopt(curl, CURLOPT_XFERINFODATA, (void *)(uintptr_t)opts->stop);
+        curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+    }
+}
+
+/* Reads a 200 reply's body into out->reply and names its outcome. Returns 0 or RT_ENOMEM. */
+static int judge_body(const sink *s, rt_llm_result *out)
+{
+    char why[256];
+    int prc = rt_llm_parse_reply(s->body.data ? s->body.data : "", s->body.len, &out->reply, why,
+                                 sizeof why);
+    if (prc == RT_ENOMEM) {
+        snprintf(out->error, sizeof out->error, "out of memory");
+        return RT_ENOMEM;
+    }
+    if (prc) {
+        out->outcome = RT_LLM_MALFORMED;
+        snprintf(out->error, sizeof out->error, "%s", why);
+    } else if (strcmp(out->reply.finish, "length") == 0) {
+        out->outcome = RT_LLM_TRUNCATED;
+        snprintf(out->error, sizeof out->error, "reply cut at the token limit");
+    } else if (out->reply.len == 0) {
+        out->outcome = RT_LLM_EMPTY;
+        snprintf(out->error, sizeof out->error, "reply has no content");
+    } else {
+        out->outcome = RT_LLM_OK;
+        out->error[0] = '\0';
+    }
+    return 0;
+}
+
+/* The outcome of one attempt from curl's code and the HTTP status; *retry says whether another
+ * attempt may do better. Returns 0 or RT_ENOMEM. */
+static int judge_attempt(const rt_llm_client_opts *opts, CURLcode c, long status, const sink *s,
+                         rt_llm_result *out, int *retry)
+{
+    *retry = 0;
+    if (c == CURLE_OK && status == 200)
+        return judge_body(s, out);
+    if (c == CURLE_WRITE_ERROR && s->over) {
+        out->outcome = RT_LLM_TOOBIG;
+        snprintf(out->error, sizeof out->error, "reply over %zu bytes", RT_LLM_MAX_BODY);
+    } else if (c == CURLE_OPERATION_TIMEDOUT) {
+        out->outcome = RT_LLM_TIMEOUT;
+        snprintf(out->error, sizeof out->error, "no complete reply within %g s", opts->timeout);
+    } else if (c == CURLE_ABORTED_BY_CALLBACK) {
+        out->outcome = RT_LLM_CONNECT;
+        snprintf(out->error, sizeof out->error, "stopped");
+    } else if (c != CURLE_OK) {
+        out->outcome = RT_LLM_CONNECT;
+        snprintf(out->error, sizeof out->error, "%s", curl_easy_strerror(c));
+        *retry = retryable_curl(c);
+    } else {
+        out->outcome = RT_LLM_HTTP;
+        snprintf(out->error, sizeof out->error, "HTTP status %ld", status);
+        if (status == 429)
+            out->rate_limited++;
+        *retry = status == 429 || status >= 500 || status == 408;
+    }
+    return 0;
+}
+
+/* One attempt: sends the request and judges the answer (out->outcome, out->error). Returns 0,
+ * or RT_ENOMEM; *retry and *retry_after (seconds the server asked to wait, or 0) for the next. */
+static int attempt_once(const rt_llm_client_opts *opts, const char *url,
+                        struct curl_slist *headers, const char *payload, rt_llm_result *out,
+                        int *retry, curl_off_t *retry_after)
+{
+    *retry = 0;
+    *retry_after = 0;
+    CURL *curl = curl_easy_init();
+    if (!curl) {
+        snprintf(out->error, sizeof out->error, "cannot start a request (out of memory?)");
+        return RT_ENOMEM;
+    }
+    sink s;
+    rt_buf_init(&s.body, RT_LLM_MAX_BODY);
+    s.over = 0;
+    set_request(curl, opts, url, headers, payload, &s);
+    out->attempts++;
+    CURLcode c = curl_easy_perform(curl);
+    long status = 0;
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+    if (curl_easy_getinfo(curl, CURLINFO_RETRY_AFTER, retry_after) != CURLE_OK)
+        *retry_after = 0;
+    curl_easy_cleanup(curl);
+    out->http_status = (int)status;
+    int rc = judge_attempt(opts, c, status, &s, out, retry);
+    rt_buf_free(&s.body);
+    return rc;
+}
+
 int rt_llm_complete(const rt_llm_client_opts *opts, const rt_llm_request *req, rt_rng *rng,
                     rt_llm_result *out)
 {
@@ -156,49 +319,19 @@ int rt_llm_complete(const rt_llm_client_opts *opts, const rt_llm_request *req, r
     out->outcome = RT_LLM_CONNECT;
     out->reply.tokens_in = out->reply.tokens_out = -1; /* "not reported" until a reply says */
     char url[2048];
-    size_t ulen = strlen(opts->url);
-    while (ulen && opts->url[ulen - 1] == '/')
-        ulen--;
-    if (ulen == 0 || ulen > 1900) {
-        snprintf(out->error, sizeof out->error, "bad server URL");
+    if (chat_url(opts->url, url, sizeof url, out))
         return RT_EUSAGE;
-    }
-    snprintf(url, sizeof url, "%.*s/chat/completions", (int)ulen, opts->url);
     char *payload = request_json(req);
     if (!payload) {
         snprintf(out->error, sizeof out->error, "out of memory");
         return RT_ENOMEM;
     }
-    int rc = 0;
     char auth[1024];
     auth[0] = '\0';
-    struct curl_slist *headers = curl_slist_append(NULL, "Content-Type: application/json");
-    if (headers && opts->api_key && *opts->api_key) {
-        if (strlen(opts->api_key) > 900) {
-            snprintf(out->error, sizeof out->error, "API key is over 900 bytes");
-            rc = RT_EUSAGE;
-            goto done;
-        }
-        snprintf(auth, sizeof auth, "Authorization: Bearer %s", opts->api_key);
-        struct curl_slist *h = curl_slist_append(headers, auth);
-        if (!h) {
-            curl_slist_free_all(headers);
-            headers = NULL;
-        } else {
-            headers = h;
-        }
-    }
-    if (headers) {
-        /* curl does not need "Expect: 100-continue" round trips for small bodies */
-        struct curl_slist *h = curl_slist_append(headers, "Expect:");
-        if (h)
-            headers = h;
-    }
-    if (!headers) {
-        snprintf(out->error, sizeof out->error, "out of memory");
-        rc = RT_ENOMEM;
+    struct curl_slist *headers = NULL;
+    int rc = make_headers(opts, auth, sizeof auth, &headers, out);
+    if (rc)
         goto done;
-    }
     double t0 = rt_now();
     for (int attempt = 0;; attempt++) {
         if (attempt > 0) {
@@ -206,89 +339,10 @@ int rt_llm_complete(const rt_llm_client_opts *opts, const rt_llm_request *req, r
                 break;
             out->retries++;
         }
-        CURL *curl = curl_easy_init();
-        if (!curl) {
-            snprintf(out->error, sizeof out->error, "cannot start a request (out of memory?)");
-            rc = RT_ENOMEM;
+        int retry;
+        curl_off_t retry_after;
+        if ((rc = attempt_once(opts, url, headers, payload, out, &retry, &retry_after)))
             goto done;
-        }
-        sink s;
-        rt_buf_init(&s.body, RT_LLM_MAX_BODY);
-        s.over = 0;
-        long timeout_ms = (long)(opts->timeout * 1000);
-        long connect_ms = (long)(opts->connect_timeout * 1000);
-        curl_easy_setopt(curl, CURLOPT_URL, url);
-        curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, payload);
-        curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(payload));
-        curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
-        curl_easy_setopt(curl, CURLOPT_WRITEDATA, &s);
-        curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, timeout_ms > 0 ? timeout_ms : 1);
-        curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, connect_ms > 0 ? connect_ms : 1);
-        curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L); /* threads: no SIGALRM for timeouts */
-        curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-        curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
-        curl_easy_setopt(curl, CURLOPT_USERAGENT, "ratchet/" RT_VERSION);
-        if (opts->stop) {
-            curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, on_progress);
-            curl_easy_setopt(curl, CURLOPT_XFERINFODATA, (void *)(uintptr_t)opts->stop);
-            curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
-        }
-        out->attempts++;
-        CURLcode c = curl_easy_perform(curl);
-        long status = 0;
-        curl_off_t retry_after = 0;
-        curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-        if (curl_easy_getinfo(curl, CURLINFO_RETRY_AFTER, &retry_after) != CURLE_OK)
-            retry_after = 0;
-        curl_easy_cleanup(curl);
-        out->http_status = (int)status;
-        int retry = 0;
-        if (c == CURLE_OK && status == 200) {
-            char why[256];
-            int prc = rt_llm_parse_reply(s.body.data ? s.body.data : "", s.body.len,
-                                         &out->reply, why, sizeof why);
-            if (prc == RT_ENOMEM) {
-                rt_buf_free(&s.body);
-                snprintf(out->error, sizeof out->error, "out of memory");
-                rc = RT_ENOMEM;
-                goto done;
-            }
-            if (prc) {
-                out->outcome = RT_LLM_MALFORMED;
-                snprintf(out->error, sizeof out->error, "%s", why);
-            } else if (strcmp(out->reply.finish, "length") == 0) {
-                out->outcome = RT_LLM_TRUNCATED;
-                snprintf(out->error, sizeof out->error, "reply cut at the token limit");
-            } else if (out->reply.len == 0) {
-                out->outcome = RT_LLM_EMPTY;
-                snprintf(out->error, sizeof out->error, "reply has no content");
-            } else {
-                out->outcome = RT_LLM_OK;
-                out->error[0] = '\0';
-            }
-        } else if (c == CURLE_WRITE_ERROR && s.over) {
-            out->outcome = RT_LLM_TOOBIG;
-            snprintf(out->error, sizeof out->error, "reply over %zu bytes", RT_LLM_MAX_BODY);
-        } else if (c == CURLE_OPERATION_TIMEDOUT) {
-            out->outcome = RT_LLM_TIMEOUT;
-            snprintf(out->error, sizeof out->error, "no complete reply within %g s",
-                     opts->timeout);
-        } else if (c == CURLE_ABORTED_BY_CALLBACK) {
-            out->outcome = RT_LLM_CONNECT;
-            snprintf(out->error, sizeof out->error, "stopped");
-        } else if (c != CURLE_OK) {
-            out->outcome = RT_LLM_CONNECT;
-            snprintf(out->error, sizeof out->error, "%s", curl_easy_strerror(c));
-            retry = retryable_curl(c);
-        } else {
-            out->outcome = RT_LLM_HTTP;
-            snprintf(out->error, sizeof out->error, "HTTP status %ld", status);
-            if (status == 429)
-                out->rate_limited++;
-            retry = status == 429 || status >= 500 || status == 408;
-        }
-        rt_buf_free(&s.body);
         if (!retry || attempt >= opts->max_retries || (opts->stop && *opts->stop))
             break;
         double wait = rt_llm_backoff(opts->backoff_base, opts->backoff_max, attempt + 1,
