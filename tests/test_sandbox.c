@@ -509,6 +509,36 @@ static void test_signals_reset(void **state)
     pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
+/* The memory total counts the run's processes, never the caller: a caller holding more than
+ * the limit (its pages show in the run's first process, a copy of it, and in the command until
+ * it executes) must not get its runs killed. */
+static void big_caller(int flags)
+{
+    size_t big = (size_t)320 << 20;
+    char *hold = malloc(big);
+    assert_non_null(hold);
+    memset(hold, 1, big);
+    rt_sandbox_limits l = {.wall_seconds = 10, .memory_mib = 256};
+    rt_sandbox_result r;
+    run_sh("sleep 0.3; echo ok", &l, flags, NULL, 0, &r);
+    assert_int_equal(r.outcome, RT_SANDBOX_EXITED);
+    assert_string_equal(r.stdout_data, "ok\n");
+    rt_sandbox_result_free(&r);
+    free(hold);
+}
+
+static void test_big_caller(void **state)
+{
+    (void)state;
+    big_caller(0);
+}
+
+static void test_big_caller_fallback(void **state)
+{
+    (void)state;
+    big_caller(RT_SANDBOX_NO_NAMESPACES);
+}
+
 /* The jail: the evaluator runs a candidate through $RATCHET_JAIL; only the named files go in, the
  * output, the input and the exit status come back, and the candidate sees nothing of the
  * evaluator's folder or processes. */
@@ -655,6 +685,8 @@ int main(void)
         cmocka_unit_test(test_no_fd_leak),
         cmocka_unit_test(test_signals_reset),
         cmocka_unit_test(test_parallel),
+        cmocka_unit_test(test_big_caller),
+        cmocka_unit_test(test_big_caller_fallback),
         cmocka_unit_test(test_jail),
         cmocka_unit_test(test_jail_fallback),
     };

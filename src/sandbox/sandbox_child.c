@@ -430,11 +430,31 @@ static unsigned long next_number(const char **s)
     return v;
 }
 
-/* Anonymous resident memory (KiB) of the processes proc lists (with a PID namespace, every
- * process of the run; without, those in the command's process group pgid). */
-static long tree_memory_kib(int proc, long pgid, long page_kib)
+/* Field k (1-based, as proc(5) numbers them, k >= 3) of a /proc/PID/stat line, as a number;
+ * 0 when missing or negative. The command's name (field 2) may hold spaces and parentheses: the
+ * fields are counted from its closing parenthesis. */
+static unsigned long stat_field(const char *text, int k)
 {
-    char dents[4096], path[64], text[512];
+    const char *s = strrchr(text, ')');
+    if (!s)
+        return 0;
+    s++;
+    for (int f = 3; f < k; f++) {
+        while (*s == ' ')
+            s++;
+        while (*s && *s != ' ')
+            s++;
+    }
+    return next_number(&s);
+}
+
+/* Anonymous resident memory (KiB) of the run's processes in proc: with a PID namespace every
+ * process there, without one those in the command's process group pgid. A process whose code
+ * is at the same place as this one's is a copy of the caller not yet executed (this process,
+ * or the command between clone and exec): its pages are the caller's, and it is not counted. */
+static long tree_memory_kib(int proc, long pgid, unsigned long own_code, long page_kib)
+{
+    char dents[4096], path[64], text[1024];
     long total = 0;
     if (lseek(proc, 0, SEEK_SET) != 0)
         return 0;
@@ -447,19 +467,12 @@ static long tree_memory_kib(int proc, long pgid, long page_kib)
             off += d->d_reclen;
             if (d->d_name[0] < '1' || d->d_name[0] > '9')
                 continue;
-            if (pgid > 0) {
-                /* fields after the command's closing parenthesis: state ppid pgrp */
-                if (join(path, sizeof path, d->d_name, "/stat") != 0 ||
-                    read_small(proc, path, text, sizeof text) <= 0)
-                    continue;
-                const char *s = strrchr(text, ')');
-                if (!s || s[1] != ' ' || !s[2])
-                    continue;
-                s += 4; /* ") X " */
-                next_number(&s);
-                if ((long)next_number(&s) != pgid)
-                    continue;
-            }
+            if (join(path, sizeof path, d->d_name, "/stat") != 0 ||
+                read_small(proc, path, text, sizeof text) <= 0)
+                continue;
+            if ((pgid > 0 && (long)stat_field(text, 5) != pgid) ||
+                stat_field(text, 26) == own_code)
+                continue;
             if (join(path, sizeof path, d->d_name, "/statm") != 0 ||
                 read_small(proc, path, text, sizeof text) <= 0)
                 continue;
@@ -527,6 +540,12 @@ static void blank_cmdline(const sbx_prep *p)
 static __attribute__((noreturn)) void watch(const sbx_prep *p, long pid, int ns, int proc_ok)
 {
     int proc = (p->memory_kib > 0 && proc_ok) ? open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+    unsigned long own_code = 0; /* where this process's code starts: a copy of the caller */
+    if (proc >= 0) {
+        char text[1024];
+        if (read_small(proc, "self/stat", text, sizeof text) > 0)
+            own_code = stat_field(text, 26);
+    }
     int work = (!ns && p->disk_kib > 0)
                    ? open(p->workdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
     sigset_t chld;
@@ -556,10 +575,10 @@ static __attribute__((noreturn)) void watch(const sbx_prep *p, long pid, int ns,
         if (!over && !reported) {
             long used = 0;
             int kind = 0;
-            if (proc >= 0 && (used = tree_memory_kib(proc, ns ? 0 : pid, p->page_kib)) >
-                                 p->memory_kib)
+            if (proc >= 0 &&
+                (used = tree_memory_kib(proc, ns ? 0 : pid, own_code, p->page_kib)) > p->memory_kib)
                 kind = RT_SANDBOX_MEMORY;
-            else if (work >= 0 && tick % 4 == 0 && lseek(work, 0, SEEK_SET) == 0 &&
+            if (!kind && work >= 0 && tick % 4 == 0 && lseek(work, 0, SEEK_SET) == 0 &&
                      (used = folder_kib(work, 0)) > p->disk_kib)
                 kind = RT_SANDBOX_DISK;
             if (kind) {
