@@ -28,10 +28,10 @@
 #include "util.h"
 
 /* Problems' sections: each problem with knobs (rt_problem_class.knobs) keeps them in a structure
- * of its own (matmul: rt_matmul_policy in problems/matmul/matmul_policy.h), stored in one slot of
- * rt_policy.section, in registry order among the problems that have knobs. A slot holds a structure
- * of at most RT_POLICY_SECTION_BYTES, so rt_policy stays a plain value; rt_policy_section gives a
- * problem its slot. */
+ * of its own, declared in its folder and stored in one slot of rt_policy.section, in registry
+ * order among the problems that have knobs. A slot holds a structure of at most
+ * RT_POLICY_SECTION_BYTES, so rt_policy stays a plain value; rt_policy_section gives a problem its
+ * slot. */
 #define RT_POLICY_SECTIONS 4
 #define RT_POLICY_SECTION_BYTES 256
 
@@ -169,8 +169,8 @@ void rt_policy_set(rt_policy *p, const rt_knob *k, double v);
 void rt_policy_defaults(rt_policy *p);
 
 /* Reads a JSON policy file over *p (so call rt_policy_defaults first to merge over the
- * defaults). Accepts nested {"matmul": {"walk_flips": 1000}} and dotted {"matmul.walk_flips":
- * 1000} names. Unknown keys, wrong types and out-of-range values fail with RT_EUSAGE and a
+ * defaults). Accepts nested {"engine": {"p_best": 0.25}} and dotted {"engine.p_best": 0.25}
+ * names. Unknown keys, wrong types and out-of-range values fail with RT_EUSAGE and a
  * message naming the key; input over 64 KiB fails with RT_ETOOBIG. On failure *p is unchanged. */
 #define RT_POLICY_MAX_BYTES 65536
 int rt_policy_parse(rt_policy *p, const char *text, size_t len, char *err, size_t errlen);
