@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "problems/matmul/matmul_policy.h"
 #include "ratchet.h"
 
 /* Best known ranks of small products (both fields unless noted), by sorted dimensions. */
@@ -139,7 +140,7 @@ int rt_meta_run_trial(const rt_policy *policy, const rt_meta_spec *spec, uint64_
 {
     static atomic_llong counter;
     memset(out, 0, sizeof *out);
-    if ((double)policy->matmul.walk_flips * caps->islands > (double)caps->work) {
+    if ((double)mm_policy(policy)->walk_flips * caps->islands > (double)caps->work) {
         out->cost = 2 * ((double)caps->work + RT_META_EVAL_COST * (double)caps->evaluations);
         return 0;
     }

@@ -1,38 +1,33 @@
 /* policy.c — the knob table, and everything it drives: defaults, the JSON policy file (parse and
  * print), range checks and the meta level's mutation of policies.
  *
- * Adding a knob is one row in `knobs` below (plus its field in policy.h and a line in
- * docs/policy.md). Rows of one section stay together: the printer nests consecutive rows with
- * the same section prefix into one JSON object.
+ * The table is gathered once from three parts, in the order of the file format: the loop's rows
+ * below (engine, bandit, meta), each registered problem's section (rt_problem_class.knobs, rows
+ * kept in the problem's folder), and the proposers' rows below (llm). Adding a core knob is one
+ * row here (plus its field in policy.h and a line in docs/policy.md). Rows of one section stay
+ * together: the printer nests consecutive rows with the same section prefix into one JSON object.
  */
 #include "policy.h"
 
+#include <assert.h>
 #include <jansson.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define KNOB(nm, ty, field, def, lo, hi, mut, step, choices, doc)                                \
-    {nm, ty, offsetof(rt_policy, field), def, lo, hi, mut, step, choices, doc}
-#define KNOB_INT(nm, field, def, lo, hi, mut, step, doc)                                         \
-    KNOB(nm, RT_KNOB_INT, field, def, lo, hi, mut, step, NULL, doc)
-#define KNOB_LONG(nm, field, def, lo, hi, mut, step, doc)                                        \
-    KNOB(nm, RT_KNOB_LONG, field, def, lo, hi, mut, step, NULL, doc)
-#define KNOB_REAL(nm, field, def, lo, hi, mut, step, doc)                                        \
-    KNOB(nm, RT_KNOB_REAL, field, def, lo, hi, mut, step, NULL, doc)
-#define KNOB_BOOL(nm, field, def, mut, step, doc)                                                \
-    KNOB(nm, RT_KNOB_BOOL, field, def, 0, 1, mut, step, NULL, doc)
-/* choices "a|b|c"; def is the index of the default */
-#define KNOB_ENUM(nm, field, def, choices, mut, step, doc)                                       \
-    KNOB(nm, RT_KNOB_ENUM, field, def, 0, 0, mut, step, choices, doc)
-/* field is a char array; its default text is deftext */
-#define KNOB_STR(nm, field, deftext, doc)                                                        \
-    KNOB(nm, RT_KNOB_STR, field, 0, 0, (double)sizeof(((rt_policy *)0)->field), RT_MUT_NONE, 0,  \
-         deftext, doc)
+#include "problem.h"
+
+#define KNOB_INT(...) RT_KNOB_INT(rt_policy, __VA_ARGS__)
+#define KNOB_LONG(...) RT_KNOB_LONG(rt_policy, __VA_ARGS__)
+#define KNOB_REAL(...) RT_KNOB_REAL(rt_policy, __VA_ARGS__)
+#define KNOB_BOOL(...) RT_KNOB_BOOL(rt_policy, __VA_ARGS__)
+#define KNOB_STR(...) RT_KNOB_STR(rt_policy, __VA_ARGS__)
 
 /* clang-format off */
-static const rt_knob knobs[] = {
+/* Before the problems' sections: the loop's. */
+static const rt_knob loop_knobs[] = {
     /* engine */
     KNOB_REAL("engine.p_best", p_best, 0.5, 0, 1, RT_MUT_ADD, 0.15,
               "a parent is its island's best elite with this probability, else a random elite"),
@@ -65,43 +60,10 @@ static const rt_knob knobs[] = {
               "weight of the policy operator that mutates knobs"),
     KNOB_REAL("meta.op_reset", meta.op_reset, 0.15, 0, 1, RT_MUT_ADD, 0.1,
               "weight of the policy operator that resets one knob to its default"),
-    /* matmul */
-    KNOB_LONG("matmul.walk_flips", matmul.walk_flips, 2000000, 1, 1e9, RT_MUT_LOG, 0.7,
-              "flips budget of one walker run (one application of walk or plus)"),
-    KNOB_LONG("matmul.plateau_flips", matmul.plateau_flips, 30000, 1, 1e9, RT_MUT_LOG, 0.7,
-              "flips without a rank reduction that make a plateau"),
-    KNOB_LONG("matmul.plateau_min", matmul.plateau_min, 0, 0, 1e9, RT_MUT_LOG, 0.7,
-              "> 0: each plateau's length is log-uniform in [plateau_min, plateau_flips]"),
-    KNOB_INT("matmul.plus_drift", matmul.plus_drift, 1, 1, 16, RT_MUT_LOG, 0.5,
-             "a plateau's plus is made from the current scheme while its rank < lowest + drift"),
-    KNOB_REAL("matmul.escape_prob", matmul.escape_prob, 0.9, 0, 1, RT_MUT_ADD, 0.1,
-              "at a plateau: a plus transition and the walk goes on (else the run ends)"),
-    KNOB_INT("matmul.max_escapes", matmul.max_escapes, 1000, 0, 1000000, RT_MUT_LOG, 0.5,
-             "plus transitions in one walker run at most"),
-    KNOB_REAL("matmul.restart_prob", matmul.restart_prob, 0.02, 0, 1, RT_MUT_ADD, 0.02,
-              "a walker run starts from the standard algorithm instead of its parent"),
-    KNOB_BOOL("matmul.stop_on_improve", matmul.stop_on_improve, 1, RT_MUT_FLIP, 0.1,
-              "a walker run ends as soon as its rank is below its parent's"),
-    KNOB_LONG("matmul.sym_walk_flips", matmul.sym_walk_flips, 2000000, 1, 1e9, RT_MUT_LOG, 0.7,
-              "--symmetric: flips budget of one symmetric walker run (one operator application)"),
-    KNOB_LONG("matmul.sym_plateau_flips", matmul.sym_plateau_flips, 5000, 0, 1e9, RT_MUT_LOG, 0.7,
-              "--symmetric: flips without a reduction that make a plateau; 0: plain walks"),
-    KNOB_INT("matmul.sym_cubes", matmul.sym_cubes, 0, 0, 8, RT_MUT_NONE, 0,
-             "--symmetric 1 without --cubes: cube products of the start; 0: by n"),
-    KNOB_REAL("matmul.sym_beta", matmul.sym_beta, 0, 0, 100, RT_MUT_NONE, 0,
-              "symmetric walk: a flip adding d nonzero coefficients is taken with exp(-beta d)"),
-    KNOB_INT("matmul.sym_headroom", matmul.sym_headroom, 1, 0, 100, RT_MUT_ADD, 1,
-             "symmetric run: plus transitions allowed above its lowest rank; 0: go back there"),
-    KNOB_INT("matmul.sym_max_size", matmul.sym_max_size, 0, 0, 1000000, RT_MUT_NONE, 0,
-             "symmetric walk: largest product size a flip may make; 0: no cap"),
-    KNOB_REAL("matmul.op_walk", matmul.op_walk, 0.9, 0, 100, RT_MUT_LOG, 0.4,
-              "weight of the walk operator (flips only)"),
-    KNOB_REAL("matmul.op_plus", matmul.op_plus, 0.1, 0, 100, RT_MUT_LOG, 0.4,
-              "weight of the plus operator (one rank up, then a walk)"),
-    KNOB_INT("matmul.proxy_samples", matmul.proxy_samples, 2, 1, 64, RT_MUT_NONE, 0,
-             "--proxy sampled: random products checked per candidate"),
-    KNOB_INT("matmul.proxy_prime", matmul.proxy_prime, 3, 2, 65521, RT_MUT_NONE, 0,
-             "--proxy sampled over the integers: the modulus (GF(2) uses 2)"),
+};
+
+/* After the problems' sections: the proposers'. */
+static const rt_knob proposer_knobs[] = {
     /* the llm proposer (docs/llm.md says why each default) */
     KNOB_STR("llm.template_set", llm.template_set, "default",
              "prompt template set: the folder prompts/<template_set>/"),
@@ -134,17 +96,94 @@ static const rt_knob knobs[] = {
 };
 /* clang-format on */
 
-#define NKNOBS (sizeof knobs / sizeof knobs[0])
+#define NLOOP (sizeof loop_knobs / sizeof loop_knobs[0])
+#define NPROPOSER (sizeof proposer_knobs / sizeof proposer_knobs[0])
+#define MAX_KNOBS 512
+
+/* The whole table, gathered once (gather): the loop's rows, each registered problem's section
+ * with its offsets moved into rt_policy.section[slot], the proposers' rows. */
+static rt_knob knobs[MAX_KNOBS];
+static size_t nknobs;
+static pthread_once_t gathered = PTHREAD_ONCE_INIT;
+
+static void append(const rt_knob *rows, size_t n, size_t base)
+{
+    assert(nknobs + n <= MAX_KNOBS);
+    for (size_t i = 0; i < n; i++) {
+        knobs[nknobs] = rows[i];
+        knobs[nknobs++].offset += base;
+    }
+}
+
+static void gather(void)
+{
+    append(loop_knobs, NLOOP, 0);
+    size_t slot = 0;
+    const rt_problem_class *cls;
+    for (size_t i = 0; (cls = rt_problem_class_at(i)); i++) {
+        const rt_knob_section *sec = cls->knobs;
+        if (!sec)
+            continue;
+        assert(slot < RT_POLICY_SECTIONS && sec->size <= RT_POLICY_SECTION_BYTES);
+        for (size_t j = 0; j < sec->nknobs; j++) {
+            size_t len = strlen(cls->name);
+            assert(strncmp(sec->knobs[j].name, cls->name, len) == 0 &&
+                   sec->knobs[j].name[len] == '.');
+            assert(sec->knobs[j].offset < sec->size);
+            (void)len;
+        }
+        append(sec->knobs, sec->nknobs,
+               offsetof(rt_policy, section) + slot * RT_POLICY_SECTION_BYTES);
+        slot++;
+    }
+    append(proposer_knobs, NPROPOSER, 0);
+}
+
+/* The gathered table (gathering it on first use, from any thread). */
+static const rt_knob *table(void)
+{
+    pthread_once(&gathered, gather);
+    return knobs;
+}
 
 const rt_knob *rt_policy_knobs(size_t *n)
 {
-    *n = NKNOBS;
-    return knobs;
+    const rt_knob *t = table();
+    *n = nknobs;
+    return t;
+}
+
+/* The slot of cls among the registered problems with knobs, or -1. */
+static int section_slot(const rt_problem_class *cls)
+{
+    int slot = 0;
+    const rt_problem_class *c;
+    if (!cls->knobs)
+        return -1;
+    for (size_t i = 0; (c = rt_problem_class_at(i)); i++) {
+        if (c == cls)
+            return slot;
+        slot += c->knobs != NULL;
+    }
+    return -1;
+}
+
+const void *rt_policy_section(const rt_policy *p, const rt_problem_class *cls)
+{
+    int slot = section_slot(cls);
+    return slot < 0 ? NULL : p->section[slot];
+}
+
+void *rt_policy_section_mut(rt_policy *p, const rt_problem_class *cls)
+{
+    int slot = section_slot(cls);
+    return slot < 0 ? NULL : p->section[slot];
 }
 
 const rt_knob *rt_policy_knob_find(const char *name)
 {
-    for (size_t i = 0; i < NKNOBS; i++)
+    table();
+    for (size_t i = 0; i < nknobs; i++)
         if (strcmp(knobs[i].name, name) == 0)
             return &knobs[i];
     return NULL;
@@ -262,8 +301,9 @@ void rt_policy_set(rt_policy *p, const rt_knob *k, double v)
 
 void rt_policy_defaults(rt_policy *p)
 {
+    table();
     memset(p, 0, sizeof *p);
-    for (size_t i = 0; i < NKNOBS; i++) {
+    for (size_t i = 0; i < nknobs; i++) {
         const rt_knob *k = &knobs[i];
         if (k->type == RT_KNOB_STR)
             snprintf(field(p, k), (size_t)k->max, "%s", k->choices ? k->choices : "");
@@ -274,7 +314,8 @@ void rt_policy_defaults(rt_policy *p)
 
 int rt_policy_validate(const rt_policy *p, char *err, size_t errlen)
 {
-    for (size_t i = 0; i < NKNOBS; i++) {
+    table();
+    for (size_t i = 0; i < nknobs; i++) {
         const rt_knob *k = &knobs[i];
         if (k->type == RT_KNOB_STR) {
             if (!memchr(cfield(p, k), '\0', (size_t)k->max))
@@ -462,9 +503,10 @@ static int print_string(rt_buf *out, const char *s)
 
 int rt_policy_print(const rt_policy *p, rt_buf *out)
 {
+    table();
     int rc = rt_buf_puts(out, "{");
     char section[64] = "";
-    for (size_t i = 0; !rc && i < NKNOBS; i++) {
+    for (size_t i = 0; !rc && i < nknobs; i++) {
         const rt_knob *k = &knobs[i];
         const char *dot = strchr(k->name, '.');
         size_t slen = (size_t)(dot - k->name);
@@ -549,15 +591,16 @@ static int mutate_knob(rt_policy *p, const rt_knob *k, double scale, rt_rng *rng
 
 int rt_policy_mutate(rt_policy *p, const rt_policy *meta, rt_rng *rng)
 {
+    table();
     double scale = meta->meta.step, want = meta->meta.knobs;
     size_t nmut = 0;
-    for (size_t i = 0; i < NKNOBS; i++)
+    for (size_t i = 0; i < nknobs; i++)
         nmut += knobs[i].mutation != RT_MUT_NONE;
     if (!nmut)
         return 0;
     double prob = want / (double)nmut;
     int changed = 0;
-    for (size_t i = 0; i < NKNOBS; i++) {
+    for (size_t i = 0; i < nknobs; i++) {
         const rt_knob *k = &knobs[i];
         if (k->mutation == RT_MUT_NONE)
             continue;
@@ -567,7 +610,7 @@ int rt_policy_mutate(rt_policy *p, const rt_policy *meta, rt_rng *rng)
     /* at least one knob changes (a few tries: a knob at its bound may not move) */
     for (int tries = 0; !changed && tries < 32; tries++) {
         size_t j = rt_rng_below(rng, (uint32_t)nmut);
-        for (size_t i = 0; i < NKNOBS; i++) {
+        for (size_t i = 0; i < nknobs; i++) {
             if (knobs[i].mutation == RT_MUT_NONE)
                 continue;
             if (j-- == 0) {

@@ -2,17 +2,20 @@
  * structure, so that a policy can be saved, loaded, compared and evolved as a whole.
  *
  * Sections: the engine's loop, the operator bandit, the meta level (how new policies are made
- * from this one), then one sub-structure per module that has knobs (matmul's walk, ...). A module
- * reads only its own section.
+ * from this one), then each problem's own section (registry order), then the llm proposer's. A
+ * module reads only its own section.
  *
- * THE KNOB TABLE. Every knob is one row of the table in policy.c:
+ * THE KNOB TABLE. Every knob is one row of a table:
  *     {name, type, offset, default, min, max, mutation, step, choices, doc}
- * e.g. KNOB_LONG("matmul.walk_flips", matmul.walk_flips, 20000, 1, 1e9, RT_MUT_LOG, 0.5, "...").
- * That row alone drives the defaults (rt_policy_defaults), the JSON file format
- * (rt_policy_parse, rt_policy_print), range checks (rt_policy_validate) and the meta level's
- * mutation (rt_policy_mutate). To add a knob: add the field to the structure below and one row
- * to the table; document it in docs/policy.md. Names are "section.knob"; the JSON file nests
- * them: {"matmul": {"walk_flips": 20000}}.
+ * e.g. RT_KNOB_REAL(rt_policy, "engine.p_best", p_best, 0.5, 0, 1, RT_MUT_ADD, 0.15, "...").
+ * The core's rows (engine, bandit, meta, llm) are in policy.c; a problem's rows are in its own
+ * folder, with offsets into its own section structure, and reach the policy through its class
+ * (rt_problem_class.knobs); policy.c gathers them all into one table (rt_policy_knobs). That table
+ * alone drives the defaults (rt_policy_defaults), the JSON file format (rt_policy_parse,
+ * rt_policy_print), range checks (rt_policy_validate) and the meta level's mutation
+ * (rt_policy_mutate). To add a knob: add the field to its section's structure and one row to its
+ * section's table; document it in docs/policy.md. Names are "section.knob"; the JSON file nests
+ * them: {"engine": {"p_best": 0.5}}.
  *
  * Ownership: an rt_policy is a plain value (no pointers); copy it with '='.
  */
@@ -24,37 +27,13 @@
 #include "rng.h"
 #include "util.h"
 
-/* Knobs of matmul's flip-graph search (src/problems/matmul*.c). */
-typedef struct rt_matmul_policy {
-    long long walk_flips;    /* flips budget of one walker run (one operator application) */
-    long long plateau_flips; /* flips without a rank reduction that make a plateau */
-    long long plateau_min;   /* > 0: each plateau's length is drawn log-uniformly from
-                                [plateau_min, plateau_flips]; 0: always plateau_flips */
-    int plus_drift;          /* at a plateau the plus transition is made from the current scheme
-                                while its rank is below the run's lowest + plus_drift, else from
-                                the lowest-rank scheme (1: always from the lowest rank) */
-    double escape_prob;      /* at a plateau: plus transition and walk on (else the run ends) */
-    int max_escapes;         /* plus transitions in one walker run at most */
-    double restart_prob;     /* a run starts from the standard algorithm instead of its parent */
-    int stop_on_improve;     /* 1: a run ends as soon as its rank is below its parent's */
-    double op_walk;          /* operator weights (the bandit's prior; the mix when it is off) */
-    double op_plus;
-    int proxy_samples;       /* --proxy sampled: random products checked per candidate */
-    int proxy_prime;         /* --proxy sampled over the integers: the modulus (GF(2) uses 2) */
-    long long sym_walk_flips; /* --symmetric 1: flips in one symmetric walk (one operator) */
-    long long sym_plateau_flips; /* --symmetric 1: plateau length of a symmetric run (escapes as
-                                    escape_prob, max_escapes, stop_on_improve); 0: plain walks */
-    int sym_cubes;           /* --symmetric 1 without --cubes: cube products (diagonal blocks) of
-                                the start, 1..n; 0: the block count whose residue mod 3 matches
-                                the best known rank (mm_sym_default_parts) */
-    double sym_beta;         /* symmetric walk: a flip adding d > 0 nonzero coefficients is taken
-                                with probability exp(-sym_beta * d); 0: the plain random walk */
-    int sym_headroom;        /* symmetric run: plus transitions allowed above the run's lowest
-                                rank, the walk never going back (mm_sym_run); 0: go back to the
-                                lowest-rank scheme at each plateau */
-    int sym_max_size;        /* symmetric walk: largest product size (product of the factors'
-                                nonzero counts) a flip may make; 0: no cap */
-} rt_matmul_policy;
+/* Problems' sections: each problem with knobs (rt_problem_class.knobs) keeps them in a structure
+ * of its own, declared in its folder and stored in one slot of rt_policy.section, in registry
+ * order among the problems that have knobs. A slot holds a structure of at most
+ * RT_POLICY_SECTION_BYTES, so rt_policy stays a plain value; rt_policy_section gives a problem its
+ * slot. */
+#define RT_POLICY_SECTIONS 4
+#define RT_POLICY_SECTION_BYTES 256
 
 /* Knobs of the llm proposer (src/proposers/llm.c); docs/llm.md says why each default. */
 typedef struct rt_llm_policy {
@@ -105,8 +84,9 @@ typedef struct rt_policy {
 
     rt_bandit_policy bandit;
     rt_meta_policy meta;
-    rt_matmul_policy matmul;
     rt_llm_policy llm;
+    /* the problems' sections (see above); read them through rt_policy_section */
+    _Alignas(max_align_t) unsigned char section[RT_POLICY_SECTIONS][RT_POLICY_SECTION_BYTES];
 } rt_policy;
 
 /* ---- the knob table ---------------------------------------------------------------------- */
@@ -130,7 +110,8 @@ enum rt_knob_mutation {
 typedef struct rt_knob {
     const char *name;    /* "section.knob" */
     int type;            /* enum rt_knob_type */
-    size_t offset;       /* offsetof(rt_policy, field) */
+    size_t offset;       /* offsetof(rt_policy, field); in a problem's own rows, the offset in
+                            its section structure (policy.c turns it into one in rt_policy) */
     double def;          /* default (numbers, bools, enum index); STR: unused */
     double min, max;     /* inclusive range; STR: max is the field's size */
     int mutation;        /* enum rt_knob_mutation */
@@ -139,7 +120,43 @@ typedef struct rt_knob {
     const char *doc;     /* one line: what it does */
 } rt_knob;
 
-/* The table and its size. */
+/* Rows: RT_KNOB_INT(T, name, field, ...) is the row of `field` of structure type T. */
+#define RT_KNOB(T, nm, ty, field, def, lo, hi, mut, step, choices, doc)                          \
+    {nm, ty, offsetof(T, field), def, lo, hi, mut, step, choices, doc}
+#define RT_KNOB_INT(T, nm, field, def, lo, hi, mut, step, doc)                                   \
+    RT_KNOB(T, nm, RT_KNOB_INT, field, def, lo, hi, mut, step, NULL, doc)
+#define RT_KNOB_LONG(T, nm, field, def, lo, hi, mut, step, doc)                                  \
+    RT_KNOB(T, nm, RT_KNOB_LONG, field, def, lo, hi, mut, step, NULL, doc)
+#define RT_KNOB_REAL(T, nm, field, def, lo, hi, mut, step, doc)                                  \
+    RT_KNOB(T, nm, RT_KNOB_REAL, field, def, lo, hi, mut, step, NULL, doc)
+#define RT_KNOB_BOOL(T, nm, field, def, mut, step, doc)                                          \
+    RT_KNOB(T, nm, RT_KNOB_BOOL, field, def, 0, 1, mut, step, NULL, doc)
+/* choices "a|b|c"; def is the index of the default */
+#define RT_KNOB_ENUM(T, nm, field, def, choices, mut, step, doc)                                 \
+    RT_KNOB(T, nm, RT_KNOB_ENUM, field, def, 0, 0, mut, step, choices, doc)
+/* field is a char array; its default text is deftext */
+#define RT_KNOB_STR(T, nm, field, deftext, doc)                                                  \
+    RT_KNOB(T, nm, RT_KNOB_STR, field, 0, 0, (double)sizeof(((T *)0)->field), RT_MUT_NONE, 0,  \
+            deftext, doc)
+
+/* A problem's section of the policy (rt_problem_class.knobs): its rows, all named
+ * "<problem>.knob" and in one run, with offsets into its structure of `size` bytes (at most
+ * RT_POLICY_SECTION_BYTES). */
+typedef struct rt_knob_section {
+    const rt_knob *knobs;
+    size_t nknobs;
+    size_t size;
+} rt_knob_section;
+
+struct rt_problem_class;
+
+/* The section of problem class cls in p: a pointer to its structure (the class's own type), or
+ * NULL when the class has no knobs. */
+const void *rt_policy_section(const rt_policy *p, const struct rt_problem_class *cls);
+void *rt_policy_section_mut(rt_policy *p, const struct rt_problem_class *cls);
+
+/* The whole table (the core's rows and every registered problem's, in the order of the file
+ * format) and its size. */
 const rt_knob *rt_policy_knobs(size_t *n);
 /* A knob by its dotted name, or NULL. */
 const rt_knob *rt_policy_knob_find(const char *name);
@@ -152,8 +169,8 @@ void rt_policy_set(rt_policy *p, const rt_knob *k, double v);
 void rt_policy_defaults(rt_policy *p);
 
 /* Reads a JSON policy file over *p (so call rt_policy_defaults first to merge over the
- * defaults). Accepts nested {"matmul": {"walk_flips": 1000}} and dotted {"matmul.walk_flips":
- * 1000} names. Unknown keys, wrong types and out-of-range values fail with RT_EUSAGE and a
+ * defaults). Accepts nested {"engine": {"p_best": 0.25}} and dotted {"engine.p_best": 0.25}
+ * names. Unknown keys, wrong types and out-of-range values fail with RT_EUSAGE and a
  * message naming the key; input over 64 KiB fails with RT_ETOOBIG. On failure *p is unchanged. */
 #define RT_POLICY_MAX_BYTES 65536
 int rt_policy_parse(rt_policy *p, const char *text, size_t len, char *err, size_t errlen);

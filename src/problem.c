@@ -32,6 +32,8 @@ const rt_problem_class *rt_problem_class_find(const char *name)
     return NULL;
 }
 
+const rt_problem_class *rt_problem_class_at(size_t i) { return i < NREGISTRY ? registry[i] : NULL; }
+
 size_t rt_problem_count(void) { return NREGISTRY; }
 
 const char *rt_problem_name_at(size_t i) { return i < NREGISTRY ? registry[i]->name : NULL; }

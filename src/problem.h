@@ -93,8 +93,8 @@ typedef struct rt_problem_class {
     const rt_operator *operators;
     size_t noperators;
 
-    /* Optional: reads the problem's section of the run's policy (called once the run's policy
-     * is known, before the first proposal). NULL when the problem has no knobs there. */
+    /* Optional: reads the problem's section of the run's policy (rt_policy_section; called once
+     * the run's policy is known, before the first proposal). NULL when it has no knobs there. */
     void (*configure)(void *state, const rt_policy *policy);
 
     int metric_lower_is_better; /* direction of rt_verdict.metric (matmul: rank, so 1) */
@@ -130,6 +130,9 @@ typedef struct rt_problem_class {
     /* Text whose hash identifies a candidate for duplicate detection when that is coarser
      * than the canonical text (program: whitespace runs collapsed). NULL: the canonical text. */
     int (*dedupe_text)(const void *state, const char *text, size_t len, rt_buf *out);
+    /* Optional: the problem's own knobs, its section of the policy ("<name>.knob" rows with
+     * offsets into its own structure; policy.h). NULL: the problem has no knobs. */
+    const rt_knob_section *knobs;
 } rt_problem_class;
 
 /* An instance: class plus state. The public rt_problem handle. */
@@ -187,6 +190,8 @@ int rt_problem_dedupes(const rt_problem *problem);         /* dedupe_text() */
 int rt_problem_lower_is_better(const rt_problem *problem); /* metric_lower_is_better */
 
 const rt_problem_class *rt_problem_class_find(const char *name);
+/* The i-th class of the registry, or NULL when i is past its end. */
+const rt_problem_class *rt_problem_class_at(size_t i);
 
 /* Creates an instance from the canonical parameter string stored in a run
  * ("shape=3x3x3 field=gf2"). */

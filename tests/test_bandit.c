@@ -18,6 +18,7 @@
 #include "bandit.h"
 #include "problem.h"
 #include "ratchet.h"
+#include "problems/matmul/matmul_policy.h"
 #include "testutil.h"
 
 static char tmpdir[256];
@@ -64,8 +65,8 @@ static void bandit_follows_rewards(void **state)
 
     /* off: the policy's weights */
     pol.bandit.enabled = 0;
-    pol.matmul.op_walk = 3;
-    pol.matmul.op_plus = 1;
+    mm_policy_mut(&pol)->op_walk = 3;
+    mm_policy_mut(&pol)->op_plus = 1;
     rt_bandit off;
     assert_int_equal(rt_bandit_init(&off, mm, &pol, err, sizeof err), 0);
     double p[RT_BANDIT_MAX_ARMS];

@@ -13,6 +13,7 @@
 
 #include "policy.h"
 #include "problem.h"
+#include "problems/matmul/matmul_policy.h"
 #include "problems/matmul/matmul_search.h"
 #include "testutil.h"
 
@@ -52,13 +53,14 @@ static void drift_and_random_plateaus(void **state)
     for (int f = 0; f < 2; f++) {
         rt_policy pol;
         rt_policy_defaults(&pol);
-        pol.matmul.walk_flips = 20000;
-        pol.matmul.plateau_flips = 2000;
-        pol.matmul.plateau_min = 100;
-        pol.matmul.plus_drift = 4;
-        pol.matmul.escape_prob = 1.0;
-        pol.matmul.restart_prob = 0;
-        pol.matmul.stop_on_improve = 0; /* whole runs: the walker drifts above its best */
+        rt_matmul_policy *mm = mm_policy_mut(&pol);
+        mm->walk_flips = 20000;
+        mm->plateau_flips = 2000;
+        mm->plateau_min = 100;
+        mm->plus_drift = 4;
+        mm->escape_prob = 1.0;
+        mm->restart_prob = 0;
+        mm->stop_on_improve = 0; /* whole runs: the walker drifts above its best */
         void *st = make_state("3x3x3", fields[f], &pol);
         void *g = cls->seed(st);
         assert_non_null(g);
@@ -96,8 +98,9 @@ static void restart_must_beat_parent(void **state)
     const rt_problem_class *cls = &rt_problem_matmul;
     rt_policy pol;
     rt_policy_defaults(&pol);
-    pol.matmul.walk_flips = 300000;
-    pol.matmul.restart_prob = 0;
+    rt_matmul_policy *mm = mm_policy_mut(&pol);
+    mm->walk_flips = 300000;
+    mm->restart_prob = 0;
     void *st = make_state("3x3x3", "gf2", &pol);
     void *g = cls->seed(st);
     rt_rng rng;
@@ -116,15 +119,15 @@ static void restart_must_beat_parent(void **state)
     }
     int parent = ((mm_scheme *)g)->rank;
     cls->destroy(st);
-    pol.matmul.restart_prob = 1.0;
-    pol.matmul.stop_on_improve = 1;
+    mm->restart_prob = 1.0;
+    mm->stop_on_improve = 1;
     st = make_state("3x3x3", "gf2", &pol);
     for (int i = 0; i < 6; i++) {
         void *child = cls->clone(st, g);
         work = 0;
         if (cls->operators[0].apply(st, child, &rng, &work) == 0) {
             int after = ((mm_scheme *)child)->rank;
-            assert_true(after < parent || work >= pol.matmul.walk_flips);
+            assert_true(after < parent || work >= mm->walk_flips);
             assert_true(after < 27);
             assert_child_verifies(st, child);
         }
@@ -149,12 +152,12 @@ static void knob_ranges(void **state)
     }
     rt_policy p;
     rt_policy_defaults(&p);
-    assert_int_equal(p.matmul.plus_drift, 1);
-    assert_true(p.matmul.plateau_min == 0);
+    assert_int_equal(mm_policy(&p)->plus_drift, 1);
+    assert_true(mm_policy(&p)->plateau_min == 0);
     const char *good = "{\"matmul\": {\"plus_drift\": 4, \"plateau_min\": 5000}}";
     assert_int_equal(rt_policy_parse(&p, good, strlen(good), err, sizeof err), 0);
-    assert_int_equal(p.matmul.plus_drift, 4);
-    assert_true(p.matmul.plateau_min == 5000);
+    assert_int_equal(mm_policy(&p)->plus_drift, 4);
+    assert_true(mm_policy(&p)->plateau_min == 5000);
 }
 
 int main(void)

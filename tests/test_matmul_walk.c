@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "problems/matmul/matmul_plain.h"
+#include "problems/matmul/matmul_policy.h"
 #include "problems/matmul/matmul_search.h"
 #include "problems/matmul/matmul_walk.h"
 #include "problem.h"
@@ -170,11 +171,12 @@ static void operators_follow_policy(void **state)
     assert_int_equal(cls->create(&st, keys, values, 2, err, sizeof err), 0);
     rt_policy pol;
     rt_policy_defaults(&pol);
-    pol.matmul.walk_flips = 20000;
-    pol.matmul.plateau_flips = 1000;
-    pol.matmul.escape_prob = 1.0;
-    pol.matmul.restart_prob = 0.1;
-    pol.matmul.stop_on_improve = 0;
+    rt_matmul_policy *mm = mm_policy_mut(&pol);
+    mm->walk_flips = 20000;
+    mm->plateau_flips = 1000;
+    mm->escape_prob = 1.0;
+    mm->restart_prob = 0.1;
+    mm->stop_on_improve = 0;
     cls->configure(st, &pol);
     void *g = cls->seed(st);
     assert_non_null(g);
@@ -214,8 +216,8 @@ static void operators_follow_policy(void **state)
     const char *k2[] = {"shape", "walk"};
     const char *v2[] = {"2x2x2", "500"};
     assert_int_equal(cls->create(&st, k2, v2, 2, err, sizeof err), 0);
-    pol.matmul.walk_flips = 1000000;
-    pol.matmul.restart_prob = 0;
+    mm->walk_flips = 1000000;
+    mm->restart_prob = 0;
     cls->configure(st, &pol);
     assert_non_null(strstr(cls->params(st), "walk=500"));
     g = cls->seed(st);

@@ -12,6 +12,8 @@
 #include <cmocka.h>
 
 #include "policy.h"
+#include "problem.h"
+#include "problems/matmul/matmul_policy.h"
 #include "testutil.h"
 
 static char *print_policy(const rt_policy *p)
@@ -43,7 +45,44 @@ static void test_defaults_valid_and_unique(void **st)
     /* the lead's original defaults are unchanged */
     assert_true(p.p_best == 0.5);
     assert_int_equal(p.migrate_every, 25);
-    assert_int_equal(p.matmul.walk_flips, 2000000);
+    assert_int_equal(mm_policy(&p)->walk_flips, 2000000);
+}
+
+/* Each problem's own rows reach the table, in one run named "<problem>.knob", between the loop's
+ * sections and the proposers'; a problem's section lies inside the policy value. */
+static void test_problem_sections(void **st)
+{
+    (void)st;
+    rt_policy p;
+    rt_policy_defaults(&p);
+    size_t n;
+    const rt_knob *k = rt_policy_knobs(&n);
+    const rt_problem_class *cls;
+    for (size_t c = 0; (cls = rt_problem_class_at(c)); c++) {
+        const char *sec = rt_policy_section(&p, cls);
+        if (!cls->knobs) {
+            assert_null(sec);
+            continue;
+        }
+        assert_true(sec >= (const char *)&p && sec + cls->knobs->size <= (const char *)(&p + 1));
+        for (size_t j = 0; j < cls->knobs->nknobs; j++) {
+            const rt_knob *row = &cls->knobs->knobs[j];
+            const rt_knob *g = rt_policy_knob_find(row->name);
+            assert_non_null(g);
+            assert_true(g >= k && g < k + n);
+            assert_true((const char *)&p + g->offset == sec + row->offset);
+        }
+    }
+    assert_ptr_equal(rt_policy_section(&p, &rt_problem_noisy), NULL);
+    assert_ptr_equal(mm_policy(&p), rt_policy_section_mut(&p, &rt_problem_matmul));
+    /* order of the file format: engine, bandit, meta, matmul, llm */
+    const char *order[] = {"engine.", "bandit.", "meta.", "matmul.", "llm."};
+    size_t at = 0;
+    for (size_t i = 0; i < n; i++) {
+        while (at < 5 && strncmp(k[i].name, order[at], strlen(order[at])) != 0)
+            at++;
+        assert_true(at < 5);
+    }
 }
 
 static void test_roundtrip_and_merge(void **st)
@@ -55,7 +94,7 @@ static void test_roundtrip_and_merge(void **st)
     const char *file = "{\"matmul\": {\"walk_flips\": 777}, \"engine.p_best\": 0.25,"
                        " \"bandit\": {\"enabled\": false}}";
     assert_int_equal(rt_policy_parse(&p, file, strlen(file), err, sizeof err), 0);
-    assert_int_equal(p.matmul.walk_flips, 777);
+    assert_int_equal(mm_policy(&p)->walk_flips, 777);
     assert_true(p.p_best == 0.25);
     assert_int_equal(p.bandit.enabled, 0);
     assert_int_equal(p.migrate_every, 25); /* merged over the defaults */
@@ -194,7 +233,7 @@ static void test_op_weight_lookup(void **st)
     (void)st;
     rt_policy p;
     rt_policy_defaults(&p);
-    p.matmul.op_plus = 0.3;
+    mm_policy_mut(&p)->op_plus = 0.3;
     assert_true(rt_policy_op_weight(&p, "matmul", "plus", 9) == 0.3);
     assert_true(rt_policy_op_weight(&p, "matmul", "nosuch", 9) == 9);
     assert_true(rt_policy_op_weight(&p, "nosuch", "walk", 4) == 4);
@@ -220,6 +259,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_defaults_valid_and_unique),
+        cmocka_unit_test(test_problem_sections),
         cmocka_unit_test(test_roundtrip_and_merge),
         cmocka_unit_test(test_errors_name_the_key),
         cmocka_unit_test(test_mutation_stays_in_range),

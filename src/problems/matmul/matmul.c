@@ -21,6 +21,7 @@
 #include "problems/matmul/matmul_lift.h"
 #include "problems/matmul/matmul_cert.h"
 #include "problems/matmul/matmul_plain.h"
+#include "problems/matmul/matmul_policy.h"
 #include "problems/matmul/matmul_proxy.h"
 #include "problems/matmul/matmul_search.h"
 #include "problems/matmul/matmul_sym.h"
@@ -207,7 +208,7 @@ static int matmul_create(void **out, const char *const *keys, const char *const 
         return rt_fail(err, errlen, RT_ENOMEM, "out of memory");
     rt_policy defaults;
     rt_policy_defaults(&defaults);
-    st->pol = defaults.matmul;
+    st->pol = *mm_policy(&defaults);
     int rc = rt_param_apply(&matmul_table, st, keys, values, nparams, err, errlen);
     if (!rc)
         rc = check_combinations(st, err, errlen);
@@ -236,12 +237,11 @@ static enum mm_field gate_field(const matmul_state *st)
 static void matmul_configure(void *state, const rt_policy *policy)
 {
     matmul_state *st = state;
-    st->pol = policy->matmul;
+    st->pol = *mm_policy(policy);
     if (st->walk_override)
         st->pol.walk_flips = st->walk_override;
-    if (st->symmetric && !st->cubes && policy->matmul.sym_cubes >= 1 &&
-        policy->matmul.sym_cubes <= st->n)
-        st->cubes = policy->matmul.sym_cubes;
+    if (st->symmetric && !st->cubes && st->pol.sym_cubes >= 1 && st->pol.sym_cubes <= st->n)
+        st->cubes = st->pol.sym_cubes;
 }
 
 static const char *matmul_params(const void *state)
@@ -689,4 +689,5 @@ const rt_problem_class rt_problem_matmul = {
     .metric_lower_is_better = 1,
     .operators_for = matmul_operators_for,
     .certificate = mm_certificate,
+    .knobs = &mm_policy_section,
 };
