@@ -444,9 +444,8 @@ static int sc_unix_socket(const variant *v, const char *dir)
     struct sockaddr_un a;
     memset(&a, 0, sizeof a);
     a.sun_family = AF_UNIX;
-    if (strlen(path) >= sizeof a.sun_path)
+    if ((size_t)snprintf(a.sun_path, sizeof a.sun_path, "%s", path) >= sizeof a.sun_path)
         return setup_failed("socket path too long: %s", path);
-    snprintf(a.sun_path, sizeof a.sun_path, "%s", path);
     int ls = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (ls < 0 || bind(ls, (struct sockaddr *)&a, sizeof a) != 0 || listen(ls, 8) != 0)
         return setup_failed("cannot listen on %s: %s", path, strerror(errno));
