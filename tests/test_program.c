@@ -565,6 +565,25 @@ static void visible_paths_reach_the_evaluator(void **state)
     rt_error err;
     assert_int_equal(rt_problem_open(&pb, "program", keys, values, 3, &err), RT_EUSAGE);
     assert_non_null(strstr(err.msg, "--visible"));
+    /* in ratchet.ini, visible paths are taken from the file's folder */
+    const char *tool = tu_tool();
+    assert_non_null(tool);
+    char prog[300], ini[300], cmd[2048], out[8192], rel[300], want[320];
+    size_t len = 0;
+    char *tiny = tu_slurp(DATA "tiny.txt", &len);
+    assert_non_null(tiny);
+    snprintf(prog, sizeof prog, "%s/prog.txt", eval_dir);
+    write_file(prog, tiny, 0644);
+    free(tiny);
+    const char *base = strrchr(data_dir, '/');
+    snprintf(rel, sizeof rel, "evaluator = evaluate.sh\nvisible = ..%s\n", base);
+    snprintf(ini, sizeof ini, "%s/ratchet.ini", eval_dir);
+    write_file(ini, rel, 0644);
+    snprintf(cmd, sizeof cmd, "%s run program --initial %s --evaluations 1 --store %s/v.db "
+             "--quiet && %s status %s/v.db --json", tool, prog, eval_dir, tool, eval_dir);
+    assert_int_equal(sh(cmd, out, sizeof out), 0);
+    snprintf(want, sizeof want, "visible=%s", data_dir);
+    assert_non_null(strstr(out, want));
     tu_rmtree(data_dir);
     tu_rmtree(eval_dir);
 }

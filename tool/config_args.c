@@ -14,7 +14,8 @@
 static const char *const known_keys[] = {
     "seconds", "evaluations", "target", "seed", "islands", "threads", "jobs", "proposer",
     "store", "quiet", "initial", "evaluator", "verifier", "eval-timeout", "eval-memory",
-    "cascade", "cascade-threshold", "reproduce-tolerance", "command", "command-timeout", NULL};
+    "cascade", "cascade-threshold", "reproduce-tolerance", "command", "command-timeout",
+    "visible", NULL};
 static const char *const path_keys[] = {"initial", "evaluator", "verifier", "store", NULL};
 
 static int in_list(const char *s, const char *const *list)
@@ -42,6 +43,32 @@ static char *join(const char *a, const char *b, const char *c)
     return s;
 }
 
+/* --visible=PATH[:PATH...] with each relative path taken from dir (the file's folder), or NULL
+ * when memory runs out. */
+static char *visible_arg(const char *dir, const char *value)
+{
+    size_t cap = strlen("--visible=") + strlen(value) + 1;
+    for (const char *p = value; *p; p++)
+        if (*p == ':')
+            cap += strlen(dir) + 1;
+    cap += strlen(dir) + 1;
+    char *out = malloc(cap);
+    if (!out)
+        return NULL;
+    size_t w = (size_t)snprintf(out, cap, "--visible=");
+    for (const char *p = value;;) {
+        size_t len = strcspn(p, ":");
+        if (len && p[0] != '/')
+            w += (size_t)snprintf(out + w, cap - w, "%s/", dir);
+        w += (size_t)snprintf(out + w, cap - w, "%.*s", (int)len, p);
+        if (!p[len])
+            break;
+        w += (size_t)snprintf(out + w, cap - w, ":");
+        p += len + 1;
+    }
+    return out;
+}
+
 static int on_entry(const char *key, const char *value, int line, void *user)
 {
     collect *c = user;
@@ -66,6 +93,8 @@ static int on_entry(const char *key, const char *value, int line, void *user)
                      c->path, line);
             return RT_EUSAGE;
         }
+    } else if (strcmp(key, "visible") == 0) {
+        arg = visible_arg(c->dir, value);
     } else {
         int rel = value[0] && value[0] != '/' &&
                   (in_list(key, path_keys) ||
