@@ -128,8 +128,7 @@ int rt_jail_request_feed(rt_jail_request *r, const unsigned char *rec, size_t le
         int rc;
         if (rec[0] == 'D') {
             rt_jail_file *f = &r->files[r->nfiles - 1];
-            size_t alloc = f->len; /* a file's buffer is exact: grow it by what comes */
-            rc = append(&f->data, &f->len, &alloc, body, n);
+            rc = append(&f->data, &f->len, &f->alloc, body, n);
         } else {
             rc = append(&r->stdin_data, &r->stdin_len, &r->stdin_alloc, body, n);
         }
@@ -460,7 +459,8 @@ static int client_fail(const char *fmt, const char *what)
     return 125;
 }
 
-/* Sends the request built from the command line. Returns 0, 2 (usage) or 125. */
+/* Sends the request built from the command line (--help was answered before). Returns 0, 2
+ * (usage) or 125. */
 static int client_send(int fd, int argc, char **argv)
 {
     int i = 1, no_stdin = 0;
@@ -502,9 +502,6 @@ static int client_send(int fd, int argc, char **argv)
             free(data);
             if (bad)
                 return client_fail("cannot send: %s", strerror(errno));
-        } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            fputs(jail_usage, stdout);
-            return 3;
         } else if (a[0] == '-') {
             fprintf(stderr, "ratchet-jail: unknown option %s (see ratchet-jail --help)\n", a);
             return 2;
@@ -614,8 +611,6 @@ int rt_jail_main(int argc, char **argv)
     int rc = client_send(fd, argc, argv);
     if (rc == 0)
         rc = client_receive(fd);
-    else if (rc == 3)
-        rc = 0;
     close(fd);
     return rc;
 }

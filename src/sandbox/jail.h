@@ -31,7 +31,7 @@
 typedef struct rt_jail_file {
     char *name;
     char *data;
-    size_t len;
+    size_t len, alloc;
     int executable;
 } rt_jail_file;
 

@@ -30,43 +30,23 @@
 #include <sched.h>
 #include <signal.h>
 #include <stddef.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/mount.h>
-#include <sys/mman.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <linux/capability.h>
-#include <linux/filter.h>
-#include <linux/seccomp.h>
-
-#include <seccomp.h>
-
 #include "ratchet.h"
 #include "util.h"
-
-#ifndef CLOSE_RANGE_CLOEXEC
-#define CLOSE_RANGE_CLOEXEC (1U << 2)
-#endif
-#ifndef MOUNT_ATTR_RDONLY
-#define MOUNT_ATTR_RDONLY 0x00000001
-#define MOUNT_ATTR_NOSUID 0x00000002
-#endif
 
 /* First uid/gid of the per-run ids used when the caller is root: far above any real account. */
 #define SBX_UID_BASE 0x3f000000u
 #define SBX_UID_SPAN 65536u
-#define SBX_STATUS_FD 3 /* the status pipe's number in the children */
 
 /* ---- the pool ---------------------------------------------------------------------------- */
 

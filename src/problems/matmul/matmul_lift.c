@@ -91,16 +91,10 @@ static void sys_clear(lift_sys *s)
 
 static void sys_free(lift_sys *s)
 {
+    sys_clear(s);
     free(s->kind);
-    free(s->guess);
     free(s->x0);
     free(s->tgt);
-    free(s->row_of);
-    free(s->col_of);
-    free(s->piv_col);
-    free(s->piv_row);
-    free(s->masks);
-    free(s->free_rows);
     memset(s, 0, sizeof *s);
 }
 
