@@ -514,7 +514,7 @@ static void config_file_next_to_the_program(void **state)
     snprintf(cmd, sizeof cmd, "%s run program --initial %s/prog.txt --store %s/bad.db --quiet",
              tool, tmpdir, tmpdir);
     assert_int_equal(sh(cmd, out, sizeof out), 2);
-    assert_non_null(strstr(out, "ratchet.ini:3: unknown key 'bogus'"));
+    assert_non_null(strstr(out, "ratchet.ini:3: unknown option --bogus"));
     write_file(ini, "evaluator = ev.sh\n[other]\nseconds = 1\n", 0644);
     assert_int_equal(sh(cmd, out, sizeof out), 2);
     assert_non_null(strstr(out, "ratchet.ini:3: unknown section [other]"));

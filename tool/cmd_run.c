@@ -25,9 +25,10 @@ typedef struct run_args {
     const char *problem, *store, *resume, *policy, *config;
     int quiet, jobs;
     arg_params params; /* the problem's parameters */
-    /* whose parameters are options: the problem named, else the resumed store's (NULL: not
-     * known, when the store cannot be read; its resume then says why) */
+    /* whose parameters are options: the problem named, else the resumed store's (NULL: none
+     * named; with help asked for, every option is taken, the help comes first) */
     const char *params_of;
+    int help;
     int seen[RUN_NOPTS]; /* args_parse's: which rows were given */
 } run_args;
 
@@ -173,8 +174,10 @@ static int run_known(const void *dest, const char *name)
     const run_args *a = dest;
     if (llm_run_known(name))
         return 1;
+    if (!a->params_of)
+        return a->help;
     /* a problem this ratchet does not know is named as such later, not its options */
-    if (!a->params_of || !rt_problem_params_help(a->params_of))
+    if (!rt_problem_params_help(a->params_of))
         return 1;
     return rt_problem_has_param(a->params_of, name, 0);
 }
@@ -185,11 +188,12 @@ static const arg_spec run_spec = {"run", run_opts, help_run, AT(problem), run_ot
  * the resumed run's (NULL for a new run). Returns 0, -1 after printing the help, or EXIT_USAGE
  * after printing one line. */
 static int run_parse(int argc, char **argv, run_args *a, const rt_run_info *info,
-                     const char *problem)
+                     const args_seen *peek)
 {
     int *seen = a->seen;
     memset(a, 0, sizeof *a);
-    a->params_of = problem ? problem : info ? info->problem : NULL;
+    a->params_of = peek->positional ? peek->positional : info ? info->problem : NULL;
+    a->help = peek->help;
     rt_run_options_init(&a->opt);
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     a->opt.threads = ncpu > 0 ? (int)ncpu : 1;
@@ -429,7 +433,7 @@ int cmd_run(int argc, char **argv)
     rt_run *run = NULL;
     char path[4096];
     if (!rc)
-        rc = run_parse(n, args, &a, resumed ? &info : NULL, peek.positional);
+        rc = run_parse(n, args, &a, resumed ? &info : NULL, &peek);
     if (!rc && a.resume)
         rc = resume_check(&a, &info);
     if (!rc)
