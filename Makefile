@@ -1,5 +1,5 @@
-# ratchet — one plain Makefile. Targets: all (default), test, demo, bench, sanitize, fuzz, clean.
-# WERROR=1 turns warnings into errors (CI sets it).
+# ratchet — one plain Makefile. Targets: all (default), test, demo, bench, sanitize, fuzz, clean,
+# install, uninstall. WERROR=1 turns warnings into errors (CI sets it).
 
 CC ?= cc
 PKGS := sqlite3 jansson libcrypto inih libcurl libseccomp
@@ -23,7 +23,16 @@ TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
 .PHONY: bench-sandbox-compare bench-walk-compare
 .PHONY: all deps deps-test test demo bench bench-drift bench-meta bench-matmul sanitize fuzz \
-        clean examples
+        clean examples install uninstall
+
+# make install: PREFIX/bin/ratchet, its prompts in PREFIX/share/ratchet/prompts (found beside the
+# program wherever DESTDIR puts the tree, and at PREFIX when a copy is moved elsewhere) and the
+# manual page ratchet.1 (docs/ratchet.1).
+PREFIX ?= /usr/local
+DESTDIR ?=
+BINDIR = $(PREFIX)/bin
+DATADIR = $(PREFIX)/share/ratchet
+MANDIR = $(PREFIX)/share/man/man1
 
 all: deps $(BUILD)/ratchet examples
 
@@ -48,6 +57,9 @@ $(BUILD)/gen/check_matmul.inc: cert/check_matmul.c
 	@mkdir -p $(dir $@)
 	sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $< > $@
 $(BUILD)/src/problems/matmul/matmul_cert.o: $(BUILD)/gen/check_matmul.inc
+
+# the prompts' folder of an installed ratchet, for a copy of the program moved away from it
+$(BUILD)/src/proposers/llm/llm_prompt.o: CFLAGS_ALL += -DRT_PROMPTS_DIR='"$(DATADIR)/prompts"'
 
 # The flip kernel: GCC's SLP vectorizer moves its scalar key arithmetic into vector registers and
 # back, which measured slower (the kernel's own two-lane vectors are written out explicitly).
@@ -168,6 +180,19 @@ fuzz:
 	@rm -rf build/fuzz/policy_corpus && cp -r tests/fuzz/policy_seed build/fuzz/policy_corpus
 	build/fuzz/fuzz_policy_parse -max_total_time=$(FUZZ_TIME) -max_len=8192 build/fuzz/policy_corpus
 	@scripts/fuzz.sh $(FUZZ_TIME) $(LLM_FUZZERS)
+
+install: $(BUILD)/ratchet
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)
+	install -m 755 $(BUILD)/ratchet $(DESTDIR)$(BINDIR)/ratchet
+	install -m 644 docs/ratchet.1 $(DESTDIR)$(MANDIR)/ratchet.1
+	@for f in $$(find prompts -type f -name '*.md' | LC_ALL=C sort); do \
+	    install -d $(DESTDIR)$(DATADIR)/$$(dirname $$f) && \
+	    install -m 644 $$f $(DESTDIR)$(DATADIR)/$$f && echo "installed $(DATADIR)/$$f"; \
+	done
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/ratchet $(DESTDIR)$(MANDIR)/ratchet.1
+	rm -rf $(DESTDIR)$(DATADIR)
 
 clean:
 	rm -rf build build-san examples/circle_packing/cp_check

@@ -733,6 +733,62 @@ static void test_config_every_option(void **state)
     }
 }
 
+/* make install (PREFIX, DESTDIR) puts the program, its prompts and the manual page in place, and
+ * the installed program finds its prompts from any working directory; a copy moved away from
+ * them says how to name them. The llm run's server is a closed port: the store is made only
+ * once the proposer has read its templates. */
+static void test_make_install(void **state)
+{
+    (void)state;
+    char tool[4096], build[4096], root[300], cmd[12000];
+    assert_non_null(realpath(g_tool, tool));
+    snprintf(build, sizeof build, "%s", tool);
+    *strrchr(build, '/') = '\0';
+    path_in(root, sizeof root, "inst");
+    snprintf(cmd, sizeof cmd, "make --no-print-directory -s install BUILD='%s' DESTDIR='%s' "
+             "PREFIX=/opt/rt > '%s.log' 2>&1", build, root, root);
+    if (system(cmd) != 0) {
+        snprintf(cmd, sizeof cmd, "cat '%s.log'", root);
+        (void)!system(cmd);
+        fail_msg("make install failed");
+    }
+    static const char *const files[] = {"bin/ratchet", "share/man/man1/ratchet.1",
+                                        "share/ratchet/prompts/default/system.md",
+                                        "share/ratchet/prompts/default/user.md",
+                                        "share/ratchet/prompts/default/diff.md",
+                                        "share/ratchet/prompts/default/full.md"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        char path[600];
+        snprintf(path, sizeof path, "%s/opt/rt/%s", root, files[i]);
+        if (!exists(path))
+            fail_msg("make install did not install %s", path);
+    }
+    char moved[300];
+    path_in(moved, sizeof moved, "moved-ratchet");
+    snprintf(cmd, sizeof cmd, "cp '%s' '%s'", tool, moved);
+    assert_int_equal(system(cmd), 0);
+    for (int copy = 0; copy < 2; copy++) {
+        char store[300], err[300];
+        path_in(store, sizeof store, copy ? "inst-moved.db" : "inst-llm.db");
+        path_in(err, sizeof err, "inst.err");
+        snprintf(cmd, sizeof cmd,
+                 "cd / && env -u RATCHET_PROMPTS '%s%s' run matmul --shape 2x2x2 --islands 1 "
+                 "--evaluations 1 --proposer llm --llm-url http://127.0.0.1:9/v1 --model m "
+                 "--llm-retries 0 --store '%s' --quiet > /dev/null 2> '%s'",
+                 copy ? moved : root, copy ? "" : "/opt/rt/bin/ratchet", store, err);
+        int rc = system(cmd);
+        size_t len = 0;
+        char *text = tu_slurp(err, &len);
+        assert_non_null(text);
+        if (!copy && (!exists(store) || strstr(text, "prompts")))
+            fail_msg("the installed ratchet did not find its prompts (%d): %s", rc, text);
+        /* (unless an installed ratchet's prompts are where this one was built to look) */
+        if (copy && !exists(store) && !strstr(text, "--llm-prompts"))
+            fail_msg("a moved ratchet without prompts does not say so: %s", text);
+        free(text);
+    }
+}
+
 /* Stores named by default (runs/PROBLEM-DATE-TIME.db) never collide: runs started in the same
  * second in one folder each get a store of their own. */
 static void test_default_store_names(void **state)
@@ -1264,6 +1320,7 @@ int main(void)
         cmocka_unit_test(test_unknown_options),
         cmocka_unit_test(test_default_store_names),
         cmocka_unit_test(test_config_every_option),
+        cmocka_unit_test(test_make_install),
         cmocka_unit_test(test_store_exists),
         cmocka_unit_test(test_verify_strassen),
         cmocka_unit_test(test_verify_bad_input),

@@ -262,10 +262,16 @@ static int llm_configure(void *state, const char *const *keys, const char *const
         if (!st->api_key)
             return rt_fail(err, errlen, RT_ENOMEM, "out of memory");
     }
-    if (!st->prompts_dir[0])
+    int found = st->prompts_dir[0] != 0;
+    if (!found)
         rt_llm_default_prompts_dir(st->prompts_dir, sizeof st->prompts_dir);
-    if ((rc = rt_llm_templates_load(&st->tpl, st->prompts_dir, template_set, err, errlen)))
+    if ((rc = rt_llm_templates_load(&st->tpl, st->prompts_dir, template_set, err, errlen))) {
+        size_t at = strlen(err);
+        if (!found && rc == RT_EIO && at + 1 < errlen) /* say where else they may be */
+            snprintf(err + at, errlen - at, " (no prompts found: give --llm-prompts DIR or set "
+                                            "RATCHET_PROMPTS)");
         return rc;
+    }
     if (st->pol.max_in_flight < 1)
         st->pol.max_in_flight = 1;
     rt_llm_bandit_init(&st->bandit, st->nmodels, st->pol.bandit_c);
