@@ -56,8 +56,9 @@ static const arg_opt run_opts[RUN_NOPTS + 1] = {
     [RUN_PROPOSER] = {"proposer", "NAME", ARG_TEXT, 0, 0, NULL, AT(opt.proposer),
                       "what makes children: builtin (default), command or llm"},
     [RUN_CONFIG] = {"config", "FILE", ARG_TEXT, 0, 0, NULL, AT(config), /* read by cmd_run */
-                    "options from FILE (key = value); flags override it; for\n"
-                    "program, ratchet.ini next to --initial is read by default"},
+                    "options from FILE (key = value, a key for every long option;\n"
+                    "flags override it); for program, ratchet.ini next to\n"
+                    "--initial is read by default"},
     [RUN_POLICY] = {"policy", "FILE", ARG_TEXT, 0, 0, NULL, AT(policy),
                     "the run's policy (JSON, see ratchet policy show); stored with\n"
                     "the run, so a resume uses the same one"},
