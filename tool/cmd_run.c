@@ -76,6 +76,9 @@ static void help_run(FILE *f)
                "Searches PROBLEM, keeping every candidate in STORE. Nothing enters the archive\n"
                "before the problem's verifier accepts its stored text. Ctrl-C stops cleanly;\n"
                "a killed run loses at most the last half second and resumes with --resume.\n"
+               "A resume continues the run as it was made: problem options, --seed, --islands\n"
+               "and --proposer given again must be the stored ones; the proposer's options are\n"
+               "stored and reused (one given again replaces the stored one).\n"
                "\n"
                "Options:\n");
     args_help(f, run_opts, 19);
@@ -261,58 +264,64 @@ static const char *param_origin(const run_args *a, const char *msg, char *buf, s
     return buf;
 }
 
+static const char keep_word[] =
+    "a resumed run keeps what it was made with (start a new store to change it)";
+
+/* The problem and its parameters given again on a resume, against the store's: 0, or
+ * EXIT_USAGE after one line naming the first that differs. */
+static int resume_check_problem(const run_args *a, const rt_run_info *info)
+{
+    if (a->problem && strcmp(a->problem, info->problem) != 0) {
+        usage_error("run: store %s is a run of %s (%s), not of %s; %s", a->resume, info->problem,
+                    info->params, a->problem, keep_word);
+        return EXIT_USAGE;
+    }
+    if (!a->params.n)
+        return 0;
+    int differ = -1;
+    char was[1024], now[1024], where[256];
+    rt_error err = {0};
+    if (rt_problem_params_compare(info->problem, info->params, a->params.keys, a->params.values,
+                                  a->params.n, &differ, was, now, sizeof was, &err)) {
+        usage_error("run: %s%s (store %s)", param_origin(a, err.msg, where, sizeof where),
+                    err.msg, a->resume);
+        return EXIT_USAGE;
+    }
+    if (differ < 0)
+        return 0;
+    const char *w = args_origin(a->params.values[differ]);
+    usage_error("run: %s%s--%s %s differs from the run in %s (%s%s%s); %s", w ? w : "",
+                w ? ": " : "", a->params.keys[differ], a->params.values[differ], a->resume,
+                was[0] ? a->params.keys[differ] : "", was[0] ? "=" : "not set", was, keep_word);
+    return EXIT_USAGE;
+}
+
 /* A resumed run keeps what it was made with: a problem, parameter, seed, island count or
  * proposer given again must be the stored one. Returns 0, or EXIT_USAGE after one line naming
  * the first that differs. */
 static int resume_check(const run_args *a, const rt_run_info *info)
 {
-    const char *keep = "a resumed run keeps what it was made with (start a new store to change it)";
-    if (a->problem && strcmp(a->problem, info->problem) != 0) {
-        usage_error("run: store %s is a run of %s (%s), not of %s; %s", a->resume, info->problem,
-                    info->params, a->problem, keep);
+    if (resume_check_problem(a, info))
         return EXIT_USAGE;
-    }
-    if (a->params.n) {
-        int differ = -1;
-        char was[1024], now[1024], where[256];
-        rt_error err = {0};
-        if (rt_problem_params_compare(info->problem, info->params, a->params.keys,
-                                      a->params.values, a->params.n, &differ, was, now,
-                                      sizeof was, &err)) {
-            usage_error("run: %s%s (store %s)", param_origin(a, err.msg, where, sizeof where),
-                        err.msg, a->resume);
-            return EXIT_USAGE;
-        }
-        if (differ >= 0) {
-            const char *w = args_origin(a->params.values[differ]);
-            usage_error("run: %s%s--%s %s differs from the run in %s (%s%s%s); %s", w ? w : "",
-                        w ? ": " : "", a->params.keys[differ], a->params.values[differ],
-                        a->resume, was[0] ? a->params.keys[differ] : "",
-                        was[0] ? "=" : "not set", was, keep);
-            return EXIT_USAGE;
-        }
-    }
-    char stored[64];
-    const char *flag = NULL, *given = NULL;
-    static char given_buf[64];
+    char stored[64], given[64];
+    const char *flag = NULL;
     if (a->seen[RUN_SEED] && a->opt.seed != info->seed) {
         flag = "seed";
-        snprintf(given_buf, sizeof given_buf, "%llu", (unsigned long long)a->opt.seed);
+        snprintf(given, sizeof given, "%llu", (unsigned long long)a->opt.seed);
         snprintf(stored, sizeof stored, "%llu", (unsigned long long)info->seed);
     } else if (a->seen[RUN_ISLANDS] && a->opt.islands != info->islands) {
         flag = "islands";
-        snprintf(given_buf, sizeof given_buf, "%d", a->opt.islands);
+        snprintf(given, sizeof given, "%d", a->opt.islands);
         snprintf(stored, sizeof stored, "%d", info->islands);
     } else if (a->seen[RUN_PROPOSER] && strcmp(a->opt.proposer, info->proposer) != 0) {
         flag = "proposer";
-        snprintf(given_buf, sizeof given_buf, "%.60s", a->opt.proposer);
+        snprintf(given, sizeof given, "%.60s", a->opt.proposer);
         snprintf(stored, sizeof stored, "%s", info->proposer);
     }
     if (!flag)
         return 0;
-    given = given_buf;
     usage_error("run: --%s %s differs from the run in %s (%s %s); %s", flag, given, a->resume,
-                flag, stored, keep);
+                flag, stored, keep_word);
     return EXIT_USAGE;
 }
 
@@ -430,7 +439,7 @@ int cmd_run(int argc, char **argv)
     rt_run_info info;
     int resumed = peek.values[0] && !peek.help;
     int rc = resumed ? resume_info(peek.values[0], &info) : 0;
-    static run_args a; /* large (the problem's parameters); one per process */
+    run_args a;
     rt_run *run = NULL;
     char path[4096];
     if (!rc)
