@@ -164,6 +164,7 @@ FUZZ_SRC_fuzz_matmul_parse := src/problems/matmul/matmul_plain.c src/util.c
 FUZZ_SRC_fuzz_program_parse := src/problems/program/program_eval.c \
                                src/problems/program/program_text.c src/config.c src/util.c src/rng.c
 FUZZ_SRC_fuzz_policy_parse := src/policy.c src/problems/matmul/matmul_policy.c src/rng.c src/util.c
+FUZZ_SRC_fuzz_proposer_opts := src/proposer_opts.c src/util.c
 LLM_FUZZERS := build/fuzz/fuzz_llm_reply build/fuzz/fuzz_edit_apply build/fuzz/fuzz_jail_request
 
 .SECONDEXPANSION:
@@ -174,11 +175,13 @@ build/fuzz/%: tests/fuzz/%.c $$(FUZZ_SRC_$$*)
 fuzz:
 	@scripts/deps.sh fuzz
 	@$(MAKE) --no-print-directory build/fuzz/fuzz_matmul_parse build/fuzz/fuzz_program_parse \
-	    build/fuzz/fuzz_policy_parse
+	    build/fuzz/fuzz_policy_parse build/fuzz/fuzz_proposer_opts
 	build/fuzz/fuzz_matmul_parse -max_total_time=$(FUZZ_TIME) -max_len=4096
 	build/fuzz/fuzz_program_parse -max_total_time=$(FUZZ_TIME) -max_len=4096
 	@rm -rf build/fuzz/policy_corpus && cp -r tests/fuzz/policy_seed build/fuzz/policy_corpus
 	build/fuzz/fuzz_policy_parse -max_total_time=$(FUZZ_TIME) -max_len=8192 build/fuzz/policy_corpus
+	@rm -rf build/fuzz/opts_corpus && cp -r tests/fuzz/proposer_opts_seed build/fuzz/opts_corpus
+	build/fuzz/fuzz_proposer_opts -max_total_time=$(FUZZ_TIME) -max_len=8192 build/fuzz/opts_corpus
 	@scripts/fuzz.sh $(FUZZ_TIME) $(LLM_FUZZERS)
 
 install: $(BUILD)/ratchet

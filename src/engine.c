@@ -28,6 +28,7 @@
 #include "hashset.h"
 #include "policy.h"
 #include "proposer.h"
+#include "proposer_opts.h"
 #include "sandbox/sandbox.h"
 #include "store/query.h"
 #include "store/store.h"

@@ -19,7 +19,7 @@
 #include <cmocka.h>
 
 #include "problem.h"
-#include "proposer.h"
+#include "proposer_opts.h"
 #include "ratchet.h"
 #include "util.h"
 
