@@ -721,6 +721,8 @@ static void test_config_every_option(void **state)
         {"config = other.ini\n", {"cfg.ini:1:", "config", NULL}},
         {"shape = 2x2x2\npolicy = missing.json\n", {"cfg.ini:2:", "missing.json", NULL}},
         {"shape = 2x2x2\nislands = 0\n", {"cfg.ini:2:", "--islands", NULL}},
+        {"shape = 2x2x2\nproposer = llm\nmodel = m\nllm-url = ftp://x\n",
+         {"cfg.ini:4:", "ftp://x", NULL}},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         write_file(ini, bad[i].text, strlen(bad[i].text));

@@ -296,6 +296,24 @@ static int resume_check_problem(const run_args *a, const rt_run_info *info)
     return EXIT_USAGE;
 }
 
+/* Where the proposer option whose value msg quotes ("llm-url: 'ftp://x' is not ...") was
+ * given: "FILE:LINE: " when it came from a configuration file, else "". */
+static const char *proposer_origin(const rt_run_options *o, const char *msg, char *buf,
+                                   size_t len)
+{
+    buf[0] = '\0';
+    for (size_t i = o->nproposer_params; i-- > 0;) {
+        const char *v = o->proposer_values[i], *where = args_origin(v);
+        char quoted[300];
+        snprintf(quoted, sizeof quoted, "'%.200s'", v);
+        if (where && (strstr(msg, quoted) || (strlen(v) >= 4 && strstr(msg, v)))) {
+            snprintf(buf, len, "%s: ", where);
+            break;
+        }
+    }
+    return buf;
+}
+
 /* A resumed run keeps what it was made with: a problem, parameter, seed, island count or
  * proposer given again must be the stored one. Returns 0, or EXIT_USAGE after one line naming
  * the first that differs. */
@@ -377,8 +395,9 @@ static int run_open(run_args *a, rt_run **run, char *path, size_t pathlen)
         rc = run_create(a, problem, run, path, pathlen, &err);
     }
     if (rc) {
+        char where[256];
         if (err.msg[0])
-            usage_error("%s", err.msg);
+            usage_error("%s%s", proposer_origin(&a->opt, err.msg, where, sizeof where), err.msg);
         rc = exit_for(rc);
     }
 done:
