@@ -168,8 +168,11 @@ void rt_run_options_init(rt_run_options *options);
 int rt_run_create(rt_run **out, const char *store_path, const rt_problem *problem,
                   const rt_run_options *options, rt_error *err);
 /* Reopens a run from its store. If problem is not NULL, it must match the store's problem and
- * parameters (RT_ESTORE otherwise). Only the budget, threads, target and progress fields of
- * options are used; the seed and islands are the store's. */
+ * parameters (RT_ESTORE otherwise). Only the budget, threads, target, progress, trust_proxy and
+ * proposer option fields of options are used (the proposer options over the stored ones, see
+ * above); the seed, islands, proposer and policy are the store's. To refuse parameters given
+ * again that differ from the stored ones, compare them first (rt_store_run_info,
+ * rt_problem_params_compare), as `ratchet run --resume` does. */
 int rt_run_resume(rt_run **out, const char *store_path, const rt_problem *problem,
                   const rt_run_options *options, rt_error *err);
 /* Runs the loop until a budget or the target is reached, or rt_run_stop() is called (from a
