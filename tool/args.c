@@ -36,8 +36,6 @@ const char *args_origin(const char *p)
     return NULL;
 }
 
-void args_forget_origins(void) { norigins = 0; }
-
 /* A usage error about the argument arg: "CMD: FILE:LINE: ..." when it came from a
  * configuration file, "CMD: ..." when it was given on the command line. */
 __attribute__((format(printf, 3, 4))) static void arg_error(const char *cmd, const char *arg,
@@ -216,22 +214,12 @@ int args_param(const char *cmd, arg_params *params, const char *name, const char
     return 0;
 }
 
-/* The value of --name in the option a (either form) when a is that option: 1 with *value set
- * (NULL when the value is the next argument), else 0. */
-static int match_option(const char *a, const char *name, const char **value)
+/* 1 when the argument a is the option --name, in either form ("--name", "--name=value"). */
+static int is_option(const char *a, const char *name)
 {
     size_t k = strlen(name);
-    if (strncmp(a, "--", 2) != 0 || strncmp(a + 2, name, k) != 0)
-        return 0;
-    if (a[2 + k] == '=') {
-        *value = a + 3 + k;
-        return 1;
-    }
-    if (a[2 + k] == '\0') {
-        *value = NULL;
-        return 1;
-    }
-    return 0;
+    return strncmp(a, "--", 2) == 0 && strncmp(a + 2, name, k) == 0 &&
+           (a[2 + k] == '=' || a[2 + k] == '\0');
 }
 
 void args_peek(const arg_spec *spec, int argc, char **argv, args_seen *out)
@@ -259,10 +247,8 @@ void args_peek(const arg_spec *spec, int argc, char **argv, args_seen *out)
         const char *value = eq ? eq + 1 : NULL;
         if (!eq && !(o->name && o->type == ARG_FLAG) && i + 1 < argc)
             value = argv[++i];
-        for (int n = 0; n < ARGS_PEEK_MAX && out->names[n]; n++) {
-            const char *ignored;
-            if (match_option(a, out->names[n], &ignored))
+        for (int n = 0; n < ARGS_PEEK_MAX && out->names[n]; n++)
+            if (is_option(a, out->names[n]))
                 out->values[n] = value;
-        }
     }
 }

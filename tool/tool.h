@@ -102,12 +102,12 @@ typedef struct args_seen {
 void args_peek(const arg_spec *spec, int argc, char **argv, args_seen *out);
 
 /* Arguments read from a configuration file: args_note_origin records where the argument string
- * arg (a copy the caller keeps) came from ("FILE:LINE"); args_parse then puts that place in
- * front of its messages about it. args_origin returns the place of an argument, or of a pointer
- * into one (an option's value), or NULL; args_forget_origins drops them all. */
+ * arg (a copy the caller keeps as long as the arguments are used) came from ("FILE:LINE"; at
+ * most 256 are kept); args_parse then puts that place in front of its messages about it.
+ * args_origin returns the place of an argument, or of a pointer into one (an option's value),
+ * or NULL. */
 void args_note_origin(const char *arg, const char *where);
 const char *args_origin(const char *p);
-void args_forget_origins(void);
 
 /* Prints the rows' option lines, descriptions starting width columns after the indent. */
 void args_help(FILE *f, const arg_opt *opts, int width);
