@@ -24,7 +24,10 @@ typedef struct rt_proposal {
     void *child;        /* NULL when the proposer could not make one */
     const char *op;     /* name of what made it (static string) */
     long long work;     /* problem-specific units of work done (matmul: flips) */
-    char reason[256];   /* when child is NULL: why (stored on the failure row; may be empty) */
+    char reason[256];   /* when child is NULL: why, one stable line that counts as the failure's
+                         * cause (stored as a `rejected` event; may be empty) */
+    char detail[256];   /* when child is NULL: what varies and helps to fix it (the end of a
+                         * command's stderr); may be empty */
     long long tag;      /* non-zero: the engine reports what became of it through feedback() */
 } rt_proposal;
 

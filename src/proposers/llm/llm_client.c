@@ -270,7 +270,7 @@ static int judge_attempt(const rt_llm_client_opts *opts, CURLcode c, long status
         snprintf(out->error, sizeof out->error, "stopped");
     } else if (c != CURLE_OK) {
         out->outcome = RT_LLM_CONNECT;
-        snprintf(out->error, sizeof out->error, "%s", curl_easy_strerror(c));
+        snprintf(out->error, sizeof out->error, "%s (%.200s)", curl_easy_strerror(c), opts->url);
         *retry = retryable_curl(c);
     } else {
         out->outcome = RT_LLM_HTTP;
