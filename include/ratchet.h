@@ -105,6 +105,7 @@ typedef struct rt_run rt_run;
 typedef struct rt_progress {
     double elapsed;           /* seconds, over all sessions of the run */
     long long evaluations;    /* candidates proposed, over all sessions */
+    long long evaluated;      /* of those, the children scored (not failed nor duplicates) */
     long long admitted;       /* verified and admitted to the archive */
     long long work;           /* the problem's units of work in this session (matmul: flips) */
     double evals_per_second;  /* in this session */

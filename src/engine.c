@@ -238,6 +238,7 @@ static void report(rt_run *r)
     memset(&p, 0, sizeof p);
     p.elapsed = run_elapsed(r);
     p.evaluations = r->evaluations;
+    p.evaluated = r->evaluations - r->failed - r->duplicates;
     p.work = r->work;
     p.admitted = r->gate.passed;
     double dt = rt_now() - r->t_session;
@@ -602,17 +603,19 @@ static void propose_all(rt_run *r, job *jobs)
         pthread_join(tids[t], NULL);
 }
 
-/* Counts what became of one proposal in the failure table: a proposal without a child and a
- * failed evaluation are failures of their cause; anything else ends the streak. Past
+/* Counts what became of one proposal in the failure table: a proposal that made no child and
+ * said why (a command, a model) and a failed evaluation are failures of their cause; anything
+ * else ends the streak, except an operator that did not apply (the builtin proposer gives no
+ * reason: matmul's move that found no partner, the meta problem's child that failed its
+ * screening), an ordinary outcome of a search that counts as "made no child" only. Past
  * engine.stop_after_failures of one cause in a row the run stops, failing. */
 static void count_outcome(rt_run *r, const job *j)
 {
     const char *cause = NULL, *detail = NULL;
-    char made_none[160];
+    if (!j->prop.child && !j->prop.reason[0])
+        return;
     if (!j->prop.child) {
-        snprintf(made_none, sizeof made_none, "%s made no child",
-                 j->prop.op ? j->prop.op : rt_proposer_name(&r->proposer));
-        cause = j->prop.reason[0] ? j->prop.reason : made_none;
+        cause = j->prop.reason;
         detail = j->prop.detail;
     } else if (j->pre.evaluated && j->pre.ev.failed && !j->pre.duplicate) {
         cause = j->pre.ev.reason;

@@ -117,8 +117,8 @@ static void show_progress(const rt_progress *p, void *user)
     char best[64] = "none yet";
     if (p->has_best)
         snprintf(best, sizeof best, "%s %g", p->metric_name, p->best_metric);
-    fprintf(stderr, "\r\033[Kbest %s (verified) | %lld evals | %.0f evals/s | %.1f s", best,
-            p->evaluations, p->evals_per_second, p->elapsed);
+    fprintf(stderr, "\r\033[Kbest %s (verified) | %lld evaluated of %lld proposals | %.0f/s | "
+                    "%.1f s", best, p->evaluated, p->evaluations, p->evals_per_second, p->elapsed);
     fflush(stderr);
 }
 
