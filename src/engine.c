@@ -70,6 +70,7 @@ struct rt_run {
 
     long long generation, evaluations, duplicates, failed, proxy_rejected;
     long long work; /* rt_proposal.work summed over this session */
+    long long evals_committed; /* r->evaluations at the last checkpoint */
     double elapsed_before;
     int sessions;
 
@@ -223,6 +224,8 @@ static int checkpoint(rt_run *r, int reopen)
         rc = rt_db_commit(r->db);
     if (!rc && reopen)
         rc = rt_db_begin(r->db);
+    if (!rc)
+        r->evals_committed = r->evaluations;
     if (rc) {
         rt_db_rollback(r->db);
         return db_error(r, rc);
@@ -756,12 +759,13 @@ static const char *session_over(rt_run *r)
     return NULL;
 }
 
-/* Between steps: a checkpoint every commit_interval seconds, progress every
- * progress_interval. */
+/* Between steps: a checkpoint every commit_interval seconds when a proposal was taken since the
+ * last (no commit while slots only wait), progress every progress_interval. */
 static int tick(rt_run *r, double *last_commit, double *last_report)
 {
     double now = rt_now();
-    if (now - *last_commit >= r->policy.commit_interval) {
+    if (now - *last_commit >= r->policy.commit_interval &&
+        r->evaluations != r->evals_committed) {
         int rc = checkpoint(r, 1);
         if (rc)
             return rc;
