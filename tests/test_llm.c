@@ -229,6 +229,13 @@ static void test_refused_connection(void **state)
     assert_int_equal(res.outcome, RT_LLM_CONNECT);
     assert_int_equal(res.attempts, 3);
     assert_int_equal(res.http_status, 0);
+    assert_non_null(strstr(res.error, url)); /* the cause names where it tried */
+    rt_llm_result_free(&res);
+    /* before any server answered, the proposer asks for no retry of a refused connection */
+    o.fail_fast_connect = 1;
+    assert_int_equal(rt_llm_complete(&o, &request, &rng, &res), 0);
+    assert_int_equal(res.outcome, RT_LLM_CONNECT);
+    assert_int_equal(res.attempts, 1);
     rt_llm_result_free(&res);
 }
 

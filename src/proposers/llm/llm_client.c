@@ -271,7 +271,9 @@ static int judge_attempt(const rt_llm_client_opts *opts, CURLcode c, long status
     } else if (c != CURLE_OK) {
         out->outcome = RT_LLM_CONNECT;
         snprintf(out->error, sizeof out->error, "%s (%.200s)", curl_easy_strerror(c), opts->url);
-        *retry = retryable_curl(c);
+        *retry = retryable_curl(c) &&
+                 !(opts->fail_fast_connect &&
+                   (c == CURLE_COULDNT_CONNECT || c == CURLE_COULDNT_RESOLVE_HOST));
     } else {
         out->outcome = RT_LLM_HTTP;
         snprintf(out->error, sizeof out->error, "HTTP status %ld", status);
