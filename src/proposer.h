@@ -7,7 +7,9 @@
  * in src/proposers/ plus one line in the registry in proposer.c.
  *
  * propose() is called from worker threads, one call per island at a time: it may read its state
- * but must not change it without its own locking.
+ * but must not change it without its own locking. Under job slots (docs/scheduling.md) the
+ * engine's own hooks (feedback, account, spent) run while other islands' propose() calls are
+ * under way, so a proposer with both locks its state (as llm.c does).
  *
  * Ownership: everything in the context (parent, inspirations, their texts) is borrowed for the
  * duration of the call and not modified; the child belongs to the caller.
