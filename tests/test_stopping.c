@@ -206,6 +206,18 @@ static void wait_for_session(const char *store)
     nanosleep(&wait, NULL);
 }
 
+/* Whether the run's stderr says it is stopping. */
+static int said_stopping(void)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/ctrlc.err", tmpdir);
+    size_t len;
+    char *s = tu_slurp(path, &len);
+    int yes = s && strstr(s, "stopping") != NULL;
+    free(s);
+    return yes;
+}
+
 /* The first Ctrl-C says it stops, kills the evaluations in flight and ends the run within a
  * second, exit 0, the store sound; a second one quits at once, the store still sound. */
 static void ctrl_c_stops_at_once(void **state)
@@ -221,8 +233,11 @@ static void ctrl_c_stops_at_once(void **state)
         wait_for_session(store);
         double t0 = tu_now();
         kill(pid, SIGINT);
-        if (twice)
+        if (twice) { /* the second once the first was handled (two pending SIGINTs are one) */
+            while (!said_stopping() && tu_now() < t0 + 1)
+                nanosleep(&(struct timespec){0, 1000000}, NULL);
             kill(pid, SIGINT);
+        }
         int rc = wait_tool(pid, 20);
         double took = tu_now() - t0;
         if (took > 1.5) /* the figure is 1 s (docs/scheduling.md); a loaded machine gets 0.5 */
@@ -232,8 +247,10 @@ static void ctrl_c_stops_at_once(void **state)
         free(err);
         if (!twice)
             assert_int_equal(rc, 0);
-        else
+        else /* 130, unless the first stop was done before the second arrived */
             assert_true(rc == 0 || rc == 128 + SIGINT);
+        if (twice)
+            fprintf(stderr, "  Ctrl-C twice: exit %d after %.3f s\n", rc, took);
         const char *audit[] = {"audit", store, NULL};
         double wall;
         assert_int_equal(run_tool("audit", audit, 60, &wall), 0);
