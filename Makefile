@@ -49,6 +49,12 @@ $(BUILD)/gen/check_matmul.inc: cert/check_matmul.c
 	sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $< > $@
 $(BUILD)/src/problems/matmul/matmul_cert.o: $(BUILD)/gen/check_matmul.inc
 
+# the HTML report's page (docs/report.md), as a string literal for report.c
+$(BUILD)/gen/report_html.inc: src/report/report.html
+	@mkdir -p $(dir $@)
+	sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $< > $@
+$(BUILD)/src/report/report.o: $(BUILD)/gen/report_html.inc
+
 # The flip kernel: GCC's SLP vectorizer moves its scalar key arithmetic into vector registers and
 # back, which measured slower (the kernel's own two-lane vectors are written out explicitly).
 $(BUILD)/src/problems/matmul/matmul_walk.o: CFLAGS_ALL += -fno-tree-slp-vectorize

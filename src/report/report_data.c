@@ -1,0 +1,554 @@
+/* report_data.c — the report's data (report_data.h): one pass over the store's rows (no text)
+ * for the curves, then the lineage tree, the MAP-Elites grids and the picture of the best from
+ * a few candidates' texts (read through store/query.h). */
+#include "report/report_data.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "problem.h"
+#include "store/browse.h"
+#include "store/query.h"
+#include "store/view.h"
+
+#define MAX_OPS 24
+#define MAX_ISLANDS 64
+#define MAX_META_ROWS 5000
+
+/* One row, as much as the curves need. */
+typedef struct row {
+    double time, proxy, score;
+    long long generation;
+    short island;
+    unsigned char op;
+    unsigned char valid, admitted;
+} row;
+
+typedef struct gather {
+    row *rows;
+    size_t n, cap;
+    char ops[MAX_OPS][32];
+    int nops;
+    double best[MAX_ISLANDS];
+    int has_best[MAX_ISLANDS];
+    json_t *steps;     /* per island: [[time, score, metric, id], ...] at each improvement */
+    json_t *meta_rows; /* the meta level's rows (problem "policy"), NULL otherwise */
+    int oom;
+} gather;
+
+/* A number, or null when it is not finite. */
+static json_t *num(double v) { return isfinite(v) ? json_real(v) : json_null(); }
+
+/* The index of operator name in g's table (the last slot takes the rest). */
+static unsigned char op_index(gather *g, const char *name)
+{
+    for (int i = 0; i < g->nops; i++)
+        if (strcmp(g->ops[i], name) == 0)
+            return (unsigned char)i;
+    if (g->nops == MAX_OPS - 1) {
+        snprintf(g->ops[g->nops++], sizeof g->ops[0], "%s", "(others)");
+        return MAX_OPS - 2;
+    }
+    if (g->nops == MAX_OPS)
+        return MAX_OPS - 2;
+    snprintf(g->ops[g->nops], sizeof g->ops[0], "%s", name);
+    return (unsigned char)g->nops++;
+}
+
+/* A meta row: what the gate decided about one policy. */
+static void meta_row(gather *g, const rt_candidate *c)
+{
+    if (json_array_size(g->meta_rows) >= MAX_META_ROWS)
+        return;
+    json_t *r = json_pack("{s:I,s:I,s:i,s:s,s:b,s:b,s:o,s:o,s:s}", "id", (json_int_t)c->id,
+                          "generation", (json_int_t)c->generation, "island", c->island, "op",
+                          c->op, "valid", c->valid, "admitted", c->admitted, "proxy",
+                          num(c->proxy), "score", num(c->score), "reason", c->reason);
+    g->oom |= !r || json_array_append_new(g->meta_rows, r) != 0;
+}
+
+static int on_row(const rt_candidate *c, void *user)
+{
+    gather *g = user;
+    if (g->n == g->cap) {
+        size_t ncap = g->cap ? 2 * g->cap : 4096;
+        row *nr = realloc(g->rows, ncap * sizeof *nr);
+        if (!nr)
+            return RT_ENOMEM;
+        g->rows = nr;
+        g->cap = ncap;
+    }
+    g->rows[g->n++] = (row){c->time, c->proxy, c->score, c->generation, (short)c->island,
+                            op_index(g, c->op), (unsigned char)(c->valid != 0),
+                            (unsigned char)(c->admitted != 0)};
+    int i = c->island;
+    if (c->admitted && c->valid && isfinite(c->score) && i >= 0 && i < MAX_ISLANDS &&
+        (!g->has_best[i] || c->score > g->best[i])) {
+        g->has_best[i] = 1;
+        g->best[i] = c->score;
+        while (json_array_size(g->steps) <= (size_t)i)
+            json_array_append_new(g->steps, json_array());
+        json_t *p = json_pack("[f,f,o,I]", c->time, c->score, num(c->metric), (json_int_t)c->id);
+        g->oom |= !p || json_array_append_new(json_array_get(g->steps, (size_t)i), p) != 0;
+    }
+    if (g->meta_rows)
+        meta_row(g, c);
+    return g->oom ? RT_ENOMEM : 0;
+}
+
+/* Keeps at most RT_REPORT_STEPS points of each island's curve: evenly spaced, and the last. */
+static void thin_steps(json_t *steps)
+{
+    size_t i;
+    json_t *s;
+    json_array_foreach(steps, i, s) {
+        size_t n = json_array_size(s);
+        if (n <= RT_REPORT_STEPS)
+            continue;
+        json_t *t = json_array();
+        for (size_t k = 0; k < RT_REPORT_STEPS - 1; k++)
+            json_array_append(t, json_array_get(s, k * n / (RT_REPORT_STEPS - 1)));
+        json_array_append(t, json_array_get(s, n - 1));
+        json_array_set_new(steps, i, t);
+    }
+}
+
+/* Sets key to a new array of n numbers (null where v is NaN). */
+static void set_series(json_t *o, const char *key, const double *v, size_t n)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(a, num(v[i]));
+    json_object_set_new(o, key, a);
+}
+
+/* The curves over time: RT_REPORT_BINS bins of [0, tmax]. */
+static json_t *bins_json(const gather *g, double tmax)
+{
+    enum { B = RT_REPORT_BINS };
+    double count[B], invalid[B], admitted[B], proxy[B], score[B];
+    for (int b = 0; b < B; b++)
+        count[b] = invalid[b] = admitted[b] = 0, proxy[b] = score[b] = NAN;
+    double width = tmax > 0 ? tmax / B : 1;
+    for (size_t i = 0; i < g->n; i++) {
+        const row *r = &g->rows[i];
+        int b = (int)(r->time / width);
+        b = b < 0 ? 0 : b >= B ? B - 1 : b;
+        count[b]++;
+        invalid[b] += !r->valid;
+        admitted[b] += r->admitted;
+        if (isfinite(r->proxy) && r->proxy > RT_PROXY_REJECT && !(r->proxy <= proxy[b]))
+            proxy[b] = r->proxy;
+        if (r->valid && isfinite(r->score) && !(r->score <= score[b]))
+            score[b] = r->score;
+    }
+    json_t *o = json_pack("{s:f,s:i}", "width", width, "n", B);
+    set_series(o, "count", count, B);
+    set_series(o, "invalid", invalid, B);
+    set_series(o, "admitted", admitted, B);
+    set_series(o, "proxy_max", proxy, B);
+    set_series(o, "score_max", score, B);
+    return o;
+}
+
+/* Per tenth of the run's generations: children by operator, and the gate's decisions. */
+static json_t *tenths_json(const gather *g, long long gmax)
+{
+    double ops[MAX_OPS][10], wins[MAX_OPS][10], adm[10], out[10], inv[10];
+    memset(ops, 0, sizeof ops), memset(wins, 0, sizeof wins);
+    memset(adm, 0, sizeof adm), memset(out, 0, sizeof out), memset(inv, 0, sizeof inv);
+    long long G = gmax + 1;
+    for (size_t i = 0; i < g->n; i++) {
+        const row *r = &g->rows[i];
+        int k = (int)(r->generation * 10 / G);
+        k = k < 0 ? 0 : k > 9 ? 9 : k;
+        ops[r->op][k]++;
+        wins[r->op][k] += r->admitted;
+        adm[k] += r->admitted;
+        out[k] += r->valid && !r->admitted;
+        inv[k] += !r->valid;
+    }
+    json_t *o = json_pack("{s:I}", "generations", (json_int_t)G);
+    json_t *by = json_object(), *won = json_object();
+    for (int i = 0; i < g->nops; i++) {
+        set_series(by, g->ops[i], ops[i], 10);
+        set_series(won, g->ops[i], wins[i], 10);
+    }
+    json_object_set_new(o, "ops", by);
+    json_object_set_new(o, "ops_admitted", won);
+    set_series(o, "admitted", adm, 10);
+    set_series(o, "kept_out", out, 10);
+    set_series(o, "invalid", inv, 10);
+    return o;
+}
+
+static json_t *drift_json(rt_store *store)
+{
+    rt_drift d;
+    if (rt_store_drift(store, &d))
+        return json_null();
+    json_t *b = json_array();
+    for (int i = 0; i < d.nbuckets; i++) {
+        const rt_drift_bucket *k = &d.buckets[i];
+        json_array_append_new(
+            b, json_pack("{s:I,s:I,s:I,s:I,s:I,s:o,s:o}", "from", (json_int_t)k->generation_from,
+                         "to", (json_int_t)k->generation_to, "candidates",
+                         (json_int_t)k->candidates, "overclaims", (json_int_t)k->overclaims,
+                         "false_passes", (json_int_t)k->false_passes, "mean_gap",
+                         num(k->mean_gap), "max_gap", num(k->max_gap)));
+    }
+    return json_pack("{s:I,s:I,s:I,s:I,s:o,s:o,s:i,s:I,s:o}", "candidates",
+                     (json_int_t)d.candidates, "overclaims", (json_int_t)d.overclaims,
+                     "false_passes", (json_int_t)d.false_passes, "proxy_rejected",
+                     (json_int_t)d.proxy_rejected, "mean_gap", num(d.mean_gap), "max_gap",
+                     num(d.max_gap), "trusted_sessions", d.trusted_sessions, "trusted_admitted",
+                     (json_int_t)d.trusted_admitted, "buckets", b);
+}
+
+/* ---- language models --------------------------------------------------------------------- */
+
+#define MAX_MODELS 16
+
+typedef struct llm_gather {
+    double tmax;
+    char models[MAX_MODELS][64];
+    int nmodels;
+    double requests[MAX_MODELS][10], improved[MAX_MODELS][10];
+    double spend[RT_REPORT_BINS], tokens[RT_REPORT_BINS]; /* cumulative, at each bin's end */
+    double cost, tok;
+    long long n;
+} llm_gather;
+
+static void on_llm(const rt_db_llm_point *p, void *user)
+{
+    llm_gather *l = user;
+    int m = 0;
+    while (m < l->nmodels && strcmp(l->models[m], p->model) != 0)
+        m++;
+    if (m == l->nmodels && l->nmodels < MAX_MODELS)
+        snprintf(l->models[l->nmodels++], sizeof l->models[0], "%s", p->model);
+    if (m == MAX_MODELS)
+        m = MAX_MODELS - 1;
+    int k = l->tmax > 0 ? (int)(p->at * 10 / l->tmax) : 0;
+    k = k < 0 ? 0 : k > 9 ? 9 : k;
+    l->requests[m][k]++;
+    l->improved[m][k] += p->improved;
+    l->cost += p->cost;
+    l->tok += (double)(p->tokens_in + p->tokens_out);
+    int b = l->tmax > 0 ? (int)(p->at * RT_REPORT_BINS / l->tmax) : 0;
+    b = b < 0 ? 0 : b >= RT_REPORT_BINS ? RT_REPORT_BINS - 1 : b;
+    for (int j = b; j < RT_REPORT_BINS; j++)
+        l->spend[j] = l->cost, l->tokens[j] = l->tok;
+    l->n++;
+}
+
+/* Requests and improvements per model per tenth of the run's time, and the spend over time;
+ * null for runs without language models. */
+static json_t *llm_json(rt_store *store, double tmax)
+{
+    llm_gather *l = calloc(1, sizeof *l);
+    if (!l)
+        return NULL;
+    l->tmax = tmax;
+    json_t *o = NULL;
+    if (rt_db_each_llm_point(rt_store_db(store), on_llm, l) == 0 && l->n > 0) {
+        o = json_pack("{s:I,s:f,s:f}", "requests", (json_int_t)l->n, "cost", l->cost, "tokens",
+                      l->tok);
+        json_t *req = json_object(), *imp = json_object();
+        for (int m = 0; m < l->nmodels; m++) {
+            set_series(req, l->models[m], l->requests[m], 10);
+            set_series(imp, l->models[m], l->improved[m], 10);
+        }
+        json_object_set_new(o, "by_model", req);
+        json_object_set_new(o, "improved_by_model", imp);
+        set_series(o, "spend", l->spend, RT_REPORT_BINS);
+        set_series(o, "tokens", l->tokens, RT_REPORT_BINS);
+    }
+    free(l);
+    return o ? o : json_null();
+}
+
+/* ---- candidates' texts: the grid, the lineage, the picture -------------------------------- */
+
+/* A genome decoded from candidate id's stored text, with its stored annotations; NULL when it
+ * does not decode. */
+static void *decode_stored(rt_store *store, const rt_problem *pb, long long id)
+{
+    rt_db *db = rt_store_db(store);
+    char *text = NULL, *metrics = NULL, *artifacts = NULL, hash[65], err[256];
+    size_t len;
+    rt_score sc;
+    void *genome = NULL;
+    if (rt_db_candidate(db, id, &text, &len, hash, &sc) == 0 &&
+        rt_problem_decode(pb, text, len, &genome, err, sizeof err) == 0 &&
+        rt_db_evaluation(db, id, &metrics, &artifacts) == 0) {
+        rt_problem_restore_annotations(pb, genome, metrics, artifacts);
+        metrics = artifacts = NULL;
+    }
+    free(text);
+    free(metrics);
+    free(artifacts);
+    return genome;
+}
+
+/* Each island's MAP-Elites grid at the last checkpoint: [[x, y, score, metric, id], ...]. */
+static json_t *grid_json(rt_store *store, const rt_problem *pb)
+{
+    rt_checkpoint cp;
+    rt_archive_row *rows = NULL;
+    size_t n = 0;
+    json_t *islands = json_array();
+    if (!pb || rt_db_load_checkpoint(rt_store_db(store), &cp, &rows, &n) != 0)
+        return islands;
+    for (size_t i = 0; i < n; i++) {
+        rt_candidate c;
+        int found = 0;
+        if (rows[i].island < 0 || rows[i].island >= MAX_ISLANDS ||
+            rt_db_candidate_info(rt_store_db(store), rows[i].cand_id, &found, &c) || !found)
+            continue;
+        void *genome = decode_stored(store, pb, rows[i].cand_id);
+        if (!genome)
+            continue;
+        int xy[RT_MAX_FEATURES] = {0};
+        rt_problem_features(pb, genome, xy);
+        rt_problem_free_genome(pb, genome);
+        while (json_array_size(islands) <= (size_t)rows[i].island)
+            json_array_append_new(islands, json_array());
+        json_array_append_new(json_array_get(islands, (size_t)rows[i].island),
+                              json_pack("[i,i,o,o,I]", xy[0], xy[1], num(c.score),
+                                        num(c.metric), (json_int_t)c.id));
+    }
+    free(rows);
+    return islands;
+}
+
+/* The problem's picture of candidate id, or null. */
+static json_t *picture_json(rt_store *store, const rt_problem *pb, long long id)
+{
+    rt_db *db = rt_store_db(store);
+    char *text = NULL, *metrics = NULL, *artifacts = NULL, hash[65];
+    size_t len;
+    rt_score sc;
+    json_t *pic = NULL;
+    rt_buf b;
+    rt_buf_init(&b, (size_t)1 << 20);
+    if (pb && id && rt_db_candidate(db, id, &text, &len, hash, &sc) == 0 &&
+        rt_db_evaluation(db, id, &metrics, &artifacts) == 0 &&
+        rt_problem_picture(pb, text, len, metrics, artifacts, &b) == 0)
+        pic = json_loadb(b.data, b.len, 0, NULL);
+    rt_buf_free(&b);
+    free(text);
+    free(metrics);
+    free(artifacts);
+    if (pic)
+        json_object_set_new(pic, "id", json_integer(id));
+    return pic ? pic : json_null();
+}
+
+/* ---- the lineage tree --------------------------------------------------------------------- */
+
+typedef struct tree {
+    json_t *nodes;   /* [{id, parent, ...}] */
+    json_t *index;   /* "id" -> position in nodes */
+    size_t text_bytes;
+    int omitted;
+} tree;
+
+/* Adds the ancestors of id not yet in the tree (stopping at the first one that is). */
+static int tree_add_lineage(rt_store *store, tree *t, long long id)
+{
+    long long *ids = NULL;
+    size_t n = 0;
+    int rc = rt_store_lineage(store, id, &ids, &n);
+    for (size_t i = 0; !rc && i < n; i++) {
+        char key[24];
+        snprintf(key, sizeof key, "%lld", ids[i]);
+        if (json_object_get(t->index, key) ||
+            json_array_size(t->nodes) >= RT_REPORT_LINEAGE_NODES)
+            break;
+        json_object_set_new(t->index, key, json_integer((json_int_t)json_array_size(t->nodes)));
+        json_array_append_new(t->nodes, json_pack("{s:I,s:I}", "id", (json_int_t)ids[i], "parent",
+                                                  (json_int_t)(i + 1 < n ? ids[i + 1] : 0)));
+    }
+    free(ids);
+    return rc;
+}
+
+/* Fills a node's columns, and its text while the budget lasts. */
+static int tree_fill(rt_store *store, tree *t, json_t *node)
+{
+    rt_db *db = rt_store_db(store);
+    long long id = (long long)json_integer_value(json_object_get(node, "id"));
+    rt_candidate c;
+    int found = 0, rc = rt_db_candidate_info(db, id, &found, &c);
+    if (rc || !found)
+        return rc;
+    json_object_update_new(
+        node, json_pack("{s:I,s:i,s:s,s:b,s:b,s:o,s:o,s:o,s:f,s:s}", "generation",
+                        (json_int_t)c.generation, "island", c.island, "op", c.op, "valid",
+                        c.valid, "admitted", c.admitted, "proxy", num(c.proxy), "score",
+                        num(c.score), "metric", num(c.metric), "time", c.time, "reason",
+                        c.reason));
+    char *text = NULL, hash[65];
+    size_t len = 0;
+    rt_score sc;
+    if (t->text_bytes < RT_REPORT_TEXT_BUDGET &&
+        (rc = rt_db_candidate(db, id, &text, &len, hash, &sc)) == 0 &&
+        t->text_bytes + len <= RT_REPORT_TEXT_BUDGET) {
+        json_object_set_new(node, "text", json_stringn(text, len));
+        t->text_bytes += len;
+    } else {
+        t->omitted++;
+    }
+    free(text);
+    return rc;
+}
+
+static int on_top(const rt_candidate *c, void *user)
+{
+    json_t *r = json_pack("{s:I,s:I,s:i,s:s,s:o,s:o,s:o,s:f}", "id", (json_int_t)c->id,
+                          "generation", (json_int_t)c->generation, "island", c->island, "op",
+                          c->op, "proxy", num(c->proxy), "score", num(c->score), "metric",
+                          num(c->metric), "time", c->time);
+    return !r || json_array_append_new(user, r) ? RT_ENOMEM : 0;
+}
+
+/* The tree: the lineages of the top candidates by verified score and of each island's best,
+ * the best's first (so that its lineage is whole when the tree is cut). */
+static json_t *lineage_json(rt_store *store, int nislands, json_t *top, tree *t, int *rc)
+{
+    rt_cand_filter f = {.top = RT_REPORT_TOP};
+    json_t *roots = json_array();
+    *rc = rt_store_candidates(store, &f, on_top, top);
+    for (int i = 0; !*rc && i < nislands; i++) {
+        rt_cand_filter fi = {.top = 1, .island = i + 1};
+        *rc = rt_store_candidates(store, &fi, on_top, roots);
+    }
+    size_t k;
+    json_t *r;
+    json_array_foreach(top, k, r)
+        if (!*rc)
+            *rc = tree_add_lineage(store, t, (long long)json_integer_value(json_object_get(r, "id")));
+    json_array_foreach(roots, k, r)
+        if (!*rc)
+            *rc = tree_add_lineage(store, t, (long long)json_integer_value(json_object_get(r, "id")));
+    json_decref(roots);
+    json_array_foreach(t->nodes, k, r)
+        if (!*rc)
+            *rc = tree_fill(store, t, r);
+    return t->nodes;
+}
+
+/* ---- the whole ---------------------------------------------------------------------------- */
+
+/* The run's description and totals. */
+static json_t *summary_json(const rt_summary *s, const rt_problem *pb, long long best_id,
+                            const char *metric_name)
+{
+    return json_pack("{s:s,s:s,s:I,s:i,s:f,s:I,s:I,s:I,s:I,s:I,s:I,s:b,s:o,s:s,s:I,s:i,s:b}",
+                     "problem", s->problem, "params", s->params, "seed", (json_int_t)s->seed,
+                     "sessions", s->sessions, "elapsed", s->elapsed, "evaluations",
+                     (json_int_t)s->evaluations, "duplicates", (json_int_t)s->duplicates,
+                     "stored", (json_int_t)s->stored, "valid", (json_int_t)s->valid, "invalid",
+                     (json_int_t)s->invalid, "admitted", (json_int_t)s->admitted, "has_best",
+                     s->has_best, "best_metric", s->has_best ? num(s->best_metric) : json_null(),
+                     "metric_name", metric_name, "best_id", (json_int_t)best_id, "islands",
+                     s->nislands, "lower_is_better", pb ? rt_problem_lower_is_better(pb) : 0);
+}
+
+/* The name of the problem's verified figure, from verifying the best where that is cheap (not
+ * for problems whose checks run programs or whole trial runs). */
+static void metric_name_of(rt_store *store, const rt_problem *pb, long long best, char *out,
+                           size_t len)
+{
+    snprintf(out, len, "%s", "metric");
+    if (!pb || !best || rt_problem_evaluates(pb) || strcmp(rt_problem_name(pb), "policy") == 0)
+        return;
+    char *text = NULL, hash[65], err[256];
+    size_t n;
+    rt_score sc;
+    rt_verdict v;
+    if (rt_db_candidate(rt_store_db(store), best, &text, &n, hash, &sc) == 0 &&
+        rt_problem_verify(pb, text, n, &v, err, sizeof err) == 0 && v.metric_name[0])
+        snprintf(out, len, "%s", v.metric_name);
+    free(text);
+}
+
+/* The curves and tenths from one pass over the rows. */
+static int rows_json(rt_store *store, json_t *o, gather *g, long long *rows)
+{
+    int rc = rt_store_candidates(store, NULL, on_row, g);
+    if (rc)
+        return rc;
+    double tmax = 0;
+    long long gmax = 0;
+    for (size_t i = 0; i < g->n; i++) {
+        tmax = g->rows[i].time > tmax ? g->rows[i].time : tmax;
+        gmax = g->rows[i].generation > gmax ? g->rows[i].generation : gmax;
+    }
+    thin_steps(g->steps);
+    json_object_set_new(o, "time_span", json_real(tmax));
+    json_object_set(o, "best_steps", g->steps);
+    json_object_set_new(o, "bins", bins_json(g, tmax));
+    json_object_set_new(o, "tenths", tenths_json(g, gmax));
+    json_object_set_new(o, "llm", llm_json(store, tmax));
+    if (g->meta_rows)
+        json_object_set(o, "meta", g->meta_rows);
+    *rows = (long long)g->n;
+    return g->oom ? RT_ENOMEM : 0;
+}
+
+/* The bandit's stored state (rt_store_bandit), or null. */
+static json_t *bandit_json(rt_store *store)
+{
+    char *b = NULL;
+    json_t *o = rt_store_bandit(store, &b) == 0 && b ? json_loads(b, 0, NULL) : NULL;
+    free(b);
+    return o ? o : json_null();
+}
+
+int rt_report_data(rt_store *store, json_t **out, rt_report_info *info)
+{
+    rt_db *db = rt_store_db(store);
+    rt_summary s;
+    long long best = 0;
+    int rc = rt_db_summary(db, &s);
+    if (!rc)
+        rc = rt_db_best(db, &best);
+    if (rc)
+        return rc;
+    rt_problem *pb = NULL;
+    rt_store_problem(store, &pb); /* without it (a problem this build lacks): no grid, picture */
+    char metric[32];
+    metric_name_of(store, pb, best, metric, sizeof metric);
+    gather g = {.steps = json_array()};
+    if (pb && strcmp(rt_problem_name(pb), "policy") == 0)
+        g.meta_rows = json_array();
+    tree t = {.nodes = json_array(), .index = json_object()};
+    json_t *o = json_object(), *top = json_array();
+    json_object_set_new(o, "summary", summary_json(&s, pb, best, metric));
+    rc = rows_json(store, o, &g, &info->candidates);
+    if (!rc) {
+        json_object_set_new(o, "drift", drift_json(store));
+        json_object_set_new(o, "bandit", bandit_json(store));
+        json_object_set_new(o, "grid", grid_json(store, pb));
+        json_object_set(o, "lineage", lineage_json(store, s.nislands, top, &t, &rc));
+        json_object_set(o, "top", top);
+        json_object_set_new(o, "picture", picture_json(store, pb, best));
+    }
+    info->lineage_nodes = (int)json_array_size(t.nodes);
+    info->texts_omitted = t.omitted;
+    free(g.rows);
+    json_decref(g.steps);
+    json_decref(g.meta_rows);
+    json_decref(t.nodes);
+    json_decref(t.index);
+    json_decref(top);
+    rt_problem_close(pb);
+    if (rc)
+        json_decref(o);
+    *out = rc ? NULL : o;
+    return rc;
+}
