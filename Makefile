@@ -22,6 +22,7 @@ TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
 
 .PHONY: bench-sandbox-compare bench-walk-compare
+.PHONY: test-browser bench-report
 .PHONY: all deps deps-test test demo bench bench-drift bench-meta bench-matmul sanitize fuzz \
         clean examples
 
@@ -97,6 +98,18 @@ $(BUILD)/bench/%: bench/%.c $(BUILD)/libratchet.a
 test: deps-test $(BUILD)/ratchet examples $(ATTACK_BIN) $(TEST_BIN)
 	@RATCHET=$(BUILD)/ratchet tests/run.sh $(TEST_BIN)
 	@scripts/fuzz.sh $(FUZZ_SHORT) $(LLM_FUZZERS)
+
+# The HTML report in headless Chromium (docs/report.md): console errors, failed loads, empty
+# figures and network URLs fail it; screenshots land in build/artifacts/.
+test-browser: deps-test all $(BUILD)/bench/bench_report
+	@scripts/browser_test.sh $(BUILD)/ratchet $(BUILD)/bench/bench_report
+
+# The report on synthetic stores of 10 thousand and 1 million candidates (docs/report.md).
+bench-report: $(BUILD)/bench/bench_report
+	@rm -f $(BUILD)/bench-report-10k.db* $(BUILD)/bench-report-1m.db*
+	$(BUILD)/bench/bench_report 10000 $(BUILD)/bench-report-10k.db 5
+	$(BUILD)/bench/bench_report 1000000 $(BUILD)/bench-report-1m.db 3
+	@rm -f $(BUILD)/bench-report-10k.db* $(BUILD)/bench-report-1m.db*
 
 demo: all
 	@scripts/demo.sh $(BUILD)/ratchet

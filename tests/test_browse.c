@@ -333,6 +333,25 @@ static void test_report(void **state)
     assert_string_equal(json_string_value(json_object_get(json_object_get(d, "picture"), "kind")),
                         "matmul");
     assert_string_equal(json_string_value(json_object_get(s, "metric_name")), "rank");
+    /* drift per tenth, counted in the report's one pass, is status's (rt_store_drift's SQL) */
+    assert_int_equal(tool(&out, &err, (const char *[]){"status", g_store, "--json", NULL}), 0);
+    json_t *st = json_loads(out, 0, NULL), *want = json_object_get(json_object_get(st, "drift"), "tenths");
+    json_t *got = json_object_get(json_object_get(d, "tenths"), "drift");
+    assert_int_equal(json_array_size(got), json_array_size(want));
+    assert_true(json_array_size(got) > 0);
+    for (size_t k = 0; k < json_array_size(got); k++) {
+        json_t *g = json_array_get(got, k), *w = json_array_get(want, k);
+        assert_int_equal(json_integer_value(json_object_get(g, "from")),
+                         json_integer_value(json_array_get(json_object_get(w, "generations"), 0)));
+        assert_int_equal(json_integer_value(json_object_get(g, "to")),
+                         json_integer_value(json_array_get(json_object_get(w, "generations"), 1)));
+        assert_true(json_number_value(json_object_get(g, "candidates")) ==
+                    json_number_value(json_object_get(w, "candidates")));
+        assert_true(json_number_value(json_object_get(g, "overclaims")) ==
+                    json_number_value(json_object_get(w, "overclaims")));
+    }
+    json_decref(st);
+    free(out), free(err);
     json_decref(d);
     free(page);
 }

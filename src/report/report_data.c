@@ -20,11 +20,18 @@
 /* One row, as much as the curves need. */
 typedef struct row {
     double time, proxy, score;
-    long long generation;
+    float gap;          /* proxy - verified score when it verified below the claim, else 0 */
+    int generation;
     short island;
     unsigned char op;
-    unsigned char valid, admitted;
+    unsigned char valid : 1, admitted : 1, overclaim : 1;
 } row;
+
+/* The best valid rows seen, best first (by score, score2, then the earlier id). */
+typedef struct toplist {
+    rt_candidate c[RT_REPORT_TOP];
+    int n;
+} toplist;
 
 typedef struct gather {
     row *rows;
@@ -35,6 +42,9 @@ typedef struct gather {
     int has_best[MAX_ISLANDS];
     json_t *steps;     /* per island: [[time, score, metric, id], ...] at each improvement */
     json_t *meta_rows; /* the meta level's rows (problem "policy"), NULL otherwise */
+    long long valid, admitted, trusted_admitted;
+    toplist leaders;                  /* over all islands */
+    toplist island_leader[MAX_ISLANDS]; /* each island's best (n 0 or 1) */
     int oom;
 } gather;
 
@@ -69,6 +79,36 @@ static void meta_row(gather *g, const rt_candidate *c)
     g->oom |= !r || json_array_append_new(g->meta_rows, r) != 0;
 }
 
+/* 1 when a is better than b: score, then score2, then the earlier row. */
+static int better(const rt_candidate *a, const rt_candidate *b)
+{
+    if (a->score != b->score)
+        return a->score > b->score;
+    if (a->score2 != b->score2)
+        return a->score2 > b->score2;
+    return a->id < b->id;
+}
+
+/* Offers a valid row to a top list of at most cap rows. */
+static void top_offer(toplist *t, int cap, const rt_candidate *c)
+{
+    if (t->n == cap && !better(c, &t->c[cap - 1]))
+        return;
+    int i = t->n < cap ? t->n++ : cap - 1;
+    while (i > 0 && better(c, &t->c[i - 1])) {
+        t->c[i] = t->c[i - 1];
+        i--;
+    }
+    t->c[i] = *c;
+}
+
+/* Drift's rule (store/query.h): a row overclaims when it failed verification or verified below
+ * its proxy's claim (proxy, then proxy2 on a tie). */
+static int overclaims(const rt_candidate *c)
+{
+    return !c->valid || c->proxy > c->score || (c->proxy == c->score && c->proxy2 > c->score2);
+}
+
 static int on_row(const rt_candidate *c, void *user)
 {
     gather *g = user;
@@ -80,10 +120,23 @@ static int on_row(const rt_candidate *c, void *user)
         g->rows = nr;
         g->cap = ncap;
     }
-    g->rows[g->n++] = (row){c->time, c->proxy, c->score, c->generation, (short)c->island,
-                            op_index(g, c->op), (unsigned char)(c->valid != 0),
-                            (unsigned char)(c->admitted != 0)};
+    row *r = &g->rows[g->n++];
+    *r = (row){.time = c->time, .proxy = c->proxy, .score = c->score,
+               .generation = (int)c->generation, .island = (short)c->island,
+               .op = op_index(g, c->op)};
+    r->valid = c->valid != 0;
+    r->admitted = c->admitted != 0;
+    r->overclaim = overclaims(c) != 0;
+    r->gap = c->valid && c->proxy > c->score ? (float)(c->proxy - c->score) : 0;
+    g->valid += c->valid != 0;
+    g->admitted += c->admitted != 0;
+    g->trusted_admitted += c->admitted && c->trusted;
     int i = c->island;
+    if (c->valid && isfinite(c->score)) {
+        top_offer(&g->leaders, RT_REPORT_TOP, c);
+        if (i >= 0 && i < MAX_ISLANDS)
+            top_offer(&g->island_leader[i], 1, c);
+    }
     if (c->admitted && c->valid && isfinite(c->score) && i >= 0 && i < MAX_ISLANDS &&
         (!g->has_best[i] || c->score > g->best[i])) {
         g->has_best[i] = 1;
@@ -153,58 +206,86 @@ static json_t *bins_json(const gather *g, double tmax)
     return o;
 }
 
-/* Per tenth of the run's generations: children by operator, and the gate's decisions. */
-static json_t *tenths_json(const gather *g, long long gmax)
+/* Per tenth of the run's generations (drift's buckets: min(G, 10) of them, bucket k holding
+ * generations [k*G/nb, (k+1)*G/nb)): children by operator, the gate's decisions, drift. */
+typedef struct tenth {
+    double ops[MAX_OPS], wins[MAX_OPS], admitted, kept_out, invalid, overclaims, gap_sum, max_gap;
+} tenth;
+
+/* The buckets as JSON (nb of them). */
+static json_t *tenths_out(const gather *g, const tenth *t, int nb, long long G)
 {
-    double ops[MAX_OPS][10], wins[MAX_OPS][10], adm[10], out[10], inv[10];
-    memset(ops, 0, sizeof ops), memset(wins, 0, sizeof wins);
-    memset(adm, 0, sizeof adm), memset(out, 0, sizeof out), memset(inv, 0, sizeof inv);
-    long long G = gmax + 1;
-    for (size_t i = 0; i < g->n; i++) {
-        const row *r = &g->rows[i];
-        int k = (int)(r->generation * 10 / G);
-        k = k < 0 ? 0 : k > 9 ? 9 : k;
-        ops[r->op][k]++;
-        wins[r->op][k] += r->admitted;
-        adm[k] += r->admitted;
-        out[k] += r->valid && !r->admitted;
-        inv[k] += !r->valid;
-    }
-    json_t *o = json_pack("{s:I}", "generations", (json_int_t)G);
-    json_t *by = json_object(), *won = json_object();
+    json_t *o = json_pack("{s:I,s:i}", "generations", (json_int_t)G, "n", nb);
+    json_t *by = json_object(), *won = json_object(), *drift = json_array();
+    double v[10], w[10];
     for (int i = 0; i < g->nops; i++) {
-        set_series(by, g->ops[i], ops[i], 10);
-        set_series(won, g->ops[i], wins[i], 10);
+        for (int k = 0; k < nb; k++)
+            v[k] = t[k].ops[i], w[k] = t[k].wins[i];
+        set_series(by, g->ops[i], v, (size_t)nb);
+        set_series(won, g->ops[i], w, (size_t)nb);
     }
     json_object_set_new(o, "ops", by);
     json_object_set_new(o, "ops_admitted", won);
-    set_series(o, "admitted", adm, 10);
-    set_series(o, "kept_out", out, 10);
-    set_series(o, "invalid", inv, 10);
+    double adm[10], out[10], inv[10];
+    for (int k = 0; k < nb; k++) {
+        adm[k] = t[k].admitted, out[k] = t[k].kept_out, inv[k] = t[k].invalid;
+        double score_over = t[k].overclaims - t[k].invalid;
+        json_array_append_new(
+            drift, json_pack("{s:I,s:I,s:f,s:f,s:f,s:f,s:f}", "from", (json_int_t)(G * k / nb),
+                             "to", (json_int_t)(G * (k + 1) / nb), "candidates",
+                             t[k].admitted + t[k].kept_out + t[k].invalid, "overclaims",
+                             t[k].overclaims, "false_passes", t[k].invalid, "mean_gap",
+                             score_over > 0 ? t[k].gap_sum / score_over : 0, "max_gap",
+                             t[k].max_gap));
+    }
+    set_series(o, "admitted", adm, (size_t)nb);
+    set_series(o, "kept_out", out, (size_t)nb);
+    set_series(o, "invalid", inv, (size_t)nb);
+    json_object_set_new(o, "drift", drift);
     return o;
 }
 
-static json_t *drift_json(rt_store *store)
+static json_t *tenths_json(const gather *g, long long gmax)
 {
-    rt_drift d;
-    if (rt_store_drift(store, &d))
-        return json_null();
-    json_t *b = json_array();
-    for (int i = 0; i < d.nbuckets; i++) {
-        const rt_drift_bucket *k = &d.buckets[i];
-        json_array_append_new(
-            b, json_pack("{s:I,s:I,s:I,s:I,s:I,s:o,s:o}", "from", (json_int_t)k->generation_from,
-                         "to", (json_int_t)k->generation_to, "candidates",
-                         (json_int_t)k->candidates, "overclaims", (json_int_t)k->overclaims,
-                         "false_passes", (json_int_t)k->false_passes, "mean_gap",
-                         num(k->mean_gap), "max_gap", num(k->max_gap)));
+    tenth t[10];
+    memset(t, 0, sizeof t);
+    long long G = g->n ? gmax + 1 : 0;
+    int nb = G < 10 ? (int)G : 10;
+    for (size_t i = 0; nb && i < g->n; i++) {
+        const row *r = &g->rows[i];
+        if (r->generation < 0 || r->generation >= G)
+            continue;
+        tenth *k = &t[r->generation * nb / G];
+        k->ops[r->op]++;
+        k->wins[r->op] += r->admitted;
+        k->admitted += r->admitted;
+        k->kept_out += r->valid && !r->admitted;
+        k->invalid += !r->valid;
+        k->overclaims += r->overclaim;
+        k->gap_sum += r->gap;
+        k->max_gap = r->gap > k->max_gap ? r->gap : k->max_gap;
     }
-    return json_pack("{s:I,s:I,s:I,s:I,s:o,s:o,s:i,s:I,s:o}", "candidates",
-                     (json_int_t)d.candidates, "overclaims", (json_int_t)d.overclaims,
-                     "false_passes", (json_int_t)d.false_passes, "proxy_rejected",
-                     (json_int_t)d.proxy_rejected, "mean_gap", num(d.mean_gap), "max_gap",
-                     num(d.max_gap), "trusted_sessions", d.trusted_sessions, "trusted_admitted",
-                     (json_int_t)d.trusted_admitted, "buckets", b);
+    return tenths_out(g, t, nb, G);
+}
+
+/* Drift's totals over the rows (the buckets are the tenths'). */
+static json_t *drift_json(const gather *g, long long proxy_rejected)
+{
+    long long over = 0, score_over = 0;
+    double gap_sum = 0, max_gap = 0;
+    for (size_t i = 0; i < g->n; i++) {
+        const row *r = &g->rows[i];
+        over += r->overclaim;
+        score_over += r->overclaim && r->valid;
+        gap_sum += r->gap;
+        max_gap = r->gap > max_gap ? r->gap : max_gap;
+    }
+    return json_pack("{s:I,s:I,s:I,s:I,s:f,s:f,s:I}", "candidates", (json_int_t)g->n,
+                     "overclaims", (json_int_t)over, "false_passes",
+                     (json_int_t)((long long)g->n - g->valid), "proxy_rejected",
+                     (json_int_t)proxy_rejected, "mean_gap",
+                     score_over ? gap_sum / (double)score_over : 0, "max_gap", max_gap,
+                     "trusted_admitted", (json_int_t)g->trusted_admitted);
 }
 
 /* ---- language models --------------------------------------------------------------------- */
@@ -406,56 +487,65 @@ static int tree_fill(rt_store *store, tree *t, json_t *node)
     return rc;
 }
 
-static int on_top(const rt_candidate *c, void *user)
+static json_t *top_row(const rt_candidate *c)
 {
-    json_t *r = json_pack("{s:I,s:I,s:i,s:s,s:o,s:o,s:o,s:f}", "id", (json_int_t)c->id,
-                          "generation", (json_int_t)c->generation, "island", c->island, "op",
-                          c->op, "proxy", num(c->proxy), "score", num(c->score), "metric",
-                          num(c->metric), "time", c->time);
-    return !r || json_array_append_new(user, r) ? RT_ENOMEM : 0;
+    return json_pack("{s:I,s:I,s:i,s:s,s:o,s:o,s:o,s:f}", "id", (json_int_t)c->id, "generation",
+                     (json_int_t)c->generation, "island", c->island, "op", c->op, "proxy",
+                     num(c->proxy), "score", num(c->score), "metric", num(c->metric), "time",
+                     c->time);
 }
 
 /* The tree: the lineages of the top candidates by verified score and of each island's best,
- * the best's first (so that its lineage is whole when the tree is cut). */
-static json_t *lineage_json(rt_store *store, int nislands, json_t *top, tree *t, int *rc)
+ * the best's first (so that its lineage is whole when the tree is cut); top receives the top
+ * candidates' rows. */
+static int lineage_json(rt_store *store, const gather *g, json_t *top, tree *t)
 {
-    rt_cand_filter f = {.top = RT_REPORT_TOP};
-    json_t *roots = json_array();
-    *rc = rt_store_candidates(store, &f, on_top, top);
-    for (int i = 0; !*rc && i < nislands; i++) {
-        rt_cand_filter fi = {.top = 1, .island = i + 1};
-        *rc = rt_store_candidates(store, &fi, on_top, roots);
+    int rc = 0;
+    for (int i = 0; !rc && i < g->leaders.n; i++) {
+        json_array_append_new(top, top_row(&g->leaders.c[i]));
+        rc = tree_add_lineage(store, t, g->leaders.c[i].id);
     }
+    for (int i = 0; !rc && i < MAX_ISLANDS; i++)
+        if (g->island_leader[i].n)
+            rc = tree_add_lineage(store, t, g->island_leader[i].c[0].id);
     size_t k;
     json_t *r;
-    json_array_foreach(top, k, r)
-        if (!*rc)
-            *rc = tree_add_lineage(store, t, (long long)json_integer_value(json_object_get(r, "id")));
-    json_array_foreach(roots, k, r)
-        if (!*rc)
-            *rc = tree_add_lineage(store, t, (long long)json_integer_value(json_object_get(r, "id")));
-    json_decref(roots);
     json_array_foreach(t->nodes, k, r)
-        if (!*rc)
-            *rc = tree_fill(store, t, r);
-    return t->nodes;
+        if (!rc)
+            rc = tree_fill(store, t, r);
+    return rc;
 }
 
 /* ---- the whole ---------------------------------------------------------------------------- */
 
-/* The run's description and totals. */
-static json_t *summary_json(const rt_summary *s, const rt_problem *pb, long long best_id,
-                            const char *metric_name)
+/* The run's description and totals (the counts from the pass over the rows, so that nothing
+ * scans the table twice). */
+static json_t *summary_json(rt_store *store, const gather *g, const rt_problem *pb,
+                            const char *metric_name, long long *proxy_rejected)
 {
+    rt_db *db = rt_store_db(store);
+    rt_run_config cfg;
+    rt_checkpoint cp;
+    rt_archive_row *rows = NULL;
+    size_t nrows = 0;
+    memset(&cp, 0, sizeof cp);
+    if (rt_db_config(db, &cfg))
+        return NULL;
+    if (rt_db_load_checkpoint(db, &cp, &rows, &nrows))
+        memset(&cp, 0, sizeof cp); /* a store without one: no counts yet */
+    free(rows);
+    *proxy_rejected = cp.proxy_rejected;
+    const rt_candidate *best = g->leaders.n ? &g->leaders.c[0] : NULL;
     return json_pack("{s:s,s:s,s:I,s:i,s:f,s:I,s:I,s:I,s:I,s:I,s:I,s:b,s:o,s:s,s:I,s:i,s:b}",
-                     "problem", s->problem, "params", s->params, "seed", (json_int_t)s->seed,
-                     "sessions", s->sessions, "elapsed", s->elapsed, "evaluations",
-                     (json_int_t)s->evaluations, "duplicates", (json_int_t)s->duplicates,
-                     "stored", (json_int_t)s->stored, "valid", (json_int_t)s->valid, "invalid",
-                     (json_int_t)s->invalid, "admitted", (json_int_t)s->admitted, "has_best",
-                     s->has_best, "best_metric", s->has_best ? num(s->best_metric) : json_null(),
-                     "metric_name", metric_name, "best_id", (json_int_t)best_id, "islands",
-                     s->nislands, "lower_is_better", pb ? rt_problem_lower_is_better(pb) : 0);
+                     "problem", cfg.problem, "params", cfg.params, "seed", (json_int_t)cfg.seed,
+                     "sessions", cp.sessions, "elapsed", cp.elapsed, "evaluations",
+                     (json_int_t)cp.evaluations, "duplicates", (json_int_t)cp.duplicates,
+                     "stored", (json_int_t)g->n, "valid", (json_int_t)g->valid, "invalid",
+                     (json_int_t)((long long)g->n - g->valid), "admitted",
+                     (json_int_t)g->admitted, "has_best", best != NULL, "best_metric",
+                     best ? num(best->metric) : json_null(), "metric_name", metric_name,
+                     "best_id", (json_int_t)(best ? best->id : 0), "islands", cfg.islands,
+                     "lower_is_better", pb ? rt_problem_lower_is_better(pb) : 0);
 }
 
 /* The name of the problem's verified figure, from verifying the best where that is cheap (not
@@ -477,7 +567,7 @@ static void metric_name_of(rt_store *store, const rt_problem *pb, long long best
 }
 
 /* The curves and tenths from one pass over the rows. */
-static int rows_json(rt_store *store, json_t *o, gather *g, long long *rows)
+static int rows_json(rt_store *store, json_t *o, gather *g)
 {
     int rc = rt_store_candidates(store, NULL, on_row, g);
     if (rc)
@@ -496,7 +586,6 @@ static int rows_json(rt_store *store, json_t *o, gather *g, long long *rows)
     json_object_set_new(o, "llm", llm_json(store, tmax));
     if (g->meta_rows)
         json_object_set(o, "meta", g->meta_rows);
-    *rows = (long long)g->n;
     return g->oom ? RT_ENOMEM : 0;
 }
 
@@ -509,43 +598,56 @@ static json_t *bandit_json(rt_store *store)
     return o ? o : json_null();
 }
 
+/* The parts read from a few candidates' texts: grids, lineage, the best's picture. */
+static int texts_json(rt_store *store, json_t *o, const gather *g, const rt_problem *pb,
+                      tree *t)
+{
+    json_t *top = json_array();
+    int rc = lineage_json(store, g, top, t);
+    json_object_set_new(o, "top", top);
+    json_object_set(o, "lineage", t->nodes);
+    json_object_set_new(o, "grid", grid_json(store, pb));
+    json_object_set_new(o, "picture", picture_json(store, pb, g->leaders.n ? g->leaders.c[0].id : 0));
+    return rc;
+}
+
 int rt_report_data(rt_store *store, json_t **out, rt_report_info *info)
 {
-    rt_db *db = rt_store_db(store);
-    rt_summary s;
-    long long best = 0;
-    int rc = rt_db_summary(db, &s);
-    if (!rc)
-        rc = rt_db_best(db, &best);
-    if (rc)
-        return rc;
     rt_problem *pb = NULL;
     rt_store_problem(store, &pb); /* without it (a problem this build lacks): no grid, picture */
-    char metric[32];
-    metric_name_of(store, pb, best, metric, sizeof metric);
-    gather g = {.steps = json_array()};
-    if (pb && strcmp(rt_problem_name(pb), "policy") == 0)
-        g.meta_rows = json_array();
+    gather *g = calloc(1, sizeof *g);
     tree t = {.nodes = json_array(), .index = json_object()};
-    json_t *o = json_object(), *top = json_array();
-    json_object_set_new(o, "summary", summary_json(&s, pb, best, metric));
-    rc = rows_json(store, o, &g, &info->candidates);
-    if (!rc) {
-        json_object_set_new(o, "drift", drift_json(store));
-        json_object_set_new(o, "bandit", bandit_json(store));
-        json_object_set_new(o, "grid", grid_json(store, pb));
-        json_object_set(o, "lineage", lineage_json(store, s.nislands, top, &t, &rc));
-        json_object_set(o, "top", top);
-        json_object_set_new(o, "picture", picture_json(store, pb, best));
+    json_t *o = json_object();
+    if (!g) {
+        rt_problem_close(pb);
+        return rt_db_fail(rt_store_db(store), RT_ENOMEM, "out of memory");
     }
+    g->steps = json_array();
+    if (pb && strcmp(rt_problem_name(pb), "policy") == 0)
+        g->meta_rows = json_array();
+    int rc = rows_json(store, o, g);
+    long long proxy_rejected = 0;
+    if (!rc) {
+        char metric[32];
+        metric_name_of(store, pb, g->leaders.n ? g->leaders.c[0].id : 0, metric, sizeof metric);
+        json_t *summary = summary_json(store, g, pb, metric, &proxy_rejected);
+        rc = summary ? 0 : RT_ESTORE;
+        json_object_set_new(o, "summary", summary);
+    }
+    if (!rc) {
+        json_object_set_new(o, "drift", drift_json(g, proxy_rejected));
+        json_object_set_new(o, "bandit", bandit_json(store));
+        rc = texts_json(store, o, g, pb, &t);
+    }
+    info->candidates = (long long)g->n;
     info->lineage_nodes = (int)json_array_size(t.nodes);
     info->texts_omitted = t.omitted;
-    free(g.rows);
-    json_decref(g.steps);
-    json_decref(g.meta_rows);
+    free(g->rows);
+    json_decref(g->steps);
+    json_decref(g->meta_rows);
+    free(g);
     json_decref(t.nodes);
     json_decref(t.index);
-    json_decref(top);
     rt_problem_close(pb);
     if (rc)
         json_decref(o);
