@@ -1,7 +1,8 @@
 /* bench_report.c — the HTML report on large stores (docs/report.md, "Large stores"): builds a
  * synthetic store of N candidates (a 3x3x3 GF(2) run's shape: four islands, a lineage in which
  * each child descends from a recent admitted row, 30% admitted, 5% invalid, texts of real
- * schemes), then times `rt_store_report` on it REPEAT times and prints the median wall and CPU
+ * schemes, and one language-model request per ten candidates from two models), then times
+ * `rt_store_report` on it REPEAT times and prints the median wall and CPU
  * seconds and the page's size.
  *   usage: bench_report N STORE [REPEAT]   (STORE is made if missing; N = 0 makes a store
  *          with no candidate at all, which is how the browser test gets an empty store) */
@@ -16,6 +17,7 @@
 #include "problem.h"
 #include "ratchet.h"
 #include "store/store.h"
+#include "store/llm_requests.h"
 #include "store/write.h"
 #include "util.h"
 
@@ -74,6 +76,15 @@ static int fill(rt_db *db, long long n, const char *seed)
             .time = (double)i * 1e-3};
         long long id;
         rc = rt_db_insert(db, &row, &id);
+        if (!rc && i % 10 == 0) { /* a request that made this child */
+            rt_llm_row req = {.at = 1.7e9 + (double)i * 1e-3, .island = row.island,
+                              .generation = row.generation, .model = i % 20 ? "model-a" : "model-b",
+                              .mode = "diff", .tokens_in = 2000, .tokens_out = 300,
+                              .cost = 0.002, .latency = 2, .attempts = 1, .http_status = 200,
+                              .outcome = "ok", .parent = row.parent, .made = 1, .valid = valid,
+                              .admitted = admitted, .improved = admitted && rand() % 4 == 0};
+            rc = rt_db_llm_insert(db, &req);
+        }
         if (!rc && admitted) {
             memcpy(recent_hash[nrecent % RECENT], hash, 65);
             nrecent++;

@@ -59,6 +59,11 @@ if [ -x examples/circle_packing/cp_check ]; then
     render circles "$work/circles.html" fig-best fig-picture fig-rate fig-gate fig-lineage
 fi
 
+# a synthetic store with language-model requests (bench_report's), for the model figure
+"$bench" 3000 "$work/synthetic.db" 0
+"$tool" report "$work/synthetic.db" -o "$work/synthetic.html" --quiet
+render synthetic "$work/synthetic.html" fig-best fig-rate fig-drift fig-llm fig-top fig-lineage
+
 # a store with no candidate at all (bench_report makes one) and one with a single run's seed
 "$bench" 0 "$work/empty.db" 0
 "$tool" report "$work/empty.db" -o "$work/empty.html" --quiet

@@ -82,9 +82,22 @@ json_t *cand_json(const rt_candidate *c)
     return o;
 }
 
+/* Prints v in a field of width 12, "-" when it is NaN (no verified figure). */
+static void put_num(FILE *f, double v)
+{
+    if (isnan(v))
+        fprintf(f, "%12s", "-");
+    else
+        fprintf(f, "%12.6g", v);
+}
+
 void cand_line(FILE *f, const rt_candidate *c)
 {
-    fprintf(f, "%8lld  %-8s %12.6g  %12.6g  %12.6g  %6d  %10lld  %s\n", c->id,
-            c->admitted ? "admitted" : c->valid ? "kept-out" : "invalid", c->metric, c->score,
-            c->proxy, c->island, c->generation, c->op);
+    fprintf(f, "%8lld  %-8s ", c->id, c->admitted ? "admitted" : c->valid ? "kept-out" : "invalid");
+    put_num(f, c->metric);
+    fputs("  ", f);
+    put_num(f, c->score);
+    fputs("  ", f);
+    put_num(f, c->proxy);
+    fprintf(f, "  %6d  %10lld  %s\n", c->island, c->generation, c->op);
 }

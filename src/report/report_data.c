@@ -292,14 +292,17 @@ static json_t *drift_json(const gather *g, long long proxy_rejected)
 
 #define MAX_MODELS 16
 
+typedef struct llm_point {
+    double at, cost, tokens;
+    int model, improved;
+} llm_point;
+
 typedef struct llm_gather {
-    double tmax;
     char models[MAX_MODELS][64];
     int nmodels;
-    double requests[MAX_MODELS][10], improved[MAX_MODELS][10];
-    double spend[RT_REPORT_BINS], tokens[RT_REPORT_BINS]; /* cumulative, at each bin's end */
-    double cost, tok;
-    long long n;
+    llm_point *p;
+    size_t n, cap;
+    int oom;
 } llm_gather;
 
 static void on_llm(const rt_db_llm_point *p, void *user)
@@ -312,41 +315,61 @@ static void on_llm(const rt_db_llm_point *p, void *user)
         snprintf(l->models[l->nmodels++], sizeof l->models[0], "%s", p->model);
     if (m == MAX_MODELS)
         m = MAX_MODELS - 1;
-    int k = l->tmax > 0 ? (int)(p->at * 10 / l->tmax) : 0;
-    k = k < 0 ? 0 : k > 9 ? 9 : k;
-    l->requests[m][k]++;
-    l->improved[m][k] += p->improved;
-    l->cost += p->cost;
-    l->tok += (double)(p->tokens_in + p->tokens_out);
-    int b = l->tmax > 0 ? (int)(p->at * RT_REPORT_BINS / l->tmax) : 0;
-    b = b < 0 ? 0 : b >= RT_REPORT_BINS ? RT_REPORT_BINS - 1 : b;
-    for (int j = b; j < RT_REPORT_BINS; j++)
-        l->spend[j] = l->cost, l->tokens[j] = l->tok;
-    l->n++;
+    if (l->n == l->cap) {
+        size_t ncap = l->cap ? 2 * l->cap : 256;
+        llm_point *np = realloc(l->p, ncap * sizeof *np);
+        if (!np) {
+            l->oom = 1;
+            return;
+        }
+        l->p = np, l->cap = ncap;
+    }
+    l->p[l->n++] = (llm_point){p->at, p->cost, (double)(p->tokens_in + p->tokens_out), m,
+                               p->improved};
 }
 
-/* Requests and improvements per model per tenth of the run's time, and the spend over time;
- * null for runs without language models. */
-static json_t *llm_json(rt_store *store, double tmax)
+/* Requests and improvements per model per tenth of the requests' time span, and the spend in
+ * RT_REPORT_BINS bins of it (requests carry clock times: the span is first to last request). */
+static json_t *llm_out(const llm_gather *l)
+{
+    double t0 = l->p[0].at, t1 = l->p[0].at, cost = 0, tok = 0;
+    for (size_t i = 0; i < l->n; i++)
+        t0 = fmin(t0, l->p[i].at), t1 = fmax(t1, l->p[i].at);
+    double span = t1 > t0 ? t1 - t0 : 1, req[MAX_MODELS][10], imp[MAX_MODELS][10];
+    double spend[RT_REPORT_BINS] = {0}, tokens[RT_REPORT_BINS] = {0};
+    memset(req, 0, sizeof req), memset(imp, 0, sizeof imp);
+    for (size_t i = 0; i < l->n; i++) {
+        const llm_point *p = &l->p[i];
+        int k = (int)((p->at - t0) * 10 / span), b = (int)((p->at - t0) * RT_REPORT_BINS / span);
+        k = k > 9 ? 9 : k, b = b >= RT_REPORT_BINS ? RT_REPORT_BINS - 1 : b;
+        req[p->model][k]++, imp[p->model][k] += p->improved;
+        spend[b] += p->cost, tokens[b] += p->tokens, cost += p->cost, tok += p->tokens;
+    }
+    for (int b = 1; b < RT_REPORT_BINS; b++) /* cumulative */
+        spend[b] += spend[b - 1], tokens[b] += tokens[b - 1];
+    json_t *o = json_pack("{s:I,s:f,s:f,s:f}", "requests", (json_int_t)l->n, "cost", cost,
+                          "tokens_total", tok, "span", span);
+    json_t *by = json_object(), *won = json_object();
+    for (int m = 0; m < l->nmodels; m++) {
+        set_series(by, l->models[m], req[m], 10);
+        set_series(won, l->models[m], imp[m], 10);
+    }
+    json_object_set_new(o, "by_model", by);
+    json_object_set_new(o, "improved_by_model", won);
+    set_series(o, "spend", spend, RT_REPORT_BINS);
+    set_series(o, "tokens", tokens, RT_REPORT_BINS);
+    return o;
+}
+
+/* The llm proposer's requests, or null for runs without language models. */
+static json_t *llm_json(rt_store *store)
 {
     llm_gather *l = calloc(1, sizeof *l);
-    if (!l)
-        return NULL;
-    l->tmax = tmax;
     json_t *o = NULL;
-    if (rt_db_each_llm_point(rt_store_db(store), on_llm, l) == 0 && l->n > 0) {
-        o = json_pack("{s:I,s:f,s:f}", "requests", (json_int_t)l->n, "cost", l->cost, "tokens",
-                      l->tok);
-        json_t *req = json_object(), *imp = json_object();
-        for (int m = 0; m < l->nmodels; m++) {
-            set_series(req, l->models[m], l->requests[m], 10);
-            set_series(imp, l->models[m], l->improved[m], 10);
-        }
-        json_object_set_new(o, "by_model", req);
-        json_object_set_new(o, "improved_by_model", imp);
-        set_series(o, "spend", l->spend, RT_REPORT_BINS);
-        set_series(o, "tokens", l->tokens, RT_REPORT_BINS);
-    }
+    if (l && rt_db_each_llm_point(rt_store_db(store), on_llm, l) == 0 && !l->oom && l->n)
+        o = llm_out(l);
+    if (l)
+        free(l->p);
     free(l);
     return o ? o : json_null();
 }
@@ -583,7 +606,7 @@ static int rows_json(rt_store *store, json_t *o, gather *g)
     json_object_set(o, "best_steps", g->steps);
     json_object_set_new(o, "bins", bins_json(g, tmax));
     json_object_set_new(o, "tenths", tenths_json(g, gmax));
-    json_object_set_new(o, "llm", llm_json(store, tmax));
+    json_object_set_new(o, "llm", llm_json(store));
     if (g->meta_rows)
         json_object_set(o, "meta", g->meta_rows);
     return g->oom ? RT_ENOMEM : 0;
