@@ -19,8 +19,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "problems/program/program.h"
 #include "ratchet.h"
 #include "testutil.h"
+#include "util.h"
 
 static char g_dir[128];
 static char g_store[256]; /* a short matmul run, made once */
@@ -489,12 +491,56 @@ static void test_watch_ctrl_c(void **state)
     free(out);
 }
 
+/* The circle-packing picture's reader on 20000 mutations of a good one: it never fails
+ * otherwise than with RT_EUSAGE, and what it passes is a circles picture of finite numbers. */
+static void test_picture_reader(void **state)
+{
+    (void)state;
+    static const char good[] =
+        "{\"stderr_tail\":\"x\",\"picture\":{\"kind\":\"circles\",\"box\":[0,0,1,1],"
+        "\"circles\":[[0.5,0.5,0.25],[0.1,0.1,0.05]],\"extra\":\"<script>\"}}";
+    static const char alphabet[] = "{}[],:\"0123456789.-eE+ abcNnIi<>";
+    char buf[sizeof good + 32];
+    srand(11);
+    int passed = 0;
+    for (int round = 0; round < 20000; round++) {
+        memcpy(buf, good, sizeof good);
+        for (int k = rand() % 4; k >= 0 && round; k--)
+            buf[rand() % (int)(sizeof good - 1)] = alphabet[rand() % (int)(sizeof alphabet - 1)];
+        rt_buf out;
+        rt_buf_init(&out, 0);
+        int rc = rt_program_picture(buf, &out);
+        if (rc == 0) {
+            json_t *p = json_loadb(out.data, out.len, 0, NULL), *c;
+            assert_non_null(p);
+            assert_string_equal(json_string_value(json_object_get(p, "kind")), "circles");
+            assert_null(json_object_get(p, "extra")); /* nothing but the numbers */
+            size_t i;
+            json_array_foreach(json_object_get(p, "circles"), i, c)
+                for (size_t j = 0; j < 3; j++)
+                    assert_true(json_is_number(json_array_get(c, j)));
+            json_decref(p);
+            passed++;
+        } else {
+            assert_int_equal(rc, RT_EUSAGE);
+        }
+        rt_buf_free(&out);
+    }
+    assert_true(passed > 100); /* the unmutated one and harmless mutations pass */
+    rt_buf none;
+    rt_buf_init(&none, 0);
+    assert_int_equal(rt_program_picture(NULL, &none), RT_EUSAGE);
+    assert_int_equal(rt_program_picture("{\"picture\":{\"kind\":\"svg\"}}", &none), RT_EUSAGE);
+    rt_buf_free(&none);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_list),
         cmocka_unit_test(test_show_lineage_diff),
         cmocka_unit_test(test_diff_property),
+        cmocka_unit_test(test_picture_reader),
         cmocka_unit_test(test_report),
         cmocka_unit_test(test_report_empty),
         cmocka_unit_test(test_bad_input),

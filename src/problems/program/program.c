@@ -1035,13 +1035,8 @@ static int circles_ok(json_t *pic)
     return 1;
 }
 
-/* The report's picture: the "picture" member of the evaluator's artifacts, when it is one the
- * report draws (docs/report.md: kind "circles"); rebuilt from its numbers alone, so nothing
- * else the evaluator printed reaches the page. */
-static int program_picture(const void *state, const char *text, size_t len, const char *metrics,
-                           const char *artifacts, rt_buf *out)
+int rt_program_picture(const char *artifacts, rt_buf *out)
 {
-    (void)state, (void)text, (void)len, (void)metrics;
     json_t *a = artifacts ? json_loads(artifacts, 0, NULL) : NULL;
     json_t *pic = json_object_get(a, "picture");
     int rc = RT_EUSAGE;
@@ -1058,6 +1053,13 @@ static int program_picture(const void *state, const char *text, size_t len, cons
     }
     json_decref(a);
     return rc;
+}
+
+static int program_picture(const void *state, const char *text, size_t len, const char *metrics,
+                           const char *artifacts, rt_buf *out)
+{
+    (void)state, (void)text, (void)len, (void)metrics;
+    return rt_program_picture(artifacts, out);
 }
 
 const rt_problem_class rt_problem_program = {
