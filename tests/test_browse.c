@@ -20,6 +20,9 @@
 #include <unistd.h>
 
 #include "problems/program/program.h"
+#include "store/llm_requests.h"
+#include "store/store.h"
+#include "store/write.h"
 #include "ratchet.h"
 #include "testutil.h"
 #include "util.h"
@@ -477,7 +480,7 @@ static void test_watch_ctrl_c(void **state)
     (void)state;
     char store[300], path[300];
     snprintf(store, sizeof store, "%s/w2.db", g_dir);
-    pid_t run = start_run(store, "4");
+    pid_t run = start_run(store, "8");
     pid_t w = start("watch2", (const char *[]){"watch", store, "--interval", "0.2", NULL});
     usleep(800000);
     kill(w, SIGINT);
@@ -489,6 +492,48 @@ static void test_watch_ctrl_c(void **state)
     char *out = tu_slurp(path, &len);
     assert_non_null(strstr(out, "stopped watching (Ctrl-C)"));
     free(out);
+}
+
+/* list --model: the children of one language model, matched through its requests. */
+static void test_list_model(void **state)
+{
+    (void)state;
+    char path[300], err_text[512], hash[65], text[64], *out, *err;
+    snprintf(path, sizeof path, "%s/llm.db", g_dir);
+    rt_run_config cfg = {.problem = "matmul", .params = "shape=2x2x2 field=gf2", .seed = 1,
+                         .islands = 2, .proposer = "llm"};
+    rt_db *db = NULL;
+    rt_checkpoint cp = {.sessions = 1};
+    assert_int_equal(rt_db_create(&db, path, &cfg, err_text, sizeof err_text), 0);
+    assert_int_equal(rt_db_save_checkpoint(db, &cp, NULL, 0), 0);
+    assert_int_equal(rt_db_publish(&db, err_text, sizeof err_text), 0);
+    assert_int_equal(rt_db_begin(db), 0);
+    for (int i = 1; i <= 40; i++) { /* row i: island i % 2, generation i / 2, model b when i % 5 == 0 */
+        snprintf(text, sizeof text, "candidate %d\n", i);
+        snprintf(hash, sizeof hash, "%064d", i);
+        rt_cand_row row = {.hash = hash, .text = text, .len = strlen(text), .op = "llm-diff",
+                           .island = i % 2, .generation = i / 2, .valid = 1, .verified = {1, 1},
+                           .metric = 1, .time = i};
+        long long id;
+        assert_int_equal(rt_db_insert(db, &row, &id), 0);
+        rt_llm_row req = {.at = 1e9 + i, .island = i % 2, .generation = i / 2,
+                          .model = i % 5 ? "model-a" : "model-b", .mode = "diff", .outcome = "ok",
+                          .made = 1};
+        assert_int_equal(rt_db_llm_insert(db, &req), 0);
+    }
+    assert_int_equal(rt_db_commit(db), 0);
+    rt_db_close(db);
+    assert_int_equal(tool(&out, &err, (const char *[]){"list", path, "--json", "--model", "model-b", NULL}), 0);
+    assert_int_equal(count_lines(out), 8);
+    for (char *line = strtok(out, "\n"); line; line = strtok(NULL, "\n")) {
+        json_t *o = json_loads(line, 0, NULL);
+        assert_int_equal(json_integer_value(json_object_get(o, "id")) % 5, 0);
+        json_decref(o);
+    }
+    free(out), free(err);
+    assert_int_equal(tool(&out, &err, (const char *[]){"list", g_store, "--model", "model-b", NULL}), 0);
+    assert_int_equal(count_lines(out), 1); /* a run without requests: none */
+    free(out), free(err);
 }
 
 /* The circle-packing picture's reader on 20000 mutations of a good one: it never fails
@@ -541,6 +586,7 @@ int main(void)
         cmocka_unit_test(test_show_lineage_diff),
         cmocka_unit_test(test_diff_property),
         cmocka_unit_test(test_picture_reader),
+        cmocka_unit_test(test_list_model),
         cmocka_unit_test(test_report),
         cmocka_unit_test(test_report_empty),
         cmocka_unit_test(test_bad_input),
