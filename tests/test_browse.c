@@ -109,6 +109,23 @@ static int teardown(void **state)
     return 0;
 }
 
+/* Each command's --help: its usage on stdout, exit 0; no store: one line, exit 2. */
+static void test_help(void **state)
+{
+    (void)state;
+    static const char *const cmds[] = {"list", "show", "diff", "lineage", "report", "watch"};
+    char *out, *err, usage[64];
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+        assert_int_equal(tool(&out, &err, (const char *[]){cmds[i], "--help", NULL}), 0);
+        snprintf(usage, sizeof usage, "usage: ratchet %s STORE", cmds[i]);
+        assert_non_null(strstr(out, usage));
+        free(out), free(err);
+        assert_int_equal(tool(&out, &err, (const char *[]){cmds[i], NULL}), 2);
+        assert_int_equal(count_lines(err), 1);
+        free(out), free(err);
+    }
+}
+
 /* list: every row once; the filters keep only what they say; --top is best first. */
 static void test_list(void **state)
 {
@@ -582,6 +599,7 @@ static void test_picture_reader(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_help),
         cmocka_unit_test(test_list),
         cmocka_unit_test(test_show_lineage_diff),
         cmocka_unit_test(test_diff_property),
