@@ -64,7 +64,8 @@ static int print_diff(rt_store *st, long long from, long long to)
 
 int cmd_diff(int argc, char **argv)
 {
-    static const arg_spec spec = {"diff", diff_opts, help_diff, offsetof(diff_args, pos), NULL};
+    static const arg_spec spec = {"diff", diff_opts, help_diff, offsetof(diff_args, pos), NULL,
+                                  NULL};
     diff_args a = {0};
     int rc = args_parse_n(&spec, 2, argc, argv, &a, NULL);
     if (rc)

@@ -54,7 +54,7 @@ static int print_chain(rt_store *st, const long long *ids, size_t n, int json)
 int cmd_lineage(int argc, char **argv)
 {
     static const arg_spec spec = {"lineage", lineage_opts, help_lineage,
-                                  offsetof(lineage_args, pos), NULL};
+                                  offsetof(lineage_args, pos), NULL, NULL};
     lineage_args a = {0};
     int rc = args_parse_n(&spec, 1, argc, argv, &a, NULL);
     if (rc)

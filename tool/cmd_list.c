@@ -49,7 +49,7 @@ static int print_row(const rt_candidate *c, void *user)
 
 int cmd_list(int argc, char **argv)
 {
-    static const arg_spec spec = {"list", list_opts, help_list, AT(path), NULL};
+    static const arg_spec spec = {"list", list_opts, help_list, AT(path), NULL, NULL};
     list_args a = {.island = -1};
     int rc = args_parse(&spec, argc, argv, &a, NULL);
     if (rc)

@@ -31,7 +31,7 @@ static void help_report(FILE *f)
 
 int cmd_report(int argc, char **argv)
 {
-    static const arg_spec spec = {"report", report_opts, help_report, AT(path), NULL};
+    static const arg_spec spec = {"report", report_opts, help_report, AT(path), NULL, NULL};
     report_args a = {0};
     for (int i = 1; i < argc; i++) /* -o FILE: the short form of --output */
         if (strcmp(argv[i], "-o") == 0)

@@ -67,7 +67,7 @@ static int show_json(const rt_candidate *c, const char *text, const char *metric
 
 int cmd_show(int argc, char **argv)
 {
-    static const arg_spec spec = {"show", show_opts, help_show, AT(pos), NULL};
+    static const arg_spec spec = {"show", show_opts, help_show, AT(pos), NULL, NULL};
     show_args a = {0};
     int rc = args_parse_n(&spec, 1, argc, argv, &a, NULL);
     if (rc)

@@ -140,7 +140,7 @@ static int draw(rt_store *st, const watch_args *a, int running, int tty, long lo
 
 int cmd_watch(int argc, char **argv)
 {
-    static const arg_spec spec = {"watch", watch_opts, help_watch, AT(path), NULL};
+    static const arg_spec spec = {"watch", watch_opts, help_watch, AT(path), NULL, NULL};
     watch_args a = {.interval = 1, .last = 5};
     int rc = args_parse(&spec, argc, argv, &a, NULL);
     if (rc)

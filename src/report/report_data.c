@@ -20,7 +20,7 @@
 /* One row, as much as the curves need. */
 typedef struct row {
     double time, proxy, score;
-    float gap;          /* proxy - verified score when it verified below the claim, else 0 */
+    double gap;         /* proxy - verified score when it verified below the claim, else 0 */
     int generation;
     short island;
     unsigned char op;
@@ -43,6 +43,7 @@ typedef struct gather {
     json_t *steps;     /* per island: [[time, score, metric, id], ...] at each improvement */
     json_t *meta_rows; /* the meta level's rows (problem "policy"), NULL otherwise */
     long long valid, admitted, trusted_admitted;
+    double tol;                  /* the problem's score tolerance, for drift */
     toplist leaders;                  /* over all islands */
     toplist island_leader[MAX_ISLANDS]; /* each island's best (n 0 or 1) */
     int oom;
@@ -103,10 +104,21 @@ static void top_offer(toplist *t, int cap, const rt_candidate *c)
 }
 
 /* Drift's rule (store/query.h): a row overclaims when it failed verification or verified below
- * its proxy's claim (proxy, then proxy2 on a tie). */
-static int overclaims(const rt_candidate *c)
+ * its proxy's claim (proxy, then proxy2 on a tie) by more than the problem's tolerance tol,
+ * relative to the verified figure (at least 1 in absolute terms). */
+static int overclaims(const rt_candidate *c, double tol)
 {
-    return !c->valid || c->proxy > c->score || (c->proxy == c->score && c->proxy2 > c->score2);
+    double t1 = tol * fmax(1.0, fabs(c->score)), t2 = tol * fmax(1.0, fabs(c->score2));
+    return !c->valid || c->proxy > c->score + t1 ||
+           (c->proxy >= c->score - t1 && c->proxy2 > c->score2 + t2);
+}
+
+/* Its gap: proxy - score when it overclaims by its primary score, else 0. */
+static double claim_gap(const rt_candidate *c, double tol)
+{
+    return c->valid && c->proxy > c->score + tol * fmax(1.0, fabs(c->score))
+               ? c->proxy - c->score
+               : 0;
 }
 
 static int on_row(const rt_candidate *c, void *user)
@@ -126,8 +138,8 @@ static int on_row(const rt_candidate *c, void *user)
                .op = op_index(g, c->op)};
     r->valid = c->valid != 0;
     r->admitted = c->admitted != 0;
-    r->overclaim = overclaims(c) != 0;
-    r->gap = c->valid && c->proxy > c->score ? (float)(c->proxy - c->score) : 0;
+    r->overclaim = overclaims(c, g->tol) != 0;
+    r->gap = claim_gap(c, g->tol);
     g->valid += c->valid != 0;
     g->admitted += c->admitted != 0;
     g->trusted_admitted += c->admitted && c->trusted;
@@ -646,6 +658,9 @@ int rt_report_data(rt_store *store, json_t **out, rt_report_info *info)
         return rt_db_fail(rt_store_db(store), RT_ENOMEM, "out of memory");
     }
     g->steps = json_array();
+    rt_run_config cfg;
+    if (rt_db_config(rt_store_db(store), &cfg) == 0)
+        g->tol = rt_problem_score_tolerance(cfg.problem);
     if (pb && strcmp(rt_problem_name(pb), "policy") == 0)
         g->meta_rows = json_array();
     int rc = rows_json(store, o, g);
