@@ -22,6 +22,7 @@ TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
 
 .PHONY: bench-sandbox-compare bench-walk-compare
+.PHONY: test-browser bench-report
 .PHONY: all deps deps-test test demo bench bench-drift bench-meta bench-matmul sanitize fuzz \
         clean examples install uninstall
 
@@ -58,6 +59,11 @@ $(BUILD)/gen/check_matmul.inc: cert/check_matmul.c
 	sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $< > $@
 $(BUILD)/src/problems/matmul/matmul_cert.o: $(BUILD)/gen/check_matmul.inc
 
+# the HTML report's page (docs/report.md), as a string literal for report.c
+$(BUILD)/gen/report_html.inc: src/report/report.html
+	@mkdir -p $(dir $@)
+	sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $< > $@
+$(BUILD)/src/report/report.o: $(BUILD)/gen/report_html.inc
 # the prompts' folder of an installed ratchet, for a copy of the program moved away from it
 $(BUILD)/src/proposers/llm/llm_prompt.o: CFLAGS_ALL += -DRT_PROMPTS_DIR='"$(DATADIR)/prompts"'
 
@@ -103,6 +109,18 @@ $(BUILD)/bench/%: bench/%.c $(BUILD)/libratchet.a
 test: deps-test $(BUILD)/ratchet examples $(ATTACK_BIN) $(TEST_BIN)
 	@RATCHET=$(BUILD)/ratchet tests/run.sh $(TEST_BIN)
 	@scripts/fuzz.sh $(FUZZ_SHORT) $(LLM_FUZZERS)
+
+# The HTML report in headless Chromium (docs/report.md): console errors, failed loads, empty
+# figures and network URLs fail it; screenshots land in build/artifacts/.
+test-browser: deps-test all $(BUILD)/bench/bench_report
+	@scripts/browser_test.sh $(BUILD)/ratchet $(BUILD)/bench/bench_report
+
+# The report on synthetic stores of 10 thousand and 1 million candidates (docs/report.md).
+bench-report: $(BUILD)/bench/bench_report
+	@rm -f $(BUILD)/bench-report-10k.db* $(BUILD)/bench-report-1m.db*
+	$(BUILD)/bench/bench_report 10000 $(BUILD)/bench-report-10k.db 5
+	$(BUILD)/bench/bench_report 1000000 $(BUILD)/bench-report-1m.db 3
+	@rm -f $(BUILD)/bench-report-10k.db* $(BUILD)/bench-report-1m.db*
 
 demo: all
 	@scripts/demo.sh $(BUILD)/ratchet

@@ -330,6 +330,14 @@ int rt_problem_certificate(const rt_problem *problem, const char *text, size_t l
     return problem->cls->certificate(problem->state, text, len, dir, err, errlen);
 }
 
+int rt_problem_picture(const rt_problem *problem, const char *text, size_t len,
+                       const char *metrics, const char *artifacts, rt_buf *out)
+{
+    if (!problem->cls->picture)
+        return RT_EUSAGE;
+    return problem->cls->picture(problem->state, text, len, metrics, artifacts, out);
+}
+
 int rt_problem_is_noisy(const rt_problem *problem) { return problem->cls->noisy != 0; }
 
 int rt_problem_evaluates(const rt_problem *problem) { return problem->cls->evaluate != NULL; }

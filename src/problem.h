@@ -141,6 +141,12 @@ typedef struct rt_problem_class {
     /* Optional: the problem's own knobs, its section of the policy ("<name>.knob" rows with
      * offsets into its own structure; policy.h). NULL: the problem has no knobs. */
     const rt_knob_section *knobs;
+    /* Optional: a picture of a candidate for the HTML report (src/report/), as a JSON object
+     * of a kind the report draws ({"kind":"matmul",...}, {"kind":"circles",...}: docs/report.md)
+     * written into out, from its text and the metrics and artifacts stored with it (either may
+     * be NULL). Returns 0, or RT_EUSAGE when this candidate has no picture. NULL: none. */
+    int (*picture)(const void *state, const char *text, size_t len, const char *metrics,
+                   const char *artifacts, rt_buf *out);
     /* How far the proxy's primary score may lie above the verified one and still count as the
      * same figure (drift, rt_store_drift): relative, scaled by max(1, |verified|). 0 for exact
      * problems; a problem whose proxy and verifier compute the score in floating point by
@@ -196,6 +202,10 @@ int rt_problem_dedupe_text(const rt_problem *problem, const char *text, size_t l
 /* certificate; RT_EUSAGE naming the problem when it has none. */
 int rt_problem_certificate(const rt_problem *problem, const char *text, size_t len,
                            const char *dir, char *err, size_t errlen);
+
+/* picture; RT_EUSAGE for a problem without pictures. */
+int rt_problem_picture(const rt_problem *problem, const char *text, size_t len,
+                       const char *metrics, const char *artifacts, rt_buf *out);
 
 /* What the class offers: 1 or 0. */
 int rt_problem_is_noisy(const rt_problem *problem);        /* verify() is noisy */

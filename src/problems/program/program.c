@@ -1035,6 +1035,58 @@ done:
     return rc;
 }
 
+/* Checks one picture of kind "circles" ({"kind":"circles","circles":[[x,y,r],...], "box":
+ * [x0,y0,x1,y1] optional}): finite numbers only, at most 10000 circles. */
+static int circles_ok(json_t *pic)
+{
+    json_t *cs = json_object_get(pic, "circles"), *box = json_object_get(pic, "box"), *c;
+    size_t i, j;
+    if (!json_is_array(cs) || json_array_size(cs) > 10000)
+        return 0;
+    json_array_foreach(cs, i, c) {
+        if (!json_is_array(c) || json_array_size(c) != 3)
+            return 0;
+        for (j = 0; j < 3; j++)
+            if (!json_is_number(json_array_get(c, j)) ||
+                !isfinite(json_number_value(json_array_get(c, j))))
+                return 0;
+    }
+    if (box && (!json_is_array(box) || json_array_size(box) != 4))
+        return 0;
+    for (j = 0; box && j < 4; j++)
+        if (!json_is_number(json_array_get(box, j)) ||
+            !isfinite(json_number_value(json_array_get(box, j))))
+            return 0;
+    return 1;
+}
+
+int rt_program_picture(const char *artifacts, rt_buf *out)
+{
+    json_t *a = artifacts ? json_loads(artifacts, 0, NULL) : NULL;
+    json_t *pic = json_object_get(a, "picture");
+    int rc = RT_EUSAGE;
+    const char *kind = json_string_value(json_object_get(pic, "kind"));
+    if (kind && strcmp(kind, "circles") == 0 && circles_ok(pic)) {
+        json_t *clean = json_pack("{s:s,s:O}", "kind", "circles", "circles",
+                                  json_object_get(pic, "circles"));
+        if (clean && json_object_get(pic, "box"))
+            json_object_set(clean, "box", json_object_get(pic, "box"));
+        char *s = clean ? json_dumps(clean, JSON_COMPACT) : NULL;
+        rc = s && rt_buf_puts(out, s) == 0 ? 0 : RT_ENOMEM;
+        free(s);
+        json_decref(clean);
+    }
+    json_decref(a);
+    return rc;
+}
+
+static int program_picture(const void *state, const char *text, size_t len, const char *metrics,
+                           const char *artifacts, rt_buf *out)
+{
+    (void)state, (void)text, (void)len, (void)metrics;
+    return rt_program_picture(artifacts, out);
+}
+
 const rt_problem_class rt_problem_program = {
     .name = "program",
     .summary = "evolve a program in any language, judged by your evaluator",
@@ -1062,6 +1114,7 @@ const rt_problem_class rt_problem_program = {
     .annotations = program_annotations,
     .restore_annotations = program_restore_annotations,
     .dedupe_text = program_dedupe_text,
+    .picture = program_picture,
 };
 
 int rt_program_apply_reply(const char *parent, size_t plen, const char *reply, size_t rlen,
