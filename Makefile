@@ -2,7 +2,7 @@
 # WERROR=1 turns warnings into errors (CI sets it).
 
 CC ?= cc
-PKGS := sqlite3 jansson libcrypto inih libcurl libseccomp
+PKGS := sqlite3 jansson libcrypto inih libcurl libseccomp libzstd
 BUILD ?= build
 
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wconversion
