@@ -329,7 +329,7 @@ static void random_damage_never_passes(void **state)
     unsigned seed = 12345;
     int failed = 0, exact = 0;
     for (int i = 0; i < 300; i++) {
-        long long id = 2 + (long long)(rand_r(&seed) % (unsigned)(rows - 1));
+        long long id = 2 + (long long)((unsigned)rand_r(&seed) % (unsigned)(rows - 1));
         sqlite3_reset(get);
         sqlite3_bind_int64(get, 1, id);
         assert_int_equal(sqlite3_step(get), SQLITE_ROW);
