@@ -49,6 +49,12 @@ $(BUILD)/gen/check_matmul.inc: cert/check_matmul.c
 	sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $< > $@
 $(BUILD)/src/problems/matmul/matmul_cert.o: $(BUILD)/gen/check_matmul.inc
 
+# the shim that runs OpenEvolve evaluators, as a string literal for program_openevolve.c
+$(BUILD)/gen/openevolve_shim.inc: src/problems/program/openevolve_shim.py
+	@mkdir -p $(dir $@)
+	sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $< > $@
+$(BUILD)/src/problems/program/program_openevolve.o: $(BUILD)/gen/openevolve_shim.inc
+
 # The flip kernel: GCC's SLP vectorizer moves its scalar key arithmetic into vector registers and
 # back, which measured slower (the kernel's own two-lane vectors are written out explicitly).
 $(BUILD)/src/problems/matmul/matmul_walk.o: CFLAGS_ALL += -fno-tree-slp-vectorize

@@ -15,7 +15,7 @@ static const char *const known_keys[] = {
     "seconds", "evaluations", "target", "seed", "islands", "threads", "jobs", "proposer",
     "store", "quiet", "initial", "evaluator", "verifier", "eval-timeout", "eval-memory",
     "cascade", "cascade-threshold", "reproduce-tolerance", "command", "command-timeout",
-    "visible", NULL};
+    "visible", "evaluator-api", "features", NULL};
 static const char *const path_keys[] = {"initial", "evaluator", "verifier", "store", NULL};
 
 static int in_list(const char *s, const char *const *list)
