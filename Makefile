@@ -156,7 +156,9 @@ FUZZ_SRC_fuzz_edit_apply := src/problems/program/program_text.c src/proposers/ll
 FUZZ_SRC_fuzz_jail_request := src/sandbox/jail.c src/util.c
 FUZZ_SRC_fuzz_matmul_parse := src/problems/matmul/matmul_plain.c src/util.c
 FUZZ_SRC_fuzz_program_parse := src/problems/program/program_eval.c \
-                               src/problems/program/program_text.c src/config.c src/util.c src/rng.c
+                               src/problems/program/program_text.c \
+                               src/problems/program/program_features.c src/config.c src/util.c \
+                               src/rng.c
 FUZZ_SRC_fuzz_policy_parse := src/policy.c src/problems/matmul/matmul_policy.c src/rng.c src/util.c
 LLM_FUZZERS := build/fuzz/fuzz_llm_reply build/fuzz/fuzz_edit_apply build/fuzz/fuzz_jail_request
 

@@ -116,6 +116,21 @@ static void example_runs_with_metric_features(void **state)
                                   "NULL OR json_extract(e.artifacts,'$.stderr_tail') NOT LIKE "
                                   "'%max error%'"),
                      0);
+    /* a certificate carries the shim and says how to run the evaluator through it */
+    snprintf(args, sizeof args, "best %s --certificate %s/cert", store, g_dir);
+    assert_int_equal(tool(args, NULL), 0);
+    char readme[512];
+    snprintf(readme, sizeof readme, "%s/cert/README.txt", g_dir);
+    size_t n = 0;
+    char *text = tu_slurp(readme, &n);
+    assert_non_null(text);
+    assert_non_null(strstr(text, "/usr/bin/python3 ratchet_openevolve.py "));
+    free(text);
+    snprintf(readme, sizeof readme, "%s/cert/ratchet_openevolve.py", g_dir);
+    text = tu_slurp(readme, &n);
+    assert_non_null(text);
+    assert_non_null(strstr(text, "def evaluate(path, candidate)"));
+    free(text);
     /* the cells follow the metrics: different call counts in different cells of an island */
     assert_true(query(store, "SELECT count(DISTINCT json_extract(e.metrics,'$.calls')) FROM "
                              "archive a JOIN evaluations e ON e.cand_id=a.cand_id WHERE "

@@ -1039,6 +1039,7 @@ static int program_certificate(const void *state, const char *text, size_t len, 
     const program_state *st = state;
     int own = st->verifier[0] != 0;
     const char *exe = own ? st->verifier : st->evaluator;
+    int shim = !own && st->openevolve; /* the evaluator ran through the shim */
     rt_sandbox_result res;
     memset(&res, 0, sizeof res);
     char why[400] = "";
@@ -1067,16 +1068,17 @@ static int program_certificate(const void *state, const char *text, size_t len, 
         "  %-22s a copy of the %s ratchet ran, %s\n"
         "  verifier-output.txt    its output on the program when this certificate was written\n"
         "\n"
-        "Check it yourself: in an empty folder holding only %s, run\n"
+        "Check it yourself: in an empty folder holding only %s%s, run\n"
         "\n"
-        "    %s %s\n"
+        "    %s%s %s\n"
         "\n"
         "(the original, next to whatever files it needs) and compare its output with\n"
         "verifier-output.txt. ratchet ran it the same way, in a sandbox, with RATCHET_VERIFY=1\n"
         "and RATCHET_STAGE=RATCHET_STAGES=%d in its environment.\n",
         own ? "verifier" : "evaluator (the run had no verifier)", st->candidate_name, hash,
         own ? "verifier" : "evaluator", own ? "verifier" : "evaluator", exe, st->candidate_name,
-        exe, st->candidate_name, st->cascade);
+        shim ? " and " RT_OE_SHIM_NAME " (ratchet's shim for OpenEvolve evaluators)" : "",
+        shim ? RT_OE_PYTHON " " RT_OE_SHIM_NAME " " : "", exe, st->candidate_name, st->cascade);
     if (rc) {
         rc = rt_fail(err, errlen, RT_ENOMEM, "out of memory");
         goto done;
@@ -1085,7 +1087,9 @@ static int program_certificate(const void *state, const char *text, size_t len, 
         (rc = rt_cert_write(dir, own ? "verifier" : "evaluator", copy, copy_len, err, errlen)) ||
         (rc = rt_cert_write(dir, "verifier-output.txt", res.stdout_data, res.stdout_len, err,
                             errlen)) ||
-        (rc = rt_cert_write(dir, "README.txt", readme.data, readme.len, err, errlen)))
+        (rc = rt_cert_write(dir, "README.txt", readme.data, readme.len, err, errlen)) ||
+        (shim && (rc = rt_cert_write(dir, RT_OE_SHIM_NAME, rt_oe_shim, rt_oe_shim_len, err,
+                                     errlen))))
         goto done;
 done:
     rt_sandbox_result_free(&res);
