@@ -2,6 +2,7 @@
  * (store/codec.h has the format). */
 #include "store/codec.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,15 +15,49 @@ rt_text_cache *rt_db_text_cache(rt_db *db)
     return db->texts;
 }
 
+static size_t bucket_of_hash(const char *hash)
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    for (const unsigned char *p = (const unsigned char *)hash; *p; p++)
+        h = (h ^ *p) * 1099511628211ULL;
+    return (size_t)(h % RT_CODEC_BUCKETS);
+}
+
+static size_t bucket_of_id(long long id)
+{
+    return (size_t)(((uint64_t)id * 0x9E3779B97F4A7C15ULL) >> 40) % RT_CODEC_BUCKETS;
+}
+
+/* Removes entry i from the chain starting at *head (linked through the field at offset). */
+static void unlink_from(rt_text_cache *c, int *head, int i, int by_hash)
+{
+    for (int *at = head; *at; at = by_hash ? &c->e[*at - 1].next_hash : &c->e[*at - 1].next_id)
+        if (*at - 1 == i) {
+            *at = by_hash ? c->e[i].next_hash : c->e[i].next_id;
+            return;
+        }
+}
+
+/* Drops entry i (its text and its places in both tables). */
+static void drop(rt_text_cache *c, int i)
+{
+    rt_text_entry *e = &c->e[i];
+    if (!e->id)
+        return;
+    unlink_from(c, &c->by_hash[bucket_of_hash(e->hash)], i, 1);
+    unlink_from(c, &c->by_id[bucket_of_id(e->id)], i, 0);
+    c->bytes -= e->len;
+    free(e->text);
+    memset(e, 0, sizeof *e);
+}
+
 void rt_db_text_forget(rt_db *db, int contexts)
 {
     rt_text_cache *c = db->texts;
     if (!c)
         return;
-    for (size_t i = 0; i < RT_CODEC_CACHE; i++) {
-        free(c->e[i].text);
-        memset(&c->e[i], 0, sizeof c->e[i]);
-    }
+    for (int i = 0; i < RT_CODEC_CACHE; i++)
+        drop(c, i);
     if (contexts) {
         ZSTD_freeCCtx(c->cctx);
         ZSTD_freeDCtx(c->dctx);
@@ -34,10 +69,10 @@ void rt_db_text_forget(rt_db *db, int contexts)
 
 static rt_text_entry *find_id(rt_text_cache *c, long long id)
 {
-    for (size_t i = 0; i < RT_CODEC_CACHE; i++)
-        if (c->e[i].id == id) {
-            c->e[i].used = ++c->clock;
-            return &c->e[i];
+    for (int i = c->by_id[bucket_of_id(id)]; i; i = c->e[i - 1].next_id)
+        if (c->e[i - 1].id == id) {
+            c->e[i - 1].used = ++c->clock;
+            return &c->e[i - 1];
         }
     return NULL;
 }
@@ -47,33 +82,51 @@ const rt_text_entry *rt_db_text_find(rt_db *db, const char *hash)
     rt_text_cache *c = db->texts;
     if (!c || !hash)
         return NULL;
-    for (size_t i = 0; i < RT_CODEC_CACHE; i++)
-        if (c->e[i].id && strcmp(c->e[i].hash, hash) == 0) {
-            c->e[i].used = ++c->clock;
-            return &c->e[i];
+    for (int i = c->by_hash[bucket_of_hash(hash)]; i; i = c->e[i - 1].next_hash)
+        if (strcmp(c->e[i - 1].hash, hash) == 0) {
+            c->e[i - 1].used = ++c->clock;
+            return &c->e[i - 1];
         }
     return NULL;
+}
+
+/* The least recently used entry (an empty one first). */
+static int victim_of(const rt_text_cache *c)
+{
+    int v = 0;
+    for (int i = 0; i < RT_CODEC_CACHE; i++) {
+        if (!c->e[i].id)
+            return i;
+        if (c->e[i].used < c->e[v].used)
+            v = i;
+    }
+    return v;
 }
 
 void rt_db_text_remember(rt_db *db, long long id, const char *hash, int depth, const char *text,
                          size_t len)
 {
     rt_text_cache *c = rt_db_text_cache(db);
-    if (!c || find_id(c, id))
+    if (!c || len > RT_CODEC_CACHE_BYTES / 8 || find_id(c, id))
         return;
-    rt_text_entry *victim = &c->e[0];
-    for (size_t i = 0; i < RT_CODEC_CACHE && victim->id; i++)
-        if (!c->e[i].id || c->e[i].used < victim->used)
-            victim = &c->e[i];
+    int v = victim_of(c);
+    drop(c, v);
+    while (c->bytes + len > RT_CODEC_CACHE_BYTES) /* big texts: room by least recent use */
+        drop(c, victim_of(c));
     char *copy = malloc(len + 1);
     if (!copy)
         return;
     memcpy(copy, text, len);
     copy[len] = '\0';
-    free(victim->text);
-    *victim = (rt_text_entry){.id = id, .depth = depth, .text = copy, .len = len,
-                              .used = ++c->clock};
-    snprintf(victim->hash, sizeof victim->hash, "%s", hash);
+    rt_text_entry *e = &c->e[v];
+    *e = (rt_text_entry){.id = id, .depth = depth, .text = copy, .len = len, .used = ++c->clock};
+    snprintf(e->hash, sizeof e->hash, "%s", hash);
+    size_t hb = bucket_of_hash(e->hash), ib = bucket_of_id(id);
+    e->next_hash = c->by_hash[hb];
+    c->by_hash[hb] = v + 1;
+    e->next_id = c->by_id[ib];
+    c->by_id[ib] = v + 1;
+    c->bytes += len;
 }
 
 /* LEB128 of a positive id into out; its length. */

@@ -25,9 +25,11 @@
 
 #define RT_CODEC_MAX_DEPTH 16   /* bases followed to read a text, at most */
 #define RT_CODEC_MIN_LEN 64     /* shorter texts are stored as they are */
-#define RT_CODEC_LEVEL 9        /* zstd's compression level */
+#define RT_CODEC_LEVEL 7        /* zstd's compression level */
 #define RT_CODEC_MAX_TEXT ((size_t)64 << 20) /* a frame claiming more is refused */
-#define RT_CODEC_CACHE 256      /* texts an rt_db holds (rt_db_text_cache) */
+#define RT_CODEC_CACHE 1024     /* texts an rt_db holds (rt_db_text_cache), at most ... */
+#define RT_CODEC_CACHE_BYTES ((size_t)64 << 20) /* ... and this many bytes of them */
+#define RT_CODEC_BUCKETS 2048   /* the cache's hash tables (by text hash, by row id) */
 
 /* One decoded text the handle holds, by row id (the writer's recent rows, the reader's bases). */
 typedef struct rt_text_entry {
@@ -37,10 +39,13 @@ typedef struct rt_text_entry {
     char *text;
     size_t len;
     unsigned long used; /* for least-recently-used replacement */
+    int next_hash, next_id; /* the next entry of its bucket, plus one; 0: none */
 } rt_text_entry;
 
 typedef struct rt_text_cache {
     rt_text_entry e[RT_CODEC_CACHE];
+    int by_hash[RT_CODEC_BUCKETS], by_id[RT_CODEC_BUCKETS]; /* first entry plus one; 0: none */
+    size_t bytes;      /* of the texts held */
     unsigned long clock;
     void *cctx, *dctx; /* zstd's contexts, made on first use */
     unsigned char *out; /* rt_codec_encode's result */
