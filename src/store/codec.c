@@ -59,6 +59,7 @@ void rt_db_text_forget(rt_db *db, int contexts)
     for (int i = 0; i < RT_CODEC_CACHE; i++)
         drop(c, i);
     if (contexts) {
+        sqlite3_finalize(c->get);
         ZSTD_freeCCtx(c->cctx);
         ZSTD_freeDCtx(c->dctx);
         free(c->out);
@@ -205,15 +206,17 @@ static int load(rt_db *db, long long id, int level, char **text, size_t *len, in
         *depth = e->depth;
         return 0;
     }
-    sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(db->sql, "SELECT text, hash FROM candidates WHERE id=?", -1, &st,
-                                NULL);
-    if (rc != SQLITE_OK)
-        return rt_db_sql_fail(db, rc, "read a candidate");
+    if (!c->get) {
+        int prc = sqlite3_prepare_v2(db->sql, "SELECT text, hash FROM candidates WHERE id=?", -1,
+                                     &c->get, NULL);
+        if (prc != SQLITE_OK)
+            return rt_db_sql_fail(db, prc, "read a candidate");
+    }
+    sqlite3_stmt *st = c->get; /* reset before a base is read with it */
     sqlite3_bind_int64(st, 1, id);
-    rc = sqlite3_step(st);
+    int rc = sqlite3_step(st);
     if (rc != SQLITE_ROW) {
-        sqlite3_finalize(st);
+        sqlite3_reset(st);
         return rc == SQLITE_DONE
                    ? rt_db_fail(db, RT_ESTORE, "store %s: candidate %lld is missing", db->path, id)
                    : rt_db_sql_fail(db, rc, "read a candidate");
@@ -224,18 +227,18 @@ static int load(rt_db *db, long long id, int level, char **text, size_t *len, in
     if (sqlite3_column_type(st, 0) == SQLITE_BLOB) {
         const unsigned char *b = sqlite3_column_blob(st, 0);
         size_t bn = (size_t)sqlite3_column_bytes(st, 0);
-        unsigned char *copy = malloc(bn ? bn : 1); /* the base's read reuses the connection */
+        unsigned char *copy = malloc(bn ? bn : 1);
         if (!copy) {
-            sqlite3_finalize(st);
+            sqlite3_reset(st);
             return rt_db_fail(db, RT_ENOMEM, "out of memory");
         }
         memcpy(copy, b, bn);
-        sqlite3_finalize(st);
+        sqlite3_reset(st);
         rc = decode_body(db, id, copy, bn, level, text, len, depth);
         free(copy);
     } else {
         rc = rt_db_text_value(db, id, sqlite3_column_value(st, 0), text, len);
-        sqlite3_finalize(st);
+        sqlite3_reset(st);
     }
     if (rc)
         return rc;

@@ -48,6 +48,7 @@ typedef struct rt_text_cache {
     size_t bytes;      /* of the texts held */
     unsigned long clock;
     void *cctx, *dctx; /* zstd's contexts, made on first use */
+    sqlite3_stmt *get; /* a row's text and hash by id, prepared on first use */
     unsigned char *out; /* rt_codec_encode's result */
     size_t out_cap;
 } rt_text_cache;
@@ -76,7 +77,8 @@ int rt_db_text_fetch(rt_db *db, const char *hash);
 /* Remembers a row's text (a copy); out of memory only forgets it. */
 void rt_db_text_remember(rt_db *db, long long id, const char *hash, int depth, const char *text,
                          size_t len);
-/* Forgets every text (after a rollback: rows may be gone), and with all the contexts too. */
+/* Forgets every text (after a rollback: rows may be gone), and with contexts the zstd contexts
+ * and the statement too (before the connection closes). */
 void rt_db_text_forget(rt_db *db, int contexts);
 
 #endif

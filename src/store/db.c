@@ -34,6 +34,7 @@ void rt_db_release(rt_db *db)
     sqlite3_finalize(db->ins_cand);
     sqlite3_finalize(db->ins_event);
     sqlite3_finalize(db->ins_eval);
+    rt_db_text_forget(db, 1);
     if (db->sql)
         sqlite3_close_v2(db->sql);
     if (db->tmp[0]) { /* created but never published: abandon it */
@@ -44,7 +45,6 @@ void rt_db_release(rt_db *db)
     }
     if (db->lock_fd >= 0)
         close(db->lock_fd);
-    rt_db_text_forget(db, 1);
     free(db);
 }
 
