@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include "problem.h"
@@ -284,6 +285,53 @@ static void bad_inputs_are_named(void **state)
     free(out);
 }
 
+/* Writes tests/data/openevolve/evaluator.py to dir/name behind a "#!" line, with mode. */
+static void shebang_copy(const char *name, int mode, char *path, size_t len)
+{
+    snprintf(path, len, "%s/%s", g_dir, name);
+    size_t n = 0;
+    char *text = tu_slurp("tests/data/openevolve/evaluator.py", &n);
+    assert_non_null(text);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("#!/usr/bin/python3\n", f);
+    fputs(text, f);
+    fclose(f);
+    free(text);
+    assert_int_equal(chmod(path, (mode_t)mode), 0);
+}
+
+/* auto: a module with evaluate() is run through the shim unless it is an executable "#!"
+ * script, which follows ratchet's own contract; --evaluator-api openevolve overrides. */
+static void detection_rule(void **state)
+{
+    (void)state;
+    char plain[512], script[512], args[1536];
+    shebang_copy("module.py", 0644, plain, sizeof plain);
+    shebang_copy("script.py", 0755, script, sizeof script);
+    snprintf(args, sizeof args,
+             "run program --initial tests/data/openevolve/candidate.py --evaluator %s "
+             "--evaluations 1 --quiet --store %s/detect1.db",
+             plain, g_dir);
+    char *out = NULL;
+    if (tool(args, &out) != 0)
+        fail_msg("a non-executable module with #! was not run through the shim: %s", out);
+    free(out);
+    snprintf(args, sizeof args,
+             "run program --initial tests/data/openevolve/candidate.py --evaluator %s "
+             "--evaluations 1 --quiet --store %s/detect2.db",
+             script, g_dir);
+    /* run as a program, its import of openevolve fails: no shim provides it */
+    assert_int_equal(tool(args, &out), 1);
+    assert_non_null(strstr(out, "the initial candidate failed: evaluator exited with status 1"));
+    free(out);
+    snprintf(args, sizeof args,
+             "run program --initial tests/data/openevolve/candidate.py --evaluator %s "
+             "--evaluator-api openevolve --evaluations 1 --quiet --store %s/detect3.db",
+             script, g_dir);
+    assert_int_equal(tool(args, NULL), 0);
+}
+
 /* The spec parser and the binning on random input: no crash, every accepted spec canonical and
  * read back the same, every coordinate within its bins. */
 static void features_parser_survives_random_input(void **state)
@@ -333,6 +381,7 @@ int main(void)
         cmocka_unit_test(cascade_stages),
         cmocka_unit_test(score_without_combined_and_missing_feature),
         cmocka_unit_test(bad_inputs_are_named),
+        cmocka_unit_test(detection_rule),
         cmocka_unit_test(features_parser_survives_random_input),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -307,9 +307,10 @@ static const rt_param program_rows[] = {
      .help = "run as EVALUATOR candidate.EXT; prints {\"score\": ...};\n"
              "or a Python module with evaluate(program_path), as OpenEvolve's"},
     {.name = "evaluator-api", .type = RT_PARAM_STRING, RT_PARAM_AT(program_state, given_api),
-     .flags = RT_PARAM_EMPTY_UNSET, .metavar = "auto|command|openevolve",
-     .help = "how the evaluator is run (default auto: openevolve for a .py\n"
-             "file without #! that defines evaluate(); docs/migrating.md)"},
+     .flags = RT_PARAM_EMPTY_UNSET, .metavar = "API",
+     .help = "auto, command or openevolve (default auto: openevolve for a\n"
+             ".py file, not a #! script, that defines evaluate();\n"
+             "docs/migrating.md)"},
     {.name = "verifier", .type = RT_PARAM_STRING, RT_PARAM_AT(program_state, given_verifier),
      .flags = RT_PARAM_EMPTY_UNSET, .metavar = "FILE",
      .help = "the gate's check; prints {\"valid\": ..., \"score\": ...}\n"
@@ -340,9 +341,9 @@ static const rt_param program_rows[] = {
      RT_PARAM_AT(program_state, command_timeout), .lo = 0.01, .hi = 86400, .unit = "seconds",
      .def = "120", .metavar = "S", .help = "wall-clock seconds per proposal (default 120)"},
     {.name = "features", .type = RT_PARAM_CUSTOM, .parse = features_param,
-     .metavar = "NAME[:BINS[:LO:HI]],...",
-     .help = "MAP-Elites cells from up to 2 of the evaluator's metrics\n"
-             "(default: the program's length class)"},
+     .metavar = "SPEC",
+     .help = "MAP-Elites cells from up to 2 of the evaluator's metrics:\n"
+             "NAME[:BINS[:LO:HI]],... (default: the program's length)"},
     {.name = "visible", .type = RT_PARAM_CUSTOM, .parse = visible_param,
      .metavar = "PATH[:PATH]",
      .help = "more that the evaluator and verifier may read (the sandbox\n"

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "util.h"
 
@@ -25,7 +26,8 @@ int rt_oe_detect(const char *path)
     if (rt_read_file(path, (size_t)4 << 20, &text, &len, err, sizeof err) != 0)
         return 0;
     int found = 0;
-    if (!(len >= 2 && text[0] == '#' && text[1] == '!'))
+    int script = len >= 2 && text[0] == '#' && text[1] == '!' && access(path, X_OK) == 0;
+    if (!script)
         for (const char *line = text; line && *line && !found;) {
             found = strncmp(line, "def evaluate(", 13) == 0 ||
                     strncmp(line, "def evaluate_stage1(", 20) == 0;

@@ -21,8 +21,9 @@ extern const char rt_oe_shim[];
 extern const size_t rt_oe_shim_len;
 
 /* 1 when the file at path looks like an OpenEvolve evaluator module: its name ends in ".py", it
- * does not start with "#!" (an executable script follows ratchet's own contract), and a line
- * starts with "def evaluate(" or "def evaluate_stage1(". 0 otherwise or when unreadable. */
+ * is not an executable script (starting with "#!" and executable: those follow ratchet's own
+ * contract), and a line starts with "def evaluate(" or "def evaluate_stage1(". 0 otherwise or
+ * when unreadable. */
 int rt_oe_detect(const char *path);
 
 #endif
