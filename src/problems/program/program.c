@@ -341,7 +341,7 @@ static const rt_param program_rows[] = {
      RT_PARAM_AT(program_state, command_timeout), .lo = 0.01, .hi = 86400, .unit = "seconds",
      .def = "120", .metavar = "S", .help = "wall-clock seconds per proposal (default 120)"},
     {.name = "features", .type = RT_PARAM_CUSTOM, .parse = features_param,
-     .metavar = "SPEC",
+     .flags = RT_PARAM_SEARCH, .metavar = "SPEC",
      .help = "MAP-Elites cells from up to 2 of the evaluator's metrics:\n"
              "NAME[:BINS[:LO:HI]],... (default: the program's length)"},
     {.name = "visible", .type = RT_PARAM_CUSTOM, .parse = visible_param,
