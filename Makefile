@@ -172,7 +172,9 @@ FUZZ_SRC_fuzz_program_parse := src/problems/program/program_eval.c \
                                src/rng.c
 FUZZ_SRC_fuzz_policy_parse := src/policy.c src/problems/matmul/matmul_policy.c src/rng.c src/util.c
 FUZZ_SRC_fuzz_proposer_opts := src/proposer_opts.c src/util.c
-LLM_FUZZERS := build/fuzz/fuzz_llm_reply build/fuzz/fuzz_edit_apply build/fuzz/fuzz_jail_request
+FUZZ_SRC_fuzz_failures := src/failures.c src/util.c
+LLM_FUZZERS := build/fuzz/fuzz_llm_reply build/fuzz/fuzz_edit_apply build/fuzz/fuzz_jail_request \
+               build/fuzz/fuzz_failures
 
 .SECONDEXPANSION:
 build/fuzz/%: tests/fuzz/%.c $$(FUZZ_SRC_$$*)

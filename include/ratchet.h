@@ -36,7 +36,9 @@ enum {
     RT_EFULL = -6,    /* the disk (or file-size limit) is full */
     RT_ETOOBIG = -7,  /* input over a documented cap */
     RT_EBUSY = -8,    /* another process holds the store */
-    RT_EINTERNAL = -9 /* a bug in ratchet */
+    RT_EINTERNAL = -9, /* a bug in ratchet */
+    RT_EFAILED = -10  /* a run stopped because its proposals or evaluations kept failing the same
+                         way (engine.stop_after_failures); the message names the cause */
 };
 
 typedef struct rt_error {
@@ -119,6 +121,7 @@ typedef struct rt_run rt_run;
 typedef struct rt_progress {
     double elapsed;           /* seconds, over all sessions of the run */
     long long evaluations;    /* candidates proposed, over all sessions */
+    long long evaluated;      /* of those, the children scored (not failed nor duplicates) */
     long long admitted;       /* verified and admitted to the archive */
     long long work;           /* the problem's units of work in this session (matmul: flips) */
     double evals_per_second;  /* in this session */
@@ -209,7 +212,12 @@ typedef struct rt_summary {
     uint64_t seed;
     int sessions;              /* how many times the run was started or resumed */
     double elapsed;            /* seconds over all sessions */
-    long long evaluations;     /* candidates proposed */
+    long long evaluations;     /* candidates proposed (the count --evaluations budgets); the
+                                  same as proposals, kept for older callers */
+    long long proposals;       /* children asked of the proposer */
+    long long evaluated;       /* children scored (an evaluator ran, or the problem's proxy):
+                                  stored rows but the seed, plus those the proxy dropped */
+    long long failed;          /* proposals that made no child */
     long long duplicates;      /* children dropped as already seen */
     long long stored;          /* candidate rows in the store */
     long long valid;           /* rows that verified */
@@ -345,6 +353,10 @@ int rt_store_policy(rt_store *store, char **json);
  * "prior","n","reward","cost","pulls","wins","p"}]}, p the probability of the next draw;
  * *json is NULL when the store has none. */
 int rt_store_bandit(rt_store *store, char **json);
+/* Why proposals and evaluations failed, by cause, as JSON (caller frees *json): {"cut":N,
+ * "other":N,"causes":[{"cause","count","detail"}]}, causes by count, largest first; "cut" counts
+ * the jobs stopped at the end of a session. *json is NULL when the store has none. */
+int rt_store_failures(rt_store *store, char **json);
 
 /* One stored candidate, for lineage reports. */
 typedef struct rt_cand_info {

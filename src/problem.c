@@ -278,6 +278,12 @@ const rt_operator *rt_problem_operators(const rt_problem *problem, size_t *n)
     return cls->operators;
 }
 
+const char *rt_problem_operators_idle(const rt_problem *problem)
+{
+    const rt_problem_class *cls = problem->cls;
+    return cls->operators_idle ? cls->operators_idle(problem->state) : NULL;
+}
+
 int rt_problem_apply(const rt_problem *problem, const rt_operator *op, void *genome, rt_rng *rng,
                      long long *work)
 {

@@ -49,7 +49,8 @@ typedef struct rt_operator {
 /* The outcome of an expensive evaluation (rt_problem_class.evaluate). */
 typedef struct rt_evaluation {
     int failed;            /* 1: no usable score (crash, time-out, malformed output, ...) */
-    char reason[400];      /* one line, when failed */
+    char reason[400];      /* one line, when failed: the failure's cause */
+    char detail[400];      /* when failed: the end of the evaluator's stderr (one line), or "" */
     const char *metrics;   /* JSON object text owned by the genome, or NULL */
     const char *artifacts; /* JSON object text owned by the genome (stderr tail, ...), or NULL;
                               stored with the candidate whether or not it failed */
@@ -106,6 +107,9 @@ typedef struct rt_problem_class {
     /* Optional: the operators for this instance (for example matmul's sampled proxy adds moves
      * that may break a scheme). NULL, or a NULL result: the class's table above. */
     const rt_operator *(*operators_for)(const void *state, size_t *n);
+    /* Optional: why none of the operators can change anything in this instance (a program
+     * without annotations), or NULL when they can. NULL: they always can. */
+    const char *(*operators_idle)(const void *state);
     /* 1 when verify() is noisy (two calls on the same text may score differently): the engine
      * then uses noise-aware acceptance, and the gate and the audit compare validity only. */
     int noisy;
@@ -174,6 +178,8 @@ int rt_problem_verify(const rt_problem *problem, const char *text, size_t len, r
 void rt_problem_configure(const rt_problem *problem, const rt_policy *policy);
 /* The instance's operators (operators_for, or the class's table). */
 const rt_operator *rt_problem_operators(const rt_problem *problem, size_t *n);
+/* Why the problem's operators can change nothing in this instance, or NULL (operators_idle). */
+const char *rt_problem_operators_idle(const rt_problem *problem);
 /* Applies one of those operators to genome (its apply()). */
 int rt_problem_apply(const rt_problem *problem, const rt_operator *op, void *genome, rt_rng *rng,
                      long long *work);

@@ -29,6 +29,7 @@ int exit_for(int code)
         return 0;
     case RT_EINVALID:
     case RT_EINTERNAL:
+    case RT_EFAILED:
         return EXIT_FAIL;
     default:
         return EXIT_USAGE;

@@ -287,8 +287,10 @@ int rt_db_summary(rt_db *db, rt_summary *out)
     if (rc == 0) {
         out->sessions = cp.sessions;
         out->elapsed = cp.elapsed;
-        out->evaluations = cp.evaluations;
+        out->evaluations = out->proposals = cp.evaluations;
         out->duplicates = cp.duplicates;
+        out->failed = cp.failed;
+        out->evaluated = cp.proxy_rejected;
     } else if (rc != RT_ESTORE) {
         return rc;
     }
@@ -299,6 +301,7 @@ int rt_db_summary(rt_db *db, rt_summary *out)
         free(rows);
         return rc;
     }
+    out->evaluated += out->stored > 0 ? out->stored - 1 : 0; /* the seed is not an evaluation */
     snprintf(out->metric_name, sizeof out->metric_name, "score");
     long long best = 0;
     if ((rc = rt_db_best(db, &best))) {

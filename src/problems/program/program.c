@@ -71,6 +71,7 @@ typedef struct program_state {
     char visible_buf[2048];   /* split copy */
     const char *visible[MAX_VISIBLE + 1]; /* NULL-terminated, for the sandbox */
     char canon[MAX_CANON + 48];
+    size_t nannotations; /* in the initial program's editable regions */
     int openevolve;            /* the evaluator is an OpenEvolve module (program_openevolve.h) */
     char evaluator_dir[4096];  /* its folder, visible to its runs */
     rt_feature_spec features;  /* MAP-Elites features from metrics; n == 0: program length */
@@ -419,6 +420,7 @@ static int read_initial(program_state *st, char *err, size_t errlen)
     if ((rc = rt_annotations_parse(st->initial_text, st->initial_len, &st->regions, &anns, why,
                                    sizeof why)))
         return rt_fail(err, errlen, rc, "%s: %s", st->given_initial, why);
+    st->nannotations = anns.n;
     rt_annotations_free(&anns);
     return 0;
 }
@@ -886,6 +888,7 @@ failed:
     g->failed = 1;
     out->failed = 1;
     snprintf(out->reason, sizeof out->reason, "%s", why);
+    rt_tail_line(res.stderr_data, res.stderr_len, out->detail, sizeof out->detail);
     g->artifacts = make_artifacts(NULL, &res, stage, why);
     out->artifacts = g->artifacts;
     rt_eval_output_free(&eo);
@@ -1038,6 +1041,16 @@ static int tweak_apply(const void *state, void *genome, rt_rng *rng, long long *
     return 0;
 }
 
+/* Why the operator (tweak) can change nothing: the initial program has no annotation. */
+static const char *program_operators_idle(const void *state)
+{
+    const program_state *st = state;
+    return st->nannotations ? NULL
+                            : "the initial program has no `ratchet:` annotation inside its "
+                              "editable regions for the builtin proposer to change "
+                              "(docs/program.md); use --proposer command or llm";
+}
+
 static const rt_operator program_operators[] = {
     {"tweak", 1.0, tweak_apply},
 };
@@ -1131,6 +1144,7 @@ const rt_problem_class rt_problem_program = {
     .convert = program_convert,
     .operators = program_operators,
     .noperators = 1,
+    .operators_idle = program_operators_idle,
     .metric_lower_is_better = 0,
     .evaluate = program_evaluate,
     .annotations = program_annotations,
