@@ -2,7 +2,7 @@
 # install, uninstall. WERROR=1 turns warnings into errors (CI sets it).
 
 CC ?= cc
-PKGS := sqlite3 jansson libcrypto inih libcurl libseccomp
+PKGS := sqlite3 jansson libcrypto inih libcurl libseccomp libzstd
 BUILD ?= build
 
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wconversion
@@ -53,17 +53,20 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
 
-# the standalone checker a matmul certificate ships, as a string literal for matmul_cert.c
+# files built into the program as string literals (each line quoted): the standalone checker a
+# matmul certificate ships, the HTML report's page (docs/report.md), and the shim that runs
+# OpenEvolve evaluators (docs/migrating.md)
+EMBED = @mkdir -p $(dir $@) && sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $< > $@
 $(BUILD)/gen/check_matmul.inc: cert/check_matmul.c
-	@mkdir -p $(dir $@)
-	sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $< > $@
-$(BUILD)/src/problems/matmul/matmul_cert.o: $(BUILD)/gen/check_matmul.inc
-
-# the HTML report's page (docs/report.md), as a string literal for report.c
+	$(EMBED)
 $(BUILD)/gen/report_html.inc: src/report/report.html
-	@mkdir -p $(dir $@)
-	sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $< > $@
+	$(EMBED)
+$(BUILD)/gen/openevolve_shim.inc: src/problems/program/openevolve_shim.py
+	$(EMBED)
+$(BUILD)/src/problems/matmul/matmul_cert.o: $(BUILD)/gen/check_matmul.inc
 $(BUILD)/src/report/report.o: $(BUILD)/gen/report_html.inc
+$(BUILD)/src/problems/program/program_openevolve.o: $(BUILD)/gen/openevolve_shim.inc
+
 # the prompts' folder of an installed ratchet, for a copy of the program moved away from it
 $(BUILD)/src/proposers/llm/llm_prompt.o: CFLAGS_ALL += -DRT_PROMPTS_DIR='"$(DATADIR)/prompts"'
 
@@ -180,7 +183,9 @@ FUZZ_SRC_fuzz_edit_apply := src/problems/program/program_text.c src/proposers/ll
 FUZZ_SRC_fuzz_jail_request := src/sandbox/jail.c src/util.c
 FUZZ_SRC_fuzz_matmul_parse := src/problems/matmul/matmul_plain.c src/util.c
 FUZZ_SRC_fuzz_program_parse := src/problems/program/program_eval.c \
-                               src/problems/program/program_text.c src/config.c src/util.c src/rng.c
+                               src/problems/program/program_text.c \
+                               src/problems/program/program_features.c src/config.c src/util.c \
+                               src/rng.c
 FUZZ_SRC_fuzz_policy_parse := src/policy.c src/problems/matmul/matmul_policy.c src/rng.c src/util.c
 FUZZ_SRC_fuzz_proposer_opts := src/proposer_opts.c src/util.c
 FUZZ_SRC_fuzz_failures := src/failures.c src/util.c

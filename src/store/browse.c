@@ -11,7 +11,7 @@
 
 #define CAND_COLS                                                                              \
     "id,generation,island,time,proxy,proxy2,valid,score,score2,metric,admitted,trusted,hash,"  \
-    "COALESCE(parent,''),operator,COALESCE(reason,'')"
+    "parent,operator,COALESCE(reason,'')"
 
 /* A real column, NaN where it is NULL. */
 static double real_or_nan(sqlite3_stmt *st, int c)
@@ -41,8 +41,8 @@ static void read_cand(sqlite3_stmt *st, rt_candidate *c)
     c->metric = c->valid ? real_or_nan(st, 9) : (double)NAN;
     c->admitted = sqlite3_column_int(st, 10);
     c->trusted = sqlite3_column_int(st, 11);
-    text_into(st, 12, c->hash, sizeof c->hash);
-    text_into(st, 13, c->parent, sizeof c->parent);
+    rt_db_column_hash(st, 12, c->hash); /* "" for a seed's parent */
+    rt_db_column_hash(st, 13, c->parent);
     text_into(st, 14, c->op, sizeof c->op);
     text_into(st, 15, c->reason, sizeof c->reason);
 }
@@ -135,7 +135,7 @@ int rt_db_id_of_hash(rt_db *db, const char *hash, long long *id)
     int rc = sqlite3_prepare_v2(db->sql, "SELECT id FROM candidates WHERE hash=?", -1, &st, NULL);
     if (rc != SQLITE_OK)
         return rt_db_sql_fail(db, rc, "read a candidate");
-    sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
+    rt_db_bind_hash(st, 1, hash);
     rc = sqlite3_step(st);
     if (rc == SQLITE_ROW)
         *id = sqlite3_column_int64(st, 0);

@@ -23,6 +23,8 @@ typedef struct rt_program_genome {
     double score;    /* the evaluator's score (evaluated and not failed) */
     char *metrics;   /* JSON object text or NULL */
     char *artifacts; /* JSON object text or NULL */
+    int has_coords;  /* coords hold the cell of the metrics (--features) */
+    int coords[RT_MAX_FEATURES];
 } rt_program_genome;
 
 /* A fresh, unevaluated genome holding a copy of text; NULL when out of memory. */
