@@ -81,8 +81,11 @@ static void gate_admits_only_beyond_noise(void **state)
     const char *k2[] = {"train", "heldout", "vseeds", "evals", "work"};
     const char *v2[] = {"matmul:2x2x2:gf2", "matmul:2x2x3:gf2", "3", "30", "1000000"};
     assert_int_equal(rt_problem_open(&pb, "policy", k2, v2, 5, &err), 0);
-    const char *good = "{\"matmul\": {\"walk_flips\": 20000}}";
-    const char *bad = "{\"matmul\": {\"walk_flips\": 1}}";
+    /* the default run is the portfolio: its walk alone, with runs of 20000 flips or of one */
+    const char *good = "{\"matmul\": {\"op_plus\": 0, \"op_restart\": 0, \"flips_exp\": 0, "
+                       "\"pf_walk_flips\": 20000}}";
+    const char *bad = "{\"matmul\": {\"op_plus\": 0, \"op_restart\": 0, \"flips_exp\": 0, "
+                      "\"pf_walk_flips\": 1}}";
     rt_verdict v;
     char *t = candidate(good, bad);
     assert_int_equal(rt_problem_verify_text(pb, t, strlen(t), &v, &err), 0);
