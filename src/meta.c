@@ -202,7 +202,15 @@ int rt_meta_run_trial(const rt_policy *policy, const rt_meta_spec *spec, uint64_
     o.progress_interval = 1e9; /* only the final report */
     double t0 = rt_now();
     remove_store(path);
-    if ((rc = rt_run_create(&run, path, pb, &o, &e))) {
+    double miss = 2 * ((double)caps->work + RT_META_EVAL_COST * (double)caps->evaluations);
+    if ((rc = rt_run_create(&run, path, pb, &o, &e)) == RT_EUSAGE) {
+        /* the policy cannot serve this problem (a length its rule makes non-positive, no
+         * strategy left): the trial misses, as a policy that never reaches the target */
+        out->cost = miss;
+        rc = 0;
+        goto done;
+    }
+    if (rc) {
         rc = rt_fail(err, errlen, rc, "trial %s seed %llu: %s", spec->text,
                      (unsigned long long)seed, e.msg);
         goto done;
@@ -218,7 +226,7 @@ int rt_meta_run_trial(const rt_policy *policy, const rt_meta_spec *spec, uint64_
     out->reached = w.has_best && w.best <= spec->target;
     out->cost = (double)w.work + RT_META_EVAL_COST * (double)w.evaluations;
     if (!out->reached) /* a miss costs more than any hit: twice the caps */
-        out->cost = 2 * ((double)caps->work + RT_META_EVAL_COST * (double)caps->evaluations);
+        out->cost = miss;
     if (out->cost < 1)
         out->cost = 1;
 done:
