@@ -116,16 +116,19 @@ static const rt_param matmul_rows[] = {
      .help = "gf2 or z (the integers; default)"},
     {.name = "walk", .type = RT_PARAM_INT, RT_PARAM_AT(matmul_state, walk_override), .lo = 1,
      .hi = 1000000000, .unit = "flips per step", .metavar = "N",
-     .help = "flips budget of one walker run (default: the policy's\n"
-             "matmul.walk_flips, 2000000; symmetric: sym_walk_flips)"},
+     .help = "flips budget of one walker run (default: by the rule of the\n"
+             "shape, docs/recursion.md; with --lift: matmul.walk_flips,\n"
+             "with --symmetric: sym_walk_flips)"},
     {.name = "lift", .type = RT_PARAM_CHOICE, RT_PARAM_AT(matmul_state, lift),
      .choices = lift_choices, .metavar = "1",
-     .help = "with --field z: search over GF(2), admit integer lifts"},
+     .help = "with --field z: search over GF(2), admit integer lifts\n"
+             "(instead of the default portfolio of strategies)"},
     {.name = "symmetric", .type = RT_PARAM_INT, RT_PARAM_AT(matmul_state, symmetric), .lo = 0,
      .hi = 2, .expected = "0, 1 or 2", .metavar = "1",
      .help = "only schemes invariant under (A,B,C) -> (B,C,A), square\n"
              "shapes (docs/matmul-symmetric.md); 2: also under the\n"
-             "index swap (0 1)(2 3)... (six-product orbits)"},
+             "index swap (0 1)(2 3)... (six-product orbits); instead of\n"
+             "the default portfolio of strategies"},
     {.name = "cubes", .type = RT_PARAM_INT, RT_PARAM_AT(matmul_state, cubes), .lo = 1,
      .hi = MM_MAX_DIM, .metavar = "K",
      .help = "symmetric start with K cube products (default by n)"},
