@@ -163,6 +163,52 @@ static void every_strategy_verifies(void **state)
     cls->destroy(st);
 }
 
+/* The portfolio's reader (a text over Z, or the lift of a GF(2) scheme) on mutated scheme texts:
+ * it answers 0 or an error, and what it accepts writes out again and verifies or not, without
+ * a crash. */
+static void decode_survives_mutations(void **state)
+{
+    (void)state;
+    rt_policy pol;
+    rt_policy_defaults(&pol);
+    void *st = make(&pol, (const char *[]){"shape", "2x2x2", "field", "z", NULL});
+    void *g = cls->seed(st);
+    rt_buf text;
+    rt_buf_init(&text, 0);
+    assert_int_equal(cls->encode(st, g, &text), 0);
+    rt_rng rng;
+    rt_rng_seed(&rng, 11, 0);
+    char buf[4096], err[256];
+    assert_true(text.len < sizeof buf);
+    int accepted = 0;
+    for (int i = 0; i < 20000; i++) {
+        memcpy(buf, text.data, text.len);
+        size_t len = text.len;
+        for (int k = 0; k < 1 + (int)rt_rng_below(&rng, 4); k++)
+            buf[rt_rng_below(&rng, (uint32_t)len)] = "01-+ *\nabc()x2"[rt_rng_below(&rng, 15)];
+        if (rt_rng_below(&rng, 8) == 0)
+            len = rt_rng_below(&rng, (uint32_t)len + 1);
+        void *back = NULL;
+        int rc = cls->decode(st, buf, len, &back, err, sizeof err);
+        assert_true(rc == 0 || rc < 0);
+        if (rc)
+            continue;
+        accepted++;
+        rt_buf again;
+        rt_buf_init(&again, 0);
+        (void)cls->encode(st, back, &again);
+        rt_verdict v;
+        if (again.len)
+            assert_int_equal(cls->verify(st, again.data, again.len, &v, err, sizeof err), 0);
+        rt_buf_free(&again);
+        cls->free_genome(back);
+    }
+    assert_true(accepted > 0);
+    rt_buf_free(&text);
+    cls->free_genome(g);
+    cls->destroy(st);
+}
+
 /* The rule of the shape: value * (nmp/64)^exponent, below one flip is 0; the work weights. */
 static void rule_and_work(void **state)
 {
@@ -286,6 +332,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(strategies_by_shape), cmocka_unit_test(every_strategy_verifies),
+        cmocka_unit_test(decode_survives_mutations),
         cmocka_unit_test(rule_and_work),       cmocka_unit_test(bad_policies),
         cmocka_unit_test(tool_exit_codes),
     };
