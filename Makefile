@@ -112,9 +112,10 @@ bench-walk-compare: all
 bench-drift: all $(BUILD)/bench/bench_drift
 	@$(BUILD)/bench/bench_drift
 
-# The meta level's evidence (docs/policy.md, docs/recursion.md): a racing meta run on the training
-# shapes (disjoint from the held-out ones and from the never-used shapes of docs/recursion.md), then every
-# admitted policy against the default on the held-out shapes with fresh test seeds.
+# The meta level's evidence (docs/policy.md, docs/recursion.md): a racing meta run on the
+# training shapes (disjoint from the held-out ones and from the never-used shapes of
+# docs/recursion.md), then every admitted policy against the default on the held-out shapes with
+# fresh test seeds.
 META_TRAIN ?= matmul:2x3x4:gf2,matmul:2x3x3:z,matmul:3x3x5:gf2@38
 META_HELDOUT ?= matmul:2x4x4:gf2,matmul:2x3x5:gf2@26,matmul:3x3x4:gf2@30
 META_SECONDS ?= 300

@@ -19,8 +19,9 @@
 #             NxMxP-R-FIELD.exp (`ratchet best` output), for results/, and the command that
 #             reproduces it is appended to SAVE/commands.txt
 # With HAND set, each row has a mode, printed in the table (the hand modes found before the
-# portfolio, kept as its baseline: bench/portfolio_compare.sh): "walk" (a walk over the row's field: the plain walker of before the
-# portfolio, bench/matmul-walk.json; "walk+long": bench/matmul-walk-long.json), "lift" (over Z:
+# portfolio, kept as its baseline: bench/portfolio_compare.sh): "walk" (a walk over the row's
+# field: the plain walker of before the portfolio, bench/matmul-walk.json; "walk+long":
+# bench/matmul-walk-long.json), "lift" (over Z:
 # `--lift 1`, the walk is over GF(2) and a child is admitted only if it lifts to Z; GF(2) walks
 # are about 2.5x faster and have more flips), "+long" (the policy bench/matmul-long.json:
 # longer walker runs and plateaus, for the larger shapes), "+restart" (bench/matmul-restart.json:
