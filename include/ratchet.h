@@ -65,6 +65,22 @@ const char *rt_problem_summary_at(size_t i);
 /* Help text for a problem's parameters (one "  --key VALUE  text" line each), or NULL. */
 const char *rt_problem_params_help(const char *name);
 
+/* 1 when problem name takes the parameter key (for_verify: and verifying a candidate reads it,
+ * as `ratchet verify` does; search settings such as matmul's --walk are left out), else 0. */
+int rt_problem_has_param(const char *name, const char *key, int for_verify);
+/* The help lines of the parameters verifying a candidate reads, or NULL for an unknown name. */
+const char *rt_problem_verify_params_help(const char *name);
+
+/* Parameters given again for a resumed run, against the run's stored canonical parameter
+ * string params: applies the n given key/value pairs over the stored ones and compares each
+ * given key's canonical value with its stored one. *differ receives the index of the first key
+ * whose value differs (-1 when none does), was and now (len bytes each) its stored and given
+ * canonical values ("" when the key is absent from one). Returns 0, RT_EUSAGE (err names the
+ * key) for an unknown key or a bad value, RT_ESTORE when params cannot be read. */
+int rt_problem_params_compare(const char *name, const char *params, const char *const *keys,
+                              const char *const *values, size_t n, int *differ, char *was,
+                              char *now, size_t len, rt_error *err);
+
 /* Creates a problem instance. params is a list of nparams key/value pairs such as
  * {"shape","3x3x3"},{"field","gf2"}; unknown keys and bad values fail with RT_EUSAGE. */
 int rt_problem_open(rt_problem **out, const char *name, const char *const *keys,
@@ -133,8 +149,10 @@ typedef struct rt_run_options {
     const char *proposer;   /* what makes children (new runs): "builtin" (default when NULL),
                                "command", ...; the store remembers it for resumes */
     /* The proposer's own options as key/value pairs (llm: "url", "model", "key-env", ...; see
-     * docs/llm.md), borrowed for the call; given again on every resume (never stored, since
-     * they may name secrets). */
+     * docs/llm.md), borrowed for the call. They are stored with the run (no option holds a
+     * secret: the API key's option is the *name* of the variable that holds it), and a resume
+     * reuses them: options given to rt_run_resume replace the stored ones of the same key (all
+     * of them, for a key given several times, as "price") and are stored in their place. */
     const char *const *proposer_keys;
     const char *const *proposer_values;
     size_t nproposer_params;
@@ -150,8 +168,11 @@ void rt_run_options_init(rt_run_options *options);
 int rt_run_create(rt_run **out, const char *store_path, const rt_problem *problem,
                   const rt_run_options *options, rt_error *err);
 /* Reopens a run from its store. If problem is not NULL, it must match the store's problem and
- * parameters (RT_ESTORE otherwise). Only the budget, threads, target and progress fields of
- * options are used; the seed and islands are the store's. */
+ * parameters (RT_ESTORE otherwise). Only the budget, threads, target, progress, trust_proxy and
+ * proposer option fields of options are used (the proposer options over the stored ones, see
+ * above); the seed, islands, proposer and policy are the store's. To refuse parameters given
+ * again that differ from the stored ones, compare them first (rt_store_run_info,
+ * rt_problem_params_compare), as `ratchet run --resume` does. */
 int rt_run_resume(rt_run **out, const char *store_path, const rt_problem *problem,
                   const rt_run_options *options, rt_error *err);
 /* Runs the loop until a budget or the target is reached, or rt_run_stop() is called (from a
@@ -210,6 +231,20 @@ int rt_store_open(rt_store **out, const char *path, rt_error *err);
 void rt_store_close(rt_store *store);
 const char *rt_store_errmsg(const rt_store *store);
 int rt_store_summary(rt_store *store, rt_summary *out);
+
+/* What a run was made with (read from its configuration, without verifying anything). */
+typedef struct rt_run_info {
+    char problem[64];
+    char params[2048];   /* the canonical parameter string */
+    uint64_t seed;
+    int islands;
+    char proposer[32];
+} rt_run_info;
+
+int rt_store_run_info(rt_store *store, rt_run_info *out);
+/* The proposer options stored with the run as a JSON array of [key, value] pairs (caller
+ * frees *json; "[]" for a run without any, or one made before they were stored). */
+int rt_store_proposer_options(rt_store *store, char **json);
 /* The best verified candidate's canonical text (caller frees *text). RT_EUSAGE if none. */
 int rt_store_best(rt_store *store, char **text);
 /* Opens the problem the store's run was made for (caller closes it). */

@@ -28,6 +28,7 @@
 #include "hashset.h"
 #include "policy.h"
 #include "proposer.h"
+#include "proposer_opts.h"
 #include "sandbox/sandbox.h"
 #include "store/query.h"
 #include "store/store.h"
@@ -43,6 +44,7 @@ struct rt_run {
     rt_db *db;
     rt_problem *problem;
     rt_proposer proposer;
+    rt_proposer_opts popts; /* the proposer's options: given, or stored and given (resume) */
     rt_archive archive;
     rt_gate gate;
     rt_rng *rng;
@@ -124,6 +126,7 @@ void rt_run_close(rt_run *r)
     if (r->archive.islands)
         rt_archive_free(&r->archive);
     rt_proposer_free(&r->proposer);
+    rt_proposer_opts_free(&r->popts);
     rt_problem_close(r->problem);
     rt_db_close(r->db);
     free(r->rng);
@@ -765,8 +768,9 @@ static int run_setup(rt_run *r, int nislands, const char *proposer)
     rc = rt_bandit_init(&r->bandit, r->problem, &r->policy, r->errmsg, sizeof r->errmsg);
     if (rc)
         return rc;
-    return rt_proposer_init(&r->proposer, proposer, r->problem, r->opt.proposer_keys,
-                            r->opt.proposer_values, r->opt.nproposer_params, &r->policy,
+    return rt_proposer_init(&r->proposer, proposer, r->problem,
+                            (const char *const *)r->popts.keys,
+                            (const char *const *)r->popts.values, r->popts.n, &r->policy,
                             &r->stop, r->errmsg, sizeof r->errmsg);
 }
 
@@ -799,6 +803,18 @@ static void hide_store(const char *store_path)
     free(real);
 }
 
+/* Stores the proposer's options with the run (a resume reuses them). */
+static int save_proposer_opts(rt_run *r)
+{
+    rt_buf js;
+    rt_buf_init(&js, 0);
+    int rc = rt_proposer_opts_json(&r->popts, &js);
+    if (!rc)
+        rc = rt_db_put_meta(r->db, "proposer-options", rt_buf_cstr(&js));
+    rt_buf_free(&js);
+    return rc;
+}
+
 /* The first transaction of a new run: its start, its policy (stored with the run, so that a
  * resume uses the same one), and the seed, which goes through the gate like every other
  * candidate and then onto every island. Rolled back on failure. */
@@ -818,6 +834,8 @@ static int create_first(rt_run *r)
     if (!(rc = rt_policy_print(&r->policy, &pt)))
         rc = rt_db_put_meta(r->db, "policy", rt_buf_cstr(&pt));
     rt_buf_free(&pt);
+    if (!rc)
+        rc = save_proposer_opts(r);
     if (rc) {
         rt_problem_free_genome(r->problem, seed);
         rt_db_rollback(r->db);
@@ -862,6 +880,10 @@ int rt_run_create(rt_run **out, const char *store_path, const rt_problem *proble
                               sizeof r->errmsg)))
         goto fail;
     rc = rt_problem_reopen(problem, &r->problem, r->errmsg, sizeof r->errmsg);
+    if (!rc)
+        rc = rt_proposer_opts_merge(&r->popts, NULL, options->proposer_keys,
+                                    options->proposer_values, options->nproposer_params,
+                                    r->errmsg, sizeof r->errmsg);
     if (rc)
         goto fail;
     if ((rc = run_setup(r, options->islands, options->proposer ? options->proposer : "builtin")))
@@ -918,7 +940,35 @@ static int resume_open(rt_run *r, const char *store_path, const rt_problem *prob
     if (stored && rt_policy_parse(&r->policy, stored, strlen(stored), why, sizeof why))
         rc = run_fail(r, RT_ESTORE, "store %s: %s", store_path, why);
     free(stored);
+    if (rc)
+        return rc;
+    /* the stored proposer options, with the ones given now in place of theirs */
+    stored = NULL;
+    if ((rc = rt_db_get_meta(r->db, "proposer-options", &stored)))
+        return db_error(r, rc);
+    const rt_run_options *o = &r->opt;
+    rc = rt_proposer_opts_merge(&r->popts, stored, o->proposer_keys, o->proposer_values,
+                                o->nproposer_params, why, sizeof why);
+    free(stored);
+    if (rc)
+        rc = run_fail(r, rc, "store %s: %s", store_path, why);
     return rc;
+}
+
+/* Stores the proposer options a resume was given (merged over the stored ones) in their own
+ * transaction, so the next resume reuses them. */
+static int resume_save_opts(rt_run *r)
+{
+    if (!r->opt.nproposer_params)
+        return 0;
+    int rc = rt_db_begin(r->db);
+    if (rc)
+        return db_error(r, rc);
+    if ((rc = save_proposer_opts(r)) || (rc = rt_db_commit(r->db))) {
+        rt_db_rollback(r->db);
+        return rc == RT_ENOMEM ? run_fail(r, rc, "out of memory") : db_error(r, rc);
+    }
+    return 0;
 }
 
 /* Restores the bandit and the last checkpoint's counters and generators; *rows (the caller
@@ -1024,6 +1074,8 @@ int rt_run_resume(rt_run **out, const char *store_path, const rt_problem *proble
         rc = resume_elite(r, store_path, &rows[k]);
     if (!rc)
         rc = resume_seen(r);
+    if (!rc)
+        rc = resume_save_opts(r);
     free(rows);
     if (rc) {
         set_err(err, rc, r->errmsg);

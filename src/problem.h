@@ -15,6 +15,7 @@
 
 #include <stddef.h>
 
+#include "param.h"
 #include "policy.h"
 #include "ratchet.h"
 #include "rng.h"
@@ -58,6 +59,9 @@ typedef struct rt_problem_class {
     const char *name;
     const char *summary;
     const char *params_help; /* "  --key VALUE   text\n" lines */
+    /* The parameter table (param.h) that create() applies: which keys exist, and which of them
+     * verifying a candidate reads (rows without RT_PARAM_SEARCH). */
+    const rt_param_table *param_table;
 
     /* Parses parameters into a new state; RT_EUSAGE with a message naming the bad key or value. */
     int (*create)(void **state, const char *const *keys, const char *const *values,
@@ -135,6 +139,11 @@ typedef struct rt_problem_class {
     /* Optional: the problem's own knobs, its section of the policy ("<name>.knob" rows with
      * offsets into its own structure; policy.h). NULL: the problem has no knobs. */
     const rt_knob_section *knobs;
+    /* How far the proxy's primary score may lie above the verified one and still count as the
+     * same figure (drift, rt_store_drift): relative, scaled by max(1, |verified|). 0 for exact
+     * problems; a problem whose proxy and verifier compute the score in floating point by
+     * different programs declares its round-off here. */
+    double score_tolerance;
 } rt_problem_class;
 
 /* An instance: class plus state. The public rt_problem handle. */
@@ -191,6 +200,8 @@ int rt_problem_evaluates(const rt_problem *problem);       /* evaluate(): an exp
 int rt_problem_annotated(const rt_problem *problem);       /* restore_annotations() */
 int rt_problem_dedupes(const rt_problem *problem);         /* dedupe_text() */
 int rt_problem_lower_is_better(const rt_problem *problem); /* metric_lower_is_better */
+/* The score_tolerance of the class called name (0 for a name this ratchet does not know). */
+double rt_problem_score_tolerance(const char *name);
 
 const rt_problem_class *rt_problem_class_find(const char *name);
 /* The i-th class of the registry, or NULL when i is past its end. */

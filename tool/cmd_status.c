@@ -137,7 +137,7 @@ static int status_text(rt_store *st, const char *path, const rt_summary *s,
 int cmd_status(int argc, char **argv)
 {
     static const arg_spec spec = {"status", status_opts, help_status,
-                                  offsetof(status_args, path), NULL};
+                                  offsetof(status_args, path), NULL, NULL};
     status_args a = {0};
     int rc = args_parse(&spec, argc, argv, &a, NULL);
     if (rc)

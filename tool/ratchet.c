@@ -45,8 +45,15 @@ typedef struct command {
 
 static int cmd_version(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            printf("usage: ratchet version\n\nPrints the version.\n");
+            return 0;
+        }
+    if (argc > 1) {
+        usage_error("version: unexpected argument '%s'", argv[1]);
+        return EXIT_USAGE;
+    }
     printf("ratchet %s\n", RT_VERSION);
     return 0;
 }
@@ -104,8 +111,19 @@ int main(int argc, char **argv)
     }
     const char *cmd = argv[1];
     if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
-        help_main(stdout);
-        return 0;
+        if (argc < 3 || strcmp(cmd, "help") != 0) {
+            help_main(stdout);
+            return 0;
+        }
+        /* ratchet help COMMAND: that command's --help */
+        char *help_argv[] = {argv[2], "--help", NULL};
+        if (strcmp(argv[2], "jail") == 0)
+            return rt_jail_main(2, help_argv);
+        for (size_t i = 0; i < NCOMMANDS; i++)
+            if (commands[i].run && strcmp(argv[2], commands[i].name) == 0)
+                return commands[i].run(2, help_argv);
+        usage_error("help: unknown command '%s' (see ratchet --help)", argv[2]);
+        return EXIT_USAGE;
     }
     if (strcmp(cmd, "--version") == 0)
         cmd = "version";

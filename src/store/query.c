@@ -503,17 +503,26 @@ int rt_db_each_stray(rt_db *db, void (*fn)(long long cand_id, void *user), void 
 
 /* ---- the proxy against the verdict (audit/drift.c) ---------------------------------------- */
 
-/* A row overclaims when it failed verification, or verified below its proxy score. */
-#define OVERCLAIM_SQL "(valid=0 OR proxy>score OR (proxy=score AND proxy2>score2))"
-#define GAP_SQL "(CASE WHEN valid=1 AND proxy>score THEN proxy-score ELSE NULL END)"
+/* A row overclaims when it failed verification, or verified below its proxy score by more than
+ * the tolerance ?1 (relative to the verified figure, at least 1 in absolute terms). With ?1 = 0
+ * this is proxy > score, or proxy = score and proxy2 > score2. */
+#define TOL_SQL(x) "?1*max(1.0,abs(" x "))"
+#define ABOVE_SQL "proxy>score+" TOL_SQL("score")
+#define OVERCLAIM_SQL                                                                             \
+    "(valid=0 OR " ABOVE_SQL " OR (proxy>=score-" TOL_SQL("score") " AND proxy2>score2+"        \
+    TOL_SQL("score2") "))"
+#define GAP_SQL "(CASE WHEN valid=1 AND " ABOVE_SQL " THEN proxy-score ELSE NULL END)"
 
-/* Runs a query returning one integer into *out (0 when it returns no row). */
-static int claims_ll(rt_db *db, const char *sql, long long *out)
+/* Runs a query returning one integer into *out (0 when it returns no row); tol is bound to ?1
+ * when the query has it. */
+static int claims_ll(rt_db *db, const char *sql, double tol, long long *out)
 {
     sqlite3_stmt *st = NULL;
     int rc = sqlite3_prepare_v2(db->sql, sql, -1, &st, NULL);
     if (rc != SQLITE_OK)
         return rt_db_sql_fail(db, rc, "read drift statistics");
+    if (sqlite3_bind_parameter_count(st) > 0)
+        sqlite3_bind_double(st, 1, tol);
     rc = sqlite3_step(st);
     *out = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
     sqlite3_finalize(st);
@@ -522,30 +531,31 @@ static int claims_ll(rt_db *db, const char *sql, long long *out)
     return 0;
 }
 
-int rt_db_claims_total(rt_db *db, rt_db_claims *out)
+int rt_db_claims_total(rt_db *db, double tol, rt_db_claims *out)
 {
     memset(out, 0, sizeof *out);
     int rc;
-    if ((rc = claims_ll(db, "SELECT count(*) FROM candidates", &out->rows)) ||
-        (rc = claims_ll(db, "SELECT count(*) FROM candidates WHERE valid=0", &out->invalid)) ||
-        (rc = claims_ll(db, "SELECT count(*) FROM candidates WHERE " OVERCLAIM_SQL,
+    if ((rc = claims_ll(db, "SELECT count(*) FROM candidates", tol, &out->rows)) ||
+        (rc = claims_ll(db, "SELECT count(*) FROM candidates WHERE valid=0", tol, &out->invalid)) ||
+        (rc = claims_ll(db, "SELECT count(*) FROM candidates WHERE " OVERCLAIM_SQL, tol,
                         &out->overclaims)) ||
-        (rc = claims_ll(db, "SELECT coalesce(max(generation),0) FROM candidates",
+        (rc = claims_ll(db, "SELECT coalesce(max(generation),0) FROM candidates", tol,
                         &out->last_generation)) ||
-        (rc = claims_ll(db, "SELECT coalesce(max(proxy_rejected),0) FROM checkpoint",
+        (rc = claims_ll(db, "SELECT coalesce(max(proxy_rejected),0) FROM checkpoint", tol,
                         &out->proxy_rejected)) ||
-        (rc = claims_ll(db, "SELECT count(*) FROM events WHERE kind='trust-proxy'",
+        (rc = claims_ll(db, "SELECT count(*) FROM events WHERE kind='trust-proxy'", tol,
                         &out->trust_sessions)) ||
         (rc = claims_ll(db, "SELECT count(*) FROM candidates WHERE admitted=1 AND trusted=1",
-                        &out->trusted_admitted)) ||
+                        tol, &out->trusted_admitted)) ||
         (rc = claims_ll(db, "SELECT count(*) FROM candidates WHERE admitted=1 AND valid=0",
-                        &out->invalid_admitted)))
+                        tol, &out->invalid_admitted)))
         return rc;
     sqlite3_stmt *st = NULL;
     rc = sqlite3_prepare_v2(db->sql, "SELECT avg(" GAP_SQL "), max(" GAP_SQL ") FROM candidates",
                             -1, &st, NULL);
     if (rc != SQLITE_OK)
         return rt_db_sql_fail(db, rc, "read drift statistics");
+    sqlite3_bind_double(st, 1, tol);
     if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         out->mean_gap = sqlite3_column_double(st, 0);
         out->max_gap = sqlite3_column_double(st, 1);
@@ -554,8 +564,8 @@ int rt_db_claims_total(rt_db *db, rt_db_claims *out)
     return rc == SQLITE_ROW ? 0 : rt_db_sql_fail(db, rc, "read drift statistics");
 }
 
-int rt_db_each_generation(rt_db *db, void (*fn)(const rt_db_generation *g, void *user),
-                          void *user)
+int rt_db_each_generation(rt_db *db, double tol,
+                          void (*fn)(const rt_db_generation *g, void *user), void *user)
 {
     sqlite3_stmt *st = NULL;
     int rc = sqlite3_prepare_v2(db->sql,
@@ -565,6 +575,7 @@ int rt_db_each_generation(rt_db *db, void (*fn)(const rt_db_generation *g, void 
                                 -1, &st, NULL);
     if (rc != SQLITE_OK)
         return rt_db_sql_fail(db, rc, "read drift statistics");
+    sqlite3_bind_double(st, 1, tol);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         rt_db_generation g = {
             .generation = sqlite3_column_int64(st, 0),

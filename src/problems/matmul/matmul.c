@@ -114,25 +114,25 @@ static const rt_param matmul_rows[] = {
     {.name = "field", .type = RT_PARAM_CHOICE, RT_PARAM_AT(matmul_state, field),
      .choices = field_choices, .def = "z", .metavar = "F",
      .help = "gf2 or z (the integers; default)"},
-    {.name = "walk", .type = RT_PARAM_INT, RT_PARAM_AT(matmul_state, walk_override), .lo = 1,
+    {.name = "walk", .flags = RT_PARAM_SEARCH, .type = RT_PARAM_INT, RT_PARAM_AT(matmul_state, walk_override), .lo = 1,
      .hi = 1000000000, .unit = "flips per step", .metavar = "N",
      .help = "flips budget of one walker run (default: by the rule of the\n"
              "shape, docs/recursion.md; with --lift: matmul.walk_flips,\n"
              "with --symmetric: sym_walk_flips)"},
-    {.name = "lift", .type = RT_PARAM_CHOICE, RT_PARAM_AT(matmul_state, lift),
+    {.name = "lift", .flags = RT_PARAM_SEARCH, .type = RT_PARAM_CHOICE, RT_PARAM_AT(matmul_state, lift),
      .choices = lift_choices, .metavar = "1",
      .help = "with --field z: search over GF(2), admit integer lifts\n"
              "(instead of the default portfolio of strategies)"},
-    {.name = "symmetric", .type = RT_PARAM_INT, RT_PARAM_AT(matmul_state, symmetric), .lo = 0,
+    {.name = "symmetric", .flags = RT_PARAM_SEARCH, .type = RT_PARAM_INT, RT_PARAM_AT(matmul_state, symmetric), .lo = 0,
      .hi = 2, .expected = "0, 1 or 2", .metavar = "1",
      .help = "only schemes invariant under (A,B,C) -> (B,C,A), square\n"
              "shapes (docs/matmul-symmetric.md); 2: also under the\n"
              "index swap (0 1)(2 3)... (six-product orbits); instead of\n"
              "the default portfolio of strategies"},
-    {.name = "cubes", .type = RT_PARAM_INT, RT_PARAM_AT(matmul_state, cubes), .lo = 1,
+    {.name = "cubes", .flags = RT_PARAM_SEARCH, .type = RT_PARAM_INT, RT_PARAM_AT(matmul_state, cubes), .lo = 1,
      .hi = MM_MAX_DIM, .metavar = "K",
      .help = "symmetric start with K cube products (default by n)"},
-    {.name = "proxy", .type = RT_PARAM_CHOICE, RT_PARAM_AT(matmul_state, proxy_sampled),
+    {.name = "proxy", .flags = RT_PARAM_SEARCH, .type = RT_PARAM_CHOICE, RT_PARAM_AT(matmul_state, proxy_sampled),
      .choices = proxy_choices, .metavar = "P",
      .help = "exact (default) or sampled: a cheap proxy that checks a few\n"
              "random products and can be wrong (for the --trust-proxy\n"
@@ -765,6 +765,7 @@ const rt_problem_class rt_problem_matmul = {
     .name = "matmul",
     .summary = "schemes for multiplying matrices with few multiplications (flip graphs)",
     .params_help = matmul_help,
+    .param_table = &matmul_table,
     .create = matmul_create,
     .destroy = matmul_destroy,
     .params = matmul_params,

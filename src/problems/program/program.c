@@ -1,7 +1,8 @@
 /* program.c — the `program` problem: evolve a user's program judged by a user's evaluator.
  *
  * Parameters (docs/program.md): initial, evaluator, verifier, eval-timeout, eval-memory,
- * cascade, cascade-threshold, reproduce-tolerance, command, command-timeout, visible.
+ * cascade, cascade-threshold, reproduce-tolerance, eval-network, command, command-timeout,
+ * visible.
  * Paths are made absolute at creation, so a run resumes from any working directory; the
  * canonical parameter string escapes spaces and '%' as %20 and %25.
  *
@@ -58,6 +59,7 @@ typedef struct program_state {
     int cascade;
     double cascade_threshold;
     double reproduce_tol;
+    int eval_network; /* --eval-network 1: evaluations keep the network */
     char command_line[1024]; /* as canonical: argv[0] made absolute */
     char command_buf[1024];  /* split copy */
     const char *command_argv[MAX_CMD_ARGS + 1];
@@ -280,6 +282,8 @@ static int visible_param(void *state, const char *value, char *err, size_t errle
     return parse_visible(state, value, err, errlen);
 }
 
+static const rt_param_choice network_choices[] = {{"0", 0}, {"1", 1}, {NULL, 0}};
+
 /* The parameters, in the order of the help text (docs/program.md). */
 static const rt_param program_rows[] = {
     {.name = "initial", .type = RT_PARAM_STRING, RT_PARAM_AT(program_state, given_initial),
@@ -301,16 +305,20 @@ static const rt_param program_rows[] = {
     {.name = "cascade", .type = RT_PARAM_INT, RT_PARAM_AT(program_state, cascade), .lo = 1,
      .hi = MAX_CASCADE, .def = "1", .metavar = "K",
      .help = "evaluation stages, RATCHET_STAGE=1..K (default 1)"},
-    {.name = "cascade-threshold", .type = RT_PARAM_DOUBLE,
+    {.name = "cascade-threshold", .type = RT_PARAM_DOUBLE, .flags = RT_PARAM_SEARCH,
      RT_PARAM_AT(program_state, cascade_threshold), .lo = 0, .hi = 1, .def = "0.9",
      .metavar = "F", .help = "stage k+1 runs when stage k is within F of the best (0.9)"},
     {.name = "reproduce-tolerance", .type = RT_PARAM_DOUBLE,
      RT_PARAM_AT(program_state, reproduce_tol), .lo = 0, .hi = 1, .def = "0", .metavar = "F",
      .help = "relative tolerance of the re-run without a verifier (0)"},
+    {.name = "eval-network", .type = RT_PARAM_CHOICE, RT_PARAM_AT(program_state, eval_network),
+     .choices = network_choices, .def = "0", .metavar = "0|1",
+     .help = "1: the evaluator and verifier keep the network (default 0:\n"
+             "none; a candidate run through $RATCHET_JAIL never has it)"},
     {.name = "command", .type = RT_PARAM_STRING, RT_PARAM_AT(program_state, given_command),
-     .flags = RT_PARAM_EMPTY_UNSET, .metavar = "'PROG ARGS'",
+     .flags = RT_PARAM_EMPTY_UNSET | RT_PARAM_SEARCH, .metavar = "'PROG ARGS'",
      .help = "the command proposer's program (JSON prompt on stdin)"},
-    {.name = "command-timeout", .type = RT_PARAM_DOUBLE,
+    {.name = "command-timeout", .type = RT_PARAM_DOUBLE, .flags = RT_PARAM_SEARCH,
      RT_PARAM_AT(program_state, command_timeout), .lo = 0.01, .hi = 86400, .unit = "seconds",
      .def = "120", .metavar = "S", .help = "wall-clock seconds per proposal (default 120)"},
     {.name = "visible", .type = RT_PARAM_CUSTOM, .parse = visible_param,
@@ -434,6 +442,8 @@ static int write_canon(program_state *st, char *err, size_t errlen)
     bad = bad || canon_put(st, &at, "reproduce-tolerance", num);
     if (st->visible_line[0])
         bad = bad || canon_put(st, &at, "visible", st->visible_line);
+    if (st->eval_network) /* only when set: stores made before it keep their string */
+        bad = bad || canon_put(st, &at, "eval-network", "1");
     if (st->has_command) {
         bad = bad || canon_put(st, &at, "command", st->command_line);
         snprintf(num, sizeof num, "%.17g", st->command_timeout);
@@ -646,6 +656,8 @@ static int run_on(const program_state *st, const char *exe, const char *text, si
     spec.limits.wall_seconds = st->eval_timeout;
     spec.limits.memory_mib = st->eval_memory;
     spec.visible = st->visible[0] ? st->visible : NULL;
+    if (st->eval_network)
+        spec.flags |= RT_SANDBOX_ALLOW_NETWORK;
     char err[256] = "";
     int rc = rt_sandbox_run(&spec, res, err, sizeof err);
     if (rc == RT_ENOMEM)
@@ -1015,6 +1027,8 @@ const rt_problem_class rt_problem_program = {
     .summary = "evolve a program in any language, judged by your evaluator",
     .certificate = program_certificate,
     .params_help = program_help,
+    .param_table = &program_table,
+    .score_tolerance = 1e-9, /* two programs summing doubles differ in the last bits */
     .create = program_create,
     .destroy = program_destroy,
     .params = program_params,

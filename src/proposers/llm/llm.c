@@ -138,6 +138,21 @@ static int add_models(llm_state *st, const char *list, char *err, size_t errlen)
     return 0;
 }
 
+/* Reads the template set from --llm-prompts, or from the shipped prompts' folder (whose
+ * failure says how to name another). */
+static int load_templates(llm_state *st, const char *set, char *err, size_t errlen)
+{
+    int given = st->prompts_dir[0] != 0;
+    if (!given)
+        rt_llm_default_prompts_dir(st->prompts_dir, sizeof st->prompts_dir);
+    int rc = rt_llm_templates_load(&st->tpl, st->prompts_dir, set, err, errlen);
+    size_t at = strlen(err);
+    if (rc == RT_EIO && !given && at + 1 < errlen)
+        snprintf(err + at, errlen - at,
+                 " (no prompts found: give --llm-prompts DIR or set RATCHET_PROMPTS)");
+    return rc;
+}
+
 /* "MODEL=IN,OUT" or "IN,OUT" (every model): prices per million tokens. */
 static int set_price(llm_state *st, const char *v, char *err, size_t errlen)
 {
@@ -262,9 +277,7 @@ static int llm_configure(void *state, const char *const *keys, const char *const
         if (!st->api_key)
             return rt_fail(err, errlen, RT_ENOMEM, "out of memory");
     }
-    if (!st->prompts_dir[0])
-        rt_llm_default_prompts_dir(st->prompts_dir, sizeof st->prompts_dir);
-    if ((rc = rt_llm_templates_load(&st->tpl, st->prompts_dir, template_set, err, errlen)))
+    if ((rc = load_templates(st, template_set, err, errlen)))
         return rc;
     if (st->pol.max_in_flight < 1)
         st->pol.max_in_flight = 1;

@@ -173,8 +173,10 @@ int rt_llm_templates_load(rt_llm_templates *t, const char *dir, const char *name
                           size_t errlen);
 void rt_llm_templates_free(rt_llm_templates *t);
 
-/* The shipped prompts folder: $RATCHET_PROMPTS, else ./prompts if it exists, else prompts/ next
- * to the folder holding the running program (build/ratchet -> prompts/). Writes into buf. */
+/* The shipped prompts folder, the first of: $RATCHET_PROMPTS; ./prompts when it holds the
+ * default set; beside the running program, ../share/ratchet/prompts (an installed tree:
+ * PREFIX/bin/ratchet) or ../prompts (the source tree: build/ratchet); the folder `make install`
+ * used when this program was built (RT_PROMPTS_DIR); else "prompts". Writes into buf. */
 void rt_llm_default_prompts_dir(char *buf, size_t len);
 
 /* Builds the user message from the template for a context and mode into out (capped at
