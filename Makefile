@@ -22,7 +22,7 @@ TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
 
 .PHONY: bench-sandbox-compare bench-walk-compare
-.PHONY: all deps deps-test test demo bench bench-drift bench-meta bench-matmul sanitize fuzz \
+.PHONY: all deps deps-test test demo bench bench-drift bench-meta bench-matmul bench-portfolio sanitize fuzz \
         clean examples install uninstall
 
 # make install: PREFIX/bin/ratchet, its prompts in PREFIX/share/ratchet/prompts (found beside the
@@ -142,6 +142,11 @@ bench-meta: all $(BUILD)/bench/bench_meta
 # The matmul target table (bench/matmul_targets.sh: TARGETS, SEEDS, CAP, CAPX, THREADS, SAVE).
 bench-matmul: all
 	@bench/matmul_targets.sh $(BUILD)/ratchet
+
+# The default portfolio against each row's hand mode, same session (bench/portfolio_compare.sh:
+# ROWS, SEEDS, CAP, THREADS; docs/recursion.md).
+bench-portfolio: all
+	@bench/portfolio_compare.sh $(BUILD)/ratchet
 
 # The tests under AddressSanitizer and UndefinedBehaviorSanitizer, in a build tree of their own.
 # The jail's client inside the sandboxes is the plain build's tool: AddressSanitizer cannot start
