@@ -2,7 +2,7 @@
 # install, uninstall. WERROR=1 turns warnings into errors (CI sets it).
 
 CC ?= cc
-PKGS := sqlite3 jansson libcrypto inih libcurl libseccomp
+PKGS := sqlite3 jansson libcrypto inih libcurl libseccomp libzstd
 BUILD ?= build
 
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wconversion
@@ -22,6 +22,7 @@ TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
 
 .PHONY: bench-sandbox-compare bench-walk-compare
+.PHONY: test-browser bench-report
 .PHONY: all deps deps-test test demo bench bench-drift bench-meta bench-matmul bench-portfolio sanitize fuzz \
         clean examples install uninstall
 
@@ -52,11 +53,19 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
 
-# the standalone checker a matmul certificate ships, as a string literal for matmul_cert.c
+# files built into the program as string literals (each line quoted): the standalone checker a
+# matmul certificate ships, the HTML report's page (docs/report.md), and the shim that runs
+# OpenEvolve evaluators (docs/migrating.md)
+EMBED = @mkdir -p $(dir $@) && sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $< > $@
 $(BUILD)/gen/check_matmul.inc: cert/check_matmul.c
-	@mkdir -p $(dir $@)
-	sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $< > $@
+	$(EMBED)
+$(BUILD)/gen/report_html.inc: src/report/report.html
+	$(EMBED)
+$(BUILD)/gen/openevolve_shim.inc: src/problems/program/openevolve_shim.py
+	$(EMBED)
 $(BUILD)/src/problems/matmul/matmul_cert.o: $(BUILD)/gen/check_matmul.inc
+$(BUILD)/src/report/report.o: $(BUILD)/gen/report_html.inc
+$(BUILD)/src/problems/program/program_openevolve.o: $(BUILD)/gen/openevolve_shim.inc
 
 # the prompts' folder of an installed ratchet, for a copy of the program moved away from it
 $(BUILD)/src/proposers/llm/llm_prompt.o: CFLAGS_ALL += -DRT_PROMPTS_DIR='"$(DATADIR)/prompts"'
@@ -103,6 +112,18 @@ $(BUILD)/bench/%: bench/%.c $(BUILD)/libratchet.a
 test: deps-test $(BUILD)/ratchet examples $(ATTACK_BIN) $(TEST_BIN)
 	@RATCHET=$(BUILD)/ratchet tests/run.sh $(TEST_BIN)
 	@scripts/fuzz.sh $(FUZZ_SHORT) $(LLM_FUZZERS)
+
+# The HTML report in headless Chromium (docs/report.md): console errors, failed loads, empty
+# figures and network URLs fail it; screenshots land in build/artifacts/.
+test-browser: deps-test all $(BUILD)/bench/bench_report
+	@scripts/browser_test.sh $(BUILD)/ratchet $(BUILD)/bench/bench_report
+
+# The report on synthetic stores of 10 thousand and 1 million candidates (docs/report.md).
+bench-report: $(BUILD)/bench/bench_report
+	@rm -f $(BUILD)/bench-report-10k.db* $(BUILD)/bench-report-1m.db*
+	$(BUILD)/bench/bench_report 10000 $(BUILD)/bench-report-10k.db 5
+	$(BUILD)/bench/bench_report 1000000 $(BUILD)/bench-report-1m.db 3
+	@rm -f $(BUILD)/bench-report-10k.db* $(BUILD)/bench-report-1m.db*
 
 demo: all
 	@scripts/demo.sh $(BUILD)/ratchet
@@ -169,10 +190,14 @@ FUZZ_SRC_fuzz_edit_apply := src/problems/program/program_text.c src/proposers/ll
 FUZZ_SRC_fuzz_jail_request := src/sandbox/jail.c src/util.c
 FUZZ_SRC_fuzz_matmul_parse := src/problems/matmul/matmul_plain.c src/util.c
 FUZZ_SRC_fuzz_program_parse := src/problems/program/program_eval.c \
-                               src/problems/program/program_text.c src/config.c src/util.c src/rng.c
+                               src/problems/program/program_text.c \
+                               src/problems/program/program_features.c src/config.c src/util.c \
+                               src/rng.c
 FUZZ_SRC_fuzz_policy_parse := src/policy.c src/problems/matmul/matmul_policy.c src/rng.c src/util.c
 FUZZ_SRC_fuzz_proposer_opts := src/proposer_opts.c src/util.c
-LLM_FUZZERS := build/fuzz/fuzz_llm_reply build/fuzz/fuzz_edit_apply build/fuzz/fuzz_jail_request
+FUZZ_SRC_fuzz_failures := src/failures.c src/util.c
+LLM_FUZZERS := build/fuzz/fuzz_llm_reply build/fuzz/fuzz_edit_apply build/fuzz/fuzz_jail_request \
+               build/fuzz/fuzz_failures
 
 .SECONDEXPANSION:
 build/fuzz/%: tests/fuzz/%.c $$(FUZZ_SRC_$$*)

@@ -280,6 +280,12 @@ const rt_operator *rt_problem_operators(const rt_problem *problem, size_t *n)
     return cls->operators;
 }
 
+const char *rt_problem_operators_idle(const rt_problem *problem)
+{
+    const rt_problem_class *cls = problem->cls;
+    return cls->operators_idle ? cls->operators_idle(problem->state) : NULL;
+}
+
 int rt_problem_apply(const rt_problem *problem, const rt_operator *op, void *genome, rt_rng *rng,
                      long long *work)
 {
@@ -324,6 +330,14 @@ int rt_problem_certificate(const rt_problem *problem, const char *text, size_t l
         return rt_fail(err, errlen, RT_EUSAGE, "problem %s has no certificates",
                        problem->cls->name);
     return problem->cls->certificate(problem->state, text, len, dir, err, errlen);
+}
+
+int rt_problem_picture(const rt_problem *problem, const char *text, size_t len,
+                       const char *metrics, const char *artifacts, rt_buf *out)
+{
+    if (!problem->cls->picture)
+        return RT_EUSAGE;
+    return problem->cls->picture(problem->state, text, len, metrics, artifacts, out);
 }
 
 int rt_problem_is_noisy(const rt_problem *problem) { return problem->cls->noisy != 0; }

@@ -468,10 +468,10 @@ static void test_program_run_improves(void **state)
     assert_int_equal(query(f->store, "SELECT count(*) FROM candidates WHERE valid=0 AND "
                                      "operator='llm-full'"), 1);
     /* the protected line and the markers were never changed in any stored candidate */
-    assert_int_equal(query(f->store, "SELECT count(*) FROM candidates WHERE text LIKE "
-                                     "'%echo 99%' OR text LIKE '%echo 100%'"), 0);
-    assert_int_equal(query(f->store, "SELECT count(*) FROM candidates WHERE valid=1 AND "
-                                     "score=42 AND text LIKE '%n=$((m * 10 + 2))%'"), 1);
+    assert_int_equal(tu_count_texts(f->store, "1", "echo 99", 1), 0);
+    assert_int_equal(tu_count_texts(f->store, "1", "echo 100", 1), 0);
+    assert_int_equal(tu_count_texts(f->store, "valid=1 AND score=42", "n=$((m * 10 + 2))", 1),
+                     1);
     out = tool_output(&rc, "%s status %s 2>&1", tool, f->store);
     assert_int_equal(rc, 0);
     assert_non_null(strstr(out, "llm          6 requests (0 retries, 3 without a usable edit), "

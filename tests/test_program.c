@@ -279,7 +279,9 @@ static void failed_evaluations_are_stored_and_the_run_goes_on(void **state)
     rt_problem *pb = open_program(DATA "modes.txt", DATA "bad_evaluate.sh", NULL, "1", NULL);
     assert_non_null(pb);
     char path[512];
-    rt_run *run = make_run("modes", pb, NULL, 40, path, sizeof path);
+    /* 60 proposals: on two job slots the islands' turns follow the order in which their
+     * evaluations finish, so how many distinct modes 40 reach depends on timing */
+    rt_run *run = make_run("modes", pb, NULL, 60, path, sizeof path);
     assert_int_equal(rt_run_execute(run), 0);
     rt_run_close(run);
     rt_problem_close(pb);
@@ -293,10 +295,8 @@ static void failed_evaluations_are_stored_and_the_run_goes_on(void **state)
                                   "'%stderr of mode%'"),
                      failed - query_ll(db, "SELECT count(*) FROM candidates WHERE reason LIKE "
                                            "'%timeout%'"));
-    assert_int_equal(query_ll(db, "SELECT count(*) FROM candidates WHERE admitted=1 AND "
-                                  "text NOT LIKE '%mode = 0 %'"),
-                     0);
-    assert_int_equal(query_ll(db, "SELECT evaluations FROM checkpoint"), 40);
+    assert_int_equal(tu_count_texts(path, "admitted=1", "mode = 0 ", 0), 0);
+    assert_int_equal(query_ll(db, "SELECT evaluations FROM checkpoint"), 60);
     sqlite3_close(db);
 }
 

@@ -116,19 +116,26 @@ static int store_value(const char *cmd, const arg_opt *o, const char *value, cha
     }
 }
 
-/* A positional argument: into the spec's slot if it is free. */
-static int take_positional(const arg_spec *spec, const char *arg, char *dest)
+/* A positional argument: into the first of the spec's slots that is free. */
+static int take_positional(const arg_spec *spec, int more, const char *arg, char *dest)
 {
-    const char **slot = spec->positional >= 0 ? (const char **)(dest + spec->positional) : NULL;
-    if (!slot || *slot) {
-        arg_error(spec->cmd, arg, "unexpected argument '%s'", arg);
-        return EXIT_USAGE;
+    for (int k = 0; spec->positional >= 0 && k <= more; k++) {
+        const char **slot = (const char **)(dest + spec->positional) + k;
+        if (!*slot) {
+            *slot = arg;
+            return 0;
+        }
     }
-    *slot = arg;
-    return 0;
+    arg_error(spec->cmd, arg, "unexpected argument '%s'", arg);
+    return EXIT_USAGE;
 }
 
 int args_parse(const arg_spec *spec, int argc, char **argv, void *dest, int *seen)
+{
+    return args_parse_n(spec, 0, argc, argv, dest, seen);
+}
+
+int args_parse_n(const arg_spec *spec, int more, int argc, char **argv, void *dest, int *seen)
 {
     for (int i = 1; i < argc; i++) {
         char *a = argv[i];
@@ -137,7 +144,7 @@ int args_parse(const arg_spec *spec, int argc, char **argv, void *dest, int *see
             return -1;
         }
         if (strncmp(a, "--", 2) != 0 || a[2] == '\0') {
-            if (take_positional(spec, a, dest))
+            if (take_positional(spec, more, a, dest))
                 return EXIT_USAGE;
             continue;
         }

@@ -98,10 +98,24 @@ static void help_run(FILE *f)
 }
 
 static rt_run *active_run;
+static volatile sig_atomic_t signals_seen;
 
+/* The first Ctrl-C (or SIGTERM) stops the run: the work in flight is cut, the store committed.
+ * The second exits at once; the store keeps its last commit (SQLite's journal makes that
+ * consistent) and the sandboxes die with the process (their parent-death signal). */
 static void on_signal(int sig)
 {
-    (void)sig;
+    static const char stopping[] = "\nratchet: stopping: cutting the work in flight (Ctrl-C "
+                                   "again to quit at once)\n";
+    static const char quitting[] = "\nratchet: quit at once; the store keeps its last commit "
+                                   "(continue with run --resume)\n";
+    if (++signals_seen > 1) {
+        ssize_t w = write(STDERR_FILENO, quitting, sizeof quitting - 1);
+        (void)w;
+        _exit(128 + sig);
+    }
+    ssize_t w = write(STDERR_FILENO, stopping, sizeof stopping - 1);
+    (void)w;
     if (active_run)
         rt_run_stop(active_run);
 }
@@ -112,8 +126,8 @@ static void show_progress(const rt_progress *p, void *user)
     char best[64] = "none yet";
     if (p->has_best)
         snprintf(best, sizeof best, "%s %g", p->metric_name, p->best_metric);
-    fprintf(stderr, "\r\033[Kbest %s (verified) | %lld evals | %.0f evals/s | %.1f s", best,
-            p->evaluations, p->evals_per_second, p->elapsed);
+    fprintf(stderr, "\r\033[Kbest %s (verified) | %lld evaluated of %lld proposals | %.0f/s | "
+                    "%.1f s", best, p->evaluated, p->evaluations, p->evals_per_second, p->elapsed);
     fflush(stderr);
 }
 
@@ -407,6 +421,39 @@ done:
     return rc;
 }
 
+/* Prints the end of a run: its best, its evaluations and proposals, and on stderr its failures
+ * by cause (the three largest). */
+static void print_outcome(const char *path)
+{
+    rt_store *st = NULL;
+    rt_error err = {0};
+    if (rt_store_open(&st, path, &err) != 0)
+        return;
+    rt_summary sum;
+    if (rt_store_summary(st, &sum) == 0 && sum.has_best)
+        printf("best verified %s %g after %lld evaluations (%lld proposals) in %.1f s (store "
+               "%s)\n",
+               sum.metric_name, sum.best_metric, sum.evaluated, sum.proposals, sum.elapsed,
+               path);
+    char *text = NULL;
+    json_t *f = rt_store_failures(st, &text) == 0 && text ? json_loads(text, 0, NULL) : NULL;
+    free(text);
+    size_t i;
+    json_t *c;
+    json_array_foreach(json_object_get(f, "causes"), i, c) {
+        if (i == 3)
+            break;
+        const char *detail = json_string_value(json_object_get(c, "detail"));
+        const char *cause = json_string_value(json_object_get(c, "cause"));
+        fprintf(stderr, "ratchet: %lld failed: %s%s%s\n",
+                (long long)json_integer_value(json_object_get(c, "count")), cause ? cause : "?",
+                detail && *detail ? ": " : "",
+                detail && *detail ? detail : "");
+    }
+    json_decref(f);
+    rt_store_close(st);
+}
+
 /* Executes an opened run (and closes it) with Ctrl-C stopping it, then prints its best. Returns
  * the exit status. */
 static int run_execute(rt_run *run, const rt_run_options *opt, const char *path)
@@ -433,16 +480,7 @@ static int run_execute(rt_run *run, const rt_run_options *opt, const char *path)
         return exit_for(rc);
     }
     rt_run_close(run);
-
-    rt_store *st = NULL;
-    rt_error err = {0};
-    if (rt_store_open(&st, path, &err) == 0) {
-        rt_summary sum;
-        if (rt_store_summary(st, &sum) == 0 && sum.has_best)
-            printf("best verified %s %g after %lld evaluations in %.1f s (store %s)\n",
-                   sum.metric_name, sum.best_metric, sum.evaluations, sum.elapsed, path);
-        rt_store_close(st);
-    }
+    print_outcome(path);
     return 0;
 }
 

@@ -29,6 +29,7 @@ int exit_for(int code)
         return 0;
     case RT_EINVALID:
     case RT_EINTERNAL:
+    case RT_EFAILED:
         return EXIT_FAIL;
     default:
         return EXIT_USAGE;
@@ -67,6 +68,12 @@ static const command commands[] = {
     {"audit", cmd_audit, "re-check a store: hashes, lineage chain, every admitted candidate"},
     {"policy", cmd_policy, "print the default policy, or a policy file merged over it"},
     {"meta", cmd_meta, "evolve policies on training problems, admit on held-out ones"},
+    {"list", cmd_list, "list a store's candidates (filters, top N, --json)"},
+    {"show", cmd_show, "show one candidate: text, scores, verdict, metrics"},
+    {"diff", cmd_diff, "unified diff of a candidate against its parent or another"},
+    {"lineage", cmd_lineage, "a candidate's ancestors back to the seed, with scores"},
+    {"report", cmd_report, "write a self-contained HTML report of a run"},
+    {"watch", cmd_watch, "live view of a run in the terminal (read-only)"},
     {"jail", NULL, "(inside a sandbox) run a candidate in a jail of its own (ratchet jail --help)"},
     {"version", cmd_version, "print the version"},
 };

@@ -33,6 +33,12 @@ int cmd_lift(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 int cmd_policy(int argc, char **argv);
 int cmd_meta(int argc, char **argv);
+int cmd_list(int argc, char **argv);
+int cmd_show(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
+int cmd_lineage(int argc, char **argv);
+int cmd_report(int argc, char **argv);
+int cmd_watch(int argc, char **argv);
 
 /* ---- ratchet.c: messages and exit codes -------------------------------------------------- */
 
@@ -72,7 +78,7 @@ typedef struct arg_spec {
     const char *cmd;       /* the command: the prefix of every message */
     const arg_opt *opts;   /* its options */
     void (*help)(FILE *f); /* prints the command's help */
-    long positional;       /* offset of the const char * taking the one positional argument,
+    long positional;       /* offset of the const char * taking the first positional argument,
                               or -1 when the command takes none */
     /* An option not in opts (it takes a value): returns 0, or EXIT_USAGE after printing one
      * line. NULL: such an option is an error. */
@@ -87,6 +93,9 @@ typedef struct arg_spec {
  * caller; each given row's is set to the index in argv of its last occurrence. Returns 0, -1
  * after printing the help (the command then exits 0), or EXIT_USAGE after printing one line. */
 int args_parse(const arg_spec *spec, int argc, char **argv, void *dest, int *seen);
+/* The same for a command taking 1 + more positional arguments, into the const char * slots
+ * from spec->positional on (an array: const char *pos[1 + more]). */
+int args_parse_n(const arg_spec *spec, int more, int argc, char **argv, void *dest, int *seen);
 /* A look at the arguments before they are parsed (what the options of a command depend on: the
  * problem named, the store resumed). The caller sets names (NULL-terminated); args_peek sets
  * values[i] to the last value of --names[i] (NULL when not given), positional to the first
@@ -146,6 +155,18 @@ json_t *json_number(double v);
 int print_json(json_t *o, size_t flags);
 /* The "Problems:" list of the help texts. */
 void print_problems(FILE *f);
+
+/* ---- browse.c: what list, show, diff, lineage and watch share ---------------------------- */
+
+/* Opens path read-only for command cmd; NULL after printing one line ("cmd: why"). */
+rt_store *browse_open(const char *cmd, const char *path);
+/* Reads a candidate id ("17"; "best" for the best verified one) into *id. Returns 0, or
+ * EXIT_USAGE after printing one line; a store that has no such candidate is refused the same way. */
+int browse_id(const char *cmd, rt_store *st, const char *s, long long *id);
+/* The row as a new JSON object (the caller owns it). */
+json_t *cand_json(const rt_candidate *c);
+/* The row as one line of text: id, verdict, scores, island, generation, operator. */
+void cand_line(FILE *f, const rt_candidate *c);
 
 /* ---- config_args.c: `run` options from a configuration file ------------------------------ */
 

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/codec.h"
 #include "store/db.h"
 
 /* Reads a configuration key into value (cut to len - 1 bytes); RT_ESTORE when it is missing. */
@@ -157,9 +158,8 @@ int rt_db_candidate(rt_db *db, long long id, char **text, size_t *len, char hash
 {
     *text = NULL;
     sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(db->sql,
-                                "SELECT text,hash,score,score2 FROM candidates WHERE id=?", -1,
-                                &st, NULL);
+    int rc = sqlite3_prepare_v2(db->sql, "SELECT hash,score,score2 FROM candidates WHERE id=?",
+                                -1, &st, NULL);
     if (rc != SQLITE_OK)
         return rt_db_sql_fail(db, rc, "read a candidate");
     sqlite3_bind_int64(st, 1, id);
@@ -170,34 +170,30 @@ int rt_db_candidate(rt_db *db, long long id, char **text, size_t *len, char hash
             return rt_db_fail(db, RT_ESTORE, "store %s: candidate %lld is missing", db->path, id);
         return rt_db_sql_fail(db, rc, "read a candidate");
     }
-    int n = sqlite3_column_bytes(st, 0);
-    const char *t = (const char *)sqlite3_column_text(st, 0);
-    const char *h = (const char *)sqlite3_column_text(st, 1);
-    *text = malloc((size_t)n + 1);
-    if (!*text) {
-        sqlite3_finalize(st);
-        return rt_db_fail(db, RT_ENOMEM, "out of memory");
-    }
-    if (n)
-        memcpy(*text, t, (size_t)n);
-    (*text)[n] = '\0';
-    *len = (size_t)n;
-    snprintf(hash, 65, "%s", h ? h : "");
-    verified->primary = sqlite3_column_double(st, 2);
-    verified->secondary = sqlite3_column_double(st, 3);
+    rt_db_column_hash(st, 0, hash);
+    verified->primary = sqlite3_column_double(st, 1);
+    verified->secondary = sqlite3_column_double(st, 2);
     sqlite3_finalize(st);
-    return 0;
+    return rt_db_text(db, id, text, len);
 }
 
 int rt_db_each_text(rt_db *db, void (*fn)(const char *text, size_t len, void *user), void *user)
 {
     sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(db->sql, "SELECT text FROM candidates", -1, &st, NULL);
+    int rc = sqlite3_prepare_v2(db->sql, "SELECT id, text FROM candidates", -1, &st, NULL);
     if (rc != SQLITE_OK)
         return rt_db_sql_fail(db, rc, "read candidates");
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *t = (const char *)sqlite3_column_text(st, 0);
-        fn(t ? t : "", (size_t)sqlite3_column_bytes(st, 0), user);
+        char *t = NULL;
+        size_t n = 0;
+        int trc = rt_db_text_value(db, sqlite3_column_int64(st, 0), sqlite3_column_value(st, 1),
+                                   &t, &n);
+        if (trc) {
+            sqlite3_finalize(st);
+            return trc;
+        }
+        fn(t, n, user);
+        free(t);
     }
     sqlite3_finalize(st);
     return rc == SQLITE_DONE ? 0 : rt_db_sql_fail(db, rc, "read candidates");
@@ -235,8 +231,9 @@ int rt_db_each_hash(rt_db *db, void (*fn)(const char *hash, void *user), void *u
     int rc = sqlite3_prepare_v2(db->sql, "SELECT hash FROM candidates", -1, &st, NULL);
     if (rc != SQLITE_OK)
         return rt_db_sql_fail(db, rc, "read hashes");
+    char hash[65];
     while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        fn((const char *)sqlite3_column_text(st, 0), user);
+        fn(rt_db_column_hash(st, 0, hash) ? hash : NULL, user);
     sqlite3_finalize(st);
     return rc == SQLITE_DONE ? 0 : rt_db_sql_fail(db, rc, "read hashes");
 }
@@ -290,8 +287,10 @@ int rt_db_summary(rt_db *db, rt_summary *out)
     if (rc == 0) {
         out->sessions = cp.sessions;
         out->elapsed = cp.elapsed;
-        out->evaluations = cp.evaluations;
+        out->evaluations = out->proposals = cp.evaluations;
         out->duplicates = cp.duplicates;
+        out->failed = cp.failed;
+        out->evaluated = cp.proxy_rejected;
     } else if (rc != RT_ESTORE) {
         return rc;
     }
@@ -302,6 +301,7 @@ int rt_db_summary(rt_db *db, rt_summary *out)
         free(rows);
         return rc;
     }
+    out->evaluated += out->stored > 0 ? out->stored - 1 : 0; /* the seed is not an evaluation */
     snprintf(out->metric_name, sizeof out->metric_name, "score");
     long long best = 0;
     if ((rc = rt_db_best(db, &best))) {
@@ -317,8 +317,9 @@ int rt_db_summary(rt_db *db, rt_summary *out)
             if (sqlite3_step(st) == SQLITE_ROW) {
                 out->has_best = 1;
                 out->best_metric = sqlite3_column_double(st, 0);
-                snprintf(out->best_hash, sizeof out->best_hash, "%s",
-                         (const char *)sqlite3_column_text(st, 1));
+                char hash[65];
+                rt_db_column_hash(st, 1, hash);
+                snprintf(out->best_hash, sizeof out->best_hash, "%s", hash);
             }
         }
         sqlite3_finalize(st);
@@ -361,7 +362,7 @@ int rt_db_each_admitted(rt_db *db, int (*fn)(const rt_cand_info *info, void *use
     sqlite3_stmt *st = NULL;
     int rc = sqlite3_prepare_v2(db->sql,
                                 "SELECT id,generation,island,time,proxy,metric,hash,"
-                                "COALESCE(parent,''),operator FROM candidates WHERE admitted=1 "
+                                "parent,operator FROM candidates WHERE admitted=1 "
                                 "ORDER BY id",
                                 -1, &st, NULL);
     if (rc != SQLITE_OK)
@@ -375,11 +376,12 @@ int rt_db_each_admitted(rt_db *db, int (*fn)(const rt_cand_info *info, void *use
         info.time = sqlite3_column_double(st, 3);
         info.proxy = sqlite3_column_double(st, 4);
         info.metric = sqlite3_column_double(st, 5);
-        const char *h = (const char *)sqlite3_column_text(st, 6);
-        const char *p = (const char *)sqlite3_column_text(st, 7);
+        char h[65], p[65];
+        rt_db_column_hash(st, 6, h);
+        rt_db_column_hash(st, 7, p);
         const char *o = (const char *)sqlite3_column_text(st, 8);
-        snprintf(info.hash, sizeof info.hash, "%s", h ? h : "");
-        snprintf(info.parent, sizeof info.parent, "%s", p ? p : "");
+        snprintf(info.hash, sizeof info.hash, "%s", h);
+        snprintf(info.parent, sizeof info.parent, "%s", p);
         snprintf(info.op, sizeof info.op, "%s", o ? o : "");
         int stop = fn(&info, user);
         if (stop) {
@@ -430,14 +432,23 @@ int rt_db_each_row(rt_db *db, int (*fn)(const rt_db_row *r, void *user), void *u
     if (rc != SQLITE_OK)
         return rt_db_sql_fail(db, rc, "read candidates");
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        long long id = sqlite3_column_int64(st, 0);
+        char *text = NULL; /* NULL when it cannot be decoded or fails its hash: the audit says so */
+        size_t len = 0;
+        if (sqlite3_column_type(st, 2) != SQLITE_NULL &&
+            rt_db_text_value(db, id, sqlite3_column_value(st, 2), &text, &len) == RT_ENOMEM) {
+            sqlite3_finalize(st);
+            return RT_ENOMEM;
+        }
+        char hash[65], parent[65], prev[65], link[65];
         rt_db_row r = {
-            .id = sqlite3_column_int64(st, 0),
+            .id = id,
             .row =
                 {
-                    .hash = col_text(st, 1),
-                    .text = col_text(st, 2),
-                    .len = (size_t)sqlite3_column_bytes(st, 2),
-                    .parent = col_text(st, 3),
+                    .hash = rt_db_column_hash(st, 1, hash),
+                    .text = text,
+                    .len = len,
+                    .parent = rt_db_column_hash(st, 3, parent),
                     .op = col_text(st, 4),
                     .island = sqlite3_column_int(st, 5),
                     .generation = sqlite3_column_int64(st, 6),
@@ -450,10 +461,11 @@ int rt_db_each_row(rt_db *db, int (*fn)(const rt_db_row *r, void *user), void *u
                     .time = col_real(st, 15),
                     .trusted = sqlite3_column_int(st, 16),
                 },
-            .prev = col_text(st, 17),
-            .link = col_text(st, 18),
+            .prev = rt_db_column_hash(st, 17, prev),
+            .link = rt_db_column_hash(st, 18, link),
         };
         int stop = fn(&r, user);
+        free(text);
         if (stop) {
             sqlite3_finalize(st);
             return stop;
@@ -606,9 +618,8 @@ int rt_db_claimed_best(rt_db *db, int *found, char hash[65], double *proxy, int 
         return rt_db_sql_fail(db, rc, "read drift statistics");
     rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
-        const char *h = (const char *)sqlite3_column_text(st, 0);
         *found = 1;
-        snprintf(hash, 65, "%s", h ? h : "");
+        rt_db_column_hash(st, 0, hash);
         *proxy = sqlite3_column_double(st, 1);
         *valid = sqlite3_column_int(st, 2);
     }

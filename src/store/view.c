@@ -188,6 +188,11 @@ int rt_store_bandit(rt_store *store, char **json)
     return rt_db_get_meta(store->db, "bandit", json);
 }
 
+int rt_store_failures(rt_store *store, char **json)
+{
+    return rt_db_get_meta(store->db, "failures", json);
+}
+
 int rt_store_admitted(rt_store *store, int (*fn)(const rt_cand_info *info, void *user),
                       void *user)
 {

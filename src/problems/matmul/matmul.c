@@ -761,6 +761,23 @@ static int mm_certificate(const void *state, const char *text, size_t len, const
                                 dir, err, errlen);
 }
 
+/* The report's picture: the scheme's factors, {"kind":"matmul","scheme":{...json format...}}. */
+static int mm_picture(const void *state, const char *text, size_t len, const char *metrics,
+                      const char *artifacts, rt_buf *out)
+{
+    (void)metrics;
+    (void)artifacts;
+    char err[256];
+    rt_buf json;
+    rt_buf_init(&json, 0);
+    int rc = matmul_convert(state, text, len, "json", &json, err, sizeof err);
+    if (!rc && (rt_buf_puts(out, "{\"kind\":\"matmul\",\"scheme\":") ||
+                rt_buf_append(out, json.data, json.len) || rt_buf_puts(out, "}")))
+        rc = RT_ENOMEM;
+    rt_buf_free(&json);
+    return rc;
+}
+
 const rt_problem_class rt_problem_matmul = {
     .name = "matmul",
     .summary = "schemes for multiplying matrices with few multiplications (flip graphs)",
@@ -785,4 +802,5 @@ const rt_problem_class rt_problem_matmul = {
     .operators_for = matmul_operators_for,
     .certificate = mm_certificate,
     .knobs = &mm_policy_section,
+    .picture = mm_picture,
 };

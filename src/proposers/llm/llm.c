@@ -70,6 +70,7 @@ typedef struct llm_state {
     pthread_mutex_t mu;
     pthread_cond_t slot_free;
     int in_flight;
+    int answered; /* a server has answered a request of this run (HTTP status seen) */
     rt_llm_bandit bandit;
     long long next_tag;
     long long tokens_in, tokens_out, requests, retries;
@@ -416,6 +417,7 @@ typedef struct llm_call {
     llm_pending p;                          /* the row, queued for the store at the end */
     int outcome;                            /* rt_llm_outcome */
     double sent_at;
+    int fail_fast;                          /* no server has answered yet: no connect retries */
     rt_buf prompt, edited;
     rt_llm_result res;
 } llm_call;
@@ -434,6 +436,7 @@ static int call_begin(llm_state *st, rt_rng *rng, llm_call *c, rt_proposal *out)
         return 1;
     }
     st->in_flight++;
+    c->fail_fast = !st->answered;
     c->model = rt_llm_bandit_pick(&st->bandit);
     c->mode = rt_rng_unit(rng) < st->pol.p_full ? RT_LLM_FULL : RT_LLM_DIFF;
     c->tag = ++st->next_tag;
@@ -486,6 +489,7 @@ static int call_ask(llm_state *st, const rt_propose_ctx *ctx, rt_rng *rng, llm_c
         .backoff_base = st->pol.backoff_base,
         .backoff_max = st->pol.backoff_max,
         .stop = st->stop,
+        .fail_fast_connect = c->fail_fast,
     };
     rt_llm_request req = {
         .model = st->models[c->model].name,
@@ -613,6 +617,8 @@ static int call_end(llm_state *st, llm_call *c, rt_proposal *out, int rc)
     pthread_mutex_lock(&st->mu);
     st->in_flight--;
     pthread_cond_signal(&st->slot_free);
+    if (c->res.http_status != 0)
+        st->answered = 1;
     if (!rc) {
         st->requests += c->res.attempts ? 1 : 0;
         st->retries += c->res.retries;

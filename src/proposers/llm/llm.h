@@ -90,7 +90,11 @@ typedef struct rt_llm_client_opts {
     double backoff_base;      /* seconds before the first retry (doubled each time, jittered) */
     double backoff_max;       /* cap on one wait, including a server's Retry-After */
     const volatile int *stop; /* when not NULL and set: the attempt under way is abandoned
-                                 (within about a second) and no further attempt or wait starts */
+                                 (within 0.1 s) and no further attempt or wait starts */
+    int fail_fast_connect;    /* 1: a connection that cannot be made (refused, no such host) is
+                                 not retried: the proposer sets it until a server has answered
+                                 once, so a wrong URL fails at once, a server's restart later
+                                 in the run is waited out */
 } rt_llm_client_opts;
 
 typedef struct rt_llm_request {
