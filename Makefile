@@ -23,7 +23,7 @@ TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
 .PHONY: bench-sandbox-compare bench-walk-compare
 .PHONY: test-browser bench-report
-.PHONY: all deps deps-test test demo bench bench-drift bench-meta bench-matmul sanitize fuzz \
+.PHONY: all deps deps-test test demo bench bench-drift bench-meta bench-matmul bench-portfolio sanitize fuzz \
         clean examples install uninstall
 
 # make install: PREFIX/bin/ratchet, its prompts in PREFIX/share/ratchet/prompts (found beside the
@@ -145,11 +145,13 @@ bench-walk-compare: all
 bench-drift: all $(BUILD)/bench/bench_drift
 	@$(BUILD)/bench/bench_drift
 
-# The meta level's evidence (docs/policy.md): a meta run on the training shapes, then every
-# admitted policy against the default on the held-out shapes with fresh test seeds.
+# The meta level's evidence (docs/policy.md, docs/recursion.md): a racing meta run on the
+# training shapes (disjoint from the held-out ones and from the never-used shapes of
+# docs/recursion.md), then every admitted policy against the default on the held-out shapes with
+# fresh test seeds.
 META_TRAIN ?= matmul:2x3x4:gf2,matmul:2x3x3:z,matmul:3x3x5:gf2@38
 META_HELDOUT ?= matmul:2x4x4:gf2,matmul:2x3x5:gf2@26,matmul:3x3x4:gf2@30
-META_SECONDS ?= 600
+META_SECONDS ?= 300
 META_TEST_SEEDS ?= 5
 META_OPTS ?= --seed 1 --seeds 4 --evals 1000 --work 40000000
 bench-meta: all $(BUILD)/bench/bench_meta
@@ -161,6 +163,11 @@ bench-meta: all $(BUILD)/bench/bench_meta
 # The matmul target table (bench/matmul_targets.sh: TARGETS, SEEDS, CAP, CAPX, THREADS, SAVE).
 bench-matmul: all
 	@bench/matmul_targets.sh $(BUILD)/ratchet
+
+# The default portfolio against each row's hand mode, same session (bench/portfolio_compare.sh:
+# ROWS, SEEDS, CAP, THREADS; docs/recursion.md).
+bench-portfolio: all
+	@bench/portfolio_compare.sh $(BUILD)/ratchet
 
 # The tests under AddressSanitizer and UndefinedBehaviorSanitizer, in a build tree of their own.
 # The jail's client inside the sandboxes is the plain build's tool: AddressSanitizer cannot start

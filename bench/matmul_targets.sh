@@ -12,10 +12,16 @@
 #   CAPX      cap for the "minutes" rows (default 600)
 #   THREADS   --threads (default 2)
 #   VERBOSE   set: each run's rank and time on standard error
+#   HAND      set: each row runs its hand mode (below) instead of the default; unset (the default):
+#             every row is `ratchet run matmul --shape S --field F` with no strategy flags, the
+#             portfolio of docs/recursion.md, and the mode column says "default"
 #   SAVE      a folder: the best scheme of every run that reaches its target is written there as
 #             NxMxP-R-FIELD.exp (`ratchet best` output), for results/, and the command that
 #             reproduces it is appended to SAVE/commands.txt
-# Each row has a mode, printed in the table: "walk" (a walk over the row's field), "lift" (over Z:
+# With HAND set, each row has a mode, printed in the table (the hand modes found before the
+# portfolio, kept as its baseline: bench/portfolio_compare.sh): "walk" (a walk over the row's
+# field: the plain walker of before the portfolio, bench/matmul-walk.json; "walk+long":
+# bench/matmul-walk-long.json), "lift" (over Z:
 # `--lift 1`, the walk is over GF(2) and a child is admitted only if it lifts to Z; GF(2) walks
 # are about 2.5x faster and have more flips), "+long" (the policy bench/matmul-long.json:
 # longer walker runs and plateaus, for the larger shapes), "+restart" (bench/matmul-restart.json:
@@ -39,6 +45,8 @@ THREADS=${THREADS:-2}
 TARGETS=${TARGETS:-"223z 233z 224z 334z 344z 333z 444z"}
 [ "$TARGETS" = all ] && TARGETS="223z 233z 224z 334z 344z 333z 444z 555z 345gf2 445gf2 445z"
 POLICY_LONG=${POLICY_LONG:-$(dirname "$0")/matmul-long.json}
+POLICY_WALK=${POLICY_WALK:-$(dirname "$0")/matmul-walk.json}
+POLICY_WALK_LONG=${POLICY_WALK_LONG:-$(dirname "$0")/matmul-walk-long.json}
 POLICY_RESTART=${POLICY_RESTART:-$(dirname "$0")/matmul-restart.json}
 POLICY_SYMLONG=${POLICY_SYMLONG:-$(dirname "$0")/matmul-sym-long.json}
 [ -x "$R" ] || { echo "matmul_targets: no ratchet at $R (run make first)" >&2; exit 2; }
@@ -70,9 +78,12 @@ for name in $TARGETS; do
     spec=$(row "$name") || { echo "matmul_targets: unknown target '$name'" >&2; exit 2; }
     set -- $spec
     shape=$1 field=$2 known=$3 cap=$4 mode=$5
+    [ -n "${HAND:-}" ] || mode=default
     extra="" runfield=$field
     case $mode in lift*) extra="--lift 1" ;; sym*) extra="--symmetric 1" ;; esac
     case $mode in
+    walk) extra="--policy $POLICY_WALK" ;;
+    walk+long) extra="--policy $POLICY_WALK_LONG" ;;
     *+long) extra="$extra --policy $POLICY_LONG" ;;
     *+restart) extra="$extra --policy $POLICY_RESTART" ;;
     symlong*) extra="$extra --policy $POLICY_SYMLONG" ;;

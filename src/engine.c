@@ -1129,7 +1129,9 @@ static void add_seen_text(const char *text, size_t len, void *user)
 static int run_setup(rt_run *r, int nislands, const char *proposer)
 {
     r->nislands = nislands;
-    rt_problem_configure(r->problem, &r->policy);
+    int rc = rt_problem_configure(r->problem, &r->policy, r->errmsg, sizeof r->errmsg);
+    if (rc)
+        return rc;
     r->rng = calloc((size_t)nislands, sizeof *r->rng);
     if (!r->rng)
         return run_fail(r, RT_ENOMEM, "out of memory");
@@ -1137,8 +1139,7 @@ static int run_setup(rt_run *r, int nislands, const char *proposer)
         return run_fail(r, RT_ENOMEM, "out of memory");
     rt_gate_init(&r->gate, r->problem);
     rt_gate_bind(&r->gate, &r->archive, &r->policy, r->opt.trust_proxy);
-    int rc = rt_bandit_init(&r->bandit, r->problem, &r->policy, r->errmsg,
-                            sizeof r->errmsg);
+    rc = rt_bandit_init(&r->bandit, r->problem, &r->policy, r->errmsg, sizeof r->errmsg);
     if (rc)
         return rc;
     return rt_proposer_init(&r->proposer, proposer, r->problem,

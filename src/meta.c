@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "problems/matmul/matmul_policy.h"
+#include "problems/matmul/matmul_strategy.h"
 #include "ratchet.h"
 
 /* Best known ranks of small products (both fields unless noted), by sorted dimensions. */
@@ -134,13 +135,36 @@ static void remove_store(const char *path)
     unlink(side);
 }
 
+/* The longest walker run the default (portfolio) matmul run of spec can make under policy: the
+ * largest flips budget, by the rule of the shape (matmul_strategy.h), of a strategy with a
+ * positive weight that applies to the shape. */
+static long long largest_run(const rt_policy *policy, const rt_meta_spec *spec)
+{
+    const rt_matmul_policy *mm = mm_policy(policy);
+    int n = 1, m = 1, p = 1;
+    if (sscanf(spec->shape, "%dx%dx%d", &n, &m, &p) != 3)
+        return 0;
+    const double base[] = {mm->pf_walk_flips, mm->pf_restart_flips, mm->pf_sym_flips,
+                           mm->pf_symlong_flips};
+    int square = n == m && m == p; /* the symmetric strategies need a square shape */
+    const double weight[] = {mm->op_walk + mm->op_plus + mm->op_lift, mm->op_restart,
+                             square ? mm->op_sym + mm->op_twin : 0, square ? mm->op_symlong : 0};
+    long long most = 0;
+    for (size_t i = 0; i < sizeof base / sizeof base[0]; i++) {
+        long long len = weight[i] > 0 ? mm_rule_length(base[i], n, m, p, mm->flips_exp) : 0;
+        if (len > most)
+            most = len;
+    }
+    return most;
+}
+
 int rt_meta_run_trial(const rt_policy *policy, const rt_meta_spec *spec, uint64_t seed,
                       const rt_meta_caps *caps, const char *tmpdir, rt_meta_trial *out,
                       char *err, size_t errlen)
 {
     static atomic_llong counter;
     memset(out, 0, sizeof *out);
-    if ((double)mm_policy(policy)->walk_flips * caps->islands > (double)caps->work) {
+    if ((double)largest_run(policy, spec) * caps->islands > (double)caps->work) {
         out->cost = 2 * ((double)caps->work + RT_META_EVAL_COST * (double)caps->evaluations);
         return 0;
     }
@@ -178,7 +202,15 @@ int rt_meta_run_trial(const rt_policy *policy, const rt_meta_spec *spec, uint64_
     o.progress_interval = 1e9; /* only the final report */
     double t0 = rt_now();
     remove_store(path);
-    if ((rc = rt_run_create(&run, path, pb, &o, &e))) {
+    double miss = 2 * ((double)caps->work + RT_META_EVAL_COST * (double)caps->evaluations);
+    if ((rc = rt_run_create(&run, path, pb, &o, &e)) == RT_EUSAGE) {
+        /* the policy cannot serve this problem (a length its rule makes non-positive, no
+         * strategy left): the trial misses, as a policy that never reaches the target */
+        out->cost = miss;
+        rc = 0;
+        goto done;
+    }
+    if (rc) {
         rc = rt_fail(err, errlen, rc, "trial %s seed %llu: %s", spec->text,
                      (unsigned long long)seed, e.msg);
         goto done;
@@ -194,7 +226,7 @@ int rt_meta_run_trial(const rt_policy *policy, const rt_meta_spec *spec, uint64_
     out->reached = w.has_best && w.best <= spec->target;
     out->cost = (double)w.work + RT_META_EVAL_COST * (double)w.evaluations;
     if (!out->reached) /* a miss costs more than any hit: twice the caps */
-        out->cost = 2 * ((double)caps->work + RT_META_EVAL_COST * (double)caps->evaluations);
+        out->cost = miss;
     if (out->cost < 1)
         out->cost = 1;
 done:

@@ -50,8 +50,10 @@ typedef struct rt_meta_trial {
 } rt_meta_trial;
 
 /* Runs one trial in a scratch store under tmpdir. Returns 0 or a negative code (err says why).
- * A policy whose first generation alone could exceed the work cap (matmul.walk_flips * islands
- * > work) is not run: it misses. */
+ * A policy whose first generation alone could exceed the work cap (the largest flips budget of
+ * a strategy of the default matmul portfolio at this shape, times islands, above work) is not
+ * run: it misses; so does one the problem refuses (RT_EUSAGE when the run is set up: a length
+ * its rule makes non-positive, weights that sum to zero). */
 int rt_meta_run_trial(const rt_policy *policy, const rt_meta_spec *spec, uint64_t seed,
                       const rt_meta_caps *caps, const char *tmpdir, rt_meta_trial *out,
                       char *err, size_t errlen);

@@ -62,6 +62,10 @@ static const rt_knob loop_knobs[] = {
               "weight of the policy operator that mutates knobs"),
     KNOB_REAL("meta.op_reset", meta.op_reset, 0.15, 0, 1, RT_MUT_ADD, 0.1,
               "weight of the policy operator that resets one knob to its default"),
+    KNOB_INT("meta.race_size", meta.race_size, 8, 1, 32, RT_MUT_LOG, 0.4,
+             "candidates one meta step makes and races on the training problems"),
+    KNOB_INT("meta.race_seeds", meta.race_seeds, 1, 1, 64, RT_MUT_LOG, 0.4,
+             "training seeds of a race's first round (doubled each round)"),
 };
 
 /* After the problems' sections: the proposers'. */

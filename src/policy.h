@@ -69,6 +69,8 @@ typedef struct rt_meta_policy {
     double knobs;    /* expected number of knobs changed by one mutation */
     double op_mutate;  /* weight of the "mutate" operator for policies */
     double op_reset;   /* weight of the "reset" operator (one knob back to its default) */
+    int race_size;     /* candidates one application of the meta operator makes and races */
+    int race_seeds;    /* training seeds of the race's first round (doubled each round) */
 } rt_meta_policy;
 
 typedef struct rt_policy {

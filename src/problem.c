@@ -261,10 +261,12 @@ int rt_problem_verify(const rt_problem *problem, const char *text, size_t len, r
     return problem->cls->verify(problem->state, text, len, out, err, errlen);
 }
 
-void rt_problem_configure(const rt_problem *problem, const rt_policy *policy)
+int rt_problem_configure(const rt_problem *problem, const rt_policy *policy, char *err,
+                         size_t errlen)
 {
     if (problem->cls->configure)
-        problem->cls->configure(problem->state, policy);
+        return problem->cls->configure(problem->state, policy, err, errlen);
+    return 0;
 }
 
 const rt_operator *rt_problem_operators(const rt_problem *problem, size_t *n)

@@ -99,8 +99,10 @@ typedef struct rt_problem_class {
     size_t noperators;
 
     /* Optional: reads the problem's section of the run's policy (rt_policy_section; called once
-     * the run's policy is known, before the first proposal). NULL when it has no knobs there. */
-    void (*configure)(void *state, const rt_policy *policy);
+     * the run's policy is known, before the first proposal). NULL when it has no knobs there.
+     * Returns 0, or RT_EUSAGE with err naming the knob when the policy cannot serve this
+     * instance (a length its rule makes non-positive, weights that sum to zero). */
+    int (*configure)(void *state, const rt_policy *policy, char *err, size_t errlen);
 
     int metric_lower_is_better; /* direction of rt_verdict.metric (matmul: rank, so 1) */
 
@@ -184,8 +186,9 @@ void rt_problem_features(const rt_problem *problem, const void *genome, int *coo
  * elsewhere it is reported (the public rt_problem_verify_text, status, audit, store checks). */
 int rt_problem_verify(const rt_problem *problem, const char *text, size_t len, rt_verdict *out,
                       char *err, size_t errlen);
-/* configure; a no-op for a problem without knobs in the policy. */
-void rt_problem_configure(const rt_problem *problem, const rt_policy *policy);
+/* configure; 0 (a no-op) for a problem without knobs in the policy. */
+int rt_problem_configure(const rt_problem *problem, const rt_policy *policy, char *err,
+                         size_t errlen);
 /* The instance's operators (operators_for, or the class's table). */
 const rt_operator *rt_problem_operators(const rt_problem *problem, size_t *n);
 /* Why the problem's operators can change nothing in this instance, or NULL (operators_idle). */

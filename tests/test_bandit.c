@@ -54,10 +54,12 @@ static void bandit_follows_rewards(void **state)
     rt_policy_defaults(&pol);
     rt_bandit b;
     char err[256];
-    const char *keys[] = {"shape"}, *values[] = {"2x2x2"};
+    /* --lift 1: an override mode, whose operators are walk and plus (the default portfolio has
+     * more: test_matmul_portfolio) */
+    const char *keys[] = {"shape", "lift"}, *values[] = {"2x2x2", "1"};
     rt_problem *mm = NULL;
     rt_error perr = {0};
-    assert_int_equal(rt_problem_open(&mm, "matmul", keys, values, 1, &perr), 0);
+    assert_int_equal(rt_problem_open(&mm, "matmul", keys, values, 2, &perr), 0);
     assert_int_equal(rt_bandit_init(&b, mm, &pol, err, sizeof err), 0);
     assert_int_equal(b.narms, 2);
     assert_string_equal(b.arms[0].name, "walk");

@@ -80,6 +80,7 @@ static void gate_keeps_invalid_candidates_out(void **state)
                                                         back as an ordinary matmul run */
     sabotaged.operators = sabotage_ops;
     sabotaged.noperators = 1;
+    sabotaged.operators_for = NULL; /* the class's table, not the default portfolio's */
     rt_problem *pb = NULL;
     rt_error err;
     const char *keys[] = {"shape", "field"}, *values[] = {"3x3x3", "z"};

@@ -25,7 +25,7 @@ static void *make_state(const char *shape, const char *field, const rt_policy *p
     char err[256];
     void *st = NULL;
     assert_int_equal(cls->create(&st, keys, values, 2, err, sizeof err), 0);
-    cls->configure(st, pol);
+    assert_int_equal(cls->configure(st, pol, err, sizeof err), 0);
     return st;
 }
 

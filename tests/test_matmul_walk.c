@@ -177,7 +177,7 @@ static void operators_follow_policy(void **state)
     mm->escape_prob = 1.0;
     mm->restart_prob = 0.1;
     mm->stop_on_improve = 0;
-    cls->configure(st, &pol);
+    assert_int_equal(cls->configure(st, &pol, err, sizeof err), 0);
     void *g = cls->seed(st);
     assert_non_null(g);
     rt_rng rng;
@@ -218,7 +218,7 @@ static void operators_follow_policy(void **state)
     assert_int_equal(cls->create(&st, k2, v2, 2, err, sizeof err), 0);
     mm->walk_flips = 1000000;
     mm->restart_prob = 0;
-    cls->configure(st, &pol);
+    assert_int_equal(cls->configure(st, &pol, err, sizeof err), 0);
     assert_non_null(strstr(cls->params(st), "walk=500"));
     g = cls->seed(st);
     long long work = 0;

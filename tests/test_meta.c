@@ -16,6 +16,7 @@
 
 #include "meta.h"
 #include "problem.h"
+#include "rng.h"
 #include "ratchet.h"
 
 static void specs_parse_and_fail_cleanly(void **state)
@@ -81,8 +82,11 @@ static void gate_admits_only_beyond_noise(void **state)
     const char *k2[] = {"train", "heldout", "vseeds", "evals", "work"};
     const char *v2[] = {"matmul:2x2x2:gf2", "matmul:2x2x3:gf2", "3", "30", "1000000"};
     assert_int_equal(rt_problem_open(&pb, "policy", k2, v2, 5, &err), 0);
-    const char *good = "{\"matmul\": {\"walk_flips\": 20000}}";
-    const char *bad = "{\"matmul\": {\"walk_flips\": 1}}";
+    /* the default run is the portfolio: its walk alone, with runs of 20000 flips or of one */
+    const char *good = "{\"matmul\": {\"op_plus\": 0, \"op_restart\": 0, \"flips_exp\": 0, "
+                       "\"pf_walk_flips\": 20000}}";
+    const char *bad = "{\"matmul\": {\"op_plus\": 0, \"op_restart\": 0, \"flips_exp\": 0, "
+                      "\"pf_walk_flips\": 1}}";
     rt_verdict v;
     char *t = candidate(good, bad);
     assert_int_equal(rt_problem_verify_text(pb, t, strlen(t), &v, &err), 0);
@@ -109,11 +113,57 @@ static void gate_admits_only_beyond_noise(void **state)
     rt_problem_close(pb);
 }
 
+/* Racing: from a parent that cannot reach the target (one-flip walks), one meta step makes
+ * meta.race_size children, races them and proposes the winner only when it beats the parent on
+ * every training seed: each proposed child's training score is above the parent's, and with
+ * large mutations some step finds one. A child whose rule gives no length (flips_exp mutated
+ * upwards makes one-flip runs shorter than a flip) is a miss, not an error of the race. */
+static void race_screens_on_training(void **state)
+{
+    (void)state;
+    rt_problem *pb = NULL;
+    rt_error err;
+    const char *k[] = {"train", "heldout", "seeds", "evals", "work"};
+    const char *v[] = {"matmul:2x2x3:gf2", "matmul:2x2x4:gf2", "4", "30", "1000000"};
+    assert_int_equal(rt_problem_open(&pb, "policy", k, v, 5, &err), 0);
+    const char *parent = "{\"matmul\": {\"op_plus\": 0, \"op_restart\": 0, \"flips_exp\": 0, "
+                         "\"pf_walk_flips\": 1}, \"meta\": {\"race_size\": 8, \"knobs\": 20, "
+                         "\"step\": 5, \"op_reset\": 0}}";
+    char *t = candidate(parent, parent);
+    void *g = NULL;
+    char msg[256];
+    assert_int_equal(rt_problem_decode(pb, t, strlen(t), &g, msg, sizeof msg), 0);
+    free(t);
+    rt_score ps;
+    rt_problem_score(pb, g, &ps);
+    size_t nops = 0;
+    const rt_operator *ops = rt_problem_operators(pb, &nops);
+    assert_int_equal(nops, 1);
+    int found = 0;
+    for (uint64_t seed = 1; seed <= 4; seed++) {
+        rt_rng rng;
+        rt_rng_seed(&rng, seed, 0);
+        void *child = rt_problem_clone(pb, g);
+        long long work = 0;
+        if (rt_problem_apply(pb, &ops[0], child, &rng, &work) == 0) {
+            rt_score cs;
+            rt_problem_score(pb, child, &cs);
+            assert_true(cs.primary > ps.primary);
+            found++;
+        }
+        rt_problem_free_genome(pb, child);
+    }
+    assert_true(found > 0);
+    rt_problem_free_genome(pb, g);
+    rt_problem_close(pb);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(specs_parse_and_fail_cleanly),
         cmocka_unit_test(gate_admits_only_beyond_noise),
+        cmocka_unit_test(race_screens_on_training),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -24,7 +24,8 @@
 #include "util.h"
 
 static char g_dir[256];
-static char g_run[512]; /* a <4,4,4> run, made once */
+static char g_run[512]; /* a <4,4,4> run, made once (short walker runs, --walk 20000: the
+                            default portfolio's runs at this size last up to seconds each) */
 #define RUN_EVALUATIONS 800
 
 /* Fails with the tool's output when it did not exit with want. */
@@ -102,7 +103,7 @@ static int setup(void **state)
     char args[1024];
     snprintf(args, sizeof args,
              "run matmul --shape 4x4x4 --field gf2 --evaluations %d --seed 1 --threads 1 "
-             "--quiet --store %s",
+             "--walk 20000 --quiet --store %s",
              RUN_EVALUATIONS, g_run);
     return tool(args, NULL) == 0 ? 0 : -1;
 }

@@ -24,8 +24,22 @@
 #include "problems/matmul/matmul_policy.h"
 #include "problems/matmul/matmul_proxy.h"
 #include "problems/matmul/matmul_search.h"
+#include "problems/matmul/matmul_strategy.h"
 #include "problems/matmul/matmul_sym.h"
 #include "problems/matmul/matmul_walk.h"
+
+/* The portfolio's strategies (docs/recursion.md), in the order of pf_operators. */
+enum { PF_WALK, PF_PLUS, PF_LIFT, PF_RESTART, PF_SYM, PF_TWIN, PF_SYMLONG, PF_COUNT };
+
+/* One strategy as the run's shape and policy make it. */
+typedef struct mm_strategy_cfg {
+    int applies;        /* the shape and field allow it (lift: over Z, small enough; symmetric:
+                           square) */
+    enum mm_field field; /* the field its walks are over */
+    int sym;            /* 1: a symmetric run (sym_cfg), else a plain one (walk_cfg) */
+    mm_walk_cfg walk_cfg;
+    mm_sym_cfg sym_cfg;
+} mm_strategy_cfg;
 
 typedef struct matmul_state {
     int n, m, p;
@@ -37,6 +51,11 @@ typedef struct matmul_state {
     int symmetric;           /* 1: cyclically symmetric schemes only (matmul_sym.h); 2: also
                                 invariant under the twin involution g (six-product orbits) */
     int cubes;               /* symmetric start: diagonal blocks; 0 until configured */
+    int portfolio;           /* 1: no --symmetric, --lift or --proxy sampled: the strategies of
+                                pf_operators, mixed by the engine's bandit */
+    mm_strategy_cfg strat[PF_COUNT];
+    rt_operator ops[PF_COUNT]; /* the strategies that apply and have a positive weight */
+    size_t nops;
     char params[160];
 } matmul_state;
 
@@ -97,16 +116,19 @@ static const rt_param matmul_rows[] = {
      .help = "gf2 or z (the integers; default)"},
     {.name = "walk", .flags = RT_PARAM_SEARCH, .type = RT_PARAM_INT, RT_PARAM_AT(matmul_state, walk_override), .lo = 1,
      .hi = 1000000000, .unit = "flips per step", .metavar = "N",
-     .help = "flips budget of one walker run (default: the policy's\n"
-             "matmul.walk_flips, 2000000; symmetric: sym_walk_flips)"},
+     .help = "flips budget of one walker run (default: by the rule of the\n"
+             "shape, docs/recursion.md; with --lift: matmul.walk_flips,\n"
+             "with --symmetric: sym_walk_flips)"},
     {.name = "lift", .flags = RT_PARAM_SEARCH, .type = RT_PARAM_CHOICE, RT_PARAM_AT(matmul_state, lift),
      .choices = lift_choices, .metavar = "1",
-     .help = "with --field z: search over GF(2), admit integer lifts"},
+     .help = "with --field z: search over GF(2), admit integer lifts\n"
+             "(instead of the default portfolio of strategies)"},
     {.name = "symmetric", .flags = RT_PARAM_SEARCH, .type = RT_PARAM_INT, RT_PARAM_AT(matmul_state, symmetric), .lo = 0,
      .hi = 2, .expected = "0, 1 or 2", .metavar = "1",
      .help = "only schemes invariant under (A,B,C) -> (B,C,A), square\n"
              "shapes (docs/matmul-symmetric.md); 2: also under the\n"
-             "index swap (0 1)(2 3)... (six-product orbits)"},
+             "index swap (0 1)(2 3)... (six-product orbits); instead of\n"
+             "the default portfolio of strategies"},
     {.name = "cubes", .flags = RT_PARAM_SEARCH, .type = RT_PARAM_INT, RT_PARAM_AT(matmul_state, cubes), .lo = 1,
      .hi = MM_MAX_DIM, .metavar = "K",
      .help = "symmetric start with K cube products (default by n)"},
@@ -200,6 +222,8 @@ static void write_params(matmul_state *st)
     }
 }
 
+static int pf_build(matmul_state *st, char *err, size_t errlen);
+
 static int matmul_create(void **out, const char *const *keys, const char *const *values,
                          size_t nparams, char *err, size_t errlen)
 {
@@ -218,6 +242,11 @@ static int matmul_create(void **out, const char *const *keys, const char *const 
     }
     if (st->walk_override)
         st->pol.walk_flips = st->walk_override;
+    st->portfolio = !st->symmetric && !st->lift && !st->proxy_sampled;
+    if (st->portfolio && (rc = pf_build(st, err, errlen))) {
+        free(st);
+        return rc;
+    }
     write_params(st);
     *out = st;
     return 0;
@@ -231,10 +260,125 @@ static enum mm_field gate_field(const matmul_state *st)
     return st->lift ? MM_Z : st->field;
 }
 
+/* One length of the rule of the shape (matmul_strategy.h): value * (n*m*p/64)^exponent, an error
+ * naming the knob when it is below one flip. */
+static int rule_length(const matmul_state *st, double value, const char *key, double exponent,
+                       const char *expkey, long long *out, char *err, size_t errlen)
+{
+    *out = mm_rule_length(value, st->n, st->m, st->p, exponent);
+    if (*out < 1)
+        return rt_fail(err, errlen, RT_EUSAGE,
+                       "policy: %s %g gives a length below one flip for %dx%dx%d (the rule is "
+                       "%s * (n*m*p/64)^%s, %s %g)",
+                       key, value, st->n, st->m, st->p, key, expkey, expkey, exponent);
+    return 0;
+}
+
+/* The weight of strategy k in the run's policy (matmul.op_<name>). */
+static double pf_weight(const rt_matmul_policy *pol, int k)
+{
+    const double w[PF_COUNT] = {pol->op_walk, pol->op_plus,  pol->op_lift,   pol->op_restart,
+                                pol->op_sym,  pol->op_twin,  pol->op_symlong};
+    return w[k];
+}
+
+static const rt_operator pf_operators[PF_COUNT];
+
+/* The portfolio's operators: the strategies that apply to the shape and have a positive weight;
+ * an error naming their weight knobs when there is none. */
+static int pf_choose(matmul_state *st, char *err, size_t errlen)
+{
+    char keys[256] = "";
+    size_t used = 0;
+    st->nops = 0;
+    for (int k = 0; k < PF_COUNT; k++) {
+        if (!st->strat[k].applies)
+            continue;
+        int w = snprintf(keys + used, sizeof keys - used, "%smatmul.op_%s", used ? ", " : "",
+                         pf_operators[k].name);
+        if (w > 0 && (size_t)w < sizeof keys - used)
+            used += (size_t)w;
+        if (pf_weight(&st->pol, k) > 0)
+            st->ops[st->nops++] = pf_operators[k];
+    }
+    if (st->nops == 0)
+        return rt_fail(err, errlen, RT_EUSAGE,
+                       "policy: the weights of the strategies for %dx%dx%d (%s) sum to zero",
+                       st->n, st->m, st->p, keys);
+    return 0;
+}
+
+/* The symmetric strategies' configuration before its flips, field and kind. */
+static mm_sym_cfg pf_sym_base(const matmul_state *st)
+{
+    const rt_matmul_policy *pol = &st->pol;
+    mm_sym_cfg c = {0};
+    c.plateau = pol->sym_plateau_flips;
+    c.escape_prob = pol->escape_prob;
+    c.max_escapes = pol->max_escapes;
+    c.stop_on_improve = pol->stop_on_improve;
+    c.headroom = pol->sym_headroom;
+    c.max_size = pol->sym_max_size;
+    c.beta = pol->sym_beta;
+    c.parts = pol->sym_cubes >= 1 && pol->sym_cubes <= st->n ? pol->sym_cubes
+                                                               : mm_sym_default_parts(st->n);
+    c.fresh = 1;
+    return c;
+}
+
+/* Builds every strategy's configuration from the policy and the shape (docs/recursion.md): the
+ * lengths by the rule, GF(2) walks that must lift for the run over Z where a lift fits. */
+static int pf_build(matmul_state *st, char *err, size_t errlen)
+{
+    const rt_matmul_policy *pol = &st->pol;
+    long long walk, plat, rflips, rplat, sym, symlong;
+    int rc;
+    if ((rc = rule_length(st, pol->pf_walk_flips, "matmul.pf_walk_flips", pol->flips_exp,
+                          "matmul.flips_exp", &walk, err, errlen)) ||
+        (rc = rule_length(st, pol->pf_plateau, "matmul.pf_plateau", pol->plateau_exp,
+                          "matmul.plateau_exp", &plat, err, errlen)) ||
+        (rc = rule_length(st, pol->pf_restart_flips, "matmul.pf_restart_flips", pol->flips_exp,
+                          "matmul.flips_exp", &rflips, err, errlen)) ||
+        (rc = rule_length(st, pol->pf_restart_plateau, "matmul.pf_restart_plateau",
+                          pol->plateau_exp, "matmul.plateau_exp", &rplat, err, errlen)) ||
+        (rc = rule_length(st, pol->pf_sym_flips, "matmul.pf_sym_flips", pol->flips_exp,
+                          "matmul.flips_exp", &sym, err, errlen)) ||
+        (rc = rule_length(st, pol->pf_symlong_flips, "matmul.pf_symlong_flips", pol->flips_exp,
+                          "matmul.flips_exp", &symlong, err, errlen)))
+        return rc;
+    if (st->walk_override)
+        walk = rflips = sym = symlong = st->walk_override;
+    int square = st->n == st->m && st->m == st->p && st->n >= 2;
+    int lift_ok = st->field == MM_Z && mm_lift_fits(st->n, st->m, st->p, st->n * st->m * st->p);
+    enum mm_field gf = lift_ok ? MM_GF2 : st->field;
+    mm_walk_cfg w = {walk,       plat,          pol->plateau_min, pol->plus_drift,
+                     pol->escape_prob, pol->max_escapes, pol->restart_prob,
+                     pol->stop_on_improve, 0};
+    mm_walk_cfg lift = w, restart = {rflips, rplat, rplat / 20, pol->restart_drift, 1.0,
+                                     pol->max_escapes, 1.0, 1, lift_ok};
+    lift.need_lift = 1;
+    mm_sym_cfg cyc = pf_sym_base(st), twin = cyc, longrun = cyc;
+    cyc.flips = twin.flips = sym;
+    twin.twin = 1;
+    longrun.flips = symlong;
+    longrun.stop_on_improve = 0;
+    longrun.need_lift = lift_ok;
+    int twin_ok = square && mm_sym_twin_blocks_ok(st->n, twin.parts);
+    st->strat[PF_WALK] = (mm_strategy_cfg){1, st->field, 0, w, {0}};
+    st->strat[PF_PLUS] = (mm_strategy_cfg){1, st->field, 0, w, {0}};
+    st->strat[PF_LIFT] = (mm_strategy_cfg){lift_ok, MM_GF2, 0, lift, {0}};
+    st->strat[PF_RESTART] = (mm_strategy_cfg){1, gf, 0, restart, {0}};
+    st->strat[PF_SYM] = (mm_strategy_cfg){square, st->field, 1, {0}, cyc};
+    st->strat[PF_TWIN] = (mm_strategy_cfg){twin_ok, st->field, 1, {0}, twin};
+    st->strat[PF_SYMLONG] = (mm_strategy_cfg){square, gf, 1, {0}, longrun};
+    return pf_choose(st, err, errlen);
+}
+
 /* Takes the run's policy section (its ranges, the sampled proxy's included, are checked by the
  * policy's knob table): --walk still wins over walk_flips, and symmetric runs without --cubes
- * take the policy's block count (0: the residue rule). */
-static void matmul_configure(void *state, const rt_policy *policy)
+ * take the policy's block count (0: the residue rule). The portfolio's strategies follow the
+ * policy and the shape. */
+static int matmul_configure(void *state, const rt_policy *policy, char *err, size_t errlen)
 {
     matmul_state *st = state;
     st->pol = *mm_policy(policy);
@@ -242,6 +386,7 @@ static void matmul_configure(void *state, const rt_policy *policy)
         st->pol.walk_flips = st->walk_override;
     if (st->symmetric && !st->cubes && st->pol.sym_cubes >= 1 && st->pol.sym_cubes <= st->n)
         st->cubes = st->pol.sym_cubes;
+    return st->portfolio ? pf_build(st, err, errlen) : 0;
 }
 
 static const char *matmul_params(const void *state)
@@ -300,8 +445,11 @@ static void matmul_free_genome(void *genome)
 static int matmul_encode(const void *state, const void *genome, rt_buf *out)
 {
     const matmul_state *st = state;
-    if (st->lift && mm_lift_encode(genome, out) == 0)
-        return 0; /* else (no lift: the operators drop such children) the GF(2) text below */
+    const mm_scheme *s = genome;
+    /* a GF(2) scheme in a run over Z (--lift 1, the portfolio's GF(2) walks) is written as its
+     * lift; with none (the operators drop such children) the GF(2) text below */
+    if (gate_field(st) == MM_Z && s->field == MM_GF2 && mm_lift_encode(genome, out) == 0)
+        return 0;
     mm_scheme tmp;
     mm_plain plain = {0};
     int rc = mm_scheme_copy(&tmp, genome);
@@ -316,6 +464,28 @@ static int matmul_encode(const void *state, const void *genome, rt_buf *out)
     return rc;
 }
 
+/* The portfolio over Z: a text is a scheme over Z when it reads (exactly) as one and writes back
+ * to the same text; otherwise it is taken as the lift of a GF(2) scheme (the gate then checks
+ * that the GF(2) scheme's lift is that text). Exact reading keeps symmetric schemes whole. */
+static int decode_portfolio_z(const matmul_state *st, const mm_plain *plain, const char *text,
+                              size_t len, mm_scheme *s, char *err, size_t errlen)
+{
+    int rc = mm_scheme_from_plain_exact(s, plain, MM_Z, err, errlen);
+    if (rc == RT_ENOMEM)
+        return rc;
+    if (rc == 0) {
+        rt_buf again;
+        rt_buf_init(&again, MM_MAX_TEXT);
+        rc = matmul_encode(st, s, &again);
+        int same = rc == 0 && again.len == len && memcmp(again.data, text, len) == 0;
+        rt_buf_free(&again);
+        if (same)
+            return 0;
+        mm_scheme_free(s);
+    }
+    return mm_scheme_from_plain_exact(s, plain, MM_GF2, err, errlen);
+}
+
 static int matmul_decode(const void *state, const char *text, size_t len, void **genome,
                          char *err, size_t errlen)
 {
@@ -324,15 +494,19 @@ static int matmul_decode(const void *state, const char *text, size_t len, void *
     int rc = mm_parse_any(text, len, st->n, st->m, st->p, &plain, err, errlen);
     if (rc)
         return rc;
-    mm_scheme *s = malloc(sizeof *s);
+    mm_scheme *s = calloc(1, sizeof *s);
     if (!s) {
         mm_plain_free(&plain);
         return rt_fail(err, errlen, RT_ENOMEM, "out of memory");
     }
     /* a symmetric scheme is read exactly as written: reductions would break its symmetry, and the
      * gate requires that decoding and encoding again gives the same text */
-    rc = st->symmetric ? mm_scheme_from_plain_exact(s, &plain, st->field, err, errlen)
-                       : mm_scheme_from_plain(s, &plain, st->field, err, errlen);
+    if (st->portfolio && st->field == MM_Z)
+        rc = decode_portfolio_z(st, &plain, text, len, s, err, errlen);
+    else if (st->symmetric || st->portfolio)
+        rc = mm_scheme_from_plain_exact(s, &plain, st->field, err, errlen);
+    else
+        rc = mm_scheme_from_plain(s, &plain, st->field, err, errlen);
     mm_plain_free(&plain);
     if (rc) {
         free(s);
@@ -424,196 +598,112 @@ static int matmul_convert(const void *state, const char *text, size_t len, const
 
 /* ---- operators --------------------------------------------------------------------------- */
 
-/* With --lift 1, a child enters only if its GF(2) scheme lifts (the lift is kept for encode). */
-static int liftable(const matmul_state *st, const void *genome)
-{
-    if (!st->lift)
-        return 1;
-    rt_buf tmp;
-    rt_buf_init(&tmp, MM_MAX_TEXT);
-    int ok = mm_lift_encode(genome, &tmp) == 0;
-    rt_buf_free(&tmp);
-    return ok;
-}
-
-/* The symmetric operators: recover the orbits, walk (after a plus when plus is set), expand
- * back into the genome. The walk's length is sym_walk_flips (or --walk). -1 when the genome is
- * not symmetric or nothing could be done. With --lift 1 the child must lift: a run that ends
- * below its start on a scheme that does not lift goes on from there with the rest of its budget
- * (a lower rank that lifts is often a few reductions further on), and the child is dropped (-1)
- * only when the budget ends without a liftable scheme below the parent. */
-static int op_sym(const matmul_state *st, mm_scheme *genome, rt_rng *rng, int plus,
-                  long long *work)
-{
-    mm_sym sym;
-    mm_scheme out = {0};
-    mm_sym_stats ss = {0};
-    long long flips = st->walk_override ? st->walk_override : st->pol.sym_walk_flips;
-    if (mm_sym_from_scheme_twin(&sym, genome, st->symmetric == 2, NULL, 0))
-        return -1;
-    int parent_rank = mm_sym_rank(&sym);
-    int rc = plus ? mm_sym_plus(&sym, rng) : 0, ok = 0;
-    mm_sym_run_opts ro = {flips,
-                          st->pol.sym_plateau_flips,
-                          st->pol.escape_prob,
-                          st->pol.max_escapes,
-                          st->pol.stop_on_improve,
-                          st->pol.sym_beta,
-                          st->pol.sym_headroom,
-                          st->pol.sym_max_size,
-                          0};
-    while (!rc) {
-        long long before = ss.flips;
-        ro.flips = flips - ss.flips;
-        /* after a plus, the run aims below the parent, not below the plus */
-        ro.stop_rank = mm_sym_rank(&sym) > parent_rank ? parent_rank : 0;
-        rc = mm_sym_run(&sym, rng, &ro, &ss);
-        if (!rc) {
-            mm_scheme_free(&out);
-            rc = mm_sym_expand(&sym, &out);
-        }
-        if (rc)
-            break;
-        ok = (ss.flips > 0 || plus) && liftable(st, &out);
-        /* without --lift every run is final; with it, an unliftable improvement walks on */
-        if (ok || !st->lift || mm_sym_rank(&sym) >= parent_rank || ss.flips >= flips ||
-            ss.flips == before)
-            break;
-    }
-    mm_sym_free(&sym);
-    *work += ss.flips + plus;
-    if (rc || !ok) {
-        mm_scheme_free(&out);
-        return -1;
-    }
-    mm_scheme_free(genome);
-    *genome = out;
-    return 0;
-}
-
-/* The length of the next plateau: plateau_flips, or (plateau_min > 0) drawn log-uniformly from
- * [plateau_min, plateau_flips] each time, so that one run mixes short and long plateaus. */
-static long long plateau_length(const rt_matmul_policy *pol, rt_rng *rng, long long budget)
-{
-    long long hi = pol->plateau_flips > 0 ? pol->plateau_flips : budget;
-    long long lo = pol->plateau_min;
-    if (lo <= 0 || lo >= hi)
-        return hi;
-    double len = (double)lo * exp(rt_rng_unit(rng) * log((double)hi / (double)lo));
-    return len < (double)lo ? lo : len > (double)hi ? hi : (long long)len;
-}
-
-/* One walker run from the genome (see docs/policy.md, matmul). The walker flips until the budget
- * (walk_flips) is spent. A plateau is plateau_flips flips in a row without a rank reduction (or a
- * length drawn per plateau, plateau_length). There the walker escapes (probability escape_prob,
- * at most max_escapes times per run) by a plus transition, made from its current scheme while
- * that is less than plus_drift above the lowest rank of this run, else from that lowest-rank
- * scheme (plus_drift 1: always from a scheme of the lowest rank); otherwise the run ends. With
- * stop_on_improve the run ends as soon as its rank is below the parent's, so that the engine
- * admits the improvement at once and every island can build on it; with --lift 1 only a scheme
- * that lifts ends it: from one that does not, the walk goes on (its plus escapes and the
- * reductions after them reach other schemes of that rank, which may lift; a scheme is tried when
- * a reduction reaches it, not at every flip, since one lift costs about 10^5 flips). The genome becomes
- * the lowest-rank scheme of the run (the latest one reached). With probability restart_prob the
- * run starts from the standard algorithm instead of the parent, and still ends early only below
- * the parent's rank: a fresh descent, not one step down from the top. */
-static int walker_run(const matmul_state *st, mm_scheme *s, rt_rng *rng, int plus_first,
-                      long long *work)
+/* The override modes' configurations (--symmetric, --lift, or the sampled proxy), straight from
+ * the policy: one walker run per operator, over the search's field. */
+static mm_walk_cfg legacy_walk_cfg(const matmul_state *st)
 {
     const rt_matmul_policy *pol = &st->pol;
-    int parent_rank = -1; /* a restart's run still has to beat the parent's rank to stop early */
-    if (pol->restart_prob > 0 && rt_rng_unit(rng) < pol->restart_prob) {
-        mm_scheme fresh;
-        if (mm_scheme_standard(&fresh, st->n, st->m, st->p, st->lift ? MM_GF2 : st->field) == 0) {
-            parent_rank = s->rank;
-            mm_scheme_free(s);
-            *s = fresh;
-        }
+    return (mm_walk_cfg){pol->walk_flips,   pol->plateau_flips,  pol->plateau_min,
+                         pol->plus_drift,   pol->escape_prob,    pol->max_escapes,
+                         pol->restart_prob, pol->stop_on_improve, st->lift};
+}
+
+static mm_sym_cfg legacy_sym_cfg(const matmul_state *st)
+{
+    const rt_matmul_policy *pol = &st->pol;
+    mm_sym_cfg c = {0};
+    c.flips = st->walk_override ? st->walk_override : pol->sym_walk_flips;
+    c.plateau = pol->sym_plateau_flips;
+    c.escape_prob = pol->escape_prob;
+    c.max_escapes = pol->max_escapes;
+    c.stop_on_improve = pol->stop_on_improve;
+    c.headroom = pol->sym_headroom;
+    c.max_size = pol->sym_max_size;
+    c.beta = pol->sym_beta;
+    c.twin = st->symmetric == 2;
+    c.need_lift = st->lift;
+    return c;
+}
+
+/* An override mode's walk or plus: the work is the flips and plus transitions, as before the
+ * portfolio (lift attempts are not counted there). */
+static int legacy_op(const matmul_state *st, mm_scheme *genome, rt_rng *rng, int plus,
+                     long long *work)
+{
+    mm_effort e = {0};
+    int rc;
+    if (st->symmetric) {
+        mm_sym_cfg c = legacy_sym_cfg(st);
+        rc = mm_run_sym(&c, genome, rng, plus, &e);
+    } else {
+        mm_walk_cfg c = legacy_walk_cfg(st);
+        rc = mm_run_walk(&c, genome, rng, plus, &e);
+        if (rc == 0 && !mm_liftable(genome, st->lift, &e))
+            rc = -1;
     }
-    int drift = pol->plus_drift > 0 ? pol->plus_drift : 1;
-    mm_walker *w = NULL;
-    if (mm_walker_new(&w, s, drift + 1))
-        return -1;
-    mm_scheme best = {0};
-    int rc = -1, escapes = 0, lifted = 0;
-    int best_rank = mm_walker_rank(w);
-    if (parent_rank < 0)
-        parent_rank = best_rank;
-    if (mm_walker_store(w, &best))
-        goto done;
-    if (plus_first) {
-        if (mm_walker_plus(w, rng))
-            goto done;
-        escapes++;
-        (*work)++;
-    }
-    long long budget = pol->walk_flips, done_flips = 0, since = 0;
-    long long plateau = plateau_length(pol, rng, budget);
-    while (done_flips < budget) {
-        long long chunk = budget - done_flips;
-        if (chunk > plateau - since)
-            chunk = plateau - since;
-        int r0 = mm_walker_rank(w);
-        long long f = mm_walker_run(w, rng, chunk, r0, NULL);
-        done_flips += f;
-        since += f;
-        if (mm_walker_rank(w) < r0) {
-            since = 0;
-            if (mm_walker_rank(w) <= best_rank) {
-                best_rank = mm_walker_rank(w);
-                if (mm_walker_store(w, &best))
-                    goto done;
-            }
-            if (pol->stop_on_improve && best_rank < parent_rank &&
-                mm_walker_rank(w) == best_rank && (lifted = liftable(st, &best)))
-                break;
-            continue;
-        }
-        if (since < plateau)
-            break; /* budget spent, or isolated (no flip left) */
-        if (escapes >= pol->max_escapes || rt_rng_unit(rng) >= pol->escape_prob)
-            break;
-        if (mm_walker_rank(w) >= best_rank + drift && mm_walker_load(w, &best))
-            goto done;
-        if (mm_walker_plus(w, rng))
-            break;
-        escapes++;
-        (*work)++;
-        since = 0;
-        plateau = plateau_length(pol, rng, budget);
-    }
-    *work += done_flips;
-    if (lifted || best_rank < mm_walker_rank(w)) {
-        mm_scheme_free(s);
-        *s = best;
-        best.prod = NULL;
-    } else if (mm_walker_store(w, s)) {
-        goto done;
-    }
-    rc = done_flips > 0 || escapes > 0 ? 0 : -1;
-done:
-    mm_scheme_free(&best);
-    mm_walker_free(w);
+    *work += e.flips_z + e.flips_gf2 + e.pluses;
     return rc;
 }
 
 static int op_walk(const void *state, void *genome, rt_rng *rng, long long *work)
 {
-    const matmul_state *st = state;
-    if (st->symmetric)
-        return op_sym(st, genome, rng, 0, work);
-    int rc = walker_run(st, genome, rng, 0, work);
-    return rc == 0 && liftable(st, genome) ? 0 : -1;
+    return legacy_op(state, genome, rng, 0, work);
 }
 
 static int op_plus(const void *state, void *genome, rt_rng *rng, long long *work)
 {
-    const matmul_state *st = state;
-    if (st->symmetric)
-        return op_sym(st, genome, rng, 1, work);
-    int rc = walker_run(st, genome, rng, 1, work);
-    return rc == 0 && liftable(st, genome) ? 0 : -1;
+    return legacy_op(state, genome, rng, 1, work);
 }
+
+/* A portfolio strategy's run on the genome taken over the strategy's field (a plain walk starts
+ * from the reduced scheme; a symmetric one from the exact one, whose orbits a reduction would
+ * break). The genome becomes the child only when the run succeeds (and, for a GF(2) walk in a
+ * run over Z, lifts). The work is calibrated (mm_work_cost). */
+static int pf_run(const matmul_state *st, mm_scheme *genome, rt_rng *rng, int strategy, int plus,
+                  long long *work)
+{
+    const mm_strategy_cfg *c = &st->strat[strategy];
+    mm_effort e = {0};
+    mm_scheme s = {0};
+    int rc = mm_scheme_to_field(genome, c->field, &s, &e);
+    if (rc == 0 && c->sym) {
+        rc = mm_run_sym(&c->sym_cfg, &s, rng, plus, &e);
+    } else if (rc == 0) {
+        mm_scheme_reduce_all(&s);
+        rc = mm_run_walk(&c->walk_cfg, &s, rng, plus, &e);
+        if (rc == 0 && !mm_liftable(&s, c->walk_cfg.need_lift, &e))
+            rc = -1;
+    }
+    *work += mm_work_cost(&e);
+    if (rc) {
+        mm_scheme_free(&s);
+        return -1;
+    }
+    mm_scheme_free(genome);
+    *genome = s;
+    return 0;
+}
+
+/* The portfolio's operators, one per strategy (their order is matmul_state.strat's). */
+#define PF_OP(name, strategy, plus)                                                               \
+    static int name(const void *state, void *genome, rt_rng *rng, long long *work)                \
+    {                                                                                             \
+        return pf_run(state, genome, rng, strategy, plus, work);                                  \
+    }
+PF_OP(pf_walk, PF_WALK, 0)
+PF_OP(pf_plus, PF_PLUS, 1)
+PF_OP(pf_lift, PF_LIFT, 0)
+PF_OP(pf_restart, PF_RESTART, 0)
+PF_OP(pf_sym, PF_SYM, 0)
+PF_OP(pf_twin, PF_TWIN, 0)
+PF_OP(pf_symlong, PF_SYMLONG, 0)
+
+/* Every strategy of the portfolio, in PF_ order, with its weight when the policy has none. */
+static const rt_operator pf_operators[PF_COUNT] = {
+    {"walk", 0.9, pf_walk},       {"plus", 0.1, pf_plus}, {"lift", 1, pf_lift},
+    {"restart", 1, pf_restart},   {"sym", 1, pf_sym},     {"twin", 0.5, pf_twin},
+    {"symlong", 0.5, pf_symlong},
+};
 
 static int op_drop(const void *state, void *genome, rt_rng *rng, long long *work)
 {
@@ -646,6 +736,10 @@ static const rt_operator matmul_sampled_operators[] = {
 static const rt_operator *matmul_operators_for(const void *state, size_t *n)
 {
     const matmul_state *st = state;
+    if (st->portfolio) {
+        *n = st->nops;
+        return st->ops;
+    }
     if (st->proxy_sampled) {
         *n = sizeof matmul_sampled_operators / sizeof matmul_sampled_operators[0];
         return matmul_sampled_operators;

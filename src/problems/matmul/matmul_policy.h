@@ -41,6 +41,19 @@ typedef struct rt_matmul_policy {
                                 lowest-rank scheme at each plateau */
     int sym_max_size;        /* symmetric walk: largest product size (product of the factors'
                                 nonzero counts) a flip may make; 0: no cap */
+    /* The portfolio (the default without --symmetric, --lift or --proxy sampled; docs/recursion.md):
+     * the other strategies' weights, and lengths given at <4,4,4> (n*m*p = 64) that the rule
+     * length = value * (n*m*p / 64)^exponent scales to the run's shape. */
+    double op_lift, op_restart, op_sym, op_twin, op_symlong; /* strategy weights */
+    double flips_exp;         /* exponent of the rule for flips budgets */
+    double plateau_exp;       /* exponent of the rule for plateau lengths */
+    double pf_walk_flips;     /* walk, plus, lift: flips budget of one run at size 64 */
+    double pf_plateau;        /* walk, plus, lift: plateau length at size 64 */
+    double pf_restart_flips;  /* restart: flips budget of one fresh descent at size 64 */
+    double pf_restart_plateau; /* restart: longest plateau at size 64 (the shortest: 1/20 of it) */
+    int restart_drift;       /* restart: plus_drift of a fresh descent */
+    double pf_sym_flips;      /* sym, twin: flips budget of one symmetric run at size 64 */
+    double pf_symlong_flips;  /* symlong: flips of one long headroom run at size 64 */
 } rt_matmul_policy;
 
 

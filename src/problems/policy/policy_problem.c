@@ -20,10 +20,14 @@
  * Operator "evolve" (self-application): the child's baseline is the parent's policy, and the
  * child's policy is made with the PARENT's own meta section: it resets one knob to its default
  * with weight meta.op_reset, otherwise mutates knobs (rt_policy_mutate with the parent's
- * meta.step and meta.knobs). So an admitted policy changes how its successors are made. The
- * operator screens on the training problems: a child whose training cost is not lower than its
- * parent's is dropped before the gate (counted as a failed proposal), so held-out trials are
- * spent only on policies that improved in training.
+ * meta.step and meta.knobs). So an admitted policy changes how its successors are made. One
+ * application makes meta.race_size such children and RACES them on the training problems
+ * (successive halving with paired comparisons on common seeds: all on meta.race_seeds seeds,
+ * the better half on twice as many, ..., the last one on every training seed), so the training
+ * budget goes to the contenders. The winner goes on to the gate only if its training cost is
+ * lower than its parent's on every training seed together (screening); otherwise nothing is
+ * proposed (counted as a failed proposal), so held-out trials are spent only on policies that
+ * improved in training.
  *
  * Trials are deterministic, so their costs are cached by (policy, problem, seed) in the state.
  */
@@ -507,40 +511,131 @@ static int policy_convert(const void *state, const char *text, size_t len, const
 
 /* ---- the operator ------------------------------------------------------------------------ */
 
-static int op_evolve(const void *state, void *genome, rt_rng *rng, long long *work)
+/* Makes one child of parent into *child with the parent's own meta section: with weight
+ * meta.op_reset one knob that differs from its default goes back to it, otherwise
+ * rt_policy_mutate. Returns 0, or -1 when nothing changed. */
+static int make_child(const rt_policy *parent, rt_policy *child, rt_rng *rng)
 {
-    policy_state *st = (policy_state *)state;
-    policy_genome *g = genome;
-    rt_policy parent = g->policy;
-    g->baseline = parent;
-    double wm = parent.meta.op_mutate, wr = parent.meta.op_reset;
-    int changed = 0;
+    *child = *parent;
+    double wm = parent->meta.op_mutate, wr = parent->meta.op_reset;
     if (wm + wr > 0 && rt_rng_unit(rng) * (wm + wr) < wr) {
-        /* reset one knob that differs from its default */
         size_t n;
         const rt_knob *k = rt_policy_knobs(&n);
         rt_policy def;
         rt_policy_defaults(&def);
         size_t diff[64], nd = 0;
         for (size_t i = 0; i < n && nd < 64; i++)
-            if (k[i].type != RT_KNOB_STR && rt_policy_get(&def, &k[i]) != rt_policy_get(&parent, &k[i]))
+            if (k[i].type != RT_KNOB_STR &&
+                rt_policy_get(&def, &k[i]) != rt_policy_get(parent, &k[i]))
                 diff[nd++] = i;
         if (nd) {
             const rt_knob *r = &k[diff[rt_rng_below(rng, (uint32_t)nd)]];
-            rt_policy_set(&g->policy, r, rt_policy_get(&def, r));
-            changed = 1;
+            rt_policy_set(child, r, rt_policy_get(&def, r));
+            return 0;
         }
     }
-    if (!changed && rt_policy_mutate(&g->policy, &parent, rng) == 0)
+    return rt_policy_mutate(child, parent, rng) == 0 ? -1 : 0;
+}
+
+/* Log costs of p on the training problems with seeds 1..nseeds, in the order (seed, problem), so
+ * that the first k*ntrain entries are those of seeds 1..k for every nseeds >= k (paired
+ * comparisons on common seeds). *work receives the work of the trials not cached. */
+static int train_logs(policy_state *st, const rt_policy *p, int nseeds, double *logs,
+                      long long *work)
+{
+    char key[65];
+    policy_key(p, key);
+    int n = nseeds * st->ntrain;
+    trial_job *jobs = calloc((size_t)n, sizeof *jobs);
+    if (!jobs)
+        return RT_ENOMEM;
+    for (int s = 0; s < nseeds; s++)
+        for (int i = 0; i < st->ntrain; i++)
+            jobs[s * st->ntrain + i] =
+                (trial_job){.policy = p, .key = key, .spec = i, .seed = (uint64_t)s + 1};
+    char err[400];
+    int rc = run_batch(st, jobs, n, 1, err, sizeof err);
+    for (int i = 0; !rc && i < n; i++) {
+        logs[i] = log(jobs[i].cost);
+        *work += jobs[i].work;
+    }
+    free(jobs);
+    return rc;
+}
+
+/* One race (successive halving with paired comparisons): the candidates all run on the first
+ * race_seeds training seeds; each is judged by its mean paired log-ratio against the parent on
+ * the seeds run so far; the better half goes on to twice as many seeds, until one is left, which
+ * runs on every training seed. Returns the winner's index, or -1 when it does not beat the parent
+ * over all training seeds (the screening: only such a child goes on to the gate). */
+static int race(policy_state *st, const rt_policy *parent, rt_policy *cand, int k, int first,
+                long long *work)
+{
+    int all = st->seeds, n = all * st->ntrain, alive[32], nalive = k, best = -1;
+    double *lp = malloc((size_t)n * sizeof *lp), *lc = malloc((size_t)n * sizeof *lc);
+    double ratio[32];
+    if (!lp || !lc || train_logs(st, parent, all, lp, work))
+        goto done;
+    for (int i = 0; i < k; i++)
+        alive[i] = i;
+    for (int seeds = first < all ? first : all;; seeds = seeds * 2 < all ? seeds * 2 : all) {
+        if (nalive == 1)
+            seeds = all;
+        int m = seeds * st->ntrain;
+        for (int a = 0; a < nalive; a++) {
+            if (train_logs(st, &cand[alive[a]], seeds, lc, work))
+                goto done;
+            double d = 0;
+            for (int i = 0; i < m; i++)
+                d += lp[i] - lc[i];
+            ratio[alive[a]] = d / m;
+        }
+        /* best first (insertion sort; ties keep the earlier candidate) */
+        for (int a = 1; a < nalive; a++)
+            for (int b = a; b > 0 && ratio[alive[b]] > ratio[alive[b - 1]]; b--) {
+                int t = alive[b];
+                alive[b] = alive[b - 1];
+                alive[b - 1] = t;
+            }
+        if (seeds == all) {
+            best = ratio[alive[0]] > 0 ? alive[0] : -1;
+            break;
+        }
+        nalive = (nalive + 1) / 2;
+    }
+done:
+    free(lp);
+    free(lc);
+    return best;
+}
+
+/* The meta operator: meta.race_size children of the parent (each made with the parent's own meta
+ * section), raced on the training problems (race); the winner, if it beats the parent there,
+ * becomes the child, with the parent as its baseline. race_size 1 is a plain mutation screened on
+ * every training seed. */
+static int op_evolve(const void *state, void *genome, rt_rng *rng, long long *work)
+{
+    policy_state *st = (policy_state *)state;
+    policy_genome *g = genome;
+    rt_policy parent = g->policy;
+    int want = parent.meta.race_size < 1 ? 1 : parent.meta.race_size > 32 ? 32
+                                                                           : parent.meta.race_size;
+    rt_policy *cand = malloc((size_t)want * sizeof *cand);
+    if (!cand)
         return -1;
-    /* screening on the training problems: only a child that trains better than its parent goes
-     * on to the gate (the held-out verification); the others are dropped here */
-    double mean, mean_parent;
-    long long w = 0, wp = 0;
-    if (train_cost(st, &g->policy, &mean, &w) || train_cost(st, &parent, &mean_parent, &wp))
-        return -1;
+    int k = 0;
+    for (int tries = 0; k < want && tries < 4 * want; tries++)
+        if (make_child(&parent, &cand[k], rng) == 0)
+            k++;
+    long long w = 0;
+    int win = k ? race(st, &parent, cand, k, parent.meta.race_seeds, &w) : -1;
     *work += w;
-    return mean < mean_parent ? 0 : -1;
+    if (win >= 0) {
+        g->baseline = parent;
+        g->policy = cand[win];
+    }
+    free(cand);
+    return win >= 0 ? 0 : -1;
 }
 
 static const rt_operator policy_operators[] = {

@@ -1,0 +1,91 @@
+#!/bin/sh
+# portfolio_compare.sh — the default portfolio (`ratchet run matmul --shape S --field F`, no
+# strategy flags) against the best hand mode of each row of the target table, in one session:
+# for each row and seed the two runs go one after the other, so both see the same load.
+# Prints, per row, the successes and the median CPU seconds (user + system, /usr/bin/time) and
+# wall seconds to reach the target, and the ratio default / hand of the CPU medians. A run that
+# misses its target counts as taking forever (its CPU time is shown as "inf").
+#
+# usage: bench/portfolio_compare.sh [RATCHET]
+# environment: ROWS (default "223z 233z 224z 333z 334z 344z 444z"), SEEDS (5), CAP (60),
+#   THREADS (2), VERBOSE (each run on standard error)
+set -u
+R=${1:-build/ratchet}
+ROWS=${ROWS:-"223z 233z 224z 333z 334z 344z 444z"}
+SEEDS=${SEEDS:-5}
+CAP=${CAP:-60}
+THREADS=${THREADS:-2}
+B=$(dirname "$0")
+[ -x "$R" ] || { echo "portfolio_compare: no ratchet at $R (run make first)" >&2; exit 2; }
+[ -x /usr/bin/time ] || { echo "portfolio_compare: needs /usr/bin/time (Debian: time)" >&2; exit 2; }
+tmp=$(mktemp -d /tmp/ratchet-pfcmp-XXXXXX) || exit 1
+trap 'rm -rf "$tmp"' EXIT
+
+# name -> "shape field rank hand-flags": the hand modes of docs/records.md; "walk" is the plain
+# walker of before the portfolio (bench/matmul-walk.json: walk and plus only, lengths fixed)
+row() {
+    case $1 in
+    223z) echo "2x2x3 z 11 --policy $B/matmul-walk.json" ;;
+    233z) echo "2x3x3 z 15 --policy $B/matmul-walk.json" ;;
+    224z) echo "2x2x4 z 14 --policy $B/matmul-walk.json" ;;
+    333z) echo "3x3x3 z 23 --policy $B/matmul-walk.json" ;;
+    334z) echo "3x3x4 z 29 --lift 1" ;;
+    344z) echo "3x4x4 z 38 --lift 1 --policy $B/matmul-restart.json" ;;
+    444z) echo "4x4x4 z 49 --symmetric 1" ;;
+    *) return 1 ;;
+    esac
+}
+
+# one run: prints "cpu wall rank" (cpu "inf" when the target was missed or came after the cap)
+one() {
+    shape=$1 field=$2 known=$3 seed=$4
+    shift 4
+    db="$tmp/run.db"
+    rm -f "$db" "$db"-*
+    /usr/bin/time -f "%U %S" -o "$tmp/time" "$R" run matmul --shape "$shape" --field "$field" \
+        --target "$known" --seconds "$CAP" --seed "$seed" --threads "$THREADS" "$@" --quiet \
+        --store "$db" >"$tmp/out" 2>&1
+    line=$(tail -n 1 "$tmp/out")
+    rank=$(echo "$line" | sed -n 's/.*best verified rank \([0-9]*\) after.* in \([0-9.]*\) s.*/\1/p')
+    wall=$(echo "$line" | sed -n 's/.*best verified rank \([0-9]*\) after.* in \([0-9.]*\) s.*/\2/p')
+    cpu=$(awk '{printf "%.2f", $1 + $2}' "$tmp/time")
+    [ -z "$rank" ] && { rank=999; wall=inf; }
+    ok=$(awk -v r="$rank" -v k="$known" -v w="$wall" -v c="$CAP" \
+        'BEGIN { print (r <= k && w != "inf" && w + 0 <= c + 0) ? 1 : 0 }')
+    [ "$ok" = 1 ] || cpu=inf
+    echo "$cpu $wall $rank"
+}
+
+median() {
+    for x in "$@"; do echo "$x"; done | sort -g | awk '{v[NR]=$1} END {
+        m = (NR % 2) ? v[(NR+1)/2] : ((v[NR/2] == "inf" || v[NR/2+1] == "inf") ? "inf" : (v[NR/2] + v[NR/2+1]) / 2);
+        print m }'
+}
+
+echo "portfolio vs hand modes: $SEEDS seeds, --threads $THREADS, cap $CAP s, load: $(cut -d' ' -f1-3 /proc/loadavg)"
+printf '%-7s %5s  %-9s %9s %9s  %-9s %9s %9s  %s\n' shape known "default" "cpu s" "wall s" "hand" "cpu s" "wall s" "cpu ratio"
+for name in $ROWS; do
+    spec=$(row "$name") || { echo "portfolio_compare: unknown row '$name'" >&2; exit 2; }
+    set -- $spec
+    shape=$1 field=$2 known=$3
+    shift 3
+    hand="$*"
+    dc="" dw="" hc="" hw="" dok=0 hok=0
+    s=1
+    while [ "$s" -le "$SEEDS" ]; do
+        set -- $(one "$shape" "$field" "$known" "$s")
+        dc="$dc $1" dw="$dw $2"
+        [ "$1" = inf ] || dok=$((dok + 1))
+        [ -n "${VERBOSE:-}" ] && echo "  $name seed $s default: cpu $1 s, wall $2 s, rank $3" >&2
+        set -- $(one "$shape" "$field" "$known" "$s" $hand)
+        hc="$hc $1" hw="$hw $2"
+        [ "$1" = inf ] || hok=$((hok + 1))
+        [ -n "${VERBOSE:-}" ] && echo "  $name seed $s hand ($hand): cpu $1 s, wall $2 s, rank $3" >&2
+        s=$((s + 1))
+    done
+    mdc=$(median $dc) mdw=$(median $dw) mhc=$(median $hc) mhw=$(median $hw)
+    ratio=$(awk -v a="$mdc" -v b="$mhc" 'BEGIN { if (a == "inf" || b == "inf") print "-";
+        else printf "%.2f", (a + 0.01) / (b + 0.01) }')
+    printf '%-7s %5s  %-9s %9s %9s  %-9s %9s %9s  %s\n' "$shape" "$known" "$dok/$SEEDS" "$mdc" \
+        "$mdw" "$hok/$SEEDS" "$mhc" "$mhw" "$ratio"
+done

@@ -1,0 +1,274 @@
+/* matmul_strategy.c — walker runs, symmetric runs, field changes and the rule of the shape (see
+ * matmul_strategy.h). The walker run and the symmetric run are the former operators of matmul.c,
+ * unchanged in what they do for a given configuration and seed. */
+#include "problems/matmul/matmul_strategy.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+#include "problems/matmul/matmul_lift.h"
+#include "problems/matmul/matmul_sym.h"
+#include "problems/matmul/matmul_walk.h"
+#include "util.h"
+
+/* Work weights, in Z flips (docs/recursion.md): a GF(2) flip costs 25.8/40.9 of a Z flip (the
+ * walker's rates per CPU second, docs/matmul.md), a lift attempt about 12 ms, that is 3.1e5 Z
+ * flips at 25.8 M flips/s (docs/policy.md), a plus transition about one flip. */
+#define WORK_GF2_FLIP 0.63
+#define WORK_LIFT 310000.0
+
+long long mm_work_cost(const mm_effort *e)
+{
+    double w = (double)e->flips_z + WORK_GF2_FLIP * (double)e->flips_gf2 + (double)e->pluses +
+               WORK_LIFT * (double)e->lifts;
+    return w > 9e18 ? (long long)9e18 : (long long)w;
+}
+
+static void add_flips(mm_effort *e, enum mm_field field, long long flips)
+{
+    if (field == MM_GF2)
+        e->flips_gf2 += flips;
+    else
+        e->flips_z += flips;
+}
+
+long long mm_rule_length(double base, int n, int m, int p, double exponent)
+{
+    double len = base * pow((double)n * (double)m * (double)p / 64.0, exponent);
+    if (!(len >= 1))
+        return 0;
+    return len > 1e12 ? (long long)1e12 : llround(len);
+}
+
+int mm_liftable(const mm_scheme *s, int need_lift, mm_effort *effort)
+{
+    if (!need_lift)
+        return 1;
+    rt_buf tmp;
+    rt_buf_init(&tmp, MM_MAX_TEXT);
+    int ok = mm_lift_encode(s, &tmp) == 0;
+    rt_buf_free(&tmp);
+    effort->lifts++;
+    return ok;
+}
+
+/* GF(2) -> Z through the lift's text; -1 when there is no lift within {-1,0,1}. */
+static int lift_to_z(const mm_scheme *in, mm_scheme *out, mm_effort *effort)
+{
+    rt_buf text;
+    rt_buf_init(&text, MM_MAX_TEXT);
+    mm_plain plain = {0};
+    char err[256];
+    int rc = mm_lift_encode(in, &text);
+    effort->lifts++;
+    if (!rc)
+        rc = mm_parse_any(text.data, text.len, in->n, in->m, in->p, &plain, err, sizeof err);
+    if (!rc)
+        rc = mm_scheme_from_plain_exact(out, &plain, MM_Z, err, sizeof err);
+    mm_plain_free(&plain);
+    rt_buf_free(&text);
+    return rc == RT_ENOMEM ? rc : rc ? -1 : 0;
+}
+
+int mm_scheme_to_field(const mm_scheme *in, enum mm_field field, mm_scheme *out,
+                       mm_effort *effort)
+{
+    if (in->field == field)
+        return mm_scheme_copy(out, in);
+    if (field == MM_Z)
+        return lift_to_z(in, out, effort);
+    int rc = mm_scheme_copy(out, in);
+    if (rc)
+        return rc;
+    out->field = MM_GF2;
+    for (int t = 0; t < out->rank; t++)
+        for (int q = 0; q < 3; q++) {
+            out->prod[t].f[q].p |= out->prod[t].f[q].n;
+            out->prod[t].f[q].n = 0;
+        }
+    return 0;
+}
+
+/* The length of the next plateau: plateau_hi, or (plateau_min > 0) drawn log-uniformly from
+ * [plateau_min, plateau_hi] each time, so that one run mixes short and long plateaus. */
+static long long plateau_length(const mm_walk_cfg *c, rt_rng *rng, long long budget)
+{
+    long long hi = c->plateau_hi > 0 ? c->plateau_hi : budget;
+    long long lo = c->plateau_min;
+    if (lo <= 0 || lo >= hi)
+        return hi;
+    double len = (double)lo * exp(rt_rng_unit(rng) * log((double)hi / (double)lo));
+    return len < (double)lo ? lo : len > (double)hi ? hi : (long long)len;
+}
+
+/* With probability restart_prob, s becomes the standard algorithm; returns the rank the run must
+ * beat to stop early (the parent's), or -1 when s is still the parent. */
+static int maybe_restart(const mm_walk_cfg *c, mm_scheme *s, rt_rng *rng)
+{
+    if (!(c->restart_prob > 0 && rt_rng_unit(rng) < c->restart_prob))
+        return -1;
+    mm_scheme fresh;
+    if (mm_scheme_standard(&fresh, s->n, s->m, s->p, s->field))
+        return -1;
+    int parent_rank = s->rank;
+    mm_scheme_free(s);
+    *s = fresh;
+    return parent_rank;
+}
+
+/* The walk of one run after its setup: chunks up to the next plateau, escapes, early stop.
+ * Returns the flips made; *best and *best_rank follow the run's lowest rank, *lifted is set when
+ * a lifting improvement ended the run, *escapes counts plus transitions. -2 on failure. */
+static long long walk_loop(const mm_walk_cfg *c, mm_walker *w, rt_rng *rng, int parent_rank,
+                           mm_scheme *best, int *best_rank, int *escapes, int *lifted,
+                           mm_effort *effort)
+{
+    long long budget = c->flips, done_flips = 0, since = 0;
+    long long plateau = plateau_length(c, rng, budget);
+    while (done_flips < budget) {
+        long long chunk = budget - done_flips;
+        if (chunk > plateau - since)
+            chunk = plateau - since;
+        int r0 = mm_walker_rank(w);
+        long long f = mm_walker_run(w, rng, chunk, r0, NULL);
+        done_flips += f;
+        since += f;
+        if (mm_walker_rank(w) < r0) {
+            since = 0;
+            if (mm_walker_rank(w) <= *best_rank) {
+                *best_rank = mm_walker_rank(w);
+                if (mm_walker_store(w, best))
+                    return -2;
+            }
+            if (c->stop_on_improve && *best_rank < parent_rank &&
+                mm_walker_rank(w) == *best_rank &&
+                (*lifted = mm_liftable(best, c->need_lift, effort)))
+                break;
+            continue;
+        }
+        if (since < plateau)
+            break; /* budget spent, or isolated (no flip left) */
+        if (*escapes >= c->max_escapes || rt_rng_unit(rng) >= c->escape_prob)
+            break;
+        if (mm_walker_rank(w) >= *best_rank + c->drift && mm_walker_load(w, best))
+            return -2;
+        if (mm_walker_plus(w, rng))
+            break;
+        (*escapes)++;
+        effort->pluses++;
+        since = 0;
+        plateau = plateau_length(c, rng, budget);
+    }
+    return done_flips;
+}
+
+/* One walker run (docs/policy.md, matmul). The walker flips until the budget is spent; at a
+ * plateau it escapes by a plus transition, made from its current scheme while that is less than
+ * drift above the run's lowest rank, else from that lowest-rank scheme; otherwise the run ends.
+ * With stop_on_improve the run ends as soon as its rank is below the parent's (with need_lift:
+ * on a scheme that lifts; from one that does not, the walk goes on, since its escapes and the
+ * reductions after them reach other schemes of that rank, which may lift). A restarted run starts
+ * from the standard algorithm and still ends early only below the parent's rank. */
+int mm_run_walk(const mm_walk_cfg *c, mm_scheme *s, rt_rng *rng, int plus_first,
+                mm_effort *effort)
+{
+    int parent_rank = maybe_restart(c, s, rng);
+    mm_walk_cfg cfg = *c;
+    if (cfg.drift < 1)
+        cfg.drift = 1;
+    mm_walker *w = NULL;
+    if (mm_walker_new(&w, s, cfg.drift + 1))
+        return -1;
+    mm_scheme best = {0};
+    int rc = -1, escapes = 0, lifted = 0;
+    int best_rank = mm_walker_rank(w);
+    if (parent_rank < 0)
+        parent_rank = best_rank;
+    if (mm_walker_store(w, &best))
+        goto done;
+    if (plus_first) {
+        if (mm_walker_plus(w, rng))
+            goto done;
+        escapes++;
+        effort->pluses++;
+    }
+    long long done_flips =
+        walk_loop(&cfg, w, rng, parent_rank, &best, &best_rank, &escapes, &lifted, effort);
+    if (done_flips < 0)
+        goto done;
+    add_flips(effort, s->field, done_flips);
+    if (lifted || best_rank < mm_walker_rank(w)) {
+        mm_scheme_free(s);
+        *s = best;
+        best.prod = NULL;
+    } else if (mm_walker_store(w, s)) {
+        goto done;
+    }
+    rc = done_flips > 0 || escapes > 0 ? 0 : -1;
+done:
+    mm_scheme_free(&best);
+    mm_walker_free(w);
+    return rc;
+}
+
+/* The orbits of genome, or (c->fresh) the fresh symmetric start when it has none; *parent_rank
+ * is the rank the run must beat to stop early. */
+static int sym_start(const mm_sym_cfg *c, const mm_scheme *genome, mm_sym *sym, int *parent_rank)
+{
+    if (mm_sym_from_scheme_twin(sym, genome, c->twin, NULL, 0) == 0) {
+        *parent_rank = mm_sym_rank(sym);
+        return 0;
+    }
+    if (!c->fresh || genome->n != genome->m || genome->m != genome->p)
+        return -1;
+    *parent_rank = genome->rank;
+    return mm_sym_start(sym, genome->n, genome->field, c->parts, c->twin) ? -1 : 0;
+}
+
+/* The symmetric run: recover the orbits (or start fresh), walk (after a plus when plus is set),
+ * expand back. With need_lift the child must lift: a run that ends below its start on a scheme
+ * that does not lift goes on from there with the rest of its budget (a lower rank that lifts is
+ * often a few reductions further on), and the child is dropped (-1) only when the budget ends
+ * without a liftable scheme below the parent. */
+int mm_run_sym(const mm_sym_cfg *c, mm_scheme *genome, rt_rng *rng, int plus, mm_effort *effort)
+{
+    mm_sym sym;
+    mm_scheme out = {0};
+    mm_sym_stats ss = {0};
+    int parent_rank;
+    if (sym_start(c, genome, &sym, &parent_rank))
+        return -1;
+    enum mm_field field = genome->field;
+    int rc = plus ? mm_sym_plus(&sym, rng) : 0, ok = 0;
+    mm_sym_run_opts ro = {c->flips,           c->plateau,  c->escape_prob,
+                          c->max_escapes,     c->stop_on_improve, c->beta,
+                          c->headroom,        c->max_size, 0};
+    while (!rc) {
+        long long before = ss.flips;
+        ro.flips = c->flips - ss.flips;
+        /* after a plus (or from a fresh start), the run aims below the parent */
+        ro.stop_rank = mm_sym_rank(&sym) > parent_rank ? parent_rank : 0;
+        rc = mm_sym_run(&sym, rng, &ro, &ss);
+        if (!rc) {
+            mm_scheme_free(&out);
+            rc = mm_sym_expand(&sym, &out);
+        }
+        if (rc)
+            break;
+        ok = (ss.flips > 0 || plus) && mm_liftable(&out, c->need_lift, effort);
+        /* without need_lift every run is final; with it, an unliftable improvement walks on */
+        if (ok || !c->need_lift || mm_sym_rank(&sym) >= parent_rank || ss.flips >= c->flips ||
+            ss.flips == before)
+            break;
+    }
+    mm_sym_free(&sym);
+    add_flips(effort, field, ss.flips);
+    effort->pluses += plus;
+    if (rc || !ok) {
+        mm_scheme_free(&out);
+        return -1;
+    }
+    mm_scheme_free(genome);
+    *genome = out;
+    return 0;
+}

@@ -1,0 +1,84 @@
+/* matmul_strategy.h — the ways matmul searches a shape, as functions of an explicit
+ * configuration: a walker run on the flip graph (plain, plus first, or a fresh descent), a
+ * symmetric walker run (cyclic or twin, from the parent or from a fresh symmetric start), the
+ * change of field between the integers and GF(2) that lets one archive hold the schemes of
+ * walks over either, and the rule that sets a strategy's lengths from the shape.
+ *
+ * matmul.c builds the configurations: from the policy as given in the override modes
+ * (--symmetric, --lift) and, in the default portfolio, one per strategy with its lengths from the
+ * rule (docs/recursion.md). Nothing here reads the policy.
+ *
+ * Work: every function adds to *work the calibrated cost of what it did (mm_work_cost), so that
+ * the engine's bandit can credit a strategy with verified improvement per unit of CPU time while a
+ * run stays the same for a seed whatever the number of threads (measured CPU time would not).
+ *
+ * Ownership: schemes are the caller's; a function that fails leaves them valid.
+ */
+#ifndef RT_MATMUL_STRATEGY_H
+#define RT_MATMUL_STRATEGY_H
+
+#include "problems/matmul/matmul_search.h"
+
+/* What a run did, in the units mm_work_cost weighs. */
+typedef struct mm_effort {
+    long long flips_z, flips_gf2; /* flips over each field (plain or symmetric walks) */
+    long long pluses;             /* plus transitions */
+    long long lifts;              /* lift attempts (mm_lift_encode calls that were not cached) */
+} mm_effort;
+
+/* A plain walker run (docs/policy.md, matmul): budget, plateaus, escapes, restarts. */
+typedef struct mm_walk_cfg {
+    long long flips;        /* flips budget */
+    long long plateau_hi;   /* flips without a reduction that make a plateau */
+    long long plateau_min;  /* > 0: each plateau log-uniform in [plateau_min, plateau_hi] */
+    int drift;              /* plus from the current scheme while rank < lowest + drift */
+    double escape_prob;     /* at a plateau: escape by a plus (else the run ends) */
+    int max_escapes;
+    double restart_prob;    /* start from the standard algorithm instead of the parent */
+    int stop_on_improve;    /* end as soon as below the parent's rank (and lifted, need_lift) */
+    int need_lift;          /* the gate is over Z and the walk over GF(2): only a lifting
+                               improvement ends the run, and the child must lift */
+} mm_walk_cfg;
+
+/* A symmetric walker run (matmul_sym.h's mm_sym_run). */
+typedef struct mm_sym_cfg {
+    long long flips, plateau;
+    double escape_prob;
+    int max_escapes, stop_on_improve, headroom, max_size;
+    double beta;
+    int twin;      /* 1: twin symmetry (six-product orbits) */
+    int parts;     /* cube products of a fresh symmetric start */
+    int fresh;     /* 1: a parent that is not symmetric is replaced by the fresh symmetric start
+                      (the run then has to beat the parent's rank to stop early); 0: the run fails */
+    int need_lift; /* as mm_walk_cfg */
+} mm_sym_cfg;
+
+/* One walker run on s (in s's own field); s becomes the run's lowest-rank scheme. Returns 0, or
+ * -1 when nothing was done or the walker could not be built (s unchanged then). */
+int mm_run_walk(const mm_walk_cfg *c, mm_scheme *s, rt_rng *rng, int plus_first,
+                mm_effort *effort);
+
+/* One symmetric walker run on s (in s's own field), a plus transition first when plus is set;
+ * s becomes the expanded result. -1 when s is not symmetric (and c->fresh is 0), when nothing was
+ * done, or when c->need_lift and no scheme of the run below its parent lifts. */
+int mm_run_sym(const mm_sym_cfg *c, mm_scheme *s, rt_rng *rng, int plus, mm_effort *effort);
+
+/* 1 when s (over GF(2)) lifts to the integers, or when need_lift is 0. Counts the attempt. */
+int mm_liftable(const mm_scheme *s, int need_lift, mm_effort *effort);
+
+/* out = in over `field`: a copy; over GF(2) a scheme over Z taken modulo 2 (then reduced); over Z
+ * a GF(2) scheme's lift (mm_lift_encode), which must stay within {-1,0,1}. Returns 0, -1 when the
+ * GF(2) scheme has no such lift, or RT_ENOMEM. */
+int mm_scheme_to_field(const mm_scheme *in, enum mm_field field, mm_scheme *out,
+                       mm_effort *effort);
+
+/* The rule of the shape: base * (n*m*p / 64)^exponent, rounded; 64 is <4,4,4>'s n*m*p, the
+ * reference size at which a portfolio length knob is given. Returns the length, 0 or less when
+ * the rule gives less than one flip. */
+long long mm_rule_length(double base, int n, int m, int p, double exponent);
+
+/* The calibrated work of an effort, in units of one flip over Z (docs/recursion.md has the
+ * measurements behind the weights). */
+long long mm_work_cost(const mm_effort *e);
+
+#endif

@@ -1,0 +1,340 @@
+/* test_matmul_portfolio.c — the default matmul run is a portfolio of strategies
+ * (docs/recursion.md): which strategies a shape gets, the overrides that turn it off, every
+ * strategy's child verified through the gate and read back to the same text, the rule of the
+ * shape, and the bad policies that exit 2 with one line naming the key. Tiny shapes and short
+ * walks only: seconds in all. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "policy.h"
+#include "problem.h"
+#include "problems/matmul/matmul_policy.h"
+#include "problems/matmul/matmul_search.h"
+#include "problems/matmul/matmul_strategy.h"
+#include "testutil.h"
+
+static const rt_problem_class *cls = &rt_problem_matmul;
+
+/* A matmul state for the given parameters (NULL-terminated key, value pairs), configured with
+ * pol; asserts that both succeed. */
+static void *make(const rt_policy *pol, const char *const *kv)
+{
+    const char *keys[8], *values[8];
+    size_t n = 0;
+    for (; kv[2 * n]; n++) {
+        keys[n] = kv[2 * n];
+        values[n] = kv[2 * n + 1];
+    }
+    char err[256];
+    void *st = NULL;
+    assert_int_equal(cls->create(&st, keys, values, n, err, sizeof err), 0);
+    assert_int_equal(cls->configure(st, pol, err, sizeof err), 0);
+    return st;
+}
+
+/* The operator names of a state, comma-separated. */
+static void op_names(void *st, char *out, size_t len)
+{
+    size_t n = 0;
+    const rt_operator *ops = cls->operators_for(st, &n);
+    if (!ops) {
+        ops = cls->operators;
+        n = cls->noperators;
+    }
+    out[0] = '\0';
+    for (size_t i = 0; i < n; i++) {
+        strncat(out, ops[i].name, len - strlen(out) - 1);
+        if (i + 1 < n)
+            strncat(out, ",", len - strlen(out) - 1);
+    }
+}
+
+/* Which strategies each shape and field gets, and the overrides that leave only walk and plus. */
+static void strategies_by_shape(void **state)
+{
+    (void)state;
+    rt_policy pol;
+    rt_policy_defaults(&pol);
+    char names[256];
+    void *st = make(&pol, (const char *[]){"shape", "3x3x3", "field", "z", NULL});
+    op_names(st, names, sizeof names);
+    assert_string_equal(names, "walk,plus,lift,restart,sym,twin,symlong");
+    cls->destroy(st);
+    st = make(&pol, (const char *[]){"shape", "4x4x4", "field", "z", NULL});
+    op_names(st, names, sizeof names);
+    assert_string_equal(names, "walk,plus,lift,restart,sym,twin,symlong");
+    cls->destroy(st);
+    st = make(&pol, (const char *[]){"shape", "2x3x4", "field", "gf2", NULL});
+    op_names(st, names, sizeof names);
+    assert_string_equal(names, "walk,plus,restart"); /* no lift over GF(2), no symmetry */
+    cls->destroy(st);
+    /* the overrides: the operators of before the portfolio */
+    st = make(&pol, (const char *[]){"shape", "3x3x4", "field", "z", "lift", "1", NULL});
+    op_names(st, names, sizeof names);
+    assert_string_equal(names, "walk,plus");
+    cls->destroy(st);
+    st = make(&pol, (const char *[]){"shape", "4x4x4", "symmetric", "1", NULL});
+    op_names(st, names, sizeof names);
+    assert_string_equal(names, "walk,plus");
+    cls->destroy(st);
+    /* a weight of 0 takes a strategy out (the bandit's floor would otherwise still draw it) */
+    rt_matmul_policy *mm = mm_policy_mut(&pol);
+    mm->op_sym = 0;
+    mm->op_plus = 0;
+    st = make(&pol, (const char *[]){"shape", "3x3x3", NULL});
+    op_names(st, names, sizeof names);
+    assert_string_equal(names, "walk,lift,restart,twin,symlong");
+    cls->destroy(st);
+}
+
+/* Encodes child, checks that the gate accepts it over Z at its rank and that the text reads
+ * back to a candidate that writes the same text (what the gate demands). */
+static void assert_round_trip(void *st, void *child)
+{
+    char err[256];
+    rt_buf text, again;
+    rt_buf_init(&text, 0);
+    rt_buf_init(&again, 0);
+    assert_int_equal(cls->encode(st, child, &text), 0);
+    rt_verdict v;
+    assert_int_equal(cls->verify(st, text.data, text.len, &v, err, sizeof err), 0);
+    assert_true(v.valid);
+    assert_int_equal((int)v.metric, ((mm_scheme *)child)->rank);
+    void *back = NULL;
+    assert_int_equal(cls->decode(st, text.data, text.len, &back, err, sizeof err), 0);
+    assert_int_equal(cls->encode(st, back, &again), 0);
+    assert_int_equal(again.len, text.len);
+    assert_memory_equal(again.data, text.data, text.len);
+    cls->free_genome(back);
+    rt_buf_free(&text);
+    rt_buf_free(&again);
+}
+
+/* Every strategy of <3,3,3> over Z, applied in turn along a chain of children (so GF(2) lifts,
+ * symmetric schemes and plain ones follow each other as parents): each child verifies, reads
+ * back to itself, and the chain gets below the standard algorithm. The lift and symmetric
+ * strategies leave a GF(2) genome and a symmetric one on the way. */
+static void every_strategy_verifies(void **state)
+{
+    (void)state;
+    rt_policy pol;
+    rt_policy_defaults(&pol);
+    rt_matmul_policy *mm = mm_policy_mut(&pol);
+    mm->flips_exp = 0; /* short runs at every size */
+    mm->pf_walk_flips = mm->pf_restart_flips = mm->pf_sym_flips = mm->pf_symlong_flips = 20000;
+    void *st = make(&pol, (const char *[]){"shape", "3x3x3", "field", "z", NULL});
+    size_t nops = 0;
+    const rt_operator *ops = cls->operators_for(st, &nops);
+    assert_int_equal(nops, 7);
+    void *g = cls->seed(st);
+    assert_non_null(g);
+    rt_rng rng;
+    rt_rng_seed(&rng, 3, 0);
+    int applied[8] = {0}, saw_gf2 = 0;
+    for (int i = 0; i < 60; i++) {
+        size_t k = (size_t)i % nops;
+        void *child = cls->clone(st, g);
+        long long work = 0;
+        if (ops[k].apply(st, child, &rng, &work) != 0) {
+            cls->free_genome(child);
+            continue;
+        }
+        applied[k]++;
+        assert_true(work > 0);
+        saw_gf2 |= ((mm_scheme *)child)->field == MM_GF2;
+        assert_round_trip(st, child);
+        cls->free_genome(g);
+        g = child;
+    }
+    for (size_t k = 0; k < nops; k++)
+        assert_true(applied[k] > 0);
+    assert_true(saw_gf2);
+    assert_true(((mm_scheme *)g)->rank < 27);
+    cls->free_genome(g);
+    cls->destroy(st);
+}
+
+/* The portfolio's reader (a text over Z, or the lift of a GF(2) scheme) on mutated scheme texts:
+ * it answers 0 or an error, and what it accepts writes out again and verifies or not, without
+ * a crash. */
+static void decode_survives_mutations(void **state)
+{
+    (void)state;
+    rt_policy pol;
+    rt_policy_defaults(&pol);
+    void *st = make(&pol, (const char *[]){"shape", "2x2x2", "field", "z", NULL});
+    void *g = cls->seed(st);
+    rt_buf text;
+    rt_buf_init(&text, 0);
+    assert_int_equal(cls->encode(st, g, &text), 0);
+    rt_rng rng;
+    rt_rng_seed(&rng, 11, 0);
+    char buf[4096], err[256];
+    assert_true(text.len < sizeof buf);
+    int accepted = 0;
+    for (int i = 0; i < 20000; i++) {
+        memcpy(buf, text.data, text.len);
+        size_t len = text.len;
+        for (int k = 0; k < 1 + (int)rt_rng_below(&rng, 4); k++)
+            buf[rt_rng_below(&rng, (uint32_t)len)] = "01-+ *\nabc()x2"[rt_rng_below(&rng, 15)];
+        if (rt_rng_below(&rng, 8) == 0)
+            len = rt_rng_below(&rng, (uint32_t)len + 1);
+        void *back = NULL;
+        int rc = cls->decode(st, buf, len, &back, err, sizeof err);
+        assert_true(rc == 0 || rc < 0);
+        if (rc)
+            continue;
+        accepted++;
+        rt_buf again;
+        rt_buf_init(&again, 0);
+        (void)cls->encode(st, back, &again);
+        rt_verdict v;
+        if (again.len)
+            assert_int_equal(cls->verify(st, again.data, again.len, &v, err, sizeof err), 0);
+        rt_buf_free(&again);
+        cls->free_genome(back);
+    }
+    assert_true(accepted > 0);
+    rt_buf_free(&text);
+    cls->free_genome(g);
+    cls->destroy(st);
+}
+
+/* The rule of the shape: value * (nmp/64)^exponent, below one flip is 0; the work weights. */
+static void rule_and_work(void **state)
+{
+    (void)state;
+    assert_int_equal(mm_rule_length(1000, 4, 4, 4, 3), 1000);
+    assert_int_equal(mm_rule_length(1000, 4, 4, 8, 1), 2000);
+    assert_int_equal(mm_rule_length(1000, 2, 2, 2, 3), 2); /* 1000 / 512 */
+    assert_int_equal(mm_rule_length(1000, 1, 1, 1, 3), 0);
+    assert_int_equal(mm_rule_length(30000, 3, 3, 4, 0), 30000);
+    mm_effort z = {.flips_z = 1000000}, gf2 = {.flips_gf2 = 1000000}, lift = {.lifts = 1};
+    assert_true(mm_work_cost(&gf2) < mm_work_cost(&z));
+    assert_true(mm_work_cost(&lift) > 100000);
+}
+
+/* A policy that cannot serve the shape: configure fails with RT_EUSAGE naming the key. */
+static void bad_policies(void **state)
+{
+    (void)state;
+    char err[256];
+    const char *keys[] = {"shape", "field"};
+    const char *values[] = {"2x3x4", "z"};
+    void *st = NULL;
+    assert_int_equal(cls->create(&st, keys, values, 2, err, sizeof err), 0);
+    rt_policy pol;
+    rt_policy_defaults(&pol);
+    rt_matmul_policy *mm = mm_policy_mut(&pol);
+    mm->op_walk = mm->op_plus = mm->op_lift = mm->op_restart = 0; /* sym stays, but 2x3x4 */
+    assert_int_equal(cls->configure(st, &pol, err, sizeof err), RT_EUSAGE);
+    assert_non_null(strstr(err, "matmul.op_restart"));
+    assert_non_null(strstr(err, "sum to zero"));
+    rt_policy_defaults(&pol);
+    mm->pf_plateau = 1;
+    assert_int_equal(cls->configure(st, &pol, err, sizeof err), RT_EUSAGE);
+    assert_non_null(strstr(err, "matmul.pf_plateau"));
+    rt_policy_defaults(&pol);
+    assert_int_equal(cls->configure(st, &pol, err, sizeof err), 0);
+    cls->destroy(st);
+}
+
+/* Runs the tool with argv (under `timeout 60`); returns its exit code, its output (standard
+ * error, then standard output) in err. */
+static int run_tool(const char *const *argv, char *err, size_t errlen)
+{
+    char dir[128], path[192];
+    assert_int_equal(tu_tempdir(dir, sizeof dir, "pfcli"), 0);
+    snprintf(path, sizeof path, "%s/stderr", dir);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        FILE *f = freopen(path, "w", stderr);
+        if (!f || dup2(fileno(f), 1) < 0)
+            _exit(127);
+        const char *args[32] = {"timeout", "60"};
+        size_t n = 2;
+        for (; argv[n - 2] && n < 31; n++)
+            args[n] = argv[n - 2];
+        args[n] = NULL;
+        execvp("timeout", (char *const *)args);
+        _exit(127);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    size_t len = 0;
+    char *text = tu_slurp(path, &len);
+    snprintf(err, errlen, "%s", text ? text : "");
+    free(text);
+    tu_rmtree(dir);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* Writes text to a policy file in dir. */
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* The tool: bad policies exit 2 with one line naming the key; the default run reaches <3,3,3>
+ * 23 over Z with no strategy flags. */
+static void tool_exit_codes(void **state)
+{
+    (void)state;
+    const char *tool = tu_tool();
+    assert_non_null(tool);
+    char dir[128], pol[192], store[192], err[4096];
+    assert_int_equal(tu_tempdir(dir, sizeof dir, "portfolio"), 0);
+    snprintf(pol, sizeof pol, "%s/p.json", dir);
+    snprintf(store, sizeof store, "%s/run.db", dir);
+    const struct {
+        const char *policy, *key;
+    } bad[] = {
+        {"{\"matmul\": {\"op_anneal\": 1}}", "op_anneal"},
+        {"{\"matmul\": {\"op_walk\": 0, \"op_plus\": 0, \"op_lift\": 0, \"op_restart\": 0, "
+         "\"op_sym\": 0, \"op_twin\": 0, \"op_symlong\": 0}}",
+         "matmul.op_walk"},
+        {"{\"matmul\": {\"pf_walk_flips\": 10, \"flips_exp\": 4}}", "matmul.pf_walk_flips"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        write_file(pol, bad[i].policy);
+        unlink(store);
+        const char *argv[] = {tool,    "run",     "matmul",  "--shape", "2x2x3", "--policy",
+                              pol,     "--store", store,     "--seconds", "5",   NULL};
+        assert_int_equal(run_tool(argv, err, sizeof err), 2);
+        assert_non_null(strstr(err, bad[i].key));
+        size_t lines = 0;
+        for (const char *c = err; *c; c++)
+            lines += *c == '\n';
+        assert_int_equal(lines, 1);
+    }
+    unlink(store);
+    const char *argv[] = {tool,      "run",     "matmul", "--shape", "3x3x3", "--target", "23",
+                          "--seed",  "1",       "--seconds", "60", "--store", store, NULL};
+    assert_int_equal(run_tool(argv, err, sizeof err), 0);
+    assert_non_null(strstr(err, "best verified rank 23"));
+    tu_rmtree(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(strategies_by_shape), cmocka_unit_test(every_strategy_verifies),
+        cmocka_unit_test(decode_survives_mutations),
+        cmocka_unit_test(rule_and_work),       cmocka_unit_test(bad_policies),
+        cmocka_unit_test(tool_exit_codes),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
