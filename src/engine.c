@@ -477,7 +477,7 @@ static int fill_view(rt_run *r, const rt_elite *e, rt_candidate_view *v, rt_buf 
         return rc;
     v->text = rt_buf_cstr(text);
     v->len = text->len;
-    rt_problem_annotations(r->problem, e->genome, &v->metrics, &v->artifacts);
+    rt_problem_shown(r->problem, e->genome, &v->metrics, &v->artifacts);
     return 0;
 }
 

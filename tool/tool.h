@@ -33,6 +33,10 @@ int cmd_lift(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 int cmd_policy(int argc, char **argv);
 int cmd_meta(int argc, char **argv);
+int cmd_research(int argc, char **argv);
+
+/* cmd_research.c: the kept chain of a research run for `status` (nothing for other runs). */
+void research_status(rt_store *st, FILE *f);
 
 /* ---- ratchet.c: messages and exit codes -------------------------------------------------- */
 
