@@ -22,6 +22,7 @@ TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
 
 .PHONY: bench-sandbox-compare bench-walk-compare
+.PHONY: bench-research
 .PHONY: all deps deps-test test demo bench bench-drift bench-meta bench-matmul sanitize fuzz \
         clean examples
 
@@ -111,6 +112,10 @@ bench-walk-compare: all
 # the --trust-proxy ablation (docs/verification.md)
 bench-drift: all $(BUILD)/bench/bench_drift
 	@$(BUILD)/bench/bench_drift
+
+# ratchet research on examples/tinylm, gated and --trust-proxy, with re-runs (docs/research.md)
+bench-research: all
+	@bench/research.sh $(BUILD)/ratchet $(RESEARCH_OUT)
 
 # The meta level's evidence (docs/policy.md): a meta run on the training shapes, then every
 # admitted policy against the default on the held-out shapes with fresh test seeds.

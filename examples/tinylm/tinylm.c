@@ -8,9 +8,10 @@
  *     val_bpb: 1.234567      bits per byte on the validation split (what the search selects on)
  *     test_bpb: 1.234567     bits per byte on the test split (reported, never selected on)
  *
- * Budget: RATCHET_BUDGET seconds (default 20), of which TRAIN_SHARE is spent training (process
- * CPU time, so that other jobs on the machine change the number of steps little) and the rest is
- * left for compiling and evaluating. Randomness (initialisation, batches): RATCHET_SEED.
+ * Budget: TINYLM_SECONDS of training when set, else TRAIN_SHARE of RATCHET_BUDGET seconds
+ * (default 20); process CPU time, so that other jobs on the machine change the number of steps
+ * less than a wall clock would; the rest of the budget is left for compiling and evaluating.
+ * Randomness (initialisation, batches): RATCHET_SEED.
  *
  * Build and run by hand:  cc -O2 -o tinylm tinylm.c -lm && RATCHET_SEED=1 ./tinylm
  */
@@ -407,7 +408,11 @@ int main(void)
     model m;
     memset(&m, 0, sizeof m);
     model_init(&m, &seed);
-    double t0 = cpu_seconds(), train_budget = budget * TRAIN_SHARE, loss = 0;
+    double train_budget = budget * TRAIN_SHARE;
+    env = getenv("TINYLM_SECONDS");
+    if (env && strtod(env, NULL) > 0)
+        train_budget = strtod(env, NULL);
+    double t0 = cpu_seconds(), loss = 0;
     step_ctx c = {0};
     long steps = 0;
     acts a;
