@@ -23,13 +23,14 @@ static const char RESEARCH_POLICY[] =
 typedef struct research_args {
     rt_run_options opt;
     const char *dir, *edit, *run, *metric, *test_metric, *budget, *cpu_budget, *memory;
-    const char *command, *command_timeout, *tsv, *tag, *store, *resume, *policy;
+    const char *command, *command_timeout, *tsv, *tag, *store, *resume, *policy, *visible;
     int maximize, git, quiet;
     arg_params params;
 } research_args;
 
 enum {
-    R_DIR, R_EDIT, R_RUN, R_METRIC, R_MAXIMIZE, R_TEST, R_BUDGET, R_CPU, R_MEMORY, R_PROPOSER,
+    R_DIR, R_EDIT, R_RUN, R_METRIC, R_MAXIMIZE, R_TEST, R_BUDGET, R_CPU, R_MEMORY, R_VISIBLE,
+    R_PROPOSER,
     R_COMMAND, R_COMMAND_TIMEOUT, R_SECONDS, R_EVALUATIONS, R_TSV, R_GIT, R_TAG, R_STORE,
     R_RESUME, R_SEED, R_POLICY, R_QUIET, R_TRUST, R_NOPTS
 };
@@ -55,6 +56,8 @@ static const arg_opt research_opts[R_NOPTS + 1] = {
                "CPU seconds per experiment (default: no limit)"},
     [R_MEMORY] = {"memory", "MIB", ARG_TEXT, 0, 0, "MiB", AT(memory),
                   "memory of an experiment, all its processes (default 4096)"},
+    [R_VISIBLE] = {"visible", "PATH[:PATH]", ARG_TEXT, 0, 0, "paths", AT(visible),
+                   "more paths an experiment may read, read-only (a venv, data)"},
     [R_PROPOSER] = {"proposer", "NAME", ARG_TEXT, 0, 0, NULL, AT(opt.proposer),
                     "builtin (annotated knobs, default), command or llm"},
     [R_COMMAND] = {"command", "'PROG ARGS'", ARG_TEXT, 0, 0, "a command", AT(command),
@@ -162,7 +165,7 @@ static int research_parse(int argc, char **argv, research_args *a)
         a->opt.seconds = 3600;
     if (a->resume) {
         for (int i = 0; i < R_NOPTS; i++)
-            if (seen[i] && (i <= R_MEMORY || i == R_COMMAND || i == R_COMMAND_TIMEOUT ||
+            if (seen[i] && (i <= R_VISIBLE || i == R_COMMAND || i == R_COMMAND_TIMEOUT ||
                             i == R_GIT || i == R_TAG || i == R_STORE || i == R_POLICY ||
                             i == R_SEED)) {
                 usage_error("research: --%s is fixed when the run is made; --resume uses the "
@@ -210,7 +213,8 @@ static int research_params(research_args *a, char *tag, size_t taglen, char *bas
              add_param(a, "maximize", a->maximize ? "1" : NULL) ||
              add_param(a, "test-metric", a->test_metric) ||
              add_param(a, "budget", a->budget) || add_param(a, "cpu-budget", a->cpu_budget) ||
-             add_param(a, "memory", a->memory) || add_param(a, "command", a->command) ||
+             add_param(a, "memory", a->memory) || add_param(a, "visible", a->visible) ||
+             add_param(a, "command", a->command) ||
              add_param(a, "command-timeout", a->command_timeout) ||
              add_param(a, "git-tag", a->git ? tag : NULL) ||
              add_param(a, "git-base", a->git ? base : NULL);

@@ -59,6 +59,41 @@ static int edit_param(void *state, const char *value, char *err, size_t errlen)
                : 0;
 }
 
+/* --visible P[:P...]: each made a real path (it must exist), for the sandbox to show read-only
+ * beside the folder (a virtual environment, a data set, a device). */
+static int visible_param(void *state, const char *value, char *err, size_t errlen)
+{
+    research_state *st = state;
+    size_t n = 0, at = 0;
+    for (const char *p = value; *p;) {
+        size_t len = strcspn(p, ":");
+        char one[4096];
+        if (len == 0 || len >= sizeof one || n == RT_RESEARCH_MAX_VISIBLE)
+            return rt_fail(err, errlen, RT_EUSAGE, "--visible: an empty or too long path, or "
+                                                   "more than %d", RT_RESEARCH_MAX_VISIBLE);
+        memcpy(one, p, len);
+        one[len] = '\0';
+        char *real = realpath(one, NULL);
+        size_t rl = real ? strlen(real) : 0;
+        if (!real || strchr(real, ':') || at + rl + 1 >= sizeof st->visible_buf) {
+            free(real);
+            return rt_fail(err, errlen, RT_EUSAGE, "--visible %s: no such path (or too long)",
+                           one);
+        }
+        memcpy(st->visible_buf + at, real, rl + 1);
+        free(real);
+        st->visible[1 + n++] = st->visible_buf + at;
+        at += rl + 1;
+        p += len + (p[len] == ':');
+    }
+    st->visible[1 + n] = NULL;
+    st->visible_line[0] = '\0';
+    for (size_t i = 0, w = 0; i < n; i++)
+        w += (size_t)snprintf(st->visible_line + w, sizeof st->visible_line - w, "%s%s",
+                              i ? ":" : "", st->visible[1 + i]);
+    return 0;
+}
+
 static const rt_param research_rows[] = {
     {.name = "dir", .type = RT_PARAM_STRING, RT_PARAM_AT(research_state, given_dir),
      .flags = RT_PARAM_REQUIRED, .metavar = "DIR", .help = "the project folder"},
@@ -84,6 +119,8 @@ static const rt_param research_rows[] = {
     {.name = "memory", .type = RT_PARAM_INT, RT_PARAM_AT(research_state, memory), .lo = 16,
      .hi = 1 << 20, .unit = "MiB", .def = "4096", .metavar = "MIB",
      .help = "memory of an experiment's processes together"},
+    {.name = "visible", .type = RT_PARAM_CUSTOM, .parse = visible_param,
+     .metavar = "PATH[:PATH]", .help = "more paths an experiment may read (a venv, a device)"},
     {.name = "command", .type = RT_PARAM_STRING, RT_PARAM_AT(research_state, given_command),
      .flags = RT_PARAM_EMPTY_UNSET, .metavar = "'PROG ARGS'",
      .help = "the command proposer's program"},
@@ -280,6 +317,7 @@ static int research_create(void **state, const char *const *keys, const char *co
         rc = check_run(st, err, errlen);
     if (!rc && strlen(st->given_run) >= sizeof st->run)
         rc = rt_fail(err, errlen, RT_EUSAGE, "--run: longer than %zu bytes", sizeof st->run - 1);
+    st->visible[0] = st->dir;
     if (!rc) {
         snprintf(st->run, sizeof st->run, "%s", st->given_run);
         snprintf(st->tag, sizeof st->tag, "%s", st->given_tag ? st->given_tag : "");
@@ -292,8 +330,17 @@ static int research_create(void **state, const char *const *keys, const char *co
         rc = rt_research_write_canon(st, err, errlen);
     st->given_dir = st->given_run = st->given_metric = st->given_test = NULL;
     st->given_command = st->given_tag = st->given_base = NULL;
-    /* fresh seeds in every process: a resumed run does not repeat the seeds of the last one */
-    st->seed_base = ((uint64_t)time(NULL) * 0x9e3779b97f4a7c15ULL) ^ (uint64_t)(unsigned)getpid();
+    /* fresh seeds in every process, so that a resumed run does not repeat the last one's;
+     * RATCHET_RESEARCH_SEED (ratchet's own environment, never a candidate's) fixes them, for
+     * tests and reproductions */
+    const char *fixed = getenv("RATCHET_RESEARCH_SEED");
+    char *end = NULL;
+    unsigned long long v = fixed ? strtoull(fixed, &end, 10) : 0;
+    if (fixed && end != fixed && !*end)
+        st->seed_base = v;
+    else
+        st->seed_base =
+            ((uint64_t)time(NULL) * 0x9e3779b97f4a7c15ULL) ^ (uint64_t)(unsigned)getpid();
     if (rc) {
         research_destroy(st);
         return rc;

@@ -9,6 +9,7 @@
 #include "problems/research/research.h"
 
 #define RT_RESEARCH_MAX_CANON 2000
+#define RT_RESEARCH_MAX_VISIBLE 8
 
 typedef struct research_state {
     char dir[4096];
@@ -25,6 +26,9 @@ typedef struct research_state {
     int has_command;
     char command_line[1024], command_buf[1024];
     const char *command_argv[RT_PROGRAM_MAX_ARGS + 1];
+    char visible_line[2048];               /* --visible, real paths joined by ':' */
+    char visible_buf[2048];                /* split copy */
+    const char *visible[RT_RESEARCH_MAX_VISIBLE + 2]; /* the folder, then those; NULL-ended */
     char tag[128], base[64]; /* stored for the tool's --git; the problem does not use them */
     char *initial_text;
     size_t initial_len;

@@ -81,6 +81,8 @@ int rt_research_write_canon(research_state *st, char *err, size_t errlen)
     bad = bad || canon_put(st, &at, "cpu-budget", num);
     snprintf(num, sizeof num, "%ld", st->memory);
     bad = bad || canon_put(st, &at, "memory", num);
+    if (st->visible_line[0])
+        bad = bad || canon_put(st, &at, "visible", st->visible_line);
     if (st->has_command) {
         bad = bad || canon_put(st, &at, "command", st->command_line);
         snprintf(num, sizeof num, "%.17g", st->command_timeout);
@@ -219,14 +221,13 @@ static int run_experiment(const research_state *st, const char *text, size_t len
         env[i] = envs[i];
     env[ne] = NULL;
     const char *argv[] = {"/bin/sh", "-c", COPY_SCRIPT, "ratchet-research", NULL};
-    const char *visible[] = {st->dir, NULL};
     rt_sandbox_spec spec;
     memset(&spec, 0, sizeof spec);
     spec.argv = argv;
     spec.env = env;
     spec.files = files;
     spec.nfiles = st->nedits;
-    spec.visible = visible;
+    spec.visible = st->visible;
     spec.limits.wall_seconds = st->budget;
     spec.limits.cpu_seconds = st->cpu_budget > 0 ? st->cpu_budget : -1;
     spec.limits.memory_mib = st->memory;
