@@ -390,8 +390,8 @@ static int set_command(program_state *st, const char *command, char *err, size_t
     if (strlen(command) >= sizeof st->command_buf)
         return rt_fail(err, errlen, RT_EUSAGE, "--command: longer than %zu bytes",
                        sizeof st->command_buf - 1);
-    int rc = rt_program_split_command(command, st->command_buf, sizeof st->command_buf, st->command_argv,
-                           err, errlen);
+    int rc = rt_program_split_command(command, st->command_buf, sizeof st->command_buf,
+                                      st->command_argv, err, errlen);
     if (rc)
         return rc;
     const char *rest = command;
@@ -405,8 +405,9 @@ static int set_command(program_state *st, const char *command, char *err, size_t
         if (snprintf(st->command_line, sizeof st->command_line, "%s%s", real, rest + first) >=
             (int)sizeof st->command_line)
             return rt_fail(err, errlen, RT_EUSAGE, "--command: too long");
-        if ((rc = rt_program_split_command(st->command_line, st->command_buf, sizeof st->command_buf,
-                                st->command_argv, err, errlen)))
+        if ((rc = rt_program_split_command(st->command_line, st->command_buf,
+                                           sizeof st->command_buf, st->command_argv, err,
+                                           errlen)))
             return rc;
     } else {
         snprintf(st->command_line, sizeof st->command_line, "%s", rest);

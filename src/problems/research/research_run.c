@@ -22,7 +22,8 @@
  * of the script. */
 static const char COPY_SCRIPT[] =
     "set -e\n"
-    "(cd \"$RATCHET_SRC\" && find . -mindepth 1 -name .git -prune -o \\( -type f -o -type d \\) -print |"
+    "(cd \"$RATCHET_SRC\" &&"
+    " find . -mindepth 1 -name .git -prune -o \\( -type f -o -type d \\) -print |"
     " tar --no-recursion -T - -cf -) | tar -xmf - --no-same-owner\n"
     "i=0\n"
     "while [ \"$i\" -lt \"$RATCHET_NEDIT\" ]; do\n"
