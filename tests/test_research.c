@@ -261,17 +261,18 @@ static void a_metric_no_knob_moves_keeps_nothing(void **state)
     assert_true(count_status(naive, "keep(trusted)") >= 3);
 }
 
-/* The proposer says whether the parent's metrics or artifacts it was shown hold the test
- * metric (SEEN=1) and whether they hold the validation metric (VAL=1). */
+/* The proposer says whether the prompt it was given holds the test metric's name (SEEN=1) and
+ * the validation metric's (VAL=1). The training program spells neither name in its text, so
+ * only the metrics and artifacts of the parent it was shown can. */
 static const char PEEKING_PROPOSER[] =
-    "#!/usr/bin/python3\n"
-    "import json, sys\n"
-    "p = json.load(sys.stdin)\n"
-    "shown = json.dumps(p['parent'].get('metrics')) + json.dumps(p['parent'].get('artifacts'))\n"
-    "old = [l for l in p['parent']['program'].splitlines() if l.startswith('SEEN=')][0]\n"
-    "new = 'SEEN=%d VAL=%d GEN=%d # peek' % ('test_loss' in shown, 'val_loss' in shown,"
-    " p['generation'])\n"
-    "print('<<<<<<< SEARCH\\n' + old + '\\n=======\\n' + new + '\\n>>>>>>> REPLACE')\n";
+    "#!/bin/sh\n"
+    "p=$(cat)\n"
+    "case $p in *test_loss*) seen=1 ;; *) seen=0 ;; esac\n"
+    "case $p in *val_loss*) val=1 ;; *) val=0 ;; esac\n"
+    "gen=$(printf '%s' \"$p\" | grep -o '\"generation\": *[0-9]*' | grep -o '[0-9]*$')\n"
+    "old=$(printf '%s' \"$p\" | grep -o 'SEEN=[^#]*# peek' | head -1)\n"
+    "printf '<<<<<<< SEARCH\\n%s\\n=======\\nSEEN=%s VAL=%s GEN=%s # peek\\n>>>>>>> REPLACE\\n'"
+    " \"$old\" $seen $val \"$gen\"\n";
 
 static void the_test_metric_never_reaches_the_proposer(void **state)
 {
@@ -280,9 +281,10 @@ static void the_test_metric_never_reaches_the_proposer(void **state)
     project("peek",
             "#!/bin/sh\n"
             "SEEN=x # peek\n"
-            "echo \"val_loss: 1\"; echo \"test_loss: 2\"; echo \"test_loss: 2\" >&2\n",
+            "v=val; t=test\n"
+            "echo \"${v}_loss: 1\"; echo \"${t}_loss: 2\"; echo \"${t}_loss: 2\" >&2\n",
             dir, sizeof dir);
-    snprintf(prop, sizeof prop, "%s/peek.py", tmpdir);
+    snprintf(prop, sizeof prop, "%s/peek.sh", tmpdir);
     put_file(prop, PEEKING_PROPOSER, 1);
     snprintf(tsv, sizeof tsv, "%s/peek.tsv", tmpdir);
     snprintf(cmd, sizeof cmd,
@@ -412,6 +414,46 @@ static void git_commits_kept_changes_on_a_branch_of_their_own(void **state)
     assert_string_equal(out, after);
 }
 
+/* kill -9 in the middle of a run: nothing committed yet; the resume commits every kept change,
+ * the baseline first, on the branch the run was made for. */
+static void a_killed_run_resumes_on_its_branch(void **state)
+{
+    (void)state;
+    char repo[512], cmd[4096], out[16384], ledger[600];
+    project("killed", QUADRATIC, repo, sizeof repo);
+    snprintf(cmd, sizeof cmd, "cd %s && git init -q -b main && git config user.email t@e && "
+             "git config user.name t && git add . && git commit -qm init", repo);
+    assert_int_equal(sh(cmd, out, sizeof out), 0);
+    snprintf(cmd, sizeof cmd,
+             "%s research --dir %s --edit train.sh --run ./train.sh --metric loss --budget 5 "
+             "--seconds 60 --quiet --git --tag k --store %s/killed.db & pid=$!; "
+             "until %s status %s/killed.db 2>/dev/null | grep -Eq 'candidates +([4-9]|[1-9][0-9])';"
+             " do sleep 0.2; done; kill -9 $pid; wait $pid; "
+             "cd %s && git rev-parse -q --verify ratchet/k; exit 0",
+             tool, repo, tmpdir, tool, tmpdir, repo);
+    assert_int_equal(sh(cmd, out, sizeof out), 0);
+    /* no branch yet: nothing was committed before the kill */
+    size_t run = 0, longest = 0;
+    for (const char *c = out; *c; c++) {
+        run = strchr("0123456789abcdef", *c) ? run + 1 : 0;
+        longest = run > longest ? run : longest;
+    }
+    assert_true(longest < 40 && !strstr(out, "ratchet/k"));
+    snprintf(ledger, sizeof ledger, "%s/killed.tsv", tmpdir);
+    snprintf(cmd, sizeof cmd, "%s research --resume %s/killed.db --evaluations 2 --quiet --tsv %s "
+             "&& cd %s && git rev-list --count main..ratchet/k && git status --porcelain",
+             tool, tmpdir, ledger, repo);
+    assert_int_equal(sh(cmd, out, sizeof out), 0);
+    assert_non_null(strstr(out, "branch ratchet/k at "));
+    int keeps = count_status(ledger, "keep");
+    assert_true(keeps >= 2);
+    char want[64];
+    snprintf(want, sizeof want, "\n%d\n", keeps);
+    assert_non_null(strstr(out, want)); /* one commit per kept change; the tree is clean */
+    assert_int_equal(out[strlen(out) - 1], '\n');
+    assert_null(strstr(strstr(out, want) + strlen(want), "train.sh"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -422,6 +464,7 @@ int main(void)
         cmocka_unit_test(the_test_metric_never_reaches_the_proposer),
         cmocka_unit_test(bad_input_is_one_line_and_exit_2),
         cmocka_unit_test(git_commits_kept_changes_on_a_branch_of_their_own),
+        cmocka_unit_test(a_killed_run_resumes_on_its_branch),
     };
     return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
 }
