@@ -176,6 +176,12 @@ static void bundles_split_back_into_their_files(void **state)
     rt_research_describe("a\nX=3 # ratchet: int 1 9\nb\n", 25, "a\nX=4 # ratchet: int 1 9\nb\n",
                          25, line, sizeof line);
     assert_string_equal(line, "X=3 -> X=4");
+    const char *p5 = "a=1\nb=2 /* ratchet: int 1 9 */\nc=3\nd=4\ne=5\n";
+    const char *c5 = "a=2\nb=3 /* ratchet: int 1 9 */\nc=4\nd=5\ne=6\n";
+    rt_research_describe(p5, strlen(p5), c5, strlen(c5), line, sizeof line);
+    assert_string_equal(line, "a=1 -> a=2; b=2 -> b=3; c=3 -> c=4; and 2 more lines");
+    rt_research_describe(p5, strlen(p5), p5, strlen(p5), line, sizeof line);
+    assert_string_equal(line, "no change");
 }
 
 /* ---- runs --------------------------------------------------------------------------------- */
