@@ -114,10 +114,24 @@ static void help_research(FILE *f)
 }
 
 static rt_run *active_run;
+static volatile sig_atomic_t signals_seen;
 
+/* The first Ctrl-C (or SIGTERM) stops the session: the experiment in flight is cut, the store
+ * committed, the ledger and the branch written. The second exits at once (the store keeps its
+ * last commit; --resume writes the ledger and the branch). */
 static void on_signal(int sig)
 {
-    (void)sig;
+    static const char stopping[] = "\nratchet: stopping: cutting the experiment in flight "
+                                   "(Ctrl-C again to quit at once)\n";
+    static const char quitting[] = "\nratchet: quit at once; the store keeps its last commit "
+                                   "(continue with research --resume)\n";
+    if (++signals_seen > 1) {
+        ssize_t w = write(STDERR_FILENO, quitting, sizeof quitting - 1);
+        (void)w;
+        _exit(128 + sig);
+    }
+    ssize_t w = write(STDERR_FILENO, stopping, sizeof stopping - 1);
+    (void)w;
     if (active_run)
         rt_run_stop(active_run);
 }
@@ -143,6 +157,13 @@ static int research_other(void *dest, const char *name, const char *value)
     return EXIT_USAGE;
 }
 
+/* The options research_other takes: the llm proposer's. */
+static int research_known(const void *dest, const char *name)
+{
+    (void)dest;
+    return llm_run_known(name);
+}
+
 /* Adds the problem parameter key when value is set. */
 static int add_param(research_args *a, const char *key, const char *value)
 {
@@ -152,7 +173,8 @@ static int add_param(research_args *a, const char *key, const char *value)
 /* Reads the arguments and settles the defaults. 0, -1 after the help, or EXIT_USAGE. */
 static int research_parse(int argc, char **argv, research_args *a)
 {
-    static const arg_spec spec = {"research", research_opts, help_research, -1, research_other};
+    static const arg_spec spec = {"research", research_opts, help_research, -1, research_other,
+                                  research_known};
     int seen[R_NOPTS] = {0};
     memset(a, 0, sizeof *a);
     rt_run_options_init(&a->opt);

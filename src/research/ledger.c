@@ -1,6 +1,7 @@
 /* ledger.c — a research run's experiments read back from its store (rt_research_each in
- * ratchet.h): each row's status (keep, discard, crash), its own figures from the evaluation's
- * metrics, the verifier's figure, and what changed from its parent. */
+ * ratchet.h) through the public view (rt_store_candidates and the reads by id): each row's
+ * status (keep, discard, crash), its own figures from the evaluation's metrics, the verifier's
+ * figure, and what changed from its parent. */
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
@@ -9,7 +10,6 @@
 
 #include "problems/research/research_int.h"
 #include "research/research_store.h"
-#include "store/ledger.h"
 #include "store/view.h"
 
 /* The texts seen so far by hash, for the descriptions (a run has hundreds of experiments). */
@@ -36,7 +36,7 @@ static const seen_text *find_text(const walk *w, const char *hash)
     return NULL;
 }
 
-static int remember(walk *w, const rt_db_experiment *r)
+static int remember(walk *w, const char *hash, const char *text, size_t len)
 {
     if (w->nseen == w->cap) {
         size_t cap = w->cap ? 2 * w->cap : 64;
@@ -47,13 +47,13 @@ static int remember(walk *w, const rt_db_experiment *r)
         w->cap = cap;
     }
     seen_text *s = &w->seen[w->nseen];
-    s->text = malloc(r->len + 1);
+    s->text = malloc(len + 1);
     if (!s->text)
         return RT_ENOMEM;
-    memcpy(s->text, r->text, r->len);
-    s->text[r->len] = '\0';
-    s->len = r->len;
-    snprintf(s->hash, sizeof s->hash, "%s", r->hash);
+    memcpy(s->text, text, len);
+    s->text[len] = '\0';
+    s->len = len;
+    snprintf(s->hash, sizeof s->hash, "%s", hash);
     w->nseen++;
     return 0;
 }
@@ -82,39 +82,78 @@ static void read_metrics(const research_state *st, const char *metrics, rt_exper
     json_decref(m);
 }
 
-static int each_row(const rt_db_experiment *r, void *user)
+/* The rows of the run in id order (the store's reads are made after the walk, not inside it). */
+typedef struct rows {
+    rt_candidate *c;
+    size_t n, cap;
+} rows;
+
+static int collect_row(const rt_candidate *c, void *user)
 {
-    walk *w = user;
+    rows *r = user;
+    if (r->n == r->cap) {
+        size_t cap = r->cap ? 2 * r->cap : 64;
+        rt_candidate *p = realloc(r->c, cap * sizeof *p);
+        if (!p)
+            return RT_ENOMEM;
+        r->c = p;
+        r->cap = cap;
+    }
+    r->c[r->n++] = *c;
+    return 0;
+}
+
+/* One experiment from its row, metrics and text; then the caller's fn. */
+static int each_row(walk *w, const rt_candidate *r, const char *metrics, const char *text,
+                    size_t len)
+{
     const research_state *st = w->st;
     rt_experiment e;
     memset(&e, 0, sizeof e);
     e.id = r->id;
     e.time = r->time;
     snprintf(e.hash, sizeof e.hash, "%s", r->hash);
-    snprintf(e.parent, sizeof e.parent, "%s", r->parent ? r->parent : "");
+    snprintf(e.parent, sizeof e.parent, "%s", r->parent);
     e.op = r->op;
     e.trusted = r->trusted;
     e.metric = st->metric;
     e.test_metric = st->test_metric;
-    read_metrics(st, r->metrics, &e);
-    int crashed = !r->valid && r->reason && strncmp(r->reason, "evaluation failed", 17) == 0;
+    read_metrics(st, metrics, &e);
+    int crashed = !r->valid && strncmp(r->reason, "evaluation failed", 17) == 0;
     e.status = r->admitted ? "keep" : crashed ? "crash" : "discard";
-    e.reason = r->admitted ? "" : r->reason ? r->reason : "";
+    e.reason = r->admitted ? "" : r->reason;
     if (r->valid && isfinite(r->score)) {
         e.has_verified = 1;
         e.verified = st->maximize ? r->score : -r->score;
     }
-    const seen_text *p = find_text(w, r->parent);
+    const seen_text *p = find_text(w, r->parent[0] ? r->parent : NULL);
     if (p)
-        rt_research_describe(p->text, p->len, r->text, r->len, e.description,
-                             sizeof e.description);
+        rt_research_describe(p->text, p->len, text, len, e.description, sizeof e.description);
     else
         snprintf(e.description, sizeof e.description, "baseline");
-    if (remember(w, r)) {
+    if (remember(w, r->hash, text, len)) {
         w->nomem = 1;
         return RT_ENOMEM;
     }
     return w->fn(&e, w->user);
+}
+
+/* Reads each row's metrics and text and hands the experiment to w's fn. */
+static int walk_rows(rt_store *store, walk *w, const rows *r)
+{
+    int rc = 0;
+    for (size_t i = 0; !rc && i < r->n; i++) {
+        char *metrics = NULL, *artifacts = NULL, *text = NULL;
+        rc = rt_store_candidate_eval(store, r->c[i].id, &metrics, &artifacts);
+        if (!rc)
+            rc = rt_store_candidate_text(store, r->c[i].id, &text);
+        if (!rc)
+            rc = each_row(w, &r->c[i], metrics, text, strlen(text));
+        free(metrics);
+        free(artifacts);
+        free(text);
+    }
+    return rc;
 }
 
 int rt_research_state_of(rt_store *store, rt_problem **problem, const research_state **st)
@@ -141,8 +180,12 @@ int rt_research_each(rt_store *store, int (*fn)(const rt_experiment *e, void *us
     int rc = rt_research_state_of(store, &problem, &w.st);
     if (rc)
         return rc;
-    rc = rt_db_each_experiment(rt_store_db(store), each_row, &w);
-    if (w.nomem)
+    rows r = {0};
+    rc = rt_store_candidates(store, NULL, collect_row, &r);
+    if (!rc)
+        rc = walk_rows(store, &w, &r);
+    free(r.c);
+    if (w.nomem || rc == RT_ENOMEM)
         rc = rt_db_fail(rt_store_db(store), RT_ENOMEM, "out of memory");
     for (size_t i = 0; i < w.nseen; i++)
         free(w.seen[i].text);

@@ -23,6 +23,8 @@ typedef struct rt_program_genome {
     double score;    /* the evaluator's score (evaluated and not failed) */
     char *metrics;   /* JSON object text or NULL */
     char *artifacts; /* JSON object text or NULL */
+    int has_coords;  /* coords hold the cell of the metrics (--features) */
+    int coords[RT_MAX_FEATURES];
     char *shown;     /* what proposers are shown of metrics when it differs from them (the
                         research problem: without the test metric), or NULL */
 } rt_program_genome;
@@ -58,6 +60,13 @@ typedef struct rt_program_info {
 /* Fills info for a problem; RT_EUSAGE when problem is neither a `program` nor a `research`
  * problem (whose candidates are programs too: src/problems/research/research.h). */
 int rt_program_info_get(const rt_problem *problem, rt_program_info *info);
+
+/* The report's picture of a candidate: the "picture" member of its evaluator's artifacts (JSON
+ * text, NULL: none) when it is one the report draws (docs/report.md: kind "circles", at most
+ * 10000 finite [x, y, r], an optional finite box), rebuilt from its numbers alone into out, so
+ * that nothing else the evaluator printed reaches the page. 0, RT_EUSAGE when there is no such
+ * picture, RT_ENOMEM. */
+int rt_program_picture(const char *artifacts, rt_buf *out);
 
 #endif
 
