@@ -22,8 +22,6 @@
 #include <unistd.h>
 
 #include "research/research_store.h"
-#include "store/query.h"
-#include "store/view.h"
 
 extern char **environ;
 
