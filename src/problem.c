@@ -3,6 +3,7 @@
 #include "problem.h"
 
 #include <assert.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -364,6 +365,16 @@ int rt_problem_dedupes(const rt_problem *problem) { return problem->cls->dedupe_
 int rt_problem_lower_is_better(const rt_problem *problem)
 {
     return problem->cls->metric_lower_is_better != 0;
+}
+
+int rt_problem_reproduces(const rt_problem *problem, double stored, double fresh)
+{
+    if (stored == fresh || (isnan(stored) && isnan(fresh)))
+        return 1;
+    double tol = problem->cls->reproduce_tolerance
+                     ? problem->cls->reproduce_tolerance(problem->state)
+                     : 0;
+    return tol > 0 && fabs(fresh - stored) <= tol * fmax(1.0, fabs(stored));
 }
 
 double rt_problem_score_tolerance(const char *name)

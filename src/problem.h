@@ -156,6 +156,10 @@ typedef struct rt_problem_class {
      * problems; a problem whose proxy and verifier compute the score in floating point by
      * different programs declares its round-off here. */
     double score_tolerance;
+    /* How far a fresh verification may differ from the stored verified score and still
+     * reproduce it (the audit): relative, scaled by max(1, |stored|), as this instance's
+     * settings declare (the program problem's --reproduce-tolerance). NULL: exactly. */
+    double (*reproduce_tolerance)(const void *state);
 } rt_problem_class;
 
 /* An instance: class plus state. The public rt_problem handle. */
@@ -220,6 +224,9 @@ int rt_problem_evaluates(const rt_problem *problem);       /* evaluate(): an exp
 int rt_problem_annotated(const rt_problem *problem);       /* restore_annotations() */
 int rt_problem_dedupes(const rt_problem *problem);         /* dedupe_text() */
 int rt_problem_lower_is_better(const rt_problem *problem); /* metric_lower_is_better */
+/* Whether a fresh verification's score reproduces the stored one, within the instance's
+ * reproduce_tolerance (exact where it has none). */
+int rt_problem_reproduces(const rt_problem *problem, double stored, double fresh);
 /* The score_tolerance of the class called name (0 for a name this ratchet does not know). */
 double rt_problem_score_tolerance(const char *name);
 

@@ -626,6 +626,39 @@ static void eval_network_is_an_option(void **state)
     assert_non_null(strstr(err.msg, "--eval-network"));
 }
 
+/* The audit re-verifies within the run's --reproduce-tolerance: an evaluator with a little
+ * noise in the last digits makes a store that audits, while one whose re-runs leave the
+ * tolerance (here: an offset added after the run) fails the audit. */
+static void audit_keeps_the_reproduce_tolerance(void **state)
+{
+    (void)state;
+    const char *tool = tu_tool();
+    assert_non_null(tool);
+    char dir[300], eval[400], offset[400], cmd[4096], out[8192];
+    snprintf(dir, sizeof dir, "%s/tolerance", tmpdir);
+    assert_int_equal(mkdir(dir, 0755), 0);
+    snprintf(offset, sizeof offset, "%s/offset", dir);
+    write_file(offset, "0\n", 0644);
+    snprintf(eval, sizeof eval, "%s/noisy-evaluate.sh", dir);
+    write_file(eval,
+               "#!/bin/sh\n"
+               "x=$(sed -n 's/^x = \\([0-9]*\\).*/\\1/p' \"$1\")\n"
+               "n=$(od -An -N1 -tu1 /dev/urandom | tr -d ' ')\n"
+               "o=$(cat \"$(dirname \"$0\")/offset\")\n"
+               "echo \"{\\\"score\\\": $((x + o)).00$((n % 10))}\"\n",
+               0755);
+    snprintf(cmd, sizeof cmd, "%s run program --initial %s --evaluator %s "
+             "--reproduce-tolerance 0.05 --evaluations 12 --seed 4 --store %s/t.db --quiet "
+             "&& %s audit %s/t.db", tool, DATA "tiny.txt", eval, dir, tool, dir);
+    int rc = sh(cmd, out, sizeof out);
+    if (rc != 0)
+        fail_msg("a store within its tolerance did not audit: %s", out);
+    write_file(offset, "1000\n", 0644);
+    snprintf(cmd, sizeof cmd, "%s audit %s/t.db", tool, dir);
+    assert_int_not_equal(sh(cmd, out, sizeof out), 0);
+    assert_non_null(strstr(out, "re-verification"));
+}
+
 /* A resumed program run keeps its evaluator: another one given with --resume is refused naming
  * the flag, the same one (by another path) is accepted. */
 static void resume_refuses_another_evaluator(void **state)
@@ -804,6 +837,7 @@ int main(void)
         cmocka_unit_test(config_file_next_to_the_program),
         cmocka_unit_test(eval_network_is_an_option),
         cmocka_unit_test(resume_refuses_another_evaluator),
+        cmocka_unit_test(audit_keeps_the_reproduce_tolerance),
         cmocka_unit_test(circle_packing_checker_is_exact),
     };
     return cmocka_run_group_tests(tests, setup_dir, teardown_dir);

@@ -1181,6 +1181,11 @@ static int program_picture(const void *state, const char *text, size_t len, cons
     return rt_program_picture(artifacts, out);
 }
 
+static double program_reproduce_tolerance(const void *state)
+{
+    return ((const program_state *)state)->reproduce_tol;
+}
+
 const rt_problem_class rt_problem_program = {
     .name = "program",
     .summary = "evolve a program in any language, judged by your evaluator",
@@ -1188,6 +1193,7 @@ const rt_problem_class rt_problem_program = {
     .params_help = program_help,
     .param_table = &program_table,
     .score_tolerance = 1e-9, /* two programs summing doubles differ in the last bits */
+    .reproduce_tolerance = program_reproduce_tolerance,
     .create = program_create,
     .destroy = program_destroy,
     .params = program_params,
