@@ -22,7 +22,7 @@ TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
 
 .PHONY: bench-sandbox-compare bench-walk-compare
-.PHONY: test-browser bench-report
+.PHONY: test-browser bench-report bench-research
 .PHONY: all deps deps-test test demo bench bench-drift bench-meta bench-matmul bench-portfolio sanitize fuzz \
         clean examples install uninstall
 
@@ -145,6 +145,10 @@ bench-walk-compare: all
 bench-drift: all $(BUILD)/bench/bench_drift
 	@$(BUILD)/bench/bench_drift
 
+# ratchet research on examples/tinylm, gated and --trust-proxy, with re-runs (docs/research.md)
+bench-research: all
+	@bench/research.sh $(BUILD)/ratchet $(RESEARCH_OUT)
+
 # The meta level's evidence (docs/policy.md, docs/recursion.md): a racing meta run on the
 # training shapes (disjoint from the held-out ones and from the never-used shapes of
 # docs/recursion.md), then every admitted policy against the default on the held-out shapes with
@@ -183,7 +187,7 @@ FUZZ_SHORT ?= 2
 FUZZ_FLAGS := -std=c17 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude -Isrc
 FUZZ_LIBS = $(shell pkg-config --cflags --libs jansson libcrypto inih) -lm
 # Each libFuzzer harness is tests/fuzz/NAME.c plus the library sources it exercises (named once,
-# here). make test runs the first three briefly (scripts/fuzz.sh); make fuzz runs all of them.
+# here). make test runs those in LLM_FUZZERS briefly (scripts/fuzz.sh); make fuzz runs all of them.
 FUZZ_SRC_fuzz_llm_reply := src/proposers/llm/llm_reply.c src/util.c
 FUZZ_SRC_fuzz_edit_apply := src/problems/program/program_text.c src/proposers/llm/llm_reply.c \
                             src/util.c src/rng.c
@@ -196,8 +200,9 @@ FUZZ_SRC_fuzz_program_parse := src/problems/program/program_eval.c \
 FUZZ_SRC_fuzz_policy_parse := src/policy.c src/problems/matmul/matmul_policy.c src/rng.c src/util.c
 FUZZ_SRC_fuzz_proposer_opts := src/proposer_opts.c src/util.c
 FUZZ_SRC_fuzz_failures := src/failures.c src/util.c
+FUZZ_SRC_fuzz_research := src/problems/research/research_text.c src/util.c
 LLM_FUZZERS := build/fuzz/fuzz_llm_reply build/fuzz/fuzz_edit_apply build/fuzz/fuzz_jail_request \
-               build/fuzz/fuzz_failures
+               build/fuzz/fuzz_failures build/fuzz/fuzz_research
 
 .SECONDEXPANSION:
 build/fuzz/%: tests/fuzz/%.c $$(FUZZ_SRC_$$*)

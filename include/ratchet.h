@@ -449,6 +449,58 @@ int rt_store_report(rt_store *store, const char *path, rt_report_info *info);
  * failure in the store's error message otherwise. *checked receives the number re-verified. */
 int rt_store_check(rt_store *store, long long *checked);
 
+/* ---- research: experiments on a training program (docs/research.md) -------------------- */
+
+/* One experiment of a `research` run, as its ledger shows it. */
+typedef struct rt_experiment {
+    long long id;             /* row id: order of the experiments */
+    double time;              /* seconds since the run began */
+    char hash[65];
+    char parent[65];          /* "" for the baseline */
+    const char *op;           /* what made it: "seed", "tweak", "command", "llm" */
+    const char *status;       /* "keep", "discard" or "crash" */
+    int trusted;              /* kept on its single figure alone (--trust-proxy) */
+    int has_value;
+    double value;             /* the metric of its own run */
+    int has_verified;
+    double verified;          /* the verifier's figure: a kept change's mean of its fresh
+                                 re-runs, else the one re-run */
+    int has_test;
+    double test;              /* the test metric of its own run (never selected on) */
+    double memory_gb, seconds;
+    long long seed;           /* RATCHET_SEED of its own run */
+    const char *reason;       /* why it was discarded or crashed; "" when kept */
+    char description[200];    /* what changed from its parent */
+    const char *metric;       /* the metrics' names ("" when there is no test metric) */
+    const char *test_metric;
+} rt_experiment;
+
+/* Calls fn for every experiment of a research run's store in order; a nonzero return from fn
+ * stops the walk and is returned. RT_EUSAGE when the store is not a research run. Everything in
+ * *e is valid during the call only. */
+int rt_research_each(rt_store *store, int (*fn)(const rt_experiment *e, void *user),
+                     void *user);
+
+/* Before a new research run with --git: dir must lie in a git repository whose index holds no
+ * staged change to the editable files (edits: "A,B" relative to dir), and the branch
+ * ratchet/TAG must not exist unless resume is set. base receives HEAD's commit (40 hex digits).
+ * RT_EUSAGE with one line in err otherwise; the repository is not changed. */
+int rt_research_git_prepare(const char *dir, const char *edits, const char *tag, int resume,
+                            char base[41], rt_error *err);
+
+typedef struct rt_research_git {
+    char branch[160]; /* "ratchet/TAG" */
+    char head[41];    /* its commit after the call */
+    int commits;      /* commits this call made */
+} rt_research_git;
+
+/* Commits every kept change of a research run made with --git that is not on its branch yet,
+ * one commit each in order (the baseline first), on ratchet/TAG of the repository holding the
+ * run's folder, without touching the working tree, the index or the current branch. Returns 0
+ * (out->commits 0 for a run without --git), or a code with one line in err (git failed, the
+ * branch moved to a commit that is not one of the run's). */
+int rt_research_git_sync(rt_store *store, rt_research_git *out, rt_error *err);
+
 /* ---- configuration files ----------------------------------------------------------------- */
 
 /* Called for each `key = value` entry of a configuration file, in file order; returns 0 to go on

@@ -8,7 +8,7 @@ set -u
 build="gcc make pkg-config libsqlite3-dev libjansson-dev libssl-dev libgmp-dev libinih-dev libcurl4-openssl-dev libseccomp-dev libzstd-dev"
 case "${1:-build}" in
     build) pkgs="$build" ;;
-    test) pkgs="$build libcmocka-dev clang libclang-rt-14-dev chromium" ;;
+    test) pkgs="$build libcmocka-dev clang libclang-rt-14-dev chromium git" ;;
     fuzz) pkgs="$build libcmocka-dev clang libclang-rt-14-dev" ;;
     *) echo "deps.sh: unknown set '$1' (build, test or fuzz)" >&2; exit 2 ;;
 esac

@@ -523,7 +523,7 @@ static int fill_view(rt_run *r, const rt_elite *e, rt_candidate_view *v, rt_buf 
         return rc;
     v->text = rt_buf_cstr(text);
     v->len = text->len;
-    rt_problem_annotations(r->problem, e->genome, &v->metrics, &v->artifacts);
+    rt_problem_shown(r->problem, e->genome, &v->metrics, &v->artifacts);
     return 0;
 }
 
@@ -858,7 +858,7 @@ static int detach_views(rt_run *r, async_job *a)
         snprintf(a->hashes[k], sizeof a->hashes[k], "%s", v[k].hash);
         v[k].hash = a->hashes[k];
         if (v[k].text)
-            rt_problem_annotations(r->problem, a->genomes[k], &v[k].metrics, &v[k].artifacts);
+            rt_problem_shown(r->problem, a->genomes[k], &v[k].metrics, &v[k].artifacts);
     }
     a->j.ctx.parent = v[0];
     return 0;

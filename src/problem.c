@@ -13,6 +13,7 @@ static const rt_problem_class *const registry[] = {
     &rt_problem_noisy,
     &rt_problem_program,
     &rt_problem_policy,
+    &rt_problem_research,
 };
 
 #define NREGISTRY (sizeof registry / sizeof registry[0])
@@ -305,6 +306,17 @@ void rt_problem_annotations(const rt_problem *problem, const void *genome, const
     *metrics = *artifacts = NULL;
     if (problem->cls->annotations)
         problem->cls->annotations(problem->state, genome, metrics, artifacts);
+}
+
+void rt_problem_shown(const rt_problem *problem, const void *genome, const char **metrics,
+                      const char **artifacts)
+{
+    if (!problem->cls->shown) {
+        rt_problem_annotations(problem, genome, metrics, artifacts);
+        return;
+    }
+    *metrics = *artifacts = NULL;
+    problem->cls->shown(problem->state, genome, metrics, artifacts);
 }
 
 void rt_problem_restore_annotations(const rt_problem *problem, void *genome, char *metrics,

@@ -140,6 +140,10 @@ typedef struct rt_problem_class {
     /* Text whose hash identifies a candidate for duplicate detection when that is coarser
      * than the canonical text (program: whitespace runs collapsed). NULL: the canonical text. */
     int (*dedupe_text)(const void *state, const char *text, size_t len, rt_buf *out);
+    /* Optional: what proposers are shown of a genome's evaluation, when that is less than what
+     * is stored (research: never the test metric). NULL: the annotations above. */
+    void (*shown)(const void *state, const void *genome, const char **metrics,
+                  const char **artifacts);
     /* Optional: the problem's own knobs, its section of the policy ("<name>.knob" rows with
      * offsets into its own structure; policy.h). NULL: the problem has no knobs. */
     const rt_knob_section *knobs;
@@ -201,6 +205,9 @@ int rt_problem_evaluate(const rt_problem *problem, void *genome, rt_evaluation *
 /* annotations; both NULL for a problem without them. */
 void rt_problem_annotations(const rt_problem *problem, const void *genome, const char **metrics,
                             const char **artifacts);
+/* shown: what a proposer may see of them (annotations for a problem without it). */
+void rt_problem_shown(const rt_problem *problem, const void *genome, const char **metrics,
+                      const char **artifacts);
 /* restore_annotations (takes ownership of both strings); frees them for a problem without. */
 void rt_problem_restore_annotations(const rt_problem *problem, void *genome, char *metrics,
                                     char *artifacts);
@@ -241,6 +248,7 @@ int rt_problem_reopen(const rt_problem *src, rt_problem **out, char *err, size_t
 extern const rt_problem_class rt_problem_matmul;
 extern const rt_problem_class rt_problem_noisy;
 extern const rt_problem_class rt_problem_program;
+extern const rt_problem_class rt_problem_research; /* src/problems/research/ */
 extern const rt_problem_class rt_problem_policy; /* the meta level: src/problems/policy.c */
 
 #endif

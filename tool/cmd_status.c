@@ -171,6 +171,7 @@ static int status_text(rt_store *st, const char *path, const rt_summary *s,
             printf(", best %s %g", s->metric_name, s->islands[i].best_metric);
         printf("\n");
     }
+    research_status(st, stdout);
     print_bandit(bandit);
     int rc = llm_status(st, stdout, NULL);
     return rc ? exit_for(rc) : 0;

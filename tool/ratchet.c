@@ -74,6 +74,7 @@ static const command commands[] = {
     {"lineage", cmd_lineage, "a candidate's ancestors back to the seed, with scores"},
     {"report", cmd_report, "write a self-contained HTML report of a run"},
     {"watch", cmd_watch, "live view of a run in the terminal (read-only)"},
+    {"research", cmd_research, "experiments on a training program, kept when they hold up"},
     {"jail", NULL, "(inside a sandbox) run a candidate in a jail of its own (ratchet jail --help)"},
     {"version", cmd_version, "print the version"},
 };

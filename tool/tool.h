@@ -39,6 +39,10 @@ int cmd_diff(int argc, char **argv);
 int cmd_lineage(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_watch(int argc, char **argv);
+int cmd_research(int argc, char **argv);
+
+/* cmd_research.c: the kept chain of a research run for `status` (nothing for other runs). */
+void research_status(rt_store *st, FILE *f);
 
 /* ---- ratchet.c: messages and exit codes -------------------------------------------------- */
 

@@ -28,6 +28,7 @@
 #include "problems/program/program_features.h"
 #include "problems/program/program_openevolve.h"
 #include "problems/program/program_text.h"
+#include "problems/research/research.h"
 
 #define MAX_CASCADE 8
 #define MAX_CMD_ARGS 64
@@ -98,7 +99,7 @@ rt_program_genome *rt_program_genome_new(const char *text, size_t len)
     return g;
 }
 
-static void genome_free(void *genome)
+void rt_program_genome_free(void *genome)
 {
     rt_program_genome *g = genome;
     if (!g)
@@ -106,6 +107,7 @@ static void genome_free(void *genome)
     free(g->text);
     free(g->metrics);
     free(g->artifacts);
+    free(g->shown);
     free(g);
 }
 
@@ -119,7 +121,7 @@ static char *dup_or_null(const char *s, int *nomem)
     return d;
 }
 
-static void *genome_clone(const void *state, const void *genome)
+void *rt_program_genome_clone(const void *state, const void *genome)
 {
     (void)state;
     const rt_program_genome *g = genome;
@@ -134,8 +136,9 @@ static void *genome_clone(const void *state, const void *genome)
     memcpy(c->coords, g->coords, sizeof c->coords);
     c->metrics = dup_or_null(g->metrics, &nomem);
     c->artifacts = dup_or_null(g->artifacts, &nomem);
+    c->shown = dup_or_null(g->shown, &nomem);
     if (nomem) {
-        genome_free(c);
+        rt_program_genome_free(c);
         return NULL;
     }
     return c;
@@ -148,7 +151,8 @@ static void genome_forget(rt_program_genome *g)
     g->score = 0;
     free(g->metrics);
     free(g->artifacts);
-    g->metrics = g->artifacts = NULL;
+    free(g->shown);
+    g->metrics = g->artifacts = g->shown = NULL;
 }
 
 /* ---- parameters -------------------------------------------------------------------------- */
@@ -172,8 +176,7 @@ static int abs_path(const char *key, const char *path, int exec, char *out, size
     return rc;
 }
 
-/* Splits a command line on blanks, with '...' and "..." quoting (no escapes), into buf/argv. */
-static int split_command(const char *line, char *buf, size_t buflen, const char **argv,
+int rt_program_split_command(const char *line, char *buf, size_t buflen, const char **argv,
                          char *err, size_t errlen)
 {
     size_t n = 0, w = 0;
@@ -449,8 +452,8 @@ static int set_command(program_state *st, const char *command, char *err, size_t
     if (strlen(command) >= sizeof st->command_buf)
         return rt_fail(err, errlen, RT_EUSAGE, "--command: longer than %zu bytes",
                        sizeof st->command_buf - 1);
-    int rc = split_command(command, st->command_buf, sizeof st->command_buf, st->command_argv,
-                           err, errlen);
+    int rc = rt_program_split_command(command, st->command_buf, sizeof st->command_buf,
+                                      st->command_argv, err, errlen);
     if (rc)
         return rc;
     const char *rest = command;
@@ -464,8 +467,9 @@ static int set_command(program_state *st, const char *command, char *err, size_t
         if (snprintf(st->command_line, sizeof st->command_line, "%s%s", real, rest + first) >=
             (int)sizeof st->command_line)
             return rt_fail(err, errlen, RT_EUSAGE, "--command: too long");
-        if ((rc = split_command(st->command_line, st->command_buf, sizeof st->command_buf,
-                                st->command_argv, err, errlen)))
+        if ((rc = rt_program_split_command(st->command_line, st->command_buf,
+                                           sizeof st->command_buf, st->command_argv, err,
+                                           errlen)))
             return rc;
     } else {
         snprintf(st->command_line, sizeof st->command_line, "%s", rest);
@@ -561,6 +565,8 @@ static const char *program_params(const void *state)
 int rt_program_info_get(const rt_problem *problem, rt_program_info *info)
 {
     memset(info, 0, sizeof *info);
+    if (problem->cls == &rt_problem_research)
+        return rt_research_program_info(problem, info);
     if (problem->cls != &rt_problem_program)
         return RT_EUSAGE;
     const program_state *st = problem->state;
@@ -989,7 +995,7 @@ static int program_convert(const void *state, const char *text, size_t len, cons
 
 /* ---- the builtin proposer's operator: change annotated values ---------------------------- */
 
-static int tweak_apply(const void *state, void *genome, rt_rng *rng, long long *work)
+int rt_program_tweak(const void *state, void *genome, rt_rng *rng, long long *work)
 {
     (void)state;
     rt_program_genome *g = genome;
@@ -1052,7 +1058,7 @@ static const char *program_operators_idle(const void *state)
 }
 
 static const rt_operator program_operators[] = {
-    {"tweak", 1.0, tweak_apply},
+    {"tweak", 1.0, rt_program_tweak},
 };
 
 /* The certificate (rt_store_certificate): the program, a copy of the verifier (or of the
@@ -1192,8 +1198,8 @@ const rt_problem_class rt_problem_program = {
     .destroy = program_destroy,
     .params = program_params,
     .seed = program_seed,
-    .clone = genome_clone,
-    .free_genome = genome_free,
+    .clone = rt_program_genome_clone,
+    .free_genome = rt_program_genome_free,
     .encode = program_encode,
     .decode = program_decode,
     .score = program_score,

@@ -25,10 +25,28 @@ typedef struct rt_program_genome {
     char *artifacts; /* JSON object text or NULL */
     int has_coords;  /* coords hold the cell of the metrics (--features) */
     int coords[RT_MAX_FEATURES];
+    char *shown;     /* what proposers are shown of metrics when it differs from them (the
+                        research problem: without the test metric), or NULL */
 } rt_program_genome;
 
 /* A fresh, unevaluated genome holding a copy of text; NULL when out of memory. */
 rt_program_genome *rt_program_genome_new(const char *text, size_t len);
+
+/* Copies a genome (text, evaluation, metrics, artifacts, shown) and frees one (NULL: no-op);
+ * the methods of every problem whose genome this is (program, research). */
+void *rt_program_genome_clone(const void *state, const void *genome);
+void rt_program_genome_free(void *genome);
+
+/* The builtin proposer's operator: changes one to three annotated values of the program's
+ * editable regions (program_text.h); -1 when there is none to change. state is unused. */
+int rt_program_tweak(const void *state, void *genome, rt_rng *rng, long long *work);
+
+/* Splits a command line on blanks, with '...' and "..." quoting (no escapes), into buf (buflen
+ * bytes) and argv (at most RT_PROGRAM_MAX_ARGS words, then NULL). 0, or RT_EUSAGE naming
+ * --command (empty, too long, an unbalanced quote). */
+#define RT_PROGRAM_MAX_ARGS 64
+int rt_program_split_command(const char *line, char *buf, size_t buflen, const char **argv,
+                             char *err, size_t errlen);
 
 /* What a proposer of the program problem needs from its state. */
 typedef struct rt_program_info {
@@ -39,7 +57,8 @@ typedef struct rt_program_info {
     const char *extension;      /* of the candidate file, e.g. ".c" */
 } rt_program_info;
 
-/* Fills info for a problem; RT_EUSAGE when problem is not a `program` problem. */
+/* Fills info for a problem; RT_EUSAGE when problem is neither a `program` nor a `research`
+ * problem (whose candidates are programs too: src/problems/research/research.h). */
 int rt_program_info_get(const rt_problem *problem, rt_program_info *info);
 
 /* The report's picture of a candidate: the "picture" member of its evaluator's artifacts (JSON
