@@ -96,6 +96,31 @@ int rt_problem_verify_text(const rt_problem *problem, const char *text, size_t l
 int rt_problem_convert(const rt_problem *problem, const char *text, size_t len,
                        const char *format, char **out, rt_error *err);
 
+/* ---- binpack: instance files and evaluation (docs/coevolution.md) ------------------------ */
+
+/* Writes count generated instances of family "or" (sizes uniform in 20..100, capacity 150) or
+ * "weibull" (Weibull scale 45 shape 3, rounded, clipped to 1..100, capacity 100), items items
+ * each, from seed, in FunSearch's JSON format into *json (caller frees). RT_EUSAGE naming the
+ * bad value. */
+int rt_binpack_generate(const char *family, int items, int count, uint64_t seed, char **json,
+                        rt_error *err);
+
+typedef struct rt_binpack_row {
+    char name[64];
+    long long items, bins, l1;
+    double excess; /* percent of l1 */
+} rt_binpack_row;
+
+/* Packs every instance of the FunSearch-style JSON file instances_path with the priority
+ * expression solver (its text, or "bestfit" / "firstfit"), through the verifier's code path:
+ * each packing is checked (every item once, no bin over capacity) and counted in integers.
+ * *rows (caller frees) gets one row per instance plus a last row named "(all)" summing them.
+ * When packing is not NULL, *packing (caller frees) gets a JSON object mapping each instance to
+ * its bins as lists of item indices (0-based, in arrival order). RT_EUSAGE naming the bad
+ * input (the expression, the file and key), RT_EIO, RT_ENOMEM. */
+int rt_binpack_evaluate(const char *solver, size_t len, const char *instances_path,
+                        rt_binpack_row **rows, size_t *nrows, char **packing, rt_error *err);
+
 /* ---- runs -------------------------------------------------------------------------------- */
 
 typedef struct rt_run rt_run;
