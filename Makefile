@@ -143,7 +143,7 @@ FUZZ_SHORT ?= 2
 FUZZ_FLAGS := -std=c17 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude -Isrc
 FUZZ_LIBS = $(shell pkg-config --cflags --libs jansson libcrypto inih) -lm
 # Each libFuzzer harness is tests/fuzz/NAME.c plus the library sources it exercises (named once,
-# here). make test runs the first three briefly (scripts/fuzz.sh); make fuzz runs all of them.
+# here). make test runs the LLM_FUZZERS briefly (scripts/fuzz.sh); make fuzz runs all of them.
 FUZZ_SRC_fuzz_llm_reply := src/proposers/llm/llm_reply.c src/util.c
 FUZZ_SRC_fuzz_edit_apply := src/problems/program/program_text.c src/proposers/llm/llm_reply.c \
                             src/util.c src/rng.c
@@ -152,7 +152,12 @@ FUZZ_SRC_fuzz_matmul_parse := src/problems/matmul/matmul_plain.c src/util.c
 FUZZ_SRC_fuzz_program_parse := src/problems/program/program_eval.c \
                                src/problems/program/program_text.c src/config.c src/util.c src/rng.c
 FUZZ_SRC_fuzz_policy_parse := src/policy.c src/problems/matmul/matmul_policy.c src/rng.c src/util.c
-LLM_FUZZERS := build/fuzz/fuzz_llm_reply build/fuzz/fuzz_edit_apply build/fuzz/fuzz_jail_request
+FUZZ_SRC_fuzz_binpack_expr := src/problems/binpack/bp_expr.c src/problems/binpack/bp_check.c \
+                              src/problems/binpack/bp_sim.c src/problems/binpack/bp_inst.c \
+                              src/util.c src/rng.c
+FUZZ_SRC_fuzz_binpack_instances := src/problems/binpack/bp_inst.c src/util.c src/rng.c
+LLM_FUZZERS := build/fuzz/fuzz_llm_reply build/fuzz/fuzz_edit_apply build/fuzz/fuzz_jail_request \
+               build/fuzz/fuzz_binpack_expr build/fuzz/fuzz_binpack_instances
 
 .SECONDEXPANSION:
 build/fuzz/%: tests/fuzz/%.c $$(FUZZ_SRC_$$*)

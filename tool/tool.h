@@ -33,6 +33,9 @@ int cmd_lift(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 int cmd_policy(int argc, char **argv);
 int cmd_meta(int argc, char **argv);
+int cmd_gen(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_coevolve(int argc, char **argv);
 
 /* ---- ratchet.c: messages and exit codes -------------------------------------------------- */
 

@@ -205,8 +205,28 @@ static int read_instance(const char *name, json_t *obj, const char *label, bp_se
     return 0;
 }
 
+/* Messages are one line: control bytes quoted from the input become '?'. */
+static void one_line(char *err)
+{
+    for (; err && *err; err++)
+        if ((unsigned char)*err < 0x20 || *err == 0x7f)
+            *err = '?';
+}
+
+static int read_json(const char *text, size_t len, const char *label, bp_set *out, char *err,
+                     size_t errlen);
+
 int bp_read_json(const char *text, size_t len, const char *label, bp_set *out, char *err,
                  size_t errlen)
+{
+    int rc = read_json(text, len, label, out, err, errlen);
+    if (rc)
+        one_line(err);
+    return rc;
+}
+
+static int read_json(const char *text, size_t len, const char *label, bp_set *out, char *err,
+                     size_t errlen)
 {
     out->n = 0;
     out->inst = NULL;
