@@ -206,6 +206,10 @@ int bp_parse(const char *text, size_t len, bp_expr *out, char *err, size_t errle
 /* The shortest %.Ng form of v that reads back as v. */
 static void format_const(double v, char *buf, size_t len)
 {
+    if (v == nearbyint(v) && fabs(v) < 1e15) {
+        snprintf(buf, len, "%.0f", v);
+        return;
+    }
     for (int prec = 1; prec <= 17; prec++) {
         snprintf(buf, len, "%.*g", prec, v);
         if (strtod(buf, NULL) == v)
