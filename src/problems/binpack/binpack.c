@@ -6,6 +6,11 @@
  * parameters). The proxy compiles the expression and runs the bucketed simulation (bp_sim.c);
  * the verifier re-parses the text and packs naively with checks (bp_check.c). Both score
  * -(excess over L1, in percent of the summed L1 bounds); the metric is that excess.
+ *
+ * With posers=1 (the co-evolution's stores, bp_coevo.c) a candidate may also be a poser
+ * (bp_poser.h): its verified facts come from bp_poser_check, and its score is
+ * BP_POSER_SCORE_BASE plus best fit's gap over the checked reference packing, so that every
+ * poser ranks below every solver and `best` is always a solver.
  */
 #include <math.h>
 #include <pthread.h>
@@ -18,6 +23,7 @@
 #include "problems/binpack/binpack.h"
 #include "problems/binpack/bp_check.h"
 #include "problems/binpack/bp_export.h"
+#include "problems/binpack/bp_poser.h"
 #include "problems/binpack/bp_sim.h"
 
 #define POOL_SIZE 16
@@ -33,7 +39,7 @@ typedef struct bp_pool {
 
 typedef struct bp_state {
     const char *family, *instances, *sha_given;
-    int items, count, capacity, lo, hi;
+    int items, count, capacity, lo, hi, posers;
     long long seed;
     bp_set train;
     char sha[65];
@@ -56,6 +62,8 @@ static const rt_param bp_rows[] = {
      .def = "1", .metavar = "L", .help = "uniform family: smallest size (1)"},
     {.name = "hi", .type = RT_PARAM_INT, RT_PARAM_AT(bp_state, hi), .lo = 1, .hi = 100000,
      .def = "100", .metavar = "H", .help = "uniform family: largest size (100)"},
+    {.name = "posers", .type = RT_PARAM_INT, RT_PARAM_AT(bp_state, posers), .lo = 0, .hi = 1,
+     .def = "0", .metavar = "0|1", .help = "1: posers are candidates too (co-evolution stores)"},
     {.name = "instances", .type = RT_PARAM_STRING, RT_PARAM_AT(bp_state, instances),
      .flags = RT_PARAM_EMPTY_UNSET, .metavar = "FILE",
      .help = "train on a FunSearch-style JSON file instead"},
@@ -139,6 +147,9 @@ static int bp_create(void **out, const char *const *keys, const char *const *val
     int rc = rt_param_apply(&bp_table, st, keys, values, nparams, err, errlen);
     if (!rc)
         rc = load_training(st, err, errlen);
+    size_t used = strlen(st->params);
+    if (!rc && st->posers)
+        snprintf(st->params + used, sizeof st->params - used, " posers=1");
     /* the values given are borrowed: keep nothing that points into them */
     st->family = st->instances = st->sha_given = NULL;
     if (rc) {
@@ -154,22 +165,22 @@ static const char *bp_params(const void *state) { return ((const bp_state *)stat
 static void *bp_seed(const void *state)
 {
     (void)state;
-    bp_expr *e = calloc(1, sizeof *e);
-    if (e) { /* best fit: the smallest slack wins, (neg f) */
-        e->n = 2;
-        e->node[0].op = BP_NEG;
-        e->node[1].op = BP_F;
+    bp_genome *g = calloc(1, sizeof *g);
+    if (g) { /* best fit: the smallest slack wins, (neg f) */
+        g->expr.n = 2;
+        g->expr.node[0].op = BP_NEG;
+        g->expr.node[1].op = BP_F;
     }
-    return e;
+    return g;
 }
 
 static void *bp_clone(const void *state, const void *genome)
 {
     (void)state;
-    bp_expr *e = malloc(sizeof *e);
-    if (e)
-        memcpy(e, genome, sizeof *e);
-    return e;
+    bp_genome *g = malloc(sizeof *g);
+    if (g)
+        memcpy(g, genome, sizeof *g);
+    return g;
 }
 
 static void bp_free(void *genome) { free(genome); }
@@ -177,23 +188,40 @@ static void bp_free(void *genome) { free(genome); }
 static int bp_encode(const void *state, const void *genome, rt_buf *out)
 {
     (void)state;
-    int rc = bp_print(genome, out);
+    const bp_genome *g = genome;
+    if (g->poser)
+        return bp_spec_print(&g->spec, out);
+    int rc = bp_print(&g->expr, out);
     return rc ? rc : rt_buf_puts(out, "\n");
+}
+
+int bp_text_is_poser(const char *text, size_t len)
+{
+    size_t i = 0;
+    while (i < len && (text[i] == ' ' || text[i] == '\t' || text[i] == '\n' || text[i] == '\r'))
+        i++;
+    return len - i >= 5 && memcmp(text + i, "poser", 5) == 0;
 }
 
 static int bp_decode(const void *state, const char *text, size_t len, void **genome, char *err,
                      size_t errlen)
 {
-    (void)state;
-    bp_expr *e = malloc(sizeof *e);
-    if (!e)
+    const bp_state *st = state;
+    bp_genome *g = calloc(1, sizeof *g);
+    if (!g)
         return rt_fail(err, errlen, RT_ENOMEM, "out of memory");
-    int rc = bp_parse(text, len, e, err, errlen);
+    int rc;
+    if (st->posers && bp_text_is_poser(text, len)) {
+        g->poser = 1;
+        rc = bp_spec_parse(text, len, &g->spec, err, errlen);
+    } else {
+        rc = bp_parse(text, len, &g->expr, err, errlen);
+    }
     if (rc) {
-        free(e);
+        free(g);
         return rc;
     }
-    *genome = e;
+    *genome = g;
     return 0;
 }
 
@@ -244,26 +272,79 @@ int bp_score_set(const bp_expr *e, const bp_set *set, long long *bins, long long
     return 0;
 }
 
+double bp_poser_score(const bp_poser_facts *f)
+{
+    return BP_POSER_SCORE_BASE + bp_excess_percent(f->best_fit, f->reference);
+}
+
+/* A poser's score from its facts (the same function of the text as its verdict). */
+static void poser_score(const bp_genome *g, rt_score *out)
+{
+    rt_buf text;
+    rt_buf_init(&text, 0);
+    bp_poser_facts f;
+    char err[200];
+    out->secondary = 0;
+    out->primary = RT_PROXY_REJECT;
+    if (bp_spec_print(&g->spec, &text) == 0 &&
+        bp_poser_check(text.data, text.len, &f, NULL, err, sizeof err) == 0)
+        out->primary = bp_poser_score(&f);
+    rt_buf_free(&text);
+}
+
 static void bp_score(const void *state, const void *genome, rt_score *out)
 {
     const bp_state *st = state;
+    const bp_genome *g = genome;
+    if (g->poser) {
+        poser_score(g, out);
+        return;
+    }
     long long bins, l1;
-    out->secondary = -(double)((const bp_expr *)genome)->n;
-    if (bp_score_set(genome, &st->train, &bins, &l1, NULL)) {
+    out->secondary = -(double)g->expr.n;
+    if (bp_score_set(&g->expr, &st->train, &bins, &l1, NULL)) {
         out->primary = RT_PROXY_REJECT;
         return;
     }
     out->primary = -bp_excess_percent(bins, l1);
-    pool_offer(st->pool, genome, out->primary + 1e-6 * out->secondary);
+    pool_offer(st->pool, &g->expr, out->primary + 1e-6 * out->secondary);
 }
 
 static void bp_features(const void *state, const void *genome, int *coords)
 {
     (void)state;
-    const bp_expr *e = genome;
+    const bp_genome *g = genome;
+    if (g->poser) { /* posers in a row of their own */
+        coords[0] = g->spec.nmix;
+        coords[1] = 100 + g->spec.order;
+        return;
+    }
+    const bp_expr *e = &g->expr;
     int size = e->n / 6;
     coords[0] = size > 15 ? 15 : size;
     coords[1] = __builtin_popcount(bp_terminals_used(e));
+}
+
+static int poser_verify(const char *text, size_t len, rt_verdict *out, char *err,
+                        size_t errlen)
+{
+    snprintf(out->metric_name, sizeof out->metric_name, "bf-gap%%");
+    bp_poser_facts f;
+    char why[300];
+    int rc = bp_poser_check(text, len, &f, NULL, why, sizeof why);
+    if (rc == RT_EINVALID) {
+        snprintf(out->reason, sizeof out->reason, "%s", why);
+        return 0;
+    }
+    if (rc)
+        return rt_fail(err, errlen, rc, "%s", why);
+    out->valid = 1;
+    out->score = bp_poser_score(&f);
+    out->metric = out->score - BP_POSER_SCORE_BASE;
+    snprintf(out->summary, sizeof out->summary, "poser: instance generated and checked; "
+             "reference packing %lld bins (%s), lower bound %lld, best fit %lld", f.reference,
+             f.optimal ? "a proven optimum" : "checked", f.lower, f.best_fit);
+    return 0;
 }
 
 static int bp_verify(const void *state, const char *text, size_t len, rt_verdict *out,
@@ -271,6 +352,8 @@ static int bp_verify(const void *state, const char *text, size_t len, rt_verdict
 {
     const bp_state *st = state;
     memset(out, 0, sizeof *out);
+    if (st->posers && bp_text_is_poser(text, len))
+        return poser_verify(text, len, out, err, errlen);
     snprintf(out->metric_name, sizeof out->metric_name, "excess%%");
     long long bins, l1;
     char why[400];
@@ -302,12 +385,19 @@ static int bp_convert(const void *state, const char *text, size_t len, const cha
     if (!python && strcmp(format, "text") != 0 && strcmp(format, "c") != 0)
         return rt_fail(err, errlen, RT_EUSAGE, "unknown format '%s': expected text, c or python",
                        format);
-    bp_expr e;
-    int rc = bp_parse(text, len, &e, err, errlen);
+    bp_genome *g = NULL;
+    int rc = bp_decode(state, text, len, (void **)&g, err, errlen);
     if (rc)
         return rc;
-    if (strcmp(format, "text") == 0)
-        return bp_encode(state, &e, out);
+    if (strcmp(format, "text") == 0 || g->poser) {
+        rc = g->poser && strcmp(format, "text") != 0
+                 ? rt_fail(err, errlen, RT_EUSAGE, "a poser has only the text format")
+                 : bp_encode(state, g, out);
+        free(g);
+        return rc;
+    }
+    bp_expr e = g->expr;
+    free(g);
     rt_buf canon;
     rt_buf_init(&canon, 0);
     rc = bp_print(&e, &canon);
@@ -320,42 +410,53 @@ static int bp_convert(const void *state, const char *text, size_t len, const cha
 
 /* ---- operators ---------------------------------------------------------------------------- */
 
-static int after(bp_expr *e, int rc, long long *work)
+static int after(int rc, long long *work)
 {
-    (void)e;
     *work += 1;
     return rc;
+}
+
+/* The expression of a solver genome; NULL for a poser (the operators are the solvers'). */
+static bp_expr *expr_of(void *genome)
+{
+    bp_genome *g = genome;
+    return g->poser ? NULL : &g->expr;
 }
 
 static int op_subtree(const void *s, void *g, rt_rng *rng, long long *w)
 {
     (void)s;
-    return after(g, bp_mut_subtree(g, rng), w);
+    bp_expr *e = expr_of(g);
+    return e ? after(bp_mut_subtree(e, rng), w) : -1;
 }
 
 static int op_point(const void *s, void *g, rt_rng *rng, long long *w)
 {
     (void)s;
-    return after(g, bp_mut_point(g, rng), w);
+    bp_expr *e = expr_of(g);
+    return e ? after(bp_mut_point(e, rng), w) : -1;
 }
 
 static int op_const(const void *s, void *g, rt_rng *rng, long long *w)
 {
     (void)s;
-    return after(g, bp_mut_const(g, rng), w);
+    bp_expr *e = expr_of(g);
+    return e ? after(bp_mut_const(e, rng), w) : -1;
 }
 
 static int op_addterm(const void *s, void *g, rt_rng *rng, long long *w)
 {
     (void)s;
-    return after(g, bp_mut_addterm(g, rng), w);
+    bp_expr *e = expr_of(g);
+    return e ? after(bp_mut_addterm(e, rng), w) : -1;
 }
 
 static int op_simplify(const void *s, void *g, rt_rng *rng, long long *w)
 {
     (void)s;
     (void)rng;
-    return after(g, bp_simplify(g), w);
+    bp_expr *e = expr_of(g);
+    return e ? after(bp_simplify(e), w) : -1;
 }
 
 static int op_cross(const void *state, void *g, rt_rng *rng, long long *w)
@@ -367,9 +468,10 @@ static int op_cross(const void *state, void *g, rt_rng *rng, long long *w)
     if (n)
         donor = st->pool->expr[rt_rng_below(rng, (uint32_t)n)];
     pthread_mutex_unlock(&st->pool->lock);
-    if (!n)
+    bp_expr *e = expr_of(g);
+    if (!n || !e)
         return -1;
-    return after(g, bp_crossover(g, &donor, rng), w);
+    return after(bp_crossover(e, &donor, rng), w);
 }
 
 static const rt_operator bp_operators[] = {

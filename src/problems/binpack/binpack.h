@@ -5,6 +5,21 @@
 
 #include "problems/binpack/bp_expr.h"
 #include "problems/binpack/bp_inst.h"
+#include "problems/binpack/bp_poser.h"
+
+/* A genome of the problem: a solver's expression, or (posers=1) a poser's spec. */
+typedef struct bp_genome {
+    int poser;
+    bp_expr expr;
+    bp_spec spec;
+} bp_genome;
+
+/* Every poser's score is this plus best fit's gap (percent) over its reference packing. */
+#define BP_POSER_SCORE_BASE (-1000.0)
+
+double bp_poser_score(const bp_poser_facts *f);
+/* 1 when text's first word is "poser". */
+int bp_text_is_poser(const char *text, size_t len);
 
 /* 100 * (bins - l1) / l1 (0 when l1 is 0). */
 double bp_excess_percent(long long bins, long long l1);
