@@ -121,6 +121,29 @@ typedef struct rt_binpack_row {
 int rt_binpack_evaluate(const char *solver, size_t len, const char *instances_path,
                         rt_binpack_row **rows, size_t *nrows, char **packing, rt_error *err);
 
+/* The co-evolution of solvers and posers (`ratchet coevolve binpack`, docs/coevolution.md). */
+typedef struct rt_coevolve_options {
+    uint64_t seed;          /* new runs */
+    double seconds;         /* this session's budget, > 0 */
+    double epoch_seconds;   /* solver search per epoch (default 2) */
+    int solvers;            /* solver population, 2..64 (default 16) */
+    int posers;             /* poser population, 2..32 (default 8) */
+    int curriculum;         /* the best posers whose instances the solvers train on (default 6) */
+    int hall;               /* hall of fame, 1..16 (default 8) */
+    /* one line per epoch (what the poser posed, how the solvers did); may be NULL */
+    void (*report)(const char *line, void *user);
+    void *report_user;
+    const volatile int *stop; /* set (from a signal handler) to stop at the next step; or NULL */
+} rt_coevolve_options;
+
+void rt_coevolve_options_init(rt_coevolve_options *options);
+
+/* Runs (resume = 0: creates the store, RT_EUSAGE if it exists; 1: continues it) the
+ * co-evolution for options->seconds. On success *generalist (caller frees) is the canonical
+ * text of the solver population's best on its last curriculum. */
+int rt_binpack_coevolve(const char *store_path, int resume, const rt_coevolve_options *options,
+                        char **generalist, rt_error *err);
+
 /* ---- runs -------------------------------------------------------------------------------- */
 
 typedef struct rt_run rt_run;

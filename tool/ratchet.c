@@ -60,6 +60,7 @@ static const command commands[] = {
     {"audit", cmd_audit, "re-check a store: hashes, lineage chain, every admitted candidate"},
     {"policy", cmd_policy, "print the default policy, or a policy file merged over it"},
     {"meta", cmd_meta, "evolve policies on training problems, admit on held-out ones"},
+    {"coevolve", cmd_coevolve, "co-evolve bin packing solvers and task posers (ratchet coevolve --help)"},
     {"gen", cmd_gen, "write generated bin packing instances (ratchet gen --help)"},
     {"eval", cmd_eval, "pack instance files with a binpack solver, checked (ratchet eval --help)"},
     {"jail", NULL, "(inside a sandbox) run a candidate in a jail of its own (ratchet jail --help)"},

@@ -272,6 +272,11 @@ int bp_score_set(const bp_expr *e, const bp_set *set, long long *bins, long long
     return 0;
 }
 
+const bp_set *bp_problem_training(const rt_problem *problem)
+{
+    return &((const bp_state *)problem->state)->train;
+}
+
 double bp_poser_score(const bp_poser_facts *f)
 {
     return BP_POSER_SCORE_BASE + bp_excess_percent(f->best_fit, f->reference);

@@ -18,6 +18,10 @@ typedef struct bp_genome {
 #define BP_POSER_SCORE_BASE (-1000.0)
 
 double bp_poser_score(const bp_poser_facts *f);
+/* The training set of a binpack problem (owned by it). */
+struct rt_problem;
+const bp_set *bp_problem_training(const struct rt_problem *problem);
+
 /* 1 when text's first word is "poser". */
 int bp_text_is_poser(const char *text, size_t len);
 

@@ -350,8 +350,7 @@ static int cmp_desc_idx(const void *a, const void *b, void *items)
     return (x < y) - (x > y);
 }
 
-/* Best fit decreasing, as a checked packing; bins or -1 (out of memory or a failed check). */
-static long long reference(const bp_instance *in, char *why, size_t whylen)
+long long bp_reference(const bp_instance *in, char *why, size_t whylen)
 {
     int n = in->n;
     int *idx = malloc((size_t)n * sizeof *idx), *bin = malloc((size_t)n * sizeof *bin);
@@ -419,7 +418,7 @@ int bp_poser_check(const char *text, size_t len, bp_poser_facts *facts, bp_insta
             rc = rt_fail(err, errlen, RT_EINVALID, "item %d has size %d outside 1..%d", i,
                          in.items[i], in.capacity);
     char why[200] = "out of memory";
-    if (!rc && (facts->reference = reference(&in, why, sizeof why)) < 0)
+    if (!rc && (facts->reference = bp_reference(&in, why, sizeof why)) < 0)
         rc = rt_fail(err, errlen, RT_EINVALID, "the reference packing: %s", why);
     if (!rc) {
         facts->l1 = bp_l1(&in);

@@ -78,6 +78,10 @@ typedef struct bp_poser_facts {
 int bp_poser_check(const char *text, size_t len, bp_poser_facts *facts, bp_instance *inst,
                    char *err, size_t errlen);
 
+/* Best fit decreasing as a packing that passed bp_check_packing: its bins, or -1 (out of memory,
+ * or the check failed: why says so). */
+long long bp_reference(const bp_instance *in, char *why, size_t whylen);
+
 /* Martello and Toth's L2 bound. */
 long long bp_lower_bound(const bp_instance *in);
 
