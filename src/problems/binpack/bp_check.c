@@ -202,12 +202,23 @@ static double ck_eval(const cnode *nd, const ckenv *v)
     }
 }
 
-/* The naive rule: assign[i] is the bin item i went to; returns the bins opened, -1 no memory. */
+/* The naive rule, bin by bin: assign[i] is the bin item i went to; returns the bins opened, -1
+ * out of memory. Within one item a bin's priority depends only on its remaining capacity (an open
+ * bin has less than the capacity left; the fresh bin has all of it), so each value is computed
+ * once per item and remembered in memo[r] (stamped with the item). */
 static long long ck_simulate(const bp_ctree *t, const bp_instance *in, int *assign)
 {
     long long *rem = malloc(((size_t)in->n + 1) * sizeof *rem), nbins = 0, sum = 0;
-    if (!rem)
+    double *memo = malloc(((size_t)in->capacity + 1) * sizeof *memo);
+    int *stamp = malloc(((size_t)in->capacity + 1) * sizeof *stamp);
+    if (!rem || !memo || !stamp) {
+        free(rem);
+        free(memo);
+        free(stamp);
         return -1;
+    }
+    for (int r = 0; r <= in->capacity; r++)
+        stamp[r] = -1;
     ckenv v = {.c = in->capacity};
     for (int i = 0; i < in->n; i++) {
         sum += in->items[i];
@@ -220,12 +231,15 @@ static long long ck_simulate(const bp_ctree *t, const bp_instance *in, int *assi
             long long r = j < nbins ? rem[j] : in->capacity;
             if (r < in->items[i])
                 continue;
-            v.r = (double)r;
-            v.f = (double)(r - in->items[i]);
-            v.e = j == nbins ? 1 : 0;
-            double pr = ck_eval(&t->nodes[0], &v);
-            if (pr != pr)
-                pr = -INFINITY;
+            if (stamp[r] != i) {
+                v.r = (double)r;
+                v.f = (double)(r - in->items[i]);
+                v.e = j == nbins ? 1 : 0;
+                double pr = ck_eval(&t->nodes[0], &v);
+                memo[r] = pr != pr ? -INFINITY : pr;
+                stamp[r] = i;
+            }
+            double pr = memo[r];
             if (pick < 0 || pr > best) {
                 pick = j;
                 best = pr;
@@ -237,6 +251,8 @@ static long long ck_simulate(const bp_ctree *t, const bp_instance *in, int *assi
         assign[i] = (int)pick;
     }
     free(rem);
+    free(memo);
+    free(stamp);
     return nbins;
 }
 

@@ -13,8 +13,10 @@
 
 /* ---- solvers ------------------------------------------------------------------------------ */
 
-/* -(mean gap of bins over the references, percent) on the curriculum; bins[i] per instance when
- * bins is not NULL. 0 or RT_ENOMEM. */
+/* The mean improvement over best fit on the curriculum, per instance in percent of its verified
+ * reference ((best fit's bins - bins) / reference bins), so that an instance that is hard for
+ * everyone weighs no more than its room for improvement. bins[i] per instance when bins is not
+ * NULL. 0 or RT_ENOMEM. */
 static int fitness(co_run *r, const bp_expr *e, double *out, long long *bins)
 {
     bp_prog prog;
@@ -31,10 +33,10 @@ static int fitness(co_run *r, const bp_expr *e, double *out, long long *bins)
         }
         if (bins)
             bins[i] = b;
-        sum += bp_excess_percent(b, r->cur_ref[i]);
+        sum += 100.0 * (double)(r->cur_bf[i] - b) / (double)r->cur_ref[i];
     }
     bp_sim_free(sim);
-    *out = r->ncur ? -sum / r->ncur : 0;
+    *out = r->ncur ? sum / r->ncur : 0;
     return 0;
 }
 
@@ -243,35 +245,52 @@ static double distance(const double *a, const double *b)
     return sqrt(d);
 }
 
-/* The frontier: how far the best solvers fall behind the verified reference, and how much they
- * disagree; nothing for degenerate instances or ones the best solver already packs at a proven
- * optimum. Novelty: distance to the nearest other poser (capped). */
+/* Bins of e on in (fast path); -1 out of memory. */
+static long long pack(co_run *r, bp_sim *sim, const bp_expr *e, const bp_instance *in)
+{
+    bp_prog prog;
+    bp_compile(e, &prog);
+    return bp_sim_run(sim, &prog, in, &r->priority_evals);
+}
+
+/* The frontier, Agent0's uncertainty: how much the solvers disagree on the instance (the best
+ * three of the population and best fit: the spread of their gaps over the verified reference,
+ * capped at 5 points), plus a little for how far the best of them falls behind it. Nothing for
+ * degenerate instances, ones where they all agree, or ones the best already packs at the lower
+ * bound. Novelty (the distance to the nearest other poser, capped at 0.25) scales the reward
+ * from a quarter (a twin) to all of it, so the posers spread out rather than cycle. */
 static int reward(co_run *r, co_poser *p, const co_poser *others, int nothers)
 {
-    int ne = r->npop < 4 ? r->npop : 4; /* the population is sorted best first */
+    static bp_expr bestfit = {.n = 2, .node = {{BP_NEG, 0}, {BP_F, 0}}};
+    const bp_expr *judges[4];
+    int nj = 0;
+    for (int i = 0; i < r->npop && i < 3; i++) /* the population is sorted best first */
+        judges[nj++] = &r->pop[i].expr;
+    judges[nj++] = &bestfit;
     double lo = INFINITY, hi = -INFINITY;
     long long best = -1;
     bp_sim *sim = bp_sim_new();
     if (!sim)
         return RT_ENOMEM;
-    for (int i = 0; i < ne; i++) {
-        bp_prog prog;
-        bp_compile(&r->pop[i].expr, &prog);
-        long long b = bp_sim_run(sim, &prog, &p->inst, &r->priority_evals);
+    for (int i = 0; i < nj; i++) {
+        long long b = pack(r, sim, judges[i], &p->inst);
+        if (b < 0) {
+            bp_sim_free(sim);
+            return RT_ENOMEM;
+        }
         double gap = bp_excess_percent(b, p->facts.reference);
         lo = fmin(lo, gap);
         hi = fmax(hi, gap);
         best = best < 0 || b < best ? b : best;
     }
     bp_sim_free(sim);
-    int trivial = p->facts.degenerate || (p->facts.optimal && best == p->facts.lower) ||
-                  best <= p->facts.lower;
-    p->frontier = trivial ? 0 : (hi - lo) + 0.5 * fmax(lo, 0);
+    int trivial = p->facts.degenerate || best <= p->facts.lower || hi == lo;
+    p->frontier = trivial ? 0 : fmin(hi - lo, 5) + 0.1 * fmin(fmax(lo, 0), 10);
     p->novelty = 0.25;
     for (int i = 0; i < nothers; i++)
         if (&others[i] != p)
             p->novelty = fmin(p->novelty, distance(p->desc, others[i].desc));
-    p->reward = p->frontier > 0 ? p->frontier + 2 * p->novelty : 0;
+    p->reward = p->frontier * (0.25 + 3 * p->novelty);
     return 0;
 }
 
@@ -360,18 +379,29 @@ static int poser_step(co_run *r)
     return rc;
 }
 
-/* The curriculum: the best opt.curriculum posers' instances, then the anchors. */
+/* The curriculum: the best posers' instances, each at least 0.1 from those before it in the
+ * descriptor space (niches, so that one kind of instance cannot fill it), at most
+ * opt.curriculum of them; then the anchors. */
 static void build_curriculum(co_run *r)
 {
     r->ncur = 0;
-    for (int i = 0; i < r->nposers && i < r->opt.curriculum; i++) {
+    int chosen[CO_MAX_POSERS], nchosen = 0;
+    for (int i = 0; i < r->nposers && nchosen < r->opt.curriculum; i++) {
         if (r->posers[i].reward <= 0)
             break;
+        int near = 0;
+        for (int j = 0; j < nchosen; j++)
+            near |= distance(r->posers[i].desc, r->posers[chosen[j]].desc) < 0.1;
+        if (near)
+            continue;
+        chosen[nchosen++] = i;
         r->cur[r->ncur] = &r->posers[i].inst;
+        r->cur_bf[r->ncur] = r->posers[i].facts.best_fit;
         r->cur_ref[r->ncur++] = r->posers[i].facts.reference;
     }
     for (int i = 0; i < r->anchors.n; i++) {
         r->cur[r->ncur] = &r->anchors.inst[i];
+        r->cur_bf[r->ncur] = r->anchor_bf[i];
         r->cur_ref[r->ncur++] = r->anchor_ref[i];
     }
 }

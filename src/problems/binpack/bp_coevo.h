@@ -25,7 +25,7 @@
 typedef struct co_solver {
     bp_expr expr;
     long long cand_id;
-    double fitness; /* on the current curriculum: -mean gap to the references, percent */
+    double fitness; /* on the current curriculum: mean improvement over best fit, percent */
     double anchor;  /* verified: excess over L1 on the anchor set */
 } co_solver;
 
@@ -50,10 +50,10 @@ typedef struct co_run {
     co_poser posers[CO_MAX_POSERS];
     int nposers;
     bp_set anchors;         /* the problem's training set (borrowed instances copied) */
-    long long *anchor_ref;
+    long long *anchor_ref, *anchor_bf; /* checked reference packings; best fit */
     /* the curriculum: the best posers' instances, then the anchors (not owned) */
     const bp_instance *cur[CO_MAX_CURRICULUM];
-    long long cur_ref[CO_MAX_CURRICULUM];
+    long long cur_ref[CO_MAX_CURRICULUM], cur_bf[CO_MAX_CURRICULUM];
     int ncur;
     rt_hashset seen;
     long long epoch, evaluations, duplicates;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "problems/binpack/bp_coevo.h"
+#include "problems/binpack/bp_sim.h"
 #include "store/query.h"
 #include "store/write.h"
 
@@ -94,12 +95,15 @@ static int load_anchors(co_run *r, const char *params)
         return co_fail(r, rc, "%s", err);
     const bp_set *train = bp_problem_training(r->problem);
     r->anchor_ref = calloc((size_t)train->n + 1, sizeof *r->anchor_ref);
-    if (!r->anchor_ref)
+    r->anchor_bf = calloc((size_t)train->n + 1, sizeof *r->anchor_bf);
+    if (!r->anchor_ref || !r->anchor_bf)
         return co_fail(r, RT_ENOMEM, "out of memory");
     r->anchors = *train; /* borrowed: the problem owns the instances */
-    for (int i = 0; i < train->n; i++)
-        if ((r->anchor_ref[i] = bp_reference(&train->inst[i], err, sizeof err)) < 0)
+    for (int i = 0; i < train->n; i++) {
+        if ((r->anchor_ref[i] = bp_reference(&train->inst[i], err, sizeof err)) < 0 ||
+            (r->anchor_bf[i] = bp_best_fit(&train->inst[i])) < 0)
             return co_fail(r, RT_EINVALID, "anchor %d: %s", i, err);
+    }
     return 0;
 }
 
@@ -113,6 +117,7 @@ static int first_members(co_run *r)
     for (int i = 0; i < r->anchors.n; i++) {
         r->cur[i] = &r->anchors.inst[i];
         r->cur_ref[i] = r->anchor_ref[i];
+        r->cur_bf[i] = r->anchor_bf[i];
     }
     r->ncur = r->anchors.n;
     int rc = co_admit_solver(r, &bf, NULL, "seed", -1, 0);
@@ -273,6 +278,7 @@ static void co_close(co_run *r)
     for (int i = 0; i < r->nposers; i++)
         co_poser_free(&r->posers[i]);
     free(r->anchor_ref);
+    free(r->anchor_bf);
     rt_hashset_free(&r->seen);
     free(r);
 }

@@ -484,7 +484,7 @@ void bp_spec_random(bp_spec *s, rt_rng *rng)
 {
     memset(s, 0, sizeof *s);
     s->capacity = 50 + 10 * (int)rt_rng_below(rng, 16);
-    s->items = 100 + 20 * (int)rt_rng_below(rng, 11);
+    s->items = 200 + 50 * (int)rt_rng_below(rng, 9);
     s->nmix = 1 + (int)rt_rng_below(rng, 2);
     for (int i = 0; i < s->nmix; i++)
         random_mix(&s->mix[i], s->capacity, rng);
