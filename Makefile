@@ -156,8 +156,12 @@ FUZZ_SRC_fuzz_binpack_expr := src/problems/binpack/bp_expr.c src/problems/binpac
                               src/problems/binpack/bp_sim.c src/problems/binpack/bp_inst.c \
                               src/util.c src/rng.c
 FUZZ_SRC_fuzz_binpack_instances := src/problems/binpack/bp_inst.c src/util.c src/rng.c
+FUZZ_SRC_fuzz_binpack_poser := src/problems/binpack/bp_poser.c src/problems/binpack/bp_check.c \
+                               src/problems/binpack/bp_sim.c src/problems/binpack/bp_expr.c \
+                               src/problems/binpack/bp_inst.c src/util.c src/rng.c
 LLM_FUZZERS := build/fuzz/fuzz_llm_reply build/fuzz/fuzz_edit_apply build/fuzz/fuzz_jail_request \
-               build/fuzz/fuzz_binpack_expr build/fuzz/fuzz_binpack_instances
+               build/fuzz/fuzz_binpack_expr build/fuzz/fuzz_binpack_instances \
+               build/fuzz/fuzz_binpack_poser
 
 .SECONDEXPANSION:
 build/fuzz/%: tests/fuzz/%.c $$(FUZZ_SRC_$$*)

@@ -161,6 +161,10 @@ int bp_spec_parse(const char *text, size_t len, bp_spec *out, char *err, size_t 
 
 static void fmt(double v, char *buf, size_t len)
 {
+    if (v == nearbyint(v) && fabs(v) < 1e15) {
+        snprintf(buf, len, "%.0f", v);
+        return;
+    }
     for (int prec = 1; prec <= 17; prec++) {
         snprintf(buf, len, "%.*g", prec, v);
         if (strtod(buf, NULL) == v)
