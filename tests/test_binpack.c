@@ -390,7 +390,7 @@ static void test_problem(void **state)
     rt_problem *pb = NULL;
     rt_error err = {0};
     assert_int_equal(rt_problem_open(&pb, "binpack", keys, values, 3, &err), 0);
-    assert_string_equal(rt_problem_params(pb), "family=weibull items=200 count=3 seed=1");
+    assert_string_equal(rt_problem_params(pb), "family=weibull items=200 count=3 train-seed=1");
     rt_rng rng;
     rt_rng_seed(&rng, 5, 0);
     size_t nops = 0;

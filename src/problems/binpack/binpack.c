@@ -54,7 +54,7 @@ static const rt_param bp_rows[] = {
      .hi = 100000, .def = "250", .metavar = "N", .help = "items per training instance (250)"},
     {.name = "count", .type = RT_PARAM_INT, RT_PARAM_AT(bp_state, count), .lo = 1, .hi = 1000,
      .def = "5", .metavar = "K", .help = "training instances (default 5)"},
-    {.name = "seed", .type = RT_PARAM_INT, RT_PARAM_AT(bp_state, seed), .lo = 0,
+    {.name = "train-seed", .type = RT_PARAM_INT, RT_PARAM_AT(bp_state, seed), .lo = 0,
      .hi = 1000000000, .def = "1", .metavar = "S", .help = "seed of the training instances (1)"},
     {.name = "capacity", .type = RT_PARAM_INT, RT_PARAM_AT(bp_state, capacity), .lo = 1,
      .hi = 100000, .def = "100", .metavar = "C", .help = "uniform family: capacity (100)"},
@@ -112,7 +112,7 @@ static int load_training(bp_state *st, char *err, size_t errlen)
                          st->capacity, st->lo, st->hi, err, errlen);
     if (rc)
         return rc;
-    int n = snprintf(st->params, sizeof st->params, "family=%s items=%d count=%d seed=%lld",
+    int n = snprintf(st->params, sizeof st->params, "family=%s items=%d count=%d train-seed=%lld",
                      st->family, st->items, st->count, st->seed);
     if (strcmp(st->family, "uniform") == 0)
         snprintf(st->params + n, sizeof st->params - (size_t)n, " capacity=%d lo=%d hi=%d",

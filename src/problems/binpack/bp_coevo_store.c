@@ -12,7 +12,7 @@
 
 /* The anchor set: a small fixed set of neither target family (sizes uniform in 10..70 of 100). */
 static const char *const anchor_keys[] = {"family", "capacity", "lo", "hi", "items", "count",
-                                          "seed", "posers"};
+                                          "train-seed", "posers"};
 static const char *const anchor_values[] = {"uniform", "100", "10", "70", "200", "2", "1", "1"};
 
 #define CO_PROPOSER "coevolve"
