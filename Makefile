@@ -23,6 +23,7 @@ TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
 .PHONY: bench-sandbox-compare bench-walk-compare
 .PHONY: all deps deps-test test demo bench bench-drift bench-meta bench-matmul sanitize fuzz \
+        bench-coevolve bench-binpack \
         clean examples
 
 all: deps $(BUILD)/ratchet examples
@@ -124,6 +125,14 @@ bench-meta: all $(BUILD)/bench/bench_meta
 	$(BUILD)/ratchet meta --train $(META_TRAIN) --heldout $(META_HELDOUT) --seconds $(META_SECONDS) \
 	    $(META_OPTS) --store $(BUILD)/bench-meta.db --out $(BUILD)/bench-meta-best.json
 	$(BUILD)/bench/bench_meta $(BUILD)/bench-meta.db $(META_TEST_SEEDS)
+
+# The co-evolution experiment (docs/coevolution.md): ARM_SECONDS, SEEDS, JOBS, OUT.
+bench-coevolve: all
+	@bench/coevolve_experiment.sh $(BUILD)/ratchet
+
+# binpack's speed against a plain C best fit (docs/coevolution.md, "Speed")
+bench-binpack: all $(BUILD)/bench/bench_binpack
+	@$(BUILD)/bench/bench_binpack
 
 # The matmul target table (bench/matmul_targets.sh: TARGETS, SEEDS, CAP, CAPX, THREADS, SAVE).
 bench-matmul: all
