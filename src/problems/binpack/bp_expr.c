@@ -333,6 +333,13 @@ double bp_eval(const bp_prog *p, const bp_inputs *in)
 
 static const double typical[] = {0.5, 1, 2, 3, 5, 10, 0.1, 0.25};
 
+/* The terminals the GP operators draw: all but k, whose values grow with the length of the
+ * stream, so that evolved functions do not learn the training instances' length (measured:
+ * solvers using k packed held-out sets of other lengths at 20-150% over L1). A text may still
+ * use k. */
+static const uint8_t gp_terminals[] = {BP_S, BP_R, BP_C, BP_F, BP_E, BP_M};
+#define GP_NTERMINALS ((uint32_t)(sizeof gp_terminals / sizeof gp_terminals[0]))
+
 static int random_tree(bp_node *buf, int cap, int depth, rt_rng *rng)
 {
     if (cap < 1)
@@ -342,7 +349,7 @@ static int random_tree(bp_node *buf, int cap, int depth, rt_rng *rng)
             buf[0].op = BP_CONST;
             buf[0].value = typical[rt_rng_below(rng, 8)];
         } else {
-            buf[0].op = (uint8_t)rt_rng_below(rng, BP_NTERMINALS);
+            buf[0].op = gp_terminals[rt_rng_below(rng, GP_NTERMINALS)];
             buf[0].value = 0;
         }
         return 1;
@@ -392,6 +399,9 @@ int bp_mut_point(bp_expr *e, rt_rng *rng)
     if (lo == hi)
         return -1;
     int op = lo + (int)rt_rng_below(rng, (uint32_t)(hi - lo + 1));
+    if (ar == 0) /* a GP terminal or a constant */
+        op = rt_rng_below(rng, GP_NTERMINALS + 1) == 0 ? BP_CONST
+                                                       : gp_terminals[rt_rng_below(rng, GP_NTERMINALS)];
     if (op == e->node[i].op)
         return -1;
     e->node[i].op = (uint8_t)op;
