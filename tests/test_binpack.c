@@ -570,6 +570,23 @@ static void test_cli(void **state)
     assert_int_equal(tool(out, sizeof out, "eval binpack --solver r.db --instances or1.json"), 0);
     assert_int_equal(tool(out, sizeof out, "audit r.db"), 0);
     assert_non_null(strstr(out, "passed"));
+    /* one seed, one run, on 1 or 2 threads (crossover's donors are scored in island order) */
+    static char first[65536];
+    assert_int_equal(tool(out, sizeof out, "run binpack --family weibull --items 100 --count 2 "
+                                           "--evaluations 400 --threads 1 --store t1.db --quiet "
+                                           "&& %s best t1.db && %s status t1.db | grep candidates",
+                          tu_tool(), tu_tool()), 0);
+    snprintf(first, sizeof first, "%s", out);
+    assert_int_equal(tool(out, sizeof out, "run binpack --family weibull --items 100 --count 2 "
+                                           "--evaluations 400 --threads 2 --store t2.db --quiet "
+                                           "&& %s best t2.db && %s status t2.db | grep candidates",
+                          tu_tool(), tu_tool()), 0);
+    assert_non_null(strstr(first, "candidates"));
+    assert_string_equal(strchr(out, '\n'), strchr(first, '\n')); /* past the timing line */
+    /* verify reads a binpack candidate file */
+    assert_int_equal(tool(out, sizeof out, "verify --problem binpack --family or good.expr"), 0);
+    assert_non_null(strstr(out, "valid: "));
+    assert_int_equal(tool(out, sizeof out, "verify --problem binpack bad.expr"), 2);
 }
 
 int main(void)
