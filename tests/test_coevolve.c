@@ -312,12 +312,31 @@ static void test_coevolve_cli(void **state)
     assert_ptr_equal(strchr(out, '\n'), out + strlen(out) - 1);
 }
 
+/* A SIGKILL mid-run loses at most the epoch in progress: the store checks, resumes, audits. */
+static void test_coevolve_kill(void **state)
+{
+    (void)state;
+    char out[65536];
+    assert_int_equal(tool(out, sizeof out, "coevolve binpack --seconds 30 --epoch-seconds 0.3 "
+                                           "--store k.db --quiet & pid=$!; sleep 3; "
+                                           "kill -9 $pid; wait $pid; true"), 0);
+    assert_int_equal(tool(out, sizeof out, "audit k.db"), 0);
+    assert_non_null(strstr(out, "audit        passed"));
+    assert_int_equal(tool(out, sizeof out, "coevolve binpack --seconds 1 --epoch-seconds 0.3 "
+                                           "--store k.db --resume --quiet"), 0);
+    assert_int_equal(tool(out, sizeof out, "status k.db"), 0);
+    assert_non_null(strstr(out, "(2 sessions)"));
+    assert_int_equal(tool(out, sizeof out, "audit k.db"), 0);
+    assert_non_null(strstr(out, "audit        passed"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_poser_format),   cmocka_unit_test(test_poser_generation),
         cmocka_unit_test(test_lower_bound),    cmocka_unit_test(test_poser_mutation),
         cmocka_unit_test(test_poser_problem),  cmocka_unit_test(test_coevolve_cli),
+        cmocka_unit_test(test_coevolve_kill),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
