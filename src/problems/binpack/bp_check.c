@@ -219,12 +219,13 @@ static long long ck_simulate(const bp_ctree *t, const bp_instance *in, int *assi
     }
     for (int r = 0; r <= in->capacity; r++)
         stamp[r] = -1;
-    ckenv v = {.c = in->capacity};
+    const double cap = in->capacity; /* s, r, f and m are fractions of it */
+    ckenv v = {.c = cap};
     for (int i = 0; i < in->n; i++) {
         sum += in->items[i];
-        v.s = in->items[i];
+        v.s = in->items[i] / cap;
         v.k = (double)nbins;
-        v.m = (double)sum / (i + 1);
+        v.m = (double)sum / (i + 1) / cap;
         long long pick = -1;
         double best = 0;
         for (long long j = 0; j <= nbins; j++) {
@@ -232,8 +233,8 @@ static long long ck_simulate(const bp_ctree *t, const bp_instance *in, int *assi
             if (r < in->items[i])
                 continue;
             if (stamp[r] != i) {
-                v.r = (double)r;
-                v.f = (double)(r - in->items[i]);
+                v.r = (double)r / cap;
+                v.f = (double)(r - in->items[i]) / cap;
                 v.e = j == nbins ? 1 : 0;
                 double pr = ck_eval(&t->nodes[0], &v);
                 memo[r] = pr != pr ? -INFINITY : pr;

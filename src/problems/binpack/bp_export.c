@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const c_var[BP_NTERMINALS] = {"s", "r", "c", "(r - s)", "e", "k", "m"};
-static const char *const py_var[BP_NTERMINALS] = {"s", "r", "c", "(r - s)", "e", "k", "m"};
+static const char *const c_var[BP_NTERMINALS] = {"s", "r", "c", "f", "e", "k", "m"};
+static const char *const py_var[BP_NTERMINALS] = {"s", "r", "c", "f", "e", "k", "m"};
 
 static int emit(const bp_expr *e, int *i, int py, rt_buf *out);
 
@@ -66,8 +66,9 @@ static int emit(const bp_expr *e, int *i, int py, rt_buf *out)
 static const char c_head[] =
     "/* Online bin packing priority, exported by ratchet (docs/coevolution.md).\n"
     " * Expression: %s\n"
-    " * s item size, r the bin's remaining capacity, c capacity, e 1 for a fresh bin, k open\n"
-    " * bins, m mean size of the items seen so far (this one included). The item goes to the\n"
+    " * Arguments as plain numbers: s item size, r the bin's remaining capacity, c capacity,\n"
+    " * e 1 for a fresh bin, k open bins, m mean size of the items seen so far (this one\n"
+    " * included); the expression sees s, r, r - s and m as fractions of c. The item goes to the\n"
     " * bin of highest priority among those it fits (ties to the earliest bin, the fresh bin\n"
     " * last; NaN counts as -infinity). */\n"
     "#include <math.h>\n\n"
@@ -79,7 +80,11 @@ static const char c_head[] =
     "static inline double bp_if(double a, double b, double c) { return a > 0 ? b : c; }\n\n"
     "double priority(double s, double r, double c, double e, double k, double m)\n"
     "{\n"
-    "    (void)s, (void)r, (void)c, (void)e, (void)k, (void)m;\n"
+    "    const double f = (r - s) / c;\n"
+    "    s = s / c;\n"
+    "    r = r / c;\n"
+    "    m = m / c;\n"
+    "    (void)s, (void)r, (void)c, (void)e, (void)k, (void)m, (void)f;\n"
     "    return ";
 
 static const char py_head[] =
@@ -101,12 +106,14 @@ static const char py_head[] =
     "    a bin with the whole capacity left is a fresh one), as FunSearch's harness calls it.\n"
     "    open_bins and mean_size are the aggregates k and m (pass them if the expression\n"
     "    uses them; mean_size defaults to the item size).\"\"\"\n"
-    "    s = float(item)\n"
-    "    r = np.asarray(bins, dtype=float)\n"
     "    c = float(capacity)\n"
-    "    e = np.where(r == c, 1.0, 0.0)\n"
+    "    b = np.asarray(bins, dtype=float)\n"
+    "    e = np.where(b == c, 1.0, 0.0)\n"
+    "    f = (b - float(item)) / c  # s, r, f and m as fractions of the capacity\n"
+    "    s = float(item) / c\n"
+    "    r = b / c\n"
     "    k = float(open_bins)\n"
-    "    m = s if mean_size is None else float(mean_size)\n"
+    "    m = (float(item) if mean_size is None else float(mean_size)) / c\n"
     "    with np.errstate(all='ignore'):\n"
     "        p = ";
 

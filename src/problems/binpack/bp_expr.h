@@ -5,9 +5,10 @@
  *
  *     (- (neg f) (* 0.5 (< f 3)))
  *
- * Terminals: s (item size), r (the bin's remaining capacity), c (capacity), f (r - s, the slack
- * left after placing), e (1 for the fresh bin, 0 for an open one), k (open bins), m (mean size of
- * the items seen so far, this one included), and numeric constants. Operators: neg abs sqrt log
+ * Terminals: s (item size), r (the bin's remaining capacity), f (r - s, the slack left after
+ * placing), m (mean size of the items seen so far, this one included), all four as fractions of
+ * the capacity, so that a function means the same at any capacity; c (the capacity itself), e (1
+ * for the fresh bin, 0 for an open one), k (open bins), and numeric constants. Operators: neg abs sqrt log
  * exp sq (one argument); + - * / min max < (two); if (three: b when a > 0, else c). Every
  * operator is total: / by zero is 0, sqrt and log take |x| (log(1 + |x|)), < is 1 or 0.
  *

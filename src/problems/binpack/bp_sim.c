@@ -112,9 +112,9 @@ long long bp_sim_run(bp_sim *sim, const bp_prog *prog, const bp_instance *in, lo
     for (int i = 0; i < in->n; i++) {
         const int s = in->items[i];
         sum += s;
-        x.s = s;
+        x.s = (double)s / cap;
         x.k = (double)nbins;
-        x.m = (double)sum / (i + 1);
+        x.m = (double)sum / (i + 1) / cap;
         x.e = 0;
         double best = -INFINITY;
         long long bestidx = LLONG_MAX;
@@ -122,8 +122,8 @@ long long bp_sim_run(bp_sim *sim, const bp_prog *prog, const bp_instance *in, lo
         for (int r = s; r < cap; r++) {
             if (b[r].n == 0)
                 continue;
-            x.r = r;
-            x.f = r - s;
+            x.r = (double)r / cap;
+            x.f = (double)(r - s) / cap;
             double p = bp_eval(prog, &x);
             nev++;
             if (isnan(p))
@@ -134,8 +134,8 @@ long long bp_sim_run(bp_sim *sim, const bp_prog *prog, const bp_instance *in, lo
                 bestr = r;
             }
         }
-        x.r = cap;
-        x.f = cap - s;
+        x.r = (double)cap / cap;
+        x.f = (double)(cap - s) / cap;
         x.e = 1;
         double p = bp_eval(prog, &x);
         nev++;
@@ -165,21 +165,22 @@ long long bp_sim_run_scan(bp_sim *sim, const bp_prog *prog, const bp_instance *i
         return -1;
     int *rem = sim->rem;
     long long nbins = 0, nev = 0, sum = 0;
-    bp_inputs x = {.c = in->capacity};
+    const int cap = in->capacity;
+    bp_inputs x = {.c = cap};
     for (int i = 0; i < in->n; i++) {
         const int s = in->items[i];
         sum += s;
-        x.s = s;
+        x.s = (double)s / cap;
         x.k = (double)nbins;
-        x.m = (double)sum / (i + 1);
+        x.m = (double)sum / (i + 1) / cap;
         double best = -INFINITY;
         long long pick = -1;
         for (long long j = 0; j <= nbins; j++) {
             int r = j < nbins ? rem[j] : in->capacity;
             if (r < s)
                 continue;
-            x.r = r;
-            x.f = r - s;
+            x.r = (double)r / cap;
+            x.f = (double)(r - s) / cap;
             x.e = j == nbins;
             double p = bp_eval(prog, &x);
             nev++;
