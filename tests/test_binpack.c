@@ -567,6 +567,11 @@ static void test_cli(void **state)
     assert_non_null(strstr(out, "double priority(double s"));
     assert_int_equal(tool(out, sizeof out, "best r.db --format python"), 0);
     assert_non_null(strstr(out, "def priority(item"));
+    /* it is Python (where python3 exists; NumPy is not needed to parse it) */
+    assert_int_equal(tool(out, sizeof out, "best r.db --format python > p.py && "
+                                           "{ ! command -v python3 >/dev/null || python3 -c "
+                                           "'import ast; ast.parse(open(\"p.py\").read())'; }"),
+                     0);
     assert_int_equal(tool(out, sizeof out, "eval binpack --solver r.db --instances or1.json"), 0);
     assert_int_equal(tool(out, sizeof out, "audit r.db"), 0);
     assert_non_null(strstr(out, "passed"));
