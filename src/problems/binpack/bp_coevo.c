@@ -254,8 +254,8 @@ static long long pack(co_run *r, bp_sim *sim, const bp_expr *e, const bp_instanc
 }
 
 /* The frontier, Agent0's uncertainty: how much the solvers disagree on the instance (the best
- * two of the population, one more of it (changing each epoch) and best fit: the spread of their
- * gaps over the verified reference,
+ * two of the population, best fit and first fit: the spread of their gaps over the verified
+ * reference,
  * capped at 5 points), plus a little for how far the best of them falls behind it. Nothing for
  * degenerate instances, ones where they all agree, or ones the best already packs at the lower
  * bound. Novelty (the distance to the nearest other poser, capped at 0.25) scales the reward
@@ -263,13 +263,13 @@ static long long pack(co_run *r, bp_sim *sim, const bp_expr *e, const bp_instanc
 static int reward(co_run *r, co_poser *p, const co_poser *others, int nothers)
 {
     static bp_expr bestfit = {.n = 2, .node = {{BP_NEG, 0}, {BP_F, 0}}};
+    static bp_expr firstfit = {.n = 1, .node = {{BP_CONST, 0}}};
     const bp_expr *judges[4];
     int nj = 0;
     for (int i = 0; i < r->npop && i < 2; i++) /* the population is sorted best first */
         judges[nj++] = &r->pop[i].expr;
-    if (r->npop > 2) /* one more from the rest: the best two may pack alike */
-        judges[nj++] = &r->pop[2 + (int)((unsigned)r->epoch % (unsigned)(r->npop - 2))].expr;
     judges[nj++] = &bestfit;
+    judges[nj++] = &firstfit;
     double lo = INFINITY, hi = -INFINITY;
     long long best = -1;
     bp_sim *sim = bp_sim_new();
