@@ -76,7 +76,7 @@ static const rt_param_table bp_table = {
     .owner = "binpack",
     .rows = bp_rows,
     .nrows = sizeof bp_rows / sizeof bp_rows[0],
-    .column = 24,
+    .column = 27,
     .list_unknown = 1,
 };
 
