@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
 #include <sys/wait.h>
 
 #include <cmocka.h>
@@ -486,15 +487,24 @@ static void test_export_c(void **state)
 
 /* Runs the tool with arguments (a shell command line after the tool's path); returns the exit
  * status and the output (stdout and stderr) in out. */
+/* The tool's absolute path (the commands run in the scratch folder; $RATCHET may be relative). */
+static const char *tool_path(void)
+{
+    static char path[PATH_MAX];
+    if (!path[0] && !realpath(tu_tool(), path))
+        snprintf(path, sizeof path, "%s", tu_tool());
+    return path;
+}
+
 static int tool(char *out, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int tool(char *out, size_t len, const char *fmt, ...)
 {
-    char args[2048], cmd[3000];
+    char args[2048], cmd[8192];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(args, sizeof args, fmt, ap);
     va_end(ap);
-    snprintf(cmd, sizeof cmd, "cd %s && %s %s 2>&1", tmpdir, tu_tool(), args);
+    snprintf(cmd, sizeof cmd, "cd %s && %s %s 2>&1", tmpdir, tool_path(), args);
     FILE *p = popen(cmd, "r");
     assert_non_null(p);
     size_t n = fread(out, 1, len - 1, p);
@@ -580,12 +590,12 @@ static void test_cli(void **state)
     assert_int_equal(tool(out, sizeof out, "run binpack --family weibull --items 100 --count 2 "
                                            "--evaluations 400 --threads 1 --store t1.db --quiet "
                                            "&& %s best t1.db && %s status t1.db | grep candidates",
-                          tu_tool(), tu_tool()), 0);
+                          tool_path(), tool_path()), 0);
     snprintf(first, sizeof first, "%s", out);
     assert_int_equal(tool(out, sizeof out, "run binpack --family weibull --items 100 --count 2 "
                                            "--evaluations 400 --threads 2 --store t2.db --quiet "
                                            "&& %s best t2.db && %s status t2.db | grep candidates",
-                          tu_tool(), tu_tool()), 0);
+                          tool_path(), tool_path()), 0);
     assert_non_null(strstr(first, "candidates"));
     assert_string_equal(strchr(out, '\n'), strchr(first, '\n')); /* past the timing line */
     /* verify reads a binpack candidate file */

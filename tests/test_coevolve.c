@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
 #include <sys/wait.h>
 
 #include <cmocka.h>
@@ -254,15 +255,24 @@ static void test_poser_problem(void **state)
     rt_problem_close(pb);
 }
 
+/* The tool's absolute path (the commands run in the scratch folder; $RATCHET may be relative). */
+static const char *tool_path(void)
+{
+    static char path[PATH_MAX];
+    if (!path[0] && !realpath(tu_tool(), path))
+        snprintf(path, sizeof path, "%s", tu_tool());
+    return path;
+}
+
 static int tool(char *out, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int tool(char *out, size_t len, const char *fmt, ...)
 {
-    char args[2048], cmd[3000];
+    char args[2048], cmd[8192];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(args, sizeof args, fmt, ap);
     va_end(ap);
-    snprintf(cmd, sizeof cmd, "cd %s && %s %s 2>&1", tmpdir, tu_tool(), args);
+    snprintf(cmd, sizeof cmd, "cd %s && %s %s 2>&1", tmpdir, tool_path(), args);
     FILE *p = popen(cmd, "r");
     assert_non_null(p);
     size_t n = fread(out, 1, len - 1, p);
