@@ -1,8 +1,8 @@
-# ratchet — one plain Makefile. Targets: all (default), test, demo, bench, sanitize, fuzz, clean.
-# WERROR=1 turns warnings into errors (CI sets it).
+# ratchet — one plain Makefile. Targets: all (default), test, demo, bench, sanitize, fuzz, clean,
+# install, uninstall. WERROR=1 turns warnings into errors (CI sets it).
 
 CC ?= cc
-PKGS := sqlite3 jansson libcrypto inih libcurl libseccomp
+PKGS := sqlite3 jansson libcrypto inih libcurl libseccomp libzstd
 BUILD ?= build
 
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wconversion
@@ -22,9 +22,19 @@ TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
 
 .PHONY: bench-sandbox-compare bench-walk-compare
+.PHONY: test-browser bench-report
 .PHONY: all deps deps-test test demo bench bench-drift bench-meta bench-matmul sanitize fuzz \
         bench-coevolve bench-binpack \
-        clean examples
+        clean examples install uninstall
+
+# make install: PREFIX/bin/ratchet, its prompts in PREFIX/share/ratchet/prompts (found beside the
+# program wherever DESTDIR puts the tree, and at PREFIX when a copy is moved elsewhere) and the
+# manual page ratchet.1 (docs/ratchet.1).
+PREFIX ?= /usr/local
+DESTDIR ?=
+BINDIR = $(PREFIX)/bin
+DATADIR = $(PREFIX)/share/ratchet
+MANDIR = $(PREFIX)/share/man/man1
 
 all: deps $(BUILD)/ratchet examples
 
@@ -44,11 +54,22 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
 
-# the standalone checker a matmul certificate ships, as a string literal for matmul_cert.c
+# files built into the program as string literals (each line quoted): the standalone checker a
+# matmul certificate ships, the HTML report's page (docs/report.md), and the shim that runs
+# OpenEvolve evaluators (docs/migrating.md)
+EMBED = @mkdir -p $(dir $@) && sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $< > $@
 $(BUILD)/gen/check_matmul.inc: cert/check_matmul.c
-	@mkdir -p $(dir $@)
-	sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $< > $@
+	$(EMBED)
+$(BUILD)/gen/report_html.inc: src/report/report.html
+	$(EMBED)
+$(BUILD)/gen/openevolve_shim.inc: src/problems/program/openevolve_shim.py
+	$(EMBED)
 $(BUILD)/src/problems/matmul/matmul_cert.o: $(BUILD)/gen/check_matmul.inc
+$(BUILD)/src/report/report.o: $(BUILD)/gen/report_html.inc
+$(BUILD)/src/problems/program/program_openevolve.o: $(BUILD)/gen/openevolve_shim.inc
+
+# the prompts' folder of an installed ratchet, for a copy of the program moved away from it
+$(BUILD)/src/proposers/llm/llm_prompt.o: CFLAGS_ALL += -DRT_PROMPTS_DIR='"$(DATADIR)/prompts"'
 
 # The flip kernel: GCC's SLP vectorizer moves its scalar key arithmetic into vector registers and
 # back, which measured slower (the kernel's own two-lane vectors are written out explicitly).
@@ -92,6 +113,18 @@ $(BUILD)/bench/%: bench/%.c $(BUILD)/libratchet.a
 test: deps-test $(BUILD)/ratchet examples $(ATTACK_BIN) $(TEST_BIN)
 	@RATCHET=$(BUILD)/ratchet tests/run.sh $(TEST_BIN)
 	@scripts/fuzz.sh $(FUZZ_SHORT) $(LLM_FUZZERS)
+
+# The HTML report in headless Chromium (docs/report.md): console errors, failed loads, empty
+# figures and network URLs fail it; screenshots land in build/artifacts/.
+test-browser: deps-test all $(BUILD)/bench/bench_report
+	@scripts/browser_test.sh $(BUILD)/ratchet $(BUILD)/bench/bench_report
+
+# The report on synthetic stores of 10 thousand and 1 million candidates (docs/report.md).
+bench-report: $(BUILD)/bench/bench_report
+	@rm -f $(BUILD)/bench-report-10k.db* $(BUILD)/bench-report-1m.db*
+	$(BUILD)/bench/bench_report 10000 $(BUILD)/bench-report-10k.db 5
+	$(BUILD)/bench/bench_report 1000000 $(BUILD)/bench-report-1m.db 3
+	@rm -f $(BUILD)/bench-report-10k.db* $(BUILD)/bench-report-1m.db*
 
 demo: all
 	@scripts/demo.sh $(BUILD)/ratchet
@@ -159,8 +192,12 @@ FUZZ_SRC_fuzz_edit_apply := src/problems/program/program_text.c src/proposers/ll
 FUZZ_SRC_fuzz_jail_request := src/sandbox/jail.c src/util.c
 FUZZ_SRC_fuzz_matmul_parse := src/problems/matmul/matmul_plain.c src/util.c
 FUZZ_SRC_fuzz_program_parse := src/problems/program/program_eval.c \
-                               src/problems/program/program_text.c src/config.c src/util.c src/rng.c
+                               src/problems/program/program_text.c \
+                               src/problems/program/program_features.c src/config.c src/util.c \
+                               src/rng.c
 FUZZ_SRC_fuzz_policy_parse := src/policy.c src/problems/matmul/matmul_policy.c src/rng.c src/util.c
+FUZZ_SRC_fuzz_proposer_opts := src/proposer_opts.c src/util.c
+FUZZ_SRC_fuzz_failures := src/failures.c src/util.c
 FUZZ_SRC_fuzz_binpack_expr := src/problems/binpack/bp_expr.c src/problems/binpack/bp_check.c \
                               src/problems/binpack/bp_sim.c src/problems/binpack/bp_inst.c \
                               src/util.c src/rng.c
@@ -169,8 +206,8 @@ FUZZ_SRC_fuzz_binpack_poser := src/problems/binpack/bp_poser.c src/problems/binp
                                src/problems/binpack/bp_sim.c src/problems/binpack/bp_expr.c \
                                src/problems/binpack/bp_inst.c src/util.c src/rng.c
 LLM_FUZZERS := build/fuzz/fuzz_llm_reply build/fuzz/fuzz_edit_apply build/fuzz/fuzz_jail_request \
-               build/fuzz/fuzz_binpack_expr build/fuzz/fuzz_binpack_instances \
-               build/fuzz/fuzz_binpack_poser
+               build/fuzz/fuzz_failures build/fuzz/fuzz_binpack_expr \
+               build/fuzz/fuzz_binpack_instances build/fuzz/fuzz_binpack_poser
 
 .SECONDEXPANSION:
 build/fuzz/%: tests/fuzz/%.c $$(FUZZ_SRC_$$*)
@@ -180,12 +217,27 @@ build/fuzz/%: tests/fuzz/%.c $$(FUZZ_SRC_$$*)
 fuzz:
 	@scripts/deps.sh fuzz
 	@$(MAKE) --no-print-directory build/fuzz/fuzz_matmul_parse build/fuzz/fuzz_program_parse \
-	    build/fuzz/fuzz_policy_parse
+	    build/fuzz/fuzz_policy_parse build/fuzz/fuzz_proposer_opts
 	build/fuzz/fuzz_matmul_parse -max_total_time=$(FUZZ_TIME) -max_len=4096
 	build/fuzz/fuzz_program_parse -max_total_time=$(FUZZ_TIME) -max_len=4096
 	@rm -rf build/fuzz/policy_corpus && cp -r tests/fuzz/policy_seed build/fuzz/policy_corpus
 	build/fuzz/fuzz_policy_parse -max_total_time=$(FUZZ_TIME) -max_len=8192 build/fuzz/policy_corpus
+	@rm -rf build/fuzz/opts_corpus && cp -r tests/fuzz/proposer_opts_seed build/fuzz/opts_corpus
+	build/fuzz/fuzz_proposer_opts -max_total_time=$(FUZZ_TIME) -max_len=8192 build/fuzz/opts_corpus
 	@scripts/fuzz.sh $(FUZZ_TIME) $(LLM_FUZZERS)
+
+install: $(BUILD)/ratchet
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)
+	install -m 755 $(BUILD)/ratchet $(DESTDIR)$(BINDIR)/ratchet
+	install -m 644 docs/ratchet.1 $(DESTDIR)$(MANDIR)/ratchet.1
+	@for f in $$(find prompts -type f -name '*.md' | LC_ALL=C sort); do \
+	    install -d $(DESTDIR)$(DATADIR)/$$(dirname $$f) && \
+	    install -m 644 $$f $(DESTDIR)$(DATADIR)/$$f && echo "installed $(DATADIR)/$$f"; \
+	done
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/ratchet $(DESTDIR)$(MANDIR)/ratchet.1
+	rm -rf $(DESTDIR)$(DATADIR)
 
 clean:
 	rm -rf build build-san examples/circle_packing/cp_check

@@ -36,7 +36,9 @@ enum {
     RT_EFULL = -6,    /* the disk (or file-size limit) is full */
     RT_ETOOBIG = -7,  /* input over a documented cap */
     RT_EBUSY = -8,    /* another process holds the store */
-    RT_EINTERNAL = -9 /* a bug in ratchet */
+    RT_EINTERNAL = -9, /* a bug in ratchet */
+    RT_EFAILED = -10  /* a run stopped because its proposals or evaluations kept failing the same
+                         way (engine.stop_after_failures); the message names the cause */
 };
 
 typedef struct rt_error {
@@ -64,6 +66,22 @@ const char *rt_problem_name_at(size_t i);
 const char *rt_problem_summary_at(size_t i);
 /* Help text for a problem's parameters (one "  --key VALUE  text" line each), or NULL. */
 const char *rt_problem_params_help(const char *name);
+
+/* 1 when problem name takes the parameter key (for_verify: and verifying a candidate reads it,
+ * as `ratchet verify` does; search settings such as matmul's --walk are left out), else 0. */
+int rt_problem_has_param(const char *name, const char *key, int for_verify);
+/* The help lines of the parameters verifying a candidate reads, or NULL for an unknown name. */
+const char *rt_problem_verify_params_help(const char *name);
+
+/* Parameters given again for a resumed run, against the run's stored canonical parameter
+ * string params: applies the n given key/value pairs over the stored ones and compares each
+ * given key's canonical value with its stored one. *differ receives the index of the first key
+ * whose value differs (-1 when none does), was and now (len bytes each) its stored and given
+ * canonical values ("" when the key is absent from one). Returns 0, RT_EUSAGE (err names the
+ * key) for an unknown key or a bad value, RT_ESTORE when params cannot be read. */
+int rt_problem_params_compare(const char *name, const char *params, const char *const *keys,
+                              const char *const *values, size_t n, int *differ, char *was,
+                              char *now, size_t len, rt_error *err);
 
 /* Creates a problem instance. params is a list of nparams key/value pairs such as
  * {"shape","3x3x3"},{"field","gf2"}; unknown keys and bad values fail with RT_EUSAGE. */
@@ -151,6 +169,7 @@ typedef struct rt_run rt_run;
 typedef struct rt_progress {
     double elapsed;           /* seconds, over all sessions of the run */
     long long evaluations;    /* candidates proposed, over all sessions */
+    long long evaluated;      /* of those, the children scored (not failed nor duplicates) */
     long long admitted;       /* verified and admitted to the archive */
     long long work;           /* the problem's units of work in this session (matmul: flips) */
     double evals_per_second;  /* in this session */
@@ -181,8 +200,10 @@ typedef struct rt_run_options {
     const char *proposer;   /* what makes children (new runs): "builtin" (default when NULL),
                                "command", ...; the store remembers it for resumes */
     /* The proposer's own options as key/value pairs (llm: "url", "model", "key-env", ...; see
-     * docs/llm.md), borrowed for the call; given again on every resume (never stored, since
-     * they may name secrets). */
+     * docs/llm.md), borrowed for the call. They are stored with the run (no option holds a
+     * secret: the API key's option is the *name* of the variable that holds it), and a resume
+     * reuses them: options given to rt_run_resume replace the stored ones of the same key (all
+     * of them, for a key given several times, as "price") and are stored in their place. */
     const char *const *proposer_keys;
     const char *const *proposer_values;
     size_t nproposer_params;
@@ -198,8 +219,11 @@ void rt_run_options_init(rt_run_options *options);
 int rt_run_create(rt_run **out, const char *store_path, const rt_problem *problem,
                   const rt_run_options *options, rt_error *err);
 /* Reopens a run from its store. If problem is not NULL, it must match the store's problem and
- * parameters (RT_ESTORE otherwise). Only the budget, threads, target and progress fields of
- * options are used; the seed and islands are the store's. */
+ * parameters (RT_ESTORE otherwise). Only the budget, threads, target, progress, trust_proxy and
+ * proposer option fields of options are used (the proposer options over the stored ones, see
+ * above); the seed, islands, proposer and policy are the store's. To refuse parameters given
+ * again that differ from the stored ones, compare them first (rt_store_run_info,
+ * rt_problem_params_compare), as `ratchet run --resume` does. */
 int rt_run_resume(rt_run **out, const char *store_path, const rt_problem *problem,
                   const rt_run_options *options, rt_error *err);
 /* Runs the loop until a budget or the target is reached, or rt_run_stop() is called (from a
@@ -236,7 +260,12 @@ typedef struct rt_summary {
     uint64_t seed;
     int sessions;              /* how many times the run was started or resumed */
     double elapsed;            /* seconds over all sessions */
-    long long evaluations;     /* candidates proposed */
+    long long evaluations;     /* candidates proposed (the count --evaluations budgets); the
+                                  same as proposals, kept for older callers */
+    long long proposals;       /* children asked of the proposer */
+    long long evaluated;       /* children scored (an evaluator ran, or the problem's proxy):
+                                  stored rows but the seed, plus those the proxy dropped */
+    long long failed;          /* proposals that made no child */
     long long duplicates;      /* children dropped as already seen */
     long long stored;          /* candidate rows in the store */
     long long valid;           /* rows that verified */
@@ -258,6 +287,20 @@ int rt_store_open(rt_store **out, const char *path, rt_error *err);
 void rt_store_close(rt_store *store);
 const char *rt_store_errmsg(const rt_store *store);
 int rt_store_summary(rt_store *store, rt_summary *out);
+
+/* What a run was made with (read from its configuration, without verifying anything). */
+typedef struct rt_run_info {
+    char problem[64];
+    char params[2048];   /* the canonical parameter string */
+    uint64_t seed;
+    int islands;
+    char proposer[32];
+} rt_run_info;
+
+int rt_store_run_info(rt_store *store, rt_run_info *out);
+/* The proposer options stored with the run as a JSON array of [key, value] pairs (caller
+ * frees *json; "[]" for a run without any, or one made before they were stored). */
+int rt_store_proposer_options(rt_store *store, char **json);
 /* The best verified candidate's canonical text (caller frees *text). RT_EUSAGE if none. */
 int rt_store_best(rt_store *store, char **text);
 /* Opens the problem the store's run was made for (caller closes it). */
@@ -358,6 +401,10 @@ int rt_store_policy(rt_store *store, char **json);
  * "prior","n","reward","cost","pulls","wins","p"}]}, p the probability of the next draw;
  * *json is NULL when the store has none. */
 int rt_store_bandit(rt_store *store, char **json);
+/* Why proposals and evaluations failed, by cause, as JSON (caller frees *json): {"cut":N,
+ * "other":N,"causes":[{"cause","count","detail"}]}, causes by count, largest first; "cut" counts
+ * the jobs stopped at the end of a session. *json is NULL when the store has none. */
+int rt_store_failures(rt_store *store, char **json);
 
 /* One stored candidate, for lineage reports. */
 typedef struct rt_cand_info {
@@ -378,6 +425,72 @@ int rt_store_admitted(rt_store *store, int (*fn)(const rt_cand_info *info, void 
                       void *user);
 /* A candidate's stored text by row id (caller frees *text). */
 int rt_store_candidate_text(rt_store *store, long long id, char **text);
+
+/* ---- browsing a store (list, show, diff, lineage, report, watch) ---------------------------- */
+
+/* One stored candidate row, every column but its text (rt_store_candidate_text gives that). */
+typedef struct rt_candidate {
+    long long id;          /* row id: order of discovery */
+    long long generation;
+    int island;
+    double time;           /* seconds since the run began */
+    double proxy, proxy2;  /* what the proxy claimed; NaN where none was stored */
+    int valid;             /* the verifier's verdict */
+    double score, score2;  /* verified score (higher is better); NaN when invalid */
+    double metric;         /* the verified figure (matmul: rank); NaN when invalid */
+    int admitted;          /* entered the archive */
+    int trusted;           /* admitted on the proxy alone (--trust-proxy) */
+    char hash[65];
+    char parent[65];       /* parent's hash, "" for a seed */
+    char op[32];           /* operator that made it ("seed" for the first) */
+    char reason[512];      /* why verification failed, "" when it did not (cut to fit) */
+} rt_candidate;
+
+/* Which rows rt_store_candidates walks. Zero (or NULL) means every row, in id order. */
+typedef struct rt_cand_filter {
+    int admitted;          /* 1: admitted rows only; -1: rows not admitted only */
+    int island;            /* island + 1 (0: every island) */
+    const char *op;        /* operator name, NULL: any */
+    const char *model;     /* llm model that wrote the child (llm runs), NULL: any */
+    long long top;         /* > 0: the top N valid rows by verified score, best first */
+    long long limit;       /* > 0: at most this many rows (the last ones, in id order) */
+} rt_cand_filter;
+
+/* Calls fn for each row the filter passes; a nonzero return from fn stops the walk and is
+ * returned. */
+int rt_store_candidates(rt_store *store, const rt_cand_filter *filter,
+                        int (*fn)(const rt_candidate *c, void *user), void *user);
+/* One row by id: RT_EUSAGE ("store S has no candidate ID") when there is none. */
+int rt_store_candidate(rt_store *store, long long id, rt_candidate *out);
+/* Metrics and artifacts stored with a candidate (JSON texts, caller frees; NULL when none). */
+int rt_store_candidate_eval(rt_store *store, long long id, char **metrics, char **artifacts);
+/* The ancestors of candidate id: (*ids)[0] is id, each next one its parent, the last the seed
+ * (or the first ancestor whose parent is not in the store). Caller frees *ids. */
+int rt_store_lineage(rt_store *store, long long id, long long **ids, size_t *n);
+/* rt_store_summary without verifying the best (metric_name "score", best_summary ""): cheap
+ * enough to call every second while a run writes the store. */
+int rt_store_totals(rt_store *store, rt_summary *out);
+/* 1 when a run holds the store open for writing now (its lock), 0 when none does, -1 when it
+ * cannot be told (errno says why). */
+int rt_store_running(const char *path);
+
+/* A unified diff of text a (named la) against text b (named lb), three lines of context, into
+ * a new string (caller frees); "" when they are equal. RT_ENOMEM, or RT_ETOOBIG for texts of
+ * over 200000 lines. */
+int rt_text_diff(const char *a, const char *b, const char *la, const char *lb, char **out);
+
+/* What rt_store_report wrote. */
+typedef struct rt_report_info {
+    long long candidates;  /* rows read */
+    size_t bytes;          /* size of the page */
+    int lineage_nodes;     /* candidates in the lineage tree */
+    int texts_omitted;     /* lineage texts left out to keep the page small */
+} rt_report_info;
+
+/* Writes one self-contained HTML page about the run in store (inline SVG, CSS and script, no
+ * network reference) to path, atomically (a temporary renamed into place). RT_EIO naming path
+ * when it cannot be written. info may be NULL. */
+int rt_store_report(rt_store *store, const char *path, rt_report_info *info);
 
 /* Re-checks a store: SQLite's integrity check, every hash against its text, and every admitted
  * candidate re-verified from its stored text. Returns 0 when all hold, RT_EINVALID with the first

@@ -1,13 +1,14 @@
 #!/bin/sh
 # deps.sh — makes sure the Debian packages a target needs are installed.
 # usage: scripts/deps.sh build|test|fuzz
-# The test set includes clang and its libFuzzer runtime: make test runs the fuzzers briefly.
+# The test set includes clang and its libFuzzer runtime (make test runs the fuzzers briefly) and
+# chromium (make test-browser renders the HTML report headless).
 # As root, installs what is missing with apt-get; otherwise prints the exact command and fails.
 set -u
-build="gcc make pkg-config libsqlite3-dev libjansson-dev libssl-dev libgmp-dev libinih-dev libcurl4-openssl-dev libseccomp-dev"
+build="gcc make pkg-config libsqlite3-dev libjansson-dev libssl-dev libgmp-dev libinih-dev libcurl4-openssl-dev libseccomp-dev libzstd-dev"
 case "${1:-build}" in
     build) pkgs="$build" ;;
-    test) pkgs="$build libcmocka-dev clang libclang-rt-14-dev" ;;
+    test) pkgs="$build libcmocka-dev clang libclang-rt-14-dev chromium" ;;
     fuzz) pkgs="$build libcmocka-dev clang libclang-rt-14-dev" ;;
     *) echo "deps.sh: unknown set '$1' (build, test or fuzz)" >&2; exit 2 ;;
 esac

@@ -1,9 +1,20 @@
 /* engine.c — the loop: select parents, propose children, drop duplicates, ask the gate, record.
  *
- * One *generation* makes one child per island. Parents are selected and children proposed with
- * each island's own random generator, in parallel on worker threads; the children are then
- * deduplicated, judged by the gate and stored one by one in island order. So a run is the same
- * for a given seed whatever the number of threads.
+ * Two schedules (docs/scheduling.md):
+ * - *generations*, for work done inside the process (the builtin proposer on a problem without
+ *   an external evaluator: matmul): one generation makes one child per island, parents selected
+ *   and children proposed with each island's own random generator, in parallel on worker
+ *   threads; the children are then deduplicated, judged by the gate and stored one by one in
+ *   island order. So a run is the same for a given seed whatever the number of threads.
+ * - *job slots*, for work that leaves the process (an evaluator, a proposer command, a language
+ *   model): each free slot gets the next island's job (propose, then evaluate) at once, and each
+ *   finished job is judged and stored as soon as it is back, whatever the others are doing. With
+ *   one slot the order is fixed, so a seed still gives one run; with more it follows the order
+ *   in which jobs finish. At the deadline, or on rt_run_stop, the jobs in flight are cut: their
+ *   sandboxes killed, their requests abandoned, a `cut` event stored for each.
+ *
+ * Failures (a proposal without a child, a failed evaluation) are counted by cause (failures.h);
+ * engine.stop_after_failures of one cause in a row end the run with RT_EFAILED.
  *
  * A child flows one way: proposal -> prepared (text, hash, duplicate key; evaluation and
  * verification ahead on a worker thread when the problem's proxy is expensive) -> the gate's
@@ -24,11 +35,14 @@
 #include "archive.h"
 #include "engine.h"
 #include "bandit.h"
+#include "failures.h"
 #include "gate.h"
 #include "hashset.h"
 #include "policy.h"
 #include "proposer.h"
+#include "proposer_opts.h"
 #include "sandbox/sandbox.h"
+#include "slots.h"
 #include "store/query.h"
 #include "store/store.h"
 #include "store/write.h"
@@ -43,6 +57,7 @@ struct rt_run {
     rt_db *db;
     rt_problem *problem;
     rt_proposer proposer;
+    rt_proposer_opts popts; /* the proposer's options: given, or stored and given (resume) */
     rt_archive archive;
     rt_gate gate;
     rt_rng *rng;
@@ -50,10 +65,14 @@ struct rt_run {
     rt_policy policy;
     rt_bandit bandit; /* chooses operators; updated in island order */
     rt_hashset seen; /* duplicate keys of every candidate of the run */
+    pthread_mutex_t seen_lock; /* job slots read seen while the engine's thread adds to it */
+    rt_failures failures;
+    int failing; /* stopped by a run of failures of one cause (stop_reason says which) */
     rt_run_options opt;
 
     long long generation, evaluations, duplicates, failed, proxy_rejected;
     long long work; /* rt_proposal.work summed over this session */
+    long long evals_committed; /* r->evaluations at the last checkpoint */
     double elapsed_before;
     int sessions;
 
@@ -65,7 +84,7 @@ struct rt_run {
     double t_session;
     long long evals_at_start;
     volatile int stop;
-    char stop_reason[128];
+    char stop_reason[640];
     int hashset_failed;
     char errmsg[512];
 };
@@ -113,6 +132,8 @@ static rt_run *run_new(const rt_run_options *opt)
         r->opt.progress_interval = 0.25;
     rt_policy_defaults(&r->policy);
     rt_hashset_init(&r->seen, SEEN_KEY_DIGITS);
+    pthread_mutex_init(&r->seen_lock, NULL);
+    rt_failures_init(&r->failures);
     snprintf(r->metric_name, sizeof r->metric_name, "score");
     return r;
 }
@@ -124,10 +145,12 @@ void rt_run_close(rt_run *r)
     if (r->archive.islands)
         rt_archive_free(&r->archive);
     rt_proposer_free(&r->proposer);
+    rt_proposer_opts_free(&r->popts);
     rt_problem_close(r->problem);
     rt_db_close(r->db);
     free(r->rng);
     rt_hashset_free(&r->seen);
+    pthread_mutex_destroy(&r->seen_lock);
     free(r);
 }
 
@@ -138,6 +161,18 @@ rt_policy *rt_run_policy(rt_run *r) { return &r->policy; }
 void rt_run_noise_counts(const rt_run *r, rt_noise_counts *out) { *out = r->gate.noise; }
 
 void rt_run_stop(rt_run *r) { r->stop = 1; }
+
+/* Puts the failure counts into the store's open transaction (meta "failures"). */
+static int save_failures(rt_run *r)
+{
+    rt_buf b;
+    rt_buf_init(&b, 0);
+    int rc = rt_failures_to_json(&r->failures, &b);
+    if (!rc)
+        rc = rt_db_put_meta(r->db, "failures", rt_buf_cstr(&b));
+    rt_buf_free(&b);
+    return rc;
+}
 
 /* Writes the checkpoint (counters, generators, archive) and commits; opens the next
  * transaction. */
@@ -187,9 +222,13 @@ static int checkpoint(rt_run *r, int reopen)
         rt_buf_free(&bt);
     }
     if (!rc)
+        rc = save_failures(r);
+    if (!rc)
         rc = rt_db_commit(r->db);
     if (!rc && reopen)
         rc = rt_db_begin(r->db);
+    if (!rc)
+        r->evals_committed = r->evaluations;
     if (rc) {
         rt_db_rollback(r->db);
         return db_error(r, rc);
@@ -205,6 +244,7 @@ static void report(rt_run *r)
     memset(&p, 0, sizeof p);
     p.elapsed = run_elapsed(r);
     p.evaluations = r->evaluations;
+    p.evaluated = r->evaluations - r->failed - r->duplicates;
     p.work = r->work;
     p.admitted = r->gate.passed;
     double dt = rt_now() - r->t_session;
@@ -230,6 +270,7 @@ typedef struct prepared {
     int evaluated;
     rt_evaluation ev;
     rt_gate_verification ahead;
+    long long generation; /* of the proposal that made it */
     int made;           /* it reached the duplicate check */
     int duplicate;      /* dropped there */
     rt_gate_ruling ruling;
@@ -268,14 +309,17 @@ static int prepare_text(const rt_run *r, const void *child, prepared *p)
 /* The expensive part, for problems with evaluate(): runs on worker threads. Skips children
  * seen in earlier generations; the gate verifies ahead what evaluated without failure (and
  * decides later, in island order). Returns 0 or a negative code (out of memory). */
-static int prepare_eval(const rt_run *r, void *child, prepared *p, int check_seen)
+static int prepare_eval(rt_run *r, void *child, prepared *p, int check_seen)
 {
     int rc = p->has_text ? 0 : prepare_text(r, child, p);
     if (rc)
         return rc;
-    if (check_seen && rt_hashset_has(&r->seen, p->key)) {
-        p->seen = 1;
-        return 0;
+    if (check_seen) {
+        pthread_mutex_lock(&r->seen_lock);
+        p->seen = rt_hashset_has(&r->seen, p->key);
+        pthread_mutex_unlock(&r->seen_lock);
+        if (p->seen)
+            return 0;
     }
     rc = rt_problem_evaluate(r->problem, child, &p->ev);
     if (rc)
@@ -324,7 +368,7 @@ static int record(rt_run *r, int island, const char *parent_hash, const char *op
         .parent = parent_hash,
         .op = op,
         .island = island,
-        .generation = r->generation,
+        .generation = p->generation,
         .proxy = g->proxy,
         .valid = g->verdict.valid,
         .verified = g->verified,
@@ -367,7 +411,9 @@ static int process(rt_run *r, int island, const char *parent_hash, const char *o
         rt_problem_free_genome(r->problem, child);
         return run_fail(r, rc, "cannot encode a candidate (out of memory?)");
     }
+    pthread_mutex_lock(&r->seen_lock);
     int fresh = rt_hashset_add(&r->seen, p->key);
+    pthread_mutex_unlock(&r->seen_lock);
     if (fresh <= 0) {
         rt_problem_free_genome(r->problem, child);
         if (fresh < 0)
@@ -535,6 +581,7 @@ static int choose_parents(rt_run *r, job *jobs)
         const rt_elite *e = rt_archive_select(&r->archive, i, &r->rng[i], r->policy.p_best);
         if (e) {
             jobs[i].parent = e;
+            jobs[i].pre.generation = r->generation;
             memcpy(jobs[i].parent_hash, e->hash, 65);
             if (!rc && make_context(r, i, &jobs[i]))
                 rc = run_fail(r, RT_ENOMEM, "out of memory");
@@ -562,8 +609,84 @@ static void propose_all(rt_run *r, job *jobs)
         pthread_join(tids[t], NULL);
 }
 
-/* Takes the children in island order: each through process(), then what became of it to its
- * proposer (feedback) and to the bandit. After a failure the remaining children are freed. */
+/* Counts what became of one proposal in the failure table: a proposal that made no child and
+ * said why (a command, a model) and a failed evaluation are failures of their cause; anything
+ * else ends the streak, except an operator that did not apply (the builtin proposer gives no
+ * reason: matmul's move that found no partner, the meta problem's child that failed its
+ * screening), an ordinary outcome of a search that counts as "made no child" only. Past
+ * engine.stop_after_failures of one cause in a row the run stops, failing. */
+static void count_outcome(rt_run *r, const job *j)
+{
+    const char *cause = NULL, *detail = NULL;
+    if (!j->prop.child && !j->prop.reason[0])
+        return;
+    if (!j->prop.child) {
+        cause = j->prop.reason;
+        detail = j->prop.detail;
+    } else if (j->pre.evaluated && j->pre.ev.failed && !j->pre.duplicate) {
+        cause = j->pre.ev.reason;
+        detail = j->pre.ev.detail;
+    }
+    if (!cause) {
+        rt_failures_success(&r->failures);
+        return;
+    }
+    long long streak = rt_failures_add(&r->failures, cause, detail);
+    int k = r->policy.stop_after_failures;
+    if (k > 0 && streak >= k && !r->failing) {
+        r->failing = 1;
+        snprintf(r->stop_reason, sizeof r->stop_reason, "%lld failures in a row: %.200s%s%.200s",
+                 streak, cause, detail && *detail ? ": " : "", detail ? detail : "");
+        r->stop = 1;
+    }
+}
+
+/* Stores the event of a proposal that made no child and gave a reason. */
+static int note_rejected(rt_run *r, int island, const rt_proposal *prop)
+{
+    if (prop->child || !prop->reason[0])
+        return 0;
+    char detail[600];
+    snprintf(detail, sizeof detail, "island %d: %s%s%s", island, prop->reason,
+             prop->detail[0] ? ": " : "", prop->detail);
+    int rc = rt_db_event(r->db, run_elapsed(r), "rejected", detail);
+    return rc ? db_error(r, rc) : 0;
+}
+
+/* Takes one proposal of island i through process(), then tells its proposer (feedback), the
+ * bandit and the failure table what became of it. parent_score is the parent's verified score
+ * (copied before: process() may move the island's elites). Takes ownership of the child. */
+static int take_one(rt_run *r, int i, job *j, rt_score parent_score)
+{
+    if (j->rc) {
+        rt_problem_free_genome(r->problem, j->prop.child);
+        return run_fail(r, j->rc, "proposer %s failed (out of memory?)",
+                        rt_proposer_name(&r->proposer));
+    }
+    int rc = note_rejected(r, i, &j->prop);
+    if (rc) {
+        rt_problem_free_genome(r->problem, j->prop.child);
+        return rc;
+    }
+    rc = process(r, i, j->parent_hash, j->prop.op ? j->prop.op : "?", j->prop.child, &j->pre);
+    if (rc)
+        return rc;
+    count_outcome(r, j);
+    rt_proposal_outcome outcome;
+    outcome_of(&j->pre, parent_score, &outcome);
+    if (j->prop.tag)
+        rt_proposer_feedback(&r->proposer, j->prop.tag, &outcome);
+    /* verified improvement: beating the parent earns 1, a new best of the run 1 more */
+    double reward = 0;
+    if (outcome.admitted && rt_score_cmp(outcome.verified, parent_score) > 0)
+        reward = 1 + j->pre.new_best;
+    rt_bandit_update(&r->bandit, j->prop.op_index, reward, j->prop.work);
+    r->work += j->prop.work;
+    return 0;
+}
+
+/* Takes the children in island order (take_one). After a failure the remaining children are
+ * freed. */
 static int take_children(rt_run *r, job *jobs)
 {
     int rc = 0;
@@ -571,38 +694,13 @@ static int take_children(rt_run *r, job *jobs)
         job *j = &jobs[i];
         if (!j->parent)
             continue;
-        if (!rc && j->rc)
-            rc = run_fail(r, j->rc, "proposer %s failed (out of memory?)",
-                          rt_proposer_name(&r->proposer));
         if (rc) {
             rt_problem_free_genome(r->problem, j->prop.child);
             continue;
         }
-        if (!j->prop.child && j->prop.reason[0]) {
-            char detail[400];
-            snprintf(detail, sizeof detail, "island %d: %s", i, j->prop.reason);
-            if ((rc = rt_db_event(r->db, run_elapsed(r), "rejected", detail))) {
-                rc = db_error(r, rc);
-                continue;
-            }
-        }
         /* process() may grow the island's archive, which moves its elites: j->parent is not
          * valid after it, so its score is copied first */
-        rt_score parent_score = j->parent->score;
-        rc = process(r, i, j->parent_hash, j->prop.op ? j->prop.op : "?", j->prop.child,
-                     &j->pre);
-        if (rc)
-            continue;
-        rt_proposal_outcome outcome;
-        outcome_of(&j->pre, parent_score, &outcome);
-        if (j->prop.tag)
-            rt_proposer_feedback(&r->proposer, j->prop.tag, &outcome);
-        /* verified improvement: beating the parent earns 1, a new best of the run 1 more */
-        double reward = 0;
-        if (outcome.admitted && rt_score_cmp(outcome.verified, parent_score) > 0)
-            reward = 1 + j->pre.new_best;
-        rt_bandit_update(&r->bandit, j->prop.op_index, reward, j->prop.work);
-        r->work += j->prop.work;
+        rc = take_one(r, i, j, j->parent->score);
     }
     return rc;
 }
@@ -641,6 +739,339 @@ static int target_reached(const rt_run *r)
     return r->best_metric >= r->opt.target;
 }
 
+/* Why the session ends now, or NULL: a stop, a run of failures, a budget, the target. */
+static const char *session_over(rt_run *r)
+{
+    if (r->failing)
+        return r->stop_reason;
+    if (r->stop)
+        return "stopped";
+    if (r->opt.seconds > 0 && rt_now() - r->t_session >= r->opt.seconds)
+        return "time budget spent";
+    if (r->opt.evaluations > 0 && r->evaluations - r->evals_at_start >= r->opt.evaluations)
+        return "evaluation budget spent";
+    if (r->opt.work > 0 && r->work >= r->opt.work)
+        return "work budget spent";
+    if (target_reached(r))
+        return "target reached";
+    char spent[128];
+    if (rt_proposer_spent(&r->proposer, spent, sizeof spent)) {
+        snprintf(r->stop_reason, sizeof r->stop_reason, "%s", spent);
+        return r->stop_reason;
+    }
+    return NULL;
+}
+
+/* Between steps: a checkpoint every commit_interval seconds when a proposal was taken since the
+ * last (no commit while slots only wait), progress every progress_interval. */
+static int tick(rt_run *r, double *last_commit, double *last_report)
+{
+    double now = rt_now();
+    if (now - *last_commit >= r->policy.commit_interval &&
+        r->evaluations != r->evals_committed) {
+        int rc = checkpoint(r, 1);
+        if (rc)
+            return rc;
+        *last_commit = now;
+    }
+    if (now - *last_report >= r->opt.progress_interval) {
+        report(r);
+        *last_report = now;
+    }
+    return 0;
+}
+
+/* Counts one more generation, and migrates every migrate_every of them. */
+static int next_generation(rt_run *r)
+{
+    r->generation++;
+    if (r->policy.migrate_every > 0 && r->generation % r->policy.migrate_every == 0) {
+        int moved = rt_archive_migrate(&r->archive);
+        if (moved < 0)
+            return run_fail(r, moved, "out of memory");
+    }
+    return 0;
+}
+
+/* The generations schedule (in-process work): until the session is over. */
+static int run_generations(rt_run *r, const char **why)
+{
+    double last_commit = r->t_session, last_report = r->t_session;
+    for (;;) {
+        if ((*why = session_over(r)))
+            return 0;
+        int rc = generation(r);
+        if (!rc)
+            rc = next_generation(r);
+        if (!rc)
+            rc = tick(r, &last_commit, &last_report);
+        if (rc)
+            return rc;
+    }
+}
+
+/* ---- the job slots schedule (work that leaves the process) -------------------------------- */
+
+/* One island's job: its proposal and evaluation, done on a slot while the engine goes on. The
+ * job owns copies of everything it reads (the views' genomes and hashes, the island's
+ * generator), so the archive may change under it. */
+typedef struct async_job {
+    job j;
+    int island;
+    int busy;                                /* on a slot */
+    int cut;                                 /* stopped by the end of the session */
+    rt_rng rng;                              /* the island's generator, lent to the job */
+    rt_score parent_score;
+    char hashes[1 + MAX_INSPIRATIONS][65];   /* the views' hashes */
+    void *genomes[1 + MAX_INSPIRATIONS];     /* clones of the views' genomes */
+} async_job;
+
+static void async_job_init(async_job *a)
+{
+    memset(a, 0, sizeof *a);
+    prepared_init(&a->j.pre);
+    for (int k = 0; k <= MAX_INSPIRATIONS; k++)
+        rt_buf_init(&a->j.texts[k], 0);
+}
+
+/* Frees what the job holds (not a child, which its take owns) and makes it empty again. */
+static void async_job_clear(rt_run *r, async_job *a)
+{
+    rt_buf_free(&a->j.pre.text);
+    for (int k = 0; k <= MAX_INSPIRATIONS; k++) {
+        rt_buf_free(&a->j.texts[k]);
+        rt_problem_free_genome(r->problem, a->genomes[k]);
+    }
+    async_job_init(a);
+}
+
+/* Makes the job's views its own: clones of the genomes (with their metrics and artifacts) and
+ * copies of the hashes. */
+static int detach_views(rt_run *r, async_job *a)
+{
+    rt_candidate_view *v = a->j.views;
+    for (size_t k = 0; k <= a->j.ctx.ninspirations; k++) {
+        a->genomes[k] = rt_problem_clone(r->problem, v[k].genome);
+        if (!a->genomes[k])
+            return run_fail(r, RT_ENOMEM, "out of memory");
+        v[k].genome = a->genomes[k];
+        snprintf(a->hashes[k], sizeof a->hashes[k], "%s", v[k].hash);
+        v[k].hash = a->hashes[k];
+        if (v[k].text)
+            rt_problem_annotations(r->problem, a->genomes[k], &v[k].metrics, &v[k].artifacts);
+    }
+    a->j.ctx.parent = v[0];
+    return 0;
+}
+
+/* Fills island i's job as choose_parents does for a generation: parent, context, operator.
+ * *made is 0 when the island has no parent to offer. */
+static int async_prepare(rt_run *r, int i, async_job *a, int *made)
+{
+    async_job_clear(r, a);
+    *made = 0;
+    const rt_elite *e = rt_archive_select(&r->archive, i, &r->rng[i], r->policy.p_best);
+    if (!e)
+        return 0;
+    a->island = i;
+    a->j.parent = e;
+    a->j.pre.generation = r->generation;
+    a->parent_score = e->score;
+    memcpy(a->j.parent_hash, e->hash, 65);
+    if (make_context(r, i, &a->j))
+        return run_fail(r, RT_ENOMEM, "out of memory");
+    a->j.prop.op_index = rt_bandit_choose(&r->bandit, &r->rng[i]);
+    int rc = detach_views(r, a);
+    a->j.parent = NULL; /* the archive's: not to be read once the job is out */
+    a->rng = r->rng[i];
+    *made = !rc;
+    return rc;
+}
+
+/* A slot's work: the proposal, then (for problems with an evaluator) the evaluation and the
+ * verification ahead. A job is cut when the run stopped before it was complete. */
+static void async_work(void *job_, void *user)
+{
+    async_job *a = job_;
+    rt_run *r = user;
+    int before = rt_sandbox_cancelled();
+    a->j.rc = rt_proposer_propose(&r->proposer, r->problem, &a->j.ctx, &a->rng, &a->j.prop);
+    void *child = a->j.prop.child;
+    int evaluates = rt_problem_evaluates(r->problem);
+    if (!a->j.rc && child && evaluates && !r->stop)
+        a->j.rc = prepare_eval(r, child, &a->j.pre, 1);
+    int complete = child && (!evaluates || a->j.pre.seen || a->j.pre.evaluated);
+    a->cut = !a->j.rc && (rt_sandbox_cancelled() > before || (r->stop && !complete));
+}
+
+/* Stores a `cut` event for a job stopped by the end of the session; its child, if any, was
+ * never judged and is dropped (a later session may make it again). */
+static int note_cut(rt_run *r, async_job *a)
+{
+    char detail[400];
+    if (a->j.prop.child && a->j.pre.has_text)
+        snprintf(detail, sizeof detail, "island %d: the evaluation of %.16s was stopped",
+                 a->island, a->j.pre.hash);
+    else
+        snprintf(detail, sizeof detail, "island %d: the proposal was stopped%s%s", a->island,
+                 a->j.prop.reason[0] ? ": " : "", a->j.prop.reason);
+    rt_problem_free_genome(r->problem, a->j.prop.child);
+    a->j.prop.child = NULL;
+    r->failures.cut++;
+    if (a->j.prop.tag) { /* the proposer's bookkeeping of the request ends here */
+        rt_proposal_outcome none;
+        memset(&none, 0, sizeof none);
+        none.parent = a->parent_score;
+        rt_proposer_feedback(&r->proposer, a->j.prop.tag, &none);
+    }
+    int rc = rt_db_event(r->db, run_elapsed(r), "cut", detail);
+    return rc ? db_error(r, rc) : 0;
+}
+
+/* A finished job back from its slot: cut, or taken like a generation's child. The island's
+ * generator comes back with it. */
+static int async_take(rt_run *r, async_job *a)
+{
+    a->busy = 0;
+    r->rng[a->island] = a->rng;
+    int rc = a->cut ? note_cut(r, a) : take_one(r, a->island, &a->j, a->parent_score);
+    a->j.prop.child = NULL; /* taken (or freed) */
+    async_job_clear(r, a);
+    return rc;
+}
+
+/* Hands jobs to free slots, islands in turn from *next, one job per island at a time; under
+ * an evaluation budget no more than the budget has left. Returns 0 or a failure. */
+static int async_dispatch(rt_run *r, rt_slots *slots, async_job *jobs, int *next)
+{
+    int tried = 0;
+    while (rt_slots_busy(slots) < rt_slots_count(slots) && tried < r->nislands) {
+        if (r->opt.evaluations > 0 && r->evaluations - r->evals_at_start +
+                                              rt_slots_busy(slots) >= r->opt.evaluations)
+            return 0;
+        int i = *next;
+        *next = (i + 1) % r->nislands;
+        tried++;
+        if (jobs[i].busy)
+            continue;
+        int made = 0;
+        int rc = async_prepare(r, i, &jobs[i], &made);
+        if (rc)
+            return rc;
+        if (!made)
+            continue;
+        jobs[i].busy = 1;
+        rt_slots_submit(slots, &jobs[i]);
+        tried = 0;
+        if (i == r->nislands - 1 && (rc = next_generation(r)))
+            return rc;
+    }
+    return 0;
+}
+
+/* Collects every job still on a slot, the run being stopped: each is cut or taken. A failure
+ * is kept (the first) while the rest are still collected. */
+static int async_drain(rt_run *r, rt_slots *slots, async_job *jobs, int rc)
+{
+    while (rt_slots_busy(slots) > 0) {
+        async_job *a = rt_slots_collect(slots, 0.05);
+        if (!a)
+            continue;
+        int trc = rc ? 0 : async_take(r, a);
+        if (rc) {
+            rt_problem_free_genome(r->problem, a->j.prop.child);
+            a->j.prop.child = NULL;
+            a->busy = 0;
+            async_job_clear(r, a);
+        }
+        rc = rc ? rc : trc;
+    }
+    for (int i = 0; i < r->nislands; i++)
+        async_job_clear(r, &jobs[i]);
+    return rc;
+}
+
+/* The loop of the job slots schedule: dispatch, wait for the next finished job (at most 50 ms,
+ * so that a deadline or a stop is seen at once), take it. */
+static int async_loop(rt_run *r, rt_slots *slots, async_job *jobs, const char **why)
+{
+    double last_commit = r->t_session, last_report = r->t_session;
+    int next = 0;
+    for (;;) {
+        if ((*why = session_over(r)))
+            return 0;
+        int rc = async_dispatch(r, slots, jobs, &next);
+        if (rc)
+            return rc;
+        if (rt_slots_busy(slots) == 0) {
+            *why = "no island has a parent to propose from";
+            return 0;
+        }
+        double wait = 0.05;
+        if (r->opt.seconds > 0) {
+            double left = r->t_session + r->opt.seconds - rt_now();
+            wait = left < wait ? (left > 0 ? left : 0) : wait;
+        }
+        async_job *a = rt_slots_collect(slots, wait);
+        if (a && (rc = async_take(r, a)))
+            return rc;
+        if ((rc = tick(r, &last_commit, &last_report)))
+            return rc;
+    }
+}
+
+/* The job slots schedule: one slot per job (--jobs), at most one per island. At the end the
+ * jobs in flight are stopped (the run's stop flag kills their sandboxes and ends their
+ * requests) and collected. */
+static int run_slots(rt_run *r, const char **why)
+{
+    int n = r->opt.threads < r->nislands ? r->opt.threads : r->nislands;
+    async_job *jobs = calloc((size_t)r->nislands, sizeof *jobs);
+    rt_slots *slots = NULL;
+    if (!jobs || rt_slots_start(&slots, n, async_work, r, &r->stop)) {
+        free(jobs);
+        return run_fail(r, RT_ENOMEM, "out of memory");
+    }
+    for (int i = 0; i < r->nislands; i++)
+        async_job_init(&jobs[i]);
+    int rc = async_loop(r, slots, jobs, why);
+    int stopped = r->stop;
+    if (rt_slots_busy(slots) > 0)
+        r->stop = 1;
+    rc = async_drain(r, slots, jobs, rc);
+    if (!stopped)
+        r->stop = 0; /* raised here only to end the jobs in flight */
+    rt_slots_stop(slots);
+    free(jobs);
+    return rc;
+}
+
+/* Whether this run's work leaves the process (an evaluator, a proposer other than builtin): it
+ * then runs on job slots, else in generations. */
+static int runs_on_slots(const rt_run *r)
+{
+    return rt_problem_evaluates(r->problem) ||
+           strcmp(rt_proposer_name(&r->proposer), "builtin") != 0;
+}
+
+/* The start of a session: its transaction and events. */
+static int session_begin(rt_run *r)
+{
+    int rc = rt_db_begin(r->db);
+    if (rc)
+        return db_error(r, rc);
+    char detail[64];
+    snprintf(detail, sizeof detail, "session %d", r->sessions);
+    if ((rc = rt_db_event(r->db, run_elapsed(r), "session", detail)))
+        return db_error(r, rc);
+    if (r->opt.trust_proxy &&
+        (rc = rt_db_event(r->db, run_elapsed(r), "trust-proxy",
+                          "WARNING: this session admits candidates on the proxy alone; the "
+                          "verifier's verdicts are recorded, not enforced")))
+        return db_error(r, rc);
+    return 0;
+}
+
 int rt_run_execute(rt_run *r)
 {
     /* problems that run external evaluations: one sandbox slot per worker thread (--jobs) */
@@ -649,76 +1080,22 @@ int rt_run_execute(rt_run *r)
     r->t_session = rt_now();
     r->evals_at_start = r->evaluations;
     r->work = 0;
-    double last_commit = r->t_session, last_report = r->t_session;
-    int rc = rt_db_begin(r->db);
-    if (rc)
-        return db_error(r, rc);
-    char detail[64];
-    snprintf(detail, sizeof detail, "session %d", r->sessions);
-    if ((rc = rt_db_event(r->db, run_elapsed(r), "session", detail)))
-        goto db_fail;
-    if (r->opt.trust_proxy &&
-        (rc = rt_db_event(r->db, run_elapsed(r), "trust-proxy",
-                          "WARNING: this session admits candidates on the proxy alone; the "
-                          "verifier's verdicts are recorded, not enforced")))
-        goto db_fail;
+    int rc = session_begin(r);
     const char *why = "stopped";
-    while (!r->stop) {
-        double now = rt_now();
-        if (r->opt.seconds > 0 && now - r->t_session >= r->opt.seconds) {
-            why = "time budget spent";
-            break;
-        }
-        if (r->opt.evaluations > 0 && r->evaluations - r->evals_at_start >= r->opt.evaluations) {
-            why = "evaluation budget spent";
-            break;
-        }
-        if (r->opt.work > 0 && r->work >= r->opt.work) {
-            why = "work budget spent";
-            break;
-        }
-        if (target_reached(r)) {
-            why = "target reached";
-            break;
-        }
-        char spent[128];
-        if (rt_proposer_spent(&r->proposer, spent, sizeof spent)) {
-            snprintf(r->stop_reason, sizeof r->stop_reason, "%s", spent);
-            why = r->stop_reason;
-            break;
-        }
-        if ((rc = generation(r)))
-            goto fail;
-        r->generation++;
-        if (r->policy.migrate_every > 0 && r->generation % r->policy.migrate_every == 0) {
-            int moved = rt_archive_migrate(&r->archive);
-            if (moved < 0) {
-                rc = run_fail(r, moved, "out of memory");
-                goto fail;
-            }
-        }
-        now = rt_now();
-        if (now - last_commit >= r->policy.commit_interval) {
-            if ((rc = checkpoint(r, 1)))
-                goto fail;
-            last_commit = now;
-        }
-        if (now - last_report >= r->opt.progress_interval) {
-            report(r);
-            last_report = now;
-        }
+    if (!rc)
+        rc = runs_on_slots(r) ? run_slots(r, &why) : run_generations(r, &why);
+    if (!rc && (rc = rt_db_event(r->db, run_elapsed(r), "stop", why)))
+        rc = db_error(r, rc);
+    if (!rc)
+        rc = checkpoint(r, 0);
+    if (rc) {
+        rt_db_rollback(r->db);
+        return rc;
     }
-    if ((rc = rt_db_event(r->db, run_elapsed(r), "stop", why)))
-        goto db_fail;
-    if ((rc = checkpoint(r, 0)))
-        goto fail;
     report(r);
+    if (r->failing)
+        return run_fail(r, RT_EFAILED, "the run stopped: %s", r->stop_reason);
     return 0;
-db_fail:
-    rc = db_error(r, rc);
-fail:
-    rt_db_rollback(r->db);
-    return rc;
 }
 
 /* ---- creating and resuming --------------------------------------------------------------- */
@@ -764,8 +1141,9 @@ static int run_setup(rt_run *r, int nislands, const char *proposer)
                             sizeof r->errmsg);
     if (rc)
         return rc;
-    return rt_proposer_init(&r->proposer, proposer, r->problem, r->opt.proposer_keys,
-                            r->opt.proposer_values, r->opt.nproposer_params, &r->policy,
+    return rt_proposer_init(&r->proposer, proposer, r->problem,
+                            (const char *const *)r->popts.keys,
+                            (const char *const *)r->popts.values, r->popts.n, &r->policy,
                             &r->stop, r->errmsg, sizeof r->errmsg);
 }
 
@@ -798,6 +1176,31 @@ static void hide_store(const char *store_path)
     free(real);
 }
 
+/* Stores the proposer's options with the run (a resume reuses them). */
+static int save_proposer_opts(rt_run *r)
+{
+    rt_buf js;
+    rt_buf_init(&js, 0);
+    int rc = rt_proposer_opts_json(&r->popts, &js);
+    if (!rc)
+        rc = rt_db_put_meta(r->db, "proposer-options", rt_buf_cstr(&js));
+    rt_buf_free(&js);
+    return rc;
+}
+
+/* The message of a seed that was not admitted: why, and for a failed evaluation the end of the
+ * evaluator's stderr (what a new user needs to see first). Returns RT_EINVALID. */
+static int seed_failed(rt_run *r, const prepared *pre)
+{
+    if (pre->ruling.verdict.valid)
+        return run_fail(r, RT_EINVALID, "the initial candidate failed: not admitted");
+    if (!(pre->evaluated && pre->ev.failed))
+        return run_fail(r, RT_EINVALID, "the initial candidate failed: %s",
+                        pre->ruling.verdict.reason);
+    return run_fail(r, RT_EINVALID, "the initial candidate failed: %.150s%s%.300s",
+                    pre->ev.reason, pre->ev.detail[0] ? "; stderr: " : "", pre->ev.detail);
+}
+
 /* The first transaction of a new run: its start, its policy (stored with the run, so that a
  * resume uses the same one), and the seed, which goes through the gate like every other
  * candidate and then onto every island. Rolled back on failure. */
@@ -817,6 +1220,8 @@ static int create_first(rt_run *r)
     if (!(rc = rt_policy_print(&r->policy, &pt)))
         rc = rt_db_put_meta(r->db, "policy", rt_buf_cstr(&pt));
     rt_buf_free(&pt);
+    if (!rc)
+        rc = save_proposer_opts(r);
     if (rc) {
         rt_problem_free_genome(r->problem, seed);
         rt_db_rollback(r->db);
@@ -828,10 +1233,7 @@ static int create_first(rt_run *r)
     rc = copy ? process(r, 0, NULL, "seed", copy, &pre) : run_fail(r, RT_ENOMEM, "out of memory");
     rt_buf_free(&pre.text);
     if (!rc && !r->has_best)
-        rc = run_fail(r, RT_EINVALID, "the initial candidate failed: %s",
-                      pre.ruling.verdict.valid           ? "not admitted"
-                      : (pre.evaluated && pre.ev.failed) ? pre.ev.reason
-                                                         : pre.ruling.verdict.reason);
+        rc = seed_failed(r, &pre);
     if (!rc && (rc = rt_gate_spread_seed(&r->gate, seed)))
         rc = run_fail(r, rc, "%s", r->gate.errmsg);
     rt_problem_free_genome(r->problem, seed);
@@ -861,6 +1263,10 @@ int rt_run_create(rt_run **out, const char *store_path, const rt_problem *proble
                               sizeof r->errmsg)))
         goto fail;
     rc = rt_problem_reopen(problem, &r->problem, r->errmsg, sizeof r->errmsg);
+    if (!rc)
+        rc = rt_proposer_opts_merge(&r->popts, NULL, options->proposer_keys,
+                                    options->proposer_values, options->nproposer_params,
+                                    r->errmsg, sizeof r->errmsg);
     if (rc)
         goto fail;
     if ((rc = run_setup(r, options->islands, options->proposer ? options->proposer : "builtin")))
@@ -917,7 +1323,49 @@ static int resume_open(rt_run *r, const char *store_path, const rt_problem *prob
     if (stored && rt_policy_parse(&r->policy, stored, strlen(stored), why, sizeof why))
         rc = run_fail(r, RT_ESTORE, "store %s: %s", store_path, why);
     free(stored);
+    if (rc)
+        return rc;
+    /* the stored proposer options, with the ones given now in place of theirs */
+    stored = NULL;
+    if ((rc = rt_db_get_meta(r->db, "proposer-options", &stored)))
+        return db_error(r, rc);
+    const rt_run_options *o = &r->opt;
+    rc = rt_proposer_opts_merge(&r->popts, stored, o->proposer_keys, o->proposer_values,
+                                o->nproposer_params, why, sizeof why);
+    free(stored);
+    if (rc)
+        rc = run_fail(r, rc, "store %s: %s", store_path, why);
     return rc;
+}
+
+/* Stores the proposer options a resume was given (merged over the stored ones) in their own
+ * transaction, so the next resume reuses them. */
+static int resume_save_opts(rt_run *r)
+{
+    if (!r->opt.nproposer_params)
+        return 0;
+    int rc = rt_db_begin(r->db);
+    if (rc)
+        return db_error(r, rc);
+    if ((rc = save_proposer_opts(r)) || (rc = rt_db_commit(r->db))) {
+        rt_db_rollback(r->db);
+        return rc == RT_ENOMEM ? run_fail(r, rc, "out of memory") : db_error(r, rc);
+    }
+    return 0;
+}
+
+/* Reads the failure counts of the earlier sessions (stores made before they were kept have
+ * none; a damaged table starts afresh: it only reports). */
+static int resume_failures(rt_run *r)
+{
+    char *stored = NULL;
+    int rc = rt_db_get_meta(r->db, "failures", &stored);
+    if (rc)
+        return db_error(r, rc);
+    if (stored)
+        rt_failures_from_json(&r->failures, stored, strlen(stored));
+    free(stored);
+    return 0;
 }
 
 /* Restores the bandit and the last checkpoint's counters and generators; *rows (the caller
@@ -950,7 +1398,7 @@ static int resume_state(rt_run *r, const char *store_path, int islands, rt_archi
     r->proxy_rejected = cp.proxy_rejected;
     r->elapsed_before = cp.elapsed;
     r->sessions = cp.sessions + 1;
-    return 0;
+    return resume_failures(r);
 }
 
 /* Brings one archived candidate of the checkpoint back through the gate (rt_gate_readmit), and
@@ -1023,6 +1471,8 @@ int rt_run_resume(rt_run **out, const char *store_path, const rt_problem *proble
         rc = resume_elite(r, store_path, &rows[k]);
     if (!rc)
         rc = resume_seen(r);
+    if (!rc)
+        rc = resume_save_opts(r);
     free(rows);
     if (rc) {
         set_err(err, rc, r->errmsg);

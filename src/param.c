@@ -158,13 +158,28 @@ int rt_param_apply(const rt_param_table *t, void *obj, const char *const *keys,
     return 0;
 }
 
+int rt_param_known(const rt_param_table *t, const char *key, int skip)
+{
+    for (size_t r = 0; r < t->nrows; r++)
+        if (strcmp(t->rows[r].name, key) == 0)
+            return (t->rows[r].flags & skip) == 0;
+    return 0;
+}
+
 size_t rt_param_help(const rt_param_table *t, char *out, size_t len)
+{
+    return rt_param_help_rows(t, 0, out, len);
+}
+
+size_t rt_param_help_rows(const rt_param_table *t, int skip, char *out, size_t len)
 {
     size_t at = 0, need = 0;
     assert(len > 0);
     out[0] = '\0';
     for (size_t r = 0; r < t->nrows; r++) {
         const rt_param *row = &t->rows[r];
+        if (row->flags & skip)
+            continue;
         char head[128];
         int k = snprintf(head, sizeof head, "  --%s %s", row->name, row->metavar);
         size_t width = k > 0 ? (size_t)k : 0;

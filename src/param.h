@@ -36,6 +36,8 @@ typedef struct rt_param_choice {
 
 #define RT_PARAM_REQUIRED 1    /* rt_param_apply fails with the table's `missing` without it */
 #define RT_PARAM_EMPTY_UNSET 2 /* RT_PARAM_STRING: an empty value stores NULL (undoes a config) */
+#define RT_PARAM_SEARCH 4      /* a setting of the search only: verifying a candidate does not read
+                                  it (left out of `ratchet verify`'s help and options) */
 
 typedef struct rt_param {
     const char *name; /* the key, without "--" */
@@ -81,6 +83,11 @@ int rt_param_apply(const rt_param_table *t, void *obj, const char *const *keys,
 /* Writes the help lines of the table into out (always NUL-terminated). Returns the length the
  * whole text needs, as snprintf does (so >= len means it was cut). */
 size_t rt_param_help(const rt_param_table *t, char *out, size_t len);
+/* The same for the rows that have none of the flags in skip (RT_PARAM_SEARCH: what verify
+ * reads). */
+size_t rt_param_help_rows(const rt_param_table *t, int skip, char *out, size_t len);
+/* 1 when the table has a row named key without any of the flags in skip, else 0. */
+int rt_param_known(const rt_param_table *t, const char *key, int skip);
 
 /* Defines `static char name[RT_PARAM_HELP_MAX]`, holding the help text of table (a static
  * rt_param_table defined above it), written once before main() runs: a problem class's

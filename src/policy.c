@@ -35,6 +35,8 @@ static const rt_knob loop_knobs[] = {
              "generations between migrations of each island's best to the next (0: never)"),
     KNOB_REAL("engine.commit_interval", commit_interval, 0.5, 0.01, 3600, RT_MUT_NONE, 0,
               "seconds between checkpoints (durability, not search)"),
+    KNOB_INT("engine.stop_after_failures", stop_after_failures, 20, 0, 1000000, RT_MUT_NONE, 0,
+             "end the run (exit 1) after this many failures of one cause in a row (0: never)"),
     /* noise-aware acceptance (problems with a noisy verifier) */
     KNOB_INT("engine.noise_samples", noise_samples, 5, 0, 1000, RT_MUT_NONE, 0,
              "re-evaluations of the incumbent that measure the noise floor; 0 turns it off"),

@@ -76,6 +76,7 @@ typedef struct rt_policy {
     double p_best;          /* a parent is its island's best elite with this probability */
     int migrate_every;      /* generations between migrations */
     double commit_interval; /* seconds between checkpoints */
+    int stop_after_failures; /* failures of one cause in a row that end the run; 0: never */
     /* noise-aware acceptance, for problems whose verifier is noisy (rt_problem_class.noisy) */
     int noise_samples;      /* re-evaluations of the incumbent that measure the noise floor;
                                0 turns noise-aware acceptance off */

@@ -3,6 +3,8 @@
 #include "problem.h"
 
 #include <assert.h>
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -115,23 +117,22 @@ static int percent_decode(char *s)
     return 0;
 }
 
-/* Splits a canonical parameter string and opens cls with it. */
-static int open_with_params(rt_problem **out, const rt_problem_class *cls, const char *params,
-                            char *err, size_t errlen)
+/* Splits a canonical parameter string into key/value pairs pointing into copy (which it
+ * overwrites; cap bytes). Returns 0, or RT_ESTORE with the reason in err. */
+static int split_params(const char *params, char *copy, size_t cap, const char **keys,
+                        const char **values, size_t *n, char *err, size_t errlen)
 {
-    char copy[2048];
-    if (strlen(params) >= sizeof copy)
+    *n = 0;
+    if (strlen(params) >= cap)
         return rt_fail(err, errlen, RT_ESTORE, "parameters too long");
     memcpy(copy, params, strlen(params) + 1);
-    const char *keys[MAX_CANON_PARAMS], *values[MAX_CANON_PARAMS];
-    size_t n = 0;
     char *s = copy;
     while (*s) {
         while (*s == ' ')
             s++;
         if (!*s)
             break;
-        if (n == MAX_CANON_PARAMS)
+        if (*n == MAX_CANON_PARAMS)
             return rt_fail(err, errlen, RT_ESTORE, "too many parameters in '%s'", params);
         char *word = s;
         while (*s && *s != ' ')
@@ -144,11 +145,22 @@ static int open_with_params(rt_problem **out, const rt_problem_class *cls, const
         *eq = '\0';
         if (percent_decode(eq + 1))
             return rt_fail(err, errlen, RT_ESTORE, "bad escape in parameter '%s'", word);
-        keys[n] = word;
-        values[n] = eq + 1;
-        n++;
+        keys[*n] = word;
+        values[*n] = eq + 1;
+        (*n)++;
     }
-    return open_class(out, cls, keys, values, n, err, errlen);
+    return 0;
+}
+
+/* Splits a canonical parameter string and opens cls with it. */
+static int open_with_params(rt_problem **out, const rt_problem_class *cls, const char *params,
+                            char *err, size_t errlen)
+{
+    char copy[2048];
+    const char *keys[MAX_CANON_PARAMS], *values[MAX_CANON_PARAMS];
+    size_t n = 0;
+    int rc = split_params(params, copy, sizeof copy, keys, values, &n, err, errlen);
+    return rc ? rc : open_class(out, cls, keys, values, n, err, errlen);
 }
 
 int rt_problem_open_canonical(rt_problem **out, const char *name, const char *params,
@@ -268,6 +280,12 @@ const rt_operator *rt_problem_operators(const rt_problem *problem, size_t *n)
     return cls->operators;
 }
 
+const char *rt_problem_operators_idle(const rt_problem *problem)
+{
+    const rt_problem_class *cls = problem->cls;
+    return cls->operators_idle ? cls->operators_idle(problem->state) : NULL;
+}
+
 int rt_problem_apply(const rt_problem *problem, const rt_operator *op, void *genome, rt_rng *rng,
                      long long *work)
 {
@@ -314,6 +332,14 @@ int rt_problem_certificate(const rt_problem *problem, const char *text, size_t l
     return problem->cls->certificate(problem->state, text, len, dir, err, errlen);
 }
 
+int rt_problem_picture(const rt_problem *problem, const char *text, size_t len,
+                       const char *metrics, const char *artifacts, rt_buf *out)
+{
+    if (!problem->cls->picture)
+        return RT_EUSAGE;
+    return problem->cls->picture(problem->state, text, len, metrics, artifacts, out);
+}
+
 int rt_problem_is_noisy(const rt_problem *problem) { return problem->cls->noisy != 0; }
 
 int rt_problem_evaluates(const rt_problem *problem) { return problem->cls->evaluate != NULL; }
@@ -328,4 +354,124 @@ int rt_problem_dedupes(const rt_problem *problem) { return problem->cls->dedupe_
 int rt_problem_lower_is_better(const rt_problem *problem)
 {
     return problem->cls->metric_lower_is_better != 0;
+}
+
+int rt_problem_reproduces(const rt_problem *problem, double stored, double fresh)
+{
+    if (stored == fresh || (isnan(stored) && isnan(fresh)))
+        return 1;
+    double tol = problem->cls->reproduce_tolerance
+                     ? problem->cls->reproduce_tolerance(problem->state)
+                     : 0;
+    return tol > 0 && fabs(fresh - stored) <= tol * fmax(1.0, fabs(stored));
+}
+
+double rt_problem_score_tolerance(const char *name)
+{
+    const rt_problem_class *cls = rt_problem_class_find(name);
+    return cls ? cls->score_tolerance : 0;
+}
+
+int rt_problem_has_param(const char *name, const char *key, int for_verify)
+{
+    const rt_problem_class *cls = rt_problem_class_find(name);
+    if (!cls || !cls->param_table)
+        return 0;
+    return rt_param_known(cls->param_table, key, for_verify ? RT_PARAM_SEARCH : 0);
+}
+
+const char *rt_problem_verify_params_help(const char *name)
+{
+    /* written on first use; the texts are small and few (one per class) */
+    static char texts[NREGISTRY][RT_PARAM_HELP_MAX];
+    for (size_t i = 0; i < NREGISTRY; i++) {
+        if (!name || strcmp(registry[i]->name, name) != 0)
+            continue;
+        if (!registry[i]->param_table)
+            return registry[i]->params_help;
+        if (!texts[i][0])
+            rt_param_help_rows(registry[i]->param_table, RT_PARAM_SEARCH, texts[i],
+                               sizeof texts[i]);
+        return texts[i];
+    }
+    return NULL;
+}
+
+/* The value of key among the n pairs (the last one given), or NULL. */
+static const char *pair_value(const char *const *keys, const char *const *values, size_t n,
+                              const char *key)
+{
+    const char *v = NULL;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(keys[i], key) == 0)
+            v = values[i];
+    return v;
+}
+
+/* Compares the canonical values of the given keys in two canonical strings: *differ is the
+ * index of the first given key whose values differ (-1: none), was/now its values. */
+static int compare_canonical(const char *stored, const char *merged, const char *const *keys,
+                             size_t n, int *differ, char *was, char *now, size_t len,
+                             rt_error *err)
+{
+    char c1[2048], c2[2048];
+    const char *k1[MAX_CANON_PARAMS], *v1[MAX_CANON_PARAMS];
+    const char *k2[MAX_CANON_PARAMS], *v2[MAX_CANON_PARAMS];
+    size_t n1 = 0, n2 = 0;
+    int rc = split_params(stored, c1, sizeof c1, k1, v1, &n1, err->msg, sizeof err->msg);
+    if (!rc)
+        rc = split_params(merged, c2, sizeof c2, k2, v2, &n2, err->msg, sizeof err->msg);
+    if (rc)
+        return err->code = rc;
+    for (size_t i = 0; i < n && *differ < 0; i++) {
+        const char *a = pair_value(k1, v1, n1, keys[i]), *b = pair_value(k2, v2, n2, keys[i]);
+        if ((a || b) && (!a || !b || strcmp(a, b) != 0)) {
+            *differ = (int)i;
+            snprintf(was, len, "%s", a ? a : "");
+            snprintf(now, len, "%s", b ? b : "");
+        }
+    }
+    /* a given key that changed another one's canonical value (none of ours does today) */
+    if (*differ < 0 && n && strcmp(stored, merged) != 0) {
+        *differ = 0;
+        snprintf(was, len, "%s", stored);
+        snprintf(now, len, "%s", merged);
+    }
+    return 0;
+}
+
+int rt_problem_params_compare(const char *name, const char *params, const char *const *keys,
+                              const char *const *values, size_t n, int *differ, char *was,
+                              char *now, size_t len, rt_error *err)
+{
+    *differ = -1;
+    err->code = 0;
+    err->msg[0] = '\0';
+    const rt_problem_class *cls = rt_problem_class_find(name);
+    if (!cls) {
+        err->code = rt_fail(err->msg, sizeof err->msg, RT_ESTORE,
+                            "problem '%s' is not known to this ratchet", name ? name : "");
+        return err->code;
+    }
+    char copy[2048];
+    const char *k[2 * MAX_CANON_PARAMS], *v[2 * MAX_CANON_PARAMS];
+    size_t m = 0;
+    int rc = split_params(params, copy, sizeof copy, k, v, &m, err->msg, sizeof err->msg);
+    if (rc)
+        return err->code = rc;
+    if (n > MAX_CANON_PARAMS) {
+        err->code = rt_fail(err->msg, sizeof err->msg, RT_EUSAGE, "too many parameters");
+        return err->code;
+    }
+    for (size_t i = 0; i < n; i++, m++) { /* the given ones after the stored: they win */
+        k[m] = keys[i];
+        v[m] = values[i];
+    }
+    rt_problem *merged = NULL;
+    if ((rc = open_class(&merged, cls, k, v, m, err->msg, sizeof err->msg)))
+        return err->code = rc;
+    rc = compare_canonical(params, rt_problem_params(merged), keys, n, differ, was, now, len,
+                           err);
+    rt_problem_close(merged);
+    return rc;
 }

@@ -15,6 +15,7 @@
 
 #include <stddef.h>
 
+#include "param.h"
 #include "policy.h"
 #include "ratchet.h"
 #include "rng.h"
@@ -48,7 +49,8 @@ typedef struct rt_operator {
 /* The outcome of an expensive evaluation (rt_problem_class.evaluate). */
 typedef struct rt_evaluation {
     int failed;            /* 1: no usable score (crash, time-out, malformed output, ...) */
-    char reason[400];      /* one line, when failed */
+    char reason[400];      /* one line, when failed: the failure's cause */
+    char detail[400];      /* when failed: the end of the evaluator's stderr (one line), or "" */
     const char *metrics;   /* JSON object text owned by the genome, or NULL */
     const char *artifacts; /* JSON object text owned by the genome (stderr tail, ...), or NULL;
                               stored with the candidate whether or not it failed */
@@ -58,6 +60,9 @@ typedef struct rt_problem_class {
     const char *name;
     const char *summary;
     const char *params_help; /* "  --key VALUE   text\n" lines */
+    /* The parameter table (param.h) that create() applies: which keys exist, and which of them
+     * verifying a candidate reads (rows without RT_PARAM_SEARCH). */
+    const rt_param_table *param_table;
 
     /* Parses parameters into a new state; RT_EUSAGE with a message naming the bad key or value. */
     int (*create)(void **state, const char *const *keys, const char *const *values,
@@ -102,6 +107,9 @@ typedef struct rt_problem_class {
     /* Optional: the operators for this instance (for example matmul's sampled proxy adds moves
      * that may break a scheme). NULL, or a NULL result: the class's table above. */
     const rt_operator *(*operators_for)(const void *state, size_t *n);
+    /* Optional: why none of the operators can change anything in this instance (a program
+     * without annotations), or NULL when they can. NULL: they always can. */
+    const char *(*operators_idle)(const void *state);
     /* 1 when verify() is noisy (two calls on the same text may score differently): the engine
      * then uses noise-aware acceptance, and the gate and the audit compare validity only. */
     int noisy;
@@ -133,6 +141,21 @@ typedef struct rt_problem_class {
     /* Optional: the problem's own knobs, its section of the policy ("<name>.knob" rows with
      * offsets into its own structure; policy.h). NULL: the problem has no knobs. */
     const rt_knob_section *knobs;
+    /* Optional: a picture of a candidate for the HTML report (src/report/), as a JSON object
+     * of a kind the report draws ({"kind":"matmul",...}, {"kind":"circles",...}: docs/report.md)
+     * written into out, from its text and the metrics and artifacts stored with it (either may
+     * be NULL). Returns 0, or RT_EUSAGE when this candidate has no picture. NULL: none. */
+    int (*picture)(const void *state, const char *text, size_t len, const char *metrics,
+                   const char *artifacts, rt_buf *out);
+    /* How far the proxy's primary score may lie above the verified one and still count as the
+     * same figure (drift, rt_store_drift): relative, scaled by max(1, |verified|). 0 for exact
+     * problems; a problem whose proxy and verifier compute the score in floating point by
+     * different programs declares its round-off here. */
+    double score_tolerance;
+    /* How far a fresh verification may differ from the stored verified score and still
+     * reproduce it (the audit): relative, scaled by max(1, |stored|), as this instance's
+     * settings declare (the program problem's --reproduce-tolerance). NULL: exactly. */
+    double (*reproduce_tolerance)(const void *state);
 } rt_problem_class;
 
 /* An instance: class plus state. The public rt_problem handle. */
@@ -165,6 +188,8 @@ int rt_problem_verify(const rt_problem *problem, const char *text, size_t len, r
 void rt_problem_configure(const rt_problem *problem, const rt_policy *policy);
 /* The instance's operators (operators_for, or the class's table). */
 const rt_operator *rt_problem_operators(const rt_problem *problem, size_t *n);
+/* Why the problem's operators can change nothing in this instance, or NULL (operators_idle). */
+const char *rt_problem_operators_idle(const rt_problem *problem);
 /* Applies one of those operators to genome (its apply()). */
 int rt_problem_apply(const rt_problem *problem, const rt_operator *op, void *genome, rt_rng *rng,
                      long long *work);
@@ -182,12 +207,21 @@ int rt_problem_dedupe_text(const rt_problem *problem, const char *text, size_t l
 int rt_problem_certificate(const rt_problem *problem, const char *text, size_t len,
                            const char *dir, char *err, size_t errlen);
 
+/* picture; RT_EUSAGE for a problem without pictures. */
+int rt_problem_picture(const rt_problem *problem, const char *text, size_t len,
+                       const char *metrics, const char *artifacts, rt_buf *out);
+
 /* What the class offers: 1 or 0. */
 int rt_problem_is_noisy(const rt_problem *problem);        /* verify() is noisy */
 int rt_problem_evaluates(const rt_problem *problem);       /* evaluate(): an expensive proxy */
 int rt_problem_annotated(const rt_problem *problem);       /* restore_annotations() */
 int rt_problem_dedupes(const rt_problem *problem);         /* dedupe_text() */
 int rt_problem_lower_is_better(const rt_problem *problem); /* metric_lower_is_better */
+/* Whether a fresh verification's score reproduces the stored one, within the instance's
+ * reproduce_tolerance (exact where it has none). */
+int rt_problem_reproduces(const rt_problem *problem, double stored, double fresh);
+/* The score_tolerance of the class called name (0 for a name this ratchet does not know). */
+double rt_problem_score_tolerance(const char *name);
 
 const rt_problem_class *rt_problem_class_find(const char *name);
 /* The i-th class of the registry, or NULL when i is past its end. */

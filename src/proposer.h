@@ -7,7 +7,9 @@
  * in src/proposers/ plus one line in the registry in proposer.c.
  *
  * propose() is called from worker threads, one call per island at a time: it may read its state
- * but must not change it without its own locking.
+ * but must not change it without its own locking. Under job slots (docs/scheduling.md) the
+ * engine's own hooks (feedback, account, spent) run while other islands' propose() calls are
+ * under way, so a proposer with both locks its state (as llm.c does).
  *
  * Ownership: everything in the context (parent, inspirations, their texts) is borrowed for the
  * duration of the call and not modified; the child belongs to the caller.
@@ -24,7 +26,10 @@ typedef struct rt_proposal {
     void *child;        /* NULL when the proposer could not make one */
     const char *op;     /* name of what made it (static string) */
     long long work;     /* problem-specific units of work done (matmul: flips) */
-    char reason[256];   /* when child is NULL: why (stored on the failure row; may be empty) */
+    char reason[256];   /* when child is NULL: why, one stable line that counts as the failure's
+                         * cause (stored as a `rejected` event; may be empty) */
+    char detail[256];   /* when child is NULL: what varies and helps to fix it (the end of a
+                         * command's stderr); may be empty */
     long long tag;      /* non-zero: the engine reports what became of it through feedback() */
 } rt_proposal;
 

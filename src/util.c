@@ -207,3 +207,40 @@ int rt_parse_double(const char *s, double lo, double hi, double *out)
     *out = v;
     return 0;
 }
+
+void rt_tail_line(const char *s, size_t len, char *out, size_t outlen)
+{
+    if (!outlen)
+        return;
+    out[0] = '\0';
+    if (!s)
+        return;
+    while (len > 0 && (s[len - 1] == '\n' || s[len - 1] == '\r' || s[len - 1] == ' '))
+        len--;
+    if (!len || outlen < 8)
+        return;
+    /* walk back until the rendered text would not fit (a newline takes 3 bytes) */
+    size_t room = outlen - 1, need = 0, from = len;
+    while (from > 0) {
+        size_t w = s[from - 1] == '\n' ? 3 : 1;
+        if (need + w > room - 3)
+            break;
+        need += w;
+        from--;
+    }
+    size_t k = 0;
+    if (from > 0)
+        k += (size_t)snprintf(out, outlen, "...");
+    for (size_t i = from; i < len && k + 1 < outlen; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '\n') {
+            if (k + 4 > outlen)
+                break;
+            memcpy(out + k, " | ", 3);
+            k += 3;
+        } else {
+            out[k++] = c >= 32 && c < 127 ? (char)c : '?';
+        }
+    }
+    out[k] = '\0';
+}

@@ -35,6 +35,11 @@ char *rt_buf_take(rt_buf *b);
 /* Formats into err (errlen bytes, always NUL-terminated) and returns code. err may be NULL. */
 int rt_fail(char *err, size_t errlen, int code, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
+/* The last bytes of s[0..len) that fit in out[outlen] as one printable line: trailing blank
+ * lines dropped, newlines shown as " | ", other control and non-ASCII bytes as '?'; starts with
+ * "..." when cut. Empty for an empty s. */
+void rt_tail_line(const char *s, size_t len, char *out, size_t outlen);
+
 /* Monotonic seconds, for budgets and rates. */
 double rt_now(void);
 

@@ -134,6 +134,22 @@ static long long audit(const char *path, const char *expect, rt_audit *a)
     return a->nfailures;
 }
 
+/* A hash column as hex (format 3 keeps hashes as 32-byte BLOBs, format 2 as TEXT); NULL for
+ * NULL. */
+static const char *hash_col(sqlite3_stmt *st, int col, char out[65])
+{
+    if (sqlite3_column_type(st, col) == SQLITE_NULL)
+        return NULL;
+    if (sqlite3_column_type(st, col) == SQLITE_BLOB) {
+        const unsigned char *raw = sqlite3_column_blob(st, col);
+        for (int i = 0; i < 32; i++)
+            snprintf(out + 2 * i, 3, "%02x", raw[i]);
+        return out;
+    }
+    snprintf(out, 65, "%s", (const char *)sqlite3_column_text(st, col));
+    return out;
+}
+
 /* Rewrites prev/link of every row from the first and the checkpoint's account, as an attacker
  * who knows the chain format would after an edit. */
 static void rechain(const char *path)
@@ -154,9 +170,10 @@ static void rechain(const char *path)
     long long n = 0;
     sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
     while (sqlite3_step(st) == SQLITE_ROW) {
+        char hash[65], parent[65];
         rt_cand_row r = {
-            .hash = (const char *)sqlite3_column_text(st, 1),
-            .parent = (const char *)sqlite3_column_text(st, 2),
+            .hash = hash_col(st, 1, hash),
+            .parent = hash_col(st, 2, parent),
             .op = (const char *)sqlite3_column_text(st, 3),
             .island = sqlite3_column_int(st, 4),
             .generation = sqlite3_column_int64(st, 5),
@@ -191,6 +208,73 @@ static void rechain(const char *path)
     sqlite3_close(db);
 }
 
+/* 1 when row id is admitted (and valid, when valid is set). */
+static int query_id_admitted(const char *path, long long id, int valid)
+{
+    char q[160];
+    snprintf(q, sizeof q, "SELECT count(*) FROM candidates WHERE id=%lld AND admitted=1%s", id,
+             valid ? " AND valid=1" : "");
+    return query(path, q) == 1;
+}
+
+/* Row id's text as ratchet reads it (decompressed, hash-checked); the caller frees it. NULL when
+ * it cannot be read (a row tampered with before). */
+static char *stored_text_or_null(const char *path, long long id)
+{
+    rt_store *store = NULL;
+    rt_error err;
+    assert_int_equal(rt_store_open(&store, path, &err), 0);
+    char *text = NULL;
+    if (rt_store_candidate_text(store, id, &text) != 0)
+        text = NULL;
+    rt_store_close(store);
+    return text;
+}
+
+static char *stored_text(const char *path, long long id)
+{
+    char *text = stored_text_or_null(path, id);
+    assert_non_null(text);
+    return text;
+}
+
+/* The newest row (admitted, and valid when valid is set) whose text holds needle; 0 if none. */
+static long long newest_with(const char *path, const char *needle, int valid)
+{
+    char q[160];
+    snprintf(q, sizeof q, "SELECT max(id) FROM candidates WHERE admitted=1%s",
+             valid ? " AND valid=1" : "");
+    for (long long id = query(path, q); id > 0; id--) {
+        char *text = stored_text_or_null(path, id);
+        int has = text && strstr(text, needle) != NULL;
+        free(text);
+        if (has && query_id_admitted(path, id, valid))
+            return id;
+    }
+    return 0;
+}
+
+/* Overwrites row id's text with text as plain TEXT (and its hash, when hash is not NULL), as an
+ * editor with sqlite3 would. */
+static void put_text(const char *path, long long id, const char *text, const char *hash)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        hash ? "UPDATE candidates SET text=?1, hash=?2 WHERE id=?3"
+                                             : "UPDATE candidates SET text=?1 WHERE id=?3",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    sqlite3_bind_text(st, 1, text, -1, SQLITE_TRANSIENT);
+    if (hash)
+        sqlite3_bind_text(st, 2, hash, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 3, id);
+    assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+}
+
 /* ---- tests ------------------------------------------------------------------------------- */
 
 static void clean_store_passes(void **state)
@@ -214,8 +298,12 @@ static void byte_changed_in_text(void **state)
 {
     (void)state;
     const char *p = copy_clean("byte");
-    sql(p, "UPDATE candidates SET text=replace(text,'a11','a12') WHERE id=(SELECT max(id) FROM "
-           "candidates WHERE admitted=1 AND text LIKE '%a11%')");
+    long long id = newest_with(p, "a11", 0);
+    assert_true(id > 0);
+    char *text = stored_text(p, id);
+    strstr(text, "a11")[2] = '2';
+    put_text(p, id, text, NULL);
+    free(text);
     rt_audit a;
     assert_true(audit(p, "does not match its hash", &a) > 0);
 }
@@ -224,31 +312,13 @@ static void byte_changed_hash_fixed(void **state)
 {
     (void)state;
     const char *p = copy_clean("bytehash");
-    long long id = query(p, "SELECT max(id) FROM candidates WHERE admitted=1 AND valid=1 AND "
-                            "text LIKE '%a11%'");
-    sqlite3 *db = NULL;
-    assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
-    sqlite3_stmt *st = NULL;
-    assert_int_equal(sqlite3_prepare_v2(db, "SELECT text FROM candidates WHERE id=?", -1, &st,
-                                        NULL),
-                     SQLITE_OK);
-    sqlite3_bind_int64(st, 1, id);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    char *text = strdup((const char *)sqlite3_column_text(st, 0));
-    sqlite3_finalize(st);
-    char *at = strstr(text, "a11");
-    at[2] = '2';
+    long long id = newest_with(p, "a11", 1);
+    assert_true(id > 0);
+    char *text = stored_text(p, id);
+    strstr(text, "a11")[2] = '2';
     char hash[65];
     rt_sha256_hex(text, strlen(text), hash);
-    assert_int_equal(sqlite3_prepare_v2(db, "UPDATE candidates SET text=?, hash=? WHERE id=?", -1,
-                                        &st, NULL),
-                     SQLITE_OK);
-    sqlite3_bind_text(st, 1, text, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 2, hash, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(st, 3, id);
-    assert_int_equal(sqlite3_step(st), SQLITE_DONE);
-    sqlite3_finalize(st);
-    sqlite3_close(db);
+    put_text(p, id, text, hash);
     free(text);
     rt_audit a;
     assert_true(audit(p, "do not match its link", &a) > 0);
@@ -351,39 +421,16 @@ static void hot_journal_is_recovered(void **state)
  * wrong scheme); with fix_hash the stored hash is recomputed to match. */
 static int tamper(const char *path, int fix_hash)
 {
-    sqlite3 *db = NULL;
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_open(path, &db) != SQLITE_OK)
+    long long id = newest_with(path, "(a11)*", 0);
+    if (id <= 0)
         return -1;
-    int rc = sqlite3_prepare_v2(db,
-                                "SELECT id, text FROM candidates WHERE admitted=1 AND "
-                                "text LIKE '%(a11)*%' ORDER BY id DESC LIMIT 1",
-                                -1, &st, NULL);
-    if (rc != SQLITE_OK || sqlite3_step(st) != SQLITE_ROW) {
-        sqlite3_finalize(st);
-        sqlite3_close(db);
-        return -1;
-    }
-    long long id = sqlite3_column_int64(st, 0);
-    char *text = strdup((const char *)sqlite3_column_text(st, 1));
-    sqlite3_finalize(st);
-    char *at = strstr(text, "(a11)*");
-    at[3] = '2';
+    char *text = stored_text(path, id);
+    strstr(text, "(a11)*")[3] = '2';
     char hash[65];
     rt_sha256_hex(text, strlen(text), hash);
-    rc = sqlite3_prepare_v2(db,
-                            fix_hash ? "UPDATE candidates SET text=?, hash=? WHERE id=?"
-                                     : "UPDATE candidates SET text=? WHERE id=?",
-                            -1, &st, NULL);
-    sqlite3_bind_text(st, 1, text, -1, SQLITE_TRANSIENT);
-    if (fix_hash)
-        sqlite3_bind_text(st, 2, hash, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(st, fix_hash ? 3 : 2, id);
-    rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-    sqlite3_finalize(st);
-    sqlite3_close(db);
+    put_text(path, id, text, fix_hash ? hash : NULL);
     free(text);
-    return rc;
+    return 0;
 }
 
 /* Tampering with a stored admitted candidate is caught by the store check. */

@@ -351,6 +351,94 @@ static void test_help(void **state)
     proc_free(&r);
 }
 
+/* -h and --help after a command's arguments too, `ratchet help COMMAND`, and verify's help,
+ * which lists only what a verification reads. */
+static void test_help_everywhere(void **state)
+{
+    (void)state;
+    char store[256];
+    path_in(store, sizeof store, "help.db");
+    make_run(store, "2");
+    struct {
+        const char *args[8];
+        const char *usage; /* what the help's first line shows */
+    } cases[] = {
+        {{"policy", "show", "-h", NULL}, "usage: ratchet policy"},
+        {{"policy", "show", "--help", NULL}, "usage: ratchet policy"},
+        {{"help", "run", NULL}, "usage: ratchet run"},
+        {{"help", "verify", NULL}, "usage: ratchet verify"},
+        {{"version", "-h", NULL}, "usage: ratchet version"},
+        {{"status", store, "-h", NULL}, "usage: ratchet status"},
+        {{"run", "matmul", "--shape", "2x2x2", "-h", NULL}, "usage: ratchet run"},
+        {{"run", "--resume", store, "--help", NULL}, "usage: ratchet run"},
+        {{"verify", STRASSEN, "--shape", "2x2x2", "-h", NULL}, "usage: ratchet verify"},
+        {{"lift", "-h", NULL}, "usage: ratchet lift"},
+        {{"meta", "-h", NULL}, "usage: ratchet meta"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        proc_result r;
+        proc_run(cases[i].args, NULL, &r);
+        if (r.status != 0 || strncmp(r.out, cases[i].usage, strlen(cases[i].usage)) != 0)
+            show(cases[i].args[0], &r);
+        assert_int_equal(r.status, 0);
+        assert_memory_equal(r.out, cases[i].usage, strlen(cases[i].usage));
+        proc_free(&r);
+    }
+    proc_result r;
+    run_tool(&r, "verify", "--help", NULL);
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "--shape"));
+    assert_non_null(strstr(r.out, "--field"));
+    assert_non_null(strstr(r.out, "--verifier"));
+    /* search settings have no say in a verdict */
+    static const char *const search_only[] = {"--walk", "--lift", "--symmetric", "--cubes",
+                                              "--proxy", "--command", "--cascade-threshold"};
+    for (size_t i = 0; i < sizeof search_only / sizeof search_only[0]; i++)
+        if (strstr(r.out, search_only[i]))
+            fail_msg("verify --help lists %s", search_only[i]);
+    proc_free(&r);
+}
+
+/* An unknown option is named as such, wherever it stands: before another option (whose name
+ * must not be taken for its value), last, or given to a command that takes problem options. */
+static void test_unknown_options(void **state)
+{
+    (void)state;
+    char store[256];
+    path_in(store, sizeof store, "unknown.db");
+    struct {
+        const char *args[12];
+        const char *names[3];
+    } cases[] = {
+        {{"run", "matmul", "--shape", "2x2x2", "--frobnicate", "--store", store, NULL},
+         {"unknown option --frobnicate", NULL}},
+        {{"run", "matmul", "--shape", "2x2x2", "--store", store, "--frobnicate", NULL},
+         {"unknown option --frobnicate", NULL}},
+        {{"run", "--frobnicate", "matmul", "--shape", "2x2x2", "--store", store, NULL},
+         {"unknown option --frobnicate", NULL}},
+        {{"run", "matmul", "--shape", "2x2x2", "--initial", "x", "--store", store, NULL},
+         {"unknown option --initial", NULL}},
+        {{"run", "matmul", "--shape", "2x2x2", "--quiet=yes", "--store", store, NULL},
+         {"--quiet takes no value", NULL}},
+        {{"verify", STRASSEN, "--shape", "2x2x2", "--walk", "5", NULL},
+         {"unknown option --walk", NULL}},
+        {{"verify", STRASSEN, "--shape", "2x2x2", "--frobnicate", NULL},
+         {"unknown option --frobnicate", NULL}},
+        {{"verify", STRASSEN, "--problem", "nosuch", NULL}, {"nosuch", NULL}},
+        {{"help", "frobnicate", NULL}, {"frobnicate", NULL}},
+        {{"version", "extra", NULL}, {"extra", NULL}},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        proc_result r;
+        proc_run(cases[i].args, NULL, &r);
+        assert_usage_error(&r, cases[i].names);
+        if (strstr(r.err, store))
+            fail_msg("the error blames the store: %s", r.err);
+        proc_free(&r);
+        assert_false(exists(store));
+    }
+}
+
 /* ---- bad usage --------------------------------------------------------------------------- */
 
 static void test_bad_arguments(void **state)
@@ -505,6 +593,240 @@ static void test_resume_mismatch(void **state)
     assert_int_equal(json_int_field(st, "sessions"), 3);
     assert_int_equal(json_int_field(st, "evaluations"), evals + 12);
     json_decref(st);
+}
+
+/* A resume keeps the run's word: problem parameters, the seed, the islands and the proposer
+ * given again must be the stored ones (one line naming the flag, nothing run); the same values
+ * in another spelling are accepted. */
+static void test_resume_keeps_its_word(void **state)
+{
+    (void)state;
+    char store[256];
+    path_in(store, sizeof store, "word.db");
+    make_run(store, "4");
+    struct {
+        const char *args[12];
+        const char *names[4];
+    } cases[] = {
+        {{"--shape", "4x4x4", "--field", "z", NULL}, {"--shape 4x4x4", "3x3x3", store, NULL}},
+        {{"--field", "z", NULL}, {"--field z", "gf2", NULL}},
+        {{"--seed", "5", NULL}, {"--seed 5", "seed 1", NULL}},
+        {{"--islands", "8", NULL}, {"--islands 8", "islands 4", NULL}},
+        {{"--proposer", "command", NULL}, {"--proposer command", "builtin", NULL}},
+        {{"--walk", "1000", NULL}, {"--walk 1000", NULL}},
+        {{"--shape", "2x2", NULL}, {"--shape", "2x2", NULL}},
+        {{"program", NULL}, {"program", store, NULL}},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *args[20] = {"run", "--resume", store, "--evaluations", "4", "--quiet"};
+        size_t n = 6;
+        for (size_t k = 0; cases[i].args[k]; k++)
+            args[n++] = cases[i].args[k];
+        args[n] = NULL;
+        proc_result r;
+        proc_run(args, NULL, &r);
+        assert_usage_error(&r, cases[i].names);
+        proc_free(&r);
+    }
+    json_t *st = status_json(store);
+    assert_int_equal(json_int_field(st, "sessions"), 1); /* nothing ran */
+    json_decref(st);
+    proc_result r;
+    run_tool(&r, "run", "--resume", store, "--shape", "3x3x3", "--field", "GF2", "--seed", "1",
+             "--islands", "4", "--proposer", "builtin", "--evaluations", "4", "--quiet", NULL);
+    if (r.status != 0)
+        show("resume with the stored values", &r);
+    assert_int_equal(r.status, 0);
+    proc_free(&r);
+    st = status_json(store);
+    assert_int_equal(json_int_field(st, "sessions"), 2);
+    json_decref(st);
+}
+
+/* The value of key in the meta table of store, or NULL (caller frees). */
+static char *store_meta(const char *store, const char *key)
+{
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open_v2(store, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key=?", -1, &st, NULL),
+                     SQLITE_OK);
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    char *v = NULL;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        v = strdup((const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return v;
+}
+
+/* A configuration file takes every long option (the problem's, run's own, flags as true or
+ * false, the llm proposer's, the policy file relative to the file's folder); flags override
+ * it; a bad entry is named by FILE:LINE whatever kind of option it is. */
+static void test_config_every_option(void **state)
+{
+    (void)state;
+    char dir[256], ini[300], pol[300], store[256];
+    path_in(dir, sizeof dir, "conf");
+    assert_int_equal(mkdir(dir, 0755), 0);
+    snprintf(ini, sizeof ini, "%s/cfg.ini", dir);
+    snprintf(pol, sizeof pol, "%s/pol.json", dir);
+    path_in(store, sizeof store, "conf.db");
+    const char *policy = "{\"engine\": {\"migrate_every\": 7}}";
+    write_file(pol, policy, strlen(policy));
+    const char *cfg = "; every kind of option\n"
+                      "shape = 2x2x2\nfield = gf2\nseed = 7\nislands = 2\nevaluations = 3\n"
+                      "threads = 1\nquiet = true\ntrust-proxy = false\npolicy = pol.json\n";
+    write_file(ini, cfg, strlen(cfg));
+    proc_result r;
+    run_tool(&r, "run", "matmul", "--config", ini, "--seed", "9", "--store", store, NULL);
+    if (r.status != 0)
+        show("run --config", &r);
+    assert_int_equal(r.status, 0);
+    proc_free(&r);
+    json_t *st = status_json(store);
+    assert_int_equal(json_int_field(st, "seed"), 9); /* the flag over the file's 7 */
+    assert_int_equal(json_int_field(st, "evaluations"), 3);
+    assert_int_equal(json_array_size(json_object_get(st, "islands")), 2);
+    assert_non_null(strstr(json_string_value(json_object_get(st, "params")), "2x2x2"));
+    json_decref(st);
+    char *stored = store_meta(store, "policy");
+    assert_non_null(stored);
+    json_t *pj = parse_json(stored);
+    free(stored);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(pj, "engine"),
+                                                        "migrate_every")),
+                     7);
+    json_decref(pj);
+
+    /* the llm proposer's keys are options too: here given to a proposer that takes none */
+    const char *llm = "shape = 2x2x2\nmodel = m\nllm-url = http://127.0.0.1:9/v1\n";
+    write_file(ini, llm, strlen(llm));
+    char other[256];
+    path_in(other, sizeof other, "conf-llm.db");
+    run_tool(&r, "run", "matmul", "--config", ini, "--store", other, "--evaluations", "1",
+             NULL);
+    const char *takes_none[] = {"builtin takes no options", NULL};
+    assert_usage_error(&r, takes_none);
+    proc_free(&r);
+
+    struct {
+        const char *text;
+        const char *names[3];
+    } bad[] = {
+        {"shape = 2x2x2\nseconds = abc\n", {"cfg.ini:2:", "--seconds 'abc'", NULL}},
+        {"shape = 9x9x9\n", {"cfg.ini:1:", "9x9x9", NULL}},
+        {"shape = 2x2x2\n\nfrobnicate = 1\n", {"cfg.ini:3:", "unknown option --frobnicate", NULL}},
+        {"shape = 2x2x2\nquiet = maybe\n", {"cfg.ini:2:", "quiet", NULL}},
+        {"config = other.ini\n", {"cfg.ini:1:", "config", NULL}},
+        {"shape = 2x2x2\npolicy = missing.json\n", {"cfg.ini:2:", "missing.json", NULL}},
+        {"shape = 2x2x2\nislands = 0\n", {"cfg.ini:2:", "--islands", NULL}},
+        {"shape = 2x2x2\nproposer = llm\nmodel = m\nllm-url = ftp://x\n",
+         {"cfg.ini:4:", "ftp://x", NULL}},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        write_file(ini, bad[i].text, strlen(bad[i].text));
+        path_in(other, sizeof other, "conf-bad.db");
+        run_tool(&r, "run", "matmul", "--config", ini, "--store", other, "--evaluations", "1",
+                 NULL);
+        assert_usage_error(&r, bad[i].names);
+        proc_free(&r);
+        assert_false(exists(other));
+    }
+}
+
+/* make install (PREFIX, DESTDIR) puts the program, its prompts and the manual page in place, and
+ * the installed program finds its prompts from any working directory; a copy moved away from
+ * them says how to name them. The llm run's server is a closed port: the store is made only
+ * once the proposer has read its templates. */
+static void test_make_install(void **state)
+{
+    (void)state;
+    char tool[4096], build[4096], root[300], cmd[12000];
+    assert_non_null(realpath(g_tool, tool));
+    snprintf(build, sizeof build, "%s", tool);
+    *strrchr(build, '/') = '\0';
+    path_in(root, sizeof root, "inst");
+    snprintf(cmd, sizeof cmd, "make --no-print-directory -s install BUILD='%s' DESTDIR='%s' "
+             "PREFIX=/opt/rt > '%s.log' 2>&1", build, root, root);
+    if (system(cmd) != 0) {
+        snprintf(cmd, sizeof cmd, "cat '%s.log'", root);
+        (void)!system(cmd);
+        fail_msg("make install failed");
+    }
+    static const char *const files[] = {"bin/ratchet", "share/man/man1/ratchet.1",
+                                        "share/ratchet/prompts/default/system.md",
+                                        "share/ratchet/prompts/default/user.md",
+                                        "share/ratchet/prompts/default/diff.md",
+                                        "share/ratchet/prompts/default/full.md"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        char path[600];
+        snprintf(path, sizeof path, "%s/opt/rt/%s", root, files[i]);
+        if (!exists(path))
+            fail_msg("make install did not install %s", path);
+    }
+    char moved[300];
+    path_in(moved, sizeof moved, "moved-ratchet");
+    snprintf(cmd, sizeof cmd, "cp '%s' '%s'", tool, moved);
+    assert_int_equal(system(cmd), 0);
+    for (int copy = 0; copy < 2; copy++) {
+        char store[300], err[300];
+        path_in(store, sizeof store, copy ? "inst-moved.db" : "inst-llm.db");
+        path_in(err, sizeof err, "inst.err");
+        snprintf(cmd, sizeof cmd,
+                 "cd / && env -u RATCHET_PROMPTS '%s%s' run matmul --shape 2x2x2 --islands 1 "
+                 "--evaluations 1 --proposer llm --llm-url http://127.0.0.1:9/v1 --model m "
+                 "--llm-retries 0 --store '%s' --quiet > /dev/null 2> '%s'",
+                 copy ? moved : root, copy ? "" : "/opt/rt/bin/ratchet", store, err);
+        int rc = system(cmd);
+        size_t len = 0;
+        char *text = tu_slurp(err, &len);
+        assert_non_null(text);
+        if (!copy && (!exists(store) || strstr(text, "prompts")))
+            fail_msg("the installed ratchet did not find its prompts (%d): %s", rc, text);
+        /* (unless an installed ratchet's prompts are where this one was built to look) */
+        if (copy && !exists(store) && !strstr(text, "--llm-prompts"))
+            fail_msg("a moved ratchet without prompts does not say so: %s", text);
+        free(text);
+    }
+}
+
+/* Stores named by default (runs/PROBLEM-DATE-TIME.db) never collide: runs started in the same
+ * second in one folder each get a store of their own. */
+static void test_default_store_names(void **state)
+{
+    (void)state;
+    char dir[256], cmd[2048];
+    path_in(dir, sizeof dir, "defaults");
+    assert_int_equal(mkdir(dir, 0755), 0);
+    char tool[4096];
+    assert_non_null(realpath(g_tool, tool));
+    int n = snprintf(cmd, sizeof cmd,
+                     "cd '%s' && for i in 1 2 3 4; do '%s' run matmul --shape 2x2x2 "
+                     "--evaluations 2 --quiet --threads 1 > out$i 2>&1 & done; wait; "
+                     "'%s' run matmul --shape 2x2x2 --evaluations 2 --quiet > out5 2>&1 && "
+                     "'%s' run matmul --shape 2x2x2 --evaluations 2 --quiet > out6 2>&1 && "
+                     "grep -L 'best verified' out* | wc -l | grep -qx 0",
+                     dir, tool, tool, tool);
+    assert_true(n > 0 && (size_t)n < sizeof cmd);
+    int rc = system(cmd);
+    if (rc != 0) {
+        snprintf(cmd, sizeof cmd, "cat '%s'/out*", dir);
+        rc = system(cmd);
+        fail_msg("a run with a default store failed");
+    }
+    char runs[300];
+    snprintf(runs, sizeof runs, "%s/runs", dir);
+    DIR *d = opendir(runs);
+    assert_non_null(d);
+    int stores = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        size_t len = strlen(e->d_name);
+        stores += len > 3 && strcmp(e->d_name + len - 3, ".db") == 0;
+    }
+    closedir(d);
+    assert_int_equal(stores, 6);
 }
 
 /* A store whose run is of a problem this ratchet does not know (say, made by a newer one) is
@@ -995,6 +1317,12 @@ int main(void)
         cmocka_unit_test(test_bad_arguments),
         cmocka_unit_test(test_bad_stores),
         cmocka_unit_test(test_resume_mismatch),
+        cmocka_unit_test(test_resume_keeps_its_word),
+        cmocka_unit_test(test_help_everywhere),
+        cmocka_unit_test(test_unknown_options),
+        cmocka_unit_test(test_default_store_names),
+        cmocka_unit_test(test_config_every_option),
+        cmocka_unit_test(test_make_install),
         cmocka_unit_test(test_store_exists),
         cmocka_unit_test(test_verify_strassen),
         cmocka_unit_test(test_verify_bad_input),

@@ -207,24 +207,40 @@ static void test_token_budget_ends_run(void **state)
     assert_int_equal(query(f->store, "SELECT count(*) FROM events WHERE kind='stop' AND detail "
                                      "LIKE 'llm token budget spent%'"), 1);
 
-    /* resuming needs the proposer's options again (they are not stored) and gets a new
-     * session's budget; the rows of both sessions are kept */
+    /* the proposer's options are stored with the run: a resume without any reuses them (the
+     * server, the model, a new session's budget); the rows of both sessions are kept */
+    assert_int_equal(query(f->store, "SELECT count(*) FROM meta WHERE key='proposer-options' "
+                                     "AND value LIKE '%[\"budget-tokens\",\"250\"]%' AND "
+                                     "value LIKE '%[\"model\",\"m\"]%'"),
+                     1);
     rt_run_options o;
     rt_run_options_init(&o);
     o.seconds = 60;
     rt_run *run = NULL;
     rt_error err;
-    assert_int_equal(rt_run_resume(&run, f->store, NULL, &o, &err), RT_EUSAGE);
-    assert_non_null(strstr(err.msg, "--llm-url"));
-    o.proposer_keys = keys;
-    o.proposer_values = values;
-    o.nproposer_params = 4;
     assert_int_equal(rt_run_resume(&run, f->store, NULL, &o, &err), 0);
     assert_int_equal(rt_run_execute(run), 0);
     rt_run_close(run);
     assert_int_equal(query(f->store, "SELECT count(*) FROM llm_requests"), 6);
     assert_int_equal(query(f->store, "SELECT count(*) FROM events WHERE kind='stop' AND detail "
                                      "LIKE 'llm token budget spent%'"), 2);
+    /* an option given again replaces the stored one, and is stored in its place: 120 tokens
+     * are spent by the second request, now and on the next resume */
+    const char *tighter_k[] = {"budget-tokens"};
+    const char *tighter_v[] = {"120"};
+    o.proposer_keys = tighter_k;
+    o.proposer_values = tighter_v;
+    o.nproposer_params = 1;
+    for (int session = 0; session < 2; session++) {
+        assert_int_equal(rt_run_resume(&run, f->store, NULL, &o, &err), 0);
+        assert_int_equal(rt_run_execute(run), 0);
+        rt_run_close(run);
+        assert_int_equal(query(f->store, "SELECT count(*) FROM llm_requests"), 8 + 2 * session);
+        o.nproposer_params = 0;
+    }
+    assert_int_equal(query(f->store, "SELECT count(*) FROM meta WHERE key='proposer-options' "
+                                     "AND value LIKE '%\"120\"%' AND value NOT LIKE '%\"250\"%'"),
+                     1);
 }
 
 static void test_money_budget_and_models(void **state)
@@ -315,6 +331,8 @@ static void test_key_sent_never_stored(void **state)
     char *bytes = tu_slurp(f->store, &len);
     assert_non_null(bytes);
     assert_null(memmem(bytes, len, "sk-secret-4242", 14));
+    /* what is stored is the variable's name, for the resume */
+    assert_non_null(memmem(bytes, len, "RATCHET_TEST_LLM_KEY", 20));
     free(bytes);
     unsetenv("RATCHET_TEST_LLM_KEY");
 }
@@ -364,6 +382,37 @@ static void test_tool_run_and_status(void **state)
     out[n] = '\0';
     assert_int_equal(pclose(p), 0);
     assert_non_null(strstr(out, "\"tokens_in\": 600"));
+
+    /* `run --resume STORE` alone continues with the stored server, model, price and the key's
+     * variable (read again from the environment); without the variable it says which one */
+    snprintf(cmd, sizeof cmd, "%s run --resume %s --evaluations 2 --quiet 2>&1", tool,
+             f->store);
+    p = popen(cmd, "r");
+    assert_non_null(p);
+    n = fread(out, 1, sizeof out - 1, p);
+    out[n] = '\0';
+    assert_int_equal(pclose(p), 2 << 8);
+    assert_non_null(strstr(out, "RATCHET_TEST_CLI_KEY is not set"));
+    setenv("RATCHET_TEST_CLI_KEY", "sk-cli-9999", 1);
+    p = popen(cmd, "r");
+    assert_non_null(p);
+    n = fread(out, 1, sizeof out - 1, p);
+    out[n] = '\0';
+    unsetenv("RATCHET_TEST_CLI_KEY");
+    if (pclose(p) != 0)
+        fail_msg("resume without the llm options failed: %s", out);
+    char auth[512];
+    llm_server_last(f->server, cmd, sizeof cmd, auth, sizeof auth);
+    assert_string_equal(auth, "Bearer sk-cli-9999");
+    snprintf(cmd, sizeof cmd, "%s status %s 2>&1", tool, f->store);
+    p = popen(cmd, "r");
+    assert_non_null(p);
+    n = fread(out, 1, sizeof out - 1, p);
+    out[n] = '\0';
+    assert_int_equal(pclose(p), 0);
+    /* two more no_edit replies of 90+20 tokens, priced at the stored 2 and 6 per million */
+    assert_non_null(strstr(out, "llm          5 requests"));
+    assert_non_null(strstr(out, "llm spend    780 tokens in, 260 out, cost 0.0031"));
 }
 
 /* Runs the tool with a command line (printf-style) and returns its output (exit code in *rc). */
@@ -419,10 +468,10 @@ static void test_program_run_improves(void **state)
     assert_int_equal(query(f->store, "SELECT count(*) FROM candidates WHERE valid=0 AND "
                                      "operator='llm-full'"), 1);
     /* the protected line and the markers were never changed in any stored candidate */
-    assert_int_equal(query(f->store, "SELECT count(*) FROM candidates WHERE text LIKE "
-                                     "'%echo 99%' OR text LIKE '%echo 100%'"), 0);
-    assert_int_equal(query(f->store, "SELECT count(*) FROM candidates WHERE valid=1 AND "
-                                     "score=42 AND text LIKE '%n=$((m * 10 + 2))%'"), 1);
+    assert_int_equal(tu_count_texts(f->store, "1", "echo 99", 1), 0);
+    assert_int_equal(tu_count_texts(f->store, "1", "echo 100", 1), 0);
+    assert_int_equal(tu_count_texts(f->store, "valid=1 AND score=42", "n=$((m * 10 + 2))", 1),
+                     1);
     out = tool_output(&rc, "%s status %s 2>&1", tool, f->store);
     assert_int_equal(rc, 0);
     assert_non_null(strstr(out, "llm          6 requests (0 retries, 3 without a usable edit), "

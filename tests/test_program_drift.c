@@ -29,6 +29,7 @@
 #include <sqlite3.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -333,6 +334,81 @@ static void expected_answer_in_environment_caught(void **state)
     assert_non_null(strstr(a.failures[0], "wrong answer for 1"));
 }
 
+/* Drift within the problem's tolerance. tiny.txt's x, scored x/10 + 0.2 by the evaluator and
+ * (x + 2)/10 by the verifier: the same figure computed in another order, so that they differ in
+ * the last bits (1/10 + 0.2 = 0.30000000000000004, 3/10 = 0.3), as the circle-packing example's
+ * evaluator and exact verifier do. Round-off is not an overclaim; an evaluator that adds 1e-6
+ * still overclaims every candidate. */
+static const char roundoff_evaluate[] =
+    "#!/bin/sh\n"
+    "x=$(sed -n 's/^x = \\([0-9]*\\).*/\\1/p' \"$1\")\n"
+    "awk -v x=\"$x\" -v extra=\"${EXTRA:-0}\" "
+    "'BEGIN { printf \"{\\\"score\\\": %.17g}\\n\", x / 10 + 0.2 + extra }'\n";
+static const char roundoff_verify[] =
+    "#!/bin/sh\n"
+    "x=$(sed -n 's/^x = \\([0-9]*\\).*/\\1/p' \"$1\")\n"
+    "awk -v x=\"$x\" 'BEGIN { printf \"{\\\"valid\\\": true, \\\"score\\\": %.17g}\\n\", "
+    "(x + 2) / 10 }'\n";
+
+/* Runs tiny.txt for 12 evaluations with evaluator (relative to tmpdir) and the exact verifier. */
+static void run_roundoff(const char *name, const char *evaluator)
+{
+    char cmd[16384], here[4096];
+    assert_non_null(getcwd(here, sizeof here));
+    snprintf(cmd, sizeof cmd,
+             "cd '%s' && '%s' run program --initial '%s/tests/data/program/tiny.txt' "
+             "--evaluator ./%s --verifier ./ro-verify --evaluations 12 --seed 3 --threads 1 "
+             "--store %s.db --quiet > %s.log 2>&1",
+             tmpdir, tool, here, evaluator, name, name);
+    assert_int_equal(shell(cmd), 0);
+}
+
+/* Rows whose proxy score lies above the verified one at all, read straight from the store. */
+static long long rows_above(const char *name)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s.db", tmpdir, name);
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM candidates WHERE valid=1 AND "
+                                            "proxy>score", -1, &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    long long n = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return n;
+}
+
+static void roundoff_is_not_an_overclaim(void **state)
+{
+    (void)state;
+    put("ro-evaluate", roundoff_evaluate);
+    put("ro-verify", roundoff_verify);
+    char over[sizeof roundoff_evaluate + 64];
+    snprintf(over, sizeof over, "#!/bin/sh\nEXTRA=1e-6 exec \"$(dirname \"$0\")/ro-evaluate\" \"$@\"\n");
+    put("ro-over", over);
+    rt_drift d;
+    rt_audit a;
+    run_roundoff("roundoff", "ro-evaluate");
+    drift_of("roundoff", &d, &a);
+    assert_true(rows_above("roundoff") > 0); /* the round-off is there */
+    assert_true(d.candidates >= 2);
+    assert_int_equal(d.overclaims, 0);
+    assert_true(d.max_gap == 0);
+    for (int b = 0; b < d.nbuckets; b++)
+        assert_int_equal(d.buckets[b].overclaims, 0);
+    assert_int_equal(a.nfailures, 0);
+
+    run_roundoff("overclaim", "ro-over");
+    drift_of("overclaim", &d, &a);
+    assert_true(d.candidates >= 2);
+    assert_int_equal(d.overclaims, d.candidates); /* 1e-6 above: every row overclaims */
+    assert_int_equal(d.score_overclaims, d.candidates);
+    assert_true(d.max_gap > 0.9e-6 && d.max_gap < 1.1e-6);
+}
+
 static void program_certificate(void **state)
 {
     (void)state;
@@ -367,6 +443,7 @@ int main(void)
         cmocka_unit_test(program_certificate),
         cmocka_unit_test(ratchet_environment_not_passed),
         cmocka_unit_test(expected_answer_in_environment_caught),
+        cmocka_unit_test(roundoff_is_not_an_overclaim),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -513,9 +513,9 @@ static void other_files_are_refused(void **state)
     snprintf(path, sizeof path, "%s", path_for("format1"));
     store_with(path, "PRAGMA user_version = 1");
     expect_refused(path, "format 1, from before the lineage chain");
-    snprintf(path, sizeof path, "%s", path_for("format3"));
-    store_with(path, "PRAGMA user_version = 3");
-    expect_refused(path, "a ratchet store of format 3; this ratchet reads 2");
+    snprintf(path, sizeof path, "%s", path_for("format4"));
+    store_with(path, "PRAGMA user_version = 4");
+    expect_refused(path, "a ratchet store of format 4; this ratchet reads 2 and 3");
     snprintf(path, sizeof path, "%s", path_for("formatrow"));
     store_with(path, "UPDATE meta SET value='ratchet-store 9' WHERE key='format'");
     expect_refused(path, "has format 'ratchet-store 9'");

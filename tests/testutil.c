@@ -1,6 +1,10 @@
 /* testutil.c — helpers shared by the test programs. */
 #include "testutil.h"
 
+#include <sqlite3.h>
+
+#include "ratchet.h"
+
 #include "problems/matmul/matmul_plain.h"
 #include "problems/matmul/matmul_search.h"
 
@@ -206,4 +210,35 @@ char *tu_mm_canonical_text(const mm_scheme *s)
         return NULL;
     }
     return rt_buf_take(&b);
+}
+
+long long tu_count_texts(const char *store, const char *where, const char *needle, int contains)
+{
+    rt_store *view = NULL;
+    rt_error err;
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    char q[1024];
+    snprintf(q, sizeof q, "SELECT id FROM candidates WHERE %s", where);
+    long long n = -1;
+    if (rt_store_open(&view, store, &err) != 0)
+        return -1;
+    if (sqlite3_open_v2(store, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db, q, -1, &st, NULL) != SQLITE_OK)
+        goto done;
+    n = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        char *text = NULL;
+        if (rt_store_candidate_text(view, sqlite3_column_int64(st, 0), &text) != 0) {
+            n = -1;
+            break;
+        }
+        n += (strstr(text, needle) != NULL) == (contains != 0);
+        free(text);
+    }
+done:
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    rt_store_close(view);
+    return n;
 }

@@ -34,6 +34,11 @@ typedef struct tu_scheme_name {
 /* Reads a file name; returns 0, or -1 when it is not one of a published scheme. */
 int tu_scheme_name_parse(const char *name, tu_scheme_name *out);
 
+/* The rows of a store that match the SQL condition where (on table candidates) and whose text,
+ * as ratchet reads it (compressed texts decoded, store/codec.h), holds needle (contains 1) or
+ * does not (contains 0); -1 when the store or a text cannot be read. */
+long long tu_count_texts(const char *store, const char *where, const char *needle, int contains);
+
 /* Monotonic seconds. */
 double tu_now(void);
 

@@ -2,10 +2,53 @@
  * checks numbers against their ranges, and prints the option lines of the help, so that what a
  * command accepts and what its help says come from the same rows. */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "tool.h"
+
+/* Arguments that came from a configuration file: the string (its first len bytes hold the
+ * option, also after "--name=value" is split) and where it was read ("FILE:LINE"). */
+#define MAX_ORIGINS 256
+static struct {
+    const char *arg;
+    size_t len;
+    char where[200];
+} origins[MAX_ORIGINS];
+static int norigins;
+
+void args_note_origin(const char *arg, const char *where)
+{
+    if (norigins == MAX_ORIGINS)
+        return;
+    origins[norigins].arg = arg;
+    origins[norigins].len = strlen(arg);
+    snprintf(origins[norigins].where, sizeof origins[norigins].where, "%s", where);
+    norigins++;
+}
+
+const char *args_origin(const char *p)
+{
+    for (int i = 0; p && i < norigins; i++)
+        if (p >= origins[i].arg && p <= origins[i].arg + origins[i].len)
+            return origins[i].where;
+    return NULL;
+}
+
+/* A usage error about the argument arg: "CMD: FILE:LINE: ..." when it came from a
+ * configuration file, "CMD: ..." when it was given on the command line. */
+__attribute__((format(printf, 3, 4))) static void arg_error(const char *cmd, const char *arg,
+                                                            const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    const char *where = args_origin(arg);
+    usage_error("%s: %s%s%s", cmd, where ? where : "", where ? ": " : "", msg);
+}
 
 /* The row named name, or NULL. */
 static const arg_opt *find_opt(const arg_opt *opts, const char *name)
@@ -60,7 +103,7 @@ static int store_value(const char *cmd, const arg_opt *o, const char *value, cha
         return 0;
     case ARG_TEXT:
         if (o->expect && !*value) {
-            usage_error("%s: --%s needs %s", cmd, o->name, o->expect);
+            arg_error(cmd, value, "--%s needs %s", o->name, o->expect);
             return EXIT_USAGE;
         }
         *(const char **)field = value;
@@ -68,24 +111,31 @@ static int store_value(const char *cmd, const arg_opt *o, const char *value, cha
     default:
         if (parse_number(o, value, field) == 0)
             return 0;
-        usage_error("%s: bad --%s '%s': expected %s", cmd, o->name, value, o->expect);
+        arg_error(cmd, value, "bad --%s '%s': expected %s", o->name, value, o->expect);
         return EXIT_USAGE;
     }
 }
 
-/* A positional argument: into the spec's slot if it is free. */
-static int take_positional(const arg_spec *spec, const char *arg, char *dest)
+/* A positional argument: into the first of the spec's slots that is free. */
+static int take_positional(const arg_spec *spec, int more, const char *arg, char *dest)
 {
-    const char **slot = spec->positional >= 0 ? (const char **)(dest + spec->positional) : NULL;
-    if (!slot || *slot) {
-        usage_error("%s: unexpected argument '%s'", spec->cmd, arg);
-        return EXIT_USAGE;
+    for (int k = 0; spec->positional >= 0 && k <= more; k++) {
+        const char **slot = (const char **)(dest + spec->positional) + k;
+        if (!*slot) {
+            *slot = arg;
+            return 0;
+        }
     }
-    *slot = arg;
-    return 0;
+    arg_error(spec->cmd, arg, "unexpected argument '%s'", arg);
+    return EXIT_USAGE;
 }
 
 int args_parse(const arg_spec *spec, int argc, char **argv, void *dest, int *seen)
+{
+    return args_parse_n(spec, 0, argc, argv, dest, seen);
+}
+
+int args_parse_n(const arg_spec *spec, int more, int argc, char **argv, void *dest, int *seen)
 {
     for (int i = 1; i < argc; i++) {
         char *a = argv[i];
@@ -94,7 +144,7 @@ int args_parse(const arg_spec *spec, int argc, char **argv, void *dest, int *see
             return -1;
         }
         if (strncmp(a, "--", 2) != 0 || a[2] == '\0') {
-            if (take_positional(spec, a, dest))
+            if (take_positional(spec, more, a, dest))
                 return EXIT_USAGE;
             continue;
         }
@@ -109,15 +159,19 @@ int args_parse(const arg_spec *spec, int argc, char **argv, void *dest, int *see
             return -1;
         }
         const arg_opt *o = find_opt(spec->opts, name);
-        if (!o && !spec->other) {
-            usage_error("%s: unknown option --%s (see ratchet %s --help)", spec->cmd, name,
-                        spec->cmd);
+        if (!o && (!spec->other || (spec->known && !spec->known(dest, name)))) {
+            arg_error(spec->cmd, a, "unknown option --%s (see ratchet %s --help)", name,
+                      spec->cmd);
+            return EXIT_USAGE;
+        }
+        if (o && o->type == ARG_FLAG && value) {
+            arg_error(spec->cmd, a, "--%s takes no value", name);
             return EXIT_USAGE;
         }
         if (!value && !(o && o->type == ARG_FLAG)) {
             if (i + 1 >= argc) {
                 const char *needs = o && o->type == ARG_TEXT && o->expect ? o->expect : "a value";
-                usage_error("%s: --%s needs %s", spec->cmd, name, needs);
+                arg_error(spec->cmd, a, "--%s needs %s", name, needs);
                 return EXIT_USAGE;
             }
             value = argv[++i];
@@ -165,4 +219,43 @@ int args_param(const char *cmd, arg_params *params, const char *name, const char
     params->values[params->n] = value;
     params->n++;
     return 0;
+}
+
+/* 1 when the argument a is the option --name, in either form ("--name", "--name=value"). */
+static int is_option(const char *a, const char *name)
+{
+    size_t k = strlen(name);
+    return strncmp(a, "--", 2) == 0 && strncmp(a + 2, name, k) == 0 &&
+           (a[2 + k] == '=' || a[2 + k] == '\0');
+}
+
+void args_peek(const arg_spec *spec, int argc, char **argv, args_seen *out)
+{
+    out->help = 0;
+    out->positional = NULL;
+    for (int n = 0; n < ARGS_PEEK_MAX; n++)
+        out->values[n] = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            out->help = 1;
+            continue;
+        }
+        if (strncmp(a, "--", 2) != 0 || a[2] == '\0') {
+            if (!out->positional)
+                out->positional = a;
+            continue;
+        }
+        const char *eq = strchr(a, '=');
+        size_t k = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
+        const arg_opt *o = spec->opts;
+        while (o->name && (strlen(o->name) != k || strncmp(o->name, a + 2, k) != 0))
+            o++;
+        const char *value = eq ? eq + 1 : NULL;
+        if (!eq && !(o->name && o->type == ARG_FLAG) && i + 1 < argc)
+            value = argv[++i];
+        for (int n = 0; n < ARGS_PEEK_MAX && out->names[n]; n++)
+            if (is_option(a, out->names[n]))
+                out->values[n] = value;
+    }
 }

@@ -73,7 +73,7 @@ static void audit_text(const char *path, const rt_audit *a)
 
 int cmd_audit(int argc, char **argv)
 {
-    static const arg_spec spec = {"audit", audit_opts, help_audit, AT(path), NULL};
+    static const arg_spec spec = {"audit", audit_opts, help_audit, AT(path), NULL, NULL};
     audit_args args = {0};
     int rc = args_parse(&spec, argc, argv, &args, NULL);
     if (rc)

@@ -36,7 +36,7 @@ static void help_best(FILE *f)
 
 int cmd_best(int argc, char **argv)
 {
-    static const arg_spec spec = {"best", best_opts, help_best, AT(path), NULL};
+    static const arg_spec spec = {"best", best_opts, help_best, AT(path), NULL, NULL};
     best_args a = {0};
     int rc = args_parse(&spec, argc, argv, &a, NULL);
     if (rc)

@@ -61,7 +61,8 @@ static void print_line(const char *line, void *user)
 
 int cmd_coevolve(int argc, char **argv)
 {
-    static const arg_spec spec = {"coevolve", coevolve_opts, help_coevolve, AT(problem), NULL};
+    static const arg_spec spec = {"coevolve", coevolve_opts, help_coevolve, AT(problem), NULL,
+                                  NULL};
     coevolve_args a = {0};
     rt_coevolve_options_init(&a.o);
     int rc = args_parse(&spec, argc, argv, &a, NULL);

@@ -111,7 +111,7 @@ static int write_packing(const char *path, const char *json)
 
 int cmd_eval(int argc, char **argv)
 {
-    static const arg_spec spec = {"eval", eval_opts, help_eval, AT(problem), NULL};
+    static const arg_spec spec = {"eval", eval_opts, help_eval, AT(problem), NULL, NULL};
     eval_args a = {0};
     int rc = args_parse(&spec, argc, argv, &a, NULL);
     if (rc)

@@ -55,7 +55,7 @@ static int write_out(const char *path, const char *json)
 
 int cmd_gen(int argc, char **argv)
 {
-    static const arg_spec spec = {"gen", gen_opts, help_gen, AT(problem), NULL};
+    static const arg_spec spec = {"gen", gen_opts, help_gen, AT(problem), NULL, NULL};
     gen_args a = {.count = 1, .seed = 1};
     int rc = args_parse(&spec, argc, argv, &a, NULL);
     if (rc)

@@ -39,7 +39,7 @@ static void lift_help(FILE *f)
 
 int cmd_lift(int argc, char **argv)
 {
-    static const arg_spec spec = {"lift", lift_opts, lift_help, AT(path), NULL};
+    static const arg_spec spec = {"lift", lift_opts, lift_help, AT(path), NULL, NULL};
     lift_args args = {.format = "exp"};
     int rc = args_parse(&spec, argc, argv, &args, NULL);
     if (rc)

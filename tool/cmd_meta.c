@@ -81,7 +81,7 @@ static int print_row(const rt_cand_info *c, void *user)
  * EXIT_USAGE after printing one line. */
 static int meta_parse(int argc, char **argv, meta_args *a)
 {
-    static const arg_spec spec = {"meta", meta_opts, help_meta, -1, NULL};
+    static const arg_spec spec = {"meta", meta_opts, help_meta, -1, NULL, NULL};
     memset(a, 0, sizeof *a);
     rt_run_options_init(&a->opt);
     a->opt.islands = 2;

@@ -16,10 +16,11 @@ static void help_policy(FILE *f)
 
 int cmd_policy(int argc, char **argv)
 {
-    if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-        help_policy(stdout);
-        return 0;
-    }
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            help_policy(stdout);
+            return 0;
+        }
     if (argc < 2 || strcmp(argv[1], "show") != 0 || argc > 3) {
         usage_error("policy: expected 'show [FILE]' (see ratchet policy --help)");
         return EXIT_USAGE;

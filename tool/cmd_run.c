@@ -12,20 +12,25 @@
 
 #include "tool.h"
 
-/* The arguments of `run`: the library's run options and the tool's own. */
-typedef struct run_args {
-    rt_run_options opt;
-    const char *problem, *store, *resume, *policy, *config;
-    int quiet, jobs;
-    arg_params params; /* the problem's parameters */
-} run_args;
-
 /* The rows of run_opts, in the order of the help. */
 enum {
     RUN_STORE, RUN_RESUME, RUN_SECONDS, RUN_EVALUATIONS, RUN_TARGET, RUN_SEED, RUN_ISLANDS,
     RUN_THREADS, RUN_JOBS, RUN_PROPOSER, RUN_CONFIG, RUN_POLICY, RUN_QUIET, RUN_TRUST_PROXY,
     RUN_NOPTS
 };
+
+/* The arguments of `run`: the library's run options and the tool's own. */
+typedef struct run_args {
+    rt_run_options opt;
+    const char *problem, *store, *resume, *policy, *config;
+    int quiet, jobs;
+    arg_params params; /* the problem's parameters */
+    /* whose parameters are options: the problem named, else the resumed store's (NULL: none
+     * named; with help asked for, every option is taken, the help comes first) */
+    const char *params_of;
+    int help;
+    int seen[RUN_NOPTS]; /* args_parse's: which rows were given */
+} run_args;
 
 #define AT(field) offsetof(run_args, field)
 static const arg_opt run_opts[RUN_NOPTS + 1] = {
@@ -51,8 +56,9 @@ static const arg_opt run_opts[RUN_NOPTS + 1] = {
     [RUN_PROPOSER] = {"proposer", "NAME", ARG_TEXT, 0, 0, NULL, AT(opt.proposer),
                       "what makes children: builtin (default), command or llm"},
     [RUN_CONFIG] = {"config", "FILE", ARG_TEXT, 0, 0, NULL, AT(config), /* read by cmd_run */
-                    "options from FILE (key = value); flags override it; for\n"
-                    "program, ratchet.ini next to --initial is read by default"},
+                    "options from FILE (key = value, a key for every long option;\n"
+                    "flags override it); for program, ratchet.ini next to\n"
+                    "--initial is read by default"},
     [RUN_POLICY] = {"policy", "FILE", ARG_TEXT, 0, 0, NULL, AT(policy),
                     "the run's policy (JSON, see ratchet policy show); stored with\n"
                     "the run, so a resume uses the same one"},
@@ -70,6 +76,9 @@ static void help_run(FILE *f)
                "Searches PROBLEM, keeping every candidate in STORE. Nothing enters the archive\n"
                "before the problem's verifier accepts its stored text. Ctrl-C stops cleanly;\n"
                "a killed run loses at most the last half second and resumes with --resume.\n"
+               "A resume continues the run as it was made: problem options, --seed, --islands\n"
+               "and --proposer given again must be the stored ones; the proposer's options are\n"
+               "stored and reused (one given again replaces the stored one).\n"
                "\n"
                "Options:\n");
     args_help(f, run_opts, 19);
@@ -89,10 +98,24 @@ static void help_run(FILE *f)
 }
 
 static rt_run *active_run;
+static volatile sig_atomic_t signals_seen;
 
+/* The first Ctrl-C (or SIGTERM) stops the run: the work in flight is cut, the store committed.
+ * The second exits at once; the store keeps its last commit (SQLite's journal makes that
+ * consistent) and the sandboxes die with the process (their parent-death signal). */
 static void on_signal(int sig)
 {
-    (void)sig;
+    static const char stopping[] = "\nratchet: stopping: cutting the work in flight (Ctrl-C "
+                                   "again to quit at once)\n";
+    static const char quitting[] = "\nratchet: quit at once; the store keeps its last commit "
+                                   "(continue with run --resume)\n";
+    if (++signals_seen > 1) {
+        ssize_t w = write(STDERR_FILENO, quitting, sizeof quitting - 1);
+        (void)w;
+        _exit(128 + sig);
+    }
+    ssize_t w = write(STDERR_FILENO, stopping, sizeof stopping - 1);
+    (void)w;
     if (active_run)
         rt_run_stop(active_run);
 }
@@ -103,11 +126,14 @@ static void show_progress(const rt_progress *p, void *user)
     char best[64] = "none yet";
     if (p->has_best)
         snprintf(best, sizeof best, "%s %g", p->metric_name, p->best_metric);
-    fprintf(stderr, "\r\033[Kbest %s (verified) | %lld evals | %.0f evals/s | %.1f s", best,
-            p->evaluations, p->evals_per_second, p->elapsed);
+    fprintf(stderr, "\r\033[Kbest %s (verified) | %lld evaluated of %lld proposals | %.0f/s | "
+                    "%.1f s", best, p->evaluated, p->evaluations, p->evals_per_second, p->elapsed);
     fflush(stderr);
 }
 
+/* A store name in runs/ that no file has yet: PROBLEM-DATE-TIME.db, then -2, -3, ... when
+ * runs started in the same second (the run's creation refuses a name that appeared meanwhile,
+ * and then takes the next one). Returns 0, or -1 after printing one line. */
 static int default_store(const char *problem, char *buf, size_t len)
 {
     time_t t = time(NULL);
@@ -117,9 +143,17 @@ static int default_store(const char *problem, char *buf, size_t len)
         usage_error("cannot create runs/: %s", strerror(errno));
         return -1;
     }
-    snprintf(buf, len, "runs/%s-%04d%02d%02d-%02d%02d%02d.db", problem, tm.tm_year + 1900,
-             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
-    return 0;
+    for (int n = 1; n <= 1000; n++) {
+        char suffix[16] = "";
+        if (n > 1)
+            snprintf(suffix, sizeof suffix, "-%d", n);
+        snprintf(buf, len, "runs/%s-%04d%02d%02d-%02d%02d%02d%s.db", problem, tm.tm_year + 1900,
+                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, suffix);
+        if (access(buf, F_OK) != 0 && errno == ENOENT)
+            return 0;
+    }
+    usage_error("run: runs/ holds 1000 stores of this second; name one with --store FILE");
+    return -1;
 }
 
 /* Reads a policy file and checks it (so that a bad key is reported before anything else);
@@ -152,17 +186,36 @@ static int run_other(void *dest, const char *name, const char *value)
     return args_param("run", &a->params, name, value);
 }
 
-/* Reads run's arguments into a and settles what depends on which options were given. Returns
- * 0, -1 after printing the help, or EXIT_USAGE after printing one line. */
-static int run_parse(int argc, char **argv, run_args *a)
+/* Which options run_other takes: the llm proposer's and the problem's parameters. */
+static int run_known(const void *dest, const char *name)
 {
-    static const arg_spec spec = {"run", run_opts, help_run, AT(problem), run_other};
-    int seen[RUN_NOPTS] = {0};
+    const run_args *a = dest;
+    if (llm_run_known(name))
+        return 1;
+    if (!a->params_of)
+        return a->help;
+    /* a problem this ratchet does not know is named as such later, not its options */
+    if (!rt_problem_params_help(a->params_of))
+        return 1;
+    return rt_problem_has_param(a->params_of, name, 0);
+}
+
+static const arg_spec run_spec = {"run", run_opts, help_run, AT(problem), run_other, run_known};
+
+/* Reads run's arguments into a and settles what depends on which options were given; info is
+ * the resumed run's (NULL for a new run). Returns 0, -1 after printing the help, or EXIT_USAGE
+ * after printing one line. */
+static int run_parse(int argc, char **argv, run_args *a, const rt_run_info *info,
+                     const args_seen *peek)
+{
+    int *seen = a->seen;
     memset(a, 0, sizeof *a);
+    a->params_of = peek->positional ? peek->positional : info ? info->problem : NULL;
+    a->help = peek->help;
     rt_run_options_init(&a->opt);
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     a->opt.threads = ncpu > 0 ? (int)ncpu : 1;
-    int rc = args_parse(&spec, argc, argv, a, seen);
+    int rc = args_parse(&run_spec, argc, argv, a, seen);
     if (rc)
         return rc;
     a->opt.has_target = seen[RUN_TARGET] > 0;
@@ -188,6 +241,140 @@ static int run_parse(int argc, char **argv, run_args *a)
     return 0;
 }
 
+/* Reads what the run in path was made with. Returns 0, or an exit status after printing one
+ * line (the store's own message, which names it). */
+static int resume_info(const char *path, rt_run_info *info)
+{
+    rt_store *st = NULL;
+    rt_error err = {0};
+    int rc = rt_store_open(&st, path, &err);
+    if (!rc && (rc = rt_store_run_info(st, info)))
+        snprintf(err.msg, sizeof err.msg, "%s", rt_store_errmsg(st));
+    rt_store_close(st);
+    if (rc)
+        usage_error("%s", err.msg);
+    return rc ? exit_for(rc) : 0;
+}
+
+/* Where the problem parameter named in msg ("bad --shape ...") was given: "FILE:LINE: " when it
+ * came from a configuration file, else "". */
+static const char *param_origin(const run_args *a, const char *msg, char *buf, size_t len)
+{
+    buf[0] = '\0';
+    for (size_t i = a->params.n; i-- > 0;) {
+        const char *k = a->params.keys[i], *at = msg;
+        size_t kl = strlen(k);
+        while ((at = strstr(at, "--")) != NULL) {
+            at += 2;
+            char next = at[kl];
+            if (strncmp(at, k, kl) == 0 && !(next == '-' || (next >= 'a' && next <= 'z'))) {
+                const char *where = args_origin(a->params.values[i]);
+                if (where)
+                    snprintf(buf, len, "%s: ", where);
+                return buf;
+            }
+        }
+    }
+    return buf;
+}
+
+static const char keep_word[] =
+    "a resumed run keeps what it was made with (start a new store to change it)";
+
+/* The problem and its parameters given again on a resume, against the store's: 0, or
+ * EXIT_USAGE after one line naming the first that differs. */
+static int resume_check_problem(const run_args *a, const rt_run_info *info)
+{
+    if (a->problem && strcmp(a->problem, info->problem) != 0) {
+        usage_error("run: store %s is a run of %s (%s), not of %s; %s", a->resume, info->problem,
+                    info->params, a->problem, keep_word);
+        return EXIT_USAGE;
+    }
+    if (!a->params.n)
+        return 0;
+    int differ = -1;
+    char was[1024], now[1024], where[256];
+    rt_error err = {0};
+    if (rt_problem_params_compare(info->problem, info->params, a->params.keys, a->params.values,
+                                  a->params.n, &differ, was, now, sizeof was, &err)) {
+        usage_error("run: %s%s (store %s)", param_origin(a, err.msg, where, sizeof where),
+                    err.msg, a->resume);
+        return EXIT_USAGE;
+    }
+    if (differ < 0)
+        return 0;
+    const char *w = args_origin(a->params.values[differ]);
+    usage_error("run: %s%s--%s %s differs from the run in %s (%s%s%s); %s", w ? w : "",
+                w ? ": " : "", a->params.keys[differ], a->params.values[differ], a->resume,
+                was[0] ? a->params.keys[differ] : "", was[0] ? "=" : "not set", was, keep_word);
+    return EXIT_USAGE;
+}
+
+/* Where the proposer option whose value msg quotes ("llm-url: 'ftp://x' is not ...") was
+ * given: "FILE:LINE: " when it came from a configuration file, else "". */
+static const char *proposer_origin(const rt_run_options *o, const char *msg, char *buf,
+                                   size_t len)
+{
+    buf[0] = '\0';
+    for (size_t i = o->nproposer_params; i-- > 0;) {
+        const char *v = o->proposer_values[i], *where = args_origin(v);
+        char quoted[300];
+        snprintf(quoted, sizeof quoted, "'%.200s'", v);
+        if (where && (strstr(msg, quoted) || (strlen(v) >= 4 && strstr(msg, v)))) {
+            snprintf(buf, len, "%s: ", where);
+            break;
+        }
+    }
+    return buf;
+}
+
+/* A resumed run keeps what it was made with: a problem, parameter, seed, island count or
+ * proposer given again must be the stored one. Returns 0, or EXIT_USAGE after one line naming
+ * the first that differs. */
+static int resume_check(const run_args *a, const rt_run_info *info)
+{
+    if (resume_check_problem(a, info))
+        return EXIT_USAGE;
+    char stored[64], given[64];
+    const char *flag = NULL;
+    if (a->seen[RUN_SEED] && a->opt.seed != info->seed) {
+        flag = "seed";
+        snprintf(given, sizeof given, "%llu", (unsigned long long)a->opt.seed);
+        snprintf(stored, sizeof stored, "%llu", (unsigned long long)info->seed);
+    } else if (a->seen[RUN_ISLANDS] && a->opt.islands != info->islands) {
+        flag = "islands";
+        snprintf(given, sizeof given, "%d", a->opt.islands);
+        snprintf(stored, sizeof stored, "%d", info->islands);
+    } else if (a->seen[RUN_PROPOSER] && strcmp(a->opt.proposer, info->proposer) != 0) {
+        flag = "proposer";
+        snprintf(given, sizeof given, "%.60s", a->opt.proposer);
+        snprintf(stored, sizeof stored, "%s", info->proposer);
+    }
+    if (!flag)
+        return 0;
+    usage_error("run: --%s %s differs from the run in %s (%s %s); %s", flag, given, a->resume,
+                flag, stored, keep_word);
+    return EXIT_USAGE;
+}
+
+/* Creates the new run a describes, in runs/ under a fresh name when no store is named (the
+ * next name when another run took it meanwhile). Returns a library code. */
+static int run_create(run_args *a, const rt_problem *problem, rt_run **run, char *path,
+                      size_t pathlen, rt_error *err)
+{
+    if (a->store) {
+        snprintf(path, pathlen, "%s", a->store);
+        return rt_run_create(run, a->store, problem, &a->opt, err);
+    }
+    for (int tries = 0;; tries++) {
+        if (default_store(a->problem, path, pathlen))
+            return RT_EUSAGE;
+        int rc = rt_run_create(run, path, problem, &a->opt, err);
+        if (rc == 0 || tries == 100 || access(path, F_OK) != 0)
+            return rc;
+    }
+}
+
 /* Opens the run that a describes: a new one (in runs/ when no store is named) or the resumed
  * one; path receives the store's path. Returns 0, or an exit status after printing one line. */
 static int run_open(run_args *a, rt_run **run, char *path, size_t pathlen)
@@ -198,14 +385,17 @@ static int run_open(run_args *a, rt_run **run, char *path, size_t pathlen)
     int rc = EXIT_USAGE;
     if (a->policy) {
         if (read_policy_file(a->policy, &policy_text, err.msg, sizeof err.msg)) {
-            usage_error("run: %s", err.msg);
+            usage_error("run: %s%s%s", args_origin(a->policy) ? args_origin(a->policy) : "",
+                        args_origin(a->policy) ? ": " : "", err.msg);
             return EXIT_USAGE;
         }
         a->opt.policy = policy_text;
     }
-    if (a->problem && rt_problem_open(&problem, a->problem, a->params.keys, a->params.values,
+    /* a resumed run's problem is the store's (resume_check compared what was given) */
+    if (!a->resume && rt_problem_open(&problem, a->problem, a->params.keys, a->params.values,
                                       a->params.n, &err)) {
-        usage_error("run: %s", err.msg);
+        char where[256];
+        usage_error("run: %s%s", param_origin(a, err.msg, where, sizeof where), err.msg);
         goto done;
     }
     if (!a->quiet && isatty(STDERR_FILENO)) {
@@ -213,17 +403,15 @@ static int run_open(run_args *a, rt_run **run, char *path, size_t pathlen)
         a->opt.progress_interval = 0.25;
     }
     if (a->resume) {
-        rc = rt_run_resume(run, a->resume, problem, &a->opt, &err);
+        rc = rt_run_resume(run, a->resume, NULL, &a->opt, &err);
         snprintf(path, pathlen, "%s", a->resume);
-    } else if (!a->store && default_store(a->problem, path, pathlen)) {
-        goto done;
     } else {
-        if (a->store)
-            snprintf(path, pathlen, "%s", a->store);
-        rc = rt_run_create(run, a->store ? a->store : path, problem, &a->opt, &err);
+        rc = run_create(a, problem, run, path, pathlen, &err);
     }
     if (rc) {
-        usage_error("%s", err.msg);
+        char where[256];
+        if (err.msg[0])
+            usage_error("%s%s", proposer_origin(&a->opt, err.msg, where, sizeof where), err.msg);
         rc = exit_for(rc);
     }
 done:
@@ -231,6 +419,39 @@ done:
     free(policy_text);
     a->opt.policy = NULL;
     return rc;
+}
+
+/* Prints the end of a run: its best, its evaluations and proposals, and on stderr its failures
+ * by cause (the three largest). */
+static void print_outcome(const char *path)
+{
+    rt_store *st = NULL;
+    rt_error err = {0};
+    if (rt_store_open(&st, path, &err) != 0)
+        return;
+    rt_summary sum;
+    if (rt_store_summary(st, &sum) == 0 && sum.has_best)
+        printf("best verified %s %g after %lld evaluations (%lld proposals) in %.1f s (store "
+               "%s)\n",
+               sum.metric_name, sum.best_metric, sum.evaluated, sum.proposals, sum.elapsed,
+               path);
+    char *text = NULL;
+    json_t *f = rt_store_failures(st, &text) == 0 && text ? json_loads(text, 0, NULL) : NULL;
+    free(text);
+    size_t i;
+    json_t *c;
+    json_array_foreach(json_object_get(f, "causes"), i, c) {
+        if (i == 3)
+            break;
+        const char *detail = json_string_value(json_object_get(c, "detail"));
+        const char *cause = json_string_value(json_object_get(c, "cause"));
+        fprintf(stderr, "ratchet: %lld failed: %s%s%s\n",
+                (long long)json_integer_value(json_object_get(c, "count")), cause ? cause : "?",
+                detail && *detail ? ": " : "",
+                detail && *detail ? detail : "");
+    }
+    json_decref(f);
+    rt_store_close(st);
 }
 
 /* Executes an opened run (and closes it) with Ctrl-C stopping it, then prints its best. Returns
@@ -259,16 +480,7 @@ static int run_execute(rt_run *run, const rt_run_options *opt, const char *path)
         return exit_for(rc);
     }
     rt_run_close(run);
-
-    rt_store *st = NULL;
-    rt_error err = {0};
-    if (rt_store_open(&st, path, &err) == 0) {
-        rt_summary sum;
-        if (rt_store_summary(st, &sum) == 0 && sum.has_best)
-            printf("best verified %s %g after %lld evaluations in %.1f s (store %s)\n",
-                   sum.metric_name, sum.best_metric, sum.evaluations, sum.elapsed, path);
-        rt_store_close(st);
-    }
+    print_outcome(path);
     return 0;
 }
 
@@ -276,12 +488,21 @@ int cmd_run(int argc, char **argv)
 {
     int n;
     char **args;
-    if (config_args_expand(argc, argv, &n, &args))
+    if (config_args_expand(run_opts, argc, argv, &n, &args))
         return EXIT_USAGE;
+    /* the options a run takes depend on its problem: the one named, or the resumed store's */
+    args_seen peek = {.names = {"resume"}};
+    args_peek(&run_spec, n, args, &peek);
+    rt_run_info info;
+    int resumed = peek.values[0] && !peek.help;
+    int rc = resumed ? resume_info(peek.values[0], &info) : 0;
     run_args a;
     rt_run *run = NULL;
     char path[4096];
-    int rc = run_parse(n, args, &a);
+    if (!rc)
+        rc = run_parse(n, args, &a, resumed ? &info : NULL, &peek);
+    if (!rc && a.resume)
+        rc = resume_check(&a, &info);
     if (!rc)
         rc = run_open(&a, &run, path, sizeof path);
     if (!rc)

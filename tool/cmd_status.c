@@ -45,6 +45,39 @@ static void print_bandit(const char *bandit)
     json_decref(o);
 }
 
+/* The store's failure table (rt_store_failures) parsed, or NULL when it has none. */
+static json_t *failures_of(rt_store *st)
+{
+    char *text = NULL;
+    if (rt_store_failures(st, &text) || !text)
+        return NULL;
+    json_t *f = json_loads(text, 0, NULL);
+    free(text);
+    return json_is_object(f) ? f : (json_decref(f), NULL);
+}
+
+/* Prints one line per cause of failure, largest first, with the latest detail. */
+static void print_failures(json_t *f)
+{
+    json_t *causes = json_object_get(f, "causes");
+    size_t i;
+    json_t *c;
+    json_array_foreach(causes, i, c) {
+        const char *cause = json_string_value(json_object_get(c, "cause"));
+        const char *detail = json_string_value(json_object_get(c, "detail"));
+        printf("failed       %lld x %s%s%s\n",
+               (long long)json_integer_value(json_object_get(c, "count")), cause ? cause : "?",
+               detail && *detail ? " — last: " : "", detail && *detail ? detail : "");
+    }
+    long long other = (long long)json_integer_value(json_object_get(f, "other"));
+    long long cut = (long long)json_integer_value(json_object_get(f, "cut"));
+    if (other)
+        printf("failed       %lld x other causes\n", other);
+    if (cut)
+        printf("cut          %lld job%s stopped in flight at the end of a session\n", cut,
+               cut == 1 ? "" : "s");
+}
+
 /* The islands of the summary as a JSON array. */
 static json_t *islands_json(const rt_summary *s)
 {
@@ -74,6 +107,11 @@ static int status_json(rt_store *st, const char *path, const rt_summary *s,
     json_object_set_new(o, "sessions", json_integer(s->sessions));
     json_object_set_new(o, "elapsed", json_real(s->elapsed));
     json_object_set_new(o, "evaluations", json_integer(s->evaluations));
+    json_object_set_new(o, "proposals", json_integer(s->proposals));
+    json_object_set_new(o, "evaluated", json_integer(s->evaluated));
+    json_object_set_new(o, "failed", json_integer(s->failed));
+    json_t *failures = failures_of(st);
+    json_object_set_new(o, "failures", failures ? failures : json_null());
     json_object_set_new(o, "duplicates", json_integer(s->duplicates));
     json_object_set_new(o, "stored", json_integer(s->stored));
     json_object_set_new(o, "valid", json_integer(s->valid));
@@ -113,8 +151,12 @@ static int status_text(rt_store *st, const char *path, const rt_summary *s,
     printf("seed         %llu (%d session%s)\n", (unsigned long long)s->seed, s->sessions,
            s->sessions == 1 ? "" : "s");
     printf("elapsed      %.1f s\n", s->elapsed);
-    printf("evaluations  %lld (%.0f/s), %lld duplicates dropped\n", s->evaluations,
-           s->elapsed > 0 ? (double)s->evaluations / s->elapsed : 0.0, s->duplicates);
+    printf("proposals    %lld: %lld evaluated (%.0f/s), %lld duplicates dropped, %lld made no "
+           "child\n", s->proposals, s->evaluated,
+           s->elapsed > 0 ? (double)s->evaluated / s->elapsed : 0.0, s->duplicates, s->failed);
+    json_t *failures = failures_of(st);
+    print_failures(failures);
+    json_decref(failures);
     printf("candidates   %lld stored: %lld verified, %lld rejected, %lld admitted\n", s->stored,
            s->valid, s->invalid, s->admitted);
     if (s->has_best)
@@ -137,7 +179,7 @@ static int status_text(rt_store *st, const char *path, const rt_summary *s,
 int cmd_status(int argc, char **argv)
 {
     static const arg_spec spec = {"status", status_opts, help_status,
-                                  offsetof(status_args, path), NULL};
+                                  offsetof(status_args, path), NULL, NULL};
     status_args a = {0};
     int rc = args_parse(&spec, argc, argv, &a, NULL);
     if (rc)

@@ -28,9 +28,13 @@ static void help_verify(FILE *f)
                "Exit 0 and the figure (for matmul the rank) when it holds, 1 naming the\n"
                "first failing check when it does not, 2 when FILE is unreadable or malformed.\n");
     args_help(f, verify_opts, 17);
-    fprintf(f, "\nmatmul options:\n%s\n"
-               "Example:\n  ratchet verify best.exp --shape 3x3x3 --field gf2\n",
-            rt_problem_params_help("matmul"));
+    /* only what a verification reads: a search's settings (matmul's --walk, a program's
+     * --command) have no say in a verdict */
+    static const char *const problems[] = {"matmul", "program"};
+    for (size_t i = 0; i < sizeof problems / sizeof problems[0]; i++)
+        fprintf(f, "\n%s options:\n%s", problems[i],
+                rt_problem_verify_params_help(problems[i]));
+    fprintf(f, "\nExample:\n  ratchet verify best.exp --shape 3x3x3 --field gf2\n");
 }
 
 /* Any other option is a parameter of the problem. */
@@ -38,6 +42,13 @@ static int verify_other(void *dest, const char *name, const char *value)
 {
     verify_args *a = dest;
     return args_param("verify", &a->params, name, value);
+}
+
+/* Those the problem's verification reads. */
+static int verify_known(const void *dest, const char *name)
+{
+    const verify_args *a = dest;
+    return rt_problem_has_param(a->problem, name, 1);
 }
 
 /* Prints the verdict on path: a line of text, or one JSON object. */
@@ -65,8 +76,14 @@ static void verify_print(const char *path, const rt_verdict *v, int json)
 int cmd_verify(int argc, char **argv)
 {
     static const arg_spec spec = {"verify", verify_opts, help_verify,
-                                  offsetof(verify_args, path), verify_other};
-    verify_args a = {.problem = "matmul"};
+                                  offsetof(verify_args, path), verify_other, verify_known};
+    args_seen peek = {.names = {"problem"}};
+    args_peek(&spec, argc, argv, &peek);
+    verify_args a = {.problem = peek.values[0] ? peek.values[0] : "matmul"};
+    if (!peek.help && rt_problem_params_help(a.problem) == NULL) {
+        usage_error("verify: unknown problem '%s'", a.problem);
+        return EXIT_USAGE;
+    }
     int rc = args_parse(&spec, argc, argv, &a, NULL);
     if (rc)
         return rc < 0 ? 0 : rc;

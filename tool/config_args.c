@@ -1,6 +1,7 @@
 /* config_args.c — reads a run's configuration file into extra command-line options.
  * Uses only the public API (rt_config_read). */
 #include <libgen.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,13 +11,12 @@
 
 #define MAX_CONFIG_ARGS 256
 
-/* Keys a configuration file may set: `ratchet run` options and the program problem's. */
-static const char *const known_keys[] = {
-    "seconds", "evaluations", "target", "seed", "islands", "threads", "jobs", "proposer",
-    "store", "quiet", "initial", "evaluator", "verifier", "eval-timeout", "eval-memory",
-    "cascade", "cascade-threshold", "reproduce-tolerance", "command", "command-timeout",
-    "visible", NULL};
-static const char *const path_keys[] = {"initial", "evaluator", "verifier", "store", NULL};
+/* Keys whose values are paths, taken relative to the file's folder. Which keys exist is
+ * args_parse's to say (with the file's place in its message), as for flags. */
+static const char *const path_keys[] = {"initial", "evaluator", "verifier", "store", "resume",
+                                        "policy", "llm-prompts", NULL};
+/* Keys a file cannot set: the file itself, and the help. */
+static const char *const refused_keys[] = {"config", "help", NULL};
 
 static int in_list(const char *s, const char *const *list)
 {
@@ -26,14 +26,6 @@ static int in_list(const char *s, const char *const *list)
     return 0;
 }
 
-typedef struct collect {
-    const char *path;
-    char dir[4096];
-    char *args[MAX_CONFIG_ARGS];
-    int n;
-    rt_error *err;
-} collect;
-
 static char *join(const char *a, const char *b, const char *c)
 {
     size_t n = strlen(a) + strlen(b) + strlen(c) + 1;
@@ -42,6 +34,53 @@ static char *join(const char *a, const char *b, const char *c)
         snprintf(s, n, "%s%s%s", a, b, c);
     return s;
 }
+
+typedef struct collect {
+    const char *path;
+    char dir[4096];
+    const arg_opt *opts; /* run's table: which keys are flags */
+    char *args[MAX_CONFIG_ARGS];
+    int lines[MAX_CONFIG_ARGS];
+    int n;
+    rt_error *err;
+} collect;
+
+/* Fills err with "FILE:LINE: what" and returns RT_EUSAGE. */
+__attribute__((format(printf, 3, 4))) static int entry_error(collect *c, int line,
+                                                             const char *fmt, ...)
+{
+    char what[300];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    c->err->code = RT_EUSAGE;
+    snprintf(c->err->msg, sizeof c->err->msg, "%s:%d: %s", c->path, line, what);
+    return RT_EUSAGE;
+}
+
+/* 1 when key is a flag of run's table. */
+static int is_flag(const collect *c, const char *key)
+{
+    for (const arg_opt *o = c->opts; o->name; o++)
+        if (strcmp(o->name, key) == 0)
+            return o->type == ARG_FLAG;
+    return 0;
+}
+
+/* A flag's entry: "--key" for true, nothing (*arg NULL, 0) for false. */
+static int flag_arg(collect *c, const char *key, const char *value, int line, char **arg)
+{
+    *arg = NULL;
+    if (strcmp(value, "true") == 0 || strcmp(value, "yes") == 0 || strcmp(value, "1") == 0) {
+        *arg = join("--", key, "");
+        return *arg ? 0 : RT_ENOMEM;
+    }
+    if (strcmp(value, "false") == 0 || strcmp(value, "no") == 0 || strcmp(value, "0") == 0)
+        return 0;
+    return entry_error(c, line, "%s must be true or false, not '%.60s'", key, value);
+}
+
 
 /* --visible=PATH[:PATH...] with each relative path taken from dir (the file's folder), or NULL
  * when memory runs out. */
@@ -72,27 +111,15 @@ static char *visible_arg(const char *dir, const char *value)
 static int on_entry(const char *key, const char *value, int line, void *user)
 {
     collect *c = user;
-    if (!in_list(key, known_keys)) {
-        c->err->code = RT_EUSAGE;
-        snprintf(c->err->msg, sizeof c->err->msg, "%s:%d: unknown key '%.80s'", c->path, line,
-                 key);
-        return RT_EUSAGE;
-    }
+    if (in_list(key, refused_keys))
+        return entry_error(c, line, "'%s' cannot be set in a configuration file", key);
     if (c->n == MAX_CONFIG_ARGS)
-        return RT_ETOOBIG;
+        return entry_error(c, line, "more than %d entries", MAX_CONFIG_ARGS);
     char *arg = NULL;
-    if (strcmp(key, "quiet") == 0) {
-        if (strcmp(value, "true") == 0 || strcmp(value, "yes") == 0 || strcmp(value, "1") == 0)
-            arg = join("--quiet", "", "");
-        else if (strcmp(value, "false") == 0 || strcmp(value, "no") == 0 ||
-                 strcmp(value, "0") == 0)
-            return 0;
-        else {
-            c->err->code = RT_EUSAGE;
-            snprintf(c->err->msg, sizeof c->err->msg, "%s:%d: quiet must be true or false",
-                     c->path, line);
-            return RT_EUSAGE;
-        }
+    if (is_flag(c, key)) {
+        int rc = flag_arg(c, key, value, line, &arg);
+        if (rc || !arg)
+            return rc;
     } else if (strcmp(key, "visible") == 0) {
         arg = visible_arg(c->dir, value);
     } else {
@@ -109,6 +136,7 @@ static int on_entry(const char *key, const char *value, int line, void *user)
     }
     if (!arg)
         return RT_ENOMEM;
+    c->lines[c->n] = line;
     c->args[c->n++] = arg;
     return 0;
 }
@@ -131,26 +159,32 @@ static const char *find_opt(int argc, char **argv, const char *name)
 }
 
 /* The first positional argument (the problem), skipping option values. */
-static const char *find_problem(int argc, char **argv)
+static const char *find_problem(const arg_opt *opts, int argc, char **argv)
 {
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0)
+            continue;
         if (strncmp(a, "--", 2) != 0)
             return a;
-        if (!strchr(a, '=') && strcmp(a, "--quiet") != 0 && strcmp(a, "--help") != 0)
+        const arg_opt *o = opts;
+        while (o->name && strcmp(o->name, a + 2) != 0)
+            o++;
+        if (!strchr(a, '=') && !(o->name && o->type == ARG_FLAG))
             i++;
     }
     return NULL;
 }
 
-int config_args_expand(int argc, char **argv, int *out_argc, char ***out_argv)
+int config_args_expand(const arg_opt *opts, int argc, char **argv, int *out_argc,
+                       char ***out_argv)
 {
     *out_argc = argc;
     *out_argv = argv;
     const char *path = find_opt(argc, argv, "config");
     char guess[4200];
     if (!path) {
-        const char *problem = find_problem(argc, argv);
+        const char *problem = find_problem(opts, argc, argv);
         const char *initial = find_opt(argc, argv, "initial");
         if (!problem || strcmp(problem, "program") != 0 || !initial)
             return 0;
@@ -165,6 +199,7 @@ int config_args_expand(int argc, char **argv, int *out_argc, char ***out_argv)
     memset(&c, 0, sizeof c);
     rt_error err = {0};
     c.path = path;
+    c.opts = opts;
     c.err = &err;
     char pcopy[4200];
     snprintf(pcopy, sizeof pcopy, "%s", path);
@@ -184,8 +219,12 @@ int config_args_expand(int argc, char **argv, int *out_argc, char ***out_argv)
         return EXIT_USAGE;
     }
     nv[0] = argv[0];
-    for (int i = 0; i < c.n; i++)
+    for (int i = 0; i < c.n; i++) {
+        char where[4300];
+        snprintf(where, sizeof where, "%s:%d", path, c.lines[i]);
+        args_note_origin(c.args[i], where);
         nv[1 + i] = c.args[i];
+    }
     for (int i = 1; i < argc; i++)
         nv[c.n + i] = argv[i];
     *out_argc = argc + c.n;

@@ -30,11 +30,36 @@ static const struct {
 };
 #define NMAP (sizeof map / sizeof map[0])
 
+int llm_run_known(const char *name)
+{
+    for (size_t i = 0; i < NMAP; i++)
+        if (strcmp(name, map[i].flag) == 0)
+            return 1;
+    return 0;
+}
+
+/* Drops the pairs of key that came from a configuration file (a flag given on the command line
+ * replaces them all: --model b over a file's model = a is b alone, not both). */
+static void drop_config_pairs(const char *key, rt_run_options *opt)
+{
+    size_t w = 0;
+    for (size_t r = 0; r < opt->nproposer_params; r++) {
+        if (strcmp(keys[r], key) == 0 && args_origin(values[r]))
+            continue;
+        keys[w] = keys[r];
+        values[w] = values[r];
+        w++;
+    }
+    opt->nproposer_params = w;
+}
+
 int llm_run_option(const char *name, const char *value, rt_run_options *opt)
 {
     for (size_t i = 0; i < NMAP; i++) {
         if (strcmp(name, map[i].flag) != 0)
             continue;
+        if (!args_origin(value))
+            drop_config_pairs(map[i].key, opt);
         if (opt->nproposer_params == MAX_PROPOSER_OPTS) {
             usage_error("run: too many proposer options");
             return -1;
@@ -58,7 +83,8 @@ void llm_run_help(FILE *f)
         snprintf(head, sizeof head, "--%s %s", map[i].flag, map[i].value);
         args_help_line(f, head, map[i].help, 23);
     }
-    fprintf(f, "  Proposer options are not stored: give them again with --resume.\n");
+    fprintf(f, "  They are stored with the run and reused by --resume; one given again there\n"
+               "  replaces the stored one (never the key itself: only its variable's name).\n");
 }
 
 int llm_status(rt_store *st, FILE *out, json_t *obj)

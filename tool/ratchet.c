@@ -29,6 +29,7 @@ int exit_for(int code)
         return 0;
     case RT_EINVALID:
     case RT_EINTERNAL:
+    case RT_EFAILED:
         return EXIT_FAIL;
     default:
         return EXIT_USAGE;
@@ -45,8 +46,15 @@ typedef struct command {
 
 static int cmd_version(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            printf("usage: ratchet version\n\nPrints the version.\n");
+            return 0;
+        }
+    if (argc > 1) {
+        usage_error("version: unexpected argument '%s'", argv[1]);
+        return EXIT_USAGE;
+    }
     printf("ratchet %s\n", RT_VERSION);
     return 0;
 }
@@ -63,6 +71,12 @@ static const command commands[] = {
     {"coevolve", cmd_coevolve, "co-evolve bin packing solvers and task posers (ratchet coevolve --help)"},
     {"gen", cmd_gen, "write generated bin packing instances (ratchet gen --help)"},
     {"eval", cmd_eval, "pack instance files with a binpack solver, checked (ratchet eval --help)"},
+    {"list", cmd_list, "list a store's candidates (filters, top N, --json)"},
+    {"show", cmd_show, "show one candidate: text, scores, verdict, metrics"},
+    {"diff", cmd_diff, "unified diff of a candidate against its parent or another"},
+    {"lineage", cmd_lineage, "a candidate's ancestors back to the seed, with scores"},
+    {"report", cmd_report, "write a self-contained HTML report of a run"},
+    {"watch", cmd_watch, "live view of a run in the terminal (read-only)"},
     {"jail", NULL, "(inside a sandbox) run a candidate in a jail of its own (ratchet jail --help)"},
     {"version", cmd_version, "print the version"},
 };
@@ -107,8 +121,19 @@ int main(int argc, char **argv)
     }
     const char *cmd = argv[1];
     if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
-        help_main(stdout);
-        return 0;
+        if (argc < 3 || strcmp(cmd, "help") != 0) {
+            help_main(stdout);
+            return 0;
+        }
+        /* ratchet help COMMAND: that command's --help */
+        char *help_argv[] = {argv[2], "--help", NULL};
+        if (strcmp(argv[2], "jail") == 0)
+            return rt_jail_main(2, help_argv);
+        for (size_t i = 0; i < NCOMMANDS; i++)
+            if (commands[i].run && strcmp(argv[2], commands[i].name) == 0)
+                return commands[i].run(2, help_argv);
+        usage_error("help: unknown command '%s' (see ratchet --help)", argv[2]);
+        return EXIT_USAGE;
     }
     if (strcmp(cmd, "--version") == 0)
         cmd = "version";

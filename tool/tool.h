@@ -36,6 +36,12 @@ int cmd_meta(int argc, char **argv);
 int cmd_gen(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_coevolve(int argc, char **argv);
+int cmd_list(int argc, char **argv);
+int cmd_show(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
+int cmd_lineage(int argc, char **argv);
+int cmd_report(int argc, char **argv);
+int cmd_watch(int argc, char **argv);
 
 /* ---- ratchet.c: messages and exit codes -------------------------------------------------- */
 
@@ -75,11 +81,14 @@ typedef struct arg_spec {
     const char *cmd;       /* the command: the prefix of every message */
     const arg_opt *opts;   /* its options */
     void (*help)(FILE *f); /* prints the command's help */
-    long positional;       /* offset of the const char * taking the one positional argument,
+    long positional;       /* offset of the const char * taking the first positional argument,
                               or -1 when the command takes none */
     /* An option not in opts (it takes a value): returns 0, or EXIT_USAGE after printing one
      * line. NULL: such an option is an error. */
     int (*other)(void *dest, const char *name, const char *value);
+    /* 1 when other takes the option name, 0 when it is unknown (named in the error before any
+     * value is read). NULL: other takes every option. */
+    int (*known)(const void *dest, const char *name);
 } arg_spec;
 
 /* Reads argv[1..argc-1] into dest (the command's struct) as spec says, splitting
@@ -87,6 +96,31 @@ typedef struct arg_spec {
  * caller; each given row's is set to the index in argv of its last occurrence. Returns 0, -1
  * after printing the help (the command then exits 0), or EXIT_USAGE after printing one line. */
 int args_parse(const arg_spec *spec, int argc, char **argv, void *dest, int *seen);
+/* The same for a command taking 1 + more positional arguments, into the const char * slots
+ * from spec->positional on (an array: const char *pos[1 + more]). */
+int args_parse_n(const arg_spec *spec, int more, int argc, char **argv, void *dest, int *seen);
+/* A look at the arguments before they are parsed (what the options of a command depend on: the
+ * problem named, the store resumed). The caller sets names (NULL-terminated); args_peek sets
+ * values[i] to the last value of --names[i] (NULL when not given), positional to the first
+ * positional argument and help when -h or --help is among the arguments. Options that are not
+ * in the table are taken to have a value, as args_parse reads them. Nothing is printed. */
+#define ARGS_PEEK_MAX 4
+typedef struct args_seen {
+    const char *names[ARGS_PEEK_MAX];
+    const char *values[ARGS_PEEK_MAX];
+    const char *positional;
+    int help;
+} args_seen;
+void args_peek(const arg_spec *spec, int argc, char **argv, args_seen *out);
+
+/* Arguments read from a configuration file: args_note_origin records where the argument string
+ * arg (a copy the caller keeps as long as the arguments are used) came from ("FILE:LINE"; at
+ * most 256 are kept); args_parse then puts that place in front of its messages about it.
+ * args_origin returns the place of an argument, or of a pointer into one (an option's value),
+ * or NULL. */
+void args_note_origin(const char *arg, const char *where);
+const char *args_origin(const char *p);
+
 /* Prints the rows' option lines, descriptions starting width columns after the indent. */
 void args_help(FILE *f, const arg_opt *opts, int width);
 /* One option line: head ("--name VALUE"), then help's lines, the later ones indented. */
@@ -125,15 +159,31 @@ int print_json(json_t *o, size_t flags);
 /* The "Problems:" list of the help texts. */
 void print_problems(FILE *f);
 
+/* ---- browse.c: what list, show, diff, lineage and watch share ---------------------------- */
+
+/* Opens path read-only for command cmd; NULL after printing one line ("cmd: why"). */
+rt_store *browse_open(const char *cmd, const char *path);
+/* Reads a candidate id ("17"; "best" for the best verified one) into *id. Returns 0, or
+ * EXIT_USAGE after printing one line; a store that has no such candidate is refused the same way. */
+int browse_id(const char *cmd, rt_store *st, const char *s, long long *id);
+/* The row as a new JSON object (the caller owns it). */
+json_t *cand_json(const rt_candidate *c);
+/* The row as one line of text: id, verdict, scores, island, generation, operator. */
+void cand_line(FILE *f, const rt_candidate *c);
+
 /* ---- config_args.c: `run` options from a configuration file ------------------------------ */
 
-/* Expands the arguments of `ratchet run` (argv[0] is "run") with the entries of a configuration
- * file, placed before the command line's own options so that flags override the file. The file
- * is --config FILE, else ratchet.ini next to --initial FILE when the problem is `program`; with
- * neither, *out_argv is argv. Relative paths in the file (initial, evaluator, verifier, store, the
- * command's program) are taken relative to the file's folder. Returns 0, or EXIT_USAGE after
- * printing one line naming FILE:LINE. Free the result with config_args_free(argv, *out_argv, *out_argc). */
-int config_args_expand(int argc, char **argv, int *out_argc, char ***out_argv);
+/* Expands the arguments of `ratchet run` (argv[0] is "run"; opts its option table) with the
+ * entries of a configuration file, placed before the command line's own options so that flags
+ * override the file. The file is --config FILE, else ratchet.ini next to --initial FILE when the
+ * problem is `program`; with neither, *out_argv is argv. A key is any long option (run's own,
+ * the llm proposer's, the problem's; a flag takes true or false); args_parse checks them as it
+ * checks flags, and names FILE:LINE in its messages (args_note_origin). Relative paths in the
+ * file (initial, evaluator, verifier, store, resume, policy, llm-prompts, visible, the command's
+ * program) are taken relative to the file's folder. Returns 0, or EXIT_USAGE after printing one
+ * line naming FILE:LINE. Free the result with config_args_free(argv, *out_argv, *out_argc). */
+int config_args_expand(const arg_opt *opts, int argc, char **argv, int *out_argc,
+                       char ***out_argv);
 void config_args_free(char **argv, char **expanded, int argc);
 
 /* ---- llm.c: the llm proposer's options of `run` and its lines in `status` ----------------- */
@@ -142,6 +192,8 @@ void config_args_free(char **argv, char **expanded, int argc);
  * when it did (value stored in opt, which keeps pointers into argv), 0 when the option is not
  * one of them, -1 after printing a usage error (too many options). */
 int llm_run_option(const char *name, const char *value, rt_run_options *opt);
+/* 1 when name is one of those options, else 0. */
+int llm_run_known(const char *name);
 /* Help lines for those options. */
 void llm_run_help(FILE *f);
 /* Prints the run's model spend (nothing for runs without requests), as text or into a JSON

@@ -54,7 +54,8 @@ static int audit_admitted(rt_audit *a, const rt_problem *pb, long long id, const
     if (!row->valid)
         add_failure(a, "admitted row %lld verifies now but is stored as invalid", id);
     else if (!rt_problem_is_noisy(pb) &&
-             (v.score != row->verified.primary || v.score2 != row->verified.secondary))
+             (!rt_problem_reproduces(pb, row->verified.primary, v.score) ||
+              !rt_problem_reproduces(pb, row->verified.secondary, v.score2)))
         add_failure(a, "admitted row %lld: stored verified score %.17g differs from "
                        "re-verification's %.17g",
                     id, row->verified.primary, v.score);
@@ -226,7 +227,8 @@ static int check_row(const rt_db_row *r, void *user)
     /* a score stored as NULL compares as 0, as SQLite reads it */
     double score = isnan(row->verified.primary) ? 0 : row->verified.primary;
     double score2 = isnan(row->verified.secondary) ? 0 : row->verified.secondary;
-    if (!row->valid || v.score != score || v.score2 != score2)
+    if (!row->valid || !rt_problem_reproduces(w->problem, score, v.score) ||
+        !rt_problem_reproduces(w->problem, score2, v.score2))
         return rt_db_fail(w->db, RT_EINVALID,
                           "admitted candidate %lld: stored verdict differs from re-verification",
                           r->id);

@@ -4,7 +4,9 @@
  * a gap are). */
 #include <string.h>
 
+#include "problem.h"
 #include "store/query.h"
+#include "store/store.h"
 #include "store/view.h"
 
 /* Adding up generations into the tenths of the run. */
@@ -34,8 +36,14 @@ int rt_store_drift(rt_store *store, rt_drift *out)
 {
     rt_db *db = rt_store_db(store);
     memset(out, 0, sizeof *out);
+    /* the problem's own tolerance: float round-off between two programs is not an overclaim */
+    rt_run_config cfg;
+    int rc = rt_db_config(db, &cfg);
+    if (rc)
+        return rc;
+    double tol = rt_problem_score_tolerance(cfg.problem);
     rt_db_claims all;
-    int rc = rt_db_claims_total(db, &all);
+    rc = rt_db_claims_total(db, tol, &all);
     if (rc)
         return rc;
     out->candidates = all.rows;
@@ -58,7 +66,7 @@ int rt_store_drift(rt_store *store, rt_drift *out)
         out->buckets[b].generation_from = t.span * b / out->nbuckets;
         out->buckets[b].generation_to = t.span * (b + 1) / out->nbuckets;
     }
-    if ((rc = rt_db_each_generation(db, add_generation, &t)))
+    if ((rc = rt_db_each_generation(db, tol, add_generation, &t)))
         return rc;
     for (int b = 0; b < out->nbuckets; b++) {
         long long n = out->buckets[b].overclaims - out->buckets[b].false_passes;

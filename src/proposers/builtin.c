@@ -23,6 +23,11 @@ static int builtin_create(void **state, const rt_problem *problem, char *err, si
         return rt_fail(err, errlen, RT_EUSAGE, "problem %s has no operators",
                        problem->cls->name);
     }
+    const char *idle = rt_problem_operators_idle(problem);
+    if (idle) {
+        free(st);
+        return rt_fail(err, errlen, RT_EUSAGE, "proposer builtin can make no child: %s", idle);
+    }
     *state = st;
     return 0;
 }

@@ -83,6 +83,7 @@ static int command_propose(void *state, const rt_problem *problem, const rt_prop
         else
             snprintf(out->reason, sizeof out->reason, "command %s: %.200s",
                      rt_sandbox_outcome_name(res.outcome), res.reason);
+        rt_tail_line(res.stderr_data, res.stderr_len, out->detail, sizeof out->detail);
         rt_sandbox_result_free(&res);
         return 0;
     }

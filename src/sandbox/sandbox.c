@@ -80,15 +80,46 @@ int rt_sandbox_jobs(void)
     return n;
 }
 
-static void pool_enter(void)
+/* The calling thread's cancel flag (rt_sandbox_cancel_scope) and its cancelled runs. */
+static _Thread_local const volatile int *thread_cancel;
+static _Thread_local int thread_cancelled;
+
+void rt_sandbox_cancel_scope(const volatile int *flag)
+{
+    thread_cancel = flag;
+    thread_cancelled = 0;
+}
+
+int rt_sandbox_cancelled(void) { return thread_cancelled; }
+
+static int cancel_raised(void) { return thread_cancel && *thread_cancel; }
+
+/* Takes a slot of the pool; returns -1 without one when the thread's cancel flag is raised
+ * (checked every 50 ms while waiting). */
+static int pool_enter(void)
 {
     pthread_mutex_lock(&pool_lock);
     if (pool_limit <= 0)
         pool_limit = default_jobs();
-    while (pool_running >= pool_limit)
-        pthread_cond_wait(&pool_cond, &pool_lock);
-    pool_running++;
+    while (pool_running >= pool_limit && !cancel_raised()) {
+        if (!thread_cancel) {
+            pthread_cond_wait(&pool_cond, &pool_lock);
+            continue;
+        }
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += 50000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&pool_cond, &pool_lock, &until);
+    }
+    int got = !cancel_raised();
+    if (got)
+        pool_running++;
     pthread_mutex_unlock(&pool_lock);
+    return got ? 0 : -1;
 }
 
 static void pool_leave(void)
@@ -160,6 +191,7 @@ const char *rt_sandbox_outcome_name(rt_sandbox_outcome o)
     case RT_SANDBOX_MEMORY: return "memory";
     case RT_SANDBOX_SPAWN_FAILED: return "spawn_failed";
     case RT_SANDBOX_DISK: return "disk";
+    case RT_SANDBOX_CANCELLED: return "cancelled";
     }
     return "unknown";
 }
@@ -1201,6 +1233,7 @@ typedef struct sbx_attempt {
     const rt_sandbox_spec *spec;
     int flags;            /* the spec's, or RT_SANDBOX_NO_NAMESPACES added for the retry */
     const int *cancel;    /* a jail's: non-zero ends the run early */
+    const volatile int *stop; /* the thread's cancel flag: non-zero kills it (CANCELLED) */
     int jailed;
     sbx_prep p;
     int lock_fd;          /* the flock on the run's folder */
@@ -1343,6 +1376,8 @@ static void feed_stdin(sbx_attempt *a, short revents)
 /* The deadline, a cancel, a late pid, and INIT that does not finish reaping in time. */
 static void check_clock(sbx_attempt *a, double now)
 {
+    if (!a->killed && a->stopped_at < 0 && a->stop && *a->stop)
+        attempt_stop(a, RT_SANDBOX_CANCELLED);
     if (!a->killed && a->stopped_at < 0 &&
         (now >= a->deadline || (a->cancel && __atomic_load_n(a->cancel, __ATOMIC_RELAXED))))
         attempt_stop(a, RT_SANDBOX_TIMEOUT);
@@ -1378,7 +1413,7 @@ static int watch_once(sbx_attempt *a)
         ms = 1;
     if (a->pidfd < 0 && ms > 10)
         ms = 10;
-    if (a->cancel && ms > 50)
+    if ((a->cancel || a->stop) && ms > 50)
         ms = 50;
     int pr = poll(pf, (nfds_t)n, ms > 1e6 ? 1000000 : (int)ms);
     if (pr < 0 && errno != EINTR)
@@ -1467,6 +1502,10 @@ static void attempt_outcome(const sbx_attempt *a, rt_sandbox_result *res)
             snprintf(res->reason, sizeof res->reason,
                      "killed: it wrote %d MiB in all, over the %ld MiB limit", rep->over_mib,
                      p->disk_kib >> 10);
+    } else if (a->killed == RT_SANDBOX_CANCELLED) {
+        res->outcome = RT_SANDBOX_CANCELLED;
+        res->signal = SIGKILL;
+        snprintf(res->reason, sizeof res->reason, "cancelled: the run is stopping");
     } else if (a->killed == RT_SANDBOX_TIMEOUT) {
         res->outcome = RT_SANDBOX_TIMEOUT;
         res->signal = SIGKILL;
@@ -1590,6 +1629,7 @@ static int run_attempt(const rt_sandbox_spec *spec, int flags, const int *cancel
     a.spec = spec;
     a.flags = flags;
     a.cancel = cancel;
+    a.stop = jailed ? NULL : thread_cancel;
     a.jailed = jailed;
     a.lock_fd = a.pidfd = -1;
     a.pid = -1;
@@ -1664,9 +1704,18 @@ int rt_sandbox_run(const rt_sandbox_spec *spec, rt_sandbox_result *res, char *er
     int rc = check_spec(spec, err, errlen);
     if (rc != 0)
         return rc;
-    pool_enter();
+    if (pool_enter() != 0) {
+        res->outcome = RT_SANDBOX_CANCELLED;
+        res->exit_code = -1;
+        snprintf(res->reason, sizeof res->reason, "cancelled before it started: the run is "
+                                                  "stopping");
+        thread_cancelled++;
+        return 0;
+    }
     rc = run_checked(spec, NULL, 0, res, err, errlen);
     pool_leave();
+    if (rc == 0 && res->outcome == RT_SANDBOX_CANCELLED)
+        thread_cancelled++;
     return rc;
 }
 

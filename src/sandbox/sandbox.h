@@ -116,7 +116,10 @@ typedef enum rt_sandbox_outcome {
                               * its processes together held more than memory_mib: the tree was
                               * killed */
     RT_SANDBOX_SPAWN_FAILED, /* could not be started (exec failed, setup failed); see reason */
-    RT_SANDBOX_DISK          /* wrote more than disk_mib in all (the tree was killed) */
+    RT_SANDBOX_DISK,         /* wrote more than disk_mib in all (the tree was killed) */
+    RT_SANDBOX_CANCELLED     /* the calling thread's cancel flag was raised (the run is stopping):
+                              * never started, or the tree was killed; says nothing of the
+                              * command (rt_sandbox_cancel_scope) */
 } rt_sandbox_outcome;
 
 /* Containment actually in force for a run (bits of result->containment). */
@@ -168,6 +171,16 @@ void rt_sandbox_result_free(rt_sandbox_result *res);
  * CPUs). Takes effect for runs that start afterwards. */
 void rt_sandbox_set_jobs(int n);
 int rt_sandbox_jobs(void);
+
+/* Cancellation, per thread: while *flag (read without a lock; set it from anywhere, a signal
+ * handler included) is non-zero, every rt_sandbox_run of the calling thread ends at once: one
+ * waiting for a pool slot or about to start returns without starting, a running one has its
+ * tree killed within 50 ms; either way with outcome RT_SANDBOX_CANCELLED. flag NULL ends the
+ * scope. Setting a scope also zeroes the thread's count of cancelled runs. The engine's job
+ * slots set the run's stop flag as their scope (docs/scheduling.md). */
+void rt_sandbox_cancel_scope(const volatile int *flag);
+/* How many runs of the calling thread ended RT_SANDBOX_CANCELLED since its scope was set. */
+int rt_sandbox_cancelled(void);
 
 /* Hides path (a file or folder, for example a store and its -wal and -shm files) from every
  * later run of this process, even when it lies inside a visible folder. At most

@@ -1,5 +1,6 @@
 /* db.c — the store's handle: its making and its end, and its errors (store/db.h). */
 #include "store/db.h"
+#include "store/codec.h"
 
 #include <errno.h>
 #include <libgen.h>
@@ -33,6 +34,7 @@ void rt_db_release(rt_db *db)
     sqlite3_finalize(db->ins_cand);
     sqlite3_finalize(db->ins_event);
     sqlite3_finalize(db->ins_eval);
+    rt_db_text_forget(db, 1);
     if (db->sql)
         sqlite3_close_v2(db->sql);
     if (db->tmp[0]) { /* created but never published: abandon it */
@@ -165,5 +167,55 @@ char *rt_db_column_dup(sqlite3_stmt *st, int col, int *nomem)
     }
     memcpy(out, t, n);
     out[n] = '\0';
+    return out;
+}
+
+/* The value of one hex digit, or -1. */
+static int hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return -1;
+}
+
+void rt_db_bind_hash(sqlite3_stmt *st, int col, const char *hex)
+{
+    if (!hex) {
+        sqlite3_bind_null(st, col);
+        return;
+    }
+    unsigned char raw[32];
+    int ok = strlen(hex) == 64;
+    for (size_t i = 0; ok && i < 32; i++) {
+        int hi = hex_digit(hex[2 * i]), lo = hex_digit(hex[2 * i + 1]);
+        ok = hi >= 0 && lo >= 0;
+        raw[i] = (unsigned char)(ok ? hi << 4 | lo : 0);
+    }
+    if (ok)
+        sqlite3_bind_blob(st, col, raw, sizeof raw, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_text(st, col, hex, -1, SQLITE_TRANSIENT);
+}
+
+const char *rt_db_column_hash(sqlite3_stmt *st, int col, char out[65])
+{
+    out[0] = '\0';
+    int type = sqlite3_column_type(st, col);
+    if (type == SQLITE_NULL)
+        return NULL;
+    if (type == SQLITE_BLOB && sqlite3_column_bytes(st, col) == 32) {
+        const unsigned char *raw = sqlite3_column_blob(st, col);
+        static const char digits[] = "0123456789abcdef";
+        for (size_t i = 0; i < 32; i++) {
+            out[2 * i] = digits[raw[i] >> 4];
+            out[2 * i + 1] = digits[raw[i] & 15];
+        }
+        out[64] = '\0';
+        return out;
+    }
+    const unsigned char *t = sqlite3_column_text(st, col);
+    snprintf(out, 65, "%s", t ? (const char *)t : "");
     return out;
 }

@@ -24,6 +24,7 @@ struct rt_db {
     sqlite3_stmt *ins_cand; /* the writer's statements (write.c) */
     sqlite3_stmt *ins_event;
     sqlite3_stmt *ins_eval;
+    struct rt_text_cache *texts; /* decoded texts and zstd's contexts (store/codec.h), or NULL */
     char errmsg[512];
 };
 
@@ -41,5 +42,13 @@ int rt_db_exec(rt_db *db, const char *sql, const char *what);
 /* Copies a text column (NULL for SQL NULL) into a caller-owned string; sets *nomem when out of
  * memory. */
 char *rt_db_column_dup(sqlite3_stmt *st, int col, int *nomem);
+
+/* Hashes (a candidate's, its parent's, the chain's links) are 64 hex digits in C and, from
+ * format 3 on, 32-byte BLOBs in the store (format-2 rows keep TEXT; both are read). */
+/* Binds hex as a 32-byte BLOB (as TEXT when it is not 64 hex digits; NULL when hex is NULL). */
+void rt_db_bind_hash(sqlite3_stmt *st, int col, const char *hex);
+/* A hash column as 64 hex digits into out (a TEXT value copied, cut to 64 bytes); returns out,
+ * or NULL (out then "") when the value is NULL. */
+const char *rt_db_column_hash(sqlite3_stmt *st, int col, char out[65]);
 
 #endif

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/codec.h"
 #include "store/db.h"
 
 /* Reads a configuration key into value (cut to len - 1 bytes); RT_ESTORE when it is missing. */
@@ -157,9 +158,8 @@ int rt_db_candidate(rt_db *db, long long id, char **text, size_t *len, char hash
 {
     *text = NULL;
     sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(db->sql,
-                                "SELECT text,hash,score,score2 FROM candidates WHERE id=?", -1,
-                                &st, NULL);
+    int rc = sqlite3_prepare_v2(db->sql, "SELECT hash,score,score2 FROM candidates WHERE id=?",
+                                -1, &st, NULL);
     if (rc != SQLITE_OK)
         return rt_db_sql_fail(db, rc, "read a candidate");
     sqlite3_bind_int64(st, 1, id);
@@ -170,34 +170,30 @@ int rt_db_candidate(rt_db *db, long long id, char **text, size_t *len, char hash
             return rt_db_fail(db, RT_ESTORE, "store %s: candidate %lld is missing", db->path, id);
         return rt_db_sql_fail(db, rc, "read a candidate");
     }
-    int n = sqlite3_column_bytes(st, 0);
-    const char *t = (const char *)sqlite3_column_text(st, 0);
-    const char *h = (const char *)sqlite3_column_text(st, 1);
-    *text = malloc((size_t)n + 1);
-    if (!*text) {
-        sqlite3_finalize(st);
-        return rt_db_fail(db, RT_ENOMEM, "out of memory");
-    }
-    if (n)
-        memcpy(*text, t, (size_t)n);
-    (*text)[n] = '\0';
-    *len = (size_t)n;
-    snprintf(hash, 65, "%s", h ? h : "");
-    verified->primary = sqlite3_column_double(st, 2);
-    verified->secondary = sqlite3_column_double(st, 3);
+    rt_db_column_hash(st, 0, hash);
+    verified->primary = sqlite3_column_double(st, 1);
+    verified->secondary = sqlite3_column_double(st, 2);
     sqlite3_finalize(st);
-    return 0;
+    return rt_db_text(db, id, text, len);
 }
 
 int rt_db_each_text(rt_db *db, void (*fn)(const char *text, size_t len, void *user), void *user)
 {
     sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(db->sql, "SELECT text FROM candidates", -1, &st, NULL);
+    int rc = sqlite3_prepare_v2(db->sql, "SELECT id, text FROM candidates", -1, &st, NULL);
     if (rc != SQLITE_OK)
         return rt_db_sql_fail(db, rc, "read candidates");
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *t = (const char *)sqlite3_column_text(st, 0);
-        fn(t ? t : "", (size_t)sqlite3_column_bytes(st, 0), user);
+        char *t = NULL;
+        size_t n = 0;
+        int trc = rt_db_text_value(db, sqlite3_column_int64(st, 0), sqlite3_column_value(st, 1),
+                                   &t, &n);
+        if (trc) {
+            sqlite3_finalize(st);
+            return trc;
+        }
+        fn(t, n, user);
+        free(t);
     }
     sqlite3_finalize(st);
     return rc == SQLITE_DONE ? 0 : rt_db_sql_fail(db, rc, "read candidates");
@@ -235,8 +231,9 @@ int rt_db_each_hash(rt_db *db, void (*fn)(const char *hash, void *user), void *u
     int rc = sqlite3_prepare_v2(db->sql, "SELECT hash FROM candidates", -1, &st, NULL);
     if (rc != SQLITE_OK)
         return rt_db_sql_fail(db, rc, "read hashes");
+    char hash[65];
     while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        fn((const char *)sqlite3_column_text(st, 0), user);
+        fn(rt_db_column_hash(st, 0, hash) ? hash : NULL, user);
     sqlite3_finalize(st);
     return rc == SQLITE_DONE ? 0 : rt_db_sql_fail(db, rc, "read hashes");
 }
@@ -290,8 +287,10 @@ int rt_db_summary(rt_db *db, rt_summary *out)
     if (rc == 0) {
         out->sessions = cp.sessions;
         out->elapsed = cp.elapsed;
-        out->evaluations = cp.evaluations;
+        out->evaluations = out->proposals = cp.evaluations;
         out->duplicates = cp.duplicates;
+        out->failed = cp.failed;
+        out->evaluated = cp.proxy_rejected;
     } else if (rc != RT_ESTORE) {
         return rc;
     }
@@ -302,6 +301,7 @@ int rt_db_summary(rt_db *db, rt_summary *out)
         free(rows);
         return rc;
     }
+    out->evaluated += out->stored > 0 ? out->stored - 1 : 0; /* the seed is not an evaluation */
     snprintf(out->metric_name, sizeof out->metric_name, "score");
     long long best = 0;
     if ((rc = rt_db_best(db, &best))) {
@@ -317,8 +317,9 @@ int rt_db_summary(rt_db *db, rt_summary *out)
             if (sqlite3_step(st) == SQLITE_ROW) {
                 out->has_best = 1;
                 out->best_metric = sqlite3_column_double(st, 0);
-                snprintf(out->best_hash, sizeof out->best_hash, "%s",
-                         (const char *)sqlite3_column_text(st, 1));
+                char hash[65];
+                rt_db_column_hash(st, 1, hash);
+                snprintf(out->best_hash, sizeof out->best_hash, "%s", hash);
             }
         }
         sqlite3_finalize(st);
@@ -361,7 +362,7 @@ int rt_db_each_admitted(rt_db *db, int (*fn)(const rt_cand_info *info, void *use
     sqlite3_stmt *st = NULL;
     int rc = sqlite3_prepare_v2(db->sql,
                                 "SELECT id,generation,island,time,proxy,metric,hash,"
-                                "COALESCE(parent,''),operator FROM candidates WHERE admitted=1 "
+                                "parent,operator FROM candidates WHERE admitted=1 "
                                 "ORDER BY id",
                                 -1, &st, NULL);
     if (rc != SQLITE_OK)
@@ -375,11 +376,12 @@ int rt_db_each_admitted(rt_db *db, int (*fn)(const rt_cand_info *info, void *use
         info.time = sqlite3_column_double(st, 3);
         info.proxy = sqlite3_column_double(st, 4);
         info.metric = sqlite3_column_double(st, 5);
-        const char *h = (const char *)sqlite3_column_text(st, 6);
-        const char *p = (const char *)sqlite3_column_text(st, 7);
+        char h[65], p[65];
+        rt_db_column_hash(st, 6, h);
+        rt_db_column_hash(st, 7, p);
         const char *o = (const char *)sqlite3_column_text(st, 8);
-        snprintf(info.hash, sizeof info.hash, "%s", h ? h : "");
-        snprintf(info.parent, sizeof info.parent, "%s", p ? p : "");
+        snprintf(info.hash, sizeof info.hash, "%s", h);
+        snprintf(info.parent, sizeof info.parent, "%s", p);
         snprintf(info.op, sizeof info.op, "%s", o ? o : "");
         int stop = fn(&info, user);
         if (stop) {
@@ -430,14 +432,23 @@ int rt_db_each_row(rt_db *db, int (*fn)(const rt_db_row *r, void *user), void *u
     if (rc != SQLITE_OK)
         return rt_db_sql_fail(db, rc, "read candidates");
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        long long id = sqlite3_column_int64(st, 0);
+        char *text = NULL; /* NULL when it cannot be decoded or fails its hash: the audit says so */
+        size_t len = 0;
+        if (sqlite3_column_type(st, 2) != SQLITE_NULL &&
+            rt_db_text_value(db, id, sqlite3_column_value(st, 2), &text, &len) == RT_ENOMEM) {
+            sqlite3_finalize(st);
+            return RT_ENOMEM;
+        }
+        char hash[65], parent[65], prev[65], link[65];
         rt_db_row r = {
-            .id = sqlite3_column_int64(st, 0),
+            .id = id,
             .row =
                 {
-                    .hash = col_text(st, 1),
-                    .text = col_text(st, 2),
-                    .len = (size_t)sqlite3_column_bytes(st, 2),
-                    .parent = col_text(st, 3),
+                    .hash = rt_db_column_hash(st, 1, hash),
+                    .text = text,
+                    .len = len,
+                    .parent = rt_db_column_hash(st, 3, parent),
                     .op = col_text(st, 4),
                     .island = sqlite3_column_int(st, 5),
                     .generation = sqlite3_column_int64(st, 6),
@@ -450,10 +461,11 @@ int rt_db_each_row(rt_db *db, int (*fn)(const rt_db_row *r, void *user), void *u
                     .time = col_real(st, 15),
                     .trusted = sqlite3_column_int(st, 16),
                 },
-            .prev = col_text(st, 17),
-            .link = col_text(st, 18),
+            .prev = rt_db_column_hash(st, 17, prev),
+            .link = rt_db_column_hash(st, 18, link),
         };
         int stop = fn(&r, user);
+        free(text);
         if (stop) {
             sqlite3_finalize(st);
             return stop;
@@ -503,17 +515,26 @@ int rt_db_each_stray(rt_db *db, void (*fn)(long long cand_id, void *user), void 
 
 /* ---- the proxy against the verdict (audit/drift.c) ---------------------------------------- */
 
-/* A row overclaims when it failed verification, or verified below its proxy score. */
-#define OVERCLAIM_SQL "(valid=0 OR proxy>score OR (proxy=score AND proxy2>score2))"
-#define GAP_SQL "(CASE WHEN valid=1 AND proxy>score THEN proxy-score ELSE NULL END)"
+/* A row overclaims when it failed verification, or verified below its proxy score by more than
+ * the tolerance ?1 (relative to the verified figure, at least 1 in absolute terms). With ?1 = 0
+ * this is proxy > score, or proxy = score and proxy2 > score2. */
+#define TOL_SQL(x) "?1*max(1.0,abs(" x "))"
+#define ABOVE_SQL "proxy>score+" TOL_SQL("score")
+#define OVERCLAIM_SQL                                                                             \
+    "(valid=0 OR " ABOVE_SQL " OR (proxy>=score-" TOL_SQL("score") " AND proxy2>score2+"        \
+    TOL_SQL("score2") "))"
+#define GAP_SQL "(CASE WHEN valid=1 AND " ABOVE_SQL " THEN proxy-score ELSE NULL END)"
 
-/* Runs a query returning one integer into *out (0 when it returns no row). */
-static int claims_ll(rt_db *db, const char *sql, long long *out)
+/* Runs a query returning one integer into *out (0 when it returns no row); tol is bound to ?1
+ * when the query has it. */
+static int claims_ll(rt_db *db, const char *sql, double tol, long long *out)
 {
     sqlite3_stmt *st = NULL;
     int rc = sqlite3_prepare_v2(db->sql, sql, -1, &st, NULL);
     if (rc != SQLITE_OK)
         return rt_db_sql_fail(db, rc, "read drift statistics");
+    if (sqlite3_bind_parameter_count(st) > 0)
+        sqlite3_bind_double(st, 1, tol);
     rc = sqlite3_step(st);
     *out = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
     sqlite3_finalize(st);
@@ -522,30 +543,31 @@ static int claims_ll(rt_db *db, const char *sql, long long *out)
     return 0;
 }
 
-int rt_db_claims_total(rt_db *db, rt_db_claims *out)
+int rt_db_claims_total(rt_db *db, double tol, rt_db_claims *out)
 {
     memset(out, 0, sizeof *out);
     int rc;
-    if ((rc = claims_ll(db, "SELECT count(*) FROM candidates", &out->rows)) ||
-        (rc = claims_ll(db, "SELECT count(*) FROM candidates WHERE valid=0", &out->invalid)) ||
-        (rc = claims_ll(db, "SELECT count(*) FROM candidates WHERE " OVERCLAIM_SQL,
+    if ((rc = claims_ll(db, "SELECT count(*) FROM candidates", tol, &out->rows)) ||
+        (rc = claims_ll(db, "SELECT count(*) FROM candidates WHERE valid=0", tol, &out->invalid)) ||
+        (rc = claims_ll(db, "SELECT count(*) FROM candidates WHERE " OVERCLAIM_SQL, tol,
                         &out->overclaims)) ||
-        (rc = claims_ll(db, "SELECT coalesce(max(generation),0) FROM candidates",
+        (rc = claims_ll(db, "SELECT coalesce(max(generation),0) FROM candidates", tol,
                         &out->last_generation)) ||
-        (rc = claims_ll(db, "SELECT coalesce(max(proxy_rejected),0) FROM checkpoint",
+        (rc = claims_ll(db, "SELECT coalesce(max(proxy_rejected),0) FROM checkpoint", tol,
                         &out->proxy_rejected)) ||
-        (rc = claims_ll(db, "SELECT count(*) FROM events WHERE kind='trust-proxy'",
+        (rc = claims_ll(db, "SELECT count(*) FROM events WHERE kind='trust-proxy'", tol,
                         &out->trust_sessions)) ||
         (rc = claims_ll(db, "SELECT count(*) FROM candidates WHERE admitted=1 AND trusted=1",
-                        &out->trusted_admitted)) ||
+                        tol, &out->trusted_admitted)) ||
         (rc = claims_ll(db, "SELECT count(*) FROM candidates WHERE admitted=1 AND valid=0",
-                        &out->invalid_admitted)))
+                        tol, &out->invalid_admitted)))
         return rc;
     sqlite3_stmt *st = NULL;
     rc = sqlite3_prepare_v2(db->sql, "SELECT avg(" GAP_SQL "), max(" GAP_SQL ") FROM candidates",
                             -1, &st, NULL);
     if (rc != SQLITE_OK)
         return rt_db_sql_fail(db, rc, "read drift statistics");
+    sqlite3_bind_double(st, 1, tol);
     if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         out->mean_gap = sqlite3_column_double(st, 0);
         out->max_gap = sqlite3_column_double(st, 1);
@@ -554,8 +576,8 @@ int rt_db_claims_total(rt_db *db, rt_db_claims *out)
     return rc == SQLITE_ROW ? 0 : rt_db_sql_fail(db, rc, "read drift statistics");
 }
 
-int rt_db_each_generation(rt_db *db, void (*fn)(const rt_db_generation *g, void *user),
-                          void *user)
+int rt_db_each_generation(rt_db *db, double tol,
+                          void (*fn)(const rt_db_generation *g, void *user), void *user)
 {
     sqlite3_stmt *st = NULL;
     int rc = sqlite3_prepare_v2(db->sql,
@@ -565,6 +587,7 @@ int rt_db_each_generation(rt_db *db, void (*fn)(const rt_db_generation *g, void 
                                 -1, &st, NULL);
     if (rc != SQLITE_OK)
         return rt_db_sql_fail(db, rc, "read drift statistics");
+    sqlite3_bind_double(st, 1, tol);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         rt_db_generation g = {
             .generation = sqlite3_column_int64(st, 0),
@@ -595,9 +618,8 @@ int rt_db_claimed_best(rt_db *db, int *found, char hash[65], double *proxy, int 
         return rt_db_sql_fail(db, rc, "read drift statistics");
     rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
-        const char *h = (const char *)sqlite3_column_text(st, 0);
         *found = 1;
-        snprintf(hash, 65, "%s", h ? h : "");
+        rt_db_column_hash(st, 0, hash);
         *proxy = sqlite3_column_double(st, 1);
         *valid = sqlite3_column_int(st, 2);
     }

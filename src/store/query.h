@@ -66,8 +66,9 @@ int rt_db_chain_account(rt_db *db, int *found, long long *rows, char *head, size
 int rt_db_each_stray(rt_db *db, void (*fn)(long long cand_id, void *user), void *user);
 
 /* What the rows claimed against what was verified, for drift (audit/drift.c). A row overclaims
- * when it failed verification or verified below its proxy score (proxy, then proxy2 on a tie);
- * its gap is proxy - score when it verified below its proxy. */
+ * when it failed verification or verified below its proxy score (proxy, then proxy2 on a tie)
+ * by more than the problem's tolerance tol (relative: tol * max(1, |verified|); 0 for exact
+ * problems); its gap is proxy - score when it overclaims by its primary score. */
 typedef struct rt_db_claims {
     long long rows;             /* candidates stored */
     long long invalid;          /* of them, failed verification */
@@ -80,7 +81,7 @@ typedef struct rt_db_claims {
     double mean_gap, max_gap;   /* over the rows with a gap; 0 when none */
 } rt_db_claims;
 
-int rt_db_claims_total(rt_db *db, rt_db_claims *out);
+int rt_db_claims_total(rt_db *db, double tol, rt_db_claims *out);
 
 /* The same for the rows of one generation. */
 typedef struct rt_db_generation {
@@ -89,8 +90,8 @@ typedef struct rt_db_generation {
 } rt_db_generation;
 
 /* Calls fn for every generation that has rows. */
-int rt_db_each_generation(rt_db *db, void (*fn)(const rt_db_generation *g, void *user),
-                          void *user);
+int rt_db_each_generation(rt_db *db, double tol,
+                          void (*fn)(const rt_db_generation *g, void *user), void *user);
 
 /* The best admitted row by the score it was admitted with (its proxy score when admitted on the
  * proxy alone, else its verified score): *found is 0 when no row was admitted, else hash, its

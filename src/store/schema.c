@@ -129,10 +129,10 @@ int rt_schema_check(rt_db *db, int *first_rc)
                           "ratchet reads format %d only (start a new run; an older ratchet still "
                           "reads it)",
                           db->path, RT_SCHEMA_VERSION);
-    if (version != RT_SCHEMA_VERSION)
+    if (version != RT_SCHEMA_VERSION && version != 2) /* format 2: every text as TEXT */
         return rt_db_fail(db, RT_ESTORE,
-                          "%s is a ratchet store of format %d; this ratchet reads %d", db->path,
-                          version, RT_SCHEMA_VERSION);
+                          "%s is a ratchet store of format %d; this ratchet reads 2 and %d",
+                          db->path, version, RT_SCHEMA_VERSION);
     char fmt[64];
     rc = read_format(db, fmt, sizeof fmt);
     if (rc)
@@ -165,9 +165,25 @@ int rt_schema_ensure(rt_db *db, rt_schema_table t)
     return rt_db_exec(db, later[t].sql, what);
 }
 
+/* Format 2 to 3: the tables are the same; rows written from now on may hold compressed texts
+ * (store/codec.h), which a ratchet that reads format 2 only would misread, so the version says
+ * so. The rows already there stay as they are (TEXT) and are read as such. */
+static int migrate_texts(rt_db *db)
+{
+    int version = 0;
+    if (read_pragma(db, "PRAGMA user_version", &version) != SQLITE_ROW)
+        return rt_db_sql_fail(db, sqlite3_errcode(db->sql), "read the store's format");
+    if (version >= RT_SCHEMA_VERSION)
+        return 0;
+    char sql[64];
+    snprintf(sql, sizeof sql, "PRAGMA user_version = %d", RT_SCHEMA_VERSION);
+    return rt_db_exec(db, sql, "migrate it to format 3");
+}
+
 int rt_schema_migrate(rt_db *db)
 {
-    if (rt_schema_has(db, RT_TABLE_EVALUATIONS))
-        return 0;
+    int rc = migrate_texts(db);
+    if (rc || rt_schema_has(db, RT_TABLE_EVALUATIONS))
+        return rc;
     return rt_schema_ensure(db, RT_TABLE_EVALUATIONS);
 }

@@ -61,6 +61,29 @@ int rt_store_problem(rt_store *store, rt_problem **out)
     return rc;
 }
 
+int rt_store_run_info(rt_store *store, rt_run_info *out)
+{
+    memset(out, 0, sizeof *out);
+    rt_run_config cfg;
+    int rc = rt_db_config(store->db, &cfg);
+    if (rc)
+        return rc;
+    snprintf(out->problem, sizeof out->problem, "%s", cfg.problem);
+    snprintf(out->params, sizeof out->params, "%s", cfg.params);
+    out->seed = cfg.seed;
+    out->islands = cfg.islands;
+    snprintf(out->proposer, sizeof out->proposer, "%s", cfg.proposer);
+    return 0;
+}
+
+int rt_store_proposer_options(rt_store *store, char **json)
+{
+    int rc = rt_db_get_meta(store->db, "proposer-options", json);
+    if (!rc && !*json && !(*json = strdup("[]")))
+        rc = RT_ENOMEM;
+    return rc;
+}
+
 int rt_store_summary(rt_store *store, rt_summary *out)
 {
     int rc = rt_db_summary(store->db, out);
@@ -163,6 +186,11 @@ int rt_store_policy(rt_store *store, char **json)
 int rt_store_bandit(rt_store *store, char **json)
 {
     return rt_db_get_meta(store->db, "bandit", json);
+}
+
+int rt_store_failures(rt_store *store, char **json)
+{
+    return rt_db_get_meta(store->db, "failures", json);
 }
 
 int rt_store_admitted(rt_store *store, int (*fn)(const rt_cand_info *info, void *user),

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "store/chain.h"
+#include "store/codec.h"
 #include "store/db.h"
 #include "store/schema.h"
 
@@ -35,10 +36,8 @@ static int load_last_link(rt_db *db)
     if (rc != SQLITE_OK)
         return rt_db_sql_fail(db, rc, "read the lineage chain");
     rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        const char *l = (const char *)sqlite3_column_text(st, 0);
-        snprintf(db->last_link, sizeof db->last_link, "%s", l ? l : "");
-    }
+    if (rc == SQLITE_ROW)
+        rt_db_column_hash(st, 0, db->last_link);
     sqlite3_finalize(st);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
         return rt_db_sql_fail(db, rc, "read the lineage chain");
@@ -78,8 +77,9 @@ int rt_db_rollback(rt_db *db)
     if (!sqlite3_get_autocommit(db->sql))
         rc = rt_db_exec(db, "ROLLBACK", "roll back");
     if (!rc) /* rows of the abandoned transaction (or of a failed commit) are gone: so are their
-                links */
+                links, and the texts held as bases for the next rows */
         rc = load_last_link(db);
+    rt_db_text_forget(db, 0);
     return rc;
 }
 
@@ -91,6 +91,33 @@ static void bind_score(sqlite3_stmt *st, int col, int valid, double v)
         sqlite3_bind_null(st, col);
 }
 
+/* Binds the row's text as column col: compressed against the parent's text when the writer holds
+ * it (store/codec.h), else compressed alone; short texts as they are. *depth: the row's depth. */
+static int bind_text(rt_db *db, sqlite3_stmt *st, int col, const rt_cand_row *r, int *depth)
+{
+    *depth = 0;
+    rt_text_cache *c = rt_db_text_cache(db);
+    if (!c)
+        return RT_ENOMEM;
+    if (r->len < RT_CODEC_MIN_LEN) {
+        sqlite3_bind_text(st, col, r->text, (int)r->len, SQLITE_STATIC);
+        return 0;
+    }
+    const rt_text_entry *base = rt_db_text_find(db, r->parent);
+    if (!base && r->parent && rt_db_text_fetch(db, r->parent) == 0)
+        base = rt_db_text_find(db, r->parent);
+    if (base && base->depth >= RT_CODEC_MAX_DEPTH)
+        base = NULL;
+    size_t n = 0;
+    int rc = rt_codec_encode(c, r->text, r->len, base ? base->text : NULL, base ? base->len : 0,
+                             base ? base->id : 0, &n);
+    if (rc)
+        return rc;
+    *depth = base ? base->depth + 1 : 0;
+    sqlite3_bind_blob(st, col, c->out, (int)n, SQLITE_STATIC);
+    return 0;
+}
+
 int rt_db_insert(rt_db *db, const rt_cand_row *r, long long *id)
 {
     char link[65];
@@ -100,10 +127,11 @@ int rt_db_insert(rt_db *db, const rt_cand_row *r, long long *id)
     sqlite3_stmt *st = db->ins_cand;
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
-    sqlite3_bind_text(st, 1, r->hash, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, r->text, (int)r->len, SQLITE_STATIC);
-    if (r->parent)
-        sqlite3_bind_text(st, 3, r->parent, -1, SQLITE_STATIC);
+    rt_db_bind_hash(st, 1, r->hash);
+    int depth = 0;
+    if (bind_text(db, st, 2, r, &depth))
+        return rt_db_fail(db, RT_ENOMEM, "out of memory");
+    rt_db_bind_hash(st, 3, r->parent);
     sqlite3_bind_text(st, 4, r->op, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 5, r->island);
     sqlite3_bind_int64(st, 6, r->generation);
@@ -118,15 +146,16 @@ int rt_db_insert(rt_db *db, const rt_cand_row *r, long long *id)
     sqlite3_bind_int(st, 14, r->admitted);
     sqlite3_bind_double(st, 15, r->time);
     sqlite3_bind_int(st, 16, r->trusted);
-    if (db->last_link[0])
-        sqlite3_bind_text(st, 17, db->last_link, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 18, link, -1, SQLITE_STATIC);
+    rt_db_bind_hash(st, 17, db->last_link[0] ? db->last_link : NULL);
+    rt_db_bind_hash(st, 18, link);
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     if (rc != SQLITE_DONE)
         return rt_db_sql_fail(db, rc, "store a candidate");
     memcpy(db->last_link, link, sizeof link);
     long long rowid = sqlite3_last_insert_rowid(db->sql);
+    if (r->len >= RT_CODEC_MIN_LEN)
+        rt_db_text_remember(db, rowid, r->hash, depth, r->text, r->len);
     if (id)
         *id = rowid;
     if (r->metrics || r->artifacts) {

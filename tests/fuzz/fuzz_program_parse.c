@@ -1,6 +1,7 @@
 /* fuzz_program_parse.c — libFuzzer harness for the program problem's parsers: the evaluator and
  * verifier output parsers, the SEARCH/REPLACE applier (with the rewrite check it implies), the
- * EVOLVE-BLOCK region finder, the annotation parser and mutator, and configuration files.
+ * EVOLVE-BLOCK region finder, the annotation parser and mutator, configuration files, and the
+ * --features spec with the binning of metrics (split at the first NUL: spec, then metrics).
  * The first byte picks the target; for the applier the rest is split at the first NUL into the
  * program and the reply. Crashes, sanitizer reports and broken invariants (assert) are findings.
  * Built and run by `make fuzz`. */
@@ -11,6 +12,7 @@
 #include <string.h>
 
 #include "problems/program/program_eval.h"
+#include "problems/program/program_features.h"
 #include "problems/program/program_text.h"
 #include "ratchet.h"
 #include "rng.h"
@@ -33,7 +35,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *s = (const char *)data + 1;
     size_t n = size - 1;
     char err[256];
-    switch (data[0] % 5) {
+    switch (data[0] % 6) {
     case 0: {
         rt_eval_output o;
         if (rt_eval_parse(s, n, &o, err, sizeof err) == 0) {
@@ -80,6 +82,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         rt_buf_free(&out);
         rt_annotations_free(&anns);
+        break;
+    }
+    case 4: {
+        char spec[256], metrics[1024];
+        const char *nul = memchr(s, '\0', n);
+        size_t sl = nul ? (size_t)(nul - s) : n;
+        size_t ml = n - sl - (nul ? 1 : 0);
+        if (sl >= sizeof spec || ml >= sizeof metrics)
+            break;
+        memcpy(spec, s, sl);
+        spec[sl] = '\0';
+        memcpy(metrics, s + sl + (nul ? 1 : 0), ml);
+        metrics[ml] = '\0';
+        rt_feature_spec fs, again;
+        if (rt_features_parse(spec, &fs, err, sizeof err) != 0)
+            break;
+        assert(rt_features_parse(fs.canon, &again, err, sizeof err) == 0);
+        assert(strcmp(fs.canon, again.canon) == 0);
+        int coords[RT_MAX_FEATURES];
+        if (rt_features_coords(&fs, metrics, coords, err, sizeof err) == 0)
+            for (int d = 0; d < fs.n; d++)
+                assert(coords[d] >= 0 && coords[d] < fs.d[d].bins);
         break;
     }
     default: {

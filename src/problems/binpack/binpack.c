@@ -488,6 +488,7 @@ const rt_problem_class rt_problem_binpack = {
     .name = "binpack",
     .summary = "online bin packing priority functions (FunSearch's problem), verified packings",
     .params_help = bp_help,
+    .param_table = &bp_table,
     .create = bp_create,
     .destroy = bp_destroy,
     .params = bp_params,

@@ -95,22 +95,22 @@ static const rt_param matmul_rows[] = {
     {.name = "field", .type = RT_PARAM_CHOICE, RT_PARAM_AT(matmul_state, field),
      .choices = field_choices, .def = "z", .metavar = "F",
      .help = "gf2 or z (the integers; default)"},
-    {.name = "walk", .type = RT_PARAM_INT, RT_PARAM_AT(matmul_state, walk_override), .lo = 1,
+    {.name = "walk", .flags = RT_PARAM_SEARCH, .type = RT_PARAM_INT, RT_PARAM_AT(matmul_state, walk_override), .lo = 1,
      .hi = 1000000000, .unit = "flips per step", .metavar = "N",
      .help = "flips budget of one walker run (default: the policy's\n"
              "matmul.walk_flips, 2000000; symmetric: sym_walk_flips)"},
-    {.name = "lift", .type = RT_PARAM_CHOICE, RT_PARAM_AT(matmul_state, lift),
+    {.name = "lift", .flags = RT_PARAM_SEARCH, .type = RT_PARAM_CHOICE, RT_PARAM_AT(matmul_state, lift),
      .choices = lift_choices, .metavar = "1",
      .help = "with --field z: search over GF(2), admit integer lifts"},
-    {.name = "symmetric", .type = RT_PARAM_INT, RT_PARAM_AT(matmul_state, symmetric), .lo = 0,
+    {.name = "symmetric", .flags = RT_PARAM_SEARCH, .type = RT_PARAM_INT, RT_PARAM_AT(matmul_state, symmetric), .lo = 0,
      .hi = 2, .expected = "0, 1 or 2", .metavar = "1",
      .help = "only schemes invariant under (A,B,C) -> (B,C,A), square\n"
              "shapes (docs/matmul-symmetric.md); 2: also under the\n"
              "index swap (0 1)(2 3)... (six-product orbits)"},
-    {.name = "cubes", .type = RT_PARAM_INT, RT_PARAM_AT(matmul_state, cubes), .lo = 1,
+    {.name = "cubes", .flags = RT_PARAM_SEARCH, .type = RT_PARAM_INT, RT_PARAM_AT(matmul_state, cubes), .lo = 1,
      .hi = MM_MAX_DIM, .metavar = "K",
      .help = "symmetric start with K cube products (default by n)"},
-    {.name = "proxy", .type = RT_PARAM_CHOICE, RT_PARAM_AT(matmul_state, proxy_sampled),
+    {.name = "proxy", .flags = RT_PARAM_SEARCH, .type = RT_PARAM_CHOICE, RT_PARAM_AT(matmul_state, proxy_sampled),
      .choices = proxy_choices, .metavar = "P",
      .help = "exact (default) or sampled: a cheap proxy that checks a few\n"
              "random products and can be wrong (for the --trust-proxy\n"
@@ -667,10 +667,28 @@ static int mm_certificate(const void *state, const char *text, size_t len, const
                                 dir, err, errlen);
 }
 
+/* The report's picture: the scheme's factors, {"kind":"matmul","scheme":{...json format...}}. */
+static int mm_picture(const void *state, const char *text, size_t len, const char *metrics,
+                      const char *artifacts, rt_buf *out)
+{
+    (void)metrics;
+    (void)artifacts;
+    char err[256];
+    rt_buf json;
+    rt_buf_init(&json, 0);
+    int rc = matmul_convert(state, text, len, "json", &json, err, sizeof err);
+    if (!rc && (rt_buf_puts(out, "{\"kind\":\"matmul\",\"scheme\":") ||
+                rt_buf_append(out, json.data, json.len) || rt_buf_puts(out, "}")))
+        rc = RT_ENOMEM;
+    rt_buf_free(&json);
+    return rc;
+}
+
 const rt_problem_class rt_problem_matmul = {
     .name = "matmul",
     .summary = "schemes for multiplying matrices with few multiplications (flip graphs)",
     .params_help = matmul_help,
+    .param_table = &matmul_table,
     .create = matmul_create,
     .destroy = matmul_destroy,
     .params = matmul_params,
@@ -690,4 +708,5 @@ const rt_problem_class rt_problem_matmul = {
     .operators_for = matmul_operators_for,
     .certificate = mm_certificate,
     .knobs = &mm_policy_section,
+    .picture = mm_picture,
 };

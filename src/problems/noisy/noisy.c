@@ -242,6 +242,7 @@ const rt_problem_class rt_problem_noisy = {
     .name = "noisy",
     .summary = "a toy problem whose evaluator is noisy (for testing noise-aware acceptance)",
     .params_help = noisy_help,
+    .param_table = &noisy_table,
     .create = noisy_create,
     .destroy = noisy_destroy,
     .params = noisy_params,

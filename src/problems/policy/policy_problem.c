@@ -551,6 +551,7 @@ const rt_problem_class rt_problem_policy = {
     .name = "policy",
     .summary = "policies for ratchet itself (the meta level; see ratchet meta)",
     .params_help = policy_help,
+    .param_table = &policy_table,
     .create = policy_create,
     .destroy = policy_destroy,
     .params = policy_params,

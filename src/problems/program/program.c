@@ -1,7 +1,8 @@
 /* program.c — the `program` problem: evolve a user's program judged by a user's evaluator.
  *
- * Parameters (docs/program.md): initial, evaluator, verifier, eval-timeout, eval-memory,
- * cascade, cascade-threshold, reproduce-tolerance, command, command-timeout, visible.
+ * Parameters (docs/program.md): initial, evaluator, evaluator-api, verifier, eval-timeout,
+ * eval-memory, cascade, cascade-threshold, reproduce-tolerance, eval-network, command,
+ * command-timeout, visible, features.
  * Paths are made absolute at creation, so a run resumes from any working directory; the
  * canonical parameter string escapes spaces and '%' as %20 and %25.
  *
@@ -24,6 +25,8 @@
 #include "param.h"
 #include "sandbox/sandbox.h"
 #include "problems/program/program_eval.h"
+#include "problems/program/program_features.h"
+#include "problems/program/program_openevolve.h"
 #include "problems/program/program_text.h"
 
 #define MAX_CASCADE 8
@@ -58,6 +61,7 @@ typedef struct program_state {
     int cascade;
     double cascade_threshold;
     double reproduce_tol;
+    int eval_network; /* --eval-network 1: evaluations keep the network */
     char command_line[1024]; /* as canonical: argv[0] made absolute */
     char command_buf[1024];  /* split copy */
     const char *command_argv[MAX_CMD_ARGS + 1];
@@ -67,9 +71,13 @@ typedef struct program_state {
     char visible_buf[2048];   /* split copy */
     const char *visible[MAX_VISIBLE + 1]; /* NULL-terminated, for the sandbox */
     char canon[MAX_CANON + 48];
+    size_t nannotations; /* in the initial program's editable regions */
+    int openevolve;            /* the evaluator is an OpenEvolve module (program_openevolve.h) */
+    char evaluator_dir[4096];  /* its folder, visible to its runs */
+    rt_feature_spec features;  /* MAP-Elites features from metrics; n == 0: program length */
     program_shared *shared;
     /* create's parameters as given: borrowed from its values, NULL once it returns */
-    const char *given_initial, *given_evaluator, *given_verifier, *given_command;
+    const char *given_initial, *given_evaluator, *given_verifier, *given_command, *given_api;
 } program_state;
 
 /* ---- genomes ----------------------------------------------------------------------------- */
@@ -122,6 +130,8 @@ static void *genome_clone(const void *state, const void *genome)
     c->evaluated = g->evaluated;
     c->failed = g->failed;
     c->score = g->score;
+    c->has_coords = g->has_coords;
+    memcpy(c->coords, g->coords, sizeof c->coords);
     c->metrics = dup_or_null(g->metrics, &nomem);
     c->artifacts = dup_or_null(g->artifacts, &nomem);
     if (nomem) {
@@ -134,7 +144,7 @@ static void *genome_clone(const void *state, const void *genome)
 /* A child made from a parent by editing its text: the evaluation is not inherited. */
 static void genome_forget(rt_program_genome *g)
 {
-    g->evaluated = g->failed = 0;
+    g->evaluated = g->failed = g->has_coords = 0;
     g->score = 0;
     free(g->metrics);
     free(g->artifacts);
@@ -280,6 +290,14 @@ static int visible_param(void *state, const char *value, char *err, size_t errle
     return parse_visible(state, value, err, errlen);
 }
 
+static int features_param(void *state, const char *value, char *err, size_t errlen)
+{
+    program_state *st = state;
+    return rt_features_parse(value, &st->features, err, errlen);
+}
+
+static const rt_param_choice network_choices[] = {{"0", 0}, {"1", 1}, {NULL, 0}};
+
 /* The parameters, in the order of the help text (docs/program.md). */
 static const rt_param program_rows[] = {
     {.name = "initial", .type = RT_PARAM_STRING, RT_PARAM_AT(program_state, given_initial),
@@ -287,7 +305,13 @@ static const rt_param program_rows[] = {
      .help = "the program to start from (EVOLVE-BLOCK regions)"},
     {.name = "evaluator", .type = RT_PARAM_STRING, RT_PARAM_AT(program_state, given_evaluator),
      .flags = RT_PARAM_REQUIRED, .metavar = "FILE",
-     .help = "run as EVALUATOR candidate.EXT; prints {\"score\": ...}"},
+     .help = "run as EVALUATOR candidate.EXT; prints {\"score\": ...};\n"
+             "or a Python module with evaluate(program_path), as OpenEvolve's"},
+    {.name = "evaluator-api", .type = RT_PARAM_STRING, RT_PARAM_AT(program_state, given_api),
+     .flags = RT_PARAM_EMPTY_UNSET, .metavar = "API",
+     .help = "auto, command or openevolve (default auto: openevolve for a\n"
+             ".py file, not a #! script, that defines evaluate();\n"
+             "docs/migrating.md)"},
     {.name = "verifier", .type = RT_PARAM_STRING, RT_PARAM_AT(program_state, given_verifier),
      .flags = RT_PARAM_EMPTY_UNSET, .metavar = "FILE",
      .help = "the gate's check; prints {\"valid\": ..., \"score\": ...}\n"
@@ -301,18 +325,26 @@ static const rt_param program_rows[] = {
     {.name = "cascade", .type = RT_PARAM_INT, RT_PARAM_AT(program_state, cascade), .lo = 1,
      .hi = MAX_CASCADE, .def = "1", .metavar = "K",
      .help = "evaluation stages, RATCHET_STAGE=1..K (default 1)"},
-    {.name = "cascade-threshold", .type = RT_PARAM_DOUBLE,
+    {.name = "cascade-threshold", .type = RT_PARAM_DOUBLE, .flags = RT_PARAM_SEARCH,
      RT_PARAM_AT(program_state, cascade_threshold), .lo = 0, .hi = 1, .def = "0.9",
      .metavar = "F", .help = "stage k+1 runs when stage k is within F of the best (0.9)"},
     {.name = "reproduce-tolerance", .type = RT_PARAM_DOUBLE,
      RT_PARAM_AT(program_state, reproduce_tol), .lo = 0, .hi = 1, .def = "0", .metavar = "F",
      .help = "relative tolerance of the re-run without a verifier (0)"},
+    {.name = "eval-network", .type = RT_PARAM_CHOICE, RT_PARAM_AT(program_state, eval_network),
+     .choices = network_choices, .def = "0", .metavar = "0|1",
+     .help = "1: the evaluator and verifier keep the network (default 0:\n"
+             "none; a candidate run through $RATCHET_JAIL never has it)"},
     {.name = "command", .type = RT_PARAM_STRING, RT_PARAM_AT(program_state, given_command),
-     .flags = RT_PARAM_EMPTY_UNSET, .metavar = "'PROG ARGS'",
+     .flags = RT_PARAM_EMPTY_UNSET | RT_PARAM_SEARCH, .metavar = "'PROG ARGS'",
      .help = "the command proposer's program (JSON prompt on stdin)"},
-    {.name = "command-timeout", .type = RT_PARAM_DOUBLE,
+    {.name = "command-timeout", .type = RT_PARAM_DOUBLE, .flags = RT_PARAM_SEARCH,
      RT_PARAM_AT(program_state, command_timeout), .lo = 0.01, .hi = 86400, .unit = "seconds",
      .def = "120", .metavar = "S", .help = "wall-clock seconds per proposal (default 120)"},
+    {.name = "features", .type = RT_PARAM_CUSTOM, .parse = features_param,
+     .flags = RT_PARAM_SEARCH, .metavar = "SPEC",
+     .help = "MAP-Elites cells from up to 2 of the evaluator's metrics:\n"
+             "NAME[:BINS[:LO:HI]],... (default: the program's length)"},
     {.name = "visible", .type = RT_PARAM_CUSTOM, .parse = visible_param,
      .metavar = "PATH[:PATH]",
      .help = "more that the evaluator and verifier may read (the sandbox\n"
@@ -329,14 +361,43 @@ static const rt_param_table program_table = {
 
 RT_PARAM_HELP_TEXT(program_help, program_table)
 
-/* The given paths made absolute and checked (the evaluator and verifier must be executable). */
+/* Decides how the evaluator runs (--evaluator-api) once its path is absolute; an OpenEvolve
+ * module need only be readable, and its folder is shown to its runs. */
+static int resolve_api(program_state *st, char *err, size_t errlen)
+{
+    const char *api = st->given_api ? st->given_api : "auto";
+    if (strcmp(api, "openevolve") == 0)
+        st->openevolve = 1;
+    else if (strcmp(api, "auto") == 0)
+        st->openevolve = rt_oe_detect(st->evaluator);
+    else if (strcmp(api, "command") != 0)
+        return rt_fail(err, errlen, RT_EUSAGE,
+                       "--evaluator-api %s: auto, command or openevolve", api);
+    if (!st->openevolve)
+        return access(st->evaluator, X_OK) == 0
+                   ? 0
+                   : rt_fail(err, errlen, RT_EUSAGE,
+                             "--evaluator %s: not executable (nor an OpenEvolve evaluator.py "
+                             "defining evaluate())",
+                             st->given_evaluator);
+    snprintf(st->evaluator_dir, sizeof st->evaluator_dir, "%s", st->evaluator);
+    char *slash = strrchr(st->evaluator_dir, '/');
+    if (slash)
+        slash[slash == st->evaluator_dir ? 1 : 0] = '\0';
+    return 0;
+}
+
+/* The given paths made absolute and checked (the evaluator, unless it is an OpenEvolve module,
+ * and the verifier must be executable). */
 static int resolve_paths(program_state *st, char *err, size_t errlen)
 {
     int rc = abs_path("initial", st->given_initial, 0, st->initial, sizeof st->initial, err,
                       errlen);
     if (!rc)
-        rc = abs_path("evaluator", st->given_evaluator, 1, st->evaluator, sizeof st->evaluator,
+        rc = abs_path("evaluator", st->given_evaluator, 0, st->evaluator, sizeof st->evaluator,
                       err, errlen);
+    if (!rc)
+        rc = resolve_api(st, err, errlen);
     if (!rc && st->given_verifier)
         rc = abs_path("verifier", st->given_verifier, 1, st->verifier, sizeof st->verifier, err,
                       errlen);
@@ -359,6 +420,7 @@ static int read_initial(program_state *st, char *err, size_t errlen)
     if ((rc = rt_annotations_parse(st->initial_text, st->initial_len, &st->regions, &anns, why,
                                    sizeof why)))
         return rt_fail(err, errlen, rc, "%s: %s", st->given_initial, why);
+    st->nannotations = anns.n;
     rt_annotations_free(&anns);
     return 0;
 }
@@ -434,6 +496,12 @@ static int write_canon(program_state *st, char *err, size_t errlen)
     bad = bad || canon_put(st, &at, "reproduce-tolerance", num);
     if (st->visible_line[0])
         bad = bad || canon_put(st, &at, "visible", st->visible_line);
+    if (st->eval_network) /* only when set: stores made before it keep their string */
+        bad = bad || canon_put(st, &at, "eval-network", "1");
+    if (st->openevolve) /* stored only when set: older runs' strings stay as they were */
+        bad = bad || canon_put(st, &at, "evaluator-api", "openevolve");
+    if (st->features.n)
+        bad = bad || canon_put(st, &at, "features", st->features.canon);
     if (st->has_command) {
         bad = bad || canon_put(st, &at, "command", st->command_line);
         snprintf(num, sizeof num, "%.17g", st->command_timeout);
@@ -468,6 +536,7 @@ static int program_create(void **state, const char *const *keys, const char *con
         rc = write_canon(st, err, errlen);
     /* the given strings belong to the caller */
     st->given_initial = st->given_evaluator = st->given_verifier = st->given_command = NULL;
+    st->given_api = NULL;
     if (!rc) {
         st->shared = calloc(1, sizeof *st->shared);
         if (!st->shared || pthread_mutex_init(&st->shared->lock, NULL) != 0) {
@@ -541,8 +610,13 @@ static void program_score(const void *state, const void *genome, rt_score *out)
  * not displace each other. */
 static void program_features(const void *state, const void *genome, int *coords)
 {
-    (void)state;
+    const program_state *st = state;
     const rt_program_genome *g = genome;
+    if (st->features.n) { /* from the evaluator's metrics (program_features.h) */
+        for (int i = 0; i < RT_MAX_FEATURES; i++)
+            coords[i] = g->has_coords ? g->coords[i] : 0;
+        return;
+    }
     int b = 0;
     for (size_t n = g->len; n > 1; n >>= 1)
         b++;
@@ -562,12 +636,15 @@ static void program_annotations(const void *state, const void *genome, const cha
 static void program_restore_annotations(const void *state, void *genome, char *metrics,
                                         char *artifacts)
 {
-    (void)state;
+    const program_state *st = state;
     rt_program_genome *g = genome;
     free(g->metrics);
     free(g->artifacts);
     g->metrics = metrics;
     g->artifacts = artifacts;
+    char why[200];
+    g->has_coords = st->features.n &&
+                    rt_features_coords(&st->features, metrics, g->coords, why, sizeof why) == 0;
 }
 
 static int program_dedupe_text(const void *state, const char *text, size_t len, rt_buf *out)
@@ -630,22 +707,39 @@ static char *make_artifacts(const char *own, const rt_sandbox_result *res, int s
 static int run_on(const program_state *st, const char *exe, const char *text, size_t len,
                   int stage, int verifying, rt_sandbox_result *res, char *why, size_t whylen)
 {
-    char stage_env[32], stages_env[32];
+    char stage_env[32], stages_env[32], names_env[192];
     snprintf(stage_env, sizeof stage_env, "RATCHET_STAGE=%d", stage);
     snprintf(stages_env, sizeof stages_env, "RATCHET_STAGES=%d", st->cascade);
-    const char *env[] = {stage_env, stages_env, verifying ? "RATCHET_VERIFY=1" : NULL, NULL};
-    const char *argv[] = {exe, st->candidate_name, NULL};
-    rt_sandbox_file file = {
-        .name = st->candidate_name, .src = NULL, .data = text, .len = len, .writable = 0};
+    snprintf(names_env, sizeof names_env, "RATCHET_FEATURE_NAMES=%s", st->features.names);
+    const char *env[] = {stage_env, stages_env, names_env,
+                         verifying ? "RATCHET_VERIFY=1" : NULL, NULL};
+    const char *argv[] = {exe, st->candidate_name, NULL, NULL, NULL};
+    rt_sandbox_file files[2] = {
+        {.name = st->candidate_name, .src = NULL, .data = text, .len = len, .writable = 0},
+        {.name = RT_OE_SHIM_NAME, .src = NULL, .data = rt_oe_shim, .len = rt_oe_shim_len}};
+    const char *visible[MAX_VISIBLE + 2] = {NULL};
     rt_sandbox_spec spec;
     memset(&spec, 0, sizeof spec);
+    spec.files = files;
+    spec.nfiles = 1;
+    spec.visible = st->visible[0] ? st->visible : NULL;
+    if (st->openevolve && exe == st->evaluator) { /* through the shim: program_openevolve.h */
+        argv[0] = RT_OE_PYTHON;
+        argv[1] = RT_OE_SHIM_NAME;
+        argv[2] = st->evaluator;
+        argv[3] = st->candidate_name;
+        spec.nfiles = 2;
+        visible[0] = st->evaluator_dir;
+        for (size_t i = 0; st->visible[i]; i++)
+            visible[i + 1] = st->visible[i];
+        spec.visible = visible;
+    }
     spec.argv = argv;
     spec.env = env;
-    spec.files = &file;
-    spec.nfiles = 1;
     spec.limits.wall_seconds = st->eval_timeout;
     spec.limits.memory_mib = st->eval_memory;
-    spec.visible = st->visible[0] ? st->visible : NULL;
+    if (st->eval_network)
+        spec.flags |= RT_SANDBOX_ALLOW_NETWORK;
     char err[256] = "";
     int rc = rt_sandbox_run(&spec, res, err, sizeof err);
     if (rc == RT_ENOMEM)
@@ -772,6 +866,10 @@ static int program_evaluate(const void *state, void *genome, rt_evaluation *out)
             cascade_pass(st, stage, eo.score, &bar);
     }
     stage = st->cascade;
+    if (st->features.n && rt_features_coords(&st->features, eo.metrics, g->coords, why,
+                                             sizeof why) != 0)
+        goto failed;
+    g->has_coords = st->features.n > 0;
     g->score = eo.score;
     g->metrics = eo.metrics;
     eo.metrics = NULL;
@@ -790,6 +888,7 @@ failed:
     g->failed = 1;
     out->failed = 1;
     snprintf(out->reason, sizeof out->reason, "%s", why);
+    rt_tail_line(res.stderr_data, res.stderr_len, out->detail, sizeof out->detail);
     g->artifacts = make_artifacts(NULL, &res, stage, why);
     out->artifacts = g->artifacts;
     rt_eval_output_free(&eo);
@@ -942,6 +1041,16 @@ static int tweak_apply(const void *state, void *genome, rt_rng *rng, long long *
     return 0;
 }
 
+/* Why the operator (tweak) can change nothing: the initial program has no annotation. */
+static const char *program_operators_idle(const void *state)
+{
+    const program_state *st = state;
+    return st->nannotations ? NULL
+                            : "the initial program has no `ratchet:` annotation inside its "
+                              "editable regions for the builtin proposer to change "
+                              "(docs/program.md); use --proposer command or llm";
+}
+
 static const rt_operator program_operators[] = {
     {"tweak", 1.0, tweak_apply},
 };
@@ -955,6 +1064,7 @@ static int program_certificate(const void *state, const char *text, size_t len, 
     const program_state *st = state;
     int own = st->verifier[0] != 0;
     const char *exe = own ? st->verifier : st->evaluator;
+    int shim = !own && st->openevolve; /* the evaluator ran through the shim */
     rt_sandbox_result res;
     memset(&res, 0, sizeof res);
     char why[400] = "";
@@ -983,16 +1093,17 @@ static int program_certificate(const void *state, const char *text, size_t len, 
         "  %-22s a copy of the %s ratchet ran, %s\n"
         "  verifier-output.txt    its output on the program when this certificate was written\n"
         "\n"
-        "Check it yourself: in an empty folder holding only %s, run\n"
+        "Check it yourself: in an empty folder holding only %s%s, run\n"
         "\n"
-        "    %s %s\n"
+        "    %s%s %s\n"
         "\n"
         "(the original, next to whatever files it needs) and compare its output with\n"
         "verifier-output.txt. ratchet ran it the same way, in a sandbox, with RATCHET_VERIFY=1\n"
         "and RATCHET_STAGE=RATCHET_STAGES=%d in its environment.\n",
         own ? "verifier" : "evaluator (the run had no verifier)", st->candidate_name, hash,
         own ? "verifier" : "evaluator", own ? "verifier" : "evaluator", exe, st->candidate_name,
-        exe, st->candidate_name, st->cascade);
+        shim ? " and " RT_OE_SHIM_NAME " (ratchet's shim for OpenEvolve evaluators)" : "",
+        shim ? RT_OE_PYTHON " " RT_OE_SHIM_NAME " " : "", exe, st->candidate_name, st->cascade);
     if (rc) {
         rc = rt_fail(err, errlen, RT_ENOMEM, "out of memory");
         goto done;
@@ -1001,7 +1112,9 @@ static int program_certificate(const void *state, const char *text, size_t len, 
         (rc = rt_cert_write(dir, own ? "verifier" : "evaluator", copy, copy_len, err, errlen)) ||
         (rc = rt_cert_write(dir, "verifier-output.txt", res.stdout_data, res.stdout_len, err,
                             errlen)) ||
-        (rc = rt_cert_write(dir, "README.txt", readme.data, readme.len, err, errlen)))
+        (rc = rt_cert_write(dir, "README.txt", readme.data, readme.len, err, errlen)) ||
+        (shim && (rc = rt_cert_write(dir, RT_OE_SHIM_NAME, rt_oe_shim, rt_oe_shim_len, err,
+                                     errlen))))
         goto done;
 done:
     rt_sandbox_result_free(&res);
@@ -1010,11 +1123,71 @@ done:
     return rc;
 }
 
+/* Checks one picture of kind "circles" ({"kind":"circles","circles":[[x,y,r],...], "box":
+ * [x0,y0,x1,y1] optional}): finite numbers only, at most 10000 circles. */
+static int circles_ok(json_t *pic)
+{
+    json_t *cs = json_object_get(pic, "circles"), *box = json_object_get(pic, "box"), *c;
+    size_t i, j;
+    if (!json_is_array(cs) || json_array_size(cs) > 10000)
+        return 0;
+    json_array_foreach(cs, i, c) {
+        if (!json_is_array(c) || json_array_size(c) != 3)
+            return 0;
+        for (j = 0; j < 3; j++)
+            if (!json_is_number(json_array_get(c, j)) ||
+                !isfinite(json_number_value(json_array_get(c, j))))
+                return 0;
+    }
+    if (box && (!json_is_array(box) || json_array_size(box) != 4))
+        return 0;
+    for (j = 0; box && j < 4; j++)
+        if (!json_is_number(json_array_get(box, j)) ||
+            !isfinite(json_number_value(json_array_get(box, j))))
+            return 0;
+    return 1;
+}
+
+int rt_program_picture(const char *artifacts, rt_buf *out)
+{
+    json_t *a = artifacts ? json_loads(artifacts, 0, NULL) : NULL;
+    json_t *pic = json_object_get(a, "picture");
+    int rc = RT_EUSAGE;
+    const char *kind = json_string_value(json_object_get(pic, "kind"));
+    if (kind && strcmp(kind, "circles") == 0 && circles_ok(pic)) {
+        json_t *clean = json_pack("{s:s,s:O}", "kind", "circles", "circles",
+                                  json_object_get(pic, "circles"));
+        if (clean && json_object_get(pic, "box"))
+            json_object_set(clean, "box", json_object_get(pic, "box"));
+        char *s = clean ? json_dumps(clean, JSON_COMPACT) : NULL;
+        rc = s && rt_buf_puts(out, s) == 0 ? 0 : RT_ENOMEM;
+        free(s);
+        json_decref(clean);
+    }
+    json_decref(a);
+    return rc;
+}
+
+static int program_picture(const void *state, const char *text, size_t len, const char *metrics,
+                           const char *artifacts, rt_buf *out)
+{
+    (void)state, (void)text, (void)len, (void)metrics;
+    return rt_program_picture(artifacts, out);
+}
+
+static double program_reproduce_tolerance(const void *state)
+{
+    return ((const program_state *)state)->reproduce_tol;
+}
+
 const rt_problem_class rt_problem_program = {
     .name = "program",
     .summary = "evolve a program in any language, judged by your evaluator",
     .certificate = program_certificate,
     .params_help = program_help,
+    .param_table = &program_table,
+    .score_tolerance = 1e-9, /* two programs summing doubles differ in the last bits */
+    .reproduce_tolerance = program_reproduce_tolerance,
     .create = program_create,
     .destroy = program_destroy,
     .params = program_params,
@@ -1029,11 +1202,13 @@ const rt_problem_class rt_problem_program = {
     .convert = program_convert,
     .operators = program_operators,
     .noperators = 1,
+    .operators_idle = program_operators_idle,
     .metric_lower_is_better = 0,
     .evaluate = program_evaluate,
     .annotations = program_annotations,
     .restore_annotations = program_restore_annotations,
     .dedupe_text = program_dedupe_text,
+    .picture = program_picture,
 };
 
 int rt_program_apply_reply(const char *parent, size_t plen, const char *reply, size_t rlen,

@@ -23,6 +23,8 @@ typedef struct rt_program_genome {
     double score;    /* the evaluator's score (evaluated and not failed) */
     char *metrics;   /* JSON object text or NULL */
     char *artifacts; /* JSON object text or NULL */
+    int has_coords;  /* coords hold the cell of the metrics (--features) */
+    int coords[RT_MAX_FEATURES];
 } rt_program_genome;
 
 /* A fresh, unevaluated genome holding a copy of text; NULL when out of memory. */
@@ -39,6 +41,13 @@ typedef struct rt_program_info {
 
 /* Fills info for a problem; RT_EUSAGE when problem is not a `program` problem. */
 int rt_program_info_get(const rt_problem *problem, rt_program_info *info);
+
+/* The report's picture of a candidate: the "picture" member of its evaluator's artifacts (JSON
+ * text, NULL: none) when it is one the report draws (docs/report.md: kind "circles", at most
+ * 10000 finite [x, y, r], an optional finite box), rebuilt from its numbers alone into out, so
+ * that nothing else the evaluator printed reaches the page. 0, RT_EUSAGE when there is no such
+ * picture, RT_ENOMEM. */
+int rt_program_picture(const char *artifacts, rt_buf *out);
 
 #endif
 

@@ -70,6 +70,7 @@ typedef struct llm_state {
     pthread_mutex_t mu;
     pthread_cond_t slot_free;
     int in_flight;
+    int answered; /* a server has answered a request of this run (HTTP status seen) */
     rt_llm_bandit bandit;
     long long next_tag;
     long long tokens_in, tokens_out, requests, retries;
@@ -136,6 +137,21 @@ static int add_models(llm_state *st, const char *list, char *err, size_t errlen)
             p++;
     }
     return 0;
+}
+
+/* Reads the template set from --llm-prompts, or from the shipped prompts' folder (whose
+ * failure says how to name another). */
+static int load_templates(llm_state *st, const char *set, char *err, size_t errlen)
+{
+    int given = st->prompts_dir[0] != 0;
+    if (!given)
+        rt_llm_default_prompts_dir(st->prompts_dir, sizeof st->prompts_dir);
+    int rc = rt_llm_templates_load(&st->tpl, st->prompts_dir, set, err, errlen);
+    size_t at = strlen(err);
+    if (rc == RT_EIO && !given && at + 1 < errlen)
+        snprintf(err + at, errlen - at,
+                 " (no prompts found: give --llm-prompts DIR or set RATCHET_PROMPTS)");
+    return rc;
 }
 
 /* "MODEL=IN,OUT" or "IN,OUT" (every model): prices per million tokens. */
@@ -262,9 +278,7 @@ static int llm_configure(void *state, const char *const *keys, const char *const
         if (!st->api_key)
             return rt_fail(err, errlen, RT_ENOMEM, "out of memory");
     }
-    if (!st->prompts_dir[0])
-        rt_llm_default_prompts_dir(st->prompts_dir, sizeof st->prompts_dir);
-    if ((rc = rt_llm_templates_load(&st->tpl, st->prompts_dir, template_set, err, errlen)))
+    if ((rc = load_templates(st, template_set, err, errlen)))
         return rc;
     if (st->pol.max_in_flight < 1)
         st->pol.max_in_flight = 1;
@@ -403,6 +417,7 @@ typedef struct llm_call {
     llm_pending p;                          /* the row, queued for the store at the end */
     int outcome;                            /* rt_llm_outcome */
     double sent_at;
+    int fail_fast;                          /* no server has answered yet: no connect retries */
     rt_buf prompt, edited;
     rt_llm_result res;
 } llm_call;
@@ -421,6 +436,7 @@ static int call_begin(llm_state *st, rt_rng *rng, llm_call *c, rt_proposal *out)
         return 1;
     }
     st->in_flight++;
+    c->fail_fast = !st->answered;
     c->model = rt_llm_bandit_pick(&st->bandit);
     c->mode = rt_rng_unit(rng) < st->pol.p_full ? RT_LLM_FULL : RT_LLM_DIFF;
     c->tag = ++st->next_tag;
@@ -473,6 +489,7 @@ static int call_ask(llm_state *st, const rt_propose_ctx *ctx, rt_rng *rng, llm_c
         .backoff_base = st->pol.backoff_base,
         .backoff_max = st->pol.backoff_max,
         .stop = st->stop,
+        .fail_fast_connect = c->fail_fast,
     };
     rt_llm_request req = {
         .model = st->models[c->model].name,
@@ -600,6 +617,8 @@ static int call_end(llm_state *st, llm_call *c, rt_proposal *out, int rc)
     pthread_mutex_lock(&st->mu);
     st->in_flight--;
     pthread_cond_signal(&st->slot_free);
+    if (c->res.http_status != 0)
+        st->answered = 1;
     if (!rc) {
         st->requests += c->res.attempts ? 1 : 0;
         st->retries += c->res.retries;

@@ -90,7 +90,11 @@ typedef struct rt_llm_client_opts {
     double backoff_base;      /* seconds before the first retry (doubled each time, jittered) */
     double backoff_max;       /* cap on one wait, including a server's Retry-After */
     const volatile int *stop; /* when not NULL and set: the attempt under way is abandoned
-                                 (within about a second) and no further attempt or wait starts */
+                                 (within 0.1 s) and no further attempt or wait starts */
+    int fail_fast_connect;    /* 1: a connection that cannot be made (refused, no such host) is
+                                 not retried: the proposer sets it until a server has answered
+                                 once, so a wrong URL fails at once, a server's restart later
+                                 in the run is waited out */
 } rt_llm_client_opts;
 
 typedef struct rt_llm_request {
@@ -173,8 +177,10 @@ int rt_llm_templates_load(rt_llm_templates *t, const char *dir, const char *name
                           size_t errlen);
 void rt_llm_templates_free(rt_llm_templates *t);
 
-/* The shipped prompts folder: $RATCHET_PROMPTS, else ./prompts if it exists, else prompts/ next
- * to the folder holding the running program (build/ratchet -> prompts/). Writes into buf. */
+/* The shipped prompts folder, the first of: $RATCHET_PROMPTS; ./prompts when it holds the
+ * default set; beside the running program, ../share/ratchet/prompts (an installed tree:
+ * PREFIX/bin/ratchet) or ../prompts (the source tree: build/ratchet); the folder `make install`
+ * used when this program was built (RT_PROMPTS_DIR); else "prompts". Writes into buf. */
 void rt_llm_default_prompts_dir(char *buf, size_t len);
 
 /* Builds the user message from the template for a context and mode into out (capped at

@@ -270,8 +270,10 @@ static int judge_attempt(const rt_llm_client_opts *opts, CURLcode c, long status
         snprintf(out->error, sizeof out->error, "stopped");
     } else if (c != CURLE_OK) {
         out->outcome = RT_LLM_CONNECT;
-        snprintf(out->error, sizeof out->error, "%s", curl_easy_strerror(c));
-        *retry = retryable_curl(c);
+        snprintf(out->error, sizeof out->error, "%s (%.200s)", curl_easy_strerror(c), opts->url);
+        *retry = retryable_curl(c) &&
+                 !(opts->fail_fast_connect &&
+                   (c == CURLE_COULDNT_CONNECT || c == CURLE_COULDNT_RESOLVE_HOST));
     } else {
         out->outcome = RT_LLM_HTTP;
         snprintf(out->error, sizeof out->error, "HTTP status %ld", status);
@@ -280,6 +282,43 @@ static int judge_attempt(const rt_llm_client_opts *opts, CURLcode c, long status
         *retry = status == 429 || status >= 500 || status == 408;
     }
     return 0;
+}
+
+/* Runs the transfer as curl_easy_perform does, but looks at the stop flag every 50 ms: the
+ * progress callback alone may wait a second between calls while a server is silent, and a
+ * stopping run abandons its requests within 0.1 s (docs/scheduling.md). */
+static CURLcode perform(CURL *curl, const volatile int *stop)
+{
+    CURLM *m = curl_multi_init();
+    if (!m)
+        return curl_easy_perform(curl);
+    if (curl_multi_add_handle(m, curl) != CURLM_OK) {
+        curl_multi_cleanup(m);
+        return curl_easy_perform(curl);
+    }
+    CURLcode rc = CURLE_OK;
+    int running = 1;
+    for (;;) {
+        if (curl_multi_perform(m, &running) != CURLM_OK) {
+            rc = CURLE_OUT_OF_MEMORY;
+            break;
+        }
+        if (!running)
+            break;
+        if (stop && *stop) {
+            rc = CURLE_ABORTED_BY_CALLBACK;
+            break;
+        }
+        curl_multi_poll(m, NULL, 0, 50, NULL);
+    }
+    CURLMsg *msg;
+    int left;
+    while (!running && (msg = curl_multi_info_read(m, &left)))
+        if (msg->msg == CURLMSG_DONE)
+            rc = msg->data.result;
+    curl_multi_remove_handle(m, curl);
+    curl_multi_cleanup(m);
+    return rc;
 }
 
 /* One attempt: sends the request and judges the answer (out->outcome, out->error). Returns 0,
@@ -300,7 +339,7 @@ static int attempt_once(const rt_llm_client_opts *opts, const char *url,
     s.over = 0;
     set_request(curl, opts, url, headers, payload, &s);
     out->attempts++;
-    CURLcode c = curl_easy_perform(curl);
+    CURLcode c = perform(curl, opts->stop);
     long status = 0;
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
     if (curl_easy_getinfo(curl, CURLINFO_RETRY_AFTER, retry_after) != CURLE_OK)

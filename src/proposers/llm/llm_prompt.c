@@ -104,30 +104,50 @@ int rt_llm_templates_load(rt_llm_templates *t, const char *dir, const char *name
     return 0;
 }
 
+/* 1 when dir holds the default template set (DIR/default/system.md). */
+static int has_templates(const char *dir)
+{
+    char path[PATH_MAX + 64];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/default/system.md", dir);
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+#ifndef RT_PROMPTS_DIR
+#define RT_PROMPTS_DIR "/usr/local/share/ratchet/prompts"
+#endif
+
 void rt_llm_default_prompts_dir(char *buf, size_t len)
 {
     const char *env = getenv("RATCHET_PROMPTS");
-    struct stat st;
     if (env && *env) {
         snprintf(buf, len, "%s", env);
         return;
     }
-    if (stat("prompts", &st) == 0 && S_ISDIR(st.st_mode)) {
+    if (has_templates("prompts")) {
         snprintf(buf, len, "prompts");
         return;
     }
+    /* beside the program: PREFIX/bin/ratchet finds PREFIX/share/ratchet/prompts (make install,
+     * wherever DESTDIR put the tree), build/ratchet the source tree's prompts/ */
     char exe[PATH_MAX];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n > 0) {
-        exe[n] = '\0';
-        char *slash = strrchr(exe, '/');
-        if (slash) {
-            *slash = '\0';
-            snprintf(buf, len, "%s/../prompts", exe);
-            return;
+    exe[n > 0 ? n : 0] = '\0';
+    char *slash = strrchr(exe, '/');
+    if (slash) {
+        *slash = '\0';
+        static const char *const rel[] = {"/../share/ratchet/prompts", "/../prompts"};
+        for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++) {
+            char cand[PATH_MAX + 32];
+            snprintf(cand, sizeof cand, "%s%s", exe, rel[i]);
+            if (has_templates(cand)) {
+                snprintf(buf, len, "%s", cand);
+                return;
+            }
         }
     }
-    snprintf(buf, len, "prompts");
+    /* where make install put them when this program was built (a copy moved elsewhere) */
+    snprintf(buf, len, "%s", has_templates(RT_PROMPTS_DIR) ? RT_PROMPTS_DIR : "prompts");
 }
 
 /* Appends text, cut to cap bytes (0: no cut) with a marker saying how much was left out. */
