@@ -24,6 +24,7 @@ TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 .PHONY: bench-sandbox-compare bench-walk-compare
 .PHONY: test-browser bench-report bench-research
 .PHONY: all deps deps-test test demo bench bench-drift bench-meta bench-matmul bench-portfolio sanitize fuzz \
+        bench-coevolve bench-binpack \
         clean examples install uninstall
 
 # make install: PREFIX/bin/ratchet, its prompts in PREFIX/share/ratchet/prompts (found beside the
@@ -164,6 +165,14 @@ bench-meta: all $(BUILD)/bench/bench_meta
 	    $(META_OPTS) --store $(BUILD)/bench-meta.db --out $(BUILD)/bench-meta-best.json
 	$(BUILD)/bench/bench_meta $(BUILD)/bench-meta.db $(META_TEST_SEEDS)
 
+# The co-evolution experiment (docs/coevolution.md): ARM_SECONDS, SEEDS, JOBS, OUT.
+bench-coevolve: all
+	@bench/coevolve_experiment.sh $(BUILD)/ratchet
+
+# binpack's speed against a plain C best fit (docs/coevolution.md, "Speed")
+bench-binpack: all $(BUILD)/bench/bench_binpack
+	@$(BUILD)/bench/bench_binpack
+
 # The matmul target table (bench/matmul_targets.sh: TARGETS, SEEDS, CAP, CAPX, THREADS, SAVE).
 bench-matmul: all
 	@bench/matmul_targets.sh $(BUILD)/ratchet
@@ -201,8 +210,16 @@ FUZZ_SRC_fuzz_policy_parse := src/policy.c src/problems/matmul/matmul_policy.c s
 FUZZ_SRC_fuzz_proposer_opts := src/proposer_opts.c src/util.c
 FUZZ_SRC_fuzz_failures := src/failures.c src/util.c
 FUZZ_SRC_fuzz_research := src/problems/research/research_text.c src/util.c
+FUZZ_SRC_fuzz_binpack_expr := src/problems/binpack/bp_expr.c src/problems/binpack/bp_check.c \
+                              src/problems/binpack/bp_sim.c src/problems/binpack/bp_inst.c \
+                              src/util.c src/rng.c
+FUZZ_SRC_fuzz_binpack_instances := src/problems/binpack/bp_inst.c src/util.c src/rng.c
+FUZZ_SRC_fuzz_binpack_poser := src/problems/binpack/bp_poser.c src/problems/binpack/bp_check.c \
+                               src/problems/binpack/bp_sim.c src/problems/binpack/bp_expr.c \
+                               src/problems/binpack/bp_inst.c src/util.c src/rng.c
 LLM_FUZZERS := build/fuzz/fuzz_llm_reply build/fuzz/fuzz_edit_apply build/fuzz/fuzz_jail_request \
-               build/fuzz/fuzz_failures build/fuzz/fuzz_research
+               build/fuzz/fuzz_failures build/fuzz/fuzz_research build/fuzz/fuzz_binpack_expr \
+               build/fuzz/fuzz_binpack_instances build/fuzz/fuzz_binpack_poser
 
 .SECONDEXPANSION:
 build/fuzz/%: tests/fuzz/%.c $$(FUZZ_SRC_$$*)

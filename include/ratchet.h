@@ -114,6 +114,54 @@ int rt_problem_verify_text(const rt_problem *problem, const char *text, size_t l
 int rt_problem_convert(const rt_problem *problem, const char *text, size_t len,
                        const char *format, char **out, rt_error *err);
 
+/* ---- binpack: instance files and evaluation (docs/coevolution.md) ------------------------ */
+
+/* Writes count generated instances of family "or" (sizes uniform in 20..100, capacity 150) or
+ * "weibull" (Weibull scale 45 shape 3, rounded, clipped to 1..100, capacity 100), items items
+ * each, from seed, in FunSearch's JSON format into *json (caller frees). RT_EUSAGE naming the
+ * bad value. */
+int rt_binpack_generate(const char *family, int items, int count, uint64_t seed, char **json,
+                        rt_error *err);
+
+typedef struct rt_binpack_row {
+    char name[64];
+    long long items, bins, l1;
+    double excess; /* percent of l1 */
+} rt_binpack_row;
+
+/* Packs every instance of the FunSearch-style JSON file instances_path with the priority
+ * expression solver (its text, or "bestfit" / "firstfit"), through the verifier's code path:
+ * each packing is checked (every item once, no bin over capacity) and counted in integers.
+ * *rows (caller frees) gets one row per instance plus a last row named "(all)" summing them.
+ * When packing is not NULL, *packing (caller frees) gets a JSON object mapping each instance to
+ * its bins as lists of item indices (0-based, in arrival order). RT_EUSAGE naming the bad
+ * input (the expression, the file and key), RT_EIO, RT_ENOMEM. */
+int rt_binpack_evaluate(const char *solver, size_t len, const char *instances_path,
+                        rt_binpack_row **rows, size_t *nrows, char **packing, rt_error *err);
+
+/* The co-evolution of solvers and posers (`ratchet coevolve binpack`, docs/coevolution.md). */
+typedef struct rt_coevolve_options {
+    uint64_t seed;          /* new runs */
+    double seconds;         /* this session's budget, > 0 */
+    double epoch_seconds;   /* solver search per epoch (default 2) */
+    int solvers;            /* solver population, 2..64 (default 16) */
+    int posers;             /* poser population, 2..32 (default 8) */
+    int curriculum;         /* the best posers whose instances the solvers train on (default 6) */
+    int hall;               /* hall of fame, 1..16 (default 8) */
+    /* one line per epoch (what the poser posed, how the solvers did); may be NULL */
+    void (*report)(const char *line, void *user);
+    void *report_user;
+    const volatile int *stop; /* set (from a signal handler) to stop at the next step; or NULL */
+} rt_coevolve_options;
+
+void rt_coevolve_options_init(rt_coevolve_options *options);
+
+/* Runs (resume = 0: creates the store, RT_EUSAGE if it exists; 1: continues it) the
+ * co-evolution for options->seconds. On success *generalist (caller frees) is the canonical
+ * text of the solver population's best on its last curriculum. */
+int rt_binpack_coevolve(const char *store_path, int resume, const rt_coevolve_options *options,
+                        char **generalist, rt_error *err);
+
 /* ---- runs -------------------------------------------------------------------------------- */
 
 typedef struct rt_run rt_run;

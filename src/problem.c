@@ -14,6 +14,7 @@ static const rt_problem_class *const registry[] = {
     &rt_problem_program,
     &rt_problem_policy,
     &rt_problem_research,
+    &rt_problem_binpack,
 };
 
 #define NREGISTRY (sizeof registry / sizeof registry[0])

@@ -250,5 +250,6 @@ extern const rt_problem_class rt_problem_noisy;
 extern const rt_problem_class rt_problem_program;
 extern const rt_problem_class rt_problem_research; /* src/problems/research/ */
 extern const rt_problem_class rt_problem_policy; /* the meta level: src/problems/policy.c */
+extern const rt_problem_class rt_problem_binpack; /* src/problems/binpack/ */
 
 #endif

@@ -16,7 +16,9 @@ typedef struct best_args {
 static const arg_opt best_opts[] = {
     {"format", "FORMAT", ARG_TEXT, 0, 0, NULL, AT(format),
      "matmul: exp (default), json, c (a C function) or lift (a\n"
-     "GF(2) scheme lifted to the integers); program: text"},
+     "GF(2) scheme lifted to the integers); program: text;\n"
+     "binpack: text, c (a C priority function) or python (a\n"
+     "FunSearch-style priority(item, bins) over NumPy arrays)"},
     {"json", NULL, ARG_FLAG, 0, 0, NULL, AT(json), "same as --format json"},
     {"certificate", "DIR", ARG_TEXT, 0, 0, "a folder", AT(cert_dir),
      "instead, write what an outsider needs to check it without\n"
