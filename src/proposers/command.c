@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "problems/program/program.h"
+#include "problems/research/research.h"
 #include "proposers/prompt.h"
 #include "proposer.h"
 #include "sandbox/sandbox.h"
@@ -24,10 +25,11 @@ static int command_create(void **state, const rt_problem *problem, char *err, si
     command_state *st = calloc(1, sizeof *st);
     if (!st)
         return rt_fail(err, errlen, RT_ENOMEM, "out of memory");
-    if (rt_program_info_get(problem, &st->info) != 0) {
+    if (rt_program_info_get(problem, &st->info) != 0 &&
+        rt_research_program_info(problem, &st->info) != 0) {
         free(st);
-        return rt_fail(err, errlen, RT_EUSAGE, "the command proposer works on problem program, "
-                                               "not %s", problem->cls->name);
+        return rt_fail(err, errlen, RT_EUSAGE, "the command proposer works on problems program "
+                                               "and research, not %s", problem->cls->name);
     }
     if (!st->info.command) {
         free(st);

@@ -28,7 +28,6 @@
 #include "problems/program/program_features.h"
 #include "problems/program/program_openevolve.h"
 #include "problems/program/program_text.h"
-#include "problems/research/research.h"
 
 #define MAX_CASCADE 8
 #define MAX_CMD_ARGS 64
@@ -565,8 +564,6 @@ static const char *program_params(const void *state)
 int rt_program_info_get(const rt_problem *problem, rt_program_info *info)
 {
     memset(info, 0, sizeof *info);
-    if (problem->cls == &rt_problem_research)
-        return rt_research_program_info(problem, info);
     if (problem->cls != &rt_problem_program)
         return RT_EUSAGE;
     const program_state *st = problem->state;

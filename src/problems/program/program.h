@@ -57,8 +57,8 @@ typedef struct rt_program_info {
     const char *extension;      /* of the candidate file, e.g. ".c" */
 } rt_program_info;
 
-/* Fills info for a problem; RT_EUSAGE when problem is neither a `program` nor a `research`
- * problem (whose candidates are programs too: src/problems/research/research.h). */
+/* Fills info for a problem; RT_EUSAGE when problem is not a `program` problem (a `research`
+ * problem answers the same through rt_research_program_info). */
 int rt_program_info_get(const rt_problem *problem, rt_program_info *info);
 
 /* The report's picture of a candidate: the "picture" member of its evaluator's artifacts (JSON

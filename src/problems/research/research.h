@@ -65,7 +65,7 @@ void rt_research_describe(const char *parent, size_t plen, const char *child, si
 /* ---- the problem (research.c) -------------------------------------------------------------- */
 
 /* The program problem's view of a research problem (the command proposer's program, limits),
- * for rt_program_info_get. */
+ * as rt_program_info_get gives it for a program problem; RT_EUSAGE for any other problem. */
 int rt_research_program_info(const rt_problem *problem, rt_program_info *info);
 
 #endif
