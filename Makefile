@@ -3,6 +3,13 @@
 
 CC ?= cc
 PKGS := sqlite3 jansson libcrypto inih libcurl libseccomp libzstd
+# Open MPI (scripts/deps.sh installs it): `mpirun -np N ratchet run` (docs/scaling.md). Without
+# it the same ratchet builds and runs alone; src/mpi/ then says it was built without MPI.
+MPI_PKG := $(shell pkg-config --exists ompi-c 2>/dev/null && echo ompi-c)
+ifneq ($(MPI_PKG),)
+PKGS += $(MPI_PKG)
+EXTRA_CFLAGS += -DRT_HAVE_MPI
+endif
 BUILD ?= build
 
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wconversion
