@@ -1092,6 +1092,10 @@ static int run_slots(rt_run *r, const char **why)
         async_job_init(&jobs[i]);
     int rc = async_loop(r, slots, jobs, why);
     int stopped = r->stop;
+    /* what was taken commits before the jobs out are collected: a launcher that tears the
+     * process down meanwhile (mpirun, a second after a worker rank died) loses nothing taken */
+    if (!rc && r->remote && stopped && rt_slots_busy(slots) > 0)
+        rc = checkpoint(r, 1);
     if (rt_slots_busy(slots) > 0)
         r->stop = 1;
     rc = async_drain(r, slots, jobs, rc);

@@ -47,7 +47,9 @@ long long rt_mpi_jobs(void) { return 0; }
 #include <jansson.h>
 #include <mpi.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "engine.h"
@@ -410,9 +412,29 @@ int rt_mpi_attach(rt_run *run, const char *store, double timeout, char *err, siz
     return 0;
 }
 
+/* One line on stderr: the jobs rank 0 handed out and the CPU time it spent on them (what bounds
+ * how many workers one store owner can feed: docs/scaling.md). */
+static void report_use(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) != 0)
+        return;
+    double cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6 +
+                 (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec * 1e-6;
+    long long jobs = rt_mpi_jobs();
+    fprintf(stderr, "ratchet: MPI: %lld jobs on %d workers; rank 0 used %.2f CPU s (%.0f jobs "
+                    "per CPU second of rank 0)\n",
+            jobs, co.size - 1, cpu, cpu > 0 ? (double)jobs / cpu : 0);
+}
+
 int rt_mpi_finish(int status)
 {
+    if (co.size > 1)
+        report_use();
     if (co.lost) {
+        /* the store is closed and complete; MPI_Abort ends the workers (one of which may hang)
+         * and this process, without the stop message of the run's SIGTERM handler */
+        signal(SIGTERM, SIG_DFL);
         fflush(NULL);
         MPI_Abort(MPI_COMM_WORLD, status ? status : 1);
         return status;

@@ -246,7 +246,12 @@ int rt_wire_reply_encode(const rt_wire_reply *r, rt_buf *out)
         return RT_ENOMEM;
     json_object_set_new(o, "rc", json_integer(r->rc));
     json_object_set_new(o, "cut", json_boolean(r->cut));
-    json_object_set_new(o, "child", bytes(r->child, r->len));
+    json_t *child = bytes(r->child, r->len);
+    if (!child) { /* not UTF-8: JSON cannot carry it */
+        json_decref(o);
+        return RT_EUSAGE;
+    }
+    json_object_set_new(o, "child", child);
     json_object_set_new(o, "op", text_json(r->op));
     json_object_set_new(o, "work", json_integer(r->work));
     json_object_set_new(o, "rng", rng_json(&r->rng));

@@ -55,6 +55,7 @@ int rt_wire_job_decode(const char *text, size_t len, rt_wire_job *out, char *err
                        size_t errlen);
 void rt_wire_job_free(rt_wire_job *job);
 
+/* 0; RT_EUSAGE when the child is not UTF-8 text (a JSON string cannot hold it); RT_ENOMEM. */
 int rt_wire_reply_encode(const rt_wire_reply *reply, rt_buf *out);
 int rt_wire_reply_decode(const char *text, size_t len, rt_wire_reply *out, char *err,
                          size_t errlen);

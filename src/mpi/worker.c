@@ -202,7 +202,17 @@ static void *job_main(void *arg)
         rt_wire_job_free(&job);
     }
     rt_buf_reset(&w->reply);
-    if (rt_wire_reply_encode(&out, &w->reply))
+    int rc = rt_wire_reply_encode(&out, &w->reply);
+    if (rc == RT_EUSAGE) { /* a child that is not UTF-8 text: dropped with its reason */
+        free(out.child);
+        out.child = NULL;
+        out.evaluated = 0;
+        snprintf(out.reason, sizeof out.reason, "the child is not UTF-8 text (MPI runs carry "
+                                                "text only)");
+        rt_buf_reset(&w->reply);
+        rc = rt_wire_reply_encode(&out, &w->reply);
+    }
+    if (rc)
         rt_buf_reset(&w->reply); /* an empty reply: rank 0 counts this worker lost */
     rt_wire_reply_free(&out);
     rt_sandbox_cancel_scope(NULL);
