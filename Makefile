@@ -216,6 +216,7 @@ FUZZ_SRC_fuzz_program_parse := src/problems/program/program_eval.c \
 FUZZ_SRC_fuzz_policy_parse := src/policy.c src/problems/matmul/matmul_policy.c src/rng.c src/util.c
 FUZZ_SRC_fuzz_proposer_opts := src/proposer_opts.c src/util.c
 FUZZ_SRC_fuzz_failures := src/failures.c src/util.c
+FUZZ_SRC_fuzz_wire := src/mpi/wire.c src/util.c src/rng.c
 FUZZ_SRC_fuzz_research := src/problems/research/research_text.c src/util.c
 FUZZ_SRC_fuzz_binpack_expr := src/problems/binpack/bp_expr.c src/problems/binpack/bp_check.c \
                               src/problems/binpack/bp_sim.c src/problems/binpack/bp_inst.c \
@@ -226,7 +227,7 @@ FUZZ_SRC_fuzz_binpack_poser := src/problems/binpack/bp_poser.c src/problems/binp
                                src/problems/binpack/bp_inst.c src/util.c src/rng.c
 LLM_FUZZERS := build/fuzz/fuzz_llm_reply build/fuzz/fuzz_edit_apply build/fuzz/fuzz_jail_request \
                build/fuzz/fuzz_failures build/fuzz/fuzz_research build/fuzz/fuzz_binpack_expr \
-               build/fuzz/fuzz_binpack_instances build/fuzz/fuzz_binpack_poser
+               build/fuzz/fuzz_binpack_instances build/fuzz/fuzz_binpack_poser build/fuzz/fuzz_wire
 
 .SECONDEXPANSION:
 build/fuzz/%: tests/fuzz/%.c $$(FUZZ_SRC_$$*)

@@ -287,6 +287,40 @@ static int take_reply(const rt_problem *problem, rt_wire_reply *w, rt_rng *rng, 
     return 0;
 }
 
+/* The message of a job: the views' canonical texts (with what a proposer is shown of them), the
+ * operator and the island's generator. 0, RT_EUSAGE (a text that is not UTF-8) or RT_ENOMEM. */
+static int job_message(const rt_problem *problem, const rt_propose_ctx *ctx, const rt_rng *rng,
+                       int op_index, rt_buf *out)
+{
+    rt_wire_job job;
+    memset(&job, 0, sizeof job);
+    job.island = ctx->island;
+    job.generation = ctx->generation;
+    job.op_index = op_index;
+    job.rng = *rng;
+    int rc = 0;
+    for (size_t k = 0; !rc && k <= ctx->ninspirations && k < RT_WIRE_MAX_VIEWS; k++) {
+        const rt_candidate_view *v = k ? &ctx->inspirations[k - 1] : &ctx->parent;
+        rt_wire_view *w = &job.views[job.nviews++];
+        rt_buf t;
+        rt_buf_init(&t, 0);
+        rc = rt_problem_encode(problem, v->genome, &t) ? RT_ENOMEM : 0;
+        w->len = t.len;
+        w->text = rt_buf_take(&t);
+        rt_buf_free(&t);
+        snprintf(w->hash, sizeof w->hash, "%s", v->hash);
+        w->score = v->score;
+        w->metrics = v->metrics ? strdup(v->metrics) : NULL;
+        w->artifacts = v->artifacts ? strdup(v->artifacts) : NULL;
+        if (!rc && (!w->text || (v->metrics && !w->metrics) || (v->artifacts && !w->artifacts)))
+            rc = RT_ENOMEM;
+    }
+    if (!rc)
+        rc = rt_wire_job_encode(&job, out);
+    rt_wire_job_free(&job);
+    return rc;
+}
+
 /* rt_remote.propose: one job on an idle worker. */
 static int remote_propose(void *user, const rt_problem *problem, const rt_propose_ctx *ctx,
                           rt_rng *rng, rt_proposal *prop, int *evaluated, rt_evaluation *ev,
@@ -299,10 +333,14 @@ static int remote_propose(void *user, const rt_problem *problem, const rt_propos
         return rt_fail(err, errlen, 1, "no MPI worker left");
     rt_buf msg;
     rt_buf_init(&msg, 0);
-    if (rt_wire_job_encode(problem, ctx, rng, prop->op_index, &msg)) {
+    int erc = job_message(problem, ctx, rng, prop->op_index, &msg);
+    if (erc) {
         rt_buf_free(&msg);
         give_rank(rank, 0);
-        return RT_ENOMEM;
+        if (erc == RT_EUSAGE) /* a parent that is not UTF-8 text: this job makes no child */
+            snprintf(prop->reason, sizeof prop->reason, "a parent is not UTF-8 text (MPI runs "
+                                                        "carry text only)");
+        return erc == RT_EUSAGE ? 0 : erc;
     }
     char *text = NULL;
     size_t len = 0;

@@ -129,17 +129,15 @@ static json_t *parse(const char *text, size_t len, char *err, size_t errlen)
 
 /* ---- the job ------------------------------------------------------------------------------ */
 
-static json_t *view_json(const rt_problem *problem, const rt_candidate_view *v)
+static json_t *view_json(const rt_wire_view *v)
 {
-    rt_buf t;
-    rt_buf_init(&t, 0);
-    if (rt_problem_encode(problem, v->genome, &t)) {
-        rt_buf_free(&t);
+    json_t *o = json_object(), *text = bytes(v->text ? v->text : "", v->len);
+    if (!o || !text) {
+        json_decref(o);
+        json_decref(text);
         return NULL;
     }
-    json_t *o = json_object();
-    json_object_set_new(o, "text", bytes(t.data ? t.data : "", t.len));
-    rt_buf_free(&t);
+    json_object_set_new(o, "text", text);
     json_object_set_new(o, "hash", json_string(v->hash));
     json_object_set_new(o, "primary", hexfloat(v->score.primary));
     json_object_set_new(o, "secondary", hexfloat(v->score.secondary));
@@ -150,8 +148,7 @@ static json_t *view_json(const rt_problem *problem, const rt_candidate_view *v)
     return o;
 }
 
-int rt_wire_job_encode(const rt_problem *problem, const rt_propose_ctx *ctx, const rt_rng *rng,
-                       int op_index, rt_buf *out)
+int rt_wire_job_encode(const rt_wire_job *job, rt_buf *out)
 {
     json_t *o = json_object(), *views = json_array();
     if (!o || !views) {
@@ -159,19 +156,19 @@ int rt_wire_job_encode(const rt_problem *problem, const rt_propose_ctx *ctx, con
         json_decref(views);
         return RT_ENOMEM;
     }
-    json_array_append_new(views, view_json(problem, &ctx->parent));
-    for (size_t k = 0; k < ctx->ninspirations && k + 1 < RT_WIRE_MAX_VIEWS; k++)
-        json_array_append_new(views, view_json(problem, &ctx->inspirations[k]));
     json_object_set_new(o, "views", views);
-    json_object_set_new(o, "island", json_integer(ctx->island));
-    json_object_set_new(o, "generation", json_integer(ctx->generation));
-    json_object_set_new(o, "op", json_integer(op_index));
-    json_object_set_new(o, "rng", rng_json(rng));
-    if (json_array_size(views) != 1 + (ctx->ninspirations < RT_WIRE_MAX_VIEWS
-                                           ? ctx->ninspirations : RT_WIRE_MAX_VIEWS - 1)) {
-        json_decref(o); /* a view did not encode */
-        return RT_ENOMEM;
+    for (size_t k = 0; k < job->nviews; k++) {
+        json_t *v = view_json(&job->views[k]);
+        if (!v) { /* a text that is not UTF-8, or no memory */
+            json_decref(o);
+            return RT_EUSAGE;
+        }
+        json_array_append_new(views, v);
     }
+    json_object_set_new(o, "island", json_integer(job->island));
+    json_object_set_new(o, "generation", json_integer(job->generation));
+    json_object_set_new(o, "op", json_integer(job->op_index));
+    json_object_set_new(o, "rng", rng_json(&job->rng));
     return dump(o, out);
 }
 

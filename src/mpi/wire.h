@@ -9,7 +9,6 @@
 #include <stddef.h>
 
 #include "problem.h"
-#include "proposer.h"
 #include "rng.h"
 #include "util.h"
 
@@ -47,9 +46,8 @@ typedef struct rt_wire_reply {
     char *metrics, *artifacts;
 } rt_wire_reply;
 
-/* The job of ctx (the views' genomes are encoded with problem). 0, or RT_ENOMEM. */
-int rt_wire_job_encode(const rt_problem *problem, const rt_propose_ctx *ctx, const rt_rng *rng,
-                       int op_index, rt_buf *out);
+/* 0; RT_EUSAGE when a view's text is not UTF-8 (a JSON string cannot hold it); RT_ENOMEM. */
+int rt_wire_job_encode(const rt_wire_job *job, rt_buf *out);
 /* 0, or RT_EUSAGE naming the bad field (out is then empty), or RT_ENOMEM. */
 int rt_wire_job_decode(const char *text, size_t len, rt_wire_job *out, char *err,
                        size_t errlen);
