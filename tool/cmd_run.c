@@ -85,6 +85,8 @@ static void help_run(FILE *f)
                "A resume continues the run as it was made: problem options, --seed, --islands\n"
                "and --proposer given again must be the stored ones; the proposer's options are\n"
                "stored and reused (one given again replaces the stored one).\n"
+               "Under mpirun -np N, rank 0 keeps the store, the archive and the gate and the\n"
+               "other ranks propose and evaluate (docs/scaling.md).\n"
                "\n"
                "Options:\n");
     args_help(f, run_opts, 19);
