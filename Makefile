@@ -8,7 +8,7 @@ PKGS := sqlite3 jansson libcrypto inih libcurl libseccomp libzstd
 MPI_PKG := $(shell pkg-config --exists ompi-c 2>/dev/null && echo ompi-c)
 ifneq ($(MPI_PKG),)
 PKGS += $(MPI_PKG)
-EXTRA_CFLAGS += -DRT_HAVE_MPI
+MPI_CFLAGS := -DRT_HAVE_MPI
 endif
 BUILD ?= build
 
@@ -17,7 +17,7 @@ ifeq ($(WERROR),1)
 WARN += -Werror
 endif
 OPT ?= -O2 -g
-CFLAGS_ALL = -std=c17 -D_GNU_SOURCE $(OPT) $(WARN) -Iinclude -Isrc -I$(BUILD)/gen $(EXTRA_CFLAGS) \
+CFLAGS_ALL = -std=c17 -D_GNU_SOURCE $(OPT) $(WARN) -Iinclude -Isrc -I$(BUILD)/gen $(MPI_CFLAGS) $(EXTRA_CFLAGS) \
              $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
 

@@ -42,6 +42,11 @@ static int setup_dir(void **state)
     setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 1);
     if (tu_tempdir(tmpdir, sizeof tmpdir, "mpi"))
         return -1;
+    /* under make sanitize: Open MPI unloads its plugins at MPI_Finalize, so LeakSanitizer
+     * reports what they keep until exit from "<unknown module>" and fails every rank; the
+     * ranks run without leak checks (address and undefined-behaviour checks stay on, and
+     * test_wire and every single-process test still check ratchet's own memory) */
+    setenv("LSAN_OPTIONS", "detect_leaks=0", 0);
     setenv("RATCHET_TEST_MARK", tmpdir, 1);
     return 0;
 }

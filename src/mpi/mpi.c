@@ -261,8 +261,11 @@ static int take_reply(const rt_problem *problem, rt_wire_reply *w, rt_rng *rng, 
     prop->work = w->work;
     snprintf(prop->reason, sizeof prop->reason, "%s", w->reason);
     snprintf(prop->detail, sizeof prop->detail, "%s", w->detail);
-    if (w->rc < 0 || !w->child || w->cut)
-        return w->rc < 0 ? w->rc : 0;
+    if (w->rc < 0) /* the worker could not do the job (a parent it cannot decode, no memory) */
+        return rt_fail(err, errlen, 1, "MPI worker rank %d lost: it failed a job (%d): %s", rank,
+                       w->rc, w->reason);
+    if (!w->child || w->cut)
+        return 0;
     char why[256];
     void *child = NULL;
     int rc = rt_problem_decode(problem, w->child, w->len, &child, why, sizeof why);
