@@ -281,6 +281,7 @@ static void test_program_ranks(void **state)
     assert_true(sum.evaluated >= 10);
     assert_true(sum.best_metric > 1);
     assert_int_equal(sum.invalid, 0);
+    assert_int_equal(sum.valid, sum.stored); /* every row verified on rank 0 */
 }
 
 /* Starts a slow program run over 3 ranks and waits until it has admitted at least n children
