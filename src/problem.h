@@ -217,6 +217,9 @@ void rt_problem_shown(const rt_problem *problem, const void *genome, const char 
 /* restore_annotations (takes ownership of both strings); frees them for a problem without. */
 void rt_problem_restore_annotations(const rt_problem *problem, void *genome, char *metrics,
                                     char *artifacts);
+/* 1 when a worker's evaluation can be handed to this problem (it has no evaluate(), or it has
+ * claim()): what an MPI run needs. */
+int rt_problem_takes_claims(const rt_problem *problem);
 /* claim; frees both strings for a problem without one. */
 void rt_problem_claim(const rt_problem *problem, void *genome, int failed, const rt_score *score,
                       char *metrics, char *artifacts);

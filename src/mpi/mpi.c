@@ -427,6 +427,11 @@ int rt_mpi_attach(rt_run *run, const char *store, double timeout, char *err, siz
         return rt_fail(err, errlen, RT_EUSAGE,
                        "an MPI run takes the builtin proposer, not %s (docs/scaling.md)",
                        rt_run_proposer_name(run));
+    if (!rt_problem_takes_claims(rt_run_problem(run)))
+        return rt_fail(err, errlen, RT_EUSAGE,
+                       "an MPI run of %s is not supported yet: the problem cannot take a "
+                       "worker's evaluation (no claim method; docs/scaling.md)",
+                       rt_problem_name(rt_run_problem(run)));
     MPI_Comm_size(MPI_COMM_WORLD, &co.size);
     co.timeout = timeout;
     co.idle = calloc((size_t)co.size, sizeof *co.idle);

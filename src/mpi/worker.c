@@ -94,8 +94,8 @@ static int setup(worker *w, const char *text, size_t len, char *err, size_t errl
     else if (rt_policy_parse(&w->policy, policy, strlen(policy), err, errlen) ||
              rt_problem_open_canonical(&w->problem, problem, params, err, errlen))
         ;
-    else if (rt_proposer_opts_merge(&w->popts, options, NULL, NULL, 0, err, errlen) == 0) {
-        rt_problem_configure(w->problem, &w->policy);
+    else if (rt_proposer_opts_merge(&w->popts, options, NULL, NULL, 0, err, errlen) == 0 &&
+             rt_problem_configure(w->problem, &w->policy, err, errlen) == 0) {
         rc = rt_proposer_init(&w->proposer, proposer, w->problem,
                               (const char *const *)w->popts.keys,
                               (const char *const *)w->popts.values, w->popts.n, &w->policy,
