@@ -3,6 +3,13 @@
 
 CC ?= cc
 PKGS := sqlite3 jansson libcrypto inih libcurl libseccomp libzstd
+# Open MPI (scripts/deps.sh installs it): `mpirun -np N ratchet run` (docs/scaling.md). Without
+# it the same ratchet builds and runs alone; src/mpi/ then says it was built without MPI.
+MPI_PKG := $(shell pkg-config --exists ompi-c 2>/dev/null && echo ompi-c)
+ifneq ($(MPI_PKG),)
+PKGS += $(MPI_PKG)
+MPI_CFLAGS := -DRT_HAVE_MPI
+endif
 BUILD ?= build
 
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wconversion
@@ -10,7 +17,7 @@ ifeq ($(WERROR),1)
 WARN += -Werror
 endif
 OPT ?= -O2 -g
-CFLAGS_ALL = -std=c17 -D_GNU_SOURCE $(OPT) $(WARN) -Iinclude -Isrc -I$(BUILD)/gen $(EXTRA_CFLAGS) \
+CFLAGS_ALL = -std=c17 -D_GNU_SOURCE $(OPT) $(WARN) -Iinclude -Isrc -I$(BUILD)/gen $(MPI_CFLAGS) $(EXTRA_CFLAGS) \
              $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
 
@@ -209,6 +216,7 @@ FUZZ_SRC_fuzz_program_parse := src/problems/program/program_eval.c \
 FUZZ_SRC_fuzz_policy_parse := src/policy.c src/problems/matmul/matmul_policy.c src/rng.c src/util.c
 FUZZ_SRC_fuzz_proposer_opts := src/proposer_opts.c src/util.c
 FUZZ_SRC_fuzz_failures := src/failures.c src/util.c
+FUZZ_SRC_fuzz_wire := src/mpi/wire.c src/util.c src/rng.c
 FUZZ_SRC_fuzz_research := src/problems/research/research_text.c src/util.c
 FUZZ_SRC_fuzz_binpack_expr := src/problems/binpack/bp_expr.c src/problems/binpack/bp_check.c \
                               src/problems/binpack/bp_sim.c src/problems/binpack/bp_inst.c \
@@ -219,7 +227,7 @@ FUZZ_SRC_fuzz_binpack_poser := src/problems/binpack/bp_poser.c src/problems/binp
                                src/problems/binpack/bp_inst.c src/util.c src/rng.c
 LLM_FUZZERS := build/fuzz/fuzz_llm_reply build/fuzz/fuzz_edit_apply build/fuzz/fuzz_jail_request \
                build/fuzz/fuzz_failures build/fuzz/fuzz_research build/fuzz/fuzz_binpack_expr \
-               build/fuzz/fuzz_binpack_instances build/fuzz/fuzz_binpack_poser
+               build/fuzz/fuzz_binpack_instances build/fuzz/fuzz_binpack_poser build/fuzz/fuzz_wire
 
 .SECONDEXPANSION:
 build/fuzz/%: tests/fuzz/%.c $$(FUZZ_SRC_$$*)

@@ -565,6 +565,28 @@ int rt_config_read(const char *path, rt_config_fn fn, void *user, rt_error *err)
 int rt_config_parse(const char *text, size_t len, const char *name, rt_config_fn fn, void *user,
                     rt_error *err);
 
+/* ---- one run over MPI ranks (src/mpi/, docs/scaling.md) -------------------------------------
+ * `mpirun -np N ratchet run ...`: rank 0 runs the engine and owns the store, the archive and the
+ * gate; ranks 1..N-1 propose (and evaluate) children for it and send back their canonical text
+ * and their claim, which rank 0 verifies as it would a local child. */
+
+/* 1 when an MPI launcher (mpirun, srun) started this process in a job of more than one rank
+ * (reads the environment only). */
+int rt_mpi_launched(void);
+/* Initialises MPI: *rank and *size of the job. RT_EUSAGE with a message when unavailable. */
+int rt_mpi_start(int *rank, int *size, char *err, size_t errlen);
+/* A worker rank's whole life (setup, jobs, quit); returns its exit status. */
+int rt_mpi_worker(void);
+/* Rank 0: sets up every worker for run and makes the run propose through them. timeout: the
+ * seconds a job may take before its worker counts as lost; store: the store's path (hidden from
+ * what the workers run). RT_EUSAGE with a message naming the rank that could not set up. */
+int rt_mpi_attach(rt_run *run, const char *store, double timeout, char *err, size_t errlen);
+/* Rank 0, after the run is closed: tells the workers to quit and finalises MPI, or aborts the
+ * job with status (1 if 0) when a worker was lost. Returns status. */
+int rt_mpi_finish(int status);
+/* Jobs this rank sent out so far. */
+long long rt_mpi_jobs(void);
+
 #ifdef __cplusplus
 }
 #endif

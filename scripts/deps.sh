@@ -5,7 +5,7 @@
 # chromium (make test-browser renders the HTML report headless).
 # As root, installs what is missing with apt-get; otherwise prints the exact command and fails.
 set -u
-build="gcc make pkg-config libsqlite3-dev libjansson-dev libssl-dev libgmp-dev libinih-dev libcurl4-openssl-dev libseccomp-dev libzstd-dev"
+build="gcc make pkg-config libsqlite3-dev libjansson-dev libssl-dev libgmp-dev libinih-dev libcurl4-openssl-dev libseccomp-dev libzstd-dev openmpi-bin libopenmpi-dev"
 case "${1:-build}" in
     build) pkgs="$build" ;;
     test) pkgs="$build libcmocka-dev clang libclang-rt-14-dev chromium git" ;;

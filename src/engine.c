@@ -69,6 +69,7 @@ struct rt_run {
     rt_failures failures;
     int failing; /* stopped by a run of failures of one cause (stop_reason says which) */
     rt_run_options opt;
+    const rt_remote *remote; /* proposals made elsewhere (MPI workers), or NULL */
 
     long long generation, evaluations, duplicates, failed, proxy_rejected;
     long long work; /* rt_proposal.work summed over this session */
@@ -161,6 +162,17 @@ rt_policy *rt_run_policy(rt_run *r) { return &r->policy; }
 void rt_run_noise_counts(const rt_run *r, rt_noise_counts *out) { *out = r->gate.noise; }
 
 void rt_run_stop(rt_run *r) { r->stop = 1; }
+
+void rt_run_set_remote(rt_run *r, const rt_remote *remote) { r->remote = remote; }
+
+const rt_problem *rt_run_problem(const rt_run *r) { return r->problem; }
+
+const char *rt_run_proposer_name(const rt_run *r) { return rt_proposer_name(&r->proposer); }
+
+int rt_run_proposer_options(const rt_run *r, rt_buf *json)
+{
+    return rt_proposer_opts_json(&r->popts, json);
+}
 
 /* Puts the failure counts into the store's open transaction (meta "failures"). */
 static int save_failures(rt_run *r)
@@ -321,10 +333,12 @@ static int prepare_eval(rt_run *r, void *child, prepared *p, int check_seen)
         if (p->seen)
             return 0;
     }
-    rc = rt_problem_evaluate(r->problem, child, &p->ev);
-    if (rc)
-        return rc;
-    p->evaluated = 1;
+    if (!p->evaluated) { /* else a remote worker evaluated it (rt_remote) */
+        rc = rt_problem_evaluate(r->problem, child, &p->ev);
+        if (rc)
+            return rc;
+        p->evaluated = 1;
+    }
     rt_gate_verify_ahead(&r->gate, &p->ev, p->text.data, p->text.len, &p->ahead);
     return 0;
 }
@@ -477,6 +491,8 @@ typedef struct job {
     rt_proposal prop;
     prepared pre;
     int rc;
+    int lost;            /* the remote worker that had it was lost (lost_why says how) */
+    char lost_why[256];
 } job;
 
 typedef struct generation_ctx {
@@ -484,6 +500,21 @@ typedef struct generation_ctx {
     job *jobs;
     atomic_int next;
 } generation_ctx;
+
+/* The job's proposal: by the proposer here, or by a remote worker (which may also have
+ * evaluated the child: j->pre.evaluated). */
+static void propose_job(rt_run *r, job *j, rt_rng *rng)
+{
+    if (!r->remote) {
+        j->rc = rt_proposer_propose(&r->proposer, r->problem, &j->ctx, rng, &j->prop);
+        return;
+    }
+    int rc = r->remote->propose(r->remote->user, r->problem, &j->ctx, rng, &j->prop,
+                                &j->pre.evaluated, &j->pre.ev, &r->stop, j->lost_why,
+                                sizeof j->lost_why);
+    j->lost = rc > 0;
+    j->rc = rc > 0 ? 0 : rc;
+}
 
 static void run_jobs(generation_ctx *g)
 {
@@ -495,7 +526,7 @@ static void run_jobs(generation_ctx *g)
         job *j = &g->jobs[i];
         if (!j->parent)
             continue;
-        j->rc = rt_proposer_propose(&r->proposer, r->problem, &j->ctx, &r->rng[i], &j->prop);
+        propose_job(r, j, &r->rng[i]);
         /* expensive evaluations run here, in parallel; the verdicts are counted in order */
         if (!j->rc && j->prop.child && rt_problem_evaluates(r->problem))
             j->rc = prepare_eval(r, j->prop.child, &j->pre, 1);
@@ -592,12 +623,18 @@ static int choose_parents(rt_run *r, job *jobs)
     return rc;
 }
 
-/* Runs the proposals (and expensive evaluations) on up to opt.threads threads. */
+/* How many proposals may be under way at once: --threads (--jobs), or the remote workers. */
+static int workers(const rt_run *r)
+{
+    return r->remote ? r->remote->workers : r->opt.threads;
+}
+
+/* Runs the proposals (and expensive evaluations) on up to workers(r) threads. */
 static void propose_all(rt_run *r, job *jobs)
 {
     generation_ctx g = {.run = r, .jobs = jobs};
     atomic_init(&g.next, 0);
-    int nthreads = r->opt.threads < r->nislands ? r->opt.threads : r->nislands;
+    int nthreads = workers(r) < r->nislands ? workers(r) : r->nislands;
     assert(nthreads <= 64); /* islands are at most 64 */
     pthread_t tids[64];
     int started = 0;
@@ -653,11 +690,30 @@ static int note_rejected(rt_run *r, int island, const rt_proposal *prop)
     return rc ? db_error(r, rc) : 0;
 }
 
+/* A job whose remote worker was lost: an event says so, and the run stops as after a run of
+ * failures (the checkpoint commits, the run ends with RT_EFAILED; docs/scaling.md). */
+static int note_lost(rt_run *r, int island, job *j)
+{
+    rt_problem_free_genome(r->problem, j->prop.child);
+    j->prop.child = NULL;
+    char detail[400];
+    snprintf(detail, sizeof detail, "island %d: %s", island, j->lost_why);
+    if (!r->failing) {
+        r->failing = 1;
+        snprintf(r->stop_reason, sizeof r->stop_reason, "%s", j->lost_why);
+    }
+    r->stop = 1;
+    int rc = rt_db_event(r->db, run_elapsed(r), "lost", detail);
+    return rc ? db_error(r, rc) : 0;
+}
+
 /* Takes one proposal of island i through process(), then tells its proposer (feedback), the
  * bandit and the failure table what became of it. parent_score is the parent's verified score
  * (copied before: process() may move the island's elites). Takes ownership of the child. */
 static int take_one(rt_run *r, int i, job *j, rt_score parent_score)
 {
+    if (j->lost)
+        return note_lost(r, i, j);
     if (j->rc) {
         rt_problem_free_genome(r->problem, j->prop.child);
         return run_fail(r, j->rc, "proposer %s failed (out of memory?)",
@@ -895,13 +951,13 @@ static void async_work(void *job_, void *user)
     async_job *a = job_;
     rt_run *r = user;
     int before = rt_sandbox_cancelled();
-    a->j.rc = rt_proposer_propose(&r->proposer, r->problem, &a->j.ctx, &a->rng, &a->j.prop);
+    propose_job(r, &a->j, &a->rng);
     void *child = a->j.prop.child;
     int evaluates = rt_problem_evaluates(r->problem);
     if (!a->j.rc && child && evaluates && !r->stop)
         a->j.rc = prepare_eval(r, child, &a->j.pre, 1);
     int complete = child && (!evaluates || a->j.pre.seen || a->j.pre.evaluated);
-    a->cut = !a->j.rc && (rt_sandbox_cancelled() > before || (r->stop && !complete));
+    a->cut = !a->j.rc && !a->j.lost && (rt_sandbox_cancelled() > before || (r->stop && !complete));
 }
 
 /* Stores a `cut` event for a job stopped by the end of the session; its child, if any, was
@@ -1025,7 +1081,7 @@ static int async_loop(rt_run *r, rt_slots *slots, async_job *jobs, const char **
  * requests) and collected. */
 static int run_slots(rt_run *r, const char **why)
 {
-    int n = r->opt.threads < r->nislands ? r->opt.threads : r->nislands;
+    int n = workers(r) < r->nislands ? workers(r) : r->nislands;
     async_job *jobs = calloc((size_t)r->nislands, sizeof *jobs);
     rt_slots *slots = NULL;
     if (!jobs || rt_slots_start(&slots, n, async_work, r, &r->stop)) {
@@ -1036,6 +1092,10 @@ static int run_slots(rt_run *r, const char **why)
         async_job_init(&jobs[i]);
     int rc = async_loop(r, slots, jobs, why);
     int stopped = r->stop;
+    /* what was taken commits before the jobs out are collected: a launcher that tears the
+     * process down meanwhile (mpirun, a second after a worker rank died) loses nothing taken */
+    if (!rc && r->remote && stopped && rt_slots_busy(slots) > 0)
+        rc = checkpoint(r, 1);
     if (rt_slots_busy(slots) > 0)
         r->stop = 1;
     rc = async_drain(r, slots, jobs, rc);
@@ -1076,7 +1136,7 @@ int rt_run_execute(rt_run *r)
 {
     /* problems that run external evaluations: one sandbox slot per worker thread (--jobs) */
     if (rt_problem_evaluates(r->problem))
-        rt_sandbox_set_jobs(r->opt.threads);
+        rt_sandbox_set_jobs(workers(r));
     r->t_session = rt_now();
     r->evals_at_start = r->evaluations;
     r->work = 0;

@@ -331,6 +331,22 @@ void rt_problem_restore_annotations(const rt_problem *problem, void *genome, cha
     problem->cls->restore_annotations(problem->state, genome, metrics, artifacts);
 }
 
+int rt_problem_takes_claims(const rt_problem *problem)
+{
+    return !problem->cls->evaluate || problem->cls->claim;
+}
+
+void rt_problem_claim(const rt_problem *problem, void *genome, int failed, const rt_score *score,
+                      char *metrics, char *artifacts)
+{
+    if (problem->cls->claim) {
+        problem->cls->claim(problem->state, genome, failed, score, metrics, artifacts);
+        return;
+    }
+    free(metrics);
+    free(artifacts);
+}
+
 int rt_problem_dedupe_text(const rt_problem *problem, const char *text, size_t len, rt_buf *out)
 {
     assert(problem->cls->dedupe_text);

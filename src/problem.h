@@ -162,6 +162,12 @@ typedef struct rt_problem_class {
      * reproduce it (the audit): relative, scaled by max(1, |stored|), as this instance's
      * settings declare (the program problem's --reproduce-tolerance). NULL: exactly. */
     double (*reproduce_tolerance)(const void *state);
+    /* Optional, with evaluate(): gives a genome decoded from text the evaluation another process
+     * made of it (an MPI worker's claim, docs/scaling.md): failed, or its proxy score; takes
+     * ownership of metrics and artifacts (either may be NULL). Afterwards score(), features()
+     * and annotations() read the claim as if evaluate() had run here. */
+    void (*claim)(const void *state, void *genome, int failed, const rt_score *score,
+                  char *metrics, char *artifacts);
 } rt_problem_class;
 
 /* An instance: class plus state. The public rt_problem handle. */
@@ -211,6 +217,12 @@ void rt_problem_shown(const rt_problem *problem, const void *genome, const char 
 /* restore_annotations (takes ownership of both strings); frees them for a problem without. */
 void rt_problem_restore_annotations(const rt_problem *problem, void *genome, char *metrics,
                                     char *artifacts);
+/* 1 when a worker's evaluation can be handed to this problem (it has no evaluate(), or it has
+ * claim()): what an MPI run needs. */
+int rt_problem_takes_claims(const rt_problem *problem);
+/* claim; frees both strings for a problem without one. */
+void rt_problem_claim(const rt_problem *problem, void *genome, int failed, const rt_score *score,
+                      char *metrics, char *artifacts);
 /* dedupe_text; only for a problem that has one (rt_problem_dedupes). */
 int rt_problem_dedupe_text(const rt_problem *problem, const char *text, size_t len, rt_buf *out);
 /* certificate; RT_EUSAGE naming the problem when it has none. */

@@ -16,7 +16,7 @@
 enum {
     RUN_STORE, RUN_RESUME, RUN_SECONDS, RUN_EVALUATIONS, RUN_TARGET, RUN_SEED, RUN_ISLANDS,
     RUN_THREADS, RUN_JOBS, RUN_PROPOSER, RUN_CONFIG, RUN_POLICY, RUN_QUIET, RUN_TRUST_PROXY,
-    RUN_NOPTS
+    RUN_MPI_TIMEOUT, RUN_NOPTS
 };
 
 /* The arguments of `run`: the library's run options and the tool's own. */
@@ -24,6 +24,8 @@ typedef struct run_args {
     rt_run_options opt;
     const char *problem, *store, *resume, *policy, *config;
     int quiet, jobs;
+    double mpi_timeout;
+    int mpi_workers; /* under mpirun: the ranks other than 0 */
     arg_params params; /* the problem's parameters */
     /* whose parameters are options: the problem named, else the resumed store's (NULL: none
      * named; with help asked for, every option is taken, the help comes first) */
@@ -66,6 +68,10 @@ static const arg_opt run_opts[RUN_NOPTS + 1] = {
     [RUN_TRUST_PROXY] = {"trust-proxy", NULL, ARG_FLAG, 0, 0, NULL, AT(opt.trust_proxy),
                          "ABLATION ONLY: admit candidates on the proxy's word alone\n"
                          "(verdicts are recorded, not enforced; status warns)"},
+    [RUN_MPI_TIMEOUT] = {"mpi-timeout", "S", ARG_NUM, 0.1, 1e9, "a positive number",
+                         AT(mpi_timeout),
+                         "under mpirun: seconds a worker rank may take for one job\n"
+                         "before it counts as lost and the run stops (default 600)"},
 };
 
 static void help_run(FILE *f)
@@ -79,6 +85,8 @@ static void help_run(FILE *f)
                "A resume continues the run as it was made: problem options, --seed, --islands\n"
                "and --proposer given again must be the stored ones; the proposer's options are\n"
                "stored and reused (one given again replaces the stored one).\n"
+               "Under mpirun -np N, rank 0 keeps the store, the archive and the gate and the\n"
+               "other ranks propose and evaluate (docs/scaling.md).\n"
                "\n"
                "Options:\n");
     args_help(f, run_opts, 19);
@@ -225,6 +233,8 @@ static int run_parse(int argc, char **argv, run_args *a, const rt_run_info *info
         a->opt.threads = a->jobs; /* the later of --jobs and --threads counts */
     if (a->jobs > a->opt.islands && !seen[RUN_ISLANDS])
         a->opt.islands = a->jobs; /* one evaluation in flight per island */
+    if (!seen[RUN_MPI_TIMEOUT])
+        a->mpi_timeout = 600;
     if (!a->resume && !a->problem) {
         usage_error("run: name a problem (for example: ratchet run matmul --shape 3x3x3) or "
                     "give --resume STORE");
@@ -484,7 +494,25 @@ static int run_execute(rt_run *run, const rt_run_options *opt, const char *path)
     return 0;
 }
 
-int cmd_run(int argc, char **argv)
+/* Under mpirun: sets up the worker ranks for the opened run (closing it on failure). Returns 0
+ * or an exit status after printing one line. */
+static int run_attach(const run_args *a, rt_run *run, const char *path)
+{
+    if (!a->mpi_workers)
+        return 0;
+    char err[600];
+    char *real = realpath(path, NULL);
+    int rc = rt_mpi_attach(run, real ? real : path, a->mpi_timeout, err, sizeof err);
+    free(real);
+    if (!rc)
+        return 0;
+    usage_error("run: %s", err);
+    rt_run_close(run);
+    return exit_for(rc);
+}
+
+/* `run` on this process; workers: the MPI worker ranks (0: none). */
+static int run_command(int argc, char **argv, int workers)
 {
     int n;
     char **args;
@@ -501,12 +529,35 @@ int cmd_run(int argc, char **argv)
     char path[4096];
     if (!rc)
         rc = run_parse(n, args, &a, resumed ? &info : NULL, &peek);
+    if (!rc && workers) {
+        a.mpi_workers = workers;
+        if (!a.seen[RUN_ISLANDS] && !a.resume && workers > a.opt.islands)
+            a.opt.islands = workers < 64 ? workers : 64; /* a job for every worker */
+    }
     if (!rc && a.resume)
         rc = resume_check(&a, &info);
     if (!rc)
         rc = run_open(&a, &run, path, sizeof path);
     if (!rc)
+        rc = run_attach(&a, run, path);
+    if (!rc)
         rc = run_execute(run, &a.opt, path);
     config_args_free(argv, args, n);
     return rc < 0 ? 0 : rc;
+}
+
+int cmd_run(int argc, char **argv)
+{
+    int rank = 0, size = 1;
+    if (rt_mpi_launched()) {
+        char err[300];
+        if (rt_mpi_start(&rank, &size, err, sizeof err)) {
+            usage_error("run: %s", err);
+            return EXIT_USAGE;
+        }
+        if (rank > 0)
+            return rt_mpi_worker();
+    }
+    int rc = run_command(argc, argv, size - 1);
+    return size > 1 ? rt_mpi_finish(rc) : rc;
 }

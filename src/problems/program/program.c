@@ -650,6 +650,27 @@ static void program_restore_annotations(const void *state, void *genome, char *m
                     rt_features_coords(&st->features, metrics, g->coords, why, sizeof why) == 0;
 }
 
+static void pending_put(const program_state *st, const char *hash, double score);
+
+/* Another process's evaluation of this text (an MPI worker's): the claim is the proxy, which the
+ * verifier re-checks from the text; without a verifier its score is kept for the reproduction
+ * check, as a local evaluation's is. */
+static void program_claim(const void *state, void *genome, int failed, const rt_score *score,
+                          char *metrics, char *artifacts)
+{
+    const program_state *st = state;
+    rt_program_genome *g = genome;
+    program_restore_annotations(state, genome, metrics, artifacts);
+    g->evaluated = 1;
+    g->failed = failed;
+    g->score = failed ? 0 : score->primary;
+    if (!failed && !st->verifier[0]) {
+        char hash[65];
+        rt_sha256_hex(g->text, g->len, hash);
+        pending_put(st, hash, g->score);
+    }
+}
+
 static int program_dedupe_text(const void *state, const char *text, size_t len, rt_buf *out)
 {
     (void)state;
@@ -1210,6 +1231,7 @@ const rt_problem_class rt_problem_program = {
     .evaluate = program_evaluate,
     .annotations = program_annotations,
     .restore_annotations = program_restore_annotations,
+    .claim = program_claim,
     .dedupe_text = program_dedupe_text,
     .picture = program_picture,
 };
