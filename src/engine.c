@@ -287,6 +287,7 @@ typedef struct prepared {
     int duplicate;      /* dropped there */
     rt_gate_ruling ruling;
     int new_best;       /* admitted as the run's new best */
+    int cut;            /* the gate's own runs were stopped by the end of the session: unjudged */
 } prepared;
 
 static void prepared_init(prepared *p)
@@ -452,7 +453,15 @@ static int process(rt_run *r, int island, const char *parent_hash, const char *o
         .ev = p->evaluated ? &p->ev : NULL,
         .ahead = &p->ahead,
     };
+    int cancelled = rt_sandbox_cancelled();
     rc = rt_gate_admit(&r->gate, &at_gate, &p->ruling);
+    if (rc >= 0 && !p->ruling.admitted && rt_sandbox_cancelled() > cancelled) {
+        /* a re-run of the gate (noise floor, confirmation) was stopped with the session: the
+         * child was not judged, so nothing is stored for it (a later session may make it) */
+        rt_problem_free_genome(r->problem, child);
+        p->cut = 1;
+        return 0;
+    }
     if (rc < 0 || p->ruling.dropped) {
         rt_problem_free_genome(r->problem, child);
         if (rc < 0)
@@ -710,6 +719,25 @@ static int note_lost(rt_run *r, int island, job *j)
 /* Takes one proposal of island i through process(), then tells its proposer (feedback), the
  * bandit and the failure table what became of it. parent_score is the parent's verified score
  * (copied before: process() may move the island's elites). Takes ownership of the child. */
+/* Stores a `cut` event for a child whose judgement the end of the session stopped (the gate's
+ * re-runs on the engine's thread, under the run's cancel scope); the proposer hears nothing
+ * was made. */
+static int note_gate_cut(rt_run *r, int i, job *j, rt_score parent_score)
+{
+    char detail[200];
+    snprintf(detail, sizeof detail, "island %d: the gate's re-runs of %.16s were stopped", i,
+             j->pre.hash);
+    r->failures.cut++;
+    if (j->prop.tag) {
+        rt_proposal_outcome none;
+        memset(&none, 0, sizeof none);
+        none.parent = parent_score;
+        rt_proposer_feedback(&r->proposer, j->prop.tag, &none);
+    }
+    int rc = rt_db_event(r->db, run_elapsed(r), "cut", detail);
+    return rc ? db_error(r, rc) : 0;
+}
+
 static int take_one(rt_run *r, int i, job *j, rt_score parent_score)
 {
     if (j->lost)
@@ -727,6 +755,8 @@ static int take_one(rt_run *r, int i, job *j, rt_score parent_score)
     rc = process(r, i, j->parent_hash, j->prop.op ? j->prop.op : "?", j->prop.child, &j->pre);
     if (rc)
         return rc;
+    if (j->pre.cut)
+        return note_gate_cut(r, i, j, parent_score);
     count_outcome(r, j);
     rt_proposal_outcome outcome;
     outcome_of(&j->pre, parent_score, &outcome);
@@ -1090,6 +1120,8 @@ static int run_slots(rt_run *r, const char **why)
     }
     for (int i = 0; i < r->nislands; i++)
         async_job_init(&jobs[i]);
+    /* the gate's own runs on this thread (noise floors, confirmations) stop with the run too */
+    rt_sandbox_cancel_scope(&r->stop);
     int rc = async_loop(r, slots, jobs, why);
     int stopped = r->stop;
     /* what was taken commits before the jobs out are collected: a launcher that tears the
@@ -1099,6 +1131,7 @@ static int run_slots(rt_run *r, const char **why)
     if (rt_slots_busy(slots) > 0)
         r->stop = 1;
     rc = async_drain(r, slots, jobs, rc);
+    rt_sandbox_cancel_scope(NULL);
     if (!stopped)
         r->stop = 0; /* raised here only to end the jobs in flight */
     rt_slots_stop(slots);

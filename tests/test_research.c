@@ -460,10 +460,40 @@ static void a_killed_run_resumes_on_its_branch(void **state)
     assert_null(strstr(strstr(out, want) + strlen(want), "train.sh"));
 }
 
+/* Ctrl-C stops the gate's own runs too: 2 s into a session whose runs take 0.5 s each, the
+ * engine's thread is measuring the incumbent's noise floor (10 re-runs, 5 s); the run must end
+ * within 1.5 s of the signal (it took the rest of the floor, 14 s with 2-second runs, before
+ * the engine's thread had a cancel scope), store a cut, and audit clean. */
+static void ctrl_c_cuts_the_gates_reruns(void **state)
+{
+    (void)state;
+    char dir[512], cmd[4096], out[16384];
+    project("slow", "#!/bin/sh\nX=1 # ratchet: int 1 9\nsleep 0.5\necho \"loss: $X\"\n", dir,
+            sizeof dir);
+    snprintf(cmd, sizeof cmd,
+             "%s research --dir %s --edit train.sh --run ./train.sh --metric loss --budget 30 "
+             "--seconds 300 --quiet --store %s/slow.db & pid=$!; "
+             "until %s status %s/slow.db 2>/dev/null | grep -q proposals; do sleep 0.1; done; "
+             "sleep 2; t0=$(date +%%s%%N); kill -INT $pid; wait $pid; "
+             "echo took $(( ($(date +%%s%%N) - t0) / 1000000 )) ms",
+             tool, dir, tmpdir, tool, tmpdir);
+    assert_int_equal(sh(cmd, out, sizeof out), 0);
+    const char *took = strstr(out, "took ");
+    assert_non_null(took);
+    long ms = strtol(took + 5, NULL, 10);
+    if (ms > 1500)
+        fail_msg("Ctrl-C took %ld ms: %s", ms, out);
+    snprintf(cmd, sizeof cmd, "%s audit %s/slow.db && %s status %s/slow.db", tool, tmpdir, tool,
+             tmpdir);
+    assert_int_equal(sh(cmd, out, sizeof out), 0);
+    assert_non_null(strstr(out, "cut"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(metric_lines_are_read_strictly),
+        cmocka_unit_test(ctrl_c_cuts_the_gates_reruns),
         cmocka_unit_test(bundles_split_back_into_their_files),
         cmocka_unit_test(crashes_hangs_and_missing_metrics_are_recorded),
         cmocka_unit_test(a_metric_no_knob_moves_keeps_nothing),
