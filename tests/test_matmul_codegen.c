@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/wait.h>
 
 #include "problems/matmul/matmul_codegen.h"
@@ -186,11 +187,18 @@ static void test_tool(void **state)
                               "'%s' verify '%s/l.exp' --shape 2x2x2 >/dev/null",
              tool, g_dir, tool, g_dir);
     assert_int_equal(system(cmd), 0);
-    snprintf(cmd, sizeof cmd, "'%s' lift '%s/444-47-mod2.exp' --shape 4x4x4 2>/dev/null", tool,
-             tu_schemes_dir());
-    int status = system(cmd);
-    assert_true(WIFEXITED(status));
-    assert_int_equal(WEXITSTATUS(status), 1);
+    /* a published GF(2) scheme that does not lift (read from the shared data, when present) */
+    char published[1024];
+    snprintf(published, sizeof published, "%s/444-47-mod2.exp", tu_schemes_dir());
+    int status;
+    if (access(published, R_OK) == 0) {
+        snprintf(cmd, sizeof cmd, "'%s' lift '%s' --shape 4x4x4 2>/dev/null", tool, published);
+        status = system(cmd);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 1);
+    } else {
+        printf("skipping the lift of %s (missing)\n", published);
+    }
     snprintf(cmd, sizeof cmd, "'%s' lift tests/data/strassen-222.exp --shape 9x2x2 2>/dev/null",
              tool);
     status = system(cmd);
