@@ -202,7 +202,7 @@ static int run_experiment(const research_state *st, const char *text, size_t len
         return 0;
     }
     ex->seed = next_seed(st);
-    char names[RT_RESEARCH_MAX_FILES][32], envs[RT_RESEARCH_MAX_FILES + 8][4200];
+    char names[RT_RESEARCH_MAX_FILES][40], envs[RT_RESEARCH_MAX_FILES + 8][4200];
     const char *env[RT_RESEARCH_MAX_FILES + 8];
     rt_sandbox_file files[RT_RESEARCH_MAX_FILES];
     size_t ne = 0;
