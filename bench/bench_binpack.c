@@ -15,6 +15,7 @@
 #include "problems/binpack/bp_check.h"
 #include "problems/binpack/bp_expr.h"
 #include "problems/binpack/bp_sim.h"
+#include "util.h"
 
 static double cpu_now(void)
 {
@@ -126,9 +127,10 @@ static double instances_per_second(packer fn, const bp_expr *e, const bp_set *se
 
 int main(int argc, char **argv)
 {
-    int reps = argc > 1 ? atoi(argv[1]) : 5;
-    if (reps < 1 || reps > 16)
-        reps = 5;
+    long given = 5;
+    if (argc > 1 && rt_parse_long(argv[1], 1, 16, &given))
+        given = 5;
+    int reps = (int)given;
     bp_set set;
     char err[256];
     if (bp_generate(&set, "weibull", 5000, 5, 1001, 0, 0, 0, err, sizeof err)) {

@@ -142,7 +142,10 @@ int main(int argc, char **argv)
         return 2;
     }
     long long n = strtoll(argv[1], NULL, 10);
-    int repeat = argc > 3 ? atoi(argv[3]) : 3;
+    long given = 3;
+    if (argc > 3 && rt_parse_long(argv[3], 0, 100, &given))
+        given = 3;
+    int repeat = (int)given;
     if (access(argv[2], F_OK) != 0 && make_store(argv[2], n))
         return 1;
     if (repeat <= 0)

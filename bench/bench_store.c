@@ -19,6 +19,7 @@
 #include "store/query.h"
 #include "store/store.h"
 #include "store/write.h"
+#include "util.h"
 
 typedef struct rows {
     rt_cand_row *r;
@@ -121,9 +122,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: bench_store SOURCE.db OUT.db [REPEATS]\n");
         return 2;
     }
-    int repeats = argc > 3 ? atoi(argv[3]) : 3;
-    if (repeats < 1 || repeats > 20)
-        repeats = 3;
+    long given = 3;
+    if (argc > 3 && rt_parse_long(argv[3], 1, 20, &given))
+        given = 3;
+    int repeats = (int)given;
     char err[512];
     rt_db *src = NULL;
     if (rt_db_open(&src, argv[1], 0, err, sizeof err)) {

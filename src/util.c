@@ -244,3 +244,21 @@ void rt_tail_line(const char *s, size_t len, char *out, size_t outlen)
     }
     out[k] = '\0';
 }
+
+int rt_canon_put(char *buf, size_t cap, size_t *at, const char *key, const char *value)
+{
+    int k = snprintf(buf + *at, cap - *at, "%s%s=", *at ? " " : "", key);
+    if (k < 0 || (size_t)k >= cap - *at)
+        return -1;
+    *at += (size_t)k;
+    for (const unsigned char *v = (const unsigned char *)value; *v; v++) {
+        if (*at + 4 >= cap)
+            return -1;
+        if (*v <= ' ' || *v == '%' || *v == 0x7f)
+            *at += (size_t)snprintf(buf + *at, cap - *at, "%%%02X", *v);
+        else
+            buf[(*at)++] = (char)*v;
+    }
+    buf[*at] = '\0';
+    return 0;
+}

@@ -50,6 +50,11 @@ int rt_read_file(const char *path, size_t max_bytes, char **out, size_t *len, ch
 /* SHA-256 of data as 64 lowercase hex digits plus NUL into hex[65]. */
 void rt_sha256_hex(const void *data, size_t len, char hex[65]);
 
+/* Appends " key=value" (no blank before the first) at buf + *at, cap bytes in all, with blanks,
+ * '%' and control bytes of value written as %XX, so that canonical parameters split on blanks;
+ * moves *at past it. Returns 0, or -1 when it does not fit. */
+int rt_canon_put(char *buf, size_t cap, size_t *at, const char *key, const char *value);
+
 /* Parses a whole decimal integer in [lo, hi]; returns 0 or RT_EUSAGE. */
 int rt_parse_long(const char *s, long lo, long hi, long *out);
 /* Parses a whole finite decimal number in [lo, hi]; returns 0 or RT_EUSAGE. */

@@ -127,6 +127,21 @@ static void test_help(void **state)
 }
 
 /* list: every row once; the filters keep only what they say; --top is best first. */
+/* The next row of a `list --json` output at *at (one JSON object a line), moved past it; NULL
+ * at the end. A line that is not JSON fails the test. */
+static json_t *next_row(const char **at)
+{
+    while (**at == '\n')
+        (*at)++;
+    if (!**at)
+        return NULL;
+    size_t len = strcspn(*at, "\n");
+    json_t *o = json_loadb(*at, len, 0, NULL);
+    assert_non_null(o);
+    *at += len;
+    return o;
+}
+
 static void test_list(void **state)
 {
     (void)state;
@@ -150,8 +165,8 @@ static void test_list(void **state)
         const char *args[] = {"list", g_store, "--json", filters[f].flag, filters[f].value, NULL};
         assert_int_equal(tool(&out, &err, args), 0);
         int n = 0;
-        for (char *line = strtok(out, "\n"); line; line = strtok(NULL, "\n"), n++) {
-            json_t *o = json_loads(line, 0, NULL);
+        const char *at = out;
+        for (json_t *o; (o = next_row(&at)); n++) {
             assert_true(json_equal(json_object_get(o, filters[f].key), filters[f].want));
             json_decref(o);
         }
@@ -163,8 +178,8 @@ static void test_list(void **state)
     assert_int_equal(tool(&out, &err, (const char *[]){"list", g_store, "--json", "--top", "5", NULL}), 0);
     assert_int_equal(count_lines(out), 5);
     double prev = 1e300;
-    for (char *line = strtok(out, "\n"); line; line = strtok(NULL, "\n")) {
-        json_t *o = json_loads(line, 0, NULL);
+    const char *at = out;
+    for (json_t *o; (o = next_row(&at));) {
         double score = json_number_value(json_object_get(o, "score"));
         assert_true(json_is_true(json_object_get(o, "valid")) && score <= prev);
         prev = score;
@@ -542,8 +557,8 @@ static void test_list_model(void **state)
     rt_db_close(db);
     assert_int_equal(tool(&out, &err, (const char *[]){"list", path, "--json", "--model", "model-b", NULL}), 0);
     assert_int_equal(count_lines(out), 8);
-    for (char *line = strtok(out, "\n"); line; line = strtok(NULL, "\n")) {
-        json_t *o = json_loads(line, 0, NULL);
+    const char *at = out;
+    for (json_t *o; (o = next_row(&at));) {
         assert_int_equal(json_integer_value(json_object_get(o, "id")) % 5, 0);
         json_decref(o);
     }

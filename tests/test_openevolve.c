@@ -76,7 +76,7 @@ static int most_cells(const char *status)
         const char *q = p;
         while (q > status && q[-1] >= '0' && q[-1] <= '9')
             q--;
-        int n = atoi(q);
+        int n = (int)strtol(q, NULL, 10);
         most = n > most ? n : most;
     }
     return most;

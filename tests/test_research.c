@@ -383,7 +383,7 @@ static void git_commits_kept_changes_on_a_branch_of_their_own(void **state)
     /* the branch: the baseline, then each kept change, the last one's file as `best` has it */
     snprintf(cmd, sizeof cmd, "cd %s && git rev-list --count main..ratchet/t1", repo);
     assert_int_equal(sh(cmd, out, sizeof out), 0);
-    int first = atoi(out);
+    int first = (int)strtol(out, NULL, 10);
     char ledger[600];
     snprintf(ledger, sizeof ledger, "%s/git.tsv", tmpdir);
     assert_int_equal(first, count_status(ledger, "keep"));
@@ -413,8 +413,8 @@ static void git_commits_kept_changes_on_a_branch_of_their_own(void **state)
     assert_int_equal(sh(cmd, out, sizeof out), 0);
     snprintf(cmd, sizeof cmd, "cd %s && git rev-list --count main..ratchet/t1", repo);
     assert_int_equal(sh(cmd, out, sizeof out), 0);
-    assert_int_equal(atoi(out), count_status(ledger, "keep"));
-    assert_true(atoi(out) > first);
+    assert_int_equal(strtol(out, NULL, 10), count_status(ledger, "keep"));
+    assert_true(strtol(out, NULL, 10) > first);
     snprintf(cmd, sizeof cmd, look, repo);
     assert_int_equal(sh(cmd, out, sizeof out), 0);
     assert_string_equal(out, after);

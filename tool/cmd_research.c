@@ -113,29 +113,6 @@ static void help_research(FILE *f)
                "      --test-metric test_bpb --seconds 1800 --store runs/tinylm.db\n");
 }
 
-static rt_run *active_run;
-static volatile sig_atomic_t signals_seen;
-
-/* The first Ctrl-C (or SIGTERM) stops the session: the experiment in flight is cut, the store
- * committed, the ledger and the branch written. The second exits at once (the store keeps its
- * last commit; --resume writes the ledger and the branch). */
-static void on_signal(int sig)
-{
-    static const char stopping[] = "\nratchet: stopping: cutting the experiment in flight "
-                                   "(Ctrl-C again to quit at once)\n";
-    static const char quitting[] = "\nratchet: quit at once; the store keeps its last commit "
-                                   "(continue with research --resume)\n";
-    if (++signals_seen > 1) {
-        ssize_t w = write(STDERR_FILENO, quitting, sizeof quitting - 1);
-        (void)w;
-        _exit(128 + sig);
-    }
-    ssize_t w = write(STDERR_FILENO, stopping, sizeof stopping - 1);
-    (void)w;
-    if (active_run)
-        rt_run_stop(active_run);
-}
-
 static void show_progress(const rt_progress *p, void *user)
 {
     int tty = *(const int *)user;
@@ -431,14 +408,9 @@ int cmd_research(int argc, char **argv)
     if (a.opt.trust_proxy)
         fprintf(stderr, "ratchet: WARNING: --trust-proxy: a change is kept when its single run "
                         "beat the incumbent's; re-runs are recorded, not enforced\n");
-    active_run = run;
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    stop_on_signals(run, "the experiment", "research");
     rc = rt_run_execute(run);
-    active_run = NULL;
+    stop_on_signals(NULL, NULL, NULL);
     if (a.opt.progress && tty)
         fputc('\n', stderr);
     if (rc)

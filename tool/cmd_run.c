@@ -105,29 +105,6 @@ static void help_run(FILE *f)
                "--store runs/cp.db\n");
 }
 
-static rt_run *active_run;
-static volatile sig_atomic_t signals_seen;
-
-/* The first Ctrl-C (or SIGTERM) stops the run: the work in flight is cut, the store committed.
- * The second exits at once; the store keeps its last commit (SQLite's journal makes that
- * consistent) and the sandboxes die with the process (their parent-death signal). */
-static void on_signal(int sig)
-{
-    static const char stopping[] = "\nratchet: stopping: cutting the work in flight (Ctrl-C "
-                                   "again to quit at once)\n";
-    static const char quitting[] = "\nratchet: quit at once; the store keeps its last commit "
-                                   "(continue with run --resume)\n";
-    if (++signals_seen > 1) {
-        ssize_t w = write(STDERR_FILENO, quitting, sizeof quitting - 1);
-        (void)w;
-        _exit(128 + sig);
-    }
-    ssize_t w = write(STDERR_FILENO, stopping, sizeof stopping - 1);
-    (void)w;
-    if (active_run)
-        rt_run_stop(active_run);
-}
-
 static void show_progress(const rt_progress *p, void *user)
 {
     (void)user;
@@ -474,16 +451,11 @@ static int run_execute(rt_run *run, const rt_run_options *opt, const char *path)
                 "alone, NOT verified; this session's results are not trustworthy (recorded in "
                 "%s; `ratchet status` and `ratchet audit` will say so)\n",
                 path);
-    active_run = run;
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    stop_on_signals(run, "the work", "run");
     int rc = rt_run_execute(run);
     if (opt->progress)
         fputc('\n', stderr);
-    active_run = NULL;
+    stop_on_signals(NULL, NULL, NULL);
     if (rc) {
         usage_error("%s", rt_run_errmsg(run));
         rt_run_close(run);

@@ -211,4 +211,11 @@ void drift_print(const rt_drift *d);
 /* The same as a new JSON object (the caller owns it). */
 json_t *drift_json(const rt_drift *d);
 
+/* ---- stopping.c: Ctrl-C while a run executes --------------------------------------------- */
+
+/* Until called with NULL, SIGINT and SIGTERM stop run: the first prints that it cuts WORK ("the
+ * work", "the experiment") in flight and calls rt_run_stop; the second exits at once, naming
+ * `ratchet COMMAND --resume` as the way on. */
+void stop_on_signals(rt_run *run, const char *work, const char *command);
+
 #endif

@@ -12,7 +12,8 @@ int rt_mpi_launched(void)
     static const char *const vars[] = {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE"};
     for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
         const char *v = getenv(vars[i]);
-        if (v && atoi(v) > 1)
+        long n;
+        if (v && rt_parse_long(v, 0, 1L << 30, &n) == 0 && n > 1)
             return 1;
     }
     return 0;

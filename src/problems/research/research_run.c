@@ -46,24 +46,10 @@ typedef struct experiment {
     rt_sandbox_result res;
 } experiment;
 
-/* Appends " key=value" with blanks, '%' and control bytes escaped. */
+/* Appends " key=value" to the canonical parameters (rt_canon_put). */
 static int canon_put(research_state *st, size_t *at, const char *key, const char *value)
 {
-    size_t cap = sizeof st->canon;
-    int k = snprintf(st->canon + *at, cap - *at, "%s%s=", *at ? " " : "", key);
-    if (k < 0 || (size_t)k >= cap - *at)
-        return -1;
-    *at += (size_t)k;
-    for (const unsigned char *v = (const unsigned char *)value; *v; v++) {
-        if (*at + 4 >= cap)
-            return -1;
-        if (*v <= ' ' || *v == '%' || *v == 0x7f)
-            *at += (size_t)snprintf(st->canon + *at, cap - *at, "%%%02X", *v);
-        else
-            st->canon[(*at)++] = (char)*v;
-    }
-    st->canon[*at] = '\0';
-    return 0;
+    return rt_canon_put(st->canon, sizeof st->canon, at, key, value);
 }
 
 int rt_research_write_canon(research_state *st, char *err, size_t errlen)
