@@ -53,25 +53,8 @@ static int teardown_dir(void **state)
  * stdout and stderr land in tmpdir/tag.out and tag.err. Returns the exit status. */
 static int run_tool(const char *tag, const char *const *args, double limit)
 {
-    const char *tool = tu_tool();
-    assert_non_null(tool);
-    char out[512], err[512];
-    snprintf(out, sizeof out, "%s/%s.out", tmpdir, tag);
-    snprintf(err, sizeof err, "%s/%s.err", tmpdir, tag);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        if (!freopen(out, "w", stdout) || !freopen(err, "w", stderr))
-            _exit(127);
-        const char *argv[64];
-        size_t n = 0;
-        argv[n++] = tool;
-        for (size_t i = 0; args[i] && n < 63; i++)
-            argv[n++] = args[i];
-        argv[n] = NULL;
-        execv(tool, (char *const *)argv);
-        _exit(127);
-    }
+    int pid = tu_spawn_tool(tmpdir, tag, args);
+    assert_true(pid > 0);
     double until = tu_now() + limit;
     int status;
     while (waitpid(pid, &status, WNOHANG) != pid) {

@@ -48,30 +48,13 @@ static int teardown_dir(void **state)
     return 0;
 }
 
-/* Starts the tool with args (NULL-terminated), its stdout and stderr into files of tmpdir
- * named after tag. Returns its pid. */
+/* Starts the tool with args (NULL-terminated), its output into tmpdir/TAG.out and .err;
+ * returns its pid. */
 static pid_t spawn_tool(const char *tag, const char *const *args)
 {
-    const char *tool = tu_tool();
-    assert_non_null(tool);
-    char out[512], err[512];
-    snprintf(out, sizeof out, "%s/%s.out", tmpdir, tag);
-    snprintf(err, sizeof err, "%s/%s.err", tmpdir, tag);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        if (!freopen(out, "w", stdout) || !freopen(err, "w", stderr))
-            _exit(127);
-        const char *argv[64];
-        size_t n = 0;
-        argv[n++] = tool;
-        for (size_t i = 0; args[i] && n < 63; i++)
-            argv[n++] = args[i];
-        argv[n] = NULL;
-        execv(tool, (char *const *)argv);
-        _exit(127);
-    }
-    return pid;
+    int pid = tu_spawn_tool(tmpdir, tag, args);
+    assert_true(pid > 0);
+    return (pid_t)pid;
 }
 
 /* Waits at most seconds for pid; returns its exit status (128 + signal when killed by one), or

@@ -242,3 +242,31 @@ done:
     rt_store_close(view);
     return n;
 }
+
+int tu_spawn_tool(const char *dir, const char *tag, const char *const *args)
+{
+    const char *tool = tu_tool();
+    if (!tool)
+        return -1;
+    char out[512], err[512];
+    snprintf(out, sizeof out, "%s/%s.out", dir, tag);
+    snprintf(err, sizeof err, "%s/%s.err", dir, tag);
+    pid_t pid = fork();
+    if (pid < 0) {
+        perror("tu_spawn_tool: fork");
+        return -1;
+    }
+    if (pid == 0) {
+        if (!freopen(out, "w", stdout) || !freopen(err, "w", stderr))
+            _exit(127);
+        const char *argv[64];
+        size_t n = 0;
+        argv[n++] = tool;
+        for (size_t i = 0; args[i] && n < 63; i++)
+            argv[n++] = args[i];
+        argv[n] = NULL;
+        execv(tool, (char *const *)argv);
+        _exit(127);
+    }
+    return (int)pid;
+}

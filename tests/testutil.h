@@ -18,6 +18,9 @@ const char *tu_jail_helper(void);
  * tests that run as another uid, or without namespaces, use programs from a folder that every uid
  * can enter (a clone of the repository may lie under a closed folder). Returns 0 or -1. */
 int tu_copy_exec(const char *src, const char *dir, char *out, size_t outlen);
+/* Starts the tool (tu_tool()) with args (NULL-terminated, at most 62), its stdout and stderr
+ * into dir/TAG.out and dir/TAG.err. Returns its pid, or -1 (message on stderr). */
+int tu_spawn_tool(const char *dir, const char *tag, const char *const *args);
 /* The whole file as a NUL-terminated string (caller frees), *len its size; NULL if unreadable. */
 char *tu_slurp(const char *path, size_t *len);
 /* The folder of published schemes: $RT_SCHEMES_DIR, else ../shared/data/schemes. */
