@@ -55,18 +55,7 @@ static int run_tool(const char *tag, const char *const *args, double limit)
 {
     int pid = tu_spawn_tool(tmpdir, tag, args);
     assert_true(pid > 0);
-    double until = tu_now() + limit;
-    int status;
-    while (waitpid(pid, &status, WNOHANG) != pid) {
-        if (tu_now() > until) {
-            kill(pid, SIGKILL);
-            waitpid(pid, &status, 0);
-            return -1;
-        }
-        struct timespec ms = {0, 10000000};
-        nanosleep(&ms, NULL);
-    }
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    return tu_wait(pid, limit);
 }
 
 static char *read_out(const char *tag, const char *ext)

@@ -92,27 +92,9 @@ static pid_t spawn(const char *tag, int np, const char *const *args)
     return pid;
 }
 
-/* Waits at most seconds for pid: its exit status (128 + signal), or -1 after killing it. */
-static int wait_for(pid_t pid, double seconds)
-{
-    double until = tu_now() + seconds;
-    for (;;) {
-        int status;
-        if (waitpid(pid, &status, WNOHANG) == pid)
-            return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-        if (tu_now() >= until) {
-            kill(pid, SIGKILL);
-            waitpid(pid, &status, 0);
-            return -1;
-        }
-        struct timespec ms = {0, 10000000};
-        nanosleep(&ms, NULL);
-    }
-}
-
 static int run(const char *tag, int np, const char *const *args, double limit)
 {
-    return wait_for(spawn(tag, np, args), limit);
+    return tu_wait(spawn(tag, np, args), limit);
 }
 
 static char *output(const char *tag, const char *ext)
@@ -314,7 +296,7 @@ static void test_killed_worker(void **state)
     assert_true(victim > 0);
     assert_int_equal(kill(victim, SIGKILL), 0);
     double t0 = tu_now();
-    int rc = wait_for(pid, 60);
+    int rc = tu_wait(pid, 60);
     assert_true(rc > 0); /* not 0 (a lost rank) and not -1 (wedged) */
     assert_true(tu_now() - t0 < 30);
     assert_audit(s);
@@ -343,7 +325,7 @@ static void test_hung_worker(void **state)
     assert_true(victim > 0);
     assert_int_equal(kill(victim, SIGSTOP), 0);
     double t0 = tu_now();
-    int rc = wait_for(pid, 60);
+    int rc = tu_wait(pid, 60);
     kill(victim, SIGKILL); /* in case the launcher left it */
     assert_int_equal(rc, 1);
     assert_true(tu_now() - t0 < 30);

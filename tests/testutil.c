@@ -15,6 +15,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/wait.h>
+#include <signal.h>
 
 int tu_tempdir(char *buf, size_t len, const char *name)
 {
@@ -269,4 +271,21 @@ int tu_spawn_tool(const char *dir, const char *tag, const char *const *args)
         _exit(127);
     }
     return (int)pid;
+}
+
+int tu_wait(int pid, double seconds)
+{
+    double until = tu_now() + seconds;
+    for (;;) {
+        int status;
+        if (waitpid((pid_t)pid, &status, WNOHANG) == pid)
+            return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        if (tu_now() >= until) {
+            kill((pid_t)pid, SIGKILL);
+            waitpid((pid_t)pid, &status, 0);
+            return -1;
+        }
+        struct timespec ms = {0, 10000000};
+        nanosleep(&ms, NULL);
+    }
 }

@@ -21,6 +21,9 @@ int tu_copy_exec(const char *src, const char *dir, char *out, size_t outlen);
 /* Starts the tool (tu_tool()) with args (NULL-terminated, at most 62), its stdout and stderr
  * into dir/TAG.out and dir/TAG.err. Returns its pid, or -1 (message on stderr). */
 int tu_spawn_tool(const char *dir, const char *tag, const char *const *args);
+/* Waits at most seconds for the child pid: its exit status (128 + signal when killed by one),
+ * or -1 after killing it (SIGKILL) at the limit. */
+int tu_wait(int pid, double seconds);
 /* The whole file as a NUL-terminated string (caller frees), *len its size; NULL if unreadable. */
 char *tu_slurp(const char *path, size_t *len);
 /* The folder of published schemes: $RT_SCHEMES_DIR, else ../shared/data/schemes. */
