@@ -91,11 +91,15 @@ static void bind_score(sqlite3_stmt *st, int col, int valid, double v)
         sqlite3_bind_null(st, col);
 }
 
-/* Binds the row's text as column col: compressed against the parent's text when the writer holds
- * it (store/codec.h), else compressed alone; short texts as they are. *depth: the row's depth. */
-static int bind_text(rt_db *db, sqlite3_stmt *st, int col, const rt_cand_row *r, int *depth)
+/* Binds the row's text as column col (store/codec.h): packed by the problem when it can be, and
+ * compressed against the parent's text (or packed form) when the writer holds it in the same
+ * form, else alone; short texts as they are. *depth: the row's depth; *packed: its packed form
+ * (pk's bytes), or NULL. */
+static int bind_text(rt_db *db, sqlite3_stmt *st, int col, const rt_cand_row *r, rt_buf *pk,
+                     int *depth, const unsigned char **packed)
 {
     *depth = 0;
+    *packed = NULL;
     rt_text_cache *c = rt_db_text_cache(db);
     if (!c)
         return RT_ENOMEM;
@@ -103,14 +107,23 @@ static int bind_text(rt_db *db, sqlite3_stmt *st, int col, const rt_cand_row *r,
         sqlite3_bind_text(st, col, r->text, (int)r->len, SQLITE_STATIC);
         return 0;
     }
+    int rc = rt_db_text_pack(db, r->text, r->len, pk);
+    if (rc == RT_ENOMEM)
+        return rc;
+    if (!rc)
+        *packed = (const unsigned char *)pk->data;
     const rt_text_entry *base = rt_db_text_find(db, r->parent);
     if (!base && r->parent && rt_db_text_fetch(db, r->parent) == 0)
         base = rt_db_text_find(db, r->parent);
-    if (base && base->depth >= RT_CODEC_MAX_DEPTH)
+    if (base && (base->depth >= RT_CODEC_MAX_DEPTH || (*packed != NULL) != (base->packed != NULL)))
         base = NULL;
     size_t n = 0;
-    int rc = rt_codec_encode(c, r->text, r->len, base ? base->text : NULL, base ? base->len : 0,
-                             base ? base->id : 0, &n);
+    if (*packed)
+        rc = rt_codec_encode(c, 1, pk->data, pk->len, base ? base->packed : NULL,
+                             base ? base->plen : 0, base ? base->id : 0, &n);
+    else
+        rc = rt_codec_encode(c, 0, r->text, r->len, base ? base->text : NULL,
+                             base ? base->len : 0, base ? base->id : 0, &n);
     if (rc)
         return rc;
     *depth = base ? base->depth + 1 : 0;
@@ -129,8 +142,13 @@ int rt_db_insert(rt_db *db, const rt_cand_row *r, long long *id)
     sqlite3_clear_bindings(st);
     rt_db_bind_hash(st, 1, r->hash);
     int depth = 0;
-    if (bind_text(db, st, 2, r, &depth))
+    const unsigned char *packed = NULL;
+    rt_buf pk;
+    rt_buf_init(&pk, 0);
+    if (bind_text(db, st, 2, r, &pk, &depth, &packed)) {
+        rt_buf_free(&pk);
         return rt_db_fail(db, RT_ENOMEM, "out of memory");
+    }
     rt_db_bind_hash(st, 3, r->parent);
     sqlite3_bind_text(st, 4, r->op, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 5, r->island);
@@ -150,12 +168,13 @@ int rt_db_insert(rt_db *db, const rt_cand_row *r, long long *id)
     rt_db_bind_hash(st, 18, link);
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
+    long long rowid = sqlite3_last_insert_rowid(db->sql);
+    if (rc == SQLITE_DONE && r->len >= RT_CODEC_MIN_LEN)
+        rt_db_text_remember(db, rowid, r->hash, depth, r->text, r->len, packed, pk.len);
+    rt_buf_free(&pk);
     if (rc != SQLITE_DONE)
         return rt_db_sql_fail(db, rc, "store a candidate");
     memcpy(db->last_link, link, sizeof link);
-    long long rowid = sqlite3_last_insert_rowid(db->sql);
-    if (r->len >= RT_CODEC_MIN_LEN)
-        rt_db_text_remember(db, rowid, r->hash, depth, r->text, r->len);
     if (id)
         *id = rowid;
     if (r->metrics || r->artifacts) {
