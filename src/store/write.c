@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "store/chain.h"
+#include "store/browse.h"
 #include "store/codec.h"
 #include "store/db.h"
 #include "store/schema.h"
@@ -36,11 +37,15 @@ static int load_last_link(rt_db *db)
     if (rc != SQLITE_OK)
         return rt_db_sql_fail(db, rc, "read the lineage chain");
     rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        rt_db_column_hash(st, 0, db->last_link);
+    int unlinked = rc == SQLITE_ROW && !rt_db_column_hash(st, 0, db->last_link);
     sqlite3_finalize(st);
+    db->since_link = 0;
+    db->unlinked_id = 0;
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
         return rt_db_sql_fail(db, rc, "read the lineage chain");
+    if (unlinked) /* every commit ends on a row with its link (rt_db_commit) */
+        return rt_db_fail(db, RT_ESTORE, "store %s: its last row has no chain link (the store "
+                                         "was changed outside ratchet)", db->path);
     return 0;
 }
 
@@ -54,12 +59,16 @@ static int prepare_writes(rt_db *db)
     rc = sqlite3_prepare_v2(db->sql,
                             "INSERT INTO evaluations(cand_id,metrics,artifacts) VALUES(?,?,?)",
                             -1, &db->ins_eval, NULL);
-    if (rc == SQLITE_OK)
+    if (rc == SQLITE_OK) /* a compact table has no prev: ?17 is then the link */
         rc = sqlite3_prepare_v2(
             db->sql,
-            "INSERT INTO candidates(hash,text,parent,operator,island,generation,proxy,proxy2,valid,"
-            "score,score2,metric,reason,admitted,time,trusted,prev,link)"
-            " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            db->compact
+                ? "INSERT INTO candidates(hash,text,parent,operator,island,generation,proxy,proxy2,"
+                  "valid,score,score2,metric,reason,admitted,time,trusted,link)"
+                  " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+                : "INSERT INTO candidates(hash,text,parent,operator,island,generation,proxy,proxy2,"
+                  "valid,score,score2,metric,reason,admitted,time,trusted,prev,link)"
+                  " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             -1, &db->ins_cand, NULL);
     if (rc == SQLITE_OK)
         rc = sqlite3_prepare_v2(db->sql, "INSERT INTO events(time,kind,detail) VALUES(?,?,?)",
@@ -69,7 +78,32 @@ static int prepare_writes(rt_db *db)
 
 int rt_db_begin(rt_db *db) { return rt_db_exec(db, "BEGIN IMMEDIATE", "begin a transaction"); }
 
-int rt_db_commit(rt_db *db) { return rt_db_exec(db, "COMMIT", "commit"); }
+/* A compact table: stores the link of the last row inserted when it has none yet, so that every
+ * commit ends on a row with its link. */
+static int store_last_link(rt_db *db)
+{
+    if (!db->compact || !db->unlinked_id)
+        return 0;
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db->sql, "UPDATE candidates SET link=? WHERE id=?", -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        rt_db_bind_hash(st, 1, db->last_link);
+        sqlite3_bind_int64(st, 2, db->unlinked_id);
+        rc = sqlite3_step(st);
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return rt_db_sql_fail(db, rc, "store a chain link");
+    db->unlinked_id = 0;
+    db->since_link = 0;
+    return 0;
+}
+
+int rt_db_commit(rt_db *db)
+{
+    int rc = store_last_link(db);
+    return rc ? rc : rt_db_exec(db, "COMMIT", "commit");
+}
 
 int rt_db_rollback(rt_db *db)
 {
@@ -131,6 +165,24 @@ static int bind_text(rt_db *db, sqlite3_stmt *st, int col, const rt_cand_row *r,
     return 0;
 }
 
+/* Binds the parent as column col: in a compact table its row id (held by the writer's cache, else
+ * looked up by hash), in an older table (or for a parent not found) its hash. */
+static void bind_parent(rt_db *db, sqlite3_stmt *st, int col, const char *parent)
+{
+    long long pid = 0;
+    if (db->compact && parent) {
+        const rt_text_entry *e = rt_db_text_find(db, parent);
+        if (e)
+            pid = e->id;
+        else if (rt_db_id_of_hash(db, parent, &pid))
+            pid = 0;
+    }
+    if (pid > 0)
+        sqlite3_bind_int64(st, col, pid);
+    else
+        rt_db_bind_hash(st, col, parent);
+}
+
 int rt_db_insert(rt_db *db, const rt_cand_row *r, long long *id)
 {
     char link[65];
@@ -149,7 +201,7 @@ int rt_db_insert(rt_db *db, const rt_cand_row *r, long long *id)
         rt_buf_free(&pk);
         return rt_db_fail(db, RT_ENOMEM, "out of memory");
     }
-    rt_db_bind_hash(st, 3, r->parent);
+    bind_parent(db, st, 3, r->parent);
     sqlite3_bind_text(st, 4, r->op, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 5, r->island);
     sqlite3_bind_int64(st, 6, r->generation);
@@ -164,8 +216,14 @@ int rt_db_insert(rt_db *db, const rt_cand_row *r, long long *id)
     sqlite3_bind_int(st, 14, r->admitted);
     sqlite3_bind_double(st, 15, r->time);
     sqlite3_bind_int(st, 16, r->trusted);
-    rt_db_bind_hash(st, 17, db->last_link[0] ? db->last_link : NULL);
-    rt_db_bind_hash(st, 18, link);
+    /* a compact table keeps the link every RT_SCHEMA_LINK_EVERY rows and at each commit (and on
+     * a row written outside a transaction, which commits at once) */
+    int keep_link = !db->compact || sqlite3_get_autocommit(db->sql) ||
+                    db->since_link + 1 >= RT_SCHEMA_LINK_EVERY;
+    if (!db->compact)
+        rt_db_bind_hash(st, 17, db->last_link[0] ? db->last_link : NULL);
+    if (keep_link)
+        rt_db_bind_hash(st, db->compact ? 17 : 18, link);
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     long long rowid = sqlite3_last_insert_rowid(db->sql);
@@ -175,6 +233,8 @@ int rt_db_insert(rt_db *db, const rt_cand_row *r, long long *id)
     if (rc != SQLITE_DONE)
         return rt_db_sql_fail(db, rc, "store a candidate");
     memcpy(db->last_link, link, sizeof link);
+    db->since_link = keep_link ? 0 : db->since_link + 1;
+    db->unlinked_id = keep_link ? 0 : rowid;
     if (id)
         *id = rowid;
     if (r->metrics || r->artifacts) {
