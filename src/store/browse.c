@@ -132,7 +132,9 @@ int rt_db_id_of_hash(rt_db *db, const char *hash, long long *id)
 {
     *id = 0;
     sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(db->sql, "SELECT id FROM candidates WHERE hash=?", -1, &st, NULL);
+    char sql[160];
+    snprintf(sql, sizeof sql, "SELECT id FROM candidates WHERE %s", RT_SQL_BY_HASH(db->compact));
+    int rc = sqlite3_prepare_v2(db->sql, sql, -1, &st, NULL);
     if (rc != SQLITE_OK)
         return rt_db_sql_fail(db, rc, "read a candidate");
     rt_db_bind_hash(st, 1, hash);

@@ -464,12 +464,16 @@ int rt_db_text_value(rt_db *db, long long id, sqlite3_value *v, char **text, siz
 int rt_db_text_fetch(rt_db *db, const char *hash)
 {
     sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(db->sql, "SELECT id FROM candidates WHERE hash IN (?1, ?2)", -1,
-                                &st, NULL);
+    int rc = sqlite3_prepare_v2(db->sql,
+                                db->compact ? "SELECT id FROM candidates WHERE "
+                                              "substr(hash, 1, 8)=substr(?1, 1, 8) AND hash=?1"
+                                            : "SELECT id FROM candidates WHERE hash IN (?1, ?2)",
+                                -1, &st, NULL);
     if (rc != SQLITE_OK)
         return rt_db_sql_fail(db, rc, "read a candidate");
     rt_db_bind_hash(st, 1, hash);                       /* format 3 */
-    sqlite3_bind_text(st, 2, hash, -1, SQLITE_STATIC);  /* a format-2 row */
+    if (!db->compact)
+        sqlite3_bind_text(st, 2, hash, -1, SQLITE_STATIC); /* a format-2 row */
     rc = sqlite3_step(st);
     long long id = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
     sqlite3_finalize(st);

@@ -11,7 +11,7 @@ static const char *const core_sql =
     "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
     "CREATE TABLE candidates("
     "  id INTEGER PRIMARY KEY,"
-    "  hash BLOB NOT NULL UNIQUE,"          /* SHA-256 of the text */
+    "  hash BLOB NOT NULL,"                 /* SHA-256 of the text: candidates_hash */
     "  text NOT NULL,"                      /* TEXT, or a BLOB: store/codec.h */
     "  parent INTEGER,"                     /* the parent's id; NULL for a seed */
     "  operator TEXT NOT NULL,"
@@ -27,6 +27,9 @@ static const char *const core_sql =
     "  link BLOB);"       /* this row's link (rt_chain_link), kept at the last row of each commit
                              and every RT_SCHEMA_LINK_EVERY rows; NULL between */
     "CREATE INDEX candidates_best ON candidates(admitted, score DESC, score2 DESC);" /* + rowid */
+    /* the hash's first 8 bytes, unique: what the engine tells duplicates by (engine.c), so no
+     * two rows share them; a row is found by them, then its whole hash (RT_SQL_BY_HASH) */
+    "CREATE UNIQUE INDEX candidates_hash ON candidates(substr(hash, 1, 8));"
     "CREATE TABLE events(id INTEGER PRIMARY KEY, time REAL NOT NULL, kind TEXT NOT NULL,"
     "  detail TEXT);"
     "CREATE TABLE checkpoint(id INTEGER PRIMARY KEY CHECK (id = 1), generation INTEGER NOT NULL,"
