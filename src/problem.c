@@ -414,6 +414,12 @@ int rt_problem_unpack_text(const char *name, const unsigned char *in, size_t n, 
     return cls && cls->unpack_text ? cls->unpack_text(in, n, out) : RT_EUSAGE;
 }
 
+int rt_problem_unpacks_text(const char *name)
+{
+    const rt_problem_class *cls = name ? rt_problem_class_find(name) : NULL;
+    return cls && cls->unpack_text;
+}
+
 int rt_problem_has_param(const char *name, const char *key, int for_verify)
 {
     const rt_problem_class *cls = rt_problem_class_find(name);

@@ -257,6 +257,8 @@ double rt_problem_score_tolerance(const char *name);
  * know or a class without them. */
 int rt_problem_pack_text(const char *name, const char *text, size_t len, rt_buf *out);
 int rt_problem_unpack_text(const char *name, const unsigned char *in, size_t n, rt_buf *out);
+/* 1 when the class called name has unpack_text (a store's packed texts can be read), else 0. */
+int rt_problem_unpacks_text(const char *name);
 
 const rt_problem_class *rt_problem_class_find(const char *name);
 /* The i-th class of the registry, or NULL when i is past its end. */

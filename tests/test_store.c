@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "ratchet.h"
+#include "store/browse.h"
 #include "store/chain.h"
 #include "store/llm_requests.h"
 #include "store/query.h"
@@ -307,6 +308,31 @@ static void chain_links_rows_and_forgets_rollbacks(void **state)
     rt_db_close(db);
 }
 
+/* A hash already stored is refused (format 4's hash index keeps 8 bytes and is not unique: the
+ * writer checks), while two hashes that share their first 8 bytes are both stored and each is
+ * found by its whole hash. */
+static void a_stored_hash_is_refused(void **state)
+{
+    (void)state;
+    const char *path = path_for("samehash");
+    rt_db *db = make_store(path);
+    char h1[65], h2[65];
+    rt_cand_row r1 = row_for("first", h1, NULL, 1), r2 = row_for("second", h2, NULL, 1);
+    memcpy(h2, h1, 16); /* the same first 8 bytes, a different hash */
+    long long id1 = 0, id2 = 0, id = 0;
+    assert_int_equal(rt_db_begin(db), 0);
+    assert_int_equal(rt_db_insert(db, &r1, &id1), 0);
+    assert_int_equal(rt_db_insert(db, &r2, &id2), 0);
+    assert_int_equal(rt_db_insert(db, &r1, &id), RT_ESTORE);
+    assert_non_null(strstr(rt_db_errmsg(db), "has the same hash"));
+    assert_int_equal(rt_db_commit(db), 0);
+    assert_int_equal(rt_db_id_of_hash(db, h1, &id), 0);
+    assert_int_equal(id, id1);
+    assert_int_equal(rt_db_id_of_hash(db, h2, &id), 0);
+    assert_int_equal(id, id2);
+    rt_db_close(db);
+}
+
 /* ---- what is written reads back ---------------------------------------------------------- */
 
 static void checkpoint_config_and_meta_read_back(void **state)
@@ -537,6 +563,7 @@ int main(void)
         cmocka_unit_test(create_is_atomic),
         cmocka_unit_test(one_writer_many_readers),
         cmocka_unit_test(chain_links_rows_and_forgets_rollbacks),
+        cmocka_unit_test(a_stored_hash_is_refused),
         cmocka_unit_test(checkpoint_config_and_meta_read_back),
         cmocka_unit_test(readers_write_nothing),
         cmocka_unit_test(other_files_are_refused),

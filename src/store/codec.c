@@ -397,6 +397,13 @@ static int decode_body(rt_db *db, long long id, const unsigned char *body, size_
             goto bad;
         }
     }
+    if (packed && !rt_problem_unpacks_text(store_problem(db, c))) {
+        decoded_free(&base);
+        return rt_db_fail(db, RT_ESTORE,
+                          "store %s: candidate %lld's text is packed for the problem '%s', whose "
+                          "texts this ratchet cannot read",
+                          db->path, id, store_problem(db, c));
+    }
     const void *ref = packed ? (const void *)base.packed : (const void *)base.text;
     size_t ref_len = packed ? base.plen : base.len;
     unsigned char *out = NULL;

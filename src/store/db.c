@@ -35,6 +35,7 @@ void rt_db_release(rt_db *db)
     sqlite3_finalize(db->ins_event);
     sqlite3_finalize(db->ins_eval);
     sqlite3_finalize(db->hash_of_id);
+    sqlite3_finalize(db->id_of_hash);
     rt_db_text_forget(db, 1);
     if (db->sql)
         sqlite3_close_v2(db->sql);

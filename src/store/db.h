@@ -30,6 +30,7 @@ struct rt_db {
     int since_link;  /* a writer of a compact table: rows inserted since the last stored link */
     long long unlinked_id; /* ... the last of them, whose link rt_db_commit stores; 0: none */
     sqlite3_stmt *hash_of_id; /* rt_db_column_parent's, prepared on first use */
+    sqlite3_stmt *id_of_hash; /* the writer's lookup by hash (write.c), prepared on first use */
     char errmsg[512];
 };
 

@@ -27,9 +27,9 @@ static const char *const core_sql =
     "  link BLOB);"       /* this row's link (rt_chain_link), kept at the last row of each commit
                              and every RT_SCHEMA_LINK_EVERY rows; NULL between */
     "CREATE INDEX candidates_best ON candidates(admitted, score DESC, score2 DESC);" /* + rowid */
-    /* the hash's first 8 bytes, unique: what the engine tells duplicates by (engine.c), so no
-     * two rows share them; a row is found by them, then its whole hash (RT_SQL_BY_HASH) */
-    "CREATE UNIQUE INDEX candidates_hash ON candidates(substr(hash, 1, 8));"
+    /* the hash's first 8 bytes (what the engine tells duplicates by): a row is found by them,
+     * then by its whole hash (RT_SQL_BY_HASH); the writer refuses a hash already stored */
+    "CREATE INDEX candidates_hash ON candidates(substr(hash, 1, 8));"
     "CREATE TABLE events(id INTEGER PRIMARY KEY, time REAL NOT NULL, kind TEXT NOT NULL,"
     "  detail TEXT);"
     "CREATE TABLE checkpoint(id INTEGER PRIMARY KEY CHECK (id = 1), generation INTEGER NOT NULL,"

@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "store/chain.h"
-#include "store/browse.h"
 #include "store/codec.h"
 #include "store/db.h"
 #include "store/schema.h"
@@ -165,6 +164,26 @@ static int bind_text(rt_db *db, sqlite3_stmt *st, int col, const rt_cand_row *r,
     return 0;
 }
 
+/* The id of the row whose hash is hash into *id (0: none). Returns 0 or an error. */
+static int stored_id(rt_db *db, const char *hash, long long *id)
+{
+    *id = 0;
+    if (!db->id_of_hash) {
+        char sql[160];
+        snprintf(sql, sizeof sql, "SELECT id FROM candidates WHERE %s",
+                 RT_SQL_BY_HASH(db->compact));
+        int rc = sqlite3_prepare_v2(db->sql, sql, -1, &db->id_of_hash, NULL);
+        if (rc != SQLITE_OK)
+            return rt_db_sql_fail(db, rc, "read a candidate");
+    }
+    rt_db_bind_hash(db->id_of_hash, 1, hash);
+    int rc = sqlite3_step(db->id_of_hash);
+    if (rc == SQLITE_ROW)
+        *id = sqlite3_column_int64(db->id_of_hash, 0);
+    sqlite3_reset(db->id_of_hash);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : rt_db_sql_fail(db, rc, "read a candidate");
+}
+
 /* Binds the parent as column col: in a compact table its row id (held by the writer's cache, else
  * looked up by hash), in an older table (or for a parent not found) its hash. */
 static void bind_parent(rt_db *db, sqlite3_stmt *st, int col, const char *parent)
@@ -174,7 +193,7 @@ static void bind_parent(rt_db *db, sqlite3_stmt *st, int col, const char *parent
         const rt_text_entry *e = rt_db_text_find(db, parent);
         if (e)
             pid = e->id;
-        else if (rt_db_id_of_hash(db, parent, &pid))
+        else if (stored_id(db, parent, &pid))
             pid = 0;
     }
     if (pid > 0)
@@ -189,6 +208,12 @@ int rt_db_insert(rt_db *db, const rt_cand_row *r, long long *id)
     int lrc = rt_chain_link(db->last_link[0] ? db->last_link : NULL, r, link);
     if (lrc)
         return rt_db_fail(db, lrc, "out of memory");
+    long long same = 0; /* a compact table's hash index is not unique: the writer refuses */
+    if (db->compact && (lrc = stored_id(db, r->hash, &same)))
+        return lrc;
+    if (same)
+        return rt_db_fail(db, RT_ESTORE, "store %s: cannot store a candidate: row %lld has the "
+                                         "same hash %.16s...", db->path, same, r->hash);
     sqlite3_stmt *st = db->ins_cand;
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
