@@ -209,6 +209,8 @@ FUZZ_SRC_fuzz_edit_apply := src/problems/program/program_text.c src/proposers/ll
                             src/util.c src/rng.c
 FUZZ_SRC_fuzz_jail_request := src/sandbox/jail.c src/util.c
 FUZZ_SRC_fuzz_matmul_parse := src/problems/matmul/matmul_plain.c src/util.c
+FUZZ_SRC_fuzz_store_unpack := src/problems/matmul/matmul_pack.c src/problems/matmul/matmul_plain.c \
+                              src/util.c
 FUZZ_SRC_fuzz_program_parse := src/problems/program/program_eval.c \
                                src/problems/program/program_text.c \
                                src/problems/program/program_features.c src/config.c src/util.c \
@@ -227,7 +229,8 @@ FUZZ_SRC_fuzz_binpack_poser := src/problems/binpack/bp_poser.c src/problems/binp
                                src/problems/binpack/bp_inst.c src/util.c src/rng.c
 LLM_FUZZERS := build/fuzz/fuzz_llm_reply build/fuzz/fuzz_edit_apply build/fuzz/fuzz_jail_request \
                build/fuzz/fuzz_failures build/fuzz/fuzz_research build/fuzz/fuzz_binpack_expr \
-               build/fuzz/fuzz_binpack_instances build/fuzz/fuzz_binpack_poser build/fuzz/fuzz_wire
+               build/fuzz/fuzz_binpack_instances build/fuzz/fuzz_binpack_poser build/fuzz/fuzz_wire \
+               build/fuzz/fuzz_store_unpack
 
 .SECONDEXPANSION:
 build/fuzz/%: tests/fuzz/%.c $$(FUZZ_SRC_$$*)

@@ -7,7 +7,7 @@
  * chain, a commit every 256 rows, as the engine's half-second checkpoints do at about 500 rows a
  * second), and prints the rows written per CPU second of the writing alone, the wall time, and
  * the new store's bytes per candidate. REPEATS (default 3) writes it that many times (OUT.1,
- * OUT.2, ...) and prints the median. Built against an older tree of ratchet (the same internal
+ * OUT.2, ...), keeps the last, and prints the median. Built against an older tree of ratchet (the same internal
  * calls), it measures the store of that version on the same rows (docs/store.md).
  */
 #include <stdio.h>
@@ -149,7 +149,8 @@ int main(int argc, char **argv)
             return 1;
         struct stat sb;
         bytes[k] = stat(path, &sb) == 0 ? (double)sb.st_size : 0;
-        remove(path);
+        if (k + 1 < repeats) /* the last one stays, for a look inside (sqlite3_analyzer) */
+            remove(path);
     }
     qsort(cpu, (size_t)repeats, sizeof *cpu, by_value);
     qsort(wall, (size_t)repeats, sizeof *wall, by_value);

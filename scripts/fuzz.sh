@@ -20,8 +20,9 @@ for bin in "$@"; do
     corpus=build/fuzz/corpus-$name
     mkdir -p "$corpus"
     # seeds: the scripted server replies (bodies and headers), the known findings, binpack texts,
-    # MPI messages
+    # MPI messages, packed matmul texts
     cp tests/data/llm/*.reply tests/fuzz/findings/edit_apply_* tests/fuzz/binpack_seed/* tests/fuzz/wire_seed/* \
+        tests/fuzz/pack_seed/* \
         "$corpus"/ 2>/dev/null
     log=build/fuzz/$name.log
     "$bin" -max_total_time="$secs" -max_len=16384 -timeout=10 -rss_limit_mb=2048 \

@@ -68,6 +68,8 @@ struct rt_run {
     pthread_mutex_t seen_lock; /* job slots read seen while the engine's thread adds to it */
     rt_failures failures;
     int failing; /* stopped by a run of failures of one cause (stop_reason says which) */
+    long long nothing_new, dup_streak; /* proposals in a row that made no new candidate, and
+                                          the duplicates among them */
     rt_run_options opt;
     const rt_remote *remote; /* proposals made elsewhere (MPI workers), or NULL */
 
@@ -661,8 +663,11 @@ static void propose_all(rt_run *r, job *jobs)
  * reason: matmul's move that found no partner, the meta problem's child that failed its
  * screening), an ordinary outcome of a search that counts as "made no child" only. Past
  * engine.stop_after_failures of one cause in a row the run stops, failing. */
+static void count_nothing_new(rt_run *r, const job *j);
+
 static void count_outcome(rt_run *r, const job *j)
 {
+    count_nothing_new(r, j);
     const char *cause = NULL, *detail = NULL;
     if (!j->prop.child && !j->prop.reason[0])
         return;
@@ -683,6 +688,33 @@ static void count_outcome(rt_run *r, const job *j)
         r->failing = 1;
         snprintf(r->stop_reason, sizeof r->stop_reason, "%lld failures in a row: %.200s%s%.200s",
                  streak, cause, detail && *detail ? ": " : "", detail ? detail : "");
+        r->stop = 1;
+    }
+}
+
+/* Counts the proposals in a row that made no new candidate: a child equal to an earlier one
+ * (a duplicate) or no child and no reason (an operator that did not apply). A new candidate ends
+ * the streak; a failure with a cause is count_outcome's. Past engine.stop_after_nothing_new the
+ * run stops, failing: a builtin proposer whose every neighbour has been seen would otherwise
+ * spin through millions of proposals without evaluating anything. */
+static void count_nothing_new(rt_run *r, const job *j)
+{
+    if (!j->prop.child && j->prop.reason[0])
+        return;
+    if (j->prop.child && !j->pre.duplicate) {
+        r->nothing_new = r->dup_streak = 0;
+        return;
+    }
+    r->nothing_new++;
+    r->dup_streak += j->pre.duplicate;
+    long long k = r->policy.stop_after_nothing_new;
+    if (k > 0 && r->nothing_new >= k && !r->failing) {
+        r->failing = 1;
+        snprintf(r->stop_reason, sizeof r->stop_reason,
+                 "%lld proposals in a row made no new candidate (%lld duplicates of earlier "
+                 "candidates, %lld made none): the proposer cannot leave what the run has "
+                 "seen (engine.stop_after_nothing_new)",
+                 r->nothing_new, r->dup_streak, r->nothing_new - r->dup_streak);
         r->stop = 1;
     }
 }

@@ -37,6 +37,10 @@ static const rt_knob loop_knobs[] = {
               "seconds between checkpoints (durability, not search)"),
     KNOB_INT("engine.stop_after_failures", stop_after_failures, 20, 0, 1000000, RT_MUT_NONE, 0,
              "end the run (exit 1) after this many failures of one cause in a row (0: never)"),
+    KNOB_INT("engine.stop_after_nothing_new", stop_after_nothing_new, 10000, 0, 1000000000,
+             RT_MUT_NONE, 0,
+             "end the run (exit 1) after this many proposals in a row made no new candidate: "
+             "every child a duplicate, or none made (0: never)"),
     /* noise-aware acceptance (problems with a noisy verifier) */
     KNOB_INT("engine.noise_samples", noise_samples, 5, 0, 1000, RT_MUT_NONE, 0,
              "re-evaluations of the incumbent that measure the noise floor; 0 turns it off"),

@@ -79,6 +79,8 @@ typedef struct rt_policy {
     int migrate_every;      /* generations between migrations */
     double commit_interval; /* seconds between checkpoints */
     int stop_after_failures; /* failures of one cause in a row that end the run; 0: never */
+    int stop_after_nothing_new; /* proposals in a row that made no new candidate (duplicates,
+                                   operators that did not apply) that end the run; 0: never */
     /* noise-aware acceptance, for problems whose verifier is noisy (rt_problem_class.noisy) */
     int noise_samples;      /* re-evaluations of the incumbent that measure the noise floor;
                                0 turns noise-aware acceptance off */

@@ -402,6 +402,24 @@ double rt_problem_score_tolerance(const char *name)
     return cls ? cls->score_tolerance : 0;
 }
 
+int rt_problem_pack_text(const char *name, const char *text, size_t len, rt_buf *out)
+{
+    const rt_problem_class *cls = name ? rt_problem_class_find(name) : NULL;
+    return cls && cls->pack_text ? cls->pack_text(text, len, out) : RT_EUSAGE;
+}
+
+int rt_problem_unpack_text(const char *name, const unsigned char *in, size_t n, rt_buf *out)
+{
+    const rt_problem_class *cls = name ? rt_problem_class_find(name) : NULL;
+    return cls && cls->unpack_text ? cls->unpack_text(in, n, out) : RT_EUSAGE;
+}
+
+int rt_problem_unpacks_text(const char *name)
+{
+    const rt_problem_class *cls = name ? rt_problem_class_find(name) : NULL;
+    return cls && cls->unpack_text;
+}
+
 int rt_problem_has_param(const char *name, const char *key, int for_verify)
 {
     const rt_problem_class *cls = rt_problem_class_find(name);

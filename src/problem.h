@@ -168,6 +168,15 @@ typedef struct rt_problem_class {
      * and annotations() read the claim as if evaluate() had run here. */
     void (*claim)(const void *state, void *genome, int failed, const rt_score *score,
                   char *metrics, char *artifacts);
+    /* ---- optional: a compact form of the problem's texts for the store (docs/store.md) ----
+     * State-free, so that any reader of a store can use them from the problem's name alone.
+     * pack_text appends a byte form of text to out, or returns RT_EUSAGE when it has none for
+     * this text; unpack_text appends the text of such bytes to out, and must survive arbitrary
+     * bytes (RT_EUSAGE). The store keeps the packed form only when unpacking it gives the text
+     * back exactly, checks every text it reads against its hash, and needs a packed form to read
+     * the same forever (a new layout is a new version inside the bytes). */
+    int (*pack_text)(const char *text, size_t len, rt_buf *out);
+    int (*unpack_text)(const unsigned char *in, size_t n, rt_buf *out);
 } rt_problem_class;
 
 /* An instance: class plus state. The public rt_problem handle. */
@@ -244,6 +253,12 @@ int rt_problem_lower_is_better(const rt_problem *problem); /* metric_lower_is_be
 int rt_problem_reproduces(const rt_problem *problem, double stored, double fresh);
 /* The score_tolerance of the class called name (0 for a name this ratchet does not know). */
 double rt_problem_score_tolerance(const char *name);
+/* pack_text and unpack_text of the class called name: RT_EUSAGE for a name this ratchet does not
+ * know or a class without them. */
+int rt_problem_pack_text(const char *name, const char *text, size_t len, rt_buf *out);
+int rt_problem_unpack_text(const char *name, const unsigned char *in, size_t n, rt_buf *out);
+/* 1 when the class called name has unpack_text (a store's packed texts can be read), else 0. */
+int rt_problem_unpacks_text(const char *name);
 
 const rt_problem_class *rt_problem_class_find(const char *name);
 /* The i-th class of the registry, or NULL when i is past its end. */

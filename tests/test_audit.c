@@ -150,21 +150,23 @@ static const char *hash_col(sqlite3_stmt *st, int col, char out[65])
     return out;
 }
 
-/* Rewrites prev/link of every row from the first and the checkpoint's account, as an attacker
- * who knows the chain format would after an edit. */
+/* Rewrites the link of every row from the first and the checkpoint's account, as an attacker
+ * who knows the chain format would after an edit (format 4's table: no prev; parents are row
+ * ids, hashed as the parent's hash). */
 static void rechain(const char *path)
 {
     sqlite3 *db = NULL;
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
     sqlite3_stmt *st = NULL, *up = NULL;
     assert_int_equal(sqlite3_prepare_v2(db,
-                                        "SELECT id,hash,parent,operator,island,generation,proxy,"
+                                        "SELECT id,hash,(SELECT p.hash FROM candidates p WHERE "
+                                        "p.id=c.parent),operator,island,generation,proxy,"
                                         "proxy2,valid,score,score2,metric,reason,admitted,time,"
-                                        "trusted FROM candidates ORDER BY id",
+                                        "trusted FROM candidates c ORDER BY id",
                                         -1, &st, NULL),
                      SQLITE_OK);
-    assert_int_equal(sqlite3_prepare_v2(db, "UPDATE candidates SET prev=?, link=? WHERE id=?", -1,
-                                        &up, NULL),
+    assert_int_equal(sqlite3_prepare_v2(db, "UPDATE candidates SET link=? WHERE id=?", -1, &up,
+                                        NULL),
                      SQLITE_OK);
     char last[65] = "";
     long long n = 0;
@@ -189,12 +191,8 @@ static void rechain(const char *path)
         char link[65];
         assert_int_equal(rt_chain_link(last[0] ? last : NULL, &r, link), 0);
         sqlite3_reset(up);
-        if (last[0])
-            sqlite3_bind_text(up, 1, last, -1, SQLITE_TRANSIENT);
-        else
-            sqlite3_bind_null(up, 1);
-        sqlite3_bind_text(up, 2, link, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_int64(up, 3, sqlite3_column_int64(st, 0));
+        sqlite3_bind_text(up, 1, link, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(up, 2, sqlite3_column_int64(st, 0));
         assert_int_equal(sqlite3_step(up), SQLITE_DONE);
         memcpy(last, link, sizeof last);
         n++;

@@ -195,6 +195,39 @@ static void a_refused_llm_connection_ends_the_run(void **state)
     free(err);
 }
 
+/* The builtin proposer on a program whose one annotation has two values: once both are seen,
+ * every child is a duplicate. The run used to spin through a hundred thousand proposals a second
+ * until its deadline and exit 0; it ends after engine.stop_after_nothing_new (10000) proposals in
+ * a row without a new candidate, exit 1, one line saying so, the duplicates counted. */
+static void builtin_spinning_on_duplicates_ends_the_run(void **state)
+{
+    (void)state;
+    char program[512], store[512];
+    snprintf(program, sizeof program, "%s/two.txt", tmpdir);
+    snprintf(store, sizeof store, "%s/two.db", tmpdir);
+    FILE *f = fopen(program, "w");
+    assert_non_null(f);
+    fputs("x = 1\nmode = \"a\"  # ratchet: choice a|b\n", f);
+    fclose(f);
+    const char *args[] = {"run", "program", "--initial", program, "--evaluator",
+                          DATA "evaluate.sh", "--seconds", "30", "--store", store, "--quiet",
+                          NULL};
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    assert_int_equal(run_tool("two", args, 60), 1);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double took = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+    assert_true(took < 20); /* long before its deadline */
+    char *err = read_out("two", "err");
+    assert_int_equal(count_lines(err), 1);
+    assert_non_null(strstr(err, "10000 proposals in a row made no new candidate (10000 "
+                                "duplicates"));
+    free(err);
+    json_t *st = status_json(store);
+    assert_true(json_ll(st, "duplicates") >= 10000);
+    json_decref(st);
+}
+
 /* The builtin proposer on a program without annotations: exit 2 before anything starts (no
  * store), one line that says why. */
 static void builtin_without_annotations_is_refused(void **state)
@@ -325,6 +358,8 @@ int main(void)
                                         teardown_dir),
         cmocka_unit_test_setup_teardown(a_command_s_stderr_is_shown, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(a_refused_llm_connection_ends_the_run, setup_dir,
+                                        teardown_dir),
+        cmocka_unit_test_setup_teardown(builtin_spinning_on_duplicates_ends_the_run, setup_dir,
                                         teardown_dir),
         cmocka_unit_test_setup_teardown(builtin_without_annotations_is_refused, setup_dir,
                                         teardown_dir),

@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "ratchet.h"
+#include "store/browse.h"
 #include "store/chain.h"
 #include "store/llm_requests.h"
 #include "store/query.h"
@@ -244,19 +245,24 @@ static void one_writer_many_readers(void **state)
 typedef struct chain_walk {
     char last[65];
     long long rows;
+    long long linked; /* rows with a stored link */
 } chain_walk;
 
+/* A new store's table (format 4) keeps no prev: a row's prev is the link of the row before it,
+ * recomputed here; a link is stored at the last row of each commit (and every
+ * RT_SCHEMA_LINK_EVERY rows), and where stored it is the one recomputed. */
 static int check_link(const rt_db_row *r, void *user)
 {
     chain_walk *w = user;
-    if (w->rows == 0)
-        assert_null(r->prev);
-    else
-        assert_string_equal(r->prev, w->last);
+    assert_true(r->implicit_prev);
+    assert_null(r->prev);
     char link[65];
-    assert_int_equal(rt_chain_link(r->prev, &r->row, link), 0);
-    assert_string_equal(r->link, link);
-    snprintf(w->last, sizeof w->last, "%s", r->link);
+    assert_int_equal(rt_chain_link(w->rows ? w->last : NULL, &r->row, link), 0);
+    if (r->link) {
+        assert_string_equal(r->link, link);
+        w->linked++;
+    }
+    snprintf(w->last, sizeof w->last, "%s", link);
     w->rows++;
     return 0;
 }
@@ -288,9 +294,10 @@ static void chain_links_rows_and_forgets_rollbacks(void **state)
     assert_int_equal(rt_db_save_checkpoint(db, &cp, NULL, 0), 0);
     assert_int_equal(rt_db_commit(db), 0);
 
-    chain_walk w = {"", 0};
+    chain_walk w = {"", 0, 0};
     assert_int_equal(rt_db_each_row(db, check_link, &w), 0);
     assert_int_equal(w.rows, 3);
+    assert_int_equal(w.linked, 2); /* the last row of each commit: rows 2 and 3, not row 1 */
     int found = 0;
     long long n = 0;
     char head[80];
@@ -298,6 +305,31 @@ static void chain_links_rows_and_forgets_rollbacks(void **state)
     assert_true(found);
     assert_int_equal(n, 3);
     assert_string_equal(head, w.last);
+    rt_db_close(db);
+}
+
+/* A hash already stored is refused (format 4's hash index keeps 8 bytes and is not unique: the
+ * writer checks), while two hashes that share their first 8 bytes are both stored and each is
+ * found by its whole hash. */
+static void a_stored_hash_is_refused(void **state)
+{
+    (void)state;
+    const char *path = path_for("samehash");
+    rt_db *db = make_store(path);
+    char h1[65], h2[65];
+    rt_cand_row r1 = row_for("first", h1, NULL, 1), r2 = row_for("second", h2, NULL, 1);
+    memcpy(h2, h1, 16); /* the same first 8 bytes, a different hash */
+    long long id1 = 0, id2 = 0, id = 0;
+    assert_int_equal(rt_db_begin(db), 0);
+    assert_int_equal(rt_db_insert(db, &r1, &id1), 0);
+    assert_int_equal(rt_db_insert(db, &r2, &id2), 0);
+    assert_int_equal(rt_db_insert(db, &r1, &id), RT_ESTORE);
+    assert_non_null(strstr(rt_db_errmsg(db), "has the same hash"));
+    assert_int_equal(rt_db_commit(db), 0);
+    assert_int_equal(rt_db_id_of_hash(db, h1, &id), 0);
+    assert_int_equal(id, id1);
+    assert_int_equal(rt_db_id_of_hash(db, h2, &id), 0);
+    assert_int_equal(id, id2);
     rt_db_close(db);
 }
 
@@ -513,9 +545,9 @@ static void other_files_are_refused(void **state)
     snprintf(path, sizeof path, "%s", path_for("format1"));
     store_with(path, "PRAGMA user_version = 1");
     expect_refused(path, "format 1, from before the lineage chain");
-    snprintf(path, sizeof path, "%s", path_for("format4"));
-    store_with(path, "PRAGMA user_version = 4");
-    expect_refused(path, "a ratchet store of format 4; this ratchet reads 2 and 3");
+    snprintf(path, sizeof path, "%s", path_for("format5"));
+    store_with(path, "PRAGMA user_version = 5");
+    expect_refused(path, "a ratchet store of format 5; this ratchet reads 2 to 4");
     snprintf(path, sizeof path, "%s", path_for("formatrow"));
     store_with(path, "UPDATE meta SET value='ratchet-store 9' WHERE key='format'");
     expect_refused(path, "has format 'ratchet-store 9'");
@@ -531,6 +563,7 @@ int main(void)
         cmocka_unit_test(create_is_atomic),
         cmocka_unit_test(one_writer_many_readers),
         cmocka_unit_test(chain_links_rows_and_forgets_rollbacks),
+        cmocka_unit_test(a_stored_hash_is_refused),
         cmocka_unit_test(checkpoint_config_and_meta_read_back),
         cmocka_unit_test(readers_write_nothing),
         cmocka_unit_test(other_files_are_refused),

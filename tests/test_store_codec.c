@@ -20,6 +20,9 @@
 #include <sys/wait.h>
 
 #include "ratchet.h"
+#include "store/chain.h"
+#include "store/query.h"
+#include "store/store.h"
 #include "testutil.h"
 #include "util.h"
 
@@ -115,23 +118,48 @@ static int teardown(void **state)
     return 0;
 }
 
-/* The figure of the issue: a <4,4,4> run wrote about 4900 bytes of store per candidate (format
- * 2: plain texts, hex hashes); format 3 writes under 1000 (measured: about 770; docs/store.md). */
+/* Defined below: rewrites a store as an older format wrote it. */
+static void make_old_format(const char *p, int version);
+
+/* The pages of the candidates table and its indexes: what grows with a run (a new store's other
+ * tables take a few pages of their own). */
+#define CANDIDATE_PAGES                                                                         \
+    "SELECT sum(pgsize) FROM dbstat WHERE name IN ('candidates', 'candidates_best', "           \
+    "'candidates_hash', 'sqlite_autoindex_candidates_1')"
+
+/* The figure of the issue: a <4,4,4> run wrote about 4900 bytes of store per candidate in format
+ * 2 (plain texts, hex hashes), 770 in format 3 (6.4x smaller); the issue asks for 10x, which
+ * format 4 reaches on the default run (10.8x, docs/store.md). This short run (the legacy walker,
+ * whose children are further from their parents) measures 9.9x; it must stay above 9.5x. The
+ * format-2 copy is made from this run's store and VACUUMed, which only flatters format 2 (the
+ * run's own store keeps the slack of its indexes). */
 static void bytes_per_candidate(void **state)
 {
     (void)state;
     long long rows = query(g_run, "SELECT count(*) FROM candidates");
     assert_true(rows > 300);
-    long long bytes = file_size(g_run);
-    double per = (double)bytes / (double)rows;
-    print_message("%lld candidates, %lld bytes: %.0f bytes per candidate\n", rows, bytes, per);
-    assert_true(per < 1000);
-    /* most rows are edits of their parent's text; hashes are 32 bytes */
+    char p[512];
+    snprintf(p, sizeof p, "%s/size2.db", g_dir);
+    copy_file(g_run, p);
+    make_old_format(p, 2);
+    double per = (double)query(g_run, CANDIDATE_PAGES) / (double)rows;
+    double per2 = (double)query(p, CANDIDATE_PAGES) / (double)rows;
+    print_message("%lld candidates, %lld bytes: %.0f bytes per candidate in the candidates "
+                  "table and its indexes (format 2: %.0f, %.2fx)\n",
+                  rows, file_size(g_run), per, per2, per2 / per);
+    assert_true(per * 9.5 <= per2);
+    /* the rows are packed edits of their parent's packed text; hashes are 32 bytes, parents
+     * row ids, and links are kept at few rows */
     long long edits = query(g_run, "SELECT count(*) FROM candidates WHERE typeof(text)='blob' "
-                                   "AND substr(hex(text),1,2)='64'");
+                                   "AND substr(hex(text),1,2)='71'");
     assert_true(edits * 2 > rows);
     assert_int_equal(query(g_run, "SELECT count(*) FROM candidates WHERE length(hash)<>32"), 0);
-    assert_int_equal(query(g_run, "PRAGMA user_version"), 3);
+    assert_int_equal(query(g_run, "SELECT count(*) FROM candidates WHERE parent IS NOT NULL "
+                                  "AND typeof(parent)<>'integer'"),
+                     0);
+    assert_true(query(g_run, "SELECT count(*) FROM candidates WHERE link IS NOT NULL") * 8 <
+                rows);
+    assert_int_equal(query(g_run, "PRAGMA user_version"), 4);
 }
 
 /* Every text comes back exactly: its SHA-256 is the stored hash, and the audit re-verifies every
@@ -233,82 +261,169 @@ static void damaged_text_is_never_read(void **state)
     free(said);
 }
 
+/* One row of a store as an older format kept it: its text and its chain links. */
+typedef struct old_row {
+    char *text;
+    char prev[65], link[65];
+} old_row;
+
+typedef struct old_rows {
+    old_row *r;
+    long long n;
+    char last[65];
+} old_rows;
+
+/* Keeps row r's text and recomputes its links (the same values in every format: the chain
+ * hashes the hashes' hex digits). */
+static int keep_old_row(const rt_db_row *r, void *user)
+{
+    old_rows *all = user;
+    assert_true(r->id == all->n + 1);
+    assert_non_null(r->row.text);
+    old_row *o = &all->r[all->n++];
+    o->text = strdup(r->row.text);
+    snprintf(o->prev, sizeof o->prev, "%s", all->last);
+    assert_int_equal(rt_chain_link(all->last[0] ? all->last : NULL, &r->row, o->link), 0);
+    snprintf(all->last, sizeof all->last, "%s", o->link);
+    return 0;
+}
+
 /* hex of a 32-byte BLOB, in SQL: format 2 kept hashes as lower-case hex TEXT. */
 #define HEX(c) "CASE WHEN " c " IS NULL THEN NULL ELSE lower(hex(" c ")) END"
 
-/* Rewrites a format-3 store as format 2 wrote it: plain texts, hex hashes, user_version 2. */
-static void make_format2(const char *p)
+/* The candidates table of formats 2 and 3 (prev and a link on every row, parents as hashes), as
+ * their ratchet made it. */
+#define OLD_TABLE                                                                               \
+    "CREATE TABLE old(  id INTEGER PRIMARY KEY,  hash TEXT NOT NULL UNIQUE,  text TEXT NOT "  \
+    "NULL,  parent TEXT,  operator TEXT NOT NULL,  island INTEGER NOT NULL,  generation "     \
+    "INTEGER NOT NULL,  proxy REAL, proxy2 REAL,  valid INTEGER NOT NULL,  score REAL, "       \
+    "score2 REAL, metric REAL,  reason TEXT,  admitted INTEGER NOT NULL,  time REAL NOT NULL," \
+    "  trusted INTEGER NOT NULL DEFAULT 0,  prev TEXT,  link TEXT NOT NULL);"
+
+/* Rewrites a store made by this ratchet as format `version` (2 or 3) wrote it: the old table,
+ * plain texts (TEXT, which format 3 reads as well), hex (2) or BLOB (3) hashes, prev and link on
+ * every row. */
+static void make_old_format(const char *p, int version)
 {
-    rt_store *store = NULL;
-    rt_error err;
-    assert_int_equal(rt_store_open(&store, p, &err), 0);
+    char err[512];
+    rt_db *rdb = NULL;
+    assert_int_equal(rt_db_open(&rdb, p, 0, err, sizeof err), 0);
     long long rows = query(p, "SELECT count(*) FROM candidates");
-    char **texts = calloc((size_t)rows + 1, sizeof *texts);
-    assert_non_null(texts);
-    for (long long id = 1; id <= rows; id++)
-        assert_int_equal(rt_store_candidate_text(store, id, &texts[id]), 0);
-    rt_store_close(store);
+    old_rows all = {calloc((size_t)rows, sizeof(old_row)), 0, ""};
+    assert_non_null(all.r);
+    assert_int_equal(rt_db_each_row(rdb, keep_old_row, &all), 0);
+    assert_int_equal(all.n, rows);
+    rt_db_close(rdb);
+    const char *h = version == 2 ? HEX("hash") : "hash";
+    const char *ph = version == 2 ? HEX("p.hash") : "p.hash";
+    char move[2048];
+    snprintf(move, sizeof move,
+             "BEGIN;" OLD_TABLE
+             "INSERT INTO old SELECT id,%s,'',(SELECT %s FROM candidates p WHERE p.id=c.parent),"
+             "operator,island,generation,proxy,proxy2,valid,score,score2,metric,reason,admitted,"
+             "time,trusted,NULL,'' FROM candidates c;"
+             "DROP TABLE candidates; ALTER TABLE old RENAME TO candidates;"
+             "CREATE INDEX candidates_best ON candidates(admitted, score DESC, score2 DESC, id);",
+             h, ph);
     sqlite3 *db = NULL;
     assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
+    char *msg = NULL;
+    if (sqlite3_exec(db, move, NULL, NULL, &msg) != SQLITE_OK)
+        fail_msg("%s", msg ? msg : "?");
     sqlite3_stmt *st = NULL;
-    assert_int_equal(sqlite3_exec(db, "BEGIN", NULL, NULL, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_prepare_v2(db, "UPDATE candidates SET text=? WHERE id=?", -1, &st,
-                                        NULL),
+    assert_int_equal(sqlite3_prepare_v2(db, "UPDATE candidates SET text=?, prev=?, link=? WHERE "
+                                            "id=?",
+                                        -1, &st, NULL),
                      SQLITE_OK);
-    for (long long id = 1; id <= rows; id++) {
+    for (long long i = 0; i < rows; i++) {
+        old_row *o = &all.r[i];
         sqlite3_reset(st);
-        sqlite3_bind_text(st, 1, texts[id], -1, SQLITE_TRANSIENT);
-        sqlite3_bind_int64(st, 2, id);
+        sqlite3_bind_text(st, 1, o->text, -1, SQLITE_TRANSIENT);
+        unsigned char raw[2][32];
+        const char *hex[2] = {o->prev, o->link};
+        for (int k = 0; k < 2; k++) {
+            if (!hex[k][0])
+                sqlite3_bind_null(st, 2 + k);
+            else if (version == 2)
+                sqlite3_bind_text(st, 2 + k, hex[k], -1, SQLITE_TRANSIENT);
+            else {
+                for (int b = 0; b < 32; b++) {
+                    unsigned v = 0;
+                    sscanf(hex[k] + 2 * b, "%2x", &v);
+                    raw[k][b] = (unsigned char)v;
+                }
+                sqlite3_bind_blob(st, 2 + k, raw[k], 32, SQLITE_TRANSIENT);
+            }
+        }
+        sqlite3_bind_int64(st, 4, i + 1);
         assert_int_equal(sqlite3_step(st), SQLITE_DONE);
-        free(texts[id]);
+        free(o->text);
     }
     sqlite3_finalize(st);
-    free(texts);
-    assert_int_equal(sqlite3_exec(db,
-                                  "UPDATE candidates SET hash=" HEX("hash") ", parent=" HEX(
-                                      "parent") ", prev=" HEX("prev") ", link=" HEX("link") ";"
-                                  "COMMIT; PRAGMA user_version=2; VACUUM;",
-                                  NULL, NULL, NULL),
-                     SQLITE_OK);
+    free(all.r);
+    char tail[256];
+    snprintf(tail, sizeof tail, "COMMIT; PRAGMA user_version=%d; VACUUM;", version);
+    assert_int_equal(sqlite3_exec(db, tail, NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(db);
 }
 
-/* A store written by the format-2 ratchet: read as it is (readers write nothing), audited, and
- * resumed: the writer migrates it to format 3, its old rows stay TEXT, new rows are compressed,
- * and the whole chain still audits. */
-static void format2_store_still_opens(void **state)
+/* A store written by the format-2 or format-3 ratchet: read as it is (readers write nothing),
+ * audited, and resumed: the writer migrates it to format 4 and keeps its table (prev and a link
+ * on every row, parents as hashes), its old rows stay TEXT, new rows are packed, and the whole
+ * chain still audits. */
+static void older_store_still_opens(int version)
 {
-    (void)state;
     char p[512];
-    snprintf(p, sizeof p, "%s/format2.db", g_dir);
+    snprintf(p, sizeof p, "%s/format%d.db", g_dir, version);
     copy_file(g_run, p);
-    make_format2(p);
+    make_old_format(p, version);
     long long rows = query(p, "SELECT count(*) FROM candidates");
-    assert_int_equal(query(p, "SELECT count(*) FROM candidates WHERE typeof(text)='text' AND "
-                              "typeof(hash)='text' AND length(hash)=64"),
+    assert_int_equal(query(p, version == 2 ? "SELECT count(*) FROM candidates WHERE "
+                                             "typeof(text)='text' AND typeof(hash)='text' AND "
+                                             "length(hash)=64"
+                                           : "SELECT count(*) FROM candidates WHERE "
+                                             "typeof(text)='text' AND typeof(hash)='blob' AND "
+                                             "length(hash)=32 AND length(link)=32"),
                      rows);
     char args[700], out[512];
-    snprintf(out, sizeof out, "%s/audit2.txt", g_dir);
+    snprintf(out, sizeof out, "%s/audit%d.txt", g_dir, version);
     snprintf(args, sizeof args, "audit %s", p);
     expect_exit(args, 0, out);
     snprintf(args, sizeof args, "status %s", p);
     assert_int_equal(tool(args, NULL), 0);
-    assert_int_equal(query(p, "PRAGMA user_version"), 2);
+    assert_int_equal(query(p, "PRAGMA user_version"), version);
     snprintf(args, sizeof args, "run --resume %s --evaluations 200 --quiet", p);
     assert_int_equal(tool(args, NULL), 0);
-    assert_int_equal(query(p, "PRAGMA user_version"), 3);
+    assert_int_equal(query(p, "PRAGMA user_version"), 4);
     long long after = query(p, "SELECT count(*) FROM candidates");
     assert_true(after > rows);
     assert_int_equal(query(p, "SELECT count(*) FROM candidates WHERE typeof(text)='text'"),
                      rows);
-    assert_true(query(p, "SELECT count(*) FROM candidates WHERE typeof(text)='blob'") > 0);
-    assert_int_equal(tool(args, NULL), 0); /* and once more, from a format-3 store */
+    assert_true(query(p, "SELECT count(*) FROM candidates WHERE typeof(text)='blob' AND "
+                         "substr(hex(text),1,2)='71'") > 0); /* 'q': packed edits */
+    /* the old table is kept: every new row has its prev and link, its parent as a hash */
+    assert_int_equal(query(p, "SELECT count(*) FROM candidates WHERE link IS NULL OR "
+                              "(id > 1 AND prev IS NULL) OR typeof(parent)='integer'"),
+                     0);
+    assert_int_equal(tool(args, NULL), 0); /* and once more, from a format-4 store */
     snprintf(args, sizeof args, "audit %s", p);
     assert_int_equal(tool(args, out), 0);
     size_t n = 0;
     char *said = tu_slurp(out, &n);
     assert_non_null(strstr(said, "audit        passed"));
     free(said);
+}
+
+static void format2_store_still_opens(void **state)
+{
+    (void)state;
+    older_store_still_opens(2);
+}
+
+static void format3_store_still_opens(void **state)
+{
+    (void)state;
+    older_store_still_opens(3);
 }
 
 /* Random damage to compressed texts (bytes changed, cut, grown, a base id changed): a read
@@ -395,6 +510,7 @@ int main(void)
         cmocka_unit_test(damaged_text_is_never_read),
         cmocka_unit_test(random_damage_never_passes),
         cmocka_unit_test(format2_store_still_opens),
+        cmocka_unit_test(format3_store_still_opens),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -75,12 +75,49 @@ typedef struct audit_walk {
     rt_hashset admitted; /* the hashes of the admitted rows seen so far (64 hex digits) */
     char last[65];  /* the link of the row before, "" before the first */
     long long last_id;
+    long long pending; /* a compact table: rows since the last stored link */
 } audit_walk;
+
+/* The chain at one row of a compact table (format 4), which stores no prev and a link at some
+ * rows only: the link is recomputed at every row from the one before, and checked where one is
+ * stored. An edited, deleted, inserted or moved row changes every link after it, so the next
+ * stored link (at most RT_SCHEMA_LINK_EVERY rows on, or the checkpoint's head) no longer
+ * matches; row ids run 1, 2, 3, ... so a deleted row is also named by the gap. */
+static int audit_chain_implicit(audit_walk *w, const rt_db_row *r, const rt_cand_row *row)
+{
+    rt_audit *a = w->a;
+    long long id = r->id;
+    if (id != w->last_id + 1)
+        add_failure(a, "row %lld: the chain is broken: rows %lld to %lld before it are missing",
+                    id, w->last_id + 1, id - 1);
+    char again[65];
+    int rc = rt_chain_link(w->last[0] ? w->last : NULL, row, again);
+    if (rc)
+        return rc;
+    w->pending++;
+    snprintf(w->last, sizeof w->last, "%s", again);
+    w->last_id = id;
+    if (!r->link)
+        return 0;
+    if (strcmp(r->link, again) == 0)
+        a->links += w->pending;
+    else if (w->pending == 1)
+        add_failure(a, "row %lld: its fields do not match its link (the row was edited)", id);
+    else
+        add_failure(a, "rows %lld to %lld: the chain is broken: they do not match its link at "
+                       "row %lld (a row among them was edited, deleted, inserted or moved)",
+                    id - w->pending + 1, id, id);
+    snprintf(w->last, sizeof w->last, "%s", r->link); /* the next rows follow the stored link */
+    w->pending = 0;
+    return 0;
+}
 
 /* The chain at one row (row.hash never NULL): its prev must be the link of the row before it,
  * and its link must match its fields. Returns 0 or RT_ENOMEM. */
 static int audit_chain(audit_walk *w, const rt_db_row *r, const rt_cand_row *row)
 {
+    if (r->implicit_prev)
+        return audit_chain_implicit(w, r, row);
     rt_audit *a = w->a;
     long long id = r->id;
     const char *prev = r->prev, *link = r->link;
@@ -175,6 +212,10 @@ static int audit_store(rt_db *db, const rt_problem *pb, rt_audit *a)
     if (strcmp(result, "ok") != 0)
         add_failure(a, "SQLite's integrity check fails: %s", result);
     if (!(out = rt_db_each_row(db, audit_row, &w))) {
+        if (w.pending) /* a writer ends every commit on a row with its link */
+            add_failure(a, "rows %lld to %lld: no link is stored at or after them (the last "
+                           "row's link was removed)",
+                        w.last_id - w.pending + 1, w.last_id);
         snprintf(a->head, sizeof a->head, "%s", w.last);
         if (!(out = audit_account(db, a)))
             out = rt_db_each_stray(db, audit_stray, a);

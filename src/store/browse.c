@@ -27,7 +27,7 @@ static void text_into(sqlite3_stmt *st, int c, char *buf, size_t len)
 }
 
 /* Reads the columns of CAND_COLS at the statement's current row. */
-static void read_cand(sqlite3_stmt *st, rt_candidate *c)
+static void read_cand(rt_db *db, sqlite3_stmt *st, rt_candidate *c)
 {
     c->id = sqlite3_column_int64(st, 0);
     c->generation = sqlite3_column_int64(st, 1);
@@ -42,7 +42,7 @@ static void read_cand(sqlite3_stmt *st, rt_candidate *c)
     c->admitted = sqlite3_column_int(st, 10);
     c->trusted = sqlite3_column_int(st, 11);
     rt_db_column_hash(st, 12, c->hash); /* "" for a seed's parent */
-    rt_db_column_hash(st, 13, c->parent);
+    rt_db_column_parent(db, st, 13, c->parent);
     text_into(st, 14, c->op, sizeof c->op);
     text_into(st, 15, c->reason, sizeof c->reason);
 }
@@ -98,7 +98,7 @@ int rt_db_each_candidate(rt_db *db, const rt_cand_filter *filter,
         return rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         rt_candidate c;
-        read_cand(st, &c);
+        read_cand(db, st, &c);
         int stop = fn(&c, user);
         if (stop) {
             sqlite3_finalize(st);
@@ -121,7 +121,7 @@ int rt_db_candidate_info(rt_db *db, long long id, int *found, rt_candidate *out)
     sqlite3_bind_int64(st, 1, id);
     rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
-        read_cand(st, out);
+        read_cand(db, st, out);
         *found = 1;
     }
     sqlite3_finalize(st);
@@ -132,7 +132,9 @@ int rt_db_id_of_hash(rt_db *db, const char *hash, long long *id)
 {
     *id = 0;
     sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(db->sql, "SELECT id FROM candidates WHERE hash=?", -1, &st, NULL);
+    char sql[160];
+    snprintf(sql, sizeof sql, "SELECT id FROM candidates WHERE %s", RT_SQL_BY_HASH(db->compact));
+    int rc = sqlite3_prepare_v2(db->sql, sql, -1, &st, NULL);
     if (rc != SQLITE_OK)
         return rt_db_sql_fail(db, rc, "read a candidate");
     rt_db_bind_hash(st, 1, hash);

@@ -6,14 +6,21 @@
  * - a BLOB, the text compressed with zstd: one tag byte, then
  *     'z'  a zstd frame of the text alone (a key row), or
  *     'd'  the id of an earlier row (LEB128) and a zstd frame whose reference is that row's text
- *          (an exact edit of it: most children are a few changes from their parent).
+ *          (an exact edit of it: most children are a few changes from their parent);
+ *   format 4 adds the problem's packed form (rt_problem_pack_text; matmul: coefficient masks):
+ *     'p'  a zstd frame of the packed text alone, or
+ *     'q'  the id of an earlier row (LEB128) whose stored form is packed too, and a zstd frame of
+ *          the packed text whose reference is that row's packed bytes.
+ *   A packed form is turned back into text by the problem named in the store's meta row
+ *   'problem' (rt_problem_unpack_text), and kept only when that gives the text back exactly.
  * A row's text is read by decoding its base first (at most RT_CODEC_MAX_DEPTH rows deep), and
  * every text decoded from a BLOB is checked against the row's SHA-256 before it is handed out, so
  * a damaged base can never pass for a text.
  *
- * The writer (rt_db_insert) picks the parent as the base when the parent is among the texts it
- * holds (rt_db's cache) and fewer than RT_CODEC_MAX_DEPTH bases deep; otherwise it writes a key
- * row. Texts under RT_CODEC_MIN_LEN bytes stay TEXT.
+ * The writer (rt_db_insert) packs a text when the problem can, picks the parent as the base when
+ * the parent is among the texts it holds (rt_db's cache), stored in the same kind of form and
+ * fewer than RT_CODEC_MAX_DEPTH bases deep; otherwise it writes a key row ('p' or 'z'). Texts
+ * under RT_CODEC_MIN_LEN bytes stay TEXT.
  */
 #ifndef RT_STORE_CODEC_H
 #define RT_STORE_CODEC_H
@@ -38,6 +45,8 @@ typedef struct rt_text_entry {
     int depth;         /* bases below it: 0 for TEXT and key rows */
     char *text;
     size_t len;
+    unsigned char *packed; /* the row's packed form when it is stored packed ('p', 'q'), or NULL */
+    size_t plen;
     unsigned long used; /* for least-recently-used replacement */
     int next_hash, next_id; /* the next entry of its bucket, plus one; 0: none */
 } rt_text_entry;
@@ -51,12 +60,19 @@ typedef struct rt_text_cache {
     sqlite3_stmt *get; /* a row's text and hash by id, prepared on first use */
     unsigned char *out; /* rt_codec_encode's result */
     size_t out_cap;
+    char problem[64];  /* the store's meta 'problem', read on first use */
+    int problem_read;
 } rt_text_cache;
 
-/* Encodes text for the row being inserted into the BLOB body c->out[0..*n), with base/base_len
- * the text of row base_id as reference (base NULL: a key row). Returns 0, or RT_ENOMEM. */
-int rt_codec_encode(rt_text_cache *c, const char *text, size_t len, const char *base,
+/* Encodes data (a text, or with packed a packed text) for the row being inserted into the BLOB
+ * body c->out[0..*n), with base/base_len the text (or packed form) of row base_id as reference
+ * (base NULL: a key row). Returns 0, or RT_ENOMEM. */
+int rt_codec_encode(rt_text_cache *c, int packed, const void *data, size_t len, const void *base,
                     size_t base_len, long long base_id, size_t *n);
+/* The packed form of text by the store's problem, checked to unpack to text exactly, into out
+ * (reset first). Returns 0, or nonzero when the text is kept unpacked (no packer, a text it
+ * does not pack, out of memory). */
+int rt_db_text_pack(rt_db *db, const char *text, size_t len, rt_buf *out);
 /* The handle's cache, made on first use; NULL when out of memory. */
 rt_text_cache *rt_db_text_cache(rt_db *db);
 
@@ -76,7 +92,7 @@ const rt_text_entry *rt_db_text_find(rt_db *db, const char *hash);
 int rt_db_text_fetch(rt_db *db, const char *hash);
 /* Remembers a row's text (a copy); out of memory only forgets it. */
 void rt_db_text_remember(rt_db *db, long long id, const char *hash, int depth, const char *text,
-                         size_t len);
+                         size_t len, const unsigned char *packed, size_t plen);
 /* Forgets every text (after a rollback: rows may be gone), and with contexts the zstd contexts
  * and the statement too (before the connection closes). */
 void rt_db_text_forget(rt_db *db, int contexts);

@@ -34,6 +34,8 @@ void rt_db_release(rt_db *db)
     sqlite3_finalize(db->ins_cand);
     sqlite3_finalize(db->ins_event);
     sqlite3_finalize(db->ins_eval);
+    sqlite3_finalize(db->hash_of_id);
+    sqlite3_finalize(db->id_of_hash);
     rt_db_text_forget(db, 1);
     if (db->sql)
         sqlite3_close_v2(db->sql);
@@ -218,4 +220,21 @@ const char *rt_db_column_hash(sqlite3_stmt *st, int col, char out[65])
     const unsigned char *t = sqlite3_column_text(st, col);
     snprintf(out, 65, "%s", t ? (const char *)t : "");
     return out;
+}
+
+const char *rt_db_column_parent(rt_db *db, sqlite3_stmt *st, int col, char out[65])
+{
+    if (sqlite3_column_type(st, col) != SQLITE_INTEGER)
+        return rt_db_column_hash(st, col, out);
+    out[0] = '\0';
+    if (!db->hash_of_id &&
+        sqlite3_prepare_v2(db->sql, "SELECT hash FROM candidates WHERE id=?", -1,
+                           &db->hash_of_id, NULL) != SQLITE_OK)
+        return NULL;
+    sqlite3_bind_int64(db->hash_of_id, 1, sqlite3_column_int64(st, col));
+    const char *got = NULL;
+    if (sqlite3_step(db->hash_of_id) == SQLITE_ROW)
+        got = rt_db_column_hash(db->hash_of_id, 0, out);
+    sqlite3_reset(db->hash_of_id);
+    return got;
 }

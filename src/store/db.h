@@ -25,6 +25,12 @@ struct rt_db {
     sqlite3_stmt *ins_event;
     sqlite3_stmt *ins_eval;
     struct rt_text_cache *texts; /* decoded texts and zstd's contexts (store/codec.h), or NULL */
+    int compact;     /* the table of format 4 (rt_schema_layout): no prev, parents as row ids,
+                        links stored at some rows only (docs/store.md) */
+    int since_link;  /* a writer of a compact table: rows inserted since the last stored link */
+    long long unlinked_id; /* ... the last of them, whose link rt_db_commit stores; 0: none */
+    sqlite3_stmt *hash_of_id; /* rt_db_column_parent's, prepared on first use */
+    sqlite3_stmt *id_of_hash; /* the writer's lookup by hash (write.c), prepared on first use */
     char errmsg[512];
 };
 
@@ -50,5 +56,14 @@ void rt_db_bind_hash(sqlite3_stmt *st, int col, const char *hex);
 /* A hash column as 64 hex digits into out (a TEXT value copied, cut to 64 bytes); returns out,
  * or NULL (out then "") when the value is NULL. */
 const char *rt_db_column_hash(sqlite3_stmt *st, int col, char out[65]);
+/* A row by its hash ?1 (a 32-byte BLOB): in a compact table through candidates_hash (the
+ * expression must be the index's), in an older one through its UNIQUE column. */
+#define RT_SQL_BY_HASH(compact)                                                                 \
+    ((compact) ? "substr(hash, 1, 8)=substr(?1, 1, 8) AND hash=?1" : "hash=?1")
+
+/* A parent column as its hash (64 hex digits) into out: an integer (format 4) is the parent's
+ * row id, looked up; a hash as rt_db_column_hash. Returns out, or NULL (out then "") for a seed
+ * (NULL) or a row id that names no row. */
+const char *rt_db_column_parent(rt_db *db, sqlite3_stmt *st, int col, char out[65]);
 
 #endif

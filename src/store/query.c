@@ -378,7 +378,7 @@ int rt_db_each_admitted(rt_db *db, int (*fn)(const rt_cand_info *info, void *use
         info.metric = sqlite3_column_double(st, 5);
         char h[65], p[65];
         rt_db_column_hash(st, 6, h);
-        rt_db_column_hash(st, 7, p);
+        rt_db_column_parent(db, st, 7, p);
         const char *o = (const char *)sqlite3_column_text(st, 8);
         snprintf(info.hash, sizeof info.hash, "%s", h);
         snprintf(info.parent, sizeof info.parent, "%s", p);
@@ -425,9 +425,13 @@ int rt_db_each_row(rt_db *db, int (*fn)(const rt_db_row *r, void *user), void *u
 {
     sqlite3_stmt *st = NULL;
     int rc = sqlite3_prepare_v2(db->sql,
-                                "SELECT id,hash,text,parent,operator,island,generation,proxy,"
-                                "proxy2,valid,score,score2,metric,reason,admitted,time,trusted,"
-                                "prev,link FROM candidates ORDER BY id",
+                                db->compact
+                                    ? "SELECT id,hash,text,parent,operator,island,generation,"
+                                      "proxy,proxy2,valid,score,score2,metric,reason,admitted,"
+                                      "time,trusted,NULL,link FROM candidates ORDER BY id"
+                                    : "SELECT id,hash,text,parent,operator,island,generation,"
+                                      "proxy,proxy2,valid,score,score2,metric,reason,admitted,"
+                                      "time,trusted,prev,link FROM candidates ORDER BY id",
                                 -1, &st, NULL);
     if (rc != SQLITE_OK)
         return rt_db_sql_fail(db, rc, "read candidates");
@@ -448,7 +452,7 @@ int rt_db_each_row(rt_db *db, int (*fn)(const rt_db_row *r, void *user), void *u
                     .hash = rt_db_column_hash(st, 1, hash),
                     .text = text,
                     .len = len,
-                    .parent = rt_db_column_hash(st, 3, parent),
+                    .parent = rt_db_column_parent(db, st, 3, parent),
                     .op = col_text(st, 4),
                     .island = sqlite3_column_int(st, 5),
                     .generation = sqlite3_column_int64(st, 6),
@@ -463,6 +467,7 @@ int rt_db_each_row(rt_db *db, int (*fn)(const rt_db_row *r, void *user), void *u
                 },
             .prev = rt_db_column_hash(st, 17, prev),
             .link = rt_db_column_hash(st, 18, link),
+            .implicit_prev = db->compact,
         };
         int stop = fn(&r, user);
         free(text);

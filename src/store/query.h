@@ -51,7 +51,11 @@ typedef struct rt_db_row {
     long long id;
     rt_cand_row row;
     const char *prev; /* the link of the row before it, NULL for the first */
-    const char *link;
+    const char *link; /* NULL where the store keeps none (implicit_prev) */
+    int implicit_prev; /* format 4's table: no prev column (prev is NULL); a row's prev is by
+                          definition the link of the row before it, and links are stored at
+                          some rows only (the last of each commit, at least every
+                          RT_SCHEMA_LINK_EVERY rows): a reader recomputes them (audit.c) */
 } rt_db_row;
 
 /* Calls fn for every candidate row in id order; a nonzero return from fn stops the walk and is

@@ -11,9 +11,9 @@ static const char *const core_sql =
     "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
     "CREATE TABLE candidates("
     "  id INTEGER PRIMARY KEY,"
-    "  hash TEXT NOT NULL UNIQUE,"
-    "  text TEXT NOT NULL,"
-    "  parent TEXT,"
+    "  hash BLOB NOT NULL,"                 /* SHA-256 of the text: candidates_hash */
+    "  text NOT NULL,"                      /* TEXT, or a BLOB: store/codec.h */
+    "  parent INTEGER,"                     /* the parent's id; NULL for a seed */
     "  operator TEXT NOT NULL,"
     "  island INTEGER NOT NULL,"
     "  generation INTEGER NOT NULL,"
@@ -24,9 +24,12 @@ static const char *const core_sql =
     "  admitted INTEGER NOT NULL,"
     "  time REAL NOT NULL,"
     "  trusted INTEGER NOT NULL DEFAULT 0," /* admitted on the proxy alone (--trust-proxy) */
-    "  prev TEXT,"                          /* the previous row's link (lineage chain) */
-    "  link TEXT NOT NULL);"                /* this row's link: see rt_chain_link */
-    "CREATE INDEX candidates_best ON candidates(admitted, score DESC, score2 DESC, id);"
+    "  link BLOB);"       /* this row's link (rt_chain_link), kept at the last row of each commit
+                             and every RT_SCHEMA_LINK_EVERY rows; NULL between */
+    "CREATE INDEX candidates_best ON candidates(admitted, score DESC, score2 DESC);" /* + rowid */
+    /* the hash's first 8 bytes (what the engine tells duplicates by): a row is found by them,
+     * then by its whole hash (RT_SQL_BY_HASH); the writer refuses a hash already stored */
+    "CREATE INDEX candidates_hash ON candidates(substr(hash, 1, 8));"
     "CREATE TABLE events(id INTEGER PRIMARY KEY, time REAL NOT NULL, kind TEXT NOT NULL,"
     "  detail TEXT);"
     "CREATE TABLE checkpoint(id INTEGER PRIMARY KEY CHECK (id = 1), generation INTEGER NOT NULL,"
@@ -129,9 +132,9 @@ int rt_schema_check(rt_db *db, int *first_rc)
                           "ratchet reads format %d only (start a new run; an older ratchet still "
                           "reads it)",
                           db->path, RT_SCHEMA_VERSION);
-    if (version != RT_SCHEMA_VERSION && version != 2) /* format 2: every text as TEXT */
+    if (version < 2 || version > RT_SCHEMA_VERSION) /* 2: TEXT only; 3: compressed texts */
         return rt_db_fail(db, RT_ESTORE,
-                          "%s is a ratchet store of format %d; this ratchet reads 2 and %d",
+                          "%s is a ratchet store of format %d; this ratchet reads 2 to %d",
                           db->path, version, RT_SCHEMA_VERSION);
     char fmt[64];
     rc = read_format(db, fmt, sizeof fmt);
@@ -143,6 +146,21 @@ int rt_schema_check(rt_db *db, int *first_rc)
         return rt_db_fail(db, RT_ESTORE, "%s has format '%s', not '%s'", db->path, fmt,
                           RT_SCHEMA_FORMAT);
     return 0;
+}
+
+int rt_schema_layout(rt_db *db)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db->sql,
+                                "SELECT count(*) FROM pragma_table_info('candidates') "
+                                "WHERE name='prev'",
+                                -1, &st, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        db->compact = sqlite3_column_int(st, 0) == 0;
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? 0 : rt_db_sql_fail(db, rc, "read its tables");
 }
 
 int rt_schema_has(rt_db *db, rt_schema_table t)
@@ -165,9 +183,10 @@ int rt_schema_ensure(rt_db *db, rt_schema_table t)
     return rt_db_exec(db, later[t].sql, what);
 }
 
-/* Format 2 to 3: the tables are the same; rows written from now on may hold compressed texts
- * (store/codec.h), which a ratchet that reads format 2 only would misread, so the version says
- * so. The rows already there stay as they are (TEXT) and are read as such. */
+/* Formats 2 and 3 to 4: their tables stay as they are (a format-3 table keeps prev and a link on
+ * every row, parents as hashes); rows written from now on may hold compressed (3) or packed (4)
+ * texts (store/codec.h), which an older ratchet would misread, so the version says so. The rows
+ * already there stay as they are and are read as such. */
 static int migrate_texts(rt_db *db)
 {
     int version = 0;
@@ -177,7 +196,7 @@ static int migrate_texts(rt_db *db)
         return 0;
     char sql[64];
     snprintf(sql, sizeof sql, "PRAGMA user_version = %d", RT_SCHEMA_VERSION);
-    return rt_db_exec(db, sql, "migrate it to format 3");
+    return rt_db_exec(db, sql, "migrate it to format 4");
 }
 
 int rt_schema_migrate(rt_db *db)

@@ -15,7 +15,9 @@
 #include "store/db.h"
 
 #define RT_SCHEMA_APP_ID 0x52544348 /* "RTCH" in PRAGMA application_id */
-#define RT_SCHEMA_VERSION 3 /* PRAGMA user_version; 2: the lineage chain; 3: compressed texts */
+#define RT_SCHEMA_VERSION 4 /* PRAGMA user_version; 2: the lineage chain; 3: compressed texts;
+                               4: packed texts, and new stores' compact rows (rt_schema_layout) */
+#define RT_SCHEMA_LINK_EVERY 64 /* a compact table stores a link at least every this many rows */
 #define RT_SCHEMA_FORMAT "ratchet-store 1" /* the meta row 'format' (it predates the version) */
 
 /* The tables a store of this format may lack, made by rt_schema_ensure when first needed. */
@@ -30,13 +32,18 @@ typedef enum rt_schema_table {
 int rt_schema_create(rt_db *db);
 
 /* Checks that the connection's file is a ratchet store of the format this ratchet reads: its
- * application id, its version (2 or 3; format 1, before the lineage chain, is refused with a
+ * application id, its version (2 to 4; format 1, before the lineage chain, is refused with a
  * line that says so) and its format row. Writes nothing. Returns 0; RT_ESTORE with a line naming what the
  * file is instead; or the failure of the first read, whose SQLite code is left in *first_rc so
  * that the connection can choose WAL recovery or the immutable fallback (SQLITE_OK otherwise). */
 int rt_schema_check(rt_db *db, int *first_rc);
 
-/* A writer's migration of an older store: format 2 becomes 3 (its rows stay as they are), and
+/* Sets db->compact: 1 when the candidates table is format 4's (no prev column), 0 for the table
+ * of formats 2 and 3, kept by their stores. A read; returns 0 or an error. */
+int rt_schema_layout(rt_db *db);
+
+/* A writer's migration of an older store: formats 2 and 3 become 4 (rows and tables stay as
+ * they are), and
  * the tables made since it was written (evaluations) are created. Writes only what is missing. */
 int rt_schema_migrate(rt_db *db);
 

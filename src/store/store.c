@@ -79,6 +79,8 @@ static int db_connect(rt_db *db, int writable, int immutable)
     sqlite3_busy_timeout(db->sql, 10000);
     int first = SQLITE_OK;
     rc = rt_schema_check(db, &first);
+    if (!rc)
+        rc = rt_schema_layout(db);
     if (rc) {
         if (!writable && (first & 0xff) == SQLITE_READONLY)
             db->needs_recovery = 1;
@@ -264,7 +266,8 @@ int rt_db_create(rt_db **out, const char *path, const rt_run_config *cfg, char *
         (rc = rt_db_put_meta(db, "islands", islands)) ||
         (rc = rt_db_put_meta(db, "proposer", cfg->proposer)) ||
         (rc = rt_db_put_meta(db, "ratchet_version", RT_VERSION)) ||
-        (rc = rt_db_exec(db, "COMMIT", "create it")) || (rc = rt_db_writer_start(db)))
+        (rc = rt_db_exec(db, "COMMIT", "create it")) || (rc = rt_schema_layout(db)) ||
+        (rc = rt_db_writer_start(db)))
         goto fail;
     *out = db;
     return 0;

@@ -19,6 +19,7 @@
 #include "param.h"
 #include "problem.h"
 #include "problems/matmul/matmul_lift.h"
+#include "problems/matmul/matmul_pack.h"
 #include "problems/matmul/matmul_cert.h"
 #include "problems/matmul/matmul_plain.h"
 #include "problems/matmul/matmul_policy.h"
@@ -803,4 +804,6 @@ const rt_problem_class rt_problem_matmul = {
     .certificate = mm_certificate,
     .knobs = &mm_policy_section,
     .picture = mm_picture,
+    .pack_text = mm_pack_text,
+    .unpack_text = mm_unpack_text,
 };

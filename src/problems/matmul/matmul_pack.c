@@ -1,0 +1,307 @@
+/* matmul_pack.c — scheme texts packed as coefficient masks for the store (matmul_pack.h has the
+ * layout). */
+#include "problems/matmul/matmul_pack.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "problems/matmul/matmul_plain.h"
+
+#define PACK_VERSION 1
+
+/* The shape the indices of s (parsed at the largest shape) span: every dimension at least 1. */
+static void spanned_shape(const mm_plain *s, int dims[3])
+{
+    const int D = MM_MAX_DIM;
+    int w = mm_plain_width(D, D, D);
+    dims[0] = dims[1] = dims[2] = 1;
+    for (int t = 0; t < s->rank; t++) {
+        const int64_t *row = s->coef + (size_t)t * (size_t)w;
+        for (int i = 0; i < D * D; i++) {
+            int r = i / D + 1, c = i % D + 1;
+            if (row[i]) { /* a(r)(c): n, m */
+                dims[0] = r > dims[0] ? r : dims[0];
+                dims[1] = c > dims[1] ? c : dims[1];
+            }
+            if (row[D * D + i]) { /* b(r)(c): m, p */
+                dims[1] = r > dims[1] ? r : dims[1];
+                dims[2] = c > dims[2] ? c : dims[2];
+            }
+            if (row[2 * D * D + i]) { /* c(r)(c): p, n */
+                dims[2] = r > dims[2] ? r : dims[2];
+                dims[0] = c > dims[0] ? c : dims[0];
+            }
+        }
+    }
+}
+
+/* Copies s (at the largest shape) into out at shape dims. Returns 0 or RT_ENOMEM/RT_EUSAGE. */
+static int reshape(const mm_plain *s, const int dims[3], mm_plain *out)
+{
+    const int D = MM_MAX_DIM;
+    int rc = mm_plain_init(out, dims[0], dims[1], dims[2], s->rank);
+    if (rc)
+        return rc;
+    int n = dims[0], m = dims[1], p = dims[2];
+    int win = mm_plain_width(D, D, D), wout = mm_plain_width(n, m, p);
+    for (int t = 0; t < s->rank; t++) {
+        const int64_t *a = s->coef + (size_t)t * (size_t)win;
+        int64_t *o = out->coef + (size_t)t * (size_t)wout;
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < m; j++)
+                o[i * m + j] = a[i * D + j];
+        for (int j = 0; j < m; j++)
+            for (int k = 0; k < p; k++)
+                o[n * m + j * p + k] = a[D * D + j * D + k];
+        for (int k = 0; k < p; k++)
+            for (int i = 0; i < n; i++)
+                o[n * m + m * p + k * n + i] = a[2 * D * D + k * D + i];
+    }
+    return 0;
+}
+
+/* Appends factor letter of s (entries v[0..width)) as mm_print_exp writes it: "(a11-2*a23)",
+ * "(0*a11)" when it is zero. Written by hand (no printf): the store prints every text it packs
+ * and reads. */
+static int print_factor(const mm_plain *s, int letter, const int64_t *v, int width, rt_buf *out)
+{
+    char buf[32 * 8 * 8 + 8];
+    size_t k = 0;
+    int cols = letter == 0 ? s->m : letter == 1 ? s->p : s->n;
+    buf[k++] = '(';
+    for (int i = 0; i < width; i++) {
+        if (!v[i])
+            continue;
+        if (v[i] < 0)
+            buf[k++] = '-';
+        else if (k > 1)
+            buf[k++] = '+';
+        uint64_t mag = v[i] < 0 ? 0 - (uint64_t)v[i] : (uint64_t)v[i];
+        if (mag != 1) {
+            char digits[24];
+            int nd = 0;
+            for (; mag; mag /= 10)
+                digits[nd++] = (char)('0' + mag % 10);
+            while (nd)
+                buf[k++] = digits[--nd];
+            buf[k++] = '*';
+        }
+        buf[k++] = (char)('a' + letter);
+        buf[k++] = (char)('1' + i / cols);
+        buf[k++] = (char)('1' + i % cols);
+    }
+    if (k == 1) {
+        memcpy(buf + k, "0*a11", 5);
+        buf[k + 2] = (char)('a' + letter);
+        k += 5;
+    }
+    buf[k++] = ')';
+    return rt_buf_append(out, buf, k);
+}
+
+/* Appends s as mm_print_exp writes it (one product a line). */
+static int print_scheme(const mm_plain *s, rt_buf *out)
+{
+    int w[3] = {s->n * s->m, s->m * s->p, s->p * s->n};
+    int width = w[0] + w[1] + w[2], rc = 0;
+    for (int t = 0; t < s->rank && !rc; t++) {
+        const int64_t *row = s->coef + (size_t)t * (size_t)width;
+        rc = print_factor(s, 0, row, w[0], out);
+        rc = rc ? rc : rt_buf_append(out, "*", 1);
+        rc = rc ? rc : print_factor(s, 1, row + w[0], w[1], out);
+        rc = rc ? rc : rt_buf_append(out, "*", 1);
+        rc = rc ? rc : print_factor(s, 2, row + w[0] + w[1], w[2], out);
+        rc = rc ? rc : rt_buf_append(out, "\n", 1);
+    }
+    return rc;
+}
+
+static int put_varint(rt_buf *out, uint64_t v)
+{
+    unsigned char b[10];
+    size_t k = 0;
+    do {
+        b[k] = (unsigned char)(v & 0x7f);
+        v >>= 7;
+        if (v)
+            b[k] |= 0x80;
+        k++;
+    } while (v);
+    return rt_buf_append(out, b, k);
+}
+
+/* Appends one factor's masks (and magnitudes) in the given mode. */
+static int put_factor(rt_buf *out, const int64_t *v, int width, int mode)
+{
+    unsigned char mask[3][8];
+    size_t bytes = (size_t)(width + 7) / 8;
+    memset(mask, 0, sizeof mask);
+    for (int i = 0; i < width; i++) {
+        unsigned char bit = (unsigned char)(1u << (i % 8));
+        if (v[i])
+            mask[0][i / 8] |= bit;
+        if (v[i] < 0)
+            mask[1][i / 8] |= bit;
+        if (v[i] > 1 || v[i] < -1)
+            mask[2][i / 8] |= bit;
+    }
+    int rc = 0;
+    for (int k = 0; k <= mode && !rc; k++)
+        rc = rt_buf_append(out, mask[k], bytes);
+    for (int i = 0; i < width && !rc && mode == 2; i++)
+        if (v[i] > 1 || v[i] < -1)
+            rc = put_varint(out, (uint64_t)(v[i] < 0 ? -v[i] : v[i]) - 2);
+    return rc;
+}
+
+/* The mode s needs: 0 when every coefficient is 0 or 1, 1 when they are in -1..1, else 2. */
+static int mode_of(const mm_plain *s)
+{
+    int mode = 0;
+    size_t cells = (size_t)s->rank * (size_t)mm_plain_width(s->n, s->m, s->p);
+    for (size_t i = 0; i < cells; i++) {
+        if (s->coef[i] < 0 && mode < 1)
+            mode = 1;
+        if (s->coef[i] > 1 || s->coef[i] < -1)
+            return 2;
+    }
+    return mode;
+}
+
+/* Packs s into out (see the header). */
+static int pack_plain(const mm_plain *s, rt_buf *out)
+{
+    int mode = mode_of(s);
+    unsigned char head[5] = {PACK_VERSION, (unsigned char)s->n, (unsigned char)s->m,
+                             (unsigned char)s->p, (unsigned char)mode};
+    int rc = rt_buf_append(out, head, sizeof head);
+    if (!rc)
+        rc = put_varint(out, (uint64_t)s->rank);
+    int w[3] = {s->n * s->m, s->m * s->p, s->p * s->n};
+    int width = w[0] + w[1] + w[2];
+    for (int t = 0; t < s->rank && !rc; t++) {
+        const int64_t *row = s->coef + (size_t)t * (size_t)width;
+        rc = put_factor(out, row, w[0], mode);
+        if (!rc)
+            rc = put_factor(out, row + w[0], w[1], mode);
+        if (!rc)
+            rc = put_factor(out, row + w[0] + w[1], w[2], mode);
+    }
+    return rc;
+}
+
+int mm_pack_text(const char *text, size_t len, rt_buf *out)
+{
+    mm_plain big = {0}, s = {0};
+    const int D = MM_MAX_DIM;
+    if (mm_parse_exp(text, len, D, D, D, &big, NULL, 0) || big.rank < 1) {
+        mm_plain_free(&big);
+        return RT_EUSAGE;
+    }
+    int dims[3];
+    spanned_shape(&big, dims);
+    int rc = reshape(&big, dims, &s);
+    mm_plain_free(&big);
+    rt_buf again;
+    rt_buf_init(&again, len + 1);
+    if (!rc) /* exact or nothing: the text must be what mm_print_exp writes */
+        rc = print_scheme(&s, &again);
+    if (!rc && (again.len != len || memcmp(again.data, text, len) != 0))
+        rc = RT_EUSAGE;
+    rt_buf_free(&again);
+    size_t start = out->len;
+    if (!rc)
+        rc = pack_plain(&s, out);
+    if (rc)
+        out->len = start;
+    mm_plain_free(&s);
+    return rc == RT_ETOOBIG ? RT_EUSAGE : rc;
+}
+
+/* A reader over the packed bytes: every read checks what is left. */
+typedef struct unpacker {
+    const unsigned char *in;
+    size_t n, at;
+} unpacker;
+
+static int get_varint(unpacker *u, uint64_t *v)
+{
+    *v = 0;
+    for (int i = 0; i < 9 && u->at < u->n; i++) {
+        unsigned char b = u->in[u->at++];
+        *v |= (uint64_t)(b & 0x7f) << (7 * i);
+        if (!(b & 0x80))
+            return 0;
+    }
+    return RT_EUSAGE;
+}
+
+/* Reads one factor's masks (and magnitudes) into v. */
+static int get_factor(unpacker *u, int64_t *v, int width, int mode)
+{
+    size_t bytes = (size_t)(width + 7) / 8;
+    if (u->n - u->at < bytes * (size_t)(mode + 1))
+        return RT_EUSAGE;
+    const unsigned char *m0 = u->in + u->at, *m1 = m0 + bytes, *m2 = m1 + bytes;
+    u->at += bytes * (size_t)(mode + 1);
+    for (int i = 0; i < width; i++) {
+        unsigned char bit = (unsigned char)(1u << (i % 8));
+        int nz = (m0[i / 8] & bit) != 0;
+        int neg = mode >= 1 && (m1[i / 8] & bit);
+        int big = mode == 2 && (m2[i / 8] & bit);
+        if (!nz && (neg || big))
+            return RT_EUSAGE;
+        int64_t mag = nz;
+        if (big) {
+            uint64_t extra;
+            if (get_varint(u, &extra) || extra > (uint64_t)MM_MAX_COEF - 2)
+                return RT_EUSAGE;
+            mag = (int64_t)extra + 2;
+        }
+        v[i] = neg ? -mag : mag;
+    }
+    return 0;
+}
+
+/* Reads the header and products into s. */
+static int unpack_plain(unpacker *u, mm_plain *s)
+{
+    if (u->n < 6 || u->in[0] != PACK_VERSION || u->in[4] > 2)
+        return RT_EUSAGE;
+    int n = u->in[1], m = u->in[2], p = u->in[3], mode = u->in[4];
+    u->at = 5;
+    uint64_t rank;
+    if (get_varint(u, &rank) || rank < 1 || rank > MM_MAX_RANK || n < 1 || n > MM_MAX_DIM ||
+        m < 1 || m > MM_MAX_DIM || p < 1 || p > MM_MAX_DIM)
+        return RT_EUSAGE;
+    int w[3] = {n * m, m * p, p * n};
+    size_t least = (size_t)rank * (size_t)(mode + 1) *
+                   (size_t)((w[0] + 7) / 8 + (w[1] + 7) / 8 + (w[2] + 7) / 8);
+    if (u->n - u->at < least) /* before allocating for a claimed rank */
+        return RT_EUSAGE;
+    int rc = mm_plain_init(s, n, m, p, (int)rank);
+    int width = w[0] + w[1] + w[2];
+    for (int t = 0; t < (int)rank && !rc; t++) {
+        int64_t *row = s->coef + (size_t)t * (size_t)width;
+        rc = get_factor(u, row, w[0], mode);
+        if (!rc)
+            rc = get_factor(u, row + w[0], w[1], mode);
+        if (!rc)
+            rc = get_factor(u, row + w[0] + w[1], w[2], mode);
+    }
+    if (!rc && u->at != u->n)
+        rc = RT_EUSAGE;
+    return rc;
+}
+
+int mm_unpack_text(const unsigned char *in, size_t n, rt_buf *out)
+{
+    unpacker u = {in, n, 0};
+    mm_plain s = {0};
+    int rc = unpack_plain(&u, &s);
+    if (!rc)
+        rc = print_scheme(&s, out);
+    mm_plain_free(&s);
+    return rc;
+}
