@@ -7,15 +7,18 @@
 #      fresh seeds each: validation and test bits per byte, mean and spread (the noise floor);
 #   4. the naive rule's keeps that did not hold: on the re-run ratchet recorded for each
 #      (verified column) and on the test split, each against the keep before it.
-# Usage: bench/research.sh RATCHET [OUTDIR]; environment: GATED_SECONDS (900), TRUST_SECONDS
-# (450), TRAIN_SECONDS (2: CPU seconds of training per run), BUDGET (60: wall seconds per
-# experiment), SEEDS (5).
+# Usage: bench/research.sh RATCHET [OUTDIR]; environment: GATED_SECONDS (1200), TRUST_SECONDS
+# (420), TRAIN_WORK (1200: million units of tinylm's training work per run, about a CPU second;
+# the same steps whatever the load), TRAIN_SECONDS (unset: CPU seconds of training per run
+# instead of TRAIN_WORK), BUDGET (60: wall seconds per experiment, the hard kill), SEEDS (5).
+# The defaults fit in 30 minutes on a 2-core machine (docs/research.md has a run's figures).
 set -eu
 RATCHET=${1:?usage: bench/research.sh RATCHET [OUTDIR]}
 OUT=${2:-$(mktemp -d /tmp/ratchet-bench-research-XXXXXX)}
-GATED_SECONDS=${GATED_SECONDS:-900}
-TRUST_SECONDS=${TRUST_SECONDS:-450}
-TRAIN_SECONDS=${TRAIN_SECONDS:-2}
+GATED_SECONDS=${GATED_SECONDS:-1200}
+TRUST_SECONDS=${TRUST_SECONDS:-420}
+TRAIN_WORK=${TRAIN_WORK:-1200}
+TRAIN_SECONDS=${TRAIN_SECONDS:-}
 BUDGET=${BUDGET:-60}
 SEEDS=${SEEDS:-5}
 HERE=$(cd "$(dirname "$0")/.." && pwd)
@@ -25,17 +28,25 @@ cd "$OUT"
 rm -rf proj gated trusted
 mkdir proj gated trusted
 cp "$HERE/examples/tinylm/tinylm.c" proj/
-RUN="cc -O2 -o tinylm tinylm.c -lm && TINYLM_SECONDS=$TRAIN_SECONDS ./tinylm"
+if [ -n "$TRAIN_SECONDS" ]; then
+    TRAIN="TINYLM_SECONDS=$TRAIN_SECONDS" WHAT="$TRAIN_SECONDS CPU s"
+else
+    TRAIN="TINYLM_WORK=$TRAIN_WORK" WHAT="$TRAIN_WORK million units of work"
+fi
+RUN="cc -O2 -o tinylm tinylm.c -lm && $TRAIN ./tinylm"
+START=$(date +%s)
 echo "bench-research: $(date -u +%FT%TZ), load: $(cut -d' ' -f1-3 /proc/loadavg), out: $OUT"
-echo "training $TRAIN_SECONDS CPU s per run, wall budget $BUDGET s per experiment"
+echo "training $WHAT per run, wall budget $BUDGET s per experiment"
 
 research() { # $1 store folder, $2 seconds, then extra flags
     dir=$1 secs=$2
     shift 2
+    t0=$(date +%s)
     "$RATCHET" research --dir proj --edit tinylm.c --run "$RUN" --metric val_bpb \
         --test-metric test_bpb --budget "$BUDGET" --seconds "$secs" --quiet \
         --store "$dir/run.db" "$@" > "$dir/summary.txt"
     cat "$dir/summary.txt"
+    echo "$dir: $(($(date +%s) - t0)) s wall, load now $(cut -d' ' -f1-3 /proc/loadavg)"
 }
 
 echo "== gated ($GATED_SECONDS s)"
@@ -54,7 +65,7 @@ reruns() {
     (cd rr && cc -O2 -o tinylm tinylm.c -lm)
     i=1
     while [ "$i" -le "$SEEDS" ]; do
-        RATCHET_SEED=$((1000 + i)) TINYLM_SECONDS=$TRAIN_SECONDS ./rr/tinylm |
+        env RATCHET_SEED=$((1000 + i)) "$TRAIN" ./rr/tinylm |
             awk '/^val_bpb:/ { v = $2 } /^test_bpb:/ { t = $2 } END { print v, t }'
         i=$((i + 1))
     done
@@ -86,4 +97,4 @@ for d in gated trusted; do
         printf "%s: %d experiments, keep %d, discard %d, crash %d\n", d, n,
                s["keep"] + s["keep(trusted)"], s["discard"], s["crash"] }' $d/results.tsv
 done
-echo "load at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "load at the end: $(cut -d' ' -f1-3 /proc/loadavg); $(($(date +%s) - START)) s in all"
