@@ -631,7 +631,9 @@ static int make_context(rt_run *r, int i, job *j)
     int rc = fill_view(r, j->parent, &j->views[0], &j->texts[0]);
     j->ctx.ledger = NULL;
     if (!rc && rt_proposer_wants_context(&r->proposer)) {
-        rc = rt_recent_render(&r->recent, &j->ledger);
+        rc = rt_recent_parent(&r->recent, j->parent->hash, j->views[0].text, j->views[0].len);
+        if (!rc)
+            rc = rt_recent_render(&r->recent, &j->ledger);
         j->ctx.ledger = !rc && j->ledger.len ? rt_buf_cstr(&j->ledger) : NULL;
     }
     j->ctx.parent = j->views[0];

@@ -44,21 +44,26 @@ static int find_text(const rt_recent *r, const char *hash)
     return -1;
 }
 
-/* Keeps a kept candidate's text (the oldest kept text makes room). 0 or RT_ENOMEM. */
-static int keep_text(rt_recent *r, const rt_recent_entry *e)
+/* Keeps a candidate's text (the oldest kept text makes room). 0 or RT_ENOMEM. */
+static int keep_text(rt_recent *r, const char *hash, const char *text, size_t len)
 {
-    char *copy = malloc(e->len + 1);
+    char *copy = malloc(len + 1);
     if (!copy)
         return RT_ENOMEM;
-    memcpy(copy, e->text, e->len);
-    copy[e->len] = '\0';
+    memcpy(copy, text, len);
+    copy[len] = '\0';
     size_t i = r->next_text;
     free(r->texts[i].text);
     r->texts[i].text = copy;
-    r->texts[i].len = e->len;
-    snprintf(r->texts[i].hash, sizeof r->texts[i].hash, "%s", e->hash);
+    r->texts[i].len = len;
+    snprintf(r->texts[i].hash, sizeof r->texts[i].hash, "%s", hash);
     r->next_text = (i + 1) % RT_RECENT_TEXTS;
     return 0;
+}
+
+int rt_recent_parent(rt_recent *r, const char *hash, const char *text, size_t len)
+{
+    return !hash || !text || find_text(r, hash) >= 0 ? 0 : keep_text(r, hash, text, len);
 }
 
 /* The member called name of the JSON object text metrics, when it is a finite number. */
@@ -105,7 +110,7 @@ int rt_recent_add(rt_recent *r, const rt_recent_entry *e)
     r->next_kept = (r->next_kept + 1) % RT_RECENT_KEPT;
     if (r->nkept < RT_RECENT_KEPT)
         r->nkept++;
-    return e->text ? keep_text(r, e) : 0;
+    return rt_recent_parent(r, e->hash, e->text, e->len);
 }
 
 /* The i-th oldest row of a ring of n rows whose next slot is next, of capacity cap. */

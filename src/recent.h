@@ -75,6 +75,10 @@ void rt_recent_set_metric(rt_recent *r, const char *name);
  * one of the latest kept candidates, "baseline" for the seed, else "". 0 or RT_ENOMEM. */
 int rt_recent_add(rt_recent *r, const rt_recent_entry *e);
 
+/* Remembers a parent's text (a candidate proposers are about to be shown), so that its
+ * children are described after a resume too. 0 or RT_ENOMEM. */
+int rt_recent_parent(rt_recent *r, const char *hash, const char *text, size_t len);
+
 /* The table, oldest row first: the latest kept rows and the latest rows, each once, under a
  * header line; nothing when no experiment was added. Its size is bounded (about 12 KB). 0,
  * RT_ENOMEM or RT_ETOOBIG (out's cap). */

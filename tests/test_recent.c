@@ -112,11 +112,33 @@ static void a_long_run_stays_bounded(void **state)
     rt_recent_free(&r);
 }
 
+/* After a resume the parent was stored by an earlier session: the engine hands its text over
+ * before the first child, which is then described too. */
+static void a_parent_from_an_earlier_session_is_described(void **state)
+{
+    (void)state;
+    rt_recent r;
+    rt_recent_init(&r);
+    const char *base = "A=1\nB=2\n";
+    char hash[65];
+    rt_sha256_hex(base, strlen(base), hash);
+    assert_int_equal(rt_recent_parent(&r, hash, base, strlen(base)), 0);
+    add(&r, 41, base, "A=1\nB=3\n", "discard", "{\"score\": 1}", "worse");
+    rt_buf out;
+    rt_buf_init(&out, 0);
+    assert_int_equal(rt_recent_render(&r, &out), 0);
+    assert_non_null(strstr(rt_buf_cstr(&out), "#41 "));
+    assert_non_null(strstr(rt_buf_cstr(&out), "| 1 | 1.25 | B=2 -> B=3 | worse\n"));
+    rt_buf_free(&out);
+    rt_recent_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(rows_say_what_changed_and_only_the_shown_figure),
         cmocka_unit_test(a_long_run_stays_bounded),
+        cmocka_unit_test(a_parent_from_an_earlier_session_is_described),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
