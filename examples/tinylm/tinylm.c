@@ -3,13 +3,13 @@
  * The workload of `ratchet research` (docs/research.md). It generates its own corpus (a small
  * probabilistic grammar of English-like sentences, always the same text: nothing is read or
  * downloaded), splits it into train, validation and test, trains a multi-layer perceptron over
- * the last CONTEXT characters for a fixed budget of CPU time, and prints
+ * the last CONTEXT characters for a fixed amount of work, and prints
  *
  *     val_bpb: 1.234567      bits per byte on the validation split (what the search selects on)
  *     test_bpb: 1.234567     bits per byte on the test split (reported, never selected on)
  *
  * Budget: a count of work, TINYLM_WORK million units (default WORK_DEFAULT): each step costs
- * the multiply-adds of its forward and backward passes and its update, as model_cost counts them,
+ * the multiply-adds of its forward and backward passes and its update, as step_cost counts them,
  * so a wider or deeper model trains for fewer steps, as it would in a fixed time, but the number
  * of steps never depends on the machine or its load (the noise left is the seed's). With
  * TINYLM_SECONDS set, the budget is that many seconds of process CPU time instead (steps then
