@@ -219,7 +219,7 @@ FUZZ_SRC_fuzz_policy_parse := src/policy.c src/problems/matmul/matmul_policy.c s
 FUZZ_SRC_fuzz_proposer_opts := src/proposer_opts.c src/util.c
 FUZZ_SRC_fuzz_failures := src/failures.c src/util.c
 FUZZ_SRC_fuzz_wire := src/mpi/wire.c src/util.c src/rng.c
-FUZZ_SRC_fuzz_research := src/problems/research/research_text.c src/util.c
+FUZZ_SRC_fuzz_research := src/problems/research/research_text.c src/recent.c src/util.c
 FUZZ_SRC_fuzz_binpack_expr := src/problems/binpack/bp_expr.c src/problems/binpack/bp_check.c \
                               src/problems/binpack/bp_sim.c src/problems/binpack/bp_inst.c \
                               src/util.c src/rng.c

@@ -27,6 +27,7 @@
  */
 #include <assert.h>
 #include <pthread.h>
+#include <math.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +42,7 @@
 #include "policy.h"
 #include "proposer.h"
 #include "proposer_opts.h"
+#include "recent.h"
 #include "sandbox/sandbox.h"
 #include "slots.h"
 #include "store/query.h"
@@ -67,6 +69,7 @@ struct rt_run {
     rt_hashset seen; /* duplicate keys of every candidate of the run */
     pthread_mutex_t seen_lock; /* job slots read seen while the engine's thread adds to it */
     rt_failures failures;
+    rt_recent recent; /* the recent experiments, for proposers that read a prompt */
     int failing; /* stopped by a run of failures of one cause (stop_reason says which) */
     long long nothing_new, dup_streak; /* proposals in a row that made no new candidate, and
                                           the duplicates among them */
@@ -137,6 +140,7 @@ static rt_run *run_new(const rt_run_options *opt)
     rt_hashset_init(&r->seen, SEEN_KEY_DIGITS);
     pthread_mutex_init(&r->seen_lock, NULL);
     rt_failures_init(&r->failures);
+    rt_recent_init(&r->recent);
     snprintf(r->metric_name, sizeof r->metric_name, "score");
     return r;
 }
@@ -153,6 +157,7 @@ void rt_run_close(rt_run *r)
     rt_db_close(r->db);
     free(r->rng);
     rt_hashset_free(&r->seen);
+    rt_recent_free(&r->recent);
     pthread_mutex_destroy(&r->seen_lock);
     free(r);
 }
@@ -370,6 +375,52 @@ static int new_best(rt_run *r, const rt_gate_ruling *g, double time, const char 
     return 0;
 }
 
+/* A score in the verifier's metric units, when its verdict says how they relate (the problem's
+ * metric is its score or minus its score, as for research and matmul); else 0. */
+static int metric_units(const rt_verdict *v, rt_score s, double *out)
+{
+    if (!v->valid || v->metric == 0 || !isfinite(v->score))
+        return 0;
+    double sign = v->score / v->metric;
+    if (fabs(fabs(sign) - 1) > 1e-9)
+        return 0;
+    *out = sign > 0 ? s.primary : -s.primary;
+    return 1;
+}
+
+/* Adds a judged child to the ledger of recent experiments (only for proposers that read a
+ * prompt): what proposers are shown of its evaluation, never the stored metrics. */
+static int note_recent(rt_run *r, const char *parent_hash, const void *child, const prepared *p,
+                       long long id)
+{
+    if (!rt_proposer_wants_context(&r->proposer))
+        return 0;
+    const rt_gate_ruling *g = &p->ruling;
+    const char *shown = NULL, *artifacts = NULL;
+    rt_problem_shown(r->problem, child, &shown, &artifacts);
+    rt_recent_set_metric(&r->recent, g->verdict.metric_name);
+    int crashed = p->evaluated && p->ev.failed;
+    rt_recent_entry e = {
+        .id = id,
+        .hash = p->hash,
+        .parent_hash = parent_hash,
+        .text = p->text.data,
+        .len = p->text.len,
+        .status = g->admitted ? "keep" : crashed ? "crash" : "discard",
+        .trusted = g->trusted,
+        .metrics = shown,
+        .reason = g->admitted ? NULL : rt_gate_reason(g),
+    };
+    if (!crashed)
+        e.has_value = metric_units(&g->verdict, g->proxy, &e.value);
+    e.has_verified = metric_units(&g->verdict, g->verified, &e.verified);
+    if (!e.has_verified && g->verdict.valid) {
+        e.has_verified = 1;
+        e.verified = g->verdict.metric;
+    }
+    return rt_recent_add(&r->recent, &e) ? run_fail(r, RT_ENOMEM, "out of memory") : 0;
+}
+
 /* Stores a judged child's row (its text, the proxy's claim, the gate's ruling), gives its
  * archive cell the row's id, and keeps the run's best. Frees child unless the archive took it. */
 static int record(rt_run *r, int island, const char *parent_hash, const char *op, void *child,
@@ -399,10 +450,13 @@ static int record(rt_run *r, int island, const char *parent_hash, const char *op
     };
     long long id = 0;
     int rc = rt_db_insert(r->db, &row, &id);
+    int noted = rc ? 0 : note_recent(r, parent_hash, child, p, id);
     if (!g->admitted) /* after the insert: metrics and artifacts live in the genome */
         rt_problem_free_genome(r->problem, child);
     if (rc)
         return db_error(r, rc);
+    if (noted)
+        return noted;
     assert(!g->admitted || g->slot);
     if (g->slot)
         g->slot->cand_id = id;
@@ -499,6 +553,7 @@ typedef struct job {
     rt_propose_ctx ctx;
     rt_candidate_view views[1 + MAX_INSPIRATIONS]; /* parent, then inspirations */
     rt_buf texts[1 + MAX_INSPIRATIONS];
+    rt_buf ledger; /* the recent experiments' table, for ctx.ledger */
     rt_proposal prop;
     prepared pre;
     int rc;
@@ -576,6 +631,13 @@ static int make_context(rt_run *r, int i, job *j)
     j->ctx.island = i;
     j->ctx.generation = r->generation;
     int rc = fill_view(r, j->parent, &j->views[0], &j->texts[0]);
+    j->ctx.ledger = NULL;
+    if (!rc && rt_proposer_wants_context(&r->proposer)) {
+        rc = rt_recent_parent(&r->recent, j->parent->hash, j->views[0].text, j->views[0].len);
+        if (!rc)
+            rc = rt_recent_render(&r->recent, &j->ledger);
+        j->ctx.ledger = !rc && j->ledger.len ? rt_buf_cstr(&j->ledger) : NULL;
+    }
     j->ctx.parent = j->views[0];
     j->ctx.inspirations = &j->views[1];
     j->ctx.ninspirations = 0;
@@ -833,6 +895,7 @@ static int generation(rt_run *r)
         prepared_init(&jobs[i].pre);
         for (int k = 0; k <= MAX_INSPIRATIONS; k++)
             rt_buf_init(&jobs[i].texts[k], 0);
+        rt_buf_init(&jobs[i].ledger, 0);
     }
     int rc = choose_parents(r, jobs);
     if (!rc) {
@@ -843,6 +906,7 @@ static int generation(rt_run *r)
         rt_buf_free(&jobs[i].pre.text);
         for (int k = 0; k <= MAX_INSPIRATIONS; k++)
             rt_buf_free(&jobs[i].texts[k]);
+        rt_buf_free(&jobs[i].ledger);
     }
     free(jobs);
     return rc;
@@ -950,12 +1014,14 @@ static void async_job_init(async_job *a)
     prepared_init(&a->j.pre);
     for (int k = 0; k <= MAX_INSPIRATIONS; k++)
         rt_buf_init(&a->j.texts[k], 0);
+    rt_buf_init(&a->j.ledger, 0);
 }
 
 /* Frees what the job holds (not a child, which its take owns) and makes it empty again. */
 static void async_job_clear(rt_run *r, async_job *a)
 {
     rt_buf_free(&a->j.pre.text);
+    rt_buf_free(&a->j.ledger);
     for (int k = 0; k <= MAX_INSPIRATIONS; k++) {
         rt_buf_free(&a->j.texts[k]);
         rt_problem_free_genome(r->problem, a->genomes[k]);

@@ -66,6 +66,9 @@ typedef struct rt_propose_ctx {
     size_t ninspirations;
     int island;
     long long generation;
+    const char *ledger; /* the run's recent experiments, a table (src/recent.h), or NULL; for
+                           proposers that ask for context. Never the stored metrics: only what
+                           the problem shows (research: never its test metric) */
 } rt_propose_ctx;
 
 typedef struct rt_proposer_class {

@@ -268,17 +268,19 @@ static void a_metric_no_knob_moves_keeps_nothing(void **state)
 }
 
 /* The proposer says whether the prompt it was given holds the test metric's name (SEEN=1) and
- * the validation metric's (VAL=1). The training program spells neither name in its text, so
- * only the metrics and artifacts of the parent it was shown can. */
+ * the validation metric's (VAL=1), and whether it holds the ledger of past experiments with the
+ * baseline's row (LED=1). The training program spells neither name in its text, so only the
+ * metrics, artifacts and ledger it was shown can. */
 static const char PEEKING_PROPOSER[] =
     "#!/bin/sh\n"
     "p=$(cat)\n"
     "case $p in *test_loss*) seen=1 ;; *) seen=0 ;; esac\n"
     "case $p in *val_loss*) val=1 ;; *) val=0 ;; esac\n"
+    "case $p in *'\"ledger\":'*'| keep | 1 | 1 | baseline'*) led=1 ;; *) led=0 ;; esac\n"
     "gen=$(printf '%s' \"$p\" | grep -o '\"generation\": *[0-9]*' | grep -o '[0-9]*$')\n"
     "old=$(printf '%s' \"$p\" | grep -o 'SEEN=[^#]*# peek' | head -1)\n"
-    "printf '<<<<<<< SEARCH\\n%s\\n=======\\nSEEN=%s VAL=%s GEN=%s # peek\\n>>>>>>> REPLACE\\n'"
-    " \"$old\" $seen $val \"$gen\"\n";
+    "printf '<<<<<<< SEARCH\\n%s\\n=======\\nSEEN=%s VAL=%s LED=%s GEN=%s # peek\\n"
+    ">>>>>>> REPLACE\\n' \"$old\" $seen $val $led \"$gen\"\n";
 
 static void the_test_metric_never_reaches_the_proposer(void **state)
 {
@@ -302,7 +304,7 @@ static void the_test_metric_never_reaches_the_proposer(void **state)
     size_t len;
     char *ledger = tu_slurp(tsv, &len);
     assert_non_null(ledger);
-    assert_non_null(strstr(ledger, "SEEN=0 VAL=1 GEN="));
+    assert_non_null(strstr(ledger, "SEEN=0 VAL=1 LED=1 GEN="));
     assert_null(strstr(ledger, "SEEN=1"));
     /* and the ledger does report it */
     assert_non_null(strstr(ledger, "\ttest_loss\treason\n"));

@@ -3,14 +3,18 @@
  * The workload of `ratchet research` (docs/research.md). It generates its own corpus (a small
  * probabilistic grammar of English-like sentences, always the same text: nothing is read or
  * downloaded), splits it into train, validation and test, trains a multi-layer perceptron over
- * the last CONTEXT characters for a fixed budget of CPU time, and prints
+ * the last CONTEXT characters for a fixed amount of work, and prints
  *
  *     val_bpb: 1.234567      bits per byte on the validation split (what the search selects on)
  *     test_bpb: 1.234567     bits per byte on the test split (reported, never selected on)
  *
- * Budget: TINYLM_SECONDS of training when set, else TRAIN_SHARE of RATCHET_BUDGET seconds
- * (default 20); process CPU time, so that other jobs on the machine change the number of steps
- * less than a wall clock would; the rest of the budget is left for compiling and evaluating.
+ * Budget: a count of work, TINYLM_WORK million units (default WORK_DEFAULT): each step costs
+ * the multiply-adds of its forward and backward passes and its update, as step_cost counts them,
+ * so a wider or deeper model trains for fewer steps, as it would in a fixed time, but the number
+ * of steps never depends on the machine or its load (the noise left is the seed's). With
+ * TINYLM_SECONDS set, the budget is that many seconds of process CPU time instead (steps then
+ * vary with the load). RATCHET_BUDGET (wall seconds, set by `ratchet research`) is the hard kill,
+ * enforced outside: it is not read here.
  * Randomness (initialisation, batches): RATCHET_SEED.
  *
  * Build and run by hand:  cc -O2 -o tinylm tinylm.c -lm && RATCHET_SEED=1 ./tinylm
@@ -39,7 +43,8 @@ static const char *OPTIMIZER = "sgd";       /* ratchet: choice sgd|adam */
 static const char *RESIDUAL = "no";         /* ratchet: choice no|yes */
 /* EVOLVE-BLOCK-END */
 
-#define TRAIN_SHARE 0.5  /* of the budget spent training */
+#define WORK_DEFAULT 1500.0 /* million units of work: about 1 CPU second for the defaults */
+#define COST_NONLINEAR 8     /* units of work of one tanhf, expf or Adam update of a weight */
 #define VAL_CHARS 12000
 #define TEST_CHARS 12000
 #define TRAIN_CHARS 240000
@@ -380,6 +385,20 @@ static double cpu_seconds(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+/* The units of work of one training step of BATCH examples (model_cost's count): per example,
+ * the forward pass's multiply-adds and twice those backwards, plus its activations and softmax;
+ * per step, the update of every parameter (Adam's dearer). A proxy for time that does not depend
+ * on the machine: within about a third of the measured time per unit over the knobs' ranges. */
+static double step_cost(void)
+{
+    double in = (double)CONTEXT * EMBED, h = HIDDEN, v = V;
+    double macs = in * h + (DEPTH - 1) * h * h + h * v;
+    double params = (double)V * EMBED + macs + DEPTH * h + v;
+    double example = 3 * macs + COST_NONLINEAR * (DEPTH * h + v);
+    double update = params * (strcmp(OPTIMIZER, "adam") == 0 ? COST_NONLINEAR : 3);
+    return BATCH * example + update;
+}
+
 static double evaluate(const model *m, const unsigned char *data, size_t n)
 {
     acts a;
@@ -398,26 +417,23 @@ int main(void)
     }
     const char *env = getenv("RATCHET_SEED");
     uint64_t seed = env ? strtoull(env, NULL, 10) : 1;
-    env = getenv("RATCHET_BUDGET");
-    double budget = env ? strtod(env, NULL) : 20;
-    if (!(budget > 0))
-        budget = 20;
+    env = getenv("TINYLM_WORK");
+    double work_budget = env && strtod(env, NULL) > 0 ? strtod(env, NULL) : WORK_DEFAULT;
+    env = getenv("TINYLM_SECONDS");
+    double cpu_budget = env && strtod(env, NULL) > 0 ? strtod(env, NULL) : 0;
     unsigned char *corpus = make_corpus(TRAIN_CHARS + VAL_CHARS + TEST_CHARS);
     const unsigned char *train = corpus, *val = corpus + TRAIN_CHARS,
                         *test = corpus + TRAIN_CHARS + VAL_CHARS;
     model m;
     memset(&m, 0, sizeof m);
     model_init(&m, &seed);
-    double train_budget = budget * TRAIN_SHARE;
-    env = getenv("TINYLM_SECONDS");
-    if (env && strtod(env, NULL) > 0)
-        train_budget = strtod(env, NULL);
-    double t0 = cpu_seconds(), loss = 0;
+    double t0 = cpu_seconds(), loss = 0, cost = step_cost(), work = 0;
     step_ctx c = {0};
     long steps = 0;
     acts a;
     for (;;) {
-        double f = (cpu_seconds() - t0) / train_budget;
+        double f = cpu_budget > 0 ? (cpu_seconds() - t0) / cpu_budget
+                                  : work / (work_budget * 1e6);
         if (f >= 1)
             break;
         c.lr = lr_at(f);
@@ -431,12 +447,15 @@ int main(void)
         apply_step(&m, &c);
         loss = 0.98 * loss + 0.02 * batch_loss / BATCH;
         steps++;
+        work += cost;
         if (!isfinite(batch_loss)) {
             fprintf(stderr, "tinylm: the loss diverged at step %ld\n", steps);
             return 1;
         }
     }
     printf("steps: %ld\n", steps);
+    printf("train_work_millions: %.1f\n", work / 1e6);
+    printf("train_cpu_seconds: %.3f\n", cpu_seconds() - t0);
     printf("train_bpb_smoothed: %.6f\n", loss);
     printf("val_bpb: %.6f\n", evaluate(&m, val, VAL_CHARS));
     printf("test_bpb: %.6f\n", evaluate(&m, test, TEST_CHARS));

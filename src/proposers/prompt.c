@@ -88,6 +88,8 @@ int rt_prompt_json(const rt_propose_ctx *ctx, uint64_t seed, rt_buf *out)
     json_object_set_new(root, "island", json_integer(ctx->island));
     json_object_set_new(root, "generation", json_integer(ctx->generation));
     json_object_set_new(root, "seed", json_integer((json_int_t)(seed >> 1)));
+    if (ctx->ledger)
+        json_object_set_new(root, "ledger", text_string(ctx->ledger, strlen(ctx->ledger)));
     json_object_set_new(root, "edit_format", json_string(rt_prompt_edit_format));
     json_object_set_new(root, "editable", json_string(editable_note));
     char *s = json_dumps(root, JSON_COMPACT);

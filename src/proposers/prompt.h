@@ -5,9 +5,10 @@
  *               "artifacts": {...}},
  *    "inspirations": [{"program": ..., "hash": ..., "score": ..., "metrics": ...,
  *                      "artifacts": ...}, ...],
- *    "island": N, "generation": N, "seed": N,
+ *    "island": N, "generation": N, "seed": N, "ledger": TEXT,
  *    "edit_format": "...", "editable": "..."}
  *
+ * ledger is the run's recent experiments as a table (src/recent.h), present once there is one;
  * metrics and artifacts are present when the evaluation left them; texts that are not valid
  * UTF-8 have the offending bytes replaced by U+FFFD so the prompt is always valid JSON.
  * docs/program.md shows a complete example.

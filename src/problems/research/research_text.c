@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "problems/research/research.h"
+#include "recent.h"
 
 #define MAX_JSON_LINE 65536 /* longer lines are not parsed as JSON */
 
@@ -186,86 +187,8 @@ int rt_research_split(const char *text, size_t len, size_t n, const char *const 
     return 0;
 }
 
-/* The line s[0..n), trimmed, printable, without the comment an annotation sits in (what changed
- * is the code before it), into out (at most outlen - 1 bytes). */
-static void plain_line(const char *s, size_t n, char *out, size_t outlen)
-{
-    size_t k = 0;
-    for (size_t i = 0; i < n && k + 1 < outlen; i++)
-        out[k++] = (unsigned char)s[i] >= 32 && (unsigned char)s[i] < 127 ? s[i] : '?';
-    out[k] = '\0';
-    char *cut = strstr(out, "/*");
-    if (!cut)
-        cut = strstr(out, "//");
-    if (!cut)
-        cut = strstr(out, " #");
-    if (cut && cut != out)
-        *cut = '\0';
-    char *b = out;
-    while (isspace((unsigned char)*b))
-        b++;
-    memmove(out, b, strlen(b) + 1);
-    for (size_t e = strlen(out); e > 0 && isspace((unsigned char)out[e - 1]); e--)
-        out[e - 1] = '\0';
-}
-
-/* The next line of s at *at (len bytes): its start and length; 0 when there is none. */
-static int next_line(const char *s, size_t len, size_t *at, const char **line, size_t *n)
-{
-    if (*at >= len)
-        return 0;
-    const char *nl = memchr(s + *at, '\n', len - *at);
-    size_t end = nl ? (size_t)(nl - s) : len;
-    *line = s + *at;
-    *n = end - *at;
-    *at = end + 1;
-    return 1;
-}
-
-/* Appends "A -> B" (a separator first when out is not empty), staying NUL-terminated. */
-static void append_change(char *out, size_t outlen, const char *a, size_t an, const char *b,
-                          size_t bn)
-{
-    char pa[120], pb[120];
-    plain_line(a, an, pa, sizeof pa);
-    plain_line(b, bn, pb, sizeof pb);
-    size_t used = strlen(out);
-    snprintf(out + used, outlen - used, "%s%s -> %s", used ? "; " : "", pa, pb);
-}
-
 void rt_research_describe(const char *parent, size_t plen, const char *child, size_t clen,
                           char *out, size_t outlen)
 {
-    out[0] = '\0';
-    if (plen == clen && memcmp(parent, child, plen) == 0) {
-        snprintf(out, outlen, "no change");
-        return;
-    }
-    /* line by line: the changed lines, three at most, then how many more */
-    size_t pa = 0, ca = 0, pn = 0, cn = 0;
-    const char *pl, *cl;
-    int shown = 0, more = 0;
-    for (;;) {
-        int hp = next_line(parent, plen, &pa, &pl, &pn);
-        int hc = next_line(child, clen, &ca, &cl, &cn);
-        if (!hp && !hc)
-            break;
-        if (hp != hc) { /* one text has more lines: the rest is one change */
-            if (shown < 3)
-                append_change(out, outlen, hp ? pl : "", hp ? pn : 0, hc ? cl : "", hc ? cn : 0);
-            else
-                more++;
-            break;
-        }
-        if (pn == cn && memcmp(pl, cl, pn) == 0)
-            continue;
-        if (shown++ < 3)
-            append_change(out, outlen, pl, pn, cl, cn);
-        else
-            more++;
-    }
-    if (more) {
-        size_t used = strlen(out);
-        snprintf(out + used, outlen - used, "; and %d more line%s", more, more == 1 ? "" : "s");
-    }
+    rt_text_describe(parent, plen, child, clen, out, outlen);
 }

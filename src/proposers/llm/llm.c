@@ -466,6 +466,7 @@ static int call_ask(llm_state *st, const rt_propose_ctx *ctx, rt_rng *rng, llm_c
         .inspirations = insp,
         .history = c->hist,
         .nhistory = c->nhistory,
+        .ledger = ctx->ledger,
         .language = st->language,
     };
     lc.ninspirations = pick_inspirations(st, ctx, insp, LLM_OFFERED_INSPIRATIONS);

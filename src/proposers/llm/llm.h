@@ -158,14 +158,18 @@ typedef struct rt_llm_context {
     size_t ninspirations;
     const rt_llm_attempt *history;
     size_t nhistory;
+    const char *ledger;     /* the run's recent experiments (rt_propose_ctx.ledger), or NULL */
     const char *language;   /* for code fences, e.g. "c", "python"; may be "" */
 } rt_llm_context;
+
+/* At most this many bytes of the ledger go into a prompt (the engine bounds it below that). */
+#define RT_LLM_LEDGER_CAP ((size_t)16 << 10)
 
 /* A template set: the files of prompts/<name>/ read once. */
 typedef struct rt_llm_templates {
     char *system;           /* system.md */
     char *user;             /* user.md: {{parent}} {{metrics}} {{artifacts}} {{inspirations}}
-                               {{history}} {{edit_format}} {{language}} {{score}} */
+                               {{history}} {{ledger}} {{edit_format}} {{language}} {{score}} */
     char *diff;             /* diff.md: the SEARCH/REPLACE instructions ({{edit_format}}) */
     char *full;             /* full.md: the full rewrite instructions */
 } rt_llm_templates;

@@ -17,7 +17,8 @@
 #define TEMPLATE_MAX ((size_t)256 << 10)
 
 static const char *const placeholders[] = {
-    "parent", "score", "metrics", "artifacts", "inspirations", "history", "edit_format", "language",
+    "parent", "score", "metrics", "artifacts", "inspirations", "history", "ledger", "edit_format",
+    "language",
 };
 
 static int known(const char *name, size_t n)
@@ -221,6 +222,10 @@ static int expand(rt_buf *out, const char *name, size_t n, const rt_llm_template
         }
         return rc;
     }
+    if (IS("ledger"))
+        return ctx->ledger && *ctx->ledger
+                   ? put_capped(out, ctx->ledger, strlen(ctx->ledger), RT_LLM_LEDGER_CAP)
+                   : rt_buf_puts(out, "(no experiments yet)");
     if (IS("edit_format")) {
         if (depth > 0)
             return 0; /* an edit format that names itself expands to nothing */
