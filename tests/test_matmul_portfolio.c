@@ -20,6 +20,7 @@
 #include "problems/matmul/matmul_policy.h"
 #include "problems/matmul/matmul_search.h"
 #include "problems/matmul/matmul_strategy.h"
+#include "problems/matmul/matmul_sym.h"
 #include "testutil.h"
 
 static const rt_problem_class *cls = &rt_problem_matmul;
@@ -160,6 +161,50 @@ static void every_strategy_verifies(void **state)
     assert_true(saw_gf2);
     assert_true(((mm_scheme *)g)->rank < 27);
     cls->free_genome(g);
+    cls->destroy(st);
+}
+
+/* The standard algorithm of <n,n,n> is itself cyclic symmetric, with n cubes; a walk never
+ * changes the cubes, so from it the symmetric strategies could only reach ranks of that class
+ * (<4,4,4>: never 49, which needs one cube). Each symmetric strategy, applied to the seed of
+ * <4,4,4> over Z, starts instead from the fresh symmetric start with the residue rule's cube
+ * count (mm_sym_default_parts: 1), and its child keeps it. */
+static void sym_strategies_take_the_rule_cubes(void **state)
+{
+    (void)state;
+    rt_policy pol;
+    rt_policy_defaults(&pol);
+    rt_matmul_policy *mm = mm_policy_mut(&pol);
+    mm->pf_sym_flips = mm->pf_symlong_flips = 20000; /* short runs: milliseconds */
+    void *st = make(&pol, (const char *[]){"shape", "4x4x4", "field", "z", NULL});
+    size_t nops = 0;
+    const rt_operator *ops = cls->operators_for(st, &nops);
+    void *seed = cls->seed(st);
+    mm_sym sym;
+    assert_int_equal(mm_sym_from_scheme(&sym, seed, NULL, 0), 0);
+    assert_int_equal(sym.ncube, 4); /* the seed: symmetric, with the wrong cubes */
+    mm_sym_free(&sym);
+    rt_rng rng;
+    rt_rng_seed(&rng, 5, 0);
+    int checked = 0;
+    for (size_t k = 0; k < nops; k++) {
+        if (strcmp(ops[k].name, "sym") && strcmp(ops[k].name, "twin") &&
+            strcmp(ops[k].name, "symlong"))
+            continue;
+        for (int rep = 0; rep < 3; rep++) {
+            void *child = cls->clone(st, seed);
+            long long work = 0;
+            if (ops[k].apply(st, child, &rng, &work) == 0) {
+                assert_int_equal(mm_sym_from_scheme(&sym, child, NULL, 0), 0);
+                assert_int_equal(sym.ncube, mm_sym_default_parts(4));
+                mm_sym_free(&sym);
+                checked++;
+            }
+            cls->free_genome(child);
+        }
+    }
+    assert_true(checked >= 3);
+    cls->free_genome(seed);
     cls->destroy(st);
 }
 
@@ -333,6 +378,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(strategies_by_shape), cmocka_unit_test(every_strategy_verifies),
         cmocka_unit_test(decode_survives_mutations),
+        cmocka_unit_test(sym_strategies_take_the_rule_cubes),
         cmocka_unit_test(rule_and_work),       cmocka_unit_test(bad_policies),
         cmocka_unit_test(tool_exit_codes),
     };

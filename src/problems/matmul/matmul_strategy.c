@@ -211,13 +211,19 @@ done:
     return rc;
 }
 
-/* The orbits of genome, or (c->fresh) the fresh symmetric start when it has none; *parent_rank
- * is the rank the run must beat to stop early. */
+/* The orbits of genome, or (c->fresh) the fresh symmetric start when it has none or (c->parts
+ * set) when its number of cubes is not c->parts: a walk never changes the cubes, so a symmetric
+ * parent with other cubes lies in another class of ranks (the standard algorithm of <n,n,n> is
+ * itself symmetric, with n cubes, and <4,4,4>'s 49 or <5,5,5>'s 93 are not reachable from it).
+ * *parent_rank is the rank the run must beat to stop early. */
 static int sym_start(const mm_sym_cfg *c, const mm_scheme *genome, mm_sym *sym, int *parent_rank)
 {
     if (mm_sym_from_scheme_twin(sym, genome, c->twin, NULL, 0) == 0) {
-        *parent_rank = mm_sym_rank(sym);
-        return 0;
+        if (!c->fresh || c->parts <= 0 || sym->ncube == c->parts) {
+            *parent_rank = mm_sym_rank(sym);
+            return 0;
+        }
+        mm_sym_free(sym); /* symmetric, but not in the strategy's class of cube counts */
     }
     if (!c->fresh || genome->n != genome->m || genome->m != genome->p)
         return -1;

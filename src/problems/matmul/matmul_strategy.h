@@ -48,8 +48,10 @@ typedef struct mm_sym_cfg {
     double beta;
     int twin;      /* 1: twin symmetry (six-product orbits) */
     int parts;     /* cube products of a fresh symmetric start */
-    int fresh;     /* 1: a parent that is not symmetric is replaced by the fresh symmetric start
-                      (the run then has to beat the parent's rank to stop early); 0: the run fails */
+    int fresh;     /* 1: a parent that is not symmetric, or (parts > 0) whose number of cubes is
+                      not parts, is replaced by the fresh symmetric start (the run then has to
+                      beat the parent's rank to stop early); 0: the run fails on a parent that is
+                      not symmetric and takes any symmetric one */
     int need_lift; /* as mm_walk_cfg */
 } mm_sym_cfg;
 
