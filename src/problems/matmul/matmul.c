@@ -323,7 +323,7 @@ static mm_sym_cfg pf_sym_base(const matmul_state *st)
     c.parts = pol->sym_cubes >= 1 && pol->sym_cubes <= st->n ? pol->sym_cubes
                                                                : mm_sym_default_parts(st->n);
     c.fresh = 1;
-    c.lifts_pay = 1;
+    c.lifts_pay = pol->pf_lifts_pay;
     return c;
 }
 
@@ -354,9 +354,9 @@ static int pf_build(matmul_state *st, char *err, size_t errlen)
     enum mm_field gf = lift_ok ? MM_GF2 : st->field;
     mm_walk_cfg w = {walk,       plat,          pol->plateau_min, pol->plus_drift,
                      pol->escape_prob, pol->max_escapes, pol->restart_prob,
-                     pol->stop_on_improve, 0, 1};
+                     pol->stop_on_improve, 0, pol->pf_lifts_pay};
     mm_walk_cfg lift = w, restart = {rflips, rplat, rplat / 20, pol->restart_drift, 1.0,
-                                     pol->max_escapes, 1.0, 1, lift_ok, 1};
+                                     pol->max_escapes, 1.0, 1, lift_ok, pol->pf_lifts_pay};
     lift.need_lift = 1;
     mm_sym_cfg cyc = pf_sym_base(st), twin = cyc, longrun = cyc;
     cyc.flips = twin.flips = sym;
