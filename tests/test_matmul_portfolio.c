@@ -20,6 +20,8 @@
 #include "problems/matmul/matmul_policy.h"
 #include "problems/matmul/matmul_search.h"
 #include "problems/matmul/matmul_strategy.h"
+#include "problems/matmul/matmul_sym.h"
+#include "problems/matmul/matmul_walk.h"
 #include "testutil.h"
 
 static const rt_problem_class *cls = &rt_problem_matmul;
@@ -163,6 +165,50 @@ static void every_strategy_verifies(void **state)
     cls->destroy(st);
 }
 
+/* The standard algorithm of <n,n,n> is itself cyclic symmetric, with n cubes; a walk never
+ * changes the cubes, so from it the symmetric strategies could only reach ranks of that class
+ * (<4,4,4>: never 49, which needs one cube). Each symmetric strategy, applied to the seed of
+ * <4,4,4> over Z, starts instead from the fresh symmetric start with the residue rule's cube
+ * count (mm_sym_default_parts: 1), and its child keeps it. */
+static void sym_strategies_take_the_rule_cubes(void **state)
+{
+    (void)state;
+    rt_policy pol;
+    rt_policy_defaults(&pol);
+    rt_matmul_policy *mm = mm_policy_mut(&pol);
+    mm->pf_sym_flips = mm->pf_symlong_flips = 20000; /* short runs: milliseconds */
+    void *st = make(&pol, (const char *[]){"shape", "4x4x4", "field", "z", NULL});
+    size_t nops = 0;
+    const rt_operator *ops = cls->operators_for(st, &nops);
+    void *seed = cls->seed(st);
+    mm_sym sym;
+    assert_int_equal(mm_sym_from_scheme(&sym, seed, NULL, 0), 0);
+    assert_int_equal(sym.ncube, 4); /* the seed: symmetric, with the wrong cubes */
+    mm_sym_free(&sym);
+    rt_rng rng;
+    rt_rng_seed(&rng, 5, 0);
+    int checked = 0;
+    for (size_t k = 0; k < nops; k++) {
+        if (strcmp(ops[k].name, "sym") && strcmp(ops[k].name, "twin") &&
+            strcmp(ops[k].name, "symlong"))
+            continue;
+        for (int rep = 0; rep < 3; rep++) {
+            void *child = cls->clone(st, seed);
+            long long work = 0;
+            if (ops[k].apply(st, child, &rng, &work) == 0) {
+                assert_int_equal(mm_sym_from_scheme(&sym, child, NULL, 0), 0);
+                assert_int_equal(sym.ncube, mm_sym_default_parts(4));
+                mm_sym_free(&sym);
+                checked++;
+            }
+            cls->free_genome(child);
+        }
+    }
+    assert_true(checked >= 3);
+    cls->free_genome(seed);
+    cls->destroy(st);
+}
+
 /* The portfolio's reader (a text over Z, or the lift of a GF(2) scheme) on mutated scheme texts:
  * it answers 0 or an error, and what it accepts writes out again and verifies or not, without
  * a crash. */
@@ -218,9 +264,57 @@ static void rule_and_work(void **state)
     assert_int_equal(mm_rule_length(1000, 2, 2, 2, 3), 2); /* 1000 / 512 */
     assert_int_equal(mm_rule_length(1000, 1, 1, 1, 3), 0);
     assert_int_equal(mm_rule_length(30000, 3, 3, 4, 0), 30000);
-    mm_effort z = {.flips_z = 1000000}, gf2 = {.flips_gf2 = 1000000}, lift = {.lifts = 1};
+    mm_effort z = {.flips_z = 1000000}, gf2 = {.flips_gf2 = 1000000};
     assert_true(mm_work_cost(&gf2) < mm_work_cost(&z));
-    assert_true(mm_work_cost(&lift) > 100000);
+    /* a lift attempt's work grows with the shape (measured: 1.5 ms at <3,3,3>, 0.57 s at
+     * <5,5,5>), and is counted when a lift is tried */
+    assert_true(mm_lift_work(4, 4, 4) > 500000);
+    assert_true(mm_lift_work(5, 5, 5) > 5 * mm_lift_work(4, 4, 4));
+    assert_true(mm_lift_work(3, 3, 3) < mm_lift_work(4, 4, 4) / 10);
+    mm_scheme s;
+    assert_int_equal(mm_scheme_standard(&s, 3, 4, 5, MM_GF2), 0);
+    mm_effort lift = {0};
+    (void)mm_liftable(&s, 1, &lift);
+    assert_int_equal(lift.lifts, 1);
+    assert_true(mm_work_cost(&lift) >= (long long)mm_lift_work(3, 4, 5));
+    mm_scheme_free(&s);
+}
+
+/* A portfolio run pays its lift attempts from its flips budget: a walk over GF(2) whose
+ * improvements must lift, with a budget far below one lift's work, stops after its first lift
+ * attempt instead of trying a lift at every improvement (at <5,5,5> a lift attempt costs half a
+ * second, and runs that tried one at every rank below their parent held a generation for
+ * minutes). The override modes (lifts_pay 0) keep the old rule. */
+static void lifts_paid_from_budget(void **state)
+{
+    (void)state;
+    mm_scheme start;
+    assert_int_equal(mm_scheme_standard(&start, 4, 4, 5, MM_GF2), 0);
+    mm_walker *w = NULL;
+    assert_int_equal(mm_walker_new(&w, &start, 2), 0);
+    rt_rng rng;
+    rt_rng_seed(&rng, 7, 0);
+    (void)mm_walker_run(w, &rng, 3000000, 0, NULL); /* a parent below the standard algorithm
+                                                       (72), whose improvements lift rarely */
+    assert_int_equal(mm_walker_store(w, &start), 0);
+    mm_walker_free(w);
+    assert_true(start.rank < 80);
+    long long attempts[2];
+    for (int pay = 0; pay <= 1; pay++) {
+        mm_scheme s;
+        assert_int_equal(mm_scheme_copy(&s, &start), 0);
+        mm_walk_cfg c = {1000000, 1000000, 0, 1, 0.9, 100, 0, 1, 1, pay};
+        mm_effort e = {0};
+        rt_rng_seed(&rng, 3, 0);
+        (void)mm_run_walk(&c, &s, &rng, 0, &e);
+        attempts[pay] = e.lifts;
+        if (pay)
+            assert_true(mm_work_cost(&e) <= 1000000 + (long long)mm_lift_work(4, 4, 5) + 1000);
+        mm_scheme_free(&s);
+    }
+    mm_scheme_free(&start);
+    assert_int_equal(attempts[1], 1);
+    assert_true(attempts[0] > 1); /* the free rule tries more (for this seed: 2, 3.8e6 work) */
 }
 
 /* A policy that cannot serve the shape: configure fails with RT_EUSAGE naming the key. */
@@ -333,7 +427,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(strategies_by_shape), cmocka_unit_test(every_strategy_verifies),
         cmocka_unit_test(decode_survives_mutations),
-        cmocka_unit_test(rule_and_work),       cmocka_unit_test(bad_policies),
+        cmocka_unit_test(sym_strategies_take_the_rule_cubes),
+        cmocka_unit_test(rule_and_work),       cmocka_unit_test(lifts_paid_from_budget),       cmocka_unit_test(bad_policies),
         cmocka_unit_test(tool_exit_codes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -324,6 +324,7 @@ static mm_sym_cfg pf_sym_base(const matmul_state *st)
     c.parts = pol->sym_cubes >= 1 && pol->sym_cubes <= st->n ? pol->sym_cubes
                                                                : mm_sym_default_parts(st->n);
     c.fresh = 1;
+    c.lifts_pay = pol->pf_lifts_pay;
     return c;
 }
 
@@ -354,9 +355,9 @@ static int pf_build(matmul_state *st, char *err, size_t errlen)
     enum mm_field gf = lift_ok ? MM_GF2 : st->field;
     mm_walk_cfg w = {walk,       plat,          pol->plateau_min, pol->plus_drift,
                      pol->escape_prob, pol->max_escapes, pol->restart_prob,
-                     pol->stop_on_improve, 0};
+                     pol->stop_on_improve, 0, pol->pf_lifts_pay};
     mm_walk_cfg lift = w, restart = {rflips, rplat, rplat / 20, pol->restart_drift, 1.0,
-                                     pol->max_escapes, 1.0, 1, lift_ok};
+                                     pol->max_escapes, 1.0, 1, lift_ok, pol->pf_lifts_pay};
     lift.need_lift = 1;
     mm_sym_cfg cyc = pf_sym_base(st), twin = cyc, longrun = cyc;
     cyc.flips = twin.flips = sym;
@@ -606,7 +607,7 @@ static mm_walk_cfg legacy_walk_cfg(const matmul_state *st)
     const rt_matmul_policy *pol = &st->pol;
     return (mm_walk_cfg){pol->walk_flips,   pol->plateau_flips,  pol->plateau_min,
                          pol->plus_drift,   pol->escape_prob,    pol->max_escapes,
-                         pol->restart_prob, pol->stop_on_improve, st->lift};
+                         pol->restart_prob, pol->stop_on_improve, st->lift, 0};
 }
 
 static mm_sym_cfg legacy_sym_cfg(const matmul_state *st)

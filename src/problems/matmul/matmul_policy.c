@@ -73,6 +73,8 @@ static const rt_knob rows[] = {
               "portfolio sym, twin: flips of one symmetric run at n*m*p = 64"),
     KNOB_REAL("matmul.pf_symlong_flips", pf_symlong_flips, 1.34e7, 1e-3, 1e10, RT_MUT_LOG, 0.7,
               "portfolio symlong: flips of one long headroom run at n*m*p = 64"),
+    KNOB_BOOL("matmul.pf_lifts_pay", pf_lifts_pay, 0, RT_MUT_FLIP, 0.1,
+              "portfolio: a run's lift attempts are paid from its flips budget"),
     KNOB_INT("matmul.proxy_samples", proxy_samples, 2, 1, 64, RT_MUT_NONE, 0,
              "--proxy sampled: random products checked per candidate"),
     KNOB_INT("matmul.proxy_prime", proxy_prime, 3, 2, 65521, RT_MUT_NONE, 0,

@@ -54,6 +54,8 @@ typedef struct rt_matmul_policy {
     int restart_drift;       /* restart: plus_drift of a fresh descent */
     double pf_sym_flips;      /* sym, twin: flips budget of one symmetric run at size 64 */
     double pf_symlong_flips;  /* symlong: flips of one long headroom run at size 64 */
+    int pf_lifts_pay;         /* 1: a run's lift attempts are paid from its flips budget at their
+                                 calibrated work (mm_lift_work); 0: lifts are free */
 } rt_matmul_policy;
 
 

@@ -12,16 +12,29 @@
 #include "util.h"
 
 /* Work weights, in Z flips (docs/recursion.md): a GF(2) flip costs 25.8/40.9 of a Z flip (the
- * walker's rates per CPU second, docs/matmul.md), a lift attempt about 12 ms, that is 3.1e5 Z
- * flips at 25.8 M flips/s (docs/policy.md), a plus transition about one flip. */
+ * walker's rates per CPU second, docs/matmul.md), a plus transition about one flip, a lift
+ * attempt at <4,4,4> 64 ms of CPU, that is 1.37e6 GF(2) flips at the 21.4 M flips/s measured
+ * beside it (bench of 3 Dec 2026), 8.6e5 Z flips; other shapes scale it by (n*m*p/64)^3. */
 #define WORK_GF2_FLIP 0.63
-#define WORK_LIFT 310000.0
+#define WORK_LIFT_64 8.6e5
+#define WORK_LIFT_EXP 3.0
 
 long long mm_work_cost(const mm_effort *e)
 {
     double w = (double)e->flips_z + WORK_GF2_FLIP * (double)e->flips_gf2 + (double)e->pluses +
-               WORK_LIFT * (double)e->lifts;
+               e->lift_work;
     return w > 9e18 ? (long long)9e18 : (long long)w;
+}
+
+double mm_lift_work(int n, int m, int p)
+{
+    return WORK_LIFT_64 * pow((double)n * (double)m * (double)p / 64.0, WORK_LIFT_EXP);
+}
+
+static void count_lift(mm_effort *effort, const mm_scheme *s)
+{
+    effort->lifts++;
+    effort->lift_work += mm_lift_work(s->n, s->m, s->p);
 }
 
 static void add_flips(mm_effort *e, enum mm_field field, long long flips)
@@ -48,7 +61,7 @@ int mm_liftable(const mm_scheme *s, int need_lift, mm_effort *effort)
     rt_buf_init(&tmp, MM_MAX_TEXT);
     int ok = mm_lift_encode(s, &tmp) == 0;
     rt_buf_free(&tmp);
-    effort->lifts++;
+    count_lift(effort, s);
     return ok;
 }
 
@@ -60,7 +73,7 @@ static int lift_to_z(const mm_scheme *in, mm_scheme *out, mm_effort *effort)
     mm_plain plain = {0};
     char err[256];
     int rc = mm_lift_encode(in, &text);
-    effort->lifts++;
+    count_lift(effort, in);
     if (!rc)
         rc = mm_parse_any(text.data, text.len, in->n, in->m, in->p, &plain, err, sizeof err);
     if (!rc)
@@ -116,6 +129,13 @@ static int maybe_restart(const mm_walk_cfg *c, mm_scheme *s, rt_rng *rng)
     return parent_rank;
 }
 
+/* The lift work done since lift0, when lifts are paid from the budget (else 0). */
+static long long lifts_paid(int pay, const mm_effort *effort, double lift0)
+{
+    double w = pay ? effort->lift_work - lift0 : 0;
+    return w > 1e15 ? (long long)1e15 : (long long)w;
+}
+
 /* The walk of one run after its setup: chunks up to the next plateau, escapes, early stop.
  * Returns the flips made; *best and *best_rank follow the run's lowest rank, *lifted is set when
  * a lifting improvement ended the run, *escapes counts plus transitions. -2 on failure. */
@@ -125,8 +145,9 @@ static long long walk_loop(const mm_walk_cfg *c, mm_walker *w, rt_rng *rng, int 
 {
     long long budget = c->flips, done_flips = 0, since = 0;
     long long plateau = plateau_length(c, rng, budget);
-    while (done_flips < budget) {
-        long long chunk = budget - done_flips;
+    double lift0 = effort->lift_work;
+    while (done_flips + lifts_paid(c->lifts_pay, effort, lift0) < budget) {
+        long long chunk = budget - done_flips - lifts_paid(c->lifts_pay, effort, lift0);
         if (chunk > plateau - since)
             chunk = plateau - since;
         int r0 = mm_walker_rank(w);
@@ -211,13 +232,19 @@ done:
     return rc;
 }
 
-/* The orbits of genome, or (c->fresh) the fresh symmetric start when it has none; *parent_rank
- * is the rank the run must beat to stop early. */
+/* The orbits of genome, or (c->fresh) the fresh symmetric start when it has none or (c->parts
+ * set) when its number of cubes is not c->parts: a walk never changes the cubes, so a symmetric
+ * parent with other cubes lies in another class of ranks (the standard algorithm of <n,n,n> is
+ * itself symmetric, with n cubes, and <4,4,4>'s 49 or <5,5,5>'s 93 are not reachable from it).
+ * *parent_rank is the rank the run must beat to stop early. */
 static int sym_start(const mm_sym_cfg *c, const mm_scheme *genome, mm_sym *sym, int *parent_rank)
 {
     if (mm_sym_from_scheme_twin(sym, genome, c->twin, NULL, 0) == 0) {
-        *parent_rank = mm_sym_rank(sym);
-        return 0;
+        if (!c->fresh || c->parts <= 0 || sym->ncube == c->parts) {
+            *parent_rank = mm_sym_rank(sym);
+            return 0;
+        }
+        mm_sym_free(sym); /* symmetric, but not in the strategy's class of cube counts */
     }
     if (!c->fresh || genome->n != genome->m || genome->m != genome->p)
         return -1;
@@ -243,9 +270,12 @@ int mm_run_sym(const mm_sym_cfg *c, mm_scheme *genome, rt_rng *rng, int plus, mm
     mm_sym_run_opts ro = {c->flips,           c->plateau,  c->escape_prob,
                           c->max_escapes,     c->stop_on_improve, c->beta,
                           c->headroom,        c->max_size, 0};
+    double lift0 = effort->lift_work;
     while (!rc) {
         long long before = ss.flips;
-        ro.flips = c->flips - ss.flips;
+        ro.flips = c->flips - ss.flips - lifts_paid(c->lifts_pay, effort, lift0);
+        if (ro.flips <= 0)
+            break; /* the lift attempts spent the budget */
         /* after a plus (or from a fresh start), the run aims below the parent */
         ro.stop_rank = mm_sym_rank(&sym) > parent_rank ? parent_rank : 0;
         rc = mm_sym_run(&sym, rng, &ro, &ss);
@@ -257,7 +287,8 @@ int mm_run_sym(const mm_sym_cfg *c, mm_scheme *genome, rt_rng *rng, int plus, mm
             break;
         ok = (ss.flips > 0 || plus) && mm_liftable(&out, c->need_lift, effort);
         /* without need_lift every run is final; with it, an unliftable improvement walks on */
-        if (ok || !c->need_lift || mm_sym_rank(&sym) >= parent_rank || ss.flips >= c->flips ||
+        if (ok || !c->need_lift || mm_sym_rank(&sym) >= parent_rank ||
+            ss.flips + lifts_paid(c->lifts_pay, effort, lift0) >= c->flips ||
             ss.flips == before)
             break;
     }

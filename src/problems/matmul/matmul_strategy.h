@@ -24,6 +24,7 @@ typedef struct mm_effort {
     long long flips_z, flips_gf2; /* flips over each field (plain or symmetric walks) */
     long long pluses;             /* plus transitions */
     long long lifts;              /* lift attempts (mm_lift_encode calls that were not cached) */
+    double lift_work;             /* their calibrated work (mm_lift_work of each one's shape) */
 } mm_effort;
 
 /* A plain walker run (docs/policy.md, matmul): budget, plateaus, escapes, restarts. */
@@ -38,6 +39,9 @@ typedef struct mm_walk_cfg {
     int stop_on_improve;    /* end as soon as below the parent's rank (and lifted, need_lift) */
     int need_lift;          /* the gate is over Z and the walk over GF(2): only a lifting
                                improvement ends the run, and the child must lift */
+    int lifts_pay;          /* 1: lift attempts are paid from the flips budget, at their
+                               calibrated work (mm_lift_work), so that a run costs at most its
+                               budget and one lift; 0 (the override modes): lifts are free */
 } mm_walk_cfg;
 
 /* A symmetric walker run (matmul_sym.h's mm_sym_run). */
@@ -48,9 +52,12 @@ typedef struct mm_sym_cfg {
     double beta;
     int twin;      /* 1: twin symmetry (six-product orbits) */
     int parts;     /* cube products of a fresh symmetric start */
-    int fresh;     /* 1: a parent that is not symmetric is replaced by the fresh symmetric start
-                      (the run then has to beat the parent's rank to stop early); 0: the run fails */
+    int fresh;     /* 1: a parent that is not symmetric, or (parts > 0) whose number of cubes is
+                      not parts, is replaced by the fresh symmetric start (the run then has to
+                      beat the parent's rank to stop early); 0: the run fails on a parent that is
+                      not symmetric and takes any symmetric one */
     int need_lift; /* as mm_walk_cfg */
+    int lifts_pay; /* as mm_walk_cfg */
 } mm_sym_cfg;
 
 /* One walker run on s (in s's own field); s becomes the run's lowest-rank scheme. Returns 0, or
@@ -80,5 +87,10 @@ long long mm_rule_length(double base, int n, int m, int p, double exponent);
 /* The calibrated work of an effort, in units of one flip over Z (docs/recursion.md has the
  * measurements behind the weights). */
 long long mm_work_cost(const mm_effort *e);
+
+/* The calibrated work of one lift attempt for <n,m,p>, in Z flips: the measured cost at <4,4,4>
+ * scaled as (n*m*p/64)^3 (a lift's linear system grows with the shape; measured 1.5 ms at
+ * <3,3,3>, 64 ms at <4,4,4>, 0.57 s at <5,5,5>, docs/recursion.md). */
+double mm_lift_work(int n, int m, int p);
 
 #endif
