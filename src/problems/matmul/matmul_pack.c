@@ -170,46 +170,28 @@ static int mode_of(const mm_plain *s)
     return mode;
 }
 
-/* A bit string appended bit by bit, least significant bit first. */
-typedef struct bitwriter {
-    rt_buf *out;
-    unsigned char cur;
-    int used;
-} bitwriter;
-
-static int put_bit(bitwriter *b, int bit)
-{
-    if (bit)
-        b->cur |= (unsigned char)(1u << b->used);
-    if (++b->used < 8)
-        return 0;
-    int rc = rt_buf_append(b->out, &b->cur, 1);
-    b->cur = 0;
-    b->used = 0;
-    return rc;
-}
-
-static int flush_bits(bitwriter *b)
-{
-    int rc = b->used ? rt_buf_append(b->out, &b->cur, 1) : 0;
-    b->cur = 0;
-    b->used = 0;
-    return rc;
-}
-
-/* Appends one bit per nonzero coefficient of s, in entry order: negative (what 0) or of
- * magnitude above 1 (what 1), padded with zero bits to a whole byte. */
+/* Appends one bit per nonzero coefficient of s, in entry order, least significant bit first:
+ * negative (what 0) or of magnitude above 1 (what 1), padded with zero bits to a whole byte. */
 static int put_nonzero_bits(const mm_plain *s, int what, rt_buf *out)
 {
-    bitwriter b = {out, 0, 0};
     size_t cells = (size_t)s->rank * (size_t)mm_plain_width(s->n, s->m, s->p);
+    unsigned char chunk[256];
+    size_t k = 0; /* bits in chunk */
     int rc = 0;
+    memset(chunk, 0, sizeof chunk);
     for (size_t i = 0; i < cells && !rc; i++) {
         int64_t v = s->coef[i];
-        if (v)
-            rc = put_bit(&b, what == 0 ? v < 0 : (v > 1 || v < -1));
+        if (!v)
+            continue;
+        unsigned bit = what == 0 ? v < 0 : (v > 1 || v < -1);
+        chunk[k / 8] |= (unsigned char)(bit << (k % 8));
+        if (++k == 8 * sizeof chunk) {
+            rc = rt_buf_append(out, chunk, sizeof chunk);
+            memset(chunk, 0, sizeof chunk);
+            k = 0;
+        }
     }
-    return rc ? rc : flush_bits(&b);
+    return rc || !k ? rc : rt_buf_append(out, chunk, (k + 7) / 8);
 }
 
 /* Packs s into out (version 2, see the header). */
