@@ -160,7 +160,7 @@ static void bytes_per_candidate(void **state)
                      0);
     assert_true(query(g_run, "SELECT count(*) FROM candidates WHERE link IS NOT NULL") * 8 <
                 rows);
-    assert_int_equal(query(g_run, "PRAGMA user_version"), 4);
+    assert_int_equal(query(g_run, "PRAGMA user_version"), 5);
 }
 
 /* matmul's packed forms (matmul_pack.h): a text packs in version 2, whose signs and magnitude
@@ -446,7 +446,7 @@ static void make_old_format(const char *p, int version)
 }
 
 /* A store written by the format-2 or format-3 ratchet: read as it is (readers write nothing),
- * audited, and resumed: the writer migrates it to format 4 and keeps its table (prev and a link
+ * audited, and resumed: the writer migrates it to format 5 and keeps its table (prev and a link
  * on every row, parents as hashes), its old rows stay TEXT, new rows are packed, and the whole
  * chain still audits. */
 static void older_store_still_opens(int version)
@@ -472,7 +472,7 @@ static void older_store_still_opens(int version)
     assert_int_equal(query(p, "PRAGMA user_version"), version);
     snprintf(args, sizeof args, "run --resume %s --evaluations 200 --quiet", p);
     assert_int_equal(tool(args, NULL), 0);
-    assert_int_equal(query(p, "PRAGMA user_version"), 4);
+    assert_int_equal(query(p, "PRAGMA user_version"), 5);
     long long after = query(p, "SELECT count(*) FROM candidates");
     assert_true(after > rows);
     assert_int_equal(query(p, "SELECT count(*) FROM candidates WHERE typeof(text)='text'"),

@@ -15,8 +15,10 @@
 #include "store/db.h"
 
 #define RT_SCHEMA_APP_ID 0x52544348 /* "RTCH" in PRAGMA application_id */
-#define RT_SCHEMA_VERSION 4 /* PRAGMA user_version; 2: the lineage chain; 3: compressed texts;
-                               4: packed texts, and new stores' compact rows (rt_schema_layout) */
+#define RT_SCHEMA_VERSION 5 /* PRAGMA user_version; 2: the lineage chain; 3: compressed texts;
+                               4: packed texts, and new stores' compact rows (rt_schema_layout);
+                               5: matmul's pack version 2 (matmul_pack.h), which a format-4
+                               ratchet would take for damaged texts */
 #define RT_SCHEMA_LINK_EVERY 64 /* a compact table stores a link at least every this many rows */
 #define RT_SCHEMA_FORMAT "ratchet-store 1" /* the meta row 'format' (it predates the version) */
 
