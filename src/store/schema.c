@@ -183,7 +183,7 @@ int rt_schema_ensure(rt_db *db, rt_schema_table t)
     return rt_db_exec(db, later[t].sql, what);
 }
 
-/* Formats 2 to 4 to 5: their tables stay as they are (a format-3 table keeps prev and a link on
+/* Formats 2, 3 and 4 to 5: their tables stay as they are (a format-3 table keeps prev and a link on
  * every row, parents as hashes); rows written from now on may hold compressed (3) or packed (4)
  * texts (store/codec.h), packed in matmul's version 2 (5), which an older ratchet would misread,
  * so the version says so. The rows already there stay as they are and are read as such. */

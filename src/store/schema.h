@@ -34,7 +34,7 @@ typedef enum rt_schema_table {
 int rt_schema_create(rt_db *db);
 
 /* Checks that the connection's file is a ratchet store of the format this ratchet reads: its
- * application id, its version (2 to 4; format 1, before the lineage chain, is refused with a
+ * application id, its version (2 to 5; format 1, before the lineage chain, is refused with a
  * line that says so) and its format row. Writes nothing. Returns 0; RT_ESTORE with a line naming what the
  * file is instead; or the failure of the first read, whose SQLite code is left in *first_rc so
  * that the connection can choose WAL recovery or the immutable fallback (SQLITE_OK otherwise). */
