@@ -1,5 +1,5 @@
 /* fuzz_store_unpack.c — libFuzzer harness for the store's packed matmul texts (matmul_pack.c,
- * the reader of format 4's 'p' and 'q' rows after zstd).
+ * the reader of 'p' and 'q' rows after zstd, formats 4 and 5: pack versions 1 and 2).
  *
  * Each input is tried both ways:
  * - as packed bytes: mm_unpack_text must return (0, or RT_EUSAGE/RT_ETOOBIG), and a text it

@@ -8,7 +8,8 @@
 
 #include "problems/matmul/matmul_plain.h"
 
-#define PACK_VERSION 1
+#define PACK_V1 1 /* masks per factor (read only) */
+#define PACK_V2 2 /* all nonzero masks, then one sign bit per nonzero (written) */
 
 /* The shape the indices of s (parsed at the largest shape) span: every dimension at least 1. */
 static void spanned_shape(const mm_plain *s, int dims[3])
@@ -169,11 +170,35 @@ static int mode_of(const mm_plain *s)
     return mode;
 }
 
-/* Packs s into out (see the header). */
+/* Appends one bit per nonzero coefficient of s, in entry order, least significant bit first:
+ * negative (what 0) or of magnitude above 1 (what 1), padded with zero bits to a whole byte. */
+static int put_nonzero_bits(const mm_plain *s, int what, rt_buf *out)
+{
+    size_t cells = (size_t)s->rank * (size_t)mm_plain_width(s->n, s->m, s->p);
+    unsigned char chunk[256];
+    size_t k = 0; /* bits in chunk */
+    int rc = 0;
+    memset(chunk, 0, sizeof chunk);
+    for (size_t i = 0; i < cells && !rc; i++) {
+        int64_t v = s->coef[i];
+        if (!v)
+            continue;
+        unsigned bit = what == 0 ? v < 0 : (v > 1 || v < -1);
+        chunk[k / 8] |= (unsigned char)(bit << (k % 8));
+        if (++k == 8 * sizeof chunk) {
+            rc = rt_buf_append(out, chunk, sizeof chunk);
+            memset(chunk, 0, sizeof chunk);
+            k = 0;
+        }
+    }
+    return rc || !k ? rc : rt_buf_append(out, chunk, (k + 7) / 8);
+}
+
+/* Packs s into out (version 2, see the header). */
 static int pack_plain(const mm_plain *s, rt_buf *out)
 {
     int mode = mode_of(s);
-    unsigned char head[5] = {PACK_VERSION, (unsigned char)s->n, (unsigned char)s->m,
+    unsigned char head[5] = {PACK_V2, (unsigned char)s->n, (unsigned char)s->m,
                              (unsigned char)s->p, (unsigned char)mode};
     int rc = rt_buf_append(out, head, sizeof head);
     if (!rc)
@@ -182,12 +207,18 @@ static int pack_plain(const mm_plain *s, rt_buf *out)
     int width = w[0] + w[1] + w[2];
     for (int t = 0; t < s->rank && !rc; t++) {
         const int64_t *row = s->coef + (size_t)t * (size_t)width;
-        rc = put_factor(out, row, w[0], mode);
+        rc = put_factor(out, row, w[0], 0);
         if (!rc)
-            rc = put_factor(out, row + w[0], w[1], mode);
+            rc = put_factor(out, row + w[0], w[1], 0);
         if (!rc)
-            rc = put_factor(out, row + w[0] + w[1], w[2], mode);
+            rc = put_factor(out, row + w[0] + w[1], w[2], 0);
     }
+    for (int what = 0; what < mode && !rc; what++)
+        rc = put_nonzero_bits(s, what, out);
+    size_t cells = (size_t)s->rank * (size_t)width;
+    for (size_t i = 0; i < cells && !rc && mode == 2; i++)
+        if (s->coef[i] > 1 || s->coef[i] < -1)
+            rc = put_varint(out, (uint64_t)(s->coef[i] < 0 ? -s->coef[i] : s->coef[i]) - 2);
     return rc;
 }
 
@@ -264,10 +295,81 @@ static int get_factor(unpacker *u, int64_t *v, int width, int mode)
     return 0;
 }
 
+/* Reads version 1's products into s (every factor's masks in turn). */
+static int unpack_v1(unpacker *u, mm_plain *s, int mode)
+{
+    int w[3] = {s->n * s->m, s->m * s->p, s->p * s->n};
+    int width = w[0] + w[1] + w[2], rc = 0;
+    for (int t = 0; t < s->rank && !rc; t++) {
+        int64_t *row = s->coef + (size_t)t * (size_t)width;
+        rc = get_factor(u, row, w[0], mode);
+        if (!rc)
+            rc = get_factor(u, row + w[0], w[1], mode);
+        if (!rc)
+            rc = get_factor(u, row + w[0] + w[1], w[2], mode);
+    }
+    return rc;
+}
+
+/* Reads version 2's bits of the nonzero coefficients (nz of them) of s: what 0 negates the
+ * marked ones, what 1 marks those of magnitude above 1 (set to 2 for now, keeping the sign).
+ * The padding bits must be zero: one text, one packed form. */
+static int get_nonzero_bits(unpacker *u, mm_plain *s, size_t nz, int what)
+{
+    size_t bytes = (nz + 7) / 8;
+    if (u->n - u->at < bytes)
+        return RT_EUSAGE;
+    const unsigned char *bits = u->in + u->at;
+    u->at += bytes;
+    size_t cells = (size_t)s->rank * (size_t)mm_plain_width(s->n, s->m, s->p), k = 0;
+    for (size_t i = 0; i < cells; i++) {
+        if (!s->coef[i])
+            continue;
+        if (bits[k / 8] & (1u << (k % 8)))
+            s->coef[i] = what == 0 ? -s->coef[i] : 2 * s->coef[i];
+        k++;
+    }
+    for (; k < bytes * 8; k++)
+        if (bits[k / 8] & (1u << (k % 8)))
+            return RT_EUSAGE;
+    return 0;
+}
+
+/* Reads version 2's products into s: the nonzero masks, then the sign bits, then the
+ * magnitude bits and magnitudes. */
+static int unpack_v2(unpacker *u, mm_plain *s, int mode)
+{
+    int w[3] = {s->n * s->m, s->m * s->p, s->p * s->n};
+    int width = w[0] + w[1] + w[2], rc = 0;
+    for (int t = 0; t < s->rank && !rc; t++) {
+        int64_t *row = s->coef + (size_t)t * (size_t)width;
+        rc = get_factor(u, row, w[0], 0);
+        if (!rc)
+            rc = get_factor(u, row + w[0], w[1], 0);
+        if (!rc)
+            rc = get_factor(u, row + w[0] + w[1], w[2], 0);
+    }
+    size_t cells = (size_t)s->rank * (size_t)width, nz = 0;
+    for (size_t i = 0; i < cells; i++)
+        nz += s->coef[i] != 0;
+    for (int what = 0; what < mode && !rc; what++)
+        rc = get_nonzero_bits(u, s, nz, what);
+    for (size_t i = 0; i < cells && !rc && mode == 2; i++) {
+        if (s->coef[i] != 2 && s->coef[i] != -2)
+            continue;
+        uint64_t extra;
+        if (get_varint(u, &extra) || extra > (uint64_t)MM_MAX_COEF - 2)
+            return RT_EUSAGE;
+        s->coef[i] = s->coef[i] < 0 ? -(int64_t)extra - 2 : (int64_t)extra + 2;
+    }
+    return rc;
+}
+
 /* Reads the header and products into s. */
 static int unpack_plain(unpacker *u, mm_plain *s)
 {
-    if (u->n < 6 || u->in[0] != PACK_VERSION || u->in[4] > 2)
+    int version = u->n ? u->in[0] : 0;
+    if (u->n < 6 || (version != PACK_V1 && version != PACK_V2) || u->in[4] > 2)
         return RT_EUSAGE;
     int n = u->in[1], m = u->in[2], p = u->in[3], mode = u->in[4];
     u->at = 5;
@@ -276,20 +378,13 @@ static int unpack_plain(unpacker *u, mm_plain *s)
         m < 1 || m > MM_MAX_DIM || p < 1 || p > MM_MAX_DIM)
         return RT_EUSAGE;
     int w[3] = {n * m, m * p, p * n};
-    size_t least = (size_t)rank * (size_t)(mode + 1) *
-                   (size_t)((w[0] + 7) / 8 + (w[1] + 7) / 8 + (w[2] + 7) / 8);
+    size_t per = (size_t)((w[0] + 7) / 8 + (w[1] + 7) / 8 + (w[2] + 7) / 8);
+    size_t least = (size_t)rank * per * (size_t)(version == PACK_V1 ? mode + 1 : 1);
     if (u->n - u->at < least) /* before allocating for a claimed rank */
         return RT_EUSAGE;
     int rc = mm_plain_init(s, n, m, p, (int)rank);
-    int width = w[0] + w[1] + w[2];
-    for (int t = 0; t < (int)rank && !rc; t++) {
-        int64_t *row = s->coef + (size_t)t * (size_t)width;
-        rc = get_factor(u, row, w[0], mode);
-        if (!rc)
-            rc = get_factor(u, row + w[0], w[1], mode);
-        if (!rc)
-            rc = get_factor(u, row + w[0] + w[1], w[2], mode);
-    }
+    if (!rc)
+        rc = version == PACK_V1 ? unpack_v1(u, s, mode) : unpack_v2(u, s, mode);
     if (!rc && u->at != u->n)
         rc = RT_EUSAGE;
     return rc;
