@@ -5,7 +5,9 @@
  * usage: bench_meta2 SUITE RUNS STEPS L1WORK [POLICY_FILE...]
  *
  * SUITE: 2 to 4 problem specs (meta.h); the level-1 runs train on the first half and gate on
- * the rest. Each arm (0: the shipped defaults; then each POLICY_FILE, merged over them) makes
+ * the rest. The arms are the POLICY_FILEs (each merged over the shipped defaults; the name
+ * "default" is the shipped defaults themselves), or the defaults alone when none is given; arm 0
+ * is the baseline of the paired comparisons. Each arm makes
  * RUNS level-1 runs with seeds 2000001.. (used by no level-2 run: those use 1.. for training and
  * 1000001.. for the gate) of STEPS meta steps each, or L1WORK level-0 cost. Level-0 trials use
  * the caps of `make bench-meta2` (evaluations 1000, work 4e7, 2 islands; level 1: 2 training
@@ -150,7 +152,7 @@ static void print_paired(const arm *a, const arm *base, int k, int runs, int ste
 
 int main(int argc, char **argv)
 {
-    if (argc < 5 || argc > 5 + MAX_ARMS - 1) {
+    if (argc < 5 || argc > 5 + MAX_ARMS) {
         fprintf(stderr, "usage: bench_meta2 SUITE RUNS STEPS L1WORK [POLICY_FILE...]\n");
         return 2;
     }
@@ -171,15 +173,14 @@ int main(int argc, char **argv)
                 RT_META1_MAX_PROPOSALS);
         return 2;
     }
-    int narms = argc - 4;
+    int narms = argc > 5 ? argc - 5 : 1;
     arm *arms = calloc((size_t)narms, sizeof *arms);
     if (!arms)
         return 1;
-    rt_policy_defaults(&arms[0].policy);
-    arms[0].name = "shipped default";
-    for (int k = 1; k < narms; k++) {
-        arms[k].name = argv[4 + k];
-        if (load_policy(argv[4 + k], &arms[k].policy))
+    for (int k = 0; k < narms; k++) {
+        arms[k].name = argc > 5 ? argv[5 + k] : "default";
+        rt_policy_defaults(&arms[k].policy);
+        if (strcmp(arms[k].name, "default") != 0 && load_policy(arms[k].name, &arms[k].policy))
             return 2;
     }
     if (rt_meta_tmpdir(tmp, sizeof tmp, msg, sizeof msg)) {
