@@ -378,14 +378,16 @@ typedef struct curve_walk {
     long long admitted;
 } curve_walk;
 
-/* The curve from the store: the best verified held-out cost after each step (one island: the
- * generation of a candidate is the step that made it). */
+/* The curve from the store: the best verified held-out cost after each step (one island: a
+ * child of generation g was made by step g + 1). */
 static int curve_row(const rt_cand_info *c, void *user)
 {
     curve_walk *cw = user;
     rt_meta1_trial *o = cw->out;
     cw->admitted++;
-    for (long long g = c->generation < 0 ? 0 : c->generation; g < o->ncurve; g++)
+    /* the seed is generation 0, and so are the children of the first step */
+    long long from = strcmp(c->op, "seed") == 0 ? 0 : c->generation + 1;
+    for (long long g = from < 0 ? 0 : from; g < o->ncurve; g++)
         if (o->curve[g] <= 0 || c->metric < o->curve[g])
             o->curve[g] = c->metric;
     return 0;

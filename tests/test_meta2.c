@@ -355,6 +355,59 @@ static void tiny_run_stores_lineage(void **state)
     free(best);
 }
 
+/* A level-1 trial: its curve starts at the start policy's held-out cost whatever the seed, never
+ * rises, and ends lower when the run reached a verified improvement; a miss costs twice the
+ * work cap, a hit the level-0 cost it spent; the same seed gives the same trial. */
+static void level1_trial_measures(void **state)
+{
+    (void)state;
+    rt_meta_spec specs[4];
+    int n = 0;
+    char msg[300];
+    assert_int_equal(rt_meta_parse_specs("matmul:2x2x3:gf2,matmul:2x2x2:gf2,matmul:2x2x4:gf2@15,"
+                                         "matmul:2x3x3:gf2@16", specs, &n, msg, sizeof msg), 0);
+    rt_meta_suite suite;
+    assert_int_equal(rt_meta_suite_make(specs, n, &suite, msg, sizeof msg), 0);
+    assert_int_equal(suite.ntrain, 2);
+    assert_int_equal(suite.nheld, 2);
+    assert_int_equal(rt_meta_suite_make(specs, 1, &suite, msg, sizeof msg), RT_EUSAGE);
+    assert_int_equal(rt_meta_suite_make(specs, n, &suite, msg, sizeof msg), 0);
+    /* a start that never reaches the targets (one-flip walks), so that a step can improve it */
+    const char *start = "{\"matmul\": {\"op_plus\": 0, \"op_restart\": 0, \"flips_exp\": 0, "
+                        "\"pf_walk_flips\": 1}, \"meta\": {\"race_size\": 4, \"knobs\": 20, "
+                        "\"step\": 5, \"op_reset\": 0}}";
+    rt_policy p;
+    rt_policy_defaults(&p);
+    assert_int_equal(rt_policy_parse(&p, start, strlen(start), msg, sizeof msg), 0);
+    rt_meta1_caps caps = {.seeds = 2, .vseeds = 3, .proposals = 10, .work = 1e12,
+                          .trial = {30, 1000000, 2}};
+    char tmp[4096];
+    assert_int_equal(rt_meta_tmpdir(tmp, sizeof tmp, msg, sizeof msg), 0);
+    rt_meta1_trial t[3];
+    int hits = 0;
+    for (int i = 0; i < 3; i++) {
+        if (rt_meta1_run_trial(&p, &suite, (uint64_t)(i < 2 ? i + 1 : 1), &caps, tmp, &t[i], msg,
+                               sizeof msg))
+            fail_msg("%s", msg);
+        assert_int_equal(t[i].ncurve, 11);
+        assert_true(t[i].curve[0] > 0 && t[i].curve[0] == t[0].curve[0]);
+        for (int s = 1; s < t[i].ncurve; s++)
+            assert_true(t[i].curve[s] <= t[i].curve[s - 1]);
+        if (t[i].reached) {
+            hits++;
+            assert_true(t[i].curve[t[i].ncurve - 1] < t[i].curve[0]);
+            assert_true(t[i].cost == t[i].work && t[i].trials > 0);
+        } else {
+            assert_true(t[i].curve[t[i].ncurve - 1] == t[i].curve[0]);
+            assert_true(t[i].cost == 2 * caps.work);
+        }
+    }
+    assert_true(t[2].cost == t[0].cost && t[2].trials == t[0].trials);
+    assert_true(t[2].curve[10] == t[0].curve[10]);
+    assert_true(hits > 0);
+    rt_meta_tmpdir_remove(tmp);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -364,6 +417,7 @@ int main(void)
         cmocka_unit_test(cli_rejects_bad_input),
         cmocka_unit_test(search_never_touches_heldout),
         cmocka_unit_test(tiny_run_stores_lineage),
+        cmocka_unit_test(level1_trial_measures),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
