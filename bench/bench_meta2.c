@@ -119,7 +119,7 @@ static void print_arm(const arm *a, int k, int runs, int steps)
            "mean %.4g, 95%% CI [%.4g, %.4g]\n", exp(m), exp(m - h), exp(m + h));
     printf("  held-out cost against meta step (geometric mean over runs [95%% CI]):\n");
     for (int s = 0; s <= steps; s++) {
-        if (s != 0 && s != steps && s % (steps / 6 > 0 ? steps / 6 : 1) != 0)
+        if (s > 6 && s != steps && s % (steps / 6 > 0 ? steps / 6 : 1) != 0)
             continue;
         for (int r = 0; r < runs; r++)
             v[r] = log(a->runs[r].curve[s < a->runs[r].ncurve ? s : a->runs[r].ncurve - 1]);
@@ -204,6 +204,8 @@ int main(int argc, char **argv)
                 printf("arm %d run %d: reached %d, %lld steps, %lld trials, cost %.4g, %.2f CPU "
                        "s, held-out cost %.4g -> %.4g\n", k, r, t->reached, t->proposals,
                        t->trials, t->work, t->cpu, t->curve[0], t->curve[t->ncurve - 1]);
+            for (int i = 0; !rc && i < t->ncurve; i++)
+                printf("%s%.4g%s", i ? " " : "  curve:", t->curve[i], i + 1 < t->ncurve ? "" : "\n");
             fflush(stdout);
         }
     for (int k = 0; k < narms && !rc; k++)
