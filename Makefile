@@ -30,7 +30,7 @@ TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
 .PHONY: bench-sandbox-compare bench-walk-compare
 .PHONY: test-browser bench-report bench-research
-.PHONY: all deps deps-test test demo bench bench-drift bench-meta bench-matmul bench-portfolio sanitize fuzz \
+.PHONY: all deps deps-test test demo bench bench-drift bench-meta bench-meta2 bench-matmul bench-portfolio sanitize fuzz \
         bench-coevolve bench-binpack \
         clean examples install uninstall
 
@@ -171,6 +171,26 @@ bench-meta: all $(BUILD)/bench/bench_meta
 	$(BUILD)/ratchet meta --train $(META_TRAIN) --heldout $(META_HELDOUT) --seconds $(META_SECONDS) \
 	    $(META_OPTS) --store $(BUILD)/bench-meta.db --out $(BUILD)/bench-meta-best.json
 	$(BUILD)/bench/bench_meta $(BUILD)/bench-meta.db $(META_TEST_SEEDS)
+
+# Level 2 (docs/recursion.md): a level-2 run tunes the meta knobs on level-1 runs of the
+# meta-training suite (gated on the meta-held-out suite, disjoint shapes), then level 1 under the
+# default and under the level-2 output on the meta-held-out suite with fresh seeds (bench_meta2's
+# level-0 and level-1 caps are those of META2_OPTS). Reduced size; docs/recursion.md has the full.
+META2_TRAIN ?= matmul:2x3x4:gf2,matmul:2x2x3:z,matmul:3x3x3:gf2,matmul:2x2x4:z
+META2_HELDOUT ?= matmul:2x3x3:z,matmul:2x3x5:gf2@26,matmul:3x3x4:gf2@30,matmul:2x4x4:gf2@26
+META2_SECONDS ?= 300
+META2_RUNS ?= 3
+META2_STEPS ?= 20
+META2_L1WORK ?= 5e8
+META2_OPTS ?= --seed 1 --seeds 2 --vseeds 3 --l1seeds 2 --l1vseeds 3 --evals 1000 \
+	--work 40000000 --islands 2
+bench-meta2: all $(BUILD)/bench/bench_meta2
+	@rm -f $(BUILD)/bench-meta2.db
+	$(BUILD)/ratchet meta --level 2 --train $(META2_TRAIN) --heldout $(META2_HELDOUT) \
+	    --seconds $(META2_SECONDS) --l1steps $(META2_STEPS) --l1work $(META2_L1WORK) \
+	    $(META2_OPTS) --store $(BUILD)/bench-meta2.db --out $(BUILD)/bench-meta2-best.json
+	$(BUILD)/bench/bench_meta2 $(META2_HELDOUT) $(META2_RUNS) $(META2_STEPS) $(META2_L1WORK) \
+	    default $(BUILD)/bench-meta2-best.json
 
 # The co-evolution experiment (docs/coevolution.md): ARM_SECONDS, SEEDS, JOBS, OUT.
 bench-coevolve: all

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "problems/matmul/matmul_policy.h"
@@ -23,9 +24,8 @@ static const struct {
     {4, 4, 4, 49, 47},
 };
 
-static int known_rank(int n, int m, int p, int gf2)
+static void sort3(int d[3])
 {
-    int d[3] = {n, m, p};
     for (int i = 0; i < 3; i++)
         for (int j = i + 1; j < 3; j++)
             if (d[j] < d[i]) {
@@ -33,6 +33,20 @@ static int known_rank(int n, int m, int p, int gf2)
                 d[i] = d[j];
                 d[j] = t;
             }
+}
+
+/* The never-used shapes of docs/recursion.md: <2,2,5>, <2,4,5>, <2,5,5> over Z. */
+static int never_used(int n, int m, int p, int gf2)
+{
+    int d[3] = {n, m, p};
+    sort3(d);
+    return !gf2 && d[0] == 2 && d[2] == 5 && (d[1] == 2 || d[1] == 4 || d[1] == 5);
+}
+
+static int known_rank(int n, int m, int p, int gf2)
+{
+    int d[3] = {n, m, p};
+    sort3(d);
     for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
         if (known[i].a == d[0] && known[i].b == d[1] && known[i].c == d[2])
             return gf2 ? known[i].rank_gf2 : known[i].rank_z;
@@ -68,6 +82,10 @@ static int parse_one(const char *s, size_t len, rt_meta_spec *out, char *err, si
         goto bad;
     snprintf(out->shape, sizeof out->shape, "%dx%dx%d", n, m, p);
     snprintf(out->field, sizeof out->field, "%s", c2 + 1);
+    if (never_used(n, m, p, strcmp(out->field, "gf2") == 0))
+        return rt_fail(err, errlen, RT_EUSAGE,
+                       "problem spec '%.*s': %s over Z is a never-used shape, kept out of every "
+                       "meta run (docs/recursion.md)", (int)len, s, out->shape);
     if (at) {
         if (rt_parse_double(at, 1, 1000, &out->target))
             goto bad;
@@ -108,6 +126,23 @@ int rt_meta_parse_specs(const char *list, rt_meta_spec *out, int *n, char *err, 
         s += len + 1;
     }
     return 0;
+}
+
+static _Thread_local long long thread_trials;
+static _Thread_local double thread_cost;
+static rt_meta_observer observer;
+static void *observer_user;
+
+void rt_meta_thread_count(long long *trials, double *cost)
+{
+    *trials = thread_trials;
+    *cost = thread_cost;
+}
+
+void rt_meta_observe(rt_meta_observer fn, void *user)
+{
+    observer = fn;
+    observer_user = user;
 }
 
 typedef struct trial_watch {
@@ -164,6 +199,8 @@ int rt_meta_run_trial(const rt_policy *policy, const rt_meta_spec *spec, uint64_
 {
     static atomic_llong counter;
     memset(out, 0, sizeof *out);
+    if (observer)
+        observer(spec, seed, observer_user);
     if ((double)largest_run(policy, spec) * caps->islands > (double)caps->work) {
         out->cost = 2 * ((double)caps->work + RT_META_EVAL_COST * (double)caps->evaluations);
         return 0;
@@ -225,6 +262,8 @@ int rt_meta_run_trial(const rt_policy *policy, const rt_meta_spec *spec, uint64_
     out->work = w.work;
     out->reached = w.has_best && w.best <= spec->target;
     out->cost = (double)w.work + RT_META_EVAL_COST * (double)w.evaluations;
+    thread_trials++;
+    thread_cost += out->cost;
     if (!out->reached) /* a miss costs more than any hit: twice the caps */
         out->cost = miss;
     if (out->cost < 1)
@@ -265,4 +304,185 @@ void rt_meta_tmpdir_remove(const char *dir)
     }
     closedir(d);
     rmdir(dir);
+}
+
+/* ---- level 2 ----------------------------------------------------------------------------- */
+
+static void join_specs(char *buf, size_t len, const rt_meta_spec *s, int n)
+{
+    size_t o = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < n && o < len; i++) {
+        int k = snprintf(buf + o, len - o, "%s%s", i ? "," : "", s[i].text);
+        if (k < 0)
+            break;
+        o += (size_t)k;
+    }
+}
+
+int rt_meta_suite_make(const rt_meta_spec *specs, int n, rt_meta_suite *out, char *err,
+                       size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    if (n < 2 || n > RT_META_MAX_SPECS)
+        return rt_fail(err, errlen, RT_EUSAGE,
+                       "a meta suite needs 2 to %d problems (the level-1 run trains on the first "
+                       "half and gates on the rest), got %d", RT_META_MAX_SPECS, n);
+    out->ntrain = (n + 1) / 2;
+    out->nheld = n - out->ntrain;
+    memcpy(out->train, specs, (size_t)out->ntrain * sizeof *specs);
+    memcpy(out->heldout, specs + out->ntrain, (size_t)out->nheld * sizeof *specs);
+    join_specs(out->train_text, sizeof out->train_text, out->train, out->ntrain);
+    join_specs(out->heldout_text, sizeof out->heldout_text, out->heldout, out->nheld);
+    return 0;
+}
+
+static double thread_cpu(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+typedef struct meta1_watch {
+    rt_run *run;
+    const rt_meta1_caps *caps;
+    rt_meta1_trial *out;
+    long long trials0;
+    double cost0, cpu0;
+} meta1_watch;
+
+/* Progress of the level-1 run (every step): the level-0 spending so far, frozen at the first
+ * admitted policy beyond the seed (the seed's own verdict is the first admission); stops the
+ * run past the work cap. */
+static void watch1(const rt_progress *p, void *user)
+{
+    meta1_watch *w = user;
+    rt_meta1_trial *o = w->out;
+    long long trials;
+    double cost;
+    rt_meta_thread_count(&trials, &cost);
+    if (!o->reached) {
+        o->trials = trials - w->trials0;
+        o->work = cost - w->cost0;
+        o->proposals = p->evaluations;
+        o->cpu = thread_cpu() - w->cpu0;
+        o->reached = p->admitted > 1;
+    }
+    if (cost - w->cost0 > w->caps->work)
+        rt_run_stop(w->run);
+}
+
+typedef struct curve_walk {
+    rt_meta1_trial *out;
+    long long admitted;
+} curve_walk;
+
+/* The curve from the store: the best verified held-out cost after each step (one island: a
+ * child of generation g was made by step g + 1). */
+static int curve_row(const rt_cand_info *c, void *user)
+{
+    curve_walk *cw = user;
+    rt_meta1_trial *o = cw->out;
+    cw->admitted++;
+    /* the seed is generation 0, and so are the children of the first step */
+    long long from = strcmp(c->op, "seed") == 0 ? 0 : c->generation + 1;
+    for (long long g = from < 0 ? 0 : from; g < o->ncurve; g++)
+        if (o->curve[g] <= 0 || c->metric < o->curve[g])
+            o->curve[g] = c->metric;
+    return 0;
+}
+
+static int read_curve(const char *path, rt_meta1_trial *out, char *err, size_t errlen)
+{
+    rt_store *st = NULL;
+    rt_error e = {0};
+    if (rt_store_open(&st, path, &e))
+        return rt_fail(err, errlen, RT_EIO, "level-1 store: %s", e.msg);
+    curve_walk cw = {out, 0};
+    int rc = rt_store_admitted(st, curve_row, &cw);
+    rt_store_close(st);
+    if (rc)
+        return rt_fail(err, errlen, RT_EIO, "cannot read the level-1 store");
+    if (cw.admitted > 1 && !out->reached) /* admitted in the last step, after the last report */
+        out->reached = 1;
+    return 0;
+}
+
+static int open_level1(const rt_meta_suite *suite, const rt_meta1_caps *caps, rt_problem **pb,
+                       char *err, size_t errlen)
+{
+    char seeds[16], vseeds[16], evals[32], work[32], islands[16];
+    snprintf(seeds, sizeof seeds, "%d", caps->seeds);
+    snprintf(vseeds, sizeof vseeds, "%d", caps->vseeds);
+    snprintf(evals, sizeof evals, "%lld", caps->trial.evaluations);
+    snprintf(work, sizeof work, "%lld", caps->trial.work);
+    snprintf(islands, sizeof islands, "%d", caps->trial.islands);
+    const char *keys[] = {"train", "heldout", "seeds", "vseeds", "evals", "work", "islands"};
+    const char *values[] = {suite->train_text, suite->heldout_text, seeds, vseeds, evals, work,
+                            islands};
+    rt_error e = {0};
+    if (rt_problem_open(pb, "policy", keys, values, sizeof keys / sizeof keys[0], &e))
+        return rt_fail(err, errlen, RT_EUSAGE, "level-1 run: %s", e.msg);
+    return 0;
+}
+
+int rt_meta1_run_trial(const rt_policy *policy, const rt_meta_suite *suite, uint64_t seed,
+                       const rt_meta1_caps *caps, const char *tmpdir, rt_meta1_trial *out,
+                       char *err, size_t errlen)
+{
+    static atomic_llong counter;
+    memset(out, 0, sizeof *out);
+    long long props = caps->proposals < RT_META1_MAX_PROPOSALS ? caps->proposals
+                                                               : RT_META1_MAX_PROPOSALS;
+    out->ncurve = (int)props + 1;
+    rt_buf json;
+    rt_buf_init(&json, 0);
+    rt_problem *pb = NULL;
+    rt_run *run = NULL;
+    rt_error e = {0};
+    char path[4096];
+    snprintf(path, sizeof path, "%s/level1-%lld.db", tmpdir,
+             (long long)atomic_fetch_add(&counter, 1));
+    int rc = rt_policy_print(policy, &json);
+    if (rc || (rc = open_level1(suite, caps, &pb, err, errlen)))
+        goto done;
+    meta1_watch w = {.caps = caps, .out = out, .cpu0 = thread_cpu()};
+    rt_meta_thread_count(&w.trials0, &w.cost0);
+    rt_run_options o;
+    rt_run_options_init(&o);
+    o.seed = seed;
+    o.islands = 1;
+    o.threads = 1;
+    o.evaluations = props;
+    o.policy = rt_buf_cstr(&json);
+    o.progress = watch1;
+    o.progress_user = &w;
+    o.progress_interval = 1e-9; /* every step */
+    remove_store(path);
+    if ((rc = rt_run_create(&run, path, pb, &o, &e))) {
+        rc = rt_fail(err, errlen, rc, "level-1 run %llu: %s", (unsigned long long)seed, e.msg);
+        goto done;
+    }
+    w.run = run;
+    if ((rc = rt_run_execute(run))) {
+        rc = rt_fail(err, errlen, rc, "level-1 run %llu: %s", (unsigned long long)seed,
+                     rt_run_errmsg(run));
+        goto done;
+    }
+    rt_run_close(run);
+    run = NULL;
+    if ((rc = read_curve(path, out, err, errlen)))
+        goto done;
+    out->cost = out->reached && out->work <= caps->work ? out->work : 2 * caps->work;
+    if (out->cost < 1)
+        out->cost = 1;
+done:
+    if (rc == RT_ENOMEM)
+        rc = rt_fail(err, errlen, rc, "out of memory");
+    rt_run_close(run);
+    rt_problem_close(pb);
+    rt_buf_free(&json);
+    remove_store(path);
+    return rc;
 }

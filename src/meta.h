@@ -11,7 +11,9 @@
  *
  * Problem specs are "PROBLEM:SHAPE:FIELD[@TARGET]" (matmul only for now), e.g. "matmul:3x3x4:gf2"
  * or "matmul:2x3x3:z@15". Without @TARGET the target is the best known rank for small shapes
- * (a table in meta.c); shapes outside it need @TARGET.
+ * (a table in meta.c); shapes outside it need @TARGET. The never-used shapes of
+ * docs/recursion.md (<2,2,5>, <2,4,5>, <2,5,5> over Z, in any order) are refused, so that no
+ * meta run at any level can train or gate on them.
  *
  * Ownership: plain values; the trial's store is a scratch file under tmpdir, removed afterwards.
  */
@@ -57,6 +59,61 @@ typedef struct rt_meta_trial {
 int rt_meta_run_trial(const rt_policy *policy, const rt_meta_spec *spec, uint64_t seed,
                       const rt_meta_caps *caps, const char *tmpdir, rt_meta_trial *out,
                       char *err, size_t errlen);
+
+/* Every level-0 trial that runs (a cached one does not) is counted on the calling thread:
+ * rt_meta_thread_count gives the count and the summed cost (work + RT_META_EVAL_COST per
+ * evaluation, what the trial spent, without the miss penalty) since the thread began. */
+void rt_meta_thread_count(long long *trials, double *cost);
+
+/* Tests and benches may watch every level-0 trial as it starts (NULL: none). Process-wide;
+ * set it before any trial runs. */
+typedef void (*rt_meta_observer)(const rt_meta_spec *spec, uint64_t seed, void *user);
+void rt_meta_observe(rt_meta_observer fn, void *user);
+
+/* ---- level 2: a trial is a whole level-1 run (docs/recursion.md) ------------------------- */
+
+/* A meta suite: the problems of one level-1 run, made from a list of 2 to RT_META_MAX_SPECS
+ * specs: the first half (rounded up) are its training problems, the rest its held-out ones. */
+typedef struct rt_meta_suite {
+    rt_meta_spec train[RT_META_MAX_SPECS], heldout[RT_META_MAX_SPECS];
+    int ntrain, nheld;
+    char train_text[200], heldout_text[200]; /* comma-separated canonical specs */
+} rt_meta_suite;
+
+/* Splits n parsed specs into a suite; RT_EUSAGE when n < 2. */
+int rt_meta_suite_make(const rt_meta_spec *specs, int n, rt_meta_suite *out, char *err,
+                       size_t errlen);
+
+#define RT_META1_MAX_PROPOSALS 64
+
+/* The caps of a level-1 trial run. */
+typedef struct rt_meta1_caps {
+    int seeds, vseeds;   /* level 1's training and held-out seeds per problem */
+    long long proposals; /* meta steps (races) of the run */
+    double work;         /* level-0 cost the run may spend (trials' cost summed, gate included) */
+    rt_meta_caps trial;  /* caps of each level-0 trial */
+} rt_meta1_caps;
+
+typedef struct rt_meta1_trial {
+    int reached;         /* the run admitted a policy beyond its start (a verified improvement) */
+    long long trials;    /* level-0 trials run until then (in all, on a miss) */
+    double work;         /* their summed cost */
+    long long proposals; /* meta steps until then */
+    double cpu;          /* CPU seconds of the calling thread until then */
+    double cost;         /* work when reached within caps.work, else 2 * caps.work */
+    /* the held-out geometric mean cost of the run's best policy (its verified metric) before
+     * the first step (curve[0]) and after each step; ncurve entries */
+    double curve[RT_META1_MAX_PROPOSALS + 1];
+    int ncurve;
+} rt_meta1_trial;
+
+/* Runs level 1 (a run of the policy problem on the suite, seed `seed`, one island, one thread)
+ * from `policy` (its meta section drives the run) in a scratch store under tmpdir, up to
+ * caps->proposals meta steps or caps->work level-0 cost. Deterministic for a seed. Returns 0 or
+ * a negative code (err says why). */
+int rt_meta1_run_trial(const rt_policy *policy, const rt_meta_suite *suite, uint64_t seed,
+                       const rt_meta1_caps *caps, const char *tmpdir, rt_meta1_trial *out,
+                       char *err, size_t errlen);
 
 /* Makes a scratch folder for trials (under $TMPDIR, else /dev/shm, else /tmp) into buf; removes one with its files. */
 int rt_meta_tmpdir(char *buf, size_t len, char *err, size_t errlen);

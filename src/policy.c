@@ -69,7 +69,12 @@ static const rt_knob loop_knobs[] = {
     KNOB_INT("meta.race_size", meta.race_size, 8, 1, 32, RT_MUT_LOG, 0.4,
              "candidates one meta step makes and races on the training problems"),
     KNOB_INT("meta.race_seeds", meta.race_seeds, 1, 1, 64, RT_MUT_LOG, 0.4,
-             "training seeds of a race's first round (doubled each round)"),
+             "training seeds of a race's first round (multiplied by race_eta each round)"),
+    KNOB_REAL("meta.race_eta", meta.race_eta, 2, 1.5, 8, RT_MUT_LOG, 0.3,
+              "halving rate of a race: a round keeps 1/eta of the candidates on eta times "
+              "the seeds"),
+    KNOB_REAL("meta.screen", meta.screen, 0, 0, 10, RT_MUT_ADD, 0.05,
+              "a race's winner goes to the gate only beyond this mean log-ratio on training"),
 };
 
 /* After the problems' sections: the proposers'. */
@@ -599,20 +604,30 @@ static int mutate_knob(rt_policy *p, const rt_knob *k, double scale, rt_rng *rng
     return rt_policy_get(p, k) != old;
 }
 
-int rt_policy_mutate(rt_policy *p, const rt_policy *meta, rt_rng *rng)
+static int in_part(const rt_knob *k, const char *prefix, int inside)
+{
+    if (k->mutation == RT_MUT_NONE)
+        return 0;
+    if (!prefix)
+        return 1;
+    return (strncmp(k->name, prefix, strlen(prefix)) == 0) == (inside != 0);
+}
+
+int rt_policy_mutate_part(rt_policy *p, const rt_policy *meta, rt_rng *rng, const char *prefix,
+                          int inside)
 {
     table();
     double scale = meta->meta.step, want = meta->meta.knobs;
     size_t nmut = 0;
     for (size_t i = 0; i < nknobs; i++)
-        nmut += knobs[i].mutation != RT_MUT_NONE;
+        nmut += (size_t)in_part(&knobs[i], prefix, inside);
     if (!nmut)
         return 0;
     double prob = want / (double)nmut;
     int changed = 0;
     for (size_t i = 0; i < nknobs; i++) {
         const rt_knob *k = &knobs[i];
-        if (k->mutation == RT_MUT_NONE)
+        if (!in_part(k, prefix, inside))
             continue;
         if (rt_rng_unit(rng) < prob)
             changed += mutate_knob(p, k, scale, rng);
@@ -621,7 +636,7 @@ int rt_policy_mutate(rt_policy *p, const rt_policy *meta, rt_rng *rng)
     for (int tries = 0; !changed && tries < 32; tries++) {
         size_t j = rt_rng_below(rng, (uint32_t)nmut);
         for (size_t i = 0; i < nknobs; i++) {
-            if (knobs[i].mutation == RT_MUT_NONE)
+            if (!in_part(&knobs[i], prefix, inside))
                 continue;
             if (j-- == 0) {
                 changed += mutate_knob(p, &knobs[i], scale, rng);
@@ -630,6 +645,11 @@ int rt_policy_mutate(rt_policy *p, const rt_policy *meta, rt_rng *rng)
         }
     }
     return changed;
+}
+
+int rt_policy_mutate(rt_policy *p, const rt_policy *meta, rt_rng *rng)
+{
+    return rt_policy_mutate_part(p, meta, rng, NULL, 1);
 }
 
 double rt_policy_op_weight(const rt_policy *p, const char *problem, const char *op, double def)

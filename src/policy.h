@@ -70,7 +70,11 @@ typedef struct rt_meta_policy {
     double op_mutate;  /* weight of the "mutate" operator for policies */
     double op_reset;   /* weight of the "reset" operator (one knob back to its default) */
     int race_size;     /* candidates one application of the meta operator makes and races */
-    int race_seeds;    /* training seeds of the race's first round (doubled each round) */
+    int race_seeds;    /* training seeds of the race's first round (multiplied by race_eta) */
+    double race_eta;   /* halving rate: each round keeps 1/race_eta of the candidates on
+                          race_eta times the seeds */
+    double screen;     /* the race's winner goes on to the gate only if its mean paired
+                          log-ratio against its parent on the training seeds exceeds this */
 } rt_meta_policy;
 
 typedef struct rt_policy {
@@ -191,6 +195,12 @@ int rt_policy_validate(const rt_policy *p, char *err, size_t errlen);
  * with probability meta.knobs / (number of mutable knobs), at least one knob changes, and every
  * value stays in range. Returns the number of knobs changed. */
 int rt_policy_mutate(rt_policy *p, const rt_policy *meta, rt_rng *rng);
+
+/* The same over part of the table: with inside 1 only the knobs whose name begins with prefix
+ * change, with inside 0 only the others (the meta level's levels split the table this way:
+ * level 1 changes every knob but "meta.", level 2 only "meta."). Returns the knobs changed. */
+int rt_policy_mutate_part(rt_policy *p, const rt_policy *meta, rt_rng *rng, const char *prefix,
+                          int inside);
 
 /* The weight of operator `op` of problem `problem` in p ("<problem>.op_<op>"), or def when the
  * policy has no such knob. */

@@ -149,8 +149,8 @@ static void test_mutation_stays_in_range(void **st)
     char err[256];
     size_t n;
     const rt_knob *k = rt_policy_knobs(&n);
-    int changed_any[64] = {0};
-    assert_true(n <= 64);
+    int changed_any[128] = {0};
+    assert_true(n <= 128);
     for (int it = 0; it < 3000; it++) {
         rt_policy before = p;
         int c = rt_policy_mutate(&p, &p, &rng);

@@ -17,8 +17,9 @@
 
 typedef struct meta_args {
     rt_run_options opt;
-    const char *train, *heldout, *store, *resume, *out;
-    const char *seeds, *vseeds, *evals, *work; /* for the policy problem, which checks them */
+    const char *train, *heldout, *store, *resume, *out, *policy;
+    /* for the policy problem, which checks them */
+    const char *seeds, *vseeds, *evals, *work, *level, *l1seeds, *l1vseeds, *l1steps, *l1work;
 } meta_args;
 
 #define AT(field) offsetof(meta_args, field)
@@ -30,6 +31,8 @@ static const arg_opt meta_opts[] = { /* those without help are in the usage line
     {"seed", "N", ARG_SEED, 0, 0, "a non-negative integer", AT(opt.seed), NULL},
     {"seconds", "N", ARG_NUM, 0.001, 1e9, "a positive number", AT(opt.seconds),
      "time budget of this session (default 600)"},
+    {"evaluations", "N", ARG_LONG, 1, 1e15, "a positive integer", AT(opt.evaluations),
+     "stop after N meta steps (policies proposed) in this session"},
     {"seeds", "N", ARG_TEXT, 0, 0, NULL, AT(seeds), "training seeds per problem (default 3)"},
     {"vseeds", "N", ARG_TEXT, 0, 0, NULL, AT(vseeds), "held-out seeds per problem (default 5)"},
     {"evals", "N", ARG_TEXT, 0, 0, NULL, AT(evals),
@@ -40,6 +43,18 @@ static const arg_opt meta_opts[] = { /* those without help are in the usage line
     {"threads", "N", ARG_INT, 1, 64, "1 to 64", AT(opt.threads),
      "threads (default: the number of cores)"},
     {"out", "FILE", ARG_TEXT, 0, 0, NULL, AT(out), "write the best policy found to FILE"},
+    {"policy", "FILE", ARG_TEXT, 0, 0, NULL, AT(policy),
+     "start from this policy (default: the shipped defaults)"},
+    {"level", "N", ARG_TEXT, 0, 0, NULL, AT(level),
+     "1 (default): tune policies on runs; 2: tune the meta knobs on level-1 runs"},
+    {"l1seeds", "N", ARG_TEXT, 0, 0, NULL, AT(l1seeds),
+     "level 2: training seeds of each level-1 run (default 2)"},
+    {"l1vseeds", "N", ARG_TEXT, 0, 0, NULL, AT(l1vseeds),
+     "level 2: held-out seeds of each level-1 run (default 3)"},
+    {"l1steps", "N", ARG_TEXT, 0, 0, NULL, AT(l1steps),
+     "level 2: meta steps of one level-1 run (default 6)"},
+    {"l1work", "N", ARG_TEXT, 0, 0, NULL, AT(l1work),
+     "level 2: level-0 cost one level-1 run may spend (default 2e9)"},
     {0},
 };
 
@@ -48,8 +63,10 @@ static void help_meta(FILE *f)
     fprintf(f,
             "usage: ratchet meta --train SPECS --heldout SPECS --seconds N --store FILE\n"
             "                    [--seed N] [--seeds N] [--vseeds N] [--evals N] [--work N]\n"
-            "                    [--islands N] [--threads N] [--out FILE]\n"
-            "       ratchet meta --resume FILE --seconds N [--out FILE]\n"
+            "                    [--islands N] [--threads N] [--out FILE] [--policy FILE]\n"
+            "                    [--level 2 [--l1seeds N] [--l1vseeds N] [--l1steps N]\n"
+            "                     [--l1work N]]\n"
+            "       ratchet meta --resume FILE --seconds N [--evaluations N] [--out FILE]\n"
             "\n"
             "Evolves policies (every knob of ratchet, see ratchet policy show) with the same\n"
             "engine as any run. SPECS: comma-separated PROBLEM:SHAPE:FIELD[@TARGET], e.g.\n"
@@ -58,6 +75,13 @@ static void help_meta(FILE *f)
             "problems over --seeds seeds; it is admitted only if it beats its parent on the\n"
             "held-out problems (--vseeds fresh seeds) by more than twice the standard error of\n"
             "the paired differences. Training and held-out problems must be disjoint.\n"
+            "\n"
+            "--level 2 applies the meta level to itself: candidates change only the meta knobs\n"
+            "(meta.*: race size, seeds and halving rate, mutation step, screening); a trial is a\n"
+            "whole level-1 run (--l1steps meta steps) on a suite, and its cost is the level-0\n"
+            "work it spends to its first verified improvement. Each SPECS is then one suite of\n"
+            "2 to 4 problems: the level-1 run trains on the first half and gates on the rest.\n"
+            "The training and held-out suites must not share a shape. The gate is the same.\n"
             "\n");
     args_help(f, meta_opts, 15);
 }
@@ -91,13 +115,36 @@ static int meta_parse(int argc, char **argv, meta_args *a)
     return args_parse(&spec, argc, argv, a, NULL);
 }
 
+/* Reads the --policy file and checks it. Returns 0, or -1 after printing one line. */
+static int read_start(const char *path, char **text)
+{
+    size_t len = 0;
+    char msg[600];
+    rt_error err = {0};
+    char *json = NULL;
+    if (input_read_policy(path, "policy ", text, &len, msg, sizeof msg)) {
+        usage_error("meta: %s", msg);
+        return -1;
+    }
+    if (rt_policy_show(*text, len, &json, &err)) {
+        usage_error("meta: %.100s: %.400s", path, err.msg);
+        free(*text);
+        *text = NULL;
+        return -1;
+    }
+    free(json);
+    return 0;
+}
+
 /* Opens the meta run: a new run of the policy problem, or the resumed one. Returns 0, or an exit
  * status after printing one line. */
 static int meta_open(meta_args *a, rt_run **run)
 {
-    const char *given[] = {"seeds", a->seeds, "vseeds", a->vseeds, "evals", a->evals,
-                           "work", a->work};
-    const char *keys[8], *values[8];
+    const char *given[] = {"seeds",    a->seeds,    "vseeds",   a->vseeds,   "evals",
+                           a->evals,   "work",      a->work,     "level",    a->level,
+                           "l1seeds",  a->l1seeds,  "l1vseeds", a->l1vseeds, "l1steps",
+                           a->l1steps, "l1work",    a->l1work};
+    const char *keys[16], *values[16];
     size_t np = 0;
     for (size_t i = 0; i < sizeof given / sizeof given[0]; i += 2)
         if (given[i + 1]) {
@@ -107,8 +154,8 @@ static int meta_open(meta_args *a, rt_run **run)
     rt_error err = {0};
     int rc;
     if (a->resume) {
-        if (a->train || a->heldout || a->store || np) {
-            usage_error("meta: --resume takes only --seconds, --threads, --out");
+        if (a->train || a->heldout || a->store || a->policy || np) {
+            usage_error("meta: --resume takes only --seconds, --evaluations, --threads, --out");
             return EXIT_USAGE;
         }
         rc = rt_run_resume(run, a->resume, NULL, &a->opt, &err);
@@ -132,7 +179,15 @@ static int meta_open(meta_args *a, rt_run **run)
             usage_error("meta: %s", err.msg);
             return EXIT_USAGE;
         }
+        char *text = NULL;
+        if (a->policy && read_start(a->policy, &text)) {
+            rt_problem_close(pb);
+            return EXIT_USAGE;
+        }
+        a->opt.policy = text;
         rc = rt_run_create(run, a->store, pb, &a->opt, &err);
+        a->opt.policy = NULL;
+        free(text);
         rt_problem_close(pb);
     }
     if (rc) {

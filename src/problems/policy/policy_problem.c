@@ -58,6 +58,13 @@ typedef struct policy_state {
     int ntrain, nheld;
     int seeds, vseeds, jobs;
     rt_meta_caps caps;
+    /* level 2: a trial unit is one suite (a level-1 run), and there is one of each; at level 1
+     * a unit is one problem */
+    int level;
+    int utrain, uheld;
+    rt_meta_suite strain, sheld;
+    rt_meta1_caps l1;
+    rt_policy start; /* the seed: the run's policy (configure), else the defaults */
     char tmpdir[4096];
     char params[512];
     pthread_mutex_t lock;
@@ -115,6 +122,16 @@ static const rt_param policy_rows[] = {
     CAP_ROW("work", caps.work, "50000000", "work cap of one trial run (default 50000000 flips)"),
     COUNT_ROW("islands", caps.islands, "2", "islands of a trial run (default 2)"),
     COUNT_ROW("jobs", jobs, "1", "trial runs at once in a verification (default 1)"),
+    {.name = "level", .type = RT_PARAM_INT, RT_PARAM_AT(policy_state, level), .lo = 1, .hi = 2,
+     .def = "1", .metavar = "N",
+     .help = "1: tune the policy on level-0 runs; 2: tune the meta knobs on level-1 runs"},
+    COUNT_ROW("l1seeds", l1.seeds, "2", "level 2: training seeds of each level-1 run (default 2)"),
+    COUNT_ROW("l1vseeds", l1.vseeds, "3",
+              "level 2: held-out seeds of each level-1 run (default 3)"),
+    COUNT_ROW("l1steps", l1.proposals, "6", "level 2: meta steps of one level-1 run (default 6)"),
+    {.name = "l1work", .type = RT_PARAM_DOUBLE, RT_PARAM_AT(policy_state, l1.work), .lo = 1,
+     .hi = 1e18, .def = "2e9", .metavar = "N",
+     .help = "level 2: level-0 cost one level-1 run may spend (default 2e9)"},
 };
 
 static const rt_param_table policy_table = {
@@ -125,6 +142,30 @@ static const rt_param_table policy_table = {
     .list_unknown = 1,
     .missing = "policy needs --train SPECS and --heldout SPECS",
 };
+
+/* Level 2: the training and held-out specs become one suite each. */
+static int make_suites(policy_state *st, char *err, size_t errlen)
+{
+    st->utrain = st->ntrain;
+    st->uheld = st->nheld;
+    if (st->level < 2)
+        return 0;
+    char msg[300];
+    int rc = rt_meta_suite_make(st->train, st->ntrain, &st->strain, msg, sizeof msg);
+    if (!rc)
+        rc = rt_meta_suite_make(st->heldout, st->nheld, &st->sheld, msg, sizeof msg);
+    if (rc)
+        return rt_fail(err, errlen, rc, "level 2: %s", msg);
+    for (int i = 0; i < st->ntrain; i++) /* disjoint shapes, whatever the field */
+        for (int j = 0; j < st->nheld; j++)
+            if (strcmp(st->train[i].shape, st->heldout[j].shape) == 0)
+                return rt_fail(err, errlen, RT_EUSAGE,
+                               "level 2: shape %s is in both the training and the held-out "
+                               "suite; they must be disjoint", st->train[i].shape);
+    st->l1.trial = st->caps;
+    st->utrain = st->uheld = 1;
+    return 0;
+}
 
 RT_PARAM_HELP_TEXT(policy_help, policy_table)
 
@@ -145,14 +186,21 @@ static int policy_create(void **out, const char *const *keys, const char *const 
                              "disjoint", st->train[i].text);
                 goto fail;
             }
+    if ((rc = make_suites(st, err, errlen)))
+        goto fail;
     if ((rc = rt_meta_tmpdir(st->tmpdir, sizeof st->tmpdir, err, errlen)))
         goto fail;
+    rt_policy_defaults(&st->start);
     char a[256], b[256];
-    snprintf(st->params, sizeof st->params,
-             "train=%s heldout=%s seeds=%d vseeds=%d evals=%lld work=%lld islands=%d jobs=%d",
-             spec_list(a, sizeof a, st->train, st->ntrain),
-             spec_list(b, sizeof b, st->heldout, st->nheld), st->seeds, st->vseeds,
-             st->caps.evaluations, st->caps.work, st->caps.islands, st->jobs);
+    int k = snprintf(st->params, sizeof st->params,
+                     "train=%s heldout=%s seeds=%d vseeds=%d evals=%lld work=%lld islands=%d "
+                     "jobs=%d", spec_list(a, sizeof a, st->train, st->ntrain),
+                     spec_list(b, sizeof b, st->heldout, st->nheld), st->seeds, st->vseeds,
+                     st->caps.evaluations, st->caps.work, st->caps.islands, st->jobs);
+    if (st->level > 1 && k > 0 && (size_t)k < sizeof st->params)
+        snprintf(st->params + k, sizeof st->params - (size_t)k,
+                 " level=%d l1seeds=%d l1vseeds=%d l1steps=%lld l1work=%.17g", st->level,
+                 st->l1.seeds, st->l1.vseeds, st->l1.proposals, st->l1.work);
     pthread_mutex_init(&st->lock, NULL);
     *out = st;
     return 0;
@@ -177,13 +225,22 @@ static const char *policy_params(const void *state)
     return ((const policy_state *)state)->params;
 }
 
+/* The run's policy is the seed (so `ratchet meta --policy FILE` starts from FILE, and a level-2
+ * trial starts level 1 from the meta policy it measures). */
+static int policy_configure(void *state, const rt_policy *policy, char *err, size_t errlen)
+{
+    (void)err;
+    (void)errlen;
+    ((policy_state *)state)->start = *policy;
+    return 0;
+}
+
 static void *policy_seed(const void *state)
 {
-    (void)state;
     policy_genome *g = calloc(1, sizeof *g);
     if (!g)
         return NULL;
-    rt_policy_defaults(&g->policy);
+    g->policy = ((const policy_state *)state)->start;
     g->baseline = g->policy;
     return g;
 }
@@ -266,13 +323,20 @@ done:
 
 /* ---- trials ------------------------------------------------------------------------------ */
 
-/* The cache key of a policy: the hash of its canonical text with the meta section at its
- * defaults, since the meta section changes how policies are made, not how a trial runs. */
-static void policy_key(const rt_policy *policy, char key[65])
+/* The cache key of a policy: at level 1 the hash of its canonical text with the meta section at
+ * its defaults, since the meta section changes how policies are made, not how a level-0 trial
+ * runs; at level 2 the hash of the meta section alone (a level-1 trial starts from the defaults
+ * with it). */
+static void policy_key(const policy_state *st, const rt_policy *policy, char key[65])
 {
     rt_policy p = *policy, def;
     rt_policy_defaults(&def);
-    p.meta = def.meta;
+    if (st->level > 1) {
+        def.meta = p.meta;
+        p = def;
+    } else {
+        p.meta = def.meta;
+    }
     rt_buf b;
     rt_buf_init(&b, 0);
     if (rt_policy_print(&p, &b) == 0)
@@ -332,6 +396,27 @@ typedef struct trial_batch {
     char err[400];
 } trial_batch;
 
+/* Runs one trial: a level-0 run of a problem, or at level 2 a level-1 run of a suite, whose
+ * cost is the level-0 cost it spent to its first verified improvement (meta.h). */
+static int one_trial(policy_state *st, const trial_job *j, rt_meta_trial *t, char *err,
+                     size_t errlen)
+{
+    if (st->level < 2) {
+        const rt_meta_spec *spec = j->spec >= 100 ? &st->heldout[j->spec - 100]
+                                                  : &st->train[j->spec];
+        return rt_meta_run_trial(j->policy, spec, j->seed, &st->caps, st->tmpdir, t, err,
+                                 errlen);
+    }
+    rt_meta1_trial l1;
+    int rc = rt_meta1_run_trial(j->policy, j->spec >= 100 ? &st->sheld : &st->strain, j->seed,
+                                &st->l1, st->tmpdir, &l1, err, errlen);
+    memset(t, 0, sizeof *t);
+    t->reached = l1.reached;
+    t->cost = l1.cost;
+    t->work = (long long)l1.work;
+    return rc;
+}
+
 static void *trial_worker(void *arg)
 {
     trial_batch *b = arg;
@@ -344,12 +429,9 @@ static void *trial_worker(void *arg)
         trial_job *j = &b->jobs[i];
         if (cache_get(b->st, j->key, j->spec, j->seed, &j->cost))
             continue;
-        const rt_meta_spec *spec =
-            j->spec >= 100 ? &b->st->heldout[j->spec - 100] : &b->st->train[j->spec];
         rt_meta_trial t;
         char err[400];
-        j->rc = rt_meta_run_trial(j->policy, spec, j->seed, &b->st->caps, b->st->tmpdir, &t, err,
-                                  sizeof err);
+        j->rc = one_trial(b->st, j, &t, err, sizeof err);
         if (j->rc) {
             pthread_mutex_lock(&b->lock);
             snprintf(b->err, sizeof b->err, "%s", err);
@@ -387,10 +469,10 @@ static int run_batch(policy_state *st, trial_job *jobs, int n, int threads, char
 static int train_cost(policy_state *st, const rt_policy *p, double *mean, long long *work)
 {
     char key[65];
-    policy_key(p, key);
+    policy_key(st, p, key);
     trial_job jobs[RT_META_MAX_SPECS * 64];
     int n = 0;
-    for (int i = 0; i < st->ntrain; i++)
+    for (int i = 0; i < st->utrain; i++)
         for (int s = 0; s < st->seeds; s++)
             jobs[n++] = (trial_job){.policy = p, .key = key, .spec = i,
                                     .seed = (uint64_t)s + 1};
@@ -436,12 +518,12 @@ static int policy_verify(const void *state, const char *text, size_t len, rt_ver
         return rc;
     policy_genome *g = gv;
     char kp[65], kb[65];
-    policy_key(&g->policy, kp);
-    policy_key(&g->baseline, kb);
+    policy_key(st, &g->policy, kp);
+    policy_key(st, &g->baseline, kb);
     int self = strcmp(kp, kb) == 0;
-    int nper = st->nheld * st->vseeds, n = 0;
+    int nper = st->uheld * st->vseeds, n = 0;
     trial_job jobs[2 * RT_META_MAX_SPECS * 64];
-    for (int i = 0; i < st->nheld; i++)
+    for (int i = 0; i < st->uheld; i++)
         for (int s = 0; s < st->vseeds; s++) {
             uint64_t seed = HELDOUT_SEED0 + (uint64_t)s + 1;
             jobs[n] = (trial_job){.policy = &g->policy, .key = kp, .spec = 100 + i, .seed = seed};
@@ -513,19 +595,23 @@ static int policy_convert(const void *state, const char *text, size_t len, const
 
 /* Makes one child of parent into *child with the parent's own meta section: with weight
  * meta.op_reset one knob that differs from its default goes back to it, otherwise
- * rt_policy_mutate. Returns 0, or -1 when nothing changed. */
-static int make_child(const rt_policy *parent, rt_policy *child, rt_rng *rng)
+ * rt_policy_mutate_part. Level 1 changes every knob but the meta section's, level 2 only the
+ * meta section's (so level 1 keeps the meta policy it was given, and level 2 changes nothing
+ * else). Returns 0, or -1 when nothing changed. */
+static int make_child(const policy_state *st, const rt_policy *parent, rt_policy *child,
+                      rt_rng *rng)
 {
     *child = *parent;
+    int inside = st->level > 1;
     double wm = parent->meta.op_mutate, wr = parent->meta.op_reset;
     if (wm + wr > 0 && rt_rng_unit(rng) * (wm + wr) < wr) {
         size_t n;
         const rt_knob *k = rt_policy_knobs(&n);
         rt_policy def;
         rt_policy_defaults(&def);
-        size_t diff[64], nd = 0;
-        for (size_t i = 0; i < n && nd < 64; i++)
-            if (k[i].type != RT_KNOB_STR &&
+        size_t diff[128], nd = 0;
+        for (size_t i = 0; i < n && nd < 128; i++)
+            if (k[i].type != RT_KNOB_STR && (strncmp(k[i].name, "meta.", 5) == 0) == inside &&
                 rt_policy_get(&def, &k[i]) != rt_policy_get(parent, &k[i]))
                 diff[nd++] = i;
         if (nd) {
@@ -534,7 +620,7 @@ static int make_child(const rt_policy *parent, rt_policy *child, rt_rng *rng)
             return 0;
         }
     }
-    return rt_policy_mutate(child, parent, rng) == 0 ? -1 : 0;
+    return rt_policy_mutate_part(child, parent, rng, "meta.", inside) == 0 ? -1 : 0;
 }
 
 /* Log costs of p on the training problems with seeds 1..nseeds, in the order (seed, problem), so
@@ -544,14 +630,14 @@ static int train_logs(policy_state *st, const rt_policy *p, int nseeds, double *
                       long long *work)
 {
     char key[65];
-    policy_key(p, key);
-    int n = nseeds * st->ntrain;
+    policy_key(st, p, key);
+    int n = nseeds * st->utrain;
     trial_job *jobs = calloc((size_t)n, sizeof *jobs);
     if (!jobs)
         return RT_ENOMEM;
     for (int s = 0; s < nseeds; s++)
-        for (int i = 0; i < st->ntrain; i++)
-            jobs[s * st->ntrain + i] =
+        for (int i = 0; i < st->utrain; i++)
+            jobs[s * st->utrain + i] =
                 (trial_job){.policy = p, .key = key, .spec = i, .seed = (uint64_t)s + 1};
     char err[400];
     int rc = run_batch(st, jobs, n, 1, err, sizeof err);
@@ -563,25 +649,46 @@ static int train_logs(policy_state *st, const rt_policy *p, int nseeds, double *
     return rc;
 }
 
-/* One race (successive halving with paired comparisons): the candidates all run on the first
- * race_seeds training seeds; each is judged by its mean paired log-ratio against the parent on
- * the seeds run so far; the better half goes on to twice as many seeds, until one is left, which
- * runs on every training seed. Returns the winner's index, or -1 when it does not beat the parent
- * over all training seeds (the screening: only such a child goes on to the gate). */
-static int race(policy_state *st, const rt_policy *parent, rt_policy *cand, int k, int first,
+/* The next round's size: ceil(x * f), at least 1 and at most cap. */
+static int scaled(int x, double f, int cap)
+{
+    double v = ceil((double)x * f - 1e-9);
+    return v < 1 ? 1 : v > cap ? cap : (int)v;
+}
+
+/* Best first (insertion sort; ties keep the earlier candidate). */
+static void sort_alive(int *alive, int nalive, const double *ratio)
+{
+    for (int a = 1; a < nalive; a++)
+        for (int b = a; b > 0 && ratio[alive[b]] > ratio[alive[b - 1]]; b--) {
+            int t = alive[b];
+            alive[b] = alive[b - 1];
+            alive[b - 1] = t;
+        }
+}
+
+/* One race (successive halving with paired comparisons), run by the parent's meta section: the
+ * candidates all run on the first meta.race_seeds training seeds; each is judged by its mean
+ * paired log-ratio against the parent on the seeds run so far; the best 1/meta.race_eta go on to
+ * race_eta times as many seeds, until one is left, which runs on every training seed. Returns
+ * the winner's index, or -1 when its log-ratio over all training seeds is not above
+ * meta.screen (the screening: only such a child goes on to the gate). */
+static int race(policy_state *st, const rt_policy *parent, rt_policy *cand, int k,
                 long long *work)
 {
-    int all = st->seeds, n = all * st->ntrain, alive[32], nalive = k, best = -1;
+    int all = st->seeds, n = all * st->utrain, alive[32], nalive = k, best = -1;
+    int first = parent->meta.race_seeds;
+    double eta = parent->meta.race_eta > 1 ? parent->meta.race_eta : 2;
     double *lp = malloc((size_t)n * sizeof *lp), *lc = malloc((size_t)n * sizeof *lc);
     double ratio[32];
     if (!lp || !lc || train_logs(st, parent, all, lp, work))
         goto done;
     for (int i = 0; i < k; i++)
         alive[i] = i;
-    for (int seeds = first < all ? first : all;; seeds = seeds * 2 < all ? seeds * 2 : all) {
+    for (int seeds = first < all ? first : all;; seeds = scaled(seeds, eta, all)) {
         if (nalive == 1)
             seeds = all;
-        int m = seeds * st->ntrain;
+        int m = seeds * st->utrain;
         for (int a = 0; a < nalive; a++) {
             if (train_logs(st, &cand[alive[a]], seeds, lc, work))
                 goto done;
@@ -590,18 +697,12 @@ static int race(policy_state *st, const rt_policy *parent, rt_policy *cand, int 
                 d += lp[i] - lc[i];
             ratio[alive[a]] = d / m;
         }
-        /* best first (insertion sort; ties keep the earlier candidate) */
-        for (int a = 1; a < nalive; a++)
-            for (int b = a; b > 0 && ratio[alive[b]] > ratio[alive[b - 1]]; b--) {
-                int t = alive[b];
-                alive[b] = alive[b - 1];
-                alive[b - 1] = t;
-            }
+        sort_alive(alive, nalive, ratio);
         if (seeds == all) {
-            best = ratio[alive[0]] > 0 ? alive[0] : -1;
+            best = ratio[alive[0]] > parent->meta.screen ? alive[0] : -1;
             break;
         }
-        nalive = (nalive + 1) / 2;
+        nalive = scaled(nalive, 1 / eta, nalive);
     }
 done:
     free(lp);
@@ -625,10 +726,10 @@ static int op_evolve(const void *state, void *genome, rt_rng *rng, long long *wo
         return -1;
     int k = 0;
     for (int tries = 0; k < want && tries < 4 * want; tries++)
-        if (make_child(&parent, &cand[k], rng) == 0)
+        if (make_child(st, &parent, &cand[k], rng) == 0)
             k++;
     long long w = 0;
-    int win = k ? race(st, &parent, cand, k, parent.meta.race_seeds, &w) : -1;
+    int win = k ? race(st, &parent, cand, k, &w) : -1;
     *work += w;
     if (win >= 0) {
         g->baseline = parent;
@@ -659,6 +760,7 @@ const rt_problem_class rt_problem_policy = {
     .features = policy_features,
     .verify = policy_verify,
     .convert = policy_convert,
+    .configure = policy_configure,
     .operators = policy_operators,
     .noperators = 1,
     .metric_lower_is_better = 1,
