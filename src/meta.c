@@ -308,7 +308,7 @@ void rt_meta_tmpdir_remove(const char *dir)
 
 /* ---- level 2 ----------------------------------------------------------------------------- */
 
-static void join_specs(char *buf, size_t len, const rt_meta_spec *s, int n)
+const char *rt_meta_spec_list(char *buf, size_t len, const rt_meta_spec *s, int n)
 {
     size_t o = 0;
     buf[0] = '\0';
@@ -318,6 +318,7 @@ static void join_specs(char *buf, size_t len, const rt_meta_spec *s, int n)
             break;
         o += (size_t)k;
     }
+    return buf;
 }
 
 int rt_meta_suite_make(const rt_meta_spec *specs, int n, rt_meta_suite *out, char *err,
@@ -332,8 +333,8 @@ int rt_meta_suite_make(const rt_meta_spec *specs, int n, rt_meta_suite *out, cha
     out->nheld = n - out->ntrain;
     memcpy(out->train, specs, (size_t)out->ntrain * sizeof *specs);
     memcpy(out->heldout, specs + out->ntrain, (size_t)out->nheld * sizeof *specs);
-    join_specs(out->train_text, sizeof out->train_text, out->train, out->ntrain);
-    join_specs(out->heldout_text, sizeof out->heldout_text, out->heldout, out->nheld);
+    rt_meta_spec_list(out->train_text, sizeof out->train_text, out->train, out->ntrain);
+    rt_meta_spec_list(out->heldout_text, sizeof out->heldout_text, out->heldout, out->nheld);
     return 0;
 }
 

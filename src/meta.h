@@ -37,6 +37,8 @@ typedef struct rt_meta_spec {
 /* Parses a comma-separated list of at most RT_META_MAX_SPECS specs. RT_EUSAGE naming the bad
  * spec. */
 int rt_meta_parse_specs(const char *list, rt_meta_spec *out, int *n, char *err, size_t errlen);
+/* The specs' texts joined with commas into buf (cut at len); returns buf. */
+const char *rt_meta_spec_list(char *buf, size_t len, const rt_meta_spec *s, int n);
 
 typedef struct rt_meta_caps {
     long long evaluations; /* per trial */

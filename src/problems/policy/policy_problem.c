@@ -77,19 +77,6 @@ typedef struct policy_genome {
     rt_policy baseline;
 } policy_genome;
 
-static const char *spec_list(char *buf, size_t len, const rt_meta_spec *s, int n)
-{
-    size_t o = 0;
-    buf[0] = '\0';
-    for (int i = 0; i < n && o < len; i++) {
-        int k = snprintf(buf + o, len - o, "%s%s", i ? "," : "", s[i].text);
-        if (k < 0)
-            break;
-        o += (size_t)k;
-    }
-    return buf;
-}
-
 static int train_param(void *state, const char *v, char *err, size_t errlen)
 {
     policy_state *st = state;
@@ -194,8 +181,8 @@ static int policy_create(void **out, const char *const *keys, const char *const 
     char a[256], b[256];
     int k = snprintf(st->params, sizeof st->params,
                      "train=%s heldout=%s seeds=%d vseeds=%d evals=%lld work=%lld islands=%d "
-                     "jobs=%d", spec_list(a, sizeof a, st->train, st->ntrain),
-                     spec_list(b, sizeof b, st->heldout, st->nheld), st->seeds, st->vseeds,
+                     "jobs=%d", rt_meta_spec_list(a, sizeof a, st->train, st->ntrain),
+                     rt_meta_spec_list(b, sizeof b, st->heldout, st->nheld), st->seeds, st->vseeds,
                      st->caps.evaluations, st->caps.work, st->caps.islands, st->jobs);
     if (st->level > 1 && k > 0 && (size_t)k < sizeof st->params)
         snprintf(st->params + k, sizeof st->params - (size_t)k,
