@@ -3,12 +3,15 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <sys/stat.h>
 
 #include "problems/matmul/matmul_policy.h"
 #include "problems/matmul/matmul_strategy.h"
@@ -276,13 +279,48 @@ done:
     return rc;
 }
 
+/* A scratch folder of a meta run that is gone: named by a process that no longer exists, ours,
+ * and untouched for a minute (a killed run cannot remove its own; a live one keeps writing). */
+static int stale_scratch(const char *base, const char *name, char *path, size_t len)
+{
+    static const char prefix[] = "ratchet-meta-";
+    if (strncmp(name, prefix, sizeof prefix - 1) != 0)
+        return 0;
+    char *end = NULL;
+    errno = 0;
+    long pid = strtol(name + sizeof prefix - 1, &end, 10);
+    if (errno || pid <= 0 || pid > 1L << 30 || !end || *end != '-' || pid == (long)getpid())
+        return 0;
+    if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+        return 0;
+    int n = snprintf(path, len, "%s/%s", base, name);
+    struct stat st;
+    if (n < 0 || (size_t)n >= len || lstat(path, &st) != 0)
+        return 0;
+    return S_ISDIR(st.st_mode) && st.st_uid == geteuid() && time(NULL) - st.st_mtime > 60;
+}
+
+static void sweep_scratch(const char *base)
+{
+    DIR *d = opendir(base);
+    if (!d)
+        return;
+    struct dirent *de;
+    char path[4400];
+    while ((de = readdir(d)))
+        if (stale_scratch(base, de->d_name, path, sizeof path))
+            rt_meta_tmpdir_remove(path);
+    closedir(d);
+}
+
 int rt_meta_tmpdir(char *buf, size_t len, char *err, size_t errlen)
 {
     /* trial stores are scratch: memory-backed /dev/shm spares the disk thousands of fsyncs */
     const char *base = getenv("TMPDIR");
     if (!base || !*base || strlen(base) > 3000)
         base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
-    int n = snprintf(buf, len, "%s/ratchet-meta-XXXXXX", base);
+    sweep_scratch(base);
+    int n = snprintf(buf, len, "%s/ratchet-meta-%ld-XXXXXX", base, (long)getpid());
     if (n < 0 || (size_t)n >= len || !mkdtemp(buf))
         return rt_fail(err, errlen, RT_EIO, "cannot make a scratch folder under %s: %s", base,
                        strerror(errno));

@@ -117,7 +117,10 @@ int rt_meta1_run_trial(const rt_policy *policy, const rt_meta_suite *suite, uint
                        const rt_meta1_caps *caps, const char *tmpdir, rt_meta1_trial *out,
                        char *err, size_t errlen);
 
-/* Makes a scratch folder for trials (under $TMPDIR, else /dev/shm, else /tmp) into buf; removes one with its files. */
+/* Makes a scratch folder for trials (under $TMPDIR, else /dev/shm, else /tmp) into buf, named
+ * ratchet-meta-PID-XXXXXX; first removes the folders there of meta runs that were killed (their
+ * process is gone, the folder is ours and untouched for a minute). rt_meta_tmpdir_remove removes
+ * one folder with its files. */
 int rt_meta_tmpdir(char *buf, size_t len, char *err, size_t errlen);
 void rt_meta_tmpdir_remove(const char *dir);
 

@@ -13,11 +13,16 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "meta.h"
 #include "problem.h"
 #include "rng.h"
 #include "ratchet.h"
+#include "testutil.h"
 
 static void specs_parse_and_fail_cleanly(void **state)
 {
@@ -158,12 +163,80 @@ static void race_screens_on_training(void **state)
     rt_problem_close(pb);
 }
 
+/* A folder made at path, holding one file, last touched `age` seconds ago. */
+static void make_scratch(const char *path, int age)
+{
+    assert_int_equal(mkdir(path, 0700), 0);
+    char f[700];
+    snprintf(f, sizeof f, "%s/trial-0.db", path);
+    FILE *fp = fopen(f, "w");
+    assert_non_null(fp);
+    fputs("x", fp);
+    fclose(fp);
+    struct timeval tv[2];
+    gettimeofday(&tv[0], NULL);
+    tv[0].tv_sec -= age;
+    tv[1] = tv[0];
+    assert_int_equal(utimes(path, tv), 0);
+}
+
+static int exists(const char *path)
+{
+    struct stat st;
+    return lstat(path, &st) == 0;
+}
+
+/* A killed meta run cannot remove its scratch folder; the next one does, and touches nothing
+ * else: not a live process's folder, not a fresh one, not other names. */
+static void killed_runs_scratch_is_swept(void **state)
+{
+    (void)state;
+    char base[256];
+    assert_int_equal(tu_tempdir(base, sizeof base, "metascratch"), 0);
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0)
+        _exit(0);
+    assert_int_equal(waitpid(child, NULL, 0), child);
+    char dead_old[512], dead_fresh[512], live[512], other[512];
+    snprintf(dead_old, sizeof dead_old, "%s/ratchet-meta-%ld-aaaaaa", base, (long)child);
+    snprintf(dead_fresh, sizeof dead_fresh, "%s/ratchet-meta-%ld-bbbbbb", base, (long)child);
+    snprintf(live, sizeof live, "%s/ratchet-meta-%ld-cccccc", base, (long)getppid());
+    snprintf(other, sizeof other, "%s/ratchet-meta-dddddd", base);
+    make_scratch(dead_old, 600);
+    make_scratch(dead_fresh, 0);
+    make_scratch(live, 600);
+    make_scratch(other, 600);
+    char *old = getenv("TMPDIR") ? strdup(getenv("TMPDIR")) : NULL;
+    setenv("TMPDIR", base, 1);
+    char made[4096], err[256];
+    int rc = rt_meta_tmpdir(made, sizeof made, err, sizeof err);
+    if (old) {
+        setenv("TMPDIR", old, 1);
+        free(old);
+    } else {
+        unsetenv("TMPDIR");
+    }
+    assert_int_equal(rc, 0);
+    char want[300];
+    snprintf(want, sizeof want, "%s/ratchet-meta-%ld-", base, (long)getpid());
+    assert_int_equal(strncmp(made, want, strlen(want)), 0);
+    assert_false(exists(dead_old));
+    assert_true(exists(dead_fresh));
+    assert_true(exists(live));
+    assert_true(exists(other));
+    rt_meta_tmpdir_remove(made);
+    assert_false(exists(made));
+    tu_rmtree(base);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(specs_parse_and_fail_cleanly),
         cmocka_unit_test(gate_admits_only_beyond_noise),
         cmocka_unit_test(race_screens_on_training),
+        cmocka_unit_test(killed_runs_scratch_is_swept),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
