@@ -262,3 +262,16 @@ int rt_canon_put(char *buf, size_t cap, size_t *at, const char *key, const char 
     buf[*at] = '\0';
     return 0;
 }
+
+void rt_format_real(double v, char *buf, size_t len)
+{
+    if (v == nearbyint(v) && fabs(v) < 1e15) {
+        snprintf(buf, len, "%.0f", v);
+        return;
+    }
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(buf, len, "%.*g", prec, v);
+        if (strtod(buf, NULL) == v)
+            return;
+    }
+}

@@ -55,6 +55,10 @@ void rt_sha256_hex(const void *data, size_t len, char hex[65]);
  * moves *at past it. Returns 0, or -1 when it does not fit. */
 int rt_canon_put(char *buf, size_t cap, size_t *at, const char *key, const char *value);
 
+/* v as the shortest text that reads back as exactly v: an integer below 1e15 in plain digits,
+ * else the shortest "%.*g". */
+void rt_format_real(double v, char *buf, size_t len);
+
 /* Parses a whole decimal integer in [lo, hi]; returns 0 or RT_EUSAGE. */
 int rt_parse_long(const char *s, long lo, long hi, long *out);
 /* Parses a whole finite decimal number in [lo, hi]; returns 0 or RT_EUSAGE. */

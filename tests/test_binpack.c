@@ -485,34 +485,6 @@ static void test_export_c(void **state)
     bp_set_free(&set);
 }
 
-/* Runs the tool with arguments (a shell command line after the tool's path); returns the exit
- * status and the output (stdout and stderr) in out. */
-/* The tool's absolute path (the commands run in the scratch folder; $RATCHET may be relative). */
-static const char *tool_path(void)
-{
-    static char path[PATH_MAX];
-    if (!path[0] && !realpath(tu_tool(), path))
-        snprintf(path, sizeof path, "%s", tu_tool());
-    return path;
-}
-
-static int tool(char *out, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int tool(char *out, size_t len, const char *fmt, ...)
-{
-    char args[2048], cmd[8192];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(args, sizeof args, fmt, ap);
-    va_end(ap);
-    snprintf(cmd, sizeof cmd, "cd %s && %s %s 2>&1", tmpdir, tool_path(), args);
-    FILE *p = popen(cmd, "r");
-    assert_non_null(p);
-    size_t n = fread(out, 1, len - 1, p);
-    out[n] = '\0';
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 static void write_file(const char *name, const char *text)
 {
     char path[512];
@@ -526,7 +498,7 @@ static void write_file(const char *name, const char *text)
 static void one_line_exit2(const char *args, const char *needle)
 {
     char out[4096];
-    int rc = tool(out, sizeof out, "%s", args);
+    int rc = tu_tool_in(tmpdir, out, sizeof out, "%s", args);
     if (rc != 2 || !strstr(out, needle) || strchr(out, '\n') != out + strlen(out) - 1)
         fail_msg("ratchet %s: exit %d, output '%s' (expected one line with '%s')", args, rc, out,
                  needle);
@@ -536,11 +508,11 @@ static void test_cli(void **state)
 {
     (void)state;
     char out[65536];
-    assert_int_equal(tool(out, sizeof out, "gen --help"), 0);
-    assert_int_equal(tool(out, sizeof out, "eval --help"), 0);
-    assert_int_equal(tool(out, sizeof out, "gen binpack --family or --items 120 --count 4 "
+    assert_int_equal(tu_tool_in(tmpdir, out, sizeof out, "gen --help"), 0);
+    assert_int_equal(tu_tool_in(tmpdir, out, sizeof out, "eval --help"), 0);
+    assert_int_equal(tu_tool_in(tmpdir, out, sizeof out, "gen binpack --family or --items 120 --count 4 "
                                            "--seed 5 --out or1.json"), 0);
-    assert_int_equal(tool(out, sizeof out, "eval binpack --solver bestfit --instances or1.json "
+    assert_int_equal(tu_tool_in(tmpdir, out, sizeof out, "eval binpack --solver bestfit --instances or1.json "
                                            "--json --packing pack.json"), 0);
     assert_non_null(strstr(out, "\"excess_percent\""));
     /* the packing file is FunSearch-checkable: every item once per instance */
@@ -563,45 +535,45 @@ static void test_cli(void **state)
     one_line_exit2("gen binpack --family gauss --items 5", "gauss");
     one_line_exit2("gen binpack --family or --items 0", "--items");
     one_line_exit2("gen matmul --family or --items 5", "binpack");
-    assert_int_equal(tool(out, sizeof out, "eval binpack --solver good.expr --instances "
+    assert_int_equal(tu_tool_in(tmpdir, out, sizeof out, "eval binpack --solver good.expr --instances "
                                            "or1.json"), 0);
     assert_non_null(strstr(out, "(all)"));
     /* a short run, then best in each format, eval from the store, audit */
-    assert_int_equal(tool(out, sizeof out, "run binpack --family or --items 120 --count 3 "
+    assert_int_equal(tu_tool_in(tmpdir, out, sizeof out, "run binpack --family or --items 120 --count 3 "
                                            "--evaluations 300 --store r.db --quiet"), 0);
-    assert_int_equal(tool(out, sizeof out, "best r.db"), 0);
+    assert_int_equal(tu_tool_in(tmpdir, out, sizeof out, "best r.db"), 0);
     write_file("best.expr", out); /* the canonical text, which eval reads back */
-    assert_int_equal(tool(out, sizeof out, "eval binpack --solver best.expr --instances "
+    assert_int_equal(tu_tool_in(tmpdir, out, sizeof out, "eval binpack --solver best.expr --instances "
                                            "or1.json"), 0);
-    assert_int_equal(tool(out, sizeof out, "best r.db --format c"), 0);
+    assert_int_equal(tu_tool_in(tmpdir, out, sizeof out, "best r.db --format c"), 0);
     assert_non_null(strstr(out, "double priority(double s"));
-    assert_int_equal(tool(out, sizeof out, "best r.db --format python"), 0);
+    assert_int_equal(tu_tool_in(tmpdir, out, sizeof out, "best r.db --format python"), 0);
     assert_non_null(strstr(out, "def priority(item"));
     /* it is Python (where python3 exists; NumPy is not needed to parse it) */
-    assert_int_equal(tool(out, sizeof out, "best r.db --format python > p.py && "
+    assert_int_equal(tu_tool_in(tmpdir, out, sizeof out, "best r.db --format python > p.py && "
                                            "{ ! command -v python3 >/dev/null || python3 -c "
                                            "'import ast; ast.parse(open(\"p.py\").read())'; }"),
                      0);
-    assert_int_equal(tool(out, sizeof out, "eval binpack --solver r.db --instances or1.json"), 0);
-    assert_int_equal(tool(out, sizeof out, "audit r.db"), 0);
+    assert_int_equal(tu_tool_in(tmpdir, out, sizeof out, "eval binpack --solver r.db --instances or1.json"), 0);
+    assert_int_equal(tu_tool_in(tmpdir, out, sizeof out, "audit r.db"), 0);
     assert_non_null(strstr(out, "passed"));
     /* one seed, one run, on 1 or 2 threads (crossover's donors are scored in island order) */
     static char first[65536];
-    assert_int_equal(tool(out, sizeof out, "run binpack --family weibull --items 100 --count 2 "
+    assert_int_equal(tu_tool_in(tmpdir, out, sizeof out, "run binpack --family weibull --items 100 --count 2 "
                                            "--evaluations 400 --threads 1 --store t1.db --quiet "
                                            "&& %s best t1.db && %s status t1.db | grep candidates",
-                          tool_path(), tool_path()), 0);
+                          tu_tool_path(), tu_tool_path()), 0);
     snprintf(first, sizeof first, "%s", out);
-    assert_int_equal(tool(out, sizeof out, "run binpack --family weibull --items 100 --count 2 "
+    assert_int_equal(tu_tool_in(tmpdir, out, sizeof out, "run binpack --family weibull --items 100 --count 2 "
                                            "--evaluations 400 --threads 2 --store t2.db --quiet "
                                            "&& %s best t2.db && %s status t2.db | grep candidates",
-                          tool_path(), tool_path()), 0);
+                          tu_tool_path(), tu_tool_path()), 0);
     assert_non_null(strstr(first, "candidates"));
     assert_string_equal(strchr(out, '\n'), strchr(first, '\n')); /* past the timing line */
     /* verify reads a binpack candidate file */
-    assert_int_equal(tool(out, sizeof out, "verify --problem binpack --family or good.expr"), 0);
+    assert_int_equal(tu_tool_in(tmpdir, out, sizeof out, "verify --problem binpack --family or good.expr"), 0);
     assert_non_null(strstr(out, "valid: "));
-    assert_int_equal(tool(out, sizeof out, "verify --problem binpack bad.expr"), 2);
+    assert_int_equal(tu_tool_in(tmpdir, out, sizeof out, "verify --problem binpack bad.expr"), 2);
 }
 
 int main(void)

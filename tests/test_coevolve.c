@@ -255,68 +255,42 @@ static void test_poser_problem(void **state)
     rt_problem_close(pb);
 }
 
-/* The tool's absolute path (the commands run in the scratch folder; $RATCHET may be relative). */
-static const char *tool_path(void)
-{
-    static char path[PATH_MAX];
-    if (!path[0] && !realpath(tu_tool(), path))
-        snprintf(path, sizeof path, "%s", tu_tool());
-    return path;
-}
-
-static int tool(char *out, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int tool(char *out, size_t len, const char *fmt, ...)
-{
-    char args[2048], cmd[8192];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(args, sizeof args, fmt, ap);
-    va_end(ap);
-    snprintf(cmd, sizeof cmd, "cd %s && %s %s 2>&1", tmpdir, tool_path(), args);
-    FILE *p = popen(cmd, "r");
-    assert_non_null(p);
-    size_t n = fread(out, 1, len - 1, p);
-    out[n] = '\0';
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 static void test_coevolve_cli(void **state)
 {
     (void)state;
     char out[65536];
-    assert_int_equal(tool(out, sizeof out, "coevolve --help"), 0);
-    assert_int_equal(tool(out, sizeof out, "coevolve binpack --seconds 4 --epoch-seconds 0.5 "
+    assert_int_equal(tu_tool_in(tmpdir, out, sizeof out, "coevolve --help"), 0);
+    assert_int_equal(tu_tool_in(tmpdir, out, sizeof out, "coevolve binpack --seconds 4 --epoch-seconds 0.5 "
                                            "--store c.db --out gen.expr --seed 3"), 0);
     assert_non_null(strstr(out, "epoch 1 "));
     assert_non_null(strstr(out, "posed: ["));
     assert_non_null(strstr(out, "generalist ("));
-    assert_int_equal(tool(out, sizeof out, "status c.db"), 0);
+    assert_int_equal(tu_tool_in(tmpdir, out, sizeof out, "status c.db"), 0);
     assert_non_null(strstr(out, "posers=1"));
     assert_non_null(strstr(out, "island 0"));
     assert_non_null(strstr(out, "island 1"));
     assert_non_null(strstr(out, "island 2"));
-    assert_int_equal(tool(out, sizeof out, "audit c.db"), 0);
+    assert_int_equal(tu_tool_in(tmpdir, out, sizeof out, "audit c.db"), 0);
     assert_non_null(strstr(out, "audit        passed"));
-    assert_int_equal(tool(out, sizeof out, "best c.db --format c"), 0);
+    assert_int_equal(tu_tool_in(tmpdir, out, sizeof out, "best c.db --format c"), 0);
     assert_non_null(strstr(out, "double priority("));
-    assert_int_equal(tool(out, sizeof out, "gen binpack --family or --items 120 --count 2 "
+    assert_int_equal(tu_tool_in(tmpdir, out, sizeof out, "gen binpack --family or --items 120 --count 2 "
                                            "--out o.json"), 0);
-    assert_int_equal(tool(out, sizeof out, "eval binpack --solver gen.expr --instances o.json"), 0);
-    assert_int_equal(tool(out, sizeof out, "coevolve binpack --seconds 2 --epoch-seconds 0.5 "
+    assert_int_equal(tu_tool_in(tmpdir, out, sizeof out, "eval binpack --solver gen.expr --instances o.json"), 0);
+    assert_int_equal(tu_tool_in(tmpdir, out, sizeof out, "coevolve binpack --seconds 2 --epoch-seconds 0.5 "
                                            "--store c.db --resume --quiet"), 0);
-    assert_int_equal(tool(out, sizeof out, "status c.db"), 0);
+    assert_int_equal(tu_tool_in(tmpdir, out, sizeof out, "status c.db"), 0);
     assert_non_null(strstr(out, "(2 sessions)"));
-    assert_int_equal(tool(out, sizeof out, "audit c.db"), 0);
+    assert_int_equal(tu_tool_in(tmpdir, out, sizeof out, "audit c.db"), 0);
     assert_non_null(strstr(out, "audit        passed"));
     /* refusals: one line, exit 2 */
-    assert_int_equal(tool(out, sizeof out, "coevolve binpack --seconds 2 --store c.db"), 2);
-    assert_int_equal(tool(out, sizeof out, "coevolve binpack --store x.db"), 2);
-    assert_int_equal(tool(out, sizeof out, "coevolve binpack --seconds 1 --store x.db "
+    assert_int_equal(tu_tool_in(tmpdir, out, sizeof out, "coevolve binpack --seconds 2 --store c.db"), 2);
+    assert_int_equal(tu_tool_in(tmpdir, out, sizeof out, "coevolve binpack --store x.db"), 2);
+    assert_int_equal(tu_tool_in(tmpdir, out, sizeof out, "coevolve binpack --seconds 1 --store x.db "
                                            "--solvers 1"), 2);
-    assert_int_equal(tool(out, sizeof out, "run binpack --evaluations 20 --store r.db --quiet"),
+    assert_int_equal(tu_tool_in(tmpdir, out, sizeof out, "run binpack --evaluations 20 --store r.db --quiet"),
                      0);
-    assert_int_equal(tool(out, sizeof out, "coevolve binpack --seconds 1 --store r.db --resume"),
+    assert_int_equal(tu_tool_in(tmpdir, out, sizeof out, "coevolve binpack --seconds 1 --store r.db --resume"),
                      2);
     assert_non_null(strstr(out, "not a store of ratchet coevolve"));
     assert_ptr_equal(strchr(out, '\n'), out + strlen(out) - 1);
@@ -327,16 +301,16 @@ static void test_coevolve_kill(void **state)
 {
     (void)state;
     char out[65536];
-    assert_int_equal(tool(out, sizeof out, "coevolve binpack --seconds 30 --epoch-seconds 0.3 "
+    assert_int_equal(tu_tool_in(tmpdir, out, sizeof out, "coevolve binpack --seconds 30 --epoch-seconds 0.3 "
                                            "--store k.db --quiet & pid=$!; sleep 3; "
                                            "kill -9 $pid; wait $pid; true"), 0);
-    assert_int_equal(tool(out, sizeof out, "audit k.db"), 0);
+    assert_int_equal(tu_tool_in(tmpdir, out, sizeof out, "audit k.db"), 0);
     assert_non_null(strstr(out, "audit        passed"));
-    assert_int_equal(tool(out, sizeof out, "coevolve binpack --seconds 1 --epoch-seconds 0.3 "
+    assert_int_equal(tu_tool_in(tmpdir, out, sizeof out, "coevolve binpack --seconds 1 --epoch-seconds 0.3 "
                                            "--store k.db --resume --quiet"), 0);
-    assert_int_equal(tool(out, sizeof out, "status k.db"), 0);
+    assert_int_equal(tu_tool_in(tmpdir, out, sizeof out, "status k.db"), 0);
     assert_non_null(strstr(out, "(2 sessions)"));
-    assert_int_equal(tool(out, sizeof out, "audit k.db"), 0);
+    assert_int_equal(tu_tool_in(tmpdir, out, sizeof out, "audit k.db"), 0);
     assert_non_null(strstr(out, "audit        passed"));
 }
 

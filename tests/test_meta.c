@@ -64,15 +64,6 @@ static void specs_parse_and_fail_cleanly(void **state)
     }
 }
 
-static char *candidate(const char *policy_json, const char *baseline_json)
-{
-    size_t n = strlen(policy_json) + strlen(baseline_json) + 64;
-    char *t = malloc(n);
-    assert_non_null(t);
-    snprintf(t, n, "{\"policy\": %s, \"baseline\": %s}", policy_json, baseline_json);
-    return t;
-}
-
 static void gate_admits_only_beyond_noise(void **state)
 {
     (void)state;
@@ -93,17 +84,17 @@ static void gate_admits_only_beyond_noise(void **state)
     const char *bad = "{\"matmul\": {\"op_plus\": 0, \"op_restart\": 0, \"flips_exp\": 0, "
                       "\"pf_walk_flips\": 1}}";
     rt_verdict v;
-    char *t = candidate(good, bad);
+    char *t = tu_policy_candidate(good, bad);
     assert_int_equal(rt_problem_verify_text(pb, t, strlen(t), &v, &err), 0);
     if (!v.valid)
         fail_msg("better policy rejected: %s / %s", v.summary, v.reason);
     free(t);
-    t = candidate(bad, good);
+    t = tu_policy_candidate(bad, good);
     assert_int_equal(rt_problem_verify_text(pb, t, strlen(t), &v, &err), 0);
     assert_false(v.valid);
     assert_non_null(strstr(v.reason, "noise"));
     free(t);
-    t = candidate(good, good);
+    t = tu_policy_candidate(good, good);
     assert_int_equal(rt_problem_verify_text(pb, t, strlen(t), &v, &err), 0);
     assert_true(v.valid);
     assert_non_null(strstr(v.summary, "reference"));
@@ -134,7 +125,7 @@ static void race_screens_on_training(void **state)
     const char *parent = "{\"matmul\": {\"op_plus\": 0, \"op_restart\": 0, \"flips_exp\": 0, "
                          "\"pf_walk_flips\": 1}, \"meta\": {\"race_size\": 8, \"knobs\": 20, "
                          "\"step\": 5, \"op_reset\": 0}}";
-    char *t = candidate(parent, parent);
+    char *t = tu_policy_candidate(parent, parent);
     void *g = NULL;
     char msg[256];
     assert_int_equal(rt_problem_decode(pb, t, strlen(t), &g, msg, sizeof msg), 0);

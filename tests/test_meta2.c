@@ -39,15 +39,6 @@ static int teardown(void **state)
     return 0;
 }
 
-static char *candidate(const char *policy_json, const char *baseline_json)
-{
-    size_t n = strlen(policy_json) + strlen(baseline_json) + 64;
-    char *t = malloc(n);
-    assert_non_null(t);
-    snprintf(t, n, "{\"policy\": %s, \"baseline\": %s}", policy_json, baseline_json);
-    return t;
-}
-
 /* Level 1 changes every knob but meta.*, level 2 only meta.*. */
 static void levels_split_the_knobs(void **state)
 {
@@ -108,7 +99,7 @@ static void gate_ignores_meta_knobs(void **state)
         snprintf(g, sizeof g, good, metas[m]);
         snprintf(b, sizeof b, bad, metas[m]);
         for (int dir_ = 0; dir_ < 2; dir_++) {
-            char *t = dir_ ? candidate(b, g) : candidate(g, b);
+            char *t = dir_ ? tu_policy_candidate(b, g) : tu_policy_candidate(g, b);
             assert_int_equal(rt_problem_verify_text(pb, t, strlen(t), &vd[m][dir_], &err), 0);
             free(t);
         }
@@ -136,7 +127,7 @@ static int races_won(const char *screen)
              "{\"matmul\": {\"op_plus\": 0, \"op_restart\": 0, \"flips_exp\": 0, "
              "\"pf_walk_flips\": 1}, \"meta\": {\"race_size\": 8, \"knobs\": 20, \"step\": 5, "
              "\"op_reset\": 0, \"screen\": %s}}", screen);
-    char *t = candidate(parent, parent);
+    char *t = tu_policy_candidate(parent, parent);
     void *g = NULL;
     char msg[256];
     assert_int_equal(rt_problem_decode(pb, t, strlen(t), &g, msg, sizeof msg), 0);
@@ -271,7 +262,7 @@ static void search_never_touches_heldout(void **state)
 {
     (void)state;
     rt_problem *pb = open_level2();
-    char *t = candidate(start_policy, start_policy);
+    char *t = tu_policy_candidate(start_policy, start_policy);
     void *g = NULL;
     char msg[256];
     assert_int_equal(rt_problem_decode(pb, t, strlen(t), &g, msg, sizeof msg), 0);
@@ -295,7 +286,7 @@ static void search_never_touches_heldout(void **state)
     assert_int_equal(s.other, 0);
     rt_verdict vd;
     rt_error err;
-    t = candidate(start_policy, start_policy);
+    t = tu_policy_candidate(start_policy, start_policy);
     assert_int_equal(rt_problem_verify_text(pb, t, strlen(t), &vd, &err), 0);
     free(t);
     rt_meta_observe(NULL, NULL);

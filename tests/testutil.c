@@ -9,6 +9,8 @@
 #include "problems/matmul/matmul_search.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -288,4 +290,40 @@ int tu_wait(int pid, double seconds)
         struct timespec ms = {0, 10000000};
         nanosleep(&ms, NULL);
     }
+}
+
+const char *tu_tool_path(void)
+{
+    static char path[PATH_MAX];
+    if (!path[0] && !realpath(tu_tool(), path))
+        snprintf(path, sizeof path, "%s", tu_tool());
+    return path;
+}
+
+int tu_tool_in(const char *dir, char *out, size_t len, const char *fmt, ...)
+{
+    char args[2048], cmd[8192];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof args, fmt, ap);
+    va_end(ap);
+    snprintf(cmd, sizeof cmd, "cd %s && %s %s 2>&1", dir, tu_tool_path(), args);
+    out[0] = '\0';
+    FILE *p = popen(cmd, "r");
+    if (!p)
+        return -1;
+    size_t n = fread(out, 1, len - 1, p);
+    out[n] = '\0';
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+char *tu_policy_candidate(const char *policy_json, const char *baseline_json)
+{
+    size_t n = strlen(policy_json) + strlen(baseline_json) + 64;
+    char *t = malloc(n);
+    if (!t)
+        abort();
+    snprintf(t, n, "{\"policy\": %s, \"baseline\": %s}", policy_json, baseline_json);
+    return t;
 }

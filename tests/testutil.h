@@ -11,6 +11,13 @@ void tu_rmtree(const char *dir);
 /* The ratchet tool to test: $RATCHET, else build/ratchet; NULL (message on stderr) if it cannot
  * be run. */
 const char *tu_tool(void);
+/* tu_tool() as an absolute path, for commands run in another folder ($RATCHET may be relative). */
+const char *tu_tool_path(void);
+/* Runs `tool ARGS` through the shell in dir, ARGS formatted from fmt; its stdout and stderr
+ * together go into out (len bytes, NUL-terminated). Returns its exit status, -1 when it did not
+ * exit or could not start. */
+int tu_tool_in(const char *dir, char *out, size_t len, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 /* The jail's client for the sandbox tests: $RATCHET_JAIL_HELPER (a sanitizer build's tool cannot
  * start under the sandbox's address-space limit), else tu_tool(). */
 const char *tu_jail_helper(void);
@@ -47,6 +54,9 @@ long long tu_count_texts(const char *store, const char *where, const char *needl
 
 /* Monotonic seconds. */
 double tu_now(void);
+/* A policy problem's candidate text, {"policy": P, "baseline": B} (caller frees; aborts when out
+ * of memory). */
+char *tu_policy_candidate(const char *policy_json, const char *baseline_json);
 
 /* matmul: a packed scheme verified by the gate's own checker (matmul_plain.c) through plain
  * form: its rank, -1 when it does not verify, -2 when it could not be converted. */

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util.h"
+
 static const char *const op_names[BP_NOPS] = {
     "s", "r", "c", "f", "e", "k", "m", "",
     "neg", "abs", "sqrt", "log", "exp", "sq",
@@ -203,26 +205,12 @@ int bp_parse(const char *text, size_t len, bp_expr *out, char *err, size_t errle
 
 /* ---- printing --------------------------------------------------------------------------- */
 
-/* The shortest %.Ng form of v that reads back as v. */
-static void format_const(double v, char *buf, size_t len)
-{
-    if (v == nearbyint(v) && fabs(v) < 1e15) {
-        snprintf(buf, len, "%.0f", v);
-        return;
-    }
-    for (int prec = 1; prec <= 17; prec++) {
-        snprintf(buf, len, "%.*g", prec, v);
-        if (strtod(buf, NULL) == v)
-            return;
-    }
-}
-
 static int print_node(const bp_expr *e, int *i, rt_buf *out)
 {
     const bp_node *nd = &e->node[(*i)++];
     if (nd->op == BP_CONST) {
         char buf[40];
-        format_const(nd->value, buf, sizeof buf);
+        rt_format_real(nd->value, buf, sizeof buf);
         return rt_buf_printf(out, "%s", buf);
     }
     if (bp_arity(nd->op) == 0)

@@ -8,6 +8,7 @@
 
 #include "problems/binpack/bp_check.h"
 #include "problems/binpack/bp_sim.h"
+#include "util.h"
 
 static const char *const dist_names[] = {"uniform", "weibull", "normal", "set", "exact"};
 static const char *const order_names[] = {"random", "ascending", "descending", "interleaved"};
@@ -159,27 +160,14 @@ int bp_spec_parse(const char *text, size_t len, bp_spec *out, char *err, size_t 
 
 /* ---- printing ----------------------------------------------------------------------------- */
 
-static void fmt(double v, char *buf, size_t len)
-{
-    if (v == nearbyint(v) && fabs(v) < 1e15) {
-        snprintf(buf, len, "%.0f", v);
-        return;
-    }
-    for (int prec = 1; prec <= 17; prec++) {
-        snprintf(buf, len, "%.*g", prec, v);
-        if (strtod(buf, NULL) == v)
-            return;
-    }
-}
-
 int bp_spec_print(const bp_spec *s, rt_buf *out)
 {
     int rc = rt_buf_printf(out, "poser\ncapacity %d\nitems %d\n", s->capacity, s->items);
     for (int i = 0; !rc && i < s->nmix; i++) {
         const bp_mix *m = &s->mix[i];
         char a[40], b[40];
-        fmt(m->a, a, sizeof a);
-        fmt(m->b, b, sizeof b);
+        rt_format_real(m->a, a, sizeof a);
+        rt_format_real(m->b, b, sizeof b);
         rc = rt_buf_printf(out, "mix %d %s", m->weight, dist_names[m->kind]);
         if (!rc && m->kind == BP_D_SET)
             for (int k = 0; !rc && k < m->nset; k++)
