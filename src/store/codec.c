@@ -471,11 +471,10 @@ int rt_db_text_value(rt_db *db, long long id, sqlite3_value *v, char **text, siz
 int rt_db_text_fetch(rt_db *db, const char *hash)
 {
     sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(db->sql,
-                                db->compact ? "SELECT id FROM candidates WHERE "
-                                              "substr(hash, 1, 8)=substr(?1, 1, 8) AND hash=?1"
-                                            : "SELECT id FROM candidates WHERE hash IN (?1, ?2)",
-                                -1, &st, NULL);
+    char sql[160];
+    snprintf(sql, sizeof sql, "SELECT id FROM candidates WHERE %s",
+             db->compact ? RT_SQL_BY_HASH(1) : "hash IN (?1, ?2)");
+    int rc = sqlite3_prepare_v2(db->sql, sql, -1, &st, NULL);
     if (rc != SQLITE_OK)
         return rt_db_sql_fail(db, rc, "read a candidate");
     rt_db_bind_hash(st, 1, hash);                       /* format 3 */

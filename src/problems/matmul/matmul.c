@@ -309,10 +309,9 @@ static int pf_choose(matmul_state *st, char *err, size_t errlen)
     return 0;
 }
 
-/* The symmetric strategies' configuration before its flips, field and kind. */
-static mm_sym_cfg pf_sym_base(const matmul_state *st)
+/* The policy's knobs of a symmetric search, shared by the portfolio and the --symmetric mode. */
+static mm_sym_cfg sym_knobs(const rt_matmul_policy *pol)
 {
-    const rt_matmul_policy *pol = &st->pol;
     mm_sym_cfg c = {0};
     c.plateau = pol->sym_plateau_flips;
     c.escape_prob = pol->escape_prob;
@@ -321,6 +320,14 @@ static mm_sym_cfg pf_sym_base(const matmul_state *st)
     c.headroom = pol->sym_headroom;
     c.max_size = pol->sym_max_size;
     c.beta = pol->sym_beta;
+    return c;
+}
+
+/* The symmetric strategies' configuration before its flips, field and kind. */
+static mm_sym_cfg pf_sym_base(const matmul_state *st)
+{
+    const rt_matmul_policy *pol = &st->pol;
+    mm_sym_cfg c = sym_knobs(pol);
     c.parts = pol->sym_cubes >= 1 && pol->sym_cubes <= st->n ? pol->sym_cubes
                                                                : mm_sym_default_parts(st->n);
     c.fresh = 1;
@@ -613,15 +620,8 @@ static mm_walk_cfg legacy_walk_cfg(const matmul_state *st)
 static mm_sym_cfg legacy_sym_cfg(const matmul_state *st)
 {
     const rt_matmul_policy *pol = &st->pol;
-    mm_sym_cfg c = {0};
+    mm_sym_cfg c = sym_knobs(pol);
     c.flips = st->walk_override ? st->walk_override : pol->sym_walk_flips;
-    c.plateau = pol->sym_plateau_flips;
-    c.escape_prob = pol->escape_prob;
-    c.max_escapes = pol->max_escapes;
-    c.stop_on_improve = pol->stop_on_improve;
-    c.headroom = pol->sym_headroom;
-    c.max_size = pol->sym_max_size;
-    c.beta = pol->sym_beta;
     c.twin = st->symmetric == 2;
     c.need_lift = st->lift;
     return c;
