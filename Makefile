@@ -230,7 +230,7 @@ FUZZ_SRC_fuzz_edit_apply := src/problems/program/program_text.c src/proposers/ll
 FUZZ_SRC_fuzz_jail_request := src/sandbox/jail.c src/util.c
 FUZZ_SRC_fuzz_matmul_parse := src/problems/matmul/matmul_plain.c src/util.c
 FUZZ_SRC_fuzz_store_unpack := src/problems/matmul/matmul_pack.c src/problems/matmul/matmul_plain.c \
-                              src/util.c
+                              src/problems/matmul/matmul_solve.c src/util.c
 FUZZ_SRC_fuzz_program_parse := src/problems/program/program_eval.c \
                                src/problems/program/program_text.c \
                                src/problems/program/program_features.c src/config.c src/util.c \

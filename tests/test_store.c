@@ -545,9 +545,9 @@ static void other_files_are_refused(void **state)
     snprintf(path, sizeof path, "%s", path_for("format1"));
     store_with(path, "PRAGMA user_version = 1");
     expect_refused(path, "format 1, from before the lineage chain");
-    snprintf(path, sizeof path, "%s", path_for("format6"));
-    store_with(path, "PRAGMA user_version = 6");
-    expect_refused(path, "a ratchet store of format 6; this ratchet reads 2 to 5");
+    snprintf(path, sizeof path, "%s", path_for("format7"));
+    store_with(path, "PRAGMA user_version = 7");
+    expect_refused(path, "a ratchet store of format 7; this ratchet reads 2 to 6");
     snprintf(path, sizeof path, "%s", path_for("formatrow"));
     store_with(path, "UPDATE meta SET value='ratchet-store 9' WHERE key='format'");
     expect_refused(path, "has format 'ratchet-store 9'");

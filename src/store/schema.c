@@ -132,7 +132,7 @@ int rt_schema_check(rt_db *db, int *first_rc)
                           "ratchet reads format %d only (start a new run; an older ratchet still "
                           "reads it)",
                           db->path, RT_SCHEMA_VERSION);
-    if (version < 2 || version > RT_SCHEMA_VERSION) /* 2: TEXT only; 3: compressed; 4, 5: packed */
+    if (version < 2 || version > RT_SCHEMA_VERSION) /* 2: TEXT only; 3: compressed; 4-6: packed */
         return rt_db_fail(db, RT_ESTORE,
                           "%s is a ratchet store of format %d; this ratchet reads 2 to %d",
                           db->path, version, RT_SCHEMA_VERSION);
@@ -183,10 +183,10 @@ int rt_schema_ensure(rt_db *db, rt_schema_table t)
     return rt_db_exec(db, later[t].sql, what);
 }
 
-/* Formats 2, 3 and 4 to 5: their tables stay as they are (a format-3 table keeps prev and a link on
+/* Formats 2 to 5 to 6: their tables stay as they are (a format-3 table keeps prev and a link on
  * every row, parents as hashes); rows written from now on may hold compressed (3) or packed (4)
- * texts (store/codec.h), packed in matmul's version 2 (5), which an older ratchet would misread,
- * so the version says so. The rows already there stay as they are and are read as such. */
+ * texts (store/codec.h), packed in matmul's version 2 (5) or 3 (6), which an older ratchet would
+ * misread, so the version says so. The rows already there stay as they are and are read as such. */
 static int migrate_texts(rt_db *db)
 {
     int version = 0;

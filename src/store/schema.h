@@ -15,10 +15,11 @@
 #include "store/db.h"
 
 #define RT_SCHEMA_APP_ID 0x52544348 /* "RTCH" in PRAGMA application_id */
-#define RT_SCHEMA_VERSION 5 /* PRAGMA user_version; 2: the lineage chain; 3: compressed texts;
+#define RT_SCHEMA_VERSION 6 /* PRAGMA user_version; 2: the lineage chain; 3: compressed texts;
                                4: packed texts, and new stores' compact rows (rt_schema_layout);
                                5: matmul's pack version 2 (matmul_pack.h), which a format-4
-                               ratchet would take for damaged texts */
+                               ratchet would take for damaged texts; 6: its version 3 (the C
+                               factors solved from A and B), likewise for format 5 */
 #define RT_SCHEMA_LINK_EVERY 64 /* a compact table stores a link at least every this many rows */
 #define RT_SCHEMA_FORMAT "ratchet-store 1" /* the meta row 'format' (it predates the version) */
 
@@ -34,7 +35,7 @@ typedef enum rt_schema_table {
 int rt_schema_create(rt_db *db);
 
 /* Checks that the connection's file is a ratchet store of the format this ratchet reads: its
- * application id, its version (2 to 5; format 1, before the lineage chain, is refused with a
+ * application id, its version (2 to 6; format 1, before the lineage chain, is refused with a
  * line that says so) and its format row. Writes nothing. Returns 0; RT_ESTORE with a line naming what the
  * file is instead; or the failure of the first read, whose SQLite code is left in *first_rc so
  * that the connection can choose WAL recovery or the immutable fallback (SQLITE_OK otherwise). */

@@ -1,5 +1,6 @@
 /* fuzz_store_unpack.c — libFuzzer harness for the store's packed matmul texts (matmul_pack.c,
- * the reader of 'p' and 'q' rows after zstd, formats 4 and 5: pack versions 1 and 2).
+ * the reader of 'p' and 'q' rows after zstd, formats 4 to 6: pack versions 1 to 3, whose last
+ * solves the C factors from the A and B factors of any bytes that claim it).
  *
  * Each input is tried both ways:
  * - as packed bytes: mm_unpack_text must return (0, or RT_EUSAGE/RT_ETOOBIG), and a text it

@@ -7,9 +7,11 @@
 #include <string.h>
 
 #include "problems/matmul/matmul_plain.h"
+#include "problems/matmul/matmul_solve.h"
 
 #define PACK_V1 1 /* masks per factor (read only) */
 #define PACK_V2 2 /* all nonzero masks, then one sign bit per nonzero (written) */
+#define PACK_V3 3 /* version 2 of the A and B factors; C solved from them (written) */
 
 /* The shape the indices of s (parsed at the largest shape) span: every dimension at least 1. */
 static void spanned_shape(const mm_plain *s, int dims[3])
@@ -156,70 +158,105 @@ static int put_factor(rt_buf *out, const int64_t *v, int width, int mode)
     return rc;
 }
 
-/* The mode s needs: 0 when every coefficient is 0 or 1, 1 when they are in -1..1, else 2. */
-static int mode_of(const mm_plain *s)
+/* The entries of each product that a form stores: all of them, or (version 3) those of A and B. */
+static int stored_cols(const mm_plain *s, int version)
 {
-    int mode = 0;
-    size_t cells = (size_t)s->rank * (size_t)mm_plain_width(s->n, s->m, s->p);
-    for (size_t i = 0; i < cells; i++) {
-        if (s->coef[i] < 0 && mode < 1)
-            mode = 1;
-        if (s->coef[i] > 1 || s->coef[i] < -1)
-            return 2;
-    }
+    return version == PACK_V3 ? s->n * s->m + s->m * s->p : mm_plain_width(s->n, s->m, s->p);
+}
+
+/* The mode the stored entries of s need: 0 when every one is 0 or 1, 1 when they are in -1..1,
+ * else 2. */
+static int mode_of(const mm_plain *s, int cols)
+{
+    int mode = 0, width = mm_plain_width(s->n, s->m, s->p);
+    for (int t = 0; t < s->rank; t++)
+        for (int i = 0; i < cols; i++) {
+            int64_t v = s->coef[(size_t)t * (size_t)width + (size_t)i];
+            if (v < 0 && mode < 1)
+                mode = 1;
+            if (v > 1 || v < -1)
+                return 2;
+        }
     return mode;
 }
 
-/* Appends one bit per nonzero coefficient of s, in entry order, least significant bit first:
- * negative (what 0) or of magnitude above 1 (what 1), padded with zero bits to a whole byte. */
-static int put_nonzero_bits(const mm_plain *s, int what, rt_buf *out)
+/* Appends one bit per nonzero stored coefficient of s (the first cols entries of each product),
+ * in entry order, least significant bit first: negative (what 0) or of magnitude above 1 (what
+ * 1), padded with zero bits to a whole byte. */
+static int put_nonzero_bits(const mm_plain *s, int cols, int what, rt_buf *out)
 {
-    size_t cells = (size_t)s->rank * (size_t)mm_plain_width(s->n, s->m, s->p);
+    int width = mm_plain_width(s->n, s->m, s->p);
     unsigned char chunk[256];
     size_t k = 0; /* bits in chunk */
     int rc = 0;
     memset(chunk, 0, sizeof chunk);
-    for (size_t i = 0; i < cells && !rc; i++) {
-        int64_t v = s->coef[i];
-        if (!v)
-            continue;
-        unsigned bit = what == 0 ? v < 0 : (v > 1 || v < -1);
-        chunk[k / 8] |= (unsigned char)(bit << (k % 8));
-        if (++k == 8 * sizeof chunk) {
-            rc = rt_buf_append(out, chunk, sizeof chunk);
-            memset(chunk, 0, sizeof chunk);
-            k = 0;
+    for (int t = 0; t < s->rank && !rc; t++)
+        for (int i = 0; i < cols && !rc; i++) {
+            int64_t v = s->coef[(size_t)t * (size_t)width + (size_t)i];
+            if (!v)
+                continue;
+            unsigned bit = what == 0 ? v < 0 : (v > 1 || v < -1);
+            chunk[k / 8] |= (unsigned char)(bit << (k % 8));
+            if (++k == 8 * sizeof chunk) {
+                rc = rt_buf_append(out, chunk, sizeof chunk);
+                memset(chunk, 0, sizeof chunk);
+                k = 0;
+            }
         }
-    }
     return rc || !k ? rc : rt_buf_append(out, chunk, (k + 7) / 8);
 }
 
-/* Packs s into out (version 2, see the header). */
-static int pack_plain(const mm_plain *s, rt_buf *out)
+/* Packs s into out in version 2, or 3 with the C factors' modulus solve (see the header). */
+static int pack_plain(const mm_plain *s, int version, int solve, rt_buf *out)
 {
-    int mode = mode_of(s);
-    unsigned char head[5] = {PACK_V2, (unsigned char)s->n, (unsigned char)s->m,
+    int cols = stored_cols(s, version), mode = mode_of(s, cols);
+    unsigned char head[5] = {(unsigned char)version, (unsigned char)s->n, (unsigned char)s->m,
                              (unsigned char)s->p, (unsigned char)mode};
     int rc = rt_buf_append(out, head, sizeof head);
     if (!rc)
         rc = put_varint(out, (uint64_t)s->rank);
+    unsigned char how = (unsigned char)solve;
+    if (!rc && version == PACK_V3)
+        rc = rt_buf_append(out, &how, 1);
     int w[3] = {s->n * s->m, s->m * s->p, s->p * s->n};
     int width = w[0] + w[1] + w[2];
     for (int t = 0; t < s->rank && !rc; t++) {
         const int64_t *row = s->coef + (size_t)t * (size_t)width;
-        rc = put_factor(out, row, w[0], 0);
-        if (!rc)
-            rc = put_factor(out, row + w[0], w[1], 0);
-        if (!rc)
-            rc = put_factor(out, row + w[0] + w[1], w[2], 0);
+        for (int f = 0, at = 0; f < 3 && !rc && at < cols; at += w[f], f++)
+            rc = put_factor(out, row + at, w[f], 0);
     }
     for (int what = 0; what < mode && !rc; what++)
-        rc = put_nonzero_bits(s, what, out);
-    size_t cells = (size_t)s->rank * (size_t)width;
-    for (size_t i = 0; i < cells && !rc && mode == 2; i++)
-        if (s->coef[i] > 1 || s->coef[i] < -1)
-            rc = put_varint(out, (uint64_t)(s->coef[i] < 0 ? -s->coef[i] : s->coef[i]) - 2);
+        rc = put_nonzero_bits(s, cols, what, out);
+    for (int t = 0; t < s->rank && !rc && mode == 2; t++)
+        for (int i = 0; i < cols && !rc; i++) {
+            int64_t v = s->coef[(size_t)t * (size_t)width + (size_t)i];
+            if (v > 1 || v < -1)
+                rc = put_varint(out, (uint64_t)(v < 0 ? -v : v) - 2);
+        }
     return rc;
+}
+
+/* The modulus by which s's C factors are solved back from its A and B factors exactly, or 0
+ * when neither gives them (an invalid scheme, or a system without a unique solution). */
+static int solvable(const mm_plain *s)
+{
+    if (s->rank > MM_SOLVE_MAX_RANK || s->n * s->m * s->m * s->p > MM_SOLVE_MAX_ROWS)
+        return 0;
+    size_t cells = (size_t)s->rank * (size_t)mm_plain_width(s->n, s->m, s->p);
+    mm_plain t = *s;
+    if (!(t.coef = malloc(cells * sizeof *t.coef)))
+        return 0;
+    /* GF(2) texts (every coefficient 1) try modulo 2 first, which is the likelier field */
+    int order[2] = {MM_SOLVE_MOD2, MM_SOLVE_MODP}, first = mode_of(s, stored_cols(s, 2)) ? 1 : 0;
+    int found = 0;
+    for (int k = first; k < 2 && !found; k++) {
+        memcpy(t.coef, s->coef, cells * sizeof *t.coef);
+        if (!mm_solve_third(&t, (enum mm_solve_mod)order[k]) &&
+            !memcmp(t.coef, s->coef, cells * sizeof *t.coef))
+            found = order[k];
+    }
+    free(t.coef);
+    return found;
 }
 
 int mm_pack_text(const char *text, size_t len, rt_buf *out)
@@ -242,8 +279,9 @@ int mm_pack_text(const char *text, size_t len, rt_buf *out)
         rc = RT_EUSAGE;
     rt_buf_free(&again);
     size_t start = out->len;
+    int solve = rc ? 0 : solvable(&s);
     if (!rc)
-        rc = pack_plain(&s, out);
+        rc = pack_plain(&s, solve ? PACK_V3 : PACK_V2, solve, out);
     if (rc)
         out->len = start;
     mm_plain_free(&s);
@@ -311,57 +349,76 @@ static int unpack_v1(unpacker *u, mm_plain *s, int mode)
     return rc;
 }
 
-/* Reads version 2's bits of the nonzero coefficients (nz of them) of s: what 0 negates the
- * marked ones, what 1 marks those of magnitude above 1 (set to 2 for now, keeping the sign).
- * The padding bits must be zero: one text, one packed form. */
-static int get_nonzero_bits(unpacker *u, mm_plain *s, size_t nz, int what)
+/* Reads the bits of the nonzero stored coefficients (nz of them; the first cols entries of each
+ * product) of s: what 0 negates the marked ones, what 1 marks those of magnitude above 1 (set to
+ * 2 for now, keeping the sign). The padding bits must be zero: one text, one packed form. */
+static int get_nonzero_bits(unpacker *u, mm_plain *s, int cols, size_t nz, int what)
 {
     size_t bytes = (nz + 7) / 8;
     if (u->n - u->at < bytes)
         return RT_EUSAGE;
     const unsigned char *bits = u->in + u->at;
     u->at += bytes;
-    size_t cells = (size_t)s->rank * (size_t)mm_plain_width(s->n, s->m, s->p), k = 0;
-    for (size_t i = 0; i < cells; i++) {
-        if (!s->coef[i])
-            continue;
-        if (bits[k / 8] & (1u << (k % 8)))
-            s->coef[i] = what == 0 ? -s->coef[i] : 2 * s->coef[i];
-        k++;
-    }
+    int width = mm_plain_width(s->n, s->m, s->p);
+    size_t k = 0;
+    for (int t = 0; t < s->rank; t++)
+        for (int i = 0; i < cols; i++) {
+            int64_t *v = &s->coef[(size_t)t * (size_t)width + (size_t)i];
+            if (!*v)
+                continue;
+            if (bits[k / 8] & (1u << (k % 8)))
+                *v = what == 0 ? -*v : 2 * *v;
+            k++;
+        }
     for (; k < bytes * 8; k++)
         if (bits[k / 8] & (1u << (k % 8)))
             return RT_EUSAGE;
     return 0;
 }
 
-/* Reads version 2's products into s: the nonzero masks, then the sign bits, then the
- * magnitude bits and magnitudes. */
-static int unpack_v2(unpacker *u, mm_plain *s, int mode)
+/* Reads the magnitudes above 1 of the stored coefficients (those set to 2 or -2 so far). */
+static int get_magnitudes(unpacker *u, mm_plain *s, int cols)
+{
+    int width = mm_plain_width(s->n, s->m, s->p);
+    for (int t = 0; t < s->rank; t++)
+        for (int i = 0; i < cols; i++) {
+            int64_t *v = &s->coef[(size_t)t * (size_t)width + (size_t)i];
+            if (*v != 2 && *v != -2)
+                continue;
+            uint64_t extra;
+            if (get_varint(u, &extra) || extra > (uint64_t)MM_MAX_COEF - 2)
+                return RT_EUSAGE;
+            *v = *v < 0 ? -(int64_t)extra - 2 : (int64_t)extra + 2;
+        }
+    return 0;
+}
+
+/* Reads version 2's or 3's products into s: the nonzero masks of the stored factors, then the
+ * sign bits, then the magnitude bits and magnitudes; version 3 then solves the C factors. */
+static int unpack_v2(unpacker *u, mm_plain *s, int version, int mode)
 {
     int w[3] = {s->n * s->m, s->m * s->p, s->p * s->n};
-    int width = w[0] + w[1] + w[2], rc = 0;
+    int width = w[0] + w[1] + w[2], cols = stored_cols(s, version), rc = 0, solve = 0;
+    if (version == PACK_V3) {
+        solve = u->at < u->n ? u->in[u->at++] : 0;
+        if (solve != MM_SOLVE_MOD2 && solve != MM_SOLVE_MODP)
+            return RT_EUSAGE;
+    }
     for (int t = 0; t < s->rank && !rc; t++) {
         int64_t *row = s->coef + (size_t)t * (size_t)width;
-        rc = get_factor(u, row, w[0], 0);
-        if (!rc)
-            rc = get_factor(u, row + w[0], w[1], 0);
-        if (!rc)
-            rc = get_factor(u, row + w[0] + w[1], w[2], 0);
+        for (int f = 0, at = 0; f < 3 && !rc && at < cols; at += w[f], f++)
+            rc = get_factor(u, row + at, w[f], 0);
     }
-    size_t cells = (size_t)s->rank * (size_t)width, nz = 0;
-    for (size_t i = 0; i < cells; i++)
-        nz += s->coef[i] != 0;
+    size_t nz = 0;
+    for (int t = 0; t < s->rank; t++)
+        for (int i = 0; i < cols; i++)
+            nz += s->coef[(size_t)t * (size_t)width + (size_t)i] != 0;
     for (int what = 0; what < mode && !rc; what++)
-        rc = get_nonzero_bits(u, s, nz, what);
-    for (size_t i = 0; i < cells && !rc && mode == 2; i++) {
-        if (s->coef[i] != 2 && s->coef[i] != -2)
-            continue;
-        uint64_t extra;
-        if (get_varint(u, &extra) || extra > (uint64_t)MM_MAX_COEF - 2)
-            return RT_EUSAGE;
-        s->coef[i] = s->coef[i] < 0 ? -(int64_t)extra - 2 : (int64_t)extra + 2;
-    }
+        rc = get_nonzero_bits(u, s, cols, nz, what);
+    if (!rc && mode == 2)
+        rc = get_magnitudes(u, s, cols);
+    if (!rc && solve) /* RT_ENOMEM, or RT_EUSAGE: no unique solution, not a stored form */
+        rc = mm_solve_third(s, (enum mm_solve_mod)solve);
     return rc;
 }
 
@@ -369,7 +426,7 @@ static int unpack_v2(unpacker *u, mm_plain *s, int mode)
 static int unpack_plain(unpacker *u, mm_plain *s)
 {
     int version = u->n ? u->in[0] : 0;
-    if (u->n < 6 || (version != PACK_V1 && version != PACK_V2) || u->in[4] > 2)
+    if (u->n < 6 || version < PACK_V1 || version > PACK_V3 || u->in[4] > 2)
         return RT_EUSAGE;
     int n = u->in[1], m = u->in[2], p = u->in[3], mode = u->in[4];
     u->at = 5;
@@ -377,14 +434,16 @@ static int unpack_plain(unpacker *u, mm_plain *s)
     if (get_varint(u, &rank) || rank < 1 || rank > MM_MAX_RANK || n < 1 || n > MM_MAX_DIM ||
         m < 1 || m > MM_MAX_DIM || p < 1 || p > MM_MAX_DIM)
         return RT_EUSAGE;
-    int w[3] = {n * m, m * p, p * n};
+    if (version == PACK_V3 && (rank > MM_SOLVE_MAX_RANK || n * m * m * p > MM_SOLVE_MAX_ROWS))
+        return RT_EUSAGE; /* never written: the solve's cost is bounded */
+    int w[3] = {n * m, m * p, version == PACK_V3 ? 0 : p * n};
     size_t per = (size_t)((w[0] + 7) / 8 + (w[1] + 7) / 8 + (w[2] + 7) / 8);
     size_t least = (size_t)rank * per * (size_t)(version == PACK_V1 ? mode + 1 : 1);
     if (u->n - u->at < least) /* before allocating for a claimed rank */
         return RT_EUSAGE;
     int rc = mm_plain_init(s, n, m, p, (int)rank);
     if (!rc)
-        rc = version == PACK_V1 ? unpack_v1(u, s, mode) : unpack_v2(u, s, mode);
+        rc = version == PACK_V1 ? unpack_v1(u, s, mode) : unpack_v2(u, s, version, mode);
     if (!rc && u->at != u->n)
         rc = RT_EUSAGE;
     return rc;

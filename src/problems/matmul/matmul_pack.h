@@ -17,16 +17,28 @@
  *       mode 2  those two, the mask of the ones of magnitude above 1, then LEB128 (magnitude - 2)
  *               for each of those in entry order.
  *
- * Version 2 (written now): the nonzero masks of every product and factor in turn (for mode 0
- * the same bytes as version 1); then, for modes 1 and 2, one bit per nonzero coefficient (in
- * that order, least significant bit first, zero bits padding the last byte): set when it is
- * negative; then, for mode 2, the same for magnitude above 1, and LEB128 (magnitude - 2) for
- * each of those. A sign costs one bit a nonzero coefficient instead of one a cell: on <4,4,4> Z
- * schemes (2.8 nonzero entries of 16 a factor) the form is 40% smaller and compresses 14%
- * better (docs/store.md).
+ * Version 2 (written when version 3 does not apply): the nonzero masks of every product and
+ * factor in turn (for mode 0 the same bytes as version 1); then, for modes 1 and 2, one bit per
+ * nonzero coefficient (in that order, least significant bit first, zero bits padding the last
+ * byte): set when it is negative; then, for mode 2, the same for magnitude above 1, and LEB128
+ * (magnitude - 2) for each of those. A sign costs one bit a nonzero coefficient instead of one a
+ * cell: on <4,4,4> Z schemes (2.8 nonzero entries of 16 a factor) the form is 40% smaller and
+ * compresses 14% better (docs/store.md).
+ *
+ * Version 3 (written now, when it applies): the C factors are not stored. A valid scheme's C
+ * factors are the unique solution of the Brent equations given its A and B factors whenever that
+ * linear system has full column rank (matmul_solve.h), so the form is version 2 of the A and B
+ * factors alone: after the rank, one byte names the modulus of the solve (1: modulo 2, for
+ * GF(2) schemes; 2: modulo 2^31 - 1, read back as the integers nearest zero), then the A and B
+ * nonzero masks of every product, then their sign bits, magnitude bits and magnitudes as in
+ * version 2, over the A and B entries only; mode is that of the A and B entries. The writer uses
+ * it only when the solve gives back exactly the text's C factors (modulo 2 first for texts whose
+ * coefficients are all 1), else version 2: an invalid scheme, or one whose system is singular.
+ * On <4,4,4> it saves a third of the form (docs/store.md); schemes beyond matmul_solve.h's
+ * limits (rank 160, n*m*m*p 1296) are never solved, so reading any bytes stays bounded.
  *
  * A stored form must read back the same forever: a new layout takes a new version byte and this
- * reader keeps reading versions 1 and 2.
+ * reader keeps reading versions 1 to 3.
  */
 #ifndef RT_MATMUL_PACK_H
 #define RT_MATMUL_PACK_H
