@@ -234,6 +234,14 @@ void rt_run_stop(rt_run *run);
 const char *rt_run_errmsg(const rt_run *run);
 void rt_run_close(rt_run *run);
 
+/* A run of the policy problem (`ratchet meta`) does its work inside proposals and verifications
+ * (races and gates of whole trial runs), which rt_run_stop and the run's seconds reach only
+ * between steps. rt_meta_deadline(s) cuts every trial s seconds from now (0: never), and
+ * rt_meta_stop() at once (safe from a signal handler): the trials in flight stop, a race cut short
+ * makes no child, and a gate cut short rejects its child as "not judged" (docs/recursion.md). */
+void rt_meta_deadline(double seconds);
+void rt_meta_stop(void);
+
 /* ---- policies ---------------------------------------------------------------------------- */
 
 /* The canonical JSON of a policy: text (a policy file's JSON, len bytes) merged over the
@@ -287,6 +295,10 @@ int rt_store_open(rt_store **out, const char *path, rt_error *err);
 void rt_store_close(rt_store *store);
 const char *rt_store_errmsg(const rt_store *store);
 int rt_store_summary(rt_store *store, rt_summary *out);
+/* The same without verifying the best candidate again (best_summary and metric_name stay
+ * empty): for callers that need the counts only, where a verification costs a whole gate of
+ * trial runs (`ratchet meta`'s closing report). */
+int rt_store_counts(rt_store *store, rt_summary *out);
 
 /* What a run was made with (read from its configuration, without verifying anything). */
 typedef struct rt_run_info {

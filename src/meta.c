@@ -135,6 +135,39 @@ static _Thread_local long long thread_trials;
 static _Thread_local double thread_cost;
 static rt_meta_observer observer;
 static void *observer_user;
+static volatile double deadline_at;
+static volatile sig_atomic_t cut_now;
+
+void rt_meta_set_deadline(double at)
+{
+    deadline_at = at;
+    cut_now = 0;
+}
+
+void rt_meta_cut_now(void) { cut_now = 1; }
+
+void rt_meta_deadline(double seconds) { rt_meta_set_deadline(seconds > 0 ? rt_now() + seconds : 0); }
+
+void rt_meta_stop(void) { rt_meta_cut_now(); }
+
+int rt_meta_is_cut(void)
+{
+    double at = deadline_at;
+    return cut_now || (at > 0 && rt_now() >= at);
+}
+
+/* The seconds an engine run started now may take before the deadline (0: no limit, or at once
+ * when cut already: a tiny positive number). */
+static double seconds_left(void)
+{
+    double at = deadline_at;
+    if (cut_now)
+        return 1e-9;
+    if (at <= 0)
+        return 0;
+    double left = at - rt_now();
+    return left > 1e-9 ? left : 1e-9;
+}
 
 void rt_meta_thread_count(long long *trials, double *cost)
 {
@@ -149,6 +182,7 @@ void rt_meta_observe(rt_meta_observer fn, void *user)
 }
 
 typedef struct trial_watch {
+    rt_run *run;
     long long evaluations, work;
     int has_best;
     double best;
@@ -161,6 +195,8 @@ static void watch(const rt_progress *p, void *user)
     w->work = p->work;
     w->has_best = p->has_best;
     w->best = p->best_metric;
+    if (w->run && rt_meta_is_cut()) /* Ctrl-C (the deadline is the run's own --seconds) */
+        rt_run_stop(w->run);
 }
 
 static void remove_store(const char *path)
@@ -202,6 +238,8 @@ int rt_meta_run_trial(const rt_policy *policy, const rt_meta_spec *spec, uint64_
 {
     static atomic_llong counter;
     memset(out, 0, sizeof *out);
+    if (rt_meta_is_cut())
+        return rt_fail(err, errlen, RT_META_ECUT, "cut at the meta run's deadline");
     if (observer)
         observer(spec, seed, observer_user);
     if ((double)largest_run(policy, spec) * caps->islands > (double)caps->work) {
@@ -239,7 +277,8 @@ int rt_meta_run_trial(const rt_policy *policy, const rt_meta_spec *spec, uint64_
     o.policy = rt_buf_cstr(&json);
     o.progress = watch;
     o.progress_user = &w;
-    o.progress_interval = 1e9; /* only the final report */
+    o.progress_interval = 0.2; /* reports only watch: Ctrl-C */
+    o.seconds = seconds_left();
     double t0 = rt_now();
     remove_store(path);
     double miss = 2 * ((double)caps->work + RT_META_EVAL_COST * (double)caps->evaluations);
@@ -255,9 +294,14 @@ int rt_meta_run_trial(const rt_policy *policy, const rt_meta_spec *spec, uint64_
                      (unsigned long long)seed, e.msg);
         goto done;
     }
+    w.run = run;
     if ((rc = rt_run_execute(run))) {
         rc = rt_fail(err, errlen, rc, "trial %s seed %llu: %s", spec->text,
                      (unsigned long long)seed, rt_run_errmsg(run));
+        goto done;
+    }
+    if (!(w.has_best && w.best <= spec->target) && rt_meta_is_cut()) {
+        rc = rt_fail(err, errlen, RT_META_ECUT, "cut at the meta run's deadline");
         goto done;
     }
     out->seconds = rt_now() - t0;
@@ -408,7 +452,7 @@ static void watch1(const rt_progress *p, void *user)
         o->cpu = thread_cpu() - w->cpu0;
         o->reached = p->admitted > 1;
     }
-    if (cost - w->cost0 > w->caps->work)
+    if (cost - w->cost0 > w->caps->work || rt_meta_is_cut())
         rt_run_stop(w->run);
 }
 
@@ -472,6 +516,8 @@ int rt_meta1_run_trial(const rt_policy *policy, const rt_meta_suite *suite, uint
 {
     static atomic_llong counter;
     memset(out, 0, sizeof *out);
+    if (rt_meta_is_cut())
+        return rt_fail(err, errlen, RT_META_ECUT, "cut at the meta run's deadline");
     long long props = caps->proposals < RT_META1_MAX_PROPOSALS ? caps->proposals
                                                                : RT_META1_MAX_PROPOSALS;
     out->ncurve = (int)props + 1;
@@ -498,6 +544,7 @@ int rt_meta1_run_trial(const rt_policy *policy, const rt_meta_suite *suite, uint
     o.progress = watch1;
     o.progress_user = &w;
     o.progress_interval = 1e-9; /* every step */
+    o.seconds = seconds_left();
     remove_store(path);
     if ((rc = rt_run_create(&run, path, pb, &o, &e))) {
         rc = rt_fail(err, errlen, rc, "level-1 run %llu: %s", (unsigned long long)seed, e.msg);
@@ -513,6 +560,10 @@ int rt_meta1_run_trial(const rt_policy *policy, const rt_meta_suite *suite, uint
     run = NULL;
     if ((rc = read_curve(path, out, err, errlen)))
         goto done;
+    if (!out->reached && rt_meta_is_cut()) {
+        rc = rt_fail(err, errlen, RT_META_ECUT, "cut at the meta run's deadline");
+        goto done;
+    }
     out->cost = out->reached && out->work <= caps->work ? out->work : 2 * caps->work;
     if (out->cost < 1)
         out->cost = 1;

@@ -62,6 +62,23 @@ int rt_meta_run_trial(const rt_policy *policy, const rt_meta_spec *spec, uint64_
                       const rt_meta_caps *caps, const char *tmpdir, rt_meta_trial *out,
                       char *err, size_t errlen);
 
+/* ---- the deadline of a meta run ---------------------------------------------------------- */
+
+/* A trial stopped by the meta run's deadline or by Ctrl-C before it finished: it has no cost
+ * (what it spent says nothing about the policy), so no race and no gate uses it. */
+#define RT_META_ECUT (-64)
+
+/* Process-wide: from time `at` on (rt_now()'s clock; 0: never) every trial that starts is cut
+ * at once and every trial running is stopped (level 0: its engine run's seconds end there; level
+ * 1: the same for the level-1 run and its own trials), returning RT_META_ECUT. `ratchet meta
+ * --seconds` sets it, so that the run ends within about a second of its deadline instead of
+ * after the races and gates in flight. */
+void rt_meta_set_deadline(double at);
+/* The same at once, from anywhere (a signal handler included): the first Ctrl-C. */
+void rt_meta_cut_now(void);
+/* 1 when the deadline has passed or rt_meta_cut_now was called. */
+int rt_meta_is_cut(void);
+
 /* Every level-0 trial that runs (a cached one does not) is counted on the calling thread:
  * rt_meta_thread_count gives the count and the summed cost (work + RT_META_EVAL_COST per
  * evaluation, what the trial spent, without the miss penalty) since the thread began. */

@@ -3,8 +3,10 @@
  * The gate test builds candidates by hand: a policy that is clearly worse (one flip per walk:
  * it never reaches the target within the caps) must not verify against a better baseline, the
  * better one must verify against the worse, and a policy equal to its baseline verifies as the
- * reference. Training and held-out problems must be disjoint. */
+ * reference. Training and held-out problems must be disjoint. `ratchet meta --seconds` and
+ * Ctrl-C reach the races and gates inside a step. */
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -221,6 +223,67 @@ static void killed_runs_scratch_is_swept(void **state)
     tu_rmtree(base);
 }
 
+/* Runs `ratchet meta` in dir on trials that all miss (each runs to its work cap, about a second)
+ * with `--seconds` seconds. Once it says that it evolves policies (the reference policy judged),
+ * it is given interrupt_after seconds and then a SIGINT (never when negative). Returns how long
+ * it took from then (or from its saying so) to its end; its exit status must be 0. */
+static double evolving_time(const char *dir, const char *tag, const char *seconds,
+                            double interrupt_after)
+{
+    char store[512], err[512];
+    snprintf(store, sizeof store, "%s/%s.db", dir, tag);
+    snprintf(err, sizeof err, "%s/%s.err", dir, tag);
+    const char *args[] = {"meta", "--train", "matmul:2x2x3:gf2@10", "--heldout",
+                          "matmul:2x2x2:gf2@6", "--seconds", seconds, "--seed", "1", "--seeds",
+                          "1", "--vseeds", "1", "--evals", "1000000", "--work", "10000000",
+                          "--store", store, NULL};
+    int pid = tu_spawn_tool(dir, tag, args);
+    assert_true(pid > 0);
+    char *text = NULL;
+    size_t len = 0;
+    for (double until = tu_now() + 120; tu_now() < until; usleep(20000)) {
+        free(text);
+        text = tu_slurp(err, &len);
+        if (text && strstr(text, "evolving policies"))
+            break;
+    }
+    assert_non_null(text);
+    assert_non_null(strstr(text, "evolving policies"));
+    free(text);
+    if (interrupt_after >= 0) {
+        usleep((useconds_t)(interrupt_after * 1e6));
+        kill(pid, SIGINT);
+    }
+    double t0 = tu_now();
+    assert_int_equal(tu_wait(pid, 300), 0);
+    if (interrupt_after >= 0) {
+        text = tu_slurp(err, &len);
+        assert_non_null(text);
+        assert_non_null(strstr(text, "stopping"));
+        free(text);
+    }
+    return tu_now() - t0;
+}
+
+/* The races and gates run inside the meta run's steps, where its --seconds used to be checked
+ * only between them: `--seconds 1` ran the whole first generation (two races of eight policies,
+ * each trial to its work cap: about 30 s here at load 6, 1932 s for `--seconds 600` at level
+ * 2), and Ctrl-C killed the process. Now every trial is cut at the deadline or at the first
+ * Ctrl-C, and the run ends within a second or so. */
+static void deadline_reaches_the_races(void **state)
+{
+    (void)state;
+    char dir[256];
+    assert_int_equal(tu_tempdir(dir, sizeof dir, "metadeadline"), 0);
+    double one = evolving_time(dir, "a", "1", -1);
+    print_message("--seconds 1: ended %.2f s after evolving began\n", one);
+    assert_true(one < 4);
+    double ctrl_c = evolving_time(dir, "b", "600", 1.5);
+    print_message("Ctrl-C inside a race: ended after %.2f s\n", ctrl_c);
+    assert_true(ctrl_c < 3);
+    tu_rmtree(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -228,6 +291,7 @@ int main(void)
         cmocka_unit_test(gate_admits_only_beyond_noise),
         cmocka_unit_test(race_screens_on_training),
         cmocka_unit_test(killed_runs_scratch_is_swept),
+        cmocka_unit_test(deadline_reaches_the_races),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

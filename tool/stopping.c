@@ -1,4 +1,4 @@
-/* stopping.c — Ctrl-C and SIGTERM while a run executes (run, research). The first stops the run:
+/* stopping.c — Ctrl-C and SIGTERM while a run executes (run, research, meta). The first stops the run:
  * the work in flight is cut and the store committed. The second exits at once; the store keeps
  * its last commit (SQLite's journal makes that consistent) and the sandboxes die with the
  * process (their parent-death signal). */
@@ -10,6 +10,7 @@
 #include "tool.h"
 
 static rt_run *active_run;
+static void (*also)(void);
 static volatile sig_atomic_t signals_seen;
 static char stopping[160], quitting[160];
 static size_t stopping_len, quitting_len;
@@ -23,14 +24,19 @@ static void on_signal(int sig)
     }
     ssize_t w = write(STDERR_FILENO, stopping, stopping_len);
     (void)w;
+    if (also)
+        also();
     if (active_run)
         rt_run_stop(active_run);
 }
+
+void stop_also_calls(void (*fn)(void)) { also = fn; }
 
 void stop_on_signals(rt_run *run, const char *work, const char *command)
 {
     if (!run) {
         active_run = NULL;
+        also = NULL;
         return;
     }
     int n = snprintf(stopping, sizeof stopping,

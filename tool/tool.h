@@ -217,5 +217,7 @@ json_t *drift_json(const rt_drift *d);
  * work", "the experiment") in flight and calls rt_run_stop; the second exits at once, naming
  * `ratchet COMMAND --resume` as the way on. */
 void stop_on_signals(rt_run *run, const char *work, const char *command);
+/* The first signal also calls fn (async-signal-safe; NULL: nothing), until stop_on_signals(NULL). */
+void stop_also_calls(void (*fn)(void));
 
 #endif

@@ -84,6 +84,8 @@ int rt_store_proposer_options(rt_store *store, char **json)
     return rc;
 }
 
+int rt_store_counts(rt_store *store, rt_summary *out) { return rt_db_summary(store->db, out); }
+
 int rt_store_summary(rt_store *store, rt_summary *out)
 {
     int rc = rt_db_summary(store->db, out);

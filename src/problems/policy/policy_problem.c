@@ -519,6 +519,14 @@ static int policy_verify(const void *state, const char *text, size_t len, rt_ver
             n++;
         }
     rc = run_batch(st, jobs, self ? nper : 2 * nper, st->jobs, err, errlen);
+    if (rc == RT_META_ECUT) { /* rejected, not judged: the store says why */
+        snprintf(out->reason, sizeof out->reason,
+                 "cut at the meta run's deadline before its held-out trials finished: not "
+                 "judged");
+        snprintf(out->metric_name, sizeof out->metric_name, "heldout_cost");
+        free(g);
+        return 0;
+    }
     if (rc) {
         free(g);
         return rc;
