@@ -43,7 +43,9 @@ static const arg_opt run_opts[RUN_NOPTS + 1] = {
     [RUN_SECONDS] = {"seconds", "S", ARG_NUM, 0.001, 1e9, "a positive number", AT(opt.seconds),
                      "time budget for this session"},
     [RUN_EVALUATIONS] = {"evaluations", "N", ARG_LONG, 1, 1e15, "a positive integer",
-                         AT(opt.evaluations), "evaluation budget for this session"},
+                         AT(opt.evaluations),
+                         "proposal budget for this session: children asked of the proposer\n"
+                         "(the end of the run counts the evaluations among them)"},
     [RUN_TARGET] = {"target", "X", ARG_NUM, -1e300, 1e300, "a number", AT(opt.target),
                     "stop once the best verified figure reaches X (e.g. a rank)\n"
                     "(without any budget or target: --seconds 60)"},
