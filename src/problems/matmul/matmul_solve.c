@@ -1,10 +1,11 @@
 /* matmul_solve.c — the C factors of a scheme solved from its A and B factors (matmul_solve.h).
  *
- * Gaussian elimination over the integers modulo q, one row of the linsys at a time: a row is
+ * Gaussian elimination over the integers modulo q, one row of the system at a time: a row is
  * reduced by the basis rows kept so far (each with its leading 1 in its own column, zeros before
  * it) and kept when something is left, until r rows are kept. Then back substitution gives each
- * of the p*n right-hand sides. The rows are the n*m * m*p pairs (x, y) in order; a row whose
- * products are all zero is skipped at once, which is most of them in a sparse scheme. */
+ * of the p*n right-hand sides. The rows are the n*m * m*p pairs (x, y), those of fewer products
+ * first (feed_rows); a row of no product is all zero and skipped, which is most of them in a
+ * sparse scheme. Modulo 2 the rows are bits and a reduction is a XOR. */
 #include "problems/matmul/matmul_solve.h"
 
 #include <stdlib.h>
