@@ -558,6 +558,7 @@ typedef struct job {
     prepared pre;
     int rc;
     int lost;            /* the remote worker that had it was lost (lost_why says how) */
+    int cut;             /* its in-process work was cut short by the end of the session */
     char lost_why[256];
 } job;
 
@@ -585,6 +586,7 @@ static void propose_job(rt_run *r, job *j, rt_rng *rng)
 static void run_jobs(generation_ctx *g)
 {
     rt_run *r = g->run;
+    double deadline = r->opt.seconds > 0 ? r->t_session + r->opt.seconds : 0;
     for (;;) {
         int i = atomic_fetch_add(&g->next, 1);
         if (i >= r->nislands)
@@ -592,10 +594,14 @@ static void run_jobs(generation_ctx *g)
         job *j = &g->jobs[i];
         if (!j->parent)
             continue;
+        /* long in-process work (a walker run) stops at the deadline or on rt_run_stop */
+        rt_work_scope(&r->stop, deadline);
         propose_job(r, j, &r->rng[i]);
         /* expensive evaluations run here, in parallel; the verdicts are counted in order */
         if (!j->rc && j->prop.child && rt_problem_evaluates(r->problem))
             j->rc = prepare_eval(r, j->prop.child, &j->pre, 1);
+        j->cut = rt_work_cuts() > 0;
+        rt_work_scope(NULL, 0);
     }
 }
 
@@ -813,14 +819,19 @@ static int note_lost(rt_run *r, int island, job *j)
 /* Takes one proposal of island i through process(), then tells its proposer (feedback), the
  * bandit and the failure table what became of it. parent_score is the parent's verified score
  * (copied before: process() may move the island's elites). Takes ownership of the child. */
-/* Stores a `cut` event for a child whose judgement the end of the session stopped (the gate's
- * re-runs on the engine's thread, under the run's cancel scope); the proposer hears nothing
- * was made. */
+/* Stores a `cut` event for a job that the end of the session stopped: its proposal's own work
+ * (a walker run cut short, whose child is dropped: it is not the result of the work asked for)
+ * or the gate's re-runs of its child (on the engine's thread, under the run's cancel scope);
+ * the proposer hears nothing was made. */
 static int note_gate_cut(rt_run *r, int i, job *j, rt_score parent_score)
 {
     char detail[200];
-    snprintf(detail, sizeof detail, "island %d: the gate's re-runs of %.16s were stopped", i,
-             j->pre.hash);
+    if (j->cut)
+        snprintf(detail, sizeof detail, "island %d: the proposal's %s run was stopped", i,
+                 j->prop.op ? j->prop.op : "operator");
+    else
+        snprintf(detail, sizeof detail, "island %d: the gate's re-runs of %.16s were stopped", i,
+                 j->pre.hash);
     r->failures.cut++;
     if (j->prop.tag) {
         rt_proposal_outcome none;
@@ -840,6 +851,11 @@ static int take_one(rt_run *r, int i, job *j, rt_score parent_score)
         rt_problem_free_genome(r->problem, j->prop.child);
         return run_fail(r, j->rc, "proposer %s failed (out of memory?)",
                         rt_proposer_name(&r->proposer));
+    }
+    if (j->cut) { /* the child, if any, is not what the work asked for would have made */
+        rt_problem_free_genome(r->problem, j->prop.child);
+        j->prop.child = NULL;
+        return note_gate_cut(r, i, j, parent_score);
     }
     int rc = note_rejected(r, i, &j->prop);
     if (rc) {

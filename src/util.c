@@ -126,6 +126,28 @@ double rt_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+static _Thread_local const volatile int *work_stop;
+static _Thread_local double work_deadline;
+static _Thread_local int work_cuts;
+
+void rt_work_scope(const volatile int *stop, double deadline)
+{
+    work_stop = stop;
+    work_deadline = stop ? deadline : 0;
+    work_cuts = 0;
+}
+
+int rt_work_cut(void)
+{
+    if (!work_stop)
+        return 0;
+    int cut = *work_stop || (work_deadline > 0 && rt_now() >= work_deadline);
+    work_cuts += cut;
+    return cut;
+}
+
+int rt_work_cuts(void) { return work_cuts; }
+
 int rt_read_file(const char *path, size_t max_bytes, char **out, size_t *len, char *err, size_t errlen)
 {
     *out = NULL;

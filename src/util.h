@@ -43,6 +43,16 @@ void rt_tail_line(const char *s, size_t len, char *out, size_t outlen);
 /* Monotonic seconds, for budgets and rates. */
 double rt_now(void);
 
+/* Long in-process work (a matmul walker run, a lift) asks now and then whether to stop. The
+ * engine sets, on the thread that runs a proposal, the run's stop flag and the session's deadline
+ * (rt_now()'s clock; 0: none) around it; NULL ends the scope. rt_work_cut() is 1 when the flag is
+ * raised or the deadline has passed, and counts each such answer: rt_work_cuts() says whether
+ * the work since the scope was set was cut short (its result is then not that of the work
+ * asked for, and the engine drops it). Outside a scope the work is never cut. */
+void rt_work_scope(const volatile int *stop, double deadline);
+int rt_work_cut(void);
+int rt_work_cuts(void);
+
 /* Reads a whole file of at most max_bytes into a fresh NUL-terminated string (caller frees).
  * Returns 0, RT_EIO (unreadable; err names the path and the reason) or RT_ETOOBIG. */
 int rt_read_file(const char *path, size_t max_bytes, char **out, size_t *len, char *err, size_t errlen);

@@ -243,6 +243,43 @@ static void ctrl_c_stops_at_once(void **state)
     }
 }
 
+/* matmul's work is in-process: a generation of <5,5,5> walker runs takes several CPU seconds
+ * (the first one about 8 on seed 2), and the deadline was checked only between generations
+ * (`--seconds 3` took 7.9 s; `--seconds 600` ran to 727 s). Now the walkers stop at the deadline
+ * and at the first Ctrl-C, the runs they were in are stored as `cut` events and their children
+ * dropped, and the store audits. */
+static void matmul_walks_stop_at_the_deadline(void **state)
+{
+    (void)state;
+    char store[512];
+    store_path(store, sizeof store, "mm");
+    const char *args[] = {"run", "matmul", "--shape", "5x5x5", "--field", "z", "--seconds", "1",
+                          "--seed", "2", "--threads", "2", "--store", store, "--quiet", NULL};
+    double wall;
+    assert_int_equal(run_tool("mm", args, 60, &wall), 0);
+    if (wall > 2.5)
+        fail_msg("matmul --seconds 1 took %.2f s", wall);
+    json_t *st = status_json(store);
+    assert_true(json_ll(json_object_get(st, "failures"), "cut") >= 1);
+    json_decref(st);
+    const char *audit[] = {"audit", store, NULL};
+    assert_int_equal(run_tool("audit", audit, 60, &wall), 0);
+    /* Ctrl-C inside a generation */
+    store_path(store, sizeof store, "mmc");
+    const char *args2[] = {"run", "matmul", "--shape", "5x5x5", "--field", "z", "--seconds",
+                           "60", "--seed", "2", "--threads", "2", "--store", store, "--quiet",
+                           NULL};
+    pid_t pid = spawn_tool("mmc", args2);
+    wait_for_session(store);
+    double t0 = tu_now();
+    kill(pid, SIGINT);
+    assert_int_equal(wait_tool(pid, 30), 0);
+    double took = tu_now() - t0;
+    if (took > 1.5)
+        fail_msg("matmul: Ctrl-C took %.2f s", took);
+    assert_int_equal(run_tool("audit", audit, 60, &wall), 0);
+}
+
 /* ---- the job slots themselves ------------------------------------------------------------ */
 
 typedef struct sleepy {
@@ -293,6 +330,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_slow_child_holds_up_nothing_else, setup_dir,
                                         teardown_dir),
         cmocka_unit_test_setup_teardown(ctrl_c_stops_at_once, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(matmul_walks_stop_at_the_deadline, setup_dir,
+                                        teardown_dir),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -855,7 +855,7 @@ static int lift_search_run(lift_sys *s, const mm_plain *gf2, const mm_lift_optio
     int orders = o->orders < o->tries ? o->orders : o->tries;
     int per_order = o->tries / orders, next_switch = per_order + o->tries % orders;
     int order = 0, phase_start = 0;
-    for (int attempt = 0; attempt < o->tries; attempt++) {
+    for (int attempt = 0; attempt < o->tries && !rt_work_cut(); attempt++) {
         int stop = 0, rc;
         if (attempt == next_switch) {
             order++;
@@ -1039,6 +1039,7 @@ int mm_lift_encode(const mm_scheme *s, rt_buf *out)
         return rt_buf_append(out, c->text.data, c->text.len);
     }
     rc = mm_scheme_to_plain(&tmp, &plain);
+    int cuts = rt_work_cuts();
     if (!rc) {
         char why[512];
         mm_lift_options o; /* cheaper than the defaults: this runs once per child */
@@ -1049,8 +1050,9 @@ int mm_lift_encode(const mm_scheme *s, rt_buf *out)
         if (rc == RT_EUSAGE || rc == RT_ETOOBIG)
             rc = RT_EINVALID;
     }
-    if (c && (rc == 0 || rc == RT_EINVALID)) {
-        /* remember the outcome; a failure to cache only costs a second lift later */
+    if (c && (rc == 0 || rc == RT_EINVALID) && rt_work_cuts() == cuts) {
+        /* remember the outcome (not one of a search cut short by the end of the session); a
+         * failure to cache only costs a second lift later */
         if (c->cap < tmp.rank) {
             mm_prod *np = realloc(c->prod, (size_t)tmp.rank * sizeof *np);
             if (np) {

@@ -304,6 +304,8 @@ void mm_walk_scan(mm_scheme *s, rt_rng *rng, long long flips, mm_walk_stats *sta
         return;
     while (done < flips && s->rank >= 2) {
         attempts++;
+        if (__builtin_expect((attempts & 0xfffff) == 0, 0) && rt_work_cut())
+            break; /* the session is over (util.h) */
         int a = (int)rt_rng_below(rng, (uint32_t)s->rank);
         int x = (int)rt_rng_below(rng, 3);
         mm_vec xa = s->prod[a].f[x];

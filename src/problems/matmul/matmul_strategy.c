@@ -146,7 +146,7 @@ static long long walk_loop(const mm_walk_cfg *c, mm_walker *w, rt_rng *rng, int 
     long long budget = c->flips, done_flips = 0, since = 0;
     long long plateau = plateau_length(c, rng, budget);
     double lift0 = effort->lift_work;
-    while (done_flips + lifts_paid(c->lifts_pay, effort, lift0) < budget) {
+    while (done_flips + lifts_paid(c->lifts_pay, effort, lift0) < budget && !rt_work_cut()) {
         long long chunk = budget - done_flips - lifts_paid(c->lifts_pay, effort, lift0);
         if (chunk > plateau - since)
             chunk = plateau - since;
@@ -271,7 +271,7 @@ int mm_run_sym(const mm_sym_cfg *c, mm_scheme *genome, rt_rng *rng, int plus, mm
                           c->max_escapes,     c->stop_on_improve, c->beta,
                           c->headroom,        c->max_size, 0};
     double lift0 = effort->lift_work;
-    while (!rc) {
+    while (!rc && !rt_work_cut()) {
         long long before = ss.flips;
         ro.flips = c->flips - ss.flips - lifts_paid(c->lifts_pay, effort, lift0);
         if (ro.flips <= 0)

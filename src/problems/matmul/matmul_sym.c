@@ -822,6 +822,8 @@ static int walk(mm_sym *s, rt_rng *rng, long long flips, int target, double beta
     settle_all(&w);
     while (done < flips && w.nflip > 0 && osize * w.live + s->ncube > target) {
         attempts++;
+        if (__builtin_expect((attempts & 0xfffff) == 0, 0) && rt_work_cut())
+            break; /* the session is over (util.h) */
         /* give up on a scheme where no flip can be made: its only shared factors are inside
          * orbits, or every flip would leave the range or the size cap */
         if (++misses > 64LL * w.nflip + 1024)
@@ -992,7 +994,7 @@ int mm_sym_run(mm_sym *s, rt_rng *rng, const mm_sym_run_opts *o, mm_sym_stats *s
     int parent_rank = o->stop_rank > 0 ? o->stop_rank : mm_sym_rank(s);
     int best_rank = mm_sym_rank(s), escapes = 0;
     long long done = 0, since = 0;
-    while (done < o->flips) {
+    while (done < o->flips && !rt_work_cut()) {
         long long chunk = o->flips - done;
         if (chunk > o->plateau - since)
             chunk = o->plateau - since;

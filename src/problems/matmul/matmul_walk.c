@@ -590,6 +590,8 @@ MW_INLINE long long run_field(mm_walker *w, rt_rng *rng, long long flips, int st
     while (done < flips) {
         uint32_t nhot = (uint32_t)w->nhot;
         tries++; /* an attempt that finds nothing hot counts too (the scheme is isolated) */
+        if (__builtin_expect((tries & 0xfffff) == 0, 0) && rt_work_cut())
+            break; /* the session is over (util.h): every 2^20 attempts, a few ms */
         if (nhot == 0)
             break;
         uint64_t r = rt_rng_next(&g);
