@@ -20,12 +20,14 @@ int rt_bandit_init(rt_bandit *b, const rt_problem *problem, const rt_policy *pol
     b->discount = policy->bandit.discount;
     b->explore = policy->bandit.explore;
     b->floor = policy->bandit.floor;
+    b->gain = policy->bandit.gain;
     b->narms = (int)nops;
     double total = 0;
     for (int k = 0; k < b->narms; k++) {
         const rt_operator *op = &ops[k];
         snprintf(b->arms[k].name, sizeof b->arms[k].name, "%s", op->name);
-        b->arms[k].prior = rt_policy_op_weight(policy, cls->name, op->name, op->weight);
+        b->arms[k].prior = rt_policy_op_weight(policy, cls->name, op->name, op->weight) *
+                           rt_problem_op_scale(problem, op->name);
         total += b->arms[k].prior;
     }
     if (!(total > 0))
@@ -90,6 +92,21 @@ int rt_bandit_choose(const rt_bandit *b, rt_rng *rng)
     return b->narms - 1;
 }
 
+double rt_bandit_reward(rt_bandit *b, double base, double size)
+{
+    if (!(base > 0))
+        return 0;
+    double g = b->gain > 1 ? 1 : b->gain > 0 ? b->gain : 0;
+    if (!(size > 0) || !isfinite(size))
+        return base * (1 - g);
+    if (g == 0)
+        return base;
+    b->step_sum = b->step_sum * b->discount + size;
+    b->step_n = b->step_n * b->discount + 1;
+    double r = base * ((1 - g) + g * size / (b->step_sum / b->step_n));
+    return isfinite(r) ? r : base;
+}
+
 void rt_bandit_update(rt_bandit *b, int arm, double reward, long long work)
 {
     if (arm < 0 || arm >= b->narms)
@@ -111,7 +128,8 @@ int rt_bandit_save(const rt_bandit *b, rt_buf *out)
 {
     double probs[RT_BANDIT_MAX_ARMS];
     rt_bandit_probs(b, probs);
-    int rc = rt_buf_printf(out, "{\"enabled\":%s,\"arms\":[", b->enabled ? "true" : "false");
+    int rc = rt_buf_printf(out, "{\"enabled\":%s,\"step_sum\":%.17g,\"step_n\":%.17g,\"arms\":[",
+                           b->enabled ? "true" : "false", b->step_sum, b->step_n);
     for (int k = 0; !rc && k < b->narms; k++) {
         const rt_bandit_arm *a = &b->arms[k];
         rc = rt_buf_printf(out,
@@ -144,6 +162,12 @@ int rt_bandit_load(rt_bandit *b, const char *text, size_t len, char *err, size_t
     json_t *arms = json_is_object(root) ? json_object_get(root, "arms") : NULL;
     if (!json_is_array(arms)) {
         rt_fail(err, errlen, RT_ESTORE, "bandit state is not an object with arms");
+        goto done;
+    }
+    /* absent in the states of runs made before sized rewards: no step recorded */
+    if ((json_object_get(root, "step_sum") && get_num(root, "step_sum", 0, &tmp.step_sum)) ||
+        (json_object_get(root, "step_n") && get_num(root, "step_n", 0, &tmp.step_n))) {
+        rt_fail(err, errlen, RT_ESTORE, "bandit state's steps are malformed");
         goto done;
     }
     size_t i;

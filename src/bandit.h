@@ -12,6 +12,16 @@
  * operator keeps a floor share and the islands of one generation do not all pile on one arm.
  * With bandit.enabled = 0 the draw follows the weights alone.
  *
+ * The reward of a child (rt_bandit_reward) is 0 when it did not beat its parent, else its base
+ * (1, plus 1 for a new best of the run) times (1 - gain) + gain * size / mean, where size is how
+ * much the child's primary score rose over its parent's and mean the discounted mean size of the
+ * run's improvements so far, this one included (bandit.gain in [0, 1]: 0 makes every improvement
+ * alike, 1 makes the reward proportional to the size, and a gain in the secondary score alone
+ * earns the base times 1 - gain). The index above is the same when every reward is multiplied by
+ * one constant, and size / mean is free of the score's units, so one gain serves ranks,
+ * percentages and log-costs: a run where one operator takes 20 ranks in a step and another one
+ * rank credits the first for 20.
+ *
  * Determinism: choose() only reads the state (with the island's generator); update() is called
  * by the engine in island order in the sequential part of a generation. So a run is the same for
  * a seed whatever the number of threads.
@@ -37,7 +47,8 @@ typedef struct rt_bandit_arm {
 
 typedef struct rt_bandit {
     int enabled;
-    double discount, explore, floor;
+    double discount, explore, floor, gain;
+    double step_sum, step_n; /* discounted sum and count of the improvements' sizes */
     int narms;
     rt_bandit_arm arms[RT_BANDIT_MAX_ARMS];
 } rt_bandit;
@@ -52,10 +63,14 @@ int rt_bandit_init(rt_bandit *b, const rt_problem *problem, const rt_policy *pol
 void rt_bandit_probs(const rt_bandit *b, double *probs);
 /* Draws an arm with rng. */
 int rt_bandit_choose(const rt_bandit *b, rt_rng *rng);
+/* The reward of a child that improved on its parent's primary score by size (<= 0 or not finite:
+ * not at all, e.g. a better secondary score) with base reward base (0: no improvement, nothing is
+ * recorded): base * ((1 - gain) + gain * size / mean), see above. Records size in the mean first. */
+double rt_bandit_reward(rt_bandit *b, double base, double size);
 /* Records that arm made a child at cost work with verified reward (0 nothing, more is better). */
 void rt_bandit_update(rt_bandit *b, int arm, double reward, long long work);
 
-/* The state as one JSON object {"arms":[{"op":..,"n":..,"reward":..,"cost":..,"pulls":..,
+/* The state as one JSON object {"enabled":..,"step_sum":..,"step_n":..,"arms":[{"op":..,"n":..,"reward":..,"cost":..,"pulls":..,
  * "wins":..,"p":..}]}, appended to out. */
 int rt_bandit_save(const rt_bandit *b, rt_buf *out);
 /* Restores the learned sums saved by rt_bandit_save into a bandit set up by rt_bandit_init

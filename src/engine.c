@@ -872,10 +872,12 @@ static int take_one(rt_run *r, int i, job *j, rt_score parent_score)
     outcome_of(&j->pre, parent_score, &outcome);
     if (j->prop.tag)
         rt_proposer_feedback(&r->proposer, j->prop.tag, &outcome);
-    /* verified improvement: beating the parent earns 1, a new best of the run 1 more */
+    /* verified improvement: beating the parent earns 1, a new best of the run 1 more, grown by
+     * the size of the step (bandit.h) */
     double reward = 0;
     if (outcome.admitted && rt_score_cmp(outcome.verified, parent_score) > 0)
-        reward = 1 + j->pre.new_best;
+        reward = rt_bandit_reward(&r->bandit, 1 + j->pre.new_best,
+                                  outcome.verified.primary - parent_score.primary);
     rt_bandit_update(&r->bandit, j->prop.op_index, reward, j->prop.work);
     r->work += j->prop.work;
     return 0;

@@ -57,6 +57,8 @@ static const rt_knob loop_knobs[] = {
               "UCB exploration coefficient"),
     KNOB_REAL("bandit.floor", bandit.floor, 0.05, 0, 0.5, RT_MUT_ADD, 0.03,
               "every operator keeps at least this share of the draws"),
+    KNOB_REAL("bandit.gain", bandit.gain, 0.9, 0, 1, RT_MUT_ADD, 0.15,
+              "weight of an improvement's size (over the run's mean step) in its reward"),
     /* meta: how policies are mutated (read from the parent policy itself) */
     KNOB_REAL("meta.step", meta.step, 1, 0.05, 5, RT_MUT_LOG, 0.3,
               "multiplies every knob's mutation step"),

@@ -60,6 +60,7 @@ typedef struct rt_bandit_policy {
     double discount; /* per-update decay of old observations (1 = no forgetting) */
     double explore;  /* UCB exploration coefficient */
     double floor;    /* every operator keeps at least this share of the draws */
+    double gain;     /* weight of an improvement's size in its reward (0: every one alike) */
 } rt_bandit_policy;
 
 /* How the meta level makes a new policy from this one (self-application: the incumbent's own

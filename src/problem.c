@@ -283,6 +283,13 @@ const rt_operator *rt_problem_operators(const rt_problem *problem, size_t *n)
     return cls->operators;
 }
 
+double rt_problem_op_scale(const rt_problem *problem, const char *op)
+{
+    const rt_problem_class *cls = problem->cls;
+    double f = cls->op_scale ? cls->op_scale(problem->state, op) : 1;
+    return f > 0 && f < 1e300 ? f : 1;
+}
+
 const char *rt_problem_operators_idle(const rt_problem *problem)
 {
     const rt_problem_class *cls = problem->cls;

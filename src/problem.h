@@ -112,6 +112,9 @@ typedef struct rt_problem_class {
     /* Optional: why none of the operators can change anything in this instance (a program
      * without annotations), or NULL when they can. NULL: they always can. */
     const char *(*operators_idle)(const void *state);
+    /* Optional: a factor on the policy's weight of operator op (its bandit prior) for this
+     * instance, for instance a rule of matmul's shape. NULL: 1. */
+    double (*op_scale)(const void *state, const char *op);
     /* 1 when verify() is noisy (two calls on the same text may score differently): the engine
      * then uses noise-aware acceptance, and the gate and the audit compare validity only. */
     int noisy;
@@ -210,6 +213,8 @@ int rt_problem_configure(const rt_problem *problem, const rt_policy *policy, cha
                          size_t errlen);
 /* The instance's operators (operators_for, or the class's table). */
 const rt_operator *rt_problem_operators(const rt_problem *problem, size_t *n);
+/* The factor on the policy's weight of operator op for this instance (op_scale; 1 without). */
+double rt_problem_op_scale(const rt_problem *problem, const char *op);
 /* Why the problem's operators can change nothing in this instance, or NULL (operators_idle). */
 const char *rt_problem_operators_idle(const rt_problem *problem);
 /* Applies one of those operators to genome (its apply()). */

@@ -4,7 +4,9 @@
  * bandit off they follow the policy's weights; an arm that pays takes a growing share; the saved
  * state reads back exactly and malformed state is refused. Runs: the policy given at creation is
  * stored and used on resume, the bandit state is stored, and the result for a seed does not
- * depend on the number of threads. */
+ * depend on the number of threads. Sized rewards: an arm whose rarer improvements are larger
+ * wins with bandit.gain > 0 and loses with 0, whatever the score's units. */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -132,6 +134,64 @@ static void bandit_follows_rewards(void **state)
     rt_problem_close(mm);
 }
 
+/* Two arms drawn in turn at equal cost: arm 0 improves by unit every time, arm 1 by 20 units one
+ * time in four (five times the total improvement, a quarter of the wins). Returns p[1]. */
+static double sized_share(const rt_problem *mm, double gain, double unit, rt_bandit *b)
+{
+    rt_policy pol;
+    rt_policy_defaults(&pol);
+    pol.bandit.gain = gain;
+    char err[256];
+    assert_int_equal(rt_bandit_init(b, mm, &pol, err, sizeof err), 0);
+    for (int i = 0; i < 80; i++) {
+        int arm = i % 2;
+        int pays = arm == 0 || i % 8 == 1;
+        double r = pays ? rt_bandit_reward(b, 1, arm ? 20 * unit : unit) : 0;
+        rt_bandit_update(b, arm, r, 1000);
+        probs_are_a_distribution(b);
+    }
+    double p[RT_BANDIT_MAX_ARMS];
+    rt_bandit_probs(b, p);
+    return p[1];
+}
+
+static void rewards_see_the_size(void **state)
+{
+    (void)state;
+    const char *keys[] = {"shape", "lift"}, *values[] = {"2x2x2", "1"};
+    rt_problem *mm = NULL;
+    rt_error perr = {0};
+    assert_int_equal(rt_problem_open(&mm, "matmul", keys, values, 2, &perr), 0);
+    rt_bandit b, c;
+    rt_policy pol;
+    rt_policy_defaults(&pol);
+    assert_true(pol.bandit.gain > 0); /* the default sees the size */
+    assert_true(sized_share(mm, 0, 1, &b) < 0.3); /* alike: the frequent winner (0.21) */
+    double p = sized_share(mm, pol.bandit.gain, 1, &b);
+    assert_true(p > 0.5); /* sized: the large steps (0.59 with gain 0.9) */
+    /* units do not matter: the same with steps of 1000 and 1e-3 */
+    assert_true(fabs(sized_share(mm, pol.bandit.gain, 1000, &c) - p) < 1e-9);
+    assert_true(fabs(sized_share(mm, pol.bandit.gain, 1e-3, &c) - p) < 1e-9);
+    /* no improvement is no reward; a secondary gain (size 0) is the base */
+    assert_true(rt_bandit_reward(&b, 0, 5) == 0);
+    double g = pol.bandit.gain;
+    assert_true(fabs(rt_bandit_reward(&b, 2, 0) - 2 * (1 - g)) < 1e-12);
+    assert_true(fabs(rt_bandit_reward(&b, 1, NAN) - (1 - g)) < 1e-12);
+    /* the mean step is saved and read back; a state without it (older runs) still loads */
+    rt_buf buf;
+    rt_buf_init(&buf, 0);
+    assert_int_equal(rt_bandit_save(&b, &buf), 0);
+    char err[256];
+    assert_int_equal(rt_bandit_init(&c, mm, &pol, err, sizeof err), 0);
+    assert_int_equal(rt_bandit_load(&c, buf.data, buf.len, err, sizeof err), 0);
+    assert_true(c.step_sum == b.step_sum && c.step_n == b.step_n && b.step_n > 0);
+    rt_buf_free(&buf);
+    const char *old = "{\"enabled\":true,\"arms\":[]}", *bad = "{\"step_n\":-1,\"arms\":[]}";
+    assert_int_equal(rt_bandit_load(&c, old, strlen(old), err, sizeof err), 0);
+    assert_int_equal(rt_bandit_load(&c, bad, strlen(bad), err, sizeof err), RT_ESTORE);
+    rt_problem_close(mm);
+}
+
 static void run_once(const char *name, int threads, const char *policy, char *best_hash)
 {
     rt_problem *pb = NULL;
@@ -179,6 +239,9 @@ static void runs_store_policy_and_bandit(void **state)
     assert_int_equal(rt_store_bandit(st, &bandit), 0);
     assert_non_null(bandit);
     assert_non_null(strstr(bandit, "\"op\":\"plus\""));
+    /* the engine hands the bandit the size of each improvement */
+    assert_non_null(strstr(bandit, "\"step_n\":"));
+    assert_null(strstr(bandit, "\"step_n\":0,"));
     free(json);
     free(bandit);
     rt_store_close(st);
@@ -215,6 +278,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(bandit_follows_rewards),
+        cmocka_unit_test(rewards_see_the_size),
         cmocka_unit_test(runs_store_policy_and_bandit),
     };
     return cmocka_run_group_tests(tests, setup_dir, teardown_dir);

@@ -1,8 +1,10 @@
 /* test_matmul_portfolio.c — the default matmul run is a portfolio of strategies
  * (docs/recursion.md): which strategies a shape gets, the overrides that turn it off, every
  * strategy's child verified through the gate and read back to the same text, the rule of the
- * shape, and the bad policies that exit 2 with one line naming the key. Tiny shapes and short
+ * shape (lengths, and symlong's weight as the bandit sees it), and the bad policies that exit 2
+ * with one line naming the key. Tiny shapes and short
  * walks only: seconds in all. */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +17,7 @@
 
 #include <cmocka.h>
 
+#include "bandit.h"
 #include "policy.h"
 #include "problem.h"
 #include "problems/matmul/matmul_policy.h"
@@ -285,6 +288,45 @@ static void rule_and_work(void **state)
  * attempt instead of trying a lift at every improvement (at <5,5,5> a lift attempt costs half a
  * second, and runs that tried one at every rank below their parent held a generation for
  * minutes). The override modes (lifts_pay 0) keep the old rule. */
+/* The bandit's prior of an operator of the default run for shape under pol; -1 when absent. */
+static double prior_of(const rt_policy *pol, const char *shape, const char *op)
+{
+    const char *keys[] = {"shape", "field"}, *values[] = {shape, "z"};
+    rt_problem *pb = NULL;
+    rt_error perr = {0};
+    assert_int_equal(rt_problem_open(&pb, "matmul", keys, values, 2, &perr), 0);
+    char err[256];
+    assert_int_equal(rt_problem_configure(pb, pol, err, sizeof err), 0);
+    rt_bandit b;
+    assert_int_equal(rt_bandit_init(&b, pb, pol, err, sizeof err), 0);
+    double prior = -1;
+    for (int k = 0; k < b.narms; k++)
+        if (strcmp(b.arms[k].name, op) == 0)
+            prior = b.arms[k].prior;
+    rt_problem_close(pb);
+    return prior;
+}
+
+/* symlong's weight follows the rule of the shape, (n*m*p/64)^matmul.symlong_exp: more long
+ * symmetric runs at <5,5,5>, fewer at <3,3,3>, as given at <4,4,4>; the other weights do not. */
+static void symlong_weight_by_shape(void **state)
+{
+    (void)state;
+    rt_policy pol;
+    rt_policy_defaults(&pol);
+    const rt_matmul_policy *mp = mm_policy(&pol);
+    double w = mp->op_symlong, e = mp->symlong_exp;
+    assert_true(e > 0);
+    assert_true(fabs(prior_of(&pol, "4x4x4", "symlong") - w) < 1e-12);
+    assert_true(fabs(prior_of(&pol, "5x5x5", "symlong") - w * pow(125 / 64.0, e)) < 1e-9);
+    assert_true(fabs(prior_of(&pol, "3x3x3", "symlong") - w * pow(27 / 64.0, e)) < 1e-12);
+    assert_true(prior_of(&pol, "5x5x5", "symlong") > 3 * w);
+    assert_true(fabs(prior_of(&pol, "5x5x5", "walk") - mp->op_walk) < 1e-12);
+    assert_true(prior_of(&pol, "3x4x4", "symlong") < 0); /* not square: no symlong */
+    mm_policy_mut(&pol)->symlong_exp = 0;
+    assert_true(fabs(prior_of(&pol, "5x5x5", "symlong") - w) < 1e-12);
+}
+
 static void lifts_paid_from_budget(void **state)
 {
     (void)state;
@@ -429,6 +471,7 @@ int main(void)
         cmocka_unit_test(decode_survives_mutations),
         cmocka_unit_test(sym_strategies_take_the_rule_cubes),
         cmocka_unit_test(rule_and_work),       cmocka_unit_test(lifts_paid_from_budget),       cmocka_unit_test(bad_policies),
+        cmocka_unit_test(symlong_weight_by_shape),
         cmocka_unit_test(tool_exit_codes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -735,6 +735,16 @@ static const rt_operator matmul_sampled_operators[] = {
     {"perturb", 0.15, op_perturb},
 };
 
+/* The rule of the shape on symlong's weight: (n*m*p/64)^matmul.symlong_exp for the portfolio
+ * (more long symmetric runs on large square shapes, fewer on small ones); 1 otherwise. */
+static double matmul_op_scale(const void *state, const char *op)
+{
+    const matmul_state *st = state;
+    if (!st->portfolio || strcmp(op, "symlong") != 0)
+        return 1;
+    return pow((double)st->n * st->m * st->p / 64.0, st->pol.symlong_exp);
+}
+
 static const rt_operator *matmul_operators_for(const void *state, size_t *n)
 {
     const matmul_state *st = state;
@@ -802,6 +812,7 @@ const rt_problem_class rt_problem_matmul = {
     .noperators = sizeof matmul_operators / sizeof matmul_operators[0],
     .metric_lower_is_better = 1,
     .operators_for = matmul_operators_for,
+    .op_scale = matmul_op_scale,
     .certificate = mm_certificate,
     .knobs = &mm_policy_section,
     .picture = mm_picture,
