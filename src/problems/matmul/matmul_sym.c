@@ -822,11 +822,9 @@ static int walk(mm_sym *s, rt_rng *rng, long long flips, int target, double beta
     settle_all(&w);
     while (done < flips && w.nflip > 0 && osize * w.live + s->ncube > target) {
         attempts++;
-        if (__builtin_expect((attempts & 0xfffff) == 0, 0) && rt_work_cut())
-            break; /* the session is over (util.h) */
-        /* give up on a scheme where no flip can be made: its only shared factors are inside
-         * orbits, or every flip would leave the range or the size cap */
-        if (++misses > 64LL * w.nflip + 1024)
+        /* give up on a scheme where no flip can be made (its only shared factors are inside
+         * orbits, or every flip would leave the range or the size cap); or the session is over */
+        if (++misses > 64LL * w.nflip + 1024 || ((attempts & 0xfffff) == 0 && rt_work_cut()))
             break;
         /* one 64-bit draw picks the bucket (its high half, multiply-shift) and the pair (16-bit
          * multiply-shifts on the low half: the bias, below members / 2^16, is negligible for
