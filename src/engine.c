@@ -675,8 +675,24 @@ static int make_context(rt_run *r, int i, job *j)
     return rc;
 }
 
-/* Selects each island's parent with the island's generator, fills the proposer's context and
- * draws the operator, sequentially, in island order. Under an evaluation budget the last
+/* Island i's parent and operator, drawn sequentially from the island's generator: the
+ * archive's selection, the bandit's operator, then, with the chance the problem gives that
+ * operator (rt_problem_op_best_parent), the island's best instead of the selected parent. NULL
+ * when the island is empty. */
+static const rt_elite *select_parent(rt_run *r, int i, int *op)
+{
+    const rt_elite *e = rt_archive_select(&r->archive, i, &r->rng[i], r->policy.p_best);
+    if (!e)
+        return NULL;
+    *op = rt_bandit_choose(&r->bandit, &r->rng[i]);
+    double q = rt_problem_op_best_parent(r->problem, r->bandit.arms[*op].name);
+    if (q > 0 && rt_rng_unit(&r->rng[i]) < q)
+        e = rt_archive_select(&r->archive, i, &r->rng[i], 1.0);
+    return e;
+}
+
+/* Selects each island's parent and operator (select_parent) and fills the proposer's context,
+ * sequentially, in island order. Under an evaluation budget the last
  * generation is cut short, islands in order. */
 static int choose_parents(rt_run *r, job *jobs)
 {
@@ -688,15 +704,15 @@ static int choose_parents(rt_run *r, job *jobs)
             nprop = (int)left;
     }
     for (int i = 0; i < nprop; i++) {
-        const rt_elite *e = rt_archive_select(&r->archive, i, &r->rng[i], r->policy.p_best);
+        int op = 0;
+        const rt_elite *e = select_parent(r, i, &op);
         if (e) {
             jobs[i].parent = e;
             jobs[i].pre.generation = r->generation;
+            jobs[i].prop.op_index = op;
             memcpy(jobs[i].parent_hash, e->hash, 65);
             if (!rc && make_context(r, i, &jobs[i]))
                 rc = run_fail(r, RT_ENOMEM, "out of memory");
-            /* the operator is drawn here, sequentially, from the island's generator */
-            jobs[i].prop.op_index = rt_bandit_choose(&r->bandit, &r->rng[i]);
         }
     }
     return rc;
@@ -1072,17 +1088,18 @@ static int async_prepare(rt_run *r, int i, async_job *a, int *made)
 {
     async_job_clear(r, a);
     *made = 0;
-    const rt_elite *e = rt_archive_select(&r->archive, i, &r->rng[i], r->policy.p_best);
+    int op = 0;
+    const rt_elite *e = select_parent(r, i, &op);
     if (!e)
         return 0;
     a->island = i;
     a->j.parent = e;
     a->j.pre.generation = r->generation;
+    a->j.prop.op_index = op;
     a->parent_score = e->score;
     memcpy(a->j.parent_hash, e->hash, 65);
     if (make_context(r, i, &a->j))
         return run_fail(r, RT_ENOMEM, "out of memory");
-    a->j.prop.op_index = rt_bandit_choose(&r->bandit, &r->rng[i]);
     int rc = detach_views(r, a);
     a->j.parent = NULL; /* the archive's: not to be read once the job is out */
     a->rng = r->rng[i];

@@ -33,7 +33,7 @@
  * RT_POLICY_SECTION_BYTES, so rt_policy stays a plain value; rt_policy_section gives a problem its
  * slot. */
 #define RT_POLICY_SECTIONS 4
-#define RT_POLICY_SECTION_BYTES 256
+#define RT_POLICY_SECTION_BYTES 320
 
 /* Knobs of the llm proposer (src/proposers/llm.c); docs/llm.md says why each default. */
 typedef struct rt_llm_policy {

@@ -290,6 +290,13 @@ double rt_problem_op_scale(const rt_problem *problem, const char *op)
     return f > 0 && f < 1e300 ? f : 1;
 }
 
+double rt_problem_op_best_parent(const rt_problem *problem, const char *op)
+{
+    const rt_problem_class *cls = problem->cls;
+    double q = cls->op_best_parent ? cls->op_best_parent(problem->state, op) : 0;
+    return q > 0 ? (q < 1 ? q : 1) : 0;
+}
+
 const char *rt_problem_operators_idle(const rt_problem *problem)
 {
     const rt_problem_class *cls = problem->cls;

@@ -115,6 +115,10 @@ typedef struct rt_problem_class {
     /* Optional: a factor on the policy's weight of operator op (its bandit prior) for this
      * instance, for instance a rule of matmul's shape. NULL: 1. */
     double (*op_scale)(const void *state, const char *op);
+    /* Optional: the chance that a child of operator op is made from its island's best elite
+     * whatever the engine's own selection drew (an operator that continues a long run from the
+     * best, say). NULL or 0: the engine's selection alone. */
+    double (*op_best_parent)(const void *state, const char *op);
     /* 1 when verify() is noisy (two calls on the same text may score differently): the engine
      * then uses noise-aware acceptance, and the gate and the audit compare validity only. */
     int noisy;
@@ -215,6 +219,8 @@ int rt_problem_configure(const rt_problem *problem, const rt_policy *policy, cha
 const rt_operator *rt_problem_operators(const rt_problem *problem, size_t *n);
 /* The factor on the policy's weight of operator op for this instance (op_scale; 1 without). */
 double rt_problem_op_scale(const rt_problem *problem, const char *op);
+/* The chance that operator op's parent is its island's best (op_best_parent), in [0, 1]. */
+double rt_problem_op_best_parent(const rt_problem *problem, const char *op);
 /* Why the problem's operators can change nothing in this instance, or NULL (operators_idle). */
 const char *rt_problem_operators_idle(const rt_problem *problem);
 /* Applies one of those operators to genome (its apply()). */

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "bandit.h"
 #include "problem.h"
@@ -274,11 +275,71 @@ static void runs_store_policy_and_bandit(void **state)
     rt_problem_close(pb);
 }
 
+/* A test hook: every "walk" child is to be made from its island's best. */
+static double walk_from_best(const void *state, const char *op)
+{
+    (void)state;
+    return strcmp(op, "walk") == 0 ? 1 : 0;
+}
+
+/* Children of op "walk" whose parent scored below the best admitted before them (one island,
+ * so the rows before a child are the archive it was proposed from). */
+static long long walks_from_below_best(int hook)
+{
+    rt_problem_class cls = rt_problem_matmul; /* same name: the store reads back as matmul */
+    cls.op_best_parent = hook ? walk_from_best : NULL;
+    rt_problem *pb = NULL;
+    rt_error err;
+    const char *keys[] = {"shape", "field"}, *values[] = {"3x3x3", "gf2"};
+    assert_int_equal(rt_problem_open(&pb, "matmul", keys, values, 2, &err), 0);
+    pb->cls = &cls;
+    char path[512];
+    snprintf(path, sizeof path, "%s/best%d.db", tmpdir, hook);
+    rt_run_options opt;
+    rt_run_options_init(&opt);
+    opt.evaluations = 150;
+    opt.islands = 1;
+    opt.seed = 3;
+    opt.policy = "{\"engine\": {\"p_best\": 0}}";
+    rt_run *run = NULL;
+    if (rt_run_create(&run, path, pb, &opt, &err))
+        fail_msg("%s", err.msg);
+    assert_int_equal(rt_run_execute(run), 0);
+    rt_run_close(run);
+    pb->cls = &rt_problem_matmul;
+    rt_problem_close(pb);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_stmt *st = NULL;
+    const char *sql = "SELECT sum(p.score < (SELECT max(b.score) FROM candidates b"
+                      "  WHERE b.admitted = 1 AND b.id < c.id)), count(*)"
+                      " FROM candidates c JOIN candidates p ON p.id = c.parent"
+                      " WHERE c.operator = 'walk'";
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    long long below = sqlite3_column_int64(st, 0), walks = sqlite3_column_int64(st, 1);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    assert_true(walks >= 20);
+    return below;
+}
+
+/* An operator the problem sends to the best (rt_problem_class.op_best_parent, matmul's symlong)
+ * gets its island's best as parent whatever the selection drew; without the hook, with
+ * engine.p_best 0, the same operator's parents are often below the best. */
+static void operators_can_ask_for_the_best(void **state)
+{
+    (void)state;
+    assert_int_equal(walks_from_below_best(1), 0);
+    assert_true(walks_from_below_best(0) > 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(bandit_follows_rewards),
         cmocka_unit_test(rewards_see_the_size),
+        cmocka_unit_test(operators_can_ask_for_the_best),
         cmocka_unit_test(runs_store_policy_and_bandit),
     };
     return cmocka_run_group_tests(tests, setup_dir, teardown_dir);

@@ -327,6 +327,30 @@ static void symlong_weight_by_shape(void **state)
     assert_true(fabs(prior_of(&pol, "5x5x5", "symlong") - w) < 1e-12);
 }
 
+/* symlong continues from its island's best with chance matmul.symlong_best; no other strategy
+ * asks for the best. */
+static void symlong_continues_from_the_best(void **state)
+{
+    (void)state;
+    rt_policy pol;
+    rt_policy_defaults(&pol);
+    const char *keys[] = {"shape", "field"}, *values[] = {"5x5x5", "z"};
+    rt_problem *pb = NULL;
+    rt_error perr = {0};
+    assert_int_equal(rt_problem_open(&pb, "matmul", keys, values, 2, &perr), 0);
+    char err[256];
+    assert_int_equal(rt_problem_configure(pb, &pol, err, sizeof err), 0);
+    double q = mm_policy(&pol)->symlong_best;
+    assert_true(q > 0.5 && q <= 1);
+    assert_true(fabs(rt_problem_op_best_parent(pb, "symlong") - q) < 1e-12);
+    assert_true(rt_problem_op_best_parent(pb, "walk") == 0);
+    assert_true(rt_problem_op_best_parent(pb, "sym") == 0);
+    mm_policy_mut(&pol)->symlong_best = 0.25;
+    assert_int_equal(rt_problem_configure(pb, &pol, err, sizeof err), 0);
+    assert_true(fabs(rt_problem_op_best_parent(pb, "symlong") - 0.25) < 1e-12);
+    rt_problem_close(pb);
+}
+
 static void lifts_paid_from_budget(void **state)
 {
     (void)state;
@@ -471,7 +495,7 @@ int main(void)
         cmocka_unit_test(decode_survives_mutations),
         cmocka_unit_test(sym_strategies_take_the_rule_cubes),
         cmocka_unit_test(rule_and_work),       cmocka_unit_test(lifts_paid_from_budget),       cmocka_unit_test(bad_policies),
-        cmocka_unit_test(symlong_weight_by_shape),
+        cmocka_unit_test(symlong_weight_by_shape), cmocka_unit_test(symlong_continues_from_the_best),
         cmocka_unit_test(tool_exit_codes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

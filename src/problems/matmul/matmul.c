@@ -745,6 +745,14 @@ static double matmul_op_scale(const void *state, const char *op)
     return pow((double)st->n * st->m * st->p / 64.0, st->pol.symlong_exp);
 }
 
+/* symlong continues from its island's best scheme with chance matmul.symlong_best (the hand
+ * mode's engine.p_best 0.9): a run from another cell, often not symmetric, starts afresh. */
+static double matmul_op_best_parent(const void *state, const char *op)
+{
+    const matmul_state *st = state;
+    return st->portfolio && strcmp(op, "symlong") == 0 ? st->pol.symlong_best : 0;
+}
+
 static const rt_operator *matmul_operators_for(const void *state, size_t *n)
 {
     const matmul_state *st = state;
@@ -813,6 +821,7 @@ const rt_problem_class rt_problem_matmul = {
     .metric_lower_is_better = 1,
     .operators_for = matmul_operators_for,
     .op_scale = matmul_op_scale,
+    .op_best_parent = matmul_op_best_parent,
     .certificate = mm_certificate,
     .knobs = &mm_policy_section,
     .picture = mm_picture,

@@ -57,6 +57,8 @@ static const rt_knob rows[] = {
               "portfolio: weight of the long symmetric headroom runs (square shapes)"),
     KNOB_REAL("matmul.symlong_exp", symlong_exp, 3, -4, 8, RT_MUT_ADD, 0.3,
               "portfolio: symlong's weight scales as (n*m*p/64)^symlong_exp"),
+    KNOB_REAL("matmul.symlong_best", symlong_best, 0.8, 0, 1, RT_MUT_ADD, 0.15,
+              "portfolio: chance that a symlong run continues from its island's best scheme"),
     KNOB_REAL("matmul.flips_exp", flips_exp, 3, -4, 8, RT_MUT_ADD, 0.3,
               "portfolio: flips budgets scale as (n*m*p/64)^flips_exp"),
     KNOB_REAL("matmul.plateau_exp", plateau_exp, 2, -4, 8, RT_MUT_ADD, 0.3,

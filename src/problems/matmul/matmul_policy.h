@@ -46,6 +46,7 @@ typedef struct rt_matmul_policy {
      * length = value * (n*m*p / 64)^exponent scales to the run's shape. */
     double op_lift, op_restart, op_sym, op_twin, op_symlong; /* strategy weights */
     double symlong_exp;       /* op_symlong scales as (n*m*p/64)^symlong_exp (square shapes) */
+    double symlong_best;      /* chance that a symlong run continues from its island's best */
     double flips_exp;         /* exponent of the rule for flips budgets */
     double plateau_exp;       /* exponent of the rule for plateau lengths */
     double pf_walk_flips;     /* walk, plus, lift: flips budget of one run at size 64 */
