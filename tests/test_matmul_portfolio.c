@@ -289,7 +289,8 @@ static void rule_and_work(void **state)
  * second, and runs that tried one at every rank below their parent held a generation for
  * minutes). The override modes (lifts_pay 0) keep the old rule. */
 /* The bandit's prior of an operator of the default run for shape under pol; -1 when absent. */
-static double prior_of(const rt_policy *pol, const char *shape, const char *op)
+/* matmul over Z at shape, configured with pol. */
+static rt_problem *open_configured(const rt_policy *pol, const char *shape)
 {
     const char *keys[] = {"shape", "field"}, *values[] = {shape, "z"};
     rt_problem *pb = NULL;
@@ -297,6 +298,13 @@ static double prior_of(const rt_policy *pol, const char *shape, const char *op)
     assert_int_equal(rt_problem_open(&pb, "matmul", keys, values, 2, &perr), 0);
     char err[256];
     assert_int_equal(rt_problem_configure(pb, pol, err, sizeof err), 0);
+    return pb;
+}
+
+static double prior_of(const rt_policy *pol, const char *shape, const char *op)
+{
+    rt_problem *pb = open_configured(pol, shape);
+    char err[256];
     rt_bandit b;
     assert_int_equal(rt_bandit_init(&b, pb, pol, err, sizeof err), 0);
     double prior = -1;
@@ -334,12 +342,8 @@ static void symlong_continues_from_the_best(void **state)
     (void)state;
     rt_policy pol;
     rt_policy_defaults(&pol);
-    const char *keys[] = {"shape", "field"}, *values[] = {"5x5x5", "z"};
-    rt_problem *pb = NULL;
-    rt_error perr = {0};
-    assert_int_equal(rt_problem_open(&pb, "matmul", keys, values, 2, &perr), 0);
+    rt_problem *pb = open_configured(&pol, "5x5x5");
     char err[256];
-    assert_int_equal(rt_problem_configure(pb, &pol, err, sizeof err), 0);
     double q = mm_policy(&pol)->symlong_best;
     assert_true(q > 0.5 && q <= 1);
     assert_true(fabs(rt_problem_op_best_parent(pb, "symlong") - q) < 1e-12);
