@@ -8,7 +8,9 @@
 #
 # usage: bench/portfolio_compare.sh [RATCHET]
 # environment: ROWS (default "223z 233z 224z 333z 334z 344z 444z"), SEEDS (5), CAP (60),
-#   THREADS (2), VERBOSE (each run on standard error)
+#   THREADS (2), VERBOSE (each run on standard error), DEFAULT (flags added to the default's
+#   runs), HAND (flags run in place of every row's hand mode: HAND=--steady DEFAULT=... compares
+#   two ways of running the default instead)
 set -u
 R=${1:-build/ratchet}
 ROWS=${ROWS:-"223z 233z 224z 333z 334z 344z 444z"}
@@ -62,6 +64,9 @@ median() {
         print m }'
 }
 
+if [ -n "${DEFAULT:-}${HAND+x}" ]; then
+    echo "arms: default${DEFAULT:+ $DEFAULT} against ${HAND+${HAND:-no flags}}$([ -n "${HAND+x}" ] || echo "each row's hand mode")"
+fi
 echo "portfolio vs hand modes: $SEEDS seeds, --threads $THREADS, cap $CAP s, load: $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-7s %5s  %-9s %9s %9s  %-9s %9s %9s  %s\n' shape known "default" "cpu s" "wall s" "hand" "cpu s" "wall s" "cpu ratio"
 for name in $ROWS; do
@@ -69,11 +74,11 @@ for name in $ROWS; do
     set -- $spec
     shape=$1 field=$2 known=$3
     shift 3
-    hand="$*"
+    hand=${HAND-"$*"}
     dc="" dw="" hc="" hw="" dok=0 hok=0
     s=1
     while [ "$s" -le "$SEEDS" ]; do
-        set -- $(one "$shape" "$field" "$known" "$s")
+        set -- $(one "$shape" "$field" "$known" "$s" ${DEFAULT:-})
         dc="$dc $1" dw="$dw $2"
         [ "$1" = inf ] || dok=$((dok + 1))
         [ -n "${VERBOSE:-}" ] && echo "  $name seed $s default: cpu $1 s, wall $2 s, rank $3" >&2

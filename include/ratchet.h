@@ -183,7 +183,15 @@ typedef void (*rt_progress_fn)(const rt_progress *progress, void *user);
 typedef struct rt_run_options {
     uint64_t seed;          /* random seed (new runs) */
     int islands;            /* number of islands (new runs); default 4 */
-    int threads;            /* worker threads; the result does not depend on it */
+    int threads;            /* worker threads; the result does not depend on it (but see
+                             * steady) */
+    int steady;             /* in-process work (matmul) on job slots instead of generations: a
+                             * free thread takes the next island's proposal at once instead of
+                             * waiting for the generation's slowest, so long runs keep every
+                             * thread busy; the run then follows the order in which proposals
+                             * finish, so with threads > 1 a seed no longer gives one run. For
+                             * this session only; 0 here, `ratchet run`'s default is 1 unless
+                             * --reproducible or under mpirun (docs/scheduling.md) */
     double seconds;         /* budget for this session in seconds; 0 = none */
     long long evaluations;  /* budget for this session in evaluations; 0 = none */
     long long work;         /* budget for this session in the problem's units of work (matmul:
@@ -219,11 +227,11 @@ void rt_run_options_init(rt_run_options *options);
 int rt_run_create(rt_run **out, const char *store_path, const rt_problem *problem,
                   const rt_run_options *options, rt_error *err);
 /* Reopens a run from its store. If problem is not NULL, it must match the store's problem and
- * parameters (RT_ESTORE otherwise). Only the budget, threads, target, progress, trust_proxy and
- * proposer option fields of options are used (the proposer options over the stored ones, see
- * above); the seed, islands, proposer and policy are the store's. To refuse parameters given
- * again that differ from the stored ones, compare them first (rt_store_run_info,
- * rt_problem_params_compare), as `ratchet run --resume` does. */
+ * parameters (RT_ESTORE otherwise). Only the budget, threads, steady, target, progress,
+ * trust_proxy and proposer option fields of options are used (the proposer options over the
+ * stored ones, see above); the seed, islands, proposer and policy are the store's. To refuse
+ * parameters given again that differ from the stored ones, compare them first
+ * (rt_store_run_info, rt_problem_params_compare), as `ratchet run --resume` does. */
 int rt_run_resume(rt_run **out, const char *store_path, const rt_problem *problem,
                   const rt_run_options *options, rt_error *err);
 /* Runs the loop until a budget or the target is reached, or rt_run_stop() is called (from a

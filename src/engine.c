@@ -7,8 +7,10 @@
  *   threads; the children are then deduplicated, judged by the gate and stored one by one in
  *   island order. So a run is the same for a given seed whatever the number of threads.
  * - *job slots*, for work that leaves the process (an evaluator, a proposer command, a language
- *   model): each free slot gets the next island's job (propose, then evaluate) at once, and each
- *   finished job is judged and stored as soon as it is back, whatever the others are doing. With
+ *   model), and for in-process work when rt_run_options.steady asks (`ratchet run`'s default
+ *   on one machine: at <5,5,5> a generation kept a thread idle beside one long run): each free
+ *   slot gets the next island's job (propose, then evaluate) at once, and each finished job is
+ *   judged and stored as soon as it is back, whatever the others are doing. With
  *   one slot the order is fixed, so a seed still gives one run; with more it follows the order
  *   in which jobs finish. At the deadline, or on rt_run_stop, the jobs in flight are cut: their
  *   sandboxes killed, their requests abandoned, a `cut` event stored for each.
@@ -1114,13 +1116,18 @@ static void async_work(void *job_, void *user)
     async_job *a = job_;
     rt_run *r = user;
     int before = rt_sandbox_cancelled();
+    /* in-process work (a walker run, under --steady) stops at the deadline or on rt_run_stop,
+     * as in a generation */
+    rt_work_scope(&r->stop, r->opt.seconds > 0 ? r->t_session + r->opt.seconds : 0);
     propose_job(r, &a->j, &a->rng);
     void *child = a->j.prop.child;
     int evaluates = rt_problem_evaluates(r->problem);
     if (!a->j.rc && child && evaluates && !r->stop)
         a->j.rc = prepare_eval(r, child, &a->j.pre, 1);
     int complete = child && (!evaluates || a->j.pre.seen || a->j.pre.evaluated);
-    a->cut = !a->j.rc && !a->j.lost && (rt_sandbox_cancelled() > before || (r->stop && !complete));
+    a->cut = !a->j.rc && !a->j.lost &&
+             (rt_sandbox_cancelled() > before || rt_work_cuts() > 0 || (r->stop && !complete));
+    rt_work_scope(NULL, 0);
 }
 
 /* Stores a `cut` event for a job stopped by the end of the session; its child, if any, was
@@ -1276,7 +1283,7 @@ static int run_slots(rt_run *r, const char **why)
  * then runs on job slots, else in generations. */
 static int runs_on_slots(const rt_run *r)
 {
-    return rt_problem_evaluates(r->problem) ||
+    return r->opt.steady || rt_problem_evaluates(r->problem) ||
            strcmp(rt_proposer_name(&r->proposer), "builtin") != 0;
 }
 

@@ -1140,6 +1140,7 @@ static char *candidate_rows(const char *store, int *nrows)
     return buf;
 }
 
+/* --reproducible: the same seed gives the same run on 1 and 2 threads (generations). */
 static void test_determinism(void **state)
 {
     (void)state;
@@ -1155,7 +1156,7 @@ static void test_determinism(void **state)
         proc_result r;
         run_tool(&r, "run", "matmul", "--shape", "3x3x3", "--field", "gf2", "--seed", seeds[i],
                  "--evaluations", "40", "--islands", "4", "--threads", threads[i], "--store",
-                 stores[i], "--quiet", NULL);
+                 stores[i], "--quiet", "--reproducible", NULL);
         if (r.status != 0)
             show("determinism run", &r);
         assert_int_equal(r.status, 0);

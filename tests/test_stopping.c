@@ -248,36 +248,45 @@ static void ctrl_c_stops_at_once(void **state)
  * (`--seconds 3` took 7.9 s; `--seconds 600` ran to 727 s). Now the walkers stop at the deadline
  * and at the first Ctrl-C, the runs they were in are stored as `cut` events and their children
  * dropped, and the store audits. */
-static void matmul_walks_stop_at_the_deadline(void **state)
+static void matmul_walks_stop(const char *tag, const char *steady)
 {
-    (void)state;
-    char store[512];
-    store_path(store, sizeof store, "mm");
+    char store[512], name[64];
+    snprintf(name, sizeof name, "%s", tag);
+    store_path(store, sizeof store, name);
     const char *args[] = {"run", "matmul", "--shape", "5x5x5", "--field", "z", "--seconds", "1",
-                          "--seed", "2", "--threads", "2", "--store", store, "--quiet", NULL};
+                          "--seed", "2", "--threads", "2", "--store", store, "--quiet", steady,
+                          NULL};
     double wall;
-    assert_int_equal(run_tool("mm", args, 60, &wall), 0);
+    assert_int_equal(run_tool(name, args, 60, &wall), 0);
     if (wall > 2.5)
-        fail_msg("matmul --seconds 1 took %.2f s", wall);
+        fail_msg("matmul --seconds 1 %s took %.2f s", steady ? steady : "", wall);
     json_t *st = status_json(store);
     assert_true(json_ll(json_object_get(st, "failures"), "cut") >= 1);
     json_decref(st);
     const char *audit[] = {"audit", store, NULL};
     assert_int_equal(run_tool("audit", audit, 60, &wall), 0);
-    /* Ctrl-C inside a generation */
-    store_path(store, sizeof store, "mmc");
+    /* Ctrl-C inside a generation (or, on the job slots, with both threads in a run) */
+    snprintf(name, sizeof name, "%sc", tag);
+    store_path(store, sizeof store, name);
     const char *args2[] = {"run", "matmul", "--shape", "5x5x5", "--field", "z", "--seconds",
                            "60", "--seed", "2", "--threads", "2", "--store", store, "--quiet",
-                           NULL};
-    pid_t pid = spawn_tool("mmc", args2);
+                           steady, NULL};
+    pid_t pid = spawn_tool(name, args2);
     wait_for_session(store);
     double t0 = tu_now();
     kill(pid, SIGINT);
     assert_int_equal(wait_tool(pid, 30), 0);
     double took = tu_now() - t0;
     if (took > 1.5)
-        fail_msg("matmul: Ctrl-C took %.2f s", took);
+        fail_msg("matmul %s: Ctrl-C took %.2f s", steady ? steady : "", took);
     assert_int_equal(run_tool("audit", audit, 60, &wall), 0);
+}
+
+static void matmul_walks_stop_at_the_deadline(void **state)
+{
+    (void)state;
+    matmul_walks_stop("mm", "--reproducible"); /* generations */
+    matmul_walks_stop("mms", NULL);             /* job slots (the default): their walks too */
 }
 
 /* ---- the job slots themselves ------------------------------------------------------------ */

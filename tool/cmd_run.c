@@ -15,7 +15,7 @@
 /* The rows of run_opts, in the order of the help. */
 enum {
     RUN_STORE, RUN_RESUME, RUN_SECONDS, RUN_EVALUATIONS, RUN_TARGET, RUN_SEED, RUN_ISLANDS,
-    RUN_THREADS, RUN_JOBS, RUN_PROPOSER, RUN_CONFIG, RUN_POLICY, RUN_QUIET, RUN_TRUST_PROXY,
+    RUN_THREADS, RUN_REPRODUCIBLE, RUN_JOBS, RUN_PROPOSER, RUN_CONFIG, RUN_POLICY, RUN_QUIET, RUN_TRUST_PROXY,
     RUN_MPI_TIMEOUT, RUN_NOPTS
 };
 
@@ -23,7 +23,7 @@ enum {
 typedef struct run_args {
     rt_run_options opt;
     const char *problem, *store, *resume, *policy, *config;
-    int quiet, jobs;
+    int quiet, jobs, reproducible;
     double mpi_timeout;
     int mpi_workers; /* under mpirun: the ranks other than 0 */
     arg_params params; /* the problem's parameters */
@@ -50,11 +50,17 @@ static const arg_opt run_opts[RUN_NOPTS + 1] = {
                     "stop once the best verified figure reaches X (e.g. a rank)\n"
                     "(without any budget or target: --seconds 60)"},
     [RUN_SEED] = {"seed", "N", ARG_SEED, 0, 0, "a non-negative integer", AT(opt.seed),
-                  "random seed (default 1); one seed gives one run"},
+                  "random seed (default 1); one seed gives one run on one\n"
+                  "thread, or with --reproducible"},
     [RUN_ISLANDS] = {"islands", "N", ARG_INT, 1, 64, "1 to 64", AT(opt.islands),
                      "number of islands (default 4)"},
     [RUN_THREADS] = {"threads", "N", ARG_INT, 1, 64, "1 to 64", AT(opt.threads),
                      "worker threads (default: the number of cores)"},
+    [RUN_REPRODUCIBLE] = {"reproducible", NULL, ARG_FLAG, 0, 0, NULL, AT(reproducible),
+                          "in-process work (matmul) in generations: one seed gives one\n"
+                          "run on any --threads. Without it a free thread takes the next\n"
+                          "island's run at once, so on more than one thread the run\n"
+                          "follows timing (docs/scheduling.md)"},
     [RUN_JOBS] = {"jobs", "N", ARG_INT, 1, 64, "1 to 64", AT(jobs),
                   "evaluations in parallel (program): N threads, at least N islands"},
     [RUN_PROPOSER] = {"proposer", "NAME", ARG_TEXT, 0, 0, NULL, AT(opt.proposer),
@@ -214,6 +220,9 @@ static int run_parse(int argc, char **argv, run_args *a, const rt_run_info *info
         a->opt.islands = a->jobs; /* one evaluation in flight per island */
     if (!seen[RUN_MPI_TIMEOUT])
         a->mpi_timeout = 600;
+    /* in-process work on job slots unless asked for generations; under mpirun the ranks keep
+     * generations (the same run on any number of ranks, docs/scaling.md) */
+    a->opt.steady = !a->reproducible && !rt_mpi_launched();
     if (!a->resume && !a->problem) {
         usage_error("run: name a problem (for example: ratchet run matmul --shape 3x3x3) or "
                     "give --resume STORE");
