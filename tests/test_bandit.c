@@ -286,13 +286,8 @@ static double walk_from_best(const void *state, const char *op)
  * so the rows before a child are the archive it was proposed from). */
 static long long walks_from_below_best(int hook)
 {
-    rt_problem_class cls = rt_problem_matmul; /* same name: the store reads back as matmul */
+    rt_problem_class cls = rt_problem_matmul;
     cls.op_best_parent = hook ? walk_from_best : NULL;
-    rt_problem *pb = NULL;
-    rt_error err;
-    const char *keys[] = {"shape", "field"}, *values[] = {"3x3x3", "gf2"};
-    assert_int_equal(rt_problem_open(&pb, "matmul", keys, values, 2, &err), 0);
-    pb->cls = &cls;
     char path[512];
     snprintf(path, sizeof path, "%s/best%d.db", tmpdir, hook);
     rt_run_options opt;
@@ -301,13 +296,7 @@ static long long walks_from_below_best(int hook)
     opt.islands = 1;
     opt.seed = 3;
     opt.policy = "{\"engine\": {\"p_best\": 0}}";
-    rt_run *run = NULL;
-    if (rt_run_create(&run, path, pb, &opt, &err))
-        fail_msg("%s", err.msg);
-    assert_int_equal(rt_run_execute(run), 0);
-    rt_run_close(run);
-    pb->cls = &rt_problem_matmul;
-    rt_problem_close(pb);
+    assert_int_equal(tu_run_matmul_as(&cls, "3x3x3", "gf2", path, &opt), 0);
     sqlite3 *db = NULL;
     assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
     sqlite3_stmt *st = NULL;

@@ -557,15 +557,16 @@ static void test_cli(void **state)
     assert_int_equal(tu_tool_in(tmpdir, out, sizeof out, "eval binpack --solver r.db --instances or1.json"), 0);
     assert_int_equal(tu_tool_in(tmpdir, out, sizeof out, "audit r.db"), 0);
     assert_non_null(strstr(out, "passed"));
-    /* one seed, one run, on 1 or 2 threads (crossover's donors are scored in island order) */
+    /* one seed, one run, on 1 or 2 threads with --reproducible (generations; crossover's donors
+     * are scored in island order) */
     static char first[65536];
     assert_int_equal(tu_tool_in(tmpdir, out, sizeof out, "run binpack --family weibull --items 100 --count 2 "
-                                           "--evaluations 400 --threads 1 --store t1.db --quiet "
+                                           "--evaluations 400 --threads 1 --reproducible --store t1.db --quiet "
                                            "&& %s best t1.db && %s status t1.db | grep candidates",
                           tu_tool_path(), tu_tool_path()), 0);
     snprintf(first, sizeof first, "%s", out);
     assert_int_equal(tu_tool_in(tmpdir, out, sizeof out, "run binpack --family weibull --items 100 --count 2 "
-                                           "--evaluations 400 --threads 2 --store t2.db --quiet "
+                                           "--evaluations 400 --threads 2 --reproducible --store t2.db --quiet "
                                            "&& %s best t2.db && %s status t2.db | grep candidates",
                           tu_tool_path(), tu_tool_path()), 0);
     assert_non_null(strstr(first, "candidates"));

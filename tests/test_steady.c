@@ -39,11 +39,12 @@ static int teardown_dir(void **state)
     return 0;
 }
 
-static const rt_operator *matmul_ops; /* matmul's own, for the walk inside nap */
+/* matmul's own walk, for the walk inside nap */
+static int (*matmul_walk)(const void *state, void *genome, rt_rng *rng, long long *work);
 
 static int nap_apply(const void *state, void *genome, rt_rng *rng, long long *work)
 {
-    int rc = matmul_ops[0].apply(state, genome, rng, work);
+    int rc = matmul_walk(state, genome, rng, work);
     if (rt_rng_unit(rng) < 0.35) {
         struct timespec t = {0, 150 * 1000000L};
         nanosleep(&t, NULL);
@@ -64,16 +65,17 @@ static const rt_operator *nap_operators(const void *state, size_t *n)
  * the islands of its candidates in the order they were stored, as digits. */
 static void napping_run(const char *name, int steady, int threads, char *islands, size_t len)
 {
-    rt_problem_class cls = rt_problem_matmul; /* same name: the store reads back as matmul */
+    rt_problem_class cls = rt_problem_matmul;
     cls.operators_for = nap_operators;
-    rt_problem *pb = NULL;
+    rt_problem *pb = NULL; /* for matmul's own operators */
     rt_error err;
     const char *keys[] = {"shape", "field"}, *values[] = {"3x3x3", "gf2"};
     assert_int_equal(rt_problem_open(&pb, "matmul", keys, values, 2, &err), 0);
     size_t n = 0;
-    matmul_ops = rt_problem_operators(pb, &n);
-    assert_true(n >= 1 && strcmp(matmul_ops[0].name, "walk") == 0);
-    pb->cls = &cls;
+    const rt_operator *ops = rt_problem_operators(pb, &n);
+    assert_true(n >= 1 && strcmp(ops[0].name, "walk") == 0);
+    matmul_walk = ops[0].apply; /* a static function of matmul's: valid after the close */
+    rt_problem_close(pb);
     char path[512];
     snprintf(path, sizeof path, "%s/%s.db", tmpdir, name);
     rt_run_options opt;
@@ -84,13 +86,7 @@ static void napping_run(const char *name, int steady, int threads, char *islands
     opt.steady = steady;
     opt.seed = 5;
     opt.policy = "{\"matmul\": {\"walk_flips\": 2000}}";
-    rt_run *run = NULL;
-    if (rt_run_create(&run, path, pb, &opt, &err))
-        fail_msg("%s", err.msg);
-    assert_int_equal(rt_run_execute(run), 0);
-    rt_run_close(run);
-    pb->cls = &rt_problem_matmul;
-    rt_problem_close(pb);
+    assert_int_equal(tu_run_matmul_as(&cls, "3x3x3", "gf2", path, &opt), 0);
     sqlite3 *db = NULL;
     assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
     sqlite3_stmt *st = NULL;

@@ -3,6 +3,7 @@
 
 #include <sqlite3.h>
 
+#include "problem.h"
 #include "ratchet.h"
 
 #include "problems/matmul/matmul_plain.h"
@@ -326,4 +327,27 @@ char *tu_policy_candidate(const char *policy_json, const char *baseline_json)
         abort();
     snprintf(t, n, "{\"policy\": %s, \"baseline\": %s}", policy_json, baseline_json);
     return t;
+}
+
+int tu_run_matmul_as(const struct rt_problem_class *cls, const char *shape, const char *field,
+                     const char *path, const struct rt_run_options *opt)
+{
+    rt_problem *pb = NULL;
+    rt_error err;
+    const char *keys[] = {"shape", "field"}, *values[] = {shape, field};
+    if (rt_problem_open(&pb, "matmul", keys, values, 2, &err)) {
+        fprintf(stderr, "tu_run_matmul_as: %s\n", err.msg);
+        return -1;
+    }
+    pb->cls = cls;
+    rt_run *run = NULL;
+    int rc = rt_run_create(&run, path, pb, opt, &err);
+    if (rc)
+        fprintf(stderr, "tu_run_matmul_as: %s\n", err.msg);
+    else if ((rc = rt_run_execute(run)) != 0)
+        fprintf(stderr, "tu_run_matmul_as: %s\n", rt_run_errmsg(run));
+    rt_run_close(run);
+    pb->cls = &rt_problem_matmul;
+    rt_problem_close(pb);
+    return rc ? -1 : 0;
 }

@@ -65,4 +65,12 @@ int tu_mm_verified_rank(const struct mm_scheme *s);
 /* Its canonical .exp text, as the problem encodes it (caller frees); NULL on failure. */
 char *tu_mm_canonical_text(const struct mm_scheme *s);
 
+struct rt_problem_class;
+struct rt_run_options;
+/* Runs matmul of shape and field to its budget in a new store at path, with the problem's class
+ * swapped for cls (a copy of rt_problem_matmul with hooks of the test's; same name, so the store
+ * reads back as matmul). Returns 0, or -1 after printing why to standard error. */
+int tu_run_matmul_as(const struct rt_problem_class *cls, const char *shape, const char *field,
+                     const char *path, const struct rt_run_options *opt);
+
 #endif
