@@ -45,6 +45,17 @@ MANDIR = $(PREFIX)/share/man/man1
 
 all: deps $(BUILD)/ratchet examples
 
+# Missing Debian packages are installed before the rest of this file is used: make first remakes
+# the included stamp (running scripts/deps.sh), then reads the Makefile again, so pkg-config sees
+# the new packages and a parallel build (make -j) never compiles while apt-get is installing.
+DEPS_SET := $(if $(filter test test-browser sanitize,$(MAKECMDGOALS)),test,$(if $(filter fuzz,$(MAKECMDGOALS)),fuzz,build))
+ifeq ($(filter clean uninstall,$(MAKECMDGOALS)),)
+include $(BUILD)/deps-$(DEPS_SET).stamp
+endif
+$(BUILD)/deps-%.stamp: scripts/deps.sh
+	@scripts/deps.sh $*
+	@mkdir -p $(dir $@) && echo '# scripts/deps.sh $* found every package' > $@
+
 # the examples' compiled parts (examples/*/README.md); the exact circle-packing checker uses GMP
 examples: examples/circle_packing/cp_check
 examples/circle_packing/cp_check: examples/circle_packing/cp_check.c
