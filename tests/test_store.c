@@ -435,6 +435,51 @@ static void count_spend(rt_db *db, long long *requests, int *models)
     *models = spend.nmodels;
 }
 
+static int beside(const char *path, const char *suffix)
+{
+    char p[600];
+    snprintf(p, sizeof p, "%s%s", path, suffix);
+    return exists(p);
+}
+
+/* After a writer closes, the store is one file: readers (status, best, report) then leave no
+ * -wal or -shm beside it, and the next writer turns WAL on again. */
+static void closed_stores_are_one_file(void **state)
+{
+    (void)state;
+    const char *path = path_for("onefile");
+    rt_db *db = make_store(path);
+    char hash[65];
+    rt_cand_row r = row_for("plain", hash, NULL, 1);
+    long long id = 0;
+    assert_int_equal(rt_db_begin(db), 0);
+    assert_int_equal(rt_db_insert(db, &r, &id), 0);
+    assert_int_equal(rt_db_commit(db), 0);
+    assert_true(beside(path, "-wal")); /* a live writer journals in WAL */
+    rt_db_close(db);
+    assert_false(beside(path, "-wal"));
+    assert_false(beside(path, "-shm"));
+    char err[512];
+    for (int round = 0; round < 2; round++) {
+        assert_int_equal(rt_db_open(&db, path, 0, err, sizeof err), 0);
+        rt_summary sum;
+        assert_int_equal(rt_db_summary(db, &sum), 0);
+        assert_int_equal(sum.stored, 1);
+        rt_db_close(db);
+        assert_false(beside(path, "-wal"));
+        assert_false(beside(path, "-shm"));
+        /* a writer again: WAL while it runs, one file once it closes */
+        assert_int_equal(rt_db_open(&db, path, 1, err, sizeof err), 0);
+        assert_int_equal(rt_db_begin(db), 0);
+        rt_llm_row l = {.model = "m", .mode = "full", .outcome = "ok"};
+        assert_int_equal(rt_db_llm_insert(db, &l), 0);
+        assert_int_equal(rt_db_commit(db), 0);
+        assert_true(beside(path, "-wal"));
+        rt_db_close(db);
+        assert_false(beside(path, "-wal"));
+    }
+}
+
 static void readers_write_nothing(void **state)
 {
     (void)state;
@@ -566,6 +611,7 @@ int main(void)
         cmocka_unit_test(a_stored_hash_is_refused),
         cmocka_unit_test(checkpoint_config_and_meta_read_back),
         cmocka_unit_test(readers_write_nothing),
+        cmocka_unit_test(closed_stores_are_one_file),
         cmocka_unit_test(other_files_are_refused),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -12,7 +12,8 @@
  *          sets), since root otherwise writes anyway.
  * Before either is used a probe checks that creating a file in the view really fails.
  *
- * Cases: no -wal and no -shm (SQLite cannot create its WAL index: the reported bug); an empty
+ * Cases: no -wal and no -shm, the store in rollback-journal mode (as a writer leaves it) and in
+ * WAL mode (as older ratchet left it: SQLite cannot create its WAL index: the reported bug); an empty
  * -wal with its -shm (what a reader leaves); a -wal holding committed transactions with its -shm
  * (what a killed run leaves: they must be seen); such a -wal without its -shm (SQLite cannot
  * read it there: exit 2 with one line, never the store without them); a store of format 1 (one
@@ -304,13 +305,29 @@ static void leave_wal(const char *sql)
     if (pid == 0) {
         sqlite3 *db = NULL;
         if (sqlite3_open_v2(p, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK ||
-            sqlite3_exec(db, "PRAGMA wal_autocheckpoint=0; SELECT count(*) FROM candidates;",
+            sqlite3_exec(db,
+                         "PRAGMA journal_mode=WAL; PRAGMA wal_autocheckpoint=0; "
+                         "SELECT count(*) FROM candidates;",
                          NULL, NULL, NULL) != SQLITE_OK ||
             (sql && sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK))
             _exit(1);
         _exit(0);
     }
     assert_int_equal(wait_child(pid), 0);
+}
+
+/* Leaves the store in WAL mode with no -wal or -shm beside it, as ratchet before 5 Dec 2026 left
+ * every store it had written (a writer now closes in rollback-journal mode). */
+static void wal_mode_alone(void)
+{
+    char p[600];
+    path_in(p, sizeof p, g_src, "run.db");
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open_v2(p, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_close(db), SQLITE_OK);
+    assert_int_equal(store_file_size("-wal"), -1);
+    assert_int_equal(store_file_size("-shm"), -1);
 }
 
 static void make_run(const char *path)
@@ -497,11 +514,15 @@ static void test_without_wal_files(void **state)
     for (int how = 0; how < NVIEWS; how++) {
         if (!g_have[how])
             continue;
-        fresh_store();
-        read_commands_work((enum view_kind)how);
-        /* nothing was left behind (and nothing could be) */
-        assert_int_equal(store_file_size("-wal"), -1);
-        assert_int_equal(store_file_size("-shm"), -1);
+        for (int wal = 0; wal < 2; wal++) {
+            fresh_store(); /* rollback-journal mode, as a writer leaves it */
+            if (wal)
+                wal_mode_alone();
+            read_commands_work((enum view_kind)how);
+            /* nothing was left behind (and nothing could be) */
+            assert_int_equal(store_file_size("-wal"), -1);
+            assert_int_equal(store_file_size("-shm"), -1);
+        }
     }
 }
 

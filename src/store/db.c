@@ -37,6 +37,12 @@ void rt_db_release(rt_db *db)
     sqlite3_finalize(db->hash_of_id);
     sqlite3_finalize(db->id_of_hash);
     rt_db_text_forget(db, 1);
+    /* A writer leaves the store in rollback-journal mode: a reader of a WAL store creates its
+     * -wal and -shm and cannot remove them, so every `ratchet status` after a run would leave
+     * two files beside the store. Fails harmlessly (the store stays WAL) while another
+     * connection is open; the next writer turns WAL on again. */
+    if (db->sql && db->lock_fd >= 0)
+        sqlite3_exec(db->sql, "PRAGMA journal_mode=DELETE", NULL, NULL, NULL);
     if (db->sql)
         sqlite3_close_v2(db->sql);
     if (db->tmp[0]) { /* created but never published: abandon it */
