@@ -349,8 +349,9 @@ int rt_store_llm_spend(rt_store *store, rt_llm_spend *out);
 
 /* Drift: how far the proxy's claims were from the verifier's verdicts, over the candidates the
  * proxy passed (every stored row). A row *overclaims* when the verifier found it invalid
- * ("false pass") or gave it a lower score than the proxy claimed; the gap is proxy minus
- * verified primary score over valid overclaiming rows. Buckets are tenths of the run's
+ * ("false pass") or gave it a lower score than the proxy claimed (the primary score, or on a tie
+ * the tie-break score2); the gap is proxy minus verified primary score over the valid rows that
+ * overclaim by their primary score. Buckets are tenths of the run's
  * generations (bucket k holds generations in [k*G/10, (k+1)*G/10) for G the last generation+1). */
 typedef struct rt_drift_bucket {
     long long generation_from, generation_to; /* [from, to) */
@@ -365,7 +366,8 @@ typedef struct rt_drift {
     long long proxy_rejected;  /* children the proxy itself rejected (not stored) */
     long long overclaims;
     long long false_passes;
-    long long score_overclaims; /* valid, but verified below the proxy's claim */
+    long long score_overclaims; /* valid, but verified below the proxy's primary score */
+    long long tie_overclaims;   /* valid, the primary score as claimed, below on score2 */
     double mean_gap, max_gap;   /* over score_overclaims; 0 when none */
     int nbuckets;
     rt_drift_bucket buckets[10];

@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <signal.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -386,6 +387,8 @@ static void test_report(void **state)
                     json_number_value(json_object_get(w, "candidates")));
         assert_true(json_number_value(json_object_get(g, "overclaims")) ==
                     json_number_value(json_object_get(w, "overclaims")));
+        assert_true(fabs(json_number_value(json_object_get(g, "mean_gap")) -
+                         json_number_value(json_object_get(w, "mean_gap"))) < 1e-9);
     }
     json_decref(st);
     free(out), free(err);

@@ -435,11 +435,69 @@ static void count_spend(rt_db *db, long long *requests, int *models)
     *models = spend.nmodels;
 }
 
+static void one_generation(const rt_db_generation *g, void *user)
+{
+    struct { rt_db_generation g; int calls; } *seen = user;
+    seen->g = *g;
+    seen->calls++;
+}
+
 static int beside(const char *path, const char *suffix)
 {
     char p[600];
     snprintf(p, sizeof p, "%s%s", path, suffix);
     return exists(p);
+}
+
+/* Drift's counts: a row that verifies below its proxy's primary score has a gap; one whose
+ * primary score is as claimed but whose tie-break (score2) is below overclaims without a gap,
+ * and must not dilute the mean gap (matmul over Z: the lift changes the nonzero count). */
+static void drift_tells_ties_from_gaps(void **state)
+{
+    (void)state;
+    rt_db *db = make_store(path_for("drift"));
+    const char *texts[] = {"tie", "gap", "honest", "gap2"};
+    assert_int_equal(rt_db_begin(db), 0);
+    for (int i = 0; i < 4; i++) {
+        char hash[65];
+        rt_cand_row r = row_for(texts[i], hash, NULL, 0); /* proxy2 0.5 > score2 0.25 */
+        if (i == 1 || i == 3)
+            r.proxy.primary = i == 1 ? -6 : -4; /* claims 1 and 3 better than verified (-7) */
+        if (i == 2)
+            r.proxy.secondary = 0.25;
+        long long id = 0;
+        assert_int_equal(rt_db_insert(db, &r, &id), 0);
+    }
+    assert_int_equal(rt_db_commit(db), 0);
+    rt_db_claims c;
+    assert_int_equal(rt_db_claims_total(db, 0, &c), 0);
+    assert_int_equal(c.rows, 4);
+    assert_int_equal(c.overclaims, 3);
+    assert_int_equal(c.gapped, 2);
+    assert_true(c.mean_gap == 2.0 && c.max_gap == 3.0);
+    struct { rt_db_generation g; int calls; } seen = {{0}, 0};
+    assert_int_equal(rt_db_each_generation(db, 0, one_generation, &seen), 0);
+    assert_int_equal(seen.calls, 1);
+    assert_int_equal(seen.g.overclaims, 3);
+    assert_int_equal(seen.g.gapped, 2);
+    assert_true(seen.g.gap_sum == 4.0 && seen.g.max_gap == 3.0);
+    rt_db_close(db);
+
+    /* what status prints: the tenth that holds them has the same mean gap as the total */
+    rt_store *st = NULL;
+    rt_error err;
+    assert_int_equal(rt_store_open(&st, path_for("drift"), &err), 0);
+    rt_drift d;
+    assert_int_equal(rt_store_drift(st, &d), 0);
+    rt_store_close(st);
+    assert_int_equal(d.overclaims, 3);
+    assert_int_equal(d.false_passes, 0);
+    assert_int_equal(d.score_overclaims, 2);
+    assert_int_equal(d.tie_overclaims, 1);
+    assert_true(d.mean_gap == 2.0);
+    assert_int_equal(d.nbuckets, 3); /* generations 0..2, the rows in generation 2 */
+    assert_int_equal(d.buckets[2].overclaims, 3);
+    assert_true(d.buckets[2].mean_gap == 2.0);
 }
 
 /* After a writer closes, the store is one file: readers (status, best, report) then leave no
@@ -612,6 +670,7 @@ int main(void)
         cmocka_unit_test(checkpoint_config_and_meta_read_back),
         cmocka_unit_test(readers_write_nothing),
         cmocka_unit_test(closed_stores_are_one_file),
+        cmocka_unit_test(drift_tells_ties_from_gaps),
         cmocka_unit_test(other_files_are_refused),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -21,10 +21,10 @@ void drift_print(const rt_drift *d)
                "score %g and %s verification\n",
                d->claimed_best_proxy, d->claimed_best_valid ? "passes" : "FAILS");
     printf("drift        %lld of %lld candidates (%.1f%%) overclaimed: %lld failed verification, "
-           "%lld verified below the proxy (mean gap %.3g, max %.3g); %lld rejected by the proxy "
-           "itself\n",
+           "%lld verified below the proxy's score (mean gap %.3g, max %.3g), %lld only on the "
+           "tie-break score; %lld rejected by the proxy itself\n",
            d->overclaims, d->candidates, share(d->overclaims, d->candidates), d->false_passes,
-           d->score_overclaims, d->mean_gap, d->max_gap, d->proxy_rejected);
+           d->score_overclaims, d->mean_gap, d->max_gap, d->tie_overclaims, d->proxy_rejected);
     if (d->nbuckets > 1) {
         printf("drift/tenth ");
         for (int b = 0; b < d->nbuckets; b++)
@@ -41,6 +41,7 @@ json_t *drift_json(const rt_drift *d)
     json_object_set_new(o, "overclaim_share", json_real(share(d->overclaims, d->candidates) / 100));
     json_object_set_new(o, "false_passes", json_integer(d->false_passes));
     json_object_set_new(o, "score_overclaims", json_integer(d->score_overclaims));
+    json_object_set_new(o, "tie_overclaims", json_integer(d->tie_overclaims));
     json_object_set_new(o, "mean_gap", json_real(d->mean_gap));
     json_object_set_new(o, "max_gap", json_real(d->max_gap));
     json_object_set_new(o, "proxy_rejected", json_integer(d->proxy_rejected));

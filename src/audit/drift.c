@@ -14,6 +14,7 @@ typedef struct tenths {
     rt_drift *out;
     long long span;    /* generations 0 .. span - 1 */
     double gap_sum[10];
+    long long gapped[10];
 } tenths;
 
 static void add_generation(const rt_db_generation *g, void *user)
@@ -28,6 +29,7 @@ static void add_generation(const rt_db_generation *g, void *user)
     k->false_passes += g->invalid;
     k->overclaims += g->overclaims;
     t->gap_sum[b] += g->gap_sum;
+    t->gapped[b] += g->gapped;
     if (g->max_gap > k->max_gap)
         k->max_gap = g->max_gap;
 }
@@ -53,7 +55,8 @@ int rt_store_drift(rt_store *store, rt_drift *out)
     out->trusted_sessions = (int)all.trust_sessions;
     out->trusted_admitted = all.trusted_admitted;
     out->invalid_admitted = all.invalid_admitted;
-    out->score_overclaims = out->overclaims - out->false_passes;
+    out->score_overclaims = all.gapped;
+    out->tie_overclaims = out->overclaims - out->false_passes - all.gapped;
     out->mean_gap = all.mean_gap;
     out->max_gap = all.max_gap;
 
@@ -68,10 +71,8 @@ int rt_store_drift(rt_store *store, rt_drift *out)
     }
     if ((rc = rt_db_each_generation(db, tol, add_generation, &t)))
         return rc;
-    for (int b = 0; b < out->nbuckets; b++) {
-        long long n = out->buckets[b].overclaims - out->buckets[b].false_passes;
-        out->buckets[b].mean_gap = n > 0 ? t.gap_sum[b] / (double)n : 0;
-    }
+    for (int b = 0; b < out->nbuckets; b++)
+        out->buckets[b].mean_gap = t.gapped[b] > 0 ? t.gap_sum[b] / (double)t.gapped[b] : 0;
 
     /* the best admitted row by the score it was admitted with */
     return rt_db_claimed_best(db, &out->has_claimed_best, out->claimed_best_hash,

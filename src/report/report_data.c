@@ -221,7 +221,8 @@ static json_t *bins_json(const gather *g, double tmax)
 /* Per tenth of the run's generations (drift's buckets: min(G, 10) of them, bucket k holding
  * generations [k*G/nb, (k+1)*G/nb)): children by operator, the gate's decisions, drift. */
 typedef struct tenth {
-    double ops[MAX_OPS], wins[MAX_OPS], admitted, kept_out, invalid, overclaims, gap_sum, max_gap;
+    double ops[MAX_OPS], wins[MAX_OPS], admitted, kept_out, invalid, overclaims, gapped, gap_sum,
+        max_gap;
 } tenth;
 
 /* The buckets as JSON (nb of them). */
@@ -241,13 +242,12 @@ static json_t *tenths_out(const gather *g, const tenth *t, int nb, long long G)
     double adm[10], out[10], inv[10];
     for (int k = 0; k < nb; k++) {
         adm[k] = t[k].admitted, out[k] = t[k].kept_out, inv[k] = t[k].invalid;
-        double score_over = t[k].overclaims - t[k].invalid;
         json_array_append_new(
             drift, json_pack("{s:I,s:I,s:f,s:f,s:f,s:f,s:f}", "from", (json_int_t)(G * k / nb),
                              "to", (json_int_t)(G * (k + 1) / nb), "candidates",
                              t[k].admitted + t[k].kept_out + t[k].invalid, "overclaims",
                              t[k].overclaims, "false_passes", t[k].invalid, "mean_gap",
-                             score_over > 0 ? t[k].gap_sum / score_over : 0, "max_gap",
+                             t[k].gapped > 0 ? t[k].gap_sum / t[k].gapped : 0, "max_gap",
                              t[k].max_gap));
     }
     set_series(o, "admitted", adm, (size_t)nb);
@@ -275,6 +275,7 @@ static json_t *tenths_json(const gather *g, long long gmax)
         k->invalid += !r->valid;
         k->overclaims += r->overclaim;
         k->gap_sum += r->gap;
+        k->gapped += r->gap > 0;
         k->max_gap = r->gap > k->max_gap ? r->gap : k->max_gap;
     }
     return tenths_out(g, t, nb, G);
@@ -283,12 +284,12 @@ static json_t *tenths_json(const gather *g, long long gmax)
 /* Drift's totals over the rows (the buckets are the tenths'). */
 static json_t *drift_json(const gather *g, long long proxy_rejected)
 {
-    long long over = 0, score_over = 0;
+    long long over = 0, gapped = 0;
     double gap_sum = 0, max_gap = 0;
     for (size_t i = 0; i < g->n; i++) {
         const row *r = &g->rows[i];
         over += r->overclaim;
-        score_over += r->overclaim && r->valid;
+        gapped += r->gap > 0;
         gap_sum += r->gap;
         max_gap = r->gap > max_gap ? r->gap : max_gap;
     }
@@ -296,7 +297,7 @@ static json_t *drift_json(const gather *g, long long proxy_rejected)
                      "overclaims", (json_int_t)over, "false_passes",
                      (json_int_t)((long long)g->n - g->valid), "proxy_rejected",
                      (json_int_t)proxy_rejected, "mean_gap",
-                     score_over ? gap_sum / (double)score_over : 0, "max_gap", max_gap,
+                     gapped ? gap_sum / (double)gapped : 0, "max_gap", max_gap,
                      "trusted_admitted", (json_int_t)g->trusted_admitted);
 }
 

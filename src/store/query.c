@@ -556,6 +556,7 @@ int rt_db_claims_total(rt_db *db, double tol, rt_db_claims *out)
         (rc = claims_ll(db, "SELECT count(*) FROM candidates WHERE valid=0", tol, &out->invalid)) ||
         (rc = claims_ll(db, "SELECT count(*) FROM candidates WHERE " OVERCLAIM_SQL, tol,
                         &out->overclaims)) ||
+        (rc = claims_ll(db, "SELECT count(" GAP_SQL ") FROM candidates", tol, &out->gapped)) ||
         (rc = claims_ll(db, "SELECT coalesce(max(generation),0) FROM candidates", tol,
                         &out->last_generation)) ||
         (rc = claims_ll(db, "SELECT coalesce(max(proxy_rejected),0) FROM checkpoint", tol,
@@ -587,7 +588,8 @@ int rt_db_each_generation(rt_db *db, double tol,
     sqlite3_stmt *st = NULL;
     int rc = sqlite3_prepare_v2(db->sql,
                                 "SELECT generation, count(*), sum(valid=0), sum(" OVERCLAIM_SQL "),"
-                                " sum(" GAP_SQL "), max(" GAP_SQL ") FROM candidates"
+                                " sum(" GAP_SQL "), max(" GAP_SQL "), count(" GAP_SQL ")"
+                                " FROM candidates"
                                 " GROUP BY generation",
                                 -1, &st, NULL);
     if (rc != SQLITE_OK)
@@ -601,6 +603,7 @@ int rt_db_each_generation(rt_db *db, double tol,
             .overclaims = sqlite3_column_int64(st, 3),
             .gap_sum = sqlite3_column_double(st, 4),
             .max_gap = sqlite3_column_double(st, 5),
+            .gapped = sqlite3_column_int64(st, 6),
         };
         fn(&g, user);
     }

@@ -72,11 +72,13 @@ int rt_db_each_stray(rt_db *db, void (*fn)(long long cand_id, void *user), void 
 /* What the rows claimed against what was verified, for drift (audit/drift.c). A row overclaims
  * when it failed verification or verified below its proxy score (proxy, then proxy2 on a tie)
  * by more than the problem's tolerance tol (relative: tol * max(1, |verified|); 0 for exact
- * problems); its gap is proxy - score when it overclaims by its primary score. */
+ * problems); its gap is proxy - score when it overclaims by its primary score. A valid row that
+ * overclaims only on the tie-break (proxy2 above score2) has no gap. */
 typedef struct rt_db_claims {
     long long rows;             /* candidates stored */
     long long invalid;          /* of them, failed verification */
     long long overclaims;
+    long long gapped;           /* of them, valid and below the proxy by the primary score */
     long long last_generation;  /* 0 when none */
     long long proxy_rejected;   /* the checkpoint's count of children the proxy rejected */
     long long trust_sessions;   /* sessions run with --trust-proxy (their events) */
@@ -89,8 +91,8 @@ int rt_db_claims_total(rt_db *db, double tol, rt_db_claims *out);
 
 /* The same for the rows of one generation. */
 typedef struct rt_db_generation {
-    long long generation, rows, invalid, overclaims;
-    double gap_sum, max_gap; /* 0 when no row has a gap */
+    long long generation, rows, invalid, overclaims, gapped;
+    double gap_sum, max_gap; /* over the gapped rows; 0 when none */
 } rt_db_generation;
 
 /* Calls fn for every generation that has rows. */
