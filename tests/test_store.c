@@ -435,6 +435,21 @@ static void count_spend(rt_db *db, long long *requests, int *models)
     *models = spend.nmodels;
 }
 
+/* A new store holding one admitted row ("plain"), committed; *id (may be NULL) its row id. */
+static rt_db *store_with_one_row(const char *path, long long *id)
+{
+    rt_db *db = make_store(path);
+    char hash[65];
+    rt_cand_row r = row_for("plain", hash, NULL, 1);
+    long long got = 0;
+    assert_int_equal(rt_db_begin(db), 0);
+    assert_int_equal(rt_db_insert(db, &r, &got), 0);
+    assert_int_equal(rt_db_commit(db), 0);
+    if (id)
+        *id = got;
+    return db;
+}
+
 static void one_generation(const rt_db_generation *g, void *user)
 {
     struct { rt_db_generation g; int calls; } *seen = user;
@@ -506,13 +521,7 @@ static void closed_stores_are_one_file(void **state)
 {
     (void)state;
     const char *path = path_for("onefile");
-    rt_db *db = make_store(path);
-    char hash[65];
-    rt_cand_row r = row_for("plain", hash, NULL, 1);
-    long long id = 0;
-    assert_int_equal(rt_db_begin(db), 0);
-    assert_int_equal(rt_db_insert(db, &r, &id), 0);
-    assert_int_equal(rt_db_commit(db), 0);
+    rt_db *db = store_with_one_row(path, NULL);
     assert_true(beside(path, "-wal")); /* a live writer journals in WAL */
     rt_db_close(db);
     assert_false(beside(path, "-wal"));
@@ -542,13 +551,8 @@ static void readers_write_nothing(void **state)
 {
     (void)state;
     const char *path = path_for("reader");
-    rt_db *db = make_store(path);
-    char hash[65];
-    rt_cand_row r = row_for("plain", hash, NULL, 1);
     long long id = 0;
-    assert_int_equal(rt_db_begin(db), 0);
-    assert_int_equal(rt_db_insert(db, &r, &id), 0);
-    assert_int_equal(rt_db_commit(db), 0);
+    rt_db *db = store_with_one_row(path, &id);
     rt_db_close(db);
     /* a store from before the evaluations table */
     sqlite3 *sql = NULL;

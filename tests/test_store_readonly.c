@@ -316,17 +316,24 @@ static void leave_wal(const char *sql)
     assert_int_equal(wait_child(pid), 0);
 }
 
-/* Leaves the store in WAL mode with no -wal or -shm beside it, as ratchet before 5 Dec 2026 left
- * every store it had written (a writer now closes in rollback-journal mode). */
-static void wal_mode_alone(void)
+/* Runs one pragma on the source store over a connection of its own, closed at once: no -wal is
+ * left beside it. */
+static void store_pragma(const char *sql)
 {
     char p[600];
     path_in(p, sizeof p, g_src, "run.db");
     sqlite3 *db = NULL;
     assert_int_equal(sqlite3_open_v2(p, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_close(db), SQLITE_OK);
     assert_int_equal(store_file_size("-wal"), -1);
+}
+
+/* Leaves the store in WAL mode with no -wal or -shm beside it, as ratchet before 5 Dec 2026 left
+ * every store it had written (a writer now closes in rollback-journal mode). */
+static void wal_mode_alone(void)
+{
+    store_pragma("PRAGMA journal_mode=WAL");
     assert_int_equal(store_file_size("-shm"), -1);
 }
 
@@ -600,13 +607,7 @@ static void test_old_format(void **state)
         if (!g_have[how])
             continue;
         fresh_store();
-        char p[600];
-        path_in(p, sizeof p, g_src, "run.db");
-        sqlite3 *db = NULL;
-        assert_int_equal(sqlite3_open_v2(p, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
-        assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 1", NULL, NULL, NULL), SQLITE_OK);
-        assert_int_equal(sqlite3_close(db), SQLITE_OK);
-        assert_int_equal(store_file_size("-wal"), -1);
+        store_pragma("PRAGMA user_version = 1");
         char store[600];
         path_in(store, sizeof store, view_dir((enum view_kind)how), "run.db");
         const char *args[] = {"status", store, NULL};
