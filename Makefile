@@ -48,8 +48,10 @@ all: deps $(BUILD)/ratchet examples
 # Missing Debian packages are installed before the rest of this file is used: make first remakes
 # the included stamp (running scripts/deps.sh), then reads the Makefile again, so pkg-config sees
 # the new packages and a parallel build (make -j) never compiles while apt-get is installing.
+# A dry run (make -n) includes nothing, since make remakes included files even then.
 DEPS_SET := $(if $(filter test test-browser sanitize,$(MAKECMDGOALS)),test,$(if $(filter fuzz,$(MAKECMDGOALS)),fuzz,build))
-ifeq ($(filter clean uninstall,$(MAKECMDGOALS)),)
+DRY_RUN := $(findstring n,$(firstword -$(MAKEFLAGS)))
+ifeq ($(filter clean uninstall,$(MAKECMDGOALS))$(DRY_RUN),)
 include $(BUILD)/deps-$(DEPS_SET).stamp
 endif
 $(BUILD)/deps-%.stamp: scripts/deps.sh
