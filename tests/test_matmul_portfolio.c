@@ -101,9 +101,12 @@ static void strategies_by_shape(void **state)
     cls->destroy(st);
 }
 
-/* Encodes child, checks that the gate accepts it over Z at its rank and that the text reads
- * back to a candidate that writes the same text (what the gate demands). */
-static void assert_round_trip(void *st, void *child)
+/* Encodes child, checks that the gate accepts it over Z at its rank, that the exact proxy
+ * claimed what the verifier counts (rank and nonzero coefficients: a GF(2) child is verified as
+ * its lift, which can have more nonzeros than the GF(2) scheme), and that the text reads back to
+ * a candidate that writes the same text (what the gate demands). Returns 1 when child is a
+ * GF(2) scheme whose lift has more nonzeros than it. */
+static int assert_round_trip(void *st, void *child)
 {
     char err[256];
     rt_buf text, again;
@@ -114,6 +117,12 @@ static void assert_round_trip(void *st, void *child)
     assert_int_equal(cls->verify(st, text.data, text.len, &v, err, sizeof err), 0);
     assert_true(v.valid);
     assert_int_equal((int)v.metric, ((mm_scheme *)child)->rank);
+    rt_score claim;
+    cls->score(st, child, &claim);
+    assert_true(claim.primary == v.score);
+    assert_true(claim.secondary == v.score2);
+    int grew = ((mm_scheme *)child)->field == MM_GF2 &&
+               -v.score2 > (double)mm_scheme_nnz((mm_scheme *)child);
     void *back = NULL;
     assert_int_equal(cls->decode(st, text.data, text.len, &back, err, sizeof err), 0);
     assert_int_equal(cls->encode(st, back, &again), 0);
@@ -122,6 +131,7 @@ static void assert_round_trip(void *st, void *child)
     cls->free_genome(back);
     rt_buf_free(&text);
     rt_buf_free(&again);
+    return grew;
 }
 
 /* Every strategy of <3,3,3> over Z, applied in turn along a chain of children (so GF(2) lifts,
@@ -144,7 +154,7 @@ static void every_strategy_verifies(void **state)
     assert_non_null(g);
     rt_rng rng;
     rt_rng_seed(&rng, 3, 0);
-    int applied[8] = {0}, saw_gf2 = 0;
+    int applied[8] = {0}, saw_gf2 = 0, grew = 0;
     for (int i = 0; i < 60; i++) {
         size_t k = (size_t)i % nops;
         void *child = cls->clone(st, g);
@@ -156,13 +166,14 @@ static void every_strategy_verifies(void **state)
         applied[k]++;
         assert_true(work > 0);
         saw_gf2 |= ((mm_scheme *)child)->field == MM_GF2;
-        assert_round_trip(st, child);
+        grew += assert_round_trip(st, child);
         cls->free_genome(g);
         g = child;
     }
     for (size_t k = 0; k < nops; k++)
         assert_true(applied[k] > 0);
     assert_true(saw_gf2);
+    assert_true(grew > 0); /* the claim above was checked where the lift adds nonzeros */
     assert_true(((mm_scheme *)g)->rank < 27);
     cls->free_genome(g);
     cls->destroy(st);

@@ -535,7 +535,10 @@ static void matmul_score(const void *state, const void *genome, rt_score *out)
         return;
     }
     out->primary = -(double)s->rank;
-    out->secondary = -(double)mm_scheme_nnz(s);
+    /* a GF(2) scheme in a run over Z is stored and verified as its lift, which may have more
+     * nonzero coefficients: the tie-break claimed is the lift's, what the gate will count */
+    long nnz = gate_field(st) == MM_Z && s->field == MM_GF2 ? mm_lift_nnz(s) : -1;
+    out->secondary = -(double)(nnz >= 0 ? nnz : mm_scheme_nnz(s));
 }
 
 static void matmul_features(const void *state, const void *genome, int *coords)

@@ -1082,3 +1082,22 @@ int mm_lift_encode(const mm_scheme *s, rt_buf *out)
     mm_scheme_free(&tmp);
     return rc;
 }
+
+long mm_lift_nnz(const mm_scheme *s)
+{
+    rt_buf text;
+    rt_buf_init(&text, MM_MAX_TEXT);
+    mm_plain plain = {0};
+    char err[256];
+    long nnz = -1;
+    if (mm_lift_encode(s, &text) == 0 &&
+        mm_parse_any(text.data, text.len, s->n, s->m, s->p, &plain, err, sizeof err) == 0) {
+        nnz = 0;
+        size_t cells = (size_t)plain.rank * (size_t)mm_plain_width(s->n, s->m, s->p);
+        for (size_t i = 0; i < cells; i++)
+            nnz += plain.coef[i] != 0;
+    }
+    mm_plain_free(&plain);
+    rt_buf_free(&text);
+    return nnz;
+}

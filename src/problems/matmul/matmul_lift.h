@@ -80,4 +80,8 @@ struct mm_scheme;
  * so that checking a child and then encoding it lifts once. */
 int mm_lift_encode(const struct mm_scheme *s, rt_buf *out);
 
+/* The nonzero coefficients of s's lift (mm_lift_encode, so a scheme just checked or encoded is
+ * not lifted again); -1 when there is none or memory ran out. */
+long mm_lift_nnz(const struct mm_scheme *s);
+
 #endif
