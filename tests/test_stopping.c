@@ -243,15 +243,10 @@ static void ctrl_c_stops_at_once(void **state)
     }
 }
 
-/* matmul's work is in-process: a generation of <5,5,5> walker runs takes several CPU seconds
- * (the first one about 8 on seed 2), and the deadline was checked only between generations
- * (`--seconds 3` took 7.9 s; `--seconds 600` ran to 727 s). Now the walkers stop at the deadline
- * and at the first Ctrl-C, the runs they were in are stored as `cut` events and their children
- * dropped, and the store audits. */
-/* The sanitizer build is slower, its start and its end most of all: this run's whole
- * `--seconds 1` took 1.26-1.29 s on the plain build and 2.21-2.40 s under AddressSanitizer, and
- * the Ctrl-C below 0.25-0.34 s against 1.29-1.63 s (5 Dec 2026, an idle 2-core machine), so the
- * fixed bounds of 2.5 and 1.5 s failed there at random. A walk that ignored the deadline or the
+/* The sanitizer build is slower, its start and its end most of all: the `--seconds 1` run below
+ * took 1.26-1.29 s on the plain build and 2.21-2.40 s under AddressSanitizer (2.54-2.87 s inside
+ * this test), and its Ctrl-C 0.25-0.34 s against 1.29-1.63 s (5 Dec 2026, an idle 2-core
+ * machine), so the fixed bounds of 2.5 and 1.5 s failed there at random. A walk that ignored the deadline or the
  * signal would still fail the bounds below in both builds: a generation of <5,5,5> walker runs
  * takes several CPU seconds on the plain build. */
 #if defined(__SANITIZE_ADDRESS__) /* GCC */
@@ -265,6 +260,11 @@ static void ctrl_c_stops_at_once(void **state)
 #define RUN_SLOWDOWN 1.0
 #endif
 
+/* matmul's work is in-process: a generation of <5,5,5> walker runs takes several CPU seconds
+ * (the first one about 8 on seed 2), and the deadline was checked only between generations
+ * (`--seconds 3` took 7.9 s; `--seconds 600` ran to 727 s). Now the walkers stop at the deadline
+ * and at the first Ctrl-C, the runs they were in are stored as `cut` events and their children
+ * dropped, and the store audits. */
 static void matmul_walks_stop(const char *tag, const char *steady)
 {
     char store[512], name[64];

@@ -261,6 +261,13 @@ static enum mm_field gate_field(const matmul_state *st)
     return st->lift ? MM_Z : st->field;
 }
 
+/* A GF(2) scheme in a run over Z (--lift 1, the portfolio's GF(2) walks) is written, verified
+ * and claimed as its lift (matmul_encode, matmul_score). */
+static int written_as_lift(const matmul_state *st, const mm_scheme *s)
+{
+    return gate_field(st) == MM_Z && s->field == MM_GF2;
+}
+
 /* One length of the rule of the shape (matmul_strategy.h): value * (n*m*p/64)^exponent, an error
  * naming the knob when it is below one flip. */
 static int rule_length(const matmul_state *st, double value, const char *key, double exponent,
@@ -455,9 +462,8 @@ static int matmul_encode(const void *state, const void *genome, rt_buf *out)
 {
     const matmul_state *st = state;
     const mm_scheme *s = genome;
-    /* a GF(2) scheme in a run over Z (--lift 1, the portfolio's GF(2) walks) is written as its
-     * lift; with none (the operators drop such children) the GF(2) text below */
-    if (gate_field(st) == MM_Z && s->field == MM_GF2 && mm_lift_encode(genome, out) == 0)
+    /* with no lift (the operators drop such children) the GF(2) text below */
+    if (written_as_lift(st, s) && mm_lift_encode(genome, out) == 0)
         return 0;
     mm_scheme tmp;
     mm_plain plain = {0};
@@ -535,9 +541,8 @@ static void matmul_score(const void *state, const void *genome, rt_score *out)
         return;
     }
     out->primary = -(double)s->rank;
-    /* a GF(2) scheme in a run over Z is stored and verified as its lift, which may have more
-     * nonzero coefficients: the tie-break claimed is the lift's, what the gate will count */
-    long nnz = gate_field(st) == MM_Z && s->field == MM_GF2 ? mm_lift_nnz(s) : -1;
+    /* the lift may have more nonzero coefficients (even ones): claim what the gate will count */
+    long nnz = written_as_lift(st, s) ? mm_lift_nnz(s) : -1;
     out->secondary = -(double)(nnz >= 0 ? nnz : mm_scheme_nnz(s));
 }
 
