@@ -21,6 +21,7 @@ int rt_bandit_init(rt_bandit *b, const rt_problem *problem, const rt_policy *pol
     b->explore = policy->bandit.explore;
     b->floor = policy->bandit.floor;
     b->gain = policy->bandit.gain;
+    b->work_exp = policy->bandit.work_exp;
     b->narms = (int)nops;
     double total = 0;
     for (int k = 0; k < b->narms; k++) {
@@ -36,6 +37,34 @@ int rt_bandit_init(rt_bandit *b, const rt_problem *problem, const rt_policy *pol
     if (b->floor * b->narms > 1)
         b->floor = 1.0 / b->narms;
     return 0;
+}
+
+/* Turns shares of the work into draw probabilities: each share divided by the arm's mean work
+ * per draw to the power work_exp (an arm not drawn yet: the mean over the arms drawn),
+ * renormalised (bandit.h). */
+static void shares_of_work(const rt_bandit *b, double *probs)
+{
+    double per[RT_BANDIT_MAX_ARMS], known = 0, nknown = 0, total = 0;
+    int k, K = b->narms;
+    for (k = 0; k < K; k++) {
+        const rt_bandit_arm *a = &b->arms[k];
+        per[k] = a->n > 0 && a->cost > 0 ? a->cost / a->n : 0;
+        if (per[k] > 0 && isfinite(per[k])) {
+            known += per[k];
+            nknown += 1;
+        } else {
+            per[k] = 0;
+        }
+    }
+    if (nknown == 0)
+        return; /* nothing drawn yet: the shares are the draws */
+    for (k = 0; k < K; k++) {
+        if (per[k] == 0)
+            per[k] = known / nknown;
+        total += (probs[k] /= pow(per[k], b->work_exp));
+    }
+    for (k = 0; k < K; k++)
+        probs[k] = total > 0 ? probs[k] / total : 1.0 / K;
 }
 
 void rt_bandit_probs(const rt_bandit *b, double *probs)
@@ -77,6 +106,8 @@ void rt_bandit_probs(const rt_bandit *b, double *probs)
         double share = total > 0 ? w[k] / total : 1.0 / K;
         probs[k] = b->floor + rest * share;
     }
+    if (b->work_exp > 0)
+        shares_of_work(b, probs);
 }
 
 int rt_bandit_choose(const rt_bandit *b, rt_rng *rng)

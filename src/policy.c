@@ -56,9 +56,12 @@ static const rt_knob loop_knobs[] = {
     KNOB_REAL("bandit.explore", bandit.explore, 0.5, 0, 10, RT_MUT_LOG, 0.5,
               "UCB exploration coefficient"),
     KNOB_REAL("bandit.floor", bandit.floor, 0.05, 0, 0.5, RT_MUT_ADD, 0.03,
-              "every operator keeps at least this share of the draws"),
+              "every operator keeps at least this share of the draws (of the work: work_exp 1)"),
     KNOB_REAL("bandit.gain", bandit.gain, 0.9, 0, 1, RT_MUT_ADD, 0.15,
               "weight of an improvement's size (over the run's mean step) in its reward"),
+    KNOB_REAL("bandit.work_exp", bandit.work_exp, 0, 0, 1, RT_MUT_ADD, 0.25,
+              "0: the floor and the index are shares of the draws; 1: of the work (an operator "
+              "is drawn in inverse proportion to its mean work per draw, to this power)"),
     /* meta: how policies are mutated (read from the parent policy itself) */
     KNOB_REAL("meta.step", meta.step, 1, 0.05, 5, RT_MUT_LOG, 0.3,
               "multiplies every knob's mutation step"),

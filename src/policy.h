@@ -61,6 +61,7 @@ typedef struct rt_bandit_policy {
     double explore;  /* UCB exploration coefficient */
     double floor;    /* every operator keeps at least this share of the draws */
     double gain;     /* weight of an improvement's size in its reward (0: every one alike) */
+    double work_exp; /* 0: the shares above are of the draws, 1: of the work (bandit.h) */
 } rt_bandit_policy;
 
 /* How the meta level makes a new policy from this one (self-application: the incumbent's own

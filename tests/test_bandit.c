@@ -5,7 +5,8 @@
  * state reads back exactly and malformed state is refused. Runs: the policy given at creation is
  * stored and used on resume, the bandit state is stored, and the result for a seed does not
  * depend on the number of threads. Sized rewards: an arm whose rarer improvements are larger
- * wins with bandit.gain > 0 and loses with 0, whatever the score's units. */
+ * wins with bandit.gain > 0 and loses with 0, whatever the score's units. Work shares: with
+ * bandit.work_exp 1, two arms that earn nothing take equal shares of the work, not of the draws. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -44,7 +45,7 @@ static void probs_are_a_distribution(const rt_bandit *b)
     double p[RT_BANDIT_MAX_ARMS], total = 0;
     rt_bandit_probs(b, p);
     for (int k = 0; k < b->narms; k++) {
-        assert_true(p[k] >= b->floor - 1e-12);
+        assert_true(b->work_exp > 0 || p[k] >= b->floor - 1e-12); /* a floor of the draws */
         total += p[k];
     }
     assert_true(total > 1 - 1e-9 && total < 1 + 1e-9);
@@ -193,6 +194,60 @@ static void rewards_see_the_size(void **state)
     rt_problem_close(mm);
 }
 
+/* Two arms that never pay, drawn in turn; arm 1's draws cost 100 times arm 0's. Returns p[1]
+ * after 40 draws with the given work_exp; *before is p[1] before any draw. */
+static double expensive_share(const rt_problem *mm, double work_exp, double *before)
+{
+    rt_policy pol;
+    rt_policy_defaults(&pol);
+    pol.bandit.work_exp = work_exp;
+    mm_policy_mut(&pol)->op_walk = mm_policy_mut(&pol)->op_plus = 1; /* equal priors */
+    rt_bandit b;
+    char err[256];
+    double p[RT_BANDIT_MAX_ARMS];
+    assert_int_equal(rt_bandit_init(&b, mm, &pol, err, sizeof err), 0);
+    rt_bandit_probs(&b, p);
+    *before = p[1];
+    rt_bandit_update(&b, 0, 0, 1000);
+    rt_bandit_probs(&b, p); /* arm 1 not drawn yet: it counts at arm 0's mean, as draws would */
+    rt_bandit draws = b;
+    draws.work_exp = 0;
+    double q[RT_BANDIT_MAX_ARMS];
+    rt_bandit_probs(&draws, q);
+    assert_true(fabs(p[1] - q[1]) < 1e-12);
+    for (int i = 1; i < 40; i++) {
+        rt_bandit_update(&b, i % 2, 0, i % 2 ? 100000 : 1000);
+        probs_are_a_distribution(&b);
+    }
+    rt_bandit_probs(&b, p);
+    return p[1];
+}
+
+static void shares_of_draws_or_work(void **state)
+{
+    (void)state;
+    const char *keys[] = {"shape", "lift"}, *values[] = {"2x2x2", "1"};
+    rt_problem *mm = NULL;
+    rt_error perr = {0};
+    assert_int_equal(rt_problem_open(&mm, "matmul", keys, values, 2, &perr), 0);
+    rt_policy pol;
+    rt_policy_defaults(&pol);
+    assert_true(pol.bandit.work_exp == 0); /* the default: shares of the draws */
+    double before, p_draws = expensive_share(mm, 0, &before);
+    /* nothing pays: the expensive arm keeps about half the draws (its prior share) */
+    /* measured: 0.4989 (draws), 0.0099 (work), 0.0906 (exponent 0.5) */
+    assert_true(p_draws > 0.4);
+    double p_work = expensive_share(mm, 1, &before);
+    /* shares of the work: p1 * 101001 against p0 * 1001 (cost + 1 per draw), within the
+     * exploration term's unequal counts */
+    double ratio = p_work * 100001 / ((1 - p_work) * 1001);
+    assert_true(ratio > 0.5 && ratio < 2);
+    assert_true(p_work < 0.02);
+    double p_half = expensive_share(mm, 0.5, &before);
+    assert_true(p_half < p_draws && p_half > p_work);
+    rt_problem_close(mm);
+}
+
 static void run_once(const char *name, int threads, const char *policy, char *best_hash)
 {
     rt_problem *pb = NULL;
@@ -328,6 +383,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(bandit_follows_rewards),
         cmocka_unit_test(rewards_see_the_size),
+        cmocka_unit_test(shares_of_draws_or_work),
         cmocka_unit_test(operators_can_ask_for_the_best),
         cmocka_unit_test(runs_store_policy_and_bandit),
     };
