@@ -51,6 +51,16 @@ static void probs_are_a_distribution(const rt_bandit *b)
     assert_true(total > 1 - 1e-9 && total < 1 + 1e-9);
 }
 
+/* <2,2,2> in the --lift 1 override mode: a problem with two operators, walk and plus. */
+static rt_problem *open_two_arms(void)
+{
+    const char *keys[] = {"shape", "lift"}, *values[] = {"2x2x2", "1"};
+    rt_problem *mm = NULL;
+    rt_error perr = {0};
+    assert_int_equal(rt_problem_open(&mm, "matmul", keys, values, 2, &perr), 0);
+    return mm;
+}
+
 static void bandit_follows_rewards(void **state)
 {
     (void)state;
@@ -60,10 +70,7 @@ static void bandit_follows_rewards(void **state)
     char err[256];
     /* --lift 1: an override mode, whose operators are walk and plus (the default portfolio has
      * more: test_matmul_portfolio) */
-    const char *keys[] = {"shape", "lift"}, *values[] = {"2x2x2", "1"};
-    rt_problem *mm = NULL;
-    rt_error perr = {0};
-    assert_int_equal(rt_problem_open(&mm, "matmul", keys, values, 2, &perr), 0);
+    rt_problem *mm = open_two_arms();
     assert_int_equal(rt_bandit_init(&b, mm, &pol, err, sizeof err), 0);
     assert_int_equal(b.narms, 2);
     assert_string_equal(b.arms[0].name, "walk");
@@ -160,10 +167,7 @@ static double sized_share(const rt_problem *mm, double gain, double unit, rt_ban
 static void rewards_see_the_size(void **state)
 {
     (void)state;
-    const char *keys[] = {"shape", "lift"}, *values[] = {"2x2x2", "1"};
-    rt_problem *mm = NULL;
-    rt_error perr = {0};
-    assert_int_equal(rt_problem_open(&mm, "matmul", keys, values, 2, &perr), 0);
+    rt_problem *mm = open_two_arms();
     rt_bandit b, c;
     rt_policy pol;
     rt_policy_defaults(&pol);
@@ -226,10 +230,7 @@ static double expensive_share(const rt_problem *mm, double work_exp, double *bef
 static void shares_of_draws_or_work(void **state)
 {
     (void)state;
-    const char *keys[] = {"shape", "lift"}, *values[] = {"2x2x2", "1"};
-    rt_problem *mm = NULL;
-    rt_error perr = {0};
-    assert_int_equal(rt_problem_open(&mm, "matmul", keys, values, 2, &perr), 0);
+    rt_problem *mm = open_two_arms();
     rt_policy pol;
     rt_policy_defaults(&pol);
     assert_true(pol.bandit.work_exp == 0); /* the default: shares of the draws */
