@@ -44,14 +44,14 @@ int rt_bandit_init(rt_bandit *b, const rt_problem *problem, const rt_policy *pol
  * renormalised (bandit.h). */
 static void shares_of_work(const rt_bandit *b, double *probs)
 {
-    double per[RT_BANDIT_MAX_ARMS], known = 0, nknown = 0, total = 0;
-    int k, K = b->narms;
+    double per[RT_BANDIT_MAX_ARMS], known = 0, total = 0;
+    int k, K = b->narms, nknown = 0;
     for (k = 0; k < K; k++) {
         const rt_bandit_arm *a = &b->arms[k];
         per[k] = a->n > 0 && a->cost > 0 ? a->cost / a->n : 0;
         if (per[k] > 0 && isfinite(per[k])) {
             known += per[k];
-            nknown += 1;
+            nknown++;
         } else {
             per[k] = 0;
         }
