@@ -76,7 +76,7 @@ $(BUILD)/%.o: %.c
 
 # files built into the program as string literals (each line quoted): the standalone checker a
 # matmul certificate ships, the HTML report's page (docs/report.md), and the shim that runs
-# OpenEvolve evaluators (docs/migrating.md)
+# OpenEvolve evaluators (docs/migrating.md), and the shipped default policy (policy/README.md)
 EMBED = @mkdir -p $(dir $@) && sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $< > $@
 $(BUILD)/gen/check_matmul.inc: cert/check_matmul.c
 	$(EMBED)
@@ -84,6 +84,9 @@ $(BUILD)/gen/report_html.inc: src/report/report.html
 	$(EMBED)
 $(BUILD)/gen/openevolve_shim.inc: src/problems/program/openevolve_shim.py
 	$(EMBED)
+$(BUILD)/gen/default_policy.inc: policy/default.json
+	$(EMBED)
+$(BUILD)/src/policy.o: $(BUILD)/gen/default_policy.inc
 $(BUILD)/src/problems/matmul/matmul_cert.o: $(BUILD)/gen/check_matmul.inc
 $(BUILD)/src/report/report.o: $(BUILD)/gen/report_html.inc
 $(BUILD)/src/problems/program/program_openevolve.o: $(BUILD)/gen/openevolve_shim.inc
@@ -233,7 +236,8 @@ sanitize: deps-test
 
 FUZZ_TIME ?= 60
 FUZZ_SHORT ?= 2
-FUZZ_FLAGS := -std=c17 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude -Isrc
+FUZZ_FLAGS := -std=c17 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude -Isrc \
+              -Ibuild/gen
 FUZZ_LIBS = $(shell pkg-config --cflags --libs jansson libcrypto inih) -lm
 # Each libFuzzer harness is tests/fuzz/NAME.c plus the library sources it exercises (named once,
 # here). make test runs those in LLM_FUZZERS briefly (scripts/fuzz.sh); make fuzz runs all of them.
@@ -249,6 +253,7 @@ FUZZ_SRC_fuzz_program_parse := src/problems/program/program_eval.c \
                                src/problems/program/program_features.c src/config.c src/util.c \
                                src/rng.c
 FUZZ_SRC_fuzz_policy_parse := src/policy.c src/problems/matmul/matmul_policy.c src/rng.c src/util.c
+build/fuzz/fuzz_policy_parse: build/gen/default_policy.inc
 FUZZ_SRC_fuzz_proposer_opts := src/proposer_opts.c src/util.c
 FUZZ_SRC_fuzz_failures := src/failures.c src/util.c
 FUZZ_SRC_fuzz_wire := src/mpi/wire.c src/util.c src/rng.c

@@ -319,7 +319,7 @@ void rt_policy_set(rt_policy *p, const rt_knob *k, double v)
     }
 }
 
-void rt_policy_defaults(rt_policy *p)
+void rt_policy_table_defaults(rt_policy *p)
 {
     table();
     memset(p, 0, sizeof *p);
@@ -331,6 +331,35 @@ void rt_policy_defaults(rt_policy *p)
             rt_policy_set(p, k, k->def);
     }
 }
+
+/* The shipped default: the table's values with policy/default.json over them, the knobs that
+ * admitted meta runs changed (policy/lineage.json says which runs). The file is built in as a
+ * string literal (build/gen/default_policy.inc), so the program carries what its meta runs
+ * found; it is merged once, on first use, from any thread. */
+static const char shipped_text[] =
+#include "default_policy.inc"
+    ;
+static rt_policy shipped;
+static pthread_once_t shipped_once = PTHREAD_ONCE_INIT;
+
+static void merge_shipped(void)
+{
+    char err[256];
+    rt_policy_table_defaults(&shipped);
+    if (rt_policy_parse(&shipped, shipped_text, strlen(shipped_text), err, sizeof err)) {
+        /* test_policy checks the file; a build from an edited file that breaks it stops here */
+        fprintf(stderr, "ratchet: the built-in policy/default.json is not a policy: %s\n", err);
+        abort();
+    }
+}
+
+void rt_policy_defaults(rt_policy *p)
+{
+    pthread_once(&shipped_once, merge_shipped);
+    memcpy(p, &shipped, sizeof *p);
+}
+
+const char *rt_policy_shipped_text(void) { return shipped_text; }
 
 int rt_policy_validate(const rt_policy *p, char *err, size_t errlen)
 {

@@ -176,8 +176,13 @@ double rt_policy_get(const rt_policy *p, const rt_knob *k);
 /* Sets a numeric knob, clamped to its range and rounded for integer types. */
 void rt_policy_set(rt_policy *p, const rt_knob *k, double v);
 
-/* Fills p with the shipped defaults (the table's `def` column). */
+/* Fills p with the shipped defaults: the table's `def` column with the built-in
+ * policy/default.json merged over it (the knobs admitted meta runs changed; docs/recursion.md). */
 void rt_policy_defaults(rt_policy *p);
+/* Fills p with the table's `def` column alone (the hand-set root of the shipped default). */
+void rt_policy_table_defaults(rt_policy *p);
+/* The built-in text of policy/default.json. */
+const char *rt_policy_shipped_text(void);
 
 /* Reads a JSON policy file over *p (so call rt_policy_defaults first to merge over the
  * defaults). Accepts nested {"engine": {"p_best": 0.25}} and dotted {"engine.p_best": 0.25}

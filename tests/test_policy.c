@@ -28,8 +28,10 @@ static void test_defaults_valid_and_unique(void **st)
 {
     (void)st;
     rt_policy p;
-    rt_policy_defaults(&p);
     char err[256];
+    rt_policy_defaults(&p);
+    assert_int_equal(rt_policy_validate(&p, err, sizeof err), 0);
+    rt_policy_table_defaults(&p);
     assert_int_equal(rt_policy_validate(&p, err, sizeof err), 0);
     size_t n;
     const rt_knob *k = rt_policy_knobs(&n);
@@ -239,6 +241,40 @@ static void test_op_weight_lookup(void **st)
     assert_true(rt_policy_op_weight(&p, "nosuch", "walk", 4) == 4);
 }
 
+/* The shipped default is the table's values with policy/default.json merged over them, the
+ * built-in copy is the file of this tree, and policy/lineage.json names every knob the file sets
+ * (run from the repository root). */
+static void test_shipped_default_is_table_plus_file(void **st)
+{
+    (void)st;
+    size_t len = 0, llen = 0;
+    char *file = tu_slurp("policy/default.json", &len);
+    char *lineage = tu_slurp("policy/lineage.json", &llen);
+    if (!file || !lineage)
+        skip();
+    assert_string_equal(rt_policy_shipped_text(), file);
+    rt_policy table, merged, shipped;
+    char err[256];
+    rt_policy_table_defaults(&table);
+    merged = table;
+    assert_int_equal(rt_policy_parse(&merged, file, len, err, sizeof err), 0);
+    rt_policy_defaults(&shipped);
+    assert_memory_equal(&merged, &shipped, sizeof merged);
+    size_t n;
+    const rt_knob *k = rt_policy_knobs(&n);
+    for (size_t i = 0; i < n; i++) {
+        if (k[i].type == RT_KNOB_STR ||
+            rt_policy_get(&table, &k[i]) == rt_policy_get(&shipped, &k[i]))
+            continue;
+        const char *dot = strrchr(k[i].name, '.');
+        if (!strstr(file, dot + 1) || !strstr(lineage, k[i].name))
+            fail_msg("%s differs from the table but policy/lineage.json does not name it",
+                     k[i].name);
+    }
+    free(file);
+    free(lineage);
+}
+
 /* docs/policy.md documents every knob (run from the repository root). */
 static void test_every_knob_documented(void **st)
 {
@@ -265,6 +301,7 @@ int main(void)
         cmocka_unit_test(test_mutation_stays_in_range),
         cmocka_unit_test(test_random_edits),
         cmocka_unit_test(test_op_weight_lookup),
+        cmocka_unit_test(test_shipped_default_is_table_plus_file),
         cmocka_unit_test(test_every_knob_documented),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
