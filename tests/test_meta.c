@@ -42,7 +42,13 @@ static void specs_parse_and_fail_cleanly(void **state)
                          "matmul:9x2x2:gf2", "matmul:7x7x7:gf2", "matmul:2x2x2:gf2@0",
                          "matmul:2x2x2:gf2,", "matmul:2x2x2:gf2:x",
                          "matmul:2x2x2:gf2,matmul:2x2x2:z,matmul:2x2x3:z,matmul:2x2x4:z,"
-                         "matmul:2x2x5:z"};
+                         "matmul:2x2x5:z",
+                         /* the never-used shapes over Z, in any order of the sides */
+                         "matmul:5x2x2:z@18", "matmul:4x5x2:z@33", "matmul:5x5x2:z@40",
+                         "matmul:6x2x2:z@21", "matmul:2x6x3:z@30"};
+    /* over GF(2) they are not reserved */
+    assert_int_equal(rt_meta_parse_specs("matmul:2x3x6:gf2@30,matmul:2x2x6:gf2@21", s, &n, err,
+                                         sizeof err), 0);
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         err[0] = '\0';
         if (rt_meta_parse_specs(bad[i], s, &n, err, sizeof err) != RT_EUSAGE)
