@@ -117,6 +117,61 @@ static void gate_admits_only_beyond_noise(void **state)
     rt_problem_close(pb);
 }
 
+/* Records the seed of every held-out trial (shape 2x2x3) and counts the others. */
+typedef struct gate_seeds {
+    uint64_t lo, hi;
+    int n, other;
+} gate_seeds;
+
+static void note_seed(const rt_meta_spec *spec, uint64_t seed, void *user)
+{
+    gate_seeds *g = user;
+    if (strcmp(spec->shape, "2x2x3") != 0) {
+        g->other++;
+        return;
+    }
+    if (g->n++ == 0 || seed < g->lo)
+        g->lo = seed;
+    if (seed > g->hi)
+        g->hi = seed;
+}
+
+/* The gate's seeds are vfirst..vfirst+vseeds-1 (1000001.. by default), so that a later run can
+ * gate on seeds no earlier gate saw; a vfirst among the training seeds is refused. */
+static void gate_seeds_move_with_vfirst(void **state)
+{
+    (void)state;
+    const char *first[] = {NULL, "5000001"};
+    const uint64_t lo[] = {1000001, 5000001};
+    for (int i = 0; i < 2; i++) {
+        rt_problem *pb = NULL;
+        rt_error err;
+        const char *k[] = {"train", "heldout", "vseeds", "evals", "work", "vfirst"};
+        const char *v[] = {"matmul:2x2x2:gf2", "matmul:2x2x3:gf2", "3", "30", "1000000",
+                           first[i]};
+        assert_int_equal(rt_problem_open(&pb, "policy", k, v, first[i] ? 6 : 5, &err), 0);
+        const char *p = "{\"matmul\": {\"pf_walk_flips\": 20000}}";
+        char *t = tu_policy_candidate(p, p);
+        gate_seeds g = {0};
+        rt_meta_observe(note_seed, &g);
+        rt_verdict vd;
+        assert_int_equal(rt_problem_verify_text(pb, t, strlen(t), &vd, &err), 0);
+        rt_meta_observe(NULL, NULL);
+        free(t);
+        assert_true(vd.valid);
+        assert_int_equal(g.n, 3); /* the reference: its own trials only */
+        assert_int_equal(g.other, 0);
+        assert_true(g.lo == lo[i] && g.hi == lo[i] + 2);
+        rt_problem_close(pb);
+    }
+    rt_problem *pb = NULL;
+    rt_error err;
+    const char *k[] = {"train", "heldout", "vfirst"};
+    const char *v[] = {"matmul:2x2x2:gf2", "matmul:2x2x3:gf2", "64"};
+    assert_int_equal(rt_problem_open(&pb, "policy", k, v, 3, &err), RT_EUSAGE);
+    assert_non_null(strstr(err.msg, "vfirst"));
+}
+
 /* Racing: from a parent that cannot reach the target (one-flip walks), one meta step makes
  * meta.race_size children, races them and proposes the winner only when it beats the parent on
  * every training seed: each proposed child's training score is above the parent's, and with
@@ -295,6 +350,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(specs_parse_and_fail_cleanly),
         cmocka_unit_test(gate_admits_only_beyond_noise),
+        cmocka_unit_test(gate_seeds_move_with_vfirst),
         cmocka_unit_test(race_screens_on_training),
         cmocka_unit_test(killed_runs_scratch_is_swept),
         cmocka_unit_test(deadline_reaches_the_races),

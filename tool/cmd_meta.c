@@ -19,7 +19,7 @@ typedef struct meta_args {
     rt_run_options opt;
     const char *train, *heldout, *store, *resume, *out, *policy;
     /* for the policy problem, which checks them */
-    const char *seeds, *vseeds, *evals, *work, *level, *l1seeds, *l1vseeds, *l1steps, *l1work;
+    const char *seeds, *vseeds, *vfirst, *evals, *work, *level, *l1seeds, *l1vseeds, *l1steps, *l1work;
 } meta_args;
 
 #define AT(field) offsetof(meta_args, field)
@@ -35,6 +35,8 @@ static const arg_opt meta_opts[] = { /* those without help are in the usage line
      "stop after N meta steps (policies proposed) in this session"},
     {"seeds", "N", ARG_TEXT, 0, 0, NULL, AT(seeds), "training seeds per problem (default 3)"},
     {"vseeds", "N", ARG_TEXT, 0, 0, NULL, AT(vseeds), "held-out seeds per problem (default 5)"},
+    {"vfirst", "N", ARG_TEXT, 0, 0, NULL, AT(vfirst),
+     "first held-out seed (default 1000001): a new run's gate on seeds no earlier gate used"},
     {"evals", "N", ARG_TEXT, 0, 0, NULL, AT(evals),
      "evaluation cap of one trial run (default 2000)"},
     {"work", "N", ARG_TEXT, 0, 0, NULL, AT(work), "work cap of one trial run (default 50000000)"},
@@ -62,8 +64,9 @@ static void help_meta(FILE *f)
 {
     fprintf(f,
             "usage: ratchet meta --train SPECS --heldout SPECS --seconds N --store FILE\n"
-            "                    [--seed N] [--seeds N] [--vseeds N] [--evals N] [--work N]\n"
-            "                    [--islands N] [--threads N] [--out FILE] [--policy FILE]\n"
+            "                    [--seed N] [--seeds N] [--vseeds N] [--vfirst N] [--evals N]\n"
+            "                    [--work N] [--islands N] [--threads N] [--out FILE]\n"
+            "                    [--policy FILE]\n"
             "                    [--level 2 [--l1seeds N] [--l1vseeds N] [--l1steps N]\n"
             "                     [--l1work N]]\n"
             "       ratchet meta --resume FILE --seconds N [--evaluations N] [--out FILE]\n"
@@ -140,10 +143,10 @@ static int read_start(const char *path, char **text)
  * status after printing one line. */
 static int meta_open(meta_args *a, rt_run **run)
 {
-    const char *given[] = {"seeds",    a->seeds,    "vseeds",   a->vseeds,   "evals",
-                           a->evals,   "work",      a->work,     "level",    a->level,
-                           "l1seeds",  a->l1seeds,  "l1vseeds", a->l1vseeds, "l1steps",
-                           a->l1steps, "l1work",    a->l1work};
+    const char *given[] = {"seeds",    a->seeds,    "vseeds",   a->vseeds,   "vfirst",
+                           a->vfirst,  "evals",     a->evals,    "work",     a->work,
+                           "level",    a->level,    "l1seeds",  a->l1seeds,  "l1vseeds",
+                           a->l1vseeds, "l1steps",  a->l1steps, "l1work",   a->l1work};
     const char *keys[16], *values[16];
     size_t np = 0;
     for (size_t i = 0; i < sizeof given / sizeof given[0]; i += 2)

@@ -8,7 +8,8 @@
  * TRAINING problems with the training seeds 1..seeds, negated (higher is better).
  *
  * Verification (from the text alone): the policy and its baseline are both run on the HELD-OUT
- * problems with the held-out seeds 1000001..1000000+vseeds (never used in training). For each
+ * problems with the held-out seeds vfirst..vfirst+vseeds-1 (default 1000001.., never used in
+ * training; a later run moves them to seeds no earlier gate saw). For each
  * (problem, seed) pair d = log(cost of baseline) - log(cost of policy). The candidate verifies
  * only if mean(d) > 2 * sd(d)/sqrt(n), i.e. it beats its baseline by more than twice the
  * standard error of the seed-to-seed differences, which the verifier measures here. A policy
@@ -57,6 +58,7 @@ typedef struct policy_state {
     rt_meta_spec train[RT_META_MAX_SPECS], heldout[RT_META_MAX_SPECS];
     int ntrain, nheld;
     int seeds, vseeds, jobs;
+    long long vfirst; /* the first held-out seed */
     rt_meta_caps caps;
     /* level 2: a trial unit is one suite (a level-1 run), and there is one of each; at level 1
      * a unit is one problem */
@@ -105,6 +107,10 @@ static const rt_param policy_rows[] = {
      .help = "held-out problems (disjoint from training)"},
     COUNT_ROW("seeds", seeds, "3", "training seeds per problem (default 3)"),
     COUNT_ROW("vseeds", vseeds, "5", "held-out seeds per problem (default 5)"),
+    {.name = "vfirst", .type = RT_PARAM_INT, RT_PARAM_AT(policy_state, vfirst), .lo = 65,
+     .hi = 1e15, .expected = "an integer from 65 (above every training seed) to 1e15",
+     .def = "1000001", .metavar = "N",
+     .help = "first held-out seed (default 1000001; move it so a gate sees fresh seeds)"},
     CAP_ROW("evals", caps.evaluations, "2000", "evaluation cap of one trial run (default 2000)"),
     CAP_ROW("work", caps.work, "50000000", "work cap of one trial run (default 50000000 flips)"),
     COUNT_ROW("islands", caps.islands, "2", "islands of a trial run (default 2)"),
@@ -184,6 +190,8 @@ static int policy_create(void **out, const char *const *keys, const char *const 
                      "jobs=%d", rt_meta_spec_list(a, sizeof a, st->train, st->ntrain),
                      rt_meta_spec_list(b, sizeof b, st->heldout, st->nheld), st->seeds, st->vseeds,
                      st->caps.evaluations, st->caps.work, st->caps.islands, st->jobs);
+    if (st->vfirst != HELDOUT_SEED0 + 1 && k > 0 && (size_t)k < sizeof st->params)
+        k += snprintf(st->params + k, sizeof st->params - (size_t)k, " vfirst=%lld", st->vfirst);
     if (st->level > 1 && k > 0 && (size_t)k < sizeof st->params)
         snprintf(st->params + k, sizeof st->params - (size_t)k,
                  " level=%d l1seeds=%d l1vseeds=%d l1steps=%lld l1work=%.17g", st->level,
@@ -512,7 +520,7 @@ static int policy_verify(const void *state, const char *text, size_t len, rt_ver
     trial_job jobs[2 * RT_META_MAX_SPECS * 64];
     for (int i = 0; i < st->uheld; i++)
         for (int s = 0; s < st->vseeds; s++) {
-            uint64_t seed = HELDOUT_SEED0 + (uint64_t)s + 1;
+            uint64_t seed = (uint64_t)st->vfirst + (uint64_t)s;
             jobs[n] = (trial_job){.policy = &g->policy, .key = kp, .spec = 100 + i, .seed = seed};
             jobs[n + nper] =
                 (trial_job){.policy = &g->baseline, .key = kb, .spec = 100 + i, .seed = seed};
