@@ -182,9 +182,9 @@ bench-research: all
 # META_OPTS="--seed 1 --seeds 4 --evals 1000 --work 40000000".
 META_TRAIN ?= matmul:3x3x5:z,matmul:3x3x4:z,matmul:3x3x3:z
 META_HELDOUT ?= matmul:3x4x4:z@38,matmul:4x4x4:z@49,matmul:2x4x4:z@26
-META_SECONDS ?= 1800
+META_SECONDS ?= 2400
 META_TEST_SEEDS ?= 5
-META_OPTS ?= --seed 2 --seeds 4 --vseeds 15 --evals 1000 --work 400000000
+META_OPTS ?= --seed 3 --seeds 4 --vseeds 30 --vfirst 3000001 --evals 1000 --work 400000000
 bench-meta: all $(BUILD)/bench/bench_meta
 	@rm -f $(BUILD)/bench-meta.db
 	$(BUILD)/ratchet meta --train $(META_TRAIN) --heldout $(META_HELDOUT) --seconds $(META_SECONDS) \
