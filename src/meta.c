@@ -39,7 +39,7 @@ static void sort3(int d[3])
 }
 
 /* The never-used shapes of docs/recursion.md, over Z: <2,2,5>, <2,4,5>, <2,5,5> (named 3 Dec)
- * and <2,2,6>, <2,3,6> (named 6 Dec, before the meta run that made the shipped default). */
+ * and <2,2,6>, <2,3,6> (named 6 Dec, before that day's meta runs). */
 static int never_used(int n, int m, int p, int gf2)
 {
     int d[3] = {n, m, p};

@@ -45,7 +45,10 @@
 #include "problem.h"
 
 #define CACHE_MAX 8192
-#define HELDOUT_SEED0 1000000u
+/* the first held-out seed unless --vfirst moves it (a number, and the text of its row) */
+#define VFIRST_DEFAULT 1000001
+#define TEXT_OF(x) #x
+#define TEXT(x) TEXT_OF(x)
 
 typedef struct cache_entry {
     char key[65]; /* sha256 of the policy's canonical text */
@@ -109,7 +112,7 @@ static const rt_param policy_rows[] = {
     COUNT_ROW("vseeds", vseeds, "5", "held-out seeds per problem (default 5)"),
     {.name = "vfirst", .type = RT_PARAM_INT, RT_PARAM_AT(policy_state, vfirst), .lo = 65,
      .hi = 1e15, .expected = "an integer from 65 (above every training seed) to 1e15",
-     .def = "1000001", .metavar = "N",
+     .def = TEXT(VFIRST_DEFAULT), .metavar = "N",
      .help = "first held-out seed (default 1000001; move it so a gate sees fresh seeds)"},
     CAP_ROW("evals", caps.evaluations, "2000", "evaluation cap of one trial run (default 2000)"),
     CAP_ROW("work", caps.work, "50000000", "work cap of one trial run (default 50000000 flips)"),
@@ -190,7 +193,7 @@ static int policy_create(void **out, const char *const *keys, const char *const 
                      "jobs=%d", rt_meta_spec_list(a, sizeof a, st->train, st->ntrain),
                      rt_meta_spec_list(b, sizeof b, st->heldout, st->nheld), st->seeds, st->vseeds,
                      st->caps.evaluations, st->caps.work, st->caps.islands, st->jobs);
-    if (st->vfirst != HELDOUT_SEED0 + 1 && k > 0 && (size_t)k < sizeof st->params)
+    if (st->vfirst != VFIRST_DEFAULT && k > 0 && (size_t)k < sizeof st->params)
         k += snprintf(st->params + k, sizeof st->params - (size_t)k, " vfirst=%lld", st->vfirst);
     if (st->level > 1 && k > 0 && (size_t)k < sizeof st->params)
         snprintf(st->params + k, sizeof st->params - (size_t)k,
