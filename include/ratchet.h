@@ -302,6 +302,10 @@ typedef struct rt_summary {
 int rt_store_open(rt_store **out, const char *path, rt_error *err);
 void rt_store_close(rt_store *store);
 const char *rt_store_errmsg(const rt_store *store);
+/* The counts, and the best candidate verified again for its metric's name and summary line,
+ * except for problems whose verification reruns trials or programs (the policy problem, an
+ * external evaluator): their summary says it was verified when admitted, and `ratchet audit`
+ * repeats the check. */
 int rt_store_summary(rt_store *store, rt_summary *out);
 /* The same without verifying the best candidate again (best_summary and metric_name stay
  * empty): for callers that need the counts only, where a verification costs a whole gate of

@@ -388,6 +388,17 @@ int rt_problem_is_noisy(const rt_problem *problem) { return problem->cls->noisy 
 
 int rt_problem_evaluates(const rt_problem *problem) { return problem->cls->evaluate != NULL; }
 
+int rt_problem_verify_dear(const rt_problem *problem)
+{
+    return problem->cls->verify_dear || rt_problem_evaluates(problem);
+}
+
+const char *rt_problem_metric_name(const rt_problem *problem)
+{
+    const char *name = problem->cls->metric_name ? problem->cls->metric_name(problem->state) : NULL;
+    return name && name[0] ? name : "metric";
+}
+
 int rt_problem_annotated(const rt_problem *problem)
 {
     return problem->cls->restore_annotations != NULL;

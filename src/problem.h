@@ -184,6 +184,14 @@ typedef struct rt_problem_class {
      * the same forever (a new layout is a new version inside the bytes). */
     int (*pack_text)(const char *text, size_t len, rt_buf *out);
     int (*unpack_text)(const unsigned char *in, size_t n, rt_buf *out);
+    /* 1 when verify() costs whole runs (the policy problem's gate reruns its trials): readers
+     * that only show a store (status, report, the end of a run) then do not verify its best
+     * again, and leave that to `ratchet audit`. A problem that evaluates (evaluate() above)
+     * counts as dear whatever this says: its verify runs a program. */
+    int verify_dear;
+    /* Optional: the name of verify()'s metric (rt_verdict.metric_name) without verifying
+     * anything, for readers that do not verify. NULL: "metric". */
+    const char *(*metric_name)(const void *state);
 } rt_problem_class;
 
 /* An instance: class plus state. The public rt_problem handle. */
@@ -256,6 +264,8 @@ int rt_problem_picture(const rt_problem *problem, const char *text, size_t len,
 /* What the class offers: 1 or 0. */
 int rt_problem_is_noisy(const rt_problem *problem);        /* verify() is noisy */
 int rt_problem_evaluates(const rt_problem *problem);       /* evaluate(): an expensive proxy */
+int rt_problem_verify_dear(const rt_problem *problem);     /* verify_dear, or evaluates */
+const char *rt_problem_metric_name(const rt_problem *problem); /* metric_name(), or "metric" */
 int rt_problem_annotated(const rt_problem *problem);       /* restore_annotations() */
 int rt_problem_dedupes(const rt_problem *problem);         /* dedupe_text() */
 int rt_problem_lower_is_better(const rt_problem *problem); /* metric_lower_is_better */

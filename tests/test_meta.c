@@ -345,6 +345,46 @@ static void deadline_reaches_the_races(void **state)
     tu_rmtree(dir);
 }
 
+/* Counts every trial, whatever its shape. */
+static void count_trial(const rt_meta_spec *spec, uint64_t seed, void *user)
+{
+    (void)spec;
+    (void)seed;
+    (*(int *)user)++;
+}
+
+/* `ratchet status` (rt_store_summary) on a meta store used to verify its best policy again,
+ * that is, rerun the whole held-out gate: 180 trial runs and 10 CPU minutes for an admitted
+ * policy gated on 30 seeds. It must run no trial now, and still name the metric. */
+static void summary_reruns_no_trial(void **state)
+{
+    (void)state;
+    char dir[256], store[512];
+    assert_int_equal(tu_tempdir(dir, sizeof dir, "metasummary"), 0);
+    snprintf(store, sizeof store, "%s/m.db", dir);
+    const char *args[] = {"meta", "--train", "matmul:2x2x2:gf2@7", "--heldout",
+                          "matmul:2x2x3:gf2@11", "--seconds", "1", "--seed", "1", "--seeds",
+                          "1", "--vseeds", "2", "--evals", "200", "--work", "2000000",
+                          "--threads", "1", "--store", store, NULL};
+    int pid = tu_spawn_tool(dir, "m", args);
+    assert_true(pid > 0);
+    assert_int_equal(tu_wait(pid, 120), 0);
+    rt_store *st = NULL;
+    rt_error e;
+    assert_int_equal(rt_store_open(&st, store, &e), 0);
+    rt_summary sum;
+    int trials = 0;
+    rt_meta_observe(count_trial, &trials);
+    assert_int_equal(rt_store_summary(st, &sum), 0);
+    rt_meta_observe(NULL, NULL);
+    rt_store_close(st);
+    assert_true(sum.has_best);
+    assert_int_equal(trials, 0);
+    assert_string_equal(sum.metric_name, "heldout_cost");
+    assert_non_null(strstr(sum.best_summary, "ratchet audit"));
+    tu_rmtree(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -354,6 +394,7 @@ int main(void)
         cmocka_unit_test(race_screens_on_training),
         cmocka_unit_test(killed_runs_scratch_is_swept),
         cmocka_unit_test(deadline_reaches_the_races),
+        cmocka_unit_test(summary_reruns_no_trial),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -589,8 +589,8 @@ static json_t *summary_json(rt_store *store, const gather *g, const rt_problem *
 static void metric_name_of(rt_store *store, const rt_problem *pb, long long best, char *out,
                            size_t len)
 {
-    snprintf(out, len, "%s", "metric");
-    if (!pb || !best || rt_problem_evaluates(pb) || strcmp(rt_problem_name(pb), "policy") == 0)
+    snprintf(out, len, "%s", pb ? rt_problem_metric_name(pb) : "metric");
+    if (!pb || !best || rt_problem_verify_dear(pb))
         return;
     char *text = NULL, hash[65], err[256];
     size_t n;

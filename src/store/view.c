@@ -100,6 +100,15 @@ int rt_store_summary(rt_store *store, rt_summary *out)
     size_t len;
     char hash[65];
     rt_score sc;
+    if (rt_problem_verify_dear(pb)) {
+        /* verifying again would rerun trials or a program: the verdict stands as stored, and
+         * `ratchet audit` is the command that repeats it */
+        snprintf(out->metric_name, sizeof out->metric_name, "%s", rt_problem_metric_name(pb));
+        snprintf(out->best_summary, sizeof out->best_summary,
+                 "verified when admitted (not verified again here: `ratchet audit` does)");
+        rt_problem_close(pb);
+        return 0;
+    }
     rc = rt_db_best(store->db, &id);
     if (!rc && id)
         rc = rt_db_candidate(store->db, id, &text, &len, hash, &sc);

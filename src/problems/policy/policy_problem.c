@@ -749,6 +749,12 @@ static const rt_operator policy_operators[] = {
     {"evolve", 1.0, op_evolve},
 };
 
+static const char *policy_metric_name(const void *state)
+{
+    (void)state;
+    return "heldout_cost";
+}
+
 const rt_problem_class rt_problem_policy = {
     .name = "policy",
     .summary = "policies for ratchet itself (the meta level; see ratchet meta)",
@@ -770,4 +776,6 @@ const rt_problem_class rt_problem_policy = {
     .operators = policy_operators,
     .noperators = 1,
     .metric_lower_is_better = 1,
+    .verify_dear = 1, /* a verdict reruns the held-out gate's trials */
+    .metric_name = policy_metric_name,
 };

@@ -1190,6 +1190,12 @@ static double program_reproduce_tolerance(const void *state)
     return ((const program_state *)state)->reproduce_tol;
 }
 
+static const char *program_metric_name(const void *state)
+{
+    (void)state;
+    return "score";
+}
+
 const rt_problem_class rt_problem_program = {
     .name = "program",
     .summary = "evolve a program in any language, judged by your evaluator",
@@ -1215,6 +1221,7 @@ const rt_problem_class rt_problem_program = {
     .operators_idle = program_operators_idle,
     .metric_lower_is_better = 0,
     .evaluate = program_evaluate,
+    .metric_name = program_metric_name,
     .annotations = program_annotations,
     .restore_annotations = program_restore_annotations,
     .claim = program_claim,

@@ -460,6 +460,11 @@ static const rt_operator research_operators[] = {
     {"tweak", 1.0, rt_program_tweak},
 };
 
+static const char *research_metric_name(const void *state)
+{
+    return ((const research_state *)state)->metric;
+}
+
 const rt_problem_class rt_problem_research = {
     .name = "research",
     .summary = "experiments on a training program (ratchet research --help)",
@@ -481,6 +486,7 @@ const rt_problem_class rt_problem_research = {
     .metric_lower_is_better = 1,
     .noisy = 1,
     .evaluate = rt_research_evaluate,
+    .metric_name = research_metric_name,
     .annotations = research_annotations,
     .shown = research_shown,
     .restore_annotations = research_restore,
