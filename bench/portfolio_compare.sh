@@ -7,7 +7,9 @@
 # misses its target counts as taking forever (its CPU time is shown as "inf").
 #
 # usage: bench/portfolio_compare.sh [RATCHET]
-# environment: ROWS (default "223z 233z 224z 333z 334z 344z 444z"), SEEDS (5), CAP (60),
+# environment: ROWS (default "223z 233z 224z 333z 334z 344z 444z"; also 555z, whose hand mode
+#   here is symlong over Z in one command, not docs/records.md's GF(2) run and lift: run it with
+#   CAP=600 and HAND=...), SEEDS (5), CAP (60),
 #   THREADS (2), VERBOSE (each run on standard error), DEFAULT (flags added to the default's
 #   runs), HAND (flags run in place of every row's hand mode: HAND=--steady DEFAULT=... compares
 #   two ways of running the default instead)
@@ -34,6 +36,7 @@ row() {
     334z) echo "3x3x4 z 29 --lift 1" ;;
     344z) echo "3x4x4 z 38 --lift 1 --policy $B/matmul-restart.json" ;;
     444z) echo "4x4x4 z 49 --symmetric 1" ;;
+    555z) echo "5x5x5 z 93 --symmetric 1 --policy $B/matmul-sym-long.json" ;;
     *) return 1 ;;
     esac
 }
