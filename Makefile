@@ -176,7 +176,8 @@ bench-research: all
 # The meta level's evidence (docs/policy.md, docs/recursion.md): a racing meta run on the
 # training shapes (disjoint from the held-out ones and from the never-used shapes of
 # docs/recursion.md), then every admitted policy against the default on the held-out shapes with
-# fresh test seeds. The defaults are the run of 6 Dec 2026 over Z (policy/lineage.json); the run
+# fresh test seeds. These variables default to run 3 of 6 Dec 2026 over Z (its admitted policy
+# was not shipped: policy/lineage.json, not_shipped); the run
 # of 3 Dec over GF(2) was META_TRAIN=matmul:2x3x4:gf2,matmul:2x3x3:z,matmul:3x3x5:gf2@38
 # META_HELDOUT=matmul:2x4x4:gf2,matmul:2x3x5:gf2@26,matmul:3x3x4:gf2@30 META_SECONDS=300
 # META_OPTS="--seed 1 --seeds 4 --evals 1000 --work 40000000".
