@@ -225,7 +225,8 @@ static long long largest_run(const rt_policy *policy, const rt_meta_spec *spec)
     const double base[] = {mm->pf_walk_flips, mm->pf_restart_flips, mm->pf_sym_flips,
                            mm->pf_symlong_flips};
     int square = n == m && m == p; /* the symmetric strategies need a square shape */
-    const double weight[] = {mm->op_walk + mm->op_plus + mm->op_lift, mm->op_restart,
+    const double weight[] = {mm->op_walk + mm->op_plus + mm->op_lift,
+                             mm->op_restart + (square ? 0 : mm->op_split), /* split: restart's */
                              square ? mm->op_sym + mm->op_twin : 0, square ? mm->op_symlong : 0};
     long long most = 0;
     for (size_t i = 0; i < sizeof base / sizeof base[0]; i++) {

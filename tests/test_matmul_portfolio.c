@@ -80,7 +80,11 @@ static void strategies_by_shape(void **state)
     cls->destroy(st);
     st = make(&pol, (const char *[]){"shape", "2x3x4", "field", "gf2", NULL});
     op_names(st, names, sizeof names);
-    assert_string_equal(names, "walk,plus,restart"); /* no lift over GF(2), no symmetry */
+    assert_string_equal(names, "walk,plus,restart,split"); /* no lift over GF(2), no symmetry */
+    cls->destroy(st);
+    st = make(&pol, (const char *[]){"shape", "3x4x4", "field", "z", NULL});
+    op_names(st, names, sizeof names);
+    assert_string_equal(names, "walk,plus,lift,restart,split"); /* split where no symmetry */
     cls->destroy(st);
     /* the overrides: the operators of before the portfolio */
     st = make(&pol, (const char *[]){"shape", "3x3x4", "field", "z", "lift", "1", NULL});
@@ -384,7 +388,7 @@ static void lifts_paid_from_budget(void **state)
     for (int pay = 0; pay <= 1; pay++) {
         mm_scheme s;
         assert_int_equal(mm_scheme_copy(&s, &start), 0);
-        mm_walk_cfg c = {1000000, 1000000, 0, 1, 0.9, 100, 0, 1, 1, pay};
+        mm_walk_cfg c = {1000000, 1000000, 0, 1, 0.9, 100, 0, 1, 1, pay, 0, 0, 0};
         mm_effort e = {0};
         rt_rng_seed(&rng, 3, 0);
         (void)mm_run_walk(&c, &s, &rng, 0, &e);
@@ -396,6 +400,106 @@ static void lifts_paid_from_budget(void **state)
     mm_scheme_free(&start);
     assert_int_equal(attempts[1], 1);
     assert_true(attempts[0] > 1); /* the free rule tries more (for this seed: 2, 3.8e6 work) */
+}
+
+/* The Brent equations of s, checked by the plain verifier (an independent code path). */
+static int brent_holds(const mm_scheme *s)
+{
+    mm_plain plain = {0};
+    mm_check chk;
+    assert_int_equal(mm_scheme_to_plain(s, &plain), 0);
+    assert_int_equal(mm_verify(&plain, s->field, &chk), 0);
+    mm_plain_free(&plain);
+    return chk.valid && chk.rank == s->rank;
+}
+
+/* The split strategy's start: the direct sum of two schemes along each axis verifies at the sum
+ * of their ranks: over GF(2) for parts that walks took below the standard algorithm, over Z for
+ * parts that flips gave coefficients -1; shapes or fields that do not fit are refused. Then the
+ * split strategy alone takes <3,4,5> over Z below the standard algorithm's 60, every child
+ * verified through the gate. */
+static void split_direct_sum(void **state)
+{
+    (void)state;
+    const int full[3] = {3, 4, 5};
+    rt_rng rng;
+    rt_rng_seed(&rng, 11, 0);
+    int negatives = 0;
+    for (int axis = 0; axis < 3; axis++) {
+        int da[3] = {full[0], full[1], full[2]}, db[3] = {full[0], full[1], full[2]};
+        da[axis] = 1 + axis; /* cuts 1|2 in n, 2|2 in m, 3|2 in p */
+        db[axis] = full[axis] - da[axis];
+        mm_scheme part[2][2], sum;
+        for (int k = 0; k < 2; k++) {
+            const int *d = k ? db : da;
+            assert_int_equal(mm_scheme_standard(&part[k][0], d[0], d[1], d[2], MM_Z), 0);
+            assert_int_equal(mm_scheme_standard(&part[k][1], d[0], d[1], d[2], MM_GF2), 0);
+            mm_walk_cfg c = {1000000, 50000, 0, 4, 1.0, 1000, 0, 0, 0, 0, 0, 0, 0};
+            mm_effort e = {0};
+            (void)mm_run_walk(&c, &part[k][1], &rng, 0, &e);
+            assert_true(brent_holds(&part[k][1]));
+        }
+        /* GF(2): walked parts */
+        assert_int_equal(mm_scheme_direct_sum(&part[0][1], &part[1][1], axis, &sum), 0);
+        assert_int_equal(sum.n, full[0]);
+        assert_int_equal(sum.m, full[1]);
+        assert_int_equal(sum.p, full[2]);
+        assert_int_equal(sum.rank, part[0][1].rank + part[1][1].rank);
+        assert_true(sum.rank < 60);
+        assert_true(brent_holds(&sum));
+        mm_scheme_free(&sum);
+        /* Z: parts that flips over Z gave coefficients -1 (flips from the standard algorithm
+         * rarely reduce over Z, so the rank is not asserted) */
+        for (int k = 0; k < 2; k++)
+            mm_walk(&part[k][0], &rng, 20000, NULL);
+        assert_int_equal(mm_scheme_direct_sum(&part[0][0], &part[1][0], axis, &sum), 0);
+        assert_int_equal(sum.rank, part[0][0].rank + part[1][0].rank);
+        assert_true(brent_holds(&sum));
+        for (int t = 0; t < sum.rank; t++)
+            for (int q = 0; q < 3; q++)
+                negatives += sum.prod[t].f[q].n != 0;
+        mm_scheme_free(&sum);
+        /* the same parts along another axis, or of two fields, are refused */
+        assert_int_equal(mm_scheme_direct_sum(&part[0][1], &part[1][1], (axis + 1) % 3, &sum),
+                         RT_EUSAGE);
+        assert_int_equal(mm_scheme_direct_sum(&part[0][0], &part[1][1], axis, &sum), RT_EUSAGE);
+        for (int k = 0; k < 2; k++) {
+            mm_scheme_free(&part[k][0]);
+            mm_scheme_free(&part[k][1]);
+        }
+    }
+    assert_true(negatives > 0);
+    /* the strategy: only split, short lengths; children verify through the gate */
+    rt_policy pol;
+    rt_policy_defaults(&pol);
+    rt_matmul_policy *mm = mm_policy_mut(&pol);
+    mm->op_walk = mm->op_plus = mm->op_lift = mm->op_restart = 0;
+    mm->pf_restart_flips = 3e5;
+    void *st = make(&pol, (const char *[]){"shape", "3x4x5", "field", "z", NULL});
+    size_t nops = 0;
+    const rt_operator *ops = cls->operators_for(st, &nops);
+    assert_int_equal(nops, 1);
+    assert_string_equal(ops[0].name, "split");
+    void *g = cls->seed(st);
+    int done = 0;
+    for (int i = 0; i < 6; i++) {
+        void *child = cls->clone(st, g);
+        long long work = 0;
+        if (ops[0].apply(st, child, &rng, &work) != 0) {
+            cls->free_genome(child);
+            continue;
+        }
+        assert_true(work > 0);
+        (void)assert_round_trip(st, child);
+        assert_true(((mm_scheme *)child)->rank < ((mm_scheme *)g)->rank);
+        cls->free_genome(g);
+        g = child;
+        done++;
+    }
+    assert_true(done > 0);
+    assert_true(((mm_scheme *)g)->rank < 60);
+    cls->free_genome(g);
+    cls->destroy(st);
 }
 
 /* A policy that cannot serve the shape: configure fails with RT_EUSAGE naming the key. */
@@ -410,9 +514,10 @@ static void bad_policies(void **state)
     rt_policy pol;
     rt_policy_defaults(&pol);
     rt_matmul_policy *mm = mm_policy_mut(&pol);
-    mm->op_walk = mm->op_plus = mm->op_lift = mm->op_restart = 0; /* sym stays, but 2x3x4 */
+    mm->op_walk = mm->op_plus = mm->op_lift = mm->op_restart = mm->op_split = 0; /* sym stays,
+                                                                                   but 2x3x4 */
     assert_int_equal(cls->configure(st, &pol, err, sizeof err), RT_EUSAGE);
-    assert_non_null(strstr(err, "matmul.op_restart"));
+    assert_non_null(strstr(err, "matmul.op_split"));
     assert_non_null(strstr(err, "sum to zero"));
     rt_policy_defaults(&pol);
     mm->pf_plateau = 1;
@@ -479,8 +584,8 @@ static void tool_exit_codes(void **state)
     } bad[] = {
         {"{\"matmul\": {\"op_anneal\": 1}}", "op_anneal"},
         {"{\"matmul\": {\"op_walk\": 0, \"op_plus\": 0, \"op_lift\": 0, \"op_restart\": 0, "
-         "\"op_sym\": 0, \"op_twin\": 0, \"op_symlong\": 0}}",
-         "matmul.op_walk"},
+         "\"op_sym\": 0, \"op_twin\": 0, \"op_symlong\": 0, \"op_split\": 0}}",
+         "matmul.op_split"},
         {"{\"matmul\": {\"pf_walk_flips\": 10, \"flips_exp\": 4}}", "matmul.pf_walk_flips"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -511,6 +616,7 @@ int main(void)
         cmocka_unit_test(sym_strategies_take_the_rule_cubes),
         cmocka_unit_test(rule_and_work),       cmocka_unit_test(lifts_paid_from_budget),       cmocka_unit_test(bad_policies),
         cmocka_unit_test(symlong_weight_by_shape), cmocka_unit_test(symlong_continues_from_the_best),
+        cmocka_unit_test(split_direct_sum),
         cmocka_unit_test(tool_exit_codes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

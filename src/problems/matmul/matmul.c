@@ -30,7 +30,7 @@
 #include "problems/matmul/matmul_walk.h"
 
 /* The portfolio's strategies (docs/recursion.md), in the order of pf_operators. */
-enum { PF_WALK, PF_PLUS, PF_LIFT, PF_RESTART, PF_SYM, PF_TWIN, PF_SYMLONG, PF_COUNT };
+enum { PF_WALK, PF_PLUS, PF_LIFT, PF_RESTART, PF_SYM, PF_TWIN, PF_SYMLONG, PF_SPLIT, PF_COUNT };
 
 /* One strategy as the run's shape and policy make it. */
 typedef struct mm_strategy_cfg {
@@ -286,7 +286,7 @@ static int rule_length(const matmul_state *st, double value, const char *key, do
 static double pf_weight(const rt_matmul_policy *pol, int k)
 {
     const double w[PF_COUNT] = {pol->op_walk, pol->op_plus,  pol->op_lift,   pol->op_restart,
-                                pol->op_sym,  pol->op_twin,  pol->op_symlong};
+                                pol->op_sym,  pol->op_twin,  pol->op_symlong, pol->op_split};
     return w[k];
 }
 
@@ -369,10 +369,14 @@ static int pf_build(matmul_state *st, char *err, size_t errlen)
     enum mm_field gf = lift_ok ? MM_GF2 : st->field;
     mm_walk_cfg w = {walk,       plat,          pol->plateau_min, pol->plus_drift,
                      pol->escape_prob, pol->max_escapes, pol->restart_prob,
-                     pol->stop_on_improve, 0, pol->pf_lifts_pay};
+                     pol->stop_on_improve, 0, pol->pf_lifts_pay, 0, 0, 0};
     mm_walk_cfg lift = w, restart = {rflips, rplat, rplat / 20, pol->restart_drift, 1.0,
-                                     pol->max_escapes, 1.0, 1, lift_ok, pol->pf_lifts_pay};
+                                     pol->max_escapes, 1.0, 1, lift_ok, pol->pf_lifts_pay, 0, 0, 0};
     lift.need_lift = 1;
+    mm_walk_cfg split = restart;
+    split.split = 1;
+    split.flips_exp = pol->flips_exp;
+    split.plateau_exp = pol->plateau_exp;
     mm_sym_cfg cyc = pf_sym_base(st), twin = cyc, longrun = cyc;
     cyc.flips = twin.flips = sym;
     twin.twin = 1;
@@ -387,6 +391,9 @@ static int pf_build(matmul_state *st, char *err, size_t errlen)
     st->strat[PF_SYM] = (mm_strategy_cfg){square, st->field, 1, {0}, cyc};
     st->strat[PF_TWIN] = (mm_strategy_cfg){twin_ok, st->field, 1, {0}, twin};
     st->strat[PF_SYMLONG] = (mm_strategy_cfg){square, gf, 1, {0}, longrun};
+    /* split on the shapes the symmetric strategies do not serve (docs/recursion.md) */
+    st->strat[PF_SPLIT] = (mm_strategy_cfg){!square && st->n * st->m * st->p >= 2, gf, 0, split,
+                                            {0}};
     return pf_choose(st, err, errlen);
 }
 
@@ -622,7 +629,7 @@ static mm_walk_cfg legacy_walk_cfg(const matmul_state *st)
     const rt_matmul_policy *pol = &st->pol;
     return (mm_walk_cfg){pol->walk_flips,   pol->plateau_flips,  pol->plateau_min,
                          pol->plus_drift,   pol->escape_prob,    pol->max_escapes,
-                         pol->restart_prob, pol->stop_on_improve, st->lift, 0};
+                         pol->restart_prob, pol->stop_on_improve, st->lift, 0, 0, 0, 0};
 }
 
 static mm_sym_cfg legacy_sym_cfg(const matmul_state *st)
@@ -707,12 +714,13 @@ PF_OP(pf_restart, PF_RESTART, 0)
 PF_OP(pf_sym, PF_SYM, 0)
 PF_OP(pf_twin, PF_TWIN, 0)
 PF_OP(pf_symlong, PF_SYMLONG, 0)
+PF_OP(pf_split, PF_SPLIT, 0)
 
 /* Every strategy of the portfolio, in PF_ order, with its weight when the policy has none. */
 static const rt_operator pf_operators[PF_COUNT] = {
     {"walk", 0.9, pf_walk},       {"plus", 0.1, pf_plus}, {"lift", 1, pf_lift},
     {"restart", 1, pf_restart},   {"sym", 1, pf_sym},     {"twin", 0.5, pf_twin},
-    {"symlong", 0.5, pf_symlong},
+    {"symlong", 0.5, pf_symlong}, {"split", 1, pf_split},
 };
 
 static int op_drop(const void *state, void *genome, rt_rng *rng, long long *work)

@@ -61,6 +61,59 @@ int mm_scheme_standard(mm_scheme *s, int n, int m, int p, enum mm_field field)
     return 0;
 }
 
+/* A factor of a part moved to the full shape's entries: entry e of the part's block q (A, B or
+ * C, numbered with the part's dimensions) goes to the entry of the full shape at the offsets. */
+static mm_vec embed_vec(mm_vec v, int q, const int pd[3], const int fd[3], const int off[3])
+{
+    mm_vec out = {0, 0};
+    /* block q is indexed by (dims a, b): A (n, m), B (m, p), C (p, n); entry = x * db + y */
+    int a = q, b = (q + 1) % 3;
+    for (int e = 0; e < pd[a] * pd[b]; e++) {
+        uint64_t bit = 1ULL << e;
+        if (!((v.p | v.n) & bit))
+            continue;
+        int x = e / pd[b] + off[a], y = e % pd[b] + off[b];
+        uint64_t to = 1ULL << (x * fd[b] + y);
+        if (v.p & bit)
+            out.p |= to;
+        else
+            out.n |= to;
+    }
+    return out;
+}
+
+int mm_scheme_direct_sum(const mm_scheme *a, const mm_scheme *b, int axis, mm_scheme *out)
+{
+    int ad[3] = {a->n, a->m, a->p}, bd[3] = {b->n, b->m, b->p}, fd[3] = {a->n, a->m, a->p};
+    if (axis < 0 || axis > 2 || a->field != b->field)
+        return RT_EUSAGE;
+    for (int q = 0; q < 3; q++)
+        if (q != axis && ad[q] != bd[q])
+            return RT_EUSAGE;
+    fd[axis] += bd[axis];
+    if (fd[axis] > MM_MAX_DIM || fd[0] * fd[1] > 64 || fd[1] * fd[2] > 64 || fd[2] * fd[0] > 64)
+        return RT_EUSAGE;
+    int rc = scheme_alloc(out, fd[0], fd[1], fd[2], a->field, fd[0] * fd[1] * fd[2] + 8);
+    if (rc)
+        return rc;
+    if (a->rank + b->rank > out->cap && (rc = scheme_reserve(out, a->rank + b->rank))) {
+        mm_scheme_free(out);
+        return rc;
+    }
+    const int zero[3] = {0, 0, 0};
+    int off[3] = {0, 0, 0};
+    off[axis] = ad[axis];
+    for (int part = 0; part < 2; part++) {
+        const mm_scheme *s = part ? b : a;
+        for (int t = 0; t < s->rank; t++) {
+            mm_prod *to = &out->prod[out->rank++];
+            for (int q = 0; q < 3; q++)
+                to->f[q] = embed_vec(s->prod[t].f[q], q, part ? bd : ad, fd, part ? off : zero);
+        }
+    }
+    return 0;
+}
+
 int mm_scheme_copy(mm_scheme *dst, const mm_scheme *src)
 {
     int rc = scheme_alloc(dst, src->n, src->m, src->p, src->field, src->cap);

@@ -84,6 +84,12 @@ typedef struct mm_walk_stats {
 /* The standard algorithm: n*m*p products a_ij * b_jk * c_ki. Returns 0 or RT_ENOMEM. */
 int mm_scheme_standard(mm_scheme *s, int n, int m, int p, enum mm_field field);
 int mm_scheme_copy(mm_scheme *dst, const mm_scheme *src);
+/* The direct sum of two schemes that differ only along `axis` (0: n, 1: m, 2: p): a computes the
+ * block of the first a.dims[axis] indices of that dimension, b the rest, and out, of the summed
+ * shape, is a's products followed by b's (rank a.rank + b.rank). Cutting the shared dimension m
+ * splits A's columns and B's rows; n, A's and C's rows; p, B's and C's columns. Returns 0,
+ * RT_EUSAGE (shapes or fields that do not fit) or RT_ENOMEM. */
+int mm_scheme_direct_sum(const mm_scheme *a, const mm_scheme *b, int axis, mm_scheme *out);
 void mm_scheme_free(mm_scheme *s);
 
 /* Converts from plain form. RT_EUSAGE (err says why) if a coefficient is outside the search's

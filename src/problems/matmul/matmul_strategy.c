@@ -114,15 +114,80 @@ static long long plateau_length(const mm_walk_cfg *c, rt_rng *rng, long long bud
     return len < (double)lo ? lo : len > (double)hi ? hi : (long long)len;
 }
 
-/* With probability restart_prob, s becomes the standard algorithm; returns the rank the run must
- * beat to stop early (the parent's), or -1 when s is still the parent. */
-static int maybe_restart(const mm_walk_cfg *c, mm_scheme *s, rt_rng *rng)
+static long long scaled_length(long long len, double ratio, double exponent)
+{
+    if (len <= 0)
+        return len;
+    double v = (double)len * pow(ratio, exponent);
+    return v < 1 ? 1 : v > 1e12 ? (long long)1e12 : (long long)v;
+}
+
+/* The split start (the meta flip graph's extensions, Kauers and Wood 2025, made a fresh start):
+ * one dimension of <n,m,p> of at least 2 is cut at a random point, each part's standard
+ * algorithm descends by a walker run of this configuration scaled to the part's size, and the
+ * start is the direct sum of the two parts' schemes. <3,4,5> cut in p as <3,4,2> + <3,4,3>
+ * starts near 20 + 29 = 49 instead of 60, in a region of the flip graph that descents from the
+ * standard algorithm do not visit first. Returns 0, -1 when the shape has no dimension to cut,
+ * or RT_ENOMEM. */
+static int split_start(const mm_walk_cfg *c, const mm_scheme *s, rt_rng *rng, mm_scheme *out,
+                       mm_effort *effort)
+{
+    int dims[3] = {s->n, s->m, s->p}, cuts = 0;
+    for (int q = 0; q < 3; q++)
+        cuts += dims[q] >= 2 ? dims[q] - 1 : 0;
+    if (cuts == 0)
+        return -1;
+    int pick = (int)(rt_rng_unit(rng) * cuts), axis = 0, cut = 1;
+    if (pick >= cuts)
+        pick = cuts - 1;
+    for (int q = 0; q < 3; q++) {
+        int here = dims[q] >= 2 ? dims[q] - 1 : 0;
+        if (pick < here) {
+            axis = q;
+            cut = pick + 1;
+            break;
+        }
+        pick -= here;
+    }
+    mm_scheme part[2] = {{0}, {0}};
+    int rc = 0;
+    for (int k = 0; k < 2 && !rc; k++) {
+        int pd[3] = {dims[0], dims[1], dims[2]};
+        pd[axis] = k ? dims[axis] - cut : cut;
+        if ((rc = mm_scheme_standard(&part[k], pd[0], pd[1], pd[2], s->field)))
+            break;
+        double ratio = (double)pd[0] * pd[1] * pd[2] / ((double)dims[0] * dims[1] * dims[2]);
+        mm_walk_cfg pc = *c;
+        pc.flips = scaled_length(c->flips, ratio, c->flips_exp);
+        pc.plateau_hi = scaled_length(c->plateau_hi, ratio, c->plateau_exp);
+        pc.plateau_min = scaled_length(c->plateau_min, ratio, c->plateau_exp);
+        pc.restart_prob = 0;
+        pc.stop_on_improve = 0;
+        pc.need_lift = 0;
+        pc.split = 0;
+        /* a part no flip changes (<n,m,1> and the like) stays the standard algorithm */
+        (void)mm_run_walk(&pc, &part[k], rng, 0, effort);
+    }
+    if (!rc)
+        rc = mm_scheme_direct_sum(&part[0], &part[1], axis, out);
+    mm_scheme_free(&part[0]);
+    mm_scheme_free(&part[1]);
+    return rc == RT_ENOMEM ? rc : rc ? -1 : 0;
+}
+
+/* With probability restart_prob, s becomes the standard algorithm (split: the split start);
+ * returns the rank the run must beat to stop early (the parent's), or -1 when s is still the
+ * parent. */
+static int maybe_restart(const mm_walk_cfg *c, mm_scheme *s, rt_rng *rng, mm_effort *effort)
 {
     if (!(c->restart_prob > 0 && rt_rng_unit(rng) < c->restart_prob))
         return -1;
-    mm_scheme fresh;
-    if (mm_scheme_standard(&fresh, s->n, s->m, s->p, s->field))
+    mm_scheme fresh = {0};
+    if (c->split ? split_start(c, s, rng, &fresh, effort)
+                 : mm_scheme_standard(&fresh, s->n, s->m, s->p, s->field))
         return -1;
+    if (c->split)
+        mm_scheme_reduce_all(&fresh);
     int parent_rank = s->rank;
     mm_scheme_free(s);
     *s = fresh;
@@ -193,7 +258,7 @@ static long long walk_loop(const mm_walk_cfg *c, mm_walker *w, rt_rng *rng, int 
 int mm_run_walk(const mm_walk_cfg *c, mm_scheme *s, rt_rng *rng, int plus_first,
                 mm_effort *effort)
 {
-    int parent_rank = maybe_restart(c, s, rng);
+    int parent_rank = maybe_restart(c, s, rng, effort);
     mm_walk_cfg cfg = *c;
     if (cfg.drift < 1)
         cfg.drift = 1;

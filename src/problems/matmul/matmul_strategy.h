@@ -1,5 +1,6 @@
 /* matmul_strategy.h — the ways matmul searches a shape, as functions of an explicit
- * configuration: a walker run on the flip graph (plain, plus first, or a fresh descent), a
+ * configuration: a walker run on the flip graph (plain, plus first, or a fresh descent from the
+ * standard algorithm or from a direct sum of two smaller shapes' schemes), a
  * symmetric walker run (cyclic or twin, from the parent or from a fresh symmetric start), the
  * change of field between the integers and GF(2) that lets one archive hold the schemes of
  * walks over either, and the rule that sets a strategy's lengths from the shape.
@@ -42,6 +43,10 @@ typedef struct mm_walk_cfg {
     int lifts_pay;          /* 1: lift attempts are paid from the flips budget, at their
                                calibrated work (mm_lift_work), so that a run costs at most its
                                budget and one lift; 0 (the override modes): lifts are free */
+    int split;              /* 1: a restart starts from a direct sum of two smaller shapes'
+                               schemes instead of the standard algorithm (split_start) */
+    double flips_exp, plateau_exp; /* split: the parts' lengths are this run's times
+                               (part's n*m*p / n*m*p)^exp, the rule of the shape */
 } mm_walk_cfg;
 
 /* A symmetric walker run (matmul_sym.h's mm_sym_run). */
