@@ -228,6 +228,7 @@ static long long largest_run(const rt_policy *policy, const rt_meta_spec *spec)
     const double weight[] = {mm->op_walk + mm->op_plus + mm->op_lift,
                              mm->op_restart + (square ? 0 : mm->op_split), /* split: restart's */
                              square ? mm->op_sym + mm->op_twin : 0, square ? mm->op_symlong : 0};
+    /* (split's part descents add at most restart's length again, for flips_exp >= 1) */
     long long most = 0;
     for (size_t i = 0; i < sizeof base / sizeof base[0]; i++) {
         long long len = weight[i] > 0 ? mm_rule_length(base[i], n, m, p, mm->flips_exp) : 0;

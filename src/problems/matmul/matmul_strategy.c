@@ -114,6 +114,8 @@ static long long plateau_length(const mm_walk_cfg *c, rt_rng *rng, long long bud
     return len < (double)lo ? lo : len > (double)hi ? hi : (long long)len;
 }
 
+/* len * ratio^exponent, at least 1 (0 stays 0: plateau_min's "none"): the rule of the shape
+ * (mm_rule_length) taken from one shape to another of ratio times its size. */
 static long long scaled_length(long long len, double ratio, double exponent)
 {
     if (len <= 0)
@@ -127,31 +129,22 @@ static long long scaled_length(long long len, double ratio, double exponent)
  * algorithm descends by a walker run of this configuration scaled to the part's size, and the
  * start is the direct sum of the two parts' schemes. <3,4,5> cut in p as <3,4,2> + <3,4,3>
  * starts near 20 + 29 = 49 instead of 60, in a region of the flip graph that descents from the
- * standard algorithm do not visit first. Returns 0, -1 when the shape has no dimension to cut,
- * or RT_ENOMEM. */
+ * standard algorithm do not visit first. The start is reduced. Returns 0, -1 when the shape
+ * has no dimension to cut, or RT_ENOMEM. */
 static int split_start(const mm_walk_cfg *c, const mm_scheme *s, rt_rng *rng, mm_scheme *out,
                        mm_effort *effort)
 {
-    int dims[3] = {s->n, s->m, s->p}, cuts = 0;
-    for (int q = 0; q < 3; q++)
-        cuts += dims[q] >= 2 ? dims[q] - 1 : 0;
+    int dims[3] = {s->n, s->m, s->p}, cuts = dims[0] + dims[1] + dims[2] - 3;
     if (cuts == 0)
         return -1;
-    int pick = (int)(rt_rng_unit(rng) * cuts), axis = 0, cut = 1;
-    if (pick >= cuts)
-        pick = cuts - 1;
-    for (int q = 0; q < 3; q++) {
-        int here = dims[q] >= 2 ? dims[q] - 1 : 0;
-        if (pick < here) {
-            axis = q;
-            cut = pick + 1;
-            break;
-        }
-        pick -= here;
-    }
+    /* cut number pick of the n-1, m-1 and p-1 cuts in turn (rt_rng_unit < 1) */
+    int pick = (int)(rt_rng_unit(rng) * cuts), axis = 0;
+    while (pick >= dims[axis] - 1)
+        pick -= dims[axis++] - 1;
+    int cut = pick + 1;
     mm_scheme part[2] = {{0}, {0}};
     int rc = 0;
-    for (int k = 0; k < 2 && !rc; k++) {
+    for (int k = 0; k < 2; k++) {
         int pd[3] = {dims[0], dims[1], dims[2]};
         pd[axis] = k ? dims[axis] - cut : cut;
         if ((rc = mm_scheme_standard(&part[k], pd[0], pd[1], pd[2], s->field)))
@@ -168,8 +161,8 @@ static int split_start(const mm_walk_cfg *c, const mm_scheme *s, rt_rng *rng, mm
         /* a part no flip changes (<n,m,1> and the like) stays the standard algorithm */
         (void)mm_run_walk(&pc, &part[k], rng, 0, effort);
     }
-    if (!rc)
-        rc = mm_scheme_direct_sum(&part[0], &part[1], axis, out);
+    if (!rc && !(rc = mm_scheme_direct_sum(&part[0], &part[1], axis, out)))
+        mm_scheme_reduce_all(out);
     mm_scheme_free(&part[0]);
     mm_scheme_free(&part[1]);
     return rc == RT_ENOMEM ? rc : rc ? -1 : 0;
@@ -186,8 +179,6 @@ static int maybe_restart(const mm_walk_cfg *c, mm_scheme *s, rt_rng *rng, mm_eff
     if (c->split ? split_start(c, s, rng, &fresh, effort)
                  : mm_scheme_standard(&fresh, s->n, s->m, s->p, s->field))
         return -1;
-    if (c->split)
-        mm_scheme_reduce_all(&fresh);
     int parent_rank = s->rank;
     mm_scheme_free(s);
     *s = fresh;
