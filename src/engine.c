@@ -1492,6 +1492,9 @@ int rt_run_create(rt_run **out, const char *store_path, const rt_problem *proble
         rc = run_fail(r, RT_EUSAGE, "islands must be between 1 and 64, not %d", options->islands);
         goto fail;
     }
+    /* the shipped default for this instance: a layer of policy/default.json whose scope does
+     * not hold it (a larger shape than its gate measured) is left out */
+    rt_problem_defaults(problem, &r->policy);
     if (options->policy &&
         (rc = rt_policy_parse(&r->policy, options->policy, strlen(options->policy), r->errmsg,
                               sizeof r->errmsg)))

@@ -332,21 +332,144 @@ void rt_policy_table_defaults(rt_policy *p)
     }
 }
 
-/* The shipped default: the table's values with policy/default.json over them, the knobs that
- * admitted meta runs changed (policy/lineage.json says which runs). The file is built in as a
- * string literal (build/gen/default_policy.inc), so the program carries what its meta runs
- * found; it is merged once, on first use, from any thread. */
+/* The shipped default: the table's values with the layers of policy/default.json over them,
+ * the knobs that admitted meta runs changed (policy/lineage.json says which runs). The file is
+ * built in as a string literal (build/gen/default_policy.inc), so the program carries what its
+ * meta runs found. A layer may carry a scope (the problem and the largest instance its gate
+ * measured): a run outside it does not get that layer (rt_policy_defaults_for). The head, every
+ * layer merged, is computed once, on first use, from any thread. */
 static const char shipped_text[] =
 #include "default_policy.inc"
     ;
+static const char *shipped_src = shipped_text; /* rt_policy_shipped_replace (tests) */
 static rt_policy shipped;
 static pthread_once_t shipped_once = PTHREAD_ONCE_INIT;
+
+#define MAX_LAYERS 16
+
+static void printable_key(char *dst, size_t len, const char *src);
+
+/* Reads text (at most RT_POLICY_MAX_BYTES, no duplicate keys) into *root; errors start with
+ * `what`. */
+static int load_json(const char *what, const char *text, size_t len, json_t **root, char *err,
+                     size_t errlen)
+{
+    if (len > RT_POLICY_MAX_BYTES)
+        return rt_fail(err, errlen, RT_ETOOBIG, "%s: over %d bytes", what, RT_POLICY_MAX_BYTES);
+    json_error_t jerr;
+    *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!*root) {
+        char shown[100];
+        printable_key(shown, sizeof shown, jerr.text);
+        return rt_fail(err, errlen, RT_EUSAGE, "%s: line %d: %s", what, jerr.line, shown);
+    }
+    return 0;
+}
+
+/* Checks one layer's scope; *applies is 1 when a run of `problem` with instance size `size`
+ * is inside it (problem NULL: every scope applies, the head). */
+static int scope_check(json_t *scope, int i, const char *problem, long size, int *applies,
+                       char *err, size_t errlen)
+{
+    if (!json_is_object(scope))
+        return rt_fail(err, errlen, RT_EUSAGE, "default policy: layers[%d].scope is not an object",
+                       i);
+    const char *key;
+    json_t *v;
+    json_object_foreach(scope, key, v) {
+        if (strcmp(key, "problem") != 0 && strcmp(key, "max_size") != 0) {
+            char shown[100];
+            printable_key(shown, sizeof shown, key);
+            return rt_fail(err, errlen, RT_EUSAGE, "default policy: unknown key 'layers[%d].scope.%s'",
+                           i, shown);
+        }
+    }
+    json_t *pr = json_object_get(scope, "problem"), *mx = json_object_get(scope, "max_size");
+    if (!json_is_string(pr) || !json_string_value(pr)[0])
+        return rt_fail(err, errlen, RT_EUSAGE,
+                       "default policy: layers[%d].scope.problem must be a problem's name", i);
+    if (!json_is_integer(mx) || json_integer_value(mx) < 1)
+        return rt_fail(err, errlen, RT_EUSAGE,
+                       "default policy: layers[%d].scope.max_size must be an integer >= 1", i);
+    *applies = !problem || (strcmp(problem, json_string_value(pr)) == 0 && size >= 1 &&
+                            (json_int_t)size <= json_integer_value(mx));
+    return 0;
+}
+
+int rt_policy_defaults_text(rt_policy *p, const char *text, size_t len, const char *problem,
+                            long size, char *err, size_t errlen)
+{
+    json_t *root;
+    int rc = load_json("default policy", text, len, &root, err, errlen);
+    if (rc)
+        return rc;
+    rt_policy out;
+    rt_policy_table_defaults(&out);
+    json_t *layers = json_is_object(root) ? json_object_get(root, "layers") : NULL;
+    if (!layers) {
+        /* a plain policy: one layer without a scope */
+        rc = rt_policy_parse(&out, text, len, err, errlen);
+    } else if (json_object_size(root) != 1) {
+        rc = rt_fail(err, errlen, RT_EUSAGE,
+                     "default policy: a file with 'layers' has no other top-level key");
+    } else if (!json_is_array(layers) || json_array_size(layers) > MAX_LAYERS) {
+        rc = rt_fail(err, errlen, RT_EUSAGE, "default policy: layers must be an array of at most %d",
+                     MAX_LAYERS);
+    } else {
+        size_t i;
+        json_t *layer;
+        json_array_foreach(layers, i, layer) {
+            const char *key;
+            json_t *v;
+            int applies = 1;
+            if (!json_is_object(layer) || !json_is_object(json_object_get(layer, "policy"))) {
+                rc = rt_fail(err, errlen, RT_EUSAGE,
+                             "default policy: layers[%d] is not an object with a 'policy' object",
+                             (int)i);
+                break;
+            }
+            json_object_foreach(layer, key, v) {
+                if (strcmp(key, "policy") != 0 && strcmp(key, "scope") != 0) {
+                    char shown[100];
+                    printable_key(shown, sizeof shown, key);
+                    rc = rt_fail(err, errlen, RT_EUSAGE, "default policy: unknown key 'layers[%d].%s'",
+                                 (int)i, shown);
+                    break;
+                }
+            }
+            json_t *scope = json_object_get(layer, "scope");
+            if (rc || (scope && (rc = scope_check(scope, (int)i, problem, size, &applies, err,
+                                                   errlen))))
+                break;
+            char *sub = json_dumps(json_object_get(layer, "policy"), JSON_COMPACT);
+            if (!sub) {
+                rc = rt_fail(err, errlen, RT_ENOMEM, "out of memory");
+                break;
+            }
+            /* every layer is checked, the ones that do not apply too */
+            rt_policy trial = out;
+            char sub_err[256];
+            rc = rt_policy_parse(&trial, sub, strlen(sub), sub_err, sizeof sub_err);
+            free(sub);
+            if (rc) {
+                rc = rt_fail(err, errlen, rc, "default policy: layers[%d]: %s", (int)i, sub_err);
+                break;
+            }
+            if (applies)
+                out = trial;
+        }
+    }
+    json_decref(root);
+    if (!rc)
+        *p = out;
+    return rc;
+}
 
 static void merge_shipped(void)
 {
     char err[256];
-    rt_policy_table_defaults(&shipped);
-    if (rt_policy_parse(&shipped, shipped_text, strlen(shipped_text), err, sizeof err)) {
+    if (rt_policy_defaults_text(&shipped, shipped_src, strlen(shipped_src), NULL, 0, err,
+                                sizeof err)) {
         /* test_policy checks the file; a build from an edited file that breaks it stops here */
         fprintf(stderr, "ratchet: the built-in policy/default.json is not a policy: %s\n", err);
         abort();
@@ -359,7 +482,29 @@ void rt_policy_defaults(rt_policy *p)
     memcpy(p, &shipped, sizeof *p);
 }
 
-const char *rt_policy_shipped_text(void) { return shipped_text; }
+void rt_policy_defaults_for(rt_policy *p, const char *problem, long size)
+{
+    pthread_once(&shipped_once, merge_shipped); /* the file is known to be good past here */
+    char err[256];
+    if (rt_policy_defaults_text(p, shipped_src, strlen(shipped_src), problem ? problem : "",
+                                size, err, sizeof err))
+        rt_policy_defaults(p); /* out of memory: the head */
+}
+
+int rt_policy_shipped_replace(const char *text, char *err, size_t errlen)
+{
+    pthread_once(&shipped_once, merge_shipped);
+    const char *src = text ? text : shipped_text;
+    rt_policy head;
+    int rc = rt_policy_defaults_text(&head, src, strlen(src), NULL, 0, err, errlen);
+    if (rc)
+        return rc;
+    shipped_src = src;
+    shipped = head;
+    return 0;
+}
+
+const char *rt_policy_shipped_text(void) { return shipped_src; }
 
 int rt_policy_validate(const rt_policy *p, char *err, size_t errlen)
 {
@@ -467,17 +612,11 @@ static int apply_value(rt_policy *p, const char *name, json_t *v, char *err, siz
 
 int rt_policy_parse(rt_policy *out, const char *text, size_t len, char *err, size_t errlen)
 {
-    if (len > RT_POLICY_MAX_BYTES)
-        return rt_fail(err, errlen, RT_ETOOBIG, "policy: over %d bytes", RT_POLICY_MAX_BYTES);
-    json_error_t jerr;
-    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!root) {
-        char shown[100];
-        printable_key(shown, sizeof shown, jerr.text);
-        return rt_fail(err, errlen, RT_EUSAGE, "policy: line %d: %s", jerr.line, shown);
-    }
+    json_t *root;
+    int rc = load_json("policy", text, len, &root, err, errlen);
+    if (rc)
+        return rc;
     rt_policy p = *out;
-    int rc = 0;
     if (!json_is_object(root)) {
         rc = rt_fail(err, errlen, RT_EUSAGE, "policy: expected a JSON object");
         goto done;
@@ -700,11 +839,17 @@ double rt_policy_op_weight(const rt_policy *p, const char *problem, const char *
 
 int rt_policy_show(const char *text, size_t len, char **json, rt_error *err)
 {
+    rt_policy p;
+    rt_policy_defaults(&p);
+    return rt_policy_show_over(&p, text, len, json, err);
+}
+
+int rt_policy_show_over(rt_policy *base, const char *text, size_t len, char **json, rt_error *err)
+{
     *json = NULL;
     err->code = 0;
     err->msg[0] = '\0';
-    rt_policy p;
-    rt_policy_defaults(&p);
+    rt_policy p = *base;
     int rc = text ? rt_policy_parse(&p, text, len, err->msg, sizeof err->msg) : 0;
     if (rc) {
         err->code = rc;

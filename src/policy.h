@@ -176,12 +176,32 @@ double rt_policy_get(const rt_policy *p, const rt_knob *k);
 /* Sets a numeric knob, clamped to its range and rounded for integer types. */
 void rt_policy_set(rt_policy *p, const rt_knob *k, double v);
 
-/* Fills p with the shipped defaults: the table's `def` column with the built-in
- * policy/default.json merged over it (the knobs admitted meta runs changed; docs/recursion.md). */
+/* Fills p with the shipped defaults' head: the table's `def` column with every layer of the
+ * built-in policy/default.json merged over it (the knobs admitted meta runs changed;
+ * docs/recursion.md), whatever their scope. A run uses rt_policy_defaults_for. */
 void rt_policy_defaults(rt_policy *p);
+/* The shipped default for a run of `problem` whose instance has size `size` (its class's
+ * scope_size; matmul: n*m*p): the table with only the layers of policy/default.json whose scope
+ * holds it (a layer without a scope holds every run). rt_policy_defaults is the head, every
+ * layer merged: what a meta run continues from. */
+void rt_policy_defaults_for(rt_policy *p, const char *problem, long size);
+/* The same from a text in policy/default.json's format: a plain policy (one layer for every
+ * run), or {"layers": [{"scope": {"problem": NAME, "max_size": N}, "policy": {...}}, ...]}
+ * merged in order over the table. problem NULL: every layer (the head). Every layer is checked
+ * whether it applies or not; RT_EUSAGE naming the bad key, RT_ETOOBIG over 64 KiB. On failure
+ * *p is unchanged. */
+int rt_policy_defaults_text(rt_policy *p, const char *text, size_t len, const char *problem,
+                            long size, char *err, size_t errlen);
+/* For tests: the shipped default becomes text (kept by the caller; NULL: the built-in file
+ * again), checked as rt_policy_defaults_text does. Not thread-safe: call it while no run is
+ * being made. */
+int rt_policy_shipped_replace(const char *text, char *err, size_t errlen);
+/* rt_policy_show over *base instead of the head (rt_policy_show_for). */
+int rt_policy_show_over(rt_policy *base, const char *text, size_t len, char **json,
+                        rt_error *err);
 /* Fills p with the table's `def` column alone (the hand-set root of the shipped default). */
 void rt_policy_table_defaults(rt_policy *p);
-/* The built-in text of policy/default.json. */
+/* The text of policy/default.json built into the program (or rt_policy_shipped_replace's). */
 const char *rt_policy_shipped_text(void);
 
 /* Reads a JSON policy file over *p (so call rt_policy_defaults first to merge over the

@@ -290,6 +290,26 @@ double rt_problem_op_scale(const rt_problem *problem, const char *op)
     return f > 0 && f < 1e300 ? f : 1;
 }
 
+long rt_problem_scope_size(const rt_problem *problem)
+{
+    const rt_problem_class *cls = problem->cls;
+    long n = cls->scope_size ? cls->scope_size(problem->state) : 0;
+    return n > 0 ? n : 0;
+}
+
+void rt_problem_defaults(const rt_problem *problem, rt_policy *p)
+{
+    rt_policy_defaults_for(p, problem->cls->name, rt_problem_scope_size(problem));
+}
+
+int rt_policy_show_for(const rt_problem *problem, const char *text, size_t len, char **json,
+                       rt_error *err)
+{
+    rt_policy p;
+    rt_problem_defaults(problem, &p);
+    return rt_policy_show_over(&p, text, len, json, err);
+}
+
 double rt_problem_op_best_parent(const rt_problem *problem, const char *op)
 {
     const rt_problem_class *cls = problem->cls;

@@ -115,6 +115,9 @@ typedef struct rt_problem_class {
     /* Optional: a factor on the policy's weight of operator op (its bandit prior) for this
      * instance, for instance a rule of matmul's shape. NULL: 1. */
     double (*op_scale)(const void *state, const char *op);
+    /* Optional: the instance's size as the scopes of the shipped default's layers measure it
+     * (policy/default.json; matmul: n*m*p). NULL: 0, which no scope holds. */
+    long (*scope_size)(const void *state);
     /* Optional: the chance that a child of operator op is made from its island's best elite
      * whatever the engine's own selection drew (an operator that continues a long run from the
      * best, say). NULL or 0: the engine's selection alone. */
@@ -227,6 +230,11 @@ int rt_problem_configure(const rt_problem *problem, const rt_policy *policy, cha
 const rt_operator *rt_problem_operators(const rt_problem *problem, size_t *n);
 /* The factor on the policy's weight of operator op for this instance (op_scale; 1 without). */
 double rt_problem_op_scale(const rt_problem *problem, const char *op);
+/* The instance's size for the shipped default's scopes (scope_size; 0 without). */
+long rt_problem_scope_size(const rt_problem *problem);
+/* The shipped default policy for this instance: rt_policy_defaults_for with its class's name
+ * and scope size. */
+void rt_problem_defaults(const rt_problem *problem, rt_policy *p);
 /* The chance that operator op's parent is its island's best (op_best_parent), in [0, 1]. */
 double rt_problem_op_best_parent(const rt_problem *problem, const char *op);
 /* Why the problem's operators can change nothing in this instance, or NULL (operators_idle). */

@@ -469,6 +469,30 @@ static void split_direct_sum(void **state)
         }
     }
     assert_true(negatives > 0);
+    /* a split run starts from a direct sum: with restart_prob 1 every run builds one (a run
+     * that kept its parent, as when split_start fails, counts none), and without split none */
+    for (int split = 0; split < 2; split++) {
+        mm_walk_cfg c;
+        memset(&c, 0, sizeof c);
+        c.flips = 20000;
+        c.plateau_hi = 2000;
+        c.drift = 1;
+        c.restart_prob = 1;
+        c.split = split;
+        c.flips_exp = c.plateau_exp = 1;
+        mm_scheme s;
+        assert_int_equal(mm_scheme_standard(&s, 3, 4, 5, MM_GF2), 0);
+        mm_effort e;
+        memset(&e, 0, sizeof e);
+        rt_rng own; /* the strategy below keeps its stream */
+        rt_rng_seed(&own, 12, 0);
+        for (int i = 0; i < 3; i++) {
+            (void)mm_run_walk(&c, &s, &own, 0, &e);
+            assert_true(brent_holds(&s));
+        }
+        assert_int_equal(e.split_starts, split ? 3 : 0);
+        mm_scheme_free(&s);
+    }
     /* the strategy: only split, short lengths; children verify through the gate */
     rt_policy pol;
     rt_policy_defaults(&pol);

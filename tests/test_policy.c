@@ -241,9 +241,9 @@ static void test_op_weight_lookup(void **st)
     assert_true(rt_policy_op_weight(&p, "nosuch", "walk", 4) == 4);
 }
 
-/* The shipped default is the table's values with policy/default.json merged over them, the
- * built-in copy is the file of this tree, and policy/lineage.json names every knob the file sets
- * (run from the repository root). */
+/* The shipped default's head is the table's values with every layer of policy/default.json
+ * merged over them, the built-in copy is the file of this tree, and policy/lineage.json names
+ * every knob the file sets (run from the repository root). */
 static void test_shipped_default_is_table_plus_file(void **st)
 {
     (void)st;
@@ -256,8 +256,9 @@ static void test_shipped_default_is_table_plus_file(void **st)
     rt_policy table, merged, shipped;
     char err[256];
     rt_policy_table_defaults(&table);
-    merged = table;
-    assert_int_equal(rt_policy_parse(&merged, file, len, err, sizeof err), 0);
+    memset(&merged, 0xab, sizeof merged);
+    if (rt_policy_defaults_text(&merged, file, len, NULL, 0, err, sizeof err))
+        fail_msg("policy/default.json: %s", err);
     rt_policy_defaults(&shipped);
     assert_memory_equal(&merged, &shipped, sizeof merged);
     size_t n;
@@ -273,6 +274,151 @@ static void test_shipped_default_is_table_plus_file(void **st)
     }
     free(file);
     free(lineage);
+}
+
+/* Layers and their scopes: a layer applies to a run of its problem up to its max_size, not
+ * beyond it, not to another problem; a layer without a scope, and a plain policy file, apply
+ * to every run; the head (problem NULL) has every layer. */
+static void test_default_layers_and_scopes(void **st)
+{
+    (void)st;
+    const char *text = "{\"layers\": ["
+                       "{\"policy\": {\"engine\": {\"p_best\": 0.3}}},"
+                       "{\"scope\": {\"problem\": \"matmul\", \"max_size\": 64},"
+                       " \"policy\": {\"matmul\": {\"stop_on_improve\": false}}}]}";
+    const rt_knob *pb = rt_policy_knob_find("engine.p_best");
+    const rt_knob *soi = rt_policy_knob_find("matmul.stop_on_improve");
+    assert_non_null(pb);
+    assert_non_null(soi);
+    rt_policy table, p;
+    rt_policy_table_defaults(&table);
+    assert_true(rt_policy_get(&table, soi) == 1);
+    char err[256];
+    static const struct {
+        const char *problem;
+        long size;
+        int stops;
+    } cases[] = {
+        {"matmul", 64, 0}, {"matmul", 1, 0},  {"matmul", 65, 1}, {"matmul", 125, 1},
+        {"matmul", 0, 1},  {"program", 8, 1}, {"", 8, 1},        {NULL, 0, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        assert_int_equal(rt_policy_defaults_text(&p, text, strlen(text), cases[i].problem,
+                                                 cases[i].size, err, sizeof err),
+                         0);
+        assert_true(rt_policy_get(&p, pb) == 0.3);
+        if (rt_policy_get(&p, soi) != cases[i].stops)
+            fail_msg("case %zu (%s, %ld): stop_on_improve %g", i,
+                     cases[i].problem ? cases[i].problem : "head", cases[i].size,
+                     rt_policy_get(&p, soi));
+    }
+    /* a plain policy is one layer for every run */
+    const char *plain = "{\"matmul\": {\"stop_on_improve\": false}}";
+    assert_int_equal(rt_policy_defaults_text(&p, plain, strlen(plain), "matmul", 125, err,
+                                             sizeof err),
+                     0);
+    assert_true(rt_policy_get(&p, soi) == 0);
+    assert_int_equal(rt_policy_defaults_text(&p, "{}", 2, "matmul", 125, err, sizeof err), 0);
+    assert_memory_equal(&p, &table, sizeof p);
+}
+
+/* A bad default file fails naming the key, the layers that do not apply are checked too, and
+ * *p is left as it was. */
+static void test_default_layers_errors(void **st)
+{
+    (void)st;
+    static const struct {
+        const char *text, *names;
+    } cases[] = {
+        {"{\"layers\": 3}", "layers must be an array"},
+        {"{\"layers\": [], \"engine\": {}}", "no other top-level key"},
+        {"{\"layers\": [7]}", "layers[0] is not an object"},
+        {"{\"layers\": [{\"scope\": {\"problem\": \"matmul\", \"max_size\": 9}}]}",
+         "layers[0] is not an object with a 'policy'"},
+        {"{\"layers\": [{\"policy\": {}, \"where\": 1}]}", "'layers[0].where'"},
+        {"{\"layers\": [{\"policy\": {}}, {\"policy\": {}, \"scope\": {\"problem\": "
+         "\"matmul\"}}]}",
+         "layers[1].scope.max_size"},
+        {"{\"layers\": [{\"policy\": {}, \"scope\": {\"problem\": \"matmul\", "
+         "\"max_size\": 0}}]}",
+         "layers[0].scope.max_size"},
+        {"{\"layers\": [{\"policy\": {}, \"scope\": {\"problem\": \"\", \"max_size\": 4}}]}",
+         "layers[0].scope.problem"},
+        {"{\"layers\": [{\"policy\": {}, \"scope\": {\"problem\": \"matmul\", "
+         "\"max_size\": 4, \"min_size\": 1}}]}",
+         "'layers[0].scope.min_size'"},
+        /* out of scope for the run below (size 125), and still refused */
+        {"{\"layers\": [{\"policy\": {\"matmul\": {\"nosuch\": 1}}, \"scope\": "
+         "{\"problem\": \"matmul\", \"max_size\": 4}}]}",
+         "layers[0]: policy: unknown key 'matmul.nosuch'"},
+        {"{\"engine\": {\"p_best\": 7}}", "engine.p_best"},
+        {"[1, 2]", "expected a JSON object"},
+        {"{\"layers\": [", "line 1"},
+    };
+    rt_policy p, before;
+    memset(&p, 0x5a, sizeof p);
+    before = p;
+    char err[256];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        err[0] = '\0';
+        int rc = rt_policy_defaults_text(&p, cases[i].text, strlen(cases[i].text), "matmul", 125,
+                                         err, sizeof err);
+        if (rc != RT_EUSAGE || !strstr(err, cases[i].names))
+            fail_msg("case %zu: rc %d, '%s' does not name '%s'", i, rc, err, cases[i].names);
+        assert_memory_equal(&p, &before, sizeof p);
+    }
+}
+
+/* A run gets the default for its instance: with a shipped default whose one layer holds
+ * matmul up to size 64, the policy stored with a run of <2,2,3> has the layer's knob and that
+ * of a run of <5,5,5> has the table's; both are what rt_policy_defaults_for gives. */
+static void test_run_gets_its_scope(void **st)
+{
+    (void)st;
+    static const char layered[] =
+        "{\"layers\": [{\"scope\": {\"problem\": \"matmul\", \"max_size\": 64},"
+        " \"policy\": {\"matmul\": {\"stop_on_improve\": false}}}]}";
+    char err[256];
+    assert_int_equal(rt_policy_shipped_replace("{\"layers\": 1}", err, sizeof err), RT_EUSAGE);
+    assert_int_equal(rt_policy_shipped_replace(layered, err, sizeof err), 0);
+    assert_string_equal(rt_policy_shipped_text(), layered);
+    char dir[512], path[600];
+    assert_int_equal(tu_tempdir(dir, sizeof dir, "policy-scope"), 0);
+    static const char *const shapes[] = {"2x2x3", "5x5x5"};
+    static const long sizes[] = {12, 125};
+    static const char *const stops[] = {"\"stop_on_improve\": false", "\"stop_on_improve\": true"};
+    for (int i = 0; i < 2; i++) {
+        rt_problem *pb = NULL;
+        rt_error e;
+        const char *keys[] = {"shape", "field"}, *values[] = {shapes[i], "z"};
+        assert_int_equal(rt_problem_open(&pb, "matmul", keys, values, 2, &e), 0);
+        assert_int_equal(rt_problem_scope_size(pb), sizes[i]);
+        rt_run_options opt;
+        rt_run_options_init(&opt);
+        opt.evaluations = 1;
+        opt.threads = 1;
+        snprintf(path, sizeof path, "%s/run%d.db", dir, i);
+        rt_run *run = NULL;
+        if (rt_run_create(&run, path, pb, &opt, &e))
+            fail_msg("rt_run_create: %s", e.msg);
+        rt_run_close(run);
+        rt_problem_close(pb);
+        rt_store *store = NULL;
+        char *stored = NULL;
+        assert_int_equal(rt_store_open(&store, path, &e), 0);
+        assert_int_equal(rt_store_policy(store, &stored), 0);
+        rt_store_close(store);
+        rt_policy want;
+        rt_policy_defaults_for(&want, "matmul", sizes[i]);
+        char *w = print_policy(&want);
+        assert_string_equal(stored, w);
+        if (!strstr(stored, stops[i]))
+            fail_msg("the run of %s was not made with %s", shapes[i], stops[i]);
+        free(w);
+        free(stored);
+    }
+    tu_rmtree(dir);
+    assert_int_equal(rt_policy_shipped_replace(NULL, err, sizeof err), 0);
 }
 
 /* docs/policy.md documents every knob (run from the repository root). */
@@ -302,6 +448,9 @@ int main(void)
         cmocka_unit_test(test_random_edits),
         cmocka_unit_test(test_op_weight_lookup),
         cmocka_unit_test(test_shipped_default_is_table_plus_file),
+        cmocka_unit_test(test_default_layers_and_scopes),
+        cmocka_unit_test(test_default_layers_errors),
+        cmocka_unit_test(test_run_gets_its_scope),
         cmocka_unit_test(test_every_knob_documented),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

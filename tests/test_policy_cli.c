@@ -96,6 +96,28 @@ static void policy_show(void **state)
     assert_int_equal(run("policy frobnicate", &out, &err), 2);
     free(out);
     free(err);
+    /* the default a run of one instance gets, FILE over it; bad instances name themselves */
+    snprintf(args, sizeof args, "policy show %s/p.json --problem matmul --shape 5x5x5", dir);
+    assert_int_equal(run(args, &out, &err), 0);
+    assert_non_null(strstr(out, "\"walk_flips\": 123"));
+    free(out);
+    free(err);
+    assert_int_equal(run("policy show --problem matmul --shape 5x5x", &out, &err), 2);
+    one_line_naming(err, "5x5x");
+    free(out);
+    free(err);
+    assert_int_equal(run("policy show --problem nosuch", &out, &err), 2);
+    one_line_naming(err, "nosuch");
+    free(out);
+    free(err);
+    assert_int_equal(run("policy show --shape 3x3x3", &out, &err), 2);
+    one_line_naming(err, "--problem");
+    free(out);
+    free(err);
+    assert_int_equal(run("policy show --problem", &out, &err), 2);
+    one_line_naming(err, "--problem");
+    free(out);
+    free(err);
 }
 
 static void run_with_policy(void **state)

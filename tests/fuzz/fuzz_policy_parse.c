@@ -3,6 +3,9 @@
  * Whatever the input, rt_policy_parse must return 0 or a negative code with a one-line message;
  * when it accepts, the policy must validate, and print -> parse must give the same policy back
  * (byte-identical canonical text). A failed parse must leave the policy it was given unchanged.
+ * The same bytes go to the shipped default's reader (rt_policy_defaults_text, with layers and
+ * scopes): a one-line error and *p unchanged, or a valid policy; the head (every layer) and a
+ * run's view of the same text must agree on whether the text is good.
  * Any other outcome calls abort() so that libFuzzer records the input.
  *
  * Build: see `make fuzz`.
@@ -23,8 +26,27 @@ static const rt_problem_class matmul_knobs = {.name = "matmul", .knobs = &mm_pol
 
 const rt_problem_class *rt_problem_class_at(size_t i) { return i == 0 ? &matmul_knobs : NULL; }
 
+static void fuzz_layers(const uint8_t *data, size_t size)
+{
+    rt_policy p, before, q;
+    memset(&p, 0x3c, sizeof p);
+    before = p;
+    char err[256] = "";
+    int rc = rt_policy_defaults_text(&p, (const char *)data, size, NULL, 0, err, sizeof err);
+    if (rc) {
+        if (rc >= 0 || !err[0] || strchr(err, '\n') || memcmp(&p, &before, sizeof p) != 0)
+            abort();
+    } else if (rt_policy_validate(&p, err, sizeof err)) {
+        abort();
+    }
+    int rc2 = rt_policy_defaults_text(&q, (const char *)data, size, "matmul", 27, err, sizeof err);
+    if ((rc == 0) != (rc2 == 0))
+        abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    fuzz_layers(data, size);
     rt_policy p, before;
     rt_policy_defaults(&p);
     before = p;

@@ -235,8 +235,12 @@ static int matmul_create(void **out, const char *const *keys, const char *const 
     rt_policy_defaults(&defaults);
     st->pol = *mm_policy(&defaults);
     int rc = rt_param_apply(&matmul_table, st, keys, values, nparams, err, errlen);
-    if (!rc)
+    if (!rc) {
+        /* the shape is known: the default for it (a layer of policy/default.json may not hold it) */
+        rt_policy_defaults_for(&defaults, "matmul", (long)st->n * st->m * st->p);
+        st->pol = *mm_policy(&defaults);
         rc = check_combinations(st, err, errlen);
+    }
     if (rc) {
         free(st);
         return rc;
@@ -761,6 +765,13 @@ static double matmul_op_scale(const void *state, const char *op)
     return pow((double)st->n * st->m * st->p / 64.0, st->pol.symlong_exp);
 }
 
+/* The scope size of the shipped default's layers (policy/default.json): n*m*p. */
+static long matmul_scope_size(const void *state)
+{
+    const matmul_state *st = state;
+    return (long)st->n * st->m * st->p;
+}
+
 /* symlong continues from its island's best scheme with chance matmul.symlong_best (the hand
  * mode's engine.p_best 0.9): a run from another cell, often not symmetric, starts afresh. */
 static double matmul_op_best_parent(const void *state, const char *op)
@@ -838,6 +849,7 @@ const rt_problem_class rt_problem_matmul = {
     .operators_for = matmul_operators_for,
     .op_scale = matmul_op_scale,
     .op_best_parent = matmul_op_best_parent,
+    .scope_size = matmul_scope_size,
     .certificate = mm_certificate,
     .knobs = &mm_policy_section,
     .picture = mm_picture,

@@ -161,8 +161,10 @@ static int split_start(const mm_walk_cfg *c, const mm_scheme *s, rt_rng *rng, mm
         /* a part no flip changes (<n,m,1> and the like) stays the standard algorithm */
         (void)mm_run_walk(&pc, &part[k], rng, 0, effort);
     }
-    if (!rc && !(rc = mm_scheme_direct_sum(&part[0], &part[1], axis, out)))
+    if (!rc && !(rc = mm_scheme_direct_sum(&part[0], &part[1], axis, out))) {
         mm_scheme_reduce_all(out);
+        effort->split_starts++;
+    }
     mm_scheme_free(&part[0]);
     mm_scheme_free(&part[1]);
     return rc == RT_ENOMEM ? rc : rc ? -1 : 0;

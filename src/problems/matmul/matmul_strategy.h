@@ -26,6 +26,8 @@ typedef struct mm_effort {
     long long pluses;             /* plus transitions */
     long long lifts;              /* lift attempts (mm_lift_encode calls that were not cached) */
     double lift_work;             /* their calibrated work (mm_lift_work of each one's shape) */
+    long long split_starts;       /* fresh starts built from two parts (split; their part
+                                     descents' flips are in flips_z and flips_gf2) */
 } mm_effort;
 
 /* A plain walker run (docs/policy.md, matmul): budget, plateaus, escapes, restarts. */
