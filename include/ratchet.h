@@ -257,8 +257,8 @@ void rt_meta_stop(void);
  * naming the bad key for unknown keys, wrong types and out-of-range values; RT_ETOOBIG over
  * 64 KiB. */
 int rt_policy_show(const char *text, size_t len, char **json, rt_error *err);
-/* The same over the default that a run of this problem instance gets (the layers of the shipped
- * default whose scope holds it; rt_policy_show's are all of them). */
+/* The same over the default that a run of this problem instance starts from (the layers of the
+ * shipped default whose scope holds it; rt_policy_show's are all of them). */
 int rt_policy_show_for(const rt_problem *problem, const char *text, size_t len, char **json,
                        rt_error *err);
 

@@ -336,7 +336,7 @@ void rt_policy_table_defaults(rt_policy *p)
  * the knobs that admitted meta runs changed (policy/lineage.json says which runs). The file is
  * built in as a string literal (build/gen/default_policy.inc), so the program carries what its
  * meta runs found. A layer may carry a scope (the problem and the largest instance its gate
- * measured): a run outside it does not get that layer (rt_policy_defaults_for). The head, every
+ * measured): a run outside it is made without that layer (rt_policy_defaults_for). The head, every
  * layer merged, is computed once, on first use, from any thread. */
 static const char shipped_text[] =
 #include "default_policy.inc"
@@ -348,6 +348,7 @@ static pthread_once_t shipped_once = PTHREAD_ONCE_INIT;
 #define MAX_LAYERS 16
 
 static void printable_key(char *dst, size_t len, const char *src);
+static int apply_object(rt_policy *out, json_t *root, char *err, size_t errlen);
 
 /* Reads text (at most RT_POLICY_MAX_BYTES, no duplicate keys) into *root; errors start with
  * `what`. */
@@ -408,7 +409,7 @@ int rt_policy_defaults_text(rt_policy *p, const char *text, size_t len, const ch
     json_t *layers = json_is_object(root) ? json_object_get(root, "layers") : NULL;
     if (!layers) {
         /* a plain policy: one layer without a scope */
-        rc = rt_policy_parse(&out, text, len, err, errlen);
+        rc = apply_object(&out, root, err, errlen);
     } else if (json_object_size(root) != 1) {
         rc = rt_fail(err, errlen, RT_EUSAGE,
                      "default policy: a file with 'layers' has no other top-level key");
@@ -441,17 +442,11 @@ int rt_policy_defaults_text(rt_policy *p, const char *text, size_t len, const ch
             if (rc || (scope && (rc = scope_check(scope, (int)i, problem, size, &applies, err,
                                                    errlen))))
                 break;
-            char *sub = json_dumps(json_object_get(layer, "policy"), JSON_COMPACT);
-            if (!sub) {
-                rc = rt_fail(err, errlen, RT_ENOMEM, "out of memory");
-                break;
-            }
             /* every layer is checked, the ones that do not apply too */
             rt_policy trial = out;
             char sub_err[256];
-            rc = rt_policy_parse(&trial, sub, strlen(sub), sub_err, sizeof sub_err);
-            free(sub);
-            if (rc) {
+            if ((rc = apply_object(&trial, json_object_get(layer, "policy"), sub_err,
+                                   sizeof sub_err))) {
                 rc = rt_fail(err, errlen, rc, "default policy: layers[%d]: %s", (int)i, sub_err);
                 break;
             }
@@ -610,17 +605,14 @@ static int apply_value(rt_policy *p, const char *name, json_t *v, char *err, siz
     return 0;
 }
 
-int rt_policy_parse(rt_policy *out, const char *text, size_t len, char *err, size_t errlen)
+/* Merges the policy object root over *out (the body of rt_policy_parse, for a loaded root);
+ * on failure *out is unchanged. */
+static int apply_object(rt_policy *out, json_t *root, char *err, size_t errlen)
 {
-    json_t *root;
-    int rc = load_json("policy", text, len, &root, err, errlen);
-    if (rc)
-        return rc;
+    if (!json_is_object(root))
+        return rt_fail(err, errlen, RT_EUSAGE, "policy: expected a JSON object");
     rt_policy p = *out;
-    if (!json_is_object(root)) {
-        rc = rt_fail(err, errlen, RT_EUSAGE, "policy: expected a JSON object");
-        goto done;
-    }
+    int rc;
     const char *key;
     json_t *v;
     json_object_foreach(root, key, v) {
@@ -634,20 +626,28 @@ int rt_policy_parse(rt_policy *out, const char *text, size_t len, char *err, siz
                     char a[100], b[100];
                     printable_key(a, sizeof a, key);
                     printable_key(b, sizeof b, sub);
-                    rc = rt_fail(err, errlen, RT_EUSAGE, "policy: unknown key '%s.%s'", a, b);
-                    goto done;
+                    return rt_fail(err, errlen, RT_EUSAGE, "policy: unknown key '%s.%s'", a, b);
                 }
                 if ((rc = apply_value(&p, name, sv, err, errlen)))
-                    goto done;
+                    return rc;
             }
         } else if ((rc = apply_value(&p, key, v, err, errlen))) {
-            goto done;
+            return rc;
         }
     }
     if ((rc = rt_policy_validate(&p, err, errlen)))
-        goto done;
+        return rc;
     *out = p;
-done:
+    return 0;
+}
+
+int rt_policy_parse(rt_policy *out, const char *text, size_t len, char *err, size_t errlen)
+{
+    json_t *root;
+    int rc = load_json("policy", text, len, &root, err, errlen);
+    if (rc)
+        return rc;
+    rc = apply_object(out, root, err, errlen);
     json_decref(root);
     return rc;
 }
@@ -844,7 +844,7 @@ int rt_policy_show(const char *text, size_t len, char **json, rt_error *err)
     return rt_policy_show_over(&p, text, len, json, err);
 }
 
-int rt_policy_show_over(rt_policy *base, const char *text, size_t len, char **json, rt_error *err)
+int rt_policy_show_over(const rt_policy *base, const char *text, size_t len, char **json, rt_error *err)
 {
     *json = NULL;
     err->code = 0;

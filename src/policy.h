@@ -197,7 +197,7 @@ int rt_policy_defaults_text(rt_policy *p, const char *text, size_t len, const ch
  * being made. */
 int rt_policy_shipped_replace(const char *text, char *err, size_t errlen);
 /* rt_policy_show over *base instead of the head (rt_policy_show_for). */
-int rt_policy_show_over(rt_policy *base, const char *text, size_t len, char **json,
+int rt_policy_show_over(const rt_policy *base, const char *text, size_t len, char **json,
                         rt_error *err);
 /* Fills p with the table's `def` column alone (the hand-set root of the shipped default). */
 void rt_policy_table_defaults(rt_policy *p);

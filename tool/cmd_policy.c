@@ -1,5 +1,5 @@
 /* cmd_policy.c — `ratchet policy show [FILE] [--problem NAME ...]`: prints the default policy
- * (every layer, or the ones a run of one problem instance gets), or FILE merged over it, as
+ * (every layer, or the ones a run of one problem instance starts from), or FILE merged over it, as
  * canonical JSON (every knob). Uses only the public API. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,7 +13,7 @@ static void help_policy(FILE *f)
                "Prints the default policy, or FILE (JSON) merged over the defaults, with every\n"
                "knob. Unknown keys and out-of-range values in FILE are errors naming the key.\n"
                "Give the output (edited) to ratchet run --policy FILE. See docs/policy.md.\n\n"
-               "  --problem NAME  the default that a run of this problem instance gets (for\n"
+               "  --problem NAME  the default a run of this problem instance starts from (for\n"
                "                  example --problem matmul --shape 5x5x5): a layer of\n"
                "                  policy/default.json whose scope does not hold the instance\n"
                "                  is left out. Without it: every layer (what ratchet meta\n"

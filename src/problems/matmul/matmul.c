@@ -225,19 +225,24 @@ static void write_params(matmul_state *st)
 
 static int pf_build(matmul_state *st, char *err, size_t errlen);
 
+/* The scope size of the shipped default's layers (policy/default.json): n*m*p. */
+static long matmul_scope_size(const void *state)
+{
+    const matmul_state *st = state;
+    return (long)st->n * st->m * st->p;
+}
+
 static int matmul_create(void **out, const char *const *keys, const char *const *values,
                          size_t nparams, char *err, size_t errlen)
 {
     matmul_state *st = calloc(1, sizeof *st);
     if (!st)
         return rt_fail(err, errlen, RT_ENOMEM, "out of memory");
-    rt_policy defaults;
-    rt_policy_defaults(&defaults);
-    st->pol = *mm_policy(&defaults);
     int rc = rt_param_apply(&matmul_table, st, keys, values, nparams, err, errlen);
     if (!rc) {
-        /* the shape is known: the default for it (a layer of policy/default.json may not hold it) */
-        rt_policy_defaults_for(&defaults, "matmul", (long)st->n * st->m * st->p);
+        /* the default for this shape (a layer of policy/default.json may not hold it) */
+        rt_policy defaults;
+        rt_policy_defaults_for(&defaults, "matmul", matmul_scope_size(st));
         st->pol = *mm_policy(&defaults);
         rc = check_combinations(st, err, errlen);
     }
@@ -763,13 +768,6 @@ static double matmul_op_scale(const void *state, const char *op)
     if (!st->portfolio || strcmp(op, "symlong") != 0)
         return 1;
     return pow((double)st->n * st->m * st->p / 64.0, st->pol.symlong_exp);
-}
-
-/* The scope size of the shipped default's layers (policy/default.json): n*m*p. */
-static long matmul_scope_size(const void *state)
-{
-    const matmul_state *st = state;
-    return (long)st->n * st->m * st->p;
 }
 
 /* symlong continues from its island's best scheme with chance matmul.symlong_best (the hand
