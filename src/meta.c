@@ -248,10 +248,6 @@ int rt_meta_run_trial(const rt_policy *policy, const rt_meta_spec *spec, uint64_
         return rt_fail(err, errlen, RT_META_ECUT, "cut at the meta run's deadline");
     if (observer)
         observer(spec, seed, observer_user);
-    if ((double)largest_run(policy, spec) * caps->islands > (double)caps->work) {
-        out->cost = 2 * ((double)caps->work + RT_META_EVAL_COST * (double)caps->evaluations);
-        return 0;
-    }
     rt_buf json;
     rt_buf_init(&json, 0);
     rt_problem *pb = NULL;
@@ -259,15 +255,27 @@ int rt_meta_run_trial(const rt_policy *policy, const rt_meta_spec *spec, uint64_
     rt_error e = {0};
     char path[4096];
     snprintf(path, sizeof path, "%s/trial-%lld.db", tmpdir, (long long)atomic_fetch_add(&counter, 1));
-    int rc = rt_policy_print(policy, &json);
-    if (rc) {
-        rc = rt_fail(err, errlen, rc, "out of memory");
-        goto done;
-    }
+    double miss = 2 * ((double)caps->work + RT_META_EVAL_COST * (double)caps->evaluations);
     const char *keys[2] = {"shape", "field"};
     const char *values[2] = {spec->shape, spec->field};
-    if ((rc = rt_problem_open(&pb, "matmul", keys, values, 2, &e))) {
+    int rc = rt_problem_open(&pb, "matmul", keys, values, 2, &e);
+    if (rc) {
         rc = rt_fail(err, errlen, rc, "%s", e.msg);
+        goto done;
+    }
+    /* The candidate's changes to the head over this shape's own shipped default: a layer of
+     * policy/default.json whose scope does not hold the shape stays out of the trial, as it
+     * stays out of a `ratchet run` of it. */
+    rt_policy head, trial;
+    rt_policy_defaults(&head);
+    rt_problem_defaults(pb, &trial);
+    rt_policy_rebase(&trial, policy, &head, &trial);
+    if ((double)largest_run(&trial, spec) * caps->islands > (double)caps->work) {
+        out->cost = miss;
+        goto done;
+    }
+    if ((rc = rt_policy_print(&trial, &json))) {
+        rc = rt_fail(err, errlen, rc, "out of memory");
         goto done;
     }
     trial_watch w = {0};
@@ -287,7 +295,6 @@ int rt_meta_run_trial(const rt_policy *policy, const rt_meta_spec *spec, uint64_
     o.seconds = seconds_left();
     double t0 = rt_now();
     remove_store(path);
-    double miss = 2 * ((double)caps->work + RT_META_EVAL_COST * (double)caps->evaluations);
     if ((rc = rt_run_create(&run, path, pb, &o, &e)) == RT_EUSAGE) {
         /* the policy cannot serve this problem (a length its rule makes non-positive, no
          * strategy left): the trial misses, as a policy that never reaches the target */

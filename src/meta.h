@@ -54,6 +54,9 @@ typedef struct rt_meta_trial {
 } rt_meta_trial;
 
 /* Runs one trial in a scratch store under tmpdir. Returns 0 or a negative code (err says why).
+ * The trial runs policy's changes to the head (rt_policy_defaults) over the shipped default of
+ * spec's own instance (rt_policy_rebase), so a layer of policy/default.json whose scope does not
+ * hold spec stays out of it, as out of a `ratchet run` of spec.
  * A policy whose first generation alone could exceed the work cap (the largest flips budget of
  * a strategy of the default matmul portfolio at this shape, times islands, above work) is not
  * run: it misses; so does one the problem refuses (RT_EUSAGE when the run is set up: a length

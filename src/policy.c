@@ -319,6 +319,37 @@ void rt_policy_set(rt_policy *p, const rt_knob *k, double v)
     }
 }
 
+/* The bytes a knob's value takes in rt_policy. */
+static size_t knob_bytes(const rt_knob *k)
+{
+    switch (k->type) {
+    case RT_KNOB_LONG:
+        return sizeof(long long);
+    case RT_KNOB_REAL:
+        return sizeof(double);
+    case RT_KNOB_STR:
+        return (size_t)k->max;
+    default: /* INT, BOOL, ENUM */
+        return sizeof(int);
+    }
+}
+
+void rt_policy_rebase(rt_policy *out, const rt_policy *p, const rt_policy *from,
+                      const rt_policy *onto)
+{
+    table();
+    rt_policy r = *onto;
+    for (size_t i = 0; i < nknobs; i++) {
+        const rt_knob *k = &knobs[i];
+        size_t n = knob_bytes(k);
+        int same = k->type == RT_KNOB_STR ? strncmp(cfield(p, k), cfield(from, k), n) == 0
+                                          : memcmp(cfield(p, k), cfield(from, k), n) == 0;
+        if (!same)
+            memcpy(field(&r, k), cfield(p, k), n);
+    }
+    *out = r;
+}
+
 void rt_policy_table_defaults(rt_policy *p)
 {
     table();

@@ -199,6 +199,12 @@ int rt_policy_shipped_replace(const char *text, char *err, size_t errlen);
 /* rt_policy_show over *base instead of the head (rt_policy_show_for). */
 int rt_policy_show_over(const rt_policy *base, const char *text, size_t len, char **json,
                         rt_error *err);
+/* *out = onto with every knob where p differs from `from` set to p's value (out may be any of
+ * the three). A meta trial runs its candidate this way: the candidate's changes to the head
+ * (from) over the shipped default of the trial's own instance (onto), which is what a run of
+ * that instance would start from if those changes shipped as a layer without a scope. */
+void rt_policy_rebase(rt_policy *out, const rt_policy *p, const rt_policy *from,
+                      const rt_policy *onto);
 /* Fills p with the table's `def` column alone (the hand-set root of the shipped default). */
 void rt_policy_table_defaults(rt_policy *p);
 /* The text of policy/default.json built into the program (or rt_policy_shipped_replace's). */

@@ -390,6 +390,51 @@ static void summary_reruns_no_trial(void **state)
     tu_rmtree(dir);
 }
 
+/* A meta trial runs its candidate's changes to the head over the shipped default of the
+ * trial's own shape. With a shipped layer for matmul up to size 12 whose walks are too long for
+ * the work cap (the trial misses without running), the head misses on <2,2,3> (12) and
+ * reaches <2,2,4>'s 14 (16, outside the scope, where a `ratchet run` has no such layer), and a
+ * candidate that sets the walks' length back to the table's reaches <2,2,3>'s 11. */
+static void trials_get_their_scope(void **state)
+{
+    (void)state;
+    static const char layered[] =
+        "{\"layers\": [{\"scope\": {\"problem\": \"matmul\", \"max_size\": 12},"
+        " \"policy\": {\"matmul\": {\"pf_walk_flips\": 1e10}}}]}";
+    char err[256], dir[4096];
+    assert_int_equal(rt_policy_shipped_replace(layered, err, sizeof err), 0);
+    rt_meta_spec s[RT_META_MAX_SPECS];
+    int n = 0;
+    assert_int_equal(rt_meta_parse_specs("matmul:2x2x3:z,matmul:2x2x4:z", s, &n, err, sizeof err),
+                     0);
+    assert_int_equal(rt_meta_tmpdir(dir, sizeof dir, err, sizeof err), 0);
+    rt_meta_caps caps = {.evaluations = 2000, .work = 50000000, .islands = 2};
+    double miss = 2 * ((double)caps.work + RT_META_EVAL_COST * (double)caps.evaluations);
+    rt_policy head, cand;
+    rt_policy_defaults(&head);
+    rt_policy_table_defaults(&cand);
+    const rt_knob *walk = rt_policy_knob_find("matmul.pf_walk_flips");
+    assert_non_null(walk);
+    assert_true(rt_policy_get(&head, walk) == 1e10); /* the head has every layer */
+    double table_walk = rt_policy_get(&cand, walk);
+    cand = head;
+    rt_policy_set(&cand, walk, table_walk);
+    rt_meta_trial t;
+    if (rt_meta_run_trial(&head, &s[0], 1, &caps, dir, &t, err, sizeof err))
+        fail_msg("trial: %s", err);
+    assert_false(t.reached);
+    assert_true(t.cost == miss);
+    if (rt_meta_run_trial(&head, &s[1], 1, &caps, dir, &t, err, sizeof err))
+        fail_msg("trial: %s", err);
+    if (!t.reached)
+        fail_msg("the head's trial of <2,2,4> ran under the layer of <2,2,3>'s scope");
+    assert_true(t.cost < miss);
+    assert_int_equal(rt_meta_run_trial(&cand, &s[0], 1, &caps, dir, &t, err, sizeof err), 0);
+    assert_true(t.reached);
+    rt_meta_tmpdir_remove(dir);
+    assert_int_equal(rt_policy_shipped_replace(NULL, err, sizeof err), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -400,6 +445,7 @@ int main(void)
         cmocka_unit_test(killed_runs_scratch_is_swept),
         cmocka_unit_test(deadline_reaches_the_races),
         cmocka_unit_test(summary_reruns_no_trial),
+        cmocka_unit_test(trials_get_their_scope),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

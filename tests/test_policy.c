@@ -421,6 +421,49 @@ static void test_run_gets_its_scope(void **st)
     assert_int_equal(rt_policy_shipped_replace(NULL, err, sizeof err), 0);
 }
 
+/* rt_policy_rebase: the knobs where p differs from `from` (a number, a bool and a string) are
+ * p's in the result, every other knob is onto's, and the result may be one of its inputs. */
+static void test_rebase(void **st)
+{
+    (void)st;
+    rt_policy from, p, onto, out;
+    rt_policy_table_defaults(&from);
+    p = from;
+    onto = from;
+    const rt_knob *walk = rt_policy_knob_find("matmul.op_walk");
+    const rt_knob *stop = rt_policy_knob_find("matmul.stop_on_improve");
+    const rt_knob *drift = rt_policy_knob_find("matmul.restart_drift");
+    const rt_knob *tmpl = rt_policy_knob_find("llm.template_set");
+    assert_non_null(walk);
+    assert_non_null(stop);
+    assert_non_null(drift);
+    assert_non_null(tmpl);
+    assert_int_equal(tmpl->type, RT_KNOB_STR);
+    rt_policy_set(&p, walk, rt_policy_get(&from, walk) + 0.5);
+    rt_policy_set(&p, stop, 1 - rt_policy_get(&from, stop));
+    snprintf((char *)&p + tmpl->offset, (size_t)tmpl->max, "%s", "other");
+    rt_policy_set(&onto, drift, rt_policy_get(&from, drift) + 1);
+    rt_policy_set(&onto, stop, rt_policy_get(&from, stop)); /* onto keeps from's stop */
+    rt_policy_rebase(&out, &p, &from, &onto);
+    rt_policy want = onto;
+    rt_policy_set(&want, walk, rt_policy_get(&p, walk));
+    rt_policy_set(&want, stop, rt_policy_get(&p, stop));
+    snprintf((char *)&want + tmpl->offset, (size_t)tmpl->max, "%s", "other");
+    char *a = print_policy(&out), *b = print_policy(&want);
+    assert_string_equal(a, b);
+    free(a);
+    free(b);
+    /* no change from `from`: onto itself; and in place */
+    rt_policy_rebase(&out, &from, &from, &onto);
+    assert_memory_equal(&out, &onto, sizeof out);
+    rt_policy_rebase(&onto, &p, &from, &onto);
+    a = print_policy(&onto);
+    b = print_policy(&want);
+    assert_string_equal(a, b);
+    free(a);
+    free(b);
+}
+
 /* docs/policy.md documents every knob (run from the repository root). */
 static void test_every_knob_documented(void **st)
 {
@@ -451,6 +494,7 @@ int main(void)
         cmocka_unit_test(test_default_layers_and_scopes),
         cmocka_unit_test(test_default_layers_errors),
         cmocka_unit_test(test_run_gets_its_scope),
+        cmocka_unit_test(test_rebase),
         cmocka_unit_test(test_every_knob_documented),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
