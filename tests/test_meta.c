@@ -203,8 +203,10 @@ static void race_screens_on_training(void **state)
     size_t nops = 0;
     const rt_operator *ops = rt_problem_operators(pb, &nops);
     assert_int_equal(nops, 1);
+    /* a race need not have a winner; some race of a few must (up to 16 streams, so the test
+     * does not hang on one stream of the mutation rng) */
     int found = 0;
-    for (uint64_t seed = 1; seed <= 4; seed++) {
+    for (uint64_t seed = 1; seed <= 16 && found < 2; seed++) {
         rt_rng rng;
         rt_rng_seed(&rng, seed, 0);
         void *child = rt_problem_clone(pb, g);
