@@ -15,6 +15,8 @@
 #   HAND      set: each row runs its hand mode (below) instead of the default; unset (the default):
 #             every row is `ratchet run matmul --shape S --field F` with no strategy flags, the
 #             portfolio of docs/recursion.md, and the mode column says "default"
+#   DEFAULT   flags added to every run (for example --reproducible: in generations, a seed gives
+#             the same run whatever the load, as for the files under results/)
 #   SAVE      a folder: the best scheme of every run that reaches its target is written there as
 #             NxMxP-R-FIELD.exp (`ratchet best` output), for results/, and the command that
 #             reproduces it is appended to SAVE/commands.txt
@@ -79,11 +81,11 @@ for name in $TARGETS; do
     set -- $spec
     shape=$1 field=$2 known=$3 cap=$4 mode=$5
     [ -n "${HAND:-}" ] || mode=default
-    extra="" runfield=$field
-    case $mode in lift*) extra="--lift 1" ;; sym*) extra="--symmetric 1" ;; esac
+    extra="${DEFAULT:-}" runfield=$field
+    case $mode in lift*) extra="$extra --lift 1" ;; sym*) extra="$extra --symmetric 1" ;; esac
     case $mode in
-    walk) extra="--policy $POLICY_WALK" ;;
-    walk+long) extra="--policy $POLICY_WALK_LONG" ;;
+    walk) extra="$extra --policy $POLICY_WALK" ;;
+    walk+long) extra="$extra --policy $POLICY_WALK_LONG" ;;
     *+long) extra="$extra --policy $POLICY_LONG" ;;
     *+restart) extra="$extra --policy $POLICY_RESTART" ;;
     symlong*) extra="$extra --policy $POLICY_SYMLONG" ;;
