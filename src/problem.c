@@ -299,7 +299,10 @@ long rt_problem_scope_size(const rt_problem *problem)
 
 void rt_problem_defaults(const rt_problem *problem, rt_policy *p)
 {
-    rt_policy_defaults_for(p, problem->cls->name, rt_problem_scope_size(problem));
+    if (problem->cls->defaults_head)
+        rt_policy_defaults(p);
+    else
+        rt_policy_defaults_for(p, problem->cls->name, rt_problem_scope_size(problem));
 }
 
 int rt_policy_show_for(const rt_problem *problem, const char *text, size_t len, char **json,

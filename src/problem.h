@@ -118,6 +118,10 @@ typedef struct rt_problem_class {
     /* Optional: the instance's size as the scopes of the shipped default's layers measure it
      * (policy/default.json; matmul: n*m*p). NULL: 0, which no scope holds. */
     long (*scope_size)(const void *state);
+    /* 1: a run of this problem starts from the head of the shipped default (every layer,
+     * rt_policy_defaults) whatever the scopes: the meta level, whose candidates are policies for
+     * every problem and whose trials each take their own instance's scope (rt_meta_run_trial). */
+    int defaults_head;
     /* Optional: the chance that a child of operator op is made from its island's best elite
      * whatever the engine's own selection drew (an operator that continues a long run from the
      * best, say). NULL or 0: the engine's selection alone. */
@@ -233,7 +237,7 @@ double rt_problem_op_scale(const rt_problem *problem, const char *op);
 /* The instance's size for the shipped default's scopes (scope_size; 0 without). */
 long rt_problem_scope_size(const rt_problem *problem);
 /* The shipped default policy for this instance: rt_policy_defaults_for with its class's name
- * and scope size. */
+ * and scope size (the head for a class with defaults_head). */
 void rt_problem_defaults(const rt_problem *problem, rt_policy *p);
 /* The chance that operator op's parent is its island's best (op_best_parent), in [0, 1]. */
 double rt_problem_op_best_parent(const rt_problem *problem, const char *op);

@@ -777,5 +777,6 @@ const rt_problem_class rt_problem_policy = {
     .noperators = 1,
     .metric_lower_is_better = 1,
     .verify_dear = 1, /* a verdict reruns the held-out gate's trials */
+    .defaults_head = 1, /* the lineage continues from every layer of the shipped default */
     .metric_name = policy_metric_name,
 };
