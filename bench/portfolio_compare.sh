@@ -9,7 +9,8 @@
 # usage: bench/portfolio_compare.sh [RATCHET]
 # environment: ROWS (default "223z 233z 224z 333z 334z 344z 444z"; also 555z, whose hand mode
 #   here is symlong over Z in one command, not docs/records.md's GF(2) run and lift: run it with
-#   CAP=600 and HAND=...), SEEDS (5), CAP (60),
+#   CAP=600 and HAND=...; and the "minutes" rows 345z, 445z, 445gf2, which have no hand mode and
+#   run only with HAND, to compare a policy with the default), SEEDS (5), CAP (60),
 #   THREADS (2), VERBOSE (each run on standard error), DEFAULT (flags added to the default's
 #   runs), HAND (flags run in place of every row's hand mode: HAND=--steady DEFAULT=... compares
 #   two ways of running the default instead)
@@ -37,6 +38,11 @@ row() {
     344z) echo "3x4x4 z 38 --lift 1 --policy $B/matmul-restart.json" ;;
     444z) echo "4x4x4 z 49 --symmetric 1" ;;
     555z) echo "5x5x5 z 93 --symmetric 1 --policy $B/matmul-sym-long.json" ;;
+    # the "minutes" rows: no hand mode reaches them, so they run only with HAND (a policy to
+    # compare with the default, policy/README.md step 2) and a longer CAP
+    345z) echo "3x4x5 z 47" ;;
+    445z) echo "4x4x5 z 62" ;;
+    445gf2) echo "4x4x5 gf2 60" ;;
     *) return 1 ;;
     esac
 }
@@ -77,6 +83,8 @@ for name in $ROWS; do
     set -- $spec
     shape=$1 field=$2 known=$3
     shift 3
+    [ $# -gt 0 ] || [ -n "${HAND+x}" ] || {
+        echo "portfolio_compare: row '$name' has no hand mode: set HAND (and CAP=600)" >&2; exit 2; }
     hand=${HAND-"$*"}
     dc="" dw="" hc="" hw="" dok=0 hok=0
     s=1
