@@ -437,6 +437,15 @@ static void trials_get_their_scope(void **state)
     assert_int_equal(rt_policy_shipped_replace(NULL, err, sizeof err), 0);
 }
 
+/* After a test that put a shipped default in place: the built-in one again, even when the
+ * test failed half way. */
+static int shipped_restore(void **state)
+{
+    (void)state;
+    char err[256];
+    return rt_policy_shipped_replace(NULL, err, sizeof err);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -447,7 +456,7 @@ int main(void)
         cmocka_unit_test(killed_runs_scratch_is_swept),
         cmocka_unit_test(deadline_reaches_the_races),
         cmocka_unit_test(summary_reruns_no_trial),
-        cmocka_unit_test(trials_get_their_scope),
+        cmocka_unit_test_teardown(trials_get_their_scope, shipped_restore),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

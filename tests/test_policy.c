@@ -513,6 +513,15 @@ static void test_every_knob_documented(void **st)
     free(doc);
 }
 
+/* After a test that put a shipped default in place: the built-in one again, even when the
+ * test failed half way. */
+static int shipped_restore(void **state)
+{
+    (void)state;
+    char err[256];
+    return rt_policy_shipped_replace(NULL, err, sizeof err);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -526,7 +535,7 @@ int main(void)
         cmocka_unit_test(test_shipped_default_is_table_plus_file),
         cmocka_unit_test(test_default_layers_and_scopes),
         cmocka_unit_test(test_default_layers_errors),
-        cmocka_unit_test(test_run_gets_its_scope),
+        cmocka_unit_test_teardown(test_run_gets_its_scope, shipped_restore),
         cmocka_unit_test(test_rebase),
         cmocka_unit_test(test_every_knob_documented),
     };
