@@ -369,6 +369,34 @@ static void test_default_layers_errors(void **st)
     }
 }
 
+/* Makes a run of `problem` (one evaluation's options; nothing is run) in a store at path and
+ * returns the policy the store keeps, checked to be want's canonical text. */
+static char *stored_policy(const char *problem, const char *const *keys,
+                           const char *const *values, const char *path, const rt_policy *want)
+{
+    rt_problem *pb = NULL;
+    rt_error e;
+    assert_int_equal(rt_problem_open(&pb, problem, keys, values, 2, &e), 0);
+    rt_run_options opt;
+    rt_run_options_init(&opt);
+    opt.evaluations = 1;
+    opt.threads = 1;
+    rt_run *run = NULL;
+    if (rt_run_create(&run, path, pb, &opt, &e))
+        fail_msg("rt_run_create: %s", e.msg);
+    rt_run_close(run);
+    rt_problem_close(pb);
+    rt_store *store = NULL;
+    char *stored = NULL;
+    assert_int_equal(rt_store_open(&store, path, &e), 0);
+    assert_int_equal(rt_store_policy(store, &stored), 0);
+    rt_store_close(store);
+    char *w = print_policy(want);
+    assert_string_equal(stored, w);
+    free(w);
+    return stored;
+}
+
 /* A run gets the default for its instance: with a shipped default whose one layer holds
  * matmul up to size 64, the policy stored with a run of <2,2,3> has the layer's knob and that
  * of a run of <5,5,5> has the table's; both are what rt_policy_defaults_for gives. A meta run
@@ -394,62 +422,26 @@ static void test_run_gets_its_scope(void **st)
         const char *keys[] = {"shape", "field"}, *values[] = {shapes[i], "z"};
         assert_int_equal(rt_problem_open(&pb, "matmul", keys, values, 2, &e), 0);
         assert_int_equal(rt_problem_scope_size(pb), sizes[i]);
-        rt_run_options opt;
-        rt_run_options_init(&opt);
-        opt.evaluations = 1;
-        opt.threads = 1;
-        snprintf(path, sizeof path, "%s/run%d.db", dir, i);
-        rt_run *run = NULL;
-        if (rt_run_create(&run, path, pb, &opt, &e))
-            fail_msg("rt_run_create: %s", e.msg);
-        rt_run_close(run);
         rt_problem_close(pb);
-        rt_store *store = NULL;
-        char *stored = NULL;
-        assert_int_equal(rt_store_open(&store, path, &e), 0);
-        assert_int_equal(rt_store_policy(store, &stored), 0);
-        rt_store_close(store);
+        snprintf(path, sizeof path, "%s/run%d.db", dir, i);
         rt_policy want;
         rt_policy_defaults_for(&want, "matmul", sizes[i]);
-        char *w = print_policy(&want);
-        assert_string_equal(stored, w);
+        char *stored = stored_policy("matmul", keys, values, path, &want);
         if (!strstr(stored, stops[i]))
             fail_msg("the run of %s was not made with %s", shapes[i], stops[i]);
-        free(w);
         free(stored);
     }
     /* a meta run (the policy problem) starts from the head, every layer, so its lineage goes on
      * from the whole shipped default; its trials take each shape's scope (test_meta) */
-    {
-        rt_problem *pb = NULL;
-        rt_error e;
-        const char *keys[] = {"train", "heldout"};
-        const char *values[] = {"matmul:2x2x3:z", "matmul:2x2x4:z"};
-        assert_int_equal(rt_problem_open(&pb, "policy", keys, values, 2, &e), 0);
-        rt_run_options opt;
-        rt_run_options_init(&opt);
-        opt.evaluations = 1;
-        opt.threads = 1;
-        snprintf(path, sizeof path, "%s/meta.db", dir);
-        rt_run *run = NULL;
-        if (rt_run_create(&run, path, pb, &opt, &e))
-            fail_msg("rt_run_create: %s", e.msg);
-        rt_run_close(run);
-        rt_problem_close(pb);
-        rt_store *store = NULL;
-        char *stored = NULL;
-        assert_int_equal(rt_store_open(&store, path, &e), 0);
-        assert_int_equal(rt_store_policy(store, &stored), 0);
-        rt_store_close(store);
-        rt_policy head;
-        rt_policy_defaults(&head);
-        char *w = print_policy(&head);
-        assert_string_equal(stored, w);
-        if (!strstr(stored, stops[0]))
-            fail_msg("the meta run was not made from the head");
-        free(w);
-        free(stored);
-    }
+    const char *keys[] = {"train", "heldout"};
+    const char *values[] = {"matmul:2x2x3:z", "matmul:2x2x4:z"};
+    snprintf(path, sizeof path, "%s/meta.db", dir);
+    rt_policy head;
+    rt_policy_defaults(&head);
+    char *stored = stored_policy("policy", keys, values, path, &head);
+    if (!strstr(stored, stops[0]))
+        fail_msg("the meta run was not made from the head");
+    free(stored);
     tu_rmtree(dir);
     assert_int_equal(rt_policy_shipped_replace(NULL, err, sizeof err), 0);
 }
