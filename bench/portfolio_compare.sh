@@ -10,7 +10,8 @@
 # environment: ROWS (default "223z 233z 224z 333z 334z 344z 444z"; also 555z, whose hand mode
 #   here is symlong over Z in one command, not docs/records.md's GF(2) run and lift: run it with
 #   CAP=600 and HAND=...; and the "minutes" rows 345z, 445z, 445gf2, which have no hand mode and
-#   run only with HAND, to compare a policy with the default), SEEDS (5), CAP (60),
+#   run only with HAND, to compare a policy with the default), SEEDS (5), FIRST (1: the first
+#   seed, so that a re-measurement can use seeds no earlier one used), CAP (60),
 #   THREADS (2), VERBOSE (each run on standard error), DEFAULT (flags added to the default's
 #   runs), HAND (flags run in place of every row's hand mode: HAND=--steady DEFAULT=... compares
 #   two ways of running the default instead)
@@ -18,9 +19,12 @@ set -u
 R=${1:-build/ratchet}
 ROWS=${ROWS:-"223z 233z 224z 333z 334z 344z 444z"}
 SEEDS=${SEEDS:-5}
+FIRST=${FIRST:-1}
 CAP=${CAP:-60}
 THREADS=${THREADS:-2}
 B=$(dirname "$0")
+case $SEEDS$FIRST in *[!0-9]*) echo "portfolio_compare: SEEDS and FIRST must be positive integers" >&2; exit 2 ;; esac
+[ "$SEEDS" -ge 1 ] && [ "$FIRST" -ge 1 ] || { echo "portfolio_compare: SEEDS and FIRST must be positive integers" >&2; exit 2; }
 [ -x "$R" ] || { echo "portfolio_compare: no ratchet at $R (run make first)" >&2; exit 2; }
 [ -x /usr/bin/time ] || { echo "portfolio_compare: needs /usr/bin/time (Debian: time)" >&2; exit 2; }
 tmp=$(mktemp -d /tmp/ratchet-pfcmp-XXXXXX) || exit 1
@@ -76,7 +80,7 @@ median() {
 if [ -n "${DEFAULT:-}${HAND+x}" ]; then
     echo "arms: default${DEFAULT:+ $DEFAULT} against ${HAND+${HAND:-no flags}}$([ -n "${HAND+x}" ] || echo "each row's hand mode")"
 fi
-echo "portfolio vs hand modes: $SEEDS seeds, --threads $THREADS, cap $CAP s, load: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "portfolio vs hand modes: $SEEDS seeds from $FIRST, --threads $THREADS, cap $CAP s, load: $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-7s %5s  %-9s %9s %9s  %-9s %9s %9s  %s\n' shape known "default" "cpu s" "wall s" "hand" "cpu s" "wall s" "cpu ratio"
 for name in $ROWS; do
     spec=$(row "$name") || { echo "portfolio_compare: unknown row '$name'" >&2; exit 2; }
@@ -87,8 +91,8 @@ for name in $ROWS; do
         echo "portfolio_compare: row '$name' has no hand mode: set HAND (and CAP=600)" >&2; exit 2; }
     hand=${HAND-"$*"}
     dc="" dw="" hc="" hw="" dok=0 hok=0
-    s=1
-    while [ "$s" -le "$SEEDS" ]; do
+    s=$FIRST
+    while [ "$s" -lt $((FIRST + SEEDS)) ]; do
         set -- $(one "$shape" "$field" "$known" "$s" ${DEFAULT:-})
         dc="$dc $1" dw="$dw $2"
         [ "$1" = inf ] || dok=$((dok + 1))
