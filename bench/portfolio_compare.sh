@@ -3,7 +3,8 @@
 # strategy flags) against the best hand mode of each row of the target table, in one session:
 # for each row and seed the two runs go one after the other, so both see the same load.
 # Prints, per row, the successes and the median CPU seconds (user + system, /usr/bin/time) and
-# wall seconds to reach the target, and the ratio default / hand of the CPU medians. A run that
+# wall seconds to reach the target, the ratio default / hand of the CPU medians, and the paired
+# ratio of the CPU seconds seed by seed with its interval (paired, below). A run that
 # misses its target counts as taking forever (its CPU time is shown as "inf").
 #
 # usage: bench/portfolio_compare.sh [RATCHET]
@@ -77,11 +78,29 @@ median() {
         print m }'
 }
 
+# The paired ratio of the two arms' CPU seconds over the row's seeds: the geometric mean of
+# default / hand, seed by seed, with exp(mean +- 2 standard errors) of the logs (the held-out
+# gate's margin), so a row's verdict can be told from the seed-to-seed noise. A miss counts as
+# twice the CPU a run can spend within the cap; 10 ms is added to both arms, the timer's step.
+# The last line pools the pairs of every row whose medians are 0.1 CPU s or more in both arms.
+paired() {
+    echo "$1" "$2" | awk -v n="${3:-$SEEDS}" -v miss="$(awk -v c="$CAP" -v t="$THREADS" 'BEGIN { print 2 * c * t }')" '
+    { for (i = 1; i <= n; i++) {
+          a = ($i == "inf") ? miss : $i; b = ($(i + n) == "inf") ? miss : $(i + n)
+          x[i] = log((a + 0.01) / (b + 0.01)); m += x[i] / n } }
+    END { if (n < 2) { print "-"; exit }
+          for (i = 1; i <= n; i++) v += (x[i] - m) ^ 2 / (n - 1)
+          se = sqrt(v / n)
+          printf "%.2f [%.2f, %.2f]", exp(m), exp(m - 2 * se), exp(m + 2 * se) }'
+}
+
 if [ -n "${DEFAULT:-}${HAND+x}" ]; then
     echo "arms: default${DEFAULT:+ $DEFAULT} against ${HAND+${HAND:-no flags}}$([ -n "${HAND+x}" ] || echo "each row's hand mode")"
 fi
 echo "portfolio vs hand modes: $SEEDS seeds from $FIRST, --threads $THREADS, cap $CAP s, load: $(cut -d' ' -f1-3 /proc/loadavg)"
-printf '%-7s %5s  %-9s %9s %9s  %-9s %9s %9s  %s\n' shape known "default" "cpu s" "wall s" "hand" "cpu s" "wall s" "cpu ratio"
+printf '%-7s %5s  %-9s %9s %9s  %-9s %9s %9s  %-9s %s\n' shape known "default" "cpu s" "wall s" "hand" "cpu s" \
+    "wall s" "cpu ratio" "paired ratio [2 se]"
+adc="" ahc="" an=0 arows=""
 for name in $ROWS; do
     spec=$(row "$name") || { echo "portfolio_compare: unknown row '$name'" >&2; exit 2; }
     set -- $spec
@@ -106,6 +125,13 @@ for name in $ROWS; do
     mdc=$(median $dc) mdw=$(median $dw) mhc=$(median $hc) mhw=$(median $hw)
     ratio=$(awk -v a="$mdc" -v b="$mhc" 'BEGIN { if (a == "inf" || b == "inf") print "-";
         else printf "%.2f", (a + 0.01) / (b + 0.01) }')
-    printf '%-7s %5s  %-9s %9s %9s  %-9s %9s %9s  %s\n' "$shape" "$known" "$dok/$SEEDS" "$mdc" \
-        "$mdw" "$hok/$SEEDS" "$mhc" "$mhw" "$ratio"
+    pair=$(paired "$dc" "$hc")
+    # the rows together: every pair of the rows whose medians are 0.1 CPU s or more in both arms
+    if awk -v a="$mdc" -v b="$mhc" 'BEGIN { exit !((a == "inf" || a >= 0.1) && (b == "inf" || b >= 0.1)) }'; then
+        adc="$adc $dc" ahc="$ahc $hc" an=$((an + SEEDS)) arows="$arows $shape"
+    fi
+    printf '%-7s %5s  %-9s %9s %9s  %-9s %9s %9s  %-9s %s\n' "$shape" "$known" "$dok/$SEEDS" "$mdc" \
+        "$mdw" "$hok/$SEEDS" "$mhc" "$mhw" "$ratio" "$pair"
 done
+[ "$an" -ge 2 ] && echo "the rows of 0.1 CPU s or more together ($arows ): paired ratio $(paired "$adc" "$ahc" "$an")"
+exit 0
