@@ -22,6 +22,7 @@ int rt_bandit_init(rt_bandit *b, const rt_problem *problem, const rt_policy *pol
     b->floor = policy->bandit.floor;
     b->gain = policy->bandit.gain;
     b->work_exp = policy->bandit.work_exp;
+    b->work_warm = policy->bandit.work_warm > 1 ? policy->bandit.work_warm : 1;
     b->narms = (int)nops;
     double total = 0;
     for (int k = 0; k < b->narms; k++) {
@@ -40,15 +41,15 @@ int rt_bandit_init(rt_bandit *b, const rt_problem *problem, const rt_policy *pol
 }
 
 /* Turns shares of the work into draw probabilities: each share divided by the arm's mean work
- * per draw to the power work_exp (an arm not drawn yet: the mean over the arms drawn),
- * renormalised (bandit.h). */
+ * per draw to the power work_exp (an arm drawn fewer than work_warm times, at least the one
+ * never drawn: the mean over the others), renormalised (bandit.h). */
 static void shares_of_work(const rt_bandit *b, double *probs)
 {
     double per[RT_BANDIT_MAX_ARMS], known = 0, total = 0;
     int k, K = b->narms, nknown = 0;
     for (k = 0; k < K; k++) {
         const rt_bandit_arm *a = &b->arms[k];
-        per[k] = a->n > 0 && a->cost > 0 ? a->cost / a->n : 0;
+        per[k] = a->pulls >= b->work_warm && a->n > 0 && a->cost > 0 ? a->cost / a->n : 0;
         if (per[k] > 0 && isfinite(per[k])) {
             known += per[k];
             nknown++;

@@ -17,7 +17,8 @@
  * operator about as many draws, so the one whose draws cost most takes most of the work (at
  * <2,4,6> over Z, restart: 37 of 197 draws and 80% of the work in 20 s, with no win). With e > 0
  * the draw probability of k is its share divided by (C_k / N_k)^e, its mean work per draw to the
- * power e (an operator not yet drawn: the mean over those drawn), renormalised; e = 1 makes the
+ * power e (an operator not yet drawn, or drawn fewer than bandit.work_warm times: the mean over
+ * the others), renormalised; e = 1 makes the
  * shares shares of the *work*. The rates are already per unit of work, so what changes is that
  * exploration and the floor are paid in work, not in draws. docs/recursion.md has what it did.
  *
@@ -58,6 +59,7 @@ typedef struct rt_bandit {
     int enabled;
     double discount, explore, floor, gain;
     double work_exp;
+    long long work_warm; /* pulls before an arm's own mean work counts in shares_of_work */
     double step_sum, step_n; /* discounted sum and count of the improvements' sizes */
     int narms;
     rt_bandit_arm arms[RT_BANDIT_MAX_ARMS];

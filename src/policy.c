@@ -62,6 +62,9 @@ static const rt_knob loop_knobs[] = {
     KNOB_REAL("bandit.work_exp", bandit.work_exp, 0, 0, 1, RT_MUT_ADD, 0.25,
               "0: the floor and the index are shares of the draws; 1: of the work (an operator "
               "is drawn in inverse proportion to its mean work per draw, to this power)"),
+    KNOB_INT("bandit.work_warm", bandit.work_warm, 1, 1, 100, RT_MUT_LOG, 0.7,
+             "with work_exp above 0, an operator drawn fewer times than this is drawn as if "
+             "its work per draw were the mean of the others' (1: only one never drawn)"),
     /* meta: how policies are mutated (read from the parent policy itself) */
     KNOB_REAL("meta.step", meta.step, 1, 0.05, 5, RT_MUT_LOG, 0.3,
               "multiplies every knob's mutation step"),

@@ -62,6 +62,7 @@ typedef struct rt_bandit_policy {
     double floor;    /* every operator keeps at least this share of the draws */
     double gain;     /* weight of an improvement's size in its reward (0: every one alike) */
     double work_exp; /* 0: the shares above are of the draws, 1: of the work (bandit.h) */
+    int work_warm;   /* draws before an operator's own work per draw counts (bandit.h) */
 } rt_bandit_policy;
 
 /* How the meta level makes a new policy from this one (self-application: the incumbent's own

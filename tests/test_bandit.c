@@ -247,6 +247,46 @@ static void shares_of_draws_or_work(void **state)
     rt_problem_close(mm);
 }
 
+/* bandit.work_warm: with shares of the work, an arm drawn fewer than work_warm times is drawn
+ * as if it cost the others' mean; from its work_warm-th draw on its own cost counts. */
+static void work_warm_tries_dear_arms(void **state)
+{
+    (void)state;
+    rt_problem *mm = open_two_arms();
+    rt_policy pol;
+    rt_policy_defaults(&pol);
+    assert_int_equal(pol.bandit.work_warm, 1); /* the default: the bandit of before */
+    pol.bandit.work_exp = 1;
+    pol.bandit.work_warm = 4;
+    mm_policy_mut(&pol)->op_walk = mm_policy_mut(&pol)->op_plus = 1;
+    rt_bandit b, draws;
+    char err[256];
+    double p[RT_BANDIT_MAX_ARMS], q[RT_BANDIT_MAX_ARMS];
+    assert_int_equal(rt_bandit_init(&b, mm, &pol, err, sizeof err), 0);
+    for (int i = 0; i < 8; i++) { /* arm 1 drawn 3 times, 100 times dearer than arm 0 */
+        int arm = i % 3 == 2;
+        rt_bandit_update(&b, arm, 0, arm ? 100000 : 1000);
+    }
+    assert_int_equal(b.arms[1].pulls, 2);
+    rt_bandit_update(&b, 1, 0, 100000);
+    assert_int_equal(b.arms[1].pulls, 3);
+    rt_bandit_probs(&b, p);
+    draws = b;
+    draws.work_exp = 0;
+    rt_bandit_probs(&draws, q);
+    assert_true(fabs(p[1] - q[1]) < 1e-12); /* still warming: shares of the draws */
+    assert_true(p[1] > 0.3);
+    rt_bandit_update(&b, 1, 0, 100000); /* its 4th draw: its own cost counts */
+    rt_bandit_probs(&b, p);
+    assert_true(p[1] < 0.05);
+    b.work_warm = 1; /* the bandit of before: counted from the first draw */
+    rt_bandit c = b;
+    c.arms[1].pulls = 1;
+    rt_bandit_probs(&c, q);
+    assert_true(fabs(p[1] - q[1]) < 1e-12);
+    rt_problem_close(mm);
+}
+
 static void run_once(const char *name, int threads, const char *policy, char *best_hash)
 {
     rt_problem *pb = NULL;
@@ -383,6 +423,7 @@ int main(void)
         cmocka_unit_test(bandit_follows_rewards),
         cmocka_unit_test(rewards_see_the_size),
         cmocka_unit_test(shares_of_draws_or_work),
+        cmocka_unit_test(work_warm_tries_dear_arms),
         cmocka_unit_test(operators_can_ask_for_the_best),
         cmocka_unit_test(runs_store_policy_and_bandit),
     };
