@@ -18,9 +18,9 @@
  * <2,4,6> over Z, restart: 37 of 197 draws and 80% of the work in 20 s, with no win). With e > 0
  * the draw probability of k is its share divided by (C_k / N_k)^e, its mean work per draw to the
  * power e (an operator not yet drawn, or drawn fewer than bandit.work_warm times: the mean over
- * the others), renormalised; e = 1 makes the
- * shares shares of the *work*. The rates are already per unit of work, so what changes is that
- * exploration and the floor are paid in work, not in draws. docs/recursion.md has what it did.
+ * the others), renormalised; e = 1 makes the shares shares of the *work*. The rates are already
+ * per unit of work, so what changes is that exploration and the floor are paid in work, not in
+ * draws. docs/recursion.md has what it did.
  *
  * The reward of a child (rt_bandit_reward) is 0 when it did not beat its parent, else its base
  * (1, plus 1 for a new best of the run) times (1 - gain) + gain * size / mean, where size is how

@@ -263,7 +263,7 @@ static void work_warm_tries_dear_arms(void **state)
     char err[256];
     double p[RT_BANDIT_MAX_ARMS], q[RT_BANDIT_MAX_ARMS];
     assert_int_equal(rt_bandit_init(&b, mm, &pol, err, sizeof err), 0);
-    for (int i = 0; i < 8; i++) { /* arm 1 drawn 3 times, 100 times dearer than arm 0 */
+    for (int i = 0; i < 8; i++) { /* arm 1 twice, 100 times dearer than arm 0 */
         int arm = i % 3 == 2;
         rt_bandit_update(&b, arm, 0, arm ? 100000 : 1000);
     }
