@@ -174,6 +174,47 @@ static void gate_seeds_move_with_vfirst(void **state)
     assert_non_null(strstr(err.msg, "vfirst"));
 }
 
+/* A candidate whose changes act on no held-out trial (a knob of the llm proposer, which a meta
+ * trial of the builtin proposer never reads) is rejected after the gate's first round: the first
+ * third of the seeds (2 of 6) of each held-out problem, both arms, so 4 trials where the whole
+ * gate runs 12. A candidate that acts runs the whole gate (the trials are cached by policy,
+ * problem and seed, so the baseline's first round is not run again). */
+static void gate_stops_on_changes_that_do_nothing(void **state)
+{
+    (void)state;
+    rt_problem *pb = NULL;
+    rt_error err;
+    const char *k[] = {"train", "heldout", "vseeds", "evals", "work"};
+    const char *v[] = {"matmul:2x2x2:gf2", "matmul:2x2x3:gf2", "6", "30", "1000000"};
+    assert_int_equal(rt_problem_open(&pb, "policy", k, v, 5, &err), 0);
+    const char *base = "{\"matmul\": {\"pf_walk_flips\": 20000}}";
+    const char *inert = "{\"matmul\": {\"pf_walk_flips\": 20000}, \"llm\": {\"p_full\": 0.4}}";
+    const char *acts = "{\"matmul\": {\"pf_walk_flips\": 1}}";
+    rt_verdict vd;
+    gate_seeds g = {0};
+    char *t = tu_policy_candidate(inert, base);
+    rt_meta_observe(note_seed, &g);
+    assert_int_equal(rt_problem_verify_text(pb, t, strlen(t), &vd, &err), 0);
+    rt_meta_observe(NULL, NULL);
+    free(t);
+    assert_false(vd.valid);
+    if (!strstr(vd.reason, "changes nothing"))
+        fail_msg("an inert change was judged on: %s", vd.reason);
+    assert_int_equal(g.n, 4);
+    assert_true(g.lo == 1000001 && g.hi == 1000002);
+    g = (gate_seeds){0};
+    t = tu_policy_candidate(acts, base);
+    rt_meta_observe(note_seed, &g);
+    assert_int_equal(rt_problem_verify_text(pb, t, strlen(t), &vd, &err), 0);
+    rt_meta_observe(NULL, NULL);
+    free(t);
+    assert_false(vd.valid); /* one-flip walks miss: worse, not inert */
+    assert_null(strstr(vd.reason, "changes nothing"));
+    if (g.n != 10) /* the baseline's first 2 are cached: its other 4 and the candidate's 6 */
+        fail_msg("%d held-out trials", g.n);
+    rt_problem_close(pb);
+}
+
 /* Racing: from a parent that cannot reach the target (one-flip walks), one meta step makes
  * meta.race_size children, races them and proposes the winner only when it beats the parent on
  * every training seed: each proposed child's training score is above the parent's, and with
@@ -452,6 +493,7 @@ int main(void)
         cmocka_unit_test(specs_parse_and_fail_cleanly),
         cmocka_unit_test(gate_admits_only_beyond_noise),
         cmocka_unit_test(gate_seeds_move_with_vfirst),
+        cmocka_unit_test(gate_stops_on_changes_that_do_nothing),
         cmocka_unit_test(race_screens_on_training),
         cmocka_unit_test(killed_runs_scratch_is_swept),
         cmocka_unit_test(deadline_reaches_the_races),
