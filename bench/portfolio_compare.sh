@@ -9,10 +9,11 @@
 #
 # usage: bench/portfolio_compare.sh [RATCHET]
 # environment: ROWS (default "223z 233z 224z 333z 334z 344z 444z"; also 555z, whose hand mode
-#   here is symlong over Z in one command, not docs/records.md's GF(2) run and lift: run it with
-#   CAP=600 and HAND=...; and the "minutes" rows 345z, 445z, 445gf2, which have no hand mode and
+#   here is symlong over Z in one command, not docs/records.md's GF(2) run and lift; and the
+#   "minutes" rows 345z, 445z, 445gf2, which have no hand mode and
 #   run only with HAND, to compare a policy with the default), SEEDS (5), FIRST (1: the first
-#   seed, so that a re-measurement can use seeds no earlier one used), CAP (60),
+#   seed, so that a re-measurement can use seeds no earlier one used), CAP (a run's seconds, for
+#   every row; unset: 60, and 600 for 555z and the minutes rows),
 #   THREADS (2), VERBOSE (each run on standard error), DEFAULT (flags added to the default's
 #   runs), HAND (flags run in place of every row's hand mode: HAND=--steady DEFAULT=... compares
 #   two ways of running the default instead)
@@ -21,7 +22,8 @@ R=${1:-build/ratchet}
 ROWS=${ROWS:-"223z 233z 224z 333z 334z 344z 444z"}
 SEEDS=${SEEDS:-5}
 FIRST=${FIRST:-1}
-CAP=${CAP:-60}
+CAP=${CAP:-}
+case $CAP in *[!0-9.]*) echo "portfolio_compare: CAP '$CAP' is not a number of seconds" >&2; exit 2 ;; esac
 THREADS=${THREADS:-2}
 B=$(dirname "$0")
 case $SEEDS$FIRST in *[!0-9]*) echo "portfolio_compare: SEEDS and FIRST must be positive integers" >&2; exit 2 ;; esac
@@ -44,7 +46,7 @@ row() {
     444z) echo "4x4x4 z 49 --symmetric 1" ;;
     555z) echo "5x5x5 z 93 --symmetric 1 --policy $B/matmul-sym-long.json" ;;
     # the "minutes" rows: no hand mode reaches them, so they run only with HAND (a policy to
-    # compare with the default, policy/README.md step 2) and a longer CAP
+    # compare with the default, policy/README.md step 2) and a cap of 600 s
     345z) echo "3x4x5 z 47" ;;
     445z) echo "4x4x5 z 62" ;;
     445gf2) echo "4x4x5 gf2 60" ;;
@@ -59,14 +61,14 @@ one() {
     db="$tmp/run.db"
     rm -f "$db" "$db"-*
     /usr/bin/time -f "%U %S" -o "$tmp/time" "$R" run matmul --shape "$shape" --field "$field" \
-        --target "$known" --seconds "$CAP" --seed "$seed" --threads "$THREADS" "$@" --quiet \
+        --target "$known" --seconds "$cap" --seed "$seed" --threads "$THREADS" "$@" --quiet \
         --store "$db" >"$tmp/out" 2>&1
     line=$(tail -n 1 "$tmp/out")
     rank=$(echo "$line" | sed -n 's/.*best verified rank \([0-9]*\) after.* in \([0-9.]*\) s.*/\1/p')
     wall=$(echo "$line" | sed -n 's/.*best verified rank \([0-9]*\) after.* in \([0-9.]*\) s.*/\2/p')
     cpu=$(awk '{printf "%.2f", $1 + $2}' "$tmp/time")
     [ -z "$rank" ] && { rank=999; wall=inf; }
-    ok=$(awk -v r="$rank" -v k="$known" -v w="$wall" -v c="$CAP" \
+    ok=$(awk -v r="$rank" -v k="$known" -v w="$wall" -v c="$cap" \
         'BEGIN { print (r <= k && w != "inf" && w + 0 <= c + 0) ? 1 : 0 }')
     [ "$ok" = 1 ] || cpu=inf
     echo "$cpu $wall $rank"
@@ -81,13 +83,13 @@ median() {
 # The paired ratio of the two arms' CPU seconds over the row's seeds: the geometric mean of
 # default / hand, seed by seed, with exp(mean +- 2 standard errors) of the logs (the held-out
 # gate's margin), so a row's verdict can be told from the seed-to-seed noise. A miss counts as
-# twice the CPU a run can spend within the cap; 10 ms is added to both arms, the timer's step.
+# twice the CPU a run can spend within the row's cap (the callers replace "inf" by it, misses);
+# 10 ms is added to both arms, the timer's step.
 # The last line pools the pairs of every row whose medians are 0.1 CPU s or more in both arms.
 paired() {
-    echo "$1" "$2" | awk -v n="${3:-$SEEDS}" -v miss="$(awk -v c="$CAP" -v t="$THREADS" 'BEGIN { print 2 * c * t }')" '
+    echo "$1" "$2" | awk -v n="${3:-$SEEDS}" '
     { for (i = 1; i <= n; i++) {
-          a = ($i == "inf") ? miss : $i; b = ($(i + n) == "inf") ? miss : $(i + n)
-          x[i] = log((a + 0.01) / (b + 0.01)); m += x[i] / n } }
+          x[i] = log(($i + 0.01) / ($(i + n) + 0.01)); m += x[i] / n } }
     END { if (n < 2) { print "-"; exit }
           for (i = 1; i <= n; i++) v += (x[i] - m) ^ 2 / (n - 1)
           se = sqrt(v / n)
@@ -97,7 +99,7 @@ paired() {
 if [ -n "${DEFAULT:-}${HAND+x}" ]; then
     echo "arms: default${DEFAULT:+ $DEFAULT} against ${HAND+${HAND:-no flags}}$([ -n "${HAND+x}" ] || echo "each row's hand mode")"
 fi
-echo "portfolio vs hand modes: $SEEDS seeds from $FIRST, --threads $THREADS, cap $CAP s, load: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "portfolio vs hand modes: $SEEDS seeds from $FIRST, --threads $THREADS, cap ${CAP:-60 (600 for 555z and the minutes rows)} s, load: $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-7s %5s  %-9s %9s %9s  %-9s %9s %9s  %-9s %s\n' shape known "default" "cpu s" "wall s" "hand" "cpu s" \
     "wall s" "cpu ratio" "paired ratio [2 se]"
 adc="" ahc="" an=0 arows=""
@@ -107,7 +109,9 @@ for name in $ROWS; do
     shape=$1 field=$2 known=$3
     shift 3
     [ $# -gt 0 ] || [ -n "${HAND+x}" ] || {
-        echo "portfolio_compare: row '$name' has no hand mode: set HAND (and CAP=600)" >&2; exit 2; }
+        echo "portfolio_compare: row '$name' has no hand mode: set HAND" >&2; exit 2; }
+    case $name in 555z | 345z | 445z | 445gf2) cap=${CAP:-600} ;; *) cap=${CAP:-60} ;; esac
+    miss=$(awk -v c="$cap" -v t="$THREADS" 'BEGIN { print 2 * c * t }')
     hand=${HAND-"$*"}
     dc="" dw="" hc="" hw="" dok=0 hok=0
     s=$FIRST
@@ -125,10 +129,11 @@ for name in $ROWS; do
     mdc=$(median $dc) mdw=$(median $dw) mhc=$(median $hc) mhw=$(median $hw)
     ratio=$(awk -v a="$mdc" -v b="$mhc" 'BEGIN { if (a == "inf" || b == "inf") print "-";
         else printf "%.2f", (a + 0.01) / (b + 0.01) }')
-    pair=$(paired "$dc" "$hc")
+    dm=$(echo $dc | sed "s/inf/$miss/g") hm=$(echo $hc | sed "s/inf/$miss/g")
+    pair=$(paired "$dm" "$hm")
     # the rows together: every pair of the rows whose medians are 0.1 CPU s or more in both arms
     if awk -v a="$mdc" -v b="$mhc" 'BEGIN { exit !((a == "inf" || a >= 0.1) && (b == "inf" || b >= 0.1)) }'; then
-        adc="$adc $dc" ahc="$ahc $hc" an=$((an + SEEDS)) arows="$arows $shape"
+        adc="$adc $dm" ahc="$ahc $hm" an=$((an + SEEDS)) arows="$arows $shape"
     fi
     printf '%-7s %5s  %-9s %9s %9s  %-9s %9s %9s  %-9s %s\n' "$shape" "$known" "$dok/$SEEDS" "$mdc" \
         "$mdw" "$hok/$SEEDS" "$mhc" "$mhw" "$ratio" "$pair"

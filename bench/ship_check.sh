@@ -6,15 +6,15 @@
 # LAYER_FILE holds the knobs a meta run's gate admitted (a policy file: only what the candidate
 # changed), MAX_SIZE the layer's scope (matmul n*m*p). The script re-measures, with the layer
 # against the current default (bench/portfolio_compare.sh, the two arms one after the other per
-# seed), every row of the target table whose shape the scope holds (60 s cap) and every
-# "minutes" row it holds (600 s cap), on SEEDS (20) seeds from FIRST. FIRST has no default: give
-# seeds that no earlier comparison of this layer used. Then it applies the rule:
+# seed, in one run), every row of the target table whose shape the scope holds (60 s cap) and
+# every "minutes" row it holds (600 s cap), on SEEDS (20) seeds from FIRST. FIRST has no
+# default: give seeds that no earlier comparison of this layer used. Then it applies the rule:
 #   - no row worse beyond the noise: the upper end of each row's paired ratio (default / layer,
 #     exp(mean +- 2 standard errors) of the per-seed log-ratios) is at least 1;
 #   - the rows together better beyond it: the lower end of the pooled paired ratio is above 1.
 # Rows whose CPU medians are under 0.1 s in either arm count for neither (10 ms is the timer's
 # step). Prints the measurement and "ship: yes" (exit 0) or "ship: no" with the reasons (exit 1);
-# bad input exits 2.
+# with SEEDS below 20 it may say no, never yes. Bad input exits 2.
 set -u
 B=$(dirname "$0")
 [ $# -ge 2 ] && [ $# -le 3 ] || { echo "usage: FIRST=N $0 LAYER_FILE MAX_SIZE [RATCHET]" >&2; exit 2; }
@@ -40,19 +40,19 @@ for r in 345z:60 445z:80 445gf2:80; do
     [ "${r#*:}" -le "$max" ] && minutes="$minutes ${r%%:*}"
 done
 out=$(mktemp /tmp/ratchet-ship-XXXXXX) || exit 1
-trap 'rm -f "$out"' EXIT
+trap 'rm -f "$out" "$out.rc"' EXIT
 echo "layer $layer, scope n*m*p <= $max: table rows${table:- none}; minutes rows${minutes:- none}"
-# 555z's hand mode is its own row of portfolio_compare; here it is the layer like every row
-if [ -n "$table" ]; then
-    HAND="--policy $layer" ROWS="$table" SEEDS=${SEEDS:-20} FIRST=$FIRST CAP=60 \
-        "$B/portfolio_compare.sh" "$R" | tee -a "$out" || exit 1
-fi
-if [ -n "$minutes" ]; then
-    HAND="--policy $layer" ROWS="$minutes" SEEDS=${SEEDS:-20} FIRST=$FIRST CAP=600 \
-        "$B/portfolio_compare.sh" "$R" | tee -a "$out" || exit 1
-fi
+[ -n "$table$minutes" ] || { echo "ship: no (the scope holds no row of the target table)"; exit 1; }
+# one run of portfolio_compare, so that the pooled ratio is over every pair: its caps are 60 s,
+# and 600 s for 555z and the minutes rows
+{
+    HAND="--policy $layer" ROWS="${table# }$minutes" SEEDS=${SEEDS:-20} FIRST=$FIRST CAP= \
+        "$B/portfolio_compare.sh" "$R"
+    echo $? >"$out.rc"
+} | tee "$out"
+[ "$(cat "$out.rc")" = 0 ] || exit 1
 
-# the rule, over the rows printed above (pooled over every row of both runs)
+# the rule, over the rows printed above
 awk '
     function num(s) { gsub(/[\[\],]/, "", s); return s + 0 }
     $2 ~ /^[0-9]+$/ && $NF ~ /\]$/ {
@@ -69,16 +69,15 @@ awk '
         if (bad != "") { print "ship: no (worse beyond the noise:" bad ")"; exit 1 }
         print "rows judged: " n
     }' "$out" || exit 1
-# the pooled ratio over every judged row of both runs: the pairs are in portfolio_compare's
-# pooled lines, one per run; with two runs (table and minutes) their pairs are pooled again by
-# weighting each run's log-ratio mean by its pairs
-pooled=$(sed -n 's/^the rows of 0.1 CPU s or more together (\(.*\)): paired ratio \([0-9.]*\) \[\([0-9.]*\), \([0-9.]*\)\]$/\1|\2|\3|\4/p' "$out")
+pooled=$(sed -n 's/^the rows of 0.1 CPU s or more together (.*): paired ratio \([0-9.]*\) \[\([0-9.]*\), \([0-9.]*\)\]$/\1 \2 \3/p' "$out")
 [ -n "$pooled" ] || { echo "ship: no (no pooled ratio: fewer than two judged pairs)"; exit 1; }
-echo "$pooled" | awk -F'|' '
-    { k = split($1, r, " "); m = log($2); se = (log($4) - log($3)) / 4
-      w += k; sm += k * m; sv += k * k * se * se }
-    END { m = sm / w; se = sqrt(sv) / w
-          lo = exp(m - 2 * se); hi = exp(m + 2 * se)
-          printf "pooled paired ratio %.2f [%.2f, %.2f]\n", exp(m), lo, hi
-          if (lo > 1) { print "ship: yes"; exit 0 }
-          print "ship: no (the rows together are not better beyond the noise)"; exit 1 }'
+set -- $pooled
+echo "pooled paired ratio $1 [$2, $3]"
+if awk -v lo="$2" 'BEGIN { exit !(lo > 1) }'; then
+    # two seeds can show 1.25 [1.03, 1.52] where twenty show a draw (third session of 7 Dec)
+    [ "${SEEDS:-20}" -ge 20 ] || { echo "ship: no (not decided: SEEDS ${SEEDS} is below the 20 a row that policy/README.md asks)"; exit 1; }
+    echo "ship: yes"
+    exit 0
+fi
+echo "ship: no (the rows together are not better beyond the noise)"
+exit 1
