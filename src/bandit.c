@@ -22,7 +22,7 @@ int rt_bandit_init(rt_bandit *b, const rt_problem *problem, const rt_policy *pol
     b->floor = policy->bandit.floor;
     b->gain = policy->bandit.gain;
     b->work_exp = policy->bandit.work_exp;
-    b->work_warm = policy->bandit.work_warm > 1 ? policy->bandit.work_warm : 1;
+    b->work_warm = policy->bandit.work_warm;
     b->narms = (int)nops;
     double total = 0;
     for (int k = 0; k < b->narms; k++) {

@@ -138,6 +138,20 @@ static void note_seed(const rt_meta_spec *spec, uint64_t seed, void *user)
         g->hi = seed;
 }
 
+/* The gate's verdict on policy against baseline, with the seeds of its trials. */
+static gate_seeds observed_gate(rt_problem *pb, const char *policy, const char *baseline,
+                                rt_verdict *vd)
+{
+    rt_error err;
+    gate_seeds g = {0};
+    char *t = tu_policy_candidate(policy, baseline);
+    rt_meta_observe(note_seed, &g);
+    assert_int_equal(rt_problem_verify_text(pb, t, strlen(t), vd, &err), 0);
+    rt_meta_observe(NULL, NULL);
+    free(t);
+    return g;
+}
+
 /* The gate's seeds are vfirst..vfirst+vseeds-1 (1000001.. by default), so that a later run can
  * gate on seeds no earlier gate saw; a vfirst among the training seeds is refused. */
 static void gate_seeds_move_with_vfirst(void **state)
@@ -153,13 +167,8 @@ static void gate_seeds_move_with_vfirst(void **state)
                            first[i]};
         assert_int_equal(rt_problem_open(&pb, "policy", k, v, first[i] ? 6 : 5, &err), 0);
         const char *p = "{\"matmul\": {\"pf_walk_flips\": 20000}}";
-        char *t = tu_policy_candidate(p, p);
-        gate_seeds g = {0};
-        rt_meta_observe(note_seed, &g);
         rt_verdict vd;
-        assert_int_equal(rt_problem_verify_text(pb, t, strlen(t), &vd, &err), 0);
-        rt_meta_observe(NULL, NULL);
-        free(t);
+        gate_seeds g = observed_gate(pb, p, p, &vd);
         assert_true(vd.valid);
         assert_int_equal(g.n, 3); /* the reference: its own trials only */
         assert_int_equal(g.other, 0);
@@ -191,23 +200,13 @@ static void gate_stops_on_changes_that_do_nothing(void **state)
     const char *inert = "{\"matmul\": {\"pf_walk_flips\": 20000}, \"llm\": {\"p_full\": 0.4}}";
     const char *acts = "{\"matmul\": {\"pf_walk_flips\": 1}}";
     rt_verdict vd;
-    gate_seeds g = {0};
-    char *t = tu_policy_candidate(inert, base);
-    rt_meta_observe(note_seed, &g);
-    assert_int_equal(rt_problem_verify_text(pb, t, strlen(t), &vd, &err), 0);
-    rt_meta_observe(NULL, NULL);
-    free(t);
+    gate_seeds g = observed_gate(pb, inert, base, &vd);
     assert_false(vd.valid);
     if (!strstr(vd.reason, "changes nothing"))
         fail_msg("an inert change was judged on: %s", vd.reason);
     assert_int_equal(g.n, 4);
     assert_true(g.lo == 1000001 && g.hi == 1000002);
-    g = (gate_seeds){0};
-    t = tu_policy_candidate(acts, base);
-    rt_meta_observe(note_seed, &g);
-    assert_int_equal(rt_problem_verify_text(pb, t, strlen(t), &vd, &err), 0);
-    rt_meta_observe(NULL, NULL);
-    free(t);
+    g = observed_gate(pb, acts, base, &vd);
     assert_false(vd.valid); /* one-flip walks miss: worse, not inert */
     assert_null(strstr(vd.reason, "changes nothing"));
     if (g.n != 10) /* the baseline's first 2 are cached: its other 4 and the candidate's 6 */

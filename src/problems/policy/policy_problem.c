@@ -519,64 +519,56 @@ static int policy_verify(const void *state, const char *text, size_t len, rt_ver
     policy_key(st, &g->policy, kp);
     policy_key(st, &g->baseline, kb);
     int self = strcmp(kp, kb) == 0;
-    /* Two rounds: the first takes the first third of the seeds (at least one) of every held-out
-     * problem. A trial is a function of its policy, problem and seed alone, so when every pair
-     * of that round costs exactly what its baseline's trial costs, the candidate's changes acted
-     * on none of those runs (an operator weight of a strategy these shapes never draw, a knob of
-     * another problem): it is rejected there, and the rest of the gate's trials go to changes
-     * that act. A gate never admits more for it. */
-    int nper = st->uheld * st->vseeds, n = 0, n1 = 0;
-    int first = self ? st->vseeds : (st->vseeds + 2) / 3;
+    snprintf(out->metric_name, sizeof out->metric_name, "heldout_cost");
+    /* jobs[p] is the candidate's trial of pair p, jobs[p + nper] the baseline's, seed by seed
+     * (p = seed * uheld + problem), so the first k pairs are every problem's first seeds.
+     * Two rounds: the first takes the first third of the seeds (at least one). A trial is a
+     * function of its policy, problem and seed alone, so when every pair of that round costs
+     * exactly what its baseline's trial costs, the candidate's changes acted on none of those
+     * runs (an operator weight of a strategy these shapes never draw, a knob of another
+     * problem): it is rejected there, and the rest of the gate's trials go to changes that act.
+     * A gate never admits more for it. */
+    int nper = st->uheld * st->vseeds, first = (st->vseeds + 2) / 3;
+    int k = self ? nper : st->uheld * first;
     trial_job jobs[2 * RT_META_MAX_SPECS * 64];
-    int pc[RT_META_MAX_SPECS * 64], pb[RT_META_MAX_SPECS * 64];
-    for (int round = 0; round < 2; round++) {
-        for (int i = 0; i < st->uheld; i++)
-            for (int s = round ? first : 0; s < (round ? st->vseeds : first); s++) {
-                uint64_t seed = (uint64_t)st->vfirst + (uint64_t)s;
-                int p = i * st->vseeds + s;
-                pc[p] = n;
-                jobs[n++] = (trial_job){.policy = &g->policy, .key = kp, .spec = 100 + i,
-                                        .seed = seed};
-                pb[p] = self ? pc[p] : n;
-                if (!self)
-                    jobs[n++] = (trial_job){.policy = &g->baseline, .key = kb, .spec = 100 + i,
-                                            .seed = seed};
-            }
-        if (round == 0)
-            n1 = n;
-    }
-    rc = run_batch(st, jobs, n1, st->jobs, err, errlen);
-    int ties = 0, pairs = 0;
-    for (int p = 0; !rc && !self && p < nper; p++)
-        if (pc[p] < n1) {
-            pairs++;
-            ties += jobs[pc[p]].cost == jobs[pb[p]].cost;
+    for (int s = 0; s < st->vseeds; s++)
+        for (int i = 0; i < st->uheld; i++) {
+            uint64_t seed = (uint64_t)st->vfirst + (uint64_t)s;
+            int p = s * st->uheld + i;
+            jobs[p] = (trial_job){.policy = &g->policy, .key = kp, .spec = 100 + i, .seed = seed};
+            jobs[p + nper] =
+                (trial_job){.policy = &g->baseline, .key = kb, .spec = 100 + i, .seed = seed};
         }
-    if (!rc && !self && ties == pairs) {
-        double sum = 0;
-        for (int p = 0; p < nper; p++)
-            if (pc[p] < n1)
-                sum += log(jobs[pc[p]].cost);
-        out->metric = exp(sum / pairs);
-        out->score = -sum / pairs;
-        snprintf(out->metric_name, sizeof out->metric_name, "heldout_cost");
+    rc = run_batch(st, jobs, k, st->jobs, err, errlen);
+    if (!rc && !self)
+        rc = run_batch(st, jobs + nper, k, st->jobs, err, errlen);
+    int ties = 0;
+    double sum_first = 0;
+    for (int p = 0; !rc && !self && p < k; p++) {
+        ties += jobs[p].cost == jobs[p + nper].cost;
+        sum_first += log(jobs[p].cost);
+    }
+    if (!rc && !self && ties == k) {
+        out->score = -sum_first / k;
+        out->metric = exp(-out->score);
         snprintf(out->summary, sizeof out->summary,
                  "held-out cost %.4g, the baseline's exactly, over the first %d paired trials",
-                 out->metric, pairs);
+                 out->metric, k);
         snprintf(out->reason, sizeof out->reason,
                  "changes nothing on the held-out problems: its first %d paired trials (%d "
                  "seeds of each) cost exactly what its baseline's do",
-                 pairs, first);
+                 k, first);
         free(g);
         return 0;
     }
-    if (!rc && n > n1)
-        rc = run_batch(st, jobs + n1, n - n1, st->jobs, err, errlen);
+    if (!rc && k < nper)
+        rc = run_batch(st, jobs + k, nper - k, st->jobs, err, errlen);
+    if (!rc && k < nper)
+        rc = run_batch(st, jobs + nper + k, nper - k, st->jobs, err, errlen);
     if (rc == RT_META_ECUT) { /* rejected, not judged: the store says why */
         snprintf(out->reason, sizeof out->reason,
                  "cut at the meta run's deadline before its held-out trials finished: not "
                  "judged");
-        snprintf(out->metric_name, sizeof out->metric_name, "heldout_cost");
         free(g);
         return 0;
     }
@@ -586,8 +578,8 @@ static int policy_verify(const void *state, const char *text, size_t len, rt_ver
     }
     double sum_c = 0, sum_d = 0, sum_d2 = 0, sum_b = 0;
     for (int p = 0; p < nper; p++) {
-        double lc = log(jobs[pc[p]].cost);
-        double lb = log(jobs[pb[p]].cost);
+        double lc = log(jobs[p].cost);
+        double lb = self ? lc : log(jobs[p + nper].cost);
         sum_c += lc;
         sum_b += lb;
         sum_d += lb - lc;
@@ -599,7 +591,6 @@ static int policy_verify(const void *state, const char *text, size_t len, rt_ver
     out->score = -mean_c;
     out->score2 = 0;
     out->metric = exp(mean_c);
-    snprintf(out->metric_name, sizeof out->metric_name, "heldout_cost");
     if (self) {
         out->valid = 1;
         snprintf(out->summary, sizeof out->summary,
