@@ -18,6 +18,15 @@
  *      valgrind --tool=callgrind --toggle-collect=plateau_walk bench_matmul --walk z 1000000
  *    (Ir divided by FLIPS; the walker's set-up and copy-back are a few thousand instructions).
  *
+ * 4. What a flip costs by kind, the basis of the work weights (mm_work_cost) the in-run bandit
+ *    prices strategies with: CPU nanoseconds per flip of a plain walker run, a cyclic symmetric
+ *    run and a twin symmetric run (mm_run_walk, mm_run_sym from a fresh symmetric start), each
+ *    over Z and GF(2), on the square shapes <3,3,3> to <6,6,6> where the symmetric strategies
+ *    run; median of 5 runs, as a ratio to the plain Z flip of the same shape beside the weight
+ *    mm_work_cost gives the kind with matmul.pf_sym_work 1 (the measured weights, 7 Dec 2026)
+ *    and 0 (the default: a plain flip of the field). A measured ratio far from its weight at 1
+ *    means the weights no longer hold on this machine.
+ *
  * usage: bench_matmul [--quick | --walk gf2|z FLIPS]
  */
 #include <stdio.h>
@@ -27,6 +36,8 @@
 #include <unistd.h>
 
 #include "problems/matmul/matmul_search.h"
+#include "problems/matmul/matmul_strategy.h"
+#include "problems/matmul/matmul_sym.h"
 #include "ratchet.h"
 
 static int cmp_double(const void *a, const void *b)
@@ -202,6 +213,75 @@ static int walk_only(const char *field_name, const char *flips_text)
     return 0;
 }
 
+/* CPU nanoseconds per flip of one kind of run (0 plain, 1 cyclic, 2 twin) on <n,n,n>: the median
+ * of `reps` runs of `flips` flips from the standard algorithm or a fresh symmetric start. */
+static double flip_ns(int n, enum mm_field field, int kind, long long flips, int reps,
+                      mm_effort *one)
+{
+    double ns[16];
+    for (int r = 0; r < reps; r++) {
+        mm_scheme s;
+        rt_rng rng;
+        rt_rng_seed(&rng, (uint64_t)r + 1, 0);
+        if (mm_scheme_standard(&s, n, n, n, field))
+            exit(1);
+        mm_effort e = {0};
+        double c0 = cpu_now();
+        if (kind == 0) {
+            mm_walk_cfg c = {0};
+            c.flips = c.plateau_hi = flips;
+            (void)mm_run_walk(&c, &s, &rng, 0, &e);
+        } else {
+            mm_sym_cfg c = {0};
+            c.flips = c.plateau = flips;
+            c.fresh = 1;
+            c.parts = mm_sym_default_parts(n);
+            c.twin = kind == 2;
+            (void)mm_run_sym(&c, &s, &rng, 0, &e);
+        }
+        double dc = cpu_now() - c0;
+        long long done = e.flips_z + e.flips_gf2 + e.sym_flips[0][0] + e.sym_flips[0][1] +
+                         e.sym_flips[1][0] + e.sym_flips[1][1];
+        ns[r] = done > 0 ? 1e9 * dc / (double)done : 0;
+        if (r == 0) { /* the same flips, counted once, for the weight */
+            *one = e;
+            one->lifts = 0;
+            one->lift_work = 0;
+            one->pluses = 0;
+        }
+        mm_scheme_free(&s);
+    }
+    return median(ns, reps);
+}
+
+static void flip_costs(long long flips, int reps)
+{
+    static const char *kinds[] = {"plain", "cyclic", "twin"};
+    printf("CPU ns per flip by kind, square shapes (median of %d runs of %lld flips), as a ratio "
+           "to the plain Z flip of the shape | mm_work_cost's weight at pf_sym_work 1, 0:\n",
+           reps, flips);
+    for (int n = 3; n <= 6; n++) {
+        double base = 0;
+        for (int f = 0; f < 2; f++) {
+            enum mm_field field = f ? MM_GF2 : MM_Z;
+            printf("  <%d,%d,%d> %-4s", n, n, n, f ? "gf2" : "z");
+            for (int kind = 0; kind < 3; kind++) {
+                mm_effort e;
+                double ns = flip_ns(n, field, kind, flips, reps, &e);
+                if (f == 0 && kind == 0)
+                    base = ns;
+                long long done = e.flips_z + e.flips_gf2 + e.sym_flips[0][0] +
+                                 e.sym_flips[0][1] + e.sym_flips[1][0] + e.sym_flips[1][1];
+                double w1 = done > 0 ? (double)mm_work_cost(&e, 1) / (double)done : 0;
+                double w0 = done > 0 ? (double)mm_work_cost(&e, 0) / (double)done : 0;
+                printf("  %s %.0f ns %.2f | %.2f, %.2f", kinds[kind], ns,
+                       base > 0 ? ns / base : 0, w1, w0);
+            }
+            printf("\n");
+        }
+    }
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "--walk") == 0) {
@@ -227,5 +307,6 @@ int main(int argc, char **argv)
     printf("time to reach rank 23 from the standard algorithm (27), %d seeds:\n", seeds);
     time_to_23(MM_GF2, seeds);
     time_to_23(MM_Z, seeds);
+    flip_costs(quick ? 500000 : 2000000, quick ? 3 : 5);
     return 0;
 }

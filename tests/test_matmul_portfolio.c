@@ -273,6 +273,8 @@ static void decode_survives_mutations(void **state)
     cls->destroy(st);
 }
 
+static int brent_holds(const mm_scheme *s);
+
 /* The rule of the shape: value * (nmp/64)^exponent, below one flip is 0; the work weights. */
 static void rule_and_work(void **state)
 {
@@ -283,7 +285,43 @@ static void rule_and_work(void **state)
     assert_int_equal(mm_rule_length(1000, 1, 1, 1, 3), 0);
     assert_int_equal(mm_rule_length(30000, 3, 3, 4, 0), 30000);
     mm_effort z = {.flips_z = 1000000}, gf2 = {.flips_gf2 = 1000000};
-    assert_true(mm_work_cost(&gf2) < mm_work_cost(&z));
+    assert_true(mm_work_cost(&gf2, 0) < mm_work_cost(&z, 0));
+    /* a symmetric flip moves an orbit: at its measured cost (pf_sym_work 1) dearer than a plain
+     * flip of its field, twin dearest; at 0 priced as the plain flip; in between, in between */
+    mm_effort cyc_z = {.sym_flips = {{1000000, 0}}}, cyc_gf2 = {.sym_flips = {{0, 1000000}}};
+    mm_effort twin_z = {.sym_flips = {{0}, {1000000, 0}}};
+    assert_true(mm_work_cost(&cyc_z, 1) > 3 * mm_work_cost(&z, 1) / 2);
+    assert_true(mm_work_cost(&cyc_gf2, 1) > 3 * mm_work_cost(&gf2, 1) / 2);
+    assert_true(mm_work_cost(&twin_z, 1) > mm_work_cost(&cyc_z, 1));
+    assert_int_equal(mm_work_cost(&cyc_z, 0), mm_work_cost(&z, 0));
+    assert_int_equal(mm_work_cost(&twin_z, 0), mm_work_cost(&z, 0));
+    assert_int_equal(mm_work_cost(&cyc_gf2, 0), mm_work_cost(&gf2, 0));
+    assert_true(mm_work_cost(&cyc_z, 0.5) > mm_work_cost(&cyc_z, 0) &&
+                mm_work_cost(&cyc_z, 0.5) < mm_work_cost(&cyc_z, 1));
+    /* and a symmetric run books its flips as symmetric ones, of its kind and field */
+    for (int twin = 0; twin <= 1; twin++) {
+        mm_sym_cfg c;
+        memset(&c, 0, sizeof c);
+        c.flips = c.plateau = 20000;
+        c.fresh = 1;
+        c.parts = mm_sym_default_parts(4);
+        c.twin = twin;
+        c.max_size = 1000;
+        mm_scheme s;
+        assert_int_equal(mm_scheme_standard(&s, 4, 4, 4, MM_GF2), 0);
+        mm_effort e = {0};
+        rt_rng rng;
+        rt_rng_seed(&rng, 5, 0);
+        assert_int_equal(mm_run_sym(&c, &s, &rng, 0, &e), 0);
+        assert_true(brent_holds(&s));
+        assert_true(e.sym_flips[twin][1] > 0);
+        assert_true(e.sym_flips[!twin][1] == 0 && e.sym_flips[0][0] == 0 &&
+                    e.sym_flips[1][0] == 0 && e.flips_z == 0 && e.flips_gf2 == 0);
+        mm_effort plain = {.flips_gf2 = e.sym_flips[twin][1]};
+        assert_true(mm_work_cost(&e, 1) > mm_work_cost(&plain, 1));
+        assert_int_equal(mm_work_cost(&e, 0), mm_work_cost(&plain, 0));
+        mm_scheme_free(&s);
+    }
     /* a lift attempt's work grows with the shape (measured: 1.5 ms at <3,3,3>, 0.57 s at
      * <5,5,5>), and is counted when a lift is tried */
     assert_true(mm_lift_work(4, 4, 4) > 500000);
@@ -294,7 +332,7 @@ static void rule_and_work(void **state)
     mm_effort lift = {0};
     (void)mm_liftable(&s, 1, &lift);
     assert_int_equal(lift.lifts, 1);
-    assert_true(mm_work_cost(&lift) >= (long long)mm_lift_work(3, 4, 5));
+    assert_true(mm_work_cost(&lift, 0) >= (long long)mm_lift_work(3, 4, 5));
     mm_scheme_free(&s);
 }
 
@@ -394,7 +432,8 @@ static void lifts_paid_from_budget(void **state)
         (void)mm_run_walk(&c, &s, &rng, 0, &e);
         attempts[pay] = e.lifts;
         if (pay)
-            assert_true(mm_work_cost(&e) <= 1000000 + (long long)mm_lift_work(4, 4, 5) + 1000);
+            assert_true(mm_work_cost(&e, 0) <=
+                        1000000 + (long long)mm_lift_work(4, 4, 5) + 1000);
         mm_scheme_free(&s);
     }
     mm_scheme_free(&start);

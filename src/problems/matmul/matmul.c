@@ -667,7 +667,8 @@ static int legacy_op(const matmul_state *st, mm_scheme *genome, rt_rng *rng, int
         if (rc == 0 && !mm_liftable(genome, st->lift, &e))
             rc = -1;
     }
-    *work += e.flips_z + e.flips_gf2 + e.pluses;
+    *work += e.flips_z + e.flips_gf2 + e.pluses + e.sym_flips[0][0] + e.sym_flips[0][1] +
+             e.sym_flips[1][0] + e.sym_flips[1][1];
     return rc;
 }
 
@@ -700,7 +701,7 @@ static int pf_run(const matmul_state *st, mm_scheme *genome, rt_rng *rng, int st
         if (rc == 0 && !mm_liftable(&s, c->walk_cfg.need_lift, &e))
             rc = -1;
     }
-    *work += mm_work_cost(&e);
+    *work += mm_work_cost(&e, st->pol.pf_sym_work);
     if (rc) {
         mm_scheme_free(&s);
         return -1;

@@ -81,6 +81,8 @@ static const rt_knob rows[] = {
               "portfolio symlong: flips of one long headroom run at n*m*p = 64"),
     KNOB_BOOL("matmul.pf_lifts_pay", pf_lifts_pay, 0, RT_MUT_FLIP, 0.1,
               "portfolio: a run's lift attempts are paid from its flips budget"),
+    KNOB_REAL("matmul.pf_sym_work", pf_sym_work, 0, 0, 1, RT_MUT_ADD, 0.25,
+              "portfolio: share of a symmetric flip's measured extra cost charged; 0: plain's"),
     KNOB_INT("matmul.proxy_samples", proxy_samples, 2, 1, 64, RT_MUT_NONE, 0,
              "--proxy sampled: random products checked per candidate"),
     KNOB_INT("matmul.proxy_prime", proxy_prime, 3, 2, 65521, RT_MUT_NONE, 0,

@@ -58,6 +58,8 @@ typedef struct rt_matmul_policy {
     double pf_symlong_flips;  /* symlong: flips of one long headroom run at size 64 */
     int pf_lifts_pay;         /* 1: a run's lift attempts are paid from its flips budget at their
                                  calibrated work (mm_lift_work); 0: lifts are free */
+    double pf_sym_work;       /* share of a symmetric flip's measured extra cost over a plain flip
+                                 of its field that the bandit is charged (mm_work_cost) */
 } rt_matmul_policy;
 
 

@@ -14,14 +14,33 @@
 /* Work weights, in Z flips (docs/recursion.md): a GF(2) flip costs 25.8/40.9 of a Z flip (the
  * walker's rates per CPU second, docs/matmul.md), a plus transition about one flip, a lift
  * attempt at <4,4,4> 64 ms of CPU, that is 1.37e6 GF(2) flips at the 21.4 M flips/s measured
- * beside it (bench of 3 Dec 2026), 8.6e5 Z flips; other shapes scale it by (n*m*p/64)^3. */
+ * beside it (bench of 3 Dec 2026), 8.6e5 Z flips; other shapes scale it by (n*m*p/64)^3.
+ * A symmetric flip moves a whole orbit, three products (cyclic) or six (twin): measured per
+ * flip against a plain Z flip of the same square shape, n = 3..6 (bench_matmul part 4,
+ * docs/recursion.md), cyclic 1.7-2.2 over Z and 1.0-2.0 over GF(2), twin 2.8-4.3 and 1.5-2.8. */
 #define WORK_GF2_FLIP 0.63
+#define WORK_SYM_FLIP_Z 2.0
+#define WORK_SYM_FLIP_GF2 1.3
+#define WORK_TWIN_FLIP_Z 3.2
+#define WORK_TWIN_FLIP_GF2 2.1
 #define WORK_LIFT_64 8.6e5
 #define WORK_LIFT_EXP 3.0
 
-long long mm_work_cost(const mm_effort *e)
+/* A symmetric flip's work: a plain flip of its field and `share` of the measured difference. */
+static double sym_flip_work(double plain, double measured, double share)
+{
+    return plain + share * (measured - plain);
+}
+
+long long mm_work_cost(const mm_effort *e, double sym_share)
 {
     double w = (double)e->flips_z + WORK_GF2_FLIP * (double)e->flips_gf2 + (double)e->pluses +
+               sym_flip_work(1, WORK_SYM_FLIP_Z, sym_share) * (double)e->sym_flips[0][0] +
+               sym_flip_work(WORK_GF2_FLIP, WORK_SYM_FLIP_GF2, sym_share) *
+                   (double)e->sym_flips[0][1] +
+               sym_flip_work(1, WORK_TWIN_FLIP_Z, sym_share) * (double)e->sym_flips[1][0] +
+               sym_flip_work(WORK_GF2_FLIP, WORK_TWIN_FLIP_GF2, sym_share) *
+                   (double)e->sym_flips[1][1] +
                e->lift_work;
     return w > 9e18 ? (long long)9e18 : (long long)w;
 }
@@ -351,7 +370,7 @@ int mm_run_sym(const mm_sym_cfg *c, mm_scheme *genome, rt_rng *rng, int plus, mm
             break;
     }
     mm_sym_free(&sym);
-    add_flips(effort, field, ss.flips);
+    effort->sym_flips[c->twin != 0][field == MM_GF2] += ss.flips;
     effort->pluses += plus;
     if (rc || !ok) {
         mm_scheme_free(&out);

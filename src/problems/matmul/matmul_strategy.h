@@ -22,7 +22,9 @@
 
 /* What a run did, in the units mm_work_cost weighs. */
 typedef struct mm_effort {
-    long long flips_z, flips_gf2; /* flips over each field (plain or symmetric walks) */
+    long long flips_z, flips_gf2; /* flips of plain walks over each field */
+    long long sym_flips[2][2];    /* flips of symmetric walks, [twin][field is GF(2)]: each
+                                     moves a whole orbit, so it costs more than a plain flip */
     long long pluses;             /* plus transitions */
     long long lifts;              /* lift attempts (mm_lift_encode calls that were not cached) */
     double lift_work;             /* their calibrated work (mm_lift_work of each one's shape) */
@@ -92,8 +94,9 @@ int mm_scheme_to_field(const mm_scheme *in, enum mm_field field, mm_scheme *out,
 long long mm_rule_length(double base, int n, int m, int p, double exponent);
 
 /* The calibrated work of an effort, in units of one flip over Z (docs/recursion.md has the
- * measurements behind the weights). */
-long long mm_work_cost(const mm_effort *e);
+ * measurements behind the weights). A symmetric flip costs a plain flip of its field and
+ * sym_share (0..1, the policy's matmul.pf_sym_work) of what it was measured to cost beyond. */
+long long mm_work_cost(const mm_effort *e, double sym_share);
 
 /* The calibrated work of one lift attempt for <n,m,p>, in Z flips: the measured cost at <4,4,4>
  * scaled as (n*m*p/64)^3 (a lift's linear system grows with the shape; measured 1.5 ms at
