@@ -240,8 +240,7 @@ static double flip_ns(int n, enum mm_field field, int kind, long long flips, int
             (void)mm_run_sym(&c, &s, &rng, 0, &e);
         }
         double dc = cpu_now() - c0;
-        long long done = e.flips_z + e.flips_gf2 + e.sym_flips[0][0] + e.sym_flips[0][1] +
-                         e.sym_flips[1][0] + e.sym_flips[1][1];
+        long long done = mm_effort_flips(&e);
         ns[r] = done > 0 ? 1e9 * dc / (double)done : 0;
         if (r == 0) { /* the same flips, counted once, for the weight */
             *one = e;
@@ -270,8 +269,7 @@ static void flip_costs(long long flips, int reps)
                 double ns = flip_ns(n, field, kind, flips, reps, &e);
                 if (f == 0 && kind == 0)
                     base = ns;
-                long long done = e.flips_z + e.flips_gf2 + e.sym_flips[0][0] +
-                                 e.sym_flips[0][1] + e.sym_flips[1][0] + e.sym_flips[1][1];
+                long long done = mm_effort_flips(&e);
                 double w1 = done > 0 ? (double)mm_work_cost(&e, 1) / (double)done : 0;
                 double w0 = done > 0 ? (double)mm_work_cost(&e, 0) / (double)done : 0;
                 printf("  %s %.0f ns %.2f | %.2f, %.2f", kinds[kind], ns,

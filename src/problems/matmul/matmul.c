@@ -667,8 +667,7 @@ static int legacy_op(const matmul_state *st, mm_scheme *genome, rt_rng *rng, int
         if (rc == 0 && !mm_liftable(genome, st->lift, &e))
             rc = -1;
     }
-    *work += e.flips_z + e.flips_gf2 + e.pluses + e.sym_flips[0][0] + e.sym_flips[0][1] +
-             e.sym_flips[1][0] + e.sym_flips[1][1];
+    *work += mm_effort_flips(&e) + e.pluses;
     return rc;
 }
 

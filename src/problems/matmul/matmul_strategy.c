@@ -26,6 +26,12 @@
 #define WORK_LIFT_64 8.6e5
 #define WORK_LIFT_EXP 3.0
 
+long long mm_effort_flips(const mm_effort *e)
+{
+    return e->flips_z + e->flips_gf2 + e->sym_flips[0][0] + e->sym_flips[0][1] +
+           e->sym_flips[1][0] + e->sym_flips[1][1];
+}
+
 /* A symmetric flip's work: a plain flip of its field and `share` of the measured difference. */
 static double sym_flip_work(double plain, double measured, double share)
 {

@@ -93,6 +93,9 @@ int mm_scheme_to_field(const mm_scheme *in, enum mm_field field, mm_scheme *out,
  * the rule gives less than one flip. */
 long long mm_rule_length(double base, int n, int m, int p, double exponent);
 
+/* The flips of an effort, of every kind and field, uncalibrated. */
+long long mm_effort_flips(const mm_effort *e);
+
 /* The calibrated work of an effort, in units of one flip over Z (docs/recursion.md has the
  * measurements behind the weights). A symmetric flip costs a plain flip of its field and
  * sym_share (0..1, the policy's matmul.pf_sym_work) of what it was measured to cost beyond. */
