@@ -16,7 +16,8 @@
 #   every row; unset: 60, and 600 for 555z and the minutes rows),
 #   THREADS (2), VERBOSE (each run on standard error), DEFAULT (flags added to the default's
 #   runs), HAND (flags run in place of every row's hand mode: HAND=--steady DEFAULT=... compares
-#   two ways of running the default instead)
+#   two ways of running the default instead), HAND_BIN (the ratchet binary of the hand arm, for
+#   two builds side by side: HAND= HAND_BIN=old/ratchet compares them with no flags; default: RATCHET)
 set -u
 R=${1:-build/ratchet}
 ROWS=${ROWS:-"223z 233z 224z 333z 334z 344z 444z"}
@@ -29,6 +30,8 @@ B=$(dirname "$0")
 case $SEEDS$FIRST in *[!0-9]*) echo "portfolio_compare: SEEDS and FIRST must be positive integers" >&2; exit 2 ;; esac
 [ "$SEEDS" -ge 1 ] && [ "$FIRST" -ge 1 ] || { echo "portfolio_compare: SEEDS and FIRST must be positive integers" >&2; exit 2; }
 [ -x "$R" ] || { echo "portfolio_compare: no ratchet at $R (run make first)" >&2; exit 2; }
+HB=${HAND_BIN:-$R}
+[ -x "$HB" ] || { echo "portfolio_compare: HAND_BIN '$HB' is not an executable" >&2; exit 2; }
 [ -x /usr/bin/time ] || { echo "portfolio_compare: needs /usr/bin/time (Debian: time)" >&2; exit 2; }
 tmp=$(mktemp -d /tmp/ratchet-pfcmp-XXXXXX) || exit 1
 trap 'rm -rf "$tmp"' EXIT
@@ -60,7 +63,7 @@ one() {
     shift 4
     db="$tmp/run.db"
     rm -f "$db" "$db"-*
-    /usr/bin/time -f "%U %S" -o "$tmp/time" "$R" run matmul --shape "$shape" --field "$field" \
+    /usr/bin/time -f "%U %S" -o "$tmp/time" "$bin" run matmul --shape "$shape" --field "$field" \
         --target "$known" --seconds "$cap" --seed "$seed" --threads "$THREADS" "$@" --quiet \
         --store "$db" >"$tmp/out" 2>&1
     line=$(tail -n 1 "$tmp/out")
@@ -96,8 +99,8 @@ paired() {
           printf "%.2f [%.2f, %.2f]", exp(m), exp(m - 2 * se), exp(m + 2 * se) }'
 }
 
-if [ -n "${DEFAULT:-}${HAND+x}" ]; then
-    echo "arms: default${DEFAULT:+ $DEFAULT} against ${HAND+${HAND:-no flags}}$([ -n "${HAND+x}" ] || echo "each row's hand mode")"
+if [ -n "${DEFAULT:-}${HAND+x}${HAND_BIN:-}" ]; then
+    echo "arms: default${DEFAULT:+ $DEFAULT} against ${HAND+${HAND:-no flags}}$([ -n "${HAND+x}" ] || echo "each row's hand mode")${HAND_BIN:+ run by $HB}"
 fi
 echo "portfolio vs hand modes: $SEEDS seeds from $FIRST, --threads $THREADS, cap ${CAP:-60 (600 for 555z and the minutes rows)} s, load: $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-7s %5s  %-9s %9s %9s  %-9s %9s %9s  %-9s %s\n' shape known "default" "cpu s" "wall s" "hand" "cpu s" \
@@ -116,10 +119,12 @@ for name in $ROWS; do
     dc="" dw="" hc="" hw="" dok=0 hok=0
     s=$FIRST
     while [ "$s" -lt $((FIRST + SEEDS)) ]; do
+        bin=$R
         set -- $(one "$shape" "$field" "$known" "$s" ${DEFAULT:-})
         dc="$dc $1" dw="$dw $2"
         [ "$1" = inf ] || dok=$((dok + 1))
         [ -n "${VERBOSE:-}" ] && echo "  $name seed $s default: cpu $1 s, wall $2 s, rank $3" >&2
+        bin=$HB
         set -- $(one "$shape" "$field" "$known" "$s" $hand)
         hc="$hc $1" hw="$hw $2"
         [ "$1" = inf ] || hok=$((hok + 1))
