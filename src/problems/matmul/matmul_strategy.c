@@ -19,10 +19,6 @@
  * flip against a plain Z flip of the same square shape, n = 3..6 (bench_matmul part 4,
  * docs/recursion.md), cyclic 1.7-2.2 over Z and 1.0-2.0 over GF(2), twin 2.8-4.3 and 1.5-2.8. */
 #define WORK_GF2_FLIP 0.63
-#define WORK_SYM_FLIP_Z 2.0
-#define WORK_SYM_FLIP_GF2 1.3
-#define WORK_TWIN_FLIP_Z 3.2
-#define WORK_TWIN_FLIP_GF2 2.1
 #define WORK_LIFT_64 8.6e5
 #define WORK_LIFT_EXP 3.0
 
@@ -32,22 +28,19 @@ long long mm_effort_flips(const mm_effort *e)
            e->sym_flips[1][0] + e->sym_flips[1][1];
 }
 
-/* A symmetric flip's work: a plain flip of its field and `share` of the measured difference. */
-static double sym_flip_work(double plain, double measured, double share)
-{
-    return plain + share * (measured - plain);
-}
+/* A plain flip's work by field, and a symmetric flip's as measured, [twin][field is GF(2)] as
+ * mm_effort's sym_flips. */
+static const double plain_flip[2] = {1, WORK_GF2_FLIP};
+static const double sym_flip[2][2] = {{2.0, 1.3}, {3.2, 2.1}};
 
 long long mm_work_cost(const mm_effort *e, double sym_share)
 {
-    double w = (double)e->flips_z + WORK_GF2_FLIP * (double)e->flips_gf2 + (double)e->pluses +
-               sym_flip_work(1, WORK_SYM_FLIP_Z, sym_share) * (double)e->sym_flips[0][0] +
-               sym_flip_work(WORK_GF2_FLIP, WORK_SYM_FLIP_GF2, sym_share) *
-                   (double)e->sym_flips[0][1] +
-               sym_flip_work(1, WORK_TWIN_FLIP_Z, sym_share) * (double)e->sym_flips[1][0] +
-               sym_flip_work(WORK_GF2_FLIP, WORK_TWIN_FLIP_GF2, sym_share) *
-                   (double)e->sym_flips[1][1] +
-               e->lift_work;
+    double w = (double)e->flips_z + WORK_GF2_FLIP * (double)e->flips_gf2 + (double)e->pluses;
+    for (int twin = 0; twin < 2; twin++) /* a plain flip of the field and sym_share of the rest */
+        for (int gf2 = 0; gf2 < 2; gf2++)
+            w += (plain_flip[gf2] + sym_share * (sym_flip[twin][gf2] - plain_flip[gf2])) *
+                 (double)e->sym_flips[twin][gf2];
+    w += e->lift_work;
     return w > 9e18 ? (long long)9e18 : (long long)w;
 }
 
