@@ -27,6 +27,13 @@
  *    and 0 (the default: a plain flip of the field). A measured ratio far from its weight at 1
  *    means the weights no longer hold on this machine.
  *
+ * 5. The start of a fresh descent at <4,4,5> over GF(2): split's (a random cut, both parts
+ *    descended) against cube's (<4,4,4> descended by a cyclic symmetric run of 2e6 flips, beside
+ *    <4,4,1>), each followed by the same walker run (restart's lengths at <4,4,5>: 9.2e7 flips,
+ *    plateaus log-uniform in [1.4e4, 2.8e5], drift 4, no early stop); per start, the best rank
+ *    of the run over 10 seeds (3 with --quick) and the median CPU seconds a run took. Before
+ *    cube every strategy of the default stalled at 63-64 on this shape (docs/recursion.md).
+ *
  * usage: bench_matmul [--quick | --walk gf2|z FLIPS]
  */
 #include <stdio.h>
@@ -280,6 +287,54 @@ static void flip_costs(long long flips, int reps)
     }
 }
 
+static void fresh_starts(int seeds)
+{
+    static const char *names[] = {"split", "cube"};
+    printf("fresh descents at <4,4,5> over GF(2) (restart's walk after each start, %d seeds): "
+           "best rank of each run, median CPU s per run:\n",
+           seeds);
+    for (int arm = 0; arm < 2; arm++) {
+        double cpu[32];
+        int low = 0;
+        printf("  %-5s", names[arm]);
+        for (int r = 0; r < seeds; r++) {
+            mm_walk_cfg c = {0};
+            c.flips = 92000000;
+            c.plateau_hi = 280000;
+            c.plateau_min = c.plateau_hi / 20;
+            c.drift = 4;
+            c.escape_prob = 1;
+            c.max_escapes = 1000;
+            c.restart_prob = 1;
+            c.split = arm ? MM_SPLIT_CUBE : MM_SPLIT_CUT;
+            c.flips_exp = 3;
+            c.plateau_exp = 2;
+            c.cube.flips = 2000000;
+            c.cube.plateau = 5000;
+            c.cube.escape_prob = 0.9;
+            c.cube.max_escapes = 1000;
+            c.cube.headroom = 1;
+            c.cube.parts = mm_sym_default_parts(4);
+            c.cube.fresh = 1;
+            mm_scheme s;
+            rt_rng rng;
+            rt_rng_seed(&rng, (uint64_t)r + 1, 5);
+            if (mm_scheme_standard(&s, 4, 4, 5, MM_GF2))
+                exit(1);
+            mm_effort e = {0};
+            double c0 = cpu_now();
+            (void)mm_run_walk(&c, &s, &rng, 0, &e);
+            cpu[r] = cpu_now() - c0;
+            low += s.rank <= 62;
+            printf(" %d", s.rank);
+            fflush(stdout);
+            mm_scheme_free(&s);
+        }
+        printf("  | at 62 or less: %d of %d, %.1f CPU s per run\n", low, seeds,
+               median(cpu, seeds));
+    }
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "--walk") == 0) {
@@ -306,5 +361,6 @@ int main(int argc, char **argv)
     time_to_23(MM_GF2, seeds);
     time_to_23(MM_Z, seeds);
     flip_costs(quick ? 500000 : 2000000, quick ? 3 : 5);
+    fresh_starts(quick ? 3 : 10);
     return 0;
 }

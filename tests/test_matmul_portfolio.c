@@ -86,6 +86,14 @@ static void strategies_by_shape(void **state)
     op_names(st, names, sizeof names);
     assert_string_equal(names, "walk,plus,lift,restart,split"); /* split where no symmetry */
     cls->destroy(st);
+    st = make(&pol, (const char *[]){"shape", "4x3x3", "field", "z", NULL});
+    op_names(st, names, sizeof names);
+    assert_string_equal(names, "walk,plus,lift,restart,split,cube"); /* <k,k,d>: cube too */
+    cls->destroy(st);
+    st = make(&pol, (const char *[]){"shape", "1x1x4", "field", "z", NULL});
+    op_names(st, names, sizeof names);
+    assert_string_equal(names, "walk,plus,lift,restart,split"); /* k = 1: no cube */
+    cls->destroy(st);
     /* the overrides: the operators of before the portfolio */
     st = make(&pol, (const char *[]){"shape", "3x3x4", "field", "z", "lift", "1", NULL});
     op_names(st, names, sizeof names);
@@ -426,7 +434,7 @@ static void lifts_paid_from_budget(void **state)
     for (int pay = 0; pay <= 1; pay++) {
         mm_scheme s;
         assert_int_equal(mm_scheme_copy(&s, &start), 0);
-        mm_walk_cfg c = {1000000, 1000000, 0, 1, 0.9, 100, 0, 1, 1, pay, 0, 0, 0};
+        mm_walk_cfg c = {1000000, 1000000, 0, 1, 0.9, 100, 0, 1, 1, pay, 0, 0, 0, {0}};
         mm_effort e = {0};
         rt_rng_seed(&rng, 3, 0);
         (void)mm_run_walk(&c, &s, &rng, 0, &e);
@@ -452,6 +460,49 @@ static int brent_holds(const mm_scheme *s)
     return chk.valid && chk.rank == s->rank;
 }
 
+/* One strategy of a fresh start (split or cube) alone, every other weight 0 and restart's
+ * lengths short, on shape over Z: a child is any scheme the run ended on (the engine keeps only
+ * the better ones, as here); every child verifies through the gate and reads back, and some of
+ * a few runs improve (up to 24, so the test does not hang on one stream of the rng), the best
+ * below rank `below`. */
+static void alone_through_gate(const char *strategy, const char *shape, int below, rt_rng *rng)
+{
+    rt_policy pol;
+    rt_policy_defaults(&pol);
+    rt_matmul_policy *mm = mm_policy_mut(&pol);
+    mm->op_walk = mm->op_plus = mm->op_lift = mm->op_restart = mm->op_split = mm->op_cube = 0;
+    *(strcmp(strategy, "split") == 0 ? &mm->op_split : &mm->op_cube) = 1;
+    mm->pf_restart_flips = 3e5;
+    void *st = make(&pol, (const char *[]){"shape", shape, "field", "z", NULL});
+    size_t nops = 0;
+    const rt_operator *ops = cls->operators_for(st, &nops);
+    assert_int_equal(nops, 1);
+    assert_string_equal(ops[0].name, strategy);
+    void *g = cls->seed(st);
+    int done = 0;
+    for (int i = 0; i < 24 && done < 2; i++) {
+        void *child = cls->clone(st, g);
+        long long work = 0;
+        if (ops[0].apply(st, child, rng, &work) != 0) {
+            cls->free_genome(child);
+            continue;
+        }
+        assert_true(work > 0);
+        (void)assert_round_trip(st, child);
+        if (((mm_scheme *)child)->rank >= ((mm_scheme *)g)->rank) {
+            cls->free_genome(child);
+            continue;
+        }
+        cls->free_genome(g);
+        g = child;
+        done++;
+    }
+    assert_true(done > 0);
+    assert_true(((mm_scheme *)g)->rank < below);
+    cls->free_genome(g);
+    cls->destroy(st);
+}
+
 /* The split strategy's start: the direct sum of two schemes along each axis verifies at the sum
  * of their ranks: over GF(2) for parts that walks took below the standard algorithm, over Z for
  * parts that flips gave coefficients -1; shapes or fields that do not fit are refused. Then the
@@ -473,7 +524,7 @@ static void split_direct_sum(void **state)
             const int *d = k ? db : da;
             assert_int_equal(mm_scheme_standard(&part[k][0], d[0], d[1], d[2], MM_Z), 0);
             assert_int_equal(mm_scheme_standard(&part[k][1], d[0], d[1], d[2], MM_GF2), 0);
-            mm_walk_cfg c = {1000000, 50000, 0, 4, 1.0, 1000, 0, 0, 0, 0, 0, 0, 0};
+            mm_walk_cfg c = {1000000, 50000, 0, 4, 1.0, 1000, 0, 0, 0, 0, 0, 0, 0, {0}};
             mm_effort e = {0};
             (void)mm_run_walk(&c, &part[k][1], &rng, 0, &e);
             assert_true(brent_holds(&part[k][1]));
@@ -533,42 +584,64 @@ static void split_direct_sum(void **state)
         mm_scheme_free(&s);
     }
     /* the strategy: only split, short lengths; children verify through the gate */
-    rt_policy pol;
-    rt_policy_defaults(&pol);
-    rt_matmul_policy *mm = mm_policy_mut(&pol);
-    mm->op_walk = mm->op_plus = mm->op_lift = mm->op_restart = 0;
-    mm->pf_restart_flips = 3e5;
-    void *st = make(&pol, (const char *[]){"shape", "3x4x5", "field", "z", NULL});
-    size_t nops = 0;
-    const rt_operator *ops = cls->operators_for(st, &nops);
-    assert_int_equal(nops, 1);
-    assert_string_equal(ops[0].name, "split");
-    void *g = cls->seed(st);
-    /* a child is any scheme the run ended on (the engine keeps only the better ones, as here);
-     * every child verifies, and some of a few runs improve (up to 24, so the test does not
-     * hang on one stream of the rng) */
-    int done = 0;
-    for (int i = 0; i < 24 && done < 2; i++) {
-        void *child = cls->clone(st, g);
-        long long work = 0;
-        if (ops[0].apply(st, child, &rng, &work) != 0) {
-            cls->free_genome(child);
-            continue;
+    alone_through_gate("split", "3x4x5", 60, &rng);
+}
+
+/* The cube strategy's start: <4,4,5> is <4,4,4>, descended by a symmetric run, beside the
+ * standard <4,4,1> (16 products); over both fields it verifies and lies below the standard
+ * algorithm's 80 by what the symmetric run took off the cube (a start with the standard cube
+ * is 80). Its symmetric flips are booked as such. A square shape, one with two dimensions
+ * above the third or one of side 1 has no cube start (the run keeps its parent). Then the
+ * strategy alone through the gate: <3,3,4> over Z below its standard 36, every child
+ * verified. */
+static void cube_start(void **state)
+{
+    (void)state;
+    rt_rng rng;
+    rt_rng_seed(&rng, 21, 0);
+    for (int f = 0; f < 2; f++) {
+        enum mm_field field = f ? MM_GF2 : MM_Z;
+        mm_walk_cfg c;
+        memset(&c, 0, sizeof c);
+        c.flips = 0; /* no walk after the start, none in the slab: the start itself */
+        c.restart_prob = 1;
+        c.split = MM_SPLIT_CUBE;
+        c.flips_exp = 3;
+        c.plateau_exp = 2;
+        c.cube.flips = 300000;
+        c.cube.plateau = 5000;
+        c.cube.escape_prob = 0.9;
+        c.cube.max_escapes = 1000;
+        c.cube.headroom = 1;
+        c.cube.parts = 1;
+        c.cube.fresh = 1;
+        mm_scheme s;
+        assert_int_equal(mm_scheme_standard(&s, 4, 4, 5, field), 0);
+        mm_effort e;
+        memset(&e, 0, sizeof e);
+        (void)mm_run_walk(&c, &s, &rng, 0, &e);
+        assert_int_equal(e.split_starts, 1);
+        assert_true(e.sym_flips[0][f] > 0);
+        assert_int_equal(e.flips_z + e.flips_gf2, 0);
+        assert_int_equal(s.n * 100 + s.m * 10 + s.p, 445);
+        assert_true(brent_holds(&s));
+        assert_true(s.rank <= 16 + 58); /* the cube below 64 */
+        mm_scheme_free(&s);
+        /* no cube start for <4,4,4>, <3,4,4> nor <1,1,4> */
+        const int shapes[3][3] = {{4, 4, 4}, {3, 4, 4}, {1, 1, 4}};
+        for (int k = 0; k < 3; k++) {
+            assert_int_equal(
+                mm_scheme_standard(&s, shapes[k][0], shapes[k][1], shapes[k][2], field), 0);
+            int before = s.rank;
+            memset(&e, 0, sizeof e);
+            (void)mm_run_walk(&c, &s, &rng, 0, &e);
+            assert_int_equal(e.split_starts, 0);
+            assert_int_equal(s.rank, before);
+            mm_scheme_free(&s);
         }
-        assert_true(work > 0);
-        (void)assert_round_trip(st, child);
-        if (((mm_scheme *)child)->rank >= ((mm_scheme *)g)->rank) {
-            cls->free_genome(child);
-            continue;
-        }
-        cls->free_genome(g);
-        g = child;
-        done++;
     }
-    assert_true(done > 0);
-    assert_true(((mm_scheme *)g)->rank < 60);
-    cls->free_genome(g);
-    cls->destroy(st);
+    /* the strategy alone through the gate */
+    alone_through_gate("cube", "3x3x4", 36, &rng);
 }
 
 /* A policy that cannot serve the shape: configure fails with RT_EUSAGE naming the key. */
@@ -583,8 +656,8 @@ static void bad_policies(void **state)
     rt_policy pol;
     rt_policy_defaults(&pol);
     rt_matmul_policy *mm = mm_policy_mut(&pol);
-    mm->op_walk = mm->op_plus = mm->op_lift = mm->op_restart = mm->op_split = 0; /* sym stays,
-                                                                                   but 2x3x4 */
+    mm->op_walk = mm->op_plus = mm->op_lift = mm->op_restart = mm->op_split = 0; /* sym and
+                                                                   cube stay, but 2x3x4 */
     assert_int_equal(cls->configure(st, &pol, err, sizeof err), RT_EUSAGE);
     assert_non_null(strstr(err, "matmul.op_split"));
     assert_non_null(strstr(err, "sum to zero"));
@@ -653,8 +726,8 @@ static void tool_exit_codes(void **state)
     } bad[] = {
         {"{\"matmul\": {\"op_anneal\": 1}}", "op_anneal"},
         {"{\"matmul\": {\"op_walk\": 0, \"op_plus\": 0, \"op_lift\": 0, \"op_restart\": 0, "
-         "\"op_sym\": 0, \"op_twin\": 0, \"op_symlong\": 0, \"op_split\": 0}}",
-         "matmul.op_split"},
+         "\"op_sym\": 0, \"op_twin\": 0, \"op_symlong\": 0, \"op_split\": 0, \"op_cube\": 0}}",
+         "matmul.op_cube"},
         {"{\"matmul\": {\"pf_walk_flips\": 10, \"flips_exp\": 4}}", "matmul.pf_walk_flips"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -686,6 +759,7 @@ int main(void)
         cmocka_unit_test(rule_and_work),       cmocka_unit_test(lifts_paid_from_budget),       cmocka_unit_test(bad_policies),
         cmocka_unit_test(symlong_weight_by_shape), cmocka_unit_test(symlong_continues_from_the_best),
         cmocka_unit_test(split_direct_sum),
+        cmocka_unit_test(cube_start),
         cmocka_unit_test(tool_exit_codes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -88,10 +88,10 @@ static void gate_admits_only_beyond_noise(void **state)
     assert_int_equal(rt_problem_open(&pb, "policy", k2, v2, 5, &err), 0);
     /* the default run is the portfolio: its walk alone, with runs of 20000 flips or of one */
     const char *good = "{\"matmul\": {\"op_plus\": 0, \"op_restart\": 0, "
-                       "\"op_split\": 0, \"flips_exp\": 0, "
+                       "\"op_split\": 0, \"op_cube\": 0, \"flips_exp\": 0, "
                        "\"pf_walk_flips\": 20000}}";
     const char *bad = "{\"matmul\": {\"op_plus\": 0, \"op_restart\": 0, "
-                      "\"op_split\": 0, \"flips_exp\": 0, "
+                      "\"op_split\": 0, \"op_cube\": 0, \"flips_exp\": 0, "
                       "\"pf_walk_flips\": 1}}";
     rt_verdict v;
     char *t = tu_policy_candidate(good, bad);
@@ -230,7 +230,8 @@ static void race_screens_on_training(void **state)
     /* one-flip walks and descents: a mutation that turns restart or split on (from weight 0 to
      * a small one) must not bring runs of 4.7e7 flips into the trials */
     const char *parent = "{\"matmul\": {\"op_plus\": 0, \"op_restart\": 0, "
-                         "\"op_split\": 0, \"flips_exp\": 0, \"pf_restart_flips\": 1, "
+                         "\"op_split\": 0, \"op_cube\": 0, "
+                         "\"flips_exp\": 0, \"pf_restart_flips\": 1, "
                          "\"pf_walk_flips\": 1}, \"meta\": {\"race_size\": 8, \"knobs\": 20, "
                          "\"step\": 5, \"op_reset\": 0}}";
     char *t = tu_policy_candidate(parent, parent);

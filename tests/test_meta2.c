@@ -88,10 +88,10 @@ static void gate_ignores_meta_knobs(void **state)
     const char *v[] = {"matmul:2x2x2:gf2", "matmul:2x2x3:gf2", "3", "30", "1000000"};
     assert_int_equal(rt_problem_open(&pb, "policy", k, v, 5, &err), 0);
     const char *good = "{\"matmul\": {\"op_plus\": 0, \"op_restart\": 0, "
-                       "\"op_split\": 0, \"flips_exp\": 0, "
+                       "\"op_split\": 0, \"op_cube\": 0, \"flips_exp\": 0, "
                        "\"pf_walk_flips\": 20000}%s}";
     const char *bad = "{\"matmul\": {\"op_plus\": 0, \"op_restart\": 0, "
-                      "\"op_split\": 0, \"flips_exp\": 0, "
+                      "\"op_split\": 0, \"op_cube\": 0, \"flips_exp\": 0, "
                       "\"pf_walk_flips\": 1}%s}";
     const char *metas[] = {"", ", \"meta\": {\"race_size\": 3, \"race_seeds\": 5, \"race_eta\": "
                                "7.5, \"screen\": 9, \"step\": 0.05, \"knobs\": 20}"};
@@ -126,7 +126,8 @@ static int races_won(const char *screen)
     assert_int_equal(rt_problem_open(&pb, "policy", k, v, 5, &err), 0);
     char parent[512];
     snprintf(parent, sizeof parent,
-             "{\"matmul\": {\"op_plus\": 0, \"op_restart\": 0, \"op_split\": 0, \"flips_exp\": 0, "
+             "{\"matmul\": {\"op_plus\": 0, \"op_restart\": 0, \"op_split\": 0, \"op_cube\": 0, "
+             "\"flips_exp\": 0, "
              "\"pf_restart_flips\": 1, \"pf_walk_flips\": 1}, \"meta\": {\"race_size\": 8, "
              "\"knobs\": 20, \"step\": 5, \"op_reset\": 0, \"screen\": %s}}",
              screen);
@@ -366,10 +367,11 @@ static void level1_trial_measures(void **state)
     assert_int_equal(suite.nheld, 2);
     assert_int_equal(rt_meta_suite_make(specs, 1, &suite, msg, sizeof msg), RT_EUSAGE);
     assert_int_equal(rt_meta_suite_make(specs, n, &suite, msg, sizeof msg), 0);
-    /* a start that never reaches the targets (one-flip walks and descents), so that a step can
-     * improve it */
+    /* a start that never reaches the targets (one-flip walks and descents, and cube's
+     * symmetric runs of one flip should a step turn cube on), so that a step can improve it */
     const char *start = "{\"matmul\": {\"op_plus\": 0, \"op_restart\": 0, "
-                        "\"op_split\": 0, \"flips_exp\": 0, \"pf_restart_flips\": 1, "
+                        "\"op_split\": 0, \"op_cube\": 0, \"pf_sym_flips\": 1, "
+                        "\"flips_exp\": 0, \"pf_restart_flips\": 1, "
                         "\"pf_walk_flips\": 1}, \"meta\": {\"race_size\": 4, \"knobs\": 20, "
                         "\"step\": 5, \"op_reset\": 0}}";
     rt_policy p;

@@ -30,7 +30,18 @@
 #include "problems/matmul/matmul_walk.h"
 
 /* The portfolio's strategies (docs/recursion.md), in the order of pf_operators. */
-enum { PF_WALK, PF_PLUS, PF_LIFT, PF_RESTART, PF_SYM, PF_TWIN, PF_SYMLONG, PF_SPLIT, PF_COUNT };
+enum {
+    PF_WALK,
+    PF_PLUS,
+    PF_LIFT,
+    PF_RESTART,
+    PF_SYM,
+    PF_TWIN,
+    PF_SYMLONG,
+    PF_SPLIT,
+    PF_CUBE,
+    PF_COUNT
+};
 
 /* One strategy as the run's shape and policy make it. */
 typedef struct mm_strategy_cfg {
@@ -294,8 +305,9 @@ static int rule_length(const matmul_state *st, double value, const char *key, do
 /* The weight of strategy k in the run's policy (matmul.op_<name>). */
 static double pf_weight(const rt_matmul_policy *pol, int k)
 {
-    const double w[PF_COUNT] = {pol->op_walk, pol->op_plus,  pol->op_lift,   pol->op_restart,
-                                pol->op_sym,  pol->op_twin,  pol->op_symlong, pol->op_split};
+    const double w[PF_COUNT] = {pol->op_walk,    pol->op_plus,  pol->op_lift,
+                                pol->op_restart, pol->op_sym,   pol->op_twin,
+                                pol->op_symlong, pol->op_split, pol->op_cube};
     return w[k];
 }
 
@@ -378,16 +390,28 @@ static int pf_build(matmul_state *st, char *err, size_t errlen)
     enum mm_field gf = lift_ok ? MM_GF2 : st->field;
     mm_walk_cfg w = {walk,       plat,          pol->plateau_min, pol->plus_drift,
                      pol->escape_prob, pol->max_escapes, pol->restart_prob,
-                     pol->stop_on_improve, 0, pol->pf_lifts_pay, 0, 0, 0};
+                     pol->stop_on_improve, 0, pol->pf_lifts_pay, 0, 0, 0, {0}};
     mm_walk_cfg lift = w, restart = {rflips, rplat, rplat / 20, pol->restart_drift, 1.0,
-                                     pol->max_escapes, 1.0, 1, lift_ok, pol->pf_lifts_pay, 0, 0, 0};
+                                     pol->max_escapes, 1.0, 1, lift_ok, pol->pf_lifts_pay, 0, 0, 0,
+                                     {0}};
     lift.need_lift = 1;
     mm_walk_cfg split = restart;
-    split.split = 1;
+    split.split = MM_SPLIT_CUT;
     split.flips_exp = pol->flips_exp;
     split.plateau_exp = pol->plateau_exp;
     mm_sym_cfg cyc = pf_sym_base(st), twin = cyc, longrun = cyc;
     cyc.flips = twin.flips = sym;
+    /* cube: split's lengths, its cube descended as a cyclic run of the cube's own size */
+    int k = mm_cube_side(st->n, st->m, st->p);
+    mm_walk_cfg cube = split;
+    cube.split = MM_SPLIT_CUBE;
+    cube.cube = pf_sym_base(st);
+    cube.cube.parts = pol->sym_cubes >= 1 && pol->sym_cubes <= k ? pol->sym_cubes
+                                                                 : mm_sym_default_parts(k);
+    cube.cube.flips = mm_rule_length(pol->pf_sym_flips, k, k, k, pol->flips_exp);
+    cube.cube.stop_on_improve = 0;
+    if (cube.cube.flips < 1)
+        cube.cube.flips = 1;
     twin.twin = 1;
     longrun.flips = symlong;
     longrun.stop_on_improve = 0;
@@ -403,6 +427,8 @@ static int pf_build(matmul_state *st, char *err, size_t errlen)
     /* split on the shapes the symmetric strategies do not serve (docs/recursion.md) */
     st->strat[PF_SPLIT] = (mm_strategy_cfg){!square && st->n * st->m * st->p >= 2, gf, 0, split,
                                             {0}};
+    /* cube on <k,k,d> (d > k >= 2, in any order): a cube and one slab */
+    st->strat[PF_CUBE] = (mm_strategy_cfg){k > 0, gf, 0, cube, {0}};
     return pf_choose(st, err, errlen);
 }
 
@@ -638,7 +664,7 @@ static mm_walk_cfg legacy_walk_cfg(const matmul_state *st)
     const rt_matmul_policy *pol = &st->pol;
     return (mm_walk_cfg){pol->walk_flips,   pol->plateau_flips,  pol->plateau_min,
                          pol->plus_drift,   pol->escape_prob,    pol->max_escapes,
-                         pol->restart_prob, pol->stop_on_improve, st->lift, 0, 0, 0, 0};
+                         pol->restart_prob, pol->stop_on_improve, st->lift, 0, 0, 0, 0, {0}};
 }
 
 static mm_sym_cfg legacy_sym_cfg(const matmul_state *st)
@@ -724,12 +750,13 @@ PF_OP(pf_sym, PF_SYM, 0)
 PF_OP(pf_twin, PF_TWIN, 0)
 PF_OP(pf_symlong, PF_SYMLONG, 0)
 PF_OP(pf_split, PF_SPLIT, 0)
+PF_OP(pf_cube, PF_CUBE, 0)
 
 /* Every strategy of the portfolio, in PF_ order, with its weight when the policy has none. */
 static const rt_operator pf_operators[PF_COUNT] = {
     {"walk", 0.9, pf_walk},       {"plus", 0.1, pf_plus}, {"lift", 1, pf_lift},
     {"restart", 1, pf_restart},   {"sym", 1, pf_sym},     {"twin", 0.5, pf_twin},
-    {"symlong", 0.5, pf_symlong}, {"split", 1, pf_split},
+    {"symlong", 0.5, pf_symlong}, {"split", 1, pf_split}, {"cube", 1, pf_cube},
 };
 
 static int op_drop(const void *state, void *genome, rt_rng *rng, long long *work)

@@ -57,6 +57,8 @@ static const rt_knob rows[] = {
               "portfolio: weight of the long symmetric headroom runs (square shapes)"),
     KNOB_REAL("matmul.op_split", op_split, 1, 0, 100, RT_MUT_LOG, 0.4,
               "portfolio: weight of the split descents (from a direct sum of two smaller shapes)"),
+    KNOB_REAL("matmul.op_cube", op_cube, 1, 0, 100, RT_MUT_LOG, 0.4,
+              "portfolio: weight of the cube descents (<k,k,d>: a symmetric cube and a slab)"),
     KNOB_REAL("matmul.symlong_exp", symlong_exp, 3, -4, 8, RT_MUT_ADD, 0.3,
               "portfolio: symlong's weight scales as (n*m*p/64)^symlong_exp"),
     KNOB_REAL("matmul.symlong_best", symlong_best, 0.8, 0, 1, RT_MUT_ADD, 0.15,

@@ -44,7 +44,7 @@ typedef struct rt_matmul_policy {
     /* The portfolio (the default without --symmetric, --lift or --proxy sampled; docs/recursion.md):
      * the other strategies' weights, and lengths given at <4,4,4> (n*m*p = 64) that the rule
      * length = value * (n*m*p / 64)^exponent scales to the run's shape. */
-    double op_lift, op_restart, op_sym, op_twin, op_symlong, op_split; /* strategy weights */
+    double op_lift, op_restart, op_sym, op_twin, op_symlong, op_split, op_cube; /* weights */
     double symlong_exp;       /* op_symlong scales as (n*m*p/64)^symlong_exp (square shapes) */
     double symlong_best;      /* chance that a symlong run continues from its island's best */
     double flips_exp;         /* exponent of the rule for flips budgets */

@@ -142,13 +142,35 @@ static long long scaled_length(long long len, double ratio, double exponent)
     return v < 1 ? 1 : v > 1e12 ? (long long)1e12 : (long long)v;
 }
 
+/* One part of a start built from parts: the standard algorithm of <pd[0],pd[1],pd[2]> descended
+ * by a walker run of c's configuration scaled to the part's size (the rule of the shape), whole
+ * shape dims. A part no flip changes (<n,m,1> and the like) stays the standard algorithm.
+ * Returns 0 or RT_ENOMEM (out empty then). */
+static int descend_part(const mm_walk_cfg *c, const int dims[3], const int pd[3],
+                        enum mm_field field, rt_rng *rng, mm_scheme *out, mm_effort *effort)
+{
+    int rc = mm_scheme_standard(out, pd[0], pd[1], pd[2], field);
+    if (rc)
+        return rc;
+    double ratio = (double)pd[0] * pd[1] * pd[2] / ((double)dims[0] * dims[1] * dims[2]);
+    mm_walk_cfg pc = *c;
+    pc.flips = scaled_length(c->flips, ratio, c->flips_exp);
+    pc.plateau_hi = scaled_length(c->plateau_hi, ratio, c->plateau_exp);
+    pc.plateau_min = scaled_length(c->plateau_min, ratio, c->plateau_exp);
+    pc.restart_prob = 0;
+    pc.stop_on_improve = 0;
+    pc.need_lift = 0;
+    pc.split = 0;
+    (void)mm_run_walk(&pc, out, rng, 0, effort);
+    return 0;
+}
+
 /* The split start (the meta flip graph's extensions, Kauers and Wood 2025, made a fresh start):
  * one dimension of <n,m,p> of at least 2 is cut at a random point, each part's standard
- * algorithm descends by a walker run of this configuration scaled to the part's size, and the
- * start is the direct sum of the two parts' schemes. <3,4,5> cut in p as <3,4,2> + <3,4,3>
- * starts near 20 + 29 = 49 instead of 60, in a region of the flip graph that descents from the
- * standard algorithm do not visit first. The start is reduced. Returns 0, -1 when the shape
- * has no dimension to cut, or RT_ENOMEM. */
+ * algorithm descends (descend_part), and the start is the direct sum of the two parts' schemes.
+ * <3,4,5> cut in p as <3,4,2> + <3,4,3> starts near 20 + 29 = 49 instead of 60, in a region of
+ * the flip graph that descents from the standard algorithm do not visit first. The start is
+ * reduced. Returns 0, -1 when the shape has no dimension to cut, or RT_ENOMEM. */
 static int split_start(const mm_walk_cfg *c, const mm_scheme *s, rt_rng *rng, mm_scheme *out,
                        mm_effort *effort)
 {
@@ -162,22 +184,10 @@ static int split_start(const mm_walk_cfg *c, const mm_scheme *s, rt_rng *rng, mm
     int cut = pick + 1;
     mm_scheme part[2] = {{0}, {0}};
     int rc = 0;
-    for (int k = 0; k < 2; k++) {
+    for (int k = 0; k < 2 && !rc; k++) {
         int pd[3] = {dims[0], dims[1], dims[2]};
         pd[axis] = k ? dims[axis] - cut : cut;
-        if ((rc = mm_scheme_standard(&part[k], pd[0], pd[1], pd[2], s->field)))
-            break;
-        double ratio = (double)pd[0] * pd[1] * pd[2] / ((double)dims[0] * dims[1] * dims[2]);
-        mm_walk_cfg pc = *c;
-        pc.flips = scaled_length(c->flips, ratio, c->flips_exp);
-        pc.plateau_hi = scaled_length(c->plateau_hi, ratio, c->plateau_exp);
-        pc.plateau_min = scaled_length(c->plateau_min, ratio, c->plateau_exp);
-        pc.restart_prob = 0;
-        pc.stop_on_improve = 0;
-        pc.need_lift = 0;
-        pc.split = 0;
-        /* a part no flip changes (<n,m,1> and the like) stays the standard algorithm */
-        (void)mm_run_walk(&pc, &part[k], rng, 0, effort);
+        rc = descend_part(c, dims, pd, s->field, rng, &part[k], effort);
     }
     if (!rc && !(rc = mm_scheme_direct_sum(&part[0], &part[1], axis, out))) {
         mm_scheme_reduce_all(out);
@@ -188,16 +198,55 @@ static int split_start(const mm_walk_cfg *c, const mm_scheme *s, rt_rng *rng, mm
     return rc == RT_ENOMEM ? rc : rc ? -1 : 0;
 }
 
-/* With probability restart_prob, s becomes the standard algorithm (split: the split start);
- * returns the rank the run must beat to stop early (the parent's), or -1 when s is still the
- * parent. */
+int mm_cube_side(int n, int m, int p)
+{
+    int k = n < m ? (n < p ? n : p) : (m < p ? m : p);
+    int above = (n > k) + (m > k) + (p > k);
+    return k >= 2 && above == 1 ? k : 0;
+}
+
+/* The cube start (the meta flip graph's extension edge, Kauers and Wood 2025, from the square
+ * shape inside): for <k,k,d> (d > k, in any order) the cube <k,k,k> descends by a symmetric run
+ * from its fresh symmetric start (c->cube), the slab <k,k,d-k> that completes the shape
+ * descends as a split part, and the start is their direct sum. <4,4,5> starts from <4,4,4>'s
+ * symmetric 49-58 beside <4,4,1>'s 16, a region that plain and split descents (64 at best) do
+ * not reach: walks from it reach 62 in seconds (docs/recursion.md). The start is reduced.
+ * Returns 0, -1 when the shape is not of that form (mm_cube_side), or RT_ENOMEM. */
+static int cube_start(const mm_walk_cfg *c, const mm_scheme *s, rt_rng *rng, mm_scheme *out,
+                      mm_effort *effort)
+{
+    int dims[3] = {s->n, s->m, s->p}, k = mm_cube_side(s->n, s->m, s->p);
+    if (!k)
+        return -1;
+    int axis = dims[0] > k ? 0 : dims[1] > k ? 1 : 2, pd[3] = {k, k, k};
+    pd[axis] = dims[axis] - k;
+    mm_scheme cube = {0}, slab = {0};
+    int rc = mm_scheme_standard(&cube, k, k, k, s->field);
+    if (!rc && mm_run_sym(&c->cube, &cube, rng, 0, effort) == 0) /* else the standard cube */
+        mm_scheme_reduce_all(&cube);
+    if (!rc)
+        rc = descend_part(c, dims, pd, s->field, rng, &slab, effort);
+    if (!rc && !(rc = mm_scheme_direct_sum(&cube, &slab, axis, out))) {
+        mm_scheme_reduce_all(out);
+        effort->split_starts++;
+    }
+    mm_scheme_free(&cube);
+    mm_scheme_free(&slab);
+    return rc == RT_ENOMEM ? rc : rc ? -1 : 0;
+}
+
+/* With probability restart_prob, s becomes the standard algorithm (split: the split or the cube
+ * start); returns the rank the run must beat to stop early (the parent's), or -1 when s is still
+ * the parent. */
 static int maybe_restart(const mm_walk_cfg *c, mm_scheme *s, rt_rng *rng, mm_effort *effort)
 {
     if (!(c->restart_prob > 0 && rt_rng_unit(rng) < c->restart_prob))
         return -1;
     mm_scheme fresh = {0};
-    if (c->split ? split_start(c, s, rng, &fresh, effort)
-                 : mm_scheme_standard(&fresh, s->n, s->m, s->p, s->field))
+    int rc = c->split == MM_SPLIT_CUBE  ? cube_start(c, s, rng, &fresh, effort)
+             : c->split == MM_SPLIT_CUT ? split_start(c, s, rng, &fresh, effort)
+                                        : mm_scheme_standard(&fresh, s->n, s->m, s->p, s->field);
+    if (rc)
         return -1;
     int parent_rank = s->rank;
     mm_scheme_free(s);

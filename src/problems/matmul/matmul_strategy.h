@@ -1,7 +1,7 @@
 /* matmul_strategy.h — the ways matmul searches a shape, as functions of an explicit
  * configuration: a walker run on the flip graph (plain, plus first, or a fresh descent from the
- * standard algorithm or from a direct sum of two smaller shapes' schemes), a
- * symmetric walker run (cyclic or twin, from the parent or from a fresh symmetric start), the
+ * standard algorithm or from a direct sum of smaller shapes' schemes: two parts of a random cut,
+ * or a symmetric cube and its slab), a symmetric walker run (cyclic or twin, from the parent or from a fresh symmetric start), the
  * change of field between the integers and GF(2) that lets one archive hold the schemes of
  * walks over either, and the rule that sets a strategy's lengths from the shape.
  *
@@ -28,30 +28,9 @@ typedef struct mm_effort {
     long long pluses;             /* plus transitions */
     long long lifts;              /* lift attempts (mm_lift_encode calls that were not cached) */
     double lift_work;             /* their calibrated work (mm_lift_work of each one's shape) */
-    long long split_starts;       /* fresh starts built from two parts (split; their part
-                                     descents' flips are in flips_z and flips_gf2) */
+    long long split_starts;       /* fresh starts built from parts (split, cube; their part
+                                     descents' flips are in flips_z, flips_gf2 and sym_flips) */
 } mm_effort;
-
-/* A plain walker run (docs/policy.md, matmul): budget, plateaus, escapes, restarts. */
-typedef struct mm_walk_cfg {
-    long long flips;        /* flips budget */
-    long long plateau_hi;   /* flips without a reduction that make a plateau */
-    long long plateau_min;  /* > 0: each plateau log-uniform in [plateau_min, plateau_hi] */
-    int drift;              /* plus from the current scheme while rank < lowest + drift */
-    double escape_prob;     /* at a plateau: escape by a plus (else the run ends) */
-    int max_escapes;
-    double restart_prob;    /* start from the standard algorithm instead of the parent */
-    int stop_on_improve;    /* end as soon as below the parent's rank (and lifted, need_lift) */
-    int need_lift;          /* the gate is over Z and the walk over GF(2): only a lifting
-                               improvement ends the run, and the child must lift */
-    int lifts_pay;          /* 1: lift attempts are paid from the flips budget, at their
-                               calibrated work (mm_lift_work), so that a run costs at most its
-                               budget and one lift; 0 (the override modes): lifts are free */
-    int split;              /* 1: a restart starts from a direct sum of two smaller shapes'
-                               schemes instead of the standard algorithm (split_start) */
-    double flips_exp, plateau_exp; /* split: the parts' lengths are this run's times
-                               (part's n*m*p / n*m*p)^exp, the rule of the shape */
-} mm_walk_cfg;
 
 /* A symmetric walker run (matmul_sym.h's mm_sym_run). */
 typedef struct mm_sym_cfg {
@@ -68,6 +47,34 @@ typedef struct mm_sym_cfg {
     int need_lift; /* as mm_walk_cfg */
     int lifts_pay; /* as mm_walk_cfg */
 } mm_sym_cfg;
+
+enum { MM_SPLIT_CUT = 1, MM_SPLIT_CUBE = 2 };
+
+/* A plain walker run (docs/policy.md, matmul): budget, plateaus, escapes, restarts. */
+typedef struct mm_walk_cfg {
+    long long flips;        /* flips budget */
+    long long plateau_hi;   /* flips without a reduction that make a plateau */
+    long long plateau_min;  /* > 0: each plateau log-uniform in [plateau_min, plateau_hi] */
+    int drift;              /* plus from the current scheme while rank < lowest + drift */
+    double escape_prob;     /* at a plateau: escape by a plus (else the run ends) */
+    int max_escapes;
+    double restart_prob;    /* start from the standard algorithm instead of the parent */
+    int stop_on_improve;    /* end as soon as below the parent's rank (and lifted, need_lift) */
+    int need_lift;          /* the gate is over Z and the walk over GF(2): only a lifting
+                               improvement ends the run, and the child must lift */
+    int lifts_pay;          /* 1: lift attempts are paid from the flips budget, at their
+                               calibrated work (mm_lift_work), so that a run costs at most its
+                               budget and one lift; 0 (the override modes): lifts are free */
+    int split;              /* a restart starts from a direct sum of smaller shapes' schemes
+                               instead of the standard algorithm: MM_SPLIT_CUT two parts at a
+                               random cut (split_start), MM_SPLIT_CUBE the cube and the slab
+                               of <k,k,d> (cube_start); 0: none */
+    double flips_exp, plateau_exp; /* split: the parts' lengths are this run's times
+                               (part's n*m*p / n*m*p)^exp, the rule of the shape */
+    mm_sym_cfg cube;        /* MM_SPLIT_CUBE: the symmetric run that descends the cube from its
+                               fresh symmetric start (its flips are the cube's own) */
+} mm_walk_cfg;
+
 
 /* One walker run on s (in s's own field); s becomes the run's lowest-rank scheme. Returns 0, or
  * -1 when nothing was done or the walker could not be built (s unchanged then). */
@@ -92,6 +99,10 @@ int mm_scheme_to_field(const mm_scheme *in, enum mm_field field, mm_scheme *out,
  * reference size at which a portfolio length knob is given. Returns the length, 0 or less when
  * the rule gives less than one flip. */
 long long mm_rule_length(double base, int n, int m, int p, double exponent);
+
+/* The side k of the cube strategy's cube: k when <n,m,p> is <k,k,d> with d > k >= 2 in some
+ * order (one dimension above two equal ones: the cube and one slab), else 0. */
+int mm_cube_side(int n, int m, int p);
 
 /* The flips of an effort, of every kind and field, uncalibrated. */
 long long mm_effort_flips(const mm_effort *e);
