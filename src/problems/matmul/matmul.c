@@ -410,7 +410,7 @@ static int pf_build(matmul_state *st, char *err, size_t errlen)
                                                                  : mm_sym_default_parts(k);
     cube.cube.flips = mm_rule_length(pol->pf_sym_flips, k, k, k, pol->flips_exp);
     cube.cube.stop_on_improve = 0;
-    if (cube.cube.flips < 1)
+    if (cube.cube.flips < 1) /* the knob is checked at the shape's size above; the cube is less */
         cube.cube.flips = 1;
     twin.twin = 1;
     longrun.flips = symlong;

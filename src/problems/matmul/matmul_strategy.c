@@ -142,10 +142,10 @@ static long long scaled_length(long long len, double ratio, double exponent)
     return v < 1 ? 1 : v > 1e12 ? (long long)1e12 : (long long)v;
 }
 
-/* One part of a start built from parts: the standard algorithm of <pd[0],pd[1],pd[2]> descended
- * by a walker run of c's configuration scaled to the part's size (the rule of the shape), whole
- * shape dims. A part no flip changes (<n,m,1> and the like) stays the standard algorithm.
- * Returns 0 or RT_ENOMEM (out empty then). */
+/* One part of a start built from parts of the shape dims: the standard algorithm of
+ * <pd[0],pd[1],pd[2]> descended by a walker run of c's configuration scaled by the rule of the
+ * shape from dims to the part's size. A part no flip changes (<n,m,1> and the like) stays the
+ * standard algorithm. Returns 0 or RT_ENOMEM (out empty then). */
 static int descend_part(const mm_walk_cfg *c, const int dims[3], const int pd[3],
                         enum mm_field field, rt_rng *rng, mm_scheme *out, mm_effort *effort)
 {
