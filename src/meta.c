@@ -223,25 +223,25 @@ static long long largest_run(const rt_policy *policy, const rt_meta_spec *spec)
     if (sscanf(spec->shape, "%dx%dx%d", &n, &m, &p) != 3)
         return 0;
     const double base[] = {mm->pf_walk_flips, mm->pf_restart_flips, mm->pf_sym_flips,
-                           mm->pf_symlong_flips, mm->pf_sym_flips};
+                           mm->pf_symlong_flips};
     int square = n == m && m == p; /* the symmetric strategies need a square shape */
     int k = mm_cube_side(n, m, p);  /* cube's: <k,k,d> */
     const double weight[] = {mm->op_walk + mm->op_plus + mm->op_lift,
                              /* split and cube: restart's */
                              mm->op_restart + (square ? 0 : mm->op_split) + (k ? mm->op_cube : 0),
-                             square ? mm->op_sym + mm->op_twin : 0, square ? mm->op_symlong : 0,
-                             k ? mm->op_cube : 0};
-    /* (split's and cube's part descents add at most restart's length again, for flips_exp >=
-       1; the last is cube's symmetric run, sym's length at the cube's size) */
+                             square ? mm->op_sym + mm->op_twin : 0, square ? mm->op_symlong : 0};
+    /* (split's and cube's part descents add at most restart's length again, for flips_exp >= 1) */
     long long most = 0;
     for (size_t i = 0; i < sizeof base / sizeof base[0]; i++) {
-        int last = i + 1 == sizeof base / sizeof base[0];
-        long long len = weight[i] > 0 ? mm_rule_length(base[i], last ? k : n, last ? k : m,
-                                                       last ? k : p, mm->flips_exp)
-                                      : 0;
+        long long len = weight[i] > 0 ? mm_rule_length(base[i], n, m, p, mm->flips_exp) : 0;
         if (len > most)
             most = len;
     }
+    /* and cube's symmetric run, sym's length at the cube's size */
+    long long cube =
+        k && mm->op_cube > 0 ? mm_rule_length(mm->pf_sym_flips, k, k, k, mm->flips_exp) : 0;
+    if (cube > most)
+        most = cube;
     return most;
 }
 

@@ -351,13 +351,19 @@ static mm_sym_cfg sym_knobs(const rt_matmul_policy *pol)
     return c;
 }
 
+/* The cube products of a fresh symmetric start of side n: matmul.sym_cubes where it fits,
+ * else the residue rule. */
+static int sym_parts(const rt_matmul_policy *pol, int n)
+{
+    return pol->sym_cubes >= 1 && pol->sym_cubes <= n ? pol->sym_cubes : mm_sym_default_parts(n);
+}
+
 /* The symmetric strategies' configuration before its flips, field and kind. */
 static mm_sym_cfg pf_sym_base(const matmul_state *st)
 {
     const rt_matmul_policy *pol = &st->pol;
     mm_sym_cfg c = sym_knobs(pol);
-    c.parts = pol->sym_cubes >= 1 && pol->sym_cubes <= st->n ? pol->sym_cubes
-                                                               : mm_sym_default_parts(st->n);
+    c.parts = sym_parts(pol, st->n);
     c.fresh = 1;
     c.lifts_pay = pol->pf_lifts_pay;
     return c;
@@ -406,8 +412,7 @@ static int pf_build(matmul_state *st, char *err, size_t errlen)
     mm_walk_cfg cube = split;
     cube.split = MM_SPLIT_CUBE;
     cube.cube = pf_sym_base(st);
-    cube.cube.parts = pol->sym_cubes >= 1 && pol->sym_cubes <= k ? pol->sym_cubes
-                                                                 : mm_sym_default_parts(k);
+    cube.cube.parts = sym_parts(pol, k);
     cube.cube.flips = mm_rule_length(pol->pf_sym_flips, k, k, k, pol->flips_exp);
     cube.cube.stop_on_improve = 0;
     if (cube.cube.flips < 1) /* the knob is checked at the shape's size above; the cube is less */
