@@ -7,7 +7,10 @@
 # changed), MAX_SIZE the layer's scope (matmul n*m*p). The script re-measures, with the layer
 # against the current default (bench/portfolio_compare.sh, the two arms one after the other per
 # seed, in one run), every row of the target table whose shape the scope holds (60 s cap) and
-# every "minutes" row it holds (600 s cap), on SEEDS (20) seeds from FIRST. FIRST has no
+# every "minutes" row it holds (600 s cap), on SEEDS (20) seeds from FIRST. FIELD names the
+# scope's field: unset, the layer holds both fields, and the rows are the target table's (over
+# Z) and the three minutes rows; z, the table and the minutes rows over Z; gf2, the table's
+# shapes over GF(2) (portfolio_compare's 223gf2 ... 344gf2) and <4,4,5> over GF(2). FIRST has no
 # default: give seeds that no earlier comparison of this layer used. Then it applies the rule:
 #   - no row worse beyond the noise: the upper end of each row's paired ratio (default / layer,
 #     exp(mean +- 2 standard errors) of the per-seed log-ratios) is at least 1;
@@ -32,16 +35,24 @@ case ${FIRST}x${SEEDS:-20} in *[!0-9x]* | x* | *x) echo "ship_check: FIRST and S
 rm -f "${TMPDIR:-/tmp}/ship_check.err.$$"
 
 # the rows of bench/portfolio_compare.sh and their sizes n*m*p
+trows="223z:12 224z:16 233z:18 333z:27 334z:36 344z:48 444z:64 555z:125"
+mrows="345z:60 445z:80 445gf2:80"
+case ${FIELD-} in
+'') ;;
+z) mrows="345z:60 445z:80" ;;
+gf2) trows="223gf2:12 224gf2:16 233gf2:18 333gf2:27 334gf2:36 344gf2:48" mrows="445gf2:80" ;;
+*) echo "ship_check: FIELD '$FIELD' is not z or gf2" >&2; exit 2 ;;
+esac
 table="" minutes=""
-for r in 223z:12 224z:16 233z:18 333z:27 334z:36 344z:48 444z:64 555z:125; do
+for r in $trows; do
     [ "${r#*:}" -le "$max" ] && table="$table ${r%%:*}"
 done
-for r in 345z:60 445z:80 445gf2:80; do
+for r in $mrows; do
     [ "${r#*:}" -le "$max" ] && minutes="$minutes ${r%%:*}"
 done
 out=$(mktemp /tmp/ratchet-ship-XXXXXX) || exit 1
 trap 'rm -f "$out" "$out.rc"' EXIT
-echo "layer $layer, scope n*m*p <= $max: table rows${table:- none}; minutes rows${minutes:- none}"
+echo "layer $layer, scope n*m*p <= $max${FIELD:+ over $FIELD}: table rows${table:- none}; minutes rows${minutes:- none}"
 [ -n "$table$minutes" ] || { echo "ship: no (the scope holds no row of the target table)"; exit 1; }
 # one run of portfolio_compare, so that the pooled ratio is over every pair: its caps are 60 s,
 # and 600 s for 555z and the minutes rows

@@ -401,10 +401,24 @@ static int load_json(const char *what, const char *text, size_t len, json_t **ro
     return 0;
 }
 
+/* Whether word is one of the space-separated words of list. */
+static int word_in(const char *word, const char *list)
+{
+    size_t n = strlen(word);
+    for (const char *w = list; n && *w;) {
+        size_t k = strcspn(w, " ");
+        if (k == n && memcmp(w, word, n) == 0)
+            return 1;
+        w += k + (w[k] == ' ');
+    }
+    return 0;
+}
+
 /* Checks one layer's scope; *applies is 1 when a run of `problem` with instance size `size`
- * is inside it (problem NULL: every scope applies, the head). */
-static int scope_check(json_t *scope, int i, const char *problem, long size, int *applies,
-                       char *err, size_t errlen)
+ * and field `field` (NULL: the problem has none) is inside it (problem NULL: every scope
+ * applies, the head). A scope's field must be one its problem's class names (scope_fields). */
+static int scope_check(json_t *scope, int i, const char *problem, long size, const char *field,
+                       int *applies, char *err, size_t errlen)
 {
     if (!json_is_object(scope))
         return rt_fail(err, errlen, RT_EUSAGE, "default policy: layers[%d].scope is not an object",
@@ -412,7 +426,8 @@ static int scope_check(json_t *scope, int i, const char *problem, long size, int
     const char *key;
     json_t *v;
     json_object_foreach(scope, key, v) {
-        if (strcmp(key, "problem") != 0 && strcmp(key, "max_size") != 0) {
+        if (strcmp(key, "problem") != 0 && strcmp(key, "max_size") != 0 &&
+            strcmp(key, "field") != 0) {
             char shown[100];
             printable_key(shown, sizeof shown, key);
             return rt_fail(err, errlen, RT_EUSAGE, "default policy: unknown key 'layers[%d].scope.%s'",
@@ -420,19 +435,36 @@ static int scope_check(json_t *scope, int i, const char *problem, long size, int
         }
     }
     json_t *pr = json_object_get(scope, "problem"), *mx = json_object_get(scope, "max_size");
+    json_t *fd = json_object_get(scope, "field");
     if (!json_is_string(pr) || !json_string_value(pr)[0])
         return rt_fail(err, errlen, RT_EUSAGE,
                        "default policy: layers[%d].scope.problem must be a problem's name", i);
     if (!json_is_integer(mx) || json_integer_value(mx) < 1)
         return rt_fail(err, errlen, RT_EUSAGE,
                        "default policy: layers[%d].scope.max_size must be an integer >= 1", i);
+    if (fd) {
+        const rt_problem_class *cls = NULL;
+        for (size_t k = 0; (cls = rt_problem_class_at(k)); k++)
+            if (strcmp(cls->name, json_string_value(pr)) == 0)
+                break;
+        const char *names = cls && cls->scope_fields ? cls->scope_fields : NULL;
+        if (!json_is_string(fd) || !names || !word_in(json_string_value(fd), names)) {
+            char shown[100];
+            printable_key(shown, sizeof shown, json_string_value(pr));
+            return rt_fail(err, errlen, RT_EUSAGE,
+                           "default policy: layers[%d].scope.field must be one of %s's fields "
+                           "(%s)",
+                           i, shown, names ? names : "it has none");
+        }
+    }
     *applies = !problem || (strcmp(problem, json_string_value(pr)) == 0 && size >= 1 &&
-                            (json_int_t)size <= json_integer_value(mx));
+                            (json_int_t)size <= json_integer_value(mx) &&
+                            (!fd || (field && strcmp(field, json_string_value(fd)) == 0)));
     return 0;
 }
 
 int rt_policy_defaults_text(rt_policy *p, const char *text, size_t len, const char *problem,
-                            long size, char *err, size_t errlen)
+                            long size, const char *field, char *err, size_t errlen)
 {
     json_t *root;
     int rc = load_json("default policy", text, len, &root, err, errlen);
@@ -473,8 +505,8 @@ int rt_policy_defaults_text(rt_policy *p, const char *text, size_t len, const ch
                 }
             }
             json_t *scope = json_object_get(layer, "scope");
-            if (rc || (scope && (rc = scope_check(scope, (int)i, problem, size, &applies, err,
-                                                   errlen))))
+            if (rc || (scope && (rc = scope_check(scope, (int)i, problem, size, field, &applies,
+                                                   err, errlen))))
                 break;
             /* every layer is checked, the ones that do not apply too */
             rt_policy trial = out;
@@ -497,8 +529,8 @@ int rt_policy_defaults_text(rt_policy *p, const char *text, size_t len, const ch
 static void merge_shipped(void)
 {
     char err[256];
-    if (rt_policy_defaults_text(&shipped, shipped_src, strlen(shipped_src), NULL, 0, err,
-                                sizeof err)) {
+    if (rt_policy_defaults_text(&shipped, shipped_src, strlen(shipped_src), NULL, 0, NULL,
+                                err, sizeof err)) {
         /* test_policy checks the file; a build from an edited file that breaks it stops here */
         fprintf(stderr, "ratchet: the built-in policy/default.json is not a policy: %s\n", err);
         abort();
@@ -511,12 +543,12 @@ void rt_policy_defaults(rt_policy *p)
     memcpy(p, &shipped, sizeof *p);
 }
 
-void rt_policy_defaults_for(rt_policy *p, const char *problem, long size)
+void rt_policy_defaults_for(rt_policy *p, const char *problem, long size, const char *field)
 {
     pthread_once(&shipped_once, merge_shipped); /* the file is known to be good past here */
     char err[256];
     if (rt_policy_defaults_text(p, shipped_src, strlen(shipped_src), problem ? problem : "",
-                                size, err, sizeof err))
+                                size, field, err, sizeof err))
         rt_policy_defaults(p); /* out of memory: the head */
 }
 
@@ -525,7 +557,7 @@ int rt_policy_shipped_replace(const char *text, char *err, size_t errlen)
     pthread_once(&shipped_once, merge_shipped);
     const char *src = text ? text : shipped_text;
     rt_policy head;
-    int rc = rt_policy_defaults_text(&head, src, strlen(src), NULL, 0, err, errlen);
+    int rc = rt_policy_defaults_text(&head, src, strlen(src), NULL, 0, NULL, err, errlen);
     if (rc)
         return rc;
     shipped_src = src;

@@ -182,17 +182,19 @@ void rt_policy_set(rt_policy *p, const rt_knob *k, double v);
  * docs/recursion.md), whatever their scope. A run uses rt_policy_defaults_for. */
 void rt_policy_defaults(rt_policy *p);
 /* The shipped default for a run of `problem` whose instance has size `size` (its class's
- * scope_size; matmul: n*m*p): the table with only the layers of policy/default.json whose scope
+ * scope_size; matmul: n*m*p) and field `field` (scope_field; matmul: "z" or "gf2"; NULL when
+ * the problem has none): the table with only the layers of policy/default.json whose scope
  * holds it (a layer without a scope holds every run). rt_policy_defaults is the head, every
  * layer merged: what a meta run continues from. */
-void rt_policy_defaults_for(rt_policy *p, const char *problem, long size);
+void rt_policy_defaults_for(rt_policy *p, const char *problem, long size, const char *field);
 /* The same from a text in policy/default.json's format: a plain policy (one layer for every
  * run), or {"layers": [{"scope": {"problem": NAME, "max_size": N}, "policy": {...}}, ...]}
- * merged in order over the table. problem NULL: every layer (the head). Every layer is checked
- * whether it applies or not; RT_EUSAGE naming the bad key, RT_ETOOBIG over 64 KiB. On failure
+ * merged in order over the table; a scope may also name a "field" (one of the problem class's
+ * scope_fields), and then holds only runs of that field. problem NULL: every layer (the head).
+ * Every layer is checked whether it applies or not; RT_EUSAGE naming the bad key, RT_ETOOBIG over 64 KiB. On failure
  * *p is unchanged. */
 int rt_policy_defaults_text(rt_policy *p, const char *text, size_t len, const char *problem,
-                            long size, char *err, size_t errlen);
+                            long size, const char *field, char *err, size_t errlen);
 /* For tests: the shipped default becomes text (kept by the caller; NULL: the built-in file
  * again), checked as rt_policy_defaults_text does. Not thread-safe: call it while no run is
  * being made. */

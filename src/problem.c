@@ -297,12 +297,19 @@ long rt_problem_scope_size(const rt_problem *problem)
     return n > 0 ? n : 0;
 }
 
+const char *rt_problem_scope_field(const rt_problem *problem)
+{
+    const rt_problem_class *cls = problem->cls;
+    return cls->scope_field ? cls->scope_field(problem->state) : NULL;
+}
+
 void rt_problem_defaults(const rt_problem *problem, rt_policy *p)
 {
     if (problem->cls->defaults_head)
         rt_policy_defaults(p);
     else
-        rt_policy_defaults_for(p, problem->cls->name, rt_problem_scope_size(problem));
+        rt_policy_defaults_for(p, problem->cls->name, rt_problem_scope_size(problem),
+                              rt_problem_scope_field(problem));
 }
 
 int rt_policy_show_for(const rt_problem *problem, const char *text, size_t len, char **json,

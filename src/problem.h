@@ -118,6 +118,11 @@ typedef struct rt_problem_class {
     /* Optional: the instance's size as the scopes of the shipped default's layers measure it
      * (policy/default.json; matmul: n*m*p). NULL: 0, which no scope holds. */
     long (*scope_size)(const void *state);
+    /* Optional: the instance's field as a scope may name it (matmul: "z" or "gf2", the field
+     * its results are verified over), and the names a scope may use, space-separated. NULL: a
+     * scope that names a field never holds this problem's runs. */
+    const char *(*scope_field)(const void *state);
+    const char *scope_fields;
     /* 1: a run of this problem starts from the head of the shipped default (every layer,
      * rt_policy_defaults) whatever the scopes: the meta level, whose candidates are policies for
      * every problem and whose trials each take their own instance's scope (rt_meta_run_trial). */
@@ -236,6 +241,8 @@ const rt_operator *rt_problem_operators(const rt_problem *problem, size_t *n);
 double rt_problem_op_scale(const rt_problem *problem, const char *op);
 /* The instance's size for the shipped default's scopes (scope_size; 0 without). */
 long rt_problem_scope_size(const rt_problem *problem);
+/* The instance's field for the shipped default's scopes (scope_field; NULL without). */
+const char *rt_problem_scope_field(const rt_problem *problem);
 /* The shipped default policy for this instance: rt_policy_defaults_for with its class's name
  * and scope size (the head for a class with defaults_head). */
 void rt_problem_defaults(const rt_problem *problem, rt_policy *p);

@@ -257,7 +257,7 @@ static void test_shipped_default_is_table_plus_file(void **st)
     char err[256];
     rt_policy_table_defaults(&table);
     memset(&merged, 0xab, sizeof merged);
-    if (rt_policy_defaults_text(&merged, file, len, NULL, 0, err, sizeof err))
+    if (rt_policy_defaults_text(&merged, file, len, NULL, 0, NULL, err, sizeof err))
         fail_msg("policy/default.json: %s", err);
     rt_policy_defaults(&shipped);
     assert_memory_equal(&merged, &shipped, sizeof merged);
@@ -285,40 +285,52 @@ static void test_default_layers_and_scopes(void **st)
     const char *text = "{\"layers\": ["
                        "{\"policy\": {\"engine\": {\"p_best\": 0.3}}},"
                        "{\"scope\": {\"problem\": \"matmul\", \"max_size\": 64},"
-                       " \"policy\": {\"matmul\": {\"stop_on_improve\": false}}}]}";
+                       " \"policy\": {\"matmul\": {\"stop_on_improve\": false}}},"
+                       "{\"scope\": {\"problem\": \"matmul\", \"max_size\": 48, \"field\": \"gf2\"},"
+                       " \"policy\": {\"matmul\": {\"restart_drift\": 2}}}]}";
     const rt_knob *pb = rt_policy_knob_find("engine.p_best");
     const rt_knob *soi = rt_policy_knob_find("matmul.stop_on_improve");
+    const rt_knob *drift = rt_policy_knob_find("matmul.restart_drift");
     assert_non_null(pb);
     assert_non_null(soi);
+    assert_non_null(drift);
     rt_policy table, p;
     rt_policy_table_defaults(&table);
     assert_true(rt_policy_get(&table, soi) == 1);
+    assert_true(rt_policy_get(&table, drift) != 2);
     char err[256];
+    /* drift: whether the third layer (GF(2) up to 48) holds the run */
     static const struct {
         const char *problem;
         long size;
-        int stops;
+        const char *field;
+        int stops, drift;
     } cases[] = {
-        {"matmul", 64, 0}, {"matmul", 1, 0},  {"matmul", 65, 1}, {"matmul", 125, 1},
-        {"matmul", 0, 1},  {"program", 8, 1}, {"", 8, 1},        {NULL, 0, 0},
+        {"matmul", 64, "z", 0, 0},   {"matmul", 1, "z", 0, 0},     {"matmul", 65, "z", 1, 0},
+        {"matmul", 125, "z", 1, 0},  {"matmul", 0, "z", 1, 0},     {"program", 8, NULL, 1, 0},
+        {"", 8, NULL, 1, 0},         {NULL, 0, NULL, 0, 1},        {"matmul", 48, "gf2", 0, 1},
+        {"matmul", 12, "gf2", 0, 1}, {"matmul", 49, "gf2", 0, 0},  {"matmul", 48, "z", 0, 0},
+        {"matmul", 48, NULL, 0, 0},  {"program", 8, "gf2", 1, 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         assert_int_equal(rt_policy_defaults_text(&p, text, strlen(text), cases[i].problem,
-                                                 cases[i].size, err, sizeof err),
+                                                 cases[i].size, cases[i].field, err, sizeof err),
                          0);
         assert_true(rt_policy_get(&p, pb) == 0.3);
-        if (rt_policy_get(&p, soi) != cases[i].stops)
-            fail_msg("case %zu (%s, %ld): stop_on_improve %g", i,
+        if (rt_policy_get(&p, soi) != cases[i].stops ||
+            (rt_policy_get(&p, drift) == 2) != cases[i].drift)
+            fail_msg("case %zu (%s, %ld, %s): stop_on_improve %g, restart_drift %g", i,
                      cases[i].problem ? cases[i].problem : "head", cases[i].size,
-                     rt_policy_get(&p, soi));
+                     cases[i].field ? cases[i].field : "no field", rt_policy_get(&p, soi),
+                     rt_policy_get(&p, drift));
     }
     /* a plain policy is one layer for every run */
     const char *plain = "{\"matmul\": {\"stop_on_improve\": false}}";
-    assert_int_equal(rt_policy_defaults_text(&p, plain, strlen(plain), "matmul", 125, err,
+    assert_int_equal(rt_policy_defaults_text(&p, plain, strlen(plain), "matmul", 125, "z", err,
                                              sizeof err),
                      0);
     assert_true(rt_policy_get(&p, soi) == 0);
-    assert_int_equal(rt_policy_defaults_text(&p, "{}", 2, "matmul", 125, err, sizeof err), 0);
+    assert_int_equal(rt_policy_defaults_text(&p, "{}", 2, "matmul", 125, "z", err, sizeof err), 0);
     assert_memory_equal(&p, &table, sizeof p);
 }
 
@@ -351,6 +363,22 @@ static void test_default_layers_errors(void **st)
         {"{\"layers\": [{\"policy\": {\"matmul\": {\"nosuch\": 1}}, \"scope\": "
          "{\"problem\": \"matmul\", \"max_size\": 4}}]}",
          "layers[0]: policy: unknown key 'matmul.nosuch'"},
+        {"{\"layers\": [{\"policy\": {}, \"scope\": {\"problem\": \"matmul\", "
+         "\"max_size\": 4, \"field\": \"GF2\"}}]}",
+         "layers[0].scope.field must be one of matmul's fields (z gf2)"},
+        {"{\"layers\": [{\"policy\": {}, \"scope\": {\"problem\": \"matmul\", "
+         "\"max_size\": 4, \"field\": 2}}]}",
+         "layers[0].scope.field"},
+        {"{\"layers\": [{\"policy\": {}, \"scope\": {\"problem\": \"matmul\", "
+         "\"max_size\": 4, \"field\": \"\"}}]}",
+         "layers[0].scope.field"},
+        {"{\"layers\": [{\"policy\": {}, \"scope\": {\"problem\": \"program\", "
+         "\"max_size\": 4, \"field\": \"z\"}}]}",
+         "layers[0].scope.field must be one of program's fields (it has none)"},
+        /* a problem name that would break the line is shown escaped */
+        {"{\"layers\": [{\"policy\": {}, \"scope\": {\"problem\": \"a\\nb\", "
+         "\"max_size\": 4, \"field\": \"z\"}}]}",
+         "layers[0].scope.field must be one of a"},
         {"{\"engine\": {\"p_best\": 7}}", "engine.p_best"},
         {"[1, 2]", "expected a JSON object"},
         {"{\"layers\": [", "line 1"},
@@ -362,9 +390,10 @@ static void test_default_layers_errors(void **st)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         err[0] = '\0';
         int rc = rt_policy_defaults_text(&p, cases[i].text, strlen(cases[i].text), "matmul", 125,
-                                         err, sizeof err);
-        if (rc != RT_EUSAGE || !strstr(err, cases[i].names))
-            fail_msg("case %zu: rc %d, '%s' does not name '%s'", i, rc, err, cases[i].names);
+                                         "z", err, sizeof err);
+        if (rc != RT_EUSAGE || !strstr(err, cases[i].names) || strchr(err, '\n'))
+            fail_msg("case %zu: rc %d, '%s' does not name '%s' on one line", i, rc, err,
+                     cases[i].names);
         assert_memory_equal(&p, &before, sizeof p);
     }
 }
@@ -372,11 +401,12 @@ static void test_default_layers_errors(void **st)
 /* Makes a run of `problem` (one evaluation's options; nothing is run) in a store at path and
  * returns the policy the store keeps, checked to be want's canonical text. */
 static char *stored_policy(const char *problem, const char *const *keys,
-                           const char *const *values, const char *path, const rt_policy *want)
+                           const char *const *values, size_t nparams, const char *path,
+                           const rt_policy *want)
 {
     rt_problem *pb = NULL;
     rt_error e;
-    assert_int_equal(rt_problem_open(&pb, problem, keys, values, 2, &e), 0);
+    assert_int_equal(rt_problem_open(&pb, problem, keys, values, nparams, &e), 0);
     rt_run_options opt;
     rt_run_options_init(&opt);
     opt.evaluations = 1;
@@ -397,38 +427,52 @@ static char *stored_policy(const char *problem, const char *const *keys,
     return stored;
 }
 
-/* A run gets the default for its instance: with a shipped default whose one layer holds
- * matmul up to size 64, the policy stored with a run of <2,2,3> has the layer's knob and that
- * of a run of <5,5,5> has the table's; both are what rt_policy_defaults_for gives. A meta run
- * starts from the head. */
+/* A run gets the default for its instance: with a shipped default whose first layer holds
+ * matmul up to size 64 and whose second holds matmul over GF(2) up to 48, the policy stored with
+ * a run of <2,2,3> over Z has the first layer's knob and not the second's, over GF(2) both, with
+ * --lift 1 (walks over GF(2), results over Z) only the first, and a run of <5,5,5> neither; each
+ * is what rt_policy_defaults_for gives. A meta run starts from the head. */
 static void test_run_gets_its_scope(void **st)
 {
     (void)st;
     static const char layered[] =
         "{\"layers\": [{\"scope\": {\"problem\": \"matmul\", \"max_size\": 64},"
-        " \"policy\": {\"matmul\": {\"stop_on_improve\": false}}}]}";
+        " \"policy\": {\"matmul\": {\"stop_on_improve\": false}}},"
+        "{\"scope\": {\"problem\": \"matmul\", \"max_size\": 48, \"field\": \"gf2\"},"
+        " \"policy\": {\"matmul\": {\"restart_drift\": 2}}}]}";
     char err[256];
     assert_int_equal(rt_policy_shipped_replace("{\"layers\": 1}", err, sizeof err), RT_EUSAGE);
     assert_int_equal(rt_policy_shipped_replace(layered, err, sizeof err), 0);
     assert_string_equal(rt_policy_shipped_text(), layered);
     char dir[512], path[600];
     assert_int_equal(tu_tempdir(dir, sizeof dir, "policy-scope"), 0);
-    static const char *const shapes[] = {"2x2x3", "5x5x5"};
-    static const long sizes[] = {12, 125};
-    static const char *const stops[] = {"\"stop_on_improve\": false", "\"stop_on_improve\": true"};
-    for (int i = 0; i < 2; i++) {
+    static const struct {
+        const char *shape, *field, *lift;
+        long size;
+        const char *scope_field;
+        int stops, drift2;
+    } runs[] = {
+        {"2x2x3", "z", "0", 12, "z", 0, 0},   {"2x2x3", "gf2", "0", 12, "gf2", 0, 1},
+        {"2x2x3", "z", "1", 12, "z", 0, 0},   {"5x5x5", "z", "0", 125, "z", 1, 0},
+        {"5x5x5", "gf2", "0", 125, "gf2", 1, 0},
+    };
+    for (size_t i = 0; i < sizeof runs / sizeof runs[0]; i++) {
         rt_problem *pb = NULL;
         rt_error e;
-        const char *keys[] = {"shape", "field"}, *values[] = {shapes[i], "z"};
-        assert_int_equal(rt_problem_open(&pb, "matmul", keys, values, 2, &e), 0);
-        assert_int_equal(rt_problem_scope_size(pb), sizes[i]);
+        const char *keys[] = {"shape", "field", "lift"};
+        const char *values[] = {runs[i].shape, runs[i].field, runs[i].lift};
+        assert_int_equal(rt_problem_open(&pb, "matmul", keys, values, 3, &e), 0);
+        assert_int_equal(rt_problem_scope_size(pb), runs[i].size);
+        assert_string_equal(rt_problem_scope_field(pb), runs[i].scope_field);
         rt_problem_close(pb);
-        snprintf(path, sizeof path, "%s/run%d.db", dir, i);
+        snprintf(path, sizeof path, "%s/run%zu.db", dir, i);
         rt_policy want;
-        rt_policy_defaults_for(&want, "matmul", sizes[i]);
-        char *stored = stored_policy("matmul", keys, values, path, &want);
-        if (!strstr(stored, stops[i]))
-            fail_msg("the run of %s was not made with %s", shapes[i], stops[i]);
+        rt_policy_defaults_for(&want, "matmul", runs[i].size, runs[i].scope_field);
+        char *stored = stored_policy("matmul", keys, values, 3, path, &want);
+        const char *stop = runs[i].stops ? "\"stop_on_improve\": true" : "\"stop_on_improve\": false";
+        if (!strstr(stored, stop) || (strstr(stored, "\"restart_drift\": 2,") != NULL) != runs[i].drift2)
+            fail_msg("the run of %s over %s (lift %s) was not made with %s and restart_drift %s2",
+                     runs[i].shape, runs[i].field, runs[i].lift, stop, runs[i].drift2 ? "" : "not ");
         free(stored);
     }
     /* a meta run (the policy problem) starts from the head, every layer, so its lineage goes on
@@ -438,8 +482,8 @@ static void test_run_gets_its_scope(void **st)
     snprintf(path, sizeof path, "%s/meta.db", dir);
     rt_policy head;
     rt_policy_defaults(&head);
-    char *stored = stored_policy("policy", keys, values, path, &head);
-    if (!strstr(stored, stops[0]))
+    char *stored = stored_policy("policy", keys, values, 2, path, &head);
+    if (!strstr(stored, "\"stop_on_improve\": false") || !strstr(stored, "\"restart_drift\": 2,"))
         fail_msg("the meta run was not made from the head");
     free(stored);
     tu_rmtree(dir);

@@ -21,8 +21,9 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* The registry as far as the policy reads it (the real one, problem.c, would bring in every
- * problem): matmul's section of knobs. */
-static const rt_problem_class matmul_knobs = {.name = "matmul", .knobs = &mm_policy_section};
+ * problem): matmul's section of knobs and the fields its scopes may name. */
+static const rt_problem_class matmul_knobs = {
+    .name = "matmul", .knobs = &mm_policy_section, .scope_fields = "z gf2"};
 
 const rt_problem_class *rt_problem_class_at(size_t i) { return i == 0 ? &matmul_knobs : NULL; }
 
@@ -32,14 +33,15 @@ static void fuzz_layers(const uint8_t *data, size_t size)
     memset(&p, 0x3c, sizeof p);
     before = p;
     char err[256] = "";
-    int rc = rt_policy_defaults_text(&p, (const char *)data, size, NULL, 0, err, sizeof err);
+    int rc = rt_policy_defaults_text(&p, (const char *)data, size, NULL, 0, NULL, err, sizeof err);
     if (rc) {
         if (rc >= 0 || !err[0] || strchr(err, '\n') || memcmp(&p, &before, sizeof p) != 0)
             abort();
     } else if (rt_policy_validate(&p, err, sizeof err)) {
         abort();
     }
-    int rc2 = rt_policy_defaults_text(&q, (const char *)data, size, "matmul", 27, err, sizeof err);
+    int rc2 = rt_policy_defaults_text(&q, (const char *)data, size, "matmul", 27, "gf2", err,
+                                      sizeof err);
     if ((rc == 0) != (rc2 == 0))
         abort();
 }

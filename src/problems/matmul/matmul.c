@@ -243,6 +243,15 @@ static long matmul_scope_size(const void *state)
     return (long)st->n * st->m * st->p;
 }
 
+/* The field of the shipped default's scopes: the one results are verified over (z with
+ * --lift 1, whose walks are over GF(2)). Called before check_combinations too, when st->field
+ * is still the one asked for. */
+static const char *matmul_scope_field(const void *state)
+{
+    const matmul_state *st = state;
+    return st->lift || st->field == MM_Z ? "z" : "gf2";
+}
+
 static int matmul_create(void **out, const char *const *keys, const char *const *values,
                          size_t nparams, char *err, size_t errlen)
 {
@@ -253,7 +262,8 @@ static int matmul_create(void **out, const char *const *keys, const char *const 
     if (!rc) {
         /* the default for this shape (a layer of policy/default.json may not hold it) */
         rt_policy defaults;
-        rt_policy_defaults_for(&defaults, "matmul", matmul_scope_size(st));
+        rt_policy_defaults_for(&defaults, "matmul", matmul_scope_size(st),
+                               matmul_scope_field(st));
         st->pol = *mm_policy(&defaults);
         rc = check_combinations(st, err, errlen);
     }
@@ -880,6 +890,8 @@ const rt_problem_class rt_problem_matmul = {
     .op_scale = matmul_op_scale,
     .op_best_parent = matmul_op_best_parent,
     .scope_size = matmul_scope_size,
+    .scope_field = matmul_scope_field,
+    .scope_fields = "z gf2",
     .certificate = mm_certificate,
     .knobs = &mm_policy_section,
     .picture = mm_picture,
