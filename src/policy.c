@@ -443,10 +443,7 @@ static int scope_check(json_t *scope, int i, const char *problem, long size, con
         return rt_fail(err, errlen, RT_EUSAGE,
                        "default policy: layers[%d].scope.max_size must be an integer >= 1", i);
     if (fd) {
-        const rt_problem_class *cls = NULL;
-        for (size_t k = 0; (cls = rt_problem_class_at(k)); k++)
-            if (strcmp(cls->name, json_string_value(pr)) == 0)
-                break;
+        const rt_problem_class *cls = rt_problem_class_find(json_string_value(pr));
         const char *names = cls && cls->scope_fields ? cls->scope_fields : NULL;
         if (!json_is_string(fd) || !names || !word_in(json_string_value(fd), names)) {
             char shown[100];

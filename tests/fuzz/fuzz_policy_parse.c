@@ -26,6 +26,10 @@ static const rt_problem_class matmul_knobs = {
     .name = "matmul", .knobs = &mm_policy_section, .scope_fields = "z gf2"};
 
 const rt_problem_class *rt_problem_class_at(size_t i) { return i == 0 ? &matmul_knobs : NULL; }
+const rt_problem_class *rt_problem_class_find(const char *name)
+{
+    return name && strcmp(name, "matmul") == 0 ? &matmul_knobs : NULL;
+}
 
 static void fuzz_layers(const uint8_t *data, size_t size)
 {

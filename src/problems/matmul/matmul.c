@@ -210,13 +210,22 @@ static int check_combinations(matmul_state *st, char *err, size_t errlen)
     return 0;
 }
 
+/* The name of the field results are verified over (z with --lift 1, whose walks are over
+ * GF(2)): the stored parameters' field and the field of the shipped default's scopes. Called
+ * before check_combinations too, when st->field is still the one asked for. */
+static const char *matmul_scope_field(const void *state)
+{
+    const matmul_state *st = state;
+    return st->lift || st->field == MM_Z ? "z" : "gf2";
+}
+
 /* Writes the canonical parameter string (stored with a run: its keys, order and number formats
  * are a stored format, and a resumed run compares it byte for byte). walk is part of it only
  * when given (otherwise the run's policy says). */
 static void write_params(matmul_state *st)
 {
     int len = snprintf(st->params, sizeof st->params, "shape=%dx%dx%d field=%s", st->n, st->m,
-                       st->p, st->lift || st->field == MM_Z ? "z" : "gf2");
+                       st->p, matmul_scope_field(st));
     if (st->walk_override && len > 0 && (size_t)len < sizeof st->params)
         len += snprintf(st->params + len, sizeof st->params - (size_t)len, " walk=%lld",
                         st->walk_override);
@@ -241,15 +250,6 @@ static long matmul_scope_size(const void *state)
 {
     const matmul_state *st = state;
     return (long)st->n * st->m * st->p;
-}
-
-/* The field of the shipped default's scopes: the one results are verified over (z with
- * --lift 1, whose walks are over GF(2)). Called before check_combinations too, when st->field
- * is still the one asked for. */
-static const char *matmul_scope_field(const void *state)
-{
-    const matmul_state *st = state;
-    return st->lift || st->field == MM_Z ? "z" : "gf2";
 }
 
 static int matmul_create(void **out, const char *const *keys, const char *const *values,
