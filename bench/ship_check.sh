@@ -11,7 +11,8 @@
 # scope's field: unset, the layer holds both fields, and the rows are the target table's (over
 # Z) and the three minutes rows; z, the table and the minutes rows over Z; gf2, the table's
 # shapes over GF(2) (portfolio_compare's 223gf2 ... 344gf2) and <4,4,5> over GF(2). FIRST has no
-# default: give seeds that no earlier comparison of this layer used. Then it applies the rule:
+# default: give seeds that no earlier comparison of this layer used. Then it applies the rule
+# (bench/ship_rule.awk, where tests/test_ship_check.c tries it):
 #   - no row worse beyond the noise: the upper end of each row's paired ratio (default / layer,
 #     exp(mean +- 2 standard errors) of the per-seed log-ratios) is at least 1;
 #   - the rows together better beyond it: the lower end of the pooled paired ratio is above 1.
@@ -63,32 +64,5 @@ echo "layer $layer, scope n*m*p <= $max${FIELD:+ over $FIELD}: table rows${table
 } | tee "$out"
 [ "$(cat "$out.rc")" = 0 ] || exit 1
 
-# the rule, over the rows printed above
-awk '
-    function num(s) { gsub(/[\[\],]/, "", s); return s + 0 }
-    $2 ~ /^[0-9]+$/ && $NF ~ /\]$/ {
-        rows++
-        counted = ($4 == "inf" || $4 >= 0.1) && ($7 == "inf" || $7 >= 0.1)
-        if (!counted) { print "  " $1 ": under 0.1 CPU s, not counted"; next }
-        hi = num($NF)
-        if (hi < 1) { bad = bad " " $1 " (paired " $(NF - 2) ", upper end " hi ")" }
-        n++
-    }
-    END {
-        if (!rows) { print "ship: no (no row measured)"; exit 1 }
-        if (n == 0) { print "ship: no (every row under 0.1 CPU s: nothing to judge)"; exit 1 }
-        if (bad != "") { print "ship: no (worse beyond the noise:" bad ")"; exit 1 }
-        print "rows judged: " n
-    }' "$out" || exit 1
-pooled=$(sed -n 's/^the rows of 0.1 CPU s or more together (.*): paired ratio \([0-9.]*\) \[\([0-9.]*\), \([0-9.]*\)\]$/\1 \2 \3/p' "$out")
-[ -n "$pooled" ] || { echo "ship: no (no pooled ratio: fewer than two judged pairs)"; exit 1; }
-set -- $pooled
-echo "pooled paired ratio $1 [$2, $3]"
-if awk -v lo="$2" 'BEGIN { exit !(lo > 1) }'; then
-    # two seeds can show 1.25 [1.03, 1.52] where twenty show a draw (third session of 7 Dec)
-    [ "${SEEDS:-20}" -ge 20 ] || { echo "ship: no (not decided: SEEDS ${SEEDS} is below the 20 a row that policy/README.md asks)"; exit 1; }
-    echo "ship: yes"
-    exit 0
-fi
-echo "ship: no (the rows together are not better beyond the noise)"
-exit 1
+# the rule (bench/ship_rule.awk), over the rows printed above
+awk -v seeds="${SEEDS:-20}" -f "$B/ship_rule.awk" "$out"
