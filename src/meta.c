@@ -3,6 +3,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <math.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -595,4 +596,40 @@ done:
     rt_buf_free(&json);
     remove_store(path);
     return rc;
+}
+
+void rt_meta_gate_decide(const double *cand, const double *base, int n, double miss,
+                         rt_meta_gate *out)
+{
+    memset(out, 0, sizeof *out);
+    out->sign_p = 1;
+    if (n < 1)
+        return;
+    double sum = 0, sum2 = 0;
+    for (int i = 0; i < n; i++) {
+        double d = log(base[i]) - log(cand[i]);
+        sum += d;
+        sum2 += d * d;
+        int cm = cand[i] >= miss, bm = base[i] >= miss;
+        out->misses += cm || bm;
+        if (cm && bm)
+            continue;
+        if (bm || cand[i] < base[i])
+            out->wins++;
+        else if (cm || cand[i] > base[i])
+            out->losses++;
+    }
+    out->mean = sum / n;
+    double var = n > 1 ? (sum2 - n * out->mean * out->mean) / (n - 1) : 0;
+    out->se = var > 0 ? sqrt(var / n) : 0;
+    out->admit = out->mean > 2 * out->se && out->mean > 0;
+    if (!out->misses)
+        return;
+    /* P(at least wins of wins + losses fair coin flips are wins), summed in logs */
+    int m = out->wins + out->losses;
+    double p = 0;
+    for (int k = out->wins; k <= m; k++)
+        p += exp(lgamma(m + 1.0) - lgamma(k + 1.0) - lgamma(m - k + 1.0) - m * log(2.0));
+    out->sign_p = p < 1 ? p : 1;
+    out->admit = out->admit && out->sign_p <= 0.025;
 }

@@ -137,6 +137,27 @@ int rt_meta1_run_trial(const rt_policy *policy, const rt_meta_suite *suite, uint
                        const rt_meta1_caps *caps, const char *tmpdir, rt_meta1_trial *out,
                        char *err, size_t errlen);
 
+/* The held-out gate's decision (the policy problem's verify, at both levels) on n paired trial
+ * costs: cand[i] and base[i] ran the same problem (level 2: suite) with the same seed. A cost of
+ * miss or more is a trial that missed its target within its caps (meta.h's 2 x the caps'
+ * cost; level 2: 2 x the level-1 work cap).
+ * - mean, se: the mean paired log-ratio log(base / cand) and its standard error;
+ * - admitted when mean > 2 se, and, if any trial of either side missed, also when the exact
+ *   one-sided sign test over the pairs whose order is known (both hit: the cheaper one wins; one
+ *   hit: it wins; both missed: a tie, left out) gives p <= 0.025. A miss's cost is a stand-in,
+ *   not a measurement: a baseline that missed on every seed has no spread, and a candidate that
+ *   hits on 3 of 8 then clears 2 se whatever its costs (a level-2 gate did so on 7 Dec, and 10
+ *   fresh seeds measured the candidate 1.00x). */
+typedef struct rt_meta_gate {
+    double mean, se;
+    int misses;       /* pairs in which either trial missed */
+    int wins, losses; /* pairs the candidate is cheaper, dearer in */
+    double sign_p;    /* the sign test's p (1 when no trial missed: not applied) */
+    int admit;
+} rt_meta_gate;
+void rt_meta_gate_decide(const double *cand, const double *base, int n, double miss,
+                         rt_meta_gate *out);
+
 /* Makes a scratch folder for trials (under $TMPDIR, else /dev/shm, else /tmp) into buf, named
  * ratchet-meta-PID-XXXXXX; first removes the folders there of meta runs that were killed (their
  * process is gone, the folder is ours and untouched for a minute). rt_meta_tmpdir_remove removes

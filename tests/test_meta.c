@@ -84,7 +84,7 @@ static void gate_admits_only_beyond_noise(void **state)
     assert_non_null(strstr(err.msg, "disjoint"));
 
     const char *k2[] = {"train", "heldout", "vseeds", "evals", "work"};
-    const char *v2[] = {"matmul:2x2x2:gf2", "matmul:2x2x3:gf2", "3", "30", "1000000"};
+    const char *v2[] = {"matmul:2x2x2:gf2", "matmul:2x2x3:gf2", "6", "30", "1000000"};
     assert_int_equal(rt_problem_open(&pb, "policy", k2, v2, 5, &err), 0);
     /* the default run is the portfolio: its walk alone, with runs of 20000 flips or of one */
     const char *good = "{\"matmul\": {\"op_plus\": 0, \"op_restart\": 0, "
@@ -98,6 +98,9 @@ static void gate_admits_only_beyond_noise(void **state)
     assert_int_equal(rt_problem_verify_text(pb, t, strlen(t), &v, &err), 0);
     if (!v.valid)
         fail_msg("better policy rejected: %s / %s", v.summary, v.reason);
+    /* the one-flip baseline misses everywhere: the sign test decides too, 6 of 6 (p 1/64) */
+    if (!strstr(v.summary, "6 pairs with a miss: 6 cheaper, 0 dearer, sign test p 0.0156"))
+        fail_msg("no sign test in '%s'", v.summary);
     free(t);
     t = tu_policy_candidate(bad, good);
     assert_int_equal(rt_problem_verify_text(pb, t, strlen(t), &v, &err), 0);
@@ -117,6 +120,57 @@ static void gate_admits_only_beyond_noise(void **state)
         assert_int_equal(rc, RT_EUSAGE);
     }
     rt_problem_close(pb);
+}
+
+/* The gate's decision on paired costs. A miss (cost at the miss value) is a stand-in, not a
+ * measurement: against a baseline that missed everywhere, 3 hits of 8 clear 2 standard errors
+ * whatever they cost, and the sign test holds them back (the level-2 gate of 7 Dec admitted such
+ * a candidate, which 10 fresh seeds measured at 1.00x). */
+static void gate_decides_with_misses(void **state)
+{
+    (void)state;
+    const double miss = 1e9;
+    double base[8], cand[8];
+    rt_meta_gate g;
+    for (int hits = 0; hits <= 8; hits++) {
+        for (int i = 0; i < 8; i++) {
+            base[i] = miss;
+            cand[i] = i < hits ? 3e8 + 1e7 * i : miss;
+        }
+        rt_meta_gate_decide(cand, base, 8, miss, &g);
+        assert_int_equal(g.misses, 8);
+        assert_int_equal(g.wins, hits);
+        assert_int_equal(g.losses, 0);
+        if (hits == 3) /* the t margin alone would admit it */
+            assert_true(g.mean > 2 * g.se);
+        /* 6 wins of 6: p 1/64; 5 of 5: 1/32 */
+        if (g.admit != (hits >= 6))
+            fail_msg("%d hits of 8: admit %d, sign p %g", hits, g.admit, g.sign_p);
+    }
+    /* a miss on the candidate's side is a loss, a miss on both sides a tie */
+    for (int i = 0; i < 8; i++) {
+        base[i] = 2e8;
+        cand[i] = 1e8;
+    }
+    cand[7] = miss;
+    base[6] = cand[6] = miss;
+    rt_meta_gate_decide(cand, base, 8, miss, &g);
+    assert_int_equal(g.misses, 2);
+    assert_int_equal(g.wins, 6);
+    assert_int_equal(g.losses, 1);
+    assert_false(g.admit);
+    /* without a miss the sign test is not applied: the t margin decides */
+    for (int i = 0; i < 8; i++) {
+        base[i] = 2e8 * (1 + 0.01 * i);
+        cand[i] = 1e8;
+    }
+    cand[0] = 3e8; /* one dearer pair */
+    rt_meta_gate_decide(cand, base, 8, miss, &g);
+    assert_int_equal(g.misses, 0);
+    assert_true(g.sign_p == 1);
+    assert_true(g.admit);
+    rt_meta_gate_decide(base, cand, 8, miss, &g);
+    assert_false(g.admit);
 }
 
 /* Records the seed of every held-out trial (shape 2x2x3) and counts the others. */
@@ -492,6 +546,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(specs_parse_and_fail_cleanly),
         cmocka_unit_test(gate_admits_only_beyond_noise),
+        cmocka_unit_test(gate_decides_with_misses),
         cmocka_unit_test(gate_seeds_move_with_vfirst),
         cmocka_unit_test(gate_stops_on_changes_that_do_nothing),
         cmocka_unit_test(race_screens_on_training),

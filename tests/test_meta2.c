@@ -85,7 +85,7 @@ static void gate_ignores_meta_knobs(void **state)
     rt_problem *pb = NULL;
     rt_error err;
     const char *k[] = {"train", "heldout", "vseeds", "evals", "work"};
-    const char *v[] = {"matmul:2x2x2:gf2", "matmul:2x2x3:gf2", "3", "30", "1000000"};
+    const char *v[] = {"matmul:2x2x2:gf2", "matmul:2x2x3:gf2", "6", "30", "1000000"};
     assert_int_equal(rt_problem_open(&pb, "policy", k, v, 5, &err), 0);
     const char *good = "{\"matmul\": {\"op_plus\": 0, \"op_restart\": 0, "
                        "\"op_split\": 0, \"op_cube\": 0, \"flips_exp\": 0, "
@@ -377,7 +377,7 @@ static void level1_trial_measures(void **state)
     rt_policy p;
     rt_policy_defaults(&p);
     assert_int_equal(rt_policy_parse(&p, start, strlen(start), msg, sizeof msg), 0);
-    rt_meta1_caps caps = {.seeds = 2, .vseeds = 3, .proposals = 10, .work = 1e12,
+    rt_meta1_caps caps = {.seeds = 2, .vseeds = 6, .proposals = 10, .work = 1e12,
                           .trial = {30, 1000000, 2}};
     char tmp[4096];
     assert_int_equal(rt_meta_tmpdir(tmp, sizeof tmp, msg, sizeof msg), 0);

@@ -505,6 +505,14 @@ static void policy_features(const void *state, const void *genome, int *coords)
     coords[0] = coords[1] = 0;
 }
 
+/* The cost of a trial that missed its target (meta.h): twice the caps' cost. */
+static double miss_cost(const policy_state *st)
+{
+    if (st->level >= 2)
+        return 2 * st->l1.work;
+    return 2 * ((double)st->caps.work + RT_META_EVAL_COST * (double)st->caps.evaluations);
+}
+
 static int policy_verify(const void *state, const char *text, size_t len, rt_verdict *out,
                          char *err, size_t errlen)
 {
@@ -576,18 +584,17 @@ static int policy_verify(const void *state, const char *text, size_t len, rt_ver
         free(g);
         return rc;
     }
-    double sum_c = 0, sum_d = 0, sum_d2 = 0, sum_b = 0;
+    double sum_c = 0, sum_b = 0;
+    double cand[RT_META_MAX_SPECS * 64], base[RT_META_MAX_SPECS * 64];
     for (int p = 0; p < nper; p++) {
-        double lc = log(jobs[p].cost);
-        double lb = self ? lc : log(jobs[p + nper].cost);
-        sum_c += lc;
-        sum_b += lb;
-        sum_d += lb - lc;
-        sum_d2 += (lb - lc) * (lb - lc);
+        cand[p] = jobs[p].cost;
+        base[p] = self ? cand[p] : jobs[p + nper].cost;
+        sum_c += log(cand[p]);
+        sum_b += log(base[p]);
     }
-    double mean_c = sum_c / nper, mean_b = sum_b / nper, mean_d = sum_d / nper;
-    double var = nper > 1 ? (sum_d2 - nper * mean_d * mean_d) / (nper - 1) : 0;
-    double se = var > 0 ? sqrt(var / nper) : 0;
+    double mean_c = sum_c / nper, mean_b = sum_b / nper;
+    rt_meta_gate gate;
+    rt_meta_gate_decide(cand, base, nper, miss_cost(st), &gate);
     out->score = -mean_c;
     out->score2 = 0;
     out->metric = exp(mean_c);
@@ -597,16 +604,26 @@ static int policy_verify(const void *state, const char *text, size_t len, rt_ver
                  "reference policy: held-out geometric mean cost %.4g over %d trials", out->metric,
                  nper);
     } else {
-        snprintf(out->summary, sizeof out->summary,
-                 "held-out cost %.4g vs baseline %.4g over %d paired trials: log-ratio %.3f, "
-                 "noise (standard error) %.3f",
-                 out->metric, exp(mean_b), nper, mean_d, se);
-        out->valid = mean_d > 2 * se && mean_d > 0;
-        if (!out->valid)
+        int n = snprintf(out->summary, sizeof out->summary,
+                         "held-out cost %.4g vs baseline %.4g over %d paired trials: log-ratio "
+                         "%.3f, noise (standard error) %.3f",
+                         out->metric, exp(mean_b), nper, gate.mean, gate.se);
+        if (gate.misses && n > 0 && (size_t)n < sizeof out->summary)
+            snprintf(out->summary + n, sizeof out->summary - (size_t)n,
+                     "; %d pairs with a miss: %d cheaper, %d dearer, sign test p %.3g",
+                     gate.misses, gate.wins, gate.losses, gate.sign_p);
+        out->valid = gate.admit;
+        if (!(gate.mean > 2 * gate.se && gate.mean > 0))
             snprintf(out->reason, sizeof out->reason,
                      "does not beat its baseline on the held-out problems by more than the "
                      "noise: log-ratio %.3f <= 2 x %.3f",
-                     mean_d, se);
+                     gate.mean, gate.se);
+        else if (!gate.admit)
+            snprintf(out->reason, sizeof out->reason,
+                     "does not beat its baseline on the held-out problems by more than the "
+                     "noise where trials missed: cheaper in %d pairs, dearer in %d, tied in "
+                     "the rest (sign test p %.3g > 0.025; log-ratio %.3f > 2 x %.3f)",
+                     gate.wins, gate.losses, gate.sign_p, gate.mean, gate.se);
     }
     free(g);
     return 0;
