@@ -202,7 +202,7 @@ META2_SECONDS ?= 300
 META2_RUNS ?= 3
 META2_STEPS ?= 20
 META2_L1WORK ?= 5e8
-META2_OPTS ?= --seed 1 --seeds 2 --vseeds 3 --l1seeds 2 --l1vseeds 3 --evals 1000 \
+META2_OPTS ?= --seed 1 --seeds 2 --vseeds 6 --l1seeds 2 --l1vseeds 3 --evals 1000 \
 	--work 40000000 --islands 2
 bench-meta2: all $(BUILD)/bench/bench_meta2
 	@rm -f $(BUILD)/bench-meta2.db

@@ -199,6 +199,8 @@ static void meta_run_end_to_end(void **state)
     assert_int_equal(run(args, &out, &err), 0);
     assert_non_null(strstr(out, "admitted policies"));
     assert_non_null(strstr(out, "best policy written"));
+    /* 2 held-out pairs: a gate with a miss could never admit, and the run says so */
+    assert_non_null(strstr(err, "the gate has 2 held-out pairs; once a trial misses"));
     free(out);
     free(err);
     snprintf(args, sizeof args, "policy show %s/best.json", dir);
