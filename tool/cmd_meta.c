@@ -186,19 +186,6 @@ static int meta_open(meta_args *a, rt_run **run)
             usage_error("meta: %s", err.msg);
             return EXIT_USAGE;
         }
-        /* A gate in which a trial missed admits only at sign test p <= 0.025 (meta.h), which
-         * takes 6 pairs that are not ties: say so when the gate has fewer (level 2: one suite;
-         * level 1: one per held-out problem, times --vseeds, default 5). */
-        int units = 1;
-        if (!a->level || atoi(a->level) < 2)
-            for (const char *c = a->heldout; *c; c++)
-                units += *c == ',';
-        int pairs = units * (a->vseeds ? atoi(a->vseeds) : 5);
-        if (pairs < 6)
-            fprintf(stderr,
-                    "ratchet: meta: note: the gate has %d held-out pairs; once a trial misses "
-                    "its target it needs 6 to admit (the sign test), so raise --vseeds\n",
-                    pairs);
         char *text = NULL;
         if (a->policy && read_start(a->policy, &text)) {
             rt_problem_close(pb);
@@ -213,6 +200,21 @@ static int meta_open(meta_args *a, rt_run **run)
     if (rc) {
         usage_error("meta: %s", err.msg);
         return exit_for(rc);
+    }
+    /* A gate in which a trial missed admits only at sign test p <= 0.025 (meta.h), which takes
+     * 6 pairs that are not ties: say so when a new run's gate has fewer (level 2: one suite;
+     * level 1: one per held-out problem; times --vseeds, default 5). */
+    if (!a->resume) {
+        int units = 1;
+        if (!a->level || atoi(a->level) < 2)
+            for (const char *c = a->heldout; *c; c++)
+                units += *c == ',';
+        int pairs = units * (a->vseeds ? atoi(a->vseeds) : 5);
+        if (pairs < 6)
+            fprintf(stderr,
+                    "ratchet: meta: note: the gate has %d held-out pairs; once a trial misses "
+                    "its target it needs 6 to admit (the sign test), so raise --vseeds\n",
+                    pairs);
     }
     return 0;
 }
