@@ -625,11 +625,15 @@ void rt_meta_gate_decide(const double *cand, const double *base, int n, double m
     out->admit = out->mean > 2 * out->se && out->mean > 0;
     if (!out->misses)
         return;
-    /* P(at least wins of wins + losses fair coin flips are wins), summed in logs */
+    /* P(at least wins of m = wins + losses fair coin flips are wins): the binomial terms by
+     * their recurrence from 2^-m (m <= n, at most a few hundred: no underflow to zero) */
     int m = out->wins + out->losses;
-    double p = 0;
-    for (int k = out->wins; k <= m; k++)
-        p += exp(lgamma(m + 1.0) - lgamma(k + 1.0) - lgamma(m - k + 1.0) - m * log(2.0));
+    double term = ldexp(1.0, -m), p = 0;
+    for (int k = 0; k <= m; k++) {
+        if (k >= out->wins)
+            p += term;
+        term = term * (m - k) / (k + 1);
+    }
     out->sign_p = p < 1 ? p : 1;
     out->admit = out->admit && out->sign_p <= 0.025;
 }
