@@ -263,7 +263,7 @@ int rt_meta_run_trial(const rt_policy *policy, const rt_meta_spec *spec, uint64_
     rt_error e = {0};
     char path[4096];
     snprintf(path, sizeof path, "%s/trial-%lld.db", tmpdir, (long long)atomic_fetch_add(&counter, 1));
-    double miss = 2 * ((double)caps->work + RT_META_EVAL_COST * (double)caps->evaluations);
+    double miss = rt_meta_miss_cost(caps);
     const char *keys[2] = {"shape", "field"};
     const char *values[2] = {spec->shape, spec->field};
     int rc = rt_problem_open(&pb, "matmul", keys, values, 2, &e);
@@ -585,7 +585,7 @@ int rt_meta1_run_trial(const rt_policy *policy, const rt_meta_suite *suite, uint
         rc = rt_fail(err, errlen, RT_META_ECUT, "cut at the meta run's deadline");
         goto done;
     }
-    out->cost = out->reached && out->work <= caps->work ? out->work : 2 * caps->work;
+    out->cost = out->reached && out->work <= caps->work ? out->work : rt_meta1_miss_cost(caps);
     if (out->cost < 1)
         out->cost = 1;
 done:
@@ -596,6 +596,16 @@ done:
     rt_buf_free(&json);
     remove_store(path);
     return rc;
+}
+
+double rt_meta_miss_cost(const rt_meta_caps *caps)
+{
+    return 2 * ((double)caps->work + RT_META_EVAL_COST * (double)caps->evaluations);
+}
+
+double rt_meta1_miss_cost(const rt_meta1_caps *caps)
+{
+    return 2 * caps->work;
 }
 
 void rt_meta_gate_decide(const double *cand, const double *base, int n, double miss,
@@ -622,7 +632,8 @@ void rt_meta_gate_decide(const double *cand, const double *base, int n, double m
     out->mean = sum / n;
     double var = n > 1 ? (sum2 - n * out->mean * out->mean) / (n - 1) : 0;
     out->se = var > 0 ? sqrt(var / n) : 0;
-    out->admit = out->mean > 2 * out->se && out->mean > 0;
+    out->beyond_noise = out->mean > 2 * out->se && out->mean > 0;
+    out->admit = out->beyond_noise;
     if (!out->misses)
         return;
     /* P(at least wins of m = wins + losses fair coin flips are wins): the binomial terms by

@@ -46,6 +46,9 @@ typedef struct rt_meta_caps {
     int islands;           /* the trial run's islands */
 } rt_meta_caps;
 
+/* What a level-0 trial that misses its target costs: twice the caps' cost, more than any hit. */
+double rt_meta_miss_cost(const rt_meta_caps *caps);
+
 typedef struct rt_meta_trial {
     int reached;
     long long evaluations, work;
@@ -116,6 +119,9 @@ typedef struct rt_meta1_caps {
     rt_meta_caps trial;  /* caps of each level-0 trial */
 } rt_meta1_caps;
 
+/* What a level-1 trial that admits nothing within its caps costs: 2 * caps.work. */
+double rt_meta1_miss_cost(const rt_meta1_caps *caps);
+
 typedef struct rt_meta1_trial {
     int reached;         /* the run admitted a policy beyond its start (a verified improvement) */
     long long trials;    /* level-0 trials run until then (in all, on a miss) */
@@ -139,8 +145,8 @@ int rt_meta1_run_trial(const rt_policy *policy, const rt_meta_suite *suite, uint
 
 /* The held-out gate's decision (the policy problem's verify, at both levels) on n paired trial
  * costs: cand[i] and base[i] ran the same problem (level 2: suite) with the same seed. A cost of
- * miss or more is a trial that missed its target within its caps (meta.h's 2 x the caps'
- * cost; level 2: 2 x the level-1 work cap).
+ * miss or more is a trial that missed its target within its caps (miss: rt_meta_miss_cost, at
+ * level 2 rt_meta1_miss_cost).
  * - mean, se: the mean paired log-ratio log(base / cand) and its standard error;
  * - admitted when mean > 2 se, and, if any trial of either side missed, also when the exact
  *   one-sided sign test over the pairs whose order is known (both hit: the cheaper one wins; one
@@ -153,7 +159,8 @@ typedef struct rt_meta_gate {
     int misses;       /* pairs in which either trial missed */
     int wins, losses; /* pairs the candidate is cheaper, dearer in */
     double sign_p;    /* the sign test's p (1 when no trial missed: not applied) */
-    int admit;
+    int beyond_noise; /* mean > 2 se (and > 0): the t margin alone */
+    int admit;        /* beyond_noise, and the sign test where a trial missed */
 } rt_meta_gate;
 void rt_meta_gate_decide(const double *cand, const double *base, int n, double miss,
                          rt_meta_gate *out);

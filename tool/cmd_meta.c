@@ -205,14 +205,15 @@ static int meta_open(meta_args *a, rt_run **run)
      * 6 pairs that are not ties: say so when a new run's gate has fewer (level 2: one suite;
      * level 1: one per held-out problem; times --vseeds, default 5). */
     if (!a->resume) {
-        int units = 1;
-        if (!a->level || atoi(a->level) < 2)
+        /* both values passed the policy problem's checks above (integers, level 1 or 2) */
+        long units = 1;
+        if (!a->level || strtol(a->level, NULL, 10) < 2)
             for (const char *c = a->heldout; *c; c++)
                 units += *c == ',';
-        int pairs = units * (a->vseeds ? atoi(a->vseeds) : 5);
+        long pairs = units * (a->vseeds ? strtol(a->vseeds, NULL, 10) : 5);
         if (pairs < 6)
             fprintf(stderr,
-                    "ratchet: meta: note: the gate has %d held-out pairs; once a trial misses "
+                    "ratchet: meta: note: the gate has %ld held-out pairs; once a trial misses "
                     "its target it needs 6 to admit (the sign test), so raise --vseeds\n",
                     pairs);
     }

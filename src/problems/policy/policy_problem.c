@@ -505,14 +505,6 @@ static void policy_features(const void *state, const void *genome, int *coords)
     coords[0] = coords[1] = 0;
 }
 
-/* The cost of a trial that missed its target (meta.h): twice the caps' cost. */
-static double miss_cost(const policy_state *st)
-{
-    if (st->level >= 2)
-        return 2 * st->l1.work;
-    return 2 * ((double)st->caps.work + RT_META_EVAL_COST * (double)st->caps.evaluations);
-}
-
 static int policy_verify(const void *state, const char *text, size_t len, rt_verdict *out,
                          char *err, size_t errlen)
 {
@@ -594,7 +586,9 @@ static int policy_verify(const void *state, const char *text, size_t len, rt_ver
     }
     double mean_c = sum_c / nper, mean_b = sum_b / nper;
     rt_meta_gate gate;
-    rt_meta_gate_decide(cand, base, nper, miss_cost(st), &gate);
+    rt_meta_gate_decide(cand, base, nper,
+                        st->level >= 2 ? rt_meta1_miss_cost(&st->l1) : rt_meta_miss_cost(&st->caps),
+                        &gate);
     out->score = -mean_c;
     out->score2 = 0;
     out->metric = exp(mean_c);
@@ -613,7 +607,7 @@ static int policy_verify(const void *state, const char *text, size_t len, rt_ver
                      "; %d pairs with a miss: %d cheaper, %d dearer, sign test p %.3g",
                      gate.misses, gate.wins, gate.losses, gate.sign_p);
         out->valid = gate.admit;
-        if (!(gate.mean > 2 * gate.se && gate.mean > 0))
+        if (!gate.beyond_noise)
             snprintf(out->reason, sizeof out->reason,
                      "does not beat its baseline on the held-out problems by more than the "
                      "noise: log-ratio %.3f <= 2 x %.3f",
