@@ -180,7 +180,9 @@ bench-research: all
 # was not shipped: policy/lineage.json, not_shipped); the run
 # of 3 Dec over GF(2) was META_TRAIN=matmul:2x3x4:gf2,matmul:2x3x3:z,matmul:3x3x5:gf2@38
 # META_HELDOUT=matmul:2x4x4:gf2,matmul:2x3x5:gf2@26,matmul:3x3x4:gf2@30 META_SECONDS=300
-# META_OPTS="--seed 1 --seeds 4 --evals 1000 --work 40000000".
+# META_OPTS="--seed 1 --seeds 4 --evals 1000 --work 40000000". `ratchet meta` with neither
+# --train nor --heldout uses the suites and caps below (tool/cmd_meta.c, builtin), and at level 2
+# those of META2_* below.
 META_TRAIN ?= matmul:3x3x5:z,matmul:3x3x4:z,matmul:3x3x3:z
 META_HELDOUT ?= matmul:3x4x4:z@38,matmul:4x4x4:z@49,matmul:2x4x4:z@26
 META_SECONDS ?= 2400

@@ -11,7 +11,8 @@
  * RUNS level-1 runs with seeds 2000001.. (used by no level-2 run: those use 1.. for training and
  * 1000001.. for the gate) of STEPS meta steps each, or L1WORK level-0 cost. Level-0 trials use
  * the caps of `make bench-meta2` (evaluations 1000, work 4e7, 2 islands; level 1: 2 training
- * seeds, 3 held-out seeds).
+ * seeds, 3 held-out seeds); L0WORK=N sets the level-0 work cap and L1VSEEDS=N the held-out
+ * seeds, to match a level-2 run made with other --work or --l1vseeds.
  *
  * Per arm it prints how many runs reached a verified improvement, the level-0 trials, cost and
  * CPU seconds (of this thread) each run spent until its first one (all it spent, on a miss),
@@ -189,9 +190,27 @@ int main(int argc, char **argv)
     }
     rt_meta1_caps caps = {.seeds = 2, .vseeds = 3, .proposals = steps, .work = l1work,
                           .trial = {1000, 40000000, 2}};
+    /* the caps of a level-2 run that set them otherwise (its --work and --l1vseeds) */
+    const char *w = getenv("L0WORK"), *v = getenv("L1VSEEDS");
+    double x;
+    if (w) {
+        if (rt_parse_double(w, 1e3, 1e12, &x)) {
+            fprintf(stderr, "bench_meta2: L0WORK '%s' is not a number in 1e3..1e12\n", w);
+            return 2;
+        }
+        caps.trial.work = (long long)x;
+    }
+    if (v) {
+        if (rt_parse_double(v, 1, 100, &x) || x != (int)x) {
+            fprintf(stderr, "bench_meta2: L1VSEEDS '%s' is not an integer in 1..100\n", v);
+            return 2;
+        }
+        caps.vseeds = (int)x;
+    }
     printf("suite: level 1 trains on %s, gates on %s\n", suite.train_text, suite.heldout_text);
-    printf("%d level-1 runs per arm (seeds 2000001..), %d meta steps or %.3g level-0 cost each\n",
-           runs, steps, l1work);
+    printf("%d level-1 runs per arm (seeds 2000001..), %d meta steps or %.3g level-0 cost each; "
+           "level-0 work cap %.3g, %d held-out seeds\n",
+           runs, steps, l1work, (double)caps.trial.work, caps.vseeds);
     int rc = 0;
     for (int k = 0; k < narms && !rc; k++)
         for (int r = 0; r < runs && !rc; r++) {

@@ -249,6 +249,9 @@ void rt_run_close(rt_run *run);
  * makes no child, and a gate cut short rejects its child as "not judged" (docs/recursion.md). */
 void rt_meta_deadline(double seconds);
 void rt_meta_stop(void);
+/* The level-0 trial runs this process has started so far (at level 2, those of its level-1
+ * runs): what a progress line can count while a meta run works inside one long step. */
+long long rt_meta_trials(void);
 
 /* ---- policies ---------------------------------------------------------------------------- */
 

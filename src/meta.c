@@ -140,6 +140,9 @@ static _Thread_local long long thread_trials;
 static _Thread_local double thread_cost;
 static rt_meta_observer observer;
 static void *observer_user;
+static atomic_llong trials_started;
+
+long long rt_meta_trials(void) { return atomic_load(&trials_started); }
 static volatile double deadline_at;
 static volatile sig_atomic_t cut_now;
 
@@ -254,6 +257,7 @@ int rt_meta_run_trial(const rt_policy *policy, const rt_meta_spec *spec, uint64_
     memset(out, 0, sizeof *out);
     if (rt_meta_is_cut())
         return rt_fail(err, errlen, RT_META_ECUT, "cut at the meta run's deadline");
+    atomic_fetch_add(&trials_started, 1);
     if (observer)
         observer(spec, seed, observer_user);
     rt_buf json;

@@ -5,6 +5,7 @@
  * better one must verify against the worse, and a policy equal to its baseline verifies as the
  * reference. Training and held-out problems must be disjoint. `ratchet meta --seconds` and
  * Ctrl-C reach the races and gates inside a step. */
+#include <dirent.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -386,6 +387,22 @@ static void killed_runs_scratch_is_swept(void **state)
     tu_rmtree(base);
 }
 
+/* Polls the file err until it holds needle (up to seconds); returns its text (the caller frees),
+ * or fails the test. */
+static char *wait_for_text(const char *err, const char *needle, double seconds)
+{
+    char *text = NULL;
+    size_t len = 0;
+    for (double until = tu_now() + seconds; tu_now() < until; usleep(20000)) {
+        free(text);
+        text = tu_slurp(err, &len);
+        if (text && strstr(text, needle))
+            return text;
+    }
+    fail_msg("%s does not say '%s' after %.0f s", err, needle, seconds);
+    return NULL;
+}
+
 /* Runs `ratchet meta` in dir on trials that all miss (each runs to its work cap, about a second)
  * with `--seconds` seconds. Once it says that it evolves policies (the reference policy judged),
  * it is given interrupt_after seconds and then a SIGINT (never when negative). Returns how long
@@ -402,16 +419,8 @@ static double evolving_time(const char *dir, const char *tag, const char *second
                           "--store", store, NULL};
     int pid = tu_spawn_tool(dir, tag, args);
     assert_true(pid > 0);
-    char *text = NULL;
+    char *text = wait_for_text(err, "evolving policies", 120);
     size_t len = 0;
-    for (double until = tu_now() + 120; tu_now() < until; usleep(20000)) {
-        free(text);
-        text = tu_slurp(err, &len);
-        if (text && strstr(text, "evolving policies"))
-            break;
-    }
-    assert_non_null(text);
-    assert_non_null(strstr(text, "evolving policies"));
     free(text);
     if (interrupt_after >= 0) {
         usleep((useconds_t)(interrupt_after * 1e6));
@@ -444,6 +453,100 @@ static void deadline_reaches_the_races(void **state)
     double ctrl_c = evolving_time(dir, "b", "30", 1.5); /* a stray one ends in 30 s */
     print_message("Ctrl-C inside a race: ended after %.2f s\n", ctrl_c);
     assert_true(ctrl_c < 3);
+    tu_rmtree(dir);
+}
+
+/* Ctrl-C while a new meta run judges its start policy (minutes on real suites, and silent
+ * before): the trials in flight are cut, the command says that no store was made and exits 130,
+ * and neither the store nor its temporary file is left. A progress line comes first. */
+static void ctrl_c_while_the_start_is_judged(void **state)
+{
+    (void)state;
+    char dir[256], store[512], err[512];
+    assert_int_equal(tu_tempdir(dir, sizeof dir, "metajudge"), 0);
+    snprintf(store, sizeof store, "%s/j.db", dir);
+    snprintf(err, sizeof err, "%s/j.err", dir);
+    /* 21 trials that all miss, about a second each on one thread */
+    const char *args[] = {"meta", "--train", "matmul:2x2x3:gf2@10", "--heldout",
+                          "matmul:2x2x2:gf2@6", "--seed", "1", "--seeds", "1", "--vseeds", "20",
+                          "--evals", "1000000", "--work", "10000000", "--threads", "1",
+                          "--store", store, NULL};
+    int pid = tu_spawn_tool(dir, "j", args);
+    assert_true(pid > 0);
+    char *text = wait_for_text(err, "judging the start policy: ", 60);
+    size_t len = 0;
+    assert_non_null(strstr(text, "trial runs so far")); /* the progress line, after 5 s */
+    assert_null(strstr(text, "evolving"));
+    free(text);
+    kill(pid, SIGINT);
+    double t0 = tu_now();
+    assert_int_equal(tu_wait(pid, 60), 130);
+    assert_true(tu_now() - t0 < 5);
+    text = tu_slurp(err, &len);
+    assert_non_null(text);
+    assert_non_null(strstr(text, "no store was made"));
+    free(text);
+    assert_int_not_equal(access(store, F_OK), 0);
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    for (struct dirent *e; (e = readdir(d));)
+        if (strstr(e->d_name, ".tmp-"))
+            fail_msg("%s left behind", e->d_name);
+    closedir(d);
+    tu_rmtree(dir);
+}
+
+/* `ratchet meta` with no suites takes the built-in ones (run 3 over Z) and a store in runs/ of
+ * the current folder; stopped at once, it makes none there. */
+static void builtin_suites_without_flags(void **state)
+{
+    (void)state;
+    char dir[256], err[512], runs[512];
+    assert_int_equal(tu_tempdir(dir, sizeof dir, "metabuiltin"), 0);
+    snprintf(err, sizeof err, "%s/b.err", dir);
+    const char *tool = tu_tool_path();
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        if (chdir(dir) != 0 || !freopen("b.out", "w", stdout) || !freopen("b.err", "w", stderr))
+            _exit(127);
+        execl(tool, tool, "meta", "--threads", "1", (char *)NULL);
+        _exit(127);
+    }
+    char *text = wait_for_text(err, "judging the start policy on every", 30);
+    assert_non_null(strstr(text, "the built-in suites of racing run 3 over Z"));
+    assert_non_null(strstr(text, "held out matmul:3x4x4:z@38,matmul:4x4x4:z@49,matmul:2x4x4:z@26"));
+    assert_non_null(strstr(text, "--vseeds 30"));
+    free(text);
+    kill(pid, SIGINT);
+    assert_int_equal(tu_wait((int)pid, 60), 130);
+    snprintf(runs, sizeof runs, "%s/runs", dir);
+    DIR *d = opendir(runs);
+    assert_non_null(d); /* made for the store */
+    for (struct dirent *e; (e = readdir(d));)
+        if (e->d_name[0] != '.')
+            fail_msg("runs/%s left behind", e->d_name);
+    closedir(d);
+    /* with suites but no --store: the store and its best policy go to runs/ */
+    char out[4096];
+    assert_int_equal(tu_tool_in(dir, out, sizeof out,
+                                "meta --train matmul:2x2x2:gf2 --heldout matmul:2x2x3:gf2 "
+                                "--seeds 1 --vseeds 2 --evals 20 --work 200000 --seconds 1 "
+                                "--threads 1"),
+                     0);
+    assert_non_null(strstr(out, "(store runs/meta-"));
+    assert_non_null(strstr(out, "best policy written to runs/meta-"));
+    int stores = 0, bests = 0;
+    d = opendir(runs);
+    assert_non_null(d);
+    for (struct dirent *e; (e = readdir(d));) {
+        size_t n = strlen(e->d_name);
+        stores += n > 3 && strcmp(e->d_name + n - 3, ".db") == 0;
+        bests += n > 10 && strcmp(e->d_name + n - 10, "-best.json") == 0;
+    }
+    closedir(d);
+    assert_int_equal(stores, 1);
+    assert_int_equal(bests, 1);
     tu_rmtree(dir);
 }
 
@@ -552,6 +655,8 @@ int main(void)
         cmocka_unit_test(race_screens_on_training),
         cmocka_unit_test(killed_runs_scratch_is_swept),
         cmocka_unit_test(deadline_reaches_the_races),
+        cmocka_unit_test(ctrl_c_while_the_start_is_judged),
+        cmocka_unit_test(builtin_suites_without_flags),
         cmocka_unit_test(summary_reruns_no_trial),
         cmocka_unit_test_teardown(trials_get_their_scope, shipped_restore),
     };

@@ -7,10 +7,12 @@
  * (status, best, resume all work on it). At the end the lineage of admitted policies is printed,
  * and with --out the best policy is written as a policy file. Uses only the public API.
  */
+#include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "tool.h"
@@ -20,7 +22,26 @@ typedef struct meta_args {
     const char *train, *heldout, *store, *resume, *out, *policy;
     /* for the policy problem, which checks them */
     const char *seeds, *vseeds, *vfirst, *evals, *work, *level, *l1seeds, *l1vseeds, *l1steps, *l1work;
+    char store_buf[512], out_buf[560]; /* runs/meta-DATE-TIME.db and its -best.json */
 } meta_args;
+
+/* The suites and caps that `ratchet meta` uses when given neither --train nor --heldout: those
+ * of docs/recursion.md's racing run 3 over Z at level 1 (make bench-meta) and of the level-2
+ * runs at level 2 (make bench-meta2); an option given on the command line replaces its value. */
+typedef struct builtin_suite {
+    const char *train, *heldout, *seeds, *vseeds, *evals, *work, *l1seeds, *l1vseeds, *l1steps,
+        *l1work;
+} builtin_suite;
+
+static const builtin_suite builtin[2] = {
+    {"matmul:3x3x5:z,matmul:3x3x4:z,matmul:3x3x3:z",
+     "matmul:3x4x4:z@38,matmul:4x4x4:z@49,matmul:2x4x4:z@26", "4", "30", "1000", "400000000",
+     NULL, NULL, NULL, NULL},
+    {"matmul:2x3x4:gf2,matmul:2x2x3:z,matmul:3x3x3:gf2,matmul:2x2x4:z",
+     "matmul:2x3x3:z,matmul:2x3x5:gf2@26,matmul:3x3x4:gf2@30,matmul:2x4x4:gf2@26", "2", "6",
+     "1000", "40000000", "2", "3", "20", "5e8"},
+};
+
 
 #define AT(field) offsetof(meta_args, field)
 static const arg_opt meta_opts[] = { /* those without help are in the usage lines */
@@ -63,7 +84,7 @@ static const arg_opt meta_opts[] = { /* those without help are in the usage line
 static void help_meta(FILE *f)
 {
     fprintf(f,
-            "usage: ratchet meta --train SPECS --heldout SPECS --seconds N --store FILE\n"
+            "usage: ratchet meta [--train SPECS --heldout SPECS] [--seconds N] [--store FILE]\n"
             "                    [--seed N] [--seeds N] [--vseeds N] [--vfirst N] [--evals N]\n"
             "                    [--work N] [--islands N] [--threads N] [--out FILE]\n"
             "                    [--policy FILE]\n"
@@ -82,6 +103,14 @@ static void help_meta(FILE *f)
             "held-out trials costs exactly what its parent's do is rejected there: its\n"
             "changes act on none of them).\n"
             "Training and held-out problems must be disjoint.\n"
+            "\n"
+            "With neither --train nor --heldout, the suites and caps of docs/recursion.md:\n"
+            "level 1 trains on <3,3,5>, <3,3,4>, <3,3,3> over Z and gates on <3,4,4>@38,\n"
+            "<4,4,4>@49, <2,4,4>@26 over Z (--seeds 4 --vseeds 30 --evals 1000 --work 4e8);\n"
+            "level 2 uses the suites of make bench-meta2. Options given replace these. The\n"
+            "start policy is judged on every trial first (minutes on these suites; a progress\n"
+            "line every 30 s). Without --store the run goes to runs/meta-DATE-TIME.db (level 2:\n"
+            "meta2-...), and its best policy beside it, as -best.json, unless --out names one.\n"
             "\n"
             "--level 2 applies the meta level to itself: candidates change only the meta knobs\n"
             "(meta.*: race size, seeds and halving rate, mutation step, screening); a trial is a\n"
@@ -143,44 +172,136 @@ static int read_start(const char *path, char **text)
     return 0;
 }
 
+/* Fills what the built-in suite of the level sets and the command line left unset. */
+static void use_builtin(meta_args *a)
+{
+    const builtin_suite *b = &builtin[a->level && strtol(a->level, NULL, 10) == 2];
+    a->train = b->train;
+    a->heldout = b->heldout;
+    const char **field[] = {&a->seeds,   &a->vseeds,   &a->evals,   &a->work,
+                            &a->l1seeds, &a->l1vseeds, &a->l1steps, &a->l1work};
+    const char *value[] = {b->seeds,   b->vseeds,   b->evals,   b->work,
+                           b->l1seeds, b->l1vseeds, b->l1steps, b->l1work};
+    for (size_t i = 0; i < sizeof field / sizeof field[0]; i++)
+        if (!*field[i])
+            *field[i] = value[i];
+}
+
+/* Says on stderr which suites and caps the run took from use_builtin (level checked by now). */
+static void say_builtin(const meta_args *a)
+{
+    int level2 = a->level && strtol(a->level, NULL, 10) == 2;
+    fprintf(stderr, "ratchet: meta: the built-in %s (docs/recursion.md): training %s, held out %s",
+            level2 ? "suites of the level-2 runs" : "suites of racing run 3 over Z", a->train,
+            a->heldout);
+    fprintf(stderr, "; --seeds %s --vseeds %s --evals %s --work %s", a->seeds, a->vseeds,
+            a->evals, a->work);
+    if (level2)
+        fprintf(stderr, " --l1seeds %s --l1vseeds %s --l1steps %s --l1work %s", a->l1seeds,
+                a->l1vseeds, a->l1steps, a->l1work);
+    fputc('\n', stderr);
+}
+
+/* A meta run works inside steps of minutes (the start policy's judgement alone is 102 trial
+ * runs on the built-in suites), where the engine's progress callback is not called: a thread
+ * prints a line on stderr after 5 s and then every 30 s, with the trial runs started so far. */
+static struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    pthread_t thread;
+    int running, done;
+    const char *phase;
+} progress = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0, NULL};
+
+static double mono_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+static void *progress_main(void *arg)
+{
+    (void)arg;
+    double t0 = mono_now(), next = t0 + 5;
+    pthread_mutex_lock(&progress.mu);
+    while (!progress.done) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += 1;
+        pthread_cond_timedwait(&progress.cv, &progress.mu, &ts);
+        double now = mono_now();
+        if (!progress.done && now >= next) {
+            fprintf(stderr, "ratchet: meta: %s: %lld trial runs so far, %.0f s\n",
+                    progress.phase, rt_meta_trials(), now - t0);
+            next = now + 30;
+        }
+    }
+    pthread_mutex_unlock(&progress.mu);
+    return NULL;
+}
+
+/* Starts the progress lines (once) or names what they report now. */
+static void progress_say(const char *phase)
+{
+    pthread_mutex_lock(&progress.mu);
+    progress.phase = phase;
+    pthread_mutex_unlock(&progress.mu);
+    if (!progress.running && pthread_create(&progress.thread, NULL, progress_main, NULL) == 0)
+        progress.running = 1;
+}
+
+static void progress_end(void)
+{
+    if (!progress.running)
+        return;
+    pthread_mutex_lock(&progress.mu);
+    progress.done = 1;
+    pthread_cond_signal(&progress.cv);
+    pthread_mutex_unlock(&progress.mu);
+    pthread_join(progress.thread, NULL);
+    progress.running = 0;
+}
+
 /* Opens the meta run: a new run of the policy problem, or the resumed one. Returns 0, or an exit
- * status after printing one line. */
+ * status after printing one line (bad input is refused before any note is printed). */
 static int meta_open(meta_args *a, rt_run **run)
 {
-    const char *given[] = {"seeds",    a->seeds,    "vseeds",   a->vseeds,   "vfirst",
-                           a->vfirst,  "evals",     a->evals,    "work",     a->work,
-                           "level",    a->level,    "l1seeds",  a->l1seeds,  "l1vseeds",
-                           a->l1vseeds, "l1steps",  a->l1steps, "l1work",   a->l1work};
-    const char *keys[16], *values[16];
-    size_t np = 0;
-    for (size_t i = 0; i < sizeof given / sizeof given[0]; i += 2)
-        if (given[i + 1]) {
-            keys[np] = given[i];
-            values[np++] = given[i + 1];
-        }
+    int any = a->seeds || a->vseeds || a->vfirst || a->evals || a->work || a->level ||
+              a->l1seeds || a->l1vseeds || a->l1steps || a->l1work;
     rt_error err = {0};
     int rc;
     if (a->resume) {
-        if (a->train || a->heldout || a->store || a->policy || np) {
+        if (a->train || a->heldout || a->store || a->policy || any) {
             usage_error("meta: --resume takes only --seconds, --evaluations, --threads, --out");
             return EXIT_USAGE;
         }
         rc = rt_run_resume(run, a->resume, NULL, &a->opt, &err);
         a->store = a->resume;
     } else {
-        if (!a->train || !a->heldout || !a->store) {
-            usage_error("meta: give --train SPECS, --heldout SPECS and --store FILE (see "
-                        "ratchet meta --help)");
+        if (!a->train != !a->heldout) {
+            usage_error("meta: give both --train SPECS and --heldout SPECS, or neither for the "
+                        "built-in suites (see ratchet meta --help)");
             return EXIT_USAGE;
         }
+        int builtin_suites = !a->train;
+        if (builtin_suites)
+            use_builtin(a);
         char jobs[16];
         snprintf(jobs, sizeof jobs, "%d", a->opt.threads);
-        keys[np] = "train";
-        values[np++] = a->train;
-        keys[np] = "heldout";
-        values[np++] = a->heldout;
-        keys[np] = "jobs";
-        values[np++] = jobs;
+        const char *given[] = {"seeds",   a->seeds,    "vseeds",  a->vseeds,  "vfirst",
+                               a->vfirst, "evals",     a->evals,  "work",     a->work,
+                               "level",   a->level,    "l1seeds", a->l1seeds, "l1vseeds",
+                               a->l1vseeds, "l1steps", a->l1steps, "l1work",  a->l1work,
+                               "train",   a->train,    "heldout", a->heldout, "jobs",
+                               jobs};
+        const char *keys[16], *values[16];
+        size_t np = 0;
+        for (size_t i = 0; i < sizeof given / sizeof given[0]; i += 2)
+            if (given[i + 1]) {
+                keys[np] = given[i];
+                values[np++] = given[i + 1];
+            }
         rt_problem *pb = NULL;
         if (rt_problem_open(&pb, "policy", keys, values, np, &err)) {
             usage_error("meta: %s", err.msg);
@@ -191,13 +312,48 @@ static int meta_open(meta_args *a, rt_run **run)
             rt_problem_close(pb);
             return EXIT_USAGE;
         }
+        if (a->store && access(a->store, F_OK) == 0) {
+            usage_error("meta: store %s already exists (use --resume to continue it)", a->store);
+            free(text);
+            rt_problem_close(pb);
+            return EXIT_USAGE;
+        }
+        if (builtin_suites)
+            say_builtin(a);
+        fprintf(stderr,
+                "ratchet: meta: judging the start policy on every training and held-out "
+                "trial first (Ctrl-C stops)\n");
         a->opt.policy = text;
-        rc = rt_run_create(run, a->store, pb, &a->opt, &err);
+        /* Ctrl-C while the start is judged cuts its trials; no store is made then */
+        stop_on_signals(NULL, "the start policy's trials", "meta");
+        stop_also_calls(rt_meta_stop);
+        progress_say("judging the start policy");
+        if (a->store) {
+            rc = rt_run_create(run, a->store, pb, &a->opt, &err);
+        } else {
+            int level2 = a->level && strtol(a->level, NULL, 10) == 2;
+            rc = runs_dir_create("meta", level2 ? "meta2" : "meta", pb, &a->opt, run,
+                                 a->store_buf, sizeof a->store_buf, &err);
+            a->store = a->store_buf;
+            if (!a->out) { /* a store named for the user gets its best policy beside it */
+                size_t n = strlen(a->store_buf) - 3; /* without ".db" */
+                snprintf(a->out_buf, sizeof a->out_buf, "%.*s-best.json", (int)n, a->store_buf);
+                a->out = a->out_buf;
+            }
+        }
+        stop_on_signals(NULL, NULL, NULL);
         a->opt.policy = NULL;
         free(text);
         rt_problem_close(pb);
+        if (rc && stop_signalled()) {
+            progress_end();
+            fprintf(stderr, "ratchet: meta: stopped while the start policy was judged; no store "
+                            "was made\n");
+            return EXIT_STOPPED;
+        }
     }
     if (rc) {
+        progress_end();
         usage_error("meta: %s", err.msg);
         return exit_for(rc);
     }
@@ -288,13 +444,22 @@ int cmd_meta(int argc, char **argv)
         rc = meta_open(&a, &run);
     if (rc)
         return rc < 0 ? 0 : rc;
+    if (stop_signalled()) { /* Ctrl-C as the start's judgement ended: the store holds it */
+        progress_end();
+        rt_run_close(run);
+        fprintf(stderr, "ratchet: meta: stopped once the start policy was judged (store %s)\n",
+                a.store);
+        return meta_report(a.store, a.out);
+    }
     fprintf(stderr, "ratchet: meta: evolving policies for %.0f s (store %s)\n", a.opt.seconds,
             a.store);
     /* the races and gates run inside the steps: the deadline and Ctrl-C must reach them */
     rt_meta_deadline(a.opt.seconds);
     stop_on_signals(run, "the races and gates", "meta");
     stop_also_calls(rt_meta_stop);
+    progress_say("evolving");
     rc = rt_run_execute(run);
+    progress_end();
     stop_on_signals(NULL, NULL, NULL);
     rt_meta_deadline(0);
     if (rc) {

@@ -1,13 +1,9 @@
 /* cmd_run.c — `ratchet run`: creates a run of a problem in a new store, or resumes one, and
  * executes it until its budget or target; Ctrl-C stops it cleanly. */
-#include <errno.h>
-#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "tool.h"
@@ -122,31 +118,6 @@ static void show_progress(const rt_progress *p, void *user)
     fprintf(stderr, "\r\033[Kbest %s (verified) | %lld evaluated of %lld proposals | %.0f/s | "
                     "%.1f s", best, p->evaluated, p->evaluations, p->evals_per_second, p->elapsed);
     fflush(stderr);
-}
-
-/* A store name in runs/ that no file has yet: PROBLEM-DATE-TIME.db, then -2, -3, ... when
- * runs started in the same second (the run's creation refuses a name that appeared meanwhile,
- * and then takes the next one). Returns 0, or -1 after printing one line. */
-static int default_store(const char *problem, char *buf, size_t len)
-{
-    time_t t = time(NULL);
-    struct tm tm;
-    localtime_r(&t, &tm);
-    if (mkdir("runs", 0777) != 0 && errno != EEXIST) {
-        usage_error("cannot create runs/: %s", strerror(errno));
-        return -1;
-    }
-    for (int n = 1; n <= 1000; n++) {
-        char suffix[16] = "";
-        if (n > 1)
-            snprintf(suffix, sizeof suffix, "-%d", n);
-        snprintf(buf, len, "runs/%s-%04d%02d%02d-%02d%02d%02d%s.db", problem, tm.tm_year + 1900,
-                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, suffix);
-        if (access(buf, F_OK) != 0 && errno == ENOENT)
-            return 0;
-    }
-    usage_error("run: runs/ holds 1000 stores of this second; name one with --store FILE");
-    return -1;
 }
 
 /* Reads a policy file and checks it (so that a bad key is reported before anything else);
@@ -364,13 +335,7 @@ static int run_create(run_args *a, const rt_problem *problem, rt_run **run, char
         snprintf(path, pathlen, "%s", a->store);
         return rt_run_create(run, a->store, problem, &a->opt, err);
     }
-    for (int tries = 0;; tries++) {
-        if (default_store(a->problem, path, pathlen))
-            return RT_EUSAGE;
-        int rc = rt_run_create(run, path, problem, &a->opt, err);
-        if (rc == 0 || tries == 100 || access(path, F_OK) != 0)
-            return rc;
-    }
+    return runs_dir_create("run", a->problem, problem, &a->opt, run, path, pathlen, err);
 }
 
 /* Opens the run that a describes: a new one (in runs/ when no store is named) or the resumed

@@ -32,9 +32,11 @@ static void on_signal(int sig)
 
 void stop_also_calls(void (*fn)(void)) { also = fn; }
 
+int stop_signalled(void) { return signals_seen > 0; }
+
 void stop_on_signals(rt_run *run, const char *work, const char *command)
 {
-    if (!run) {
+    if (!work) {
         active_run = NULL;
         also = NULL;
         return;
@@ -43,10 +45,13 @@ void stop_on_signals(rt_run *run, const char *work, const char *command)
                      "\nratchet: stopping: cutting %s in flight (Ctrl-C again to quit at once)\n",
                      work);
     stopping_len = n > 0 && (size_t)n < sizeof stopping ? (size_t)n : strlen(stopping);
-    n = snprintf(quitting, sizeof quitting,
-                 "\nratchet: quit at once; the store keeps its last commit (continue with %s "
-                 "--resume)\n",
-                 command);
+    if (run)
+        n = snprintf(quitting, sizeof quitting,
+                     "\nratchet: quit at once; the store keeps its last commit (continue with %s "
+                     "--resume)\n",
+                     command);
+    else
+        n = snprintf(quitting, sizeof quitting, "\nratchet: quit at once; no store was made\n");
     quitting_len = n > 0 && (size_t)n < sizeof quitting ? (size_t)n : strlen(quitting);
     active_run = run;
     struct sigaction sa;

@@ -17,9 +17,11 @@
 #include "ratchet.h"
 
 /* Exit codes: 0 success; 1 a verification failed or a run failed; 2 bad usage or bad input
- * (unknown options, malformed files, unreadable or foreign stores, a full disk). */
+ * (unknown options, malformed files, unreadable or foreign stores, a full disk); 130 stopped by
+ * Ctrl-C before anything was stored (a meta run judging its start policy). */
 #define EXIT_FAIL 1
 #define EXIT_USAGE 2
+#define EXIT_STOPPED 130
 
 /* ---- the commands (one file each: tool/cmd_NAME.c) ---------------------------------------- */
 
@@ -211,13 +213,27 @@ void drift_print(const rt_drift *d);
 /* The same as a new JSON object (the caller owns it). */
 json_t *drift_json(const rt_drift *d);
 
+/* ---- runs_dir.c: where a new run's store goes when none is named ------------------------ */
+
+/* Creates a new run (rt_run_create) in runs/NAME-DATE-TIME.db (runs/ made when missing; -2,
+ * -3, ... after the time when a store of that name exists or appears meanwhile); path receives
+ * the store's path. Returns a library code; RT_EUSAGE after printing one line ("CMD: why") when
+ * no name could be made, else err has the message. */
+int runs_dir_create(const char *cmd, const char *name, const rt_problem *problem,
+                    const rt_run_options *opt, rt_run **run, char *path, size_t pathlen,
+                    rt_error *err);
+
 /* ---- stopping.c: Ctrl-C while a run executes --------------------------------------------- */
 
-/* Until called with NULL, SIGINT and SIGTERM stop run: the first prints that it cuts WORK ("the
- * work", "the experiment") in flight and calls rt_run_stop; the second exits at once, naming
- * `ratchet COMMAND --resume` as the way on. */
+/* Until called with work NULL, SIGINT and SIGTERM stop run: the first prints that it cuts WORK
+ * ("the work", "the experiment") in flight and calls rt_run_stop; the second exits at once,
+ * naming `ratchet COMMAND --resume` as the way on. run may be NULL while a run is being created
+ * (meta judges its reference policy then): the first signal then only calls the function of
+ * stop_also_calls, and the second says that no store was made. */
 void stop_on_signals(rt_run *run, const char *work, const char *command);
 /* The first signal also calls fn (async-signal-safe; NULL: nothing), until stop_on_signals(NULL). */
 void stop_also_calls(void (*fn)(void));
+/* 1 once a first signal was handled (in this process), else 0. */
+int stop_signalled(void);
 
 #endif
