@@ -263,6 +263,27 @@ static void progress_end(void)
     progress.running = 0;
 }
 
+/* A gate in which a trial missed admits only at sign test p <= 0.025 (meta.h), which takes 6
+ * pairs that are not ties: says so when the new run's gate has fewer. params is the policy
+ * problem's ("heldout=A,B vseeds=N ... [level=2 ...]"): level 2 gates one suite, level 1 each
+ * held-out problem, on vseeds seeds. */
+static void note_small_gate(const char *params)
+{
+    const char *held = strstr(params, "heldout="), *vs = strstr(params, " vseeds=");
+    if (!held || !vs)
+        return;
+    long units = 1;
+    if (!strstr(params, " level=2"))
+        for (const char *c = held; *c && *c != ' '; c++)
+            units += *c == ',';
+    long pairs = units * strtol(vs + 8, NULL, 10);
+    if (pairs < 6)
+        fprintf(stderr,
+                "ratchet: meta: note: the gate has %ld held-out pairs; once a trial misses its "
+                "target it needs 6 to admit (the sign test), so raise --vseeds\n",
+                pairs);
+}
+
 /* Opens the meta run: a new run of the policy problem, or the resumed one. Returns 0, or an exit
  * status after printing one line (bad input is refused before any note is printed). */
 static int meta_open(meta_args *a, rt_run **run)
@@ -320,6 +341,7 @@ static int meta_open(meta_args *a, rt_run **run)
         }
         if (builtin_suites)
             say_builtin(a);
+        note_small_gate(rt_problem_params(pb));
         fprintf(stderr,
                 "ratchet: meta: judging the start policy on every training and held-out "
                 "trial first (Ctrl-C stops)\n");
@@ -356,22 +378,6 @@ static int meta_open(meta_args *a, rt_run **run)
         progress_end();
         usage_error("meta: %s", err.msg);
         return exit_for(rc);
-    }
-    /* A gate in which a trial missed admits only at sign test p <= 0.025 (meta.h), which takes
-     * 6 pairs that are not ties: say so when a new run's gate has fewer (level 2: one suite;
-     * level 1: one per held-out problem; times --vseeds, default 5). */
-    if (!a->resume) {
-        /* both values passed the policy problem's checks above (integers, level 1 or 2) */
-        long units = 1;
-        if (!a->level || strtol(a->level, NULL, 10) < 2)
-            for (const char *c = a->heldout; *c; c++)
-                units += *c == ',';
-        long pairs = units * (a->vseeds ? strtol(a->vseeds, NULL, 10) : 5);
-        if (pairs < 6)
-            fprintf(stderr,
-                    "ratchet: meta: note: the gate has %ld held-out pairs; once a trial misses "
-                    "its target it needs 6 to admit (the sign test), so raise --vseeds\n",
-                    pairs);
     }
     return 0;
 }
