@@ -17,7 +17,7 @@
 #     exp(mean +- 2 standard errors) of the per-seed log-ratios) is at least 1;
 #   - the rows together better beyond it: the lower end of the pooled paired ratio is above 1.
 # Rows whose CPU medians are under 0.1 s in either arm count for neither (10 ms is the timer's
-# step). Prints the measurement and "ship: yes" (exit 0) or "ship: no" with the reasons (exit 1);
+# step), unless the other arm's median is inf (not reached). Prints the measurement and "ship: yes" (exit 0) or "ship: no" with the reasons (exit 1);
 # with SEEDS below 20 it may say no, never yes. Bad input exits 2.
 set -u
 B=$(dirname "$0")

@@ -155,6 +155,15 @@ static void rule_judges_nothing_without_rows(void **state)
     has(out, "rows judged: 1");
     has(out, "ship: no (no pooled ratio");
     free(out);
+    /* and so is one the layer reaches in under 0.1 CPU s where the default never does: the
+     * miss decides the row, not the timer's step */
+    assert_int_equal(rule(HEAD "3x4x4      38  0/20          inf      inf  20/20          0.05      "
+                               "0.03  -      9.00 [5.00, 16.00]\n",
+                          "20", &out),
+                     1);
+    has(out, "rows judged: 1");
+    lacks(out, "under 0.1 CPU s");
+    free(out);
 }
 
 /* Arbitrary bytes (a truncated or corrupted table) never ship: the rule says no with a reason. */
