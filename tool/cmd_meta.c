@@ -42,7 +42,6 @@ static const builtin_suite builtin[2] = {
      "1000", "40000000", "2", "3", "20", "5e8"},
 };
 
-
 #define AT(field) offsetof(meta_args, field)
 static const arg_opt meta_opts[] = { /* those without help are in the usage lines */
     {"train", "SPECS", ARG_TEXT, 0, 0, NULL, AT(train), NULL},
@@ -357,7 +356,7 @@ static int meta_open(meta_args *a, rt_run **run)
             rc = runs_dir_create("meta", level2 ? "meta2" : "meta", pb, &a->opt, run,
                                  a->store_buf, sizeof a->store_buf, &err);
             a->store = a->store_buf;
-            if (!a->out) { /* a store named for the user gets its best policy beside it */
+            if (!rc && !a->out) { /* a store named for the user gets its best policy beside it */
                 size_t n = strlen(a->store_buf) - 3; /* without ".db" */
                 snprintf(a->out_buf, sizeof a->out_buf, "%.*s-best.json", (int)n, a->store_buf);
                 a->out = a->out_buf;
