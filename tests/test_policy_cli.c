@@ -199,6 +199,9 @@ static void meta_run_end_to_end(void **state)
     assert_int_equal(run(args, &out, &err), 0);
     assert_non_null(strstr(out, "admitted policies"));
     assert_non_null(strstr(out, "best policy written"));
+    /* the refused are counted apart from those the deadline cut */
+    assert_non_null(strstr(out, "rejected by the held-out gate (above), "));
+    assert_non_null(strstr(out, " cut at the deadline before it judged them"));
     /* 2 held-out pairs: a gate with a miss could never admit, and the run says so */
     assert_non_null(strstr(err, "the gate has 2 held-out pairs; once a trial misses"));
     free(out);

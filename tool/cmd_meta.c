@@ -407,6 +407,27 @@ static int write_policy(rt_store *st, const char *best, const char *path)
     return 0;
 }
 
+/* The policies the gate refused, and those cut at the deadline before it could judge them
+ * (their reason says so: docs/recursion.md, "Deadlines and Ctrl-C"); each refusal's reason is
+ * printed, since it carries the gate's figures. */
+typedef struct refusals {
+    long long rejected, cut;
+} refusals;
+
+static int count_refusal(const rt_candidate *c, void *user)
+{
+    refusals *r = user;
+    if (c->valid || !strcmp(c->op, "seed"))
+        return 0;
+    if (!strncmp(c->reason, "cut at the meta run's deadline", 30)) {
+        r->cut++;
+        return 0;
+    }
+    r->rejected++;
+    printf("  #%lld (island %d): %s\n", c->id, c->island, c->reason);
+    return 0;
+}
+
 /* Prints the lineage of admitted policies and the counts, and writes the best policy to out
  * (when not NULL). Returns the exit status. */
 static int meta_report(const char *store, const char *out)
@@ -423,9 +444,17 @@ static int meta_report(const char *store, const char *out)
     rt_summary sum;
     if (!rc) /* counts only: verifying the best again would run its whole gate */
         rc = rt_store_counts(st, &sum);
+    refusals r = {0};
+    if (!rc) {
+        printf("%lld policies proposed, %lld verified better than their parent\n",
+               sum.evaluations, sum.admitted - 1);
+        rt_cand_filter f = {.admitted = -1};
+        rc = rt_store_candidates(st, &f, count_refusal, &r);
+    }
     if (!rc)
-        printf("%lld policies proposed, %lld verified better than their parent, %lld rejected\n",
-               sum.evaluations, sum.admitted - 1, sum.invalid);
+        printf("%lld rejected by the held-out gate (above), %lld cut at the deadline before it "
+               "judged them\n",
+               r.rejected, r.cut);
     char *best = NULL;
     if (!rc && out)
         rc = rt_store_best(st, &best);
