@@ -362,7 +362,10 @@ static int meta_open(meta_args *a, rt_run **run)
                 a->out = a->out_buf;
             }
         }
-        stop_on_signals(NULL, NULL, NULL);
+        /* made: from now on a second Ctrl-C leaves a store behind, and says so */
+        stop_on_signals(rc ? NULL : *run, rc ? NULL : "the races and gates", "meta");
+        if (!rc)
+            stop_also_calls(rt_meta_stop);
         a->opt.policy = NULL;
         free(text);
         rt_problem_close(pb);
@@ -480,6 +483,7 @@ int cmd_meta(int argc, char **argv)
         return rc < 0 ? 0 : rc;
     if (stop_signalled()) { /* Ctrl-C as the start's judgement ended: the store holds it */
         progress_end();
+        stop_on_signals(NULL, NULL, NULL);
         rt_run_close(run);
         fprintf(stderr, "ratchet: meta: stopped once the start policy was judged (store %s)\n",
                 a.store);
