@@ -548,6 +548,22 @@ static void builtin_suites_without_flags(void **state)
     assert_int_equal(stores, 1);
     assert_int_equal(bests, 1);
     tu_rmtree(dir);
+    /* a file named runs in the way: one line, before any note, for meta and for run */
+    assert_int_equal(tu_tempdir(dir, sizeof dir, "metarunsfile"), 0);
+    snprintf(runs, sizeof runs, "%s/runs", dir);
+    FILE *f = fopen(runs, "w");
+    assert_non_null(f);
+    fclose(f);
+    const char *cmds[] = {"meta --train matmul:2x2x2:gf2 --heldout matmul:2x2x3:gf2 --seeds 1 "
+                          "--vseeds 2 --evals 20 --work 200000 --seconds 1 --threads 1",
+                          "run matmul --shape 2x2x3 --seconds 1"};
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(tu_tool_in(dir, out, sizeof out, "%s", cmds[i]), 2);
+        assert_non_null(strstr(out, "cannot create the folder runs/ here"));
+        const char *nl = strchr(out, '\n');
+        assert_true(nl && nl[1] == '\0');
+    }
+    tu_rmtree(dir);
 }
 
 /* Counts every trial, whatever its shape. */

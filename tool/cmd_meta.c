@@ -332,8 +332,10 @@ static int meta_open(meta_args *a, rt_run **run)
             rt_problem_close(pb);
             return EXIT_USAGE;
         }
-        if (a->store && access(a->store, F_OK) == 0) {
-            usage_error("meta: store %s already exists (use --resume to continue it)", a->store);
+        if ((a->store && access(a->store, F_OK) == 0) || (!a->store && runs_dir_ready("meta"))) {
+            if (a->store)
+                usage_error("meta: store %s already exists (use --resume to continue it)",
+                            a->store);
             free(text);
             rt_problem_close(pb);
             return EXIT_USAGE;
@@ -378,7 +380,8 @@ static int meta_open(meta_args *a, rt_run **run)
     }
     if (rc) {
         progress_end();
-        usage_error("meta: %s", err.msg);
+        if (err.msg[0]) /* else printed already */
+            usage_error("meta: %s", err.msg);
         return exit_for(rc);
     }
     return 0;

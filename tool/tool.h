@@ -217,11 +217,15 @@ json_t *drift_json(const rt_drift *d);
 
 /* Creates a new run (rt_run_create) in runs/NAME-DATE-TIME.db (runs/ made when missing; -2,
  * -3, ... after the time when a store of that name exists or appears meanwhile); path receives
- * the store's path. Returns a library code; RT_EUSAGE after printing one line ("CMD: why") when
- * no name could be made, else err has the message. */
+ * the store's path. Returns a library code; RT_EUSAGE with err->msg empty after printing one
+ * line ("CMD: why") when no name could be made, else err has the message. */
 int runs_dir_create(const char *cmd, const char *name, const rt_problem *problem,
                     const rt_run_options *opt, rt_run **run, char *path, size_t pathlen,
                     rt_error *err);
+/* Makes runs/ when missing. Returns 0, or -1 after printing one line ("CMD: why") when it cannot
+ * (a file in the way, no permission): a command that prints notes before creating its run asks
+ * first, so that this bad input is refused before them. */
+int runs_dir_ready(const char *cmd);
 
 /* ---- stopping.c: Ctrl-C while a run executes --------------------------------------------- */
 
