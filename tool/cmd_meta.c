@@ -171,10 +171,13 @@ static int read_start(const char *path, char **text)
     return 0;
 }
 
+/* 1 for a level-2 run (--level 2; the policy problem refuses other values than 1 and 2). */
+static int is_level2(const meta_args *a) { return a->level && strtol(a->level, NULL, 10) == 2; }
+
 /* Fills what the built-in suite of the level sets and the command line left unset. */
 static void use_builtin(meta_args *a)
 {
-    const builtin_suite *b = &builtin[a->level && strtol(a->level, NULL, 10) == 2];
+    const builtin_suite *b = &builtin[is_level2(a)];
     a->train = b->train;
     a->heldout = b->heldout;
     const char **field[] = {&a->seeds,   &a->vseeds,   &a->evals,   &a->work,
@@ -189,7 +192,7 @@ static void use_builtin(meta_args *a)
 /* Says on stderr which suites and caps the run took from use_builtin (level checked by now). */
 static void say_builtin(const meta_args *a)
 {
-    int level2 = a->level && strtol(a->level, NULL, 10) == 2;
+    int level2 = is_level2(a);
     fprintf(stderr, "ratchet: meta: the built-in %s (docs/recursion.md): training %s, held out %s",
             level2 ? "suites of the level-2 runs" : "suites of racing run 3 over Z", a->train,
             a->heldout);
@@ -332,10 +335,13 @@ static int meta_open(meta_args *a, rt_run **run)
             rt_problem_close(pb);
             return EXIT_USAGE;
         }
-        if ((a->store && access(a->store, F_OK) == 0) || (!a->store && runs_dir_ready("meta"))) {
-            if (a->store)
-                usage_error("meta: store %s already exists (use --resume to continue it)",
-                            a->store);
+        /* rt_run_create refuses an existing store too, but after the notes below */
+        int refused = 0;
+        if (!a->store)
+            refused = runs_dir_ready("meta") != 0;
+        else if ((refused = access(a->store, F_OK) == 0))
+            usage_error("meta: store %s already exists (use --resume to continue it)", a->store);
+        if (refused) {
             free(text);
             rt_problem_close(pb);
             return EXIT_USAGE;
@@ -354,8 +360,7 @@ static int meta_open(meta_args *a, rt_run **run)
         if (a->store) {
             rc = rt_run_create(run, a->store, pb, &a->opt, &err);
         } else {
-            int level2 = a->level && strtol(a->level, NULL, 10) == 2;
-            rc = runs_dir_create("meta", level2 ? "meta2" : "meta", pb, &a->opt, run,
+            rc = runs_dir_create("meta", is_level2(a) ? "meta2" : "meta", pb, &a->opt, run,
                                  a->store_buf, sizeof a->store_buf, &err);
             a->store = a->store_buf;
             if (!rc && !a->out) { /* a store named for the user gets its best policy beside it */

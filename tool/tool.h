@@ -235,7 +235,8 @@ int runs_dir_ready(const char *cmd);
  * (meta judges its reference policy then): the first signal then only calls the function of
  * stop_also_calls, and the second says that no store was made. */
 void stop_on_signals(rt_run *run, const char *work, const char *command);
-/* The first signal also calls fn (async-signal-safe; NULL: nothing), until stop_on_signals(NULL). */
+/* The first signal also calls fn (async-signal-safe; NULL: nothing), until stop_on_signals is
+ * called with work NULL. */
 void stop_also_calls(void (*fn)(void));
 /* 1 once a first signal was handled (in this process), else 0. */
 int stop_signalled(void);
